@@ -1,0 +1,71 @@
+"""`tillpoint`: one command line for operators, vendors and developers.
+
+Commands that belong to `server/` or `terminal/` register through the
+``tillpoint.commands`` entry point group, so this package never imports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+
+from . import keys_cmd, token_cmd
+from .common import CommandError
+
+__all__ = ["CommandError", "build_parser", "main"]
+
+PLUGIN_GROUP = "tillpoint.commands"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tillpoint",
+        description="Tillpoint: gift cards and deal vouchers, redeemed at the counter, "
+        "online or offline.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    keys_cmd.register(commands)
+    token_cmd.register(commands)
+    for plugin in entry_points(group=PLUGIN_GROUP):
+        try:
+            register = plugin.load()
+        except ImportError as exc:
+            _register_missing(commands, plugin.name, exc)
+            continue
+        register(commands)
+    return parser
+
+
+def _register_missing(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                      name: str, exc: ImportError) -> None:
+    """Keep a command whose extra is not installed, and say how to install it."""
+    parser = commands.add_parser(name, help=f"(needs an extra: {exc.name or exc})")
+
+    def explain(_: argparse.Namespace) -> int:
+        raise CommandError(
+            f"'tillpoint {name}' needs packages that are not installed ({exc.name or exc}): "
+            "run `pip install 'tillpoint[server,terminal]'`"
+        )
+
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+    parser.set_defaults(handler=explain)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except CommandError as exc:
+        print(f"tillpoint: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tillpoint: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
