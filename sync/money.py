@@ -296,7 +296,7 @@ def total(amounts: Iterable[Money], code: str | Currency) -> Money:
 
 
 def _to_decimal(amount: Decimal | str) -> Decimal:
-    if isinstance(amount, float):  # type: ignore[unreachable]
+    if isinstance(amount, float):
         raise InvalidAmountError("money never passes through a float: pass a str or Decimal")
     try:
         value = Decimal(amount)
@@ -338,6 +338,8 @@ def _parse_minor(text: str, cur: Currency, fmt: NumberFormat) -> int:
     if body.startswith("-"):
         raise InvalidAmountError(f"{text!r} is negative: amounts must be zero or more")
     body = body.lstrip("+")
+    if body.count(fmt.decimal) > 1:
+        raise InvalidAmountError(f"{text!r} has more than one decimal mark {fmt.decimal!r}")
     group_marks = {fmt.group} | ({*_SPACES} if fmt.group in _SPACES + "'" else set())
     if fmt.decimal in body:
         whole, _, fraction = body.rpartition(fmt.decimal)
@@ -356,7 +358,7 @@ def _parse_minor(text: str, cur: Currency, fmt: NumberFormat) -> int:
     if len(fraction) > cur.exponent:
         places = "no decimal places" if cur.exponent == 0 else f"{cur.exponent} decimal places"
         raise InvalidAmountError(f"{text!r} has too many decimals: {cur.code} has {places}")
-    return int(parts) * 10**cur.exponent + int(fraction.ljust(cur.exponent, "0") or "0")
+    return int(parts + fraction.ljust(cur.exponent, "0"))
 
 
 def _split_groups(whole: str, marks: set[str], text: str, fmt: NumberFormat) -> str:
@@ -364,9 +366,7 @@ def _split_groups(whole: str, marks: set[str], text: str, fmt: NumberFormat) -> 
     if not whole:
         return "0"
     pieces = re.split("|".join(re.escape(m) for m in marks), whole)
-    if len(pieces) > 1 and (
-        not 1 <= len(pieces[0]) <= 3 or any(len(p) != 3 for p in pieces[1:])
-    ):
+    if len(pieces) > 1 and (not 1 <= len(pieces[0]) <= 3 or any(len(p) != 3 for p in pieces[1:])):
         raise InvalidAmountError(
             f"{text!r}: thousands marks must separate groups of three digits "
             f"(e.g. 1{fmt.group}234{fmt.decimal}50)"

@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _register_missing(commands: argparse._SubParsersAction[argparse.ArgumentParser],
-                      name: str, exc: ImportError) -> None:
+def _register_missing(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, exc: ImportError
+) -> None:
     """Keep a command whose extra is not installed, and say how to install it."""
     parser = commands.add_parser(name, help=f"(needs an extra: {exc.name or exc})")
 
@@ -65,7 +66,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("tillpoint: interrupted", file=sys.stderr)
         return 130
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -35,12 +35,14 @@ def parse_time(text: str, what: str) -> datetime:
 
 
 def read_text_argument(value: str | None) -> str:
-    """The argument itself, or standard input for '-' or no argument."""
+    """The argument itself, or standard input for '-' or no argument.
+
+    Only line endings are trimmed: a space is a base45 character."""
     if value is None or value == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise CommandError("give the token text as an argument, or pipe it in with '-'")
-        return sys.stdin.read().strip()
-    return value.strip()
+        return sys.stdin.read().rstrip("\r\n")
+    return value
 
 
 def print_json(document: Any) -> None:

@@ -39,7 +39,9 @@ def generate_key(args: argparse.Namespace) -> int:
         private_path, public_path = key.save(out)
     except OSError as exc:
         raise CommandError(f"cannot write keys to {out}: {exc.strerror}") from None
-    trust = trust.with_keys([TrustedKey(key.kid, key.public_key, datetime.now(UTC))])
+    trust = trust.with_keys(
+        [TrustedKey(key.kid, key.public_key, datetime.now(UTC).replace(microsecond=0))]
+    )
     trust_path.write_text(json.dumps(trust.to_json(), indent=2) + "\n", encoding="utf-8")
     print(f"kid:         {key.kid_text}")
     print(f"private key: {private_path}  (keep it secret)")

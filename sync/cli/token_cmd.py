@@ -100,7 +100,12 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def _add_text_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("text", nargs="?", metavar="TEXT|-", help="the QR text, or - for stdin")
+    parser.add_argument(
+        "text",
+        nargs="?",
+        metavar="TEXT|-",
+        help="the QR text in quotes (base45 has spaces), or - for stdin",
+    )
     parser.add_argument("--prefix", default=PREFIX, help=f"text prefix (default {PREFIX})")
     parser.add_argument(
         "--compression",
@@ -191,13 +196,13 @@ def _trust_from(args: argparse.Namespace) -> TrustList:
 
 
 def verify_token(args: argparse.Namespace) -> int:
+    now = parse_time(args.now, "--now") if args.now else None
     verifier = Verifier(
         _trust_from(args),
         prefix=args.prefix,
         compression=Compression(args.compression),
         issuer=_id(args.issuer, "--issuer") if args.issuer else None,
     )
-    now = parse_time(args.now, "--now") if args.now else None
     text = read_text_argument(args.text)
     try:
         token = verifier.verify(text, now)

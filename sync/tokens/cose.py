@@ -1,4 +1,7 @@
-"""COSE_Sign1 (RFC 9052 §4.2): one signer, EdDSA (Ed25519) or ES256.
+"""COSE_Sign1 (RFC 9052 §4.2): one signer, EdDSA or ES256.
+
+We issue with Ed25519; EdDSA over Ed448 verifies too, since COSE names both
+curves by the one algorithm and the trusted key fixes which it is.
 
 Only those two algorithms are accepted, and the algorithm must match the
 trusted key's type, so neither ``alg: none`` nor a downgrade can get through.
@@ -13,7 +16,7 @@ from typing import Any
 import cbor2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
@@ -57,6 +60,7 @@ def cbor_loads(data: bytes, what: str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Sign1Message:
+    tagged: bool
     protected_bytes: bytes
     protected: Mapping[Any, Any]
     unprotected: Mapping[Any, Any]
@@ -79,7 +83,10 @@ class Sign1Message:
         return kid if isinstance(kid, bytes) else None
 
     def to_be_signed(self, external_aad: bytes = b"") -> bytes:
-        return _sig_structure(self.protected_bytes, external_aad, self.payload)
+        # RFC 9052 §4.4: with no protected attributes, a zero-length bstr is signed,
+        # even where the message carries an encoded empty map.
+        protected = self.protected_bytes if self.protected else b""
+        return _sig_structure(protected, external_aad, self.payload)
 
     def verify(self, public_key: PublicKeyTypes, external_aad: bytes = b"") -> None:
         """Check the signature with `public_key`; raise a typed error if it does not hold."""
@@ -89,7 +96,9 @@ class Sign1Message:
             raise UnsupportedAlgError(f"signature algorithm {name} is not accepted")
         data = self.to_be_signed(external_aad)
         try:
-            if alg == ALG_EDDSA and isinstance(public_key, ed25519.Ed25519PublicKey):
+            if alg == ALG_EDDSA and isinstance(
+                public_key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+            ):
                 public_key.verify(self.signature, data)
             elif (
                 alg == ALG_ES256
@@ -129,6 +138,7 @@ def decode_sign1(data: bytes) -> Sign1Message:
     item = cbor_loads(data, "the signed token")
     if isinstance(item, cbor2.CBORTag) and item.tag == TAG_CWT:
         item = item.value
+    tagged = isinstance(item, cbor2.CBORTag)
     if isinstance(item, cbor2.CBORTag):
         if item.tag != TAG_SIGN1:
             raise BadCoseError(f"CBOR tag {item.tag} is not COSE_Sign1 (tag 18)")
@@ -147,7 +157,7 @@ def decode_sign1(data: bytes) -> Sign1Message:
     protected: Any = cbor_loads(protected_bytes, "the protected header") if protected_bytes else {}
     if not isinstance(protected, Mapping):
         raise BadCoseError("the protected header must encode a map")
-    return Sign1Message(protected_bytes, protected, unprotected, payload, signature)
+    return Sign1Message(tagged, protected_bytes, protected, unprotected, payload, signature)
 
 
 def sign1(
@@ -176,6 +186,4 @@ def sign1(
     else:
         r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
         signature = r.to_bytes(_P256_BYTES, "big") + s.to_bytes(_P256_BYTES, "big")
-    return cbor2.dumps(
-        cbor2.CBORTag(TAG_SIGN1, [protected_bytes, unprotected, payload, signature])
-    )
+    return cbor2.dumps(cbor2.CBORTag(TAG_SIGN1, [protected_bytes, unprotected, payload, signature]))

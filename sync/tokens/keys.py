@@ -74,9 +74,7 @@ def load_public_key(data: bytes, source: str = "key") -> PublicKeyTypes:
         except (ValueError, TypeError, UnsupportedAlgorithm):
             continue
         return key
-    raise KeyFileError(
-        f"{source} is not a public key or X.509 certificate in PEM or DER form"
-    )
+    raise KeyFileError(f"{source} is not a public key or X.509 certificate in PEM or DER form")
 
 
 @dataclass(frozen=True, slots=True)

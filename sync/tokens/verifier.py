@@ -89,15 +89,31 @@ class DecodedToken:
         return {CLAIM_NAMES.get(k, str(k)): to_json(v) for k, v in self.claims.items()}
 
 
+def _check_tillpoint_form(message: Sign1Message) -> None:
+    """``TP1:`` tokens have one form, so a token's text cannot be varied while its
+    signature still holds: tagged, and nothing unsigned but the kid."""
+    if not message.tagged:
+        raise BadCoseError("a TP1 token is a tagged COSE_Sign1 (tag 18)")
+    if set(message.unprotected) - {HEADER_KID}:
+        raise BadCoseError("a TP1 token carries no unprotected header but the kid")
+
+
+def _decode_message(text: str, prefix: str, compression: Compression) -> tuple[Sign1Message, bool]:
+    unwrapped = unwrap(text, prefix, compression)
+    message = decode_sign1(unwrapped.cose)
+    if prefix == PREFIX:
+        _check_tillpoint_form(message)
+    return message, unwrapped.compressed
+
+
 def decode(
     text: str, prefix: str = PREFIX, compression: Compression = Compression.OPTIONAL
 ) -> DecodedToken:
     """Take a token apart without checking its signature or dates."""
-    unwrapped = unwrap(text, prefix, compression)
-    message = decode_sign1(unwrapped.cose)
+    message, compressed = _decode_message(text, prefix, compression)
     claims = decode_claims(message.payload)
     tillpoint = TokenClaims.from_cwt(claims) if prefix == PREFIX else None
-    return DecodedToken(message, claims, unwrapped.compressed, tillpoint)
+    return DecodedToken(message, claims, compressed, tillpoint)
 
 
 def _moment(claims: Mapping[Any, Any], label: int) -> datetime | None:
@@ -140,8 +156,7 @@ class Verifier:
             raise BadCoseError(f"the token could not be read ({type(exc).__name__})") from exc
 
     def _verify(self, text: str, now: datetime) -> DecodedToken:
-        unwrapped = unwrap(text, self.prefix, self.compression)
-        message = decode_sign1(unwrapped.cose)
+        message, compressed = _decode_message(text, self.prefix, self.compression)
         kid = message.kid
         candidates = self.trust.for_kid(kid)
         if not candidates:
@@ -166,7 +181,7 @@ class Verifier:
         self._check_dates(claims, now)
         if tillpoint is not None:
             self._check_lists(tillpoint)
-        return DecodedToken(message, claims, unwrapped.compressed, tillpoint)
+        return DecodedToken(message, claims, compressed, tillpoint)
 
     def _check_dates(self, claims: Mapping[Any, Any], now: datetime) -> None:
         expires = _moment(claims, EXP)
@@ -183,5 +198,6 @@ class Verifier:
         if claims.token_id in self.revoked:
             raise RevokedError(f"token {id_text(claims.token_id)} was replaced by a newer one")
         if claims.subject in self.blocked:
-            raise BlockedError(f"{claims.kind.label.replace('_', ' ')} "
-                               f"{id_text(claims.subject)} is blocked")
+            raise BlockedError(
+                f"{claims.kind.label.replace('_', ' ')} {id_text(claims.subject)} is blocked"
+            )
