@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,24 +12,25 @@ CARD = bytes.fromhex("a1a2a3a4a5a6a7a8")
 DEAL = bytes.fromhex("d1d2d3d4d5d6d7d8")
 
 
+BASE_CARD = TokenClaims(
+    kind=Kind.GIFT_CARD,
+    issuer=BUSINESS,
+    subject=CARD,
+    token_id=b"\x00\x00\x00\x01",
+    currency="GBP",
+    issued_at=T0 - 3600,
+    expires_at=T0 + 86400 * 365,
+)
+
+
 def gift_card(**changes):
-    fields = {
-        "kind": Kind.GIFT_CARD,
-        "issuer": BUSINESS,
-        "subject": CARD,
-        "token_id": b"\x00\x00\x00\x01",
-        "currency": "GBP",
-        "issued_at": T0 - 3600,
-        "expires_at": T0 + 86400 * 365,
-    }
-    fields.update(changes)
-    return TokenClaims(**fields)
+    return replace(BASE_CARD, **changes)
 
 
 def voucher(**changes):
-    fields = {"kind": Kind.VOUCHER, "deal_id": DEAL, "face_minor": 1250}
-    fields.update(changes)
-    return gift_card(**fields)
+    return replace(
+        BASE_CARD, **{"kind": Kind.VOUCHER, "deal_id": DEAL, "face_minor": 1250, **changes}
+    )
 
 
 @pytest.fixture(scope="session")

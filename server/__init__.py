@@ -1,0 +1,1 @@
+"""Tillpoint's server: the business directory, wallet and sync API (FastAPI)."""

@@ -1,0 +1,47 @@
+"""`create_app(settings)`: the one factory the CLI, the demo and the tests all use."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine, text
+
+from .db import make_engine, make_sessionmaker
+from .directory.router import router as directory_router
+from .keys.keyring import Keyring
+from .keys.router import router as keys_router
+from .problems import install_problem_handlers
+from .settings import Settings
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The server app. The schema must already be migrated (`tillpoint server migrate`)."""
+    app = FastAPI(
+        title="Tillpoint",
+        version="1",
+        summary="Gift cards and deal vouchers for local businesses",
+        description="The REST API for customers' mobile apps and shop terminals. Errors are "
+        "RFC 9457 problem+json documents whose `type` is stable.",
+    )
+    engine = engine if engine is not None else make_engine(settings.effective_database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.keyring = Keyring.open(settings.effective_keys_dir)
+    install_problem_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(directory_router)
+    api.include_router(keys_router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
+    def healthz() -> dict[str, str]:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "database": engine.dialect.name}
+
+    return app

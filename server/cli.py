@@ -1,0 +1,140 @@
+"""`tillpoint server ...` and `tillpoint demo`, registered through the entry point group."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from sync.cli.common import EXIT_OK, CommandError, Commands
+
+from .settings import Settings
+
+DEFAULT_PORT = 8000
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, with the command line's choices on top. They are
+    also exported, so uvicorn's worker processes build the same app."""
+    if getattr(args, "data_dir", None) is not None:
+        os.environ["TILLPOINT_DATA_DIR"] = str(args.data_dir)
+    if getattr(args, "database_url", None):
+        os.environ["DATABASE_URL"] = args.database_url
+    return Settings()
+
+
+def _add_database_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="folder for the SQLite file and keys")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (default: $DATABASE_URL or SQLite)")
+
+
+def register(commands: Commands[argparse.ArgumentParser]) -> None:
+    server = commands.add_parser(
+        "server",
+        help="run the API server, migrate its database, rotate keys",
+        description="Run the Tillpoint API server with uvicorn (the default action).",
+    )
+    _add_database_options(server)
+    server.add_argument("--host", default="127.0.0.1")
+    server.add_argument("--port", type=int, default=DEFAULT_PORT)
+    server.add_argument("--workers", type=int, default=1, help="worker processes")
+    server.set_defaults(handler=run_server)
+    actions = server.add_subparsers(dest="server_command", metavar="ACTION")
+
+    migrate = actions.add_parser("migrate", help="upgrade the database schema to the newest")
+    _add_database_options(migrate)
+    migrate.set_defaults(handler=migrate_database)
+
+    keys = actions.add_parser("rotate-keys", help="start signing with a new issuer key")
+    _add_database_options(keys)
+    keys.set_defaults(handler=rotate_keys)
+
+
+def register_demo(commands: Commands[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run a demo server on SQLite with sample businesses",
+        description="Migrate a SQLite database in DATA_DIR (default var/demo), add sample "
+        "businesses once, and serve the API.",
+    )
+    demo.add_argument("--data-dir", type=Path, default=Path("var/demo"))
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT)
+    demo.add_argument("--seed-only", action="store_true", help="seed, print, and do not serve")
+    demo.set_defaults(handler=run_demo, database_url=None)
+
+
+def _migrate(settings: Settings) -> None:
+    from .migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(settings.effective_database_url)
+    except Exception as exc:  # the operator needs the reason, not a traceback
+        raise CommandError(
+            f"cannot migrate {settings.effective_database_url}: {exc}. "
+            "Check DATABASE_URL and that the database server is running."
+        ) from None
+
+
+def migrate_database(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _migrate(settings)
+    print(f"database is up to date: {settings.effective_database_url}")
+    return EXIT_OK
+
+
+def rotate_keys(args: argparse.Namespace) -> int:
+    from .keys.keyring import Keyring
+
+    settings = _settings(args)
+    key = Keyring.open(settings.effective_keys_dir).rotate()
+    print(f"new signing key {key.kid_text}; earlier keys stay in the trust list")
+    return EXIT_OK
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    settings.effective_keys_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(
+        "server.asgi:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+def run_server(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _serve(settings, args.host, args.port, args.workers)
+    return EXIT_OK
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from .db import make_engine, make_sessionmaker
+    from .demo import seed_demo
+    from .keys.keyring import Keyring
+
+    os.environ.pop("DATABASE_URL", None)  # the demo is always its own SQLite file
+    settings = _settings(args)
+    _migrate(settings)
+    Keyring.open(settings.effective_keys_dir)
+    engine = make_engine(settings.effective_database_url)
+    with make_sessionmaker(engine)() as session:
+        summary = seed_demo(session)
+    engine.dispose()
+    base = f"http://{args.host}:{args.port}"
+    state = "added" if summary.created else "already there"
+    print(
+        f"Tillpoint demo — data in {settings.data_dir}/ ({summary.businesses} businesses {state})"
+    )
+    print(f"  API docs:     {base}/docs")
+    print(f"  directory:    {base}/api/v1/businesses?q=cafe")
+    print(f"  trust list:   {base}/api/v1/trust-list")
+    print("  stop with Ctrl+C; start afresh by deleting the data folder")
+    if not args.seed_only:
+        _serve(settings, args.host, args.port, 1)
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""The business directory: businesses, branches, products, and search."""

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base
+from ..ids import ID_LENGTH, make_id
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Business(Base):
+    __tablename__ = "businesses"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    name: Mapped[str] = mapped_column(String(120), index=True)
+    category: Mapped[str] = mapped_column(String(60), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+    branches: Mapped[list[Branch]] = relationship(
+        back_populates="business", order_by="Branch.name", cascade="all, delete-orphan"
+    )
+
+
+class Branch(Base):
+    __tablename__ = "branches"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(Text)
+    latitude: Mapped[float] = mapped_column(Float)  # geography, not money: floats are fine
+    longitude: Mapped[float] = mapped_column(Float)
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    business: Mapped[Business] = relationship(back_populates="branches")
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,87 @@
+"""All database access for the directory; routes never build queries."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from .models import Branch, Business, Product
+
+EARTH_RADIUS_KM = 6371.0
+
+
+@dataclass(frozen=True)
+class Near:
+    latitude: float
+    longitude: float
+    radius_km: float
+
+
+@dataclass(frozen=True)
+class Found:
+    business: Business
+    distance_km: float | None
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def search_businesses(
+    session: Session,
+    text: str | None,
+    category: str | None,
+    near: Near | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Found], int]:
+    """Businesses matching text and category; with `near`, only those with a branch in
+    the radius, nearest first. Returns one page and the total count."""
+    query = select(Business).options(selectinload(Business.branches))
+    if text:
+        pattern = f"%{text.lower()}%"
+        query = query.where(
+            or_(func.lower(Business.name).like(pattern),
+                func.lower(Business.description).like(pattern))
+        )  # fmt: skip
+    if category:
+        query = query.where(func.lower(Business.category) == category.lower())
+    if near is None:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = session.scalars(
+            query.order_by(Business.name, Business.id).offset(offset).limit(limit)
+        )
+        return [Found(b, None) for b in page], total
+    # A bounding box narrows the candidates in SQL; the exact distance is computed here.
+    dlat = math.degrees(near.radius_km / EARTH_RADIUS_KM)
+    dlon = dlat / max(math.cos(math.radians(near.latitude)), 0.01)
+    in_box = select(Branch.business_id).where(
+        Branch.latitude.between(near.latitude - dlat, near.latitude + dlat),
+        Branch.longitude.between(near.longitude - dlon, near.longitude + dlon),
+    )
+    found = []
+    for business in session.scalars(query.where(Business.id.in_(in_box))):
+        nearest = min(
+            distance_km(near.latitude, near.longitude, b.latitude, b.longitude)
+            for b in business.branches
+        )
+        if nearest <= near.radius_km:
+            found.append(Found(business, nearest))
+    found.sort(key=lambda f: (f.distance_km, f.business.name))
+    return found[offset : offset + limit], len(found)
+
+
+def get_business(session: Session, business_id: str) -> Business | None:
+    return session.get(Business, business_id, options=[selectinload(Business.branches)])
+
+
+def list_products(session: Session, business_id: str) -> list[Product]:
+    query = select(Product).where(Product.business_id == business_id).order_by(Product.name)
+    return list(session.scalars(query))

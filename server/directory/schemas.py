@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sync.money import Money
+
+
+class MoneyPublic(BaseModel):
+    """An amount as integer minor units plus currency, with its display text."""
+
+    minor: int = Field(description="integer minor units (pence, cents, yen)")
+    currency: str = Field(description="ISO 4217 code")
+    text: str = Field(description="formatted for people, e.g. £12.50")
+
+    @classmethod
+    def of(cls, money: Money) -> MoneyPublic:
+        return cls(minor=money.minor, currency=money.currency.code, text=money.format())
+
+
+class BranchPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    address: str
+    latitude: float
+    longitude: float
+    opening_hours: dict[str, Any]
+    distance_km: float | None = None
+
+
+class ProductPublic(BaseModel):
+    id: str
+    name: str
+    price: MoneyPublic
+    attributes: dict[str, Any]
+
+
+class BusinessPublic(BaseModel):
+    id: str
+    name: str
+    category: str
+    description: str
+    currency: str
+    branches: list[BranchPublic]
+    distance_km: float | None = Field(
+        default=None, description="to the nearest branch, when searching by distance"
+    )
+
+
+class BusinessPage(BaseModel):
+    items: list[BusinessPublic]
+    total: int
+    next_offset: int | None = Field(description="offset of the next page, or null at the end")
+
+
+class BusinessDetail(BusinessPublic):
+    products: list[ProductPublic]

@@ -1,0 +1,68 @@
+"""Errors as RFC 9457 problem+json with a stable ``type``, and their handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+__all__ = ["PROBLEM_BASE", "Problem", "install_problem_handlers"]
+
+PROBLEM_BASE = "https://tillpoint.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error to answer with: `kind` becomes the stable type URI."""
+
+    def __init__(self, status: int, kind: str, title: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.kind, self.title, self.detail, self.extra = (
+            status,
+            kind,
+            title,
+            detail,
+            extra,
+        )
+
+
+def problem_response(status: int, kind: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": PROBLEM_BASE + kind, "title": title, "status": status, "detail": detail}
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+_STATUS_KINDS = {
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    401: ("unauthorized", "Not signed in"),
+    403: ("forbidden", "Not allowed"),
+}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def on_problem(_: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        fields = ", ".join(e["field"] for e in errors)
+        return problem_response(
+            422,
+            "invalid-request",
+            "The request is not valid",
+            f"Fix these fields and send it again: {fields}",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind, title = _STATUS_KINDS.get(exc.status_code, ("http-error", "Request failed"))
+        return problem_response(exc.status_code, kind, title, str(exc.detail))

@@ -1,0 +1,47 @@
+"""Server settings from the environment (prefix ``TILLPOINT_``), built on first use."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TILLPOINT_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="where the SQLite file and keys live")
+    database_url: str = Field(
+        default="",
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; empty means a SQLite file in the data dir",
+    )
+    keys_dir: Path | None = Field(default=None, description="issuer keys; default DATA_DIR/keys")
+    public_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalise_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'tillpoint.db').resolve()}"
+
+    @property
+    def effective_keys_dir(self) -> Path:
+        return self.keys_dir if self.keys_dir is not None else self.data_dir / "keys"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual ``postgresql://`` form and use the psycopg 3 driver for it."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The cashier and vendor terminal (Textual) over `terminal.core`."""

@@ -1,0 +1,1 @@
+"""The terminal without its UI: offline cache, validator, outbox, offline policy."""

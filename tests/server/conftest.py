@@ -1,0 +1,73 @@
+"""Server fixtures: every test runs on SQLite and on a real PostgreSQL, each in a
+schema of its own that is dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from server.app import create_app
+from server.db import Base, make_engine, make_sessionmaker
+from server.directory import models as _directory  # noqa: F401 - registers the tables
+from server.settings import Settings, normalise_database_url
+from tests.conftest import IN_CI
+
+POSTGRES_URL = os.environ.get("TILLPOINT_TEST_POSTGRES_URL", "")
+
+
+def _postgres_url() -> str:
+    if POSTGRES_URL:
+        return normalise_database_url(POSTGRES_URL)
+    reason = "TILLPOINT_TEST_POSTGRES_URL is not set: the PostgreSQL half of the server suite"
+    if IN_CI:
+        pytest.fail(reason + " must run in CI")
+    pytest.skip(reason + " is skipped (`python3 dev.py test` starts PostgreSQL and sets it)")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A URL to an empty database of its own: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'server.db'}"
+        return
+    base = _postgres_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sessions(engine):
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings, engine) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine=engine)) as client:
+        yield client
