@@ -4,6 +4,7 @@
     python3 dev.py demo    run the demo (a server on SQLite with sample data)
     python3 dev.py test    lint, types, import contract, and every test
                            (the server suite on SQLite and on PostgreSQL)
+    python3 dev.py bench   the benchmarks in bench/, printed as figures
 
 Setting up means: a virtual environment in .venv with the project installed,
 the zbar library (installed when running as root, otherwise the command that
@@ -220,7 +221,15 @@ def test(args: list[str]) -> None:
     say("all checks passed")
 
 
-COMMANDS = {"demo": demo, "test": test}
+def bench(args: list[str]) -> None:
+    """Run every benchmark script in bench/ and print its figures."""
+    ensure_venv("dev")
+    for script in sorted((ROOT / "bench").glob("*.py")):
+        say(f"bench/{script.name}")
+        run(PYTHON, script, *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+COMMANDS = {"demo": demo, "test": test, "bench": bench}
 
 
 def main() -> None:
