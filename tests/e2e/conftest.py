@@ -1,0 +1,81 @@
+"""End-to-end: the real `tillpoint` command starting the real server (uvicorn on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from tests.server.conftest import database_url  # noqa: F401 - the same per-test databases
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tillpoint(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start `tillpoint ARGS...` (a server); `running` waits for it and stops it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "sync.cli", *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def tillpoint_run(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `tillpoint ARGS...` to the end; stdout and stderr together in `.stdout`."""
+    return subprocess.run(
+        [sys.executable, "-m", "sync.cli", *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@contextmanager
+def running(process: subprocess.Popen[str], port: int, timeout: float = 30) -> Iterator[str]:
+    """Wait until the server answers /healthz, yield its base URL, then stop it with Ctrl+C."""
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if process.poll() is not None:
+                raise AssertionError(f"server exited early:\n{process.stdout.read()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("server did not answer /healthz in time")
+            time.sleep(0.2)
+        yield base
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout:
+            process.stdout.close()
+
+
+__all__ = ["database_url", "free_port", "running", "tillpoint", "tillpoint_run"]

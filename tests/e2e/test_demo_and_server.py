@@ -1,0 +1,59 @@
+"""README's first command and `tillpoint server`, as real processes on loopback."""
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from server.keys.keyring import Keyring
+from sync.tokens import Kind, TokenClaims, TrustList, Verifier, issue, new_id, new_token_id
+from tests.e2e.conftest import free_port, running, tillpoint, tillpoint_run
+
+
+def test_demo_serves_sample_businesses_and_a_trust_list_that_verifies(tmp_path):
+    port = free_port()
+    data = tmp_path / "demo"
+    process = tillpoint("demo", "--data-dir", str(data), "--port", str(port))
+    with running(process, port) as base:
+        businesses = httpx.get(f"{base}/api/v1/businesses").json()
+        assert businesses["total"] == 4
+        assert {b["category"] for b in businesses["items"]} >= {"cafe", "books"}
+        trust = TrustList.from_json(httpx.get(f"{base}/api/v1/trust-list").json())
+        docs = httpx.get(f"{base}/openapi.json").json()
+        assert "/api/v1/businesses" in docs["paths"]
+    # A token signed with the demo server's key verifies against what it published.
+    now = datetime.now(UTC)
+    claims = TokenClaims(Kind.GIFT_CARD, new_id(), new_id(), new_token_id(), "GBP",
+                         int(now.timestamp()), int((now + timedelta(days=1)).timestamp()))  # fmt: skip
+    token = issue(Keyring.open(data / "keys").current(), claims)
+    assert Verifier(trust).verify(token).tillpoint == claims
+
+
+def test_demo_restarts_on_its_data_without_seeding_twice(tmp_path):
+    data = tmp_path / "demo"
+    first = tillpoint_run("demo", "--data-dir", str(data), "--seed-only")
+    assert first.returncode == 0, first.stdout
+    assert "4 businesses added" in first.stdout
+    again = tillpoint_run("demo", "--data-dir", str(data), "--seed-only")
+    assert again.returncode == 0, again.stdout
+    assert "already there" in again.stdout
+
+
+def test_server_migrates_and_serves_the_configured_database(tmp_path, database_url):
+    env = {"DATABASE_URL": database_url, "TILLPOINT_DATA_DIR": str(tmp_path / "data")}
+    migrate = tillpoint_run("server", "migrate", env=env)
+    assert migrate.returncode == 0, migrate.stdout
+    port = free_port()
+    server = tillpoint("server", "--port", str(port), "--workers", "2", env=env)
+    with running(server, port) as base:
+        health = httpx.get(f"{base}/healthz").json()
+        assert health["database"] == database_url.split(":")[0].split("+")[0]
+        assert httpx.get(f"{base}/api/v1/businesses").json()["total"] == 0
+
+
+def test_migrate_against_an_unreachable_database_says_what_to_check(tmp_path):
+    env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+           "TILLPOINT_DATA_DIR": str(tmp_path)}  # fmt: skip
+    process = tillpoint_run("server", "migrate", env=env)
+    assert process.returncode == 2
+    assert "Check DATABASE_URL" in process.stdout
+    assert "Traceback" not in process.stdout
