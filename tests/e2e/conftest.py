@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.server.conftest import database_url  # noqa: F401 - the same per-test databases
+from tests.server.conftest import database_url  # the same per-test databases
 
 
 def free_port() -> int:

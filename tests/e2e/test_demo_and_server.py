@@ -22,8 +22,11 @@ def test_demo_serves_sample_businesses_and_a_trust_list_that_verifies(tmp_path):
         assert "/api/v1/businesses" in docs["paths"]
     # A token signed with the demo server's key verifies against what it published.
     now = datetime.now(UTC)
-    claims = TokenClaims(Kind.GIFT_CARD, new_id(), new_id(), new_token_id(), "GBP",
-                         int(now.timestamp()), int((now + timedelta(days=1)).timestamp()))  # fmt: skip
+    tomorrow = now + timedelta(days=1)
+    claims = TokenClaims(
+        Kind.GIFT_CARD, new_id(), new_id(), new_token_id(), "GBP",
+        int(now.timestamp()), int(tomorrow.timestamp()),
+    )  # fmt: skip
     token = issue(Keyring.open(data / "keys").current(), claims)
     assert Verifier(trust).verify(token).tillpoint == claims
 
