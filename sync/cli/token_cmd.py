@@ -86,10 +86,11 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_text_options(verify)
-    verify.add_argument("--trust", type=Path, help="trust-list JSON, as the server publishes it")
+    verify.add_argument("--trust", type=Path, metavar="FILE", help="trust-list JSON, as the server publishes it")
     verify.add_argument(
         "--key",
         type=Path,
+        metavar="FILE",
         action="append",
         default=[],
         help="a public key or X.509 certificate (PEM or DER) trusted for any kid; repeatable",
