@@ -5,19 +5,28 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, text
 
+from .accounts.jwt_tokens import TokenSigner, load_or_create_secret
+from .accounts.router import router as accounts_router
 from .db import make_engine, make_sessionmaker
 from .directory.router import router as directory_router
 from .keys.keyring import Keyring
 from .keys.router import router as keys_router
+from .payments import PaymentGateway, SimulatedGateway
 from .problems import install_problem_handlers
+from .ratelimit import RateLimiter
 from .settings import Settings
+from .wallet.router import router as wallet_router
 
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    gateway: PaymentGateway | None = None,
+) -> FastAPI:
     """The server app. The schema must already be migrated (`tillpoint server migrate`)."""
     app = FastAPI(
         title="Tillpoint",
@@ -31,11 +40,17 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.keyring = Keyring.open(settings.effective_keys_dir)
+    app.state.token_signer = TokenSigner(load_or_create_secret(settings.jwt_secret_file))
+    app.state.gateway = gateway if gateway is not None else SimulatedGateway()
+    app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60)
+    app.state.redeem_limiter = RateLimiter(settings.redemptions_per_minute, 60)
     install_problem_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
+    api.include_router(accounts_router)
     api.include_router(directory_router)
     api.include_router(keys_router)
+    api.include_router(wallet_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")

@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["PROBLEM_BASE", "Problem", "install_problem_handlers"]
+__all__ = ["PROBLEM_BASE", "Problem", "install_problem_handlers", "problem_response"]
 
 PROBLEM_BASE = "https://tillpoint.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -18,21 +18,42 @@ MEDIA_TYPE = "application/problem+json"
 class Problem(Exception):
     """An error to answer with: `kind` becomes the stable type URI."""
 
-    def __init__(self, status: int, kind: str, title: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
-        self.status, self.kind, self.title, self.detail, self.extra = (
-            status,
-            kind,
-            title,
-            detail,
-            extra,
-        )
+        self.status, self.kind, self.title, self.detail = status, kind, title, detail
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "type": PROBLEM_BASE + self.kind,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extra,
+        }
 
 
-def problem_response(status: int, kind: str, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": PROBLEM_BASE + kind, "title": title, "status": status, "detail": detail}
-    body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+def problem_response(
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    problem = Problem(status, kind, title, detail, headers, **extra)
+    return JSONResponse(
+        problem.body(), status_code=status, media_type=MEDIA_TYPE, headers=problem.headers
+    )
 
 
 _STATUS_KINDS = {
@@ -46,7 +67,9 @@ _STATUS_KINDS = {
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def on_problem(_: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
+        return problem_response(
+            exc.status, exc.kind, exc.title, exc.detail, exc.headers, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -65,4 +88,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind, title = _STATUS_KINDS.get(exc.status_code, ("http-error", "Request failed"))
-        return problem_response(exc.status_code, kind, title, str(exc.detail))
+        return problem_response(
+            exc.status_code, kind, title, str(exc.detail), dict(exc.headers or {})
+        )

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     )
     keys_dir: Path | None = Field(default=None, description="issuer keys; default DATA_DIR/keys")
     public_url: str = "http://127.0.0.1:8000"
+    login_attempts_per_minute: int = 10
+    redemptions_per_minute: int = 120
+
+    @property
+    def jwt_secret_file(self) -> Path:
+        return self.data_dir / "secrets" / "jwt.key"
 
     @property
     def effective_database_url(self) -> str:

@@ -1,17 +1,13 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base
+from ..db import Base, utcnow
 from ..ids import ID_LENGTH, make_id
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Business(Base):
@@ -22,11 +18,21 @@ class Business(Base):
     category: Mapped[str] = mapped_column(String(60), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
     currency: Mapped[str] = mapped_column(String(3))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     branches: Mapped[list[Branch]] = relationship(
         back_populates="business", order_by="Branch.name", cascade="all, delete-orphan"
     )
+
+
+class StaffMember(Base):
+    """A cashier (vendor staff) works for exactly one business."""
+
+    __tablename__ = "staff"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
 
 
 class Branch(Base):

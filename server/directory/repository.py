@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -48,9 +49,11 @@ def search_businesses(
     if text:
         pattern = f"%{text.lower()}%"
         query = query.where(
-            or_(func.lower(Business.name).like(pattern),
-                func.lower(Business.description).like(pattern))
-        )  # fmt: skip
+            or_(
+                func.lower(Business.name).like(pattern),
+                func.lower(Business.description).like(pattern),
+            )
+        )
     if category:
         query = query.where(func.lower(Business.category) == category.lower())
     if near is None:
@@ -85,3 +88,36 @@ def get_business(session: Session, business_id: str) -> Business | None:
 def list_products(session: Session, business_id: str) -> list[Product]:
     query = select(Product).where(Product.business_id == business_id).order_by(Product.name)
     return list(session.scalars(query))
+
+
+def add_business(
+    session: Session, owner_id: str, name: str, category: str, description: str, currency: str
+) -> Business:
+    business = Business(
+        owner_id=owner_id, name=name, category=category, description=description, currency=currency
+    )
+    session.add(business)
+    session.flush()
+    return business
+
+
+def add_branch(session: Session, business: Business, **fields: Any) -> Branch:
+    branch = Branch(business_id=business.id, **fields)
+    session.add(branch)
+    session.flush()
+    return branch
+
+
+def add_product(
+    session: Session, business: Business, name: str, price_minor: int, attributes: dict[str, Any]
+) -> Product:
+    product = Product(
+        business_id=business.id,
+        name=name,
+        price_minor=price_minor,
+        currency=business.currency,
+        attributes=attributes,
+    )
+    session.add(product)
+    session.flush()
+    return product

@@ -2,20 +2,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 
-from sync.money import Money
+from sync.money import Money, MoneyError, currency
 
+from ..accounts.models import Role
 from ..db import SessionDep
+from ..deps import CurrentUser, business_for, require_role
 from ..problems import Problem
 from . import repository
 from .models import Business
 from .schemas import (
+    BranchCreate,
     BranchPublic,
+    BusinessCreate,
     BusinessDetail,
     BusinessPage,
     BusinessPublic,
     MoneyPublic,
+    ProductCreate,
     ProductPublic,
 )
 
@@ -95,3 +100,52 @@ def detail(session: SessionDep, business_id: str) -> BusinessDetail:
     ]
     public = _public(repository.Found(business, None), None)
     return BusinessDetail(**public.model_dump(), products=products)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="List your business")
+def create_business(body: BusinessCreate, user: CurrentUser, session: SessionDep) -> BusinessPublic:
+    require_role(user, Role.VENDOR_OWNER)
+    try:
+        code = currency(body.currency).code
+    except MoneyError as exc:
+        raise Problem(422, "invalid-currency", "Unknown currency", str(exc)) from None
+    business = repository.add_business(
+        session, user.id, body.name, body.category, body.description, code
+    )
+    session.commit()
+    return _public(repository.Found(business, None), None)
+
+
+@router.post(
+    "/{business_id}/branches",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a branch to your business",
+)
+def create_branch(
+    business_id: str, body: BranchCreate, user: CurrentUser, session: SessionDep
+) -> BranchPublic:
+    business = business_for(session, user, business_id, staff=False)
+    branch = repository.add_branch(session, business, **body.model_dump())
+    session.commit()
+    return BranchPublic.model_validate(branch)
+
+
+@router.post(
+    "/{business_id}/products",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a product to your business",
+)
+def create_product(
+    business_id: str, body: ProductCreate, user: CurrentUser, session: SessionDep
+) -> ProductPublic:
+    business = business_for(session, user, business_id, staff=False)
+    product = repository.add_product(
+        session, business, body.name, body.price_minor, body.attributes
+    )
+    session.commit()
+    return ProductPublic(
+        id=product.id,
+        name=product.name,
+        price=MoneyPublic.of(Money.of(product.price_minor, product.currency)),
+        attributes=product.attributes,
+    )

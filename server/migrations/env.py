@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from server import models as _models  # noqa: F401 - registers every table
 from server.db import Base
-from server.directory import models as _directory  # noqa: F401 - registers the tables
 
 config = context.config
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 
 from server.app import create_app
 from server.db import Base, make_engine, make_sessionmaker
-from server.directory import models as _directory  # noqa: F401 - registers the tables
+from server import models as _models  # noqa: F401 - registers every table
 from server.settings import Settings, normalise_database_url
 from tests.conftest import IN_CI
 

@@ -1,0 +1,1 @@
+"""Accounts: sign-up, login, JWT access tokens, refresh tokens, roles."""

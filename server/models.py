@@ -1,0 +1,37 @@
+"""Every area's tables, imported in one place so the metadata is complete
+(for migrations, `create_all` in tests, and relationships across areas)."""
+
+from .accounts.models import RefreshToken, Role, User
+from .db import Base
+from .directory.models import Branch, Business, Product, StaffMember
+from .wallet.models import (
+    CardStatus,
+    CardToken,
+    GiftCard,
+    Hold,
+    HoldStatus,
+    IdempotencyRecord,
+    LedgerAccount,
+    Purpose,
+    Transfer,
+)
+
+__all__ = [
+    "Base",
+    "Branch",
+    "Business",
+    "CardStatus",
+    "CardToken",
+    "GiftCard",
+    "Hold",
+    "HoldStatus",
+    "IdempotencyRecord",
+    "LedgerAccount",
+    "Product",
+    "Purpose",
+    "RefreshToken",
+    "Role",
+    "StaffMember",
+    "Transfer",
+    "User",
+]

@@ -1,0 +1,77 @@
+"""The payment gateway interface, and a simulated gateway that declines by test card
+number, as Stripe's test cards do. A real gateway's adapter implements the same Protocol."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from sync.money import Money
+
+from ..ids import make_id
+
+__all__ = ["TEST_CARDS", "Charge", "PaymentDeclinedError", "PaymentGateway", "SimulatedGateway"]
+
+
+@dataclass(frozen=True)
+class Charge:
+    reference: str
+    amount: Money
+
+
+class PaymentDeclinedError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class PaymentGateway(Protocol):
+    def charge(self, amount: Money, card_number: str, idempotency_key: str) -> Charge:
+        """Take `amount`; the same key returns the same charge. Raises PaymentDeclinedError."""
+        ...
+
+
+# Stripe's published test numbers and what they do.
+TEST_CARDS: dict[str, tuple[str, str] | None] = {
+    "4242424242424242": None,
+    "5555555555554444": None,
+    "4000000000000002": ("card_declined", "The card was declined: use another card."),
+    "4000000000009995": ("insufficient_funds", "The card has insufficient funds."),
+    "4000000000000069": ("expired_card", "The card has expired: use another card."),
+    "4000000000000127": ("incorrect_cvc", "The card's security code is wrong."),
+    "4000000000000119": ("processing_error", "The payment could not be processed: try again."),
+}
+
+
+def _luhn_ok(number: str) -> bool:
+    digits = [int(d) for d in number]
+    odd = digits[-1::-2]
+    even = [sum(divmod(2 * d, 10)) for d in digits[-2::-2]]
+    return (sum(odd) + sum(even)) % 10 == 0
+
+
+class SimulatedGateway:
+    """Approves 4242… and 5555…4444, declines the other test numbers, refuses the rest."""
+
+    def __init__(self) -> None:
+        self._charges: dict[str, Charge] = {}
+        self._lock = threading.Lock()
+
+    def charge(self, amount: Money, card_number: str, idempotency_key: str) -> Charge:
+        number = card_number.replace(" ", "").replace("-", "")
+        if not number.isdigit() or not 12 <= len(number) <= 19 or not _luhn_ok(number):
+            raise PaymentDeclinedError("invalid_number", "The card number is not valid.")
+        if number not in TEST_CARDS:
+            raise PaymentDeclinedError(
+                "test_mode",
+                "The simulated gateway takes test card numbers only, e.g. 4242 4242 4242 4242.",
+            )
+        decline = TEST_CARDS[number]
+        if decline is not None:
+            raise PaymentDeclinedError(*decline)
+        with self._lock:
+            if idempotency_key not in self._charges:
+                self._charges[idempotency_key] = Charge(f"sim_{make_id()}", amount)
+            return self._charges[idempotency_key]

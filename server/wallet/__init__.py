@@ -1,0 +1,1 @@
+"""The wallet: a double-entry ledger, gift cards, holds, and idempotent requests."""

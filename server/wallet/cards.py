@@ -1,0 +1,497 @@
+"""Gift cards: issue, find (by QR text or id), redeem, hold, refund, transfer, re-issue,
+expire. Each function works in the caller's transaction; routes decide when to commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from sync.money import Money
+from sync.tokens import (
+    Kind,
+    TokenClaims,
+    TokenError,
+    Verifier,
+    id_text,
+    issue,
+    new_token_id,
+    parse_id,
+)
+
+from ..db import rowcount
+from ..directory.models import Business
+from ..ids import make_id
+from ..keys.keyring import Keyring
+from ..problems import Problem
+from . import ledger
+from .ledger import InsufficientFundsError, Leg
+from .models import (
+    CardStatus,
+    CardToken,
+    GiftCard,
+    Hold,
+    HoldStatus,
+    LedgerAccount,
+    Purpose,
+    Transfer,
+)
+
+__all__ = [
+    "CARD_LIFETIME",
+    "HistoryItem",
+    "card_balance",
+    "expire_cards",
+    "expire_holds",
+    "find_card",
+    "history",
+    "hold",
+    "issue_card",
+    "post_hold",
+    "redeem",
+    "refund",
+    "reissue",
+    "release_if_expired",
+    "transfer_between_cards",
+    "void_hold",
+]
+
+CARD_LIFETIME = timedelta(days=730)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def card_balance(session: Session, card: GiftCard) -> Money:
+    return Money.of(ledger.balance(session, card.account_id), card.currency)
+
+
+def _sign_token(
+    session: Session, keyring: Keyring, card: GiftCard, now: datetime
+) -> tuple[str, str]:
+    """A new token for `card`: (cti text, QR text). The cti is unique in its business."""
+    for _ in range(8):
+        cti = new_token_id()
+        taken = session.scalar(
+            select(CardToken.id).where(
+                CardToken.business_id == card.business_id, CardToken.token_id == id_text(cti)
+            )
+        )
+        if taken is None:
+            break
+    else:  # pragma: no cover - 8 collisions in a row of 4 random bytes
+        raise RuntimeError("could not find an unused token id")
+    claims = TokenClaims(
+        kind=Kind.GIFT_CARD,
+        issuer=parse_id(card.business_id),
+        subject=parse_id(card.id),
+        token_id=cti,
+        currency=card.currency,
+        issued_at=int(now.timestamp()),
+        expires_at=int(_aware(card.expires_at).timestamp()),
+    )
+    return id_text(cti), issue(keyring.current(), claims)
+
+
+def issue_card(
+    session: Session,
+    keyring: Keyring,
+    business: Business,
+    owner_id: str | None,
+    amount: Money,
+    payment_reference: str,
+    now: datetime | None = None,
+) -> GiftCard:
+    """A new card holding `amount`, paid through the gateway (`payment_reference`)."""
+    now = now or _now()
+    card_id = make_id()
+    account = ledger.account(
+        session, Purpose.CARD, business.currency, business.id, key=ledger.card_account_key(card_id)
+    )
+    card = GiftCard(
+        id=card_id,
+        business_id=business.id,
+        owner_id=owner_id,
+        account_id=account.id,
+        currency=business.currency,
+        issued_at=now,
+        expires_at=now + CARD_LIFETIME,
+        token_id="",
+        token="",
+    )
+    card.token_id, card.token = _sign_token(session, keyring, card, now)
+    session.add(card)
+    session.flush()
+    session.add(CardToken(business_id=business.id, token_id=card.token_id, card_id=card.id))
+    clearing = ledger.account(session, Purpose.CLEARING, business.currency)
+    ledger.post(
+        session,
+        [
+            Leg(
+                clearing,
+                account,
+                amount.minor,
+                "purchase",
+                card.id,
+                f"paid, gateway reference {payment_reference}",
+            )
+        ],
+    )
+    return card
+
+
+class _RevokedTokens:
+    """The revocation list as the verifier asks it: is this cti revoked in this business?"""
+
+    def __init__(self, session: Session, business_id: str) -> None:
+        self._session, self._business_id = session, business_id
+
+    def __contains__(self, cti: object) -> bool:
+        if not isinstance(cti, bytes):
+            return False
+        revoked = self._session.scalar(
+            select(CardToken.revoked_at).where(
+                CardToken.business_id == self._business_id, CardToken.token_id == id_text(cti)
+            )
+        )
+        return revoked is not None
+
+
+def find_card(
+    session: Session,
+    keyring: Keyring,
+    business: Business,
+    token: str | None,
+    card_id: str | None,
+    now: datetime | None = None,
+) -> GiftCard:
+    """The card a cashier presents — by QR text, checked as a terminal would, or by id —
+    if it belongs to `business` and can be spent now."""
+    now = now or _now()
+    if token is not None:
+        verifier = Verifier(
+            keyring.trust_list(),
+            issuer=parse_id(business.id),
+            revoked=_RevokedTokens(session, business.id),
+            clock=lambda: now,
+        )
+        try:
+            claims = verifier.verify(token).tillpoint
+        except TokenError as exc:
+            raise Problem(
+                422, "invalid-token", "The code was refused", exc.message, error=exc.code
+            ) from None
+        assert claims is not None
+        if claims.kind is not Kind.GIFT_CARD:
+            raise Problem(
+                422,
+                "not-a-gift-card",
+                "Not a gift card",
+                "That code is a deal voucher: redeem it as a voucher.",
+            )
+        card_id = id_text(claims.subject)
+    card = session.get(GiftCard, card_id) if card_id else None
+    if card is None or card.business_id != business.id:
+        raise Problem(
+            404,
+            "card-not-found",
+            "No such card",
+            "This business has no gift card with that id: check the code.",
+        )
+    if card.status is CardStatus.BLOCKED:
+        raise Problem(
+            409,
+            "card-blocked",
+            "Card blocked",
+            "This card is blocked for review: it cannot be used until the vendor resolves it.",
+        )
+    if card.status is CardStatus.EXPIRED or _aware(card.expires_at) <= now:
+        raise Problem(
+            409,
+            "card-expired",
+            "Card expired",
+            f"This card expired on {_aware(card.expires_at):%d %B %Y}.",
+        )
+    return card
+
+
+def _insufficient(card: GiftCard, error: InsufficientFundsError) -> Problem:
+    available = Money.of(error.available, card.currency)
+    wanted = Money.of(error.needed, card.currency)
+    return Problem(
+        409,
+        "insufficient-balance",
+        "Not enough on the card",
+        f"The card holds {available.format()}, less than {wanted.format()}: "
+        f"redeem at most {available.format()}, or take the rest another way.",
+        balance_minor=error.available,
+    )
+
+
+def _business_account(session: Session, purpose: Purpose, card: GiftCard) -> LedgerAccount:
+    return ledger.account(session, purpose, card.currency, card.business_id)
+
+
+def _card_account(session: Session, card: GiftCard) -> LedgerAccount:
+    account = session.get(LedgerAccount, card.account_id)
+    assert account is not None
+    return account
+
+
+def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> str:
+    """Spend `amount` of the card at its business; the operation id, or 409 if too little."""
+    legs = [
+        Leg(
+            _card_account(session, card),
+            _business_account(session, Purpose.REVENUE, card),
+            amount.minor,
+            "redemption",
+            card.id,
+            memo,
+        )
+    ]
+    try:
+        return ledger.post(session, legs)
+    except InsufficientFundsError as exc:
+        raise _insufficient(card, exc) from None
+
+
+def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) -> Hold:
+    """Set `amount` aside (pending), e.g. while the rest of a split payment goes through."""
+    legs = [
+        Leg(
+            _card_account(session, card),
+            _business_account(session, Purpose.HOLDS, card),
+            amount.minor,
+            "hold",
+            card.id,
+        )
+    ]
+    try:
+        ledger.post(session, legs)
+    except InsufficientFundsError as exc:
+        raise _insufficient(card, exc) from None
+    created = Hold(card_id=card.id, amount_minor=amount.minor, expires_at=expires_at)
+    session.add(created)
+    session.flush()
+    return created
+
+
+def _close_hold(session: Session, held: Hold, status: HoldStatus, posted: int) -> None:
+    """Move the hold from pending to `status` exactly once, even under concurrent calls."""
+    closed = rowcount(
+        session.execute(
+            update(Hold)
+            .where(Hold.id == held.id, Hold.status == HoldStatus.PENDING)
+            .values(status=status, posted_minor=posted)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if closed != 1:
+        session.refresh(held)
+        raise Problem(
+            409,
+            "hold-closed",
+            "Hold already closed",
+            f"This hold is already {held.status.value}: nothing more can be posted "
+            "or voided on it.",
+        )
+    session.expire(held)
+
+
+def release_if_expired(session: Session, held: Hold, now: datetime | None = None) -> bool:
+    """Release a pending hold whose time is up (the job does this too); whether it did."""
+    if held.status is HoldStatus.PENDING and _aware(held.expires_at) <= (now or _now()):
+        _release(session, held, HoldStatus.EXPIRED)
+        return True
+    return False
+
+
+def post_hold(session: Session, held: Hold, amount: Money) -> None:
+    """Take `amount` (at most what is held) and return the rest to the card."""
+    if amount.minor > held.amount_minor:
+        held_money = Money(held.amount_minor, amount.currency)
+        raise Problem(
+            422,
+            "amount-above-hold",
+            "More than was held",
+            f"Only {held_money.format()} was held: post at most that.",
+        )
+    card = session.get(GiftCard, held.card_id)
+    assert card is not None
+    _close_hold(session, held, HoldStatus.POSTED, amount.minor)
+    holds = _business_account(session, Purpose.HOLDS, card)
+    legs = [
+        Leg(
+            holds,
+            _business_account(session, Purpose.REVENUE, card),
+            amount.minor,
+            "hold-posted",
+            card.id,
+        )
+    ]
+    rest = held.amount_minor - amount.minor
+    if rest:
+        legs.append(Leg(holds, _card_account(session, card), rest, "hold-released", card.id))
+    ledger.post(session, legs)
+
+
+def _release(session: Session, held: Hold, status: HoldStatus) -> None:
+    card = session.get(GiftCard, held.card_id)
+    assert card is not None
+    _close_hold(session, held, status, 0)
+    ledger.post(
+        session,
+        [
+            Leg(
+                _business_account(session, Purpose.HOLDS, card),
+                _card_account(session, card),
+                held.amount_minor,
+                "hold-released",
+                card.id,
+            )
+        ],
+    )
+
+
+def void_hold(session: Session, held: Hold) -> None:
+    _release(session, held, HoldStatus.VOIDED)
+
+
+def expire_holds(session: Session, now: datetime | None = None) -> int:
+    """Release every pending hold past its expiry; how many."""
+    now = now or _now()
+    due = session.scalars(
+        select(Hold).where(Hold.status == HoldStatus.PENDING, Hold.expires_at <= now)
+    ).all()
+    for held in due:
+        _release(session, held, HoldStatus.EXPIRED)
+    return len(due)
+
+
+def refund(session: Session, card: GiftCard, amount: Money, reason: str) -> str:
+    """Give value back onto the card (goods returned): a new transfer, never an edit."""
+    return ledger.post(
+        session,
+        [
+            Leg(
+                _business_account(session, Purpose.REVENUE, card),
+                _card_account(session, card),
+                amount.minor,
+                "refund",
+                card.id,
+                reason,
+            )
+        ],
+    )
+
+
+def transfer_between_cards(
+    session: Session, source: GiftCard, target: GiftCard, amount: Money
+) -> str:
+    if source.business_id != target.business_id or source.currency != target.currency:
+        raise Problem(
+            422,
+            "different-business",
+            "Cards of different businesses",
+            "Value moves only between cards of the same business.",
+        )
+    if source.id == target.id:
+        raise Problem(422, "same-card", "Same card", "Choose a different card to move value to.")
+    legs = [
+        Leg(
+            _card_account(session, source),
+            _card_account(session, target),
+            amount.minor,
+            "card-transfer",
+            source.id,
+            f"from card {source.id} to card {target.id}",
+        )
+    ]
+    try:
+        return ledger.post(session, legs)
+    except InsufficientFundsError as exc:
+        raise _insufficient(source, exc) from None
+
+
+def reissue(
+    session: Session, keyring: Keyring, card: GiftCard, now: datetime | None = None
+) -> None:
+    """A new token for a lost phone; the old one goes on the revocation list."""
+    now = now or _now()
+    session.execute(
+        update(CardToken)
+        .where(CardToken.card_id == card.id, CardToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    card.token_id, card.token = _sign_token(session, keyring, card, now)
+    card.version += 1
+    session.add(CardToken(business_id=card.business_id, token_id=card.token_id, card_id=card.id))
+    session.flush()
+
+
+def expire_cards(session: Session, now: datetime | None = None) -> int:
+    """Expire cards past their date, moving what is left on them to breakage; how many."""
+    now = now or _now()
+    due = session.scalars(
+        select(GiftCard).where(GiftCard.status == CardStatus.ACTIVE, GiftCard.expires_at <= now)
+    ).all()
+    for card in due:
+        left = ledger.balance(session, card.account_id)
+        if left > 0:
+            ledger.post(
+                session,
+                [
+                    Leg(
+                        _card_account(session, card),
+                        _business_account(session, Purpose.BREAKAGE, card),
+                        left,
+                        "expiry",
+                        card.id,
+                        "balance left at expiry",
+                    )
+                ],
+            )
+        card.status = CardStatus.EXPIRED
+        card.version += 1
+    session.flush()
+    return len(due)
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    operation_id: str
+    kind: str
+    amount: Money
+    at: datetime
+    memo: str
+
+
+def history(session: Session, card: GiftCard) -> Iterator[HistoryItem]:
+    """Every movement into or out of the card, oldest first."""
+    query = (
+        select(Transfer)
+        .where(
+            (Transfer.debit_account_id == card.account_id)
+            | (Transfer.credit_account_id == card.account_id)
+        )
+        .order_by(Transfer.id)
+    )
+    for transfer in session.scalars(query):
+        sign = 1 if transfer.credit_account_id == card.account_id else -1
+        yield HistoryItem(
+            transfer.operation_id,
+            transfer.kind,
+            Money.of(sign * transfer.amount_minor, card.currency),
+            _aware(transfer.created_at),
+            transfer.memo,
+        )

@@ -1,0 +1,100 @@
+"""Idempotent mutations: the first answer to a key is stored and replayed for retries.
+
+The operation runs inside a savepoint and its answer — success or problem — is stored in
+the same transaction, under a unique (scope, key). Two concurrent requests with one key
+both may run, but only one commits: the other's transaction, ledger changes and all, rolls
+back on the unique key and it replays the winner's answer. A key sent again with a
+different body is refused with 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..problems import Problem
+from .models import IdempotencyRecord
+
+__all__ = ["Outcome", "idempotent"]
+
+Outcome = tuple[int, dict[str, Any]]
+MAX_KEY_LENGTH = 200
+
+
+def _fingerprint(request: Any) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, request_hash: str) -> Outcome:
+    if record.request_hash != request_hash:
+        raise Problem(
+            409,
+            "idempotency-key-reused",
+            "Idempotency key already used",
+            "This Idempotency-Key was used for a different request: send a new key "
+            "for a new request, or the same body to retry.",
+        )
+    return record.status_code, record.response
+
+
+def _find(session: Session, scope: str, key: str) -> IdempotencyRecord | None:
+    return session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+        )
+    )
+
+
+def idempotent(
+    session: Session,
+    scope: str,
+    key: str | None,
+    request: Any,
+    operation: Callable[[], Outcome],
+) -> Outcome:
+    """Run `operation` once per (scope, key) and commit; replay the stored answer after."""
+    if not key:
+        raise Problem(
+            400,
+            "idempotency-key-missing",
+            "Idempotency-Key needed",
+            "Send an Idempotency-Key header (a new random value, such as a UUID, "
+            "per operation; the same value when retrying it).",
+        )
+    if len(key) > MAX_KEY_LENGTH:
+        raise Problem(
+            400,
+            "idempotency-key-invalid",
+            "Idempotency-Key too long",
+            f"Use an Idempotency-Key of at most {MAX_KEY_LENGTH} characters.",
+        )
+    request_hash = _fingerprint(request)
+    existing = _find(session, scope, key)
+    if existing is not None:
+        session.rollback()
+        return _replay(existing, request_hash)
+    try:
+        with session.begin_nested():
+            status, body = operation()
+    except Problem as problem:
+        status, body = problem.status, problem.body()
+    session.add(
+        IdempotencyRecord(
+            scope=scope, key=key, request_hash=request_hash, status_code=status, response=body
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        winner = _find(session, scope, key)
+        if winner is None:
+            raise
+        return _replay(winner, request_hash)
+    return status, body

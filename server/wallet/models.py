@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, utcnow
+from ..ids import ID_LENGTH, make_id
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+def _enum(kind: type[enum.Enum]) -> Enum:
+    return Enum(kind, native_enum=False, length=20, values_callable=lambda k: [m.value for m in k])
+
+
+class Purpose(enum.StrEnum):
+    CARD = "card"  # one gift card's balance: what its holder can spend
+    CLEARING = "clearing"  # customers' payments received through the gateway
+    HOLDS = "holds"  # amounts held (pending) at a business's tills
+    REVENUE = "revenue"  # value redeemed at a business: the platform owes it to them
+    BREAKAGE = "breakage"  # balances left on expired cards
+    SHORTFALL = "shortfall"  # offline overspend a business's terminals approved
+
+
+class LedgerAccount(Base):
+    __tablename__ = "ledger_accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    purpose: Mapped[Purpose] = mapped_column(_enum(Purpose))
+    currency: Mapped[str] = mapped_column(String(3))
+    business_id: Mapped[str | None] = mapped_column(ForeignKey("businesses.id"), index=True)
+    balance_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    allow_negative: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (
+        CheckConstraint("allow_negative OR balance_minor >= 0", name="not_overdrawn"),
+    )
+
+
+class Transfer(Base):
+    """One movement of an amount from a debit account to a credit account (same currency).
+    Transfers are never edited: corrections are new transfers."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    operation_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
+    credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    card_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
+    memo: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (CheckConstraint("amount_minor > 0", name="positive"),)
+
+
+class CardStatus(enum.StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    EXPIRED = "expired"
+
+
+class GiftCard(Base):
+    __tablename__ = "gift_cards"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[CardStatus] = mapped_column(_enum(CardStatus), default=CardStatus.ACTIVE)
+    token_id: Mapped[str] = mapped_column(String(16))  # the cti of the current token
+    token: Mapped[str] = mapped_column(String(240))  # its QR text
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class CardToken(Base):
+    """Every token a card has had; a re-issued card's old tokens are revoked."""
+
+    __tablename__ = "card_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
+    token_id: Mapped[str] = mapped_column(String(16))
+    card_id: Mapped[str] = mapped_column(ForeignKey("gift_cards.id"), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+    __table_args__ = (UniqueConstraint("business_id", "token_id"),)
+
+
+class HoldStatus(enum.StrEnum):
+    PENDING = "pending"
+    POSTED = "posted"
+    VOIDED = "voided"
+    EXPIRED = "expired"
+
+
+class Hold(Base):
+    __tablename__ = "holds"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    card_id: Mapped[str] = mapped_column(ForeignKey("gift_cards.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    posted_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[HoldStatus] = mapped_column(_enum(HoldStatus), default=HoldStatus.PENDING)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a mutating request, replayed for every retry with its key."""
+
+    __tablename__ = "idempotency_records"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(40))  # who sent it: a user or a device
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("scope", "key"),)

@@ -1,0 +1,446 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from sync.money import Money
+
+from ..accounts.models import Role, User
+from ..db import SessionDep
+from ..deps import CurrentUser, business_for, require_role
+from ..directory.models import Business, StaffMember
+from ..directory.schemas import MoneyPublic
+from ..payments import PaymentDeclinedError, PaymentGateway
+from ..problems import Problem
+from . import cards
+from .idempotency import Outcome, idempotent
+from .models import GiftCard, Hold
+from .qr_images import qr_png, qr_svg
+from .schemas import (
+    CardHistory,
+    CardTransferRequest,
+    GiftCardIssued,
+    GiftCardPublic,
+    GiftCardPurchase,
+    HistoryEntry,
+    HoldPost,
+    HoldPublic,
+    HoldRequest,
+    RedemptionPublic,
+    RedemptionRequest,
+    RefundRequest,
+)
+
+router = APIRouter(tags=["wallet"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="a new random value per operation; the same value to retry it",
+    ),
+]
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"description": "refused: e.g. insufficient balance, or the key reused"},
+    422: {"description": "the request or the scanned code is not valid"},
+}
+
+
+def _money(minor: int, currency: str) -> MoneyPublic:
+    return MoneyPublic.of(Money.of(minor, currency))
+
+
+def _card_public(session: SessionDep, card: GiftCard) -> GiftCardPublic:
+    return GiftCardPublic(
+        id=card.id,
+        business_id=card.business_id,
+        status=card.status.value,
+        balance=MoneyPublic.of(cards.card_balance(session, card)),
+        issued_at=card.issued_at,
+        expires_at=card.expires_at,
+        version=card.version,
+    )
+
+
+def _card_issued(request: Request, session: SessionDep, card: GiftCard) -> GiftCardIssued:
+    base = str(request.url_for("gift_card_qr_png", card_id=card.id))
+    return GiftCardIssued(
+        **_card_public(session, card).model_dump(),
+        token=card.token,
+        qr_png=base,
+        qr_svg=base.removesuffix(".png") + ".svg",
+    )
+
+
+def _reply(outcome: Outcome) -> JSONResponse:
+    status, body = outcome
+    media = "application/problem+json" if status >= 400 else "application/json"
+    return JSONResponse(body, status_code=status, media_type=media)
+
+
+def _works_for(session: SessionDep, user: User, business_id: str) -> bool:
+    if user.role is Role.ADMIN:
+        return True
+    if user.role is Role.VENDOR_OWNER:
+        business = session.get(Business, business_id)
+        return business is not None and business.owner_id == user.id
+    if user.role is Role.VENDOR_STAFF:
+        member = session.get(StaffMember, user.id)
+        return member is not None and member.business_id == business_id
+    return False
+
+
+def _card_for(session: SessionDep, user: User, card_id: str, *, holder_only: bool) -> GiftCard:
+    """A card its holder may see; its business's staff too unless `holder_only`. Anyone
+    else gets 404, so card ids cannot be probed."""
+    card = session.get(GiftCard, card_id)
+    allowed = card is not None and (
+        card.owner_id == user.id
+        or user.role is Role.ADMIN
+        or (not holder_only and _works_for(session, user, card.business_id))
+    )
+    if card is None or not allowed:
+        raise Problem(
+            404,
+            "card-not-found",
+            "No such card",
+            f"You have no gift card {card_id!r}: check the id.",
+        )
+    return card
+
+
+@router.post(
+    "/businesses/{business_id}/gift-cards",
+    status_code=201,
+    response_model=GiftCardIssued,
+    responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
+    summary="Buy a gift card",
+)
+def buy_gift_card(
+    business_id: str,
+    body: GiftCardPurchase,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    require_role(user, Role.CUSTOMER)
+    business = session.get(Business, business_id)
+    if business is None:
+        raise Problem(
+            404, "business-not-found", "No such business", f"There is no business {business_id!r}."
+        )
+    gateway: PaymentGateway = request.app.state.gateway
+
+    def operation() -> Outcome:
+        amount = Money.of(body.amount_minor, business.currency)
+        try:
+            charge = gateway.charge(
+                amount, body.payment.card_number, f"{user.id}:{idempotency_key}"
+            )
+        except PaymentDeclinedError as exc:
+            raise Problem(
+                402, "payment-declined", "Payment declined", exc.message, decline_code=exc.code
+            ) from None
+        card = cards.issue_card(
+            session, request.app.state.keyring, business, user.id, amount, charge.reference
+        )
+        return 201, _card_issued(request, session, card).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+@router.get("/me/gift-cards", summary="Your gift cards")
+def my_gift_cards(user: CurrentUser, session: SessionDep) -> list[GiftCardPublic]:
+    query = select(GiftCard).where(GiftCard.owner_id == user.id).order_by(GiftCard.issued_at)
+    return [_card_public(session, card) for card in session.scalars(query)]
+
+
+@router.get("/gift-cards/{card_id}", summary="A gift card's balance and status")
+def gift_card(card_id: str, user: CurrentUser, session: SessionDep) -> GiftCardPublic:
+    return _card_public(session, _card_for(session, user, card_id, holder_only=False))
+
+
+@router.get("/gift-cards/{card_id}/history", summary="Every movement on a gift card")
+def gift_card_history(card_id: str, user: CurrentUser, session: SessionDep) -> CardHistory:
+    card = _card_for(session, user, card_id, holder_only=False)
+    entries = [
+        HistoryEntry(
+            operation_id=item.operation_id,
+            kind=item.kind,
+            amount=MoneyPublic.of(item.amount),
+            at=item.at,
+            memo=item.memo,
+        )
+        for item in cards.history(session, card)
+    ]
+    return CardHistory(
+        card_id=card.id, balance=MoneyPublic.of(cards.card_balance(session, card)), entries=entries
+    )
+
+
+@router.get(
+    "/gift-cards/{card_id}/qr.png",
+    name="gift_card_qr_png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+    summary="The card's QR code (PNG), for its holder",
+)
+def gift_card_qr_png(card_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    card = _card_for(session, user, card_id, holder_only=True)
+    return Response(
+        qr_png(card.token), media_type="image/png", headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get(
+    "/gift-cards/{card_id}/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+    summary="The card's QR code (SVG), for its holder",
+)
+def gift_card_qr_svg(card_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    card = _card_for(session, user, card_id, holder_only=True)
+    return Response(
+        qr_svg(card.token), media_type="image/svg+xml", headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.post(
+    "/gift-cards/{card_id}/reissue", summary="New code for a lost phone; the old code stops working"
+)
+def reissue_gift_card(
+    card_id: str, request: Request, user: CurrentUser, session: SessionDep
+) -> GiftCardIssued:
+    card = _card_for(session, user, card_id, holder_only=True)
+    cards.reissue(session, request.app.state.keyring, card)
+    session.commit()
+    return _card_issued(request, session, card)
+
+
+@router.post(
+    "/gift-cards/{card_id}/transfers",
+    response_model=RedemptionPublic,
+    responses=PROBLEM_RESPONSES,
+    summary="Move value to another card of the same business",
+)
+def transfer(
+    card_id: str,
+    body: CardTransferRequest,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    source = _card_for(session, user, card_id, holder_only=True)
+
+    def operation() -> Outcome:
+        target = session.get(GiftCard, body.to_card_id)
+        if target is None:
+            raise Problem(
+                404,
+                "card-not-found",
+                "No such card",
+                f"There is no gift card {body.to_card_id!r} to move value to.",
+            )
+        amount = Money.of(body.amount_minor, source.currency)
+        operation_id = cards.transfer_between_cards(session, source, target, amount)
+        return 200, RedemptionPublic(
+            id=operation_id,
+            card_id=source.id,
+            amount=MoneyPublic.of(amount),
+            balance_after=MoneyPublic.of(cards.card_balance(session, source)),
+        ).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+def _till_business(session: SessionDep, user: User, business_id: str, request: Request) -> Business:
+    """A business whose till this user works (owner or cashier), after the rate limit."""
+    business = business_for(session, user, business_id, staff=True)
+    request.app.state.redeem_limiter.hit(f"user:{user.id}", "redemption")
+    return business
+
+
+@router.post(
+    "/businesses/{business_id}/redemptions",
+    response_model=RedemptionPublic,
+    responses=PROBLEM_RESPONSES,
+    summary="Redeem a gift card at the till",
+)
+def redeem(
+    business_id: str,
+    body: RedemptionRequest,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    business = _till_business(session, user, business_id, request)
+
+    def operation() -> Outcome:
+        card = cards.find_card(
+            session, request.app.state.keyring, business, body.token, body.card_id
+        )
+        amount = Money.of(body.amount_minor, card.currency)
+        operation_id = cards.redeem(session, card, amount, f"by {user.email}")
+        return 200, RedemptionPublic(
+            id=operation_id,
+            card_id=card.id,
+            amount=MoneyPublic.of(amount),
+            balance_after=MoneyPublic.of(cards.card_balance(session, card)),
+        ).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+def _hold_public(session: SessionDep, held: Hold) -> dict[str, Any]:
+    card = session.get(GiftCard, held.card_id)
+    assert card is not None
+    return HoldPublic(
+        id=held.id,
+        card_id=card.id,
+        status=held.status.value,
+        amount=_money(held.amount_minor, card.currency),
+        posted=_money(held.posted_minor, card.currency),
+        expires_at=held.expires_at,
+        balance_after=MoneyPublic.of(cards.card_balance(session, card)),
+    ).model_dump(mode="json")
+
+
+@router.post(
+    "/businesses/{business_id}/holds",
+    response_model=HoldPublic,
+    status_code=201,
+    responses=PROBLEM_RESPONSES,
+    summary="Hold an amount on a card (pending), to post or void later",
+)
+def create_hold(
+    business_id: str,
+    body: HoldRequest,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    business = _till_business(session, user, business_id, request)
+
+    def operation() -> Outcome:
+        card = cards.find_card(
+            session, request.app.state.keyring, business, body.token, body.card_id
+        )
+        expires = datetime.now(UTC) + timedelta(seconds=body.expires_in_seconds)
+        held = cards.hold(session, card, Money.of(body.amount_minor, card.currency), expires)
+        return 201, _hold_public(session, held)
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+def _hold_of(session: SessionDep, business: Business, hold_id: str) -> Hold:
+    held = session.get(Hold, hold_id)
+    card = session.get(GiftCard, held.card_id) if held else None
+    if held is None or card is None or card.business_id != business.id:
+        raise Problem(
+            404, "hold-not-found", "No such hold", f"This business has no hold {hold_id!r}."
+        )
+    if cards.release_if_expired(session, held):
+        session.commit()
+    return held
+
+
+@router.post(
+    "/businesses/{business_id}/holds/{hold_id}/post",
+    response_model=HoldPublic,
+    responses=PROBLEM_RESPONSES,
+    summary="Take all or part of a held amount",
+)
+def post_hold(
+    business_id: str,
+    hold_id: str,
+    body: HoldPost,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    business = business_for(session, user, business_id, staff=True)
+    held = _hold_of(session, business, hold_id)
+
+    def operation() -> Outcome:
+        cards.post_hold(session, held, Money.of(body.amount_minor, business.currency))
+        return 200, _hold_public(session, held)
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+@router.post(
+    "/businesses/{business_id}/holds/{hold_id}/void",
+    response_model=HoldPublic,
+    responses=PROBLEM_RESPONSES,
+    summary="Release a held amount to the card",
+)
+def void_hold(
+    business_id: str,
+    hold_id: str,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    business = business_for(session, user, business_id, staff=True)
+    held = _hold_of(session, business, hold_id)
+
+    def operation() -> Outcome:
+        cards.void_hold(session, held)
+        return 200, _hold_public(session, held)
+
+    return _reply(
+        idempotent(session, user.id, idempotency_key, {"path": request.url.path}, operation)
+    )
+
+
+@router.post(
+    "/businesses/{business_id}/refunds",
+    response_model=RedemptionPublic,
+    responses=PROBLEM_RESPONSES,
+    summary="Put value back on a card (goods returned); owners only",
+)
+def refund(
+    business_id: str,
+    body: RefundRequest,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    business = business_for(session, user, business_id, staff=False)
+
+    def operation() -> Outcome:
+        card = session.get(GiftCard, body.card_id)
+        if card is None or card.business_id != business.id:
+            raise Problem(
+                404,
+                "card-not-found",
+                "No such card",
+                "This business has no gift card with that id.",
+            )
+        amount = Money.of(body.amount_minor, card.currency)
+        operation_id = cards.refund(session, card, amount, body.reason or "refund")
+        return 200, RedemptionPublic(
+            id=operation_id,
+            card_id=card.id,
+            amount=MoneyPublic.of(amount),
+            balance_after=MoneyPublic.of(cards.card_balance(session, card)),
+        ).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from ..directory.schemas import MoneyPublic
+
+MAX_AMOUNT = 10_000_000  # minor units: 100,000.00 of a two-decimal currency
+
+
+class PaymentDetails(BaseModel):
+    card_number: str = Field(
+        max_length=30, description="with the simulated gateway: 4242 4242 4242 4242 approves"
+    )
+
+
+class GiftCardPurchase(BaseModel):
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT, description="value in the business's currency")
+    payment: PaymentDetails
+
+
+class CardReference(BaseModel):
+    """Which card: the scanned QR text (checked like a terminal does), or the card id."""
+
+    token: str | None = Field(default=None, max_length=400, description="the QR text, TP1:…")
+    card_id: str | None = Field(default=None, max_length=22)
+
+    @model_validator(mode="after")
+    def one_of(self) -> CardReference:
+        if (self.token is None) == (self.card_id is None):
+            raise ValueError("give exactly one of token and card_id")
+        return self
+
+
+class RedemptionRequest(CardReference):
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
+
+
+class HoldRequest(RedemptionRequest):
+    expires_in_seconds: int = Field(default=900, ge=30, le=7 * 86400)
+
+
+class HoldPost(BaseModel):
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT, description="at most the amount held")
+
+
+class RefundRequest(BaseModel):
+    card_id: str = Field(max_length=22)
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
+    reason: str = Field(default="", max_length=200)
+
+
+class CardTransferRequest(BaseModel):
+    to_card_id: str = Field(max_length=22)
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
+
+
+class GiftCardPublic(BaseModel):
+    id: str
+    business_id: str
+    status: Literal["active", "blocked", "expired"]
+    balance: MoneyPublic
+    issued_at: datetime
+    expires_at: datetime
+    version: int
+
+
+class GiftCardIssued(GiftCardPublic):
+    token: str = Field(description="the QR text; show it as a QR code at the counter")
+    qr_png: str
+    qr_svg: str
+
+
+class RedemptionPublic(BaseModel):
+    id: str = Field(description="the operation id")
+    card_id: str
+    amount: MoneyPublic
+    balance_after: MoneyPublic
+
+
+class HoldPublic(BaseModel):
+    id: str
+    card_id: str
+    status: Literal["pending", "posted", "voided", "expired"]
+    amount: MoneyPublic
+    posted: MoneyPublic
+    expires_at: datetime
+    balance_after: MoneyPublic
+
+
+class HistoryEntry(BaseModel):
+    operation_id: str
+    kind: str
+    amount: MoneyPublic = Field(description="positive into the card, negative out of it")
+    at: datetime
+    memo: str
+
+
+class CardHistory(BaseModel):
+    card_id: str
+    balance: MoneyPublic
+    entries: list[HistoryEntry]
