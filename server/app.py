@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, text
 
 from .accounts.jwt_tokens import TokenSigner, load_or_create_secret
+from .accounts.passwords import Passwords
 from .accounts.router import router as accounts_router
 from .db import make_engine, make_sessionmaker
 from .directory.router import router as directory_router
@@ -40,6 +41,7 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.keyring = Keyring.open(settings.effective_keys_dir)
+    app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.token_signer = TokenSigner(load_or_create_secret(settings.jwt_secret_file))
     app.state.gateway = gateway if gateway is not None else SimulatedGateway()
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60)

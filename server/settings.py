@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     )
     keys_dir: Path | None = Field(default=None, description="issuer keys; default DATA_DIR/keys")
     public_url: str = "http://127.0.0.1:8000"
+    argon2_time_cost: int = 3  # argon2-cffi's recommended parameters
+    argon2_memory_kib: int = 65536
     login_attempts_per_minute: int = 10
     redemptions_per_minute: int = 120
 

@@ -5,22 +5,26 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+__all__ = ["MIN_LENGTH", "Passwords"]
 
 MIN_LENGTH = 10
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+class Passwords:
+    """Hash and check passwords. The cost comes from settings: production keeps argon2's
+    recommended parameters; the test suite turns them down to run quickly."""
 
+    def __init__(self, time_cost: int, memory_kib: int) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        # Checked when the account does not exist, so a wrong email takes as long as a
+        # wrong password and sign-in does not reveal who has an account.
+        self._dummy = self._hasher.hash("not a real password, never matches")
 
-def verify_password(stored_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
 
-
-# A hash to check against when the account does not exist, so a wrong email takes as
-# long as a wrong password and login does not reveal who has an account.
-DUMMY_HASH = hash_password("not a real password, never matches")
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored_hash or self._dummy, password) and bool(stored_hash)
+        except (VerificationError, InvalidHashError):
+            return False

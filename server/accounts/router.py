@@ -10,7 +10,7 @@ from ..problems import Problem
 from . import repository
 from .jwt_tokens import ACCESS_LIFETIME, REFRESH_LIFETIME, TokenSigner, hash_refresh_token
 from .models import Role, User
-from .passwords import DUMMY_HASH, hash_password, verify_password
+from .passwords import Passwords
 from .schemas import Login, RefreshRequest, SignUp, StaffCreate, TokenPair, UserPublic
 
 router = APIRouter(tags=["accounts"])
@@ -48,11 +48,12 @@ def _issue_pair(request: Request, session: SessionDep, user: User) -> TokenPair:
 
 
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED, summary="Create an account")
-def signup(body: SignUp, session: SessionDep) -> UserPublic:
+def signup(body: SignUp, request: Request, session: SessionDep) -> UserPublic:
     if repository.find_user_by_email(session, body.email):
         raise _email_taken(body.email)
     role = Role.VENDOR_OWNER if body.role == "vendor" else Role.CUSTOMER
-    user = repository.add_user(session, body.email, hash_password(body.password), role)
+    password_hash = request.app.state.passwords.hash(body.password)
+    user = repository.add_user(session, body.email, password_hash, role)
     session.commit()
     return _public(session, user)
 
@@ -64,7 +65,8 @@ def login(body: Login, request: Request, session: SessionDep) -> TokenPair:
     limiter.hit(f"email:{body.email.lower()}", "sign-in")
     limiter.hit(f"address:{address}", "sign-in")
     user = repository.find_user_by_email(session, body.email)
-    if not verify_password(user.password_hash if user else DUMMY_HASH, body.password) or not user:
+    passwords: Passwords = request.app.state.passwords
+    if not passwords.verify(user.password_hash if user else None, body.password) or not user:
         raise Problem(
             401,
             "invalid-credentials",
@@ -112,14 +114,13 @@ def me(user: CurrentUser, session: SessionDep) -> UserPublic:
     summary="Add a cashier account to your business",
 )
 def add_staff(
-    business_id: str, body: StaffCreate, user: CurrentUser, session: SessionDep
+    business_id: str, body: StaffCreate, request: Request, user: CurrentUser, session: SessionDep
 ) -> UserPublic:
     business = business_for(session, user, business_id, staff=False)
     if repository.find_user_by_email(session, body.email):
         raise _email_taken(body.email)
-    cashier = repository.add_user(
-        session, body.email, hash_password(body.password), Role.VENDOR_STAFF
-    )
+    password_hash = request.app.state.passwords.hash(body.password)
+    cashier = repository.add_user(session, body.email, password_hash, Role.VENDOR_STAFF)
     repository.add_staff(session, cashier, business.id)
     session.commit()
     return _public(session, cashier)

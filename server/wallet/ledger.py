@@ -157,18 +157,14 @@ def invariant_violations(session: Session) -> list[str]:
             select(Transfer.credit_account_id, func.sum(Transfer.amount_minor)).group_by(
                 Transfer.credit_account_id
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     debits = dict(
         session.execute(
             select(Transfer.debit_account_id, func.sum(Transfer.amount_minor)).group_by(
                 Transfer.debit_account_id
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     per_currency: dict[str, int] = defaultdict(int)
     for acct in session.scalars(select(LedgerAccount)):

@@ -10,11 +10,13 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
+from server import models as _models  # noqa: F401 - registers every table
 from server.app import create_app
 from server.db import Base, make_engine, make_sessionmaker
-from server import models as _models  # noqa: F401 - registers every table
 from server.settings import Settings, normalise_database_url
+from server.wallet.ledger import invariant_violations
 from tests.conftest import IN_CI
 
 POSTGRES_URL = os.environ.get("TILLPOINT_TEST_POSTGRES_URL", "")
@@ -51,9 +53,12 @@ def database_url(request, tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def engine(database_url) -> Iterator[Engine]:
+    """The database, checked after the test: the ledger must still balance."""
     engine = make_engine(database_url)
     Base.metadata.create_all(engine)
     yield engine
+    with Session(engine) as session:
+        assert invariant_violations(session) == [], "the ledger no longer balances"
     engine.dispose()
 
 
@@ -64,7 +69,8 @@ def sessions(engine):
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+    # Cheap password hashing: the suite signs up hundreds of users.
+    return Settings(data_dir=tmp_path / "data", argon2_time_cost=1, argon2_memory_kib=64)
 
 
 @pytest.fixture

@@ -1,0 +1,258 @@
+"""Gift cards through the API, as the mobile app buys them and the till redeems them.
+Every test ends with the ledger invariant checked (see conftest)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from server.wallet import cards
+from server.wallet.models import GiftCard, Transfer
+from sync.tokens import TrustList, Verifier
+from tests.server.api import buy_card, new_key, open_shop, sign_up
+
+
+@pytest.fixture
+def shop(client):
+    return open_shop(client)
+
+
+@pytest.fixture
+def customer(client):
+    return sign_up(client, "customer")
+
+
+@pytest.fixture
+def card(customer, shop):
+    response = buy_card(customer, shop, 5000)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def balance(actor, card_id):
+    return actor.get(f"/api/v1/gift-cards/{card_id}").json()["balance"]["minor"]
+
+
+def test_buying_a_card_gives_a_signed_token_worth_its_value(client, card, shop):
+    assert card["balance"] == {"minor": 5000, "currency": "GBP", "text": "£50.00"}
+    trust = TrustList.from_json(client.get("/api/v1/trust-list").json())
+    claims = Verifier(trust).verify(card["token"]).tillpoint
+    assert claims is not None
+    assert claims.kind.label == "gift_card"
+    assert claims.currency == "GBP"
+    assert len(card["token"]) <= 220
+
+
+def test_declined_payment_creates_nothing(customer, shop, sessions):
+    response = buy_card(customer, shop, 5000, card_number="4000 0000 0000 0002")
+    assert response.status_code == 402
+    assert response.json()["decline_code"] == "card_declined"
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(GiftCard)) == 0
+        assert session.scalar(select(func.count()).select_from(Transfer)) == 0
+
+
+def test_invalid_card_number_is_explained(customer, shop):
+    response = buy_card(customer, shop, 5000, card_number="1234")
+    assert response.status_code == 402
+    assert "not valid" in response.json()["detail"]
+
+
+def test_mutations_need_an_idempotency_key(customer, shop):
+    response = customer.post(
+        f"/api/v1/businesses/{shop.business_id}/gift-cards",
+        {"amount_minor": 100, "payment": {"card_number": "4242424242424242"}},
+    )
+    assert response.status_code == 400
+    assert response.json()["type"].endswith("/idempotency-key-missing")
+
+
+def test_redeem_part_of_a_card_by_scanning_it(shop, card, customer):
+    response = shop.redeem(1250, token=card["token"])
+    assert response.status_code == 200, response.text
+    assert response.json()["balance_after"]["text"] == "£37.50"
+    assert balance(customer, card["id"]) == 3750
+
+
+def test_overdrawing_is_refused_and_changes_nothing(shop, card, customer):
+    response = shop.redeem(5001, card_id=card["id"])
+    assert response.status_code == 409
+    body = response.json()
+    assert body["type"].endswith("/insufficient-balance")
+    assert "£50.00" in body["detail"]
+    assert body["balance_minor"] == 5000
+    assert balance(customer, card["id"]) == 5000
+
+
+def test_a_retry_returns_the_first_answer_and_applies_once(shop, card, customer):
+    key = new_key()
+    first = shop.redeem(1000, card_id=card["id"], key=key)
+    again = shop.redeem(1000, card_id=card["id"], key=key)
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    assert balance(customer, card["id"]) == 4000
+
+
+def test_a_refused_request_is_replayed_too(shop, card):
+    key = new_key()
+    assert shop.redeem(9999, card_id=card["id"], key=key).status_code == 409
+    assert shop.redeem(9999, card_id=card["id"], key=key).status_code == 409
+
+
+def test_the_same_key_with_another_body_is_a_conflict(shop, card, customer):
+    key = new_key()
+    assert shop.redeem(1000, card_id=card["id"], key=key).status_code == 200
+    response = shop.redeem(2000, card_id=card["id"], key=key)
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("/idempotency-key-reused")
+    assert balance(customer, card["id"]) == 4000
+
+
+def test_buying_twice_with_one_key_makes_one_card(customer, shop):
+    key = new_key()
+    first, again = buy_card(customer, shop, 2500, key=key), buy_card(customer, shop, 2500, key=key)
+    assert first.json()["id"] == again.json()["id"]
+    assert len(customer.get("/api/v1/me/gift-cards").json()) == 1
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [("TP1:not-base45", "bad_base45"), ("HELLO", "bad_prefix")],
+)
+def test_a_bad_scan_says_what_is_wrong(shop, token, code):
+    response = shop.redeem(100, token=token)
+    assert response.status_code == 422
+    assert response.json()["error"] == code
+
+
+def test_another_shops_card_is_refused_at_the_till(client, card):
+    other = open_shop(client, "Other Shop")
+    response = other.redeem(100, token=card["token"])
+    assert response.status_code == 422
+    assert response.json()["error"] == "wrong_issuer"
+
+
+def test_history_lists_every_movement(shop, card, customer):
+    shop.redeem(700, card_id=card["id"])
+    entries = customer.get(f"/api/v1/gift-cards/{card['id']}/history").json()["entries"]
+    assert [(e["kind"], e["amount"]["minor"]) for e in entries] == [
+        ("purchase", 5000),
+        ("redemption", -700),
+    ]
+
+
+def test_qr_images_for_the_holder(customer, card, shop):
+    png = customer.get(f"/api/v1/gift-cards/{card['id']}/qr.png")
+    assert png.status_code == 200
+    assert png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG")
+    svg = customer.get(f"/api/v1/gift-cards/{card['id']}/qr.svg")
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in svg.content
+    # The code is the customer's to show: the shop cannot fetch it.
+    assert shop.cashier.get(f"/api/v1/gift-cards/{card['id']}/qr.png").status_code == 404
+
+
+def test_reissue_revokes_the_old_code(customer, card, shop):
+    response = customer.post(f"/api/v1/gift-cards/{card['id']}/reissue")
+    assert response.status_code == 200
+    new_token = response.json()["token"]
+    assert new_token != card["token"]
+    old = shop.redeem(100, token=card["token"])
+    assert (old.status_code, old.json()["error"]) == (422, "revoked")
+    assert shop.redeem(100, token=new_token).status_code == 200
+
+
+def test_hold_then_post_part(shop, card, customer):
+    base = f"/api/v1/businesses/{shop.business_id}/holds"
+    held = shop.cashier.post(base, {"card_id": card["id"], "amount_minor": 2000}, key=new_key())
+    assert held.status_code == 201, held.text
+    assert balance(customer, card["id"]) == 3000
+    hold_id = held.json()["id"]
+    posted = shop.cashier.post(f"{base}/{hold_id}/post", {"amount_minor": 1500}, key=new_key())
+    assert posted.status_code == 200, posted.text
+    assert posted.json()["status"] == "posted"
+    assert balance(customer, card["id"]) == 3500
+    again = shop.cashier.post(f"{base}/{hold_id}/void", key=new_key())
+    assert (again.status_code, again.json()["type"].split("/")[-1]) == (409, "hold-closed")
+
+
+def test_hold_void_returns_everything(shop, card, customer):
+    base = f"/api/v1/businesses/{shop.business_id}/holds"
+    held = shop.cashier.post(base, {"card_id": card["id"], "amount_minor": 2000}, key=new_key())
+    voided = shop.cashier.post(f"{base}/{held.json()['id']}/void", key=new_key())
+    assert voided.json()["status"] == "voided"
+    assert balance(customer, card["id"]) == 5000
+
+
+def test_posting_more_than_held_is_refused(shop, card):
+    base = f"/api/v1/businesses/{shop.business_id}/holds"
+    held = shop.cashier.post(base, {"card_id": card["id"], "amount_minor": 500}, key=new_key())
+    response = shop.cashier.post(
+        f"{base}/{held.json()['id']}/post", {"amount_minor": 501}, key=new_key()
+    )
+    assert response.status_code == 422
+
+
+def test_expired_holds_go_back_to_the_card(shop, card, customer, sessions):
+    base = f"/api/v1/businesses/{shop.business_id}/holds"
+    shop.cashier.post(
+        base, {"card_id": card["id"], "amount_minor": 900, "expires_in_seconds": 30}, key=new_key()
+    )
+    with sessions() as session:
+        assert cards.expire_holds(session, datetime.now(UTC) + timedelta(seconds=31)) == 1
+        session.commit()
+    assert balance(customer, card["id"]) == 5000
+
+
+def test_refund_puts_value_back(shop, card, customer):
+    shop.redeem(2000, card_id=card["id"])
+    response = shop.owner.post(
+        f"/api/v1/businesses/{shop.business_id}/refunds",
+        {"card_id": card["id"], "amount_minor": 500, "reason": "returned"},
+        key=new_key(),
+    )
+    assert response.status_code == 200, response.text
+    assert balance(customer, card["id"]) == 3500
+
+
+def test_cashiers_cannot_refund(shop, card):
+    response = shop.cashier.post(
+        f"/api/v1/businesses/{shop.business_id}/refunds",
+        {"card_id": card["id"], "amount_minor": 500},
+        key=new_key(),
+    )
+    assert response.status_code == 403
+
+
+def test_move_value_between_cards_of_one_business(customer, shop, card):
+    other = buy_card(customer, shop, 1000).json()
+    response = customer.post(
+        f"/api/v1/gift-cards/{card['id']}/transfers",
+        {"to_card_id": other["id"], "amount_minor": 1500},
+        key=new_key(),
+    )
+    assert response.status_code == 200, response.text
+    assert (balance(customer, card["id"]), balance(customer, other["id"])) == (3500, 2500)
+
+
+def test_no_moving_value_to_another_business(client, customer, shop, card):
+    elsewhere = buy_card(customer, open_shop(client, "Elsewhere"), 1000).json()
+    response = customer.post(
+        f"/api/v1/gift-cards/{card['id']}/transfers",
+        {"to_card_id": elsewhere["id"], "amount_minor": 100},
+        key=new_key(),
+    )
+    assert response.status_code == 422
+    assert balance(customer, card["id"]) == 5000
+
+
+def test_expiry_moves_the_rest_to_breakage(shop, card, customer, sessions):
+    shop.redeem(1000, card_id=card["id"])
+    with sessions() as session:
+        assert cards.expire_cards(session, datetime.now(UTC) + cards.CARD_LIFETIME) == 1
+        session.commit()
+    shown = customer.get(f"/api/v1/gift-cards/{card['id']}").json()
+    assert (shown["status"], shown["balance"]["minor"]) == ("expired", 0)
+    response = shop.redeem(100, card_id=card["id"])
+    assert (response.status_code, response.json()["type"].split("/")[-1]) == (409, "card-expired")
