@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.server.conftest import database_url  # the same per-test databases
+from tests.server.conftest import database_url, postgres_url  # the same per-test databases
 
 
 def free_port() -> int:
@@ -78,4 +78,4 @@ def running(process: subprocess.Popen[str], port: int, timeout: float = 30) -> I
             process.stdout.close()
 
 
-__all__ = ["database_url", "free_port", "running", "tillpoint", "tillpoint_run"]
+__all__ = ["database_url", "free_port", "postgres_url", "running", "tillpoint", "tillpoint_run"]

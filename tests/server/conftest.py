@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,12 +32,9 @@ def _postgres_url() -> str:
     pytest.skip(reason + " is skipped (`python3 dev.py test` starts PostgreSQL and sets it)")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path) -> Iterator[str]:
-    """A URL to an empty database of its own: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'server.db'}"
-        return
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """A URL whose connections see only a new, empty schema, dropped afterwards."""
     base = _postgres_url()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(base)
@@ -49,6 +47,23 @@ def database_url(request, tmp_path) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A URL to an empty database of its own: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'server.db'}"
+        return
+    with fresh_postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """For what only PostgreSQL can show (many writers at once)."""
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,0 +1,179 @@
+"""Every route × every role × own/other business: the status each gets.
+
+One world per route: shop A (owner, cashier) sold a card to `holder`; shop B has its own
+owner and cashier; `stranger` is another customer; `admin` runs the platform."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from server.accounts.models import Role, User
+from tests.server.api import Actor, Shop, buy_card, log_in, new_key, open_shop, sign_up
+
+ACTORS = ["anonymous", "holder", "stranger", "owner_a", "staff_a", "owner_b", "staff_b", "admin"]
+
+
+@dataclass
+class World:
+    actors: dict[str, Actor]
+    shop: Shop
+    card: dict
+    spare_card: dict
+
+
+@pytest.fixture
+def world(client, sessions):
+    shop_a, shop_b = open_shop(client, "Shop A"), open_shop(client, "Shop B")
+    holder = sign_up(client, "customer")
+    card = buy_card(holder, shop_a, 10_000).json()
+    spare = buy_card(holder, shop_a, 1_000).json()
+    admin_email = sign_up(client, "customer").email
+    with sessions() as session:
+        user = session.query(User).filter_by(email=admin_email).one()
+        user.role = Role.ADMIN
+        session.commit()
+    actors = {
+        "anonymous": Actor(client, "", "", {}),
+        "holder": holder,
+        "stranger": sign_up(client, "customer"),
+        "owner_a": shop_a.owner,
+        "staff_a": shop_a.cashier,
+        "owner_b": shop_b.owner,
+        "staff_b": shop_b.cashier,
+        "admin": log_in(client, admin_email),
+    }
+    return World(actors, shop_a, card, spare)
+
+
+def statuses(world, call):
+    return {name: call(world, actor).status_code for name, actor in world.actors.items()}
+
+
+def expect(**overrides):
+    """Everyone not named gets the default of the first keyword `rest`."""
+    rest = overrides.pop("rest")
+    return {name: overrides.get(name, rest) for name in ACTORS}
+
+
+def biz(world):
+    return f"/api/v1/businesses/{world.shop.business_id}"
+
+
+def card_path(world, tail=""):
+    return f"/api/v1/gift-cards/{world.card['id']}{tail}"
+
+
+CASES = {
+    "read me": (
+        lambda w, a: a.get("/api/v1/me"),
+        expect(rest=200, anonymous=401),
+    ),
+    "list a business": (
+        lambda w, a: a.post(
+            "/api/v1/businesses", {"name": "N", "category": "c", "currency": "GBP"}
+        ),
+        expect(rest=403, anonymous=401, owner_a=201, owner_b=201),
+    ),
+    "add a branch": (
+        lambda w, a: a.post(
+            f"{biz(w)}/branches",
+            {"name": "B", "address": "1 St", "latitude": 51.5, "longitude": -0.1},
+        ),
+        expect(rest=403, anonymous=401, owner_a=201, admin=201),
+    ),
+    "add a product": (
+        lambda w, a: a.post(f"{biz(w)}/products", {"name": "P", "price_minor": 100}),
+        expect(rest=403, anonymous=401, owner_a=201, admin=201),
+    ),
+    "add a cashier": (
+        lambda w, a: a.post(
+            f"{biz(w)}/staff",
+            {"email": f"{new_key()[:8]}@example.com", "password": "long enough pw"},
+        ),
+        expect(rest=403, anonymous=401, owner_a=201, admin=201),
+    ),
+    "buy a card": (
+        lambda w, a: a.post(
+            f"{biz(w)}/gift-cards",
+            {"amount_minor": 500, "payment": {"card_number": "4242424242424242"}},
+            key=new_key(),
+        ),
+        expect(rest=403, anonymous=401, holder=201, stranger=201),
+    ),
+    "see a card": (
+        lambda w, a: a.get(card_path(w)),
+        expect(rest=404, anonymous=401, holder=200, owner_a=200, staff_a=200, admin=200),
+    ),
+    "see a card's history": (
+        lambda w, a: a.get(card_path(w, "/history")),
+        expect(rest=404, anonymous=401, holder=200, owner_a=200, staff_a=200, admin=200),
+    ),
+    "get a card's QR code": (
+        lambda w, a: a.get(card_path(w, "/qr.png")),
+        expect(rest=404, anonymous=401, holder=200, admin=200),
+    ),
+    "re-issue a card": (
+        lambda w, a: a.post(card_path(w, "/reissue")),
+        expect(rest=404, anonymous=401, holder=200, admin=200),
+    ),
+    "move value off a card": (
+        lambda w, a: a.post(
+            card_path(w, "/transfers"),
+            {"to_card_id": w.spare_card["id"], "amount_minor": 1},
+            key=new_key(),
+        ),
+        expect(rest=404, anonymous=401, holder=200, admin=200),
+    ),
+    "redeem a card": (
+        lambda w, a: a.post(
+            f"{biz(w)}/redemptions", {"card_id": w.card["id"], "amount_minor": 1}, key=new_key()
+        ),
+        expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200),
+    ),
+    "hold on a card": (
+        lambda w, a: a.post(
+            f"{biz(w)}/holds", {"card_id": w.card["id"], "amount_minor": 1}, key=new_key()
+        ),
+        expect(rest=403, anonymous=401, owner_a=201, staff_a=201, admin=201),
+    ),
+    "refund onto a card": (
+        lambda w, a: a.post(
+            f"{biz(w)}/refunds", {"card_id": w.card["id"], "amount_minor": 1}, key=new_key()
+        ),
+        expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_who_may_do_what(world, case):
+    call, expected = CASES[case]
+    assert statuses(world, call) == expected
+
+
+def test_holds_are_closed_only_by_their_business(world):
+    base = f"{biz(world)}/holds"
+    staff_a = world.actors["staff_a"]
+    hold_ids = [
+        staff_a.post(base, {"card_id": world.card["id"], "amount_minor": 1}, key=new_key()).json()[
+            "id"
+        ]
+        for _ in ACTORS
+    ]
+    got = {
+        name: actor.post(f"{base}/{hold_id}/void", key=new_key()).status_code
+        for (name, actor), hold_id in zip(world.actors.items(), hold_ids, strict=True)
+    }
+    assert got == expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200)
+
+
+def test_another_business_cannot_redeem_by_card_id_either(world):
+    # Shop B may not reach shop A's card through its own till.
+    b = world.actors["staff_b"]
+    owner_b_business = b.get("/api/v1/me").json()["businesses"][0]
+    response = b.post(
+        f"/api/v1/businesses/{owner_b_business}/redemptions",
+        {"card_id": world.card["id"], "amount_minor": 1},
+        key=new_key(),
+    )
+    assert response.status_code == 404
