@@ -86,7 +86,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_text_options(verify)
-    verify.add_argument("--trust", type=Path, metavar="FILE", help="trust-list JSON, as the server publishes it")
+    verify.add_argument(
+        "--trust", type=Path, metavar="FILE", help="trust-list JSON, as the server publishes it"
+    )
     verify.add_argument(
         "--key",
         type=Path,

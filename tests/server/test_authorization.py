@@ -4,6 +4,7 @@ One world per route: shop A (owner, cashier) sold a card to `holder`; shop B has
 owner and cashier; `stranger` is another customer; `admin` runs the platform."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,8 @@ ACTORS = ["anonymous", "holder", "stranger", "owner_a", "staff_a", "owner_b", "s
 class World:
     actors: dict[str, Actor]
     shop: Shop
-    card: dict
-    spare_card: dict
+    card: dict[str, Any]
+    spare_card: dict[str, Any]
 
 
 @pytest.fixture
