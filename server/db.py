@@ -7,10 +7,27 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import CursorResult, Engine, MetaData, Result, create_engine, event
+from sqlalchemy import (
+    CursorResult,
+    DateTime,
+    Engine,
+    MetaData,
+    Result,
+    TypeDecorator,
+    create_engine,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-__all__ = ["Base", "SessionDep", "make_engine", "make_sessionmaker", "rowcount", "utcnow"]
+__all__ = [
+    "Base",
+    "SessionDep",
+    "UtcDateTime",
+    "make_engine",
+    "make_sessionmaker",
+    "rowcount",
+    "utcnow",
+]
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -20,6 +37,26 @@ def rowcount(result: Result[Any]) -> int:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite forgets the
+    zone; PostgreSQL keeps it). Naive datetimes are refused rather than guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("store timezone-aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # Stable constraint names, so migrations read the same on SQLite and PostgreSQL.

@@ -58,6 +58,7 @@ def take_refresh_token(session: Session, token_hash: str, now: datetime) -> User
                 RefreshToken.expires_at > now,
             )
             .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
         )
     )
     if taken != 1:

@@ -66,11 +66,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def card_balance(session: Session, card: GiftCard) -> Money:
     return Money.of(ledger.balance(session, card.account_id), card.currency)
 
@@ -97,7 +92,7 @@ def _sign_token(
         token_id=cti,
         currency=card.currency,
         issued_at=int(now.timestamp()),
-        expires_at=int(_aware(card.expires_at).timestamp()),
+        expires_at=int(card.expires_at.timestamp()),
     )
     return id_text(cti), issue(keyring.current(), claims)
 
@@ -214,12 +209,12 @@ def find_card(
             "Card blocked",
             "This card is blocked for review: it cannot be used until the vendor resolves it.",
         )
-    if card.status is CardStatus.EXPIRED or _aware(card.expires_at) <= now:
+    if card.status is CardStatus.EXPIRED or card.expires_at <= now:
         raise Problem(
             409,
             "card-expired",
             "Card expired",
-            f"This card expired on {_aware(card.expires_at):%d %B %Y}.",
+            f"This card expired on {card.expires_at:%d %B %Y}.",
         )
     return card
 
@@ -310,7 +305,7 @@ def _close_hold(session: Session, held: Hold, status: HoldStatus, posted: int) -
 
 def release_if_expired(session: Session, held: Hold, now: datetime | None = None) -> bool:
     """Release a pending hold whose time is up (the job does this too); whether it did."""
-    if held.status is HoldStatus.PENDING and _aware(held.expires_at) <= (now or _now()):
+    if held.status is HoldStatus.PENDING and held.expires_at <= (now or _now()):
         _release(session, held, HoldStatus.EXPIRED)
         return True
     return False
@@ -492,6 +487,6 @@ def history(session: Session, card: GiftCard) -> Iterator[HistoryItem]:
             transfer.operation_id,
             transfer.kind,
             Money.of(sign * transfer.amount_minor, card.currency),
-            _aware(transfer.created_at),
+            transfer.created_at,
             transfer.memo,
         )

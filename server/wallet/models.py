@@ -9,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     Enum,
     ForeignKey,
     Integer,
@@ -18,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, utcnow
+from ..db import Base, UtcDateTime, utcnow
 from ..ids import ID_LENGTH, make_id
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -69,7 +68,7 @@ class Transfer(Base):
     currency: Mapped[str] = mapped_column(String(3))
     card_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     memo: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (CheckConstraint("amount_minor > 0", name="positive"),)
 
@@ -91,8 +90,8 @@ class GiftCard(Base):
     status: Mapped[CardStatus] = mapped_column(_enum(CardStatus), default=CardStatus.ACTIVE)
     token_id: Mapped[str] = mapped_column(String(16))  # the cti of the current token
     token: Mapped[str] = mapped_column(String(240))  # its QR text
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -105,7 +104,7 @@ class CardToken(Base):
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
     token_id: Mapped[str] = mapped_column(String(16))
     card_id: Mapped[str] = mapped_column(ForeignKey("gift_cards.id"), index=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
     __table_args__ = (UniqueConstraint("business_id", "token_id"),)
 
@@ -125,8 +124,8 @@ class Hold(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     posted_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[HoldStatus] = mapped_column(_enum(HoldStatus), default=HoldStatus.PENDING)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class IdempotencyRecord(Base):
@@ -140,6 +139,6 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("scope", "key"),)
