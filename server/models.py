@@ -3,14 +3,15 @@
 
 from .accounts.models import RefreshToken, Role, User
 from .db import Base
+from .deals.models import Deal, Voucher, VoucherStatus
 from .directory.models import Branch, Business, Product, StaffMember
 from .wallet.models import (
     CardStatus,
-    CardToken,
     GiftCard,
     Hold,
     HoldStatus,
     IdempotencyRecord,
+    IssuedToken,
     LedgerAccount,
     Purpose,
     Transfer,
@@ -21,11 +22,12 @@ __all__ = [
     "Branch",
     "Business",
     "CardStatus",
-    "CardToken",
+    "Deal",
     "GiftCard",
     "Hold",
     "HoldStatus",
     "IdempotencyRecord",
+    "IssuedToken",
     "LedgerAccount",
     "Product",
     "Purpose",
@@ -34,4 +36,6 @@ __all__ = [
     "StaffMember",
     "Transfer",
     "User",
+    "Voucher",
+    "VoucherStatus",
 ]

@@ -11,16 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sync.money import Money
-from sync.tokens import (
-    Kind,
-    TokenClaims,
-    TokenError,
-    Verifier,
-    id_text,
-    issue,
-    new_token_id,
-    parse_id,
-)
+from sync.tokens import Kind, TokenError, Verifier, id_text, parse_id
 
 from ..db import rowcount
 from ..directory.models import Business
@@ -31,7 +22,6 @@ from . import ledger
 from .ledger import InsufficientFundsError, Leg
 from .models import (
     CardStatus,
-    CardToken,
     GiftCard,
     Hold,
     HoldStatus,
@@ -39,6 +29,7 @@ from .models import (
     Purpose,
     Transfer,
 )
+from .tokens import RevokedTokens, revoke_tokens_of, sign_token
 
 __all__ = [
     "CARD_LIFETIME",
@@ -70,31 +61,17 @@ def card_balance(session: Session, card: GiftCard) -> Money:
     return Money.of(ledger.balance(session, card.account_id), card.currency)
 
 
-def _sign_token(
-    session: Session, keyring: Keyring, card: GiftCard, now: datetime
-) -> tuple[str, str]:
-    """A new token for `card`: (cti text, QR text). The cti is unique in its business."""
-    for _ in range(8):
-        cti = new_token_id()
-        taken = session.scalar(
-            select(CardToken.id).where(
-                CardToken.business_id == card.business_id, CardToken.token_id == id_text(cti)
-            )
-        )
-        if taken is None:
-            break
-    else:  # pragma: no cover - 8 collisions in a row of 4 random bytes
-        raise RuntimeError("could not find an unused token id")
-    claims = TokenClaims(
+def _sign(session: Session, keyring: Keyring, card: GiftCard, now: datetime) -> tuple[str, str]:
+    return sign_token(
+        session,
+        keyring,
         kind=Kind.GIFT_CARD,
-        issuer=parse_id(card.business_id),
-        subject=parse_id(card.id),
-        token_id=cti,
+        business_id=card.business_id,
+        subject_id=card.id,
         currency=card.currency,
-        issued_at=int(now.timestamp()),
-        expires_at=int(card.expires_at.timestamp()),
+        expires_at=card.expires_at,
+        now=now,
     )
-    return id_text(cti), issue(keyring.current(), claims)
 
 
 def issue_card(
@@ -123,10 +100,9 @@ def issue_card(
         token_id="",
         token="",
     )
-    card.token_id, card.token = _sign_token(session, keyring, card, now)
+    card.token_id, card.token = _sign(session, keyring, card, now)
     session.add(card)
     session.flush()
-    session.add(CardToken(business_id=business.id, token_id=card.token_id, card_id=card.id))
     clearing = ledger.account(session, Purpose.CLEARING, business.currency)
     ledger.post(
         session,
@@ -144,23 +120,6 @@ def issue_card(
     return card
 
 
-class _RevokedTokens:
-    """The revocation list as the verifier asks it: is this cti revoked in this business?"""
-
-    def __init__(self, session: Session, business_id: str) -> None:
-        self._session, self._business_id = session, business_id
-
-    def __contains__(self, cti: object) -> bool:
-        if not isinstance(cti, bytes):
-            return False
-        revoked = self._session.scalar(
-            select(CardToken.revoked_at).where(
-                CardToken.business_id == self._business_id, CardToken.token_id == id_text(cti)
-            )
-        )
-        return revoked is not None
-
-
 def find_card(
     session: Session,
     keyring: Keyring,
@@ -176,7 +135,7 @@ def find_card(
         verifier = Verifier(
             keyring.trust_list(),
             issuer=parse_id(business.id),
-            revoked=_RevokedTokens(session, business.id),
+            revoked=RevokedTokens(session, business.id),
             clock=lambda: now,
         )
         try:
@@ -423,14 +382,9 @@ def reissue(
 ) -> None:
     """A new token for a lost phone; the old one goes on the revocation list."""
     now = now or _now()
-    session.execute(
-        update(CardToken)
-        .where(CardToken.card_id == card.id, CardToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    card.token_id, card.token = _sign_token(session, keyring, card, now)
+    revoke_tokens_of(session, card.id, now)
+    card.token_id, card.token = _sign(session, keyring, card, now)
     card.version += 1
-    session.add(CardToken(business_id=card.business_id, token_id=card.token_id, card_id=card.id))
     session.flush()
 
 

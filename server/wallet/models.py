@@ -32,6 +32,7 @@ class Purpose(enum.StrEnum):
     CARD = "card"  # one gift card's balance: what its holder can spend
     CLEARING = "clearing"  # customers' payments received through the gateway
     HOLDS = "holds"  # amounts held (pending) at a business's tills
+    VOUCHERS = "vouchers"  # paid for deal vouchers not yet redeemed
     REVENUE = "revenue"  # value redeemed at a business: the platform owes it to them
     BREAKAGE = "breakage"  # balances left on expired cards
     SHORTFALL = "shortfall"  # offline overspend a business's terminals approved
@@ -95,15 +96,17 @@ class GiftCard(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class CardToken(Base):
-    """Every token a card has had; a re-issued card's old tokens are revoked."""
+class IssuedToken(Base):
+    """Every token the server has signed, gift card or voucher. Its cti is unique within
+    the business; a re-issued card's old tokens are revoked here."""
 
-    __tablename__ = "card_tokens"
+    __tablename__ = "issued_tokens"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
     token_id: Mapped[str] = mapped_column(String(16))
-    card_id: Mapped[str] = mapped_column(ForeignKey("gift_cards.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
     __table_args__ = (UniqueConstraint("business_id", "token_id"),)

@@ -76,7 +76,7 @@ def _card_issued(request: Request, session: SessionDep, card: GiftCard) -> GiftC
     )
 
 
-def _reply(outcome: Outcome) -> JSONResponse:
+def reply(outcome: Outcome) -> JSONResponse:
     status, body = outcome
     media = "application/problem+json" if status >= 400 else "application/json"
     return JSONResponse(body, status_code=status, media_type=media)
@@ -152,7 +152,7 @@ def buy_gift_card(
         return 201, _card_issued(request, session, card).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
-    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
 
 
 @router.get("/me/gift-cards", summary="Your gift cards")
@@ -258,7 +258,7 @@ def transfer(
         ).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
-    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
 
 
 def _till_business(session: SessionDep, user: User, business_id: str, request: Request) -> Business:
@@ -298,7 +298,7 @@ def redeem(
         ).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
-    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
 
 
 def _hold_public(session: SessionDep, held: Hold) -> dict[str, Any]:
@@ -341,7 +341,7 @@ def create_hold(
         return 201, _hold_public(session, held)
 
     request_body = {"path": request.url.path, **body.model_dump()}
-    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
 
 
 def _hold_of(session: SessionDep, business: Business, hold_id: str) -> Hold:
@@ -379,7 +379,7 @@ def post_hold(
         return 200, _hold_public(session, held)
 
     request_body = {"path": request.url.path, **body.model_dump()}
-    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
 
 
 @router.post(
@@ -403,7 +403,7 @@ def void_hold(
         cards.void_hold(session, held)
         return 200, _hold_public(session, held)
 
-    return _reply(
+    return reply(
         idempotent(session, user.id, idempotency_key, {"path": request.url.path}, operation)
     )
 
@@ -443,4 +443,4 @@ def refund(
         ).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
-    return _reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))

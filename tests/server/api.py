@@ -99,3 +99,26 @@ def buy_card(
         {"amount_minor": amount, "payment": {"card_number": card_number}},
         key=key or new_key(),
     )
+
+
+def create_deal(shop: Shop, **changes: Any):
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    body = {
+        "title": "Two coffees for one",
+        "original_price_minor": 680,
+        "deal_price_minor": 340,
+        "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(days=7)).isoformat(),
+        **changes,
+    }
+    return shop.owner.post(f"/api/v1/businesses/{shop.business_id}/deals", body)
+
+
+def buy_voucher(customer: Actor, deal_id: str, card_number: str = APPROVE, key: str | None = None):
+    return customer.post(
+        f"/api/v1/deals/{deal_id}/vouchers",
+        {"payment": {"card_number": card_number}},
+        key=key or new_key(),
+    )

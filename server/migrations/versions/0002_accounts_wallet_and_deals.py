@@ -1,8 +1,8 @@
-"""accounts and wallet
+"""accounts, wallet and deals
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 06:23:58.970611
+Create Date: 2026-11-22 06:40:25.513716
 
 """
 from typing import Sequence, Union
@@ -54,10 +54,48 @@ def upgrade() -> None:
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refresh_tokens_user_id'), ['user_id'], unique=False)
 
+    op.create_table('deals',
+    sa.Column('id', sa.String(length=11), nullable=False),
+    sa.Column('business_id', sa.String(length=11), nullable=False),
+    sa.Column('title', sa.String(length=120), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('original_price_minor', sa.BigInteger(), nullable=False),
+    sa.Column('deal_price_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('quantity_limit', sa.Integer(), nullable=True),
+    sa.Column('sold', sa.Integer(), nullable=False),
+    sa.Column('branch_ids', sa.JSON(), nullable=False),
+    sa.Column('ended', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['business_id'], ['businesses.id'], name=op.f('fk_deals_business_id_businesses')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deals'))
+    )
+    with op.batch_alter_table('deals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deals_business_id'), ['business_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deals_ends_at'), ['ends_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deals_starts_at'), ['starts_at'], unique=False)
+
+    op.create_table('issued_tokens',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('business_id', sa.String(length=11), nullable=False),
+    sa.Column('token_id', sa.String(length=16), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('subject_id', sa.String(length=11), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['business_id'], ['businesses.id'], name=op.f('fk_issued_tokens_business_id_businesses')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_issued_tokens')),
+    sa.UniqueConstraint('business_id', 'token_id', name=op.f('uq_issued_tokens_business_id'))
+    )
+    with op.batch_alter_table('issued_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_issued_tokens_subject_id'), ['subject_id'], unique=False)
+
     op.create_table('ledger_accounts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('key', sa.String(length=80), nullable=False),
-    sa.Column('purpose', sa.Enum('card', 'clearing', 'holds', 'revenue', 'breakage', 'shortfall', name='purpose', native_enum=False, length=20), nullable=False),
+    sa.Column('purpose', sa.Enum('card', 'clearing', 'holds', 'vouchers', 'revenue', 'breakage', 'shortfall', name='purpose', native_enum=False, length=20), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('business_id', sa.String(length=11), nullable=True),
     sa.Column('balance_minor', sa.BigInteger(), nullable=False),
@@ -124,19 +162,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_transfers_debit_account_id'), ['debit_account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_transfers_operation_id'), ['operation_id'], unique=False)
 
-    op.create_table('card_tokens',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    op.create_table('vouchers',
+    sa.Column('id', sa.String(length=11), nullable=False),
+    sa.Column('deal_id', sa.String(length=11), nullable=False),
     sa.Column('business_id', sa.String(length=11), nullable=False),
+    sa.Column('owner_id', sa.String(length=11), nullable=False),
+    sa.Column('face_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
     sa.Column('token_id', sa.String(length=16), nullable=False),
-    sa.Column('card_id', sa.String(length=11), nullable=False),
-    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['business_id'], ['businesses.id'], name=op.f('fk_card_tokens_business_id_businesses')),
-    sa.ForeignKeyConstraint(['card_id'], ['gift_cards.id'], name=op.f('fk_card_tokens_card_id_gift_cards')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_card_tokens')),
-    sa.UniqueConstraint('business_id', 'token_id', name=op.f('uq_card_tokens_business_id'))
+    sa.Column('token', sa.String(length=240), nullable=False),
+    sa.Column('status', sa.Enum('issued', 'redeemed', name='voucherstatus', native_enum=False, length=20), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('redeemed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('redeemed_by', sa.String(length=11), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['business_id'], ['businesses.id'], name=op.f('fk_vouchers_business_id_businesses')),
+    sa.ForeignKeyConstraint(['deal_id'], ['deals.id'], name=op.f('fk_vouchers_deal_id_deals')),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_vouchers_owner_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vouchers'))
     )
-    with op.batch_alter_table('card_tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_card_tokens_card_id'), ['card_id'], unique=False)
+    with op.batch_alter_table('vouchers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vouchers_business_id'), ['business_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_vouchers_deal_id'), ['deal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_vouchers_owner_id'), ['owner_id'], unique=False)
 
     op.create_table('holds',
     sa.Column('id', sa.String(length=11), nullable=False),
@@ -174,10 +223,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_holds_card_id'))
 
     op.drop_table('holds')
-    with op.batch_alter_table('card_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_card_tokens_card_id'))
+    with op.batch_alter_table('vouchers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vouchers_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_vouchers_deal_id'))
+        batch_op.drop_index(batch_op.f('ix_vouchers_business_id'))
 
-    op.drop_table('card_tokens')
+    op.drop_table('vouchers')
     with op.batch_alter_table('transfers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_transfers_operation_id'))
         batch_op.drop_index(batch_op.f('ix_transfers_debit_account_id'))
@@ -198,6 +249,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ledger_accounts_business_id'))
 
     op.drop_table('ledger_accounts')
+    with op.batch_alter_table('issued_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_issued_tokens_subject_id'))
+
+    op.drop_table('issued_tokens')
+    with op.batch_alter_table('deals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deals_starts_at'))
+        batch_op.drop_index(batch_op.f('ix_deals_ends_at'))
+        batch_op.drop_index(batch_op.f('ix_deals_business_id'))
+
+    op.drop_table('deals')
     with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refresh_tokens_user_id'))
 

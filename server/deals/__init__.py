@@ -1,0 +1,1 @@
+"""Deals and their single-use vouchers."""

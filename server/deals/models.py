@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, UtcDateTime, utcnow
+from ..ids import ID_LENGTH, make_id
+
+
+class Deal(Base):
+    __tablename__ = "deals"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    original_price_minor: Mapped[int] = mapped_column(BigInteger)
+    deal_price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    quantity_limit: Mapped[int | None] = mapped_column(Integer, default=None)
+    sold: Mapped[int] = mapped_column(Integer, default=0)
+    branch_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    ended: Mapped[bool] = mapped_column(Boolean, default=False)  # set by the deals job
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class VoucherStatus(enum.StrEnum):
+    ISSUED = "issued"
+    REDEEMED = "redeemed"
+
+
+class Voucher(Base):
+    __tablename__ = "vouchers"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    deal_id: Mapped[str] = mapped_column(ForeignKey("deals.id"), index=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    face_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    token_id: Mapped[str] = mapped_column(String(16))
+    token: Mapped[str] = mapped_column(String(240))
+    status: Mapped[VoucherStatus] = mapped_column(
+        Enum(
+            VoucherStatus,
+            native_enum=False,
+            length=20,
+            values_callable=lambda k: [m.value for m in k],
+        ),
+        default=VoucherStatus.ISSUED,
+    )
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    redeemed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,0 +1,238 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy import select
+
+from sync.money import Money
+
+from ..accounts.models import Role
+from ..db import SessionDep
+from ..deps import CurrentUser, business_for, require_role
+from ..directory.models import Business
+from ..directory.repository import Near
+from ..directory.schemas import MoneyPublic
+from ..payments import PaymentDeclinedError, PaymentGateway
+from ..problems import Problem
+from ..wallet.idempotency import Outcome, idempotent
+from ..wallet.qr_images import qr_png, qr_svg
+from ..wallet.router import PROBLEM_RESPONSES, IdempotencyKey, reply
+from . import service
+from .models import Deal, Voucher
+from .schemas import (
+    DealCreate,
+    DealPublic,
+    VoucherIssued,
+    VoucherPublic,
+    VoucherPurchase,
+    VoucherRedemption,
+)
+
+router = APIRouter(tags=["deals"])
+
+
+def _deal_public(
+    deal: Deal, business: Business, now: datetime, distance: float | None = None
+) -> DealPublic:
+    return DealPublic(
+        id=deal.id,
+        business_id=business.id,
+        business_name=business.name,
+        title=deal.title,
+        description=deal.description,
+        original_price=MoneyPublic.of(Money.of(deal.original_price_minor, deal.currency)),
+        deal_price=MoneyPublic.of(Money.of(deal.deal_price_minor, deal.currency)),
+        starts_at=deal.starts_at,
+        ends_at=deal.ends_at,
+        seconds_left=max(0, int((deal.ends_at - now).total_seconds())),
+        remaining=None if deal.quantity_limit is None else deal.quantity_limit - deal.sold,
+        distance_km=None if distance is None else round(distance, 3),
+    )
+
+
+def _voucher_public(voucher: Voucher) -> VoucherPublic:
+    return VoucherPublic(
+        id=voucher.id,
+        deal_id=voucher.deal_id,
+        business_id=voucher.business_id,
+        status=voucher.status.value,
+        face_value=MoneyPublic.of(service.face_value(voucher)),
+        expires_at=voucher.expires_at,
+        redeemed_at=voucher.redeemed_at,
+    )
+
+
+def _voucher_issued(request: Request, voucher: Voucher) -> VoucherIssued:
+    base = str(request.url_for("voucher_qr_png", voucher_id=voucher.id))
+    return VoucherIssued(
+        **_voucher_public(voucher).model_dump(),
+        token=voucher.token,
+        qr_png=base,
+        qr_svg=base.removesuffix(".png") + ".svg",
+    )
+
+
+@router.post("/businesses/{business_id}/deals", status_code=201, summary="Create a deal")
+def create_deal(
+    business_id: str, body: DealCreate, user: CurrentUser, session: SessionDep
+) -> DealPublic:
+    business = business_for(session, user, business_id, staff=False)
+    now = datetime.now(UTC)
+    if body.ends_at <= now:
+        raise Problem(
+            422,
+            "deal-in-the-past",
+            "Deal already over",
+            "The end time has passed: choose an end time in the future.",
+        )
+    deal = Deal(business_id=business.id, currency=business.currency, **body.model_dump())
+    session.add(deal)
+    session.commit()
+    return _deal_public(deal, business, now)
+
+
+@router.get("/deals", summary="Deals on sale now")
+def list_deals(
+    session: SessionDep,
+    category: Annotated[str | None, Query(max_length=60)] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    radius_km: Annotated[float, Query(gt=0, le=500)] = 10,
+    ending_within_hours: Annotated[int | None, Query(ge=1, le=24 * 365)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> list[DealPublic]:
+    if (lat is None) != (lon is None):
+        raise Problem(
+            422,
+            "invalid-request",
+            "The request is not valid",
+            "Give both lat and lon to search by distance, or neither.",
+        )
+    now = datetime.now(UTC)
+    near = None if lat is None or lon is None else Near(lat, lon, radius_km)
+    within = None if ending_within_hours is None else ending_within_hours * 3600
+    found = service.live_deals(session, now, category, near, within)
+    return [
+        _deal_public(live.deal, live.business, now, live.distance_km)
+        for live in found[offset : offset + limit]
+    ]
+
+
+@router.get("/deals/{deal_id}", summary="One deal")
+def get_deal(deal_id: str, session: SessionDep) -> DealPublic:
+    deal = session.get(Deal, deal_id)
+    business = session.get(Business, deal.business_id) if deal else None
+    if deal is None or business is None:
+        raise Problem(404, "deal-not-found", "No such deal", f"There is no deal {deal_id!r}.")
+    return _deal_public(deal, business, datetime.now(UTC))
+
+
+@router.post(
+    "/deals/{deal_id}/vouchers",
+    status_code=201,
+    response_model=VoucherIssued,
+    responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
+    summary="Buy a voucher for a deal",
+)
+def buy_voucher(
+    deal_id: str,
+    body: VoucherPurchase,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    require_role(user, Role.CUSTOMER)
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        raise Problem(404, "deal-not-found", "No such deal", f"There is no deal {deal_id!r}.")
+    gateway: PaymentGateway = request.app.state.gateway
+
+    def operation() -> Outcome:
+        price = Money.of(deal.deal_price_minor, deal.currency)
+        try:
+            charge = gateway.charge(price, body.payment.card_number, f"{user.id}:{idempotency_key}")
+        except PaymentDeclinedError as exc:
+            raise Problem(
+                402, "payment-declined", "Payment declined", exc.message, decline_code=exc.code
+            ) from None
+        voucher = service.buy_voucher(
+            session, request.app.state.keyring, deal, user.id, charge.reference
+        )
+        return 201, _voucher_issued(request, voucher).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+@router.get("/me/vouchers", summary="Your vouchers")
+def my_vouchers(user: CurrentUser, session: SessionDep) -> list[VoucherPublic]:
+    query = select(Voucher).where(Voucher.owner_id == user.id).order_by(Voucher.issued_at)
+    return [_voucher_public(v) for v in session.scalars(query)]
+
+
+def _own_voucher(session: SessionDep, user_id: str, role: Role, voucher_id: str) -> Voucher:
+    voucher = session.get(Voucher, voucher_id)
+    if voucher is None or (voucher.owner_id != user_id and role is not Role.ADMIN):
+        raise Problem(
+            404, "voucher-not-found", "No such voucher", f"You have no voucher {voucher_id!r}."
+        )
+    return voucher
+
+
+@router.get(
+    "/vouchers/{voucher_id}/qr.png",
+    name="voucher_qr_png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+    summary="The voucher's QR code (PNG), for its holder",
+)
+def voucher_qr_png(voucher_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    voucher = _own_voucher(session, user.id, user.role, voucher_id)
+    return Response(
+        qr_png(voucher.token), media_type="image/png", headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get(
+    "/vouchers/{voucher_id}/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+    summary="The voucher's QR code (SVG), for its holder",
+)
+def voucher_qr_svg(voucher_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    voucher = _own_voucher(session, user.id, user.role, voucher_id)
+    return Response(
+        qr_svg(voucher.token), media_type="image/svg+xml", headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.post(
+    "/businesses/{business_id}/voucher-redemptions",
+    response_model=VoucherPublic,
+    responses=PROBLEM_RESPONSES,
+    summary="Redeem a voucher at the till, once",
+)
+def redeem_voucher(
+    business_id: str,
+    body: VoucherRedemption,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    business = business_for(session, user, business_id, staff=True)
+    request.app.state.redeem_limiter.hit(f"user:{user.id}", "redemption")
+
+    def operation() -> Outcome:
+        voucher = service.find_voucher(
+            session, request.app.state.keyring, business, body.token, body.voucher_id
+        )
+        service.redeem_voucher(session, voucher, user.id)
+        return 200, _voucher_public(voucher).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))

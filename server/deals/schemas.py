@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from ..directory.schemas import MoneyPublic
+from ..wallet.schemas import MAX_AMOUNT, PaymentDetails
+
+
+class DealCreate(BaseModel):
+    title: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=2000)
+    original_price_minor: int = Field(gt=0, le=MAX_AMOUNT)
+    deal_price_minor: int = Field(gt=0, le=MAX_AMOUNT)
+    starts_at: datetime
+    ends_at: datetime
+    quantity_limit: int | None = Field(default=None, ge=1, le=1_000_000)
+    branch_ids: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="where it can be redeemed; empty means everywhere",
+    )
+
+    @model_validator(mode="after")
+    def sensible(self) -> DealCreate:
+        if self.deal_price_minor >= self.original_price_minor:
+            raise ValueError("the deal price must be below the original price")
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("give times with a timezone, e.g. 2026-12-01T09:00:00Z")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("the deal must end after it starts")
+        return self
+
+
+class DealPublic(BaseModel):
+    id: str
+    business_id: str
+    business_name: str
+    title: str
+    description: str
+    original_price: MoneyPublic
+    deal_price: MoneyPublic
+    starts_at: datetime
+    ends_at: datetime
+    seconds_left: int = Field(description="until the deal ends; 0 once it has")
+    remaining: int | None = Field(description="vouchers left, or null when unlimited")
+    distance_km: float | None = None
+
+
+class VoucherPurchase(BaseModel):
+    payment: PaymentDetails
+
+
+class VoucherPublic(BaseModel):
+    id: str
+    deal_id: str
+    business_id: str
+    status: Literal["issued", "redeemed"]
+    face_value: MoneyPublic
+    expires_at: datetime
+    redeemed_at: datetime | None
+
+
+class VoucherIssued(VoucherPublic):
+    token: str
+    qr_png: str
+    qr_svg: str
+
+
+class VoucherRedemption(BaseModel):
+    token: str | None = Field(default=None, max_length=400)
+    voucher_id: str | None = Field(default=None, max_length=22)
+
+    @model_validator(mode="after")
+    def one_of(self) -> VoucherRedemption:
+        if (self.token is None) == (self.voucher_id is None):
+            raise ValueError("give exactly one of token and voucher_id")
+        return self

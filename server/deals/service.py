@@ -1,0 +1,264 @@
+"""Deals and vouchers: create a deal, list live ones, sell a voucher, redeem it once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from sync.money import Money
+from sync.tokens import Kind, TokenError, Verifier, id_text, parse_id
+
+from ..db import rowcount
+from ..directory.models import Branch, Business
+from ..directory.repository import Near, distance_km
+from ..keys.keyring import Keyring
+from ..problems import Problem
+from ..wallet import ledger
+from ..wallet.ledger import Leg
+from ..wallet.models import Purpose
+from ..wallet.tokens import RevokedTokens, sign_token
+from .models import Deal, Voucher, VoucherStatus
+
+__all__ = [
+    "LiveDeal",
+    "buy_voucher",
+    "end_deals",
+    "face_value",
+    "find_voucher",
+    "live_deals",
+    "redeem_voucher",
+]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LiveDeal:
+    deal: Deal
+    business: Business
+    distance_km: float | None
+
+
+def live_deals(
+    session: Session,
+    now: datetime,
+    category: str | None,
+    near: Near | None,
+    ending_within_seconds: int | None,
+) -> list[LiveDeal]:
+    """Deals on sale now, soonest ending first (nearest first when searching near a point)."""
+    query = (
+        select(Deal, Business)
+        .join(Business, Business.id == Deal.business_id)
+        .where(Deal.starts_at <= now, Deal.ends_at > now, Deal.ended.is_(False))
+        .where(or_(Deal.quantity_limit.is_(None), Deal.sold < Deal.quantity_limit))
+    )
+    if category:
+        query = query.where(func.lower(Business.category) == category.lower())
+    if ending_within_seconds is not None:
+        query = query.where(Deal.ends_at <= now + timedelta(seconds=ending_within_seconds))
+    found = []
+    for deal, business in session.execute(query.order_by(Deal.ends_at, Deal.id)).all():
+        distance = None
+        if near is not None:
+            branches = session.scalars(select(Branch).where(Branch.business_id == business.id))
+            distances = [
+                distance_km(near.latitude, near.longitude, b.latitude, b.longitude)
+                for b in branches
+                if not deal.branch_ids or b.id in deal.branch_ids
+            ]
+            if not distances or min(distances) > near.radius_km:
+                continue
+            distance = min(distances)
+        found.append(LiveDeal(deal, business, distance))
+    if near is not None:
+        found.sort(key=lambda live: (live.distance_km, live.deal.ends_at))
+    return found
+
+
+def buy_voucher(
+    session: Session,
+    keyring: Keyring,
+    deal: Deal,
+    owner_id: str,
+    payment_reference: str,
+    now: datetime | None = None,
+) -> Voucher:
+    now = now or _now()
+    if not deal.starts_at <= now < deal.ends_at or deal.ended:
+        raise Problem(
+            409,
+            "deal-not-on-sale",
+            "Deal not on sale",
+            f"This deal runs from {deal.starts_at:%d %b %H:%M} to {deal.ends_at:%d %b %H:%M} UTC.",
+        )
+    # Count the sale only while there is stock: a conditional update, safe under races.
+    claimed = rowcount(
+        session.execute(
+            update(Deal)
+            .where(
+                Deal.id == deal.id,
+                or_(Deal.quantity_limit.is_(None), Deal.sold < Deal.quantity_limit),
+            )
+            .values(sold=Deal.sold + 1, version=Deal.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if claimed != 1:
+        raise Problem(409, "deal-sold-out", "Sold out", "Every voucher of this deal is sold.")
+    voucher = Voucher(
+        deal_id=deal.id,
+        business_id=deal.business_id,
+        owner_id=owner_id,
+        face_minor=deal.deal_price_minor,
+        currency=deal.currency,
+        issued_at=now,
+        expires_at=deal.ends_at,
+        token_id="",
+        token="",
+    )
+    session.add(voucher)
+    session.flush()
+    voucher.token_id, voucher.token = sign_token(
+        session,
+        keyring,
+        kind=Kind.VOUCHER,
+        business_id=deal.business_id,
+        subject_id=voucher.id,
+        currency=deal.currency,
+        expires_at=deal.ends_at,
+        now=now,
+        deal_id=deal.id,
+        face_minor=deal.deal_price_minor,
+    )
+    clearing = ledger.account(session, Purpose.CLEARING, deal.currency)
+    vouchers = ledger.account(session, Purpose.VOUCHERS, deal.currency, deal.business_id)
+    ledger.post(
+        session,
+        [
+            Leg(
+                clearing,
+                vouchers,
+                deal.deal_price_minor,
+                "voucher-sale",
+                memo=f"voucher {voucher.id}, gateway reference {payment_reference}",
+            )
+        ],
+    )
+    session.expire(deal)
+    return voucher
+
+
+def find_voucher(
+    session: Session,
+    keyring: Keyring,
+    business: Business,
+    token: str | None,
+    voucher_id: str | None,
+    now: datetime | None = None,
+) -> Voucher:
+    now = now or _now()
+    if token is not None:
+        verifier = Verifier(
+            keyring.trust_list(),
+            issuer=parse_id(business.id),
+            revoked=RevokedTokens(session, business.id),
+            clock=lambda: now,
+        )
+        try:
+            claims = verifier.verify(token).tillpoint
+        except TokenError as exc:
+            raise Problem(
+                422, "invalid-token", "The code was refused", exc.message, error=exc.code
+            ) from None
+        assert claims is not None
+        if claims.kind is not Kind.VOUCHER:
+            raise Problem(
+                422,
+                "not-a-voucher",
+                "Not a voucher",
+                "That code is a gift card: redeem it as a gift card.",
+            )
+        voucher_id = id_text(claims.subject)
+    voucher = session.get(Voucher, voucher_id) if voucher_id else None
+    if voucher is None or voucher.business_id != business.id:
+        raise Problem(
+            404,
+            "voucher-not-found",
+            "No such voucher",
+            "This business has no voucher with that id: check the code.",
+        )
+    return voucher
+
+
+def redeem_voucher(
+    session: Session, voucher: Voucher, by_user_id: str, now: datetime | None = None
+) -> None:
+    """Mark the voucher used — once, even if two tills scan it at the same moment."""
+    now = now or _now()
+    if voucher.expires_at <= now:
+        raise Problem(
+            409,
+            "voucher-expired",
+            "Voucher expired",
+            f"This voucher's deal ended on {voucher.expires_at:%d %B %Y}.",
+        )
+    used = rowcount(
+        session.execute(
+            update(Voucher)
+            .where(Voucher.id == voucher.id, Voucher.status == VoucherStatus.ISSUED)
+            .values(
+                status=VoucherStatus.REDEEMED,
+                redeemed_at=now,
+                redeemed_by=by_user_id,
+                version=Voucher.version + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if used != 1:
+        session.refresh(voucher)
+        when = f" on {voucher.redeemed_at:%d %B %Y at %H:%M} UTC" if voucher.redeemed_at else ""
+        raise Problem(
+            409,
+            "voucher-used",
+            "Voucher already used",
+            f"This voucher was already redeemed{when}: it can be used once.",
+        )
+    vouchers = ledger.account(session, Purpose.VOUCHERS, voucher.currency, voucher.business_id)
+    revenue = ledger.account(session, Purpose.REVENUE, voucher.currency, voucher.business_id)
+    ledger.post(
+        session,
+        [
+            Leg(
+                vouchers,
+                revenue,
+                voucher.face_minor,
+                "voucher-redemption",
+                memo=f"voucher {voucher.id}",
+            )
+        ],
+    )
+    session.expire(voucher)
+
+
+def end_deals(session: Session, now: datetime | None = None) -> int:
+    """Mark deals past their end as ended (the listing and sync see it); how many."""
+    now = now or _now()
+    return rowcount(
+        session.execute(
+            update(Deal)
+            .where(Deal.ends_at <= now, Deal.ended.is_(False))
+            .values(ended=True, version=Deal.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def face_value(voucher: Voucher) -> Money:
+    return Money.of(voucher.face_minor, voucher.currency)

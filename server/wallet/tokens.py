@@ -1,0 +1,90 @@
+"""Signing tokens for cards and vouchers, and the revocation list the verifier reads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from sync.tokens import Kind, TokenClaims, id_text, issue, new_token_id, parse_id
+
+from ..keys.keyring import Keyring
+from .models import IssuedToken
+
+__all__ = ["RevokedTokens", "revoke_tokens_of", "sign_token"]
+
+
+def _unused_token_id(session: Session, business_id: str) -> bytes:
+    for _ in range(8):
+        cti = new_token_id()
+        taken = session.scalar(
+            select(IssuedToken.id).where(
+                IssuedToken.business_id == business_id, IssuedToken.token_id == id_text(cti)
+            )
+        )
+        if taken is None:
+            return cti
+    raise RuntimeError("could not find an unused token id")  # 8 collisions of 4 random bytes
+
+
+def sign_token(
+    session: Session,
+    keyring: Keyring,
+    *,
+    kind: Kind,
+    business_id: str,
+    subject_id: str,
+    currency: str,
+    expires_at: datetime,
+    now: datetime,
+    deal_id: str | None = None,
+    face_minor: int | None = None,
+) -> tuple[str, str]:
+    """Sign a token and record its cti (unique in the business); (cti text, QR text)."""
+    cti = _unused_token_id(session, business_id)
+    claims = TokenClaims(
+        kind=kind,
+        issuer=parse_id(business_id),
+        subject=parse_id(subject_id),
+        token_id=cti,
+        currency=currency,
+        issued_at=int(now.timestamp()),
+        expires_at=int(expires_at.timestamp()),
+        deal_id=parse_id(deal_id) if deal_id else None,
+        face_minor=face_minor,
+    )
+    text = issue(keyring.current(), claims)
+    session.add(
+        IssuedToken(
+            business_id=business_id, token_id=id_text(cti), kind=kind.label, subject_id=subject_id
+        )
+    )
+    session.flush()
+    return id_text(cti), text
+
+
+def revoke_tokens_of(session: Session, subject_id: str, now: datetime) -> None:
+    session.execute(
+        update(IssuedToken)
+        .where(IssuedToken.subject_id == subject_id, IssuedToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+class RevokedTokens:
+    """The revocation list as the verifier asks it: is this cti revoked in this business?"""
+
+    def __init__(self, session: Session, business_id: str) -> None:
+        self._session, self._business_id = session, business_id
+
+    def __contains__(self, cti: object) -> bool:
+        if not isinstance(cti, bytes):
+            return False
+        revoked = self._session.scalar(
+            select(IssuedToken.revoked_at).where(
+                IssuedToken.business_id == self._business_id, IssuedToken.token_id == id_text(cti)
+            )
+        )
+        return revoked is not None
