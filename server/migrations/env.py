@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
@@ -25,7 +27,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _render_item(kind: str, obj: object, _: object) -> str | bool:
+def _render_item(kind: str, obj: object, _: object) -> str | Literal[False]:
     # Migrations hold the plain column type; UtcDateTime only adds Python-side handling.
     if kind == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime(timezone=True)"
