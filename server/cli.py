@@ -49,6 +49,16 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     _add_database_options(keys)
     keys.set_defaults(handler=rotate_keys)
 
+    jobs = actions.add_parser(
+        "run-jobs",
+        help="expire cards, holds and deals that are due (run it from cron)",
+        description="Expire gift cards past their date (the rest goes to breakage), release "
+        "holds past their time, and end deals past their end. Safe to run again.",
+    )
+    _add_database_options(jobs)
+    jobs.add_argument("--at", help="act as if it were this ISO 8601 time (default: now)")
+    jobs.set_defaults(handler=run_jobs)
+
 
 def register_demo(commands: Commands[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
@@ -93,6 +103,29 @@ def rotate_keys(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_jobs(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from sync.cli.common import parse_time
+
+    from .db import make_engine, make_sessionmaker
+    from .jobs import run_due_jobs
+
+    settings = _settings(args)
+    now = parse_time(args.at, "--at") if args.at else datetime.now(UTC)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            done = run_due_jobs(session, now)
+    finally:
+        engine.dispose()
+    print(
+        f"at {now:%Y-%m-%d %H:%M} UTC: {done.cards} cards expired, {done.holds} holds "
+        f"released, {done.deals} deals ended"
+    )
+    return EXIT_OK
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -114,17 +147,19 @@ def run_server(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from .accounts.passwords import Passwords
     from .db import make_engine, make_sessionmaker
-    from .demo import seed_demo
+    from .demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
     from .keys.keyring import Keyring
 
     os.environ.pop("DATABASE_URL", None)  # the demo is always its own SQLite file
     settings = _settings(args)
     _migrate(settings)
-    Keyring.open(settings.effective_keys_dir)
+    keyring = Keyring.open(settings.effective_keys_dir)
+    passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     engine = make_engine(settings.effective_database_url)
     with make_sessionmaker(engine)() as session:
-        summary = seed_demo(session)
+        summary = seed_demo(session, keyring, passwords, settings.data_dir / "qr")
     engine.dispose()
     base = f"http://{args.host}:{args.port}"
     state = "added" if summary.created else "already there"
@@ -133,7 +168,15 @@ def run_demo(args: argparse.Namespace) -> int:
     )
     print(f"  API docs:     {base}/docs")
     print(f"  directory:    {base}/api/v1/businesses?q=cafe")
+    print(f"  deals:        {base}/api/v1/deals")
     print(f"  trust list:   {base}/api/v1/trust-list")
+    print(f"  sign in (POST {base}/api/v1/auth/login), password {DEMO_PASSWORD!r}:")
+    for role, email in DEMO_LOGINS.items():
+        print(f"    {role:<9} {email}")
+    if summary.qr_codes:
+        print(f"  QR codes of the customer's cards and voucher, in {summary.qr_codes[0].parent}/:")
+        for path in summary.qr_codes:
+            print(f"    {path.name}")
     print("  stop with Ctrl+C; start afresh by deleting the data folder")
     if not args.seed_only:
         _serve(settings, args.host, args.port, 1)

@@ -74,6 +74,9 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`, with every area's tables registered on `Base.metadata`."""
+    from . import models  # noqa: F401 - foreign keys across areas resolve only when all load
+
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)

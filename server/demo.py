@@ -1,8 +1,11 @@
-"""Demo data: a few businesses with branches and products, seeded once."""
+"""Demo data, seeded once: a vendor with businesses, branches and products, a cashier, a
+customer holding gift cards and a voucher, and the QR codes of those as PNG files."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,9 +13,16 @@ from sqlalchemy.orm import Session
 
 from sync.money import Money
 
-from .directory.models import Branch, Business, Product
+from .accounts.models import Role, User
+from .accounts.passwords import Passwords
+from .deals import service as deals
+from .deals.models import Deal
+from .directory.models import Branch, Business, Product, StaffMember
+from .keys.keyring import Keyring
+from .wallet import cards
+from .wallet.qr_images import qr_png
 
-__all__ = ["DemoSummary", "seed_demo"]
+__all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "DemoSummary", "seed_demo"]
 
 WEEKDAYS = dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), "08:00-18:00")
 
@@ -65,19 +75,47 @@ _BUSINESSES: list[dict[str, Any]] = [
 ]
 
 
+DEMO_PASSWORD = "tillpoint-demo"  # noqa: S105 - printed for the demo's visitors
+DEMO_LOGINS = {
+    "vendor": "vendor@demo.tillpoint.dev",
+    "cashier": "cashier@demo.tillpoint.dev",
+    "customer": "customer@demo.tillpoint.dev",
+}
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     created: bool
     businesses: int
+    qr_codes: list[Path] = field(default_factory=list)
 
 
-def seed_demo(session: Session) -> DemoSummary:
-    """Add the demo businesses unless the database already has businesses."""
+def seed_demo(
+    session: Session,
+    keyring: Keyring | None = None,
+    passwords: Passwords | None = None,
+    qr_dir: Path | None = None,
+) -> DemoSummary:
+    """Add the demo data unless the database already has businesses. With a keyring and
+    a password hasher it adds the accounts, cards and voucher too, and with `qr_dir`
+    writes their QR codes there."""
     existing = session.scalar(select(func.count()).select_from(Business)) or 0
     if existing:
-        return DemoSummary(created=False, businesses=existing)
+        codes = sorted(qr_dir.glob("*.png")) if qr_dir and qr_dir.is_dir() else []
+        return DemoSummary(created=False, businesses=existing, qr_codes=codes)
+    owner = None
+    if passwords is not None:
+        owner = User(
+            email=DEMO_LOGINS["vendor"],
+            password_hash=passwords.hash(DEMO_PASSWORD),
+            role=Role.VENDOR_OWNER,
+        )
+        session.add(owner)
+        session.flush()
+    businesses = []
     for spec in _BUSINESSES:
         business = Business(
+            owner_id=owner.id if owner else None,
             name=spec["name"],
             category=spec["category"],
             description=spec["description"],
@@ -100,5 +138,61 @@ def seed_demo(session: Session) -> DemoSummary:
                     attributes=attributes,
                 )
             )
+        businesses.append(business)
+    written: list[Path] = []
+    if keyring is not None and passwords is not None:
+        written = _seed_wallet(session, keyring, passwords, businesses, qr_dir)
     session.commit()
-    return DemoSummary(created=True, businesses=len(_BUSINESSES))
+    return DemoSummary(created=True, businesses=len(_BUSINESSES), qr_codes=written)
+
+
+def _seed_wallet(
+    session: Session,
+    keyring: Keyring,
+    passwords: Passwords,
+    businesses: list[Business],
+    qr_dir: Path | None,
+) -> list[Path]:
+    cafe, books = businesses[0], businesses[1]
+    hashed = passwords.hash(DEMO_PASSWORD)
+    cashier = User(email=DEMO_LOGINS["cashier"], password_hash=hashed, role=Role.VENDOR_STAFF)
+    customer = User(email=DEMO_LOGINS["customer"], password_hash=hashed, role=Role.CUSTOMER)
+    session.add_all([cashier, customer])
+    session.flush()
+    session.add(StaffMember(user_id=cashier.id, business_id=cafe.id))
+    now = datetime.now(UTC)
+    tokens = {
+        "corner-cafe-gift-card-25": cards.issue_card(
+            session, keyring, cafe, customer.id, Money.of(2500, "GBP"), "demo"
+        ).token,
+        "corner-cafe-gift-card-5": cards.issue_card(
+            session, keyring, cafe, customer.id, Money.of(500, "GBP"), "demo"
+        ).token,
+        "page-turners-gift-card-10": cards.issue_card(
+            session, keyring, books, customer.id, Money.of(1000, "GBP"), "demo"
+        ).token,
+    }
+    deal = Deal(
+        business_id=cafe.id,
+        title="Two flat whites for one",
+        currency="GBP",
+        description="Bring a friend: two flat whites for the price of one.",
+        original_price_minor=680,
+        deal_price_minor=340,
+        starts_at=now,
+        ends_at=now + timedelta(days=30),
+        quantity_limit=100,
+    )
+    session.add(deal)
+    session.flush()
+    voucher = deals.buy_voucher(session, keyring, deal, customer.id, "demo", now)
+    tokens["corner-cafe-voucher-two-flat-whites"] = voucher.token
+    if qr_dir is None:
+        return []
+    qr_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, token in tokens.items():
+        path = qr_dir / f"{name}.png"
+        path.write_bytes(qr_png(token))
+        written.append(path)
+    return written

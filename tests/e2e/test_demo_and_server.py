@@ -60,3 +60,28 @@ def test_migrate_against_an_unreachable_database_says_what_to_check(tmp_path):
     assert process.returncode == 2
     assert "Check DATABASE_URL" in process.stdout
     assert "Traceback" not in process.stdout
+
+
+def test_jobs_expire_what_is_due_once(tmp_path):
+    data = tmp_path / "demo"
+    assert tillpoint_run("demo", "--data-dir", str(data), "--seed-only").returncode == 0
+    at = "--at", "2031-01-01T00:00:00Z"
+    first = tillpoint_run("server", "run-jobs", "--data-dir", str(data), *at)
+    assert first.returncode == 0, first.stdout
+    assert "3 cards expired, 0 holds released, 1 deals ended" in first.stdout
+    again = tillpoint_run("server", "run-jobs", "--data-dir", str(data), *at)
+    assert "0 cards expired, 0 holds released, 0 deals ended" in again.stdout
+
+
+def test_demo_prints_logins_and_writes_scannable_codes(tmp_path):
+    data = tmp_path / "demo"
+    result = tillpoint_run("demo", "--data-dir", str(data), "--seed-only")
+    assert "customer@demo.tillpoint.dev" in result.stdout
+    codes = sorted((data / "qr").glob("*.png"))
+    assert [p.name for p in codes] == [
+        "corner-cafe-gift-card-25.png",
+        "corner-cafe-gift-card-5.png",
+        "corner-cafe-voucher-two-flat-whites.png",
+        "page-turners-gift-card-10.png",
+    ]
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in codes)
