@@ -13,6 +13,7 @@ from .deals.router import router as deals_router
 from .directory.router import router as directory_router
 from .keys.keyring import Keyring
 from .keys.router import router as keys_router
+from .observability import install_observability
 from .payments import PaymentGateway, SimulatedGateway
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter
@@ -48,6 +49,7 @@ def create_app(
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60)
     app.state.redeem_limiter = RateLimiter(settings.redemptions_per_minute, 60)
     install_problem_handlers(app)
+    install_observability(app, API_PREFIX)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(accounts_router)

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,14 +24,26 @@ def free_port() -> int:
 
 
 def tillpoint(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start `tillpoint ARGS...` (a server); `running` waits for it and stops it."""
-    return subprocess.Popen(
+    """Start `tillpoint ARGS...` (a server); `running` waits for it and stops it.
+
+    Its output goes to a temporary file, not a pipe: a server logging every request would
+    block once a pipe nobody reads is full."""
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by `running`
+    process = subprocess.Popen(
         [sys.executable, "-m", "sync.cli", *args],
         env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    process.log = log  # type: ignore[attr-defined]
+    return process
+
+
+def _output(process: subprocess.Popen[str]) -> str:
+    log = process.log  # type: ignore[attr-defined]
+    log.seek(0)
+    return str(log.read())
 
 
 def tillpoint_run(
@@ -56,14 +69,14 @@ def running(process: subprocess.Popen[str], port: int, timeout: float = 30) -> I
     try:
         while True:
             if process.poll() is not None:
-                raise AssertionError(f"server exited early:\n{process.stdout.read()}")  # type: ignore[union-attr]
+                raise AssertionError(f"server exited early:\n{_output(process)}")
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("server did not answer /healthz in time")
+                raise AssertionError(f"no answer on /healthz in time:\n{_output(process)}")
             time.sleep(0.2)
         yield base
     finally:
@@ -74,8 +87,7 @@ def running(process: subprocess.Popen[str], port: int, timeout: float = 30) -> I
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if process.stdout:
-            process.stdout.close()
+        process.log.close()  # type: ignore[attr-defined]
 
 
 __all__ = ["database_url", "free_port", "postgres_url", "running", "tillpoint", "tillpoint_run"]

@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 
 from server.accounts.models import Role, User
-from tests.server.api import Actor, Shop, buy_card, log_in, new_key, open_shop, sign_up
+from tests.server.api import (
+    Actor,
+    Shop,
+    buy_card,
+    buy_voucher,
+    create_deal,
+    log_in,
+    new_key,
+    open_shop,
+    sign_up,
+)
 
 ACTORS = ["anonymous", "holder", "stranger", "owner_a", "staff_a", "owner_b", "staff_b", "admin"]
 
@@ -20,6 +30,8 @@ class World:
     shop: Shop
     card: dict[str, Any]
     spare_card: dict[str, Any]
+    deal: dict[str, Any]
+    vouchers: list[dict[str, Any]]
 
 
 @pytest.fixture
@@ -28,6 +40,8 @@ def world(client, sessions):
     holder = sign_up(client, "customer")
     card = buy_card(holder, shop_a, 10_000).json()
     spare = buy_card(holder, shop_a, 1_000).json()
+    deal = create_deal(shop_a).json()
+    vouchers = [buy_voucher(holder, deal["id"]).json() for _ in ACTORS]
     admin_email = sign_up(client, "customer").email
     with sessions() as session:
         user = session.query(User).filter_by(email=admin_email).one()
@@ -43,7 +57,7 @@ def world(client, sessions):
         "staff_b": shop_b.cashier,
         "admin": log_in(client, admin_email),
     }
-    return World(actors, shop_a, card, spare)
+    return World(actors, shop_a, card, spare, deal, vouchers)
 
 
 def statuses(world, call):
@@ -146,6 +160,37 @@ CASES = {
 }
 
 
+CASES.update(
+    {
+        "create a deal": (
+            lambda w, a: a.post(
+                f"{biz(w)}/deals",
+                {
+                    "title": "T",
+                    "original_price_minor": 200,
+                    "deal_price_minor": 100,
+                    "starts_at": "2026-01-01T00:00:00Z",
+                    "ends_at": "2099-01-01T00:00:00Z",
+                },
+            ),
+            expect(rest=403, anonymous=401, owner_a=201, admin=201),
+        ),
+        "buy a voucher": (
+            lambda w, a: a.post(
+                f"/api/v1/deals/{w.deal['id']}/vouchers",
+                {"payment": {"card_number": "4242424242424242"}},
+                key=new_key(),
+            ),
+            expect(rest=403, anonymous=401, holder=201, stranger=201),
+        ),
+        "get a voucher's QR code": (
+            lambda w, a: a.get(f"/api/v1/vouchers/{w.vouchers[0]['id']}/qr.svg"),
+            expect(rest=404, anonymous=401, holder=200, admin=200),
+        ),
+    }
+)
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_who_may_do_what(world, case):
     call, expected = CASES[case]
@@ -178,3 +223,13 @@ def test_another_business_cannot_redeem_by_card_id_either(world):
         key=new_key(),
     )
     assert response.status_code == 404
+
+
+def test_vouchers_are_redeemed_only_at_their_business(world):
+    got = {
+        name: actor.post(
+            f"{biz(world)}/voucher-redemptions", {"voucher_id": voucher["id"]}, key=new_key()
+        ).status_code
+        for (name, actor), voucher in zip(world.actors.items(), world.vouchers, strict=True)
+    }
+    assert got == expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200)
