@@ -10,6 +10,7 @@ from .accounts.passwords import Passwords
 from .accounts.router import router as accounts_router
 from .db import make_engine, make_sessionmaker
 from .deals.router import router as deals_router
+from .devices.router import router as devices_router
 from .directory.router import router as directory_router
 from .keys.keyring import Keyring
 from .keys.router import router as keys_router
@@ -57,6 +58,7 @@ def create_app(
     api.include_router(keys_router)
     api.include_router(wallet_router)
     api.include_router(deals_router)
+    api.include_router(devices_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")

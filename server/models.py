@@ -4,6 +4,7 @@
 from .accounts.models import RefreshToken, Role, User
 from .db import Base
 from .deals.models import Deal, Voucher, VoucherStatus
+from .devices.models import Device, Incident, PairingCode, SyncEvent
 from .directory.models import Branch, Business, Product, StaffMember
 from .wallet.models import (
     CardStatus,
@@ -23,17 +24,21 @@ __all__ = [
     "Business",
     "CardStatus",
     "Deal",
+    "Device",
     "GiftCard",
     "Hold",
     "HoldStatus",
     "IdempotencyRecord",
+    "Incident",
     "IssuedToken",
     "LedgerAccount",
+    "PairingCode",
     "Product",
     "Purpose",
     "RefreshToken",
     "Role",
     "StaffMember",
+    "SyncEvent",
     "Transfer",
     "User",
     "Voucher",

@@ -42,6 +42,7 @@ __all__ = [
     "hold",
     "issue_card",
     "post_hold",
+    "record_offline_redemption",
     "redeem",
     "refund",
     "reissue",
@@ -217,6 +218,44 @@ def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> s
         return ledger.post(session, legs)
     except InsufficientFundsError as exc:
         raise _insufficient(card, exc) from None
+
+
+def record_offline_redemption(
+    session: Session, card: GiftCard, amount: Money, memo: str
+) -> tuple[str, int]:
+    """Record a redemption a terminal already approved offline: the customer has the goods,
+    so it is never refused. What the card cannot cover goes to the business's shortfall
+    account and the card is blocked for review. Returns (operation id, shortfall)."""
+    available = (
+        session.scalar(
+            select(LedgerAccount.balance_minor)
+            .where(LedgerAccount.id == card.account_id)
+            .with_for_update()
+        )
+        or 0
+    )
+    covered = min(available, amount.minor)
+    shortfall = amount.minor - covered
+    revenue = _business_account(session, Purpose.REVENUE, card)
+    legs = []
+    if covered:
+        legs.append(
+            Leg(_card_account(session, card), revenue, covered, "offline-redemption", card.id, memo)
+        )
+    if shortfall:
+        legs.append(
+            Leg(
+                _business_account(session, Purpose.SHORTFALL, card),
+                revenue,
+                shortfall,
+                "offline-shortfall",
+                card.id,
+                memo,
+            )
+        )
+        card.status = CardStatus.BLOCKED
+        card.version += 1
+    return ledger.post(session, legs), shortfall
 
 
 def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) -> Hold:

@@ -1,0 +1,1 @@
+"""Terminals: pairing, device credentials, the sync push, and incidents from reconciliation."""

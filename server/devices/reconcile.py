@@ -1,0 +1,223 @@
+"""Applying pushed terminal events exactly once, in the device's order.
+
+Every redemption a terminal approved is recorded — the customer has the goods. If offline
+tills together overspent a card, the card goes to zero, the rest is posted to the
+business's shortfall account, the card is blocked, and an incident is opened. A voucher
+used twice offline is recorded twice, the second flagged.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sync.money import Money, MoneyError
+from sync.wire import EVENT_TYPES, EventResult, TerminalEvent, public_key_from_text
+
+from ..db import rowcount
+from ..deals.models import Voucher
+from ..deals.service import redeem_voucher
+from ..problems import Problem
+from ..wallet import cards
+from ..wallet.models import GiftCard, IdempotencyRecord
+from .models import Device, Incident, SyncEvent
+
+__all__ = ["apply_events", "incidents_of"]
+
+MAX_AMOUNT = 10_000_000
+
+
+class _Rejected(Exception):
+    pass
+
+
+def _int(payload: dict[str, object], name: str) -> int:
+    value = payload.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_AMOUNT:
+        raise _Rejected(f"payload.{name} must be a whole number of minor units, 1 to {MAX_AMOUNT}")
+    return value
+
+
+def _text(payload: dict[str, object], name: str) -> str:
+    value = payload.get(name)
+    if not isinstance(value, str) or not 0 < len(value) <= 40:
+        raise _Rejected(f"payload.{name} must be an id")
+    return value
+
+
+def _gift_card_redemption(session: Session, device: Device, event: TerminalEvent) -> EventResult:
+    card = session.get(GiftCard, _text(event.payload, "card_id"))
+    if card is None or card.business_id != device.business_id:
+        raise _Rejected("no gift card of this business has that id")
+    try:
+        amount = Money.of(_int(event.payload, "amount_minor"), card.currency)
+    except MoneyError as exc:
+        raise _Rejected(str(exc)) from None
+    if event.payload.get("currency", card.currency) != card.currency:
+        raise _Rejected(f"the card is in {card.currency}")
+    attempt = event.payload.get("attempt_key")
+    if isinstance(attempt, str) and attempt:
+        # The terminal tried online first and got no answer. If that attempt went through,
+        # this event is the same redemption; if not, claim its key so a late arrival of the
+        # online request replays instead of charging the card again.
+        scope = f"device:{device.id}"
+        online = session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.scope == scope, IdempotencyRecord.key == attempt
+            )
+        )
+        if online is not None and online.status_code == 200:
+            return EventResult(
+                event.id, "duplicate", "already applied online; the terminal had lost the answer"
+            )
+        if online is None:
+            session.add(
+                IdempotencyRecord(
+                    scope=scope,
+                    key=attempt,
+                    request_hash="offline-event",
+                    status_code=409,
+                    response={"detail": f"recorded offline as event {event.id}"},
+                )
+            )
+    _, shortfall = cards.record_offline_redemption(
+        session, card, amount, f"offline at terminal {device.name}, event {event.id}"
+    )
+    if not shortfall:
+        return EventResult(event.id, "applied")
+    short = Money.of(shortfall, card.currency)
+    detail = (
+        f"Card {card.id} was overspent offline by {short.format()}: the card is now "
+        "at zero and blocked, and the shortfall is on the business's account."
+    )
+    session.add(
+        Incident(
+            business_id=device.business_id,
+            kind="offline_overspend",
+            subject_id=card.id,
+            event_id=event.id,
+            amount_minor=shortfall,
+            currency=card.currency,
+            detail=detail,
+        )
+    )
+    return EventResult(event.id, "applied_with_incident", detail)
+
+
+def _voucher_redemption(session: Session, device: Device, event: TerminalEvent) -> EventResult:
+    voucher = session.get(Voucher, _text(event.payload, "voucher_id"))
+    if voucher is None or voucher.business_id != device.business_id:
+        raise _Rejected("no voucher of this business has that id")
+    try:
+        redeem_voucher(session, voucher, device.id, _occurred(event))
+        return EventResult(event.id, "applied")
+    except Problem as problem:
+        if problem.kind not in {"voucher-used", "voucher-expired"}:
+            raise
+        reason = problem.detail
+    # Already used (or the deal ended): the till gave the goods, so record it and flag it.
+    detail = f"Voucher {voucher.id} was redeemed again offline at terminal {device.name} ({reason})"
+    session.add(
+        Incident(
+            business_id=device.business_id,
+            kind="voucher_reused",
+            subject_id=voucher.id,
+            event_id=event.id,
+            amount_minor=voucher.face_minor,
+            currency=voucher.currency,
+            detail=detail,
+        )
+    )
+    return EventResult(event.id, "applied_with_incident", detail)
+
+
+def _occurred(event: TerminalEvent) -> datetime:
+    try:
+        moment = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Rejected("occurred_at must be an ISO 8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+_HANDLERS = {
+    "gift_card_redemption": _gift_card_redemption,
+    "voucher_redemption": _voucher_redemption,
+}
+
+
+def _apply_one(session: Session, device: Device, event: TerminalEvent) -> EventResult:
+    earlier = session.get(SyncEvent, event.id)
+    if earlier is not None:
+        if earlier.device_id != device.id:
+            return EventResult(event.id, "rejected", "another device already sent this event id")
+        return EventResult(event.id, "duplicate", f"already {earlier.status}")
+    if not event.signature_holds(public_key_from_text(device.public_key)):
+        return EventResult(event.id, "rejected", "the device signature does not match")
+    if event.type not in EVENT_TYPES:
+        return EventResult(event.id, "rejected", f"unknown event type {event.type!r}")
+    if event.seq <= device.last_seq:
+        return EventResult(
+            event.id, "rejected", f"sequence {event.seq} is not after {device.last_seq}: replayed?"
+        )
+    try:
+        _occurred(event)
+        with session.begin_nested():
+            result = _HANDLERS[event.type](session, device, event)
+    except _Rejected as exc:
+        return EventResult(event.id, "rejected", str(exc))
+    session.add(
+        SyncEvent(
+            id=event.id,
+            device_id=device.id,
+            seq=event.seq,
+            type=event.type,
+            occurred_at=event.occurred_at,
+            payload=event.payload,
+            status=result.status,
+            detail=result.detail,
+        )
+    )
+    session.execute(
+        update(Device)
+        .where(Device.id == device.id)
+        .values(last_seq=event.seq)
+        .execution_options(synchronize_session=False)
+    )
+    return result
+
+
+def apply_events(
+    session: Session, device: Device, events: list[TerminalEvent]
+) -> list[EventResult]:
+    """Apply a batch in the device's order; each event commits on its own, so one bad event
+    does not hold back the others. Answers come back in the order they were sent."""
+    answers: dict[str, EventResult] = {}
+    for event in sorted(events, key=lambda e: e.seq):
+        try:
+            answers[event.id] = _apply_one(session, device, event)
+            session.commit()
+        except IntegrityError:  # the same event arrived through another request just now
+            session.rollback()
+            answers[event.id] = EventResult(event.id, "duplicate", "sent twice at once")
+        session.refresh(device)
+    now = datetime.now(UTC)
+    rowcount(
+        session.execute(
+            update(Device)
+            .where(Device.id == device.id)
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.commit()
+    return [answers[e.id] for e in events]
+
+
+def incidents_of(session: Session, business_id: str) -> list[Incident]:
+    query = (
+        select(Incident).where(Incident.business_id == business_id).order_by(Incident.created_at)
+    )
+    return list(session.scalars(query))

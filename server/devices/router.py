@@ -1,0 +1,270 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, Field
+
+from sync.money import Money
+from sync.wire import TerminalEvent, public_key_from_text
+
+from ..db import SessionDep
+from ..deps import CurrentUser, business_for
+from ..directory.models import Business
+from ..directory.schemas import MoneyPublic
+from ..problems import Problem
+from ..wallet import cards
+from ..wallet.idempotency import Outcome, idempotent
+from ..wallet.router import IdempotencyKey, reply
+from ..wallet.schemas import MAX_AMOUNT, RedemptionPublic
+from .models import Device, Incident, PairingCode
+from .reconcile import apply_events, incidents_of
+from .schemas import (
+    DeviceCredentials,
+    DevicePublic,
+    EventResultOut,
+    IncidentPublic,
+    IncidentResolve,
+    PairingCodePublic,
+    PairRequest,
+    PushRequest,
+    PushResponse,
+)
+
+router = APIRouter(tags=["terminals"])
+
+
+class TerminalRedemption(BaseModel):
+    token: str = Field(max_length=400, description="the scanned QR text")
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
+
+
+PAIRING_LIFETIME = timedelta(minutes=15)
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _normal(code: str) -> str:
+    return code.replace("-", "").replace(" ", "").upper()
+
+
+@router.post(
+    "/businesses/{business_id}/pairing-codes",
+    status_code=201,
+    summary="A one-time code to pair a terminal with your business",
+)
+def create_pairing_code(
+    business_id: str, user: CurrentUser, session: SessionDep
+) -> PairingCodePublic:
+    business = business_for(session, user, business_id, staff=False)
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    expires = datetime.now(UTC) + PAIRING_LIFETIME
+    session.add(PairingCode(business_id=business.id, code_hash=_digest(raw), expires_at=expires))
+    session.commit()
+    code = f"{raw[:4]}-{raw[4:]}"
+    return PairingCodePublic(code=code, qr_text=f"TPPAIR:{code}", expires_at=expires)
+
+
+@router.post("/devices/pair", status_code=201, summary="Pair a terminal with a pairing code")
+def pair(body: PairRequest, request: Request, session: SessionDep) -> DeviceCredentials:
+    address = request.client.host if request.client else "unknown"
+    request.app.state.login_limiter.hit(f"pair:{address}", "pairing")
+    try:
+        public_key_from_text(body.public_key)
+    except ValueError:
+        raise Problem(
+            422,
+            "invalid-device-key",
+            "Not a device key",
+            "public_key must be the base64 of a raw 32-byte Ed25519 public key.",
+        ) from None
+    code = (
+        session.query(PairingCode)
+        .filter_by(code_hash=_digest(_normal(body.code.removeprefix("TPPAIR:"))))
+        .one_or_none()
+    )
+    now = datetime.now(UTC)
+    if code is None or code.used_at is not None or code.expires_at <= now:
+        raise Problem(
+            422,
+            "invalid-pairing-code",
+            "Pairing code not valid",
+            "That code is wrong, used or expired: ask the owner for a new one in "
+            "the vendor screens, and type it again.",
+        )
+    code.used_at = now
+    secret = secrets.token_urlsafe(32)
+    device = Device(
+        business_id=code.business_id,
+        name=body.name,
+        public_key=body.public_key,
+        secret_hash=_digest(secret),
+    )
+    session.add(device)
+    session.commit()
+    return DeviceCredentials(device_id=device.id, business_id=device.business_id, secret=secret)
+
+
+def current_device(
+    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+) -> Device:
+    scheme, _, credentials = (authorization or "").partition(" ")
+    device_id, _, secret = credentials.partition(".")
+    device = session.get(Device, device_id) if scheme == "Device" and secret else None
+    if device is None or not secrets.compare_digest(device.secret_hash, _digest(secret)):
+        raise Problem(
+            401,
+            "unauthorized-device",
+            "Terminal not recognised",
+            "Send 'Authorization: Device <device_id>.<secret>' from pairing; if the "
+            "terminal was reset, pair it again.",
+            headers={"WWW-Authenticate": "Device"},
+        )
+    if device.revoked_at is not None:
+        raise Problem(
+            403,
+            "device-revoked",
+            "Terminal revoked",
+            "The owner revoked this terminal: it can no longer sync. Pair it again "
+            "with a new code if that was a mistake.",
+        )
+    return device
+
+
+CurrentDevice = Annotated[Device, Depends(current_device)]
+
+
+@router.post("/sync/push", summary="Push a terminal's outbox; answers per event")
+def push(body: PushRequest, device: CurrentDevice, session: SessionDep) -> PushResponse:
+    events = [TerminalEvent(**event.model_dump()) for event in body.events]
+    results = apply_events(session, device, events)
+    return PushResponse(
+        results=[EventResultOut(id=r.id, status=r.status, detail=r.detail) for r in results]
+    )
+
+
+def _device_public(device: Device) -> DevicePublic:
+    return DevicePublic(
+        id=device.id,
+        name=device.name,
+        created_at=device.created_at,
+        last_seen_at=device.last_seen_at,
+        revoked=device.revoked_at is not None,
+    )
+
+
+@router.get("/businesses/{business_id}/devices", summary="Your paired terminals")
+def list_devices(business_id: str, user: CurrentUser, session: SessionDep) -> list[DevicePublic]:
+    business = business_for(session, user, business_id, staff=False)
+    devices = session.query(Device).filter_by(business_id=business.id).order_by(Device.created_at)
+    return [_device_public(d) for d in devices]
+
+
+@router.post(
+    "/businesses/{business_id}/devices/{device_id}/revoke",
+    summary="Stop a terminal from syncing (lost or stolen)",
+)
+def revoke_device(
+    business_id: str, device_id: str, user: CurrentUser, session: SessionDep
+) -> DevicePublic:
+    business = business_for(session, user, business_id, staff=False)
+    device = session.get(Device, device_id)
+    if device is None or device.business_id != business.id:
+        raise Problem(
+            404,
+            "device-not-found",
+            "No such terminal",
+            "This business has no terminal with that id.",
+        )
+    device.revoked_at = device.revoked_at or datetime.now(UTC)
+    session.commit()
+    return _device_public(device)
+
+
+def _incident_public(incident: Incident) -> IncidentPublic:
+    return IncidentPublic(
+        id=incident.id,
+        kind=incident.kind,
+        subject_id=incident.subject_id,
+        amount_minor=incident.amount_minor,
+        currency=incident.currency,
+        detail=incident.detail,
+        created_at=incident.created_at,
+        resolved_at=incident.resolved_at,
+        resolution=incident.resolution,
+    )
+
+
+@router.get("/businesses/{business_id}/incidents", summary="What offline sync flagged")
+def list_incidents(
+    business_id: str, user: CurrentUser, session: SessionDep
+) -> list[IncidentPublic]:
+    business = business_for(session, user, business_id, staff=True)
+    return [_incident_public(i) for i in incidents_of(session, business.id)]
+
+
+@router.post(
+    "/businesses/{business_id}/incidents/{incident_id}/resolve",
+    summary="Close an incident, saying what was done",
+)
+def resolve_incident(
+    business_id: str,
+    incident_id: str,
+    body: IncidentResolve,
+    user: CurrentUser,
+    session: SessionDep,
+) -> IncidentPublic:
+    business = business_for(session, user, business_id, staff=False)
+    incident = session.get(Incident, incident_id)
+    if incident is None or incident.business_id != business.id:
+        raise Problem(
+            404,
+            "incident-not-found",
+            "No such incident",
+            "This business has no incident with that id.",
+        )
+    if incident.resolved_at is None:
+        incident.resolved_at = datetime.now(UTC)
+        incident.resolution = body.resolution
+        incident.version += 1
+        session.commit()
+    return _incident_public(incident)
+
+
+@router.post(
+    "/terminal/redemptions",
+    response_model=RedemptionPublic,
+    summary="Online redemption by a paired terminal (the server decides)",
+)
+def terminal_redemption(
+    body: TerminalRedemption,
+    request: Request,
+    device: CurrentDevice,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    business = session.get(Business, device.business_id)
+    assert business is not None
+    request.app.state.redeem_limiter.hit(f"device:{device.id}", "redemption")
+
+    def operation() -> Outcome:
+        card = cards.find_card(session, request.app.state.keyring, business, body.token, None)
+        amount = Money.of(body.amount_minor, card.currency)
+        operation_id = cards.redeem(session, card, amount, f"online at terminal {device.name}")
+        return 200, RedemptionPublic(
+            id=operation_id,
+            card_id=card.id,
+            amount=MoneyPublic.of(amount),
+            balance_after=MoneyPublic.of(cards.card_balance(session, card)),
+        ).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return reply(
+        idempotent(session, f"device:{device.id}", idempotency_key, request_body, operation)
+    )

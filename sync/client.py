@@ -1,0 +1,125 @@
+"""The HTTP client terminals and the CLI use to talk to the server. The one module of
+`sync/` that imports httpx: tests hand it another transport, or Starlette's TestClient."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from .wire import EventResult, TerminalEvent
+
+__all__ = [
+    "DeviceAuth",
+    "PairingResult",
+    "ServerRefusedError",
+    "ServerUnreachableError",
+    "SyncClient",
+    "SyncClientError",
+]
+
+DEFAULT_TIMEOUT = 3.0  # the till falls back to offline after this
+
+
+class SyncClientError(Exception):
+    """Talking to the server failed; the message says what to do."""
+
+
+class ServerUnreachableError(SyncClientError):
+    """No answer (network down, server down, or too slow): work offline and retry later."""
+
+
+class ServerRefusedError(SyncClientError):
+    """The server answered with a problem (4xx/5xx)."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        self.status = status
+        self.problem = problem
+        self.kind = str(problem.get("type", "")).rsplit("/", 1)[-1]
+        super().__init__(str(problem.get("detail") or problem.get("title") or f"HTTP {status}"))
+
+
+@dataclass(frozen=True)
+class DeviceAuth:
+    device_id: str
+    secret: str
+
+    @property
+    def header(self) -> dict[str, str]:
+        return {"Authorization": f"Device {self.device_id}.{self.secret}"}
+
+
+@dataclass(frozen=True)
+class PairingResult:
+    device_id: str
+    business_id: str
+    secret: str
+
+
+class SyncClient:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: DeviceAuth | None = None,
+        http: httpx.Client | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        # An injected client (another transport, Starlette's TestClient) brings its own
+        # timeouts; ours gives up after `timeout` so the till can fall back to offline.
+        self._http = http or httpx.Client(timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if self.auth is not None:
+            headers.update(self.auth.header)
+        try:
+            response = self._http.request(
+                method, f"{self.base_url}/api/v1{path}", headers=headers, **kwargs
+            )
+        except httpx.TransportError as exc:
+            raise ServerUnreachableError(
+                f"the server at {self.base_url} did not answer ({type(exc).__name__})"
+            ) from None
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"detail": response.text[:200]}
+            raise ServerRefusedError(response.status_code, problem)
+        return response.json()
+
+    def pair(self, code: str, public_key: str, name: str) -> PairingResult:
+        body = self._call(
+            "POST", "/devices/pair", json={"code": code, "public_key": public_key, "name": name}
+        )
+        return PairingResult(body["device_id"], body["business_id"], body["secret"])
+
+    def trust_list(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/trust-list")
+        return result
+
+    def redeem_online(self, token: str, amount_minor: int, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST",
+            "/terminal/redemptions",
+            headers={"Idempotency-Key": key},
+            json={"token": token, "amount_minor": amount_minor},
+        )
+        return result
+
+    def push(self, events: list[TerminalEvent]) -> list[EventResult]:
+        body = self._call("POST", "/sync/push", json={"events": [e.to_json() for e in events]})
+        return [EventResult(r["id"], r["status"], r.get("detail", "")) for r in body["results"]]

@@ -1,0 +1,74 @@
+"""Push then pull: what `tillpoint sync` and the terminal's background sync both run.
+
+The engine knows the outbox only through the `Outbox` protocol, so `sync/` stays free of
+the terminal's storage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .client import SyncClient
+from .wire import EventResult, TerminalEvent
+
+__all__ = ["Outbox", "PushSummary", "push_outbox", "sync_once"]
+
+BATCH = 100
+
+
+class Outbox(Protocol):
+    def pending(self, limit: int = BATCH) -> list[TerminalEvent]: ...
+    def pending_count(self) -> int: ...
+    def acknowledge(self, results: list[EventResult]) -> None: ...
+    def save_trust_list(self, document: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class PushSummary:
+    pushed: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    incidents: int = 0
+    rejected: int = 0
+    incident_details: list[str] = field(default_factory=list)
+    rejections: list[str] = field(default_factory=list)
+
+    def count(self, result: EventResult) -> None:
+        self.pushed += 1
+        if result.status == "applied":
+            self.applied += 1
+        elif result.status == "duplicate":
+            self.duplicates += 1
+        elif result.status == "applied_with_incident":
+            self.incidents += 1
+            self.incident_details.append(result.detail)
+        else:
+            self.rejected += 1
+            self.rejections.append(f"{result.id}: {result.detail}")
+
+
+def push_outbox(
+    client: SyncClient, outbox: Outbox, progress: Callable[[int, int], None] | None = None
+) -> PushSummary:
+    """Send the outbox in batches, oldest first; each event leaves the outbox only once the
+    server has answered for it."""
+    summary = PushSummary()
+    total = outbox.pending_count()
+    while batch := outbox.pending(BATCH):
+        results = client.push(batch)
+        outbox.acknowledge(results)
+        for result in results:
+            summary.count(result)
+        if progress is not None:
+            progress(summary.pushed, total)
+    return summary
+
+
+def sync_once(
+    client: SyncClient, outbox: Outbox, progress: Callable[[int, int], None] | None = None
+) -> PushSummary:
+    """Push everything, then refresh what the terminal needs to verify codes offline."""
+    summary = push_outbox(client, outbox, progress)
+    outbox.save_trust_list(client.trust_list())
+    return summary

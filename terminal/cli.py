@@ -1,0 +1,127 @@
+"""`tillpoint terminal pair` and `tillpoint sync`, registered through the entry point group."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sync.cli.common import EXIT_OK, CommandError, Commands
+from sync.client import DeviceAuth, ServerRefusedError, ServerUnreachableError, SyncClient
+from sync.engine import sync_once
+from sync.wire import public_key_text
+
+from .core.store import Pairing, TerminalStore
+
+DEFAULT_STORE = Path("var/terminal/terminal.db")
+EXIT_UNREACHABLE = 3
+EXIT_REJECTED = 4
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_STORE,
+        metavar="FILE",
+        help=f"the terminal's database (default {DEFAULT_STORE})",
+    )
+
+
+def register(commands: Commands[argparse.ArgumentParser]) -> None:
+    terminal = commands.add_parser("terminal", help="pair this terminal with a business")
+    actions = terminal.add_subparsers(dest="terminal_command", metavar="ACTION", required=True)
+    pair = actions.add_parser(
+        "pair",
+        help="pair with a code from the vendor",
+        description="Make this terminal's device key, register it with the pairing code "
+        "the owner created, and keep the credentials in the terminal's database.",
+    )
+    pair.add_argument("code", help="the pairing code, e.g. K7Q2-M9XA")
+    pair.add_argument("--server", required=True, help="the server's URL")
+    pair.add_argument("--name", default="Till", help="a name the owner will recognise")
+    _store_option(pair)
+    pair.set_defaults(handler=pair_terminal)
+
+
+def register_sync(commands: Commands[argparse.ArgumentParser]) -> None:
+    sync = commands.add_parser(
+        "sync",
+        help="push this terminal's offline redemptions, then refresh its keys",
+        description="Push the outbox (offline redemptions) in batches, then refresh the trust "
+        "list. Exit 0 when all went through, 3 when the server cannot be reached (nothing "
+        "is lost: run it again later), 4 when the server refused some events.",
+    )
+    _store_option(sync)
+    sync.set_defaults(handler=run_sync)
+
+
+def pair_terminal(args: argparse.Namespace) -> int:
+    store = TerminalStore(args.data)
+    if store.pairing() is not None:
+        raise CommandError(
+            f"{args.data} is already paired: use another --data file to pair a second terminal"
+        )
+    key = Ed25519PrivateKey.generate()
+    try:
+        with SyncClient(args.server) as client:
+            result = client.pair(args.code, public_key_text(key.public_key()), args.name)
+            trust = client.trust_list()
+    except ServerUnreachableError as exc:
+        raise CommandError(f"{exc}: check the URL and the connection", EXIT_UNREACHABLE) from None
+    except ServerRefusedError as exc:
+        raise CommandError(str(exc)) from None
+    store.save_pairing(
+        Pairing(args.server, result.device_id, result.business_id, result.secret, key)
+    )
+    store.save_trust_list(trust)
+    print(f"paired as device {result.device_id} of business {result.business_id}")
+    return EXIT_OK
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    store = TerminalStore(args.data)
+    pairing = store.pairing()
+    if pairing is None:
+        raise CommandError(f"{args.data} is not paired yet: run `tillpoint terminal pair` first")
+    client = SyncClient(pairing.server_url, auth=DeviceAuth(pairing.device_id, pairing.secret))
+
+    def progress(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        print(
+            f"\rpushing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        with client:
+            summary = sync_once(client, store, progress)
+    except ServerUnreachableError as exc:
+        raise CommandError(
+            f"{exc}. Nothing was lost: {store.pending_count()} events wait "
+            "in the outbox; run sync again later.",
+            EXIT_UNREACHABLE,
+        ) from None
+    except ServerRefusedError as exc:
+        raise CommandError(str(exc)) from None
+    if summary.pushed:
+        print(file=sys.stderr)
+    print(
+        f"pushed {summary.pushed}: {summary.applied} applied, {summary.duplicates} "
+        f"duplicates, {summary.incidents} with incidents, {summary.rejected} rejected"
+    )
+    for detail in summary.incident_details:
+        print(f"  incident: {detail}")
+    for rejection in summary.rejections:
+        print(f"  rejected: {rejection}")
+    print(
+        f"waiting in the outbox: {store.pending_count()}; "
+        f"synced at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    )
+    return EXIT_REJECTED if summary.rejected else EXIT_OK

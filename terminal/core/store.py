@@ -1,0 +1,239 @@
+"""The terminal's own SQLite file: its pairing, the card cache and the outbox.
+
+WAL mode with full synchronous commits: an approved redemption is on disk, in the outbox,
+in the same transaction that updates the cache, before the cashier sees "approved".
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sync.wire import EventResult, TerminalEvent
+
+__all__ = ["CachedCard", "Pairing", "TerminalStore"]
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cards (
+    id TEXT PRIMARY KEY, currency TEXT NOT NULL, balance_minor INTEGER NOT NULL,
+    status TEXT NOT NULL, synced_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
+    occurred_at TEXT NOT NULL, payload TEXT NOT NULL, signature TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected_events (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL,
+    payload TEXT NOT NULL, reason TEXT NOT NULL, rejected_at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Pairing:
+    server_url: str
+    device_id: str
+    business_id: str
+    secret: str
+    private_key: Ed25519PrivateKey
+
+
+@dataclass(frozen=True)
+class CachedCard:
+    id: str
+    currency: str
+    balance_minor: int  # the server's last word, minus this terminal's unsynced redemptions
+    status: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class TerminalStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db = sqlite_utils.Database(connection)
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+        self._set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction, taken up front so two writers never interleave."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- meta ---------------------------------------------------------------------
+
+    def _meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value])
+
+    # -- pairing ------------------------------------------------------------------
+
+    def save_pairing(self, pairing: Pairing) -> None:
+        pem = pairing.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        with self.transaction():
+            for key, value in (
+                ("server_url", pairing.server_url),
+                ("device_id", pairing.device_id),
+                ("business_id", pairing.business_id),
+                ("device_secret", pairing.secret),
+                ("device_key", pem),
+            ):
+                self._set_meta(key, value)
+        self.path.chmod(0o600)  # the device secret and key live here
+
+    def pairing(self) -> Pairing | None:
+        values = {
+            k: self._meta(k)
+            for k in ("server_url", "device_id", "business_id", "device_secret", "device_key")
+        }
+        if any(v is None for v in values.values()):
+            return None
+        key = serialization.load_pem_private_key(str(values["device_key"]).encode(), None)
+        assert isinstance(key, Ed25519PrivateKey)
+        return Pairing(
+            str(values["server_url"]),
+            str(values["device_id"]),
+            str(values["business_id"]),
+            str(values["device_secret"]),
+            key,
+        )
+
+    # -- trust list and cards ---------------------------------------------------------
+
+    def save_trust_list(self, document: dict[str, Any]) -> None:
+        self._set_meta("trust_list", json.dumps(document))
+
+    def trust_list(self) -> dict[str, Any] | None:
+        text = self._meta("trust_list")
+        return None if text is None else dict(json.loads(text))
+
+    def cache_card(self, card_id: str, currency: str, server_balance: int, status: str) -> None:
+        """What the server last said of a card (its balance before our pending events)."""
+        self.db.table("cards").upsert(
+            {
+                "id": card_id,
+                "currency": currency,
+                "balance_minor": server_balance,
+                "status": status,
+                "synced_at": _now(),
+            },
+            pk="id",
+        )
+
+    def card(self, card_id: str) -> CachedCard | None:
+        """The card as this terminal sees it: the server's balance minus what this terminal
+        redeemed since and has not synced yet."""
+        row = self.db.execute(
+            "SELECT id, currency, balance_minor, status FROM cards WHERE id = ?", [card_id]
+        ).fetchone()
+        if row is None:
+            return None
+        pending = self.db.execute(
+            "SELECT coalesce(sum(json_extract(payload, '$.amount_minor')), 0) FROM outbox "
+            "WHERE type = 'gift_card_redemption' AND json_extract(payload, '$.card_id') = ?",
+            [card_id],
+        ).fetchone()[0]
+        return CachedCard(row[0], row[1], int(row[2]) - int(pending), row[3])
+
+    # -- the outbox -----------------------------------------------------------------
+
+    def record_offline_redemption(
+        self, card: CachedCard, amount_minor: int, attempt_key: str
+    ) -> TerminalEvent:
+        """Write the event durably; the card's available balance drops with it.
+
+        `attempt_key` is the Idempotency-Key of the online attempt that got no answer: if
+        the server did apply that attempt, it recognises this event as the same one."""
+        pairing = self.pairing()
+        if pairing is None:
+            raise RuntimeError("pair the terminal before redeeming offline")
+        with self.transaction():
+            seq = int(self._meta("next_seq") or "1")
+            event = TerminalEvent(
+                id=str(uuid.uuid4()),
+                seq=seq,
+                type="gift_card_redemption",
+                occurred_at=_now(),
+                payload={
+                    "card_id": card.id,
+                    "amount_minor": amount_minor,
+                    "currency": card.currency,
+                    "attempt_key": attempt_key,
+                },
+            ).signed(pairing.private_key)
+            self.db.execute(
+                "INSERT INTO outbox (seq, id, type, occurred_at, payload, signature) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    event.seq,
+                    event.id,
+                    event.type,
+                    event.occurred_at,
+                    json.dumps(event.payload),
+                    event.signature,
+                ],
+            )
+            self._set_meta("next_seq", str(seq + 1))
+        return event
+
+    def pending(self, limit: int = 100) -> list[TerminalEvent]:
+        rows = self.db.execute(
+            "SELECT id, seq, type, occurred_at, payload, signature FROM outbox "
+            "ORDER BY seq LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [TerminalEvent(r[0], int(r[1]), r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
+
+    def pending_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def acknowledge(self, results: list[EventResult]) -> None:
+        """Drop events the server answered; keep rejected ones aside, with the reason."""
+        with self.transaction():
+            for result in results:
+                if result.status == "rejected":
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO rejected_events SELECT seq, id, type, "
+                        "occurred_at, payload, ?, ? FROM outbox WHERE id = ?",
+                        [result.detail, _now(), result.id],
+                    )
+                self.db.execute("DELETE FROM outbox WHERE id = ?", [result.id])
+
+    def rejected(self) -> list[tuple[str, str]]:
+        rows = self.db.execute("SELECT id, reason FROM rejected_events ORDER BY seq").fetchall()
+        return [(r[0], r[1]) for r in rows]

@@ -1,0 +1,116 @@
+"""The till: online first, offline when the server does not answer — never a manual switch.
+Every verdict says which mode decided and why, in words a cashier can read out."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from sync.client import ServerRefusedError, ServerUnreachableError, SyncClient
+from sync.money import Money
+from sync.tokens import Kind, TokenError, TrustList, Verifier, decode, id_text, parse_id
+
+from .store import TerminalStore
+
+__all__ = ["Till", "Verdict"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    approved: bool
+    mode: Literal["online", "offline"]
+    reason: str
+    balance_after: Money | None = None
+    card_id: str | None = None
+
+
+class Till:
+    def __init__(self, store: TerminalStore, client: SyncClient) -> None:
+        self.store = store
+        self.client = client
+
+    def redeem(self, token: str, amount_minor: int) -> Verdict:
+        key = str(uuid.uuid4())
+        try:
+            answer = self.client.redeem_online(token, amount_minor, key)
+        except ServerUnreachableError:
+            return self._offline(token, amount_minor, key)
+        except ServerRefusedError as refused:
+            if "balance_minor" in refused.problem:
+                self._remember_balance(token, int(refused.problem["balance_minor"]))
+            return Verdict(False, "online", str(refused))
+        balance = answer["balance_after"]
+        self.store.cache_card(answer["card_id"], balance["currency"], balance["minor"], "active")
+        return Verdict(
+            True,
+            "online",
+            "Approved by the server.",
+            Money.of(balance["minor"], balance["currency"]),
+            answer["card_id"],
+        )
+
+    def _remember_balance(self, token: str, balance_minor: int) -> None:
+        """The server said how much the card holds: keep it for offline use."""
+        try:
+            claims = decode(token).tillpoint
+        except TokenError:
+            return
+        if claims is not None:
+            self.store.cache_card(id_text(claims.subject), claims.currency, balance_minor, "active")
+
+    def _offline(self, token: str, amount_minor: int, key: str) -> Verdict:
+        pairing = self.store.pairing()
+        trust = self.store.trust_list()
+        if pairing is None or trust is None:
+            return Verdict(
+                False,
+                "offline",
+                "The server cannot be reached and this terminal "
+                "has not synced yet: connect it once, then try again.",
+            )
+        verifier = Verifier(TrustList.from_json(trust), issuer=parse_id(pairing.business_id))
+        try:
+            claims = verifier.verify(token).tillpoint
+        except TokenError as exc:
+            return Verdict(False, "offline", exc.message)
+        assert claims is not None
+        if claims.kind is not Kind.GIFT_CARD:
+            return Verdict(
+                False,
+                "offline",
+                "Vouchers are checked online only for now: "
+                "ask the customer to come back when the connection is up.",
+            )
+        card_id = id_text(claims.subject)
+        card = self.store.card(card_id)
+        if card is None:
+            return Verdict(
+                False,
+                "offline",
+                "Offline, and this card has not been seen by "
+                "this terminal yet: take another payment method.",
+                card_id=card_id,
+            )
+        if card.status != "active":
+            return Verdict(
+                False, "offline", f"Offline, and the card is {card.status}.", card_id=card_id
+            )
+        available = Money.of(card.balance_minor, card.currency)
+        if amount_minor > card.balance_minor:
+            return Verdict(
+                False,
+                "offline",
+                f"Offline, the card shows {available.format()}: redeem at most that.",
+                available,
+                card_id,
+            )
+        self.store.record_offline_redemption(card, amount_minor, key)
+        after = Money.of(card.balance_minor - amount_minor, card.currency)
+        return Verdict(
+            True,
+            "offline",
+            "Approved offline; it will sync when the connection is back.",
+            after,
+            card_id,
+        )

@@ -1,0 +1,175 @@
+"""Two real terminal cores against the real server on PostgreSQL: both go offline, overspend
+one card together, come back and sync."""
+
+import subprocess
+import sys
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from server.db import make_engine
+from server.wallet.ledger import invariant_violations
+from server.wallet.models import Transfer
+from sync.client import DeviceAuth, SyncClient
+from terminal.core.store import TerminalStore
+from terminal.core.till import Till
+from tests.e2e.conftest import free_port, running, tillpoint, tillpoint_run
+
+PASSWORD = "correct horse battery"
+FAST_HASHING = {"TILLPOINT_ARGON2_TIME_COST": "1", "TILLPOINT_ARGON2_MEMORY_KIB": "64"}
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def server(postgres_url, tmp_path):
+    env = {"DATABASE_URL": postgres_url, "TILLPOINT_DATA_DIR": str(tmp_path), **FAST_HASHING}
+    assert tillpoint_run("server", "migrate", env=env).returncode == 0
+    port = free_port()
+    with running(tillpoint("server", "--port", str(port), "--workers", "2", env=env), port) as base:
+        yield base
+
+
+def signed_in(base, role):
+    email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    httpx.post(
+        f"{base}/api/v1/auth/signup", json={"email": email, "password": PASSWORD, "role": role}
+    ).raise_for_status()
+    token = httpx.post(
+        f"{base}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def paired_terminal(base, owner, business_id, path, name):
+    code = httpx.post(
+        f"{base}/api/v1/businesses/{business_id}/pairing-codes", headers=owner
+    ).json()["code"]
+    result = tillpoint_run(
+        "terminal", "pair", code, "--server", base, "--data", str(path), "--name", name
+    )
+    assert result.returncode == 0, result.stdout
+    store = TerminalStore(path)
+    pairing = store.pairing()
+    assert pairing is not None
+    return store, DeviceAuth(pairing.device_id, pairing.secret)
+
+
+def test_two_offline_tills_overspend_a_card_and_sync_reconciles_it(server, tmp_path, postgres_url):
+    owner = signed_in(server, "vendor")
+    business = httpx.post(
+        f"{server}/api/v1/businesses",
+        headers=owner,
+        json={"name": "Café", "category": "cafe", "currency": "GBP"},
+    ).json()
+    customer = signed_in(server, "customer")
+    card = httpx.post(
+        f"{server}/api/v1/businesses/{business['id']}/gift-cards",
+        headers={**customer, "Idempotency-Key": "buy"},
+        json={"amount_minor": 2000, "payment": {"card_number": "4242424242424242"}},
+    ).json()
+    tills, clients = [], []
+    for n in (1, 2):
+        store, auth = paired_terminal(
+            server, owner, business["id"], tmp_path / f"t{n}.db", f"Till {n}"
+        )
+        clients.append(SyncClient(server, auth=auth))
+        online = Till(store, clients[-1])
+        # Each till sees the card online once (the server decides, the till caches).
+        verdict = online.redeem(card["token"], 100)
+        assert (verdict.approved, verdict.mode) == (True, "online")
+        dead = SyncClient(f"http://127.0.0.1:{free_port()}", auth=auth, timeout=0.5)
+        clients.append(dead)
+        tills.append((store, Till(store, dead)))
+
+    # The internet goes down. Till 1 last saw £19.00, till 2 £18.00.
+    (store1, offline1), (store2, offline2) = tills
+    first = offline1.redeem(card["token"], 1500)
+    second = offline2.redeem(card["token"], 1200)
+    assert (first.approved, first.mode, second.approved, second.mode) == (
+        True,
+        "offline",
+        True,
+        "offline",
+    )
+    beyond = offline2.redeem(card["token"], 700)  # till 2 believes £6.00 is left
+    assert (beyond.approved, beyond.mode) == (False, "offline")
+    assert "£6.00" in beyond.reason
+    assert store1.pending_count() == store2.pending_count() == 1
+
+    # Back online: each till syncs from the command line.
+    for n in (1, 2):
+        result = tillpoint_run("sync", "--data", str(tmp_path / f"t{n}.db"))
+        assert result.returncode == 0, result.stdout
+        assert "waiting in the outbox: 0" in result.stdout
+    assert "with incidents" in result.stdout
+
+    shown = httpx.get(f"{server}/api/v1/gift-cards/{card['id']}", headers=customer).json()
+    assert (shown["balance"]["minor"], shown["status"]) == (0, "blocked")
+    incidents = httpx.get(
+        f"{server}/api/v1/businesses/{business['id']}/incidents", headers=owner
+    ).json()
+    assert [(i["kind"], i["amount_minor"]) for i in incidents] == [("offline_overspend", 900)]
+
+    engine = make_engine(postgres_url)
+    with Session(engine) as session:
+        assert invariant_violations(session) == []
+        redemptions = session.scalar(
+            select(func.count())
+            .select_from(Transfer)
+            .where(Transfer.card_id == card["id"], Transfer.kind != "purchase")
+        )
+        # 2 online + till 1's offline + till 2's offline (covered part and shortfall part)
+        assert redemptions == 5
+    engine.dispose()
+
+    # Syncing again sends nothing and changes nothing.
+    again = tillpoint_run("sync", "--data", str(tmp_path / "t1.db"))
+    assert "pushed 0" in again.stdout
+    for client in clients:
+        client.close()
+
+
+def test_sync_with_the_server_down_loses_nothing(tmp_path):
+    store = TerminalStore(tmp_path / "t.db")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from terminal.core.store import CachedCard, Pairing
+
+    store.save_pairing(
+        Pairing(f"http://127.0.0.1:{free_port()}", "dev", "biz", "s", Ed25519PrivateKey.generate())
+    )
+    store.record_offline_redemption(CachedCard("card", "GBP", 500, "active"), 100, "k")
+    result = tillpoint_run("sync", "--data", str(tmp_path / "t.db"))
+    assert result.returncode == 3
+    assert "Nothing was lost: 1 events wait" in result.stdout
+    assert TerminalStore(tmp_path / "t.db").pending_count() == 1
+
+
+KILL_AFTER_APPROVE = """
+import os, signal, sys
+from pathlib import Path
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from terminal.core.store import CachedCard, Pairing, TerminalStore
+store = TerminalStore(Path(sys.argv[1]))
+store.save_pairing(Pairing("http://127.0.0.1:9", "dev", "biz", "s", Ed25519PrivateKey.generate()))
+store.record_offline_redemption(CachedCard("card", "GBP", 500, "active"), 250, "k")
+print("approved", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_till_killed_right_after_approving_keeps_the_event(tmp_path):
+    path = tmp_path / "killed.db"
+    result = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_APPROVE, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.strip() == "approved"
+    assert result.returncode == -9
+    (event,) = TerminalStore(path).pending()
+    assert event.payload["amount_minor"] == 250

@@ -1,0 +1,198 @@
+"""Pairing and the push: every event applied once, in order; overspends reconciled."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from server.wallet.models import Transfer
+from sync.client import DeviceAuth, ServerRefusedError, SyncClient
+from sync.tokens import decode, id_text
+from sync.wire import TerminalEvent, public_key_text
+from tests.server.api import buy_card, buy_voucher, create_deal, new_key, open_shop, sign_up
+
+
+class Terminal:
+    """A paired device as the server sees it: its key, credentials and sequence."""
+
+    def __init__(self, client, shop, name="Till 1"):
+        self.key = Ed25519PrivateKey.generate()
+        code = shop.owner.post(f"/api/v1/businesses/{shop.business_id}/pairing-codes").json()
+        paired = SyncClient("", http=client).pair(
+            code["code"], public_key_text(self.key.public_key()), name
+        )
+        self.device_id = paired.device_id
+        self.api = SyncClient("", http=client, auth=DeviceAuth(paired.device_id, paired.secret))
+        self.seq = 0
+
+    def event(self, kind="gift_card_redemption", **payload):
+        self.seq += 1
+        return TerminalEvent(
+            str(uuid.uuid4()), self.seq, kind, datetime.now(UTC).isoformat(), payload
+        ).signed(self.key)
+
+    def push(self, *events):
+        return [(r.status, r.detail) for r in self.api.push(list(events))]
+
+
+@pytest.fixture
+def shop(client):
+    return open_shop(client)
+
+
+@pytest.fixture
+def card(client, shop):
+    return buy_card(sign_up(client), shop, 1000).json()
+
+
+def balance(shop, card):
+    return shop.owner.get(f"/api/v1/gift-cards/{card['id']}").json()
+
+
+def test_pairing_codes_work_once(client, shop):
+    code = shop.owner.post(f"/api/v1/businesses/{shop.business_id}/pairing-codes").json()
+    key = public_key_text(Ed25519PrivateKey.generate().public_key())
+    api = SyncClient("", http=client)
+    assert api.pair(code["code"].lower(), key, "Till").business_id == shop.business_id
+    with pytest.raises(ServerRefusedError) as refused:
+        api.pair(code["code"], key, "Till again")
+    assert refused.value.kind == "invalid-pairing-code"
+
+
+def test_a_bad_device_key_is_refused(client, shop):
+    code = shop.owner.post(f"/api/v1/businesses/{shop.business_id}/pairing-codes").json()
+    with pytest.raises(ServerRefusedError) as refused:
+        SyncClient("", http=client).pair(code["code"], "bm90IGEga2V5", "Till")
+    assert refused.value.kind == "invalid-device-key"
+
+
+def test_offline_redemptions_apply_once(client, shop, card, sessions):
+    till = Terminal(client, shop)
+    event = till.event(card_id=card["id"], amount_minor=300)
+    assert till.push(event) == [("applied", "")]
+    assert till.push(event)[0][0] == "duplicate"
+    assert balance(shop, card)["balance"]["minor"] == 700
+    with sessions() as session:
+        count = select(func.count()).select_from(Transfer).where(Transfer.card_id == card["id"])
+        assert session.scalar(count) == 2  # the purchase and one redemption
+
+
+def test_overspend_across_two_tills_blocks_the_card_and_opens_an_incident(client, shop, card):
+    first, second = Terminal(client, shop, "Till 1"), Terminal(client, shop, "Till 2")
+    assert first.push(first.event(card_id=card["id"], amount_minor=800))[0][0] == "applied"
+    status, detail = second.push(second.event(card_id=card["id"], amount_minor=600))[0]
+    assert status == "applied_with_incident"
+    assert "£4.00" in detail
+    shown = balance(shop, card)
+    assert (shown["balance"]["minor"], shown["status"]) == (0, "blocked")
+    (incident,) = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+    assert (incident["kind"], incident["amount_minor"]) == ("offline_overspend", 400)
+    resolved = shop.owner.post(
+        f"/api/v1/businesses/{shop.business_id}/incidents/{incident['id']}/resolve",
+        {"resolution": "customer paid the rest in cash"},
+    )
+    assert resolved.json()["resolved_at"] is not None
+
+
+def test_an_online_attempt_that_went_through_is_not_charged_again(client, shop, card):
+    till = Terminal(client, shop)
+    token = buy_card(sign_up(client), shop, 500).json()["token"]
+    key = new_key()
+    till.api.redeem_online(token, 200, key)  # applied, but imagine the answer was lost
+    # ...so the till fell back offline, with the same attempt key:
+    card_of_token = id_text(decode(token).tillpoint.subject)
+    event = till.event(card_id=card_of_token, amount_minor=200, attempt_key=key)
+    assert till.push(event)[0][0] == "duplicate"
+    assert shop.owner.get(f"/api/v1/gift-cards/{card_of_token}").json()["balance"]["minor"] == 300
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            lambda e: TerminalEvent(
+                e.id, e.seq, e.type, e.occurred_at, {**e.payload, "amount_minor": 1}, e.signature
+            ),
+            "signature",
+        ),
+        (
+            lambda e: TerminalEvent(
+                e.id, e.seq, "gift_card_refund", e.occurred_at, e.payload, e.signature
+            ),
+            "signature",
+        ),
+    ],
+)
+def test_tampered_events_are_rejected_and_change_nothing(client, shop, card, change, reason):
+    till = Terminal(client, shop)
+    status, detail = till.push(change(till.event(card_id=card["id"], amount_minor=300)))[0]
+    assert status == "rejected"
+    assert reason in detail
+    assert balance(shop, card)["balance"]["minor"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "reason"),
+    [
+        ("gift_card_refund", {"card_id": "x"}, "unknown event type"),
+        ("gift_card_redemption", {"card_id": "nosuchcard1", "amount_minor": 5}, "no gift card"),
+        ("gift_card_redemption", {"amount_minor": 5}, "payload.card_id"),
+        ("gift_card_redemption", {"card_id": "CARD", "amount_minor": -5}, "payload.amount_minor"),
+        ("gift_card_redemption", {"card_id": "CARD", "amount_minor": "5"}, "payload.amount_minor"),
+    ],
+)
+def test_malformed_events_get_a_clear_rejection(client, shop, card, kind, payload, reason):
+    till = Terminal(client, shop)
+    payload = {k: (card["id"] if v == "CARD" else v) for k, v in payload.items()}
+    status, detail = till.push(till.event(kind, **payload))[0]
+    assert (status, reason in detail) == ("rejected", True)
+    assert balance(shop, card)["balance"]["minor"] == 1000
+
+
+def test_another_business_card_is_rejected(client, shop, card):
+    other_till = Terminal(client, open_shop(client, "Other"))
+    status, _ = other_till.push(other_till.event(card_id=card["id"], amount_minor=100))[0]
+    assert status == "rejected"
+
+
+def test_a_replayed_sequence_number_is_rejected(client, shop, card):
+    till = Terminal(client, shop)
+    till.push(till.event(card_id=card["id"], amount_minor=100))
+    till.seq -= 1
+    status, detail = till.push(till.event(card_id=card["id"], amount_minor=100))[0]
+    assert (status, "replayed" in detail) == ("rejected", True)
+
+
+def test_events_apply_in_the_devices_order(client, shop, card):
+    till = Terminal(client, shop)
+    first, second = (
+        till.event(card_id=card["id"], amount_minor=900),
+        till.event(card_id=card["id"], amount_minor=50),
+    )
+    results = till.push(second, first)  # sent out of order, answered in the order sent
+    assert [status for status, _ in results] == ["applied", "applied"]
+    assert balance(shop, card)["balance"]["minor"] == 50
+
+
+def test_a_revoked_terminal_cannot_push(client, shop, card):
+    till = Terminal(client, shop)
+    shop.owner.post(f"/api/v1/businesses/{shop.business_id}/devices/{till.device_id}/revoke")
+    with pytest.raises(ServerRefusedError) as refused:
+        till.push(till.event(card_id=card["id"], amount_minor=100))
+    assert (refused.value.status, refused.value.kind) == (403, "device-revoked")
+
+
+def test_a_voucher_used_on_two_tills_is_recorded_twice_and_flagged(client, shop):
+    voucher = buy_voucher(sign_up(client), create_deal(shop).json()["id"]).json()
+    first, second = Terminal(client, shop, "Till 1"), Terminal(client, shop, "Till 2")
+    assert (
+        first.push(first.event("voucher_redemption", voucher_id=voucher["id"]))[0][0] == "applied"
+    )
+    status, _ = second.push(second.event("voucher_redemption", voucher_id=voucher["id"]))[0]
+    assert status == "applied_with_incident"
+    kinds = [
+        i["kind"] for i in shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+    ]
+    assert kinds == ["voucher_reused"]
