@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from server.wallet.models import Transfer
 from sync.client import DeviceAuth, ServerRefusedError, SyncClient
-from sync.tokens import decode, id_text
 from sync.wire import TerminalEvent, public_key_text
 from tests.server.api import buy_card, buy_voucher, create_deal, new_key, open_shop, sign_up
 
@@ -98,14 +97,24 @@ def test_overspend_across_two_tills_blocks_the_card_and_opens_an_incident(client
 
 def test_an_online_attempt_that_went_through_is_not_charged_again(client, shop, card):
     till = Terminal(client, shop)
-    token = buy_card(sign_up(client), shop, 500).json()["token"]
+    bought = buy_card(sign_up(client), shop, 500).json()
     key = new_key()
-    till.api.redeem_online(token, 200, key)  # applied, but imagine the answer was lost
+    till.api.redeem_online(bought["token"], 200, key)  # applied, but the answer was lost...
     # ...so the till fell back offline, with the same attempt key:
-    card_of_token = id_text(decode(token).tillpoint.subject)
-    event = till.event(card_id=card_of_token, amount_minor=200, attempt_key=key)
+    event = till.event(card_id=bought["id"], amount_minor=200, attempt_key=key)
     assert till.push(event)[0][0] == "duplicate"
-    assert shop.owner.get(f"/api/v1/gift-cards/{card_of_token}").json()["balance"]["minor"] == 300
+    assert balance(shop, bought)["balance"]["minor"] == 300
+
+
+def test_a_late_online_attempt_after_the_offline_event_is_not_applied(client, shop):
+    till = Terminal(client, shop)
+    bought = buy_card(sign_up(client), shop, 500).json()
+    key = new_key()
+    event = till.event(card_id=bought["id"], amount_minor=200, attempt_key=key)
+    assert till.push(event)[0][0] == "applied"
+    with pytest.raises(ServerRefusedError):  # the lost online request finally arrives
+        till.api.redeem_online(bought["token"], 200, key)
+    assert balance(shop, bought)["balance"]["minor"] == 300
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,130 @@
+"""The till's offline decisions, with no server at all (the client points nowhere)."""
+
+import socket
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sync.client import DeviceAuth, SyncClient
+from sync.tokens import (
+    IssuerKey,
+    Kind,
+    TokenClaims,
+    TrustedKey,
+    TrustList,
+    id_text,
+    issue,
+    new_id,
+    new_token_id,
+)
+from sync.wire import EventResult
+from terminal.core.store import Pairing, TerminalStore
+from terminal.core.till import Till
+
+BUSINESS = new_id()
+
+
+def unused_url():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.fixture
+def key():
+    return IssuerKey.generate()
+
+
+@pytest.fixture
+def store(tmp_path, key):
+    store = TerminalStore(tmp_path / "till.db")
+    store.save_pairing(
+        Pairing(unused_url(), "dev", id_text(BUSINESS), "secret", Ed25519PrivateKey.generate())
+    )
+    store.save_trust_list(TrustList((TrustedKey(key.kid, key.public_key),)).to_json())
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def till(store):
+    with SyncClient(unused_url(), auth=DeviceAuth("dev", "secret"), timeout=0.5) as client:
+        yield Till(store, client)
+
+
+def card_token(key, card_id, issuer=BUSINESS, kind=Kind.GIFT_CARD):
+    now = datetime.now(UTC)
+    extra = {"deal_id": new_id(), "face_minor": 500} if kind is Kind.VOUCHER else {}
+    return issue(
+        key,
+        TokenClaims(
+            kind,
+            issuer,
+            card_id,
+            new_token_id(),
+            "GBP",
+            int(now.timestamp()) - 60,
+            int((now + timedelta(days=30)).timestamp()),
+            **extra,
+        ),
+    )
+
+
+def test_offline_within_the_cached_balance_is_approved_and_queued(store, till, key):
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", 1000, "active")
+    verdict = till.redeem(card_token(key, card), 400)
+    assert (verdict.approved, verdict.mode) == (True, "offline")
+    assert verdict.balance_after is not None
+    assert verdict.balance_after.format() == "£6.00"
+    assert store.pending_count() == 1
+    assert store.card(id_text(card)).balance_minor == 600
+
+
+def test_offline_beyond_what_is_left_is_declined_with_the_amount(store, till, key):
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", 1000, "active")
+    till.redeem(card_token(key, card), 700)
+    verdict = till.redeem(card_token(key, card), 400)
+    assert (verdict.approved, verdict.mode) == (False, "offline")
+    assert "£3.00" in verdict.reason
+    assert store.pending_count() == 1
+
+
+def test_a_card_never_seen_is_declined_offline(till, key):
+    verdict = till.redeem(card_token(key, new_id()), 100)
+    assert not verdict.approved
+    assert "not been seen" in verdict.reason
+
+
+def test_another_business_card_is_declined_offline(store, till, key):
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", 1000, "active")
+    verdict = till.redeem(card_token(key, card, issuer=new_id()), 100)
+    assert not verdict.approved
+    assert "another business" in verdict.reason
+
+
+def test_a_forged_code_is_declined_offline(store, till):
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", 1000, "active")
+    verdict = till.redeem(card_token(IssuerKey.generate(), card), 100)
+    assert not verdict.approved
+    assert "not in the trust list" in verdict.reason
+
+
+def test_a_blocked_card_is_declined_offline(store, till, key):
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", 1000, "blocked")
+    assert "blocked" in till.redeem(card_token(key, card), 100).reason
+
+
+def test_rejected_events_are_kept_aside_not_lost(store, till, key):
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", 1000, "active")
+    till.redeem(card_token(key, card), 100)
+    (event,) = store.pending()
+    store.acknowledge([EventResult(event.id, "rejected", "the device signature does not match")])
+    assert store.pending_count() == 0
+    assert store.rejected() == [(event.id, "the device signature does not match")]
