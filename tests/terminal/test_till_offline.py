@@ -53,22 +53,19 @@ def till(store):
         yield Till(store, client)
 
 
-def card_token(key, card_id, issuer=BUSINESS, kind=Kind.GIFT_CARD):
+def card_token(key, card_id, issuer=BUSINESS):
     now = datetime.now(UTC)
-    extra = {"deal_id": new_id(), "face_minor": 500} if kind is Kind.VOUCHER else {}
-    return issue(
-        key,
-        TokenClaims(
-            kind,
-            issuer,
-            card_id,
-            new_token_id(),
-            "GBP",
-            int(now.timestamp()) - 60,
-            int((now + timedelta(days=30)).timestamp()),
-            **extra,
-        ),
+    expires = now + timedelta(days=30)
+    claims = TokenClaims(
+        Kind.GIFT_CARD,
+        issuer,
+        card_id,
+        new_token_id(),
+        "GBP",
+        int(now.timestamp()) - 60,
+        int(expires.timestamp()),
     )
+    return issue(key, claims)
 
 
 def test_offline_within_the_cached_balance_is_approved_and_queued(store, till, key):
