@@ -14,11 +14,11 @@ from ..deps import CurrentUser, business_for, require_role
 from ..directory.models import Business
 from ..directory.repository import Near
 from ..directory.schemas import MoneyPublic
-from ..payments import PaymentDeclinedError, PaymentGateway
+from ..payments import PaymentGateway
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
-from ..wallet.qr_images import qr_png, qr_svg
-from ..wallet.router import PROBLEM_RESPONSES, IdempotencyKey, reply
+from ..wallet.qr_images import qr_response
+from ..wallet.router import PROBLEM_RESPONSES, IdempotencyKey, charge, reply
 from . import service
 from .models import Deal, Voucher
 from .schemas import (
@@ -153,15 +153,8 @@ def buy_voucher(
 
     def operation() -> Outcome:
         price = Money.of(deal.deal_price_minor, deal.currency)
-        try:
-            charge = gateway.charge(price, body.payment.card_number, f"{user.id}:{idempotency_key}")
-        except PaymentDeclinedError as exc:
-            raise Problem(
-                402, "payment-declined", "Payment declined", exc.message, decline_code=exc.code
-            ) from None
-        voucher = service.buy_voucher(
-            session, request.app.state.keyring, deal, user.id, charge.reference
-        )
+        reference = charge(gateway, price, body.payment.card_number, f"{user.id}:{idempotency_key}")
+        voucher = service.buy_voucher(session, request.app.state.keyring, deal, user.id, reference)
         return 201, _voucher_issued(request, voucher).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
@@ -192,9 +185,7 @@ def _own_voucher(session: SessionDep, user_id: str, role: Role, voucher_id: str)
 )
 def voucher_qr_png(voucher_id: str, user: CurrentUser, session: SessionDep) -> Response:
     voucher = _own_voucher(session, user.id, user.role, voucher_id)
-    return Response(
-        qr_png(voucher.token), media_type="image/png", headers={"Cache-Control": "no-store"}
-    )
+    return qr_response(voucher.token, svg=False)
 
 
 @router.get(
@@ -205,9 +196,7 @@ def voucher_qr_png(voucher_id: str, user: CurrentUser, session: SessionDep) -> R
 )
 def voucher_qr_svg(voucher_id: str, user: CurrentUser, session: SessionDep) -> Response:
     voucher = _own_voucher(session, user.id, user.role, voucher_id)
-    return Response(
-        qr_svg(voucher.token), media_type="image/svg+xml", headers={"Cache-Control": "no-store"}
-    )
+    return qr_response(voucher.token, svg=True)
 
 
 @router.post(

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sync.money import Money
-from sync.tokens import Kind, TokenError, Verifier, id_text, parse_id
+from sync.tokens import Kind
 
 from ..db import rowcount
 from ..directory.models import Branch, Business
@@ -19,7 +19,7 @@ from ..problems import Problem
 from ..wallet import ledger
 from ..wallet.ledger import Leg
 from ..wallet.models import Purpose
-from ..wallet.tokens import RevokedTokens, sign_token
+from ..wallet.tokens import presented_subject, sign_token
 from .models import Deal, Voucher, VoucherStatus
 
 __all__ = [
@@ -164,27 +164,7 @@ def find_voucher(
 ) -> Voucher:
     now = now or _now()
     if token is not None:
-        verifier = Verifier(
-            keyring.trust_list(),
-            issuer=parse_id(business.id),
-            revoked=RevokedTokens(session, business.id),
-            clock=lambda: now,
-        )
-        try:
-            claims = verifier.verify(token).tillpoint
-        except TokenError as exc:
-            raise Problem(
-                422, "invalid-token", "The code was refused", exc.message, error=exc.code
-            ) from None
-        assert claims is not None
-        if claims.kind is not Kind.VOUCHER:
-            raise Problem(
-                422,
-                "not-a-voucher",
-                "Not a voucher",
-                "That code is a gift card: redeem it as a gift card.",
-            )
-        voucher_id = id_text(claims.subject)
+        voucher_id = presented_subject(session, keyring, business.id, token, Kind.VOUCHER, now)
     voucher = session.get(Voucher, voucher_id) if voucher_id else None
     if voucher is None or voucher.business_id != business.id:
         raise Problem(

@@ -6,20 +6,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from pydantic import BaseModel, Field
 
-from sync.money import Money
 from sync.wire import TerminalEvent, public_key_from_text
 
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for
 from ..directory.models import Business
-from ..directory.schemas import MoneyPublic
 from ..problems import Problem
-from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
-from ..wallet.router import IdempotencyKey, reply
-from ..wallet.schemas import MAX_AMOUNT, RedemptionPublic
+from ..wallet.router import IdempotencyKey, redemption_outcome, reply
+from ..wallet.schemas import RedemptionPublic
 from .models import Device, Incident, PairingCode
 from .reconcile import apply_events, incidents_of
 from .schemas import (
@@ -32,14 +28,10 @@ from .schemas import (
     PairRequest,
     PushRequest,
     PushResponse,
+    TerminalRedemption,
 )
 
 router = APIRouter(tags=["terminals"])
-
-
-class TerminalRedemption(BaseModel):
-    token: str = Field(max_length=400, description="the scanned QR text")
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
 
 
 PAIRING_LIFETIME = timedelta(minutes=15)
@@ -254,15 +246,15 @@ def terminal_redemption(
     request.app.state.redeem_limiter.hit(f"device:{device.id}", "redemption")
 
     def operation() -> Outcome:
-        card = cards.find_card(session, request.app.state.keyring, business, body.token, None)
-        amount = Money.of(body.amount_minor, card.currency)
-        operation_id = cards.redeem(session, card, amount, f"online at terminal {device.name}")
-        return 200, RedemptionPublic(
-            id=operation_id,
-            card_id=card.id,
-            amount=MoneyPublic.of(amount),
-            balance_after=MoneyPublic.of(cards.card_balance(session, card)),
-        ).model_dump(mode="json")
+        return redemption_outcome(
+            session,
+            request.app.state.keyring,
+            business,
+            body.token,
+            None,
+            body.amount_minor,
+            f"online at terminal {device.name}",
+        )
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ..wallet.schemas import MAX_AMOUNT
+
 
 class PairingCodePublic(BaseModel):
     code: str = Field(description="type it on the terminal, or scan qr_text")
@@ -69,3 +71,8 @@ class IncidentPublic(BaseModel):
 
 class IncidentResolve(BaseModel):
     resolution: str = Field(min_length=1, max_length=500, description="what was done about it")
+
+
+class TerminalRedemption(BaseModel):
+    token: str = Field(max_length=400, description="the scanned QR text")
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)

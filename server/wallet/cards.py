@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sync.money import Money
-from sync.tokens import Kind, TokenError, Verifier, id_text, parse_id
+from sync.tokens import Kind
 
 from ..db import rowcount
 from ..directory.models import Business
@@ -29,7 +29,7 @@ from .models import (
     Purpose,
     Transfer,
 )
-from .tokens import RevokedTokens, revoke_tokens_of, sign_token
+from .tokens import presented_subject, revoke_tokens_of, sign_token
 
 __all__ = [
     "CARD_LIFETIME",
@@ -133,27 +133,7 @@ def find_card(
     if it belongs to `business` and can be spent now."""
     now = now or _now()
     if token is not None:
-        verifier = Verifier(
-            keyring.trust_list(),
-            issuer=parse_id(business.id),
-            revoked=RevokedTokens(session, business.id),
-            clock=lambda: now,
-        )
-        try:
-            claims = verifier.verify(token).tillpoint
-        except TokenError as exc:
-            raise Problem(
-                422, "invalid-token", "The code was refused", exc.message, error=exc.code
-            ) from None
-        assert claims is not None
-        if claims.kind is not Kind.GIFT_CARD:
-            raise Problem(
-                422,
-                "not-a-gift-card",
-                "Not a gift card",
-                "That code is a deal voucher: redeem it as a voucher.",
-            )
-        card_id = id_text(claims.subject)
+        card_id = presented_subject(session, keyring, business.id, token, Kind.GIFT_CARD, now)
     card = session.get(GiftCard, card_id) if card_id else None
     if card is None or card.business_id != business.id:
         raise Problem(

@@ -6,10 +6,11 @@ import io
 
 import qrcode
 import qrcode.constants
+from fastapi import Response
 from qrcode.image.pure import PyPNGImage
 from qrcode.image.svg import SvgPathImage
 
-__all__ = ["qr_png", "qr_svg"]
+__all__ = ["qr_png", "qr_response", "qr_svg"]
 
 
 def _code(text: str) -> qrcode.QRCode:  # type: ignore[type-arg]
@@ -30,3 +31,12 @@ def qr_svg(text: str) -> bytes:
     out = io.BytesIO()
     _code(text).make_image(image_factory=SvgPathImage).save(out)
     return out.getvalue()
+
+
+def qr_response(text: str, *, svg: bool) -> Response:
+    """The code as an image answer; not cached, since it is the holder's to show."""
+    if svg:
+        return Response(
+            qr_svg(text), media_type="image/svg+xml", headers={"Cache-Control": "no-store"}
+        )
+    return Response(qr_png(text), media_type="image/png", headers={"Cache-Control": "no-store"})

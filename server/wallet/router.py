@@ -14,12 +14,13 @@ from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
 from ..directory.models import Business, StaffMember
 from ..directory.schemas import MoneyPublic
+from ..keys.keyring import Keyring
 from ..payments import PaymentDeclinedError, PaymentGateway
 from ..problems import Problem
 from . import cards
 from .idempotency import Outcome, idempotent
 from .models import GiftCard, Hold
-from .qr_images import qr_png, qr_svg
+from .qr_images import qr_response
 from .schemas import (
     CardHistory,
     CardTransferRequest,
@@ -82,6 +83,37 @@ def reply(outcome: Outcome) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=media)
 
 
+def charge(gateway: PaymentGateway, amount: Money, card_number: str, key: str) -> str:
+    """Take a payment through the gateway; its reference, or a 402 saying why not."""
+    try:
+        return gateway.charge(amount, card_number, key).reference
+    except PaymentDeclinedError as exc:
+        raise Problem(
+            402, "payment-declined", "Payment declined", exc.message, decline_code=exc.code
+        ) from None
+
+
+def redemption_outcome(
+    session: SessionDep,
+    keyring: Keyring,
+    business: Business,
+    token: str | None,
+    card_id: str | None,
+    amount_minor: int,
+    memo: str,
+) -> Outcome:
+    """Find the presented card, redeem `amount_minor` of it, and answer with the balance."""
+    card = cards.find_card(session, keyring, business, token, card_id)
+    amount = Money.of(amount_minor, card.currency)
+    operation_id = cards.redeem(session, card, amount, memo)
+    return 200, RedemptionPublic(
+        id=operation_id,
+        card_id=card.id,
+        amount=MoneyPublic.of(amount),
+        balance_after=MoneyPublic.of(cards.card_balance(session, card)),
+    ).model_dump(mode="json")
+
+
 def _works_for(session: SessionDep, user: User, business_id: str) -> bool:
     if user.role is Role.ADMIN:
         return True
@@ -138,16 +170,11 @@ def buy_gift_card(
 
     def operation() -> Outcome:
         amount = Money.of(body.amount_minor, business.currency)
-        try:
-            charge = gateway.charge(
-                amount, body.payment.card_number, f"{user.id}:{idempotency_key}"
-            )
-        except PaymentDeclinedError as exc:
-            raise Problem(
-                402, "payment-declined", "Payment declined", exc.message, decline_code=exc.code
-            ) from None
+        reference = charge(
+            gateway, amount, body.payment.card_number, f"{user.id}:{idempotency_key}"
+        )
         card = cards.issue_card(
-            session, request.app.state.keyring, business, user.id, amount, charge.reference
+            session, request.app.state.keyring, business, user.id, amount, reference
         )
         return 201, _card_issued(request, session, card).model_dump(mode="json")
 
@@ -193,9 +220,7 @@ def gift_card_history(card_id: str, user: CurrentUser, session: SessionDep) -> C
 )
 def gift_card_qr_png(card_id: str, user: CurrentUser, session: SessionDep) -> Response:
     card = _card_for(session, user, card_id, holder_only=True)
-    return Response(
-        qr_png(card.token), media_type="image/png", headers={"Cache-Control": "no-store"}
-    )
+    return qr_response(card.token, svg=False)
 
 
 @router.get(
@@ -206,9 +231,7 @@ def gift_card_qr_png(card_id: str, user: CurrentUser, session: SessionDep) -> Re
 )
 def gift_card_qr_svg(card_id: str, user: CurrentUser, session: SessionDep) -> Response:
     card = _card_for(session, user, card_id, holder_only=True)
-    return Response(
-        qr_svg(card.token), media_type="image/svg+xml", headers={"Cache-Control": "no-store"}
-    )
+    return qr_response(card.token, svg=True)
 
 
 @router.post(
@@ -285,17 +308,15 @@ def redeem(
     business = _till_business(session, user, business_id, request)
 
     def operation() -> Outcome:
-        card = cards.find_card(
-            session, request.app.state.keyring, business, body.token, body.card_id
+        return redemption_outcome(
+            session,
+            request.app.state.keyring,
+            business,
+            body.token,
+            body.card_id,
+            body.amount_minor,
+            f"by {user.email}",
         )
-        amount = Money.of(body.amount_minor, card.currency)
-        operation_id = cards.redeem(session, card, amount, f"by {user.email}")
-        return 200, RedemptionPublic(
-            id=operation_id,
-            card_id=card.id,
-            amount=MoneyPublic.of(amount),
-            balance_after=MoneyPublic.of(cards.card_balance(session, card)),
-        ).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))

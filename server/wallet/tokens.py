@@ -7,12 +7,22 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sync.tokens import Kind, TokenClaims, id_text, issue, new_token_id, parse_id
+from sync.tokens import (
+    Kind,
+    TokenClaims,
+    TokenError,
+    Verifier,
+    id_text,
+    issue,
+    new_token_id,
+    parse_id,
+)
 
 from ..keys.keyring import Keyring
+from ..problems import Problem
 from .models import IssuedToken
 
-__all__ = ["RevokedTokens", "revoke_tokens_of", "sign_token"]
+__all__ = ["RevokedTokens", "presented_subject", "revoke_tokens_of", "sign_token"]
 
 
 def _unused_token_id(session: Session, business_id: str) -> bytes:
@@ -88,3 +98,40 @@ class RevokedTokens:
             )
         )
         return revoked is not None
+
+
+_OTHER_KIND = {
+    Kind.GIFT_CARD: (
+        "not-a-gift-card",
+        "Not a gift card",
+        "That code is a deal voucher: redeem it as a voucher.",
+    ),
+    Kind.VOUCHER: (
+        "not-a-voucher",
+        "Not a voucher",
+        "That code is a gift card: redeem it as a gift card.",
+    ),
+}
+
+
+def presented_subject(
+    session: Session, keyring: Keyring, business_id: str, token: str, kind: Kind, now: datetime
+) -> str:
+    """The card or voucher id in a code presented at `business_id`'s till, checked exactly
+    as a terminal checks it offline; otherwise a 422 saying why."""
+    verifier = Verifier(
+        keyring.trust_list(),
+        issuer=parse_id(business_id),
+        revoked=RevokedTokens(session, business_id),
+        clock=lambda: now,
+    )
+    try:
+        claims = verifier.verify(token).tillpoint
+    except TokenError as exc:
+        raise Problem(
+            422, "invalid-token", "The code was refused", exc.message, error=exc.code
+        ) from None
+    assert claims is not None
+    if claims.kind is not kind:
+        raise Problem(422, *_OTHER_KIND[kind])
+    return id_text(claims.subject)

@@ -19,6 +19,7 @@ from server.db import Base, make_engine, make_sessionmaker
 from server.settings import Settings, normalise_database_url
 from server.wallet.ledger import invariant_violations
 from tests.conftest import IN_CI
+from tests.server.api import open_shop, sign_up
 
 POSTGRES_URL = os.environ.get("TILLPOINT_TEST_POSTGRES_URL", "")
 
@@ -92,3 +93,14 @@ def settings(tmp_path) -> Settings:
 def client(settings, engine) -> Iterator[TestClient]:
     with TestClient(create_app(settings, engine=engine)) as client:
         yield client
+
+
+@pytest.fixture
+def shop(client):
+    """A vendor with a business (GBP) and a cashier."""
+    return open_shop(client)
+
+
+@pytest.fixture
+def customer(client):
+    return sign_up(client, "customer")

@@ -6,17 +6,7 @@ import pytest
 
 from server.deals import service
 from sync.tokens import TrustList, Verifier
-from tests.server.api import buy_voucher, create_deal, new_key, open_shop, sign_up
-
-
-@pytest.fixture
-def shop(client):
-    return open_shop(client)
-
-
-@pytest.fixture
-def customer(client):
-    return sign_up(client, "customer")
+from tests.server.api import buy_voucher, create_deal, new_key, open_shop
 
 
 @pytest.fixture

@@ -9,17 +9,7 @@ from sqlalchemy import func, select
 from server.wallet import cards
 from server.wallet.models import GiftCard, Transfer
 from sync.tokens import TrustList, Verifier
-from tests.server.api import buy_card, new_key, open_shop, sign_up
-
-
-@pytest.fixture
-def shop(client):
-    return open_shop(client)
-
-
-@pytest.fixture
-def customer(client):
-    return sign_up(client, "customer")
+from tests.server.api import buy_card, new_key, open_shop
 
 
 @pytest.fixture

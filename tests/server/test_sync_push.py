@@ -37,11 +37,6 @@ class Terminal:
 
 
 @pytest.fixture
-def shop(client):
-    return open_shop(client)
-
-
-@pytest.fixture
 def card(client, shop):
     return buy_card(sign_up(client), shop, 1000).json()
 
