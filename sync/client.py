@@ -120,6 +120,13 @@ class SyncClient:
         )
         return result
 
+    def pull(self, cursor: int, limit: int = 500) -> dict[str, Any]:
+        """One page of what changed for this terminal's business since `cursor`."""
+        result: dict[str, Any] = self._call(
+            "GET", "/sync/changes", params={"cursor": cursor, "limit": limit}
+        )
+        return result
+
     def push(self, events: list[TerminalEvent]) -> list[EventResult]:
         body = self._call("POST", "/sync/push", json={"events": [e.to_json() for e in events]})
         return [EventResult(r["id"], r["status"], r.get("detail", "")) for r in body["results"]]

@@ -12,20 +12,25 @@ from typing import Any, Protocol
 from .client import SyncClient
 from .wire import EventResult, TerminalEvent
 
-__all__ = ["Outbox", "PushSummary", "push_outbox", "sync_once"]
+__all__ = ["Outbox", "PushSummary", "pull_changes", "push_outbox", "sync_once"]
 
 BATCH = 100
 
 
 class Outbox(Protocol):
+    """The terminal's side of sync: its outbox to push, its cache to update."""
+
     def pending(self, limit: int = BATCH) -> list[TerminalEvent]: ...
     def pending_count(self) -> int: ...
     def acknowledge(self, results: list[EventResult]) -> None: ...
-    def save_trust_list(self, document: dict[str, Any]) -> None: ...
+    def cursor(self) -> int: ...
+    def apply_changes(self, page: dict[str, Any]) -> None: ...
 
 
 @dataclass
 class PushSummary:
+    pulled: int = 0
+    cursor: int = 0
     pushed: int = 0
     applied: int = 0
     duplicates: int = 0
@@ -65,10 +70,23 @@ def push_outbox(
     return summary
 
 
+def pull_changes(client: SyncClient, outbox: Outbox, summary: PushSummary) -> None:
+    """Pull pages of changes until the server has no more; each page is applied (and the
+    cursor moved) in one step, so an interrupted pull resumes where it stopped."""
+    while True:
+        page = client.pull(outbox.cursor())
+        outbox.apply_changes(page)
+        kinds = ("cards", "vouchers", "deals", "products", "branches", "revoked_token_ids")
+        summary.pulled += sum(len(page[kind]) for kind in kinds)
+        summary.cursor = int(page["cursor"])
+        if not page["more"]:
+            return
+
+
 def sync_once(
     client: SyncClient, outbox: Outbox, progress: Callable[[int, int], None] | None = None
 ) -> PushSummary:
-    """Push everything, then refresh what the terminal needs to verify codes offline."""
+    """Push first, so what this terminal did is in what it then pulls; then pull."""
     summary = push_outbox(client, outbox, progress)
-    outbox.save_trust_list(client.trust_list())
+    pull_changes(client, outbox, summary)
     return summary

@@ -120,6 +120,7 @@ def run_sync(args: argparse.Namespace) -> int:
         print(f"  incident: {detail}")
     for rejection in summary.rejections:
         print(f"  rejected: {rejection}")
+    print(f"pulled {summary.pulled} changes, cursor {summary.cursor}")
     print(
         f"waiting in the outbox: {store.pending_count()}; "
         f"synced at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 from sync.tokens import Kind
 
+from ..changes import record_change
 from ..db import rowcount
 from ..directory.models import Branch, Business
 from ..directory.repository import Near, distance_km
@@ -136,6 +137,8 @@ def buy_voucher(
         deal_id=deal.id,
         face_minor=deal.deal_price_minor,
     )
+    record_change(session, deal.business_id, "voucher", voucher.id)
+    record_change(session, deal.business_id, "deal", deal.id)
     clearing = ledger.account(session, Purpose.CLEARING, deal.currency)
     vouchers = ledger.account(session, Purpose.VOUCHERS, deal.currency, deal.business_id)
     ledger.post(
@@ -210,6 +213,7 @@ def redeem_voucher(
             "Voucher already used",
             f"This voucher was already redeemed{when}: it can be used once.",
         )
+    record_change(session, voucher.business_id, "voucher", voucher.id)
     vouchers = ledger.account(session, Purpose.VOUCHERS, voucher.currency, voucher.business_id)
     revenue = ledger.account(session, Purpose.REVENUE, voucher.currency, voucher.business_id)
     ledger.post(
@@ -230,14 +234,13 @@ def redeem_voucher(
 def end_deals(session: Session, now: datetime | None = None) -> int:
     """Mark deals past their end as ended (the listing and sync see it); how many."""
     now = now or _now()
-    return rowcount(
-        session.execute(
-            update(Deal)
-            .where(Deal.ends_at <= now, Deal.ended.is_(False))
-            .values(ended=True, version=Deal.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-    )
+    due = session.scalars(select(Deal).where(Deal.ends_at <= now, Deal.ended.is_(False))).all()
+    for deal in due:
+        deal.ended = True
+        deal.version += 1
+        record_change(session, deal.business_id, "deal", deal.id)
+    session.flush()
+    return len(due)
 
 
 def face_value(voucher: Voucher) -> Money:

@@ -69,3 +69,17 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     resolution: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Change(Base):
+    """The change feed terminals pull: one row each time something a terminal caches
+    changes. `seq` only grows, so "changes since cursor" costs what changed, not all data."""
+
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    business_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    entity: Mapped[str] = mapped_column(String(20))  # card | voucher | deal | revocation
+    entity_id: Mapped[str] = mapped_column(String(ID_LENGTH))

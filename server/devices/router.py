@@ -5,7 +5,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from sync.wire import TerminalEvent, public_key_from_text
 
@@ -17,8 +17,10 @@ from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.router import IdempotencyKey, redemption_outcome, reply
 from ..wallet.schemas import RedemptionPublic
 from .models import Device, Incident, PairingCode
+from .pull import changes_since
 from .reconcile import apply_events, incidents_of
 from .schemas import (
+    ChangesPage,
     DeviceCredentials,
     DevicePublic,
     EventResultOut,
@@ -259,4 +261,17 @@ def terminal_redemption(
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(
         idempotent(session, f"device:{device.id}", idempotency_key, request_body, operation)
+    )
+
+
+@router.get("/sync/changes", summary="What changed for this terminal's business since a cursor")
+def pull(
+    request: Request,
+    device: CurrentDevice,
+    session: SessionDep,
+    cursor: Annotated[int, Query(ge=0, description="0 for everything")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> ChangesPage:
+    return changes_since(
+        session, device.business_id, cursor, limit, request.app.state.keyring.trust_list().to_json()
     )

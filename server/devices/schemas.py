@@ -76,3 +76,58 @@ class IncidentResolve(BaseModel):
 class TerminalRedemption(BaseModel):
     token: str = Field(max_length=400, description="the scanned QR text")
     amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
+
+
+class CardState(BaseModel):
+    id: str
+    currency: str
+    balance_minor: int
+    status: Literal["active", "blocked", "expired"]
+    expires_at: datetime
+    version: int
+
+
+class VoucherState(BaseModel):
+    id: str
+    deal_id: str
+    status: Literal["issued", "redeemed"]
+    face_minor: int
+    currency: str
+    expires_at: datetime
+    version: int
+
+
+class DealState(BaseModel):
+    id: str
+    title: str
+    deal_price_minor: int
+    currency: str
+    starts_at: datetime
+    ends_at: datetime
+    ended: bool
+    version: int
+
+
+class ProductState(BaseModel):
+    id: str
+    name: str
+    price_minor: int
+    currency: str
+
+
+class BranchState(BaseModel):
+    id: str
+    name: str
+    address: str
+
+
+class ChangesPage(BaseModel):
+    cursor: int = Field(description="send it back as ?cursor= for what changed after this page")
+    more: bool = Field(description="true: pull again at once for the rest")
+    cards: list[CardState]
+    vouchers: list[VoucherState]
+    deals: list[DealState]
+    products: list[ProductState]
+    branches: list[BranchState]
+    revoked_token_ids: list[str] = Field(description="cti of tokens replaced by a re-issue")
+    trust_list: dict[str, Any]

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..changes import record_change
 from .models import Branch, Business, Product
 
 EARTH_RADIUS_KM = 6371.0
@@ -105,6 +106,7 @@ def add_branch(session: Session, business: Business, **fields: Any) -> Branch:
     branch = Branch(business_id=business.id, **fields)
     session.add(branch)
     session.flush()
+    record_change(session, business.id, "branch", branch.id)
     return branch
 
 
@@ -120,4 +122,5 @@ def add_product(
     )
     session.add(product)
     session.flush()
+    record_change(session, business.id, "product", product.id)
     return product

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 from sync.tokens import Kind
 
+from ..changes import record_change
 from ..db import rowcount
 from ..directory.models import Business
 from ..ids import make_id
@@ -235,7 +236,7 @@ def record_offline_redemption(
         )
         card.status = CardStatus.BLOCKED
         card.version += 1
-    return ledger.post(session, legs), shortfall
+    return ledger.post(session, legs), shortfall  # the card's change is recorded by the post
 
 
 def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) -> Hold:
@@ -401,7 +402,9 @@ def reissue(
 ) -> None:
     """A new token for a lost phone; the old one goes on the revocation list."""
     now = now or _now()
-    revoke_tokens_of(session, card.id, now)
+    for token_id in revoke_tokens_of(session, card.id, now):
+        record_change(session, card.business_id, "revocation", token_id)
+    record_change(session, card.business_id, "card", card.id)
     card.token_id, card.token = _sign(session, keyring, card, now)
     card.version += 1
     session.flush()
@@ -431,6 +434,7 @@ def expire_cards(session: Session, now: datetime | None = None) -> int:
             )
         card.status = CardStatus.EXPIRED
         card.version += 1
+        record_change(session, card.business_id, "card", card.id)
     session.flush()
     return len(due)
 

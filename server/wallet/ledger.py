@@ -15,6 +15,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..changes import record_change
 from ..db import rowcount
 from ..ids import make_id
 from .models import LedgerAccount, Purpose, Transfer
@@ -142,6 +143,15 @@ def post(session: Session, legs: Sequence[Leg], operation_id: str | None = None)
         )
         for leg in legs
     )
+    for card_account in {
+        a.id: a
+        for leg in legs
+        for a in (leg.debit, leg.credit)
+        if a.purpose is Purpose.CARD and a.business_id
+    }.values():
+        record_change(
+            session, str(card_account.business_id), "card", card_account.key.removeprefix("card:")
+        )
     session.flush()
     for leg in legs:  # the ORM copies are stale after the SQL updates
         session.expire(leg.debit, ["balance_minor"])

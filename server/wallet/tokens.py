@@ -74,13 +74,16 @@ def sign_token(
     return id_text(cti), text
 
 
-def revoke_tokens_of(session: Session, subject_id: str, now: datetime) -> None:
-    session.execute(
+def revoke_tokens_of(session: Session, subject_id: str, now: datetime) -> list[str]:
+    """Revoke every live token of a card or voucher; the cti of each."""
+    revoked = session.scalars(
         update(IssuedToken)
         .where(IssuedToken.subject_id == subject_id, IssuedToken.revoked_at.is_(None))
         .values(revoked_at=now)
+        .returning(IssuedToken.token_id)
         .execution_options(synchronize_session=False)
     )
+    return list(revoked)
 
 
 class RevokedTokens:

@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
     occurred_at TEXT NOT NULL, payload TEXT NOT NULL, signature TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS revoked_tokens (token_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS vouchers (
+    id TEXT PRIMARY KEY, deal_id TEXT NOT NULL, status TEXT NOT NULL, face_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL, expires_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rejected_events (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL,
     payload TEXT NOT NULL, reason TEXT NOT NULL, rejected_at TEXT NOT NULL
@@ -169,6 +174,44 @@ class TerminalStore:
             [card_id],
         ).fetchone()[0]
         return CachedCard(row[0], row[1], int(row[2]) - int(pending), row[3])
+
+    # -- pull ----------------------------------------------------------------------
+
+    def cursor(self) -> int:
+        return int(self._meta("cursor") or "0")
+
+    def apply_changes(self, page: dict[str, Any]) -> None:
+        """One pulled page, applied with its cursor in one transaction."""
+        with self.transaction():
+            for card in page["cards"]:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO cards (id, currency, balance_minor, status, synced_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [card["id"], card["currency"], card["balance_minor"], card["status"], _now()],
+                )
+            for voucher in page["vouchers"]:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO vouchers VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        voucher["id"],
+                        voucher["deal_id"],
+                        voucher["status"],
+                        voucher["face_minor"],
+                        voucher["currency"],
+                        voucher["expires_at"],
+                    ],
+                )
+            for token_id in page["revoked_token_ids"]:
+                self.db.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?)", [token_id])
+            self._set_meta("trust_list", json.dumps(page["trust_list"]))
+            self._set_meta("cursor", str(int(page["cursor"])))
+            self._set_meta("synced_at", _now())
+
+    def revoked_token_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT token_id FROM revoked_tokens").fetchall()}
+
+    def synced_at(self) -> str | None:
+        return self._meta("synced_at")
 
     # -- the outbox -----------------------------------------------------------------
 

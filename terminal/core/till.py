@@ -69,7 +69,10 @@ class Till:
                 "The server cannot be reached and this terminal "
                 "has not synced yet: connect it once, then try again.",
             )
-        verifier = Verifier(TrustList.from_json(trust), issuer=parse_id(pairing.business_id))
+        revoked = {parse_id(token_id) for token_id in self.store.revoked_token_ids()}
+        verifier = Verifier(
+            TrustList.from_json(trust), issuer=parse_id(pairing.business_id), revoked=revoked
+        )
         try:
             claims = verifier.verify(token).tillpoint
         except TokenError as exc:

@@ -1,0 +1,66 @@
+"""The pull: what changed since a cursor, for the device's business only."""
+
+from tests.server.api import buy_card, buy_voucher, create_deal, open_shop
+from tests.server.test_sync_push import Terminal
+
+
+def test_first_pull_brings_the_cards_then_only_what_changed(client, shop, customer):
+    card = buy_card(customer, shop, 1500).json()
+    till = Terminal(client, shop)
+    first = till.api.pull(0)
+    assert [(c["id"], c["balance_minor"], c["status"]) for c in first["cards"]] == [
+        (card["id"], 1500, "active")
+    ]
+    assert first["trust_list"]["keys"]
+    assert till.api.pull(first["cursor"])["cards"] == []
+    shop.redeem(500, card_id=card["id"])
+    later = till.api.pull(first["cursor"])
+    assert [(c["id"], c["balance_minor"]) for c in later["cards"]] == [(card["id"], 1000)]
+    assert later["cursor"] > first["cursor"]
+
+
+def test_pages_follow_the_cursor(client, shop, customer):
+    ids = {buy_card(customer, shop, 100 + n).json()["id"] for n in range(3)}
+    till = Terminal(client, shop)
+    seen, cursor, pages = set(), 0, 0
+    while True:
+        page = till.api.pull(cursor, limit=1)
+        seen |= {c["id"] for c in page["cards"]}
+        cursor, pages = page["cursor"], pages + 1
+        if not page["more"]:
+            break
+    assert seen == ids
+    assert pages >= 3
+
+
+def test_reissue_sends_the_old_token_id_as_revoked(client, shop, customer):
+    card = buy_card(customer, shop, 1000).json()
+    till = Terminal(client, shop)
+    cursor = till.api.pull(0)["cursor"]
+    customer.post(f"/api/v1/gift-cards/{card['id']}/reissue")
+    page = till.api.pull(cursor)
+    assert len(page["revoked_token_ids"]) == 1
+    assert [c["id"] for c in page["cards"]] == [card["id"]]
+
+
+def test_vouchers_and_deals_come_along(client, shop, customer):
+    deal = create_deal(shop).json()
+    voucher = buy_voucher(customer, deal["id"]).json()
+    page = Terminal(client, shop).api.pull(0)
+    assert [d["id"] for d in page["deals"]] == [deal["id"]]
+    assert [(v["id"], v["status"]) for v in page["vouchers"]] == [(voucher["id"], "issued")]
+
+
+def test_another_business_sees_none_of_it(client, shop, customer):
+    buy_card(customer, shop, 1000)
+    other = Terminal(client, open_shop(client, "Other"))
+    assert other.api.pull(0)["cards"] == []
+
+
+def test_a_blocked_card_is_pulled_as_blocked(client, shop, customer):
+    card = buy_card(customer, shop, 100).json()
+    till = Terminal(client, shop)
+    cursor = till.api.pull(0)["cursor"]
+    till.push(till.event(card_id=card["id"], amount_minor=300))  # overspent offline
+    (pulled,) = till.api.pull(cursor)["cards"]
+    assert (pulled["status"], pulled["balance_minor"]) == ("blocked", 0)
