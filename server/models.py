@@ -4,7 +4,7 @@
 from .accounts.models import RefreshToken, Role, User
 from .db import Base
 from .deals.models import Deal, Voucher, VoucherStatus
-from .devices.models import Device, Incident, PairingCode, SyncEvent
+from .devices.models import Change, Device, Incident, OfflineLimits, PairingCode, SyncEvent
 from .directory.models import Branch, Business, Product, StaffMember
 from .wallet.models import (
     CardStatus,
@@ -23,6 +23,7 @@ __all__ = [
     "Branch",
     "Business",
     "CardStatus",
+    "Change",
     "Deal",
     "Device",
     "GiftCard",
@@ -32,6 +33,7 @@ __all__ = [
     "Incident",
     "IssuedToken",
     "LedgerAccount",
+    "OfflineLimits",
     "PairingCode",
     "Product",
     "Purpose",

@@ -83,3 +83,17 @@ class Change(Base):
     business_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     entity: Mapped[str] = mapped_column(String(20))  # card | voucher | deal | revocation
     entity_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+
+class OfflineLimits(Base):
+    """How much a business lets its terminals approve without the server (DESIGN.md §5)."""
+
+    __tablename__ = "offline_limits"
+
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), primary_key=True)
+    max_single_minor: Mapped[int] = mapped_column(BigInteger)
+    max_per_card_minor: Mapped[int] = mapped_column(BigInteger)
+    max_unsynced_minor: Mapped[int] = mapped_column(BigInteger)
+    max_cache_age_seconds: Mapped[int] = mapped_column(Integer)
+    stale_cache_max_minor: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=1)

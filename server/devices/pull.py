@@ -11,14 +11,37 @@ from sqlalchemy.orm import Session
 from ..deals.models import Deal, Voucher
 from ..directory.models import Branch, Product
 from ..wallet.models import GiftCard, LedgerAccount
-from .models import Change
-from .schemas import BranchState, CardState, ChangesPage, DealState, ProductState, VoucherState
+from .models import Change, OfflineLimits
+from .schemas import (
+    DEFAULT_OFFLINE_LIMITS,
+    BranchState,
+    CardState,
+    ChangesPage,
+    DealState,
+    OfflineLimitsBody,
+    ProductState,
+    VoucherState,
+)
 
-__all__ = ["changes_since"]
+__all__ = ["changes_since", "offline_limits"]
 
 
 def _ids(changes: Sequence[Change], entity: str) -> list[str]:
     return list(dict.fromkeys(c.entity_id for c in changes if c.entity == entity))
+
+
+def offline_limits(session: Session, business_id: str) -> OfflineLimitsBody:
+    """The business's offline limits, or the defaults until the owner sets them."""
+    row = session.get(OfflineLimits, business_id)
+    if row is None:
+        return DEFAULT_OFFLINE_LIMITS
+    return OfflineLimitsBody(
+        max_single_minor=row.max_single_minor,
+        max_per_card_minor=row.max_per_card_minor,
+        max_unsynced_minor=row.max_unsynced_minor,
+        max_cache_age_seconds=row.max_cache_age_seconds,
+        stale_cache_max_minor=row.stale_cache_max_minor,
+    )
 
 
 def changes_since(
@@ -86,4 +109,5 @@ def changes_since(
         branches=[BranchState(id=b.id, name=b.name, address=b.address) for b in branches],
         revoked_token_ids=_ids(page, "revocation"),
         trust_list=trust_list,
+        offline_limits=offline_limits(session, business_id),
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from sync.wire import TerminalEvent, public_key_from_text
 
+from ..changes import record_change
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for
 from ..directory.models import Business
@@ -16,8 +17,8 @@ from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.router import IdempotencyKey, redemption_outcome, reply
 from ..wallet.schemas import RedemptionPublic
-from .models import Device, Incident, PairingCode
-from .pull import changes_since
+from .models import Device, Incident, OfflineLimits, PairingCode
+from .pull import changes_since, offline_limits
 from .reconcile import apply_events, incidents_of
 from .schemas import (
     ChangesPage,
@@ -26,6 +27,7 @@ from .schemas import (
     EventResultOut,
     IncidentPublic,
     IncidentResolve,
+    OfflineLimitsBody,
     PairingCodePublic,
     PairRequest,
     PushRequest,
@@ -275,3 +277,35 @@ def pull(
     return changes_since(
         session, device.business_id, cursor, limit, request.app.state.keyring.trust_list().to_json()
     )
+
+
+@router.get(
+    "/businesses/{business_id}/offline-limits",
+    summary="What your terminals may approve while offline",
+)
+def get_offline_limits(
+    business_id: str, user: CurrentUser, session: SessionDep
+) -> OfflineLimitsBody:
+    business = business_for(session, user, business_id, staff=True)
+    return offline_limits(session, business.id)
+
+
+@router.put(
+    "/businesses/{business_id}/offline-limits",
+    summary="Set what your terminals may approve while offline (synced to them)",
+)
+def set_offline_limits(
+    business_id: str, body: OfflineLimitsBody, user: CurrentUser, session: SessionDep
+) -> OfflineLimitsBody:
+    business = business_for(session, user, business_id, staff=False)
+    row = session.get(OfflineLimits, business.id)
+    if row is None:
+        row = OfflineLimits(business_id=business.id, **body.model_dump())
+        session.add(row)
+    else:
+        for name, value in body.model_dump().items():
+            setattr(row, name, value)
+        row.version += 1
+    record_change(session, business.id, "limits", business.id)
+    session.commit()
+    return offline_limits(session, business.id)

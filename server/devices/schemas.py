@@ -121,6 +121,27 @@ class BranchState(BaseModel):
     address: str
 
 
+class OfflineLimitsBody(BaseModel):
+    """What a terminal may approve offline. Amounts are minor units of the business's
+    currency; a cache older than `max_cache_age_seconds` allows at most
+    `stale_cache_max_minor` per redemption (0: none)."""
+
+    max_single_minor: int = Field(ge=0, le=MAX_AMOUNT, description="one redemption")
+    max_per_card_minor: int = Field(ge=0, le=MAX_AMOUNT, description="one card, one terminal")
+    max_unsynced_minor: int = Field(ge=0, le=10 * MAX_AMOUNT, description="all not yet synced")
+    max_cache_age_seconds: int = Field(ge=60, le=30 * 86400)
+    stale_cache_max_minor: int = Field(ge=0, le=MAX_AMOUNT)
+
+
+DEFAULT_OFFLINE_LIMITS = OfflineLimitsBody(
+    max_single_minor=5_000,
+    max_per_card_minor=10_000,
+    max_unsynced_minor=50_000,
+    max_cache_age_seconds=24 * 3600,
+    stale_cache_max_minor=0,
+)
+
+
 class ChangesPage(BaseModel):
     cursor: int = Field(description="send it back as ?cursor= for what changed after this page")
     more: bool = Field(description="true: pull again at once for the rest")
@@ -131,3 +152,4 @@ class ChangesPage(BaseModel):
     branches: list[BranchState]
     revoked_token_ids: list[str] = Field(description="cti of tokens replaced by a re-issue")
     trust_list: dict[str, Any]
+    offline_limits: OfflineLimitsBody

@@ -168,12 +168,18 @@ class TerminalStore:
         ).fetchone()
         if row is None:
             return None
-        pending = self.db.execute(
+        return CachedCard(row[0], row[1], int(row[2]) - self.pending_minor(card_id), row[3])
+
+    def pending_minor(self, card_id: str | None = None) -> int:
+        """What this terminal redeemed offline and has not synced: for one card, or all."""
+        query = (
             "SELECT coalesce(sum(json_extract(payload, '$.amount_minor')), 0) FROM outbox "
-            "WHERE type = 'gift_card_redemption' AND json_extract(payload, '$.card_id') = ?",
-            [card_id],
-        ).fetchone()[0]
-        return CachedCard(row[0], row[1], int(row[2]) - int(pending), row[3])
+            "WHERE type = 'gift_card_redemption'"
+        )
+        if card_id is None:
+            return int(self.db.execute(query).fetchone()[0])
+        query += " AND json_extract(payload, '$.card_id') = ?"
+        return int(self.db.execute(query, [card_id]).fetchone()[0])
 
     # -- pull ----------------------------------------------------------------------
 
@@ -204,8 +210,13 @@ class TerminalStore:
             for token_id in page["revoked_token_ids"]:
                 self.db.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?)", [token_id])
             self._set_meta("trust_list", json.dumps(page["trust_list"]))
+            self._set_meta("offline_limits", json.dumps(page["offline_limits"]))
             self._set_meta("cursor", str(int(page["cursor"])))
             self._set_meta("synced_at", _now())
+
+    def offline_limits(self) -> dict[str, int] | None:
+        text = self._meta("offline_limits")
+        return None if text is None else {k: int(v) for k, v in json.loads(text).items()}
 
     def revoked_token_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT token_id FROM revoked_tokens").fetchall()}

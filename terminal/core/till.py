@@ -4,7 +4,9 @@ Every verdict says which mode decided and why, in words a cashier can read out."
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 from sync.client import ServerRefusedError, ServerUnreachableError, SyncClient
@@ -26,9 +28,15 @@ class Verdict:
 
 
 class Till:
-    def __init__(self, store: TerminalStore, client: SyncClient) -> None:
+    def __init__(
+        self,
+        store: TerminalStore,
+        client: SyncClient,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.store = store
         self.client = client
+        self.clock = clock
 
     def redeem(self, token: str, amount_minor: int) -> Verdict:
         key = str(uuid.uuid4())
@@ -62,7 +70,8 @@ class Till:
     def _offline(self, token: str, amount_minor: int, key: str) -> Verdict:
         pairing = self.store.pairing()
         trust = self.store.trust_list()
-        if pairing is None or trust is None:
+        limits = self.store.offline_limits()
+        if pairing is None or trust is None or limits is None:
             return Verdict(
                 False,
                 "offline",
@@ -99,6 +108,9 @@ class Till:
             return Verdict(
                 False, "offline", f"Offline, and the card is {card.status}.", card_id=card_id
             )
+        refusal = self._over_a_limit(limits, card.id, card.currency, amount_minor)
+        if refusal is not None:
+            return Verdict(False, "offline", refusal, card_id=card_id)
         available = Money.of(card.balance_minor, card.currency)
         if amount_minor > card.balance_minor:
             return Verdict(
@@ -117,3 +129,41 @@ class Till:
             after,
             card_id,
         )
+
+    def _over_a_limit(
+        self, limits: dict[str, int], card_id: str, currency: str, amount_minor: int
+    ) -> str | None:
+        """Which of the business's offline limits this redemption would break, in words."""
+
+        def money(minor: int) -> str:
+            return Money.of(minor, currency).format()
+
+        synced = self.store.synced_at()
+        age = (self.clock() - datetime.fromisoformat(synced)).total_seconds() if synced else None
+        if age is None or age > limits["max_cache_age_seconds"]:
+            stale_max = limits["stale_cache_max_minor"]
+            hours = "ever" if age is None else f"for {age / 3600:.0f} hours"
+            if amount_minor > stale_max:
+                allowed = f"at most {money(stale_max)}" if stale_max else "nothing"
+                return (
+                    f"Offline, and this terminal has not synced {hours}: it may approve "
+                    f"{allowed} until it syncs."
+                )
+        if amount_minor > limits["max_single_minor"]:
+            return (
+                f"Offline, one redemption may be at most {money(limits['max_single_minor'])}"
+                ": take the rest another way."
+            )
+        card_total = self.store.pending_minor(card_id) + amount_minor
+        if card_total > limits["max_per_card_minor"]:
+            left = limits["max_per_card_minor"] - self.store.pending_minor(card_id)
+            return (
+                f"Offline, this card may take at most {money(max(left, 0))} more at this "
+                "terminal until it syncs."
+            )
+        if self.store.pending_minor() + amount_minor > limits["max_unsynced_minor"]:
+            return (
+                "Offline, this terminal has reached its limit of unsynced redemptions "
+                f"({money(limits['max_unsynced_minor'])}): reconnect to sync."
+            )
+        return None

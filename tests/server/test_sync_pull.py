@@ -64,3 +64,39 @@ def test_a_blocked_card_is_pulled_as_blocked(client, shop, customer):
     till.push(till.event(card_id=card["id"], amount_minor=300))  # overspent offline
     (pulled,) = till.api.pull(cursor)["cards"]
     assert (pulled["status"], pulled["balance_minor"]) == ("blocked", 0)
+
+
+def test_offline_limits_are_set_by_the_owner_and_pulled(client, shop):
+    till = Terminal(client, shop)
+    assert till.api.pull(0)["offline_limits"]["max_single_minor"] == 5000  # the default
+    limits = {
+        "max_single_minor": 2500,
+        "max_per_card_minor": 4000,
+        "max_unsynced_minor": 20000,
+        "max_cache_age_seconds": 7200,
+        "stale_cache_max_minor": 0,
+    }
+    path = f"/api/v1/businesses/{shop.business_id}/offline-limits"
+    assert (
+        shop.cashier.client.put(path, json=limits, headers=shop.cashier.headers).status_code == 403
+    )
+    assert shop.owner.client.put(path, json=limits, headers=shop.owner.headers).json() == limits
+    assert shop.cashier.get(path).json() == limits
+    assert till.api.pull(0)["offline_limits"] == limits
+
+
+def test_nonsense_limits_are_refused(client, shop):
+    path = f"/api/v1/businesses/{shop.business_id}/offline-limits"
+    response = shop.owner.client.put(
+        path,
+        headers=shop.owner.headers,
+        json={
+            "max_single_minor": -1,
+            "max_per_card_minor": 0,
+            "max_unsynced_minor": 0,
+            "max_cache_age_seconds": 5,
+            "stale_cache_max_minor": 0,
+        },
+    )
+    assert response.status_code == 422
+    assert "max_single_minor" in response.json()["detail"]

@@ -42,15 +42,42 @@ def store(tmp_path, key):
     store.save_pairing(
         Pairing(unused_url(), "dev", id_text(BUSINESS), "secret", Ed25519PrivateKey.generate())
     )
-    store.save_trust_list(TrustList((TrustedKey(key.kid, key.public_key),)).to_json())
+    store.apply_changes(page(key))
     yield store
     store.close()
 
 
+LIMITS = {
+    "max_single_minor": 5000,
+    "max_per_card_minor": 8000,
+    "max_unsynced_minor": 12000,
+    "max_cache_age_seconds": 3600,
+    "stale_cache_max_minor": 500,
+}
+
+
+def page(key, **limits):
+    """A pulled page with nothing in it but the trust list and the offline limits."""
+    return {
+        "cursor": 1,
+        "more": False,
+        "cards": [],
+        "vouchers": [],
+        "revoked_token_ids": [],
+        "trust_list": TrustList((TrustedKey(key.kid, key.public_key),)).to_json(),
+        "offline_limits": {**LIMITS, **limits},
+    }
+
+
 @pytest.fixture
-def till(store):
+def clock():
+    return [datetime.now(UTC)]
+
+
+@pytest.fixture
+def till(store, clock):
     with SyncClient(unused_url(), auth=DeviceAuth("dev", "secret"), timeout=0.5) as client:
-        yield Till(store, client)
+        yield Till(store, client, clock=lambda: clock[0])
 
 
 def card_token(key, card_id, issuer=BUSINESS):
@@ -125,3 +152,46 @@ def test_rejected_events_are_kept_aside_not_lost(store, till, key):
     store.acknowledge([EventResult(event.id, "rejected", "the device signature does not match")])
     assert store.pending_count() == 0
     assert store.rejected() == [(event.id, "the device signature does not match")]
+
+
+def cached(store, balance=20000):
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", balance, "active")
+    return card
+
+
+def test_one_redemption_may_not_exceed_the_single_limit(store, till, key):
+    verdict = till.redeem(card_token(key, cached(store)), 5001)
+    assert not verdict.approved
+    assert "at most £50.00" in verdict.reason
+
+
+def test_a_card_may_not_take_more_than_its_limit_per_terminal(store, till, key):
+    card = cached(store)
+    assert till.redeem(card_token(key, card), 5000).approved
+    verdict = till.redeem(card_token(key, card), 3001)
+    assert not verdict.approved
+    assert "at most £30.00 more" in verdict.reason
+
+
+def test_the_terminal_stops_at_its_unsynced_total(store, till, key):
+    assert till.redeem(card_token(key, cached(store)), 5000).approved
+    assert till.redeem(card_token(key, cached(store)), 5000).approved
+    verdict = till.redeem(card_token(key, cached(store)), 2001)
+    assert not verdict.approved
+    assert "limit of unsynced redemptions (£120.00)" in verdict.reason
+
+
+def test_a_stale_cache_allows_only_small_amounts(store, till, key, clock):
+    clock[0] += timedelta(hours=2)
+    card = cached(store)
+    refused = till.redeem(card_token(key, card), 501)
+    assert not refused.approved
+    assert "not synced for 2 hours" in refused.reason
+    assert "at most £5.00" in refused.reason
+    assert till.redeem(card_token(key, card), 500).approved
+
+
+def test_limits_come_from_the_pull(store, till, key):
+    store.apply_changes(page(key, max_single_minor=100))
+    assert "at most £1.00" in till.redeem(card_token(key, cached(store)), 101).reason
