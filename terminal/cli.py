@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,6 +57,10 @@ def register_sync(commands: Commands[argparse.ArgumentParser]) -> None:
         "is lost: run it again later), 4 when the server refused some events.",
     )
     _store_option(sync)
+    sync.add_argument(
+        "--watch", action="store_true", help="keep syncing every --interval seconds until Ctrl+C"
+    )
+    sync.add_argument("--interval", type=float, default=10.0, metavar="SECONDS")
     sync.set_defaults(handler=run_sync)
 
 
@@ -88,20 +93,35 @@ def run_sync(args: argparse.Namespace) -> int:
     if pairing is None:
         raise CommandError(f"{args.data} is not paired yet: run `tillpoint terminal pair` first")
     client = SyncClient(pairing.server_url, auth=DeviceAuth(pairing.device_id, pairing.secret))
+    with client:
+        if not args.watch:
+            return _sync_and_report(client, store)
+        try:
+            while True:
+                try:
+                    _sync_and_report(client, store)
+                except CommandError as exc:
+                    print(f"tillpoint: {exc}", file=sys.stderr)
+                time.sleep(args.interval)
+        except KeyboardInterrupt:
+            print("stopped watching", file=sys.stderr)
+            return EXIT_OK
 
-    def progress(done: int, total: int) -> None:
-        width = 30
-        filled = width * done // max(total, 1)
-        print(
-            f"\rpushing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
 
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    print(
+        f"\rpushing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _sync_and_report(client: SyncClient, store: TerminalStore) -> int:
     try:
-        with client:
-            summary = sync_once(client, store, progress)
+        summary = sync_once(client, store, _progress)
     except ServerUnreachableError as exc:
         raise CommandError(
             f"{exc}. Nothing was lost: {store.pending_count()} events wait "
@@ -123,6 +143,7 @@ def run_sync(args: argparse.Namespace) -> int:
     print(f"pulled {summary.pulled} changes, cursor {summary.cursor}")
     print(
         f"waiting in the outbox: {store.pending_count()}; "
-        f"synced at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        f"synced at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
+        flush=True,
     )
     return EXIT_REJECTED if summary.rejected else EXIT_OK

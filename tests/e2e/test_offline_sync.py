@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server.db import make_engine
+from server.devices.models import SyncEvent
 from server.wallet.ledger import invariant_violations
 from server.wallet.models import Transfer
 from sync.client import DeviceAuth, SyncClient
@@ -178,3 +179,67 @@ def test_a_till_killed_right_after_approving_keeps_the_event(tmp_path):
     assert result.returncode == -9
     (event,) = TerminalStore(path).pending()
     assert event.payload["amount_minor"] == 250
+
+
+def test_the_server_killed_in_the_middle_of_a_push_loses_and_doubles_nothing(
+    postgres_url, tmp_path
+):
+    env = {
+        "DATABASE_URL": postgres_url,
+        "TILLPOINT_DATA_DIR": str(tmp_path / "server"),
+        **FAST_HASHING,
+    }
+    assert tillpoint_run("server", "migrate", env=env).returncode == 0
+    port = free_port()
+    server = tillpoint("server", "--port", str(port), env=env)
+    with running(server, port) as base:
+        owner = signed_in(base, "vendor")
+        business = httpx.post(
+            f"{base}/api/v1/businesses",
+            headers=owner,
+            json={"name": "Café", "category": "cafe", "currency": "GBP"},
+        ).json()
+        card = httpx.post(
+            f"{base}/api/v1/businesses/{business['id']}/gift-cards",
+            headers={**signed_in(base, "customer"), "Idempotency-Key": "buy"},
+            json={"amount_minor": 1_000_000, "payment": {"card_number": "4242424242424242"}},
+        ).json()
+        store, _ = paired_terminal(base, owner, business["id"], tmp_path / "t.db", "Till")
+        assert tillpoint_run("sync", "--data", str(tmp_path / "t.db")).returncode == 0
+        cached = store.card(card["id"])
+        events = 600
+        for _ in range(events):
+            store.record_offline_redemption(cached, 7, str(uuid.uuid4()))
+        sync = subprocess.Popen(
+            [sys.executable, "-m", "sync.cli", "sync", "--data", str(tmp_path / "t.db")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        engine = make_engine(postgres_url)
+        with Session(engine) as session:
+            while session.scalar(select(func.count()).select_from(SyncEvent)) < 150:
+                session.rollback()
+        server.kill()  # SIGKILL, mid-push
+        server.wait()
+        output, _ = sync.communicate(timeout=60)
+        assert sync.returncode == 3, output
+        assert "Nothing was lost" in output
+        assert 0 < store.pending_count() <= events  # only answered events left the outbox
+
+    restarted = tillpoint("server", "--port", str(port), env=env)
+    with running(restarted, port):
+        again = tillpoint_run("sync", "--data", str(tmp_path / "t.db"))
+        assert again.returncode == 0, again.stdout
+    assert store.pending_count() == 0
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(SyncEvent)) == events
+        offline = (
+            select(func.count())
+            .select_from(Transfer)
+            .where(Transfer.card_id == card["id"], Transfer.kind == "offline-redemption")
+        )
+        assert session.scalar(offline) == events
+        assert invariant_violations(session) == []
+    engine.dispose()
+    store.close()

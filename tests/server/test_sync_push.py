@@ -3,13 +3,16 @@
 import uuid
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from server.wallet.models import Transfer
-from sync.client import DeviceAuth, ServerRefusedError, SyncClient
+from sync.client import DeviceAuth, ServerRefusedError, ServerUnreachableError, SyncClient
+from sync.engine import push_outbox
 from sync.wire import TerminalEvent, public_key_text
+from terminal.core.store import Pairing, TerminalStore
 from tests.server.api import buy_card, buy_voucher, create_deal, new_key, open_shop, sign_up
 
 
@@ -200,3 +203,27 @@ def test_a_voucher_used_on_two_tills_is_recorded_twice_and_flagged(client, shop)
         i["kind"] for i in shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
     ]
     assert kinds == ["voucher_reused"]
+
+
+def test_an_answer_lost_on_the_way_back_loses_and_doubles_nothing(client, shop, card, tmp_path):
+    """The network fails after the server applied a batch: the terminal keeps the events,
+    sends them again, and they come back as duplicates."""
+    store = TerminalStore(tmp_path / "till.db")
+    till = Terminal(client, shop)
+    store.save_pairing(Pairing("", till.device_id, shop.business_id, "unused", till.key))
+    store.cache_card(card["id"], "GBP", 1000, "active")
+    for amount in (100, 200):
+        store.record_offline_redemption(store.card(card["id"]), amount, new_key())
+
+    def lose_the_answer(response):
+        raise httpx.ReadError("connection reset by peer", request=response.request)
+
+    client.event_hooks["response"] = [lose_the_answer]
+    with pytest.raises(ServerUnreachableError):
+        push_outbox(till.api, store)
+    client.event_hooks["response"] = []
+    assert store.pending_count() == 2  # nothing was deleted without an answer
+    summary = push_outbox(till.api, store)
+    assert (summary.duplicates, store.pending_count()) == (2, 0)
+    assert balance(shop, card)["balance"]["minor"] == 700
+    store.close()
