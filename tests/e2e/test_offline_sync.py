@@ -207,6 +207,7 @@ def test_the_server_killed_in_the_middle_of_a_push_loses_and_doubles_nothing(
         store, _ = paired_terminal(base, owner, business["id"], tmp_path / "t.db", "Till")
         assert tillpoint_run("sync", "--data", str(tmp_path / "t.db")).returncode == 0
         cached = store.card(card["id"])
+        assert cached is not None
         events = 600
         for _ in range(events):
             store.record_offline_redemption(cached, 7, str(uuid.uuid4()))
@@ -218,7 +219,7 @@ def test_the_server_killed_in_the_middle_of_a_push_loses_and_doubles_nothing(
         )
         engine = make_engine(postgres_url)
         with Session(engine) as session:
-            while session.scalar(select(func.count()).select_from(SyncEvent)) < 150:
+            while (session.scalar(select(func.count()).select_from(SyncEvent)) or 0) < 150:
                 session.rollback()
         server.kill()  # SIGKILL, mid-push
         server.wait()

@@ -212,8 +212,10 @@ def test_an_answer_lost_on_the_way_back_loses_and_doubles_nothing(client, shop, 
     till = Terminal(client, shop)
     store.save_pairing(Pairing("", till.device_id, shop.business_id, "unused", till.key))
     store.cache_card(card["id"], "GBP", 1000, "active")
+    cached = store.card(card["id"])
+    assert cached is not None
     for amount in (100, 200):
-        store.record_offline_redemption(store.card(card["id"]), amount, new_key())
+        store.record_offline_redemption(cached, amount, new_key())
 
     def lose_the_answer(response):
         raise httpx.ReadError("connection reset by peer", request=response.request)
