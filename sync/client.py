@@ -127,6 +127,16 @@ class SyncClient:
         )
         return result
 
+    def snapshot(self, after: str | None, cursor: int | None, limit: int = 2000) -> dict[str, Any]:
+        """One page of the first sync: the business's current state."""
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        if cursor is not None:
+            params["cursor"] = cursor
+        result: dict[str, Any] = self._call("GET", "/sync/snapshot", params=params)
+        return result
+
     def push(self, events: list[TerminalEvent]) -> list[EventResult]:
         body = self._call("POST", "/sync/push", json={"events": [e.to_json() for e in events]})
         return [EventResult(r["id"], r["status"], r.get("detail", "")) for r in body["results"]]

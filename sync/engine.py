@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from .client import SyncClient
 from .wire import EventResult, TerminalEvent
 
-__all__ = ["Outbox", "PushSummary", "pull_changes", "push_outbox", "sync_once"]
+__all__ = ["Outbox", "PushSummary", "pull_changes", "push_outbox", "sync_once", "take_snapshot"]
 
 BATCH = 100
 
@@ -23,8 +23,11 @@ class Outbox(Protocol):
     def pending(self, limit: int = BATCH) -> list[TerminalEvent]: ...
     def pending_count(self) -> int: ...
     def acknowledge(self, results: list[EventResult]) -> None: ...
-    def cursor(self) -> int: ...
-    def apply_changes(self, page: dict[str, Any]) -> None: ...
+    def cursor(self) -> int | None:
+        """Where the last pull ended; None before the first sync."""
+
+    def apply_changes(self, page: dict[str, Any], *, final: bool = True) -> None:
+        """Apply a page; with `final`, also move the cursor to the page's."""
 
 
 @dataclass
@@ -70,15 +73,40 @@ def push_outbox(
     return summary
 
 
+KINDS = ("cards", "vouchers", "deals", "products", "branches", "revoked_token_ids")
+
+
+def _count(page: dict[str, Any]) -> int:
+    return sum(len(page[kind]) for kind in KINDS)
+
+
+def take_snapshot(client: SyncClient, outbox: Outbox, summary: PushSummary) -> None:
+    """The first sync: the current state in pages; the cursor moves only with the last one,
+    so an interrupted snapshot starts again (pages are upserts) instead of leaving a hole."""
+    page = client.snapshot(None, None)
+    cursor = int(page["cursor"])
+    while True:
+        last = page["next_after"] is None
+        outbox.apply_changes(page, final=last)
+        summary.pulled += _count(page)
+        if last:
+            summary.cursor = cursor
+            return
+        page = client.snapshot(page["next_after"], cursor)
+
+
 def pull_changes(client: SyncClient, outbox: Outbox, summary: PushSummary) -> None:
     """Pull pages of changes until the server has no more; each page is applied (and the
     cursor moved) in one step, so an interrupted pull resumes where it stopped."""
+    cursor = outbox.cursor()
+    if cursor is None:
+        take_snapshot(client, outbox, summary)
+        cursor = summary.cursor
     while True:
-        page = client.pull(outbox.cursor())
+        page = client.pull(cursor)
         outbox.apply_changes(page)
-        kinds = ("cards", "vouchers", "deals", "products", "branches", "revoked_token_ids")
-        summary.pulled += sum(len(page[kind]) for kind in kinds)
-        summary.cursor = int(page["cursor"])
+        summary.pulled += _count(page)
+        cursor = summary.cursor = int(page["cursor"])
         if not page["more"]:
             return
 

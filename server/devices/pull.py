@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..deals.models import Deal, Voucher
+from ..deals.models import Deal, Voucher, VoucherStatus
 from ..directory.models import Branch, Product
-from ..wallet.models import GiftCard, LedgerAccount
+from ..wallet.models import GiftCard, IssuedToken, LedgerAccount
 from .models import Change, OfflineLimits
 from .schemas import (
     DEFAULT_OFFLINE_LIMITS,
@@ -20,10 +20,11 @@ from .schemas import (
     DealState,
     OfflineLimitsBody,
     ProductState,
+    SnapshotPage,
     VoucherState,
 )
 
-__all__ = ["changes_since", "offline_limits"]
+__all__ = ["changes_since", "offline_limits", "snapshot_page"]
 
 
 def _ids(changes: Sequence[Change], entity: str) -> list[str]:
@@ -44,9 +45,137 @@ def offline_limits(session: Session, business_id: str) -> OfflineLimitsBody:
     )
 
 
+def _card_states(rows: Sequence[Any]) -> list[CardState]:
+    return [
+        CardState(
+            id=c.id,
+            currency=c.currency,
+            balance_minor=balance,
+            status=c.status.value,
+            expires_at=c.expires_at,
+            version=c.version,
+        )
+        for c, balance in rows
+    ]
+
+
+def _voucher_states(vouchers: Any) -> list[VoucherState]:
+    return [
+        VoucherState(
+            id=v.id,
+            deal_id=v.deal_id,
+            status=v.status.value,
+            face_minor=v.face_minor,
+            currency=v.currency,
+            expires_at=v.expires_at,
+            version=v.version,
+        )
+        for v in vouchers
+    ]
+
+
+def _deal_states(deals: Any) -> list[DealState]:
+    return [
+        DealState(
+            id=d.id,
+            title=d.title,
+            deal_price_minor=d.deal_price_minor,
+            currency=d.currency,
+            starts_at=d.starts_at,
+            ends_at=d.ends_at,
+            ended=d.ended,
+            version=d.version,
+        )
+        for d in deals
+    ]
+
+
+def _product_states(products: Any) -> list[ProductState]:
+    return [
+        ProductState(id=p.id, name=p.name, price_minor=p.price_minor, currency=p.currency)
+        for p in products
+    ]
+
+
+def _branch_states(branches: Any) -> list[BranchState]:
+    return [BranchState(id=b.id, name=b.name, address=b.address) for b in branches]
+
+
+_CARDS = select(GiftCard, LedgerAccount.balance_minor).join(
+    LedgerAccount, LedgerAccount.id == GiftCard.account_id
+)
+
+
+def snapshot_page(
+    session: Session,
+    business_id: str,
+    after: str | None,
+    limit: int,
+    cursor: int | None,
+    trust_list: dict[str, Any],
+) -> SnapshotPage:
+    """One page of the business's current state. The feed position is read before the
+    state, so whatever changes while the pages are fetched is in the pull that follows."""
+    if cursor is None:
+        cursor = (
+            session.scalar(select(func.max(Change.seq)).where(Change.business_id == business_id))
+            or 0
+        )
+    query = _CARDS.where(GiftCard.business_id == business_id)
+    if after:
+        query = query.where(GiftCard.id > after)
+    cards = session.execute(query.order_by(GiftCard.id).limit(limit + 1)).all()
+    more = len(cards) > limit
+    cards = cards[:limit]
+    first = not after
+    return SnapshotPage(
+        cursor=cursor,
+        next_after=cards[-1][0].id if more else None,
+        cards=_card_states(cards),
+        vouchers=_voucher_states(
+            session.scalars(
+                select(Voucher).where(
+                    Voucher.business_id == business_id, Voucher.status == VoucherStatus.ISSUED
+                )
+            )
+        )
+        if first
+        else [],
+        deals=_deal_states(
+            session.scalars(
+                select(Deal).where(Deal.business_id == business_id, Deal.ended.is_(False))
+            )
+        )
+        if first
+        else [],
+        products=_product_states(
+            session.scalars(select(Product).where(Product.business_id == business_id))
+        )
+        if first
+        else [],
+        branches=_branch_states(
+            session.scalars(select(Branch).where(Branch.business_id == business_id))
+        )
+        if first
+        else [],
+        revoked_token_ids=list(
+            session.scalars(
+                select(IssuedToken.token_id).where(
+                    IssuedToken.business_id == business_id, IssuedToken.revoked_at.is_not(None)
+                )
+            )
+        )
+        if first
+        else [],
+        trust_list=trust_list,
+        offline_limits=offline_limits(session, business_id),
+    )
+
+
 def changes_since(
     session: Session, business_id: str, cursor: int, limit: int, trust_list: dict[str, Any]
 ) -> ChangesPage:
+    """What changed after `cursor`: each entity once, in its current state."""
     rows = session.scalars(
         select(Change)
         .where(Change.business_id == business_id, Change.seq > cursor)
@@ -54,59 +183,22 @@ def changes_since(
         .limit(limit + 1)
     ).all()
     page, more = rows[:limit], len(rows) > limit
-    cards = session.execute(
-        select(GiftCard, LedgerAccount.balance_minor)
-        .join(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
-        .where(GiftCard.id.in_(_ids(page, "card")))
-    ).all()
-    vouchers = session.scalars(select(Voucher).where(Voucher.id.in_(_ids(page, "voucher"))))
-    deals = session.scalars(select(Deal).where(Deal.id.in_(_ids(page, "deal"))))
-    products = session.scalars(select(Product).where(Product.id.in_(_ids(page, "product"))))
-    branches = session.scalars(select(Branch).where(Branch.id.in_(_ids(page, "branch"))))
     return ChangesPage(
         cursor=page[-1].seq if page else cursor,
         more=more,
-        cards=[
-            CardState(
-                id=c.id,
-                currency=c.currency,
-                balance_minor=balance,
-                status=c.status.value,
-                expires_at=c.expires_at,
-                version=c.version,
-            )
-            for c, balance in cards
-        ],
-        vouchers=[
-            VoucherState(
-                id=v.id,
-                deal_id=v.deal_id,
-                status=v.status.value,
-                face_minor=v.face_minor,
-                currency=v.currency,
-                expires_at=v.expires_at,
-                version=v.version,
-            )
-            for v in vouchers
-        ],
-        deals=[
-            DealState(
-                id=d.id,
-                title=d.title,
-                deal_price_minor=d.deal_price_minor,
-                currency=d.currency,
-                starts_at=d.starts_at,
-                ends_at=d.ends_at,
-                ended=d.ended,
-                version=d.version,
-            )
-            for d in deals
-        ],
-        products=[
-            ProductState(id=p.id, name=p.name, price_minor=p.price_minor, currency=p.currency)
-            for p in products
-        ],
-        branches=[BranchState(id=b.id, name=b.name, address=b.address) for b in branches],
+        cards=_card_states(
+            session.execute(_CARDS.where(GiftCard.id.in_(_ids(page, "card")))).all()
+        ),
+        vouchers=_voucher_states(
+            session.scalars(select(Voucher).where(Voucher.id.in_(_ids(page, "voucher"))))
+        ),
+        deals=_deal_states(session.scalars(select(Deal).where(Deal.id.in_(_ids(page, "deal"))))),
+        products=_product_states(
+            session.scalars(select(Product).where(Product.id.in_(_ids(page, "product"))))
+        ),
+        branches=_branch_states(
+            session.scalars(select(Branch).where(Branch.id.in_(_ids(page, "branch"))))
+        ),
         revoked_token_ids=_ids(page, "revocation"),
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),

@@ -18,7 +18,7 @@ from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.router import IdempotencyKey, redemption_outcome, reply
 from ..wallet.schemas import RedemptionPublic
 from .models import Device, Incident, OfflineLimits, PairingCode
-from .pull import changes_since, offline_limits
+from .pull import changes_since, offline_limits, snapshot_page
 from .reconcile import apply_events, incidents_of
 from .schemas import (
     ChangesPage,
@@ -32,6 +32,7 @@ from .schemas import (
     PairRequest,
     PushRequest,
     PushResponse,
+    SnapshotPage,
     TerminalRedemption,
 )
 
@@ -309,3 +310,24 @@ def set_offline_limits(
     record_change(session, business.id, "limits", business.id)
     session.commit()
     return offline_limits(session, business.id)
+
+
+@router.get("/sync/snapshot", summary="The first sync: the business's current state, in pages")
+def snapshot(
+    request: Request,
+    device: CurrentDevice,
+    session: SessionDep,
+    after: Annotated[
+        str | None, Query(max_length=22, description="next_after of the last page")
+    ] = None,
+    cursor: Annotated[int | None, Query(ge=0, description="the first page's cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
+) -> SnapshotPage:
+    return snapshot_page(
+        session,
+        device.business_id,
+        after,
+        limit,
+        cursor,
+        request.app.state.keyring.trust_list().to_json(),
+    )

@@ -153,3 +153,21 @@ class ChangesPage(BaseModel):
     revoked_token_ids: list[str] = Field(description="cti of tokens replaced by a re-issue")
     trust_list: dict[str, Any]
     offline_limits: OfflineLimitsBody
+
+
+class SnapshotPage(BaseModel):
+    """The first sync, in pages of cards; everything else comes with the first page."""
+
+    cursor: int = Field(
+        description="the change feed's position when the snapshot began: "
+        "pull changes from here once all pages are in"
+    )
+    next_after: str | None = Field(description="pass as ?after= for the next page; null at the end")
+    cards: list[CardState]
+    vouchers: list[VoucherState]
+    deals: list[DealState]
+    products: list[ProductState]
+    branches: list[BranchState]
+    revoked_token_ids: list[str]
+    trust_list: dict[str, Any]
+    offline_limits: OfflineLimitsBody

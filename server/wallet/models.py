@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -94,6 +95,9 @@ class GiftCard(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # The terminals' first sync pages through a business's cards in id order.
+    __table_args__ = (Index("ix_gift_cards_business_snapshot", "business_id", "id"),)
 
 
 class IssuedToken(Base):

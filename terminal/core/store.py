@@ -183,18 +183,23 @@ class TerminalStore:
 
     # -- pull ----------------------------------------------------------------------
 
-    def cursor(self) -> int:
-        return int(self._meta("cursor") or "0")
+    def cursor(self) -> int | None:
+        """Where the last pull ended; None until the first sync has finished."""
+        value = self._meta("cursor")
+        return None if value is None else int(value)
 
-    def apply_changes(self, page: dict[str, Any]) -> None:
-        """One pulled page, applied with its cursor in one transaction."""
+    def apply_changes(self, page: dict[str, Any], *, final: bool = True) -> None:
+        """One pulled page in one transaction, moving the cursor with it when `final`."""
         with self.transaction():
-            for card in page["cards"]:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO cards (id, currency, balance_minor, status, synced_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [card["id"], card["currency"], card["balance_minor"], card["status"], _now()],
-                )
+            now = _now()
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO cards (id, currency, balance_minor, status, synced_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (c["id"], c["currency"], c["balance_minor"], c["status"], now)
+                    for c in page["cards"]
+                ],
+            )
             for voucher in page["vouchers"]:
                 self.db.execute(
                     "INSERT OR REPLACE INTO vouchers VALUES (?, ?, ?, ?, ?, ?)",
@@ -211,8 +216,9 @@ class TerminalStore:
                 self.db.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?)", [token_id])
             self._set_meta("trust_list", json.dumps(page["trust_list"]))
             self._set_meta("offline_limits", json.dumps(page["offline_limits"]))
-            self._set_meta("cursor", str(int(page["cursor"])))
-            self._set_meta("synced_at", _now())
+            if final:
+                self._set_meta("cursor", str(int(page["cursor"])))
+                self._set_meta("synced_at", _now())
 
     def offline_limits(self) -> dict[str, int] | None:
         text = self._meta("offline_limits")

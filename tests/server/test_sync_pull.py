@@ -100,3 +100,22 @@ def test_nonsense_limits_are_refused(client, shop):
     )
     assert response.status_code == 422
     assert "max_single_minor" in response.json()["detail"]
+
+
+def test_the_first_sync_is_a_snapshot_in_pages(client, shop, customer):
+    ids = {buy_card(customer, shop, 100 + n).json()["id"] for n in range(5)}
+    deal = create_deal(shop).json()
+    till = Terminal(client, shop)
+    first = till.api.snapshot(None, None, limit=2)
+    assert [d["id"] for d in first["deals"]] == [deal["id"]]
+    assert first["trust_list"]["keys"]
+    seen, page = {c["id"] for c in first["cards"]}, first
+    while page["next_after"]:
+        page = till.api.snapshot(page["next_after"], first["cursor"], limit=2)
+        assert page["deals"] == []  # the rest comes with the first page only
+        seen |= {c["id"] for c in page["cards"]}
+    assert seen == ids
+    # Changes made after the snapshot began are in the pull from its cursor.
+    changed = next(iter(ids))
+    shop.redeem(50, card_id=changed)
+    assert [c["id"] for c in till.api.pull(first["cursor"])["cards"]] == [changed]
