@@ -127,7 +127,7 @@ class SyncClient:
         )
         return result
 
-    def snapshot(self, after: str | None, cursor: int | None, limit: int = 2000) -> dict[str, Any]:
+    def snapshot(self, after: str | None, cursor: int | None, limit: int = 5000) -> dict[str, Any]:
         """One page of the first sync: the business's current state."""
         params: dict[str, Any] = {"limit": limit}
         if after is not None:

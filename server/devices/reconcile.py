@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync.money import Money, MoneyError
 from sync.wire import EVENT_TYPES, EventResult, TerminalEvent, public_key_from_text
 
-from ..db import rowcount
 from ..deals.models import Voucher
 from ..deals.service import redeem_voucher
 from ..problems import Problem
@@ -148,7 +147,9 @@ _HANDLERS = {
 }
 
 
-def _apply_one(session: Session, device: Device, event: TerminalEvent) -> EventResult:
+def _apply_one(
+    session: Session, device: Device, event: TerminalEvent, last_seq: int
+) -> EventResult:
     earlier = session.get(SyncEvent, event.id)
     if earlier is not None:
         if earlier.device_id != device.id:
@@ -158,9 +159,9 @@ def _apply_one(session: Session, device: Device, event: TerminalEvent) -> EventR
         return EventResult(event.id, "rejected", "the device signature does not match")
     if event.type not in EVENT_TYPES:
         return EventResult(event.id, "rejected", f"unknown event type {event.type!r}")
-    if event.seq <= device.last_seq:
+    if event.seq <= last_seq:
         return EventResult(
-            event.id, "rejected", f"sequence {event.seq} is not after {device.last_seq}: replayed?"
+            event.id, "rejected", f"sequence {event.seq} is not after {last_seq}: replayed?"
         )
     try:
         _occurred(event)
@@ -180,39 +181,42 @@ def _apply_one(session: Session, device: Device, event: TerminalEvent) -> EventR
             detail=result.detail,
         )
     )
-    session.execute(
-        update(Device)
-        .where(Device.id == device.id)
-        .values(last_seq=event.seq)
-        .execution_options(synchronize_session=False)
-    )
     return result
+
+
+def _apply_batch(
+    session: Session, device_id: str, events: list[TerminalEvent]
+) -> dict[str, EventResult]:
+    # The device's row is locked first, so two pushes from one device take turns.
+    device = session.scalar(select(Device).where(Device.id == device_id).with_for_update())
+    assert device is not None
+    answers: dict[str, EventResult] = {}
+    last_seq = device.last_seq
+    for event in sorted(events, key=lambda e: e.seq):
+        if event.id in answers:
+            continue
+        answers[event.id] = _apply_one(session, device, event, last_seq)
+        if answers[event.id].status in {"applied", "applied_with_incident"}:
+            last_seq = event.seq
+    device.last_seq = last_seq
+    device.last_seen_at = datetime.now(UTC)
+    session.commit()  # one commit for the batch: all of it is recorded, or none of it
+    return answers
 
 
 def apply_events(
     session: Session, device: Device, events: list[TerminalEvent]
 ) -> list[EventResult]:
-    """Apply a batch in the device's order; each event commits on its own, so one bad event
-    does not hold back the others. Answers come back in the order they were sent."""
-    answers: dict[str, EventResult] = {}
-    for event in sorted(events, key=lambda e: e.seq):
-        try:
-            answers[event.id] = _apply_one(session, device, event)
-            session.commit()
-        except IntegrityError:  # the same event arrived through another request just now
-            session.rollback()
-            answers[event.id] = EventResult(event.id, "duplicate", "sent twice at once")
-        session.refresh(device)
-    now = datetime.now(UTC)
-    rowcount(
-        session.execute(
-            update(Device)
-            .where(Device.id == device.id)
-            .values(last_seen_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    session.commit()
+    """Apply a batch in the device's order, each event in a savepoint of its own (a bad event
+    holds back none of the others) and the batch in one transaction. Answers come back in
+    the order the events were sent."""
+    device_id = device.id
+    session.rollback()  # start the batch's transaction afresh
+    try:
+        answers = _apply_batch(session, device_id, events)
+    except IntegrityError:  # an event id arrived through another request just now
+        session.rollback()
+        answers = _apply_batch(session, device_id, events)
     return [answers[e.id] for e in events]
 
 
