@@ -20,7 +20,6 @@ from .schemas import (
     DealState,
     OfflineLimitsBody,
     ProductState,
-    SnapshotPage,
     VoucherState,
 )
 
@@ -113,63 +112,94 @@ def snapshot_page(
     limit: int,
     cursor: int | None,
     trust_list: dict[str, Any],
-) -> SnapshotPage:
-    """One page of the business's current state. The feed position is read before the
-    state, so whatever changes while the pages are fetched is in the pull that follows."""
+) -> dict[str, Any]:
+    """One page of the business's current state, as JSON-ready data (a first sync moves
+    100,000 cards: they skip the ORM and the response model). The feed position is read
+    before the state, so whatever changes while the pages are fetched is in the pull that
+    follows."""
     if cursor is None:
         cursor = (
             session.scalar(select(func.max(Change.seq)).where(Change.business_id == business_id))
             or 0
         )
-    query = _CARDS.where(GiftCard.business_id == business_id)
+    query = (
+        select(
+            GiftCard.id,
+            GiftCard.currency,
+            LedgerAccount.balance_minor,
+            GiftCard.status,
+            GiftCard.expires_at,
+            GiftCard.version,
+        )
+        .join(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
+        .where(GiftCard.business_id == business_id)
+    )
     if after:
         query = query.where(GiftCard.id > after)
-    cards = session.execute(query.order_by(GiftCard.id).limit(limit + 1)).all()
-    more = len(cards) > limit
-    cards = cards[:limit]
+    rows = session.execute(query.order_by(GiftCard.id).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cards = [
+        {
+            "id": card_id,
+            "currency": currency,
+            "balance_minor": balance,
+            "status": status.value,
+            "expires_at": expires_at.isoformat(),
+            "version": version,
+        }
+        for card_id, currency, balance, status, expires_at, version in rows
+    ]
     first = not after
-    return SnapshotPage(
-        cursor=cursor,
-        next_after=cards[-1][0].id if more else None,
-        cards=_card_states(cards),
-        vouchers=_voucher_states(
-            session.scalars(
-                select(Voucher).where(
-                    Voucher.business_id == business_id, Voucher.status == VoucherStatus.ISSUED
+    rest: dict[str, list[Any]] = {
+        "vouchers": [],
+        "deals": [],
+        "products": [],
+        "branches": [],
+        "revoked_token_ids": [],
+    }
+    if first:
+        rest = {
+            "vouchers": _voucher_states(
+                session.scalars(
+                    select(Voucher).where(
+                        Voucher.business_id == business_id, Voucher.status == VoucherStatus.ISSUED
+                    )
                 )
-            )
-        )
-        if first
-        else [],
-        deals=_deal_states(
-            session.scalars(
-                select(Deal).where(Deal.business_id == business_id, Deal.ended.is_(False))
-            )
-        )
-        if first
-        else [],
-        products=_product_states(
-            session.scalars(select(Product).where(Product.business_id == business_id))
-        )
-        if first
-        else [],
-        branches=_branch_states(
-            session.scalars(select(Branch).where(Branch.business_id == business_id))
-        )
-        if first
-        else [],
-        revoked_token_ids=list(
-            session.scalars(
-                select(IssuedToken.token_id).where(
-                    IssuedToken.business_id == business_id, IssuedToken.revoked_at.is_not(None)
+            ),
+            "deals": _deal_states(
+                session.scalars(
+                    select(Deal).where(Deal.business_id == business_id, Deal.ended.is_(False))
                 )
-            )
-        )
-        if first
-        else [],
-        trust_list=trust_list,
-        offline_limits=offline_limits(session, business_id),
-    )
+            ),
+            "products": _product_states(
+                session.scalars(select(Product).where(Product.business_id == business_id))
+            ),
+            "branches": _branch_states(
+                session.scalars(select(Branch).where(Branch.business_id == business_id))
+            ),
+            "revoked_token_ids": list(
+                session.scalars(
+                    select(IssuedToken.token_id).where(
+                        IssuedToken.business_id == business_id, IssuedToken.revoked_at.is_not(None)
+                    )
+                )
+            ),
+        }
+    return {
+        "cursor": cursor,
+        "next_after": rows[-1][0] if more else None,
+        "cards": cards,
+        **{
+            key: [
+                item.model_dump(mode="json") if hasattr(item, "model_dump") else item
+                for item in items
+            ]
+            for key, items in rest.items()
+        },
+        "trust_list": trust_list,
+        "offline_limits": offline_limits(session, business_id).model_dump(),
+    }
 
 
 def changes_since(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from sync.wire import TerminalEvent, public_key_from_text
 
@@ -312,7 +313,11 @@ def set_offline_limits(
     return offline_limits(session, business.id)
 
 
-@router.get("/sync/snapshot", summary="The first sync: the business's current state, in pages")
+@router.get(
+    "/sync/snapshot",
+    response_model=SnapshotPage,
+    summary="The first sync: the business's current state, in pages",
+)
 def snapshot(
     request: Request,
     device: CurrentDevice,
@@ -322,8 +327,8 @@ def snapshot(
     ] = None,
     cursor: Annotated[int | None, Query(ge=0, description="the first page's cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
-) -> SnapshotPage:
-    return snapshot_page(
+) -> Response:
+    page = snapshot_page(
         session,
         device.business_id,
         after,
@@ -331,3 +336,4 @@ def snapshot(
         cursor,
         request.app.state.keyring.trust_list().to_json(),
     )
+    return JSONResponse(page)
