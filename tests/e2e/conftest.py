@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -90,4 +91,33 @@ def running(process: subprocess.Popen[str], port: int, timeout: float = 30) -> I
         process.log.close()  # type: ignore[attr-defined]
 
 
-__all__ = ["database_url", "free_port", "postgres_url", "running", "tillpoint", "tillpoint_run"]
+PASSWORD = "correct horse battery"
+FAST_HASHING = {"TILLPOINT_ARGON2_TIME_COST": "1", "TILLPOINT_ARGON2_MEMORY_KIB": "64"}
+
+
+def signed_in(base: str, role: str, email: str | None = None) -> dict[str, str]:
+    """Sign up (unless `role` is "staff", made by an owner) and sign in over HTTP; the
+    auth header."""
+    email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    if role != "staff":
+        created = httpx.post(
+            f"{base}/api/v1/auth/signup", json={"email": email, "password": PASSWORD, "role": role}
+        )
+        assert created.status_code == 201, created.text
+    token = httpx.post(
+        f"{base}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+__all__ = [
+    "FAST_HASHING",
+    "PASSWORD",
+    "database_url",
+    "free_port",
+    "postgres_url",
+    "running",
+    "signed_in",
+    "tillpoint",
+    "tillpoint_run",
+]

@@ -9,9 +9,7 @@ import httpx
 import pytest
 
 from server.demo import DEMO_LOGINS, DEMO_PASSWORD
-from tests.e2e.conftest import free_port, running, tillpoint, tillpoint_run
-
-FAST_HASHING = {"TILLPOINT_ARGON2_TIME_COST": "1", "TILLPOINT_ARGON2_MEMORY_KIB": "64"}
+from tests.e2e.conftest import FAST_HASHING, free_port, running, tillpoint, tillpoint_run
 
 
 @pytest.fixture(scope="module")

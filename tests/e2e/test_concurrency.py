@@ -10,11 +10,15 @@ from sqlalchemy.orm import Session
 
 from server.db import make_engine
 from server.wallet.ledger import invariant_violations
-from tests.e2e.conftest import free_port, running, tillpoint, tillpoint_run
-
-PASSWORD = "correct horse battery"
-FAST_HASHING = {"TILLPOINT_ARGON2_TIME_COST": "1", "TILLPOINT_ARGON2_MEMORY_KIB": "64"}
-
+from tests.e2e.conftest import (
+    FAST_HASHING,
+    PASSWORD,
+    free_port,
+    running,
+    signed_in,
+    tillpoint,
+    tillpoint_run,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -26,19 +30,6 @@ def server(postgres_url, tmp_path):
     port = free_port()
     with running(tillpoint("server", "--port", str(port), "--workers", "3", env=env), port) as base:
         yield base
-
-
-def signed_in(base, role, email=None):
-    email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    if role != "staff":
-        created = httpx.post(
-            f"{base}/api/v1/auth/signup", json={"email": email, "password": PASSWORD, "role": role}
-        )
-        assert created.status_code == 201, created.text
-    token = httpx.post(
-        f"{base}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
-    ).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

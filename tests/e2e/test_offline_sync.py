@@ -17,10 +17,15 @@ from server.wallet.models import Transfer
 from sync.client import DeviceAuth, SyncClient
 from terminal.core.store import TerminalStore
 from terminal.core.till import Till
-from tests.e2e.conftest import free_port, running, tillpoint, tillpoint_run
+from tests.e2e.conftest import (
+    FAST_HASHING,
+    free_port,
+    running,
+    signed_in,
+    tillpoint,
+    tillpoint_run,
+)
 
-PASSWORD = "correct horse battery"
-FAST_HASHING = {"TILLPOINT_ARGON2_TIME_COST": "1", "TILLPOINT_ARGON2_MEMORY_KIB": "64"}
 pytestmark = pytest.mark.postgres
 
 
@@ -31,17 +36,6 @@ def server(postgres_url, tmp_path):
     port = free_port()
     with running(tillpoint("server", "--port", str(port), "--workers", "2", env=env), port) as base:
         yield base
-
-
-def signed_in(base, role):
-    email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-    httpx.post(
-        f"{base}/api/v1/auth/signup", json={"email": email, "password": PASSWORD, "role": role}
-    ).raise_for_status()
-    token = httpx.post(
-        f"{base}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
-    ).json()["access_token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def paired_terminal(base, owner, business_id, path, name):
