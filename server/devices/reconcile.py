@@ -8,6 +8,7 @@ used twice offline is recorded twice, the second flagged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -21,7 +22,7 @@ from ..deals.models import Voucher
 from ..deals.service import redeem_voucher
 from ..problems import Problem
 from ..wallet import cards
-from ..wallet.models import GiftCard, IdempotencyRecord
+from ..wallet.models import GiftCard, IdempotencyRecord, LedgerAccount
 from .models import Device, Incident, SyncEvent
 
 __all__ = ["apply_events", "incidents_of"]
@@ -47,7 +48,41 @@ def _text(payload: dict[str, object], name: str) -> str:
     return value
 
 
-def _gift_card_redemption(session: Session, device: Device, event: TerminalEvent) -> EventResult:
+@dataclass
+class _Batch:
+    """What a batch's events look up, fetched once for the whole batch."""
+
+    device: Device
+    earlier: dict[str, SyncEvent] = field(default_factory=dict)
+    attempts: dict[str, IdempotencyRecord] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, device: Device, events: list[TerminalEvent]) -> _Batch:
+        ids = [e.id for e in events]
+        card_ids = [str(e.payload.get("card_id")) for e in events]
+        keys = [str(e.payload.get("attempt_key")) for e in events]
+        cards = session.scalars(select(GiftCard).where(GiftCard.id.in_(card_ids))).all()
+        # Into the session's identity map: later session.get() calls need no query.
+        session.scalars(
+            select(LedgerAccount).where(LedgerAccount.id.in_([c.account_id for c in cards]))
+        ).all()
+        return cls(
+            device,
+            {e.id: e for e in session.scalars(select(SyncEvent).where(SyncEvent.id.in_(ids)))},
+            {
+                r.key: r
+                for r in session.scalars(
+                    select(IdempotencyRecord).where(
+                        IdempotencyRecord.scope == f"device:{device.id}",
+                        IdempotencyRecord.key.in_(keys),
+                    )
+                )
+            },
+        )
+
+
+def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
+    device = batch.device
     card = session.get(GiftCard, _text(event.payload, "card_id"))
     if card is None or card.business_id != device.business_id:
         raise _Rejected("no gift card of this business has that id")
@@ -63,25 +98,21 @@ def _gift_card_redemption(session: Session, device: Device, event: TerminalEvent
         # this event is the same redemption; if not, claim its key so a late arrival of the
         # online request replays instead of charging the card again.
         scope = f"device:{device.id}"
-        online = session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.scope == scope, IdempotencyRecord.key == attempt
-            )
-        )
+        online = batch.attempts.get(attempt)
         if online is not None and online.status_code == 200:
             return EventResult(
                 event.id, "duplicate", "already applied online; the terminal had lost the answer"
             )
         if online is None:
-            session.add(
-                IdempotencyRecord(
-                    scope=scope,
-                    key=attempt,
-                    request_hash="offline-event",
-                    status_code=409,
-                    response={"detail": f"recorded offline as event {event.id}"},
-                )
+            claim = IdempotencyRecord(
+                scope=scope,
+                key=attempt,
+                request_hash="offline-event",
+                status_code=409,
+                response={"detail": f"recorded offline as event {event.id}"},
             )
+            session.add(claim)
+            batch.attempts[attempt] = claim
     _, shortfall = cards.record_offline_redemption(
         session, card, amount, f"offline at terminal {device.name}, event {event.id}"
     )
@@ -106,7 +137,8 @@ def _gift_card_redemption(session: Session, device: Device, event: TerminalEvent
     return EventResult(event.id, "applied_with_incident", detail)
 
 
-def _voucher_redemption(session: Session, device: Device, event: TerminalEvent) -> EventResult:
+def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
+    device = batch.device
     voucher = session.get(Voucher, _text(event.payload, "voucher_id"))
     if voucher is None or voucher.business_id != device.business_id:
         raise _Rejected("no voucher of this business has that id")
@@ -147,10 +179,9 @@ _HANDLERS = {
 }
 
 
-def _apply_one(
-    session: Session, device: Device, event: TerminalEvent, last_seq: int
-) -> EventResult:
-    earlier = session.get(SyncEvent, event.id)
+def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: int) -> EventResult:
+    device = batch.device
+    earlier = batch.earlier.get(event.id)
     if earlier is not None:
         if earlier.device_id != device.id:
             return EventResult(event.id, "rejected", "another device already sent this event id")
@@ -166,7 +197,7 @@ def _apply_one(
     try:
         _occurred(event)
         with session.begin_nested():
-            result = _HANDLERS[event.type](session, device, event)
+            result = _HANDLERS[event.type](session, batch, event)
     except _Rejected as exc:
         return EventResult(event.id, "rejected", str(exc))
     session.add(
@@ -192,10 +223,11 @@ def _apply_batch(
     assert device is not None
     answers: dict[str, EventResult] = {}
     last_seq = device.last_seq
+    batch = _Batch.load(session, device, events)
     for event in sorted(events, key=lambda e: e.seq):
         if event.id in answers:
             continue
-        answers[event.id] = _apply_one(session, device, event, last_seq)
+        answers[event.id] = _apply_one(session, batch, event, last_seq)
         if answers[event.id].status in {"applied", "applied_with_incident"}:
             last_seq = event.seq
     device.last_seq = last_seq

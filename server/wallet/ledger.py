@@ -66,8 +66,13 @@ def account(
 ) -> LedgerAccount:
     """The account for (purpose, business, currency), made on first use (race-safe)."""
     key = key or _key(purpose, currency, business_id)
+    # Accounts are never deleted, so one found in this session stays right for it.
+    known: dict[str, LedgerAccount] = session.info.setdefault("ledger_accounts", {})
+    if key in known and known[key] in session:
+        return known[key]
     found = session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
     if found is not None:
+        known[key] = found
         return found
     created = LedgerAccount(
         key=key,
