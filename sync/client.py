@@ -120,6 +120,15 @@ class SyncClient:
         )
         return result
 
+    def redeem_voucher_online(self, token: str, key: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call(
+            "POST",
+            "/terminal/voucher-redemptions",
+            headers={"Idempotency-Key": key},
+            json={"token": token},
+        )
+        return result
+
     def pull(self, cursor: int, limit: int = 500) -> dict[str, Any]:
         """One page of what changed for this terminal's business since `cursor`."""
         result: dict[str, Any] = self._call(

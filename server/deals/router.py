@@ -53,7 +53,7 @@ def _deal_public(
     )
 
 
-def _voucher_public(voucher: Voucher) -> VoucherPublic:
+def voucher_public(voucher: Voucher) -> VoucherPublic:
     return VoucherPublic(
         id=voucher.id,
         deal_id=voucher.deal_id,
@@ -68,7 +68,7 @@ def _voucher_public(voucher: Voucher) -> VoucherPublic:
 def _voucher_issued(request: Request, voucher: Voucher) -> VoucherIssued:
     base = str(request.url_for("voucher_qr_png", voucher_id=voucher.id))
     return VoucherIssued(
-        **_voucher_public(voucher).model_dump(),
+        **voucher_public(voucher).model_dump(),
         token=voucher.token,
         qr_png=base,
         qr_svg=base.removesuffix(".png") + ".svg",
@@ -167,7 +167,7 @@ def buy_voucher(
 @router.get("/me/vouchers", summary="Your vouchers")
 def my_vouchers(user: CurrentUser, session: SessionDep) -> list[VoucherPublic]:
     query = select(Voucher).where(Voucher.owner_id == user.id).order_by(Voucher.issued_at)
-    return [_voucher_public(v) for v in session.scalars(query)]
+    return [voucher_public(v) for v in session.scalars(query)]
 
 
 def _own_voucher(session: SessionDep, user_id: str, role: Role, voucher_id: str) -> Voucher:
@@ -224,7 +224,7 @@ def redeem_voucher(
             session, request.app.state.keyring, business, body.token, body.voucher_id
         )
         service.redeem_voucher(session, voucher, user.id)
-        return 200, _voucher_public(voucher).model_dump(mode="json")
+        return 200, voucher_public(voucher).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))

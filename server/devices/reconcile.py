@@ -81,6 +81,33 @@ class _Batch:
         )
 
 
+def _went_through_online(
+    session: Session, batch: _Batch, event: TerminalEvent
+) -> EventResult | None:
+    """The terminal tried online first and got no answer. If that attempt went through, this
+    event is the same redemption (a duplicate); if not, claim the attempt's key, so that the
+    online request arriving late replays instead of redeeming again."""
+    attempt = event.payload.get("attempt_key")
+    if not isinstance(attempt, str) or not attempt:
+        return None
+    online = batch.attempts.get(attempt)
+    if online is not None and online.status_code == 200:
+        return EventResult(
+            event.id, "duplicate", "already applied online; the terminal had lost the answer"
+        )
+    if online is None:
+        claim = IdempotencyRecord(
+            scope=f"device:{batch.device.id}",
+            key=attempt,
+            request_hash="offline-event",
+            status_code=409,
+            response={"detail": f"recorded offline as event {event.id}"},
+        )
+        session.add(claim)
+        batch.attempts[attempt] = claim
+    return None
+
+
 def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
     device = batch.device
     card = session.get(GiftCard, _text(event.payload, "card_id"))
@@ -92,27 +119,8 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
         raise _Rejected(str(exc)) from None
     if event.payload.get("currency", card.currency) != card.currency:
         raise _Rejected(f"the card is in {card.currency}")
-    attempt = event.payload.get("attempt_key")
-    if isinstance(attempt, str) and attempt:
-        # The terminal tried online first and got no answer. If that attempt went through,
-        # this event is the same redemption; if not, claim its key so a late arrival of the
-        # online request replays instead of charging the card again.
-        scope = f"device:{device.id}"
-        online = batch.attempts.get(attempt)
-        if online is not None and online.status_code == 200:
-            return EventResult(
-                event.id, "duplicate", "already applied online; the terminal had lost the answer"
-            )
-        if online is None:
-            claim = IdempotencyRecord(
-                scope=scope,
-                key=attempt,
-                request_hash="offline-event",
-                status_code=409,
-                response={"detail": f"recorded offline as event {event.id}"},
-            )
-            session.add(claim)
-            batch.attempts[attempt] = claim
+    if (online := _went_through_online(session, batch, event)) is not None:
+        return online
     _, shortfall = cards.record_offline_redemption(
         session, card, amount, f"offline at terminal {device.name}, event {event.id}"
     )
@@ -142,6 +150,8 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
     voucher = session.get(Voucher, _text(event.payload, "voucher_id"))
     if voucher is None or voucher.business_id != device.business_id:
         raise _Rejected("no voucher of this business has that id")
+    if (online := _went_through_online(session, batch, event)) is not None:
+        return online
     try:
         redeem_voucher(session, voucher, device.id, _occurred(event))
         return EventResult(event.id, "applied")

@@ -12,6 +12,9 @@ from sync.wire import TerminalEvent, public_key_from_text
 
 from ..changes import record_change
 from ..db import SessionDep
+from ..deals import service as deals
+from ..deals.router import voucher_public
+from ..deals.schemas import VoucherPublic
 from ..deps import CurrentUser, business_for
 from ..directory.models import Business
 from ..problems import Problem
@@ -35,6 +38,7 @@ from .schemas import (
     PushResponse,
     SnapshotPage,
     TerminalRedemption,
+    TerminalVoucherRedemption,
 )
 
 router = APIRouter(tags=["terminals"])
@@ -337,3 +341,30 @@ def snapshot(
         request.app.state.keyring.trust_list().to_json(),
     )
     return JSONResponse(page)
+
+
+@router.post(
+    "/terminal/voucher-redemptions",
+    response_model=VoucherPublic,
+    summary="Online voucher redemption by a paired terminal (the server decides)",
+)
+def terminal_voucher_redemption(
+    body: TerminalVoucherRedemption,
+    request: Request,
+    device: CurrentDevice,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    business = session.get(Business, device.business_id)
+    assert business is not None
+    request.app.state.redeem_limiter.hit(f"device:{device.id}", "redemption")
+
+    def operation() -> Outcome:
+        voucher = deals.find_voucher(session, request.app.state.keyring, business, body.token, None)
+        deals.redeem_voucher(session, voucher, device.id)
+        return 200, voucher_public(voucher).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return reply(
+        idempotent(session, f"device:{device.id}", idempotency_key, request_body, operation)
+    )

@@ -73,6 +73,10 @@ class IncidentResolve(BaseModel):
     resolution: str = Field(min_length=1, max_length=500, description="what was done about it")
 
 
+class TerminalVoucherRedemption(BaseModel):
+    token: str = Field(max_length=400, description="the scanned QR text")
+
+
 class TerminalRedemption(BaseModel):
     token: str = Field(max_length=400, description="the scanned QR text")
     amount_minor: int = Field(gt=0, le=MAX_AMOUNT)

@@ -171,13 +171,12 @@ class TerminalStore:
         return CachedCard(row[0], row[1], int(row[2]) - self.pending_minor(card_id), row[3])
 
     def pending_minor(self, card_id: str | None = None) -> int:
-        """What this terminal redeemed offline and has not synced: for one card, or all."""
-        query = (
-            "SELECT coalesce(sum(json_extract(payload, '$.amount_minor')), 0) FROM outbox "
-            "WHERE type = 'gift_card_redemption'"
-        )
+        """What this terminal redeemed offline and has not synced: for one card, or all
+        (gift cards and vouchers' face values)."""
+        query = "SELECT coalesce(sum(json_extract(payload, '$.amount_minor')), 0) FROM outbox"
         if card_id is None:
             return int(self.db.execute(query).fetchone()[0])
+        query += " WHERE type = 'gift_card_redemption'"
         query += " AND json_extract(payload, '$.card_id') = ?"
         return int(self.db.execute(query, [card_id]).fetchone()[0])
 
@@ -239,22 +238,48 @@ class TerminalStore:
 
         `attempt_key` is the Idempotency-Key of the online attempt that got no answer: if
         the server did apply that attempt, it recognises this event as the same one."""
+        return self._record(
+            "gift_card_redemption",
+            {
+                "card_id": card.id,
+                "amount_minor": amount_minor,
+                "currency": card.currency,
+                "attempt_key": attempt_key,
+            },
+        )
+
+    def record_offline_voucher(
+        self, voucher_id: str, face_minor: int, currency: str, attempt_key: str
+    ) -> TerminalEvent:
+        """A voucher used offline; its face value counts towards the unsynced total."""
+        return self._record(
+            "voucher_redemption",
+            {
+                "voucher_id": voucher_id,
+                "amount_minor": face_minor,
+                "currency": currency,
+                "attempt_key": attempt_key,
+            },
+        )
+
+    def voucher_used(self, voucher_id: str) -> bool:
+        """Used here and not yet synced, or known from the server to be used."""
+        queued = self.db.execute(
+            "SELECT 1 FROM outbox WHERE type = 'voucher_redemption' "
+            "AND json_extract(payload, '$.voucher_id') = ?",
+            [voucher_id],
+        ).fetchone()
+        known = self.db.execute("SELECT status FROM vouchers WHERE id = ?", [voucher_id]).fetchone()
+        return queued is not None or (known is not None and known[0] == "redeemed")
+
+    def _record(self, kind: str, payload: dict[str, Any]) -> TerminalEvent:
         pairing = self.pairing()
         if pairing is None:
             raise RuntimeError("pair the terminal before redeeming offline")
         with self.transaction():
             seq = int(self._meta("next_seq") or "1")
             event = TerminalEvent(
-                id=str(uuid.uuid4()),
-                seq=seq,
-                type="gift_card_redemption",
-                occurred_at=_now(),
-                payload={
-                    "card_id": card.id,
-                    "amount_minor": amount_minor,
-                    "currency": card.currency,
-                    "attempt_key": attempt_key,
-                },
+                id=str(uuid.uuid4()), seq=seq, type=kind, occurred_at=_now(), payload=payload
             ).signed(pairing.private_key)
             self.db.execute(
                 "INSERT INTO outbox (seq, id, type, occurred_at, payload, signature) "

@@ -11,11 +11,25 @@ from typing import Literal
 
 from sync.client import ServerRefusedError, ServerUnreachableError, SyncClient
 from sync.money import Money
-from sync.tokens import Kind, TokenError, TrustList, Verifier, decode, id_text, parse_id
+from sync.tokens import (
+    Kind,
+    TokenClaims,
+    TokenError,
+    TrustList,
+    Verifier,
+    decode,
+    id_text,
+    parse_id,
+)
 
 from .store import TerminalStore
 
 __all__ = ["Till", "Verdict"]
+
+NOT_SYNCED = (
+    "The server cannot be reached and this terminal has not synced yet: connect it "
+    "once, then try again."
+)
 
 
 @dataclass(frozen=True)
@@ -23,8 +37,12 @@ class Verdict:
     approved: bool
     mode: Literal["online", "offline"]
     reason: str
-    balance_after: Money | None = None
-    card_id: str | None = None
+    balance_after: Money | None = None  # what is left on a gift card; a voucher's face value
+    subject_id: str | None = None  # the card or voucher
+
+
+class _Refused(Exception):
+    """An offline check failed; the message is the cashier's reason."""
 
 
 class Till:
@@ -38,12 +56,15 @@ class Till:
         self.client = client
         self.clock = clock
 
+    # -- gift cards -------------------------------------------------------------------
+
     def redeem(self, token: str, amount_minor: int) -> Verdict:
+        """Take `amount_minor` off the gift card whose code was scanned."""
         key = str(uuid.uuid4())
         try:
             answer = self.client.redeem_online(token, amount_minor, key)
         except ServerUnreachableError:
-            return self._offline(token, amount_minor, key)
+            return self._offline(lambda: self._card_offline(token, amount_minor, key))
         except ServerRefusedError as refused:
             if "balance_minor" in refused.problem:
                 self._remember_balance(token, int(refused.problem["balance_minor"]))
@@ -67,59 +88,21 @@ class Till:
         if claims is not None:
             self.store.cache_card(id_text(claims.subject), claims.currency, balance_minor, "active")
 
-    def _offline(self, token: str, amount_minor: int, key: str) -> Verdict:
-        pairing = self.store.pairing()
-        trust = self.store.trust_list()
-        limits = self.store.offline_limits()
-        if pairing is None or trust is None or limits is None:
-            return Verdict(
-                False,
-                "offline",
-                "The server cannot be reached and this terminal "
-                "has not synced yet: connect it once, then try again.",
-            )
-        revoked = {parse_id(token_id) for token_id in self.store.revoked_token_ids()}
-        verifier = Verifier(
-            TrustList.from_json(trust), issuer=parse_id(pairing.business_id), revoked=revoked
-        )
-        try:
-            claims = verifier.verify(token).tillpoint
-        except TokenError as exc:
-            return Verdict(False, "offline", exc.message)
-        assert claims is not None
-        if claims.kind is not Kind.GIFT_CARD:
-            return Verdict(
-                False,
-                "offline",
-                "Vouchers are checked online only for now: "
-                "ask the customer to come back when the connection is up.",
-            )
+    def _card_offline(self, token: str, amount_minor: int, key: str) -> Verdict:
+        claims = self._verified(token, Kind.GIFT_CARD)
         card_id = id_text(claims.subject)
         card = self.store.card(card_id)
         if card is None:
-            return Verdict(
-                False,
-                "offline",
-                "Offline, and this card has not been seen by "
-                "this terminal yet: take another payment method.",
-                card_id=card_id,
+            raise _Refused(
+                "Offline, and this card has not been seen by this terminal yet: "
+                "take another payment method."
             )
         if card.status != "active":
-            return Verdict(
-                False, "offline", f"Offline, and the card is {card.status}.", card_id=card_id
-            )
-        refusal = self._over_a_limit(limits, card.id, card.currency, amount_minor)
-        if refusal is not None:
-            return Verdict(False, "offline", refusal, card_id=card_id)
-        available = Money.of(card.balance_minor, card.currency)
+            raise _Refused(f"Offline, and the card is {card.status}.")
+        self._within_limits(card_id, card.currency, amount_minor)
         if amount_minor > card.balance_minor:
-            return Verdict(
-                False,
-                "offline",
-                f"Offline, the card shows {available.format()}: redeem at most that.",
-                available,
-                card_id,
-            )
+            shown = Money.of(card.balance_minor, card.currency).format()
+            raise _Refused(f"Offline, the card shows {shown}: redeem at most that.")
         self.store.record_offline_redemption(card, amount_minor, key)
         after = Money.of(card.balance_minor - amount_minor, card.currency)
         return Verdict(
@@ -130,10 +113,78 @@ class Till:
             card_id,
         )
 
-    def _over_a_limit(
-        self, limits: dict[str, int], card_id: str, currency: str, amount_minor: int
-    ) -> str | None:
-        """Which of the business's offline limits this redemption would break, in words."""
+    # -- vouchers ---------------------------------------------------------------------
+
+    def redeem_voucher(self, token: str) -> Verdict:
+        """Use the voucher whose code was scanned, once."""
+        key = str(uuid.uuid4())
+        try:
+            answer = self.client.redeem_voucher_online(token, key)
+        except ServerUnreachableError:
+            return self._offline(lambda: self._voucher_offline(token, key))
+        except ServerRefusedError as refused:
+            return Verdict(False, "online", str(refused))
+        face = answer["face_value"]
+        return Verdict(
+            True,
+            "online",
+            "Voucher accepted by the server.",
+            Money.of(face["minor"], face["currency"]),
+            answer["id"],
+        )
+
+    def _voucher_offline(self, token: str, key: str) -> Verdict:
+        claims = self._verified(token, Kind.VOUCHER)
+        voucher_id = id_text(claims.subject)
+        if self.store.voucher_used(voucher_id):
+            raise _Refused("This voucher has already been used: it works once.")
+        face = claims.face_value
+        assert face is not None  # a voucher's claims always carry it
+        self._within_limits(voucher_id, face.currency.code, face.minor)
+        self.store.record_offline_voucher(voucher_id, face.minor, face.currency.code, key)
+        return Verdict(
+            True,
+            "offline",
+            "Voucher accepted offline; it will sync when the connection is back.",
+            face,
+            voucher_id,
+        )
+
+    # -- what both share ----------------------------------------------------------------
+
+    def _offline(self, decide: Callable[[], Verdict]) -> Verdict:
+        try:
+            return decide()
+        except _Refused as refused:
+            return Verdict(False, "offline", str(refused))
+
+    def _verified(self, token: str, kind: Kind) -> TokenClaims:
+        """The token's claims, checked offline against what the terminal synced."""
+        pairing = self.store.pairing()
+        trust = self.store.trust_list()
+        if pairing is None or trust is None or self.store.offline_limits() is None:
+            raise _Refused(NOT_SYNCED)
+        revoked = {parse_id(token_id) for token_id in self.store.revoked_token_ids()}
+        verifier = Verifier(
+            TrustList.from_json(trust),
+            issuer=parse_id(pairing.business_id),
+            revoked=revoked,
+            clock=self.clock,
+        )
+        try:
+            claims = verifier.verify(token).tillpoint
+        except TokenError as exc:
+            raise _Refused(exc.message) from None
+        assert claims is not None
+        if claims.kind is not kind:
+            other = "a gift card" if claims.kind is Kind.GIFT_CARD else "a voucher"
+            raise _Refused(f"That code is {other}: scan it as {other}.")
+        return claims
+
+    def _within_limits(self, subject_id: str, currency: str, amount_minor: int) -> None:
+        """Refuse what the business's offline limits do not allow, saying which limit."""
+        limits = self.store.offline_limits()
+        assert limits is not None
 
         def money(minor: int) -> str:
             return Money.of(minor, currency).format()
@@ -142,28 +193,28 @@ class Till:
         age = (self.clock() - datetime.fromisoformat(synced)).total_seconds() if synced else None
         if age is None or age > limits["max_cache_age_seconds"]:
             stale_max = limits["stale_cache_max_minor"]
-            hours = "ever" if age is None else f"for {age / 3600:.0f} hours"
             if amount_minor > stale_max:
+                since = "ever" if age is None else f"for {age / 3600:.0f} hours"
                 allowed = f"at most {money(stale_max)}" if stale_max else "nothing"
-                return (
-                    f"Offline, and this terminal has not synced {hours}: it may approve "
-                    f"{allowed} until it syncs."
+                raise _Refused(
+                    f"Offline, and this terminal has not synced {since}: it may "
+                    f"approve {allowed} until it syncs."
                 )
         if amount_minor > limits["max_single_minor"]:
-            return (
-                f"Offline, one redemption may be at most {money(limits['max_single_minor'])}"
-                ": take the rest another way."
+            raise _Refused(
+                f"Offline, one redemption may be at most "
+                f"{money(limits['max_single_minor'])}: take the rest another way."
             )
-        card_total = self.store.pending_minor(card_id) + amount_minor
-        if card_total > limits["max_per_card_minor"]:
-            left = limits["max_per_card_minor"] - self.store.pending_minor(card_id)
-            return (
-                f"Offline, this card may take at most {money(max(left, 0))} more at this "
+        already = self.store.pending_minor(subject_id)
+        if already + amount_minor > limits["max_per_card_minor"]:
+            left = max(limits["max_per_card_minor"] - already, 0)
+            raise _Refused(
+                f"Offline, this card may take at most {money(left)} more at this "
                 "terminal until it syncs."
             )
         if self.store.pending_minor() + amount_minor > limits["max_unsynced_minor"]:
-            return (
-                "Offline, this terminal has reached its limit of unsynced redemptions "
-                f"({money(limits['max_unsynced_minor'])}): reconnect to sync."
+            raise _Refused(
+                "Offline, this terminal has reached its limit of unsynced "
+                f"redemptions ({money(limits['max_unsynced_minor'])}): reconnect "
+                "to sync."
             )
-        return None

@@ -229,3 +229,17 @@ def test_an_answer_lost_on_the_way_back_loses_and_doubles_nothing(client, shop, 
     assert (summary.duplicates, store.pending_count()) == (2, 0)
     assert balance(shop, card)["balance"]["minor"] == 700
     store.close()
+
+
+def test_a_terminal_redeems_a_voucher_online_once(client, shop, customer):
+    voucher = buy_voucher(customer, create_deal(shop).json()["id"]).json()
+    till = Terminal(client, shop)
+    key = new_key()
+    assert till.api.redeem_voucher_online(voucher["token"], key)["status"] == "redeemed"
+    with pytest.raises(ServerRefusedError) as again:
+        till.api.redeem_voucher_online(voucher["token"], new_key())
+    assert again.value.kind == "voucher-used"
+    # The same redemption arriving as an offline event (its answer was lost) is a duplicate.
+    event = till.event("voucher_redemption", voucher_id=voucher["id"], attempt_key=key)
+    assert till.push(event)[0][0] == "duplicate"
+    assert shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json() == []

@@ -195,3 +195,47 @@ def test_a_stale_cache_allows_only_small_amounts(store, till, key, clock):
 def test_limits_come_from_the_pull(store, till, key):
     store.apply_changes(page(key, max_single_minor=100))
     assert "at most £1.00" in till.redeem(card_token(key, cached(store)), 101).reason
+
+
+def voucher_token(key, voucher_id, face=800):
+    now = datetime.now(UTC)
+    claims = TokenClaims(
+        Kind.VOUCHER,
+        BUSINESS,
+        voucher_id,
+        new_token_id(),
+        "GBP",
+        int(now.timestamp()) - 60,
+        int((now + timedelta(days=7)).timestamp()),
+        deal_id=new_id(),
+        face_minor=face,
+    )
+    return issue(key, claims)
+
+
+def test_a_voucher_works_once_offline(store, till, key):
+    token = voucher_token(key, new_id())
+    first = till.redeem_voucher(token)
+    assert (first.approved, first.mode) == (True, "offline")
+    assert first.balance_after is not None
+    assert first.balance_after.format() == "£8.00"
+    again = till.redeem_voucher(token)
+    assert (again.approved, again.reason) == (
+        False,
+        "This voucher has already been used: it works once.",
+    )
+
+
+def test_voucher_face_values_count_towards_the_unsynced_limit(store, till, key):
+    store.apply_changes(page(key, max_unsynced_minor=1000))
+    assert till.redeem_voucher(voucher_token(key, new_id(), face=800)).approved
+    refused = till.redeem_voucher(voucher_token(key, new_id(), face=300))
+    assert "limit of unsynced redemptions" in refused.reason
+
+
+def test_a_gift_card_code_is_not_taken_as_a_voucher(store, till, key):
+    verdict = till.redeem_voucher(card_token(key, cached(store)))
+    assert (verdict.approved, verdict.reason) == (
+        False,
+        "That code is a gift card: scan it as a gift card.",
+    )
