@@ -239,6 +239,14 @@ def resolve_incident(
     return _incident_public(incident)
 
 
+def _till_business(device: Device, session: SessionDep, request: Request) -> Business:
+    """The business whose till this terminal is, after the redemption rate limit."""
+    request.app.state.redeem_limiter.hit(f"device:{device.id}", "redemption")
+    business = session.get(Business, device.business_id)
+    assert business is not None  # a device belongs to a business for good
+    return business
+
+
 @router.post(
     "/terminal/redemptions",
     response_model=RedemptionPublic,
@@ -251,9 +259,7 @@ def terminal_redemption(
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    business = session.get(Business, device.business_id)
-    assert business is not None
-    request.app.state.redeem_limiter.hit(f"device:{device.id}", "redemption")
+    business = _till_business(device, session, request)
 
     def operation() -> Outcome:
         return redemption_outcome(
@@ -355,9 +361,7 @@ def terminal_voucher_redemption(
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    business = session.get(Business, device.business_id)
-    assert business is not None
-    request.app.state.redeem_limiter.hit(f"device:{device.id}", "redemption")
+    business = _till_business(device, session, request)
 
     def operation() -> Outcome:
         voucher = deals.find_voucher(session, request.app.state.keyring, business, body.token, None)

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -110,11 +111,25 @@ def signed_in(base: str, role: str, email: str | None = None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@contextmanager
+def migrated_server(database_url: str, data_dir: Path, workers: int = 1) -> Iterator[str]:
+    """`tillpoint server migrate`, then `tillpoint server` on a free port; its base URL."""
+    env = {"DATABASE_URL": database_url, "TILLPOINT_DATA_DIR": str(data_dir), **FAST_HASHING}
+    migrate = tillpoint_run("server", "migrate", env=env)
+    assert migrate.returncode == 0, migrate.stdout
+    port = free_port()
+    with running(
+        tillpoint("server", "--port", str(port), "--workers", str(workers), env=env), port
+    ) as base:
+        yield base
+
+
 __all__ = [
     "FAST_HASHING",
     "PASSWORD",
     "database_url",
     "free_port",
+    "migrated_server",
     "postgres_url",
     "running",
     "signed_in",

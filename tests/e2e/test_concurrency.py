@@ -11,13 +11,9 @@ from sqlalchemy.orm import Session
 from server.db import make_engine
 from server.wallet.ledger import invariant_violations
 from tests.e2e.conftest import (
-    FAST_HASHING,
     PASSWORD,
-    free_port,
-    running,
+    migrated_server,
     signed_in,
-    tillpoint,
-    tillpoint_run,
 )
 
 pytestmark = pytest.mark.postgres
@@ -25,10 +21,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def server(postgres_url, tmp_path):
-    env = {"DATABASE_URL": postgres_url, "TILLPOINT_DATA_DIR": str(tmp_path), **FAST_HASHING}
-    assert tillpoint_run("server", "migrate", env=env).returncode == 0
-    port = free_port()
-    with running(tillpoint("server", "--port", str(port), "--workers", "3", env=env), port) as base:
+    with migrated_server(postgres_url, tmp_path, workers=3) as base:
         yield base
 
 

@@ -20,6 +20,7 @@ from terminal.core.till import Till
 from tests.e2e.conftest import (
     FAST_HASHING,
     free_port,
+    migrated_server,
     running,
     signed_in,
     tillpoint,
@@ -31,10 +32,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def server(postgres_url, tmp_path):
-    env = {"DATABASE_URL": postgres_url, "TILLPOINT_DATA_DIR": str(tmp_path), **FAST_HASHING}
-    assert tillpoint_run("server", "migrate", env=env).returncode == 0
-    port = free_port()
-    with running(tillpoint("server", "--port", str(port), "--workers", "2", env=env), port) as base:
+    with migrated_server(postgres_url, tmp_path, workers=2) as base:
         yield base
 
 
