@@ -91,7 +91,9 @@ def _deal_states(deals: Any) -> list[DealState]:
 
 def _product_states(products: Any) -> list[ProductState]:
     return [
-        ProductState(id=p.id, name=p.name, price_minor=p.price_minor, currency=p.currency)
+        ProductState(
+            id=p.id, name=p.name, price_minor=p.price_minor, currency=p.currency, version=p.version
+        )
         for p in products
     ]
 

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 from sync.money import Money, MoneyError
 from sync.wire import EVENT_TYPES, EventResult, TerminalEvent, public_key_from_text
 
+from ..changes import record_change
 from ..deals.models import Voucher
 from ..deals.service import redeem_voucher
+from ..directory.models import Business, Product
 from ..problems import Problem
 from ..wallet import cards
 from ..wallet.models import GiftCard, IdempotencyRecord, LedgerAccount
@@ -175,6 +177,69 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
     return EventResult(event.id, "applied_with_incident", detail)
 
 
+def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
+    """A vendor's product edit made at a terminal, perhaps offline. It applies only to the
+    version it was made on; a conflicting edit is refused and reported, never dropped."""
+    device = batch.device
+    product_id = _text(event.payload, "product_id")
+    name = event.payload.get("name")
+    price = event.payload.get("price_minor")
+    base = event.payload.get("base_version")
+    if not isinstance(name, str) or not 0 < len(name) <= 120:
+        raise _Rejected("payload.name must be a product name of 1 to 120 characters")
+    if isinstance(price, bool) or not isinstance(price, int) or not 0 <= price <= MAX_AMOUNT:
+        raise _Rejected(f"payload.price_minor must be a whole number from 0 to {MAX_AMOUNT}")
+    if base is not None and (isinstance(base, bool) or not isinstance(base, int)):
+        raise _Rejected("payload.base_version must be the version the edit was made on")
+    business = session.get(Business, device.business_id)
+    assert business is not None
+    product = session.get(Product, product_id)
+    if product is None and base is None:
+        product = Product(
+            id=product_id,
+            business_id=business.id,
+            name=name,
+            price_minor=price,
+            currency=business.currency,
+            attributes={},
+            version=1,
+        )
+        session.add(product)
+        session.flush()
+        record_change(session, business.id, "product", product.id)
+        return EventResult(event.id, "applied")
+    if product is None or product.business_id != business.id:
+        raise _Rejected("no product of this business has that id")
+    if base != product.version:
+        detail = (
+            f"An edit of '{product.name}' made at terminal {device.name} was not applied: "
+            f"it was made on version {base}, but the product is at version "
+            f"{product.version} (now '{product.name}' at "
+            f"{Money.of(product.price_minor, product.currency).format()}). The edit "
+            f"wanted '{name}' at {Money.of(price, product.currency).format()}."
+        )
+        session.add(
+            Incident(
+                business_id=business.id,
+                kind="edit_conflict",
+                subject_id=product.id,
+                event_id=event.id,
+                amount_minor=0,
+                currency=product.currency,
+                detail=detail,
+            )
+        )
+        raise _Conflict(detail)
+    product.name, product.price_minor = name, price
+    product.version += 1
+    record_change(session, business.id, "product", product.id)
+    return EventResult(event.id, "applied")
+
+
+class _Conflict(_Rejected):
+    """Refused, but recorded (with its incident), so sending it again says the same."""
+
+
 def _occurred(event: TerminalEvent) -> datetime:
     try:
         moment = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
@@ -186,6 +251,7 @@ def _occurred(event: TerminalEvent) -> datetime:
 _HANDLERS = {
     "gift_card_redemption": _gift_card_redemption,
     "voucher_redemption": _voucher_redemption,
+    "product_edit": _product_edit,
 }
 
 
@@ -207,7 +273,11 @@ def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: 
     try:
         _occurred(event)
         with session.begin_nested():
-            result = _HANDLERS[event.type](session, batch, event)
+            try:
+                result = _HANDLERS[event.type](session, batch, event)
+            except _Conflict as conflict:
+                # Keep the incident and the record of the event; nothing else changed.
+                result = EventResult(event.id, "rejected", f"conflict: {conflict}")
     except _Rejected as exc:
         return EventResult(event.id, "rejected", str(exc))
     session.add(

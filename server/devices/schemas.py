@@ -117,6 +117,7 @@ class ProductState(BaseModel):
     name: str
     price_minor: int
     currency: str
+    version: int = Field(description="send it as base_version with an edit")
 
 
 class BranchState(BaseModel):

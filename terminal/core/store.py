@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
     occurred_at TEXT NOT NULL, payload TEXT NOT NULL, signature TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS products (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, price_minor INTEGER NOT NULL,
+    currency TEXT NOT NULL, version INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS revoked_tokens (token_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS vouchers (
     id TEXT PRIMARY KEY, deal_id TEXT NOT NULL, status TEXT NOT NULL, face_minor INTEGER NOT NULL,
@@ -173,11 +177,13 @@ class TerminalStore:
     def pending_minor(self, card_id: str | None = None) -> int:
         """What this terminal redeemed offline and has not synced: for one card, or all
         (gift cards and vouchers' face values)."""
-        query = "SELECT coalesce(sum(json_extract(payload, '$.amount_minor')), 0) FROM outbox"
+        total = "SELECT coalesce(sum(json_extract(payload, '$.amount_minor')), 0) FROM outbox "
         if card_id is None:
+            query = total + "WHERE type IN ('gift_card_redemption', 'voucher_redemption')"
             return int(self.db.execute(query).fetchone()[0])
-        query += " WHERE type = 'gift_card_redemption'"
-        query += " AND json_extract(payload, '$.card_id') = ?"
+        query = total + (
+            "WHERE type = 'gift_card_redemption' AND json_extract(payload, '$.card_id') = ?"
+        )
         return int(self.db.execute(query, [card_id]).fetchone()[0])
 
     # -- pull ----------------------------------------------------------------------
@@ -209,6 +215,17 @@ class TerminalStore:
                         voucher["face_minor"],
                         voucher["currency"],
                         voucher["expires_at"],
+                    ],
+                )
+            for product in page["products"]:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO products VALUES (?, ?, ?, ?, ?)",
+                    [
+                        product["id"],
+                        product["name"],
+                        product["price_minor"],
+                        product["currency"],
+                        product["version"],
                     ],
                 )
             for token_id in page["revoked_token_ids"]:
@@ -261,6 +278,28 @@ class TerminalStore:
                 "attempt_key": attempt_key,
             },
         )
+
+    def record_product_edit(
+        self, product_id: str, name: str, price_minor: int, base_version: int | None
+    ) -> TerminalEvent:
+        """A vendor's product edit (or a new product, with no base version), queued for the
+        server, which applies it only to the version it was made on."""
+        return self._record(
+            "product_edit",
+            {
+                "product_id": product_id,
+                "name": name,
+                "price_minor": price_minor,
+                "base_version": base_version,
+            },
+        )
+
+    def products(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, name, price_minor, currency, version FROM products ORDER BY name"
+        ).fetchall()
+        keys = ("id", "name", "price_minor", "currency", "version")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def voucher_used(self, voucher_id: str) -> bool:
         """Used here and not yet synced, or known from the server to be used."""

@@ -243,3 +243,87 @@ def test_a_terminal_redeems_a_voucher_online_once(client, shop, customer):
     event = till.event("voucher_redemption", voucher_id=voucher["id"], attempt_key=key)
     assert till.push(event)[0][0] == "duplicate"
     assert shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json() == []
+
+
+def product_of(client, shop, product_id):
+    detail = client.get(f"/api/v1/businesses/{shop.business_id}").json()
+    return next((p for p in detail["products"] if p["id"] == product_id), None)
+
+
+def test_listing_edits_from_a_terminal_apply_to_their_version(client, shop):
+    till = Terminal(client, shop)
+    created = till.push(
+        till.event(
+            "product_edit",
+            product_id="newproduct1",
+            name="Scone",
+            price_minor=250,
+            base_version=None,
+        )
+    )
+    assert created == [("applied", "")]
+    (pulled,) = till.api.pull(0)["products"]
+    assert (pulled["name"], pulled["version"]) == ("Scone", 1)
+    edit = till.event(
+        "product_edit",
+        product_id="newproduct1",
+        name="Fruit scone",
+        price_minor=280,
+        base_version=1,
+    )
+    assert till.push(edit)[0][0] == "applied"
+    assert product_of(client, shop, "newproduct1")["price"]["minor"] == 280
+
+
+def test_a_conflicting_edit_is_reported_not_dropped(client, shop):
+    first, second = Terminal(client, shop, "Till 1"), Terminal(client, shop, "Till 2")
+    first.push(
+        first.event(
+            "product_edit", product_id="newproduct2", name="Tea", price_minor=200, base_version=None
+        )
+    )
+    # Both tills edit version 1 while offline; the second to sync loses.
+    assert (
+        first.push(
+            first.event(
+                "product_edit",
+                product_id="newproduct2",
+                name="Tea (pot)",
+                price_minor=300,
+                base_version=1,
+            )
+        )[0][0]
+        == "applied"
+    )
+    status, detail = second.push(
+        second.event(
+            "product_edit",
+            product_id="newproduct2",
+            name="Green tea",
+            price_minor=250,
+            base_version=1,
+        )
+    )[0]
+    assert status == "rejected"
+    assert "conflict" in detail
+    assert product_of(client, shop, "newproduct2")["name"] == "Tea (pot)"
+    (incident,) = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+    assert incident["kind"] == "edit_conflict"
+    assert "Green tea" in incident["detail"]  # the losing edit is kept for the vendor
+
+
+def test_another_business_product_cannot_be_edited(client, shop):
+    till = Terminal(client, shop)
+    till.push(
+        till.event(
+            "product_edit", product_id="newproduct3", name="Bun", price_minor=100, base_version=None
+        )
+    )
+    other = Terminal(client, open_shop(client, "Other"))
+    status, _ = other.push(
+        other.event(
+            "product_edit", product_id="newproduct3", name="Mine", price_minor=1, base_version=1
+        )
+    )[0]
+    assert status == "rejected"
+    assert product_of(client, shop, "newproduct3")["name"] == "Bun"

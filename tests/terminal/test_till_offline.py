@@ -62,6 +62,9 @@ def page(key, **limits):
         "cursor": 1,
         "more": False,
         "cards": [],
+        "products": [],
+        "deals": [],
+        "branches": [],
         "vouchers": [],
         "revoked_token_ids": [],
         "trust_list": TrustList((TrustedKey(key.kid, key.public_key),)).to_json(),
@@ -239,3 +242,10 @@ def test_a_gift_card_code_is_not_taken_as_a_voucher(store, till, key):
         False,
         "That code is a gift card: scan it as a gift card.",
     )
+
+
+def test_product_edits_queue_without_counting_as_money(store, till, key):
+    store.record_product_edit("prod0000001", "Scone", 250, base_version=None)
+    (event,) = store.pending()
+    assert (event.type, event.payload["base_version"]) == ("product_edit", None)
+    assert store.pending_minor() == 0
