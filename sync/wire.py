@@ -23,7 +23,7 @@ __all__ = [
     "public_key_text",
 ]
 
-EVENT_TYPES = ("gift_card_redemption", "voucher_redemption", "product_edit")
+EVENT_TYPES = ("gift_card_redemption", "voucher_redemption", "product_edit", "deal_edit")
 ResultStatus = Literal["applied", "duplicate", "applied_with_incident", "rejected"]
 
 

@@ -19,7 +19,7 @@ from sync.money import Money, MoneyError
 from sync.wire import EVENT_TYPES, EventResult, TerminalEvent, public_key_from_text
 
 from ..changes import record_change
-from ..deals.models import Voucher
+from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
 from ..problems import Problem
@@ -240,6 +240,69 @@ class _Conflict(_Rejected):
     """Refused, but recorded (with its incident), so sending it again says the same."""
 
 
+def _conflict(
+    session: Session,
+    batch: _Batch,
+    event: TerminalEvent,
+    subject_id: str,
+    currency: str,
+    base: object,
+    current: int,
+    what: str,
+) -> None:
+    """Report an edit made on an older version to the vendor, with what it wanted."""
+    detail = (
+        f"An edit made at terminal {batch.device.name} was not applied: it was made on "
+        f"version {base}, but the listing is at version {current}. {what}"
+    )
+    session.add(
+        Incident(
+            business_id=batch.device.business_id,
+            kind="edit_conflict",
+            subject_id=subject_id,
+            event_id=event.id,
+            amount_minor=0,
+            currency=currency,
+            detail=detail,
+        )
+    )
+    raise _Conflict(detail)
+
+
+def _deal_edit(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
+    """A vendor's change to a deal's title, description or stock, made at a terminal."""
+    deal = session.get(Deal, _text(event.payload, "deal_id"))
+    if deal is None or deal.business_id != batch.device.business_id:
+        raise _Rejected("no deal of this business has that id")
+    title = event.payload.get("title", deal.title)
+    description = event.payload.get("description", deal.description)
+    limit = event.payload.get("quantity_limit", deal.quantity_limit)
+    base = event.payload.get("base_version")
+    if not isinstance(title, str) or not 0 < len(title) <= 120:
+        raise _Rejected("payload.title must be a title of 1 to 120 characters")
+    if not isinstance(description, str) or len(description) > 2000:
+        raise _Rejected("payload.description must be text of at most 2000 characters")
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or limit < deal.sold
+    ):
+        raise _Rejected(f"payload.quantity_limit must be at least the {deal.sold} already sold")
+    if base != deal.version:
+        _conflict(
+            session,
+            batch,
+            event,
+            deal.id,
+            deal.currency,
+            base,
+            deal.version,
+            f"The edit of '{deal.title}' wanted the title '{title}'.",
+        )
+    deal.title, deal.description, deal.quantity_limit = title, description, limit
+    deal.version += 1
+    record_change(session, deal.business_id, "deal", deal.id)
+    return EventResult(event.id, "applied")
+
+
 def _occurred(event: TerminalEvent) -> datetime:
     try:
         moment = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
@@ -252,6 +315,7 @@ _HANDLERS = {
     "gift_card_redemption": _gift_card_redemption,
     "voucher_redemption": _voucher_redemption,
     "product_edit": _product_edit,
+    "deal_edit": _deal_edit,
 }
 
 

@@ -294,6 +294,14 @@ class TerminalStore:
             },
         )
 
+    def record_deal_edit(
+        self, deal_id: str, changes: dict[str, Any], base_version: int
+    ) -> TerminalEvent:
+        """A vendor's change to a deal (title, description, quantity_limit), queued."""
+        return self._record(
+            "deal_edit", {"deal_id": deal_id, **changes, "base_version": base_version}
+        )
+
     def products(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT id, name, price_minor, currency, version FROM products ORDER BY name"

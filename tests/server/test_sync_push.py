@@ -327,3 +327,31 @@ def test_another_business_product_cannot_be_edited(client, shop):
     )[0]
     assert status == "rejected"
     assert product_of(client, shop, "newproduct3")["name"] == "Bun"
+
+
+def test_deal_edits_apply_to_their_version_and_conflicts_are_reported(client, shop, customer):
+    deal = create_deal(shop, quantity_limit=5).json()
+    buy_voucher(customer, deal["id"])
+    till = Terminal(client, shop)
+    (pulled,) = till.api.pull(0)["deals"]
+    version = pulled["version"]
+    stale = till.event(
+        "deal_edit", deal_id=deal["id"], title="Three for two", base_version=version - 1
+    )
+    assert till.push(stale)[0][0] == "rejected"
+    too_few = till.event("deal_edit", deal_id=deal["id"], quantity_limit=0, base_version=version)
+    assert "at least the 1 already sold" in till.push(too_few)[0][1]
+    edit = till.event(
+        "deal_edit",
+        deal_id=deal["id"],
+        title="Three for two",
+        quantity_limit=10,
+        base_version=version,
+    )
+    assert till.push(edit)[0][0] == "applied"
+    shown = client.get(f"/api/v1/deals/{deal['id']}").json()
+    assert (shown["title"], shown["remaining"]) == ("Three for two", 9)
+    kinds = [
+        i["kind"] for i in shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+    ]
+    assert kinds == ["edit_conflict"]
