@@ -8,6 +8,7 @@ used twice offline is recorded twice, the second flagged.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,14 +23,17 @@ from ..changes import record_change
 from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
+from ..ids import ID_LENGTH
 from ..problems import Problem
 from ..wallet import cards
+from ..wallet.idempotency import MAX_KEY_LENGTH
 from ..wallet.models import GiftCard, IdempotencyRecord, LedgerAccount
+from ..wallet.schemas import MAX_AMOUNT
 from .models import Device, Incident, SyncEvent
 
 __all__ = ["apply_events", "incidents_of"]
 
-MAX_AMOUNT = 10_000_000
+_NEW_ID = re.compile(f"[A-Za-z0-9_-]{{{ID_LENGTH}}}")
 
 
 class _Rejected(Exception):
@@ -92,6 +96,8 @@ def _went_through_online(
     attempt = event.payload.get("attempt_key")
     if not isinstance(attempt, str) or not attempt:
         return None
+    if len(attempt) > MAX_KEY_LENGTH:
+        raise _Rejected(f"payload.attempt_key must be at most {MAX_KEY_LENGTH} characters")
     online = batch.attempts.get(attempt)
     if online is not None and online.status_code == 200:
         return EventResult(
@@ -195,6 +201,11 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
     assert business is not None
     product = session.get(Product, product_id)
     if product is None and base is None:
+        if not _NEW_ID.fullmatch(product_id):
+            raise _Rejected(
+                f"payload.product_id of a new product must be {ID_LENGTH} URL-safe "
+                "base64 characters (8 random bytes)"
+            )
         product = Product(
             id=product_id,
             business_id=business.id,

@@ -148,6 +148,11 @@ def test_tampered_events_are_rejected_and_change_nothing(client, shop, card, cha
         ("gift_card_redemption", {"amount_minor": 5}, "payload.card_id"),
         ("gift_card_redemption", {"card_id": "CARD", "amount_minor": -5}, "payload.amount_minor"),
         ("gift_card_redemption", {"card_id": "CARD", "amount_minor": "5"}, "payload.amount_minor"),
+        (
+            "gift_card_redemption",
+            {"card_id": "CARD", "amount_minor": 5, "attempt_key": "k" * 201},
+            "payload.attempt_key",
+        ),
     ],
 )
 def test_malformed_events_get_a_clear_rejection(client, shop, card, kind, payload, reason):
@@ -355,3 +360,15 @@ def test_deal_edits_apply_to_their_version_and_conflicts_are_reported(client, sh
         i["kind"] for i in shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
     ]
     assert kinds == ["edit_conflict"]
+
+
+@pytest.mark.parametrize("product_id", ["x" * 12, "has space!!", ""])
+def test_a_new_product_needs_a_proper_id(client, shop, product_id):
+    till = Terminal(client, shop)
+    status, detail = till.push(
+        till.event(
+            "product_edit", product_id=product_id, name="Scone", price_minor=250, base_version=None
+        )
+    )[0]
+    assert status == "rejected"
+    assert "product_id" in detail
