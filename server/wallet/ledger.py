@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 
+MEMO_LENGTH = 200  # Transfer.memo; a memo quoting a long email is cut, not refused
+
+
 class InsufficientFundsError(Exception):
     def __init__(self, account_id: int, available: int, needed: int) -> None:
         super().__init__(f"account {account_id} holds {available}, needs {needed}")
@@ -144,7 +147,7 @@ def post(session: Session, legs: Sequence[Leg], operation_id: str | None = None)
             amount_minor=leg.amount_minor,
             currency=leg.debit.currency,
             card_id=leg.card_id,
-            memo=leg.memo,
+            memo=leg.memo[:MEMO_LENGTH],
         )
         for leg in legs
     )

@@ -69,7 +69,7 @@ class Transfer(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     card_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
-    memo: Mapped[str] = mapped_column(String(200), default="")
+    memo: Mapped[str] = mapped_column(String(200), default="")  # ledger.MEMO_LENGTH
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (CheckConstraint("amount_minor > 0", name="positive"),)

@@ -3,35 +3,46 @@
 import os
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 
-from server.demo import DEMO_LOGINS, DEMO_PASSWORD
-from tests.e2e.conftest import FAST_HASHING, free_port, running, tillpoint, tillpoint_run
+from server.accounts.passwords import Passwords
+from server.db import make_engine, make_sessionmaker
+from server.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+from server.keys.keyring import Keyring
+from server.migrate import upgrade
+from tests.e2e.conftest import FAST_HASHING, free_port, running, tillpoint
+from tests.server.conftest import fresh_postgres_schema
 
 
-@pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
+def seed(database_url: str, data: Path) -> None:
+    """Migrate and add the demo data, as `tillpoint demo` does on SQLite."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with make_sessionmaker(engine)() as session:
+        seed_demo(session, Keyring.open(data / "keys"), Passwords(1, 64), data / "qr")
+    engine.dispose()
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def demo_server(request, tmp_path_factory):
+    """The demo data behind a real server, on SQLite and on PostgreSQL: PostgreSQL enforces
+    column lengths that SQLite does not, so only it shows some 500s."""
     data = tmp_path_factory.mktemp("fuzz")
-    env = {
-        "TILLPOINT_DATA_DIR": str(data),
-        "DATABASE_URL": f"sqlite:///{data}/fuzz.db",
-        **FAST_HASHING,
-    }
-    assert tillpoint_run("demo", "--data-dir", str(data), "--seed-only", env=env).returncode == 0
-    port = free_port()
-    with running(
-        tillpoint(
-            "server",
-            "--port",
-            str(port),
-            env={**env, "DATABASE_URL": f"sqlite:///{data / 'tillpoint.db'}"},
-        ),
-        port,
-    ) as base:
-        yield base
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{data / 'tillpoint.db'}"
+        else:
+            url = stack.enter_context(fresh_postgres_schema())
+        seed(url, data)
+        env = {"TILLPOINT_DATA_DIR": str(data), "DATABASE_URL": url, **FAST_HASHING}
+        port = free_port()
+        yield stack.enter_context(running(tillpoint("server", "--port", str(port), env=env), port))
 
 
 @pytest.fixture(scope="module")

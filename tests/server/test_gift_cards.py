@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from server.wallet import cards
 from server.wallet.models import GiftCard, Transfer
 from sync.tokens import TrustList, Verifier
-from tests.server.api import buy_card, new_key, open_shop
+from tests.server.api import buy_card, log_in, new_key, open_shop
 
 
 @pytest.fixture
@@ -246,3 +246,14 @@ def test_expiry_moves_the_rest_to_breakage(shop, card, customer, sessions):
     assert (shown["status"], shown["balance"]["minor"]) == ("expired", 0)
     response = shop.redeem(100, card_id=card["id"])
     assert (response.status_code, response.json()["type"].split("/")[-1]) == (409, "card-expired")
+
+
+def test_a_cashier_with_a_very_long_email_can_redeem(client, shop, card):
+    email = "a" * 64 + "@" + "b" * 60 + "." + "c" * 60 + "." + "d" * 60 + ".com"
+    response = shop.owner.post(
+        f"/api/v1/businesses/{shop.business_id}/staff",
+        {"email": email, "password": "long enough pw"},
+    )
+    assert response.status_code == 201, response.text
+    cashier = log_in(client, email, "long enough pw")
+    assert shop.redeem(100, card_id=card["id"], by=cashier).status_code == 200
