@@ -104,7 +104,7 @@ def list_deals(
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     radius_km: Annotated[float, Query(gt=0, le=500)] = 10,
     ending_within_hours: Annotated[int | None, Query(ge=1, le=24 * 365)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[DealPublic]:
     if (lat is None) != (lon is None):

@@ -283,7 +283,7 @@ def pull(
     request: Request,
     device: CurrentDevice,
     session: SessionDep,
-    cursor: Annotated[int, Query(ge=0, description="0 for everything")] = 0,
+    cursor: Annotated[int, Query(ge=0, le=2**62, description="0 for everything")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> ChangesPage:
     return changes_since(
@@ -335,7 +335,9 @@ def snapshot(
     after: Annotated[
         str | None, Query(max_length=22, description="next_after of the last page")
     ] = None,
-    cursor: Annotated[int | None, Query(ge=0, description="the first page's cursor")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=0, le=2**62, description="the first page's cursor")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
 ) -> Response:
     page = snapshot_page(

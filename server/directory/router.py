@@ -61,7 +61,7 @@ def search(
     lat: Annotated[float | None, Query(ge=-90, le=90, description="search near this point")] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     radius_km: Annotated[float, Query(gt=0, le=500)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> BusinessPage:
     if (lat is None) != (lon is None):

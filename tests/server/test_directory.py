@@ -67,6 +67,8 @@ def test_detail_shows_products_with_money(client, seeded):
         ("/api/v1/businesses", {"lat": 91, "lon": 0}, 422, "invalid-request"),
         ("/api/v1/businesses", {"lat": 51.5}, 422, "invalid-request"),
         ("/api/v1/nowhere", {}, 404, "not-found"),
+        ("/api/v1/businesses", {"offset": 10**20}, 422, "invalid-request"),
+        ("/api/v1/deals", {"offset": 10**20}, 422, "invalid-request"),
     ],
 )
 def test_bad_requests_are_problem_json(client, seeded, path, params, status, kind):

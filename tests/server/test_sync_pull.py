@@ -1,5 +1,8 @@
 """The pull: what changed since a cursor, for the device's business only."""
 
+import pytest
+
+from sync.client import ServerRefusedError
 from tests.server.api import buy_card, buy_voucher, create_deal, open_shop
 from tests.server.test_sync_push import Terminal
 
@@ -119,3 +122,10 @@ def test_the_first_sync_is_a_snapshot_in_pages(client, shop, customer):
     changed = next(iter(ids))
     shop.redeem(50, card_id=changed)
     assert [c["id"] for c in till.api.pull(first["cursor"])["cards"]] == [changed]
+
+
+def test_an_impossible_cursor_is_a_clear_error(client, shop):
+    till = Terminal(client, shop)
+    with pytest.raises(ServerRefusedError) as refused:
+        till.api.pull(2**70)
+    assert (refused.value.status, refused.value.kind) == (422, "invalid-request")
