@@ -225,6 +225,8 @@ def bench(args: list[str]) -> None:
     """Run every benchmark script in bench/ and print its figures."""
     ensure_venv("dev")
     for script in sorted((ROOT / "bench").glob("*.py")):
+        if 'if __name__ == "__main__":' not in script.read_text():
+            continue  # a helper module, not a benchmark
         say(f"bench/{script.name}")
         run(PYTHON, script, *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
 

@@ -16,7 +16,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,27 +25,13 @@ import uuid
 from pathlib import Path
 
 import httpx
-import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_URL = os.environ.get(
-    "TILLPOINT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-PASSWORD = "bench password 1"
+sys.path.insert(0, str(ROOT))
+
+from bench.common import PASSWORD, free_port, recreate  # noqa: E402
+
 CARDS = 200
-
-
-def recreate(database: str) -> str:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{database}"')
-        connection.execute(f'CREATE DATABASE "{database}"')
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + database
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def tillpoint(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,28 +34,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import PASSWORD, free_port, recreate  # noqa: E402
 from sync.client import DeviceAuth, SyncClient  # noqa: E402
 from sync.engine import PushSummary, push_outbox, take_snapshot  # noqa: E402
 from sync.wire import public_key_text  # noqa: E402
 from terminal.core.store import Pairing, TerminalStore  # noqa: E402
-
-ADMIN_URL = os.environ.get(
-    "TILLPOINT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-PASSWORD = "bench password 1"
-
-
-def recreate(database: str) -> str:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{database}"')
-        connection.execute(f'CREATE DATABASE "{database}"')
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + database
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:
