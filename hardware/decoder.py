@@ -1,0 +1,95 @@
+"""QR codes out of a frame: zxing-cpp first, pyzbar with OpenCV preprocessing behind it.
+
+Measured on the real photos in shared/qr-samples (bench/scanner.py): zxing-cpp reads the most
+and never misreads; pyzbar reads a few photos zxing-cpp does not, but guesses the character set
+of non-ASCII codes and gets it wrong (Shift-JIS read as something else). A wrong text is worse
+than none, so pyzbar's answers are kept only when they are plain ASCII — the same bytes in every
+QR character set, and all that Tillpoint's own tokens ever are.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import zxingcpp
+from pyzbar import pyzbar
+
+from .camera import Frame
+
+__all__ = ["Decoded", "QrDecoder", "grey"]
+
+QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    codes: tuple[str, ...]  # every code in the frame, in reading order, each once
+    ms: float  # how long decoding took
+
+
+def grey(frame: Frame) -> Frame:
+    if frame.ndim == 2:
+        return frame
+    converted = cv2.cvtColor(
+        frame, cv2.COLOR_BGRA2GRAY if frame.shape[2] == 4 else cv2.COLOR_BGR2GRAY
+    )
+    return np.asarray(converted, dtype=np.uint8)
+
+
+class QrDecoder:
+    def __init__(self, *, use_zxing: bool = True, use_zbar: bool = True) -> None:
+        self.use_zxing = use_zxing
+        self.use_zbar = use_zbar
+
+    def decode(self, frame: Frame) -> Decoded:
+        started = time.perf_counter()
+        image = grey(frame)
+        codes: list[str] = []
+        if self.use_zxing:
+            codes = self._zxing(image)
+        if not codes and self.use_zbar:
+            codes = self._zbar(image)
+        return Decoded(tuple(dict.fromkeys(codes)), (time.perf_counter() - started) * 1000)
+
+    @staticmethod
+    def _zxing(image: Frame) -> list[str]:
+        results = zxingcpp.read_barcodes(
+            image,
+            formats=QR_ONLY,
+            # The text as encoded (GS1 separators and all), not zxing's "human readable" form.
+            text_mode=zxingcpp.TextMode.Plain,
+        )
+        return [result.text for result in results if result.valid]
+
+    @staticmethod
+    def _zbar(image: Frame) -> list[str]:
+        for variant in _preprocessed(image):
+            found = pyzbar.decode(variant, symbols=[pyzbar.ZBarSymbol.QRCODE])
+            texts = [symbol.data.decode("ascii") for symbol in found if symbol.data.isascii()]
+            if texts:
+                return texts
+        return []
+
+
+def _preprocessed(image: Frame) -> Iterator[Frame]:
+    """The frame, then versions libzbar has a better chance with, cheapest first."""
+    yield image
+    height, width = image.shape[:2]
+    if max(height, width) > 1000:  # big photos: zbar's finder does better on fewer pixels
+        scale = 800 / max(height, width)
+        yield _u8(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+    if max(height, width) < 400:  # small crops: give each module more pixels
+        yield _u8(cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))
+    yield _u8(
+        cv2.adaptiveThreshold(image, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, 31, 5)
+    )
+    # A code touching the edge has no quiet zone: give it one.
+    yield _u8(cv2.copyMakeBorder(image, 32, 32, 32, 32, cv2.BORDER_CONSTANT, value=255))
+
+
+def _u8(image: object) -> Frame:
+    return np.asarray(image, dtype=np.uint8)
