@@ -1,6 +1,7 @@
 """Cameras, QR decoding, USB/HID scanners and receipt printers. Imports nothing of ours."""
 
 from .camera import (
+    IMAGE_SUFFIXES,
     CameraError,
     CaptureSource,
     Frame,
@@ -23,6 +24,7 @@ from .receipt import (
 from .scanner import Cooldown, Scanner, Sighting
 
 __all__ = [
+    "IMAGE_SUFFIXES",
     "CameraError",
     "CaptureSource",
     "Cooldown",

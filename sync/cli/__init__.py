@@ -7,6 +7,7 @@ Commands that belong to `server/` or `terminal/` register through the
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
@@ -65,4 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tillpoint: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Read by `head` or the like, which has seen enough: not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return code
