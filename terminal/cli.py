@@ -1,4 +1,4 @@
-"""`tillpoint terminal pair` and `tillpoint sync`, registered through the entry point group."""
+"""`tillpoint terminal [pair]` and `tillpoint sync`, registered through the entry point group."""
 
 from __future__ import annotations
 
@@ -8,14 +8,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 from sync.cli.common import EXIT_OK, CommandError, Commands
 from sync.client import DeviceAuth, ServerRefusedError, ServerUnreachableError, SyncClient
 from sync.engine import sync_once
-from sync.wire import public_key_text
 
-from .core.store import Pairing, TerminalStore
+from .core.session import PairingFailedError, TerminalSession
+from .core.store import TerminalStore
 
 DEFAULT_STORE = Path("var/terminal/terminal.db")
 EXIT_UNREACHABLE = 3
@@ -33,8 +31,29 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
 
 
 def register(commands: Commands[argparse.ArgumentParser]) -> None:
-    terminal = commands.add_parser("terminal", help="pair this terminal with a business")
-    actions = terminal.add_subparsers(dest="terminal_command", metavar="ACTION", required=True)
+    terminal = commands.add_parser(
+        "terminal",
+        help="open the cashier's terminal (or pair it)",
+        description="Open the terminal: scan, redeem, see today's history, manage listings. "
+        "An unpaired terminal starts on its pairing screen.",
+    )
+    terminal.add_argument("--server", help="the server's URL (for pairing)")
+    terminal.add_argument(
+        "--camera",
+        metavar="SOURCE",
+        help="a webcam number (0), a video, an image folder or a stream URL; "
+        "without it, scan with a USB scanner or type codes",
+    )
+    terminal.add_argument(
+        "--printer",
+        metavar="SPEC",
+        help="usb:VID:PID, network:HOST[:PORT], serial:DEVICE[:BAUD], file:PATH or text:PATH "
+        "(default: text receipts next to the database)",
+    )
+    terminal.add_argument("--sync-interval", type=float, default=10.0, metavar="SECONDS")
+    _store_option(terminal)
+    terminal.set_defaults(handler=run_terminal)
+    actions = terminal.add_subparsers(dest="terminal_command", metavar="ACTION")
     pair = actions.add_parser(
         "pair",
         help="pair with a code from the vendor",
@@ -64,26 +83,37 @@ def register_sync(commands: Commands[argparse.ArgumentParser]) -> None:
     sync.set_defaults(handler=run_sync)
 
 
+def run_terminal(args: argparse.Namespace) -> int:
+    from hardware import PrinterError, open_printer
+
+    from .app import make_app
+
+    try:
+        printer = open_printer(args.printer) if args.printer else None
+    except PrinterError as exc:
+        raise CommandError(str(exc)) from None
+    app = make_app(
+        args.data,
+        server_url=args.server,
+        camera=args.camera,
+        printer=printer,
+        sync_interval=args.sync_interval,
+    )
+    app.run()
+    return EXIT_OK
+
+
 def pair_terminal(args: argparse.Namespace) -> int:
-    store = TerminalStore(args.data)
-    if store.pairing() is not None:
+    session = TerminalSession(args.data)
+    if session.store.pairing() is not None:
         raise CommandError(
             f"{args.data} is already paired: use another --data file to pair a second terminal"
         )
-    key = Ed25519PrivateKey.generate()
     try:
-        with SyncClient(args.server) as client:
-            result = client.pair(args.code, public_key_text(key.public_key()), args.name)
-            trust = client.trust_list()
-    except ServerUnreachableError as exc:
-        raise CommandError(f"{exc}: check the URL and the connection", EXIT_UNREACHABLE) from None
-    except ServerRefusedError as exc:
-        raise CommandError(str(exc)) from None
-    store.save_pairing(
-        Pairing(args.server, result.device_id, result.business_id, result.secret, key)
-    )
-    store.save_trust_list(trust)
-    print(f"paired as device {result.device_id} of business {result.business_id}")
+        pairing = session.pair(args.server, args.code, args.name)
+    except PairingFailedError as exc:
+        raise CommandError(str(exc), EXIT_UNREACHABLE if exc.unreachable else 2) from None
+    print(f"paired as device {pairing.device_id} of business {pairing.business_id}")
     return EXIT_OK
 
 

@@ -20,9 +20,10 @@ import sqlite_utils
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sync.money import Money
 from sync.wire import EventResult, TerminalEvent
 
-__all__ = ["CachedCard", "Pairing", "TerminalStore"]
+__all__ = ["CachedCard", "JournalEntry", "Pairing", "TerminalStore"]
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -44,6 +45,14 @@ CREATE TABLE IF NOT EXISTS vouchers (
     id TEXT PRIMARY KEY, deal_id TEXT NOT NULL, status TEXT NOT NULL, face_minor INTEGER NOT NULL,
     currency TEXT NOT NULL, expires_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS journal (
+    id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, subject_id TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, mode TEXT NOT NULL,
+    balance_after_minor INTEGER
+);
+CREATE TABLE IF NOT EXISTS listings (
+    kind TEXT NOT NULL, id TEXT NOT NULL, document TEXT NOT NULL, PRIMARY KEY (kind, id)
+);
 CREATE TABLE IF NOT EXISTS rejected_events (
     seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL,
     payload TEXT NOT NULL, reason TEXT NOT NULL, rejected_at TEXT NOT NULL
@@ -58,6 +67,16 @@ class Pairing:
     business_id: str
     secret: str
     private_key: Ed25519PrivateKey
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    at: datetime
+    kind: str  # "gift_card" or "voucher"
+    subject_id: str
+    amount: Money
+    mode: str  # "online" or "offline"
+    balance_after: Money | None
 
 
 @dataclass(frozen=True)
@@ -228,6 +247,11 @@ class TerminalStore:
                         product["version"],
                     ],
                 )
+            for kind in ("deals", "branches"):
+                self.db.conn.executemany(
+                    "INSERT OR REPLACE INTO listings VALUES (?, ?, ?)",
+                    [(kind, item["id"], json.dumps(item)) for item in page.get(kind, [])],
+                )
             for token_id in page["revoked_token_ids"]:
                 self.db.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?)", [token_id])
             self._set_meta("trust_list", json.dumps(page["trust_list"]))
@@ -302,12 +326,71 @@ class TerminalStore:
             "deal_edit", {"deal_id": deal_id, **changes, "base_version": base_version}
         )
 
+    def pending_product_edits(self) -> dict[str, dict[str, Any]]:
+        """Product edits made here and not yet synced: the newest for each product."""
+        rows = self.db.execute(
+            "SELECT payload FROM outbox WHERE type = 'product_edit' ORDER BY seq"
+        ).fetchall()
+        edits = [json.loads(row[0]) for row in rows]
+        return {edit["product_id"]: edit for edit in edits}
+
     def products(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
             "SELECT id, name, price_minor, currency, version FROM products ORDER BY name"
         ).fetchall()
         keys = ("id", "name", "price_minor", "currency", "version")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def listings(self, kind: str) -> list[dict[str, Any]]:
+        """The business's deals or branches as last synced."""
+        rows = self.db.execute(
+            "SELECT document FROM listings WHERE kind = ? ORDER BY id", [kind]
+        ).fetchall()
+        return [dict(json.loads(row[0])) for row in rows]
+
+    # -- the day's journal ------------------------------------------------------------
+
+    def note_redemption(
+        self,
+        kind: str,
+        subject_id: str,
+        amount: Money,
+        mode: str,
+        balance_after: Money | None,
+    ) -> None:
+        """An approved redemption, for the cashier's history (the outbox is the record)."""
+        self.db.execute(
+            "INSERT INTO journal (at, kind, subject_id, amount_minor, currency, mode, "
+            "balance_after_minor) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                _now(),
+                kind,
+                subject_id,
+                amount.minor,
+                amount.currency.code,
+                mode,
+                None if balance_after is None else balance_after.minor,
+            ],
+        )
+
+    def journal(self, since: datetime) -> list[JournalEntry]:
+        """Approved redemptions since `since`, newest first."""
+        rows = self.db.execute(
+            "SELECT at, kind, subject_id, amount_minor, currency, mode, balance_after_minor "
+            "FROM journal WHERE at >= ? ORDER BY id DESC",
+            [since.astimezone(UTC).isoformat()],
+        ).fetchall()
+        return [
+            JournalEntry(
+                datetime.fromisoformat(at),
+                kind,
+                subject_id,
+                Money.of(amount, currency),
+                mode,
+                None if after is None else Money.of(after, currency),
+            )
+            for at, kind, subject_id, amount, currency, mode, after in rows
+        ]
 
     def voucher_used(self, voucher_id: str) -> bool:
         """Used here and not yet synced, or known from the server to be used."""

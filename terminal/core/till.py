@@ -70,14 +70,11 @@ class Till:
                 self._remember_balance(token, int(refused.problem["balance_minor"]))
             return Verdict(False, "online", str(refused))
         balance = answer["balance_after"]
+        after = Money.of(balance["minor"], balance["currency"])
         self.store.cache_card(answer["card_id"], balance["currency"], balance["minor"], "active")
-        return Verdict(
-            True,
-            "online",
-            "Approved by the server.",
-            Money.of(balance["minor"], balance["currency"]),
-            answer["card_id"],
-        )
+        amount = Money.of(amount_minor, balance["currency"])
+        self.store.note_redemption("gift_card", answer["card_id"], amount, "online", after)
+        return Verdict(True, "online", "Approved by the server.", after, answer["card_id"])
 
     def _remember_balance(self, token: str, balance_minor: int) -> None:
         """The server said how much the card holds: keep it for offline use."""
@@ -105,6 +102,8 @@ class Till:
             raise _Refused(f"Offline, the card shows {shown}: redeem at most that.")
         self.store.record_offline_redemption(card, amount_minor, key)
         after = Money.of(card.balance_minor - amount_minor, card.currency)
+        amount = Money.of(amount_minor, card.currency)
+        self.store.note_redemption("gift_card", card_id, amount, "offline", after)
         return Verdict(
             True,
             "offline",
@@ -124,14 +123,9 @@ class Till:
             return self._offline(lambda: self._voucher_offline(token, key))
         except ServerRefusedError as refused:
             return Verdict(False, "online", str(refused))
-        face = answer["face_value"]
-        return Verdict(
-            True,
-            "online",
-            "Voucher accepted by the server.",
-            Money.of(face["minor"], face["currency"]),
-            answer["id"],
-        )
+        face = Money.of(answer["face_value"]["minor"], answer["face_value"]["currency"])
+        self.store.note_redemption("voucher", answer["id"], face, "online", None)
+        return Verdict(True, "online", "Voucher accepted by the server.", face, answer["id"])
 
     def _voucher_offline(self, token: str, key: str) -> Verdict:
         claims = self._verified(token, Kind.VOUCHER)
@@ -142,6 +136,7 @@ class Till:
         assert face is not None  # a voucher's claims always carry it
         self._within_limits(voucher_id, face.currency.code, face.minor)
         self.store.record_offline_voucher(voucher_id, face.minor, face.currency.code, key)
+        self.store.note_redemption("voucher", voucher_id, face, "offline", None)
         return Verdict(
             True,
             "offline",

@@ -1,0 +1,186 @@
+"""The Textual app: screens for the cashier and the vendor, a camera worker, background sync.
+
+Slow work never runs on the UI thread: the camera, redemptions (up to the online timeout)
+and sync each run in a thread worker and post a message back. Sync holds its own SQLite
+connection, so it never blocks a redemption.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import events, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from hardware import (
+    CameraError,
+    FrameSource,
+    KeystrokeAssembler,
+    ReceiptPrinter,
+    Scanner,
+    TextPrinter,
+    open_source,
+)
+
+from ..core.session import TerminalSession
+from .messages import CameraChanged, CodeScanned, SyncFinished
+from .screens.history import HistoryScreen
+from .screens.pairing import PairingScreen
+from .screens.scan import ScanScreen
+from .screens.vendor import VendorScreen
+
+__all__ = ["TillpointApp", "make_app"]
+
+CameraSpec = str | FrameSource | None
+
+
+class TillpointApp(App[None]):
+    CSS_PATH = "tillpoint.tcss"
+    TITLE = "Tillpoint"
+    ENABLE_COMMAND_PALETTE = False  # keyboard-first: every action has its own key
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "scan": ScanScreen,
+        "history": HistoryScreen,
+        "vendor": VendorScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "switch_mode('scan')", "Scan"),
+        Binding("f2", "switch_mode('history')", "History"),
+        Binding("f3", "switch_mode('vendor')", "Vendor"),
+        Binding("f5", "sync_now", "Sync now"),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        session: TerminalSession,
+        *,
+        camera: CameraSpec = None,
+        printer: ReceiptPrinter | None = None,
+        sync_interval: float = 10.0,
+        camera_loop: bool = False,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.camera = camera
+        self.camera_loop = camera_loop
+        self.printer = printer or TextPrinter(session.data.parent / "receipts.txt")
+        self.sync_interval = sync_interval
+        self.camera_text = "no camera: scan with a USB scanner or type the code"
+        self.keystrokes = KeystrokeAssembler()
+        self.last_sync: SyncFinished | None = None
+
+    def on_mount(self) -> None:
+        self.switch_mode("scan")
+        if self.session.store.pairing() is None:
+            self.push_screen(PairingScreen(self.session.server_url or ""), self._paired)
+        else:
+            self._start()
+
+    def _paired(self, _: None = None) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        self.action_sync_now()
+        self.set_interval(self.sync_interval, self.action_sync_now)
+        if self.camera is not None:
+            self.watch_camera()
+
+    # -- sync -----------------------------------------------------------------------
+
+    def action_sync_now(self) -> None:
+        if self.session.store.pairing() is not None:
+            self.sync_in_background()
+
+    @work(thread=True, group="sync", exit_on_error=False)
+    def sync_in_background(self) -> None:
+        try:
+            summary = self.session.sync()
+        finally:
+            self.session.close()
+        self.post_message(SyncFinished(summary))
+
+    def on_sync_finished(self, message: SyncFinished) -> None:
+        if message.summary is not None:
+            self.last_sync = message
+
+    # -- the camera -------------------------------------------------------------------
+
+    @work(thread=True, group="camera", exit_on_error=False)
+    def watch_camera(self) -> None:
+        worker = get_current_worker()
+        camera = self.camera
+        try:
+            if isinstance(camera, str):
+                source = open_source(camera, loop=self.camera_loop, fps=15, hold=45)
+            else:
+                assert camera is not None
+                source = camera
+        except CameraError as exc:
+            self.post_message(CameraChanged(f"camera: {exc}"))
+            return
+        scanner = Scanner(source)
+        self.post_message(CameraChanged(f"camera: {source.name}, looking"))
+        try:
+            while not worker.is_cancelled:
+                sighting = scanner.poll()
+                if sighting is None:
+                    self.post_message(CameraChanged(f"camera: {source.name} ended"))
+                    return
+                for code in sighting.new_codes:
+                    self.post_message(CodeScanned(code, "camera"))
+        finally:
+            scanner.close()
+
+    def on_camera_changed(self, message: CameraChanged) -> None:
+        self.camera_text = message.text
+
+    def on_code_scanned(self, message: CodeScanned) -> None:
+        """A code from the camera or a USB scanner. A USB scan is deliberate: it brings the
+        scan screen up from anywhere. The camera sees whatever passes in front of it, so it
+        only speaks to the scan screen (and the pairing screen) when they are showing."""
+        if isinstance(self.screen, PairingScreen):
+            self.screen.take_code(message.code)
+            return
+        if self.current_mode != "scan":
+            if message.source == "camera":
+                return
+            self.switch_mode("scan")
+        screen = self.screen
+        if isinstance(screen, ScanScreen):
+            screen.take_code(message.code, message.source)
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys nobody else took: a USB scanner typing while no text field has focus."""
+        code = self.keystrokes.feed(event.character or event.key, time.monotonic())
+        if code is not None:
+            self.post_message(CodeScanned(code, "usb scanner"))
+
+
+def make_app(
+    data: Path,
+    *,
+    server_url: str | None = None,
+    camera: CameraSpec = None,
+    printer: ReceiptPrinter | None = None,
+    sync_interval: float = 10.0,
+    timeout: float = 3.0,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    camera_loop: bool = False,
+) -> TillpointApp:
+    """The app for `tillpoint terminal`, the demo and the tests: one way to build it."""
+    session = TerminalSession(data, server_url=server_url, clock=clock, timeout=timeout)
+    return TillpointApp(
+        session,
+        camera=camera,
+        printer=printer,
+        sync_interval=sync_interval,
+        camera_loop=camera_loop,
+    )

@@ -1,0 +1,92 @@
+"""Pairing: the owner's one-time code, typed or scanned, and the server's address."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from ...core.session import PairingFailedError
+from ..base import tillpoint
+
+QR_PREFIX = "TPPAIR:"
+PAIRING_CODE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
+
+
+class PairingScreen(Screen[None]):
+    """Dismissed once the terminal is paired and has taken its first sync."""
+
+    def __init__(self, server_url: str) -> None:
+        super().__init__()
+        self.server_url = server_url
+
+    def compose(self) -> ComposeResult:
+        yield Static("Tillpoint · Pair this terminal", id="title")
+        yield Static(
+            "The business owner creates a pairing code in the Tillpoint app (or with "
+            "`POST /businesses/{id}/pairing-codes`). Type or scan it below.",
+            id="explain",
+        )
+        yield Static("Server address", classes="label")
+        yield Input(self.server_url, placeholder="https://…", id="server")
+        yield Static("Pairing code", classes="label")
+        yield Input(placeholder="e.g. K7Q2-M9XA", id="code")
+        yield Static("Name for this terminal", classes="label")
+        yield Input(socket.gethostname()[:40], id="name")
+        yield Static("Enter in the code field pairs.", id="prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#server" if not self.server_url else "#code", Input).focus()
+
+    def take_code(self, code: str) -> None:
+        """A pairing code scanned from the owner's screen (its QR says TPPAIR:CODE)."""
+        text = code.strip().upper().removeprefix(QR_PREFIX)
+        if PAIRING_CODE.match(text):
+            self.query_one("#code", Input).value = text
+            self._pair()
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "code":
+            self._pair()
+        else:
+            self.focus_next()
+
+    def _pair(self) -> None:
+        server = self.query_one("#server", Input).value.strip()
+        code = self.query_one("#code", Input).value.strip().upper().removeprefix(QR_PREFIX)
+        name = self.query_one("#name", Input).value.strip() or "Till"
+        if not server.startswith(("http://", "https://")):
+            self._say("The server address starts with http:// or https://: check it.")
+            self.query_one("#server", Input).focus()
+            return
+        if not PAIRING_CODE.match(code):
+            self._say("A pairing code is 8 letters and digits, like K7Q2-M9XA: check it.")
+            return
+        self._say(f"Pairing with {server}…")
+        self.pair_in_background(server, code, name)
+
+    @work(thread=True, group="pair", exclusive=True, exit_on_error=False)
+    def pair_in_background(self, server: str, code: str, name: str) -> None:
+        session = tillpoint(self).session
+        try:
+            session.pair(server, code, name)
+            summary = session.sync()
+        except PairingFailedError as exc:
+            self.app.call_from_thread(self._say, f"Not paired: {exc}")
+            return
+        finally:
+            session.close()
+        if summary is None:
+            self.app.call_from_thread(
+                self._say, "Paired, but the first sync did not get through: it will retry."
+            )
+        self.app.call_from_thread(self.dismiss, None)
+
+    def _say(self, text: str) -> None:
+        self.query_one("#prompt", Static).update(text)

@@ -1,0 +1,194 @@
+"""The vendor's screens: products (editable offline, through the outbox), deals, branches,
+the offline limits the terminal works to, and what sync refused or flagged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+
+from sync.money import Money, MoneyError
+from sync.tokens import id_text, new_id
+
+from ..base import tillpoint
+from ..status import StatusLine
+
+
+class VendorScreen(Screen[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.editing: dict[str, Any] | None = None  # the product picked for editing
+
+    def compose(self) -> ComposeResult:
+        yield Static("Tillpoint · Vendor", id="title")
+        with TabbedContent(initial="products"):
+            with TabPane("Products", id="products"):
+                yield DataTable(id="product-table", cursor_type="row")
+                yield Static("", id="product-form-title")
+                yield Input(placeholder="product name", id="product-name")
+                yield Input(placeholder="price, e.g. 3.50", id="product-price")
+            with TabPane("Deals", id="deals"):
+                yield DataTable(id="deal-table", cursor_type="row")
+            with TabPane("Branches", id="branches"):
+                yield DataTable(id="branch-table", cursor_type="row")
+            with TabPane("Offline limits", id="limits"):
+                yield Static("", id="limits-text")
+            with TabPane("Sync", id="sync"):
+                yield Static("", id="sync-text")
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#product-table", DataTable).add_columns(
+            "Product", "Price", "Version", "State"
+        )
+        self.query_one("#deal-table", DataTable).add_columns("Deal", "Price", "Ends", "State")
+        self.query_one("#branch-table", DataTable).add_columns("Branch", "Address")
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        store = tillpoint(self).session.store
+        self._products(store.products(), store.pending_product_edits())
+        deals = self.query_one("#deal-table", DataTable)
+        deals.clear()
+        for deal in store.listings("deals"):
+            price = Money.of(deal["deal_price_minor"], deal["currency"]).format()
+            state = "ended" if deal["ended"] else "on sale"
+            deals.add_row(deal["title"], price, deal["ends_at"][:10], state)
+        branches = self.query_one("#branch-table", DataTable)
+        branches.clear()
+        for branch in store.listings("branches"):
+            branches.add_row(branch["name"], branch["address"])
+        self.query_one("#limits-text", Static).update(self._limits_text())
+        self.query_one("#sync-text", Static).update(self._sync_text())
+        self._form_title()
+
+    def _products(self, products: list[dict[str, Any]], edits: dict[str, Any]) -> None:
+        table = self.query_one("#product-table", DataTable)
+        table.clear()
+        self.product_rows = {product["id"]: product for product in products}
+        currency = self._currency(products)
+        for product in products:
+            edit = edits.get(product["id"])
+            shown = {**product, **edit} if edit else product
+            price = Money.of(shown["price_minor"], currency).format()
+            state = "edited, waiting to sync" if edit else "synced"
+            table.add_row(shown["name"], price, str(product["version"]), state, key=product["id"])
+        for product_id, edit in edits.items():
+            if product_id not in self.product_rows:
+                price = Money.of(edit["price_minor"], currency).format()
+                table.add_row(edit["name"], price, "new", "new, waiting to sync", key=product_id)
+        count = len(set(self.product_rows) | set(edits))
+        self.product_count = count
+
+    def _currency(self, products: list[dict[str, Any]]) -> str:
+        if products:
+            return str(products[0]["currency"])
+        deals = tillpoint(self).session.store.listings("deals")
+        return str(deals[0]["currency"]) if deals else "GBP"
+
+    def _form_title(self) -> None:
+        if self.editing is None:
+            text = (
+                f"{self.product_count} products. New product: name, Enter, price, Enter. "
+                "Pick a row to edit it."
+            )
+        else:
+            text = f"Editing {self.editing['name']}: change name or price, Enter saves."
+        self.query_one("#product-form-title", Static).update(text)
+
+    @on(DataTable.RowSelected, "#product-table")
+    def product_picked(self, event: DataTable.RowSelected) -> None:
+        product = self.product_rows.get(str(event.row_key.value))
+        if product is None:
+            return  # a new product waiting to sync: edit it after it has synced
+        self.editing = product
+        self.query_one("#product-name", Input).value = product["name"]
+        price = Money.of(product["price_minor"], product["currency"])
+        self.query_one("#product-price", Input).value = price.amount_text()
+        self.query_one("#product-name", Input).focus()
+        self._form_title()
+
+    @on(Input.Submitted, "#product-name")
+    def name_entered(self) -> None:
+        self.query_one("#product-price", Input).focus()
+
+    @on(Input.Submitted, "#product-price")
+    def price_entered(self) -> None:
+        name_input = self.query_one("#product-name", Input)
+        price_input = self.query_one("#product-price", Input)
+        name = name_input.value.strip()
+        if not 0 < len(name) <= 120:
+            self.notify("Give the product a name of 1 to 120 characters.", severity="warning")
+            name_input.focus()
+            return
+        store = tillpoint(self).session.store
+        try:
+            price = Money.parse(price_input.value, self._currency(store.products()))
+        except MoneyError as exc:
+            self.notify(f"{exc}: type the price, e.g. 3.50.", severity="warning")
+            return
+        if price.is_negative:
+            self.notify("A price cannot be negative.", severity="warning")
+            return
+        if self.editing is None:
+            store.record_product_edit(id_text(new_id()), name, price.minor, None)
+        else:
+            store.record_product_edit(
+                self.editing["id"], name, price.minor, self.editing["version"]
+            )
+        self.notify(f"Saved {name} at {price.format()}; it goes to the server with the next sync.")
+        self.editing = None
+        name_input.clear()
+        price_input.clear()
+        self.reload()
+        tillpoint(self).action_sync_now()
+
+    def _limits_text(self) -> str:
+        store = tillpoint(self).session.store
+        limits = store.offline_limits()
+        if limits is None:
+            return "Not synced yet: the limits arrive with the first sync."
+        currency = self._currency(store.products())
+
+        def money(minor: int) -> str:
+            return Money.of(minor, currency).format()
+
+        hours = limits["max_cache_age_seconds"] / 3600
+        return "\n".join(
+            [
+                "While offline, this terminal approves at most:",
+                f"  one redemption:               {money(limits['max_single_minor'])}",
+                f"  one card, until it syncs:     {money(limits['max_per_card_minor'])}",
+                f"  everything not yet synced:    {money(limits['max_unsynced_minor'])}",
+                f"After {hours:g} hours without a sync: "
+                f"{money(limits['stale_cache_max_minor'])} a redemption.",
+                "",
+                "The owner sets these on the server (PUT /businesses/{id}/offline-limits).",
+            ]
+        )
+
+    def _sync_text(self) -> str:
+        app = tillpoint(self)
+        pairing = app.session.store.pairing()
+        lines = [f"This terminal: device {pairing.device_id}" if pairing else "Not paired."]
+        last = app.last_sync.summary if app.last_sync else None
+        if last is not None:
+            lines.append(
+                f"Last sync: pushed {last.pushed} ({last.applied} applied, "
+                f"{last.incidents} with incidents, {last.rejected} refused), "
+                f"pulled {last.pulled} changes."
+            )
+            lines += [f"  incident: {detail}" for detail in last.incident_details]
+        rejected = app.session.store.rejected()
+        if rejected:
+            lines.append("Refused by the server (kept here, not retried):")
+            lines += [f"  {event_id[:8]}: {reason}" for event_id, reason in rejected]
+        else:
+            lines.append("Nothing refused by the server.")
+        return "\n".join(lines)

@@ -1,0 +1,37 @@
+"""The line every screen shows: online or offline, last sync, events waiting, the camera."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.widgets import Static
+
+from ..core.session import Status
+from .base import tillpoint
+
+
+def describe(status: Status, camera: str, now: datetime) -> str:
+    mode = {None: "CONNECTING…", True: "ONLINE", False: "OFFLINE"}[status.online]
+    if status.last_sync is None:
+        synced = "never synced"
+    else:
+        minutes = int((now - status.last_sync).total_seconds() // 60)
+        synced = "synced just now" if minutes < 1 else f"synced {minutes} min ago"
+    waiting = "nothing waiting" if not status.waiting else f"{status.waiting} waiting to sync"
+    return f"{mode} · {synced} · {waiting} · {camera}"
+
+
+class StatusLine(Static):
+    """Refreshes itself every second from the session; reads no widget state."""
+
+    DEFAULT_CSS = """
+    StatusLine { dock: top; height: 1; padding: 0 1; background: $panel; }
+    """
+
+    def on_mount(self) -> None:
+        self.refresh_status()
+        self.set_interval(1.0, self.refresh_status)
+
+    def refresh_status(self) -> None:
+        app = tillpoint(self)
+        self.update(describe(app.session.status(), app.camera_text, app.session.clock()))

@@ -1,0 +1,65 @@
+"""What a scanned code is, before anything is redeemed: a gift card (and what it held when
+this terminal last heard), a voucher (and its face value), or not ours at all.
+
+Nothing here is trusted: the till verifies the signature when it redeems. This only tells the
+cashier what they are holding and which question comes next (an amount, or just Enter)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sync.money import Money
+from sync.tokens import PREFIX, Kind, TokenError, decode, id_text
+
+from .store import TerminalStore
+
+__all__ = ["NotATokenError", "Presented", "looks_like_token", "present"]
+
+
+@dataclass(frozen=True)
+class Presented:
+    token: str
+    kind: Kind
+    subject_id: str
+    currency: str
+    known_balance: Money | None  # a gift card's balance as this terminal last knew it
+    face_value: Money | None  # a voucher's
+
+    @property
+    def short_id(self) -> str:
+        return "…" + self.subject_id[-6:]
+
+    @property
+    def label(self) -> str:
+        return "Gift card" if self.kind is Kind.GIFT_CARD else "Voucher"
+
+
+class NotATokenError(ValueError):
+    """The code is not a Tillpoint gift card or voucher; the message says so in words."""
+
+
+def looks_like_token(text: str) -> bool:
+    return text.strip().upper().startswith(PREFIX)
+
+
+def present(text: str, store: TerminalStore) -> Presented:
+    token = text.strip()
+    if not looks_like_token(token):
+        raise NotATokenError(
+            "That is not a Tillpoint gift card or voucher: ask for the code in the "
+            "customer's Tillpoint app."
+        )
+    try:
+        claims = decode(token).tillpoint
+    except TokenError as exc:
+        raise NotATokenError(
+            f"The code could not be read ({exc.message}): scan it again."
+        ) from None
+    assert claims is not None  # our prefix: the claims are Tillpoint's
+    subject = id_text(claims.subject)
+    balance = None
+    if claims.kind is Kind.GIFT_CARD:
+        card = store.card(subject)
+        if card is not None:
+            balance = Money.of(card.balance_minor, card.currency)
+    return Presented(token, claims.kind, subject, claims.currency, balance, claims.face_value)

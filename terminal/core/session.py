@@ -1,0 +1,174 @@
+"""One terminal at work: its store, till and server connection, safe to use from the UI's
+worker threads, and what the status line shows.
+
+Each thread gets its own SQLite connection (a connection shared between threads would let
+the background sync's transaction swallow a redemption's statements), so sync and
+redemptions run side by side and never wait on each other's Python objects.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sync.client import DeviceAuth, ServerRefusedError, ServerUnreachableError, SyncClient
+from sync.engine import PushSummary, sync_once
+from sync.wire import public_key_text
+
+from .store import Pairing, TerminalStore
+from .till import Till, Verdict
+
+__all__ = ["PairingFailedError", "Status", "TerminalSession"]
+
+
+class PairingFailedError(Exception):
+    """Pairing did not work; the message says why and what to try."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable  # the server did not answer: try again later
+
+
+@dataclass(frozen=True)
+class Status:
+    paired: bool
+    online: bool | None  # None until the server has been tried
+    last_sync: datetime | None
+    waiting: int  # events in the outbox
+    last_error: str | None  # why the last sync failed, in words
+
+
+class TerminalSession:
+    def __init__(
+        self,
+        data: Path,
+        *,
+        server_url: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        timeout: float = 3.0,
+    ) -> None:
+        self.data = data
+        self.clock = clock
+        self.timeout = timeout
+        self._server_url = server_url
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._syncing = threading.Lock()
+        self._online: bool | None = None
+        self._last_error: str | None = None
+
+    # -- per-thread parts ---------------------------------------------------------------
+
+    @property
+    def store(self) -> TerminalStore:
+        store: TerminalStore | None = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = TerminalStore(self.data)
+        return store
+
+    def _client(self) -> SyncClient:
+        client: SyncClient | None = getattr(self._local, "client", None)
+        if client is None:
+            pairing = self.store.pairing()
+            if pairing is None:
+                raise PairingFailedError("this terminal is not paired yet")
+            auth = DeviceAuth(pairing.device_id, pairing.secret)
+            client = SyncClient(pairing.server_url, auth=auth, timeout=self.timeout)
+            self._local.client = client
+        return client
+
+    @property
+    def server_url(self) -> str | None:
+        pairing = self.store.pairing()
+        return pairing.server_url if pairing else self._server_url
+
+    # -- pairing ---------------------------------------------------------------------
+
+    def pair(self, server_url: str, code: str, name: str) -> Pairing:
+        """Pair with the owner's code, then take the first sync so the till can work
+        offline from the start."""
+        if self.store.pairing() is not None:
+            raise PairingFailedError("this terminal is already paired")
+        key = Ed25519PrivateKey.generate()
+        try:
+            with SyncClient(server_url, timeout=self.timeout) as client:
+                result = client.pair(code.strip().upper(), public_key_text(key.public_key()), name)
+                trust = client.trust_list()
+        except ServerUnreachableError as exc:
+            raise PairingFailedError(
+                f"{exc}: check the address and the connection", unreachable=True
+            ) from None
+        except ServerRefusedError as exc:
+            raise PairingFailedError(str(exc)) from None
+        pairing = Pairing(server_url, result.device_id, result.business_id, result.secret, key)
+        self.store.save_pairing(pairing)
+        self.store.save_trust_list(trust)
+        self._server_url = server_url
+        return pairing
+
+    # -- redeeming --------------------------------------------------------------------
+
+    def redeem(self, token: str, amount_minor: int) -> Verdict:
+        return self._watched(
+            Till(self.store, self._client(), self.clock).redeem(token, amount_minor)
+        )
+
+    def redeem_voucher(self, token: str) -> Verdict:
+        return self._watched(Till(self.store, self._client(), self.clock).redeem_voucher(token))
+
+    def _watched(self, verdict: Verdict) -> Verdict:
+        self._set_online(verdict.mode == "online")
+        return verdict
+
+    # -- sync --------------------------------------------------------------------------
+
+    def sync(self) -> PushSummary | None:
+        """Push and pull once; None when the server could not be reached (nothing lost)
+        or another sync is already running."""
+        if not self._syncing.acquire(blocking=False):
+            return None
+        try:
+            summary = sync_once(self._client(), self.store)
+        except ServerUnreachableError as exc:
+            self._set_online(False, f"{exc}; will retry")
+            return None
+        except ServerRefusedError as exc:
+            self._set_online(True, f"the server refused the sync: {exc}")
+            return None
+        finally:
+            self._syncing.release()
+        self._set_online(True)
+        return summary
+
+    def _set_online(self, online: bool, error: str | None = None) -> None:
+        with self._lock:
+            self._online = online
+            self._last_error = error
+
+    def status(self) -> Status:
+        store = self.store
+        synced = store.synced_at()
+        with self._lock:
+            online, error = self._online, self._last_error
+        return Status(
+            paired=store.pairing() is not None,
+            online=online,
+            last_sync=datetime.fromisoformat(synced) if synced else None,
+            waiting=store.pending_count(),
+            last_error=error,
+        )
+
+    def close(self) -> None:
+        """Close this thread's connections (each worker thread closes its own on exit)."""
+        client: SyncClient | None = getattr(self._local, "client", None)
+        if client is not None:
+            client.close()
+        store: TerminalStore | None = getattr(self._local, "store", None)
+        if store is not None:
+            store.close()
+        self._local.__dict__.clear()
