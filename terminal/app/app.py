@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 
 from hardware import (
     CameraError,
+    Cooldown,
     FrameSource,
     KeystrokeAssembler,
     ReceiptPrinter,
@@ -66,8 +67,10 @@ class TillpointApp(App[None]):
         printer: ReceiptPrinter | None = None,
         sync_interval: float = 10.0,
         camera_loop: bool = False,
+        scan_cooldown: float = 3.0,
     ) -> None:
         super().__init__()
+        self.scan_cooldown = scan_cooldown
         self.session = session
         self.camera = camera
         self.camera_loop = camera_loop
@@ -126,7 +129,7 @@ class TillpointApp(App[None]):
         except CameraError as exc:
             self.post_message(CameraChanged(f"camera: {exc}"))
             return
-        scanner = Scanner(source)
+        scanner = Scanner(source, cooldown=Cooldown(self.scan_cooldown))
         self.post_message(CameraChanged(f"camera: {source.name}, looking"))
         try:
             while not worker.is_cancelled:
@@ -174,6 +177,7 @@ def make_app(
     timeout: float = 3.0,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     camera_loop: bool = False,
+    scan_cooldown: float = 3.0,
 ) -> TillpointApp:
     """The app for `tillpoint terminal`, the demo and the tests: one way to build it."""
     session = TerminalSession(data, server_url=server_url, clock=clock, timeout=timeout)
@@ -183,4 +187,5 @@ def make_app(
         printer=printer,
         sync_interval=sync_interval,
         camera_loop=camera_loop,
+        scan_cooldown=scan_cooldown,
     )

@@ -1,0 +1,296 @@
+"""The cashier's whole day through the Textual app (`App.run_test`) against the real server on
+127.0.0.1: pair, scan a card with the camera and redeem part of it online, lose the server,
+redeem offline within the limits, be declined beyond them, get the server back, sync, and
+see the queue empty."""
+
+from __future__ import annotations
+
+import queue
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import numpy as np
+import pytest
+
+from hardware import TextPrinter
+from hardware.synthetic import Look, frame_with_codes
+from terminal.app import make_app
+from terminal.app.screens.pairing import PairingScreen
+from terminal.app.screens.scan import ScanScreen, Step
+from terminal.core.session import TerminalSession
+from tests.e2e.conftest import FAST_HASHING, free_port, running, signed_in, tillpoint, tillpoint_run
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"  # Textual runs on asyncio
+
+
+LIMITS = {
+    "max_single_minor": 2000,
+    "max_per_card_minor": 3000,
+    "max_unsynced_minor": 5000,
+    "max_cache_age_seconds": 86400,
+    "stale_cache_max_minor": 0,
+}
+
+
+class CounterCamera:
+    """A webcam stand-in behind the same FrameSource interface: whatever frame the test holds
+    up, else an empty counter twice a second (slower than a webcam, so the app goes idle
+    between key presses and Textual's pilot does not wait on the decoder)."""
+
+    name = "counter camera"
+
+    def __init__(self) -> None:
+        self.shown: queue.Queue[np.ndarray] = queue.Queue()
+        self.closed = False
+        self.blank = frame_with_codes([])
+
+    def hold_up(self, frame: np.ndarray, frames: int = 3) -> None:
+        for _ in range(frames):
+            self.shown.put(frame)
+
+    def read(self):
+        if self.closed:
+            return None
+        try:
+            return self.shown.get(timeout=0.5)
+        except queue.Empty:
+            return self.blank
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def until(pilot, condition, what: str, timeout: float = 20.0) -> None:
+    """Let the app run until `condition()` holds (workers finish, messages arrive)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        await pilot.pause(0.05)
+
+
+class Server:
+    """The real server on a fixed port and SQLite file, so it can be stopped and started."""
+
+    def __init__(self, tmp_path):
+        self.env = {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+            "TILLPOINT_DATA_DIR": str(tmp_path / "server"),
+            **FAST_HASHING,
+        }
+        assert tillpoint_run("server", "migrate", env=self.env).returncode == 0
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.context = None
+
+    def start(self) -> None:
+        process = tillpoint("server", "--port", str(self.port), env=self.env)
+        self.context = running(process, self.port)
+        self.context.__enter__()
+
+    def stop(self) -> None:
+        if self.context is not None:
+            self.context.__exit__(None, None, None)
+            self.context = None
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = Server(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shop(server):
+    """A café with offline limits, a customer's £50 card, and a pairing code."""
+    base = server.base
+    owner = signed_in(base, "vendor")
+    business = httpx.post(
+        f"{base}/api/v1/businesses",
+        headers=owner,
+        json={"name": "Café", "category": "cafe", "currency": "GBP"},
+    ).json()
+    limits = httpx.put(
+        f"{base}/api/v1/businesses/{business['id']}/offline-limits", headers=owner, json=LIMITS
+    )
+    assert limits.status_code == 200, limits.text
+    customer = signed_in(base, "customer")
+    card = httpx.post(
+        f"{base}/api/v1/businesses/{business['id']}/gift-cards",
+        headers={**customer, "Idempotency-Key": "buy-1"},
+        json={"amount_minor": 5000, "payment": {"card_number": "4242424242424242"}},
+    ).json()
+    now = datetime.now(UTC)
+    deal = httpx.post(
+        f"{base}/api/v1/businesses/{business['id']}/deals",
+        headers=owner,
+        json={
+            "title": "Two coffees for one",
+            "original_price_minor": 680,
+            "deal_price_minor": 340,
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(days=7)).isoformat(),
+        },
+    ).json()
+    voucher = httpx.post(
+        f"{base}/api/v1/deals/{deal['id']}/vouchers",
+        headers={**customer, "Idempotency-Key": "buy-2"},
+        json={"payment": {"card_number": "4242424242424242"}},
+    ).json()
+    code = httpx.post(
+        f"{base}/api/v1/businesses/{business['id']}/pairing-codes", headers=owner
+    ).json()["code"]
+    return {
+        "business_id": business["id"],
+        "card": card,
+        "voucher": voucher,
+        "customer": customer,
+        "pairing_code": code,
+    }
+
+
+async def usb_scan(pilot, code: str) -> None:
+    """A USB scanner: the code typed fast, then Enter."""
+    await pilot.press(*code, "enter")
+
+
+async def test_a_cashiers_day_online_offline_and_back(server, shop, tmp_path):
+    camera = CounterCamera()
+    receipts = tmp_path / "receipts.txt"
+    app = make_app(
+        tmp_path / "terminal.db",
+        server_url=server.base,
+        camera=camera,
+        printer=TextPrinter(receipts),
+        sync_interval=3600,  # syncs here are the ones the test asks for
+        timeout=2.0,
+        scan_cooldown=1.0,  # the same card comes back to the camera within the test
+    )
+    card = shop["card"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        # Pair: the owner's code typed on the pairing screen.
+        assert isinstance(app.screen, PairingScreen)
+        await pilot.press(*shop["pairing_code"], "enter")
+        await until(pilot, lambda: isinstance(app.screen, ScanScreen), "pairing")
+        await until(pilot, lambda: app.session.status().last_sync is not None, "first sync")
+        scan = app.screen
+        assert isinstance(scan, ScanScreen)
+
+        # The camera sees the card, slightly turned; the cashier takes £12.50 off it online.
+        camera.hold_up(frame_with_codes([card["token"]], look=Look(angle=12, noise=6)))
+        await until(pilot, lambda: scan.step is Step.AMOUNT, "the camera to read the card")
+        await pilot.press(*"12.50", "enter")
+        await until(pilot, lambda: scan.step is Step.RECEIPT, "the online verdict")
+        assert scan.verdict_text.startswith("✔ APPROVED (online)")
+        assert "Balance left: £37.50" in scan.verdict_text
+        await pilot.press("enter")  # print the receipt
+        assert "Balance left" in receipts.read_text()
+        assert "£37.50" in receipts.read_text()
+
+        # The server goes away. A USB scanner reads the card; £5 is approved offline.
+        server.stop()
+        await usb_scan(pilot, card["token"])
+        assert scan.step.name == "AMOUNT"
+        await pilot.press("5", "enter")
+        await until(pilot, lambda: scan.step is Step.RECEIPT, "the offline verdict")
+        assert scan.verdict_text.startswith("✔ APPROVED (offline)")
+        assert "Balance left: £32.50" in scan.verdict_text
+        status = app.session.status()
+        assert (status.online, status.waiting) == (False, 1)
+
+        # More than one offline redemption may be: declined, and the screen says why.
+        camera.hold_up(frame_with_codes([card["token"]], 1280, 720, Look(angle=-20, tilt=0.2)))
+        await until(pilot, lambda: scan.step is Step.AMOUNT, "the camera to read it again")
+        await pilot.press(*"25", "enter")
+        await until(pilot, lambda: scan.step is Step.IDLE, "the offline decline")
+        assert scan.verdict_text.startswith("✘ DECLINED (offline)")
+        assert "one redemption may be at most £20.00" in scan.verdict_text
+        assert app.session.status().waiting == 1  # the decline queued nothing
+
+        # The server is back; F5 syncs; the queue empties and the server has the offline £5.
+        server.start()
+        await pilot.press("f5")
+        await until(
+            pilot,
+            lambda: app.session.status().waiting == 0 and app.session.status().online,
+            "the sync",
+        )
+        answer = httpx.get(
+            f"{server.base}/api/v1/gift-cards/{card['id']}", headers=shop["customer"]
+        )
+        assert answer.json()["balance"]["minor"] == 3250
+
+        # Today's history has both redemptions, newest first.
+        await pilot.press("f2")
+        history = [entry.mode for entry in app.session.store.journal(since=_midnight())]
+        assert history == ["offline", "online"]
+    camera.close()
+
+
+def _midnight():
+    return datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop, tmp_path):
+    data = tmp_path / "terminal.db"
+    TerminalSession(data).pair(server.base, shop["pairing_code"], "Till 2")
+    camera = CounterCamera()
+    app = make_app(
+        data, camera=camera, sync_interval=3600, timeout=2.0, scan_cooldown=0
+    )  # each frame held up is a new sighting
+    voucher = frame_with_codes([shop["voucher"]["token"]], look=Look(size=0.4, blur=3))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.session.status().last_sync is not None, "first sync")
+        scan = app.screen
+        assert isinstance(scan, ScanScreen)
+
+        # A voucher: Enter accepts it once; shown again, it is declined and says why.
+        camera.hold_up(voucher, frames=1)
+        await until(pilot, lambda: scan.step is Step.CONFIRM, "the voucher")
+        await pilot.press("enter")
+        await until(pilot, lambda: scan.step is Step.RECEIPT, "the voucher's verdict")
+        assert scan.verdict_text.startswith("✔ APPROVED (online)")
+        assert "Redeemed £3.40" in scan.verdict_text
+        await pilot.press("escape")  # no receipt
+        camera.hold_up(voucher, frames=1)
+        await until(pilot, lambda: scan.step is Step.CONFIRM, "the voucher again")
+        await pilot.press("enter")
+        await until(pilot, lambda: scan.step is Step.IDLE, "the second verdict")
+        assert scan.verdict_text.startswith("✘ DECLINED (online)")
+        assert "already" in scan.verdict_text
+
+        # Something that is not ours; then an amount that is not an amount.
+        await pilot.press(*"hello", "enter")
+        assert scan.verdict_text.startswith("✘ NOT ACCEPTED")
+        assert "not a Tillpoint gift card or voucher" in scan.verdict_text
+        camera.hold_up(frame_with_codes([shop["card"]["token"]]), frames=1)
+        await until(pilot, lambda: scan.step is Step.AMOUNT, "the card")
+        await pilot.press(*"abc", "enter")
+        assert scan.step.name == "AMOUNT"  # nothing redeemed; the prompt says what to type
+        assert "e.g. 12.50" in str(scan.query_one("#prompt").render())
+        await pilot.press("escape")
+        assert scan.step is Step.IDLE
+        assert app.session.status().waiting == 0
+
+        # The vendor adds a product while the server is away; it reaches the server on sync.
+        server.stop()
+        await pilot.press("f3")
+        await pilot.click("#product-name")
+        await pilot.press(*"Oat latte", "enter", *"3.80", "enter")
+        assert app.session.status().waiting == 1
+        server.start()
+        await pilot.press("f5")
+        await until(pilot, lambda: app.session.status().waiting == 0, "the product to sync")
+    listed = httpx.get(f"{server.base}/api/v1/businesses/{shop['business_id']}").json()
+    assert {"Oat latte": 380}.items() <= {
+        p["name"]: p["price"]["minor"] for p in listed["products"]
+    }.items()
+    camera.close()
