@@ -1,4 +1,4 @@
-"""`tillpoint server ...` and `tillpoint demo`, registered through the entry point group."""
+"""`tillpoint server ...` and `tillpoint demo-server`, registered through the entry point group."""
 
 from __future__ import annotations
 
@@ -62,8 +62,8 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
 
 def register_demo(commands: Commands[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
-        "demo",
-        help="run a demo server on SQLite with sample businesses",
+        "demo-server",
+        help="run only the demo server on SQLite with sample businesses",
         description="Migrate a SQLite database in DATA_DIR (default var/demo), add sample "
         "businesses once, and serve the API.",
     )

@@ -146,6 +146,36 @@ class SyncClient:
         result: dict[str, Any] = self._call("GET", "/sync/snapshot", params=params)
         return result
 
+    # -- what an owner does from the terminal (signed in, not as the device) ------------
+
+    def healthy(self) -> bool:
+        """The server answers its health check."""
+        try:
+            response = self._http.get(f"{self.base_url}/healthz")
+        except httpx.TransportError:
+            return False
+        return response.status_code == 200
+
+    def sign_in(self, email: str, password: str) -> str:
+        """An access token for an account."""
+        body = self._call("POST", "/auth/login", json={"email": email, "password": password})
+        return str(body["access_token"])
+
+    def find_business(self, query: str) -> dict[str, Any] | None:
+        """The first business the public directory finds for `query`."""
+        body = self._call("GET", "/businesses", params={"q": query, "limit": 1})
+        items: list[dict[str, Any]] = body["items"]
+        return items[0] if items else None
+
+    def create_pairing_code(self, business_id: str, access_token: str) -> str:
+        """A one-time pairing code for a business the signed-in owner owns."""
+        body = self._call(
+            "POST",
+            f"/businesses/{business_id}/pairing-codes",
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
+        return str(body["code"])
+
     def push(self, events: list[TerminalEvent]) -> list[EventResult]:
         body = self._call("POST", "/sync/push", json={"events": [e.to_json() for e in events]})
         return [EventResult(r["id"], r["status"], r.get("detail", "")) for r in body["results"]]

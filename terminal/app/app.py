@@ -130,12 +130,13 @@ class TillpointApp(App[None]):
             self.post_message(CameraChanged(f"camera: {exc}"))
             return
         scanner = Scanner(source, cooldown=Cooldown(self.scan_cooldown))
-        self.post_message(CameraChanged(f"camera: {source.name}, looking"))
+        name = Path(source.name).name or source.name  # a folder's name, not its whole path
+        self.post_message(CameraChanged(f"camera: {name}, looking"))
         try:
             while not worker.is_cancelled:
                 sighting = scanner.poll()
                 if sighting is None:
-                    self.post_message(CameraChanged(f"camera: {source.name} ended"))
+                    self.post_message(CameraChanged(f"camera: {name} ended"))
                     return
                 for code in sighting.new_codes:
                     self.post_message(CodeScanned(code, "camera"))

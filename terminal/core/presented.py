@@ -56,6 +56,11 @@ def present(text: str, store: TerminalStore) -> Presented:
             f"The code could not be read ({exc.message}): scan it again."
         ) from None
     assert claims is not None  # our prefix: the claims are Tillpoint's
+    pairing = store.pairing()
+    if pairing is not None and id_text(claims.issuer) != pairing.business_id:
+        raise NotATokenError(
+            "This code was issued by another business: it can only be redeemed there."
+        )
     subject = id_text(claims.subject)
     balance = None
     if claims.kind is Kind.GIFT_CARD:

@@ -12,7 +12,7 @@ from tests.e2e.conftest import free_port, running, tillpoint, tillpoint_run
 def test_demo_serves_sample_businesses_and_a_trust_list_that_verifies(tmp_path):
     port = free_port()
     data = tmp_path / "demo"
-    process = tillpoint("demo", "--data-dir", str(data), "--port", str(port))
+    process = tillpoint("demo-server", "--data-dir", str(data), "--port", str(port))
     with running(process, port) as base:
         businesses = httpx.get(f"{base}/api/v1/businesses").json()
         assert businesses["total"] == 4
@@ -33,10 +33,10 @@ def test_demo_serves_sample_businesses_and_a_trust_list_that_verifies(tmp_path):
 
 def test_demo_restarts_on_its_data_without_seeding_twice(tmp_path):
     data = tmp_path / "demo"
-    first = tillpoint_run("demo", "--data-dir", str(data), "--seed-only")
+    first = tillpoint_run("demo-server", "--data-dir", str(data), "--seed-only")
     assert first.returncode == 0, first.stdout
     assert "4 businesses added" in first.stdout
-    again = tillpoint_run("demo", "--data-dir", str(data), "--seed-only")
+    again = tillpoint_run("demo-server", "--data-dir", str(data), "--seed-only")
     assert again.returncode == 0, again.stdout
     assert "already there" in again.stdout
 
@@ -64,7 +64,7 @@ def test_migrate_against_an_unreachable_database_says_what_to_check(tmp_path):
 
 def test_jobs_expire_what_is_due_once(tmp_path):
     data = tmp_path / "demo"
-    assert tillpoint_run("demo", "--data-dir", str(data), "--seed-only").returncode == 0
+    assert tillpoint_run("demo-server", "--data-dir", str(data), "--seed-only").returncode == 0
     at = "--at", "2031-01-01T00:00:00Z"
     first = tillpoint_run("server", "run-jobs", "--data-dir", str(data), *at)
     assert first.returncode == 0, first.stdout
@@ -75,7 +75,7 @@ def test_jobs_expire_what_is_due_once(tmp_path):
 
 def test_demo_prints_logins_and_writes_scannable_codes(tmp_path):
     data = tmp_path / "demo"
-    result = tillpoint_run("demo", "--data-dir", str(data), "--seed-only")
+    result = tillpoint_run("demo-server", "--data-dir", str(data), "--seed-only")
     assert "customer@demo.tillpoint.dev" in result.stdout
     codes = sorted((data / "qr").glob("*.png"))
     assert [p.name for p in codes] == [

@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.client import DeviceAuth, SyncClient
+from sync.money import Money
 from sync.tokens import (
     IssuerKey,
     Kind,
@@ -19,6 +20,7 @@ from sync.tokens import (
     new_token_id,
 )
 from sync.wire import EventResult
+from terminal.core.presented import NotATokenError, present
 from terminal.core.store import Pairing, TerminalStore
 from terminal.core.till import Till
 
@@ -249,3 +251,24 @@ def test_product_edits_queue_without_counting_as_money(store, till, key):
     (event,) = store.pending()
     assert (event.type, event.payload["base_version"]) == ("product_edit", None)
     assert store.pending_minor() == 0
+
+
+# -- what the cashier is told before redeeming -------------------------------------------
+
+
+def test_a_scanned_card_shows_the_balance_this_terminal_knows(store, key):
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", 2500, "active")
+    presented = present(card_token(key, card), store)
+    assert (presented.label, presented.known_balance) == ("Gift card", Money.of(2500, "GBP"))
+
+
+def test_another_business_card_is_refused_before_any_amount_is_asked(store, key):
+    with pytest.raises(NotATokenError, match="issued by another business"):
+        present(card_token(key, new_id(), issuer=new_id()), store)
+
+
+@pytest.mark.parametrize("text", ["hello", "https://example.com", "TP1:not base45!"])
+def test_a_code_that_is_not_ours_says_so(store, text):
+    with pytest.raises(NotATokenError, match=r"not a Tillpoint|could not be read"):
+        present(text, store)

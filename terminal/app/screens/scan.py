@@ -91,7 +91,9 @@ class ScanScreen(Screen[None]):
         if presented.kind is Kind.GIFT_CARD:
             known = presented.known_balance
             lines.append(
-                f"Last known balance: {known.format()}" if known else "Balance: ask the server"
+                f"Last known balance: {known.format()}"
+                if known
+                else "Balance: the server will check"
             )
             self._to(Step.AMOUNT)
         else:
