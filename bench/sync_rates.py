@@ -6,7 +6,7 @@
 3. a pull after 100 changes (bytes and ms) on a 1,000-card and on the 100,000-card database,
    to show it does not grow with the database.
 
-    .venv/bin/python bench/sync.py [--cards 100000] [--events 10000]
+    .venv/bin/python bench/sync_rates.py [--cards 100000] [--events 10000]
 
 Needs a PostgreSQL it may create databases on (TILLPOINT_BENCH_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres).
