@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
@@ -17,13 +18,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 __all__ = [
     "EVENT_TYPES",
+    "VOID_WINDOW",
     "EventResult",
     "TerminalEvent",
     "public_key_from_text",
     "public_key_text",
 ]
 
-EVENT_TYPES = ("gift_card_redemption", "voucher_redemption", "product_edit", "deal_edit")
+EVENT_TYPES = (
+    "gift_card_redemption",
+    "voucher_redemption",
+    "product_edit",
+    "deal_edit",
+    "redemption_void",
+)
+# A terminal may void one of its own gift-card redemptions for this long after it (the
+# customer changed their mind at the counter); after that, the owner refunds.
+VOID_WINDOW = timedelta(minutes=15)
 ResultStatus = Literal["applied", "duplicate", "applied_with_incident", "rejected"]
 
 

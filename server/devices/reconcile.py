@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync.money import Money, MoneyError
-from sync.wire import EVENT_TYPES, EventResult, TerminalEvent, public_key_from_text
+from sync.wire import (
+    EVENT_TYPES,
+    VOID_WINDOW,
+    EventResult,
+    TerminalEvent,
+    public_key_from_text,
+)
 
 from ..changes import record_change
 from ..deals.models import Deal, Voucher
@@ -109,7 +115,7 @@ def _went_through_online(
             key=attempt,
             request_hash="offline-event",
             status_code=409,
-            response={"detail": f"recorded offline as event {event.id}"},
+            response={"detail": f"recorded offline as event {event.id}", "event_id": event.id},
         )
         session.add(claim)
         batch.attempts[attempt] = claim
@@ -181,6 +187,52 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
         )
     )
     return EventResult(event.id, "applied_with_incident", detail)
+
+
+def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
+    """The terminal takes back one of its own gift-card redemptions (the sale was cancelled at
+    the counter), within the void window. The value goes back onto the card as a new
+    transfer; the redemption stays in the ledger. Each redemption is voided once."""
+    device = batch.device
+    key = _text(event.payload, "attempt_key")
+    record = batch.attempts.get(key) or session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.scope == f"device:{device.id}", IdempotencyRecord.key == key
+        )
+    )
+    original = _voidable(session, record)
+    if original is None:
+        raise _Rejected("this terminal made no gift-card redemption with that attempt_key")
+    card_id, amount_minor, made_at = original
+    if "voided_by" in (record.response if record else {}):
+        raise _Rejected("that redemption was already voided")
+    if _occurred(event) - made_at > VOID_WINDOW + timedelta(minutes=1):  # a minute of skew
+        minutes = int(VOID_WINDOW.total_seconds() // 60)
+        raise _Rejected(f"a void must come within {minutes} minutes: ask the owner to refund")
+    card = session.get(GiftCard, card_id)
+    assert card is not None
+    assert record is not None
+    cards.refund(session, card, Money.of(amount_minor, card.currency), f"void, event {event.id}")
+    record.response = {**record.response, "voided_by": event.id}
+    return EventResult(event.id, "applied")
+
+
+def _voidable(
+    session: Session, record: IdempotencyRecord | None
+) -> tuple[str, int, datetime] | None:
+    """The card, amount and time of the gift-card redemption behind an attempt key: online
+    (the server's answer) or offline (the event that claimed the key)."""
+    if record is None:
+        return None
+    answer = record.response
+    if record.status_code == 200 and "card_id" in answer:
+        return str(answer["card_id"]), int(answer["amount"]["minor"]), record.created_at
+    event = session.get(SyncEvent, str(answer.get("event_id")))
+    if event is None or event.type != "gift_card_redemption" or event.status == "rejected":
+        return None
+    moment = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
+    made_at = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return str(event.payload["card_id"]), int(event.payload["amount_minor"]), made_at
 
 
 def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
@@ -327,6 +379,7 @@ _HANDLERS = {
     "voucher_redemption": _voucher_redemption,
     "product_edit": _product_edit,
     "deal_edit": _deal_edit,
+    "redemption_void": _redemption_void,
 }
 
 

@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.client import DeviceAuth, ServerRefusedError, ServerUnreachableError, SyncClient
 from sync.engine import PushSummary, sync_once
+from sync.money import Money
 from sync.wire import public_key_text
 
-from .store import Pairing, TerminalStore
+from .store import JournalEntry, Pairing, TerminalStore
 from .till import Till, Verdict
 
 __all__ = ["PairingFailedError", "Status", "TerminalSession"]
@@ -120,6 +121,10 @@ class TerminalSession:
 
     def redeem_voucher(self, token: str) -> Verdict:
         return self._watched(Till(self.store, self._client(), self.clock).redeem_voucher(token))
+
+    def void(self, entry: JournalEntry) -> Money:
+        """Void a recent gift-card redemption (see Till.void); it syncs with the next push."""
+        return Till(self.store, self._client(), self.clock).void(entry)
 
     def _watched(self, verdict: Verdict) -> Verdict:
         self._set_online(verdict.mode == "online")

@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS vouchers (
 CREATE TABLE IF NOT EXISTS journal (
     id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, subject_id TEXT NOT NULL,
     amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, mode TEXT NOT NULL,
-    balance_after_minor INTEGER
+    balance_after_minor INTEGER, attempt_key TEXT NOT NULL, voided INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS listings (
     kind TEXT NOT NULL, id TEXT NOT NULL, document TEXT NOT NULL, PRIMARY KEY (kind, id)
@@ -71,12 +71,15 @@ class Pairing:
 
 @dataclass(frozen=True)
 class JournalEntry:
+    id: int
     at: datetime
     kind: str  # "gift_card" or "voucher"
     subject_id: str
     amount: Money
     mode: str  # "online" or "offline"
     balance_after: Money | None
+    attempt_key: str  # the redemption's key, which a void names
+    voided: bool
 
 
 @dataclass(frozen=True)
@@ -200,8 +203,11 @@ class TerminalStore:
         if card_id is None:
             query = total + "WHERE type IN ('gift_card_redemption', 'voucher_redemption')"
             return int(self.db.execute(query).fetchone()[0])
-        query = total + (
-            "WHERE type = 'gift_card_redemption' AND json_extract(payload, '$.card_id') = ?"
+        query = (
+            "SELECT coalesce(sum(CASE type WHEN 'redemption_void' THEN -1 ELSE 1 END "
+            "* json_extract(payload, '$.amount_minor')), 0) FROM outbox "
+            "WHERE type IN ('gift_card_redemption', 'redemption_void') "
+            "AND json_extract(payload, '$.card_id') = ?"
         )
         return int(self.db.execute(query, [card_id]).fetchone()[0])
 
@@ -357,11 +363,12 @@ class TerminalStore:
         amount: Money,
         mode: str,
         balance_after: Money | None,
+        attempt_key: str,
     ) -> None:
         """An approved redemption, for the cashier's history (the outbox is the record)."""
         self.db.execute(
             "INSERT INTO journal (at, kind, subject_id, amount_minor, currency, mode, "
-            "balance_after_minor) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "balance_after_minor, attempt_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 _now(),
                 kind,
@@ -370,26 +377,45 @@ class TerminalStore:
                 amount.currency.code,
                 mode,
                 None if balance_after is None else balance_after.minor,
+                attempt_key,
             ],
+        )
+
+    def record_void(self, entry: JournalEntry) -> TerminalEvent:
+        """Take back a gift-card redemption of this terminal: queued for the server, which
+        puts the value back on the card; the journal shows it voided from now on."""
+        return self._record(
+            "redemption_void",
+            {
+                "attempt_key": entry.attempt_key,
+                "card_id": entry.subject_id,
+                "amount_minor": entry.amount.minor,
+                "currency": entry.amount.currency.code,
+            },
+            also=("UPDATE journal SET voided = 1 WHERE id = ?", [entry.id]),
         )
 
     def journal(self, since: datetime) -> list[JournalEntry]:
         """Approved redemptions since `since`, newest first."""
         rows = self.db.execute(
-            "SELECT at, kind, subject_id, amount_minor, currency, mode, balance_after_minor "
-            "FROM journal WHERE at >= ? ORDER BY id DESC",
+            "SELECT id, at, kind, subject_id, amount_minor, currency, mode, "
+            "balance_after_minor, attempt_key, voided FROM journal WHERE at >= ? "
+            "ORDER BY id DESC",
             [since.astimezone(UTC).isoformat()],
         ).fetchall()
         return [
             JournalEntry(
+                entry_id,
                 datetime.fromisoformat(at),
                 kind,
                 subject_id,
                 Money.of(amount, currency),
                 mode,
                 None if after is None else Money.of(after, currency),
+                key,
+                bool(voided),
             )
-            for at, kind, subject_id, amount, currency, mode, after in rows
+            for entry_id, at, kind, subject_id, amount, currency, mode, after, key, voided in rows
         ]
 
     def voucher_used(self, voucher_id: str) -> bool:
@@ -402,7 +428,13 @@ class TerminalStore:
         known = self.db.execute("SELECT status FROM vouchers WHERE id = ?", [voucher_id]).fetchone()
         return queued is not None or (known is not None and known[0] == "redeemed")
 
-    def _record(self, kind: str, payload: dict[str, Any]) -> TerminalEvent:
+    def _record(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        also: tuple[str, list[Any]] | None = None,
+    ) -> TerminalEvent:
+        """Queue one signed event; `also` is a statement committed with it, or not at all."""
         pairing = self.pairing()
         if pairing is None:
             raise RuntimeError("pair the terminal before redeeming offline")
@@ -424,6 +456,8 @@ class TerminalStore:
                 ],
             )
             self._set_meta("next_seq", str(seq + 1))
+            if also is not None:
+                self.db.execute(*also)
         return event
 
     def pending(self, limit: int = 100) -> list[TerminalEvent]:

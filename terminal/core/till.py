@@ -21,10 +21,11 @@ from sync.tokens import (
     id_text,
     parse_id,
 )
+from sync.wire import VOID_WINDOW
 
-from .store import TerminalStore
+from .store import JournalEntry, TerminalStore
 
-__all__ = ["Till", "Verdict"]
+__all__ = ["Till", "Verdict", "VoidRefusedError"]
 
 NOT_SYNCED = (
     "The server cannot be reached and this terminal has not synced yet: connect it "
@@ -39,6 +40,10 @@ class Verdict:
     reason: str
     balance_after: Money | None = None  # what is left on a gift card; a voucher's face value
     subject_id: str | None = None  # the card or voucher
+
+
+class VoidRefusedError(Exception):
+    """Policy does not allow this void; the message says why, in words."""
 
 
 class _Refused(Exception):
@@ -73,7 +78,7 @@ class Till:
         after = Money.of(balance["minor"], balance["currency"])
         self.store.cache_card(answer["card_id"], balance["currency"], balance["minor"], "active")
         amount = Money.of(amount_minor, balance["currency"])
-        self.store.note_redemption("gift_card", answer["card_id"], amount, "online", after)
+        self.store.note_redemption("gift_card", answer["card_id"], amount, "online", after, key)
         return Verdict(True, "online", "Approved by the server.", after, answer["card_id"])
 
     def _remember_balance(self, token: str, balance_minor: int) -> None:
@@ -103,7 +108,7 @@ class Till:
         self.store.record_offline_redemption(card, amount_minor, key)
         after = Money.of(card.balance_minor - amount_minor, card.currency)
         amount = Money.of(amount_minor, card.currency)
-        self.store.note_redemption("gift_card", card_id, amount, "offline", after)
+        self.store.note_redemption("gift_card", card_id, amount, "offline", after, key)
         return Verdict(
             True,
             "offline",
@@ -124,7 +129,7 @@ class Till:
         except ServerRefusedError as refused:
             return Verdict(False, "online", str(refused))
         face = Money.of(answer["face_value"]["minor"], answer["face_value"]["currency"])
-        self.store.note_redemption("voucher", answer["id"], face, "online", None)
+        self.store.note_redemption("voucher", answer["id"], face, "online", None, key)
         return Verdict(True, "online", "Voucher accepted by the server.", face, answer["id"])
 
     def _voucher_offline(self, token: str, key: str) -> Verdict:
@@ -136,7 +141,7 @@ class Till:
         assert face is not None  # a voucher's claims always carry it
         self._within_limits(voucher_id, face.currency.code, face.minor)
         self.store.record_offline_voucher(voucher_id, face.minor, face.currency.code, key)
-        self.store.note_redemption("voucher", voucher_id, face, "offline", None)
+        self.store.note_redemption("voucher", voucher_id, face, "offline", None, key)
         return Verdict(
             True,
             "offline",
@@ -144,6 +149,28 @@ class Till:
             face,
             voucher_id,
         )
+
+    # -- voids ------------------------------------------------------------------------------
+
+    def void(self, entry: JournalEntry) -> Money:
+        """Take back a gift-card redemption made here within the void window (the sale was
+        cancelled at the counter). Queued like an offline redemption, so it works offline;
+        the amount is back on the card for this terminal at once. Raises VoidRefusedError
+        with the reason when policy does not allow it."""
+        if entry.kind != "gift_card":
+            raise VoidRefusedError(
+                "A used voucher cannot be voided at the till: the owner can reissue it."
+            )
+        if entry.voided:
+            raise VoidRefusedError("That redemption is already voided.")
+        if self.clock() - entry.at > VOID_WINDOW:
+            minutes = int(VOID_WINDOW.total_seconds() // 60)
+            raise VoidRefusedError(
+                f"Only redemptions of the last {minutes} minutes can be voided here: "
+                "the owner can refund it from the Tillpoint app."
+            )
+        self.store.record_void(entry)
+        return entry.amount
 
     # -- what both share ----------------------------------------------------------------
 

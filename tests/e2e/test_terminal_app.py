@@ -16,6 +16,7 @@ import pytest
 from hardware import TextPrinter
 from hardware.synthetic import Look, frame_with_codes
 from terminal.app import make_app
+from terminal.app.screens.history import ConfirmVoidScreen
 from terminal.app.screens.pairing import PairingScreen
 from terminal.app.screens.scan import ScanScreen, Step
 from terminal.core.session import TerminalSession
@@ -228,10 +229,20 @@ async def test_a_cashiers_day_online_offline_and_back(server, shop, tmp_path):
         )
         assert answer.json()["balance"]["minor"] == 3250
 
-        # Today's history has both redemptions, newest first.
+        # Today's history has both redemptions, newest first. The customer changes their
+        # mind about the last one: V, then Y, voids it; the £5 goes back on the card.
         await pilot.press("f2")
         history = [entry.mode for entry in app.session.store.journal(since=_midnight())]
         assert history == ["offline", "online"]
+        await pilot.press("v")
+        assert isinstance(app.screen, ConfirmVoidScreen)
+        await pilot.press("y")
+        assert app.session.store.journal(since=_midnight())[0].voided
+        await until(pilot, lambda: app.session.status().waiting == 0, "the void to sync")
+        answer = httpx.get(
+            f"{server.base}/api/v1/gift-cards/{card['id']}", headers=shop["customer"]
+        )
+        assert answer.json()["balance"]["minor"] == 3750
     camera.close()
 
 

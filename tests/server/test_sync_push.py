@@ -1,7 +1,7 @@
 """Pairing and the push: every event applied once, in order; overspends reconciled."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -29,11 +29,10 @@ class Terminal:
         self.api = SyncClient("", http=client, auth=DeviceAuth(paired.device_id, paired.secret))
         self.seq = 0
 
-    def event(self, kind="gift_card_redemption", **payload):
+    def event(self, kind="gift_card_redemption", at=None, **payload):
         self.seq += 1
-        return TerminalEvent(
-            str(uuid.uuid4()), self.seq, kind, datetime.now(UTC).isoformat(), payload
-        ).signed(self.key)
+        moment = (at or datetime.now(UTC)).isoformat()
+        return TerminalEvent(str(uuid.uuid4()), self.seq, kind, moment, payload).signed(self.key)
 
     def push(self, *events):
         return [(r.status, r.detail) for r in self.api.push(list(events))]
@@ -372,3 +371,45 @@ def test_a_new_product_needs_a_proper_id(client, shop, product_id):
     )[0]
     assert status == "rejected"
     assert "product_id" in detail
+
+
+# -- voids: a terminal takes back its own recent gift-card redemption ------------------------
+
+
+def void(till, card, key, amount, at=None):
+    return till.event(
+        "redemption_void", at=at, attempt_key=key, card_id=card["id"], amount_minor=amount
+    )
+
+
+def test_a_void_puts_an_online_redemption_back_once(client, shop, card):
+    till = Terminal(client, shop)
+    till.api.redeem_online(card["token"], 300, "sale-1")
+    assert balance(shop, card)["balance"]["minor"] == 700
+    assert till.push(void(till, card, "sale-1", 300)) == [("applied", "")]
+    assert balance(shop, card)["balance"]["minor"] == 1000
+    status, detail = till.push(void(till, card, "sale-1", 300))[0]
+    assert (status, detail) == ("rejected", "that redemption was already voided")
+    assert balance(shop, card)["balance"]["minor"] == 1000
+
+
+def test_an_offline_redemption_and_its_void_in_one_batch(client, shop, card):
+    till = Terminal(client, shop)
+    sale = till.event(card_id=card["id"], amount_minor=250, attempt_key="sale-2")
+    results = till.push(sale, void(till, card, "sale-2", 250))
+    assert [status for status, _ in results] == ["applied", "applied"]
+    assert balance(shop, card)["balance"]["minor"] == 1000
+    history = shop.owner.get(f"/api/v1/gift-cards/{card['id']}/history").json()
+    kinds = [entry["kind"] for entry in history["entries"]]
+    assert kinds.count("offline-redemption") == 1  # it stays; the void is a refund
+    assert kinds.count("refund") == 1
+
+
+def test_a_void_too_late_or_of_nothing_or_of_another_tills_sale_changes_nothing(client, shop, card):
+    till, other = Terminal(client, shop, "Till 1"), Terminal(client, shop, "Till 2")
+    till.api.redeem_online(card["token"], 300, "sale-3")
+    late = datetime.now(UTC) + timedelta(minutes=20)
+    assert "within 15 minutes" in till.push(void(till, card, "sale-3", 300, at=late))[0][1]
+    assert "no gift-card redemption" in till.push(void(till, card, "nothing", 300))[0][1]
+    assert "no gift-card redemption" in other.push(void(other, card, "sale-3", 300))[0][1]
+    assert balance(shop, card)["balance"]["minor"] == 700

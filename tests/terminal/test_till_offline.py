@@ -1,6 +1,7 @@
 """The till's offline decisions, with no server at all (the client points nowhere)."""
 
 import socket
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from sync.tokens import (
 from sync.wire import EventResult
 from terminal.core.presented import NotATokenError, present
 from terminal.core.store import Pairing, TerminalStore
-from terminal.core.till import Till
+from terminal.core.till import Till, VoidRefusedError
 
 BUSINESS = new_id()
 
@@ -272,3 +273,44 @@ def test_another_business_card_is_refused_before_any_amount_is_asked(store, key)
 def test_a_code_that_is_not_ours_says_so(store, text):
     with pytest.raises(NotATokenError, match=r"not a Tillpoint|could not be read"):
         present(text, store)
+
+
+# -- voids ------------------------------------------------------------------------------------
+
+
+def todays(store):
+    return store.journal(since=datetime.now(UTC) - timedelta(days=1))
+
+
+def test_a_void_gives_the_amount_back_to_the_card_here_and_queues_it(store, till, key):
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", 1000, "active")
+    till.redeem(card_token(key, card), 400)
+    [entry] = todays(store)
+    assert till.void(entry) == Money.of(400, "GBP")
+    assert store.card(id_text(card)).balance_minor == 1000
+    assert [event.type for event in store.pending()] == [
+        "gift_card_redemption",
+        "redemption_void",
+    ]
+    assert todays(store)[0].voided
+
+
+def test_a_void_twice_too_late_or_of_a_voucher_is_refused_and_queues_nothing(
+    store, till, key, clock
+):
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", 1000, "active")
+    till.redeem(card_token(key, card), 100)
+    till.redeem(card_token(key, card), 200)
+    later, earlier = todays(store)
+    till.void(later)
+    with pytest.raises(VoidRefusedError, match="already voided"):
+        till.void(todays(store)[0])
+    clock[0] += timedelta(minutes=16)
+    with pytest.raises(VoidRefusedError, match="last 15 minutes"):
+        till.void(earlier)
+    voucher = replace(earlier, kind="voucher")
+    with pytest.raises(VoidRefusedError, match="voucher"):
+        till.void(voucher)
+    assert store.pending_count() == 3

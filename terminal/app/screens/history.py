@@ -1,18 +1,56 @@
-"""Today's redemptions at this terminal, newest first, with the day's totals."""
+"""Today's redemptions at this terminal, newest first, with the day's totals; a recent
+gift-card redemption can be voided here (V), within the void window."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.screen import Screen
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Static
 
 from sync.money import Money
 
+from ...core.store import JournalEntry
+from ...core.till import VoidRefusedError
 from ..base import tillpoint
 from ..status import StatusLine
 
 
+class ConfirmVoidScreen(ModalScreen[bool]):
+    """Y voids, N or Esc keeps: a void is never one stray key away."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes, void it"),
+        Binding("n", "answer(False)", "No, keep it"),
+        Binding("escape", "answer(False)", "Keep it"),
+    ]
+
+    def __init__(self, entry: JournalEntry) -> None:
+        super().__init__()
+        self.entry = entry
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Static(
+                f"Void {self.entry.amount.format()} taken from gift card "
+                f"…{self.entry.subject_id[-6:]} at {self.entry.at.astimezone():%H:%M}?\n"
+                "The amount goes back on the card.\n\nY: void it    N or Esc: keep it"
+            )
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
 class HistoryScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("v", "void", "Void selected")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[str, JournalEntry] = {}
+
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Today's redemptions", id="title")
         yield Static("", id="totals")
@@ -26,6 +64,7 @@ class HistoryScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.reload()
+        self.query_one(DataTable).focus()
 
     def reload(self) -> None:
         app = tillpoint(self)
@@ -34,19 +73,48 @@ class HistoryScreen(Screen[None]):
         entries = app.session.store.journal(since=midnight)
         table = self.query_one(DataTable)
         table.clear()
+        self.entries = {str(entry.id): entry for entry in entries}
         totals: dict[str, Money] = {}
         for entry in entries:
             table.add_row(
                 entry.at.astimezone().strftime("%H:%M"),
                 "Gift card" if entry.kind == "gift_card" else "Voucher",
                 "…" + entry.subject_id[-6:],
-                entry.amount.format(),
+                entry.amount.format() + (" VOIDED" if entry.voided else ""),
                 entry.mode,
                 entry.balance_after.format() if entry.balance_after else "",
+                key=str(entry.id),
             )
+            if entry.voided:
+                continue
             code = entry.amount.currency.code
             totals[code] = totals[code] + entry.amount if code in totals else entry.amount
         summary = ", ".join(total.format() for total in totals.values()) or "nothing yet"
         self.query_one("#totals", Static).update(
-            f"{len(entries)} redemptions today · total {summary}"
+            f"{len(entries)} redemptions today · total {summary} · V voids the selected one"
         )
+
+    def action_void(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            self.notify("Nothing to void today.")
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        entry = self.entries[str(row_key.value)]
+
+        def answered(answer: bool | None) -> None:
+            if answer:
+                self._void(entry)
+
+        self.app.push_screen(ConfirmVoidScreen(entry), answered)
+
+    def _void(self, entry: JournalEntry) -> None:
+        app = tillpoint(self)
+        try:
+            amount = app.session.void(entry)
+        except VoidRefusedError as exc:
+            self.notify(str(exc), severity="warning", timeout=8)
+            return
+        self.notify(f"Voided: {amount.format()} is back on the card; it syncs next.")
+        self.reload()
+        app.action_sync_now()
