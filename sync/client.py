@@ -82,9 +82,8 @@ class SyncClient:
         self.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = dict(kwargs.pop("headers", {}))
-        if self.auth is not None:
-            headers.update(self.auth.header)
+        # Headers given for the call (an owner's token) win over the device's own.
+        headers = {**(self.auth.header if self.auth else {}), **kwargs.pop("headers", {})}
         try:
             response = self._http.request(
                 method, f"{self.base_url}/api/v1{path}", headers=headers, **kwargs
@@ -169,12 +168,17 @@ class SyncClient:
 
     def create_pairing_code(self, business_id: str, access_token: str) -> str:
         """A one-time pairing code for a business the signed-in owner owns."""
-        body = self._call(
-            "POST",
-            f"/businesses/{business_id}/pairing-codes",
-            headers={"Authorization": f"Bearer {access_token}"},
-        )
+        body = self.owner_call("POST", f"/businesses/{business_id}/pairing-codes", access_token)
         return str(body["code"])
+
+    def owner_call(
+        self, method: str, path: str, access_token: str, body: dict[str, Any] | None = None
+    ) -> Any:
+        """A call as the signed-in owner (devices, incidents, offline limits)."""
+        headers = {"Authorization": f"Bearer {access_token}"}
+        if body is None:
+            return self._call(method, path, headers=headers)
+        return self._call(method, path, headers=headers, json=body)
 
     def push(self, events: list[TerminalEvent]) -> list[EventResult]:
         body = self._call("POST", "/sync/push", json={"events": [e.to_json() for e in events]})

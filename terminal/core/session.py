@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -24,7 +25,11 @@ from sync.wire import public_key_text
 from .store import JournalEntry, Pairing, TerminalStore
 from .till import Till, Verdict
 
-__all__ = ["PairingFailedError", "Status", "TerminalSession"]
+__all__ = ["OwnerError", "PairingFailedError", "Status", "TerminalSession"]
+
+
+class OwnerError(Exception):
+    """Signing in as the owner, or an owner's call, did not work; the message says why."""
 
 
 class PairingFailedError(Exception):
@@ -129,6 +134,40 @@ class TerminalSession:
     def _watched(self, verdict: Verdict) -> Verdict:
         self._set_online(verdict.mode == "online")
         return verdict
+
+    # -- the owner, signed in at the terminal ----------------------------------------------
+
+    def sign_in_owner(self, email: str, password: str) -> str:
+        """An access token for the owner of this terminal's business (kept in memory only).
+        Raises OwnerError with the reason when it cannot be had."""
+        pairing = self.store.pairing()
+        if pairing is None:
+            raise OwnerError("pair the terminal first")
+        try:
+            token = self._client().sign_in(email, password)
+            self._client().owner_call("GET", f"/businesses/{pairing.business_id}/devices", token)
+        except ServerUnreachableError as exc:
+            raise OwnerError(f"{exc}: signing in needs the server") from None
+        except ServerRefusedError as exc:
+            if exc.status == 403:
+                raise OwnerError("only the business's owner can manage it here") from None
+            raise OwnerError(str(exc)) from None
+        return token
+
+    def owner_call(
+        self, method: str, path: str, token: str, body: dict[str, object] | None = None
+    ) -> Any:
+        """`path` under this terminal's business, as the signed-in owner."""
+        pairing = self.store.pairing()
+        assert pairing is not None
+        try:
+            return self._client().owner_call(
+                method, f"/businesses/{pairing.business_id}{path}", token, body
+            )
+        except ServerUnreachableError as exc:
+            raise OwnerError(f"{exc}: this needs the server; try again when online") from None
+        except ServerRefusedError as exc:
+            raise OwnerError(str(exc)) from None
 
     # -- sync --------------------------------------------------------------------------
 

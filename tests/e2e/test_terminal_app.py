@@ -12,15 +12,25 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import numpy as np
 import pytest
+from textual.widgets import DataTable, Input
 
 from hardware import TextPrinter
 from hardware.synthetic import Look, frame_with_codes
 from terminal.app import make_app
 from terminal.app.screens.history import ConfirmVoidScreen
+from terminal.app.screens.owner import OwnerPane
 from terminal.app.screens.pairing import PairingScreen
 from terminal.app.screens.scan import ScanScreen, Step
 from terminal.core.session import TerminalSession
-from tests.e2e.conftest import FAST_HASHING, free_port, running, signed_in, tillpoint, tillpoint_run
+from tests.e2e.conftest import (
+    FAST_HASHING,
+    PASSWORD,
+    free_port,
+    running,
+    signed_in,
+    tillpoint,
+    tillpoint_run,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -113,7 +123,8 @@ def server(tmp_path):
 def shop(server):
     """A café with offline limits, a customer's £50 card, and a pairing code."""
     base = server.base
-    owner = signed_in(base, "vendor")
+    owner_email = f"owner-{time.monotonic_ns()}@example.com"
+    owner = signed_in(base, "vendor", owner_email)
     business = httpx.post(
         f"{base}/api/v1/businesses",
         headers=owner,
@@ -155,6 +166,7 @@ def shop(server):
         "voucher": voucher,
         "customer": customer,
         "pairing_code": code,
+        "owner_email": owner_email,
     }
 
 
@@ -300,6 +312,26 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         server.start()
         await pilot.press("f5")
         await until(pilot, lambda: app.session.status().waiting == 0, "the product to sync")
+
+        # The owner signs in on the Owner tab, sees this terminal, and lowers a limit.
+        app.screen.query_one("ContentTabs").focus()  # the tab strip, as Tab would reach it
+        await pilot.press(*["right"] * 5)  # Products, Deals, Branches, Limits, Sync, Owner
+        await pilot.press("tab")
+        await pilot.press(*shop["owner_email"], "enter", *PASSWORD, "enter")
+        owner = app.screen.query_one(OwnerPane)
+        message = owner.query_one("#owner-message")
+        await until(pilot, lambda: owner.token is not None, f"sign-in: {message.render()}")
+        assert owner.query_one("#device-table", DataTable).row_count == 1
+        single = owner.query_one("#max_single_minor", Input)
+        assert single.value == "20.00"
+        single.value = "15.00"
+        await pilot.click("#max_single_minor")
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: (app.session.store.offline_limits() or {}).get("max_single_minor") == 1500,
+            "the new limit to reach the till",
+        )
     listed = httpx.get(f"{server.base}/api/v1/businesses/{shop['business_id']}").json()
     assert {"Oat latte": 380}.items() <= {
         p["name"]: p["price"]["minor"] for p in listed["products"]

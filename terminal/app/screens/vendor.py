@@ -1,5 +1,6 @@
 """The vendor's screens: products (editable offline, through the outbox), deals, branches,
-the offline limits the terminal works to, and what sync refused or flagged."""
+the offline limits the terminal works to, what sync refused or flagged, and the owner's
+tab (terminals, incidents, limits; signed in, online)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sync.tokens import id_text, new_id
 
 from ..base import tillpoint
 from ..status import StatusLine
+from .owner import OwnerPane
 
 
 class VendorScreen(Screen[None]):
@@ -38,6 +40,8 @@ class VendorScreen(Screen[None]):
                 yield Static("", id="limits-text")
             with TabPane("Sync", id="sync"):
                 yield Static("", id="sync-text")
+            with TabPane("Owner", id="owner-tab"):
+                yield OwnerPane()
         yield StatusLine()
         yield Footer()
 
