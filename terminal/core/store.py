@@ -332,13 +332,14 @@ class TerminalStore:
             "deal_edit", {"deal_id": deal_id, **changes, "base_version": base_version}
         )
 
-    def pending_product_edits(self) -> dict[str, dict[str, Any]]:
-        """Product edits made here and not yet synced: the newest for each product."""
+    def pending_edits(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Listing edits ("product" or "deal") made here and not yet synced: the newest of
+        each listing, by its id."""
         rows = self.db.execute(
-            "SELECT payload FROM outbox WHERE type = 'product_edit' ORDER BY seq"
+            "SELECT payload FROM outbox WHERE type = ? ORDER BY seq", [f"{kind}_edit"]
         ).fetchall()
         edits = [json.loads(row[0]) for row in rows]
-        return {edit["product_id"]: edit for edit in edits}
+        return {edit[f"{kind}_id"]: edit for edit in edits}
 
     def products(self) -> list[dict[str, Any]]:
         rows = self.db.execute(

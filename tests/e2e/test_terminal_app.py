@@ -167,6 +167,7 @@ def shop(server):
         "customer": customer,
         "pairing_code": code,
         "owner_email": owner_email,
+        "deal_id": deal["id"],
     }
 
 
@@ -313,9 +314,20 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         await pilot.press("f5")
         await until(pilot, lambda: app.session.status().waiting == 0, "the product to sync")
 
-        # The owner signs in on the Owner tab, sees this terminal, and lowers a limit.
+        # The deal gets a new title: picked in the Deals tab, edited, synced.
         app.screen.query_one("ContentTabs").focus()  # the tab strip, as Tab would reach it
-        await pilot.press(*["right"] * 5)  # Products, Deals, Branches, Limits, Sync, Owner
+        await pilot.press("right", "tab", "enter")  # Deals; its table; pick the deal
+        title = app.screen.query_one("#deal-title", Input)
+        assert title.value == "Two coffees for one"
+        title.value = "Two coffees, one price"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.session.status().waiting == 0, "the deal edit to sync")
+        deal = httpx.get(f"{server.base}/api/v1/deals/{shop['deal_id']}").json()
+        assert deal["title"] == "Two coffees, one price"
+
+        # The owner signs in on the Owner tab, sees this terminal, and lowers a limit.
+        app.screen.query_one("ContentTabs").focus()
+        await pilot.press(*["right"] * 4)  # Deals, Branches, Limits, Sync, Owner
         await pilot.press("tab")
         await pilot.press(*shop["owner_email"], "enter", *PASSWORD, "enter")
         owner = app.screen.query_one(OwnerPane)

@@ -34,6 +34,9 @@ class VendorScreen(Screen[None]):
                 yield Input(placeholder="price, e.g. 3.50", id="product-price")
             with TabPane("Deals", id="deals"):
                 yield DataTable(id="deal-table", cursor_type="row")
+                yield Input(
+                    placeholder="new title for the selected deal, then Enter", id="deal-title"
+                )
             with TabPane("Branches", id="branches"):
                 yield DataTable(id="branch-table", cursor_type="row")
             with TabPane("Offline limits", id="limits"):
@@ -57,13 +60,17 @@ class VendorScreen(Screen[None]):
 
     def reload(self) -> None:
         store = tillpoint(self).session.store
-        self._products(store.products(), store.pending_product_edits())
+        self._products(store.products(), store.pending_edits("product"))
         deals = self.query_one("#deal-table", DataTable)
         deals.clear()
-        for deal in store.listings("deals"):
+        deal_edits = store.pending_edits("deal")
+        self.deal_rows = {deal["id"]: deal for deal in store.listings("deals")}
+        for deal in self.deal_rows.values():
             price = Money.of(deal["deal_price_minor"], deal["currency"]).format()
-            state = "ended" if deal["ended"] else "on sale"
-            deals.add_row(deal["title"], price, deal["ends_at"][:10], state)
+            edit = deal_edits.get(deal["id"])
+            state = "edited, waiting to sync" if edit else "ended" if deal["ended"] else "on sale"
+            title = edit["title"] if edit and "title" in edit else deal["title"]
+            deals.add_row(title, price, deal["ends_at"][:10], state, key=deal["id"])
         branches = self.query_one("#branch-table", DataTable)
         branches.clear()
         for branch in store.listings("branches"):
@@ -150,6 +157,30 @@ class VendorScreen(Screen[None]):
         self.editing = None
         name_input.clear()
         price_input.clear()
+        self.reload()
+        tillpoint(self).action_sync_now()
+
+    @on(DataTable.RowSelected, "#deal-table")
+    def deal_picked(self, event: DataTable.RowSelected) -> None:
+        deal = self.deal_rows.get(str(event.row_key.value))
+        if deal is not None:
+            title = self.query_one("#deal-title", Input)
+            title.value = deal["title"]
+            title.focus()
+
+    @on(Input.Submitted, "#deal-title")
+    def deal_title_entered(self, event: Input.Submitted) -> None:
+        table = self.query_one("#deal-table", DataTable)
+        title = event.value.strip()
+        if not table.row_count or not 0 < len(title) <= 120:
+            self.notify("Pick a deal, then give it a title of 1 to 120 characters.")
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        deal = self.deal_rows[str(row_key.value)]
+        store = tillpoint(self).session.store
+        store.record_deal_edit(deal["id"], {"title": title}, deal["version"])
+        self.notify(f"Saved the deal as {title!r}; it goes to the server with the next sync.")
+        event.input.clear()
         self.reload()
         tillpoint(self).action_sync_now()
 
