@@ -185,11 +185,13 @@ def pull_after_changes(
     return len(json.dumps(page).encode()), elapsed * 1000
 
 
-def push_rate(store: TerminalStore, client: SyncClient, card_id: str, events: int) -> float:
-    cached = store.card(card_id)
-    assert cached is not None
-    for _ in range(events):
-        store.record_offline_redemption(cached, 1, uuid.uuid4().hex)
+def push_rate(store: TerminalStore, client: SyncClient, card_ids: list[str], events: int) -> float:
+    """`events` offline redemptions of 1p, spread over the cards in turn."""
+    cached = [store.card(card_id) for card_id in card_ids]
+    for n in range(events):
+        card = cached[n % len(cached)]
+        assert card is not None
+        store.record_offline_redemption(card, 1, uuid.uuid4().hex)
     started = time.perf_counter()
     summary = push_outbox(client, store)
     elapsed = time.perf_counter() - started
@@ -237,7 +239,7 @@ def main() -> None:
         store, client = paired_store(small, owner, business)
         snapshot_seconds(store, client)
         small_bytes, small_ms = pull_after_changes(small, owner, business, ids, store, client, 100)
-        rate = push_rate(store, client, ids[0], args.events)
+        rate = push_rate(store, client, ids[:200], args.events)
         ceiling = insert_rate(small.url, args.events)
         print(
             f"  push {args.events:,} offline redemptions   {rate:>9,.0f} events/s; plain "

@@ -20,7 +20,7 @@ from ..ids import make_id
 from ..keys.keyring import Keyring
 from ..problems import Problem
 from . import ledger
-from .ledger import InsufficientFundsError, Leg
+from .ledger import InsufficientFundsError, Leg, Postings
 from .models import (
     CardStatus,
     GiftCard,
@@ -202,27 +202,20 @@ def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> s
 
 
 def record_offline_redemption(
-    session: Session, card: GiftCard, amount: Money, memo: str
+    session: Session, card: GiftCard, amount: Money, memo: str, postings: Postings
 ) -> tuple[str, int]:
     """Record a redemption a terminal already approved offline: the customer has the goods,
     so it is never refused. What the card cannot cover goes to the business's shortfall
-    account and the card is blocked for review. Returns (operation id, shortfall)."""
-    available = (
-        session.scalar(
-            select(LedgerAccount.balance_minor)
-            .where(LedgerAccount.id == card.account_id)
-            .with_for_update()
-        )
-        or 0
-    )
-    covered = min(available, amount.minor)
-    shortfall = amount.minor - covered
+    account and the card is blocked for review. Posted with the sync batch's `postings`.
+    Returns (operation id, shortfall)."""
+    card_account = _card_account(session, card)
     revenue = _business_account(session, Purpose.REVENUE, card)
+    postings.lock([card_account, revenue])
+    covered = min(postings.balances[card_account.id], amount.minor)
+    shortfall = amount.minor - covered
     legs = []
     if covered:
-        legs.append(
-            Leg(_card_account(session, card), revenue, covered, "offline-redemption", card.id, memo)
-        )
+        legs.append(Leg(card_account, revenue, covered, "offline-redemption", card.id, memo))
     if shortfall:
         legs.append(
             Leg(
@@ -236,7 +229,7 @@ def record_offline_redemption(
         )
         card.status = CardStatus.BLOCKED
         card.version += 1
-    return ledger.post(session, legs), shortfall  # the card's change is recorded by the post
+    return postings.add(legs), shortfall  # the card's change is recorded with the postings
 
 
 def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) -> Hold:

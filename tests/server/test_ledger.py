@@ -91,3 +91,38 @@ def test_accounts_are_made_once(session):
     first = ledger.account(session, Purpose.REVENUE, "GBP", "biz00000001")
     again = ledger.account(session, Purpose.REVENUE, "GBP", "biz00000001")
     assert first.id == again.id
+
+
+# -- postings: many operations written together (the sync push) ------------------------------
+
+
+def test_postings_write_many_operations_at_once_with_the_same_rules(session):
+    clearing = ledger.account(session, Purpose.CLEARING, "GBP")
+    a, b = card(session, "a"), card(session, "b")
+    ledger.post(session, [ledger.Leg(clearing, a, 300, "purchase")])
+    session.commit()
+    postings = ledger.Postings(session)
+    postings.add([ledger.Leg(a, b, 100, "move")])
+    postings.add([ledger.Leg(a, b, 150, "move")])
+    with pytest.raises(ledger.InsufficientFundsError):
+        postings.add([ledger.Leg(a, b, 51, "move")])  # 50 left, checked in memory
+    assert ledger.balance(session, a.id) == 300  # nothing written before the flush
+    postings.flush()
+    session.commit()
+    assert (ledger.balance(session, a.id), ledger.balance(session, b.id)) == (50, 250)
+    assert ledger.invariant_violations(session) == []
+
+
+def test_postings_read_balances_again_after_another_posting(session):
+    clearing = ledger.account(session, Purpose.CLEARING, "GBP")
+    a, b = card(session, "a"), card(session, "b")
+    ledger.post(session, [ledger.Leg(clearing, a, 100, "purchase")])
+    postings = ledger.Postings(session)
+    postings.add([ledger.Leg(a, b, 60, "move")])
+    postings.forget()  # written; `post` may now change the same accounts
+    ledger.post(session, [ledger.Leg(clearing, a, 500, "purchase")])
+    postings.add([ledger.Leg(a, b, 540, "move")])  # only right if 540 is really there
+    postings.flush()
+    session.commit()
+    assert (ledger.balance(session, a.id), ledger.balance(session, b.id)) == (0, 600)
+    assert ledger.invariant_violations(session) == []

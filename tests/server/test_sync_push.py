@@ -413,3 +413,16 @@ def test_a_void_too_late_or_of_nothing_or_of_another_tills_sale_changes_nothing(
     assert "no gift-card redemption" in till.push(void(till, card, "nothing", 300))[0][1]
     assert "no gift-card redemption" in other.push(void(other, card, "sale-3", 300))[0][1]
     assert balance(shop, card)["balance"]["minor"] == 700
+
+
+def test_a_batch_mixing_redemptions_and_a_void_sees_each_balance_as_it_is(client, shop, card):
+    till = Terminal(client, shop)
+    results = till.push(
+        till.event(card_id=card["id"], amount_minor=250, attempt_key="s1"),
+        void(till, card, "s1", 250),
+        till.event(card_id=card["id"], amount_minor=900, attempt_key="s2"),
+    )
+    # The void gave the 250 back before the 900 came: no shortfall, no blocked card.
+    assert [status for status, _ in results] == ["applied", "applied", "applied"]
+    assert balance(shop, card)["balance"]["minor"] == 100
+    assert balance(shop, card)["status"] == "active"
