@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, text
 
 from .accounts.jwt_tokens import TokenSigner, load_or_create_secret
 from .accounts.passwords import Passwords
 from .accounts.router import router as accounts_router
+from .billing.defaults import ensure_prices
+from .billing.router import router as billing_router
+from .billing.schedule import BillingSchedule
 from .db import make_engine, make_sessionmaker
 from .deals.router import router as deals_router
 from .devices.router import router as devices_router
@@ -30,9 +37,28 @@ def create_app(
     settings: Settings,
     engine: Engine | None = None,
     gateway: PaymentGateway | None = None,
+    today: Callable[[], date] | None = None,
 ) -> FastAPI:
-    """The server app. The schema must already be migrated (`tillpoint server migrate`)."""
+    """The server app. The schema must already be migrated (`tillpoint server migrate`).
+    `today` is the billing clock (tests walk the calendar with it)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        schedule = None
+        if settings.billing_interval_seconds > 0:
+            schedule = BillingSchedule(
+                app.state.sessions,
+                app.state.gateway,
+                app.state.billing_today,
+                settings.billing_interval_seconds,
+            )
+            schedule.start()
+        yield
+        if schedule is not None:
+            schedule.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Tillpoint",
         version="1",
         summary="Gift cards and deal vouchers for local businesses",
@@ -47,6 +73,9 @@ def create_app(
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.token_signer = TokenSigner(load_or_create_secret(settings.jwt_secret_file))
     app.state.gateway = gateway if gateway is not None else SimulatedGateway()
+    app.state.billing_today = today or (lambda: datetime.now(UTC).date())
+    with app.state.sessions() as session:
+        ensure_prices(session)
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60)
     app.state.redeem_limiter = RateLimiter(settings.redemptions_per_minute, 60)
     install_problem_handlers(app)
@@ -59,6 +88,7 @@ def create_app(
     api.include_router(wallet_router)
     api.include_router(deals_router)
     api.include_router(devices_router)
+    api.include_router(billing_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")

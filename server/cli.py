@@ -59,6 +59,30 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     jobs.add_argument("--at", help="act as if it were this ISO 8601 time (default: now)")
     jobs.set_defaults(handler=run_jobs)
 
+    billing = actions.add_parser(
+        "billing-run",
+        help="renewals, payment retries, grace periods and plan changes due today",
+        description="Invoice new periods and the day before's changes, collect and retry "
+        "payments, apply tier changes whose grace is over, suspend businesses whose payment "
+        "grace ended. Safe to run twice for a day, and from several processes at once. The "
+        "server also runs it on its own every TILLPOINT_BILLING_INTERVAL_SECONDS.",
+    )
+    _add_database_options(billing)
+    billing.add_argument("--at", help="run for this date, YYYY-MM-DD (default: today, UTC)")
+    billing.set_defaults(handler=billing_run)
+
+    rates = actions.add_parser("rates", help="exchange rates for billing in other currencies")
+    rate_actions = rates.add_subparsers(dest="rates_command", metavar="ACTION", required=True)
+    rates_import = rate_actions.add_parser(
+        "import",
+        help="store dated rates from a CSV file",
+        description="Rows `currency,rate,date`: how much of the currency one GBP buys, from "
+        "that date on (e.g. EUR,1.1642,2026-11-01). A header row is fine. All or nothing.",
+    )
+    _add_database_options(rates_import)
+    rates_import.add_argument("file", type=Path)
+    rates_import.set_defaults(handler=import_rates)
+
 
 def register_demo(commands: Commands[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
@@ -123,6 +147,55 @@ def run_jobs(args: argparse.Namespace) -> int:
         f"at {now:%Y-%m-%d %H:%M} UTC: {done.cards} cards expired, {done.holds} holds "
         f"released, {done.deals} deals ended"
     )
+    return EXIT_OK
+
+
+def billing_run(args: argparse.Namespace) -> int:
+    from datetime import UTC, date, datetime
+
+    from .billing.run import run_billing
+    from .db import make_engine, make_sessionmaker
+    from .payments import SimulatedGateway
+
+    settings = _settings(args)
+    try:
+        day = date.fromisoformat(args.at) if args.at else datetime.now(UTC).date()
+    except ValueError:
+        raise CommandError(f"--at {args.at!r} is not a date like 2026-11-22") from None
+    engine = make_engine(settings.effective_database_url)
+    try:
+        summary = run_billing(make_sessionmaker(engine), day, SimulatedGateway())
+    finally:
+        engine.dispose()
+    print(
+        f"billing for {day}: {summary.businesses} businesses, {summary.invoices} invoices "
+        f"issued, {summary.paid} payments collected, {summary.failed} failed (retries "
+        f"scheduled), {summary.plan_changes} plan changes, {summary.suspended} suspended"
+    )
+    for problem in summary.problems:
+        print(f"  not billed: {problem}")
+    return EXIT_OK if not summary.problems else 1
+
+
+def import_rates(args: argparse.Namespace) -> int:
+    from .billing.rates import RateError
+    from .billing.rates import import_rates as read_rates
+    from .db import make_engine, make_sessionmaker
+
+    settings = _settings(args)
+    if not args.file.is_file():
+        raise CommandError(f"{args.file} is not a file: give the CSV of rates")
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            try:
+                count = read_rates(session, args.file, base="GBP")
+            except RateError as exc:
+                raise CommandError(f"nothing imported: {exc}") from None
+            session.commit()
+    finally:
+        engine.dispose()
+    print(f"imported {count} rates from {args.file}")
     return EXIT_OK
 
 

@@ -8,9 +8,11 @@ from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import (
+    BigInteger,
     CursorResult,
     DateTime,
     Engine,
+    Integer,
     MetaData,
     Result,
     TypeDecorator,
@@ -19,8 +21,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+# SQLite only auto-increments an INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
 __all__ = [
     "Base",
+    "BigId",
     "SessionDep",
     "UtcDateTime",
     "make_engine",

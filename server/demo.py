@@ -15,6 +15,8 @@ from sync.money import Money
 
 from .accounts.models import Role, User
 from .accounts.passwords import Passwords
+from .billing import subscriptions as billing
+from .billing.defaults import ensure_prices
 from .deals import service as deals
 from .deals.models import Deal
 from .directory.models import Branch, Business, Product, StaffMember
@@ -139,6 +141,10 @@ def seed_demo(
                 )
             )
         businesses.append(business)
+    ensure_prices(session)
+    today = datetime.now(UTC).date()
+    for business in businesses:  # each on the plan it needs, paid by a test card
+        billing.start(session, business, today).payment_card = "4242424242424242"
     written: list[Path] = []
     if keyring is not None and passwords is not None:
         written = _seed_wallet(session, keyring, passwords, businesses, qr_dir)

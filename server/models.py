@@ -2,6 +2,15 @@
 (for migrations, `create_all` in tests, and relationships across areas)."""
 
 from .accounts.models import RefreshToken, Role, User
+from .billing.models import (
+    Adjustment,
+    BillingNotice,
+    ExchangeRate,
+    Invoice,
+    InvoiceLine,
+    PriceItem,
+    Subscription,
+)
 from .db import Base
 from .deals.models import Deal, Voucher, VoucherStatus
 from .devices.models import Change, Device, Incident, OfflineLimits, PairingCode, SyncEvent
@@ -19,27 +28,34 @@ from .wallet.models import (
 )
 
 __all__ = [
+    "Adjustment",
     "Base",
+    "BillingNotice",
     "Branch",
     "Business",
     "CardStatus",
     "Change",
     "Deal",
     "Device",
+    "ExchangeRate",
     "GiftCard",
     "Hold",
     "HoldStatus",
     "IdempotencyRecord",
     "Incident",
+    "Invoice",
+    "InvoiceLine",
     "IssuedToken",
     "LedgerAccount",
     "OfflineLimits",
     "PairingCode",
+    "PriceItem",
     "Product",
     "Purpose",
     "RefreshToken",
     "Role",
     "StaffMember",
+    "Subscription",
     "SyncEvent",
     "Transfer",
     "User",

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = 65536
     login_attempts_per_minute: int = 10
     redemptions_per_minute: int = 120
+    billing_interval_seconds: float = Field(
+        default=3600, description="how often the server runs billing for today; 0: never"
+    )
 
     @property
     def jwt_secret_file(self) -> Path:

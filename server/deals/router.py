@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sync.money import Money
 
 from ..accounts.models import Role
+from ..billing.subscriptions import require_selling
 from ..changes import record_change
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
@@ -80,6 +81,7 @@ def create_deal(
     business_id: str, body: DealCreate, user: CurrentUser, session: SessionDep
 ) -> DealPublic:
     business = business_for(session, user, business_id, staff=False)
+    require_selling(session, business.id)
     now = datetime.now(UTC)
     if body.ends_at <= now:
         raise Problem(
@@ -152,6 +154,7 @@ def buy_voucher(
     deal = session.get(Deal, deal_id)
     if deal is None:
         raise Problem(404, "deal-not-found", "No such deal", f"There is no deal {deal_id!r}.")
+    require_selling(session, deal.business_id)
     gateway: PaymentGateway = request.app.state.gateway
 
     def operation() -> Outcome:

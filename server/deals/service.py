@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 from sync.tokens import Kind
 
+from ..billing.subscriptions import hidden_businesses
 from ..changes import record_change
 from ..db import rowcount
 from ..directory.models import Branch, Business
@@ -58,6 +59,7 @@ def live_deals(
         .join(Business, Business.id == Deal.business_id)
         .where(Deal.starts_at <= now, Deal.ends_at > now, Deal.ended.is_(False))
         .where(or_(Deal.quantity_limit.is_(None), Deal.sold < Deal.quantity_limit))
+        .where(Business.id.not_in(hidden_businesses()))
     )
     if category:
         query = query.where(func.lower(Business.category) == category.lower())

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..billing.models import Subscription
+from ..billing.subscriptions import prices, product_count
 from ..deals.models import Deal, Voucher, VoucherStatus
 from ..directory.models import Branch, Product
 from ..wallet.models import GiftCard, IssuedToken, LedgerAccount
@@ -19,6 +21,7 @@ from .schemas import (
     ChangesPage,
     DealState,
     OfflineLimitsBody,
+    PlanState,
     ProductState,
     VoucherState,
 )
@@ -201,7 +204,23 @@ def snapshot_page(
         },
         "trust_list": trust_list,
         "offline_limits": offline_limits(session, business_id).model_dump(),
+        "plan": plan.model_dump() if (plan := _plan(session, business_id)) else None,
     }
+
+
+def _plan(session: Session, business_id: str) -> PlanState | None:
+    subscription = session.get(Subscription, business_id)
+    if subscription is None:
+        return None
+    plan = prices(session)[subscription.plan_code]
+    return PlanState(
+        name=plan.name,
+        max_products=plan.max_products,
+        products=product_count(session, business_id),
+        status=subscription.status,
+        hibernating=subscription.hibernating,
+        pending_plan=subscription.pending_plan,
+    )
 
 
 def changes_since(
@@ -234,4 +253,5 @@ def changes_since(
         revoked_token_ids=_ids(page, "revocation"),
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),
+        plan=_plan(session, business_id),
     )

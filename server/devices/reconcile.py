@@ -26,6 +26,7 @@ from sync.wire import (
     public_key_from_text,
 )
 
+from ..billing.subscriptions import listing_changed, standing
 from ..changes import record_change
 from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
@@ -257,6 +258,12 @@ def _voidable(
     return str(event.payload["card_id"]), int(event.payload["amount_minor"]), made_at
 
 
+def _editing_allowed(session: Session, business_id: str) -> None:
+    allowed = standing(session, business_id)
+    if not allowed.editing:
+        raise _Rejected(f"listing edits are paused: {allowed.reason}")
+
+
 def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
     """A vendor's product edit made at a terminal, perhaps offline. It applies only to the
     version it was made on; a conflicting edit is refused and reported, never dropped."""
@@ -273,6 +280,7 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
         raise _Rejected("payload.base_version must be the version the edit was made on")
     business = session.get(Business, device.business_id)
     assert business is not None
+    _editing_allowed(session, business.id)
     product = session.get(Product, product_id)
     if product is None and base is None:
         if not _NEW_ID.fullmatch(product_id):
@@ -292,6 +300,7 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
         session.add(product)
         session.flush()
         record_change(session, business.id, "product", product.id)
+        listing_changed(session, business.id, _occurred(event).date())
         return EventResult(event.id, "applied")
     if product is None or product.business_id != business.id:
         raise _Rejected("no product of this business has that id")
@@ -359,6 +368,7 @@ def _deal_edit(session: Session, batch: _Batch, event: TerminalEvent) -> EventRe
     deal = session.get(Deal, _text(event.payload, "deal_id"))
     if deal is None or deal.business_id != batch.device.business_id:
         raise _Rejected("no deal of this business has that id")
+    _editing_allowed(session, deal.business_id)
     title = event.payload.get("title", deal.title)
     description = event.payload.get("description", deal.description)
     limit = event.payload.get("quantity_limit", deal.quantity_limit)

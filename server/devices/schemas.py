@@ -147,6 +147,17 @@ DEFAULT_OFFLINE_LIMITS = OfflineLimitsBody(
 )
 
 
+class PlanState(BaseModel):
+    """The business's plan as the vendor screens show it: its limit and the usage."""
+
+    name: str
+    max_products: int | None = Field(description="null: unlimited")
+    products: int
+    status: str = Field(description="active, past_due, grace or suspended")
+    hibernating: bool
+    pending_plan: str | None = Field(description="a tier change waiting out its grace")
+
+
 class ChangesPage(BaseModel):
     cursor: int = Field(description="send it back as ?cursor= for what changed after this page")
     more: bool = Field(description="true: pull again at once for the rest")
@@ -158,6 +169,7 @@ class ChangesPage(BaseModel):
     revoked_token_ids: list[str] = Field(description="cti of tokens replaced by a re-issue")
     trust_list: dict[str, Any]
     offline_limits: OfflineLimitsBody
+    plan: PlanState | None = Field(default=None, description="null: no subscription")
 
 
 class SnapshotPage(BaseModel):
@@ -176,3 +188,4 @@ class SnapshotPage(BaseModel):
     revoked_token_ids: list[str]
     trust_list: dict[str, Any]
     offline_limits: OfflineLimitsBody
+    plan: PlanState | None = None

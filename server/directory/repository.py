@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..billing.subscriptions import hidden_businesses
 from ..changes import record_change
 from .models import Branch, Business, Product
 
@@ -46,7 +47,11 @@ def search_businesses(
 ) -> tuple[list[Found], int]:
     """Businesses matching text and category; with `near`, only those with a branch in
     the radius, nearest first. Returns one page and the total count."""
-    query = select(Business).options(selectinload(Business.branches))
+    query = (
+        select(Business)
+        .options(selectinload(Business.branches))
+        .where(Business.id.not_in(hidden_businesses()))
+    )
     if text:
         pattern = f"%{text.lower()}%"
         query = query.where(
@@ -124,3 +129,23 @@ def add_product(
     session.flush()
     record_change(session, business.id, "product", product.id)
     return product
+
+
+def remove_branch(session: Session, business: Business, branch_id: str) -> bool:
+    branch = session.get(Branch, branch_id)
+    if branch is None or branch.business_id != business.id:
+        return False
+    session.delete(branch)
+    session.flush()
+    record_change(session, business.id, "branch", branch_id)
+    return True
+
+
+def remove_product(session: Session, business: Business, product_id: str) -> bool:
+    product = session.get(Product, product_id)
+    if product is None or product.business_id != business.id:
+        return False
+    session.delete(product)
+    session.flush()
+    record_change(session, business.id, "product", product_id)
+    return True

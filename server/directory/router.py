@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from sync.money import Money, MoneyError, currency
 
 from ..accounts.models import Role
+from ..billing import subscriptions as billing
+from ..billing.clock import today
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
 from ..problems import Problem
@@ -103,7 +105,9 @@ def detail(session: SessionDep, business_id: str) -> BusinessDetail:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="List your business")
-def create_business(body: BusinessCreate, user: CurrentUser, session: SessionDep) -> BusinessPublic:
+def create_business(
+    body: BusinessCreate, request: Request, user: CurrentUser, session: SessionDep
+) -> BusinessPublic:
     require_role(user, Role.VENDOR_OWNER)
     try:
         code = currency(body.currency).code
@@ -112,6 +116,7 @@ def create_business(body: BusinessCreate, user: CurrentUser, session: SessionDep
     business = repository.add_business(
         session, user.id, body.name, body.category, body.description, code
     )
+    billing.start(session, business, today(request))
     session.commit()
     return _public(repository.Found(business, None), None)
 
@@ -122,12 +127,32 @@ def create_business(body: BusinessCreate, user: CurrentUser, session: SessionDep
     summary="Add a branch to your business",
 )
 def create_branch(
-    business_id: str, body: BranchCreate, user: CurrentUser, session: SessionDep
+    business_id: str, body: BranchCreate, request: Request, user: CurrentUser, session: SessionDep
 ) -> BranchPublic:
     business = business_for(session, user, business_id, staff=False)
+    billing.require_editing(session, business.id)
     branch = repository.add_branch(session, business, **body.model_dump())
+    billing.listing_changed(session, business.id, today(request))
     session.commit()
     return BranchPublic.model_validate(branch)
+
+
+@router.delete(
+    "/{business_id}/branches/{branch_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Close a branch (billing follows, prorated)",
+)
+def delete_branch(
+    business_id: str, branch_id: str, request: Request, user: CurrentUser, session: SessionDep
+) -> None:
+    business = business_for(session, user, business_id, staff=False)
+    billing.require_editing(session, business.id)
+    if not repository.remove_branch(session, business, branch_id):
+        raise Problem(
+            404, "branch-not-found", "No such branch", "This business has no such branch."
+        )
+    billing.listing_changed(session, business.id, today(request))
+    session.commit()
 
 
 @router.post(
@@ -136,12 +161,14 @@ def create_branch(
     summary="Add a product to your business",
 )
 def create_product(
-    business_id: str, body: ProductCreate, user: CurrentUser, session: SessionDep
+    business_id: str, body: ProductCreate, request: Request, user: CurrentUser, session: SessionDep
 ) -> ProductPublic:
     business = business_for(session, user, business_id, staff=False)
+    billing.require_editing(session, business.id)
     product = repository.add_product(
         session, business, body.name, body.price_minor, body.attributes
     )
+    billing.listing_changed(session, business.id, today(request))
     session.commit()
     return ProductPublic(
         id=product.id,
@@ -149,3 +176,21 @@ def create_product(
         price=MoneyPublic.of(Money.of(product.price_minor, product.currency)),
         attributes=product.attributes,
     )
+
+
+@router.delete(
+    "/{business_id}/products/{product_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a product (the plan follows the count, after a grace period)",
+)
+def delete_product(
+    business_id: str, product_id: str, request: Request, user: CurrentUser, session: SessionDep
+) -> None:
+    business = business_for(session, user, business_id, staff=False)
+    billing.require_editing(session, business.id)
+    if not repository.remove_product(session, business, product_id):
+        raise Problem(
+            404, "product-not-found", "No such product", "This business has no such product."
+        )
+    billing.listing_changed(session, business.id, today(request))
+    session.commit()

@@ -18,11 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UtcDateTime, utcnow
+from ..db import Base, BigId, UtcDateTime, utcnow
 from ..ids import ID_LENGTH, make_id
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY.
-BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 def _enum(kind: type[enum.Enum]) -> Enum:

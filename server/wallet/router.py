@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sync.money import Money
 
 from ..accounts.models import Role, User
+from ..billing.subscriptions import require_selling
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
 from ..directory.models import Business, StaffMember
@@ -166,6 +167,7 @@ def buy_gift_card(
         raise Problem(
             404, "business-not-found", "No such business", f"There is no business {business_id!r}."
         )
+    require_selling(session, business.id)
     gateway: PaymentGateway = request.app.state.gateway
 
     def operation() -> Outcome:

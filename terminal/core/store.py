@@ -262,9 +262,15 @@ class TerminalStore:
                 self.db.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?)", [token_id])
             self._set_meta("trust_list", json.dumps(page["trust_list"]))
             self._set_meta("offline_limits", json.dumps(page["offline_limits"]))
+            self._set_meta("plan", json.dumps(page.get("plan")))
             if final:
                 self._set_meta("cursor", str(int(page["cursor"])))
                 self._set_meta("synced_at", _now())
+
+    def plan(self) -> dict[str, Any] | None:
+        """The business's plan, its product limit and usage, as last synced."""
+        text = self._meta("plan")
+        return None if text is None else json.loads(text)
 
     def offline_limits(self) -> dict[str, int] | None:
         text = self._meta("offline_limits")

@@ -85,3 +85,22 @@ def test_demo_prints_logins_and_writes_scannable_codes(tmp_path):
         "page-turners-gift-card-10.png",
     ]
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in codes)
+
+
+def test_billing_run_and_rates_import_from_the_command_line(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}", "TILLPOINT_DATA_DIR": str(tmp_path)}
+    assert tillpoint_run("server", "migrate", env=env).returncode == 0
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,rate,date\nEUR,1.1642,2026-11-01\nUSD,1.27,2026-11-01\n")
+    imported = tillpoint_run("server", "rates", "import", str(rates), env=env)
+    assert (imported.returncode, imported.stdout.strip()) == (0, f"imported 2 rates from {rates}")
+    rates.write_text("EUR,not-a-rate,2026-11-02\n")
+    refused = tillpoint_run("server", "rates", "import", str(rates), env=env)
+    assert refused.returncode == 2
+    assert "nothing imported" in refused.stdout
+    assert ":1: 'not-a-rate' is not a rate" in refused.stdout
+    run = tillpoint_run("server", "billing-run", "--at", "2026-11-22", env=env)
+    assert run.returncode == 0, run.stdout
+    assert run.stdout.startswith("billing for 2026-11-22: 0 businesses")
+    bad = tillpoint_run("server", "billing-run", "--at", "22/11/2026", env=env)
+    assert (bad.returncode, "not a date like" in bad.stdout) == (2, True)

@@ -93,6 +93,7 @@ class Server:
         self.env = {
             "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
             "TILLPOINT_DATA_DIR": str(tmp_path / "server"),
+            "TILLPOINT_BILLING_INTERVAL_SECONDS": "0",  # billing runs when the test says
             **FAST_HASHING,
         }
         assert tillpoint_run("server", "migrate", env=self.env).returncode == 0
@@ -310,6 +311,8 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         await pilot.click("#product-name")
         await pilot.press(*"Oat latte", "enter", *"3.80", "enter")
         assert app.session.status().waiting == 1
+        usage = str(app.screen.query_one("#product-form-title").render())
+        assert "1 of 10 products on Starter" in usage  # the plan's limit, synced at pairing
         server.start()
         await pilot.press("f5")
         await until(pilot, lambda: app.session.status().waiting == 0, "the product to sync")
@@ -325,7 +328,12 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         deal = httpx.get(f"{server.base}/api/v1/deals/{shop['deal_id']}").json()
         assert deal["title"] == "Two coffees, one price"
 
-        # The owner signs in on the Owner tab, sees this terminal, and lowers a limit.
+        # Billing runs: the month's invoice cannot be collected (no card on file yet).
+        billed = tillpoint_run("server", "billing-run", env=server.env)
+        assert billed.returncode == 0, billed.stdout
+
+        # The owner signs in on the Owner tab, sees this terminal and the unpaid invoice,
+        # pays it with a card, and lowers an offline limit.
         app.screen.query_one("ContentTabs").focus()
         await pilot.press(*["right"] * 4)  # Deals, Branches, Limits, Sync, Owner
         await pilot.press("tab")
@@ -334,6 +342,15 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         message = owner.query_one("#owner-message")
         await until(pilot, lambda: owner.token is not None, f"sign-in: {message.render()}")
         assert owner.query_one("#device-table", DataTable).row_count == 1
+        billing = owner.query_one("#billing")
+        assert "Billing: Starter, £1.00 a month, 1 of 10 products, past_due." in str(
+            billing.render()
+        )
+        assert "£1.00 open" in str(billing.render())
+        await pilot.click("#pay-card")
+        await pilot.press(*"4242424242424242", "enter")
+        await until(pilot, lambda: "£1.00 paid" in str(billing.render()), "the payment")
+        assert "1 of 10 products, active." in str(billing.render())
         single = owner.query_one("#max_single_minor", Input)
         assert single.value == "20.00"
         single.value = "15.00"

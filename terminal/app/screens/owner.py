@@ -29,6 +29,7 @@ class OwnerPane(Vertical):
         super().__init__(id="owner")
         self.token: str | None = None
         self.incidents: dict[str, dict[str, Any]] = {}
+        self.unpaid: list[str] = []  # invoice ids, oldest first
         self.currency = "GBP"
 
     def compose(self) -> ComposeResult:
@@ -41,6 +42,13 @@ class OwnerPane(Vertical):
         yield DataTable(id="incident-table", cursor_type="row")
         yield Input(
             placeholder="what was done (Enter resolves the selected incident)", id="resolution"
+        )
+        yield Static("", id="billing")
+        yield Input(
+            placeholder="card number, Enter: pay the oldest unpaid invoice",
+            id="pay-card",
+            max_length=19,
+            restrict=r"[0-9 ]*",
         )
         with Horizontal(id="limit-inputs"):
             for name, label in LIMIT_FIELDS.items():
@@ -56,7 +64,8 @@ class OwnerPane(Vertical):
 
     def _signed_in(self, yes: bool) -> None:
         self.query_one("#owner-sign-in").display = not yes
-        for widget in ("#device-table", "#incident-table", "#resolution", "#limit-inputs"):
+        widgets = ("#device-table", "#incident-table", "#resolution", "#limit-inputs", "#billing")
+        for widget in (*widgets, "#pay-card"):
             self.query_one(widget).display = yes
 
     def say(self, text: str) -> None:
@@ -89,17 +98,47 @@ class OwnerPane(Vertical):
             session.close()
         self.app.call_from_thread(self._show, token, *loaded)
 
-    def _load(self, token: str) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    def _load(self, token: str) -> tuple[list[Any], list[Any], dict[str, Any], str]:
         session = tillpoint(self).session
         devices = session.owner_call("GET", "/devices", token)
         incidents = session.owner_call("GET", "/incidents", token)
         limits = session.owner_call("GET", "/offline-limits", token)
-        return devices, incidents, limits
+        return devices, incidents, limits, self._billing(token)
+
+    def _billing(self, token: str) -> str:
+        """The plan, how it stands, and the latest invoices, in a few lines."""
+        session = tillpoint(self).session
+        try:
+            plan = session.owner_call("GET", "/subscription", token)
+        except OwnerError:
+            return "Billing: this business has no subscription."
+        invoices = session.owner_call("GET", "/invoices", token)
+        self.unpaid = [
+            i["id"] for i in reversed(invoices) if i["status"] in {"open", "uncollectible"}
+        ]
+        limit = plan["plan"]["max_products"]
+        lines = [
+            f"Billing: {plan['plan']['name']}, {plan['monthly']['text']} a month, "
+            f"{plan['products']} of {limit if limit is not None else 'unlimited'} products, "
+            f"{plan['status']}{' (hibernating)' if plan['hibernating'] else ''}."
+        ]
+        for invoice in invoices[:3]:
+            lines.append(
+                f"  {invoice['issued_on']} {invoice['kind']:<7} {invoice['total']['text']:>9} "
+                f"{invoice['status']}"
+            )
+        return "\n".join(lines)
 
     def _show(
-        self, token: str, devices: list[Any], incidents: list[Any], limits: dict[str, Any]
+        self,
+        token: str,
+        devices: list[Any],
+        incidents: list[Any],
+        limits: dict[str, Any],
+        billing: str,
     ) -> None:
         self.token = token
+        self.query_one("#billing", Static).update(billing)
         self._signed_in(True)
         products = tillpoint(self).session.store.products()
         self.currency = str(products[0]["currency"]) if products else self.currency
@@ -143,6 +182,15 @@ class OwnerPane(Vertical):
             return
         event.input.clear()
         self.call_owner("POST", f"/incidents/{row_key.value}/resolve", {"resolution": text})
+
+    @on(Input.Submitted, "#pay-card")
+    def pay(self, event: Input.Submitted) -> None:
+        card = event.value.replace(" ", "")
+        event.input.clear()
+        if not self.unpaid:
+            self.say("Nothing to pay: every invoice is paid.")
+            return
+        self.call_owner("POST", f"/invoices/{self.unpaid[0]}/pay", {"card_number": card})
 
     @on(Input.Submitted, ".limit")
     def limits_entered(self) -> None:

@@ -103,11 +103,26 @@ class VendorScreen(Screen[None]):
         deals = tillpoint(self).session.store.listings("deals")
         return str(deals[0]["currency"]) if deals else "GBP"
 
+    def _usage(self) -> str:
+        plan = tillpoint(self).session.store.plan()
+        if plan is None:
+            return f"{self.product_count} products"
+        limit = plan["max_products"]
+        usage = (
+            f"{self.product_count} products, no limit on {plan['name']}"
+            if limit is None
+            else f"{self.product_count} of {limit} products on {plan['name']}"
+        )
+        if limit is not None and self.product_count > limit:
+            usage += " (over: the plan grows after a 7-day grace unless you remove some)"
+        if plan["status"] == "suspended":
+            usage += " · SUSPENDED: edits are refused until the invoice is paid"
+        return usage
+
     def _form_title(self) -> None:
         if self.editing is None:
             text = (
-                f"{self.product_count} products. New product: name, Enter, price, Enter. "
-                "Pick a row to edit it."
+                f"{self._usage()}. New product: name, Enter, price, Enter. Pick a row to edit it."
             )
         else:
             text = f"Editing {self.editing['name']}: change name or price, Enter saves."

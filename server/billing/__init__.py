@@ -1,0 +1,1 @@
+"""Vendors' subscriptions: plans, proration, grace periods, dunning, hibernation, currencies."""

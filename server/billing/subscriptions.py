@@ -1,0 +1,372 @@
+"""What happens to a subscription between billing runs: it starts, changes plan, gains or loses
+branches, crosses a product threshold, hibernates and wakes. Each change that moves the
+monthly price leaves a prorated `Adjustment` for the run to invoice; each thing the vendor
+should know leaves a notice. And what a subscription's standing allows (sell, list, edit)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from sync.money import Money
+
+from ..directory.models import Branch, Business, Product
+from ..problems import Problem
+from .models import Adjustment, BillingNotice, PriceItem, Subscription
+from .proration import add_month, days_left, period_days, prorate
+
+__all__ = [
+    "TIER_GRACE",
+    "Standing",
+    "branches_changed",
+    "change_plan",
+    "hibernate",
+    "hidden_businesses",
+    "listing_changed",
+    "monthly_price",
+    "notify",
+    "plan_for",
+    "products_changed",
+    "require_editing",
+    "require_selling",
+    "standing",
+    "start",
+    "wake",
+]
+
+TIER_GRACE = timedelta(days=7)  # product count over (or back under) a tier: this long to settle
+BRANCH = "extra_branch"
+HIBERNATE = "hibernate"
+
+
+# -- the price list ----------------------------------------------------------------------
+
+
+def prices(session: Session) -> dict[str, PriceItem]:
+    cached: dict[str, PriceItem] | None = session.info.get("billing_prices")
+    if cached is None or any(item not in session for item in cached.values()):
+        cached = {item.code: item for item in session.scalars(select(PriceItem))}
+        session.info["billing_prices"] = cached
+    return cached
+
+
+def plans(session: Session) -> list[PriceItem]:
+    return sorted((p for p in prices(session).values() if p.kind == "plan"), key=lambda p: p.rank)
+
+
+def plan_for(session: Session, products: int) -> PriceItem:
+    """The cheapest plan that allows `products` products."""
+    for plan in plans(session):
+        if plan.max_products is None or products <= plan.max_products:
+            return plan
+    raise LookupError("the price list has no plan without a product limit")
+
+
+def _price(item: PriceItem) -> Money:
+    return Money.of(item.price_minor, item.currency)
+
+
+def monthly_price(session: Session, subscription: Subscription) -> Money:
+    """What a month costs as things stand: the plan and extra branches, or, while
+    hibernating, the hibernation fee alone."""
+    table = prices(session)
+    if subscription.hibernating:
+        return _price(table[HIBERNATE])
+    return _price(table[subscription.plan_code]) + _price(table[BRANCH]) * (
+        subscription.extra_branches
+    )
+
+
+def product_count(session: Session, business_id: str) -> int:
+    query = select(func.count()).select_from(Product).where(Product.business_id == business_id)
+    return int(session.scalar(query) or 0)
+
+
+def extra_branches(session: Session, business_id: str) -> int:
+    query = select(func.count()).select_from(Branch).where(Branch.business_id == business_id)
+    return max(int(session.scalar(query) or 0) - 1, 0)
+
+
+def notify(session: Session, business_id: str, day: date, kind: str, message: str) -> None:
+    session.add(BillingNotice(business_id=business_id, day=day, kind=kind, message=message[:500]))
+
+
+# -- changes -------------------------------------------------------------------------------
+
+
+def start(session: Session, business: Business, today: date) -> Subscription:
+    """A new business starts on the plan its product count needs; its first period is
+    invoiced by the next billing run."""
+    plan = plan_for(session, product_count(session, business.id))
+    subscription = Subscription(
+        business_id=business.id,
+        plan_code=plan.code,
+        status="active",
+        hibernating=False,
+        period_start=today,
+        period_end=add_month(today),
+        anchor_day=today.day,
+        extra_branches=extra_branches(session, business.id),
+    )
+    session.add(subscription)
+    notify(
+        session,
+        business.id,
+        today,
+        "started",
+        f"Subscribed on the {plan.name} plan ({_price(plan).format()} a month); the first "
+        "invoice follows. Add a payment card to pay it automatically.",
+    )
+    return subscription
+
+
+def _proration_note(day: date, subscription: Subscription) -> str:
+    left = days_left(day, subscription.period_start, subscription.period_end)
+    total = period_days(subscription.period_start, subscription.period_end)
+    return f"{left} of {total} days from {day.isoformat()}"
+
+
+def _changed(
+    session: Session,
+    subscription: Subscription,
+    day: date,
+    kind: str,
+    describe: str,
+    change: Callable[[], None],
+) -> Money:
+    """Apply `change` and leave the prorated difference of the monthly price to invoice."""
+    before = monthly_price(session, subscription)
+    change()
+    subscription.version += 1
+    delta = monthly_price(session, subscription) - before
+    amount = prorate(delta, day, subscription.period_start, subscription.period_end)
+    if amount.minor:
+        session.add(
+            Adjustment(
+                business_id=subscription.business_id,
+                day=day,
+                kind=kind,
+                description=f"{describe}, {_proration_note(day, subscription)}"[:200],
+                base_minor=amount.minor,
+                monthly_delta_minor=delta.minor,
+            )
+        )
+    return amount
+
+
+def change_plan(
+    session: Session, subscription: Subscription, code: str, day: date, why: str = ""
+) -> Money:
+    """Move to plan `code` from `day`: an upgrade charges the rest of the period at the
+    difference, a downgrade credits it to the next invoice. The prorated amount."""
+    table = prices(session)
+    plan = table.get(code)
+    if plan is None or plan.kind != "plan":
+        names = ", ".join(p.code for p in plans(session))
+        raise Problem(422, "unknown-plan", "No such plan", f"Choose one of: {names}.")
+    count = product_count(session, subscription.business_id)
+    if plan.max_products is not None and count > plan.max_products:
+        raise Problem(
+            409,
+            "plan-too-small",
+            "Too many products for that plan",
+            f"You list {count} products and {plan.name} allows {plan.max_products}: remove "
+            "products first, or choose a larger plan.",
+        )
+    old = table[subscription.plan_code]
+    if code == old.code:
+        return Money.zero(plan.currency)
+    subscription.pending_plan = subscription.pending_since = None
+
+    def switch() -> None:
+        subscription.plan_code = code
+
+    describe = f"{old.name} → {plan.name}" + (f" ({why})" if why else "")
+    amount = _changed(session, subscription, day, "plan", describe, switch)
+    direction = "charged" if amount.minor > 0 else "credited to your next invoice"
+    notify(
+        session,
+        subscription.business_id,
+        day,
+        "plan_changed",
+        f"Your plan is now {plan.name} ({_price(plan).format()} a month); "
+        f"{abs(amount).format()} prorated, {direction}."
+        if amount.minor
+        else f"Your plan is now {plan.name}.",
+    )
+    return amount
+
+
+def branches_changed(session: Session, subscription: Subscription, day: date) -> None:
+    """Branches were added or removed: the day's changes are one prorated line."""
+    count = extra_branches(session, subscription.business_id)
+    if count == subscription.extra_branches:
+        return
+    before = monthly_price(session, subscription)
+    subscription.extra_branches = count
+    subscription.version += 1
+    delta = monthly_price(session, subscription) - before
+    row = session.scalar(
+        select(Adjustment).where(
+            Adjustment.business_id == subscription.business_id,
+            Adjustment.day == day,
+            Adjustment.kind == "branches",
+            Adjustment.invoice_id.is_(None),
+        )
+    )
+    if row is None:
+        row = Adjustment(
+            business_id=subscription.business_id,
+            day=day,
+            kind="branches",
+            description="",
+            base_minor=0,
+            monthly_delta_minor=0,
+        )
+        session.add(row)
+    row.monthly_delta_minor += delta.minor
+    monthly = Money.of(row.monthly_delta_minor, delta.currency.code)
+    row.base_minor = prorate(monthly, day, subscription.period_start, subscription.period_end).minor
+    row.description = (
+        f"Extra branches: {count} from {day.isoformat()} (all of the day's changes), "
+        f"{_proration_note(day, subscription)}"
+    )
+
+
+def products_changed(session: Session, subscription: Subscription, day: date) -> None:
+    """The product count moved: if it now needs another plan, that plan comes after a
+    grace period (and only if the count still needs it then); the vendor is told."""
+    count = product_count(session, subscription.business_id)
+    table = prices(session)
+    current = table[subscription.plan_code]
+    needed = plan_for(session, count)
+    if needed.code == current.code:
+        if subscription.pending_plan is not None:
+            subscription.pending_plan = subscription.pending_since = None
+            notify(
+                session,
+                subscription.business_id,
+                day,
+                "tier_back",
+                f"You list {count} products, within {current.name} again: your plan stays.",
+            )
+        return
+    if subscription.pending_plan == needed.code:
+        return
+    subscription.pending_plan = needed.code
+    subscription.pending_since = day
+    on = (day + TIER_GRACE).isoformat()
+    if current.max_products is not None and count > current.max_products:
+        message = (
+            f"You list {count} products; {current.name} allows {current.max_products}. "
+            f"Your plan becomes {needed.name} ({_price(needed).format()} a month) on {on} "
+            f"unless you are back within {current.max_products} by then."
+        )
+        kind = "over_limit"
+    else:
+        message = (
+            f"You list {count} products, which {needed.name} covers: your plan becomes "
+            f"{needed.name} ({_price(needed).format()} a month) on {on} if that still holds."
+        )
+        kind = "under_tier"
+    notify(session, subscription.business_id, day, kind, message)
+
+
+def hibernate(session: Session, subscription: Subscription, day: date) -> Money:
+    if subscription.hibernating:
+        raise Problem(409, "already-hibernating", "Already hibernating", "Wake it first.")
+
+    def sleep() -> None:
+        subscription.hibernating = True
+
+    amount = _changed(session, subscription, day, "hibernate", "Hibernation", sleep)
+    notify(
+        session,
+        subscription.business_id,
+        day,
+        "hibernating",
+        "Hibernating: your business is hidden from search and sells nothing new; cards "
+        "and vouchers already sold stay redeemable. Wake it any time.",
+    )
+    return amount
+
+
+def wake(session: Session, subscription: Subscription, day: date) -> Money:
+    if not subscription.hibernating:
+        raise Problem(409, "not-hibernating", "Not hibernating", "The subscription is awake.")
+
+    def rise() -> None:
+        subscription.hibernating = False
+
+    amount = _changed(session, subscription, day, "hibernate", "Woken from hibernation", rise)
+    notify(session, subscription.business_id, day, "woken", "Awake: listed and selling again.")
+    return amount
+
+
+def listing_changed(session: Session, business_id: str, day: date) -> None:
+    """After products or branches were added or removed: the subscription follows."""
+    subscription = session.get(Subscription, business_id)
+    if subscription is not None:
+        products_changed(session, subscription, day)
+        branches_changed(session, subscription, day)
+
+
+def hidden_businesses() -> Select[str]:
+    """The ids of businesses not shown in search or the deals list (suspended, hibernating)."""
+    return select(Subscription.business_id).where(
+        or_(Subscription.status == "suspended", Subscription.hibernating)
+    )
+
+
+# -- what a standing allows ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    listed: bool  # shown in search and the deals list
+    selling: bool  # new gift cards, deals and vouchers
+    editing: bool  # listing edits
+    reason: str  # why not, in words
+
+
+FULL = Standing(True, True, True, "")
+
+
+def standing(session: Session, business_id: str) -> Standing:
+    subscription = session.get(Subscription, business_id)
+    if subscription is None:
+        return FULL
+    if subscription.status == "suspended":
+        return Standing(
+            False,
+            False,
+            False,
+            "The business is suspended for an unpaid invoice: its owner can pay it "
+            "(POST /businesses/{id}/invoices/{invoice}/pay) to restore it at once. Cards "
+            "and vouchers already sold stay redeemable.",
+        )
+    if subscription.hibernating:
+        return Standing(
+            False,
+            False,
+            True,
+            "The business is hibernating: its owner can wake it "
+            "(POST /businesses/{id}/subscription/wake) to sell again.",
+        )
+    return FULL
+
+
+def require_selling(session: Session, business_id: str) -> None:
+    found = standing(session, business_id)
+    if not found.selling:
+        raise Problem(409, "business-not-selling", "Not selling right now", found.reason)
+
+
+def require_editing(session: Session, business_id: str) -> None:
+    found = standing(session, business_id)
+    if not found.editing:
+        raise Problem(409, "business-suspended", "Listing edits are paused", found.reason)

@@ -1,0 +1,411 @@
+"""Billing, walking the calendar day by day with an injected clock, on SQLite and PostgreSQL.
+
+November 2026 has 30 days: a change on the 10th is in force for 21 of them."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.app import create_app
+from server.billing.run import run_billing
+from server.db import Base, make_engine, make_sessionmaker
+from tests.server.api import buy_card, open_shop, sign_up
+
+NOV = date(2026, 11, 1)
+DEC = date(2026, 12, 1)
+APPROVE = "4242424242424242"
+DECLINE = "4000000000000002"
+
+
+class Clock:
+    def __init__(self, day: date) -> None:
+        self.day = day
+
+    def __call__(self) -> date:
+        return self.day
+
+
+@pytest.fixture
+def clock():
+    return Clock(NOV)
+
+
+@pytest.fixture
+def client(settings, engine, clock):
+    with TestClient(create_app(settings, engine=engine, today=clock)) as client:
+        yield client
+
+
+class Billing:
+    """A business's billing as its owner sees it through the API, and the daily run."""
+
+    def __init__(self, client, sessions, clock, currency="GBP", card=APPROVE):
+        self.client, self.sessions, self.clock = client, sessions, clock
+        self.shop = open_shop(client, currency=currency)
+        self.owner = self.shop.owner
+        self.base = f"/api/v1/businesses/{self.shop.business_id}"
+        if card:
+            self.put("/subscription/payment-card", {"card_number": card})
+
+    def put(self, path, body):
+        response = self.client.put(self.base + path, json=body, headers=self.owner.headers)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post(self, path, body=None):
+        return self.owner.post(self.base + path, body)
+
+    def get(self, path):
+        return self.owner.get(self.base + path).json()
+
+    def run(self, day):
+        """Today is `day`: the billing run for it."""
+        self.clock.day = day
+        return run_billing(self.sessions, day, gateway_of(self.client))
+
+    def walk(self, until):
+        """Run billing on every day from tomorrow up to and including `until`."""
+        day = self.clock.day
+        while day < until:
+            day += timedelta(days=1)
+            self.run(day)
+
+    def on(self, day):
+        self.clock.day = day
+        return self
+
+    def invoices(self):
+        return list(reversed(self.get("/invoices")))  # oldest first
+
+    def notices(self, kind=None):
+        found = list(reversed(self.get("/billing-notices")))
+        return [n for n in found if kind is None or n["kind"] == kind]
+
+    def subscription(self):
+        return self.get("/subscription")
+
+    def add_products(self, count):
+        for n in range(count):
+            created = self.post("/products", {"name": f"Thing {n}", "price_minor": 100})
+            assert created.status_code == 201, created.text
+
+    def products(self):
+        return self.client.get(self.base).json()["products"]
+
+
+def gateway_of(client):
+    return client.app.state.gateway  # the app's simulated gateway, shared with the API
+
+
+def totals(invoices):
+    return [(i["kind"], i["total"]["minor"], i["status"]) for i in invoices]
+
+
+# -- plans and proration --------------------------------------------------------------------
+
+
+def test_a_new_business_starts_on_starter_and_its_month_is_invoiced_and_paid(
+    client, sessions, clock
+):
+    billing = Billing(client, sessions, clock)
+    assert billing.subscription()["plan"]["code"] == "starter"
+    billing.run(NOV)
+    assert totals(billing.invoices()) == [("period", 100, "paid")]
+    billing.walk(DEC)
+    assert totals(billing.invoices()) == [("period", 100, "paid"), ("period", 100, "paid")]
+
+
+def test_upgrade_on_the_10th_charges_21_of_30_days_of_the_difference(client, sessions, clock):
+    billing = Billing(client, sessions, clock)
+    billing.run(NOV)
+    billing.on(date(2026, 11, 10)).put("/subscription/plan", {"plan": "pro"})
+    billing.walk(DEC)
+    invoices = billing.invoices()
+    # £2.00 a month more, for 21 of 30 days: 140p, charged with the next day's run.
+    assert totals(invoices) == [
+        ("period", 100, "paid"),
+        ("changes", 140, "paid"),
+        ("period", 300, "paid"),
+    ]
+    assert invoices[1]["issued_on"] == "2026-11-11"
+    assert "Starter → Pro" in invoices[1]["lines"][0]["description"]
+    assert "21 of 30 days" in invoices[1]["lines"][0]["description"]
+
+
+def test_a_downgrade_is_credited_to_the_next_invoice(client, sessions, clock):
+    billing = Billing(client, sessions, clock)
+    billing.put("/subscription/plan", {"plan": "pro"})
+    billing.run(NOV)
+    billing.on(date(2026, 11, 20)).put("/subscription/plan", {"plan": "starter"})
+    billing.walk(DEC)
+    # Pro from the 1st (the change on day one is part of the first period's invoice), then
+    # 11 of 30 days of £2.00 back: 73.33p, half-even 73p, off December's £1.00.
+    assert totals(billing.invoices())[-1] == ("period", 100 - 73, "paid")
+
+
+def test_two_branches_added_and_one_removed_on_one_day_make_one_line(client, sessions, clock):
+    billing = Billing(client, sessions, clock)
+    owner = billing.owner
+    branch = {"name": "Main", "address": "1 High St", "latitude": 51.5, "longitude": -0.1}
+    assert billing.post("/branches", branch).status_code == 201  # the first branch is free
+    billing.run(NOV)
+    billing.on(date(2026, 11, 15))
+    added = [billing.post("/branches", {**branch, "name": f"B{n}"}).json() for n in (2, 3)]
+    removed = client.delete(f"{billing.base}/branches/{added[0]['id']}", headers=owner.headers)
+    assert removed.status_code == 204
+    billing.walk(DEC)
+    invoices = billing.invoices()
+    # One extra branch more from the 15th: £1.00 for 16 of 30 days = 53.33p → 53p, one line.
+    changes = [i for i in invoices if i["kind"] == "changes"]
+    assert [(len(i["lines"]), i["total"]["minor"]) for i in changes] == [(1, 53)]
+    assert invoices[-1]["total"]["minor"] == 200  # December: Starter and one extra branch
+
+
+def test_more_products_than_the_plan_allows_changes_nothing_if_back_on_day_5_of_grace(
+    client, sessions, clock
+):
+    billing = Billing(client, sessions, clock)
+    billing.add_products(10)
+    billing.run(NOV)
+    billing.on(date(2026, 11, 3)).add_products(1)  # 11 products on Starter (10)
+    [over] = billing.notices("over_limit")
+    assert "becomes Pro (£3.00 a month) on 2026-11-10" in over["message"]
+    billing.walk(date(2026, 11, 8))  # day 5 of the grace: one product goes
+    product = billing.products()[0]
+    client.delete(f"{billing.base}/products/{product['id']}", headers=billing.owner.headers)
+    assert billing.notices("tier_back")
+    billing.walk(DEC)
+    assert billing.subscription()["plan"]["code"] == "starter"
+    assert totals(billing.invoices()) == [("period", 100, "paid"), ("period", 100, "paid")]
+
+
+def test_still_over_the_limit_when_the_grace_ends_upgrades_automatically(client, sessions, clock):
+    billing = Billing(client, sessions, clock)
+    billing.add_products(10)
+    billing.run(NOV)
+    billing.on(date(2026, 11, 3)).add_products(1)
+    billing.walk(date(2026, 11, 9))
+    assert billing.subscription()["plan"]["code"] == "starter"  # still in grace
+    billing.walk(DEC)
+    assert billing.subscription()["plan"]["code"] == "pro"
+    # Pro from the 10th (end of grace): £2.00 for 21 of 30 days = 140p, invoiced on the 11th.
+    assert totals(billing.invoices()) == [
+        ("period", 100, "paid"),
+        ("changes", 140, "paid"),
+        ("period", 300, "paid"),
+    ]
+
+
+def test_a_plan_too_small_for_the_products_is_refused_and_changes_nothing(client, sessions, clock):
+    billing = Billing(client, sessions, clock)
+    billing.put("/subscription/plan", {"plan": "pro"})
+    billing.add_products(11)
+    response = client.put(
+        billing.base + "/subscription/plan", json={"plan": "starter"}, headers=billing.owner.headers
+    )
+    assert response.status_code == 409
+    assert "allows 10" in response.json()["detail"]
+    assert billing.subscription()["plan"]["code"] == "pro"
+
+
+# -- failed payments, suspension, restoration ------------------------------------------------
+
+
+def test_a_card_declined_three_times_then_replaced_pays_and_stays_active(client, sessions, clock):
+    billing = Billing(client, sessions, clock, card=DECLINE)
+    billing.run(NOV)  # attempt 1 fails; retries after 1, 2, 4 days: the 2nd, 4th, 8th
+    billing.walk(date(2026, 11, 4))
+    assert [n["message"].split("We will try again on ")[-1] for n in billing.notices(
+        "payment_failed"
+    )] == ["2026-11-02.", "2026-11-04.", "2026-11-08."]  # fmt: skip
+    assert billing.subscription()["status"] == "past_due"
+    billing.put("/subscription/payment-card", {"card_number": APPROVE})
+    billing.walk(date(2026, 11, 8))
+    [invoice] = billing.invoices()
+    assert (invoice["status"], invoice["attempts"], invoice["paid_on"]) == (
+        "paid",
+        4,
+        "2026-11-08",
+    )
+    assert billing.subscription()["status"] == "active"
+    assert billing.notices("restored")
+
+
+def test_unpaid_after_the_last_retry_and_the_grace_the_business_is_suspended_until_it_pays(
+    client, sessions, clock
+):
+    billing = Billing(client, sessions, clock, card=DECLINE)
+    customer = sign_up(client)
+    card = buy_card(customer, billing.shop, 2000).json()  # sold while in good standing
+    billing.run(NOV)
+    billing.walk(date(2026, 11, 16))  # attempts on the 1st, 2nd, 4th, 8th and 16th all fail
+    assert billing.subscription()["status"] == "grace"
+    assert billing.subscription()["grace_until"] == "2026-11-23"
+    billing.walk(date(2026, 11, 22))
+    assert billing.subscription()["status"] == "grace"
+    billing.walk(date(2026, 11, 23))
+    assert billing.subscription()["status"] == "suspended"
+    assert billing.invoices()[0]["status"] == "uncollectible"
+
+    # Hidden, no new sales, no edits — but the card already sold still redeems.
+    listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
+    assert billing.shop.business_id not in [b["id"] for b in listed]
+    refused = buy_card(customer, billing.shop, 1000)
+    assert (refused.status_code, refused.json()["type"].rsplit("/", 1)[-1]) == (
+        409,
+        "business-not-selling",
+    )
+    edit = billing.post("/products", {"name": "New", "price_minor": 100})
+    assert edit.status_code == 409
+    assert "pay it" in edit.json()["detail"]
+    assert billing.shop.redeem(500, token=card["token"]).status_code == 200
+
+    # Paying the invoice restores it at once.
+    invoice = billing.invoices()[0]
+    paid = billing.post(f"/invoices/{invoice['id']}/pay", {"card_number": APPROVE})
+    assert paid.status_code == 200, paid.text
+    assert billing.subscription()["status"] == "active"
+    listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
+    assert billing.shop.business_id in [b["id"] for b in listed]
+    assert buy_card(customer, billing.shop, 1000).status_code == 201
+
+
+def test_a_declined_manual_payment_says_so_and_changes_nothing(client, sessions, clock):
+    billing = Billing(client, sessions, clock, card=DECLINE)
+    billing.run(NOV)
+    invoice = billing.invoices()[0]
+    response = billing.post(f"/invoices/{invoice['id']}/pay")
+    assert response.status_code == 402
+    assert billing.invoices()[0]["status"] == "open"
+
+
+# -- hibernation -----------------------------------------------------------------------------
+
+
+def test_hibernate_and_wake_mid_month_are_prorated_and_hide_the_business(client, sessions, clock):
+    billing = Billing(client, sessions, clock)
+    branch = {"name": "Main", "address": "1 High St", "latitude": 51.5, "longitude": -0.1}
+    for name in ("A", "B", "C"):
+        billing.post("/branches", {**branch, "name": name})  # two extra: £3.00 a month
+    billing.run(NOV)
+    billing.on(date(2026, 11, 11)).post("/subscription/hibernate")
+    customer = sign_up(client)
+    assert buy_card(customer, billing.shop, 1000).status_code == 409
+    listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
+    assert billing.shop.business_id not in [b["id"] for b in listed]
+    billing.walk(date(2026, 11, 21))
+    billing.post("/subscription/wake")
+    billing.walk(DEC)
+    # £3.00 → £0.50 for 20 of 30 days: -166.67 → -167 (credit); back for 10 days: +83.33 → 83.
+    assert totals(billing.invoices()) == [
+        ("period", 300, "paid"),
+        ("changes", 83, "paid"),
+        ("period", 300 - 167, "paid"),
+    ]
+    assert buy_card(customer, billing.shop, 1000).status_code == 201
+
+
+# -- currencies ------------------------------------------------------------------------------
+
+
+def test_paying_in_euros_with_a_rate_change_mid_period(client, sessions, clock):
+    admin = _admin(client, sessions)
+    rates = [
+        {"currency": "EUR", "rate": "1.15", "valid_from": "2026-10-01"},
+        {"currency": "EUR", "rate": "1.20", "valid_from": "2026-11-15"},
+    ]
+    stored = admin.post("/api/v1/admin/exchange-rates", rates)
+    assert stored.status_code == 200, stored.text
+    billing = Billing(client, sessions, clock, currency="EUR")
+    billing.run(NOV)
+    billing.on(date(2026, 11, 20)).put("/subscription/plan", {"plan": "pro"})
+    billing.walk(DEC)
+    period, changes, december = billing.invoices()
+    line = period["lines"][0]
+    assert (line["amount"]["minor"], line["amount"]["currency"]) == (115, "EUR")
+    assert (line["rate"], line["rate_date"]) == ("1.15", "2026-10-01")
+    # 11 of 30 days of £2.00 = 73.33p → 73p; at 1.20 that is 87.6 cents → 88 (half-even).
+    line = changes["lines"][0]
+    assert (line["base"]["minor"], line["amount"]["minor"], line["rate"]) == (73, 88, "1.20")
+    assert december["total"]["minor"] == 360  # £3.00 at 1.20
+
+
+def test_without_a_rate_the_run_says_what_to_do_and_invoices_nothing(client, sessions, clock):
+    billing = Billing(client, sessions, clock, currency="JPY")
+    summary = billing.run(NOV)
+    assert any("no JPY rate" in problem for problem in summary.problems)
+    assert billing.invoices() == []
+
+
+def test_rates_that_make_no_sense_are_refused(client, sessions):
+    admin = _admin(client, sessions)
+    for bad in ("-1", "abc", "0", "NaN"):
+        response = admin.post(
+            "/api/v1/admin/exchange-rates",
+            [{"currency": "EUR", "rate": bad, "valid_from": "2026-11-01"}],
+        )
+        assert response.status_code == 422, bad
+    assert billing_rate_count(sessions) == 0
+
+
+def billing_rate_count(sessions):
+    from sqlalchemy import func, select
+
+    from server.billing.models import ExchangeRate
+
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(ExchangeRate))
+
+
+def _admin(client, sessions):
+    from server.accounts.models import Role, User
+    from tests.server.api import log_in
+
+    actor = sign_up(client, "customer")
+    with sessions() as session:
+        user = session.get(User, actor.id)
+        user.role = Role.ADMIN
+        session.commit()
+    return log_in(client, actor.email)
+
+
+# -- the run: idempotent, and safe from several processes ------------------------------------
+
+
+def test_running_twice_for_the_same_day_invoices_once(client, sessions, clock):
+    billing = Billing(client, sessions, clock)
+    billing.run(NOV)
+    billing.run(NOV)
+    billing.on(date(2026, 11, 10)).put("/subscription/plan", {"plan": "pro"})
+    billing.run(date(2026, 11, 11))
+    billing.run(date(2026, 11, 11))
+    assert totals(billing.invoices()) == [("period", 100, "paid"), ("changes", 140, "paid")]
+
+
+def test_two_runs_at_once_invoice_once(postgres_url, settings, clock):
+    """Four runs of the same day at once, on PostgreSQL (SQLite lets one writer in at a
+    time, so there it cannot race): every business is invoiced once, charged once."""
+    engine = make_engine(postgres_url)
+    Base.metadata.create_all(engine)
+    sessions = make_sessionmaker(engine)
+    try:
+        with TestClient(create_app(settings, engine=engine, today=clock)) as client:
+            shops = [Billing(client, sessions, clock) for _ in range(3)]
+            gateway = gateway_of(client)
+            runs = [
+                threading.Thread(target=run_billing, args=(sessions, NOV, gateway))
+                for _ in range(4)
+            ]
+            for run in runs:
+                run.start()
+            for run in runs:
+                run.join()
+            for billing in shops:
+                assert totals(billing.invoices()) == [("period", 100, "paid")]
+                assert len(billing.notices("paid")) == 1
+    finally:
+        engine.dispose()
