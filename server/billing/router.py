@@ -16,7 +16,7 @@ from ..problems import Problem
 from .clock import today
 from .models import BillingNotice, Invoice, PriceItem, Subscription
 from .rates import RateError, parse_rate, save_rate
-from .run import charge_invoice
+from .run import charge_invoice, void
 from .schemas import (
     InvoiceLinePublic,
     InvoicePayment,
@@ -215,6 +215,32 @@ def _pay(
     return _invoice(invoice)
 
 
+@router.post(
+    "/businesses/{business_id}/invoices/{invoice_id}/void",
+    summary="Cancel an unpaid invoice (admins); a business it held suspended is restored",
+)
+def void_invoice(
+    business_id: str, invoice_id: str, request: Request, user: CurrentUser, session: SessionDep
+) -> InvoicePublic:
+    require_role(user, Role.ADMIN)
+    subscription = _locked(session, business_id)
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.business_id != business_id:
+        raise Problem(
+            404, "invoice-not-found", "No such invoice", "This business has no such invoice."
+        )
+    if invoice.status not in {"open", "uncollectible"}:
+        raise Problem(
+            409,
+            "invoice-not-voidable",
+            "Cannot void",
+            f"This invoice is {invoice.status}: only unpaid ones are voided.",
+        )
+    void(session, subscription, invoice, today(request))
+    session.commit()
+    return _invoice(invoice)
+
+
 @router.get("/businesses/{business_id}/billing-notices", summary="What billing told you")
 def list_notices(business_id: str, user: CurrentUser, session: SessionDep) -> list[NoticePublic]:
     business = business_for(session, user, business_id, staff=False)
@@ -272,6 +298,7 @@ def _invoice(invoice: Invoice) -> InvoicePublic:
         period_end=invoice.period_end,
         total=MoneyPublic.of(Money.of(invoice.total_minor, invoice.currency)),
         paid_on=invoice.paid_on,
+        receipt=invoice.charge_reference,
         attempts=invoice.attempts,
         next_attempt_on=invoice.next_attempt_on,
         lines=[

@@ -35,7 +35,14 @@ from .subscriptions import (
     product_count,
 )
 
-__all__ = ["PAYMENT_GRACE", "RETRY_GAPS", "RunSummary", "charge_invoice", "run_billing"]
+__all__ = [
+    "PAYMENT_GRACE",
+    "RETRY_GAPS",
+    "RunSummary",
+    "charge_invoice",
+    "run_billing",
+    "void",
+]
 
 RETRY_GAPS = (1, 2, 4, 8)  # days between a failed payment and its retries
 PAYMENT_GRACE = timedelta(days=7)  # after the last retry, before suspension
@@ -397,6 +404,19 @@ def _unpaid(session: Session, business_id: str) -> list[Invoice]:
             )
         )
     )
+
+
+def void(session: Session, subscription: Subscription, invoice: Invoice, at: date) -> None:
+    """An admin cancels an unpaid invoice: no more attempts; standing follows."""
+    invoice.status, invoice.next_attempt_on = "void", None
+    notify(
+        session,
+        subscription.business_id,
+        at,
+        "void",
+        f"Invoice {invoice.id} ({_money(invoice).format()}) was cancelled: nothing to pay.",
+    )
+    _restore_if_settled(session, subscription, at)
 
 
 def _restore_if_settled(session: Session, subscription: Subscription, at: date) -> None:

@@ -68,6 +68,7 @@ class InvoicePublic(BaseModel):
     period_end: date
     total: MoneyPublic
     paid_on: date | None
+    receipt: str | None = Field(description="the payment's reference at the gateway, once paid")
     attempts: int
     next_attempt_on: date | None
     lines: list[InvoiceLinePublic]

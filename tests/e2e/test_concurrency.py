@@ -1,5 +1,8 @@
 """Many tills at once against PostgreSQL, through several real server workers over HTTP."""
 
+import os
+import subprocess
+import sys
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -122,3 +125,45 @@ def test_one_key_with_another_body_is_refused(till):
     )
     assert (first.status_code, other.status_code) == (200, 409)
     assert card_balance(till) == 4900
+
+
+def test_two_billing_runs_from_two_processes_at_once_invoice_once(postgres_url, tmp_path):
+    """`tillpoint server billing-run` twice at the same moment on one PostgreSQL: every
+    business gets one invoice and one charge."""
+    with migrated_server(postgres_url, tmp_path) as base:
+        owners = []
+        for n in range(3):
+            owner = signed_in(base, "vendor")
+            business = httpx.post(
+                f"{base}/api/v1/businesses",
+                headers=owner,
+                json={"name": f"Shop {n}", "category": "cafe", "currency": "GBP"},
+            ).json()
+            card = httpx.put(
+                f"{base}/api/v1/businesses/{business['id']}/subscription/payment-card",
+                headers=owner,
+                json={"card_number": "4242424242424242"},
+            )
+            assert card.status_code == 200, card.text
+            owners.append((owner, business["id"]))
+        env = {**os.environ, "DATABASE_URL": postgres_url, "TILLPOINT_DATA_DIR": str(tmp_path)}
+        runs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "sync.cli", "server", "billing-run"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for run in runs:
+            output, _ = run.communicate(timeout=120)
+            assert run.returncode == 0, output
+        for owner, business_id in owners:
+            invoices = httpx.get(f"{base}/api/v1/businesses/{business_id}/invoices", headers=owner)
+            assert [(i["kind"], i["status"]) for i in invoices.json()] == [("period", "paid")]
+            notices = httpx.get(
+                f"{base}/api/v1/businesses/{business_id}/billing-notices", headers=owner
+            ).json()
+            assert [n["kind"] for n in notices].count("paid") == 1

@@ -268,10 +268,26 @@ def test_unpaid_after_the_last_retry_and_the_grace_the_business_is_suspended_unt
     invoice = billing.invoices()[0]
     paid = billing.post(f"/invoices/{invoice['id']}/pay", {"card_number": APPROVE})
     assert paid.status_code == 200, paid.text
+    assert paid.json()["receipt"]  # the gateway's reference for the payment
     assert billing.subscription()["status"] == "active"
     listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
     assert billing.shop.business_id in [b["id"] for b in listed]
     assert buy_card(customer, billing.shop, 1000).status_code == 201
+
+
+def test_an_admin_voids_an_unpaid_invoice_and_the_suspension_ends(client, sessions, clock):
+    billing = Billing(client, sessions, clock, card=DECLINE)
+    billing.run(NOV)
+    billing.walk(date(2026, 11, 23))
+    assert billing.subscription()["status"] == "suspended"
+    invoice = billing.invoices()[0]
+    path = f"{billing.base}/invoices/{invoice['id']}/void"
+    assert billing.owner.post(path).status_code == 403  # owners pay; admins void
+    voided = _admin(client, sessions).post(path)
+    assert voided.status_code == 200, voided.text
+    assert billing.invoices()[0]["status"] == "void"
+    assert billing.subscription()["status"] == "active"
+    assert _admin(client, sessions).post(path).status_code == 409  # once
 
 
 def test_a_declined_manual_payment_says_so_and_changes_nothing(client, sessions, clock):
