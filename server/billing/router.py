@@ -3,8 +3,12 @@ the admin's exchange rates. Owners only (admins too), each for their own busines
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
 from fastapi import APIRouter, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sync.money import Money
 
@@ -118,20 +122,26 @@ def put_plan(
 def post_hibernate(
     business_id: str, request: Request, user: CurrentUser, session: SessionDep
 ) -> SubscriptionPublic:
-    business = business_for(session, user, business_id, staff=False)
-    subscription = _locked(session, business.id)
-    hibernate(session, subscription, today(request))
-    session.commit()
-    return _public(session, subscription)
+    return _act(hibernate, business_id, request, user, session)
 
 
 @router.post("/businesses/{business_id}/subscription/wake", summary="Wake from hibernation")
 def post_wake(
     business_id: str, request: Request, user: CurrentUser, session: SessionDep
 ) -> SubscriptionPublic:
+    return _act(wake, business_id, request, user, session)
+
+
+def _act(
+    action: Callable[[Session, Subscription, date], object],
+    business_id: str,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+) -> SubscriptionPublic:
     business = business_for(session, user, business_id, staff=False)
     subscription = _locked(session, business.id)
-    wake(session, subscription, today(request))
+    action(session, subscription, today(request))
     session.commit()
     return _public(session, subscription)
 

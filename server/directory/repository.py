@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -131,21 +131,17 @@ def add_product(
     return product
 
 
-def remove_branch(session: Session, business: Business, branch_id: str) -> bool:
-    branch = session.get(Branch, branch_id)
-    if branch is None or branch.business_id != business.id:
-        return False
-    session.delete(branch)
-    session.flush()
-    record_change(session, business.id, "branch", branch_id)
-    return True
+Listing = TypeVar("Listing", Branch, Product)
 
 
-def remove_product(session: Session, business: Business, product_id: str) -> bool:
-    product = session.get(Product, product_id)
-    if product is None or product.business_id != business.id:
+def remove_listing(
+    session: Session, business: Business, kind: type[Listing], entity: str, item_id: str
+) -> bool:
+    """Delete a branch or product of `business`; False when it has none with that id."""
+    item = session.get(kind, item_id)
+    if item is None or item.business_id != business.id:
         return False
-    session.delete(product)
+    session.delete(item)
     session.flush()
-    record_change(session, business.id, "product", product_id)
+    record_change(session, business.id, entity, item_id)
     return True

@@ -13,7 +13,7 @@ from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
 from ..problems import Problem
 from . import repository
-from .models import Business
+from .models import Branch, Business, Product
 from .schemas import (
     BranchCreate,
     BranchPublic,
@@ -145,14 +145,7 @@ def create_branch(
 def delete_branch(
     business_id: str, branch_id: str, request: Request, user: CurrentUser, session: SessionDep
 ) -> None:
-    business = business_for(session, user, business_id, staff=False)
-    billing.require_editing(session, business.id)
-    if not repository.remove_branch(session, business, branch_id):
-        raise Problem(
-            404, "branch-not-found", "No such branch", "This business has no such branch."
-        )
-    billing.listing_changed(session, business.id, today(request))
-    session.commit()
+    _remove(Branch, "branch", business_id, branch_id, request, user, session)
 
 
 @router.post(
@@ -186,11 +179,23 @@ def create_product(
 def delete_product(
     business_id: str, product_id: str, request: Request, user: CurrentUser, session: SessionDep
 ) -> None:
+    _remove(Product, "product", business_id, product_id, request, user, session)
+
+
+def _remove(
+    kind: type[repository.Listing],
+    entity: str,
+    business_id: str,
+    item_id: str,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+) -> None:
     business = business_for(session, user, business_id, staff=False)
     billing.require_editing(session, business.id)
-    if not repository.remove_product(session, business, product_id):
+    if not repository.remove_listing(session, business, kind, entity, item_id):
         raise Problem(
-            404, "product-not-found", "No such product", "This business has no such product."
+            404, f"{entity}-not-found", f"No such {entity}", f"This business has no such {entity}."
         )
     billing.listing_changed(session, business.id, today(request))
     session.commit()
