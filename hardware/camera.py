@@ -68,6 +68,8 @@ class CaptureSource:
 
     def __init__(self, target: int | str, *, fps: float = 0.0, name: str | None = None) -> None:
         self.name = name or str(target)
+        # OpenCV warns on stderr when a device is missing; CameraError below says it in words.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         self._capture = cv2.VideoCapture(target)
         if not self._capture.isOpened():
             self._capture.release()

@@ -79,6 +79,7 @@ class TillpointApp(App[None]):
         self.camera_text = "no camera: scan with a USB scanner or type the code"
         self.keystrokes = KeystrokeAssembler()
         self.last_sync: SyncFinished | None = None
+        self.camera_started = False
 
     def on_mount(self) -> None:
         self.switch_mode("scan")
@@ -93,7 +94,12 @@ class TillpointApp(App[None]):
     def _start(self) -> None:
         self.action_sync_now()
         self.set_interval(self.sync_interval, self.action_sync_now)
-        if self.camera is not None:
+
+    def _start_camera(self) -> None:
+        """After the first sync has been tried, so the first card scanned shows the balance
+        this terminal knows."""
+        if self.camera is not None and not self.camera_started:
+            self.camera_started = True
             self.watch_camera()
 
     # -- sync -----------------------------------------------------------------------
@@ -104,15 +110,17 @@ class TillpointApp(App[None]):
 
     @work(thread=True, group="sync", exit_on_error=False)
     def sync_in_background(self) -> None:
+        summary = None
         try:
             summary = self.session.sync()
         finally:
             self.session.close()
-        self.post_message(SyncFinished(summary))
+            self.post_message(SyncFinished(summary))  # even after a failure: the app goes on
 
     def on_sync_finished(self, message: SyncFinished) -> None:
         if message.summary is not None:
             self.last_sync = message
+        self._start_camera()
 
     # -- the camera -------------------------------------------------------------------
 

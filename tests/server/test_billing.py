@@ -402,6 +402,7 @@ def test_running_twice_for_the_same_day_invoices_once(client, sessions, clock):
     assert totals(billing.invoices()) == [("period", 100, "paid"), ("changes", 140, "paid")]
 
 
+@pytest.mark.postgres
 def test_two_runs_at_once_invoice_once(postgres_url, settings, clock):
     """Four runs of the same day at once, on PostgreSQL (SQLite lets one writer in at a
     time, so there it cannot race): every business is invoiced once, charged once."""
