@@ -50,6 +50,11 @@ class OwnerPane(Vertical):
             max_length=19,
             restrict=r"[0-9 ]*",
         )
+        yield Static(
+            "Offline limits: one redemption · one card · all unsynced · when stale · "
+            "stale after (hours)",
+            id="limit-labels",
+        )
         with Horizontal(id="limit-inputs"):
             for name, label in LIMIT_FIELDS.items():
                 yield Input(placeholder=label, id=name, classes="limit")
@@ -65,6 +70,7 @@ class OwnerPane(Vertical):
     def _signed_in(self, yes: bool) -> None:
         self.query_one("#owner-sign-in").display = not yes
         widgets = ("#device-table", "#incident-table", "#resolution", "#limit-inputs", "#billing")
+        self.query_one("#limit-labels").display = yes
         for widget in (*widgets, "#pay-card"):
             self.query_one(widget).display = yes
 

@@ -4,10 +4,11 @@ tab (terminals, incidents, limits; signed in, online)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
@@ -20,6 +21,11 @@ from .owner import OwnerPane
 
 
 class VendorScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f6", "next_tab", "Next tab"),
+        Binding("shift+f6", "next_tab(-1)", "Previous tab", show=False),
+    ]
+
     def __init__(self) -> None:
         super().__init__()
         self.editing: dict[str, Any] | None = None  # the product picked for editing
@@ -57,6 +63,17 @@ class VendorScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.reload()
+
+    def action_next_tab(self, step: int = 1) -> None:
+        """Move to the next tab and into it, so its first field or table has the keys."""
+        tabs = self.query_one(TabbedContent)
+        panes = [pane.id for pane in tabs.query(TabPane) if pane.id]
+        current = panes.index(tabs.active) if tabs.active in panes else 0
+        tabs.active = panes[(current + step) % len(panes)]
+        pane = tabs.get_pane(tabs.active)
+        first = next((w for w in pane.query("*") if w.focusable and w.display), None)
+        if first is not None:
+            first.focus()
 
     def reload(self) -> None:
         store = tillpoint(self).session.store
