@@ -234,6 +234,9 @@ def changes_since(
         .limit(limit + 1)
     ).all()
     page, more = rows[:limit], len(rows) > limit
+    product_ids, branch_ids = _ids(page, "product"), _ids(page, "branch")
+    products = _product_states(session.scalars(select(Product).where(Product.id.in_(product_ids))))
+    branches = _branch_states(session.scalars(select(Branch).where(Branch.id.in_(branch_ids))))
     return ChangesPage(
         cursor=page[-1].seq if page else cursor,
         more=more,
@@ -244,12 +247,11 @@ def changes_since(
             session.scalars(select(Voucher).where(Voucher.id.in_(_ids(page, "voucher"))))
         ),
         deals=_deal_states(session.scalars(select(Deal).where(Deal.id.in_(_ids(page, "deal"))))),
-        products=_product_states(
-            session.scalars(select(Product).where(Product.id.in_(_ids(page, "product"))))
-        ),
-        branches=_branch_states(
-            session.scalars(select(Branch).where(Branch.id.in_(_ids(page, "branch"))))
-        ),
+        products=products,
+        branches=branches,
+        # Named in the feed but gone: removed since; the terminal drops its copies.
+        removed_products=sorted(set(product_ids) - {p.id for p in products}),
+        removed_branches=sorted(set(branch_ids) - {b.id for b in branches}),
         revoked_token_ids=_ids(page, "revocation"),
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),

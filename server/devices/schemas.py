@@ -167,6 +167,8 @@ class ChangesPage(BaseModel):
     products: list[ProductState]
     branches: list[BranchState]
     revoked_token_ids: list[str] = Field(description="cti of tokens replaced by a re-issue")
+    removed_products: list[str] = Field(default=[], description="products deleted since")
+    removed_branches: list[str] = Field(default=[], description="branches closed since")
     trust_list: dict[str, Any]
     offline_limits: OfflineLimitsBody
     plan: PlanState | None = Field(default=None, description="null: no subscription")

@@ -258,6 +258,12 @@ class TerminalStore:
                     "INSERT OR REPLACE INTO listings VALUES (?, ?, ?)",
                     [(kind, item["id"], json.dumps(item)) for item in page.get(kind, [])],
                 )
+            for product_id in page.get("removed_products", []):
+                self.db.execute("DELETE FROM products WHERE id = ?", [product_id])
+            for branch_id in page.get("removed_branches", []):
+                self.db.execute(
+                    "DELETE FROM listings WHERE kind = 'branches' AND id = ?", [branch_id]
+                )
             for token_id in page["revoked_token_ids"]:
                 self.db.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?)", [token_id])
             self._set_meta("trust_list", json.dumps(page["trust_list"]))

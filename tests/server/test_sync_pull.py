@@ -129,3 +129,22 @@ def test_an_impossible_cursor_is_a_clear_error(client, shop):
     with pytest.raises(ServerRefusedError) as refused:
         till.api.pull(2**70)
     assert (refused.value.status, refused.value.kind) == (422, "invalid-request")
+
+
+def test_a_product_or_branch_removed_since_is_pulled_as_removed(client, shop):
+    base = f"/api/v1/businesses/{shop.business_id}"
+    product = shop.owner.post(f"{base}/products", {"name": "Scone", "price_minor": 250}).json()
+    branch = shop.owner.post(
+        f"{base}/branches", {"name": "Pop-up", "address": "x", "latitude": 0, "longitude": 0}
+    ).json()
+    till = Terminal(client, shop)
+    first = till.api.pull(0)
+    assert [p["id"] for p in first["products"]] == [product["id"]]
+    for path in (f"{base}/products/{product['id']}", f"{base}/branches/{branch['id']}"):
+        assert client.delete(path, headers=shop.owner.headers).status_code == 204
+    later = till.api.pull(first["cursor"])
+    assert (later["removed_products"], later["removed_branches"]) == (
+        [product["id"]],
+        [branch["id"]],
+    )
+    assert later["products"] == []

@@ -314,3 +314,14 @@ def test_a_void_twice_too_late_or_of_a_voucher_is_refused_and_queues_nothing(
     with pytest.raises(VoidRefusedError, match="voucher"):
         till.void(voucher)
     assert store.pending_count() == 3
+
+
+def test_a_pulled_removal_drops_the_cached_product(store, key):
+    added = page(key)
+    added["products"] = [
+        {"id": "p1", "name": "Scone", "price_minor": 250, "currency": "GBP", "version": 1}
+    ]
+    store.apply_changes(added)
+    assert [p["name"] for p in store.products()] == ["Scone"]
+    store.apply_changes({**page(key), "removed_products": ["p1"]})
+    assert store.products() == []
