@@ -11,7 +11,7 @@ from .camera import (
     open_source,
 )
 from .decoder import Decoded, QrDecoder
-from .hid import KeystrokeAssembler, read_codes
+from .hid import KeystrokeAssembler
 from .receipt import (
     EscposPrinter,
     PrinterError,
@@ -44,6 +44,5 @@ __all__ = [
     "TextPrinter",
     "open_printer",
     "open_source",
-    "read_codes",
     "render_text",
 ]

@@ -3,16 +3,11 @@
 The terminal sees a scanner as fast typing. `KeystrokeAssembler` turns a stream of keys into
 codes: characters that arrive in one quick burst and end with Enter. Slow typing (a person at
 the keyboard) is not taken for a scan, so a cashier's shortcut keys stay shortcut keys.
-`read_codes` does the same for a scanner that is read as a line-oriented stream (a serial-mode
-scanner, or standard input).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TextIO
-
-__all__ = ["KeystrokeAssembler", "read_codes"]
+__all__ = ["KeystrokeAssembler"]
 
 ENTER_KEYS = frozenset({"enter", "return", "\r", "\n"})
 
@@ -38,16 +33,3 @@ class KeystrokeAssembler:
         else:
             self._buffer.clear()  # a function key: not a scanner
         return None
-
-    @property
-    def pending(self) -> bool:
-        """Keys of a possible scan are waiting for their Enter."""
-        return bool(self._buffer)
-
-
-def read_codes(stream: TextIO) -> Iterator[str]:
-    """Codes from a scanner read line by line; blank lines are skipped."""
-    for line in stream:
-        code = line.strip("\r\n")
-        if code.strip():
-            yield code

@@ -41,10 +41,6 @@ class Cooldown:
             }
         return new
 
-    def forget(self) -> None:
-        """Report the next sighting of every code again (e.g. the cashier pressed Rescan)."""
-        self._last_seen.clear()
-
 
 @dataclass(frozen=True)
 class Sighting:

@@ -33,8 +33,8 @@ from .schemas import (
     RatePublic,
     SubscriptionPublic,
 )
-from .subscriptions import TIER_GRACE as _GRACE
 from .subscriptions import (
+    TIER_GRACE,
     change_plan,
     hibernate,
     monthly_price,
@@ -72,7 +72,7 @@ def _subscription(session: SessionDep, business_id: str) -> Subscription:
 def _public(session: SessionDep, subscription: Subscription) -> SubscriptionPublic:
     plan = prices(session)[subscription.plan_code]
     card = subscription.payment_card
-    pending_on = subscription.pending_since + _GRACE if subscription.pending_since else None
+    pending_on = subscription.pending_since + TIER_GRACE if subscription.pending_since else None
     return SubscriptionPublic(
         business_id=subscription.business_id,
         plan=_price(plan),

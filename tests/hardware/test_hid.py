@@ -1,8 +1,6 @@
 """USB scanners type fast and end with Enter; people type slowly."""
 
-import io
-
-from hardware import KeystrokeAssembler, read_codes
+from hardware import KeystrokeAssembler
 
 
 def type_keys(assembler, keys, gap):
@@ -28,8 +26,3 @@ def test_a_function_key_in_the_middle_breaks_the_burst():
 def test_two_scans_in_a_row_are_two_codes():
     keys = [*"TP1:ONE", "enter", *"TP1:TWO", "enter"]
     assert type_keys(KeystrokeAssembler(), keys, gap=0.005) == ["TP1:ONE", "TP1:TWO"]
-
-
-def test_a_line_scanner_gives_one_code_a_line():
-    stream = io.StringIO("TP1:ONE\r\n\nTP1:TWO\n")
-    assert list(read_codes(stream)) == ["TP1:ONE", "TP1:TWO"]

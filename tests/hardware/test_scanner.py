@@ -24,13 +24,6 @@ def test_a_code_seen_again_within_the_cooldown_is_not_reported_twice():
     assert cooldown.fresh(["A"]) == ["A"]
 
 
-def test_forget_reports_the_next_sighting_again():
-    cooldown = Cooldown(3.0, Clock())
-    cooldown.fresh(["A"])
-    cooldown.forget()
-    assert cooldown.fresh(["A"]) == ["A"]
-
-
 def test_a_code_held_in_front_of_the_camera_is_reported_once():
     frame = frame_with_codes(["TP1:HELLO"])
     clock = Clock()
