@@ -83,7 +83,7 @@ class TillpointApp(App[None]):
 
     def on_mount(self) -> None:
         self.switch_mode("scan")
-        if self.session.store.pairing() is None:
+        if not self.session.store.paired():
             self.push_screen(PairingScreen(self.session.server_url or ""), self._paired)
         else:
             self._start()
@@ -105,7 +105,7 @@ class TillpointApp(App[None]):
     # -- sync -----------------------------------------------------------------------
 
     def action_sync_now(self) -> None:
-        if self.session.store.pairing() is not None:
+        if self.session.store.paired():
             self.sync_in_background()
 
     @work(thread=True, group="sync", exit_on_error=False)

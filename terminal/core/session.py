@@ -200,7 +200,7 @@ class TerminalSession:
         with self._lock:
             online, error = self._online, self._last_error
         return Status(
-            paired=store.pairing() is not None,
+            paired=store.paired(),
             online=online,
             last_sync=datetime.fromisoformat(synced) if synced else None,
             waiting=store.pending_count(),

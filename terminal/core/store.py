@@ -147,6 +147,10 @@ class TerminalStore:
                 self._set_meta(key, value)
         self.path.chmod(0o600)  # the device secret and key live here
 
+    def paired(self) -> bool:
+        """Cheaper than `pairing()` (no key to load): for what asks often."""
+        return self._meta("device_key") is not None
+
     def pairing(self) -> Pairing | None:
         values = {
             k: self._meta(k)
