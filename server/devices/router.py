@@ -286,9 +286,18 @@ def pull(
     cursor: Annotated[int, Query(ge=0, le=2**62, description="0 for everything")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> ChangesPage:
+    _seen(session, device)
     return changes_since(
         session, device.business_id, cursor, limit, request.app.state.keyring.trust_list().to_json()
     )
+
+
+def _seen(session: SessionDep, device: Device) -> None:
+    """A terminal that polls is alive: its owner sees it (at most one write a minute)."""
+    now = datetime.now(UTC)
+    if device.last_seen_at is None or now - device.last_seen_at > timedelta(minutes=1):
+        device.last_seen_at = now
+        session.commit()
 
 
 @router.get(
