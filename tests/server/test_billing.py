@@ -136,17 +136,6 @@ def test_upgrade_on_the_10th_charges_21_of_30_days_of_the_difference(client, ses
     assert "21 of 30 days" in invoices[1]["lines"][0]["description"]
 
 
-def test_a_downgrade_is_credited_to_the_next_invoice(client, sessions, clock):
-    billing = Billing(client, sessions, clock)
-    billing.put("/subscription/plan", {"plan": "pro"})
-    billing.run(NOV)
-    billing.on(date(2026, 11, 20)).put("/subscription/plan", {"plan": "starter"})
-    billing.walk(DEC)
-    # Pro from the 1st (the change on day one is part of the first period's invoice), then
-    # 11 of 30 days of £2.00 back: 73.33p, half-even 73p, off December's £1.00.
-    assert totals(billing.invoices())[-1] == ("period", 100 - 73, "paid")
-
-
 def test_two_branches_added_and_one_removed_on_one_day_make_one_line(client, sessions, clock):
     billing = Billing(client, sessions, clock)
     owner = billing.owner
@@ -210,6 +199,99 @@ def test_a_plan_too_small_for_the_products_is_refused_and_changes_nothing(client
     assert response.status_code == 409
     assert "allows 10" in response.json()["detail"]
     assert billing.subscription()["plan"]["code"] == "pro"
+
+
+# -- the calendar, as a table: what happens on which day, and what is invoiced -------------------
+
+BRANCH = {"address": "1 High St", "latitude": 51.5, "longitude": -0.1}
+
+
+def plan(code):
+    return lambda billing: billing.put("/subscription/plan", {"plan": code})
+
+
+def branches(change):
+    def act(billing):
+        if change > 0:
+            for n in range(change):
+                billing.post("/branches", {**BRANCH, "name": f"Branch {n}"})
+            return
+        listed = billing.client.get(billing.base).json()["branches"]
+        for branch in listed[1 : 1 - change]:
+            path = f"{billing.base}/branches/{branch['id']}"
+            billing.client.delete(path, headers=billing.owner.headers)
+
+    return act
+
+
+def products(change):
+    def act(billing):
+        if change > 0:
+            billing.add_products(change)
+            return
+        for product in billing.products()[:-change]:
+            path = f"{billing.base}/products/{product['id']}"
+            billing.client.delete(path, headers=billing.owner.headers)
+
+    return act
+
+
+def hibernate(billing):
+    billing.post("/subscription/hibernate")
+
+
+def wake(billing):
+    billing.post("/subscription/wake")
+
+
+# name, before the month's first run, (day of November, action) ..., invoices to December
+CALENDAR = [
+    ("upgrade on the 10th", [], [(10, plan("pro"))], [100, 140, 300]),
+    ("downgrade on the 20th", [plan("pro")], [(20, plan("starter"))], [300, 100 - 73]),
+    ("up and down on one day", [], [(10, plan("pro")), (10, plan("starter"))], [100, 100]),
+    (
+        "two branches added, one removed, one day",
+        [branches(1)],
+        [(15, branches(2)), (15, branches(-1))],
+        [100, 53, 200],
+    ),
+    (
+        "hibernate the 11th, wake the 21st",
+        [branches(3)],
+        [(11, hibernate), (21, wake)],
+        [300, 83, 133],
+    ),
+    (
+        "11th product, back on day 5",
+        [products(10)],
+        [(3, products(1)), (8, products(-1))],
+        [100, 100],
+    ),
+    ("11th product, still over after grace", [products(10)], [(3, products(1))], [100, 140, 300]),
+    # Enterprise from the end of the grace, the 12th: £2.00 for 19 of 30 days = 126.67 → 127.
+    ("101st product on Pro", [plan("pro"), products(100)], [(5, products(1))], [300, 127, 500]),
+]
+
+
+@pytest.mark.parametrize(
+    ("before", "days", "invoiced"),
+    [row[1:] for row in CALENDAR],
+    ids=[row[0] for row in CALENDAR],
+)
+def test_the_calendar(client, sessions, clock, before, days, invoiced):
+    assert all(1 < day <= 30 for day, _ in days), "days of November, after its first run"
+    billing = Billing(client, sessions, clock)
+    for action in before:
+        action(billing)
+    billing.run(NOV)
+    for day in range(2, 31):  # each day: its changes, then the next morning's run
+        today = date(2026, 11, day)
+        for when, action in days:
+            if when == day:
+                action(billing.on(today))
+        billing.run(today + timedelta(days=1))  # the last is December's first
+    assert [i["total"]["minor"] for i in billing.invoices()] == invoiced
+    assert all(i["status"] == "paid" for i in billing.invoices())
 
 
 # -- failed payments, suspension, restoration ------------------------------------------------
