@@ -31,7 +31,7 @@ def _add_database_options(parser: argparse.ArgumentParser) -> None:
 def register(commands: Commands[argparse.ArgumentParser]) -> None:
     server = commands.add_parser(
         "server",
-        help="run the API server, migrate its database, rotate keys",
+        help="run the API server; migrate, rotate keys, run jobs and billing, import rates",
         description="Run the Tillpoint API server with uvicorn (the default action).",
     )
     _add_database_options(server)

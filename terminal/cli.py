@@ -50,7 +50,13 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="usb:VID:PID, network:HOST[:PORT], serial:DEVICE[:BAUD], file:PATH or text:PATH "
         "(default: text receipts next to the database)",
     )
-    terminal.add_argument("--sync-interval", type=float, default=10.0, metavar="SECONDS")
+    terminal.add_argument(
+        "--sync-interval",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often to sync in the background while open (default 10)",
+    )
     _store_option(terminal)
     terminal.set_defaults(handler=run_terminal)
     actions = terminal.add_subparsers(dest="terminal_command", metavar="ACTION")
