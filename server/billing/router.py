@@ -196,18 +196,7 @@ def _pay(
 ) -> InvoicePublic:
     business = business_for(session, user, business_id, staff=False)
     subscription = _locked(session, business.id)
-    invoice = session.get(Invoice, invoice_id)
-    if invoice is None or invoice.business_id != business.id:
-        raise Problem(
-            404, "invoice-not-found", "No such invoice", "This business has no such invoice."
-        )
-    if invoice.status not in {"open", "uncollectible"}:
-        raise Problem(
-            409,
-            "invoice-not-payable",
-            "Nothing to pay",
-            f"This invoice is {invoice.status}: only open or uncollectible ones are paid.",
-        )
+    invoice = _unpaid(session, business.id, invoice_id, "invoice-not-payable", "paid")
     if body.card_number:
         subscription.payment_card = body.card_number
     paid = charge_invoice(
@@ -234,18 +223,7 @@ def void_invoice(
 ) -> InvoicePublic:
     require_role(user, Role.ADMIN)
     subscription = _locked(session, business_id)
-    invoice = session.get(Invoice, invoice_id)
-    if invoice is None or invoice.business_id != business_id:
-        raise Problem(
-            404, "invoice-not-found", "No such invoice", "This business has no such invoice."
-        )
-    if invoice.status not in {"open", "uncollectible"}:
-        raise Problem(
-            409,
-            "invoice-not-voidable",
-            "Cannot void",
-            f"This invoice is {invoice.status}: only unpaid ones are voided.",
-        )
+    invoice = _unpaid(session, business_id, invoice_id, "invoice-not-voidable", "voided")
     void(session, subscription, invoice, today(request))
     session.commit()
     return _invoice(invoice)
@@ -286,6 +264,25 @@ def post_rates(body: list[RateIn], user: CurrentUser, session: SessionDep) -> li
         raise Problem(422, "invalid-rate", "Rate not stored", str(exc)) from None
     session.commit()
     return stored
+
+
+def _unpaid(
+    session: SessionDep, business_id: str, invoice_id: str, kind: str, done: str
+) -> Invoice:
+    """The business's invoice, if it is still unpaid (open or uncollectible)."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.business_id != business_id:
+        raise Problem(
+            404, "invoice-not-found", "No such invoice", "This business has no such invoice."
+        )
+    if invoice.status not in {"open", "uncollectible"}:
+        raise Problem(
+            409,
+            kind,
+            f"This invoice cannot be {done}",
+            f"This invoice is {invoice.status}: only open or uncollectible ones are {done}.",
+        )
+    return invoice
 
 
 def _locked(session: SessionDep, business_id: str) -> Subscription:
