@@ -7,6 +7,7 @@ it is the amount (gift card), Enter (voucher) or Enter to print the receipt.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from enum import Enum, auto
 from typing import ClassVar
@@ -25,6 +26,8 @@ from ...core.presented import NotATokenError, Presented, looks_like_token, prese
 from ..base import tillpoint
 from ..messages import VerdictReached
 from ..status import StatusLine
+
+VERDICT_HOLD = 4.0  # seconds a verdict stays up before the camera may replace it
 
 
 class Step(Enum):
@@ -53,6 +56,7 @@ class ScanScreen(Screen[None]):
         self.presented: Presented | None = None
         self.last: VerdictReached | None = None
         self.verdict_text = ""  # what the verdict box says, as plain text
+        self.hold_until = 0.0  # monotonic time before which the camera leaves a verdict be
 
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Scan", id="title")
@@ -80,6 +84,10 @@ class ScanScreen(Screen[None]):
             # A code drifting past the camera must not swap the card the cashier is
             # serving; typing or a USB scan is deliberate and does (Esc also frees it).
             return
+        if source != "camera":
+            self.hold_until = 0.0  # the cashier has moved on
+        elif time.monotonic() < self.hold_until:
+            return  # the verdict stays up long enough to be read (Enter or Esc moves on)
         try:
             presented = present(code, tillpoint(self).session.store)
         except NotATokenError as exc:
@@ -133,6 +141,7 @@ class ScanScreen(Screen[None]):
     def action_cancel(self) -> None:
         if self.step is Step.REDEEMING:
             return  # the till is already deciding; its verdict will show
+        self.hold_until = 0.0
         self.presented = None
         self.query_one("#presented", Static).update("")
         if self.step is not Step.RECEIPT:
@@ -161,6 +170,7 @@ class ScanScreen(Screen[None]):
     def on_verdict_reached(self, message: VerdictReached) -> None:
         verdict = message.verdict
         self.last = message
+        self.hold_until = time.monotonic() + VERDICT_HOLD
         detail = [verdict.reason]
         if verdict.approved:
             detail.append(f"Redeemed {message.amount.format()} from {message.presented.short_id}")
@@ -184,6 +194,7 @@ class ScanScreen(Screen[None]):
             self.notify(str(exc), severity="error", timeout=8)
             return
         self.notify("Receipt printed.")
+        self.hold_until = 0.0
         self._to(Step.IDLE)
 
     # -- what the cashier sees ---------------------------------------------------------------
