@@ -88,6 +88,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    kwargs.setdefault("pool_size", 16)
+    kwargs.setdefault("max_overflow", 16)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
