@@ -1,10 +1,15 @@
 """Idempotent mutations: the first answer to a key is stored and replayed for retries.
 
-The operation runs inside a savepoint and its answer — success or problem — is stored in
-the same transaction, under a unique (scope, key). Two concurrent requests with one key
-both may run, but only one commits: the other's transaction, ledger changes and all, rolls
-back on the unique key and it replays the winner's answer. A key sent again with a
-different body is refused with 409.
+The operation's answer is stored under a unique (scope, key) in the transaction that
+made its changes. An operation that refuses (raises a Problem) is rolled back whole and its
+answer stored alone, so a refusal leaves nothing behind but itself. Two concurrent
+requests with one key both may run, but only one commits: the other's transaction, ledger
+changes and all, rolls back on the unique key and it replays the winner's answer. A key
+sent again with a different body is refused with 409.
+
+Callers read before the operation and write only inside it: a refusal rolls back the
+whole transaction (cheaper than a savepoint around every operation, which costs two round
+trips on the path every redemption takes).
 """
 
 from __future__ import annotations
@@ -80,10 +85,10 @@ def idempotent(
         session.rollback()
         return _replay(existing, request_hash)
     try:
-        with session.begin_nested():
-            status, body = operation()
+        status, body = operation()
     except Problem as problem:
         status, body = problem.status, problem.body()
+        session.rollback()
     session.add(
         IdempotencyRecord(
             scope=scope, key=key, request_hash=request_hash, status_code=status, response=body

@@ -226,6 +226,22 @@ def test_move_value_between_cards_of_one_business(customer, shop, card):
     assert (balance(customer, card["id"]), balance(customer, other["id"])) == (3500, 2500)
 
 
+def test_moving_more_than_a_card_holds_changes_neither_card(customer, shop, card):
+    # The target card is the older one, so the ledger credits it before it finds the
+    # source short: the refusal must take that credit back too, and replay as refused.
+    newer = buy_card(customer, shop, 1000).json()
+    key = new_key()
+    for _ in range(2):
+        response = customer.post(
+            f"/api/v1/gift-cards/{newer['id']}/transfers",
+            {"to_card_id": card["id"], "amount_minor": 1001},
+            key=key,
+        )
+        assert response.status_code == 409, response.text
+        assert response.json()["type"].endswith("/insufficient-balance")
+    assert (balance(customer, newer["id"]), balance(customer, card["id"])) == (1000, 5000)
+
+
 def test_no_moving_value_to_another_business(client, customer, shop, card):
     elsewhere = buy_card(customer, open_shop(client, "Elsewhere"), 1000).json()
     response = customer.post(
