@@ -183,11 +183,13 @@ def _card_account(session: Session, card: GiftCard) -> LedgerAccount:
     return account
 
 
-def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> str:
-    """Spend `amount` of the card at its business; the operation id, or 409 if too little."""
+def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> tuple[str, Money]:
+    """Spend `amount` of the card at its business; the operation id and the balance left,
+    or 409 if too little."""
+    card_account = _card_account(session, card)
     legs = [
         Leg(
-            _card_account(session, card),
+            card_account,
             _business_account(session, Purpose.REVENUE, card),
             amount.minor,
             "redemption",
@@ -196,9 +198,10 @@ def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> s
         )
     ]
     try:
-        return ledger.post(session, legs)
+        operation_id = ledger.post(session, legs)
     except InsufficientFundsError as exc:
         raise _insufficient(card, exc) from None
+    return operation_id, Money.of(card_account.balance_minor, card.currency)
 
 
 def record_offline_redemption(

@@ -15,9 +15,10 @@ from typing import cast
 from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..changes import record_change
-from ..db import rowcount, utcnow
+from ..db import utcnow
 from ..ids import make_id
 from .models import LedgerAccount, Purpose, Transfer
 
@@ -29,6 +30,7 @@ __all__ = [
     "balance",
     "card_account_key",
     "invariant_violations",
+    "lock_order",
     "post",
 ]
 
@@ -109,26 +111,33 @@ def balance(session: Session, account_id: int) -> int:
 def post(session: Session, legs: Sequence[Leg], operation_id: str | None = None) -> str:
     """Apply all legs in the session's transaction and return the operation id.
 
-    Balances change by conditional updates, in account-id order so concurrent operations
-    never deadlock; a debit that would take a no-overdraft account below zero raises
-    `InsufficientFundsError` and the caller rolls back.
+    Balances change by conditional updates in `lock_order`, so concurrent operations never
+    deadlock; a debit that would take a no-overdraft account below zero raises
+    `InsufficientFundsError` and the caller rolls back. The accounts' `balance_minor` are
+    the new balances afterwards (read back from the updates, under their row locks).
     """
     operation_id = operation_id or make_id()
     deltas = _deltas(legs)
-    for account_id in sorted(deltas):
-        delta = deltas[account_id]
+    accounts = {a.id: a for leg in legs for a in (leg.debit, leg.credit)}
+    for account in sorted(accounts.values(), key=lock_order):
+        delta = deltas.get(account.id, 0)
+        if not delta:
+            continue
         statement = (
             update(LedgerAccount)
-            .where(LedgerAccount.id == account_id)
+            .where(LedgerAccount.id == account.id)
             .values(balance_minor=LedgerAccount.balance_minor + delta)
+            .returning(LedgerAccount.balance_minor)
             .execution_options(synchronize_session=False)
         )
         if delta < 0:
             statement = statement.where(
                 or_(LedgerAccount.allow_negative, LedgerAccount.balance_minor >= -delta)
             )
-        if rowcount(session.execute(statement)) != 1:
-            raise InsufficientFundsError(account_id, balance(session, account_id), -delta)
+        after = session.execute(statement).scalar()
+        if after is None:
+            raise InsufficientFundsError(account.id, balance(session, account.id), -delta)
+        set_committed_value(account, "balance_minor", int(after))
     session.add_all(
         Transfer(
             operation_id=operation_id,
@@ -152,17 +161,23 @@ def post(session: Session, legs: Sequence[Leg], operation_id: str | None = None)
             session, str(card_account.business_id), "card", card_account.key.removeprefix("card:")
         )
     session.flush()
-    for leg in legs:  # the ORM copies are stale after the SQL updates
-        session.expire(leg.debit, ["balance_minor"])
-        session.expire(leg.credit, ["balance_minor"])
     return operation_id
+
+
+def lock_order(account: LedgerAccount) -> tuple[bool, int]:
+    """The one order in which every transaction takes accounts' row locks: those with a
+    floor (cards) first, then the business's and the platform's, each by id. One order
+    means no deadlock; the floorless last means a business's busiest row (the revenue
+    account every redemption there credits) is locked only for the end of the
+    transaction, not while the card is checked."""
+    return (account.allow_negative, account.id)
 
 
 class Postings:
     """Many operations posted in one transaction with a few statements, not a few each.
 
-    `lock` takes the accounts a batch will touch, in id order (as `post` updates them, so
-    the two never deadlock) and keeps their balances; `add` checks each operation's legs
+    `lock` takes the accounts a batch will touch, in `lock_order` (as `post` does, so the
+    two never deadlock) and keeps their balances; `add` checks each operation's legs
     against those balances in memory, exactly as `post` checks them in SQL, and `flush`
     writes every balance change, transfer and card change at once. Until `flush`, nothing
     is written: an operation refused by `add` leaves no trace.
@@ -184,7 +199,7 @@ class Postings:
             rows = self.session.execute(
                 select(LedgerAccount.id, LedgerAccount.balance_minor)
                 .where(LedgerAccount.id.in_(wanted))
-                .order_by(LedgerAccount.id)
+                .order_by(LedgerAccount.allow_negative, LedgerAccount.id)  # lock_order
                 .with_for_update()
             )
         self.balances.update({account_id: int(value) for account_id, value in rows})

@@ -106,12 +106,12 @@ def redemption_outcome(
     """Find the presented card, redeem `amount_minor` of it, and answer with the balance."""
     card = cards.find_card(session, keyring, business, token, card_id)
     amount = Money.of(amount_minor, card.currency)
-    operation_id = cards.redeem(session, card, amount, memo)
+    operation_id, balance_after = cards.redeem(session, card, amount, memo)
     return 200, RedemptionPublic(
         id=operation_id,
         card_id=card.id,
         amount=MoneyPublic.of(amount),
-        balance_after=MoneyPublic.of(cards.card_balance(session, card)),
+        balance_after=MoneyPublic.of(balance_after),
     ).model_dump(mode="json")
 
 
