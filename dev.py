@@ -224,6 +224,12 @@ def test(args: list[str]) -> None:
 def bench(args: list[str]) -> None:
     """Run every benchmark script in bench/ and print its figures."""
     ensure_venv("dev")
+    for tool, package in (("pgbench", "postgresql-client"), ("wrk", "wrk")):
+        if not shutil.which(tool) and not apt_install(package):
+            print(
+                f"note: {tool} is missing (Debian: apt-get install {package}); "
+                "bench/redemptions.py needs it"
+            )
     for script in sorted((ROOT / "bench").glob("*.py")):
         if 'if __name__ == "__main__":' not in script.read_text():
             continue  # a helper module, not a benchmark

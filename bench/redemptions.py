@@ -4,8 +4,14 @@ next to pgbench's TPC-B-like transactions per second on the same server as the c
     .venv/bin/python bench/redemptions.py [--seconds 10] [--clients 16]
 
 Needs a PostgreSQL it may create databases on (TILLPOINT_BENCH_POSTGRES_URL, default
-postgresql://postgres@127.0.0.1:5432/postgres) and `pgbench` on the PATH. Goal (issue 2/5):
-redemptions/s ≥ 0.3 × pgbench tps.
+postgresql://postgres@127.0.0.1:5432/postgres), `pgbench` and `wrk` on the PATH (Debian:
+postgresql-client, wrk). Goal (issue 2/5): redemptions/s >= 0.3 x pgbench tps.
+
+The load comes from wrk (C, one process), not from Python threads, so the load generator
+takes as little as it can of the cores the server and PostgreSQL share. Next to each
+redemption rate the script prints the same server's /healthz rate (a pooled connection,
+SELECT 1: less than any redemption does, so no redemption rate can pass it) and, on Linux,
+the CPU time the server workers and PostgreSQL spent per redemption.
 """
 
 from __future__ import annotations
@@ -14,14 +20,15 @@ import argparse
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -97,43 +104,88 @@ def seed(base: str) -> tuple[str, dict[str, str], list[str]]:
     return business, login(cashier_email), cards
 
 
-def drive(
-    base: str,
-    business: str,
-    cashier: dict[str, str],
-    cards: list[str],
-    clients: int,
-    seconds: float,
-) -> tuple[float, int]:
-    """Redemptions/s over `seconds` from `clients` concurrent tills; (rate, errors)."""
-    url = f"{base}/api/v1/businesses/{business}/redemptions"
-    done, errors = [0] * clients, [0] * clients
-    stop = time.monotonic() + seconds
-
-    def till(n: int) -> None:
-        rng = random.Random(n)
-        with httpx.Client(headers=cashier, timeout=30) as client:
-            while time.monotonic() < stop:
-                response = client.post(
-                    url,
-                    headers={"Idempotency-Key": uuid.uuid4().hex},
-                    json={"card_id": rng.choice(cards), "amount_minor": 1},
-                )
-                if response.status_code == 200:
-                    done[n] += 1
-                else:
-                    errors[n] += 1
-
-    threads = [threading.Thread(target=till, args=(n,)) for n in range(clients)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sum(done) / (time.monotonic() - started), sum(errors)
+REDEEM_LUA = """
+local cards = {%(cards)s}
+local path = "/api/v1/businesses/%(business)s/redemptions"
+local headers = {["Authorization"] = "%(auth)s", ["Content-Type"] = "application/json"}
+local n = 0
+function init(args)
+  run = args[1]
+  thread = tostring(math.random(1, 1000000000))
+  math.randomseed(tonumber(run) + tonumber(thread))
+end
+function request()
+  n = n + 1
+  headers["Idempotency-Key"] = run .. "-" .. thread .. "-" .. n
+  local body = '{"card_id":"' .. cards[math.random(1, #cards)] .. '","amount_minor":1}'
+  return wrk.format("POST", path, headers, body)
+end
+"""
 
 
-def redemptions_per_second(workers: int, clients: int, seconds: float) -> tuple[float, int]:
+@dataclass
+class Load:
+    rate: float  # answers per second
+    failures: int  # answers other than 2xx, and socket errors
+    cpu_server: float  # CPU seconds of the server's processes during the run
+    cpu_postgres: float  # and of PostgreSQL's
+
+
+def wrk(url: str, clients: int, seconds: float, script: Path | None = None) -> Load:
+    """`clients` keep-alive connections to `url` for `seconds`, from wrk."""
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not on the PATH (Debian: apt-get install wrk)")
+    command = ["wrk", "-t2", f"-c{clients}", f"-d{max(1, round(seconds))}s"]
+    if script is not None:
+        command += ["-s", str(script)]
+    command.append(url)
+    if script is not None:  # the script's argument: this run's prefix for its keys
+        command += ["--", str(random.randrange(10**9))]
+    before = cpu_seconds()
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    after = cpu_seconds()
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if rate is None:
+        raise SystemExit(f"could not read wrk's output:\n{output}")
+    refused = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    broken = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    failures = (int(refused.group(1)) if refused else 0) + (
+        sum(int(n) for n in broken.groups()) if broken else 0
+    )
+    return Load(
+        float(rate.group(1)), failures, *(a - b for a, b in zip(after, before, strict=True))
+    )
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by Tillpoint's server processes and by PostgreSQL's, from
+    /proc (0, 0 where there is none). Exited processes are not counted: wrk's connections
+    and the server's pool stay open for the whole run."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return 0.0, 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    server = postgres = 0.0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / ticks
+        if command.startswith(b"postgres"):
+            postgres += used
+        elif b"sync.cli server" in command or b"multiprocessing" in command:
+            server += used
+    return server, postgres
+
+
+def measure(workers: int, clients: int, seconds: float) -> tuple[Load, Load]:
+    """(/healthz, redemptions) with `workers` server processes on a fresh database."""
     url = recreate("tillpoint_bench")
     with tempfile.TemporaryDirectory() as data:
         env = {
@@ -152,28 +204,59 @@ def redemptions_per_second(workers: int, clients: int, seconds: float) -> tuple[
         try:
             wait_healthy(base)
             business, cashier, cards = seed(base)
-            drive(base, business, cashier, cards, clients, min(2.0, seconds))  # warm up
-            return drive(base, business, cashier, cards, clients, seconds)
+            script = Path(data) / "redeem.lua"
+            script.write_text(
+                REDEEM_LUA
+                % {
+                    "cards": ",".join(f'"{card}"' for card in cards),
+                    "business": business,
+                    "auth": cashier["Authorization"],
+                }
+            )
+            health = wrk(f"{base}/healthz", clients, seconds)
+            wrk(base, clients, min(2.0, seconds), script)  # warm up
+            return health, wrk(base, clients, seconds, script)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=30)
 
 
-def pgbench_tps(clients: int, seconds: float) -> float:
+def pgbench_tps(clients: int, seconds: float) -> tuple[float, float]:
+    """pgbench's TPC-B-like rate, and PostgreSQL's CPU seconds per transaction."""
     if not shutil.which("pgbench"):
         raise SystemExit("pgbench is not on the PATH (Debian: apt-get install postgresql-client)")
     url = recreate("tillpoint_pgbench")
     subprocess.run(["pgbench", "-q", "-i", "-s", "10", url], check=True, capture_output=True)
+    busy_before, pgbench_before = machine_busy_seconds(), children_cpu_seconds()
     result = subprocess.run(
         ["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(int(seconds)), url],
         check=True,
         capture_output=True,
         text=True,
     )
+    # PostgreSQL's share: the machine's busy time less pgbench's own (its connections'
+    # backends exit with it, so they cannot be read from /proc afterwards).
+    postgres = machine_busy_seconds() - busy_before - (children_cpu_seconds() - pgbench_before)
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
     if match is None:
         raise SystemExit(f"could not read pgbench's output:\n{result.stdout}")
-    return float(match.group(1))
+    tps = float(match.group(1))
+    return tps, max(0.0, postgres) / (tps * int(seconds))
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all CPUs have spent busy since boot (Linux; 0 elsewhere)."""
+    try:
+        fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -187,15 +270,29 @@ def main() -> None:
         f"Online redemptions over HTTP on PostgreSQL — {os.cpu_count()} CPUs, "
         f"{args.clients} concurrent tills, {args.seconds:.0f} s each, {CARDS} cards"
     )
-    ceiling = pgbench_tps(args.clients, args.seconds)
+    ceiling, postgres_cpu = pgbench_tps(args.clients, args.seconds)
     print(f"  pgbench TPC-B-like (scale 10)        {ceiling:>9,.0f} tx/s  (ceiling)")
+    if postgres_cpu:
+        print(f"    CPU per transaction: PostgreSQL {postgres_cpu * 1000:.1f} ms")
     for workers in (1, 2):
-        rate, errors = redemptions_per_second(workers, args.clients, args.seconds)
+        health, load = measure(workers, args.clients, args.seconds)
+        plural = "s" if workers > 1 else " "
         print(
-            f"  redemptions, {workers} worker{'s' if workers > 1 else ' '}               "
-            f"{rate:>9,.0f} /s    ratio {rate / ceiling:.2f} (goal ≥ 0.30)"
-            + (f"  [{errors} non-200 answers]" if errors else "")
+            f"  /healthz, {workers} worker{plural} (floor)         {health.rate:>9,.0f} /s    "
+            f"ratio {health.rate / ceiling:.2f}"
         )
+        print(
+            f"  redemptions, {workers} worker{plural}               {load.rate:>9,.0f} /s    "
+            f"ratio {load.rate / ceiling:.2f} (goal >= 0.30)"
+            + (f"  [{load.failures} failed]" if load.failures else "")
+        )
+        if load.rate and load.cpu_server:
+            done = load.rate * args.seconds
+            print(
+                f"    CPU per redemption: server {load.cpu_server / done * 1000:.1f} ms, "
+                f"PostgreSQL {load.cpu_postgres / done * 1000:.1f} ms "
+                f"({os.cpu_count()} CPUs shared with wrk)"
+            )
 
 
 if __name__ == "__main__":
