@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from sync.money import Money
 from sync.tokens import Kind
@@ -135,7 +135,9 @@ def find_card(
     now = now or _now()
     if token is not None:
         card_id = presented_subject(session, keyring, business.id, token, Kind.GIFT_CARD, now)
-    card = session.get(GiftCard, card_id) if card_id else None
+    card = (
+        session.get(GiftCard, card_id, options=[joinedload(GiftCard.account)]) if card_id else None
+    )
     if card is None or card.business_id != business.id:
         raise Problem(
             404,
@@ -177,16 +179,10 @@ def _business_account(session: Session, purpose: Purpose, card: GiftCard) -> Led
     return ledger.account(session, purpose, card.currency, card.business_id)
 
 
-def _card_account(session: Session, card: GiftCard) -> LedgerAccount:
-    account = session.get(LedgerAccount, card.account_id)
-    assert account is not None
-    return account
-
-
 def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> tuple[str, Money]:
     """Spend `amount` of the card at its business; the operation id and the balance left,
     or 409 if too little."""
-    card_account = _card_account(session, card)
+    card_account = card.account
     legs = [
         Leg(
             card_account,
@@ -211,7 +207,7 @@ def record_offline_redemption(
     so it is never refused. What the card cannot cover goes to the business's shortfall
     account and the card is blocked for review. Posted with the sync batch's `postings`.
     Returns (operation id, shortfall)."""
-    card_account = _card_account(session, card)
+    card_account = card.account
     revenue = _business_account(session, Purpose.REVENUE, card)
     postings.lock([card_account, revenue])
     covered = min(postings.balances[card_account.id], amount.minor)
@@ -239,7 +235,7 @@ def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) 
     """Set `amount` aside (pending), e.g. while the rest of a split payment goes through."""
     legs = [
         Leg(
-            _card_account(session, card),
+            card.account,
             _business_account(session, Purpose.HOLDS, card),
             amount.minor,
             "hold",
@@ -311,7 +307,7 @@ def post_hold(session: Session, held: Hold, amount: Money) -> None:
     ]
     rest = held.amount_minor - amount.minor
     if rest:
-        legs.append(Leg(holds, _card_account(session, card), rest, "hold-released", card.id))
+        legs.append(Leg(holds, card.account, rest, "hold-released", card.id))
     ledger.post(session, legs)
 
 
@@ -324,7 +320,7 @@ def _release(session: Session, held: Hold, status: HoldStatus) -> None:
         [
             Leg(
                 _business_account(session, Purpose.HOLDS, card),
-                _card_account(session, card),
+                card.account,
                 held.amount_minor,
                 "hold-released",
                 card.id,
@@ -355,7 +351,7 @@ def refund(session: Session, card: GiftCard, amount: Money, reason: str) -> str:
         [
             Leg(
                 _business_account(session, Purpose.REVENUE, card),
-                _card_account(session, card),
+                card.account,
                 amount.minor,
                 "refund",
                 card.id,
@@ -379,8 +375,8 @@ def transfer_between_cards(
         raise Problem(422, "same-card", "Same card", "Choose a different card to move value to.")
     legs = [
         Leg(
-            _card_account(session, source),
-            _card_account(session, target),
+            source.account,
+            target.account,
             amount.minor,
             "card-transfer",
             source.id,
@@ -419,7 +415,7 @@ def expire_cards(session: Session, now: datetime | None = None) -> int:
                 session,
                 [
                     Leg(
-                        _card_account(session, card),
+                        card.account,
                         _business_account(session, Purpose.BREAKAGE, card),
                         left,
                         "expiry",

@@ -16,7 +16,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, BigId, UtcDateTime, utcnow
 from ..ids import ID_LENGTH, make_id
@@ -92,6 +92,8 @@ class GiftCard(Base):
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Loaded with the card where a sale needs both (`cards.find_card`), else on first use.
+    account: Mapped[LedgerAccount] = relationship()
 
     # The terminals' first sync pages through a business's cards in id order.
     __table_args__ = (Index("ix_gift_cards_business_snapshot", "business_id", "id"),)
