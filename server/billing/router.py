@@ -14,7 +14,7 @@ from sync.money import Money
 
 from ..accounts.models import Role
 from ..db import SessionDep
-from ..deps import CurrentUser, business_for, require_role
+from ..deps import CurrentUser, business_for, owned, require_role
 from ..directory.schemas import MoneyPublic
 from ..problems import Problem
 from .clock import today
@@ -270,11 +270,7 @@ def _unpaid(
     session: SessionDep, business_id: str, invoice_id: str, kind: str, done: str
 ) -> Invoice:
     """The business's invoice, if it is still unpaid (open or uncollectible)."""
-    invoice = session.get(Invoice, invoice_id)
-    if invoice is None or invoice.business_id != business_id:
-        raise Problem(
-            404, "invoice-not-found", "No such invoice", "This business has no such invoice."
-        )
+    invoice = owned(session, Invoice, invoice_id, business_id, kind="invoice", noun="invoice")
     if invoice.status not in {"open", "uncollectible"}:
         raise Problem(
             409,

@@ -15,7 +15,7 @@ from ..db import SessionDep
 from ..deals import service as deals
 from ..deals.router import voucher_public
 from ..deals.schemas import VoucherPublic
-from ..deps import CurrentUser, business_for
+from ..deps import CurrentUser, business_for, owned
 from ..directory.models import Business
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
@@ -176,14 +176,7 @@ def revoke_device(
     business_id: str, device_id: str, user: CurrentUser, session: SessionDep
 ) -> DevicePublic:
     business = business_for(session, user, business_id, staff=False)
-    device = session.get(Device, device_id)
-    if device is None or device.business_id != business.id:
-        raise Problem(
-            404,
-            "device-not-found",
-            "No such terminal",
-            "This business has no terminal with that id.",
-        )
+    device = owned(session, Device, device_id, business.id, kind="device", noun="terminal")
     device.revoked_at = device.revoked_at or datetime.now(UTC)
     session.commit()
     return _device_public(device)
@@ -223,14 +216,7 @@ def resolve_incident(
     session: SessionDep,
 ) -> IncidentPublic:
     business = business_for(session, user, business_id, staff=False)
-    incident = session.get(Incident, incident_id)
-    if incident is None or incident.business_id != business.id:
-        raise Problem(
-            404,
-            "incident-not-found",
-            "No such incident",
-            "This business has no incident with that id.",
-        )
+    incident = owned(session, Incident, incident_id, business.id, kind="incident", noun="incident")
     if incident.resolved_at is None:
         incident.resolved_at = datetime.now(UTC)
         incident.resolution = body.resolution

@@ -12,7 +12,7 @@ from sync.money import Money
 from ..accounts.models import Role, User
 from ..billing.subscriptions import require_selling
 from ..db import SessionDep
-from ..deps import CurrentUser, business_for, require_role
+from ..deps import CurrentUser, business_for, owned, require_role
 from ..directory.models import Business, StaffMember
 from ..directory.schemas import MoneyPublic
 from ..keys.keyring import Keyring
@@ -448,14 +448,7 @@ def refund(
     business = business_for(session, user, business_id, staff=False)
 
     def operation() -> Outcome:
-        card = session.get(GiftCard, body.card_id)
-        if card is None or card.business_id != business.id:
-            raise Problem(
-                404,
-                "card-not-found",
-                "No such card",
-                "This business has no gift card with that id.",
-            )
+        card = owned(session, GiftCard, body.card_id, business.id, kind="card", noun="gift card")
         amount = Money.of(body.amount_minor, card.currency)
         operation_id = cards.refund(session, card, amount, body.reason or "refund")
         return 200, RedemptionPublic(
