@@ -16,7 +16,9 @@ PASSWORD = "bench password 1"
 def recreate(database: str) -> str:
     """Drop and create `database` on the benchmark server; its URL."""
     with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{database}"')
+        connection.execute(
+            f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'
+        )  # a crashed run's server may hold it
         connection.execute(f'CREATE DATABASE "{database}"')
     return ADMIN_URL.rsplit("/", 1)[0] + "/" + database
 
