@@ -11,7 +11,9 @@ The load comes from wrk (C, one process), not from Python threads, so the load g
 takes as little as it can of the cores the server and PostgreSQL share. Next to each
 redemption rate the script prints the same server's /healthz rate (a pooled connection,
 SELECT 1: less than any redemption does, so no redemption rate can pass it) and, on Linux,
-the CPU time the server workers and PostgreSQL spent per redemption.
+the CPU time the server workers and PostgreSQL spent per redemption. Last, the upper bound:
+the same statements as one PL/pgSQL call per redemption (bench/redemption_in_sql.sql),
+driven by pgbench with no server in between.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import PASSWORD, free_port, recreate  # noqa: E402
+from bench.common import ADMIN_URL, PASSWORD, free_port, recreate  # noqa: E402
 
 CARDS = 200
 
@@ -223,13 +226,35 @@ def measure(workers: int, clients: int, seconds: float) -> tuple[Load, Load]:
 
 def pgbench_tps(clients: int, seconds: float) -> tuple[float, float]:
     """pgbench's TPC-B-like rate, and PostgreSQL's CPU seconds per transaction."""
-    if not shutil.which("pgbench"):
-        raise SystemExit("pgbench is not on the PATH (Debian: apt-get install postgresql-client)")
     url = recreate("tillpoint_pgbench")
     subprocess.run(["pgbench", "-q", "-i", "-s", "10", url], check=True, capture_output=True)
+    return run_pgbench(url, clients, seconds)
+
+
+def redemptions_in_sql(clients: int, seconds: float) -> tuple[float, float]:
+    """The upper bound: the redemption's statements as one PL/pgSQL call per redemption
+    (bench/redemption_in_sql.sql), driven by pgbench on the database `measure` left behind."""
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/tillpoint_bench"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute((ROOT / "bench" / "redemption_in_sql.sql").read_text())
+        row = connection.execute("SELECT user_id FROM staff LIMIT 1").fetchone()
+    if row is None:
+        raise SystemExit("the benchmark database has no cashier")
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "redeem.pgbench"
+        script.write_text(
+            f"\\set n random(1, {CARDS})\n\\set k random(1, 1000000000000)\n"
+            f"SELECT bench_redeem('{row[0]}', :client_id || '-' || :k, :n, 1);\n"
+        )
+        return run_pgbench(url, clients, seconds, "-f", str(script))
+
+
+def run_pgbench(url: str, clients: int, seconds: float, *script: str) -> tuple[float, float]:
+    if not shutil.which("pgbench"):
+        raise SystemExit("pgbench is not on the PATH (Debian: apt-get install postgresql-client)")
     busy_before, pgbench_before = machine_busy_seconds(), children_cpu_seconds()
     result = subprocess.run(
-        ["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(int(seconds)), url],
+        ["pgbench", "-n", "-c", str(clients), "-j", "2", "-T", str(int(seconds)), *script, url],
         check=True,
         capture_output=True,
         text=True,
@@ -293,6 +318,13 @@ def main() -> None:
                 f"PostgreSQL {load.cpu_postgres / done * 1000:.1f} ms "
                 f"({os.cpu_count()} CPUs shared with wrk)"
             )
+    rate, postgres_cpu = redemptions_in_sql(args.clients, args.seconds)
+    print(
+        f"  redemption as one SQL call (pgbench)  {rate:>9,.0f} /s    ratio {rate / ceiling:.2f} "
+        "(no server at all: the upper bound)"
+    )
+    if postgres_cpu:
+        print(f"    CPU per redemption: PostgreSQL {postgres_cpu * 1000:.1f} ms")
 
 
 if __name__ == "__main__":
