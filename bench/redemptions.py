@@ -134,8 +134,9 @@ class Load:
     cpu_postgres: float  # and of PostgreSQL's
 
 
-def wrk(url: str, clients: int, seconds: float, script: Path | None = None) -> Load:
-    """`clients` keep-alive connections to `url` for `seconds`, from wrk."""
+def wrk(server: int, url: str, clients: int, seconds: float, script: Path | None = None) -> Load:
+    """`clients` keep-alive connections to `url` for `seconds`, from wrk; `server` is the
+    server's process id, whose CPU time (and its workers') is measured."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not on the PATH (Debian: apt-get install wrk)")
     command = ["wrk", "-t2", f"-c{clients}", f"-d{max(1, round(seconds))}s"]
@@ -144,9 +145,9 @@ def wrk(url: str, clients: int, seconds: float, script: Path | None = None) -> L
     command.append(url)
     if script is not None:  # the script's argument: this run's prefix for its keys
         command += ["--", str(random.randrange(10**9))]
-    before = cpu_seconds()
+    before = cpu_seconds(server)
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    after = cpu_seconds()
+    after = cpu_seconds(server)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     if rate is None:
         raise SystemExit(f"could not read wrk's output:\n{output}")
@@ -162,15 +163,15 @@ def wrk(url: str, clients: int, seconds: float, script: Path | None = None) -> L
     )
 
 
-def cpu_seconds() -> tuple[float, float]:
-    """CPU seconds used so far by Tillpoint's server processes and by PostgreSQL's, from
-    /proc (0, 0 where there is none). Exited processes are not counted: wrk's connections
-    and the server's pool stay open for the whole run."""
+def cpu_seconds(server: int) -> tuple[float, float]:
+    """CPU seconds used so far by the server process `server` with its workers, and by
+    PostgreSQL's processes, from /proc (0, 0 where there is none). Exited processes are not
+    counted: wrk's connections and the server's pool stay open for the whole run."""
     proc = Path("/proc")
     if not proc.is_dir():
         return 0.0, 0.0
     ticks = os.sysconf("SC_CLK_TCK")
-    server = postgres = 0.0
+    served = postgres = 0.0
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -182,9 +183,9 @@ def cpu_seconds() -> tuple[float, float]:
         used = (int(fields[11]) + int(fields[12])) / ticks
         if command.startswith(b"postgres"):
             postgres += used
-        elif b"sync.cli server" in command or b"multiprocessing" in command:
-            server += used
-    return server, postgres
+        elif server in {int(entry.name), int(fields[1])}:  # the server, or a worker of it
+            served += used
+    return served, postgres
 
 
 def measure(workers: int, clients: int, seconds: float) -> tuple[Load, Load]:
@@ -216,9 +217,9 @@ def measure(workers: int, clients: int, seconds: float) -> tuple[Load, Load]:
                     "auth": cashier["Authorization"],
                 }
             )
-            health = wrk(f"{base}/healthz", clients, seconds)
-            wrk(base, clients, min(2.0, seconds), script)  # warm up
-            return health, wrk(base, clients, seconds, script)
+            health = wrk(server.pid, f"{base}/healthz", clients, seconds)
+            wrk(server.pid, base, clients, min(2.0, seconds), script)  # warm up
+            return health, wrk(server.pid, base, clients, seconds, script)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=30)
