@@ -13,8 +13,9 @@ from .billing.models import (
 )
 from .db import Base
 from .deals.models import Deal, Voucher, VoucherStatus
-from .devices.models import Change, Device, Incident, OfflineLimits, PairingCode, SyncEvent
+from .devices.models import Device, Incident, OfflineLimits, PairingCode, SyncEvent
 from .directory.models import Branch, Business, Product, StaffMember
+from .events.models import Event, EventCounter
 from .wallet.models import (
     CardStatus,
     GiftCard,
@@ -34,9 +35,10 @@ __all__ = [
     "Branch",
     "Business",
     "CardStatus",
-    "Change",
     "Deal",
     "Device",
+    "Event",
+    "EventCounter",
     "ExchangeRate",
     "GiftCard",
     "Hold",

@@ -18,6 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, BigId, UtcDateTime, utcnow
+from ..events import Recorded
+from ..events.models import EventEntity
 from ..ids import ID_LENGTH, make_id
 
 
@@ -35,10 +37,11 @@ class PriceItem(Base):
     rank: Mapped[int] = mapped_column(Integer, default=0)  # plans, cheapest first
 
 
-class Subscription(Base):
+class Subscription(Recorded, Base):
     """A business's subscription: the plan in force, the current period, how it stands."""
 
     __tablename__ = "subscriptions"
+    __event_entity__ = EventEntity.PLAN
 
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), primary_key=True)
     plan_code: Mapped[str] = mapped_column(ForeignKey("billing_prices.code"))

@@ -141,7 +141,6 @@ def _changed(
     """Apply `change` and leave the prorated difference of the monthly price to invoice."""
     before = monthly_price(session, subscription)
     change()
-    subscription.version += 1
     delta = monthly_price(session, subscription) - before
     amount = prorate(delta, day, subscription.period_start, subscription.period_end)
     if amount.minor:
@@ -208,7 +207,6 @@ def branches_changed(session: Session, subscription: Subscription, day: date) ->
         return
     before = monthly_price(session, subscription)
     subscription.extra_branches = count
-    subscription.version += 1
     delta = monthly_price(session, subscription) - before
     row = session.scalar(
         select(Adjustment).where(

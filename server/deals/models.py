@@ -7,11 +7,14 @@ from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UtcDateTime, utcnow
+from ..events import Recorded
+from ..events.models import EventEntity
 from ..ids import ID_LENGTH, make_id
 
 
-class Deal(Base):
+class Deal(Recorded, Base):
     __tablename__ = "deals"
+    __event_entity__ = EventEntity.DEAL
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
@@ -35,8 +38,9 @@ class VoucherStatus(enum.StrEnum):
     REDEEMED = "redeemed"
 
 
-class Voucher(Base):
+class Voucher(Recorded, Base):
     __tablename__ = "vouchers"
+    __event_entity__ = EventEntity.VOUCHER
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     deal_id: Mapped[str] = mapped_column(ForeignKey("deals.id"), index=True)

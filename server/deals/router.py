@@ -10,7 +10,6 @@ from sync.money import Money
 
 from ..accounts.models import Role
 from ..billing.subscriptions import require_selling
-from ..changes import record_change
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
 from ..directory.models import Business
@@ -93,7 +92,6 @@ def create_deal(
     deal = Deal(business_id=business.id, currency=business.currency, **body.model_dump())
     session.add(deal)
     session.flush()
-    record_change(session, business.id, "deal", deal.id)
     session.commit()
     return _deal_public(deal, business, now)
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from sync.money import Money
 from sync.tokens import Kind
 
 from ..billing.subscriptions import hidden_businesses
-from ..changes import record_change
-from ..db import rowcount
 from ..directory.models import Branch, Business
 from ..directory.repository import Near, distance_km
 from ..keys.keyring import Keyring
@@ -100,20 +98,12 @@ def buy_voucher(
             "Deal not on sale",
             f"This deal runs from {deal.starts_at:%d %b %H:%M} to {deal.ends_at:%d %b %H:%M} UTC.",
         )
-    # Count the sale only while there is stock: a conditional update, safe under races.
-    claimed = rowcount(
-        session.execute(
-            update(Deal)
-            .where(
-                Deal.id == deal.id,
-                or_(Deal.quantity_limit.is_(None), Deal.sold < Deal.quantity_limit),
-            )
-            .values(sold=Deal.sold + 1, version=Deal.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-    )
-    if claimed != 1:
+    # Count the sale only while there is stock: the deal's row is locked first, so two
+    # buyers of the last voucher take turns and the second finds it sold.
+    session.refresh(deal, with_for_update=True)
+    if deal.quantity_limit is not None and deal.sold >= deal.quantity_limit:
         raise Problem(409, "deal-sold-out", "Sold out", "Every voucher of this deal is sold.")
+    deal.sold += 1
     voucher = Voucher(
         deal_id=deal.id,
         business_id=deal.business_id,
@@ -139,8 +129,6 @@ def buy_voucher(
         deal_id=deal.id,
         face_minor=deal.deal_price_minor,
     )
-    record_change(session, deal.business_id, "voucher", voucher.id)
-    record_change(session, deal.business_id, "deal", deal.id)
     clearing = ledger.account(session, Purpose.CLEARING, deal.currency)
     vouchers = ledger.account(session, Purpose.VOUCHERS, deal.currency, deal.business_id)
     ledger.post(
@@ -193,21 +181,10 @@ def redeem_voucher(
             "Voucher expired",
             f"This voucher's deal ended on {voucher.expires_at:%d %B %Y}.",
         )
-    used = rowcount(
-        session.execute(
-            update(Voucher)
-            .where(Voucher.id == voucher.id, Voucher.status == VoucherStatus.ISSUED)
-            .values(
-                status=VoucherStatus.REDEEMED,
-                redeemed_at=now,
-                redeemed_by=by_user_id,
-                version=Voucher.version + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    )
-    if used != 1:
-        session.refresh(voucher)
+    # The voucher's row is locked first: of two tills scanning it at once, the second
+    # waits, then finds it used.
+    session.refresh(voucher, with_for_update=True)
+    if voucher.status is not VoucherStatus.ISSUED:
         when = f" on {voucher.redeemed_at:%d %B %Y at %H:%M} UTC" if voucher.redeemed_at else ""
         raise Problem(
             409,
@@ -215,7 +192,11 @@ def redeem_voucher(
             "Voucher already used",
             f"This voucher was already redeemed{when}: it can be used once.",
         )
-    record_change(session, voucher.business_id, "voucher", voucher.id)
+    voucher.status, voucher.redeemed_at, voucher.redeemed_by = (
+        VoucherStatus.REDEEMED,
+        now,
+        by_user_id,
+    )
     vouchers = ledger.account(session, Purpose.VOUCHERS, voucher.currency, voucher.business_id)
     revenue = ledger.account(session, Purpose.REVENUE, voucher.currency, voucher.business_id)
     ledger.post(
@@ -230,7 +211,6 @@ def redeem_voucher(
             )
         ],
     )
-    session.expire(voucher)
 
 
 def end_deals(session: Session, now: datetime | None = None) -> int:
@@ -239,8 +219,6 @@ def end_deals(session: Session, now: datetime | None = None) -> int:
     due = session.scalars(select(Deal).where(Deal.ends_at <= now, Deal.ended.is_(False))).all()
     for deal in due:
         deal.ended = True
-        deal.version += 1
-        record_change(session, deal.business_id, "deal", deal.id)
     session.flush()
     return len(due)
 

@@ -7,6 +7,8 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, Uniq
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UtcDateTime, utcnow
+from ..events import Recorded
+from ..events.models import EventEntity
 from ..ids import ID_LENGTH, make_id
 
 
@@ -29,6 +31,9 @@ class Device(Base):
     public_key: Mapped[str] = mapped_column(String(60))  # base64 of the raw Ed25519 key
     secret_hash: Mapped[str] = mapped_column(String(64))
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Set by migration 0007 on terminals paired before it: their cursor may have skipped
+    # changes, and their next pull starts a little earlier (`pull.resume_from`), once.
+    feed_rewind_below: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
@@ -52,10 +57,11 @@ class SyncEvent(Base):
     __table_args__ = (UniqueConstraint("device_id", "seq"),)
 
 
-class Incident(Base):
+class Incident(Recorded, Base):
     """Something reconciliation found that a person must look at."""
 
     __tablename__ = "incidents"
+    __event_entity__ = EventEntity.INCIDENT
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
@@ -71,24 +77,11 @@ class Incident(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class Change(Base):
-    """The change feed terminals pull: one row each time something a terminal caches
-    changes. `seq` only grows, so "changes since cursor" costs what changed, not all data."""
-
-    __tablename__ = "changes"
-
-    seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
-    business_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
-    entity: Mapped[str] = mapped_column(String(20))  # card | voucher | deal | revocation
-    entity_id: Mapped[str] = mapped_column(String(ID_LENGTH))
-
-
-class OfflineLimits(Base):
+class OfflineLimits(Recorded, Base):
     """How much a business lets its terminals approve without the server (DESIGN.md §5)."""
 
     __tablename__ = "offline_limits"
+    __event_entity__ = EventEntity.LIMITS
 
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), primary_key=True)
     max_single_minor: Mapped[int] = mapped_column(BigInteger)

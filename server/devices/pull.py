@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..billing.models import Subscription
 from ..billing.subscriptions import prices, product_count
 from ..deals.models import Deal, Voucher, VoucherStatus
 from ..directory.models import Branch, Product
+from ..events import Event, EventEntity, events_after, head_position
 from ..wallet.models import GiftCard, IssuedToken, LedgerAccount
-from .models import Change, OfflineLimits
+from .models import Device, OfflineLimits
 from .schemas import (
     DEFAULT_OFFLINE_LIMITS,
     BranchState,
@@ -26,10 +27,28 @@ from .schemas import (
     VoucherState,
 )
 
-__all__ = ["changes_since", "offline_limits", "snapshot_page"]
+__all__ = ["LEGACY_REWIND", "changes_since", "offline_limits", "resume_from", "snapshot_page"]
+
+# Before migration 0007 a cursor was a global insertion number, which a pull could move
+# past a change whose transaction had not committed yet. Such a change has a number a
+# little below the cursor handed out: at most what other transactions wrote while it was
+# open. A terminal paired before 0007 is sent, once, everything from this far below its
+# cursor (about twelve minutes at 4,000 changes a minute), instead of a whole snapshot.
+LEGACY_REWIND = 50_000
 
 
-def _ids(changes: Sequence[Change], entity: str) -> list[str]:
+def resume_from(session: Session, device: Device, cursor: int) -> int:
+    """Where `device`'s pull starts: its cursor, or once for a terminal paired before
+    the log kept commit order, far enough before it to cover what it may have missed."""
+    legacy_below = device.feed_rewind_below
+    if legacy_below is None:
+        return cursor
+    device.feed_rewind_below = None
+    session.commit()
+    return max(0, cursor - LEGACY_REWIND) if cursor <= legacy_below else cursor
+
+
+def _ids(changes: Sequence[Event], entity: EventEntity) -> list[str]:
     return list(dict.fromkeys(c.entity_id for c in changes if c.entity == entity))
 
 
@@ -123,10 +142,7 @@ def snapshot_page(
     before the state, so whatever changes while the pages are fetched is in the pull that
     follows."""
     if cursor is None:
-        cursor = (
-            session.scalar(select(func.max(Change.seq)).where(Change.business_id == business_id))
-            or 0
-        )
+        cursor = head_position(session, business_id)
     query = (
         select(
             GiftCard.id,
@@ -227,32 +243,30 @@ def changes_since(
     session: Session, business_id: str, cursor: int, limit: int, trust_list: dict[str, Any]
 ) -> ChangesPage:
     """What changed after `cursor`: each entity once, in its current state."""
-    rows = session.scalars(
-        select(Change)
-        .where(Change.business_id == business_id, Change.seq > cursor)
-        .order_by(Change.seq)
-        .limit(limit + 1)
-    ).all()
+    rows = events_after(session, business_id, cursor, limit + 1)
     page, more = rows[:limit], len(rows) > limit
-    product_ids, branch_ids = _ids(page, "product"), _ids(page, "branch")
+    product_ids = _ids(page, EventEntity.PRODUCT)
+    branch_ids = _ids(page, EventEntity.BRANCH)
     products = _product_states(session.scalars(select(Product).where(Product.id.in_(product_ids))))
     branches = _branch_states(session.scalars(select(Branch).where(Branch.id.in_(branch_ids))))
     return ChangesPage(
-        cursor=page[-1].seq if page else cursor,
+        cursor=page[-1].position if page else cursor,
         more=more,
         cards=_card_states(
-            session.execute(_CARDS.where(GiftCard.id.in_(_ids(page, "card")))).all()
+            session.execute(_CARDS.where(GiftCard.id.in_(_ids(page, EventEntity.CARD)))).all()
         ),
         vouchers=_voucher_states(
-            session.scalars(select(Voucher).where(Voucher.id.in_(_ids(page, "voucher"))))
+            session.scalars(select(Voucher).where(Voucher.id.in_(_ids(page, EventEntity.VOUCHER))))
         ),
-        deals=_deal_states(session.scalars(select(Deal).where(Deal.id.in_(_ids(page, "deal"))))),
+        deals=_deal_states(
+            session.scalars(select(Deal).where(Deal.id.in_(_ids(page, EventEntity.DEAL))))
+        ),
         products=products,
         branches=branches,
         # Named in the feed but gone: removed since; the terminal drops its copies.
         removed_products=sorted(set(product_ids) - {p.id for p in products}),
         removed_branches=sorted(set(branch_ids) - {b.id for b in branches}),
-        revoked_token_ids=_ids(page, "revocation"),
+        revoked_token_ids=_ids(page, EventEntity.REVOCATION),
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),

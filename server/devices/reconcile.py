@@ -27,7 +27,6 @@ from sync.wire import (
 )
 
 from ..billing.subscriptions import listing_changed, standing
-from ..changes import record_change
 from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
@@ -299,7 +298,6 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
         )
         session.add(product)
         session.flush()
-        record_change(session, business.id, "product", product.id)
         listing_changed(session, business.id, _occurred(event).date())
         return EventResult(event.id, "applied")
     if product is None or product.business_id != business.id:
@@ -325,8 +323,6 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
         )
         raise _Conflict(detail)
     product.name, product.price_minor = name, price
-    product.version += 1
-    record_change(session, business.id, "product", product.id)
     return EventResult(event.id, "applied")
 
 
@@ -393,8 +389,6 @@ def _deal_edit(session: Session, batch: _Batch, event: TerminalEvent) -> EventRe
             f"The edit of '{deal.title}' wanted the title '{title}'.",
         )
     deal.title, deal.description, deal.quantity_limit = title, description, limit
-    deal.version += 1
-    record_change(session, deal.business_id, "deal", deal.id)
     return EventResult(event.id, "applied")
 
 

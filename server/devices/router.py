@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 
 from sync.wire import TerminalEvent, public_key_from_text
 
-from ..changes import record_change
 from ..db import SessionDep
 from ..deals import service as deals
 from ..deals.router import voucher_public
@@ -22,7 +21,7 @@ from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.router import IdempotencyKey, redemption_outcome, reply
 from ..wallet.schemas import RedemptionPublic
 from .models import Device, Incident, OfflineLimits, PairingCode
-from .pull import changes_since, offline_limits, snapshot_page
+from .pull import changes_since, offline_limits, resume_from, snapshot_page
 from .reconcile import apply_events, incidents_of
 from .schemas import (
     ChangesPage,
@@ -220,7 +219,6 @@ def resolve_incident(
     if incident.resolved_at is None:
         incident.resolved_at = datetime.now(UTC)
         incident.resolution = body.resolution
-        incident.version += 1
         session.commit()
     return _incident_public(incident)
 
@@ -274,7 +272,11 @@ def pull(
 ) -> ChangesPage:
     _seen(session, device)
     return changes_since(
-        session, device.business_id, cursor, limit, request.app.state.keyring.trust_list().to_json()
+        session,
+        device.business_id,
+        resume_from(session, device, cursor),
+        limit,
+        request.app.state.keyring.trust_list().to_json(),
     )
 
 
@@ -312,8 +314,6 @@ def set_offline_limits(
     else:
         for name, value in body.model_dump().items():
             setattr(row, name, value)
-        row.version += 1
-    record_change(session, business.id, "limits", business.id)
     session.commit()
     return offline_limits(session, business.id)
 

@@ -7,6 +7,8 @@ from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Tex
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UtcDateTime, utcnow
+from ..events import Recorded
+from ..events.models import EventEntity
 from ..ids import ID_LENGTH, make_id
 
 
@@ -35,8 +37,9 @@ class StaffMember(Base):
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
 
 
-class Branch(Base):
+class Branch(Recorded, Base):
     __tablename__ = "branches"
+    __event_entity__ = EventEntity.BRANCH
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
@@ -49,8 +52,9 @@ class Branch(Base):
     business: Mapped[Business] = relationship(back_populates="branches")
 
 
-class Product(Base):
+class Product(Recorded, Base):
     __tablename__ = "products"
+    __event_entity__ = EventEntity.PRODUCT
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)

@@ -10,7 +10,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..billing.subscriptions import hidden_businesses
-from ..changes import record_change
 from .models import Branch, Business, Product
 
 EARTH_RADIUS_KM = 6371.0
@@ -111,7 +110,6 @@ def add_branch(session: Session, business: Business, **fields: Any) -> Branch:
     branch = Branch(business_id=business.id, **fields)
     session.add(branch)
     session.flush()
-    record_change(session, business.id, "branch", branch.id)
     return branch
 
 
@@ -127,7 +125,6 @@ def add_product(
     )
     session.add(product)
     session.flush()
-    record_change(session, business.id, "product", product.id)
     return product
 
 
@@ -143,5 +140,4 @@ def remove_listing(
         return False
     session.delete(item)
     session.flush()
-    record_change(session, business.id, entity, item_id)
     return True

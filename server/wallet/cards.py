@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, joinedload
 from sync.money import Money
 from sync.tokens import Kind
 
-from ..changes import record_change
 from ..db import rowcount
 from ..directory.models import Business
 from ..ids import make_id
@@ -227,8 +226,7 @@ def record_offline_redemption(
             )
         )
         card.status = CardStatus.BLOCKED
-        card.version += 1
-    return postings.add(legs), shortfall  # the card's change is recorded with the postings
+    return postings.add(legs), shortfall
 
 
 def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) -> Hold:
@@ -394,11 +392,8 @@ def reissue(
 ) -> None:
     """A new token for a lost phone; the old one goes on the revocation list."""
     now = now or _now()
-    for token_id in revoke_tokens_of(session, card.id, now):
-        record_change(session, card.business_id, "revocation", token_id)
-    record_change(session, card.business_id, "card", card.id)
+    revoke_tokens_of(session, card.id, now)
     card.token_id, card.token = _sign(session, keyring, card, now)
-    card.version += 1
     session.flush()
 
 
@@ -425,8 +420,6 @@ def expire_cards(session: Session, now: datetime | None = None) -> int:
                 ],
             )
         card.status = CardStatus.EXPIRED
-        card.version += 1
-        record_change(session, card.business_id, "card", card.id)
     session.flush()
     return len(due)
 

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..changes import record_change
 from ..db import utcnow
+from ..events import EventEntity, EventKind, record
 from ..ids import make_id
 from .models import LedgerAccount, Purpose, Transfer
 
@@ -151,17 +151,23 @@ def post(session: Session, legs: Sequence[Leg], operation_id: str | None = None)
         )
         for leg in legs
     )
-    for card_account in {
-        a.id: a
-        for leg in legs
-        for a in (leg.debit, leg.credit)
-        if a.purpose is Purpose.CARD and a.business_id
-    }.values():
-        record_change(
-            session, str(card_account.business_id), "card", card_account.key.removeprefix("card:")
-        )
+    _cards_changed(session, [a for leg in legs for a in (leg.debit, leg.credit)])
     session.flush()
     return operation_id
+
+
+def _cards_changed(session: Session, accounts: Sequence[LedgerAccount]) -> None:
+    """A card's balance is its ledger account's, not a column of the card: the one place
+    that moves balances records the cards' events (DESIGN.md §11)."""
+    for account in {a.id: a for a in accounts}.values():
+        if account.purpose is Purpose.CARD and account.business_id:
+            record(
+                session,
+                account.business_id,
+                EventEntity.CARD,
+                account.key.removeprefix("card:"),
+                EventKind.BALANCE_CHANGED,
+            )
 
 
 def lock_order(account: LedgerAccount) -> tuple[bool, int]:
@@ -240,13 +246,7 @@ class Postings:
             )
         if self._transfers:
             self.session.execute(insert(Transfer), self._transfers)
-        for card_account in self._cards.values():
-            record_change(
-                self.session,
-                str(card_account.business_id),
-                "card",
-                card_account.key.removeprefix("card:"),
-            )
+        _cards_changed(self.session, list(self._cards.values()))
         for account_id in self._deltas:
             self.session.expire(self.accounts[account_id], ["balance_minor"])
         self._deltas.clear()

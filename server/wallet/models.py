@@ -19,6 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, BigId, UtcDateTime, utcnow
+from ..events import Recorded
+from ..events.models import EventEntity, EventKind
 from ..ids import ID_LENGTH, make_id
 
 
@@ -78,8 +80,9 @@ class CardStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
-class GiftCard(Base):
+class GiftCard(Recorded, Base):
     __tablename__ = "gift_cards"
+    __event_entity__ = EventEntity.CARD
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
@@ -99,11 +102,12 @@ class GiftCard(Base):
     __table_args__ = (Index("ix_gift_cards_business_snapshot", "business_id", "id"),)
 
 
-class IssuedToken(Base):
+class IssuedToken(Recorded, Base):
     """Every token the server has signed, gift card or voucher. Its cti is unique within
     the business; a re-issued card's old tokens are revoked here."""
 
     __tablename__ = "issued_tokens"
+    __event_entity__ = EventEntity.REVOCATION
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
@@ -113,6 +117,14 @@ class IssuedToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
     __table_args__ = (UniqueConstraint("business_id", "token_id"),)
+
+    def event_key(self) -> tuple[str, str]:
+        return self.business_id, self.token_id
+
+    def event_wanted(self, kind: EventKind) -> bool:
+        # Terminals learn of a token only once it is revoked (the card or voucher
+        # itself carries the rest).
+        return kind is EventKind.UPDATED and self.revoked_at is not None
 
 
 class HoldStatus(enum.StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.tokens import (
@@ -76,14 +76,15 @@ def sign_token(
 
 def revoke_tokens_of(session: Session, subject_id: str, now: datetime) -> list[str]:
     """Revoke every live token of a card or voucher; the cti of each."""
-    revoked = session.scalars(
-        update(IssuedToken)
+    live = session.scalars(
+        select(IssuedToken)
         .where(IssuedToken.subject_id == subject_id, IssuedToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .returning(IssuedToken.token_id)
-        .execution_options(synchronize_session=False)
-    )
-    return list(revoked)
+        .with_for_update()
+    ).all()
+    for token in live:
+        token.revoked_at = now  # each revocation is an event terminals pull
+    session.flush()
+    return [token.token_id for token in live]
 
 
 class RevokedTokens:

@@ -1,0 +1,20 @@
+"""The event log (DESIGN.md §11): what changed, in commit order per business.
+
+Writers change models as usual; `Recorded` models append their own events (see
+`recording`). Readers resume after a position (see `reading`)."""
+
+from .models import Event, EventCounter, EventEntity, EventKind
+from .reading import events_after, head_position
+from .recording import Recorded, UnrecordedChangeError, record
+
+__all__ = [
+    "Event",
+    "EventCounter",
+    "EventEntity",
+    "EventKind",
+    "Recorded",
+    "UnrecordedChangeError",
+    "events_after",
+    "head_position",
+    "record",
+]
