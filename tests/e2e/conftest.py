@@ -16,6 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from sync.client import DeviceAuth
+from terminal.core.store import TerminalStore
 from tests.server.conftest import database_url, postgres_url  # the same per-test databases
 
 
@@ -124,12 +126,29 @@ def migrated_server(database_url: str, data_dir: Path, workers: int = 1) -> Iter
         yield base
 
 
+def paired_terminal(base, owner, business_id, path, name):
+    """A terminal paired with `business_id` by `tillpoint terminal pair`, as a shop does it:
+    its store at `path` and its credentials."""
+    code = httpx.post(
+        f"{base}/api/v1/businesses/{business_id}/pairing-codes", headers=owner
+    ).json()["code"]
+    result = tillpoint_run(
+        "terminal", "pair", code, "--server", base, "--data", str(path), "--name", name
+    )
+    assert result.returncode == 0, result.stdout
+    store = TerminalStore(path)
+    pairing = store.pairing()
+    assert pairing is not None
+    return store, DeviceAuth(pairing.device_id, pairing.secret)
+
+
 __all__ = [
     "FAST_HASHING",
     "PASSWORD",
     "database_url",
     "free_port",
     "migrated_server",
+    "paired_terminal",
     "postgres_url",
     "running",
     "signed_in",

@@ -14,13 +14,14 @@ from server.db import make_engine
 from server.devices.models import SyncEvent
 from server.wallet.ledger import invariant_violations
 from server.wallet.models import Transfer
-from sync.client import DeviceAuth, SyncClient
+from sync.client import SyncClient
 from terminal.core.store import TerminalStore
 from terminal.core.till import Till
 from tests.e2e.conftest import (
     FAST_HASHING,
     free_port,
     migrated_server,
+    paired_terminal,
     running,
     signed_in,
     tillpoint,
@@ -34,20 +35,6 @@ pytestmark = pytest.mark.postgres
 def server(postgres_url, tmp_path):
     with migrated_server(postgres_url, tmp_path, workers=2) as base:
         yield base
-
-
-def paired_terminal(base, owner, business_id, path, name):
-    code = httpx.post(
-        f"{base}/api/v1/businesses/{business_id}/pairing-codes", headers=owner
-    ).json()["code"]
-    result = tillpoint_run(
-        "terminal", "pair", code, "--server", base, "--data", str(path), "--name", name
-    )
-    assert result.returncode == 0, result.stdout
-    store = TerminalStore(path)
-    pairing = store.pairing()
-    assert pairing is not None
-    return store, DeviceAuth(pairing.device_id, pairing.secret)
 
 
 def test_two_offline_tills_overspend_a_card_and_sync_reconciles_it(server, tmp_path, postgres_url):
