@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 
 from ..directory.models import Branch, Business, Product
-from ..problems import Problem
+from ..errors import (
+    AlreadyHibernating,
+    BusinessNotSelling,
+    BusinessSuspended,
+    NotHibernating,
+    PlanTooSmall,
+    UnknownPlan,
+)
 from .models import Adjustment, BillingNotice, PriceItem, Subscription
 from .proration import add_month, days_left, period_days, prorate
 
@@ -167,13 +174,10 @@ def change_plan(
     plan = table.get(code)
     if plan is None or plan.kind != "plan":
         names = ", ".join(p.code for p in plans(session))
-        raise Problem(422, "unknown-plan", "No such plan", f"Choose one of: {names}.")
+        raise UnknownPlan(f"Choose one of: {names}.")
     count = product_count(session, subscription.business_id)
     if plan.max_products is not None and count > plan.max_products:
-        raise Problem(
-            409,
-            "plan-too-small",
-            "Too many products for that plan",
+        raise PlanTooSmall(
             f"You list {count} products and {plan.name} allows {plan.max_products}: remove "
             "products first, or choose a larger plan.",
         )
@@ -278,7 +282,7 @@ def products_changed(session: Session, subscription: Subscription, day: date) ->
 
 def hibernate(session: Session, subscription: Subscription, day: date) -> Money:
     if subscription.hibernating:
-        raise Problem(409, "already-hibernating", "Already hibernating", "Wake it first.")
+        raise AlreadyHibernating("Wake it first.")
 
     def sleep() -> None:
         subscription.hibernating = True
@@ -297,7 +301,7 @@ def hibernate(session: Session, subscription: Subscription, day: date) -> Money:
 
 def wake(session: Session, subscription: Subscription, day: date) -> Money:
     if not subscription.hibernating:
-        raise Problem(409, "not-hibernating", "Not hibernating", "The subscription is awake.")
+        raise NotHibernating("The subscription is awake.")
 
     def rise() -> None:
         subscription.hibernating = False
@@ -363,10 +367,10 @@ def standing(session: Session, business_id: str) -> Standing:
 def require_selling(session: Session, business_id: str) -> None:
     found = standing(session, business_id)
     if not found.selling:
-        raise Problem(409, "business-not-selling", "Not selling right now", found.reason)
+        raise BusinessNotSelling(found.reason)
 
 
 def require_editing(session: Session, business_id: str) -> None:
     found = standing(session, business_id)
     if not found.editing:
-        raise Problem(409, "business-suspended", "Listing edits are paused", found.reason)
+        raise BusinessSuspended(found.reason)

@@ -31,8 +31,8 @@ from ..changes import record_change
 from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
+from ..errors import VoucherExpired, VoucherUsed
 from ..ids import ID_LENGTH
-from ..problems import Problem
 from ..wallet import cards, ledger
 from ..wallet.idempotency import MAX_KEY_LENGTH
 from ..wallet.ledger import Postings
@@ -192,10 +192,8 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
     try:
         redeem_voucher(session, voucher, device.id, _occurred(event))
         return EventResult(event.id, "applied")
-    except Problem as problem:
-        if problem.kind not in {"voucher-used", "voucher-expired"}:
-            raise
-        reason = problem.detail
+    except (VoucherUsed, VoucherExpired) as refused:
+        reason = refused.detail
     # Already used (or the deal ended): the till gave the goods, so record it and flag it.
     detail = f"Voucher {voucher.id} was redeemed again offline at terminal {device.name} ({reason})"
     session.add(
