@@ -23,7 +23,15 @@ from ..errors import (
     PlanTooSmall,
     UnknownPlan,
 )
-from .models import Adjustment, BillingNotice, PriceItem, Subscription
+from .models import (
+    Adjustment,
+    AdjustmentKind,
+    BillingNotice,
+    PriceItem,
+    PriceKind,
+    Subscription,
+    SubscriptionStatus,
+)
 from .proration import add_month, days_left, period_days, prorate
 
 __all__ = [
@@ -62,7 +70,9 @@ def prices(session: Session) -> dict[str, PriceItem]:
 
 
 def plans(session: Session) -> list[PriceItem]:
-    return sorted((p for p in prices(session).values() if p.kind == "plan"), key=lambda p: p.rank)
+    return sorted(
+        (p for p in prices(session).values() if p.kind == PriceKind.PLAN), key=lambda p: p.rank
+    )
 
 
 def plan_for(session: Session, products: int) -> PriceItem:
@@ -112,7 +122,7 @@ def start(session: Session, business: Business, today: date) -> Subscription:
     subscription = Subscription(
         business_id=business.id,
         plan_code=plan.code,
-        status="active",
+        status=SubscriptionStatus.ACTIVE,
         hibernating=False,
         period_start=today,
         period_end=add_month(today),
@@ -141,7 +151,7 @@ def _changed(
     session: Session,
     subscription: Subscription,
     day: date,
-    kind: str,
+    kind: AdjustmentKind,
     describe: str,
     change: Callable[[], None],
 ) -> Money:
@@ -172,7 +182,7 @@ def change_plan(
     difference, a downgrade credits it to the next invoice. The prorated amount."""
     table = prices(session)
     plan = table.get(code)
-    if plan is None or plan.kind != "plan":
+    if plan is None or plan.kind != PriceKind.PLAN:
         names = ", ".join(p.code for p in plans(session))
         raise UnknownPlan(f"Choose one of: {names}.")
     count = product_count(session, subscription.business_id)
@@ -190,7 +200,7 @@ def change_plan(
         subscription.plan_code = code
 
     describe = f"{old.name} → {plan.name}" + (f" ({why})" if why else "")
-    amount = _changed(session, subscription, day, "plan", describe, switch)
+    amount = _changed(session, subscription, day, AdjustmentKind.PLAN, describe, switch)
     direction = "charged" if amount.minor > 0 else "credited to your next invoice"
     notify(
         session,
@@ -218,7 +228,7 @@ def branches_changed(session: Session, subscription: Subscription, day: date) ->
         select(Adjustment).where(
             Adjustment.business_id == subscription.business_id,
             Adjustment.day == day,
-            Adjustment.kind == "branches",
+            Adjustment.kind == AdjustmentKind.BRANCHES,
             Adjustment.invoice_id.is_(None),
         )
     )
@@ -226,7 +236,7 @@ def branches_changed(session: Session, subscription: Subscription, day: date) ->
         row = Adjustment(
             business_id=subscription.business_id,
             day=day,
-            kind="branches",
+            kind=AdjustmentKind.BRANCHES,
             description="",
             base_minor=0,
             monthly_delta_minor=0,
@@ -287,7 +297,7 @@ def hibernate(session: Session, subscription: Subscription, day: date) -> Money:
     def sleep() -> None:
         subscription.hibernating = True
 
-    amount = _changed(session, subscription, day, "hibernate", "Hibernation", sleep)
+    amount = _changed(session, subscription, day, AdjustmentKind.HIBERNATE, "Hibernation", sleep)
     notify(
         session,
         subscription.business_id,
@@ -306,7 +316,9 @@ def wake(session: Session, subscription: Subscription, day: date) -> Money:
     def rise() -> None:
         subscription.hibernating = False
 
-    amount = _changed(session, subscription, day, "hibernate", "Woken from hibernation", rise)
+    amount = _changed(
+        session, subscription, day, AdjustmentKind.HIBERNATE, "Woken from hibernation", rise
+    )
     notify(session, subscription.business_id, day, "woken", "Awake: listed and selling again.")
     return amount
 
@@ -322,7 +334,7 @@ def listing_changed(session: Session, business_id: str, day: date) -> None:
 def hidden_businesses() -> Select[str]:
     """The ids of businesses not shown in search or the deals list (suspended, hibernating)."""
     return select(Subscription.business_id).where(
-        or_(Subscription.status == "suspended", Subscription.hibernating)
+        or_(Subscription.status == SubscriptionStatus.SUSPENDED, Subscription.hibernating)
     )
 
 
@@ -344,7 +356,7 @@ def standing(session: Session, business_id: str) -> Standing:
     subscription = session.get(Subscription, business_id)
     if subscription is None:
         return FULL
-    if subscription.status == "suspended":
+    if subscription.status == SubscriptionStatus.SUSPENDED:
         return Standing(
             False,
             False,
