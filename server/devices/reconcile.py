@@ -38,7 +38,7 @@ from ..wallet.idempotency import MAX_KEY_LENGTH
 from ..wallet.ledger import Postings
 from ..wallet.models import GiftCard, IdempotencyRecord, LedgerAccount, Purpose
 from ..wallet.schemas import MAX_AMOUNT
-from .models import Device, Incident, SyncEvent
+from .models import Device, Incident, IncidentKind, SyncEvent
 
 __all__ = ["apply_events", "incidents_of"]
 
@@ -171,7 +171,7 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
     session.add(
         Incident(
             business_id=device.business_id,
-            kind="offline_overspend",
+            kind=IncidentKind.OFFLINE_OVERSPEND,
             subject_id=card.id,
             event_id=event.id,
             amount_minor=shortfall,
@@ -199,7 +199,7 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
     session.add(
         Incident(
             business_id=device.business_id,
-            kind="voucher_reused",
+            kind=IncidentKind.VOUCHER_REUSED,
             subject_id=voucher.id,
             event_id=event.id,
             amount_minor=voucher.face_minor,
@@ -313,7 +313,7 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
         session.add(
             Incident(
                 business_id=business.id,
-                kind="edit_conflict",
+                kind=IncidentKind.EDIT_CONFLICT,
                 subject_id=product.id,
                 event_id=event.id,
                 amount_minor=0,
@@ -350,7 +350,7 @@ def _conflict(
     session.add(
         Incident(
             business_id=batch.device.business_id,
-            kind="edit_conflict",
+            kind=IncidentKind.EDIT_CONFLICT,
             subject_id=subject_id,
             event_id=event.id,
             amount_minor=0,
