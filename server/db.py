@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, cast
@@ -12,6 +13,7 @@ from sqlalchemy import (
     CursorResult,
     DateTime,
     Engine,
+    Enum,
     Integer,
     MetaData,
     Result,
@@ -32,8 +34,17 @@ __all__ = [
     "make_engine",
     "make_sessionmaker",
     "rowcount",
+    "str_enum",
     "utcnow",
 ]
+
+
+def str_enum(kind: type[enum.StrEnum], length: int) -> Enum:
+    """A column of `kind` stored as its values in a VARCHAR(`length`) (no database enum type,
+    no CHECK constraint: adding a member needs no migration); reads give the enum."""
+    return Enum(
+        kind, native_enum=False, length=length, values_callable=lambda k: [m.value for m in k]
+    )
 
 
 def rowcount(result: Result[Any]) -> int:

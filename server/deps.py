@@ -1,10 +1,12 @@
-"""Dependencies shared by the routers: the signed-in user and what they may touch."""
+"""What the routers share: the signed-in user and what they may touch, the Idempotency-Key
+header, and answering with an idempotent operation's outcome."""
 
 from __future__ import annotations
 
-from typing import Annotated, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -13,9 +15,18 @@ from .accounts.jwt_tokens import InvalidAccessToken, TokenSigner
 from .accounts.models import Role, User
 from .db import SessionDep
 from .directory.models import Business, StaffMember
-from .problems import Problem
+from .problems import MEDIA_TYPE, Problem
+from .wallet.idempotency import Outcome
 
-__all__ = ["CurrentUser", "business_for", "owned", "require_role"]
+__all__ = [
+    "PROBLEM_RESPONSES",
+    "CurrentUser",
+    "IdempotencyKey",
+    "business_for",
+    "owned",
+    "reply",
+    "require_role",
+]
 
 _bearer = HTTPBearer(auto_error=False, description="an access token from /api/v1/auth/login")
 
@@ -109,3 +120,23 @@ def owned(
             f"This business has no {noun} with that id.",
         )
     return item
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="a new random value per operation; the same value to retry it",
+    ),
+]
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"description": "refused: e.g. insufficient balance, or the key reused"},
+    422: {"description": "the request or the scanned code is not valid"},
+}
+
+
+def reply(outcome: Outcome) -> JSONResponse:
+    """Answer with an idempotent operation's outcome (first run or replayed)."""
+    status, body = outcome
+    media = MEDIA_TYPE if status >= 400 else "application/json"
+    return JSONResponse(body, status_code=status, media_type=media)

@@ -1,4 +1,7 @@
-"""Errors as RFC 9457 problem+json with a stable ``type``, and their handlers."""
+"""Errors as RFC 9457 problem+json with a stable ``type``, and their handlers.
+
+Services raise `server.errors.DomainError`s; one handler here answers them. `Problem` is for
+what only the HTTP layer knows (routers and their dependencies: sign-in, rate limits)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .errors import PROBLEM_BASE, DomainError
+
 __all__ = ["PROBLEM_BASE", "Problem", "install_problem_handlers", "problem_response"]
 
-PROBLEM_BASE = "https://tillpoint.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
 
 
@@ -70,6 +74,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             exc.status, exc.kind, exc.title, exc.detail, exc.headers, **exc.extra
         )
+
+    @app.exception_handler(DomainError)
+    async def on_refused(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status, media_type=MEDIA_TYPE)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

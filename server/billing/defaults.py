@@ -6,17 +6,17 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .models import PriceItem
+from .models import PriceItem, PriceKind
 
 __all__ = ["DEFAULT_PRICES", "ensure_prices"]
 
 # code, kind, name, a month in minor units of GBP, product limit (None: unlimited), rank
-DEFAULT_PRICES: list[tuple[str, str, str, int, int | None, int]] = [
-    ("starter", "plan", "Starter", 100, 10, 1),
-    ("pro", "plan", "Pro", 300, 100, 2),
-    ("enterprise", "plan", "Enterprise", 500, None, 3),
-    ("extra_branch", "addon", "Extra branch", 100, None, 0),
-    ("hibernate", "addon", "Hibernation", 50, None, 0),
+DEFAULT_PRICES: list[tuple[str, PriceKind, str, int, int | None, int]] = [
+    ("starter", PriceKind.PLAN, "Starter", 100, 10, 1),
+    ("pro", PriceKind.PLAN, "Pro", 300, 100, 2),
+    ("enterprise", PriceKind.PLAN, "Enterprise", 500, None, 3),
+    ("extra_branch", PriceKind.ADDON, "Extra branch", 100, None, 0),
+    ("hibernate", PriceKind.ADDON, "Hibernation", 50, None, 0),
 ]
 
 

@@ -4,6 +4,7 @@ notices that tell the vendor what happened."""
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -17,10 +18,42 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..db import Base, BigId, UtcDateTime, utcnow
+from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
 from ..events import Recorded
 from ..events.models import EventEntity
 from ..ids import ID_LENGTH, make_id
+
+
+class PriceKind(enum.StrEnum):
+    PLAN = "plan"  # a tier, with the products it allows
+    ADDON = "addon"  # priced per unit on top of the plan (extra branch, hibernation)
+
+
+class SubscriptionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAST_DUE = "past_due"  # retrying a failed payment
+    GRACE = "grace"  # retries over: suspended when the grace period ends
+    SUSPENDED = "suspended"  # hidden, selling nothing new, until an invoice is paid
+
+
+class AdjustmentKind(enum.StrEnum):
+    PLAN = "plan"
+    BRANCHES = "branches"
+    HIBERNATE = "hibernate"
+    CREDIT = "credit"  # an invoice's negative total, carried to the next one
+
+
+class InvoiceKind(enum.StrEnum):
+    PERIOD = "period"  # the month ahead: plan and branches
+    CHANGES = "changes"  # a day's prorated changes that add up to a charge
+
+
+class InvoiceStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    PAID = "paid"
+    UNCOLLECTIBLE = "uncollectible"  # the business was suspended over it; still payable
+    VOID = "void"
 
 
 class PriceItem(Base):
@@ -29,7 +62,7 @@ class PriceItem(Base):
     __tablename__ = "billing_prices"
 
     code: Mapped[str] = mapped_column(String(30), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))  # "plan" or "addon"
+    kind: Mapped[PriceKind] = mapped_column(str_enum(PriceKind, 10))
     name: Mapped[str] = mapped_column(String(60))
     price_minor: Mapped[int] = mapped_column(BigInteger)  # a month, in `currency`
     currency: Mapped[str] = mapped_column(String(3))
@@ -45,8 +78,9 @@ class Subscription(Recorded, Base):
 
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), primary_key=True)
     plan_code: Mapped[str] = mapped_column(ForeignKey("billing_prices.code"))
-    # active · past_due (retrying a failed payment) · grace (retries over) · suspended
-    status: Mapped[str] = mapped_column(String(12), default="active")
+    status: Mapped[SubscriptionStatus] = mapped_column(
+        str_enum(SubscriptionStatus, 12), default=SubscriptionStatus.ACTIVE
+    )
     hibernating: Mapped[bool] = mapped_column(Boolean, default=False)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)  # the first day of the next period
@@ -69,7 +103,7 @@ class Adjustment(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
     day: Mapped[date] = mapped_column(Date)
-    kind: Mapped[str] = mapped_column(String(12))  # plan · branches · hibernate
+    kind: Mapped[AdjustmentKind] = mapped_column(str_enum(AdjustmentKind, 12))
     description: Mapped[str] = mapped_column(String(200))
     base_minor: Mapped[int] = mapped_column(BigInteger)  # signed, in the price list's currency
     # A branches row: the day's net change of the monthly price, prorated once into base_minor.
@@ -82,14 +116,15 @@ class Invoice(Base):
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
-    # renewal:<period start> or changes:<day>: what the invoice is for, once (idempotency)
+    # period:<period start> or changes:<day>: what the invoice is for, once (idempotency)
     key: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(10))  # renewal · changes
+    kind: Mapped[InvoiceKind] = mapped_column(str_enum(InvoiceKind, 10))
     issued_on: Mapped[date] = mapped_column(Date)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
-    # draft · open · paid · uncollectible · void
-    status: Mapped[str] = mapped_column(String(14), default="draft")
+    status: Mapped[InvoiceStatus] = mapped_column(
+        str_enum(InvoiceStatus, 14), default=InvoiceStatus.DRAFT
+    )
     currency: Mapped[str] = mapped_column(String(3))
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     paid_on: Mapped[date | None] = mapped_column(Date)

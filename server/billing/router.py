@@ -18,7 +18,7 @@ from ..deps import CurrentUser, business_for, owned, require_role
 from ..directory.schemas import MoneyPublic
 from ..problems import Problem
 from .clock import today
-from .models import BillingNotice, Invoice, PriceItem, Subscription
+from .models import BillingNotice, Invoice, InvoiceStatus, PriceItem, PriceKind, Subscription
 from .rates import RateError, parse_rate, save_rate
 from .run import charge_invoice, void
 from .schemas import (
@@ -92,7 +92,9 @@ def _public(session: SessionDep, subscription: Subscription) -> SubscriptionPubl
 
 @router.get("/plans", summary="The price list: plans and add-ons, a month each")
 def price_list(session: SessionDep) -> list[PricePublic]:
-    items = sorted(prices(session).values(), key=lambda p: (p.kind != "plan", p.rank, p.code))
+    items = sorted(
+        prices(session).values(), key=lambda p: (p.kind != PriceKind.PLAN, p.rank, p.code)
+    )
     return [_price(item) for item in items]
 
 
@@ -271,7 +273,7 @@ def _unpaid(
 ) -> Invoice:
     """The business's invoice, if it is still unpaid (open or uncollectible)."""
     invoice = owned(session, Invoice, invoice_id, business_id, kind="invoice", noun="invoice")
-    if invoice.status not in {"open", "uncollectible"}:
+    if invoice.status not in {InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE}:
         raise Problem(
             409,
             kind,

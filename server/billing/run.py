@@ -21,7 +21,16 @@ from sync.money import Money
 
 from ..directory.models import Business
 from ..payments.gateway import PaymentDeclinedError, PaymentGateway
-from .models import Adjustment, Invoice, InvoiceLine, Subscription
+from .models import (
+    Adjustment,
+    AdjustmentKind,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    Subscription,
+    SubscriptionStatus,
+)
 from .proration import add_month
 from .rates import RateError, convert
 from .subscriptions import (
@@ -111,7 +120,7 @@ def _tier_grace(session: Session, subscription: Subscription, at: date, s: RunSu
 
 
 def _roll_periods(subscription: Subscription, at: date) -> None:
-    if subscription.status == "suspended":
+    if subscription.status == SubscriptionStatus.SUSPENDED:
         return  # no periods (and no invoices) while suspended; paying restarts them
     while at >= subscription.period_end:
         subscription.period_start = subscription.period_end
@@ -135,7 +144,7 @@ def _line(
 
 
 def _new_invoice(
-    session: Session, subscription: Subscription, key: str, kind: str, at: date
+    session: Session, subscription: Subscription, key: str, kind: InvoiceKind, at: date
 ) -> Invoice | None:
     """A draft invoice for `key`, or None when it exists already."""
     exists = session.scalar(
@@ -154,7 +163,7 @@ def _new_invoice(
         issued_on=at,
         period_start=subscription.period_start,
         period_end=subscription.period_end,
-        status="draft",
+        status=InvoiceStatus.DRAFT,
         currency=business.currency,
     )
 
@@ -180,7 +189,9 @@ def _invoice_changes(
     for day, adjustments in sorted(by_day.items()):
         if sum(a.base_minor for a in adjustments) <= 0:
             continue
-        invoice = _new_invoice(session, subscription, f"changes:{day.isoformat()}", "changes", at)
+        invoice = _new_invoice(
+            session, subscription, f"changes:{day.isoformat()}", InvoiceKind.CHANGES, at
+        )
         if invoice is None:
             continue
         _take(session, invoice, adjustments, at)
@@ -201,10 +212,10 @@ def _take(session: Session, invoice: Invoice, adjustments: list[Adjustment], at:
 def _invoice_period(
     session: Session, subscription: Subscription, at: date, gateway: PaymentGateway, s: RunSummary
 ) -> None:
-    if subscription.status == "suspended":
+    if subscription.status == SubscriptionStatus.SUSPENDED:
         return
     key = f"period:{subscription.period_start.isoformat()}"
-    invoice = _new_invoice(session, subscription, key, "period", at)
+    invoice = _new_invoice(session, subscription, key, InvoiceKind.PERIOD, at)
     if invoice is None:
         return
     table = prices(session)
@@ -265,13 +276,13 @@ def _issue(
             Adjustment(
                 business_id=subscription.business_id,
                 day=at - timedelta(days=1),
-                kind="credit",
+                kind=AdjustmentKind.CREDIT,
                 description="Credit carried from an earlier invoice",
                 base_minor=base_total,
                 monthly_delta_minor=0,
             )
         )
-    invoice.status = "open"
+    invoice.status = InvoiceStatus.OPEN
     s.invoices += 1
     notify(
         session,
@@ -282,7 +293,7 @@ def _issue(
         f"{invoice.period_start.isoformat()} to {invoice.period_end.isoformat()}.",
     )
     if invoice.total_minor <= 0:
-        invoice.status, invoice.paid_on = "paid", at
+        invoice.status, invoice.paid_on = InvoiceStatus.PAID, at
         return
     charge_invoice(session, subscription, invoice, at, gateway, subscription.payment_card, s)
 
@@ -313,7 +324,7 @@ def charge_invoice(
         if s is not None:
             s.failed += 1
         return False
-    invoice.status, invoice.paid_on = "paid", at
+    invoice.status, invoice.paid_on = InvoiceStatus.PAID, at
     invoice.charge_reference = charge.reference
     invoice.next_attempt_on = None
     if s is not None:
@@ -336,14 +347,14 @@ def _failed(
     retries_done = invoice.attempts - 1
     if retries_done < len(RETRY_GAPS):
         invoice.next_attempt_on = at + timedelta(days=RETRY_GAPS[retries_done])
-        if subscription.status == "active":
-            subscription.status = "past_due"
+        if subscription.status == SubscriptionStatus.ACTIVE:
+            subscription.status = SubscriptionStatus.PAST_DUE
         when = invoice.next_attempt_on.isoformat()
         message = f"Payment of invoice {invoice.id} failed ({why}). We will try again on {when}."
         notify(session, subscription.business_id, at, "payment_failed", message)
         return
     invoice.next_attempt_on = None
-    subscription.status = "grace"
+    subscription.status = SubscriptionStatus.GRACE
     subscription.grace_until = at + PAYMENT_GRACE
     notify(
         session,
@@ -363,7 +374,7 @@ def _retry_payments(
         select(Invoice)
         .where(
             Invoice.business_id == subscription.business_id,
-            Invoice.status == "open",
+            Invoice.status == InvoiceStatus.OPEN,
             Invoice.next_attempt_on.is_not(None),
             Invoice.next_attempt_on <= at,
         )
@@ -376,13 +387,13 @@ def _retry_payments(
 def _suspend_when_grace_is_over(
     session: Session, subscription: Subscription, at: date, s: RunSummary
 ) -> None:
-    if subscription.status != "grace" or subscription.grace_until is None:
+    if subscription.status != SubscriptionStatus.GRACE or subscription.grace_until is None:
         return
     if at < subscription.grace_until:
         return
-    subscription.status = "suspended"
+    subscription.status = SubscriptionStatus.SUSPENDED
     for invoice in _unpaid(session, subscription.business_id):
-        invoice.status = "uncollectible"
+        invoice.status = InvoiceStatus.UNCOLLECTIBLE
     s.suspended += 1
     notify(
         session,
@@ -400,7 +411,7 @@ def _unpaid(session: Session, business_id: str) -> list[Invoice]:
         session.scalars(
             select(Invoice).where(
                 Invoice.business_id == business_id,
-                Invoice.status.in_(("open", "uncollectible")),
+                Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)),
             )
         )
     )
@@ -408,7 +419,7 @@ def _unpaid(session: Session, business_id: str) -> list[Invoice]:
 
 def void(session: Session, subscription: Subscription, invoice: Invoice, at: date) -> None:
     """An admin cancels an unpaid invoice: no more attempts; standing follows."""
-    invoice.status, invoice.next_attempt_on = "void", None
+    invoice.status, invoice.next_attempt_on = InvoiceStatus.VOID, None
     notify(
         session,
         subscription.business_id,
@@ -420,10 +431,12 @@ def void(session: Session, subscription: Subscription, invoice: Invoice, at: dat
 
 
 def _restore_if_settled(session: Session, subscription: Subscription, at: date) -> None:
-    if subscription.status == "active" or _unpaid(session, subscription.business_id):
+    if subscription.status == SubscriptionStatus.ACTIVE or _unpaid(
+        session, subscription.business_id
+    ):
         return
-    was_suspended = subscription.status == "suspended"
-    subscription.status = "active"
+    was_suspended = subscription.status == SubscriptionStatus.SUSPENDED
+    subscription.status = SubscriptionStatus.ACTIVE
     subscription.grace_until = None
     if was_suspended and at >= subscription.period_end:
         # Nothing was billed while suspended: a new period starts today.

@@ -7,11 +7,12 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from ..directory.schemas import MoneyPublic
+from .models import InvoiceKind, InvoiceStatus, PriceKind, SubscriptionStatus
 
 
 class PricePublic(BaseModel):
     code: str
-    kind: str = Field(description="plan or addon")
+    kind: PriceKind
     name: str
     price: MoneyPublic = Field(description="a month")
     max_products: int | None = Field(description="a plan's product limit; null: unlimited")
@@ -21,7 +22,7 @@ class SubscriptionPublic(BaseModel):
     business_id: str
     plan: PricePublic
     products: int = Field(description="products listed now, against the plan's limit")
-    status: str = Field(description="active, past_due, grace or suspended")
+    status: SubscriptionStatus
     hibernating: bool
     period_start: date
     period_end: date = Field(description="the first day of the next period")
@@ -61,8 +62,8 @@ class InvoiceLinePublic(BaseModel):
 
 class InvoicePublic(BaseModel):
     id: str
-    kind: str = Field(description="period (the month ahead) or changes (a day's changes)")
-    status: str = Field(description="draft, open, paid, uncollectible or void")
+    kind: InvoiceKind = Field(description="period: the month ahead; changes: a day's changes")
+    status: InvoiceStatus
     issued_on: date
     period_start: date
     period_end: date

@@ -15,8 +15,23 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 
 from ..directory.models import Branch, Business, Product
-from ..problems import Problem
-from .models import Adjustment, BillingNotice, PriceItem, Subscription
+from ..errors import (
+    AlreadyHibernating,
+    BusinessNotSelling,
+    BusinessSuspended,
+    NotHibernating,
+    PlanTooSmall,
+    UnknownPlan,
+)
+from .models import (
+    Adjustment,
+    AdjustmentKind,
+    BillingNotice,
+    PriceItem,
+    PriceKind,
+    Subscription,
+    SubscriptionStatus,
+)
 from .proration import add_month, days_left, period_days, prorate
 
 __all__ = [
@@ -55,7 +70,9 @@ def prices(session: Session) -> dict[str, PriceItem]:
 
 
 def plans(session: Session) -> list[PriceItem]:
-    return sorted((p for p in prices(session).values() if p.kind == "plan"), key=lambda p: p.rank)
+    return sorted(
+        (p for p in prices(session).values() if p.kind == PriceKind.PLAN), key=lambda p: p.rank
+    )
 
 
 def plan_for(session: Session, products: int) -> PriceItem:
@@ -105,7 +122,7 @@ def start(session: Session, business: Business, today: date) -> Subscription:
     subscription = Subscription(
         business_id=business.id,
         plan_code=plan.code,
-        status="active",
+        status=SubscriptionStatus.ACTIVE,
         hibernating=False,
         period_start=today,
         period_end=add_month(today),
@@ -134,7 +151,7 @@ def _changed(
     session: Session,
     subscription: Subscription,
     day: date,
-    kind: str,
+    kind: AdjustmentKind,
     describe: str,
     change: Callable[[], None],
 ) -> Money:
@@ -164,15 +181,12 @@ def change_plan(
     difference, a downgrade credits it to the next invoice. The prorated amount."""
     table = prices(session)
     plan = table.get(code)
-    if plan is None or plan.kind != "plan":
+    if plan is None or plan.kind != PriceKind.PLAN:
         names = ", ".join(p.code for p in plans(session))
-        raise Problem(422, "unknown-plan", "No such plan", f"Choose one of: {names}.")
+        raise UnknownPlan(f"Choose one of: {names}.")
     count = product_count(session, subscription.business_id)
     if plan.max_products is not None and count > plan.max_products:
-        raise Problem(
-            409,
-            "plan-too-small",
-            "Too many products for that plan",
+        raise PlanTooSmall(
             f"You list {count} products and {plan.name} allows {plan.max_products}: remove "
             "products first, or choose a larger plan.",
         )
@@ -185,7 +199,7 @@ def change_plan(
         subscription.plan_code = code
 
     describe = f"{old.name} → {plan.name}" + (f" ({why})" if why else "")
-    amount = _changed(session, subscription, day, "plan", describe, switch)
+    amount = _changed(session, subscription, day, AdjustmentKind.PLAN, describe, switch)
     direction = "charged" if amount.minor > 0 else "credited to your next invoice"
     notify(
         session,
@@ -212,7 +226,7 @@ def branches_changed(session: Session, subscription: Subscription, day: date) ->
         select(Adjustment).where(
             Adjustment.business_id == subscription.business_id,
             Adjustment.day == day,
-            Adjustment.kind == "branches",
+            Adjustment.kind == AdjustmentKind.BRANCHES,
             Adjustment.invoice_id.is_(None),
         )
     )
@@ -220,7 +234,7 @@ def branches_changed(session: Session, subscription: Subscription, day: date) ->
         row = Adjustment(
             business_id=subscription.business_id,
             day=day,
-            kind="branches",
+            kind=AdjustmentKind.BRANCHES,
             description="",
             base_minor=0,
             monthly_delta_minor=0,
@@ -276,12 +290,12 @@ def products_changed(session: Session, subscription: Subscription, day: date) ->
 
 def hibernate(session: Session, subscription: Subscription, day: date) -> Money:
     if subscription.hibernating:
-        raise Problem(409, "already-hibernating", "Already hibernating", "Wake it first.")
+        raise AlreadyHibernating("Wake it first.")
 
     def sleep() -> None:
         subscription.hibernating = True
 
-    amount = _changed(session, subscription, day, "hibernate", "Hibernation", sleep)
+    amount = _changed(session, subscription, day, AdjustmentKind.HIBERNATE, "Hibernation", sleep)
     notify(
         session,
         subscription.business_id,
@@ -295,12 +309,14 @@ def hibernate(session: Session, subscription: Subscription, day: date) -> Money:
 
 def wake(session: Session, subscription: Subscription, day: date) -> Money:
     if not subscription.hibernating:
-        raise Problem(409, "not-hibernating", "Not hibernating", "The subscription is awake.")
+        raise NotHibernating("The subscription is awake.")
 
     def rise() -> None:
         subscription.hibernating = False
 
-    amount = _changed(session, subscription, day, "hibernate", "Woken from hibernation", rise)
+    amount = _changed(
+        session, subscription, day, AdjustmentKind.HIBERNATE, "Woken from hibernation", rise
+    )
     notify(session, subscription.business_id, day, "woken", "Awake: listed and selling again.")
     return amount
 
@@ -316,7 +332,7 @@ def listing_changed(session: Session, business_id: str, day: date) -> None:
 def hidden_businesses() -> Select[str]:
     """The ids of businesses not shown in search or the deals list (suspended, hibernating)."""
     return select(Subscription.business_id).where(
-        or_(Subscription.status == "suspended", Subscription.hibernating)
+        or_(Subscription.status == SubscriptionStatus.SUSPENDED, Subscription.hibernating)
     )
 
 
@@ -338,7 +354,7 @@ def standing(session: Session, business_id: str) -> Standing:
     subscription = session.get(Subscription, business_id)
     if subscription is None:
         return FULL
-    if subscription.status == "suspended":
+    if subscription.status == SubscriptionStatus.SUSPENDED:
         return Standing(
             False,
             False,
@@ -361,10 +377,10 @@ def standing(session: Session, business_id: str) -> Standing:
 def require_selling(session: Session, business_id: str) -> None:
     found = standing(session, business_id)
     if not found.selling:
-        raise Problem(409, "business-not-selling", "Not selling right now", found.reason)
+        raise BusinessNotSelling(found.reason)
 
 
 def require_editing(session: Session, business_id: str) -> None:
     found = standing(session, business_id)
     if not found.editing:
-        raise Problem(409, "business-suspended", "Listing edits are paused", found.reason)
+        raise BusinessSuspended(found.reason)

@@ -11,15 +11,15 @@ from sync.money import Money
 from ..accounts.models import Role
 from ..billing.subscriptions import require_selling
 from ..db import SessionDep
-from ..deps import CurrentUser, business_for, require_role
+from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply, require_role
 from ..directory.models import Business
 from ..directory.repository import Near
 from ..directory.schemas import MoneyPublic
-from ..payments import PaymentGateway
+from ..errors import DealNotFound, VoucherNotFound
+from ..payments import PaymentGateway, take_payment
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.qr_images import qr_response
-from ..wallet.router import PROBLEM_RESPONSES, IdempotencyKey, charge, reply
 from . import service
 from .models import Deal, Voucher
 from .schemas import (
@@ -53,22 +53,10 @@ def _deal_public(
     )
 
 
-def voucher_public(voucher: Voucher) -> VoucherPublic:
-    return VoucherPublic(
-        id=voucher.id,
-        deal_id=voucher.deal_id,
-        business_id=voucher.business_id,
-        status=voucher.status.value,
-        face_value=MoneyPublic.of(service.face_value(voucher)),
-        expires_at=voucher.expires_at,
-        redeemed_at=voucher.redeemed_at,
-    )
-
-
 def _voucher_issued(request: Request, voucher: Voucher) -> VoucherIssued:
     base = str(request.url_for("voucher_qr_png", voucher_id=voucher.id))
     return VoucherIssued(
-        **voucher_public(voucher).model_dump(),
+        **VoucherPublic.of(voucher).model_dump(),
         token=voucher.token,
         qr_png=base,
         qr_svg=base.removesuffix(".png") + ".svg",
@@ -129,7 +117,7 @@ def get_deal(deal_id: str, session: SessionDep) -> DealPublic:
     deal = session.get(Deal, deal_id)
     business = session.get(Business, deal.business_id) if deal else None
     if deal is None or business is None:
-        raise Problem(404, "deal-not-found", "No such deal", f"There is no deal {deal_id!r}.")
+        raise DealNotFound(f"There is no deal {deal_id!r}.")
     return _deal_public(deal, business, datetime.now(UTC))
 
 
@@ -151,13 +139,15 @@ def buy_voucher(
     require_role(user, Role.CUSTOMER)
     deal = session.get(Deal, deal_id)
     if deal is None:
-        raise Problem(404, "deal-not-found", "No such deal", f"There is no deal {deal_id!r}.")
+        raise DealNotFound(f"There is no deal {deal_id!r}.")
     require_selling(session, deal.business_id)
     gateway: PaymentGateway = request.app.state.gateway
 
     def operation() -> Outcome:
         price = Money.of(deal.deal_price_minor, deal.currency)
-        reference = charge(gateway, price, body.payment.card_number, f"{user.id}:{idempotency_key}")
+        reference = take_payment(
+            gateway, price, body.payment.card_number, f"{user.id}:{idempotency_key}"
+        )
         voucher = service.buy_voucher(session, request.app.state.keyring, deal, user.id, reference)
         return 201, _voucher_issued(request, voucher).model_dump(mode="json")
 
@@ -168,15 +158,13 @@ def buy_voucher(
 @router.get("/me/vouchers", summary="Your vouchers")
 def my_vouchers(user: CurrentUser, session: SessionDep) -> list[VoucherPublic]:
     query = select(Voucher).where(Voucher.owner_id == user.id).order_by(Voucher.issued_at)
-    return [voucher_public(v) for v in session.scalars(query)]
+    return [VoucherPublic.of(v) for v in session.scalars(query)]
 
 
 def _own_voucher(session: SessionDep, user_id: str, role: Role, voucher_id: str) -> Voucher:
     voucher = session.get(Voucher, voucher_id)
     if voucher is None or (voucher.owner_id != user_id and role is not Role.ADMIN):
-        raise Problem(
-            404, "voucher-not-found", "No such voucher", f"You have no voucher {voucher_id!r}."
-        )
+        raise VoucherNotFound(f"You have no voucher {voucher_id!r}.")
     return voucher
 
 
@@ -221,11 +209,10 @@ def redeem_voucher(
     request.app.state.redeem_limiter.hit(f"user:{user.id}", "redemption")
 
     def operation() -> Outcome:
-        voucher = service.find_voucher(
-            session, request.app.state.keyring, business, body.token, body.voucher_id
+        voucher = service.redeem_presented_voucher(
+            session, request.app.state.keyring, business, body.token, body.voucher_id, user.id
         )
-        service.redeem_voucher(session, voucher, user.id)
-        return 200, voucher_public(voucher).model_dump(mode="json")
+        return 200, VoucherPublic.of(voucher).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from sync.money import Money
+
 from ..directory.schemas import MoneyPublic
 from ..wallet.schemas import MAX_AMOUNT, PaymentDetails
+
+if TYPE_CHECKING:
+    from .models import Voucher
 
 
 class DealCreate(BaseModel):
@@ -61,6 +66,18 @@ class VoucherPublic(BaseModel):
     face_value: MoneyPublic
     expires_at: datetime
     redeemed_at: datetime | None
+
+    @classmethod
+    def of(cls, voucher: Voucher) -> VoucherPublic:
+        return cls(
+            id=voucher.id,
+            deal_id=voucher.deal_id,
+            business_id=voucher.business_id,
+            status=voucher.status.value,
+            face_value=MoneyPublic.of(Money.of(voucher.face_minor, voucher.currency)),
+            expires_at=voucher.expires_at,
+            redeemed_at=voucher.redeemed_at,
+        )
 
 
 class VoucherIssued(VoucherPublic):

@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from sync.money import Money
 from sync.tokens import Kind
 
 from ..billing.subscriptions import hidden_businesses
 from ..directory.models import Branch, Business
 from ..directory.repository import Near, distance_km
+from ..errors import DealNotOnSale, DealSoldOut, VoucherExpired, VoucherNotFound, VoucherUsed
 from ..keys.keyring import Keyring
-from ..problems import Problem
 from ..wallet import ledger
 from ..wallet.ledger import Leg
 from ..wallet.models import Purpose
@@ -26,9 +25,9 @@ __all__ = [
     "LiveDeal",
     "buy_voucher",
     "end_deals",
-    "face_value",
     "find_voucher",
     "live_deals",
+    "redeem_presented_voucher",
     "redeem_voucher",
 ]
 
@@ -92,17 +91,14 @@ def buy_voucher(
 ) -> Voucher:
     now = now or _now()
     if not deal.starts_at <= now < deal.ends_at or deal.ended:
-        raise Problem(
-            409,
-            "deal-not-on-sale",
-            "Deal not on sale",
+        raise DealNotOnSale(
             f"This deal runs from {deal.starts_at:%d %b %H:%M} to {deal.ends_at:%d %b %H:%M} UTC.",
         )
     # Count the sale only while there is stock: the deal's row is locked first, so two
     # buyers of the last voucher take turns and the second finds it sold.
     session.refresh(deal, with_for_update=True)
     if deal.quantity_limit is not None and deal.sold >= deal.quantity_limit:
-        raise Problem(409, "deal-sold-out", "Sold out", "Every voucher of this deal is sold.")
+        raise DealSoldOut("Every voucher of this deal is sold.")
     deal.sold += 1
     voucher = Voucher(
         deal_id=deal.id,
@@ -143,7 +139,6 @@ def buy_voucher(
             )
         ],
     )
-    session.expire(deal)
     return voucher
 
 
@@ -160,12 +155,7 @@ def find_voucher(
         voucher_id = presented_subject(session, keyring, business.id, token, Kind.VOUCHER, now)
     voucher = session.get(Voucher, voucher_id) if voucher_id else None
     if voucher is None or voucher.business_id != business.id:
-        raise Problem(
-            404,
-            "voucher-not-found",
-            "No such voucher",
-            "This business has no voucher with that id: check the code.",
-        )
+        raise VoucherNotFound("This business has no voucher with that id: check the code.")
     return voucher
 
 
@@ -175,21 +165,13 @@ def redeem_voucher(
     """Mark the voucher used — once, even if two tills scan it at the same moment."""
     now = now or _now()
     if voucher.expires_at <= now:
-        raise Problem(
-            409,
-            "voucher-expired",
-            "Voucher expired",
-            f"This voucher's deal ended on {voucher.expires_at:%d %B %Y}.",
-        )
+        raise VoucherExpired(f"This voucher's deal ended on {voucher.expires_at:%d %B %Y}.")
     # The voucher's row is locked first: of two tills scanning it at once, the second
     # waits, then finds it used.
     session.refresh(voucher, with_for_update=True)
     if voucher.status is not VoucherStatus.ISSUED:
         when = f" on {voucher.redeemed_at:%d %B %Y at %H:%M} UTC" if voucher.redeemed_at else ""
-        raise Problem(
-            409,
-            "voucher-used",
-            "Voucher already used",
+        raise VoucherUsed(
             f"This voucher was already redeemed{when}: it can be used once.",
         )
     voucher.status, voucher.redeemed_at, voucher.redeemed_by = (
@@ -213,6 +195,21 @@ def redeem_voucher(
     )
 
 
+def redeem_presented_voucher(
+    session: Session,
+    keyring: Keyring,
+    business: Business,
+    token: str | None,
+    voucher_id: str | None,
+    by: str,
+) -> Voucher:
+    """Redeem the voucher presented at `business`'s till (its QR text or its id), as the
+    till's and the terminals' online redemptions both do; `by` is the user or terminal."""
+    voucher = find_voucher(session, keyring, business, token, voucher_id)
+    redeem_voucher(session, voucher, by)
+    return voucher
+
+
 def end_deals(session: Session, now: datetime | None = None) -> int:
     """Mark deals past their end as ended (the listing and sync see it); how many."""
     now = now or _now()
@@ -221,7 +218,3 @@ def end_deals(session: Session, now: datetime | None = None) -> int:
         deal.ended = True
     session.flush()
     return len(due)
-
-
-def face_value(voucher: Voucher) -> Money:
-    return Money.of(voucher.face_minor, voucher.currency)

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UtcDateTime, utcnow
+from ..db import Base, UtcDateTime, str_enum, utcnow
 from ..events import Recorded
 from ..events.models import EventEntity
 from ..ids import ID_LENGTH, make_id
@@ -57,6 +58,12 @@ class SyncEvent(Base):
     __table_args__ = (UniqueConstraint("device_id", "seq"),)
 
 
+class IncidentKind(enum.StrEnum):
+    OFFLINE_OVERSPEND = "offline_overspend"  # tills together spent more than a card held
+    VOUCHER_REUSED = "voucher_reused"  # a voucher redeemed again offline (or after its deal)
+    EDIT_CONFLICT = "edit_conflict"  # a listing edit made on an older version, not applied
+
+
 class Incident(Recorded, Base):
     """Something reconciliation found that a person must look at."""
 
@@ -65,7 +72,7 @@ class Incident(Recorded, Base):
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))  # offline_overspend | voucher_reused
+    kind: Mapped[IncidentKind] = mapped_column(str_enum(IncidentKind, 40))
     subject_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     event_id: Mapped[str] = mapped_column(String(36))
     amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)

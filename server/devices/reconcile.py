@@ -30,14 +30,14 @@ from ..billing.subscriptions import listing_changed, standing
 from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
+from ..errors import VoucherExpired, VoucherUsed
 from ..ids import ID_LENGTH
-from ..problems import Problem
 from ..wallet import cards, ledger
 from ..wallet.idempotency import MAX_KEY_LENGTH
 from ..wallet.ledger import Postings
 from ..wallet.models import GiftCard, IdempotencyRecord, LedgerAccount, Purpose
 from ..wallet.schemas import MAX_AMOUNT
-from .models import Device, Incident, SyncEvent
+from .models import Device, Incident, IncidentKind, SyncEvent
 
 __all__ = ["apply_events", "incidents_of"]
 
@@ -170,7 +170,7 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
     session.add(
         Incident(
             business_id=device.business_id,
-            kind="offline_overspend",
+            kind=IncidentKind.OFFLINE_OVERSPEND,
             subject_id=card.id,
             event_id=event.id,
             amount_minor=shortfall,
@@ -191,16 +191,14 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
     try:
         redeem_voucher(session, voucher, device.id, _occurred(event))
         return EventResult(event.id, "applied")
-    except Problem as problem:
-        if problem.kind not in {"voucher-used", "voucher-expired"}:
-            raise
-        reason = problem.detail
+    except (VoucherUsed, VoucherExpired) as refused:
+        reason = refused.detail
     # Already used (or the deal ended): the till gave the goods, so record it and flag it.
     detail = f"Voucher {voucher.id} was redeemed again offline at terminal {device.name} ({reason})"
     session.add(
         Incident(
             business_id=device.business_id,
-            kind="voucher_reused",
+            kind=IncidentKind.VOUCHER_REUSED,
             subject_id=voucher.id,
             event_id=event.id,
             amount_minor=voucher.face_minor,
@@ -313,7 +311,7 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
         session.add(
             Incident(
                 business_id=business.id,
-                kind="edit_conflict",
+                kind=IncidentKind.EDIT_CONFLICT,
                 subject_id=product.id,
                 event_id=event.id,
                 amount_minor=0,
@@ -348,7 +346,7 @@ def _conflict(
     session.add(
         Incident(
             business_id=batch.device.business_id,
-            kind="edit_conflict",
+            kind=IncidentKind.EDIT_CONFLICT,
             subject_id=subject_id,
             event_id=event.id,
             amount_minor=0,

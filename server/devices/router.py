@@ -12,13 +12,12 @@ from sync.wire import TerminalEvent, public_key_from_text
 
 from ..db import SessionDep
 from ..deals import service as deals
-from ..deals.router import voucher_public
 from ..deals.schemas import VoucherPublic
-from ..deps import CurrentUser, business_for, owned
+from ..deps import CurrentUser, IdempotencyKey, business_for, owned, reply
 from ..directory.models import Business
 from ..problems import Problem
+from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
-from ..wallet.router import IdempotencyKey, redemption_outcome, reply
 from ..wallet.schemas import RedemptionPublic
 from .models import Device, Incident, OfflineLimits, PairingCode
 from .pull import changes_since, offline_limits, resume_from, snapshot_page
@@ -246,7 +245,7 @@ def terminal_redemption(
     business = _till_business(device, session, request)
 
     def operation() -> Outcome:
-        return redemption_outcome(
+        redeemed = cards.redeem_presented(
             session,
             request.app.state.keyring,
             business,
@@ -255,6 +254,7 @@ def terminal_redemption(
             body.amount_minor,
             f"online at terminal {device.name}",
         )
+        return 200, RedemptionPublic.of(redeemed).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(
@@ -361,9 +361,10 @@ def terminal_voucher_redemption(
     business = _till_business(device, session, request)
 
     def operation() -> Outcome:
-        voucher = deals.find_voucher(session, request.app.state.keyring, business, body.token, None)
-        deals.redeem_voucher(session, voucher, device.id)
-        return 200, voucher_public(voucher).model_dump(mode="json")
+        voucher = deals.redeem_presented_voucher(
+            session, request.app.state.keyring, business, body.token, None, device.id
+        )
+        return 200, VoucherPublic.of(voucher).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(

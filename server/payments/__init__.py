@@ -1,5 +1,5 @@
 """Card payments behind one adapter interface; a simulated gateway is the default."""
 
-from .gateway import Charge, PaymentDeclinedError, PaymentGateway, SimulatedGateway
+from .gateway import Charge, PaymentDeclinedError, PaymentGateway, SimulatedGateway, take_payment
 
-__all__ = ["Charge", "PaymentDeclinedError", "PaymentGateway", "SimulatedGateway"]
+__all__ = ["Charge", "PaymentDeclinedError", "PaymentGateway", "SimulatedGateway", "take_payment"]

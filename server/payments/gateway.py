@@ -9,9 +9,17 @@ from typing import Protocol
 
 from sync.money import Money
 
+from ..errors import PaymentDeclined
 from ..ids import make_id
 
-__all__ = ["TEST_CARDS", "Charge", "PaymentDeclinedError", "PaymentGateway", "SimulatedGateway"]
+__all__ = [
+    "TEST_CARDS",
+    "Charge",
+    "PaymentDeclinedError",
+    "PaymentGateway",
+    "SimulatedGateway",
+    "take_payment",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,15 @@ TEST_CARDS: dict[str, tuple[str, str] | None] = {
     "4000000000000127": ("incorrect_cvc", "The card's security code is wrong."),
     "4000000000000119": ("processing_error", "The payment could not be processed: try again."),
 }
+
+
+def take_payment(gateway: PaymentGateway, amount: Money, card_number: str, key: str) -> str:
+    """Charge the card through the gateway: the charge's reference, or `PaymentDeclined`
+    saying why not. `key` makes a retry charge once."""
+    try:
+        return gateway.charge(amount, card_number, key).reference
+    except PaymentDeclinedError as exc:
+        raise PaymentDeclined(exc.message, decline_code=exc.code) from None
 
 
 def _luhn_ok(number: str) -> bool:

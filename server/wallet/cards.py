@@ -15,9 +15,18 @@ from sync.tokens import Kind
 
 from ..db import rowcount
 from ..directory.models import Business
+from ..errors import (
+    AmountAboveHold,
+    CardBlocked,
+    CardExpired,
+    CardNotFound,
+    DifferentBusiness,
+    HoldClosed,
+    InsufficientBalance,
+    SameCard,
+)
 from ..ids import make_id
 from ..keys.keyring import Keyring
-from ..problems import Problem
 from . import ledger
 from .ledger import InsufficientFundsError, Leg, Postings
 from .models import (
@@ -34,6 +43,7 @@ from .tokens import presented_subject, revoke_tokens_of, sign_token
 __all__ = [
     "CARD_LIFETIME",
     "HistoryItem",
+    "Redemption",
     "card_balance",
     "expire_cards",
     "expire_holds",
@@ -44,6 +54,7 @@ __all__ = [
     "post_hold",
     "record_offline_redemption",
     "redeem",
+    "redeem_presented",
     "refund",
     "reissue",
     "release_if_expired",
@@ -138,36 +149,20 @@ def find_card(
         session.get(GiftCard, card_id, options=[joinedload(GiftCard.account)]) if card_id else None
     )
     if card is None or card.business_id != business.id:
-        raise Problem(
-            404,
-            "card-not-found",
-            "No such card",
-            "This business has no gift card with that id: check the code.",
-        )
+        raise CardNotFound("This business has no gift card with that id: check the code.")
     if card.status is CardStatus.BLOCKED:
-        raise Problem(
-            409,
-            "card-blocked",
-            "Card blocked",
-            "This card is blocked for review: it cannot be used until the vendor resolves it.",
+        raise CardBlocked(
+            "This card is blocked for review: it cannot be used until the vendor resolves it."
         )
     if card.status is CardStatus.EXPIRED or card.expires_at <= now:
-        raise Problem(
-            409,
-            "card-expired",
-            "Card expired",
-            f"This card expired on {card.expires_at:%d %B %Y}.",
-        )
+        raise CardExpired(f"This card expired on {card.expires_at:%d %B %Y}.")
     return card
 
 
-def _insufficient(card: GiftCard, error: InsufficientFundsError) -> Problem:
+def _insufficient(card: GiftCard, error: InsufficientFundsError) -> InsufficientBalance:
     available = Money.of(error.available, card.currency)
     wanted = Money.of(error.needed, card.currency)
-    return Problem(
-        409,
-        "insufficient-balance",
-        "Not enough on the card",
+    return InsufficientBalance(
         f"The card holds {available.format()}, less than {wanted.format()}: "
         f"redeem at most {available.format()}, or take the rest another way.",
         balance_minor=error.available,
@@ -180,7 +175,7 @@ def _business_account(session: Session, purpose: Purpose, card: GiftCard) -> Led
 
 def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> tuple[str, Money]:
     """Spend `amount` of the card at its business; the operation id and the balance left,
-    or 409 if too little."""
+    or `InsufficientBalance` if too little."""
     card_account = card.account
     legs = [
         Leg(
@@ -197,6 +192,33 @@ def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> t
     except InsufficientFundsError as exc:
         raise _insufficient(card, exc) from None
     return operation_id, Money.of(card_account.balance_minor, card.currency)
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """A card redeemed at a till: the ledger operation, how much, and what is left."""
+
+    operation_id: str
+    card_id: str
+    amount: Money
+    balance_after: Money
+
+
+def redeem_presented(
+    session: Session,
+    keyring: Keyring,
+    business: Business,
+    token: str | None,
+    card_id: str | None,
+    amount_minor: int,
+    memo: str,
+) -> Redemption:
+    """Redeem `amount_minor` of the card presented at `business`'s till (its QR text or its
+    id), as the till's and the terminals' online redemptions both do."""
+    card = find_card(session, keyring, business, token, card_id)
+    amount = Money.of(amount_minor, card.currency)
+    operation_id, balance_after = redeem(session, card, amount, memo)
+    return Redemption(operation_id, card.id, amount, balance_after)
 
 
 def record_offline_redemption(
@@ -262,10 +284,7 @@ def _close_hold(session: Session, held: Hold, status: HoldStatus, posted: int) -
     )
     if closed != 1:
         session.refresh(held)
-        raise Problem(
-            409,
-            "hold-closed",
-            "Hold already closed",
+        raise HoldClosed(
             f"This hold is already {held.status.value}: nothing more can be posted "
             "or voided on it.",
         )
@@ -284,12 +303,7 @@ def post_hold(session: Session, held: Hold, amount: Money) -> None:
     """Take `amount` (at most what is held) and return the rest to the card."""
     if amount.minor > held.amount_minor:
         held_money = Money(held.amount_minor, amount.currency)
-        raise Problem(
-            422,
-            "amount-above-hold",
-            "More than was held",
-            f"Only {held_money.format()} was held: post at most that.",
-        )
+        raise AmountAboveHold(f"Only {held_money.format()} was held: post at most that.")
     card = session.get(GiftCard, held.card_id)
     assert card is not None
     _close_hold(session, held, HoldStatus.POSTED, amount.minor)
@@ -363,14 +377,9 @@ def transfer_between_cards(
     session: Session, source: GiftCard, target: GiftCard, amount: Money
 ) -> str:
     if source.business_id != target.business_id or source.currency != target.currency:
-        raise Problem(
-            422,
-            "different-business",
-            "Cards of different businesses",
-            "Value moves only between cards of the same business.",
-        )
+        raise DifferentBusiness("Value moves only between cards of the same business.")
     if source.id == target.id:
-        raise Problem(422, "same-card", "Same card", "Choose a different card to move value to.")
+        raise SameCard("Choose a different card to move value to.")
     legs = [
         Leg(
             source.account,

@@ -1,7 +1,7 @@
 """Idempotent mutations: the first answer to a key is stored and replayed for retries.
 
 The operation's answer is stored under a unique (scope, key) in the transaction that
-made its changes. An operation that refuses (raises a Problem) is rolled back whole and its
+made its changes. An operation that refuses (raises a DomainError) is rolled back whole and its
 answer stored alone, so a refusal leaves nothing behind but itself. Two concurrent
 requests with one key both may run, but only one commits: the other's transaction, ledger
 changes and all, rolls back on the unique key and it replays the winner's answer. A key
@@ -23,7 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..problems import Problem
+from ..errors import (
+    DomainError,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyMissing,
+    IdempotencyKeyReused,
+)
 from .models import IdempotencyRecord
 
 __all__ = ["Outcome", "idempotent"]
@@ -38,10 +43,7 @@ def _fingerprint(request: Any) -> str:
 
 def _replay(record: IdempotencyRecord, request_hash: str) -> Outcome:
     if record.request_hash != request_hash:
-        raise Problem(
-            409,
-            "idempotency-key-reused",
-            "Idempotency key already used",
+        raise IdempotencyKeyReused(
             "This Idempotency-Key was used for a different request: send a new key "
             "for a new request, or the same body to retry.",
         )
@@ -65,18 +67,12 @@ def idempotent(
 ) -> Outcome:
     """Run `operation` once per (scope, key) and commit; replay the stored answer after."""
     if not key:
-        raise Problem(
-            400,
-            "idempotency-key-missing",
-            "Idempotency-Key needed",
+        raise IdempotencyKeyMissing(
             "Send an Idempotency-Key header (a new random value, such as a UUID, "
             "per operation; the same value when retrying it).",
         )
     if len(key) > MAX_KEY_LENGTH:
-        raise Problem(
-            400,
-            "idempotency-key-invalid",
-            "Idempotency-Key too long",
+        raise IdempotencyKeyInvalid(
             f"Use an Idempotency-Key of at most {MAX_KEY_LENGTH} characters.",
         )
     request_hash = _fingerprint(request)
@@ -86,8 +82,8 @@ def idempotent(
         return _replay(existing, request_hash)
     try:
         status, body = operation()
-    except Problem as problem:
-        status, body = problem.status, problem.body()
+    except DomainError as refusal:
+        status, body = refusal.status, refusal.body()
         session.rollback()
     session.add(
         IdempotencyRecord(

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
 from sync.money import Money
@@ -12,12 +11,11 @@ from sync.money import Money
 from ..accounts.models import Role, User
 from ..billing.subscriptions import require_selling
 from ..db import SessionDep
-from ..deps import CurrentUser, business_for, owned, require_role
+from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply, require_role
 from ..directory.models import Business, StaffMember
 from ..directory.schemas import MoneyPublic
-from ..keys.keyring import Keyring
-from ..payments import PaymentDeclinedError, PaymentGateway
-from ..problems import Problem
+from ..errors import BusinessNotFound, CardNotFound, HoldNotFound
+from ..payments import PaymentGateway, take_payment
 from . import cards
 from .idempotency import Outcome, idempotent
 from .models import GiftCard, Hold
@@ -38,18 +36,6 @@ from .schemas import (
 )
 
 router = APIRouter(tags=["wallet"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="a new random value per operation; the same value to retry it",
-    ),
-]
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    409: {"description": "refused: e.g. insufficient balance, or the key reused"},
-    422: {"description": "the request or the scanned code is not valid"},
-}
 
 
 def _money(minor: int, currency: str) -> MoneyPublic:
@@ -78,43 +64,6 @@ def _card_issued(request: Request, session: SessionDep, card: GiftCard) -> GiftC
     )
 
 
-def reply(outcome: Outcome) -> JSONResponse:
-    status, body = outcome
-    media = "application/problem+json" if status >= 400 else "application/json"
-    return JSONResponse(body, status_code=status, media_type=media)
-
-
-def charge(gateway: PaymentGateway, amount: Money, card_number: str, key: str) -> str:
-    """Take a payment through the gateway; its reference, or a 402 saying why not."""
-    try:
-        return gateway.charge(amount, card_number, key).reference
-    except PaymentDeclinedError as exc:
-        raise Problem(
-            402, "payment-declined", "Payment declined", exc.message, decline_code=exc.code
-        ) from None
-
-
-def redemption_outcome(
-    session: SessionDep,
-    keyring: Keyring,
-    business: Business,
-    token: str | None,
-    card_id: str | None,
-    amount_minor: int,
-    memo: str,
-) -> Outcome:
-    """Find the presented card, redeem `amount_minor` of it, and answer with the balance."""
-    card = cards.find_card(session, keyring, business, token, card_id)
-    amount = Money.of(amount_minor, card.currency)
-    operation_id, balance_after = cards.redeem(session, card, amount, memo)
-    return 200, RedemptionPublic(
-        id=operation_id,
-        card_id=card.id,
-        amount=MoneyPublic.of(amount),
-        balance_after=MoneyPublic.of(balance_after),
-    ).model_dump(mode="json")
-
-
 def _works_for(session: SessionDep, user: User, business_id: str) -> bool:
     if user.role is Role.ADMIN:
         return True
@@ -137,12 +86,7 @@ def _card_for(session: SessionDep, user: User, card_id: str, *, holder_only: boo
         or (not holder_only and _works_for(session, user, card.business_id))
     )
     if card is None or not allowed:
-        raise Problem(
-            404,
-            "card-not-found",
-            "No such card",
-            f"You have no gift card {card_id!r}: check the id.",
-        )
+        raise CardNotFound(f"You have no gift card {card_id!r}: check the id.")
     return card
 
 
@@ -164,15 +108,13 @@ def buy_gift_card(
     require_role(user, Role.CUSTOMER)
     business = session.get(Business, business_id)
     if business is None:
-        raise Problem(
-            404, "business-not-found", "No such business", f"There is no business {business_id!r}."
-        )
+        raise BusinessNotFound(f"There is no business {business_id!r}.")
     require_selling(session, business.id)
     gateway: PaymentGateway = request.app.state.gateway
 
     def operation() -> Outcome:
         amount = Money.of(body.amount_minor, business.currency)
-        reference = charge(
+        reference = take_payment(
             gateway, amount, body.payment.card_number, f"{user.id}:{idempotency_key}"
         )
         card = cards.issue_card(
@@ -267,12 +209,7 @@ def transfer(
     def operation() -> Outcome:
         target = session.get(GiftCard, body.to_card_id)
         if target is None:
-            raise Problem(
-                404,
-                "card-not-found",
-                "No such card",
-                f"There is no gift card {body.to_card_id!r} to move value to.",
-            )
+            raise CardNotFound(f"There is no gift card {body.to_card_id!r} to move value to.")
         amount = Money.of(body.amount_minor, source.currency)
         operation_id = cards.transfer_between_cards(session, source, target, amount)
         return 200, RedemptionPublic(
@@ -310,7 +247,7 @@ def redeem(
     business = _till_business(session, user, business_id, request)
 
     def operation() -> Outcome:
-        return redemption_outcome(
+        redeemed = cards.redeem_presented(
             session,
             request.app.state.keyring,
             business,
@@ -319,6 +256,7 @@ def redeem(
             body.amount_minor,
             f"by {user.email}",
         )
+        return 200, RedemptionPublic.of(redeemed).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
@@ -371,9 +309,7 @@ def _hold_of(session: SessionDep, business: Business, hold_id: str) -> Hold:
     held = session.get(Hold, hold_id)
     card = session.get(GiftCard, held.card_id) if held else None
     if held is None or card is None or card.business_id != business.id:
-        raise Problem(
-            404, "hold-not-found", "No such hold", f"This business has no hold {hold_id!r}."
-        )
+        raise HoldNotFound(f"This business has no hold {hold_id!r}.")
     if cards.release_if_expired(session, held):
         session.commit()
     return held
@@ -448,7 +384,9 @@ def refund(
     business = business_for(session, user, business_id, staff=False)
 
     def operation() -> Outcome:
-        card = owned(session, GiftCard, body.card_id, business.id, kind="card", noun="gift card")
+        card = session.get(GiftCard, body.card_id)
+        if card is None or card.business_id != business.id:
+            raise CardNotFound("This business has no gift card with that id.")
         amount = Money.of(body.amount_minor, card.currency)
         operation_id = cards.refund(session, card, amount, body.reason or "refund")
         return 200, RedemptionPublic(

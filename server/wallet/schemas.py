@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from ..directory.schemas import MoneyPublic
+
+if TYPE_CHECKING:
+    from .cards import Redemption
 
 MAX_AMOUNT = 10_000_000  # minor units: 100,000.00 of a two-decimal currency
 
@@ -78,6 +81,15 @@ class RedemptionPublic(BaseModel):
     card_id: str
     amount: MoneyPublic
     balance_after: MoneyPublic
+
+    @classmethod
+    def of(cls, redeemed: Redemption) -> RedemptionPublic:
+        return cls(
+            id=redeemed.operation_id,
+            card_id=redeemed.card_id,
+            amount=MoneyPublic.of(redeemed.amount),
+            balance_after=MoneyPublic.of(redeemed.balance_after),
+        )
 
 
 class HoldPublic(BaseModel):

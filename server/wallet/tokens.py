@@ -18,8 +18,8 @@ from sync.tokens import (
     parse_id,
 )
 
+from ..errors import InvalidToken, NotAGiftCard, NotAVoucher
 from ..keys.keyring import Keyring
-from ..problems import Problem
 from .models import IssuedToken
 
 __all__ = ["RevokedTokens", "presented_subject", "revoke_tokens_of", "sign_token"]
@@ -104,25 +104,18 @@ class RevokedTokens:
         return revoked is not None
 
 
-_OTHER_KIND = {
-    Kind.GIFT_CARD: (
-        "not-a-gift-card",
-        "Not a gift card",
-        "That code is a deal voucher: redeem it as a voucher.",
-    ),
-    Kind.VOUCHER: (
-        "not-a-voucher",
-        "Not a voucher",
-        "That code is a gift card: redeem it as a gift card.",
-    ),
-}
+def _other_kind(wanted: Kind) -> NotAGiftCard | NotAVoucher:
+    if wanted is Kind.GIFT_CARD:
+        return NotAGiftCard("That code is a deal voucher: redeem it as a voucher.")
+    return NotAVoucher("That code is a gift card: redeem it as a gift card.")
 
 
 def presented_subject(
     session: Session, keyring: Keyring, business_id: str, token: str, kind: Kind, now: datetime
 ) -> str:
     """The card or voucher id in a code presented at `business_id`'s till, checked exactly
-    as a terminal checks it offline; otherwise a 422 saying why."""
+    as a terminal checks it offline; otherwise `InvalidToken` (or the wrong kind's error)
+    saying why."""
     verifier = Verifier(
         keyring.trust_list(),
         issuer=parse_id(business_id),
@@ -132,10 +125,8 @@ def presented_subject(
     try:
         claims = verifier.verify(token).tillpoint
     except TokenError as exc:
-        raise Problem(
-            422, "invalid-token", "The code was refused", exc.message, error=exc.code
-        ) from None
+        raise InvalidToken(exc.message, error=exc.code) from None
     assert claims is not None
     if claims.kind is not kind:
-        raise Problem(422, *_OTHER_KIND[kind])
+        raise _other_kind(kind)
     return id_text(claims.subject)

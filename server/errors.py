@@ -1,0 +1,287 @@
+"""Every way the server's business rules refuse, one typed error each.
+
+Services raise these, never HTTP problems; callers catch `DomainError` for all of them, or a
+branch (`NotFound`, `Conflict`, `Invalid`) or a leaf (`VoucherUsed`) for one. `code` is the
+stable machine name: the API answers with it as the problem `type`
+(``https://tillpoint.dev/problems/<code>``), with `status` and `title`; `detail` says in plain
+words what is wrong and what to do next. One handler (`server.problems`) turns them into
+problem+json.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "PROBLEM_BASE",
+    "AlreadyHibernating",
+    "AmountAboveHold",
+    "BusinessNotFound",
+    "BusinessNotSelling",
+    "BusinessSuspended",
+    "CardBlocked",
+    "CardExpired",
+    "CardNotFound",
+    "Conflict",
+    "DealNotFound",
+    "DealNotOnSale",
+    "DealSoldOut",
+    "DifferentBusiness",
+    "DomainError",
+    "HoldClosed",
+    "HoldNotFound",
+    "IdempotencyKeyInvalid",
+    "IdempotencyKeyMissing",
+    "IdempotencyKeyReused",
+    "InsufficientBalance",
+    "Invalid",
+    "InvalidToken",
+    "NotAGiftCard",
+    "NotAVoucher",
+    "NotFound",
+    "NotHibernating",
+    "PaymentDeclined",
+    "PlanTooSmall",
+    "SameCard",
+    "UnknownPlan",
+    "VoucherExpired",
+    "VoucherNotFound",
+    "VoucherUsed",
+]
+
+PROBLEM_BASE = "https://tillpoint.dev/problems/"
+
+
+class DomainError(Exception):
+    """Base of every refusal by the server's rules."""
+
+    code: ClassVar[str] = "refused"
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Request refused"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+    @property
+    def type(self) -> str:
+        """The stable problem type URI."""
+        return PROBLEM_BASE + self.code
+
+    def extra(self) -> dict[str, Any]:
+        """Members a client can act on beside the detail (such as the balance left)."""
+        return {}
+
+    def body(self) -> dict[str, Any]:
+        """The RFC 9457 problem document."""
+        return {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extra(),
+        }
+
+
+# -- not found (404) -------------------------------------------------------------------------
+
+
+class NotFound(DomainError):
+    code = "not-found"
+    status = 404
+    title = "Not found"
+
+
+class BusinessNotFound(NotFound):
+    code = "business-not-found"
+    title = "No such business"
+
+
+class CardNotFound(NotFound):
+    code = "card-not-found"
+    title = "No such card"
+
+
+class HoldNotFound(NotFound):
+    code = "hold-not-found"
+    title = "No such hold"
+
+
+class DealNotFound(NotFound):
+    code = "deal-not-found"
+    title = "No such deal"
+
+
+class VoucherNotFound(NotFound):
+    code = "voucher-not-found"
+    title = "No such voucher"
+
+
+# -- the state forbids it (409) --------------------------------------------------------------
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    title = "Not possible now"
+
+
+class CardBlocked(Conflict):
+    code = "card-blocked"
+    title = "Card blocked"
+
+
+class CardExpired(Conflict):
+    code = "card-expired"
+    title = "Card expired"
+
+
+class InsufficientBalance(Conflict):
+    code = "insufficient-balance"
+    title = "Not enough on the card"
+
+    def __init__(self, detail: str, *, balance_minor: int) -> None:
+        super().__init__(detail)
+        self.balance_minor = balance_minor
+
+    def extra(self) -> dict[str, Any]:
+        return {"balance_minor": self.balance_minor}
+
+
+class HoldClosed(Conflict):
+    code = "hold-closed"
+    title = "Hold already closed"
+
+
+class DealNotOnSale(Conflict):
+    code = "deal-not-on-sale"
+    title = "Deal not on sale"
+
+
+class DealSoldOut(Conflict):
+    code = "deal-sold-out"
+    title = "Sold out"
+
+
+class VoucherUsed(Conflict):
+    code = "voucher-used"
+    title = "Voucher already used"
+
+
+class VoucherExpired(Conflict):
+    code = "voucher-expired"
+    title = "Voucher expired"
+
+
+class BusinessNotSelling(Conflict):
+    code = "business-not-selling"
+    title = "Not selling right now"
+
+
+class BusinessSuspended(Conflict):
+    code = "business-suspended"
+    title = "Listing edits are paused"
+
+
+class PlanTooSmall(Conflict):
+    code = "plan-too-small"
+    title = "Too many products for that plan"
+
+
+class AlreadyHibernating(Conflict):
+    code = "already-hibernating"
+    title = "Already hibernating"
+
+
+class NotHibernating(Conflict):
+    code = "not-hibernating"
+    title = "Not hibernating"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency-key-reused"
+    title = "Idempotency key already used"
+
+
+# -- the input cannot be used (422) ----------------------------------------------------------
+
+
+class Invalid(DomainError):
+    code = "invalid-request"
+    status = 422
+    title = "The request is not valid"
+
+
+class InvalidToken(Invalid):
+    """A presented code failed verification; `error` is the token error's own code."""
+
+    code = "invalid-token"
+    title = "The code was refused"
+
+    def __init__(self, detail: str, *, error: str) -> None:
+        super().__init__(detail)
+        self.error = error
+
+    def extra(self) -> dict[str, Any]:
+        return {"error": self.error}
+
+
+class NotAGiftCard(Invalid):
+    code = "not-a-gift-card"
+    title = "Not a gift card"
+
+
+class NotAVoucher(Invalid):
+    code = "not-a-voucher"
+    title = "Not a voucher"
+
+
+class AmountAboveHold(Invalid):
+    code = "amount-above-hold"
+    title = "More than was held"
+
+
+class DifferentBusiness(Invalid):
+    code = "different-business"
+    title = "Cards of different businesses"
+
+
+class SameCard(Invalid):
+    code = "same-card"
+    title = "Same card"
+
+
+class UnknownPlan(Invalid):
+    code = "unknown-plan"
+    title = "No such plan"
+
+
+# -- the request cannot be run as sent (400) -------------------------------------------------
+
+
+class IdempotencyKeyMissing(DomainError):
+    code = "idempotency-key-missing"
+    title = "Idempotency-Key needed"
+
+
+class IdempotencyKeyInvalid(DomainError):
+    code = "idempotency-key-invalid"
+    title = "Idempotency-Key too long"
+
+
+# -- payment (402) ---------------------------------------------------------------------------
+
+
+class PaymentDeclined(DomainError):
+    """The gateway declined the card; `decline_code` is the gateway's reason, when it gave one."""
+
+    code = "payment-declined"
+    status = 402
+    title = "Payment declined"
+
+    def __init__(self, detail: str, *, decline_code: str | None = None) -> None:
+        super().__init__(detail)
+        self.decline_code = decline_code
+
+    def extra(self) -> dict[str, Any]:
+        return {} if self.decline_code is None else {"decline_code": self.decline_code}
