@@ -333,6 +333,15 @@ def _failed(
     session: Session, subscription: Subscription, invoice: Invoice, at: date, why: str
 ) -> None:
     invoice.failed_on = invoice.failed_on or at
+    if subscription.status == "suspended":
+        # Only a payment lifts a suspension; a declined one leaves it as it is.
+        invoice.next_attempt_on = None
+        message = (
+            f"Payment of invoice {invoice.id} failed ({why}). The business stays suspended "
+            "until the invoice is paid."
+        )
+        notify(session, subscription.business_id, at, "payment_failed", message)
+        return
     retries_done = invoice.attempts - 1
     if retries_done < len(RETRY_GAPS):
         invoice.next_attempt_on = at + timedelta(days=RETRY_GAPS[retries_done])
@@ -343,8 +352,10 @@ def _failed(
         notify(session, subscription.business_id, at, "payment_failed", message)
         return
     invoice.next_attempt_on = None
-    subscription.status = "grace"
-    subscription.grace_until = at + PAYMENT_GRACE
+    # A grace already running is not extended by another declined payment.
+    if subscription.status != "grace" or subscription.grace_until is None:
+        subscription.status = "grace"
+        subscription.grace_until = at + PAYMENT_GRACE
     notify(
         session,
         subscription.business_id,

@@ -372,6 +372,40 @@ def test_an_admin_voids_an_unpaid_invoice_and_the_suspension_ends(client, sessio
     assert _admin(client, sessions).post(path).status_code == 409  # once
 
 
+def test_a_declined_payment_leaves_a_suspended_business_suspended(client, sessions, clock):
+    billing = Billing(client, sessions, clock, card=DECLINE)
+    customer = sign_up(client)
+    billing.run(NOV)
+    billing.walk(date(2026, 11, 23))
+    suspended = billing.subscription()
+    assert suspended["status"] == "suspended"
+    invoice = billing.invoices()[0]
+    billing.on(date(2026, 11, 24))
+    declined = billing.post(f"/invoices/{invoice['id']}/pay", {"card_number": DECLINE})
+    assert declined.status_code == 402
+    assert billing.subscription() == suspended
+    assert billing.invoices()[0]["status"] == "uncollectible"
+    assert not billing.notices("final_notice")[1:]  # no new grace is promised
+    listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
+    assert billing.shop.business_id not in [b["id"] for b in listed]
+    assert buy_card(customer, billing.shop, 1000).status_code == 409
+    billing.walk(date(2026, 12, 5))  # the runs that follow keep it suspended too
+    assert billing.subscription()["status"] == "suspended"
+
+
+def test_a_declined_payment_in_the_grace_does_not_extend_it(client, sessions, clock):
+    billing = Billing(client, sessions, clock, card=DECLINE)
+    billing.run(NOV)
+    billing.walk(date(2026, 11, 16))
+    assert billing.subscription()["grace_until"] == "2026-11-23"
+    invoice = billing.invoices()[0]
+    billing.on(date(2026, 11, 20))
+    assert billing.post(f"/invoices/{invoice['id']}/pay").status_code == 402
+    assert billing.subscription()["grace_until"] == "2026-11-23"
+    billing.walk(date(2026, 11, 23))
+    assert billing.subscription()["status"] == "suspended"
+
+
 def test_a_declined_manual_payment_says_so_and_changes_nothing(client, sessions, clock):
     billing = Billing(client, sessions, clock, card=DECLINE)
     billing.run(NOV)
