@@ -1,5 +1,19 @@
 """Card payments behind one adapter interface; a simulated gateway is the default."""
 
-from .gateway import Charge, PaymentDeclinedError, PaymentGateway, SimulatedGateway
+from .gateway import (
+    Charge,
+    PaymentDeclinedError,
+    PaymentGateway,
+    SimulatedGateway,
+    UnknownGatewayError,
+    make_gateway,
+)
 
-__all__ = ["Charge", "PaymentDeclinedError", "PaymentGateway", "SimulatedGateway"]
+__all__ = [
+    "Charge",
+    "PaymentDeclinedError",
+    "PaymentGateway",
+    "SimulatedGateway",
+    "UnknownGatewayError",
+    "make_gateway",
+]
