@@ -28,6 +28,7 @@ from .subscriptions import (
     BRANCH,
     HIBERNATE,
     TIER_GRACE,
+    base_currency,
     change_plan,
     notify,
     plan_for,
@@ -188,7 +189,7 @@ def _invoice_changes(
 
 
 def _take(session: Session, invoice: Invoice, adjustments: list[Adjustment], at: date) -> None:
-    currency = prices(session)[BRANCH].currency
+    currency = base_currency(session)
     session.add(invoice)
     session.flush()
     for adjustment in adjustments:
