@@ -13,7 +13,15 @@ from .billing.models import (
 )
 from .db import Base
 from .deals.models import Deal, Voucher, VoucherStatus
-from .devices.models import Change, Device, Incident, OfflineLimits, PairingCode, SyncEvent
+from .devices.models import (
+    Change,
+    Device,
+    Incident,
+    OfflineLimits,
+    PairingCode,
+    SyncEvent,
+    TillRedemption,
+)
 from .directory.models import Branch, Business, Product, StaffMember
 from .wallet.models import (
     CardStatus,
@@ -57,6 +65,7 @@ __all__ = [
     "StaffMember",
     "Subscription",
     "SyncEvent",
+    "TillRedemption",
     "Transfer",
     "User",
     "Voucher",

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from sync.money import Money
 from sync.wire import TerminalEvent, public_key_from_text
 
 from ..changes import record_change
@@ -17,11 +18,14 @@ from ..deals.router import voucher_public
 from ..deals.schemas import VoucherPublic
 from ..deps import CurrentUser, business_for, owned
 from ..directory.models import Business
+from ..directory.schemas import MoneyPublic
 from ..problems import Problem
+from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
-from ..wallet.router import IdempotencyKey, redemption_outcome, reply
+from ..wallet.router import IdempotencyKey, reply
 from ..wallet.schemas import RedemptionPublic
-from .models import Device, Incident, OfflineLimits, PairingCode
+from . import redemptions
+from .models import Device, Incident, OfflineLimits, PairingCode, RedeemedItem
 from .pull import changes_since, offline_limits, snapshot_page
 from .reconcile import apply_events, incidents_of
 from .schemas import (
@@ -248,15 +252,28 @@ def terminal_redemption(
     business = _till_business(device, session, request)
 
     def operation() -> Outcome:
-        return redemption_outcome(
-            session,
-            request.app.state.keyring,
-            business,
-            body.token,
-            None,
-            body.amount_minor,
-            f"online at terminal {device.name}",
+        assert idempotency_key is not None  # idempotent() refuses a request without one
+        redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
+        card = cards.find_card(session, request.app.state.keyring, business, body.token, None)
+        amount = Money.of(body.amount_minor, card.currency)
+        operation_id, balance_after = cards.redeem(
+            session, card, amount, f"online at terminal {device.name}"
         )
+        redemptions.record(
+            session,
+            device.id,
+            idempotency_key,
+            RedeemedItem.GIFT_CARD,
+            card.id,
+            amount.minor,
+            operation_id=operation_id,
+        )
+        return 200, RedemptionPublic(
+            id=operation_id,
+            card_id=card.id,
+            amount=MoneyPublic.of(amount),
+            balance_after=MoneyPublic.of(balance_after),
+        ).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(
@@ -361,8 +378,18 @@ def terminal_voucher_redemption(
     business = _till_business(device, session, request)
 
     def operation() -> Outcome:
+        assert idempotency_key is not None  # idempotent() refuses a request without one
+        redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
         voucher = deals.find_voucher(session, request.app.state.keyring, business, body.token, None)
         deals.redeem_voucher(session, voucher, device.id)
+        redemptions.record(
+            session,
+            device.id,
+            idempotency_key,
+            RedeemedItem.VOUCHER,
+            voucher.id,
+            voucher.face_minor,
+        )
         return 200, voucher_public(voucher).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
