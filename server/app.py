@@ -22,7 +22,7 @@ from .directory.router import router as directory_router
 from .keys.keyring import Keyring
 from .keys.router import router as keys_router
 from .observability import install_observability
-from .payments import PaymentGateway, SimulatedGateway
+from .payments import PaymentGateway, make_gateway
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter
 from .settings import Settings
@@ -40,7 +40,8 @@ def create_app(
     today: Callable[[], date] | None = None,
 ) -> FastAPI:
     """The server app. The schema must already be migrated (`tillpoint server migrate`).
-    `today` is the billing clock (tests walk the calendar with it)."""
+    `gateway` replaces the one the settings name (`make_gateway`, which the CLI's billing run
+    uses too); `today` is the billing clock (tests walk the calendar with it)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,10 +73,10 @@ def create_app(
     app.state.keyring = Keyring.open(settings.effective_keys_dir)
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     app.state.token_signer = TokenSigner(load_or_create_secret(settings.jwt_secret_file))
-    app.state.gateway = gateway if gateway is not None else SimulatedGateway()
+    app.state.gateway = gateway if gateway is not None else make_gateway(settings)
     app.state.billing_today = today or (lambda: datetime.now(UTC).date())
     with app.state.sessions() as session:
-        ensure_prices(session)
+        ensure_prices(session, settings.billing_currency)
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60)
     app.state.redeem_limiter = RateLimiter(settings.redemptions_per_minute, 60)
     install_problem_handlers(app)

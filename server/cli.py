@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sync.cli.common import EXIT_OK, CommandError, Commands
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 DEFAULT_PORT = 8000
 
@@ -76,8 +81,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     rates_import = rate_actions.add_parser(
         "import",
         help="store dated rates from a CSV file",
-        description="Rows `currency,rate,date`: how much of the currency one GBP buys, from "
-        "that date on (e.g. EUR,1.1642,2026-11-01). A header row is fine. All or nothing.",
+        description="Rows `currency,rate,date`: how much of the currency one unit of the "
+        "billing currency (TILLPOINT_BILLING_CURRENCY, default GBP) buys, from that date on "
+        "(e.g. EUR,1.1642,2026-11-01). A header row is fine. All or nothing.",
     )
     _add_database_options(rates_import)
     rates_import.add_argument("file", type=Path)
@@ -155,16 +161,22 @@ def billing_run(args: argparse.Namespace) -> int:
 
     from .billing.run import run_billing
     from .db import make_engine, make_sessionmaker
-    from .payments import SimulatedGateway
+    from .payments import UnknownGatewayError, make_gateway
 
     settings = _settings(args)
     try:
         day = date.fromisoformat(args.at) if args.at else datetime.now(UTC).date()
     except ValueError:
         raise CommandError(f"--at {args.at!r} is not a date like 2026-11-22") from None
+    try:
+        gateway = make_gateway(settings)  # the server's own gateway, from the same settings
+    except UnknownGatewayError as exc:
+        raise CommandError(str(exc)) from None
     engine = make_engine(settings.effective_database_url)
     try:
-        summary = run_billing(make_sessionmaker(engine), day, SimulatedGateway())
+        sessions = make_sessionmaker(engine)
+        _check_prices(sessions, settings)
+        summary = run_billing(sessions, day, gateway)
     finally:
         engine.dispose()
     print(
@@ -177,6 +189,17 @@ def billing_run(args: argparse.Namespace) -> int:
     return EXIT_OK if not summary.problems else 1
 
 
+def _check_prices(sessions: Callable[[], Session], settings: Settings) -> None:
+    """The price list exists, in the billing currency (as the server makes sure too)."""
+    from .billing.defaults import PriceListError, ensure_prices
+
+    with sessions() as session:
+        try:
+            ensure_prices(session, settings.billing_currency)
+        except PriceListError as exc:
+            raise CommandError(str(exc)) from None
+
+
 def import_rates(args: argparse.Namespace) -> int:
     from .billing.rates import RateError
     from .billing.rates import import_rates as read_rates
@@ -187,9 +210,11 @@ def import_rates(args: argparse.Namespace) -> int:
         raise CommandError(f"{args.file} is not a file: give the CSV of rates")
     engine = make_engine(settings.effective_database_url)
     try:
-        with make_sessionmaker(engine)() as session:
+        sessions = make_sessionmaker(engine)
+        _check_prices(sessions, settings)
+        with sessions() as session:
             try:
-                count = read_rates(session, args.file, base="GBP")
+                count = read_rates(session, args.file, base=settings.billing_currency)
             except RateError as exc:
                 raise CommandError(f"nothing imported: {exc}") from None
             session.commit()
@@ -232,7 +257,9 @@ def run_demo(args: argparse.Namespace) -> int:
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     engine = make_engine(settings.effective_database_url)
     with make_sessionmaker(engine)() as session:
-        summary = seed_demo(session, keyring, passwords, settings.data_dir / "qr")
+        summary = seed_demo(
+            session, keyring, passwords, settings.data_dir / "qr", settings.billing_currency
+        )
     engine.dispose()
     base = f"http://{args.host}:{args.port}"
     state = "added" if summary.created else "already there"

@@ -21,6 +21,7 @@ from .deals import service as deals
 from .deals.models import Deal
 from .directory.models import Branch, Business, Product, StaffMember
 from .keys.keyring import Keyring
+from .settings import DEFAULT_BILLING_CURRENCY
 from .wallet import cards
 from .wallet.qr_images import qr_png
 
@@ -97,10 +98,11 @@ def seed_demo(
     keyring: Keyring | None = None,
     passwords: Passwords | None = None,
     qr_dir: Path | None = None,
+    billing_currency: str = DEFAULT_BILLING_CURRENCY,
 ) -> DemoSummary:
     """Add the demo data unless the database already has businesses. With a keyring and
     a password hasher it adds the accounts, cards and voucher too, and with `qr_dir`
-    writes their QR codes there."""
+    writes their QR codes there. `billing_currency` is the setting's (prices are in it)."""
     existing = session.scalar(select(func.count()).select_from(Business)) or 0
     if existing:
         codes = sorted(qr_dir.glob("*.png")) if qr_dir and qr_dir.is_dir() else []
@@ -141,7 +143,7 @@ def seed_demo(
                 )
             )
         businesses.append(business)
-    ensure_prices(session)
+    ensure_prices(session, billing_currency)
     today = datetime.now(UTC).date()
     for business in businesses:  # each on the plan it needs, paid by a test card
         billing.start(session, business, today).payment_card = "4242424242424242"

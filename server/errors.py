@@ -42,6 +42,7 @@ __all__ = [
     "NotHibernating",
     "PaymentDeclined",
     "PlanTooSmall",
+    "RedeemedOffline",
     "SameCard",
     "UnknownPlan",
     "VoucherExpired",
@@ -146,6 +147,20 @@ class InsufficientBalance(Conflict):
 
     def extra(self) -> dict[str, Any]:
         return {"balance_minor": self.balance_minor}
+
+
+class RedeemedOffline(Conflict):
+    """A terminal's online attempt arrived after it recorded the same sale offline."""
+
+    code = "redeemed-offline"
+    title = "Already recorded offline"
+
+    def __init__(self, detail: str, *, event_id: str | None) -> None:
+        super().__init__(detail)
+        self.event_id = event_id
+
+    def extra(self) -> dict[str, Any]:
+        return {"event_id": self.event_id}
 
 
 class HoldClosed(Conflict):

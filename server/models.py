@@ -13,7 +13,14 @@ from .billing.models import (
 )
 from .db import Base
 from .deals.models import Deal, Voucher, VoucherStatus
-from .devices.models import Device, Incident, OfflineLimits, PairingCode, SyncEvent
+from .devices.models import (
+    Device,
+    Incident,
+    OfflineLimits,
+    PairingCode,
+    SyncEvent,
+    TillRedemption,
+)
 from .directory.models import Branch, Business, Product, StaffMember
 from .events.models import Event, EventCounter
 from .wallet.models import (
@@ -59,6 +66,7 @@ __all__ = [
     "StaffMember",
     "Subscription",
     "SyncEvent",
+    "TillRedemption",
     "Transfer",
     "User",
     "Voucher",

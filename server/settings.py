@@ -5,10 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+from sync.money import currency
+
+__all__ = ["DEFAULT_BILLING_CURRENCY", "Settings", "get_settings"]
+
+DEFAULT_BILLING_CURRENCY = "GBP"  # the price list's currency unless the operator sets another
 
 
 class Settings(BaseSettings):
@@ -29,6 +33,21 @@ class Settings(BaseSettings):
     billing_interval_seconds: float = Field(
         default=3600, description="how often the server runs billing for today; 0: never"
     )
+    billing_currency: str = Field(
+        default=DEFAULT_BILLING_CURRENCY,
+        description="the price list's currency: subscriptions are priced, and exchange rates "
+        "quoted, in it",
+    )
+    payment_gateway: str = Field(
+        default="simulated",
+        description="`simulated` (Stripe-like test cards), or `module:factory` of an adapter "
+        "whose factory takes these settings",
+    )
+
+    @field_validator("billing_currency")
+    @classmethod
+    def _known_currency(cls, code: str) -> str:
+        return currency(code).code  # an unknown code is refused with what to write instead
 
     @property
     def jwt_secret_file(self) -> Path:

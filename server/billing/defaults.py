@@ -1,16 +1,19 @@
 """The price list a new database starts with. Prices live in the `billing_prices` table
-(operators change them there); this is only what an empty table is filled with."""
+(operators change them there); this is only what an empty table is filled with. Their
+currency is the `billing_currency` setting, the one source of it: a price list in another
+currency is refused rather than billed from."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import PriceItem, PriceKind
 
-__all__ = ["DEFAULT_PRICES", "ensure_prices"]
+__all__ = ["DEFAULT_PRICES", "PriceListError", "ensure_prices"]
 
-# code, kind, name, a month in minor units of GBP, product limit (None: unlimited), rank
+# code, kind, name, a month in minor units of the billing currency, product limit
+# (None: unlimited), rank
 DEFAULT_PRICES: list[tuple[str, PriceKind, str, int, int | None, int]] = [
     ("starter", PriceKind.PLAN, "Starter", 100, 10, 1),
     ("pro", PriceKind.PLAN, "Pro", 300, 100, 2),
@@ -20,9 +23,21 @@ DEFAULT_PRICES: list[tuple[str, PriceKind, str, int, int | None, int]] = [
 ]
 
 
-def ensure_prices(session: Session) -> None:
-    """Fill an empty price list with the defaults; a list with anything in it is left alone."""
-    if session.scalar(select(func.count()).select_from(PriceItem)):
+class PriceListError(ValueError):
+    """The stored price list is not in the billing currency; the message says what to do."""
+
+
+def ensure_prices(session: Session, currency: str) -> None:
+    """Fill an empty price list with the defaults in `currency` (the `billing_currency`
+    setting); a list with anything in it is left alone, but must be in that currency."""
+    stored = set(session.scalars(select(PriceItem.currency).distinct()))
+    if stored - {currency}:
+        raise PriceListError(
+            f"the price list is in {', '.join(sorted(stored))} but the billing currency "
+            f"(TILLPOINT_BILLING_CURRENCY) is {currency}: set it to the price list's currency, "
+            "or reprice the list in billing_prices"
+        )
+    if stored:
         return
     session.add_all(
         PriceItem(
@@ -30,7 +45,7 @@ def ensure_prices(session: Session) -> None:
             kind=kind,
             name=name,
             price_minor=price,
-            currency="GBP",
+            currency=currency,
             max_products=limit,
             rank=rank,
         )

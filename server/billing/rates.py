@@ -1,6 +1,7 @@
 """Exchange rates: stored, dated, exact. A business pays in its own currency; the price list
-is in one currency (GBP); each invoice line is converted at the rate in force on the invoice's
-date, rounded half-even to the minor unit, and the invoice shows which rate and date."""
+is in one currency (the `billing_currency` setting, GBP by default); each invoice line is
+converted at the rate in force on the invoice's date, rounded half-even to the minor unit,
+and the invoice shows which rate and date."""
 
 from __future__ import annotations
 

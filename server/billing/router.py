@@ -35,10 +35,10 @@ from .schemas import (
 )
 from .subscriptions import (
     TIER_GRACE,
+    base_currency,
     change_plan,
     hibernate,
     monthly_price,
-    plans,
     prices,
     product_count,
     wake,
@@ -246,7 +246,7 @@ def list_notices(business_id: str, user: CurrentUser, session: SessionDep) -> li
 @router.post("/admin/exchange-rates", summary="Store dated exchange rates (admins)")
 def post_rates(body: list[RateIn], user: CurrentUser, session: SessionDep) -> list[RatePublic]:
     require_role(user, Role.ADMIN)
-    base = plans(session)[0].currency
+    base = base_currency(session)
     stored = []
     try:
         for rate in body:

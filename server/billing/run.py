@@ -37,6 +37,7 @@ from .subscriptions import (
     BRANCH,
     HIBERNATE,
     TIER_GRACE,
+    base_currency,
     change_plan,
     notify,
     plan_for,
@@ -199,7 +200,7 @@ def _invoice_changes(
 
 
 def _take(session: Session, invoice: Invoice, adjustments: list[Adjustment], at: date) -> None:
-    currency = prices(session)[BRANCH].currency
+    currency = base_currency(session)
     session.add(invoice)
     session.flush()
     for adjustment in adjustments:
@@ -344,6 +345,15 @@ def _failed(
     session: Session, subscription: Subscription, invoice: Invoice, at: date, why: str
 ) -> None:
     invoice.failed_on = invoice.failed_on or at
+    if subscription.status is SubscriptionStatus.SUSPENDED:
+        # Only a payment lifts a suspension; a declined one leaves it as it is.
+        invoice.next_attempt_on = None
+        message = (
+            f"Payment of invoice {invoice.id} failed ({why}). The business stays suspended "
+            "until the invoice is paid."
+        )
+        notify(session, subscription.business_id, at, "payment_failed", message)
+        return
     retries_done = invoice.attempts - 1
     if retries_done < len(RETRY_GAPS):
         invoice.next_attempt_on = at + timedelta(days=RETRY_GAPS[retries_done])
@@ -354,8 +364,10 @@ def _failed(
         notify(session, subscription.business_id, at, "payment_failed", message)
         return
     invoice.next_attempt_on = None
-    subscription.status = SubscriptionStatus.GRACE
-    subscription.grace_until = at + PAYMENT_GRACE
+    # A grace already running is not extended by another declined payment.
+    if subscription.status != SubscriptionStatus.GRACE or subscription.grace_until is None:
+        subscription.status = SubscriptionStatus.GRACE
+        subscription.grace_until = at + PAYMENT_GRACE
     notify(
         session,
         subscription.business_id,

@@ -83,7 +83,11 @@ class NoticePublic(BaseModel):
 
 class RateIn(BaseModel):
     currency: str = Field(min_length=3, max_length=3)
-    rate: str = Field(max_length=24, description="units of `currency` per 1 GBP, e.g. 1.1642")
+    rate: str = Field(
+        max_length=24,
+        description="units of `currency` per 1 of the billing currency (GBP unless the "
+        "operator set another), e.g. 1.1642",
+    )
     valid_from: date
 
 

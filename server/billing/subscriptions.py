@@ -37,6 +37,7 @@ from .proration import add_month, days_left, period_days, prorate
 __all__ = [
     "TIER_GRACE",
     "Standing",
+    "base_currency",
     "branches_changed",
     "change_plan",
     "hibernate",
@@ -67,6 +68,12 @@ def prices(session: Session) -> dict[str, PriceItem]:
         cached = {item.code: item for item in session.scalars(select(PriceItem))}
         session.info["billing_prices"] = cached
     return cached
+
+
+def base_currency(session: Session) -> str:
+    """The currency prices are in and exchange rates are quoted against: the
+    `billing_currency` setting, which `ensure_prices` holds the price list to."""
+    return next(iter(prices(session).values())).currency
 
 
 def plans(session: Session) -> list[PriceItem]:

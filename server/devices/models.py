@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..db import Base, UtcDateTime, str_enum, utcnow
+from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
 from ..events import Recorded
 from ..events.models import EventEntity
 from ..ids import ID_LENGTH, make_id
@@ -56,6 +56,32 @@ class SyncEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (UniqueConstraint("device_id", "seq"),)
+
+
+class RedeemedItem(enum.StrEnum):
+    GIFT_CARD = "gift_card"
+    VOUCHER = "voucher"
+
+
+class TillRedemption(Base):
+    """A redemption a terminal made under its attempt key, online (the server decided) or
+    offline (a pushed event): what a void takes back, and what tells a terminal's offline
+    event and its late online request apart from a new sale. One per (device, attempt key)."""
+
+    __tablename__ = "till_redemptions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    attempt_key: Mapped[str] = mapped_column(String(200))  # wallet.idempotency.MAX_KEY_LENGTH
+    item: Mapped[RedeemedItem] = mapped_column(str_enum(RedeemedItem, 20))
+    subject_id: Mapped[str] = mapped_column(String(ID_LENGTH))  # the card or the voucher
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    operation_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))  # its ledger transfers
+    event_id: Mapped[str | None] = mapped_column(String(36))  # offline: the event; online: None
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    voided_by: Mapped[str | None] = mapped_column(String(36), default=None)  # the void's event
+
+    __table_args__ = (UniqueConstraint("device_id", "attempt_key"),)
 
 
 class IncidentKind(enum.StrEnum):

@@ -35,9 +35,10 @@ from ..ids import ID_LENGTH
 from ..wallet import cards, ledger
 from ..wallet.idempotency import MAX_KEY_LENGTH
 from ..wallet.ledger import Postings
-from ..wallet.models import GiftCard, IdempotencyRecord, LedgerAccount, Purpose
+from ..wallet.models import GiftCard, LedgerAccount, Purpose
 from ..wallet.schemas import MAX_AMOUNT
-from .models import Device, Incident, IncidentKind, SyncEvent
+from . import redemptions
+from .models import Device, Incident, IncidentKind, RedeemedItem, SyncEvent, TillRedemption
 
 __all__ = ["apply_events", "incidents_of"]
 
@@ -70,7 +71,8 @@ class _Batch:
     device_key: Ed25519PublicKey
     postings: Postings
     earlier: dict[str, SyncEvent] = field(default_factory=dict)
-    attempts: dict[str, IdempotencyRecord] = field(default_factory=dict)
+    # The device's redemptions under the batch's attempt keys, and those the batch makes.
+    attempts: dict[str, TillRedemption] = field(default_factory=dict)
     # Held here so they stay in the session's identity map (it keeps only weak references):
     # session.get() then answers from memory, with no query and no autoflush per event.
     loaded: list[object] = field(default_factory=list)
@@ -99,11 +101,11 @@ class _Batch:
             postings,
             {e.id: e for e in session.scalars(select(SyncEvent).where(SyncEvent.id.in_(ids)))},
             {
-                r.key: r
+                r.attempt_key: r
                 for r in session.scalars(
-                    select(IdempotencyRecord).where(
-                        IdempotencyRecord.scope == f"device:{device.id}",
-                        IdempotencyRecord.key.in_(keys),
+                    select(TillRedemption).where(
+                        TillRedemption.device_id == device.id,
+                        TillRedemption.attempt_key.in_(keys),
                     )
                 )
             },
@@ -111,33 +113,54 @@ class _Batch:
         )
 
 
-def _went_through_online(
-    session: Session, batch: _Batch, event: TerminalEvent
-) -> EventResult | None:
-    """The terminal tried online first and got no answer. If that attempt went through, this
-    event is the same redemption (a duplicate); if not, claim the attempt's key, so that the
-    online request arriving late replays instead of redeeming again."""
+def _attempt_key(event: TerminalEvent) -> str | None:
     attempt = event.payload.get("attempt_key")
     if not isinstance(attempt, str) or not attempt:
         return None
     if len(attempt) > MAX_KEY_LENGTH:
         raise _Rejected(f"payload.attempt_key must be at most {MAX_KEY_LENGTH} characters")
-    online = batch.attempts.get(attempt)
-    if online is not None and online.status_code == 200:
+    return attempt
+
+
+def _went_through_online(batch: _Batch, event: TerminalEvent) -> EventResult | None:
+    """The terminal tried online first and got no answer. If that attempt (or an earlier
+    event with its key) was recorded, this event is the same redemption: a duplicate."""
+    attempt = _attempt_key(event)
+    done = batch.attempts.get(attempt) if attempt else None
+    if done is None:
+        return None
+    if done.event_id is None:
         return EventResult(
             event.id, "duplicate", "already applied online; the terminal had lost the answer"
         )
-    if online is None:
-        claim = IdempotencyRecord(
-            scope=f"device:{batch.device.id}",
-            key=attempt,
-            request_hash="offline-event",
-            status_code=409,
-            response={"detail": f"recorded offline as event {event.id}", "event_id": event.id},
-        )
-        session.add(claim)
-        batch.attempts[attempt] = claim
-    return None
+    return EventResult(event.id, "duplicate", f"already recorded as event {done.event_id}")
+
+
+def _keep(
+    session: Session,
+    batch: _Batch,
+    event: TerminalEvent,
+    item: RedeemedItem,
+    subject_id: str,
+    amount_minor: int,
+    operation_id: str | None,
+) -> None:
+    """Keep the redemption under its attempt key, so that the online request arriving late
+    is refused instead of redeeming again, and a void can find it."""
+    attempt = _attempt_key(event)
+    if attempt is None:
+        return
+    batch.attempts[attempt] = redemptions.record(
+        session,
+        batch.device.id,
+        attempt,
+        item,
+        subject_id,
+        amount_minor,
+        operation_id=operation_id,
+        event_id=event.id,
+        made_at=_occurred(event),
+    )
 
 
 def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
@@ -151,15 +174,16 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
         raise _Rejected(str(exc)) from None
     if event.payload.get("currency", card.currency) != card.currency:
         raise _Rejected(f"the card is in {card.currency}")
-    if (online := _went_through_online(session, batch, event)) is not None:
+    if (online := _went_through_online(batch, event)) is not None:
         return online
-    _, shortfall = cards.record_offline_redemption(
+    operation_id, shortfall = cards.record_offline_redemption(
         session,
         card,
         amount,
         f"offline at terminal {device.name}, event {event.id}",
         batch.postings,
     )
+    _keep(session, batch, event, RedeemedItem.GIFT_CARD, card.id, amount.minor, operation_id)
     if not shortfall:
         return EventResult(event.id, "applied")
     short = Money.of(shortfall, card.currency)
@@ -186,8 +210,9 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
     voucher = session.get(Voucher, _text(event.payload, "voucher_id"))
     if voucher is None or voucher.business_id != device.business_id:
         raise _Rejected("no voucher of this business has that id")
-    if (online := _went_through_online(session, batch, event)) is not None:
+    if (online := _went_through_online(batch, event)) is not None:
         return online
+    _keep(session, batch, event, RedeemedItem.VOUCHER, voucher.id, voucher.face_minor, None)
     try:
         redeem_voucher(session, voucher, device.id, _occurred(event))
         return EventResult(event.id, "applied")
@@ -215,44 +240,21 @@ def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> E
     transfer; the redemption stays in the ledger. Each redemption is voided once."""
     device = batch.device
     key = _text(event.payload, "attempt_key")
-    record = batch.attempts.get(key) or session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.scope == f"device:{device.id}", IdempotencyRecord.key == key
-        )
-    )
-    original = _voidable(session, record)
-    if original is None:
+    sale = batch.attempts.get(key) or redemptions.find(session, device.id, key)
+    if sale is None or sale.item != RedeemedItem.GIFT_CARD:
         raise _Rejected("this terminal made no gift-card redemption with that attempt_key")
-    card_id, amount_minor, made_at = original
-    if "voided_by" in (record.response if record else {}):
+    if sale.voided_by is not None:
         raise _Rejected("that redemption was already voided")
+    made_at = sale.made_at if sale.made_at.tzinfo else sale.made_at.replace(tzinfo=UTC)
     if _occurred(event) - made_at > VOID_WINDOW + timedelta(minutes=1):  # a minute of skew
         minutes = int(VOID_WINDOW.total_seconds() // 60)
         raise _Rejected(f"a void must come within {minutes} minutes: ask the owner to refund")
-    card = session.get(GiftCard, card_id)
+    card = session.get(GiftCard, sale.subject_id)
     assert card is not None
-    assert record is not None
-    cards.refund(session, card, Money.of(amount_minor, card.currency), f"void, event {event.id}")
-    record.response = {**record.response, "voided_by": event.id}
+    amount = Money.of(sale.amount_minor, card.currency)
+    cards.refund(session, card, amount, f"void, event {event.id}")
+    sale.voided_by = event.id
     return EventResult(event.id, "applied")
-
-
-def _voidable(
-    session: Session, record: IdempotencyRecord | None
-) -> tuple[str, int, datetime] | None:
-    """The card, amount and time of the gift-card redemption behind an attempt key: online
-    (the server's answer) or offline (the event that claimed the key)."""
-    if record is None:
-        return None
-    answer = record.response
-    if record.status_code == 200 and "card_id" in answer:
-        return str(answer["card_id"]), int(answer["amount"]["minor"]), record.created_at
-    event = session.get(SyncEvent, str(answer.get("event_id")))
-    if event is None or event.type != "gift_card_redemption" or event.status == "rejected":
-        return None
-    moment = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
-    made_at = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return str(event.payload["card_id"]), int(event.payload["amount_minor"]), made_at
 
 
 def _editing_allowed(session: Session, business_id: str) -> None:

@@ -19,7 +19,8 @@ from ..problems import Problem
 from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.schemas import RedemptionPublic
-from .models import Device, Incident, OfflineLimits, PairingCode
+from . import redemptions
+from .models import Device, Incident, OfflineLimits, PairingCode, RedeemedItem
 from .pull import changes_since, offline_limits, resume_from, snapshot_page
 from .reconcile import apply_events, incidents_of
 from .schemas import (
@@ -245,6 +246,8 @@ def terminal_redemption(
     business = _till_business(device, session, request)
 
     def operation() -> Outcome:
+        assert idempotency_key is not None  # idempotent() refuses a request without one
+        redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
         redeemed = cards.redeem_presented(
             session,
             request.app.state.keyring,
@@ -253,6 +256,15 @@ def terminal_redemption(
             None,
             body.amount_minor,
             f"online at terminal {device.name}",
+        )
+        redemptions.record(
+            session,
+            device.id,
+            idempotency_key,
+            RedeemedItem.GIFT_CARD,
+            redeemed.card_id,
+            redeemed.amount.minor,
+            operation_id=redeemed.operation_id,
         )
         return 200, RedemptionPublic.of(redeemed).model_dump(mode="json")
 
@@ -361,8 +373,18 @@ def terminal_voucher_redemption(
     business = _till_business(device, session, request)
 
     def operation() -> Outcome:
+        assert idempotency_key is not None  # idempotent() refuses a request without one
+        redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
         voucher = deals.redeem_presented_voucher(
             session, request.app.state.keyring, business, body.token, None, device.id
+        )
+        redemptions.record(
+            session,
+            device.id,
+            idempotency_key,
+            RedeemedItem.VOUCHER,
+            voucher.id,
+            voucher.face_minor,
         )
         return 200, VoucherPublic.of(voucher).model_dump(mode="json")
 

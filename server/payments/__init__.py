@@ -1,5 +1,21 @@
 """Card payments behind one adapter interface; a simulated gateway is the default."""
 
-from .gateway import Charge, PaymentDeclinedError, PaymentGateway, SimulatedGateway, take_payment
+from .gateway import (
+    Charge,
+    PaymentDeclinedError,
+    PaymentGateway,
+    SimulatedGateway,
+    UnknownGatewayError,
+    make_gateway,
+    take_payment,
+)
 
-__all__ = ["Charge", "PaymentDeclinedError", "PaymentGateway", "SimulatedGateway", "take_payment"]
+__all__ = [
+    "Charge",
+    "PaymentDeclinedError",
+    "PaymentGateway",
+    "SimulatedGateway",
+    "UnknownGatewayError",
+    "make_gateway",
+    "take_payment",
+]

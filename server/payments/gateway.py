@@ -3,6 +3,7 @@ number, as Stripe's test cards do. A real gateway's adapter implements the same 
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import dataclass
 from typing import Protocol
@@ -11,6 +12,7 @@ from sync.money import Money
 
 from ..errors import PaymentDeclined
 from ..ids import make_id
+from ..settings import Settings
 
 __all__ = [
     "TEST_CARDS",
@@ -18,6 +20,8 @@ __all__ = [
     "PaymentDeclinedError",
     "PaymentGateway",
     "SimulatedGateway",
+    "UnknownGatewayError",
+    "make_gateway",
     "take_payment",
 ]
 
@@ -92,3 +96,27 @@ class SimulatedGateway:
             if idempotency_key not in self._charges:
                 self._charges[idempotency_key] = Charge(f"sim_{make_id()}", amount)
             return self._charges[idempotency_key]
+
+
+class UnknownGatewayError(ValueError):
+    """`payment_gateway` names no gateway; the message says what it may be."""
+
+
+def make_gateway(settings: Settings) -> PaymentGateway:
+    """The gateway the settings name: the one factory the server and the CLI's billing run
+    share, so both charge through the same gateway."""
+    name = settings.payment_gateway.strip()
+    if name == "simulated":
+        return SimulatedGateway()
+    module_name, _, attribute = name.partition(":")
+    if not module_name or not attribute:
+        raise UnknownGatewayError(
+            f"payment gateway {name!r}: use `simulated` or `module:factory`, a callable that "
+            "takes the settings and returns the gateway"
+        )
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise UnknownGatewayError(f"payment gateway {name!r} cannot be loaded: {exc}") from None
+    gateway: PaymentGateway = factory(settings)
+    return gateway

@@ -1,11 +1,16 @@
 """Idempotent mutations: the first answer to a key is stored and replayed for retries.
 
+A record keeps an answer and nothing else: what an operation did lives in its own tables
+(the ledger, the terminals' redemptions), where the code that needs it reads it.
+
 The operation's answer is stored under a unique (scope, key) in the transaction that
 made its changes. An operation that refuses (raises a DomainError) is rolled back whole and its
 answer stored alone, so a refusal leaves nothing behind but itself. Two concurrent
 requests with one key both may run, but only one commits: the other's transaction, ledger
-changes and all, rolls back on the unique key and it replays the winner's answer. A key
-sent again with a different body is refused with 409.
+changes and all, rolls back on the unique key and it replays the winner's answer. (When
+what it collided with was another unique row, such as an offline event's redemption under
+the same attempt key, it runs once more and sees it.) A key sent again with a different
+body is refused with 409.
 
 Callers read before the operation and write only inside it: a refusal rolls back the
 whole transaction (cheaper than a savepoint around every operation, which costs two round
@@ -75,7 +80,18 @@ def idempotent(
         raise IdempotencyKeyInvalid(
             f"Use an Idempotency-Key of at most {MAX_KEY_LENGTH} characters.",
         )
-    request_hash = _fingerprint(request)
+    return _once(session, scope, key, _fingerprint(request), operation, again=True)
+
+
+def _once(
+    session: Session,
+    scope: str,
+    key: str,
+    request_hash: str,
+    operation: Callable[[], Outcome],
+    *,
+    again: bool,
+) -> Outcome:
     existing = _find(session, scope, key)
     if existing is not None:
         session.rollback()
@@ -95,7 +111,10 @@ def idempotent(
     except IntegrityError:
         session.rollback()
         winner = _find(session, scope, key)
-        if winner is None:
+        if winner is not None:
+            return _replay(winner, request_hash)
+        if not again:
             raise
-        return _replay(winner, request_hash)
+        # Another unique row won (not this key's answer): run again, now seeing it.
+        return _once(session, scope, key, request_hash, operation, again=False)
     return status, body

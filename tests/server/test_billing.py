@@ -11,8 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from server.billing.defaults import PriceListError, ensure_prices
 from server.billing.run import run_billing
 from server.db import Base, make_engine, make_sessionmaker
+from server.payments import SimulatedGateway, UnknownGatewayError, make_gateway
+from sync.cli import main
+from tests.server import gateways
 from tests.server.api import buy_card, open_shop, sign_up
 
 NOV = date(2026, 11, 1)
@@ -372,6 +376,40 @@ def test_an_admin_voids_an_unpaid_invoice_and_the_suspension_ends(client, sessio
     assert _admin(client, sessions).post(path).status_code == 409  # once
 
 
+def test_a_declined_payment_leaves_a_suspended_business_suspended(client, sessions, clock):
+    billing = Billing(client, sessions, clock, card=DECLINE)
+    customer = sign_up(client)
+    billing.run(NOV)
+    billing.walk(date(2026, 11, 23))
+    suspended = billing.subscription()
+    assert suspended["status"] == "suspended"
+    invoice = billing.invoices()[0]
+    billing.on(date(2026, 11, 24))
+    declined = billing.post(f"/invoices/{invoice['id']}/pay", {"card_number": DECLINE})
+    assert declined.status_code == 402
+    assert billing.subscription() == suspended
+    assert billing.invoices()[0]["status"] == "uncollectible"
+    assert not billing.notices("final_notice")[1:]  # no new grace is promised
+    listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
+    assert billing.shop.business_id not in [b["id"] for b in listed]
+    assert buy_card(customer, billing.shop, 1000).status_code == 409
+    billing.walk(date(2026, 12, 5))  # the runs that follow keep it suspended too
+    assert billing.subscription()["status"] == "suspended"
+
+
+def test_a_declined_payment_in_the_grace_does_not_extend_it(client, sessions, clock):
+    billing = Billing(client, sessions, clock, card=DECLINE)
+    billing.run(NOV)
+    billing.walk(date(2026, 11, 16))
+    assert billing.subscription()["grace_until"] == "2026-11-23"
+    invoice = billing.invoices()[0]
+    billing.on(date(2026, 11, 20))
+    assert billing.post(f"/invoices/{invoice['id']}/pay").status_code == 402
+    assert billing.subscription()["grace_until"] == "2026-11-23"
+    billing.walk(date(2026, 11, 23))
+    assert billing.subscription()["status"] == "suspended"
+
+
 def test_a_declined_manual_payment_says_so_and_changes_nothing(client, sessions, clock):
     billing = Billing(client, sessions, clock, card=DECLINE)
     billing.run(NOV)
@@ -469,6 +507,75 @@ def _admin(client, sessions):
         user.role = Role.ADMIN
         session.commit()
     return log_in(client, actor.email)
+
+
+# -- one source for each setting: the billing currency, the gateway ------------------------
+
+
+def test_the_billing_currency_setting_prices_the_plans_and_is_what_rates_are_against(
+    settings, engine, sessions, clock
+):
+    euros = settings.model_copy(update={"billing_currency": "EUR"})
+    with TestClient(create_app(euros, engine=engine, today=clock)) as client:
+        assert {p["price"]["currency"] for p in client.get("/api/v1/plans").json()} == {"EUR"}
+        billing = Billing(client, sessions, clock, currency="GBP")
+        stored = _admin(client, sessions).post(
+            "/api/v1/admin/exchange-rates",
+            [{"currency": "GBP", "rate": "0.85", "valid_from": "2026-11-01"}],
+        )
+        assert stored.status_code == 200, stored.text
+        assert stored.json()[0]["base_currency"] == "EUR"
+        billing.run(NOV)
+        billing.on(date(2026, 11, 10)).put("/subscription/plan", {"plan": "pro"})
+        billing.run(date(2026, 11, 11))
+        invoices = billing.invoices()
+        # €1.00 and then €2.00 for 21 of 30 days (€1.40), at 0.85 GBP a euro.
+        assert totals(invoices) == [("period", 85, "paid"), ("changes", 119, "paid")]
+        assert [[line["base"]["currency"] for line in i["lines"]] for i in invoices] == [
+            ["EUR"],
+            ["EUR"],
+        ]
+
+
+def test_a_price_list_in_another_currency_than_the_setting_is_refused(
+    settings, engine, sessions, database_url, monkeypatch, capsys
+):
+    with sessions() as session:
+        ensure_prices(session, "GBP")
+    with pytest.raises(PriceListError, match="TILLPOINT_BILLING_CURRENCY"):
+        create_app(settings.model_copy(update={"billing_currency": "EUR"}), engine=engine)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TILLPOINT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("TILLPOINT_BILLING_CURRENCY", "EUR")
+    assert main(["server", "billing-run", "--at", NOV.isoformat()]) == 2
+    assert "the price list is in GBP but the billing currency" in capsys.readouterr().err
+
+
+def test_the_cli_billing_run_charges_through_the_gateway_the_server_was_built_with(
+    settings, engine, sessions, clock, database_url, monkeypatch, capsys
+):
+    monkeypatch.setattr(gateways.Recording, "made", [])
+    server_settings = settings.model_copy(update={"payment_gateway": gateways.NAME})
+    with TestClient(create_app(server_settings, engine=engine, today=clock)) as client:
+        assert isinstance(gateway_of(client), gateways.Recording)
+        billing = Billing(client, sessions, clock)
+        monkeypatch.setenv("DATABASE_URL", database_url)
+        monkeypatch.setenv("TILLPOINT_DATA_DIR", str(settings.data_dir))
+        monkeypatch.setenv("TILLPOINT_PAYMENT_GATEWAY", gateways.NAME)
+        assert main(["server", "billing-run", "--at", NOV.isoformat()]) == 0
+        assert "1 payments collected" in capsys.readouterr().out
+        [invoice] = billing.invoices()
+    server, cli = gateways.Recording.made
+    assert server.charged == []  # the run charged through a gateway of the same kind
+    assert cli.charged == [f"invoice:{invoice['id']}:1"]
+    assert invoice["status"] == "paid"
+
+
+def test_the_gateway_setting_names_the_simulated_one_by_default_or_an_adapter(settings):
+    assert isinstance(make_gateway(settings), SimulatedGateway)
+    for bad in ("stripe", "tests.server.gateways:Nothing", "no_such_module:make"):
+        with pytest.raises(UnknownGatewayError, match="payment gateway"):
+            make_gateway(settings.model_copy(update={"payment_gateway": bad}))
 
 
 # -- the run: idempotent, and safe from several processes ------------------------------------

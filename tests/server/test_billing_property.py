@@ -20,6 +20,7 @@ from server.billing.run import run_billing
 from server.db import Base, make_engine, make_sessionmaker
 from server.directory.models import Branch, Business
 from server.payments import SimulatedGateway
+from server.settings import DEFAULT_BILLING_CURRENCY
 
 NOV = date(2026, 11, 1)
 DEC = date(2026, 12, 1)
@@ -68,7 +69,7 @@ def test_invoiced_equals_the_day_weighted_prices_in_force(planned):
         sessions = make_sessionmaker(engine)
         gateway = SimulatedGateway()
         with sessions() as session:
-            ensure_prices(session)
+            ensure_prices(session, DEFAULT_BILLING_CURRENCY)
             business = Business(id="biz00000001", name="B", category="c", currency="GBP")
             session.add(business)
             session.add(

@@ -83,10 +83,20 @@ def test_a_retry_returns_the_first_answer_and_applies_once(shop, card, customer)
     assert balance(customer, card["id"]) == 4000
 
 
-def test_a_refused_request_is_replayed_too(shop, card):
+def test_a_refused_request_is_replayed_even_when_it_would_now_go_through(shop, card, customer):
     key = new_key()
-    assert shop.redeem(9999, card_id=card["id"], key=key).status_code == 409
-    assert shop.redeem(9999, card_id=card["id"], key=key).status_code == 409
+    refused = shop.redeem(6000, card_id=card["id"], key=key)
+    assert refused.status_code == 409
+    topped_up = shop.owner.post(
+        f"/api/v1/businesses/{shop.business_id}/refunds",
+        {"card_id": card["id"], "amount_minor": 2000, "reason": "top-up"},
+        key=new_key(),
+    )
+    assert topped_up.status_code == 200, topped_up.text
+    assert balance(customer, card["id"]) == 7000  # enough now, but this key was answered
+    again = shop.redeem(6000, card_id=card["id"], key=key)
+    assert (again.status_code, again.json()) == (409, refused.json())
+    assert balance(customer, card["id"]) == 7000
 
 
 def test_the_same_key_with_another_body_is_a_conflict(shop, card, customer):

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
-from server.wallet.models import Transfer
+from server.wallet.models import IdempotencyRecord, Transfer
 from sync.client import DeviceAuth, ServerRefusedError, ServerUnreachableError, SyncClient
 from sync.engine import push_outbox
 from sync.wire import TerminalEvent, public_key_text
@@ -103,14 +103,18 @@ def test_an_online_attempt_that_went_through_is_not_charged_again(client, shop, 
     assert balance(shop, bought)["balance"]["minor"] == 300
 
 
-def test_a_late_online_attempt_after_the_offline_event_is_not_applied(client, shop):
+def test_a_late_online_attempt_after_the_offline_event_is_not_applied(client, shop, sessions):
     till = Terminal(client, shop)
     bought = buy_card(sign_up(client), shop, 500).json()
     key = new_key()
     event = till.event(card_id=bought["id"], amount_minor=200, attempt_key=key)
     assert till.push(event)[0][0] == "applied"
-    with pytest.raises(ServerRefusedError):  # the lost online request finally arrives
+    with sessions() as session:  # the event is no fake request: no answer is stored for it
+        stored = select(func.count()).where(IdempotencyRecord.scope.startswith("device:"))
+        assert session.scalar(stored) == 0
+    with pytest.raises(ServerRefusedError) as late:  # the lost online request finally arrives
         till.api.redeem_online(bought["token"], 200, key)
+    assert late.value.kind == "redeemed-offline"
     assert balance(shop, bought)["balance"]["minor"] == 300
 
 

@@ -1,0 +1,62 @@
+"""What a terminal redeemed under each attempt key, online or offline: the redemption itself,
+read by voids and by the checks that keep an online attempt and its offline event from
+both being applied. Idempotency records keep only the answers to requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import RedeemedOffline
+from .models import RedeemedItem, TillRedemption
+
+__all__ = ["find", "record", "refuse_if_recorded_offline"]
+
+
+def find(session: Session, device_id: str, attempt_key: str) -> TillRedemption | None:
+    return session.scalar(
+        select(TillRedemption).where(
+            TillRedemption.device_id == device_id, TillRedemption.attempt_key == attempt_key
+        )
+    )
+
+
+def refuse_if_recorded_offline(session: Session, device_id: str, attempt_key: str) -> None:
+    """An online attempt that arrives after the terminal recorded the sale offline (it got no
+    answer in time) is refused: the sale is already in the ledger."""
+    offline = find(session, device_id, attempt_key)
+    if offline is not None:
+        raise RedeemedOffline(
+            f"The terminal recorded this sale offline as event {offline.event_id}: it is in "
+            "the ledger already, and was not redeemed again.",
+            event_id=offline.event_id,
+        )
+
+
+def record(
+    session: Session,
+    device_id: str,
+    attempt_key: str,
+    item: RedeemedItem,
+    subject_id: str,
+    amount_minor: int,
+    *,
+    operation_id: str | None = None,
+    event_id: str | None = None,
+    made_at: datetime | None = None,
+) -> TillRedemption:
+    """Keep a redemption under its attempt key (a second one for the key cannot commit)."""
+    redemption = TillRedemption(
+        device_id=device_id,
+        attempt_key=attempt_key,
+        item=item.value,
+        subject_id=subject_id,
+        amount_minor=amount_minor,
+        operation_id=operation_id,
+        event_id=event_id,
+        made_at=made_at or datetime.now(UTC),
+    )
+    session.add(redemption)
+    return redemption
