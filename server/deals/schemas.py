@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
+
+from sync.wire import VoucherPublic as VoucherPublic  # a terminal reads it too
 
 from ..directory.schemas import MoneyPublic
 from ..wallet.schemas import MAX_AMOUNT, PaymentDetails
@@ -51,16 +52,6 @@ class DealPublic(BaseModel):
 
 class VoucherPurchase(BaseModel):
     payment: PaymentDetails
-
-
-class VoucherPublic(BaseModel):
-    id: str
-    deal_id: str
-    business_id: str
-    status: Literal["issued", "redeemed"]
-    face_value: MoneyPublic
-    expires_at: datetime
-    redeemed_at: datetime | None
 
 
 class VoucherIssued(VoucherPublic):

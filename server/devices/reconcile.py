@@ -9,6 +9,7 @@ used twice offline is recorded twice, the second flagged.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from sync.money import Money, MoneyError
 from sync.wire import (
-    EVENT_TYPES,
     VOID_WINDOW,
     EventResult,
+    EventStatus,
+    EventType,
     TerminalEvent,
     public_key_from_text,
 )
@@ -126,7 +128,9 @@ def _went_through_online(
     online = batch.attempts.get(attempt)
     if online is not None and online.status_code == 200:
         return EventResult(
-            event.id, "duplicate", "already applied online; the terminal had lost the answer"
+            event.id,
+            EventStatus.DUPLICATE,
+            "already applied online; the terminal had lost the answer",
         )
     if online is None:
         claim = IdempotencyRecord(
@@ -162,7 +166,7 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
         batch.postings,
     )
     if not shortfall:
-        return EventResult(event.id, "applied")
+        return EventResult(event.id, EventStatus.APPLIED)
     short = Money.of(shortfall, card.currency)
     detail = (
         f"Card {card.id} was overspent offline by {short.format()}: the card is now "
@@ -179,7 +183,7 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
             detail=detail,
         )
     )
-    return EventResult(event.id, "applied_with_incident", detail)
+    return EventResult(event.id, EventStatus.APPLIED_WITH_INCIDENT, detail)
 
 
 def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
@@ -191,7 +195,7 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
         return online
     try:
         redeem_voucher(session, voucher, device.id, _occurred(event))
-        return EventResult(event.id, "applied")
+        return EventResult(event.id, EventStatus.APPLIED)
     except Problem as problem:
         if problem.kind not in {"voucher-used", "voucher-expired"}:
             raise
@@ -209,7 +213,7 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
             detail=detail,
         )
     )
-    return EventResult(event.id, "applied_with_incident", detail)
+    return EventResult(event.id, EventStatus.APPLIED_WITH_INCIDENT, detail)
 
 
 def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
@@ -237,7 +241,7 @@ def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> E
     assert record is not None
     cards.refund(session, card, Money.of(amount_minor, card.currency), f"void, event {event.id}")
     record.response = {**record.response, "voided_by": event.id}
-    return EventResult(event.id, "applied")
+    return EventResult(event.id, EventStatus.APPLIED)
 
 
 def _voidable(
@@ -251,7 +255,11 @@ def _voidable(
     if record.status_code == 200 and "card_id" in answer:
         return str(answer["card_id"]), int(answer["amount"]["minor"]), record.created_at
     event = session.get(SyncEvent, str(answer.get("event_id")))
-    if event is None or event.type != "gift_card_redemption" or event.status == "rejected":
+    if (
+        event is None
+        or event.type != EventType.GIFT_CARD_REDEMPTION
+        or event.status == EventStatus.REJECTED
+    ):
         return None
     moment = datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
     made_at = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -301,7 +309,7 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
         session.flush()
         record_change(session, business.id, "product", product.id)
         listing_changed(session, business.id, _occurred(event).date())
-        return EventResult(event.id, "applied")
+        return EventResult(event.id, EventStatus.APPLIED)
     if product is None or product.business_id != business.id:
         raise _Rejected("no product of this business has that id")
     if base != product.version:
@@ -327,7 +335,7 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
     product.name, product.price_minor = name, price
     product.version += 1
     record_change(session, business.id, "product", product.id)
-    return EventResult(event.id, "applied")
+    return EventResult(event.id, EventStatus.APPLIED)
 
 
 class _Conflict(_Rejected):
@@ -395,7 +403,7 @@ def _deal_edit(session: Session, batch: _Batch, event: TerminalEvent) -> EventRe
     deal.title, deal.description, deal.quantity_limit = title, description, limit
     deal.version += 1
     record_change(session, deal.business_id, "deal", deal.id)
-    return EventResult(event.id, "applied")
+    return EventResult(event.id, EventStatus.APPLIED)
 
 
 def _occurred(event: TerminalEvent) -> datetime:
@@ -406,17 +414,18 @@ def _occurred(event: TerminalEvent) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-_HANDLERS = {
-    "gift_card_redemption": _gift_card_redemption,
-    "voucher_redemption": _voucher_redemption,
-    "product_edit": _product_edit,
-    "deal_edit": _deal_edit,
-    "redemption_void": _redemption_void,
+# By the event's type as sent (a string): EventType's members are those strings.
+_HANDLERS: dict[str, Callable[[Session, _Batch, TerminalEvent], EventResult]] = {
+    EventType.GIFT_CARD_REDEMPTION: _gift_card_redemption,
+    EventType.VOUCHER_REDEMPTION: _voucher_redemption,
+    EventType.PRODUCT_EDIT: _product_edit,
+    EventType.DEAL_EDIT: _deal_edit,
+    EventType.REDEMPTION_VOID: _redemption_void,
 }
 # Handlers that validate everything before they change anything, and post through the
 # batch's postings: they need no savepoint of their own (one per event was the push's
 # biggest cost).
-_BATCHED = frozenset({"gift_card_redemption"})
+_BATCHED: frozenset[str] = frozenset({EventType.GIFT_CARD_REDEMPTION})
 
 
 def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: int) -> EventResult:
@@ -424,15 +433,19 @@ def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: 
     earlier = batch.earlier.get(event.id)
     if earlier is not None:
         if earlier.device_id != device.id:
-            return EventResult(event.id, "rejected", "another device already sent this event id")
-        return EventResult(event.id, "duplicate", f"already {earlier.status}")
+            return EventResult(
+                event.id, EventStatus.REJECTED, "another device already sent this event id"
+            )
+        return EventResult(event.id, EventStatus.DUPLICATE, f"already {earlier.status}")
     if not event.signature_holds(batch.device_key):
-        return EventResult(event.id, "rejected", "the device signature does not match")
-    if event.type not in EVENT_TYPES:
-        return EventResult(event.id, "rejected", f"unknown event type {event.type!r}")
+        return EventResult(event.id, EventStatus.REJECTED, "the device signature does not match")
+    if event.type not in _HANDLERS:
+        return EventResult(event.id, EventStatus.REJECTED, f"unknown event type {event.type!r}")
     if event.seq <= last_seq:
         return EventResult(
-            event.id, "rejected", f"sequence {event.seq} is not after {last_seq}: replayed?"
+            event.id,
+            EventStatus.REJECTED,
+            f"sequence {event.seq} is not after {last_seq}: replayed?",
         )
     try:
         _occurred(event)
@@ -446,9 +459,9 @@ def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: 
                     result = _HANDLERS[event.type](session, batch, event)
                 except _Conflict as conflict:
                     # Keep the incident and the record of the event; nothing else changed.
-                    result = EventResult(event.id, "rejected", f"conflict: {conflict}")
+                    result = EventResult(event.id, EventStatus.REJECTED, f"conflict: {conflict}")
     except _Rejected as exc:
-        return EventResult(event.id, "rejected", str(exc))
+        return EventResult(event.id, EventStatus.REJECTED, str(exc))
     session.add(
         SyncEvent(
             id=event.id,
@@ -477,7 +490,7 @@ def _apply_batch(
         if event.id in answers:
             continue
         answers[event.id] = _apply_one(session, batch, event, last_seq)
-        if answers[event.id].status in {"applied", "applied_with_incident"}:
+        if answers[event.id].status in {EventStatus.APPLIED, EventStatus.APPLIED_WITH_INCIDENT}:
             last_seq = event.seq
     batch.postings.flush()
     device.last_seq = last_seq

@@ -6,40 +6,36 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 
-from sync.wire import TerminalEvent, public_key_from_text
-
-from ..changes import record_change
-from ..db import SessionDep
-from ..deals import service as deals
-from ..deals.router import voucher_public
-from ..deals.schemas import VoucherPublic
-from ..deps import CurrentUser, business_for, owned
-from ..directory.models import Business
-from ..problems import Problem
-from ..wallet.idempotency import Outcome, idempotent
-from ..wallet.router import IdempotencyKey, redemption_outcome, reply
-from ..wallet.schemas import RedemptionPublic
-from .models import Device, Incident, OfflineLimits, PairingCode
-from .pull import changes_since, offline_limits, snapshot_page
-from .reconcile import apply_events, incidents_of
-from .schemas import (
+from sync.wire import (
     ChangesPage,
     DeviceCredentials,
-    DevicePublic,
-    EventResultOut,
-    IncidentPublic,
-    IncidentResolve,
     OfflineLimitsBody,
     PairingCodePublic,
     PairRequest,
     PushRequest,
     PushResponse,
+    RedemptionPublic,
     SnapshotPage,
     TerminalRedemption,
     TerminalVoucherRedemption,
+    VoucherPublic,
+    public_key_from_text,
 )
+
+from ..changes import record_change
+from ..db import SessionDep
+from ..deals import service as deals
+from ..deals.router import voucher_public
+from ..deps import CurrentUser, business_for, owned
+from ..directory.models import Business
+from ..problems import Problem
+from ..wallet.idempotency import Outcome, idempotent
+from ..wallet.router import IdempotencyKey, redemption_outcome, reply
+from .models import Device, Incident, OfflineLimits, PairingCode
+from .pull import changes_since, offline_limits, snapshot_page
+from .reconcile import apply_events, incidents_of
+from .schemas import DevicePublic, IncidentPublic, IncidentResolve
 
 router = APIRouter(tags=["terminals"])
 
@@ -144,11 +140,7 @@ CurrentDevice = Annotated[Device, Depends(current_device)]
 
 @router.post("/sync/push", summary="Push a terminal's outbox; answers per event")
 def push(body: PushRequest, device: CurrentDevice, session: SessionDep) -> PushResponse:
-    events = [TerminalEvent(**event.model_dump()) for event in body.events]
-    results = apply_events(session, device, events)
-    return PushResponse(
-        results=[EventResultOut(id=r.id, status=r.status, detail=r.detail) for r in results]
-    )
+    return PushResponse(results=apply_events(session, device, [e.event() for e in body.events]))
 
 
 def _device_public(device: Device) -> DevicePublic:
@@ -343,7 +335,8 @@ def snapshot(
         cursor,
         request.app.state.keyring.trust_list().to_json(),
     )
-    return JSONResponse(page)
+    # Serialised here, not by FastAPI: it would validate the page's cards a second time.
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.post(

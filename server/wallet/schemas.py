@@ -5,9 +5,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..directory.schemas import MoneyPublic
-
-MAX_AMOUNT = 10_000_000  # minor units: 100,000.00 of a two-decimal currency
+from sync.wire import MAX_AMOUNT as MAX_AMOUNT
+from sync.wire import MoneyPublic
+from sync.wire import RedemptionPublic as RedemptionPublic  # a terminal reads it too
 
 
 class PaymentDetails(BaseModel):
@@ -71,13 +71,6 @@ class GiftCardIssued(GiftCardPublic):
     token: str = Field(description="the QR text; show it as a QR code at the counter")
     qr_png: str
     qr_svg: str
-
-
-class RedemptionPublic(BaseModel):
-    id: str = Field(description="the operation id")
-    card_id: str
-    amount: MoneyPublic
-    balance_after: MoneyPublic
 
 
 class HoldPublic(BaseModel):
