@@ -45,6 +45,7 @@ from sync.tokens import (
     new_id,
     new_token_id,
 )
+from sync.wire import ChangesPage
 from terminal.core.presented import present
 from terminal.core.store import Pairing, TerminalStore
 from terminal.core.till import Till
@@ -66,20 +67,22 @@ def offline_till(folder: Path, key: IssuerKey, business: bytes) -> tuple[Termina
     )
     big = 10**9
     store.apply_changes(
-        {
-            "cursor": 1,
-            "more": False,
-            **{kind: [] for kind in ("cards", "products", "deals", "branches", "vouchers")},
-            "revoked_token_ids": [],
-            "trust_list": TrustList((TrustedKey(key.kid, key.public_key),)).to_json(),
-            "offline_limits": {
-                "max_single_minor": big,
-                "max_per_card_minor": big,
-                "max_unsynced_minor": big,
-                "max_cache_age_seconds": 86400,
-                "stale_cache_max_minor": 0,
-            },
-        }
+        ChangesPage.model_validate(
+            {
+                "cursor": 1,
+                "more": False,
+                **{kind: [] for kind in ("cards", "products", "deals", "branches", "vouchers")},
+                "revoked_token_ids": [],
+                "trust_list": TrustList((TrustedKey(key.kid, key.public_key),)).to_json(),
+                "offline_limits": {
+                    "max_single_minor": big,
+                    "max_per_card_minor": big,
+                    "max_unsynced_minor": big,
+                    "max_cache_age_seconds": 86400,
+                    "stale_cache_max_minor": 0,
+                },
+            }
+        )
     )
     client = SyncClient(store.pairing().server_url, auth=DeviceAuth("dev", "s"), timeout=0.5)  # type: ignore[union-attr]
     return store, Till(store, client)

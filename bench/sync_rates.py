@@ -180,9 +180,9 @@ def pull_after_changes(
     started = time.perf_counter()
     page = client.pull(cursor)
     elapsed = time.perf_counter() - started
-    assert len(page["cards"]) == changes
-    assert not page["more"]
-    return len(json.dumps(page).encode()), elapsed * 1000
+    assert len(page.cards) == changes
+    assert not page.more
+    return len(page.model_dump_json().encode()), elapsed * 1000
 
 
 def push_rate(store: TerminalStore, client: SyncClient, card_ids: list[str], events: int) -> float:

@@ -4,20 +4,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
-from .wire import EventResult, TerminalEvent
+from .tokens import KeyFileError, TrustList
+from .wire import (
+    ChangesPage,
+    DeviceCredentials,
+    EventResult,
+    PairingCodePublic,
+    PairRequest,
+    ProblemAnswer,
+    PushResponse,
+    RedemptionPublic,
+    SnapshotPage,
+    TerminalEvent,
+    TerminalRedemption,
+    TerminalVoucherRedemption,
+    VoucherPublic,
+)
 
 __all__ = [
     "DeviceAuth",
-    "PairingResult",
+    "ServerAnswerError",
     "ServerRefusedError",
     "ServerUnreachableError",
     "SyncClient",
     "SyncClientError",
 ]
+
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TIMEOUT = 3.0  # the till falls back to offline after this
 
@@ -30,14 +48,23 @@ class ServerUnreachableError(SyncClientError):
     """No answer (network down, server down, or too slow): work offline and retry later."""
 
 
+class ServerAnswerError(SyncClientError):
+    """The server answered, but not with what the contract in `sync.wire` says: a server of
+    another version, or something else at that address."""
+
+
 class ServerRefusedError(SyncClientError):
     """The server answered with a problem (4xx/5xx)."""
 
     def __init__(self, status: int, problem: dict[str, Any]) -> None:
         self.status = status
-        self.problem = problem
-        self.kind = str(problem.get("type", "")).rsplit("/", 1)[-1]
-        super().__init__(str(problem.get("detail") or problem.get("title") or f"HTTP {status}"))
+        self.problem = problem  # as answered
+        try:
+            self.answer = ProblemAnswer.model_validate(problem)
+        except ValidationError:
+            self.answer = ProblemAnswer(status=status, detail=str(problem)[:200])
+        self.kind = self.answer.kind
+        super().__init__(self.answer.detail or self.answer.title or f"HTTP {status}")
 
 
 @dataclass(frozen=True)
@@ -50,11 +77,20 @@ class DeviceAuth:
         return {"Authorization": f"Device {self.device_id}.{self.secret}"}
 
 
-@dataclass(frozen=True)
-class PairingResult:
-    device_id: str
-    business_id: str
-    secret: str
+class _SignedIn(BaseModel):
+    """What `sign_in` reads of the login answer."""
+
+    access_token: str
+
+
+class _Listed(BaseModel):
+    id: str
+
+
+class _Found(BaseModel):
+    """What `find_business_id` reads of the directory's search page."""
+
+    items: list[_Listed]
 
 
 class SyncClient:
@@ -81,7 +117,7 @@ class SyncClient:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _response(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         # Headers given for the call (an owner's token) win over the device's own.
         headers = {**(self.auth.header if self.auth else {}), **kwargs.pop("headers", {})}
         try:
@@ -98,52 +134,67 @@ class SyncClient:
             except ValueError:
                 problem = {"detail": response.text[:200]}
             raise ServerRefusedError(response.status_code, problem)
-        return response.json()
+        return response
 
-    def pair(self, code: str, public_key: str, name: str) -> PairingResult:
-        body = self._call(
-            "POST", "/devices/pair", json={"code": code, "public_key": public_key, "name": name}
-        )
-        return PairingResult(body["device_id"], body["business_id"], body["secret"])
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._response(method, path, **kwargs).json()
 
-    def trust_list(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", "/trust-list")
-        return result
+    def _typed(
+        self, answer: type[M], method: str, path: str, body: BaseModel | None = None, **kwargs: Any
+    ) -> M:
+        """The call's answer as the contract's model for it."""
+        if body is not None:
+            kwargs["json"] = body.model_dump(mode="json")
+        response = self._response(method, path, **kwargs)
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise ServerAnswerError(
+                f"the server's answer to {method} {path} is not a {answer.__name__}: {exc}"
+            ) from None
 
-    def redeem_online(self, token: str, amount_minor: int, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
+    def pair(self, code: str, public_key: str, name: str) -> DeviceCredentials:
+        request = PairRequest(code=code, public_key=public_key, name=name)
+        return self._typed(DeviceCredentials, "POST", "/devices/pair", request)
+
+    def trust_list(self) -> TrustList:
+        """The keys that sign this business's tokens."""
+        try:
+            return TrustList.from_json(self._call("GET", "/trust-list"))
+        except KeyFileError as exc:
+            raise ServerAnswerError(f"the server's trust list cannot be read: {exc}") from None
+
+    def redeem_online(self, token: str, amount_minor: int, key: str) -> RedemptionPublic:
+        return self._typed(
+            RedemptionPublic,
             "POST",
             "/terminal/redemptions",
+            TerminalRedemption(token=token, amount_minor=amount_minor),
             headers={"Idempotency-Key": key},
-            json={"token": token, "amount_minor": amount_minor},
         )
-        return result
 
-    def redeem_voucher_online(self, token: str, key: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
+    def redeem_voucher_online(self, token: str, key: str) -> VoucherPublic:
+        return self._typed(
+            VoucherPublic,
             "POST",
             "/terminal/voucher-redemptions",
+            TerminalVoucherRedemption(token=token),
             headers={"Idempotency-Key": key},
-            json={"token": token},
         )
-        return result
 
-    def pull(self, cursor: int, limit: int = 500) -> dict[str, Any]:
+    def pull(self, cursor: int, limit: int = 500) -> ChangesPage:
         """One page of what changed for this terminal's business since `cursor`."""
-        result: dict[str, Any] = self._call(
-            "GET", "/sync/changes", params={"cursor": cursor, "limit": limit}
-        )
-        return result
+        params = {"cursor": cursor, "limit": limit}
+        return self._typed(ChangesPage, "GET", "/sync/changes", params=params)
 
-    def snapshot(self, after: str | None, cursor: int | None, limit: int = 5000) -> dict[str, Any]:
+    def snapshot(self, after: str | None, cursor: int | None, limit: int = 5000) -> SnapshotPage:
         """One page of the first sync: the business's current state."""
-        params: dict[str, Any] = {"limit": limit}
+        params: dict[str, str | int] = {"limit": limit}
         if after is not None:
             params["after"] = after
         if cursor is not None:
             params["cursor"] = cursor
-        result: dict[str, Any] = self._call("GET", "/sync/snapshot", params=params)
-        return result
+        return self._typed(SnapshotPage, "GET", "/sync/snapshot", params=params)
 
     # -- what an owner does from the terminal (signed in, not as the device) ------------
 
@@ -157,19 +208,19 @@ class SyncClient:
 
     def sign_in(self, email: str, password: str) -> str:
         """An access token for an account."""
-        body = self._call("POST", "/auth/login", json={"email": email, "password": password})
-        return str(body["access_token"])
+        body = {"email": email, "password": password}
+        return self._typed(_SignedIn, "POST", "/auth/login", json=body).access_token
 
-    def find_business(self, query: str) -> dict[str, Any] | None:
-        """The first business the public directory finds for `query`."""
-        body = self._call("GET", "/businesses", params={"q": query, "limit": 1})
-        items: list[dict[str, Any]] = body["items"]
-        return items[0] if items else None
+    def find_business_id(self, query: str) -> str | None:
+        """The id of the first business the public directory finds for `query`."""
+        found = self._typed(_Found, "GET", "/businesses", params={"q": query, "limit": 1})
+        return found.items[0].id if found.items else None
 
     def create_pairing_code(self, business_id: str, access_token: str) -> str:
         """A one-time pairing code for a business the signed-in owner owns."""
-        body = self.owner_call("POST", f"/businesses/{business_id}/pairing-codes", access_token)
-        return str(body["code"])
+        headers = {"Authorization": f"Bearer {access_token}"}
+        path = f"/businesses/{business_id}/pairing-codes"
+        return self._typed(PairingCodePublic, "POST", path, headers=headers).code
 
     def owner_call(
         self, method: str, path: str, access_token: str, body: dict[str, Any] | None = None
@@ -181,5 +232,6 @@ class SyncClient:
         return self._call(method, path, headers=headers, json=body)
 
     def push(self, events: list[TerminalEvent]) -> list[EventResult]:
-        body = self._call("POST", "/sync/push", json={"events": [e.to_json() for e in events]})
-        return [EventResult(r["id"], r["status"], r.get("detail", "")) for r in body["results"]]
+        # The events as signed, not re-serialised through a model: the signature covers them.
+        body = {"events": [e.to_json() for e in events]}
+        return self._typed(PushResponse, "POST", "/sync/push", json=body).results

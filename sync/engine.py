@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from .client import SyncClient
-from .wire import EventResult, TerminalEvent
+from .wire import ChangesPage, EventResult, EventStatus, SnapshotPage, TerminalEvent
 
 __all__ = ["Outbox", "PushSummary", "pull_changes", "push_outbox", "sync_once", "take_snapshot"]
 
@@ -26,7 +26,7 @@ class Outbox(Protocol):
     def cursor(self) -> int | None:
         """Where the last pull ended; None before the first sync."""
 
-    def apply_changes(self, page: dict[str, Any], *, final: bool = True) -> None:
+    def apply_changes(self, page: ChangesPage | SnapshotPage, *, final: bool = True) -> None:
         """Apply a page; with `final`, also move the cursor to the page's."""
 
 
@@ -44,11 +44,11 @@ class PushSummary:
 
     def count(self, result: EventResult) -> None:
         self.pushed += 1
-        if result.status == "applied":
+        if result.status is EventStatus.APPLIED:
             self.applied += 1
-        elif result.status == "duplicate":
+        elif result.status is EventStatus.DUPLICATE:
             self.duplicates += 1
-        elif result.status == "applied_with_incident":
+        elif result.status is EventStatus.APPLIED_WITH_INCIDENT:
             self.incidents += 1
             self.incident_details.append(result.detail)
         else:
@@ -73,26 +73,23 @@ def push_outbox(
     return summary
 
 
-KINDS = ("cards", "vouchers", "deals", "products", "branches", "revoked_token_ids")
-
-
-def _count(page: dict[str, Any]) -> int:
-    return sum(len(page[kind]) for kind in KINDS)
+def _count(page: ChangesPage | SnapshotPage) -> int:
+    kinds = (page.cards, page.vouchers, page.deals, page.products, page.branches)
+    return sum(len(items) for items in kinds) + len(page.revoked_token_ids)
 
 
 def take_snapshot(client: SyncClient, outbox: Outbox, summary: PushSummary) -> None:
     """The first sync: the current state in pages; the cursor moves only with the last one,
     so an interrupted snapshot starts again (pages are upserts) instead of leaving a hole."""
     page = client.snapshot(None, None)
-    cursor = int(page["cursor"])
+    cursor = page.cursor
     while True:
-        last = page["next_after"] is None
-        outbox.apply_changes(page, final=last)
+        outbox.apply_changes(page, final=page.next_after is None)
         summary.pulled += _count(page)
-        if last:
+        if page.next_after is None:
             summary.cursor = cursor
             return
-        page = client.snapshot(page["next_after"], cursor)
+        page = client.snapshot(page.next_after, cursor)
 
 
 def pull_changes(client: SyncClient, outbox: Outbox, summary: PushSummary) -> None:
@@ -106,8 +103,8 @@ def pull_changes(client: SyncClient, outbox: Outbox, summary: PushSummary) -> No
         page = client.pull(cursor)
         outbox.apply_changes(page)
         summary.pulled += _count(page)
-        cursor = summary.cursor = int(page["cursor"])
-        if not page["more"]:
+        cursor = summary.cursor = page.cursor
+        if not page.more:
             return
 
 

@@ -128,10 +128,10 @@ def pair_demo_terminal(base: str, terminal: Path) -> None:
         try:
             with SyncClient(base) as client:
                 access = client.sign_in(*DEMO_OWNER)
-                business = client.find_business(DEMO_BUSINESS)
-                if business is None:
+                business_id = client.find_business_id(DEMO_BUSINESS)
+                if business_id is None:
                     raise CommandError(f"the demo server has no {DEMO_BUSINESS}: delete the data")
-                code = client.create_pairing_code(business["id"], access)
+                code = client.create_pairing_code(business_id, access)
             session.pair(base, code, "Demo till")
         except (ServerUnreachableError, ServerRefusedError, PairingFailedError) as exc:
             raise CommandError(f"could not pair the demo terminal: {exc}") from None

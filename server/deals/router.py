@@ -29,6 +29,7 @@ from .schemas import (
     VoucherPublic,
     VoucherPurchase,
     VoucherRedemption,
+    voucher_public,
 )
 
 router = APIRouter(tags=["deals"])
@@ -56,7 +57,7 @@ def _deal_public(
 def _voucher_issued(request: Request, voucher: Voucher) -> VoucherIssued:
     base = str(request.url_for("voucher_qr_png", voucher_id=voucher.id))
     return VoucherIssued(
-        **VoucherPublic.of(voucher).model_dump(),
+        **voucher_public(voucher).model_dump(),
         token=voucher.token,
         qr_png=base,
         qr_svg=base.removesuffix(".png") + ".svg",
@@ -158,7 +159,7 @@ def buy_voucher(
 @router.get("/me/vouchers", summary="Your vouchers")
 def my_vouchers(user: CurrentUser, session: SessionDep) -> list[VoucherPublic]:
     query = select(Voucher).where(Voucher.owner_id == user.id).order_by(Voucher.issued_at)
-    return [VoucherPublic.of(v) for v in session.scalars(query)]
+    return [voucher_public(v) for v in session.scalars(query)]
 
 
 def _own_voucher(session: SessionDep, user_id: str, role: Role, voucher_id: str) -> Voucher:
@@ -212,7 +213,7 @@ def redeem_voucher(
         voucher = service.redeem_presented_voucher(
             session, request.app.state.keyring, business, body.token, body.voucher_id, user.id
         )
-        return 200, VoucherPublic.of(voucher).model_dump(mode="json")
+        return 200, voucher_public(voucher).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field, model_validator
 
 from sync.money import Money
+from sync.wire import VoucherPublic as VoucherPublic  # a terminal reads it too
 
 from ..directory.schemas import MoneyPublic
 from ..wallet.schemas import MAX_AMOUNT, PaymentDetails
@@ -58,26 +59,16 @@ class VoucherPurchase(BaseModel):
     payment: PaymentDetails
 
 
-class VoucherPublic(BaseModel):
-    id: str
-    deal_id: str
-    business_id: str
-    status: Literal["issued", "redeemed"]
-    face_value: MoneyPublic
-    expires_at: datetime
-    redeemed_at: datetime | None
-
-    @classmethod
-    def of(cls, voucher: Voucher) -> VoucherPublic:
-        return cls(
-            id=voucher.id,
-            deal_id=voucher.deal_id,
-            business_id=voucher.business_id,
-            status=voucher.status.value,
-            face_value=MoneyPublic.of(Money.of(voucher.face_minor, voucher.currency)),
-            expires_at=voucher.expires_at,
-            redeemed_at=voucher.redeemed_at,
-        )
+def voucher_public(voucher: Voucher) -> VoucherPublic:
+    return VoucherPublic(
+        id=voucher.id,
+        deal_id=voucher.deal_id,
+        business_id=voucher.business_id,
+        status=voucher.status.value,
+        face_value=MoneyPublic.of(Money.of(voucher.face_minor, voucher.currency)),
+        expires_at=voucher.expires_at,
+        redeemed_at=voucher.redeemed_at,
+    )
 
 
 class VoucherIssued(VoucherPublic):

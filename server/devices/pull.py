@@ -8,15 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..billing.models import Subscription
-from ..billing.subscriptions import prices, product_count
-from ..deals.models import Deal, Voucher, VoucherStatus
-from ..directory.models import Branch, Product
-from ..events import Event, EventEntity, events_after, head_position
-from ..wallet.models import GiftCard, IssuedToken, LedgerAccount
-from .models import Device, OfflineLimits
-from .schemas import (
-    DEFAULT_OFFLINE_LIMITS,
+from sync.wire import (
     BranchState,
     CardState,
     ChangesPage,
@@ -24,8 +16,19 @@ from .schemas import (
     OfflineLimitsBody,
     PlanState,
     ProductState,
+    SnapshotPage,
+    TrustListDocument,
     VoucherState,
 )
+
+from ..billing.models import Subscription
+from ..billing.subscriptions import prices, product_count
+from ..deals.models import Deal, Voucher, VoucherStatus
+from ..directory.models import Branch, Product
+from ..events import Event, EventEntity, events_after, head_position
+from ..wallet.models import GiftCard, IssuedToken, LedgerAccount
+from .models import Device, OfflineLimits
+from .schemas import DEFAULT_OFFLINE_LIMITS
 
 __all__ = ["LEGACY_REWIND", "changes_since", "offline_limits", "resume_from", "snapshot_page"]
 
@@ -135,12 +138,11 @@ def snapshot_page(
     after: str | None,
     limit: int,
     cursor: int | None,
-    trust_list: dict[str, Any],
-) -> dict[str, Any]:
-    """One page of the business's current state, as JSON-ready data (a first sync moves
-    100,000 cards: they skip the ORM and the response model). The feed position is read
-    before the state, so whatever changes while the pages are fetched is in the pull that
-    follows."""
+    trust_list: TrustListDocument,
+) -> SnapshotPage:
+    """One page of the business's current state (a first sync moves 100,000 cards: they
+    skip the ORM). The feed position is read before the state, so whatever changes while
+    the pages are fetched is in the pull that follows."""
     if cursor is None:
         cursor = head_position(session, business_id)
     query = (
@@ -161,67 +163,60 @@ def snapshot_page(
     more = len(rows) > limit
     rows = rows[:limit]
     cards = [
-        {
-            "id": card_id,
-            "currency": currency,
-            "balance_minor": balance,
-            "status": status.value,
-            "expires_at": expires_at.isoformat(),
-            "version": version,
-        }
+        CardState(
+            id=card_id,
+            currency=currency,
+            balance_minor=balance,
+            status=status.value,
+            expires_at=expires_at,
+            version=version,
+        )
         for card_id, currency, balance, status, expires_at, version in rows
     ]
-    first = not after
-    rest: dict[str, list[Any]] = {
-        "vouchers": [],
-        "deals": [],
-        "products": [],
-        "branches": [],
-        "revoked_token_ids": [],
-    }
-    if first:
-        rest = {
-            "vouchers": _voucher_states(
-                session.scalars(
-                    select(Voucher).where(
-                        Voucher.business_id == business_id, Voucher.status == VoucherStatus.ISSUED
-                    )
+    vouchers: list[VoucherState] = []
+    deals: list[DealState] = []
+    products: list[ProductState] = []
+    branches: list[BranchState] = []
+    revoked: list[str] = []
+    if not after:  # the first page brings everything but the other cards
+        vouchers = _voucher_states(
+            session.scalars(
+                select(Voucher).where(
+                    Voucher.business_id == business_id, Voucher.status == VoucherStatus.ISSUED
                 )
-            ),
-            "deals": _deal_states(
-                session.scalars(
-                    select(Deal).where(Deal.business_id == business_id, Deal.ended.is_(False))
+            )
+        )
+        deals = _deal_states(
+            session.scalars(
+                select(Deal).where(Deal.business_id == business_id, Deal.ended.is_(False))
+            )
+        )
+        products = _product_states(
+            session.scalars(select(Product).where(Product.business_id == business_id))
+        )
+        branches = _branch_states(
+            session.scalars(select(Branch).where(Branch.business_id == business_id))
+        )
+        revoked = list(
+            session.scalars(
+                select(IssuedToken.token_id).where(
+                    IssuedToken.business_id == business_id, IssuedToken.revoked_at.is_not(None)
                 )
-            ),
-            "products": _product_states(
-                session.scalars(select(Product).where(Product.business_id == business_id))
-            ),
-            "branches": _branch_states(
-                session.scalars(select(Branch).where(Branch.business_id == business_id))
-            ),
-            "revoked_token_ids": list(
-                session.scalars(
-                    select(IssuedToken.token_id).where(
-                        IssuedToken.business_id == business_id, IssuedToken.revoked_at.is_not(None)
-                    )
-                )
-            ),
-        }
-    return {
-        "cursor": cursor,
-        "next_after": rows[-1][0] if more else None,
-        "cards": cards,
-        **{
-            key: [
-                item.model_dump(mode="json") if hasattr(item, "model_dump") else item
-                for item in items
-            ]
-            for key, items in rest.items()
-        },
-        "trust_list": trust_list,
-        "offline_limits": offline_limits(session, business_id).model_dump(),
-        "plan": plan.model_dump() if (plan := _plan(session, business_id)) else None,
-    }
+            )
+        )
+    return SnapshotPage(
+        cursor=cursor,
+        next_after=rows[-1][0] if more else None,
+        cards=cards,
+        vouchers=vouchers,
+        deals=deals,
+        products=products,
+        branches=branches,
+        revoked_token_ids=revoked,
+        trust_list=trust_list,
+        offline_limits=offline_limits(session, business_id),
+        plan=_plan(session, business_id),
+    )
 
 
 def _plan(session: Session, business_id: str) -> PlanState | None:
@@ -240,7 +235,7 @@ def _plan(session: Session, business_id: str) -> PlanState | None:
 
 
 def changes_since(
-    session: Session, business_id: str, cursor: int, limit: int, trust_list: dict[str, Any]
+    session: Session, business_id: str, cursor: int, limit: int, trust_list: TrustListDocument
 ) -> ChangesPage:
     """What changed after `cursor`: each entity once, in its current state."""
     rows = events_after(session, business_id, cursor, limit + 1)

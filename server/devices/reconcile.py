@@ -9,6 +9,7 @@ used twice offline is recorded twice, the second flagged.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from sync.money import Money, MoneyError
 from sync.wire import (
-    EVENT_TYPES,
     VOID_WINDOW,
     EventResult,
+    EventStatus,
+    EventType,
     TerminalEvent,
     public_key_from_text,
 )
@@ -131,9 +133,13 @@ def _went_through_online(batch: _Batch, event: TerminalEvent) -> EventResult | N
         return None
     if done.event_id is None:
         return EventResult(
-            event.id, "duplicate", "already applied online; the terminal had lost the answer"
+            event.id,
+            EventStatus.DUPLICATE,
+            "already applied online; the terminal had lost the answer",
         )
-    return EventResult(event.id, "duplicate", f"already recorded as event {done.event_id}")
+    return EventResult(
+        event.id, EventStatus.DUPLICATE, f"already recorded as event {done.event_id}"
+    )
 
 
 def _keep(
@@ -185,7 +191,7 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
     )
     _keep(session, batch, event, RedeemedItem.GIFT_CARD, card.id, amount.minor, operation_id)
     if not shortfall:
-        return EventResult(event.id, "applied")
+        return EventResult(event.id, EventStatus.APPLIED)
     short = Money.of(shortfall, card.currency)
     detail = (
         f"Card {card.id} was overspent offline by {short.format()}: the card is now "
@@ -202,7 +208,7 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
             detail=detail,
         )
     )
-    return EventResult(event.id, "applied_with_incident", detail)
+    return EventResult(event.id, EventStatus.APPLIED_WITH_INCIDENT, detail)
 
 
 def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
@@ -215,7 +221,7 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
     _keep(session, batch, event, RedeemedItem.VOUCHER, voucher.id, voucher.face_minor, None)
     try:
         redeem_voucher(session, voucher, device.id, _occurred(event))
-        return EventResult(event.id, "applied")
+        return EventResult(event.id, EventStatus.APPLIED)
     except (VoucherUsed, VoucherExpired) as refused:
         reason = refused.detail
     # Already used (or the deal ended): the till gave the goods, so record it and flag it.
@@ -231,7 +237,7 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
             detail=detail,
         )
     )
-    return EventResult(event.id, "applied_with_incident", detail)
+    return EventResult(event.id, EventStatus.APPLIED_WITH_INCIDENT, detail)
 
 
 def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
@@ -254,7 +260,7 @@ def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> E
     amount = Money.of(sale.amount_minor, card.currency)
     cards.refund(session, card, amount, f"void, event {event.id}")
     sale.voided_by = event.id
-    return EventResult(event.id, "applied")
+    return EventResult(event.id, EventStatus.APPLIED)
 
 
 def _editing_allowed(session: Session, business_id: str) -> None:
@@ -299,7 +305,7 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
         session.add(product)
         session.flush()
         listing_changed(session, business.id, _occurred(event).date())
-        return EventResult(event.id, "applied")
+        return EventResult(event.id, EventStatus.APPLIED)
     if product is None or product.business_id != business.id:
         raise _Rejected("no product of this business has that id")
     if base != product.version:
@@ -323,7 +329,7 @@ def _product_edit(session: Session, batch: _Batch, event: TerminalEvent) -> Even
         )
         raise _Conflict(detail)
     product.name, product.price_minor = name, price
-    return EventResult(event.id, "applied")
+    return EventResult(event.id, EventStatus.APPLIED)
 
 
 class _Conflict(_Rejected):
@@ -389,7 +395,7 @@ def _deal_edit(session: Session, batch: _Batch, event: TerminalEvent) -> EventRe
             f"The edit of '{deal.title}' wanted the title '{title}'.",
         )
     deal.title, deal.description, deal.quantity_limit = title, description, limit
-    return EventResult(event.id, "applied")
+    return EventResult(event.id, EventStatus.APPLIED)
 
 
 def _occurred(event: TerminalEvent) -> datetime:
@@ -400,17 +406,18 @@ def _occurred(event: TerminalEvent) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-_HANDLERS = {
-    "gift_card_redemption": _gift_card_redemption,
-    "voucher_redemption": _voucher_redemption,
-    "product_edit": _product_edit,
-    "deal_edit": _deal_edit,
-    "redemption_void": _redemption_void,
+# By the event's type as sent (a string): EventType's members are those strings.
+_HANDLERS: dict[str, Callable[[Session, _Batch, TerminalEvent], EventResult]] = {
+    EventType.GIFT_CARD_REDEMPTION: _gift_card_redemption,
+    EventType.VOUCHER_REDEMPTION: _voucher_redemption,
+    EventType.PRODUCT_EDIT: _product_edit,
+    EventType.DEAL_EDIT: _deal_edit,
+    EventType.REDEMPTION_VOID: _redemption_void,
 }
 # Handlers that validate everything before they change anything, and post through the
 # batch's postings: they need no savepoint of their own (one per event was the push's
 # biggest cost).
-_BATCHED = frozenset({"gift_card_redemption"})
+_BATCHED: frozenset[str] = frozenset({EventType.GIFT_CARD_REDEMPTION})
 
 
 def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: int) -> EventResult:
@@ -418,15 +425,19 @@ def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: 
     earlier = batch.earlier.get(event.id)
     if earlier is not None:
         if earlier.device_id != device.id:
-            return EventResult(event.id, "rejected", "another device already sent this event id")
-        return EventResult(event.id, "duplicate", f"already {earlier.status}")
+            return EventResult(
+                event.id, EventStatus.REJECTED, "another device already sent this event id"
+            )
+        return EventResult(event.id, EventStatus.DUPLICATE, f"already {earlier.status}")
     if not event.signature_holds(batch.device_key):
-        return EventResult(event.id, "rejected", "the device signature does not match")
-    if event.type not in EVENT_TYPES:
-        return EventResult(event.id, "rejected", f"unknown event type {event.type!r}")
+        return EventResult(event.id, EventStatus.REJECTED, "the device signature does not match")
+    if event.type not in _HANDLERS:
+        return EventResult(event.id, EventStatus.REJECTED, f"unknown event type {event.type!r}")
     if event.seq <= last_seq:
         return EventResult(
-            event.id, "rejected", f"sequence {event.seq} is not after {last_seq}: replayed?"
+            event.id,
+            EventStatus.REJECTED,
+            f"sequence {event.seq} is not after {last_seq}: replayed?",
         )
     try:
         _occurred(event)
@@ -440,9 +451,9 @@ def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: 
                     result = _HANDLERS[event.type](session, batch, event)
                 except _Conflict as conflict:
                     # Keep the incident and the record of the event; nothing else changed.
-                    result = EventResult(event.id, "rejected", f"conflict: {conflict}")
+                    result = EventResult(event.id, EventStatus.REJECTED, f"conflict: {conflict}")
     except _Rejected as exc:
-        return EventResult(event.id, "rejected", str(exc))
+        return EventResult(event.id, EventStatus.REJECTED, str(exc))
     session.add(
         SyncEvent(
             id=event.id,
@@ -471,7 +482,7 @@ def _apply_batch(
         if event.id in answers:
             continue
         answers[event.id] = _apply_one(session, batch, event, last_seq)
-        if answers[event.id].status in {"applied", "applied_with_incident"}:
+        if answers[event.id].status in {EventStatus.APPLIED, EventStatus.APPLIED_WITH_INCIDENT}:
             last_seq = event.seq
     batch.postings.flush()
     device.last_seq = last_seq

@@ -6,39 +6,37 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.responses import JSONResponse
 
-from sync.wire import TerminalEvent, public_key_from_text
-
-from ..db import SessionDep
-from ..deals import service as deals
-from ..deals.schemas import VoucherPublic
-from ..deps import CurrentUser, IdempotencyKey, business_for, owned, reply
-from ..directory.models import Business
-from ..problems import Problem
-from ..wallet import cards
-from ..wallet.idempotency import Outcome, idempotent
-from ..wallet.schemas import RedemptionPublic
-from . import redemptions
-from .models import Device, Incident, OfflineLimits, PairingCode, RedeemedItem
-from .pull import changes_since, offline_limits, resume_from, snapshot_page
-from .reconcile import apply_events, incidents_of
-from .schemas import (
+from sync.wire import (
     ChangesPage,
     DeviceCredentials,
-    DevicePublic,
-    EventResultOut,
-    IncidentPublic,
-    IncidentResolve,
     OfflineLimitsBody,
     PairingCodePublic,
     PairRequest,
     PushRequest,
     PushResponse,
+    RedemptionPublic,
     SnapshotPage,
     TerminalRedemption,
     TerminalVoucherRedemption,
+    VoucherPublic,
+    public_key_from_text,
 )
+
+from ..db import SessionDep
+from ..deals import service as deals
+from ..deals.schemas import voucher_public
+from ..deps import CurrentUser, IdempotencyKey, business_for, owned, reply
+from ..directory.models import Business
+from ..problems import Problem
+from ..wallet import cards
+from ..wallet.idempotency import Outcome, idempotent
+from ..wallet.schemas import redemption_public
+from . import redemptions
+from .models import Device, Incident, OfflineLimits, PairingCode, RedeemedItem
+from .pull import changes_since, offline_limits, resume_from, snapshot_page
+from .reconcile import apply_events, incidents_of
+from .schemas import DevicePublic, IncidentPublic, IncidentResolve
 
 router = APIRouter(tags=["terminals"])
 
@@ -143,11 +141,7 @@ CurrentDevice = Annotated[Device, Depends(current_device)]
 
 @router.post("/sync/push", summary="Push a terminal's outbox; answers per event")
 def push(body: PushRequest, device: CurrentDevice, session: SessionDep) -> PushResponse:
-    events = [TerminalEvent(**event.model_dump()) for event in body.events]
-    results = apply_events(session, device, events)
-    return PushResponse(
-        results=[EventResultOut(id=r.id, status=r.status, detail=r.detail) for r in results]
-    )
+    return PushResponse(results=apply_events(session, device, [e.event() for e in body.events]))
 
 
 def _device_public(device: Device) -> DevicePublic:
@@ -266,7 +260,7 @@ def terminal_redemption(
             redeemed.amount.minor,
             operation_id=redeemed.operation_id,
         )
-        return 200, RedemptionPublic.of(redeemed).model_dump(mode="json")
+        return 200, redemption_public(redeemed).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(
@@ -355,7 +349,8 @@ def snapshot(
         cursor,
         request.app.state.keyring.trust_list().to_json(),
     )
-    return JSONResponse(page)
+    # Serialised here, not by FastAPI: it would validate the page's cards a second time.
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.post(
@@ -386,7 +381,7 @@ def terminal_voucher_redemption(
             voucher.id,
             voucher.face_minor,
         )
-        return 200, VoucherPublic.of(voucher).model_dump(mode="json")
+        return 200, voucher_public(voucher).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(

@@ -1,29 +1,13 @@
+"""The owner's view of terminals and incidents. What a terminal sends and receives is in
+`sync.wire`, shared with the terminal."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..wallet.schemas import MAX_AMOUNT
-
-
-class PairingCodePublic(BaseModel):
-    code: str = Field(description="type it on the terminal, or scan qr_text")
-    qr_text: str
-    expires_at: datetime
-
-
-class PairRequest(BaseModel):
-    code: str = Field(max_length=20)
-    public_key: str = Field(max_length=60, description="base64 of the raw 32-byte Ed25519 key")
-    name: str = Field(default="Till", min_length=1, max_length=80)
-
-
-class DeviceCredentials(BaseModel):
-    device_id: str
-    business_id: str
-    secret: str = Field(description="send as 'Authorization: Device <device_id>.<secret>'")
+from sync.wire import OfflineLimitsBody
 
 
 class DevicePublic(BaseModel):
@@ -32,29 +16,6 @@ class DevicePublic(BaseModel):
     created_at: datetime
     last_seen_at: datetime | None
     revoked: bool
-
-
-class EventIn(BaseModel):
-    id: str = Field(min_length=1, max_length=36)
-    seq: int = Field(ge=1, le=2**62)
-    type: str = Field(max_length=40)
-    occurred_at: str = Field(max_length=40)
-    payload: dict[str, Any]
-    signature: str = Field(max_length=200)
-
-
-class PushRequest(BaseModel):
-    events: list[EventIn] = Field(max_length=500)
-
-
-class EventResultOut(BaseModel):
-    id: str
-    status: Literal["applied", "duplicate", "applied_with_incident", "rejected"]
-    detail: str
-
-
-class PushResponse(BaseModel):
-    results: list[EventResultOut]
 
 
 class IncidentPublic(BaseModel):
@@ -73,71 +34,7 @@ class IncidentResolve(BaseModel):
     resolution: str = Field(min_length=1, max_length=500, description="what was done about it")
 
 
-class TerminalVoucherRedemption(BaseModel):
-    token: str = Field(max_length=400, description="the scanned QR text")
-
-
-class TerminalRedemption(BaseModel):
-    token: str = Field(max_length=400, description="the scanned QR text")
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
-
-
-class CardState(BaseModel):
-    id: str
-    currency: str
-    balance_minor: int
-    status: Literal["active", "blocked", "expired"]
-    expires_at: datetime
-    version: int
-
-
-class VoucherState(BaseModel):
-    id: str
-    deal_id: str
-    status: Literal["issued", "redeemed"]
-    face_minor: int
-    currency: str
-    expires_at: datetime
-    version: int
-
-
-class DealState(BaseModel):
-    id: str
-    title: str
-    deal_price_minor: int
-    currency: str
-    starts_at: datetime
-    ends_at: datetime
-    ended: bool
-    version: int
-
-
-class ProductState(BaseModel):
-    id: str
-    name: str
-    price_minor: int
-    currency: str
-    version: int = Field(description="send it as base_version with an edit")
-
-
-class BranchState(BaseModel):
-    id: str
-    name: str
-    address: str
-
-
-class OfflineLimitsBody(BaseModel):
-    """What a terminal may approve offline. Amounts are minor units of the business's
-    currency; a cache older than `max_cache_age_seconds` allows at most
-    `stale_cache_max_minor` per redemption (0: none)."""
-
-    max_single_minor: int = Field(ge=0, le=MAX_AMOUNT, description="one redemption")
-    max_per_card_minor: int = Field(ge=0, le=MAX_AMOUNT, description="one card, one terminal")
-    max_unsynced_minor: int = Field(ge=0, le=10 * MAX_AMOUNT, description="all not yet synced")
-    max_cache_age_seconds: int = Field(ge=60, le=30 * 86400)
-    stale_cache_max_minor: int = Field(ge=0, le=MAX_AMOUNT)
-
-
+# What a business's terminals may approve offline until its owner sets limits.
 DEFAULT_OFFLINE_LIMITS = OfflineLimitsBody(
     max_single_minor=5_000,
     max_per_card_minor=10_000,
@@ -145,49 +42,3 @@ DEFAULT_OFFLINE_LIMITS = OfflineLimitsBody(
     max_cache_age_seconds=24 * 3600,
     stale_cache_max_minor=0,
 )
-
-
-class PlanState(BaseModel):
-    """The business's plan as the vendor screens show it: its limit and the usage."""
-
-    name: str
-    max_products: int | None = Field(description="null: unlimited")
-    products: int
-    status: str = Field(description="active, past_due, grace or suspended")
-    hibernating: bool
-    pending_plan: str | None = Field(description="a tier change waiting out its grace")
-
-
-class ChangesPage(BaseModel):
-    cursor: int = Field(description="send it back as ?cursor= for what changed after this page")
-    more: bool = Field(description="true: pull again at once for the rest")
-    cards: list[CardState]
-    vouchers: list[VoucherState]
-    deals: list[DealState]
-    products: list[ProductState]
-    branches: list[BranchState]
-    revoked_token_ids: list[str] = Field(description="cti of tokens replaced by a re-issue")
-    removed_products: list[str] = Field(default=[], description="products deleted since")
-    removed_branches: list[str] = Field(default=[], description="branches closed since")
-    trust_list: dict[str, Any]
-    offline_limits: OfflineLimitsBody
-    plan: PlanState | None = Field(default=None, description="null: no subscription")
-
-
-class SnapshotPage(BaseModel):
-    """The first sync, in pages of cards; everything else comes with the first page."""
-
-    cursor: int = Field(
-        description="the change feed's position when the snapshot began: "
-        "pull changes from here once all pages are in"
-    )
-    next_after: str | None = Field(description="pass as ?after= for the next page; null at the end")
-    cards: list[CardState]
-    vouchers: list[VoucherState]
-    deals: list[DealState]
-    products: list[ProductState]
-    branches: list[BranchState]
-    revoked_token_ids: list[str]
-    trust_list: dict[str, Any]
-    offline_limits: OfflineLimitsBody
-    plan: PlanState | None = None

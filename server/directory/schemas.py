@@ -4,19 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sync.money import Money
-
-
-class MoneyPublic(BaseModel):
-    """An amount as integer minor units plus currency, with its display text."""
-
-    minor: int = Field(description="integer minor units (pence, cents, yen)")
-    currency: str = Field(description="ISO 4217 code")
-    text: str = Field(description="formatted for people, e.g. £12.50")
-
-    @classmethod
-    def of(cls, money: Money) -> MoneyPublic:
-        return cls(minor=money.minor, currency=money.currency.code, text=money.format())
+from sync.wire import MoneyPublic as MoneyPublic  # the wire's amount, re-exported
 
 
 class BranchPublic(BaseModel):

@@ -33,6 +33,7 @@ from .schemas import (
     RedemptionPublic,
     RedemptionRequest,
     RefundRequest,
+    redemption_public,
 )
 
 router = APIRouter(tags=["wallet"])
@@ -256,7 +257,7 @@ def redeem(
             body.amount_minor,
             f"by {user.email}",
         )
-        return 200, RedemptionPublic.of(redeemed).model_dump(mode="json")
+        return 200, redemption_public(redeemed).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))

@@ -5,12 +5,12 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from ..directory.schemas import MoneyPublic
+from sync.wire import MAX_AMOUNT as MAX_AMOUNT
+from sync.wire import MoneyPublic
+from sync.wire import RedemptionPublic as RedemptionPublic  # a terminal reads it too
 
 if TYPE_CHECKING:
     from .cards import Redemption
-
-MAX_AMOUNT = 10_000_000  # minor units: 100,000.00 of a two-decimal currency
 
 
 class PaymentDetails(BaseModel):
@@ -76,20 +76,13 @@ class GiftCardIssued(GiftCardPublic):
     qr_svg: str
 
 
-class RedemptionPublic(BaseModel):
-    id: str = Field(description="the operation id")
-    card_id: str
-    amount: MoneyPublic
-    balance_after: MoneyPublic
-
-    @classmethod
-    def of(cls, redeemed: Redemption) -> RedemptionPublic:
-        return cls(
-            id=redeemed.operation_id,
-            card_id=redeemed.card_id,
-            amount=MoneyPublic.of(redeemed.amount),
-            balance_after=MoneyPublic.of(redeemed.balance_after),
-        )
+def redemption_public(redeemed: Redemption) -> RedemptionPublic:
+    return RedemptionPublic(
+        id=redeemed.operation_id,
+        card_id=redeemed.card_id,
+        amount=MoneyPublic.of(redeemed.amount),
+        balance_after=MoneyPublic.of(redeemed.balance_after),
+    )
 
 
 class HoldPublic(BaseModel):

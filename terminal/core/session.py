@@ -113,7 +113,7 @@ class TerminalSession:
             raise PairingFailedError(str(exc)) from None
         pairing = Pairing(server_url, result.device_id, result.business_id, result.secret, key)
         self.store.save_pairing(pairing)
-        self.store.save_trust_list(trust)
+        self.store.save_trust_list(trust.to_json())
         self._server_url = server_url
         return pairing
 

@@ -9,19 +9,38 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlite_utils
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import TypeAdapter
 
 from sync.money import Money
-from sync.wire import EventResult, TerminalEvent
+from sync.wire import (
+    BranchState,
+    ChangesPage,
+    DealEdit,
+    DealState,
+    EventPayload,
+    EventResult,
+    EventStatus,
+    GiftCardRedemption,
+    OfflineLimitsBody,
+    PlanState,
+    ProductEdit,
+    ProductState,
+    RedemptionVoid,
+    SnapshotPage,
+    TerminalEvent,
+    TrustListDocument,
+    VoucherRedemption,
+)
 
 __all__ = ["CachedCard", "JournalEntry", "Pairing", "TerminalStore"]
 
@@ -88,6 +107,10 @@ class CachedCard:
     currency: str
     balance_minor: int  # the server's last word, minus this terminal's unsynced redemptions
     status: str
+
+
+_Edit = TypeVar("_Edit", ProductEdit, DealEdit)
+_PLAN: TypeAdapter[PlanState | None] = TypeAdapter(PlanState | None)
 
 
 def _now() -> str:
@@ -170,10 +193,10 @@ class TerminalStore:
 
     # -- trust list and cards ---------------------------------------------------------
 
-    def save_trust_list(self, document: dict[str, Any]) -> None:
+    def save_trust_list(self, document: TrustListDocument) -> None:
         self._set_meta("trust_list", json.dumps(document))
 
-    def trust_list(self) -> dict[str, Any] | None:
+    def trust_list(self) -> TrustListDocument | None:
         text = self._meta("trust_list")
         return None if text is None else dict(json.loads(text))
 
@@ -222,69 +245,70 @@ class TerminalStore:
         value = self._meta("cursor")
         return None if value is None else int(value)
 
-    def apply_changes(self, page: dict[str, Any], *, final: bool = True) -> None:
+    def apply_changes(self, page: ChangesPage | SnapshotPage, *, final: bool = True) -> None:
         """One pulled page in one transaction, moving the cursor with it when `final`."""
         with self.transaction():
             now = _now()
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO cards (id, currency, balance_minor, status, synced_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                [
-                    (c["id"], c["currency"], c["balance_minor"], c["status"], now)
-                    for c in page["cards"]
-                ],
+                [(c.id, c.currency, c.balance_minor, c.status, now) for c in page.cards],
             )
-            for voucher in page["vouchers"]:
+            for voucher in page.vouchers:
                 self.db.execute(
                     "INSERT OR REPLACE INTO vouchers VALUES (?, ?, ?, ?, ?, ?)",
                     [
-                        voucher["id"],
-                        voucher["deal_id"],
-                        voucher["status"],
-                        voucher["face_minor"],
-                        voucher["currency"],
-                        voucher["expires_at"],
+                        voucher.id,
+                        voucher.deal_id,
+                        voucher.status,
+                        voucher.face_minor,
+                        voucher.currency,
+                        voucher.expires_at.isoformat(),
                     ],
                 )
-            for product in page["products"]:
+            for product in page.products:
                 self.db.execute(
                     "INSERT OR REPLACE INTO products VALUES (?, ?, ?, ?, ?)",
                     [
-                        product["id"],
-                        product["name"],
-                        product["price_minor"],
-                        product["currency"],
-                        product["version"],
+                        product.id,
+                        product.name,
+                        product.price_minor,
+                        product.currency,
+                        product.version,
                     ],
                 )
-            for kind in ("deals", "branches"):
-                self.db.conn.executemany(
-                    "INSERT OR REPLACE INTO listings VALUES (?, ?, ?)",
-                    [(kind, item["id"], json.dumps(item)) for item in page.get(kind, [])],
-                )
-            for product_id in page.get("removed_products", []):
-                self.db.execute("DELETE FROM products WHERE id = ?", [product_id])
-            for branch_id in page.get("removed_branches", []):
-                self.db.execute(
-                    "DELETE FROM listings WHERE kind = 'branches' AND id = ?", [branch_id]
-                )
-            for token_id in page["revoked_token_ids"]:
+            self._save_listings("deals", page.deals)
+            self._save_listings("branches", page.branches)
+            if isinstance(page, ChangesPage):
+                for product_id in page.removed_products:
+                    self.db.execute("DELETE FROM products WHERE id = ?", [product_id])
+                for branch_id in page.removed_branches:
+                    self.db.execute(
+                        "DELETE FROM listings WHERE kind = 'branches' AND id = ?", [branch_id]
+                    )
+            for token_id in page.revoked_token_ids:
                 self.db.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?)", [token_id])
-            self._set_meta("trust_list", json.dumps(page["trust_list"]))
-            self._set_meta("offline_limits", json.dumps(page["offline_limits"]))
-            self._set_meta("plan", json.dumps(page.get("plan")))
+            self._set_meta("trust_list", json.dumps(page.trust_list))
+            self._set_meta("offline_limits", page.offline_limits.model_dump_json())
+            self._set_meta("plan", _PLAN.dump_json(page.plan).decode())
             if final:
-                self._set_meta("cursor", str(int(page["cursor"])))
+                self._set_meta("cursor", str(page.cursor))
                 self._set_meta("synced_at", _now())
 
-    def plan(self) -> dict[str, Any] | None:
+    def _save_listings(self, kind: str, items: Sequence[DealState | BranchState]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO listings VALUES (?, ?, ?)",
+            [(kind, item.id, item.model_dump_json()) for item in items],
+        )
+
+    def plan(self) -> PlanState | None:
         """The business's plan, its product limit and usage, as last synced."""
         text = self._meta("plan")
-        return None if text is None else json.loads(text)
+        return None if text is None else _PLAN.validate_json(text)
 
-    def offline_limits(self) -> dict[str, int] | None:
+    def offline_limits(self) -> OfflineLimitsBody | None:
         text = self._meta("offline_limits")
-        return None if text is None else {k: int(v) for k, v in json.loads(text).items()}
+        return None if text is None else OfflineLimitsBody.model_validate_json(text)
 
     def revoked_token_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT token_id FROM revoked_tokens").fetchall()}
@@ -302,13 +326,12 @@ class TerminalStore:
         `attempt_key` is the Idempotency-Key of the online attempt that got no answer: if
         the server did apply that attempt, it recognises this event as the same one."""
         return self._record(
-            "gift_card_redemption",
-            {
-                "card_id": card.id,
-                "amount_minor": amount_minor,
-                "currency": card.currency,
-                "attempt_key": attempt_key,
-            },
+            GiftCardRedemption(
+                card_id=card.id,
+                amount_minor=amount_minor,
+                currency=card.currency,
+                attempt_key=attempt_key,
+            )
         )
 
     def record_offline_voucher(
@@ -316,13 +339,12 @@ class TerminalStore:
     ) -> TerminalEvent:
         """A voucher used offline; its face value counts towards the unsynced total."""
         return self._record(
-            "voucher_redemption",
-            {
-                "voucher_id": voucher_id,
-                "amount_minor": face_minor,
-                "currency": currency,
-                "attempt_key": attempt_key,
-            },
+            VoucherRedemption(
+                voucher_id=voucher_id,
+                amount_minor=face_minor,
+                currency=currency,
+                attempt_key=attempt_key,
+            )
         )
 
     def record_product_edit(
@@ -331,45 +353,51 @@ class TerminalStore:
         """A vendor's product edit (or a new product, with no base version), queued for the
         server, which applies it only to the version it was made on."""
         return self._record(
-            "product_edit",
-            {
-                "product_id": product_id,
-                "name": name,
-                "price_minor": price_minor,
-                "base_version": base_version,
-            },
+            ProductEdit(
+                product_id=product_id, name=name, price_minor=price_minor, base_version=base_version
+            )
         )
 
-    def record_deal_edit(
-        self, deal_id: str, changes: dict[str, Any], base_version: int
-    ) -> TerminalEvent:
+    def record_deal_edit(self, edit: DealEdit) -> TerminalEvent:
         """A vendor's change to a deal (title, description, quantity_limit), queued."""
-        return self._record(
-            "deal_edit", {"deal_id": deal_id, **changes, "base_version": base_version}
-        )
+        return self._record(edit)
 
-    def pending_edits(self, kind: str) -> dict[str, dict[str, Any]]:
-        """Listing edits ("product" or "deal") made here and not yet synced: the newest of
-        each listing, by its id."""
+    def pending_product_edits(self) -> dict[str, ProductEdit]:
+        """Product edits made here and not yet synced: the newest of each, by product id."""
+        return {edit.product_id: edit for edit in self._pending_edits(ProductEdit)}
+
+    def pending_deal_edits(self) -> dict[str, DealEdit]:
+        """Deal edits made here and not yet synced: the newest of each, by deal id."""
+        return {edit.deal_id: edit for edit in self._pending_edits(DealEdit)}
+
+    def _pending_edits(self, kind: type[_Edit]) -> list[_Edit]:
         rows = self.db.execute(
-            "SELECT payload FROM outbox WHERE type = ? ORDER BY seq", [f"{kind}_edit"]
+            "SELECT payload FROM outbox WHERE type = ? ORDER BY seq", [kind.event_type.value]
         ).fetchall()
-        edits = [json.loads(row[0]) for row in rows]
-        return {edit[f"{kind}_id"]: edit for edit in edits}
+        return [kind.model_validate_json(row[0]) for row in rows]
 
-    def products(self) -> list[dict[str, Any]]:
+    def products(self) -> list[ProductState]:
         rows = self.db.execute(
             "SELECT id, name, price_minor, currency, version FROM products ORDER BY name"
         ).fetchall()
-        keys = ("id", "name", "price_minor", "currency", "version")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [
+            ProductState(id=i, name=name, price_minor=price, currency=currency, version=version)
+            for i, name, price, currency, version in rows
+        ]
 
-    def listings(self, kind: str) -> list[dict[str, Any]]:
-        """The business's deals or branches as last synced."""
+    def deals(self) -> list[DealState]:
+        """The business's deals as last synced."""
+        return [DealState.model_validate_json(text) for text in self._listings("deals")]
+
+    def branches(self) -> list[BranchState]:
+        """The business's branches as last synced."""
+        return [BranchState.model_validate_json(text) for text in self._listings("branches")]
+
+    def _listings(self, kind: str) -> list[str]:
         rows = self.db.execute(
             "SELECT document FROM listings WHERE kind = ? ORDER BY id", [kind]
         ).fetchall()
-        return [dict(json.loads(row[0])) for row in rows]
+        return [str(row[0]) for row in rows]
 
     # -- the day's journal ------------------------------------------------------------
 
@@ -402,13 +430,12 @@ class TerminalStore:
         """Take back a gift-card redemption of this terminal: queued for the server, which
         puts the value back on the card; the journal shows it voided from now on."""
         return self._record(
-            "redemption_void",
-            {
-                "attempt_key": entry.attempt_key,
-                "card_id": entry.subject_id,
-                "amount_minor": entry.amount.minor,
-                "currency": entry.amount.currency.code,
-            },
+            RedemptionVoid(
+                attempt_key=entry.attempt_key,
+                card_id=entry.subject_id,
+                amount_minor=entry.amount.minor,
+                currency=entry.amount.currency.code,
+            ),
             also=("UPDATE journal SET voided = 1 WHERE id = ?", [entry.id]),
         )
 
@@ -446,10 +473,7 @@ class TerminalStore:
         return queued is not None or (known is not None and known[0] == "redeemed")
 
     def _record(
-        self,
-        kind: str,
-        payload: dict[str, Any],
-        also: tuple[str, list[Any]] | None = None,
+        self, payload: EventPayload, also: tuple[str, list[Any]] | None = None
     ) -> TerminalEvent:
         """Queue one signed event; `also` is a statement committed with it, or not at all."""
         pairing = self.pairing()
@@ -457,8 +481,8 @@ class TerminalStore:
             raise RuntimeError("pair the terminal before redeeming offline")
         with self.transaction():
             seq = int(self._meta("next_seq") or "1")
-            event = TerminalEvent(
-                id=str(uuid.uuid4()), seq=seq, type=kind, occurred_at=_now(), payload=payload
+            event = TerminalEvent.of(
+                payload, id=str(uuid.uuid4()), seq=seq, occurred_at=_now()
             ).signed(pairing.private_key)
             self.db.execute(
                 "INSERT INTO outbox (seq, id, type, occurred_at, payload, signature) "
@@ -492,7 +516,7 @@ class TerminalStore:
         """Drop events the server answered; keep rejected ones aside, with the reason."""
         with self.transaction():
             for result in results:
-                if result.status == "rejected":
+                if result.status is EventStatus.REJECTED:
                     self.db.execute(
                         "INSERT OR REPLACE INTO rejected_events SELECT seq, id, type, "
                         "occurred_at, payload, ?, ? FROM outbox WHERE id = ?",

@@ -71,15 +71,14 @@ class Till:
         except ServerUnreachableError:
             return self._offline(lambda: self._card_offline(token, amount_minor, key))
         except ServerRefusedError as refused:
-            if "balance_minor" in refused.problem:
-                self._remember_balance(token, int(refused.problem["balance_minor"]))
+            if refused.answer.balance_minor is not None:
+                self._remember_balance(token, refused.answer.balance_minor)
             return Verdict(False, "online", str(refused))
-        balance = answer["balance_after"]
-        after = Money.of(balance["minor"], balance["currency"])
-        self.store.cache_card(answer["card_id"], balance["currency"], balance["minor"], "active")
-        amount = Money.of(amount_minor, balance["currency"])
-        self.store.note_redemption("gift_card", answer["card_id"], amount, "online", after, key)
-        return Verdict(True, "online", "Approved by the server.", after, answer["card_id"])
+        after = answer.balance_after.money()
+        self.store.cache_card(answer.card_id, after.currency.code, after.minor, "active")
+        amount = answer.amount.money()
+        self.store.note_redemption("gift_card", answer.card_id, amount, "online", after, key)
+        return Verdict(True, "online", "Approved by the server.", after, answer.card_id)
 
     def _remember_balance(self, token: str, balance_minor: int) -> None:
         """The server said how much the card holds: keep it for offline use."""
@@ -128,9 +127,9 @@ class Till:
             return self._offline(lambda: self._voucher_offline(token, key))
         except ServerRefusedError as refused:
             return Verdict(False, "online", str(refused))
-        face = Money.of(answer["face_value"]["minor"], answer["face_value"]["currency"])
-        self.store.note_redemption("voucher", answer["id"], face, "online", None, key)
-        return Verdict(True, "online", "Voucher accepted by the server.", face, answer["id"])
+        face = answer.face_value.money()
+        self.store.note_redemption("voucher", answer.id, face, "online", None, key)
+        return Verdict(True, "online", "Voucher accepted by the server.", face, answer.id)
 
     def _voucher_offline(self, token: str, key: str) -> Verdict:
         claims = self._verified(token, Kind.VOUCHER)
@@ -213,8 +212,8 @@ class Till:
 
         synced = self.store.synced_at()
         age = (self.clock() - datetime.fromisoformat(synced)).total_seconds() if synced else None
-        if age is None or age > limits["max_cache_age_seconds"]:
-            stale_max = limits["stale_cache_max_minor"]
+        if age is None or age > limits.max_cache_age_seconds:
+            stale_max = limits.stale_cache_max_minor
             if amount_minor > stale_max:
                 since = "ever" if age is None else f"for {age / 3600:.0f} hours"
                 allowed = f"at most {money(stale_max)}" if stale_max else "nothing"
@@ -222,21 +221,21 @@ class Till:
                     f"Offline, and this terminal has not synced {since}: it may "
                     f"approve {allowed} until it syncs."
                 )
-        if amount_minor > limits["max_single_minor"]:
+        if amount_minor > limits.max_single_minor:
             raise _Refused(
                 f"Offline, one redemption may be at most "
-                f"{money(limits['max_single_minor'])}: take the rest another way."
+                f"{money(limits.max_single_minor)}: take the rest another way."
             )
         already = self.store.pending_minor(subject_id)
-        if already + amount_minor > limits["max_per_card_minor"]:
-            left = max(limits["max_per_card_minor"] - already, 0)
+        if already + amount_minor > limits.max_per_card_minor:
+            left = max(limits.max_per_card_minor - already, 0)
             raise _Refused(
                 f"Offline, this card may take at most {money(left)} more at this "
                 "terminal until it syncs."
             )
-        if self.store.pending_minor() + amount_minor > limits["max_unsynced_minor"]:
+        if self.store.pending_minor() + amount_minor > limits.max_unsynced_minor:
             raise _Refused(
                 "Offline, this terminal has reached its limit of unsynced "
-                f"redemptions ({money(limits['max_unsynced_minor'])}): reconnect "
+                f"redemptions ({money(limits.max_unsynced_minor)}): reconnect "
                 "to sync."
             )

@@ -356,7 +356,7 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         await pilot.press("enter")
         await until(
             pilot,
-            lambda: (app.session.store.offline_limits() or {}).get("max_single_minor") == 1500,
+            lambda: getattr(app.session.store.offline_limits(), "max_single_minor", 0) == 1500,
             "the new limit to reach the till",
         )
     listed = httpx.get(f"{server.base}/api/v1/businesses/{shop['business_id']}").json()

@@ -11,15 +11,15 @@ def test_first_pull_brings_the_cards_then_only_what_changed(client, shop, custom
     card = buy_card(customer, shop, 1500).json()
     till = Terminal(client, shop)
     first = till.api.pull(0)
-    assert [(c["id"], c["balance_minor"], c["status"]) for c in first["cards"]] == [
+    assert [(c.id, c.balance_minor, c.status) for c in first.cards] == [
         (card["id"], 1500, "active")
     ]
-    assert first["trust_list"]["keys"]
-    assert till.api.pull(first["cursor"])["cards"] == []
+    assert first.trust_list["keys"]
+    assert till.api.pull(first.cursor).cards == []
     shop.redeem(500, card_id=card["id"])
-    later = till.api.pull(first["cursor"])
-    assert [(c["id"], c["balance_minor"]) for c in later["cards"]] == [(card["id"], 1000)]
-    assert later["cursor"] > first["cursor"]
+    later = till.api.pull(first.cursor)
+    assert [(c.id, c.balance_minor) for c in later.cards] == [(card["id"], 1000)]
+    assert later.cursor > first.cursor
 
 
 def test_pages_follow_the_cursor(client, shop, customer):
@@ -28,9 +28,9 @@ def test_pages_follow_the_cursor(client, shop, customer):
     seen, cursor, pages = set(), 0, 0
     while True:
         page = till.api.pull(cursor, limit=1)
-        seen |= {c["id"] for c in page["cards"]}
-        cursor, pages = page["cursor"], pages + 1
-        if not page["more"]:
+        seen |= {c.id for c in page.cards}
+        cursor, pages = page.cursor, pages + 1
+        if not page.more:
             break
     assert seen == ids
     assert pages >= 3
@@ -39,39 +39,39 @@ def test_pages_follow_the_cursor(client, shop, customer):
 def test_reissue_sends_the_old_token_id_as_revoked(client, shop, customer):
     card = buy_card(customer, shop, 1000).json()
     till = Terminal(client, shop)
-    cursor = till.api.pull(0)["cursor"]
+    cursor = till.api.pull(0).cursor
     customer.post(f"/api/v1/gift-cards/{card['id']}/reissue")
     page = till.api.pull(cursor)
-    assert len(page["revoked_token_ids"]) == 1
-    assert [c["id"] for c in page["cards"]] == [card["id"]]
+    assert len(page.revoked_token_ids) == 1
+    assert [c.id for c in page.cards] == [card["id"]]
 
 
 def test_vouchers_and_deals_come_along(client, shop, customer):
     deal = create_deal(shop).json()
     voucher = buy_voucher(customer, deal["id"]).json()
     page = Terminal(client, shop).api.pull(0)
-    assert [d["id"] for d in page["deals"]] == [deal["id"]]
-    assert [(v["id"], v["status"]) for v in page["vouchers"]] == [(voucher["id"], "issued")]
+    assert [d.id for d in page.deals] == [deal["id"]]
+    assert [(v.id, v.status) for v in page.vouchers] == [(voucher["id"], "issued")]
 
 
 def test_another_business_sees_none_of_it(client, shop, customer):
     buy_card(customer, shop, 1000)
     other = Terminal(client, open_shop(client, "Other"))
-    assert other.api.pull(0)["cards"] == []
+    assert other.api.pull(0).cards == []
 
 
 def test_a_blocked_card_is_pulled_as_blocked(client, shop, customer):
     card = buy_card(customer, shop, 100).json()
     till = Terminal(client, shop)
-    cursor = till.api.pull(0)["cursor"]
+    cursor = till.api.pull(0).cursor
     till.push(till.event(card_id=card["id"], amount_minor=300))  # overspent offline
-    (pulled,) = till.api.pull(cursor)["cards"]
-    assert (pulled["status"], pulled["balance_minor"]) == ("blocked", 0)
+    (pulled,) = till.api.pull(cursor).cards
+    assert (pulled.status, pulled.balance_minor) == ("blocked", 0)
 
 
 def test_offline_limits_are_set_by_the_owner_and_pulled(client, shop):
     till = Terminal(client, shop)
-    assert till.api.pull(0)["offline_limits"]["max_single_minor"] == 5000  # the default
+    assert till.api.pull(0).offline_limits.max_single_minor == 5000  # the default
     limits = {
         "max_single_minor": 2500,
         "max_per_card_minor": 4000,
@@ -85,7 +85,7 @@ def test_offline_limits_are_set_by_the_owner_and_pulled(client, shop):
     )
     assert shop.owner.client.put(path, json=limits, headers=shop.owner.headers).json() == limits
     assert shop.cashier.get(path).json() == limits
-    assert till.api.pull(0)["offline_limits"] == limits
+    assert till.api.pull(0).offline_limits.model_dump() == limits
 
 
 def test_nonsense_limits_are_refused(client, shop):
@@ -110,18 +110,18 @@ def test_the_first_sync_is_a_snapshot_in_pages(client, shop, customer):
     deal = create_deal(shop).json()
     till = Terminal(client, shop)
     first = till.api.snapshot(None, None, limit=2)
-    assert [d["id"] for d in first["deals"]] == [deal["id"]]
-    assert first["trust_list"]["keys"]
-    seen, page = {c["id"] for c in first["cards"]}, first
-    while page["next_after"]:
-        page = till.api.snapshot(page["next_after"], first["cursor"], limit=2)
-        assert page["deals"] == []  # the rest comes with the first page only
-        seen |= {c["id"] for c in page["cards"]}
+    assert [d.id for d in first.deals] == [deal["id"]]
+    assert first.trust_list["keys"]
+    seen, page = {c.id for c in first.cards}, first
+    while page.next_after:
+        page = till.api.snapshot(page.next_after, first.cursor, limit=2)
+        assert page.deals == []  # the rest comes with the first page only
+        seen |= {c.id for c in page.cards}
     assert seen == ids
     # Changes made after the snapshot began are in the pull from its cursor.
     changed = next(iter(ids))
     shop.redeem(50, card_id=changed)
-    assert [c["id"] for c in till.api.pull(first["cursor"])["cards"]] == [changed]
+    assert [c.id for c in till.api.pull(first.cursor).cards] == [changed]
 
 
 def test_an_impossible_cursor_is_a_clear_error(client, shop):
@@ -139,15 +139,15 @@ def test_a_product_or_branch_removed_since_is_pulled_as_removed(client, shop):
     ).json()
     till = Terminal(client, shop)
     first = till.api.pull(0)
-    assert [p["id"] for p in first["products"]] == [product["id"]]
+    assert [p.id for p in first.products] == [product["id"]]
     for path in (f"{base}/products/{product['id']}", f"{base}/branches/{branch['id']}"):
         assert client.delete(path, headers=shop.owner.headers).status_code == 204
-    later = till.api.pull(first["cursor"])
-    assert (later["removed_products"], later["removed_branches"]) == (
+    later = till.api.pull(first.cursor)
+    assert (later.removed_products, later.removed_branches) == (
         [product["id"]],
         [branch["id"]],
     )
-    assert later["products"] == []
+    assert later.products == []
 
 
 def test_a_terminal_that_pulls_is_seen_by_its_owner(client, shop):

@@ -243,7 +243,7 @@ def test_a_terminal_redeems_a_voucher_online_once(client, shop, customer):
     voucher = buy_voucher(customer, create_deal(shop).json()["id"]).json()
     till = Terminal(client, shop)
     key = new_key()
-    assert till.api.redeem_voucher_online(voucher["token"], key)["status"] == "redeemed"
+    assert till.api.redeem_voucher_online(voucher["token"], key).status == "redeemed"
     with pytest.raises(ServerRefusedError) as again:
         till.api.redeem_voucher_online(voucher["token"], new_key())
     assert again.value.kind == "voucher-used"
@@ -270,8 +270,8 @@ def test_listing_edits_from_a_terminal_apply_to_their_version(client, shop):
         )
     )
     assert created == [("applied", "")]
-    (pulled,) = till.api.pull(0)["products"]
-    assert (pulled["name"], pulled["version"]) == ("Scone", 1)
+    (pulled,) = till.api.pull(0).products
+    assert (pulled.name, pulled.version) == ("Scone", 1)
     edit = till.event(
         "product_edit",
         product_id="newproduct1",
@@ -341,8 +341,8 @@ def test_deal_edits_apply_to_their_version_and_conflicts_are_reported(client, sh
     deal = create_deal(shop, quantity_limit=5).json()
     buy_voucher(customer, deal["id"])
     till = Terminal(client, shop)
-    (pulled,) = till.api.pull(0)["deals"]
-    version = pulled["version"]
+    (pulled,) = till.api.pull(0).deals
+    version = pulled.version
     stale = till.event(
         "deal_edit", deal_id=deal["id"], title="Three for two", base_version=version - 1
     )

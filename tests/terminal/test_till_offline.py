@@ -20,7 +20,7 @@ from sync.tokens import (
     new_id,
     new_token_id,
 )
-from sync.wire import EventResult
+from sync.wire import ChangesPage, EventResult, EventStatus, ProductState
 from terminal.core.presented import NotATokenError, present
 from terminal.core.store import Pairing, TerminalStore
 from terminal.core.till import Till, VoidRefusedError
@@ -61,18 +61,20 @@ LIMITS = {
 
 def page(key, **limits):
     """A pulled page with nothing in it but the trust list and the offline limits."""
-    return {
-        "cursor": 1,
-        "more": False,
-        "cards": [],
-        "products": [],
-        "deals": [],
-        "branches": [],
-        "vouchers": [],
-        "revoked_token_ids": [],
-        "trust_list": TrustList((TrustedKey(key.kid, key.public_key),)).to_json(),
-        "offline_limits": {**LIMITS, **limits},
-    }
+    return ChangesPage.model_validate(
+        {
+            "cursor": 1,
+            "more": False,
+            "cards": [],
+            "products": [],
+            "deals": [],
+            "branches": [],
+            "vouchers": [],
+            "revoked_token_ids": [],
+            "trust_list": TrustList((TrustedKey(key.kid, key.public_key),)).to_json(),
+            "offline_limits": {**LIMITS, **limits},
+        }
+    )
 
 
 @pytest.fixture
@@ -155,7 +157,9 @@ def test_rejected_events_are_kept_aside_not_lost(store, till, key):
     store.cache_card(id_text(card), "GBP", 1000, "active")
     till.redeem(card_token(key, card), 100)
     (event,) = store.pending()
-    store.acknowledge([EventResult(event.id, "rejected", "the device signature does not match")])
+    store.acknowledge(
+        [EventResult(event.id, EventStatus.REJECTED, "the device signature does not match")]
+    )
     assert store.pending_count() == 0
     assert store.rejected() == [(event.id, "the device signature does not match")]
 
@@ -317,11 +321,8 @@ def test_a_void_twice_too_late_or_of_a_voucher_is_refused_and_queues_nothing(
 
 
 def test_a_pulled_removal_drops_the_cached_product(store, key):
-    added = page(key)
-    added["products"] = [
-        {"id": "p1", "name": "Scone", "price_minor": 250, "currency": "GBP", "version": 1}
-    ]
-    store.apply_changes(added)
-    assert [p["name"] for p in store.products()] == ["Scone"]
-    store.apply_changes({**page(key), "removed_products": ["p1"]})
+    scone = ProductState(id="p1", name="Scone", price_minor=250, currency="GBP", version=1)
+    store.apply_changes(page(key).model_copy(update={"products": [scone]}))
+    assert [p.name for p in store.products()] == ["Scone"]
+    store.apply_changes(page(key).model_copy(update={"removed_products": ["p1"]}))
     assert store.products() == []

@@ -147,7 +147,7 @@ class OwnerPane(Vertical):
         self.query_one("#billing", Static).update(billing)
         self._signed_in(True)
         products = tillpoint(self).session.store.products()
-        self.currency = str(products[0]["currency"]) if products else self.currency
+        self.currency = products[0].currency if products else self.currency
         table = self.query_one("#device-table", DataTable)
         table.clear()
         for device in devices:

@@ -4,7 +4,7 @@ tab (terminals, incidents, limits; signed in, online)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 
 from sync.money import Money, MoneyError
 from sync.tokens import id_text, new_id
+from sync.wire import DealEdit, DealState, ProductEdit, ProductState
 
 from ..base import tillpoint
 from ..status import StatusLine
@@ -28,7 +29,7 @@ class VendorScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.editing: dict[str, Any] | None = None  # the product picked for editing
+        self.editing: ProductState | None = None  # the product picked for editing
 
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Vendor", id="title")
@@ -77,62 +78,65 @@ class VendorScreen(Screen[None]):
 
     def reload(self) -> None:
         store = tillpoint(self).session.store
-        self._products(store.products(), store.pending_edits("product"))
+        self._products(store.products(), store.pending_product_edits())
         deals = self.query_one("#deal-table", DataTable)
         deals.clear()
-        deal_edits = store.pending_edits("deal")
-        self.deal_rows = {deal["id"]: deal for deal in store.listings("deals")}
+        deal_edits = store.pending_deal_edits()
+        self.deal_rows: dict[str, DealState] = {deal.id: deal for deal in store.deals()}
         for deal in self.deal_rows.values():
-            price = Money.of(deal["deal_price_minor"], deal["currency"]).format()
-            edit = deal_edits.get(deal["id"])
-            state = "edited, waiting to sync" if edit else "ended" if deal["ended"] else "on sale"
-            title = edit["title"] if edit and "title" in edit else deal["title"]
-            deals.add_row(title, price, deal["ends_at"][:10], state, key=deal["id"])
+            price = Money.of(deal.deal_price_minor, deal.currency).format()
+            edit = deal_edits.get(deal.id)
+            state = "edited, waiting to sync" if edit else "ended" if deal.ended else "on sale"
+            title = edit.title if edit and edit.title is not None else deal.title
+            ends = deal.ends_at.date().isoformat()
+            deals.add_row(title, price, ends, state, key=deal.id)
         branches = self.query_one("#branch-table", DataTable)
         branches.clear()
-        for branch in store.listings("branches"):
-            branches.add_row(branch["name"], branch["address"])
+        for branch in store.branches():
+            branches.add_row(branch.name, branch.address)
         self.query_one("#limits-text", Static).update(self._limits_text())
         self.query_one("#sync-text", Static).update(self._sync_text())
         self._form_title()
 
-    def _products(self, products: list[dict[str, Any]], edits: dict[str, Any]) -> None:
+    def _products(self, products: list[ProductState], edits: dict[str, ProductEdit]) -> None:
         table = self.query_one("#product-table", DataTable)
         table.clear()
-        self.product_rows = {product["id"]: product for product in products}
+        self.product_rows = {product.id: product for product in products}
         currency = self._currency(products)
         for product in products:
-            edit = edits.get(product["id"])
-            shown = {**product, **edit} if edit else product
-            price = Money.of(shown["price_minor"], currency).format()
+            edit = edits.get(product.id)
+            name, price_minor = (
+                (edit.name, edit.price_minor) if edit else (product.name, product.price_minor)
+            )
+            price = Money.of(price_minor, currency).format()
             state = "edited, waiting to sync" if edit else "synced"
-            table.add_row(shown["name"], price, str(product["version"]), state, key=product["id"])
+            table.add_row(name, price, str(product.version), state, key=product.id)
         for product_id, edit in edits.items():
             if product_id not in self.product_rows:
-                price = Money.of(edit["price_minor"], currency).format()
-                table.add_row(edit["name"], price, "new", "new, waiting to sync", key=product_id)
+                price = Money.of(edit.price_minor, currency).format()
+                table.add_row(edit.name, price, "new", "new, waiting to sync", key=product_id)
         count = len(set(self.product_rows) | set(edits))
         self.product_count = count
 
-    def _currency(self, products: list[dict[str, Any]]) -> str:
+    def _currency(self, products: list[ProductState]) -> str:
         if products:
-            return str(products[0]["currency"])
-        deals = tillpoint(self).session.store.listings("deals")
-        return str(deals[0]["currency"]) if deals else "GBP"
+            return products[0].currency
+        deals = tillpoint(self).session.store.deals()
+        return deals[0].currency if deals else "GBP"
 
     def _usage(self) -> str:
         plan = tillpoint(self).session.store.plan()
         if plan is None:
             return f"{self.product_count} products"
-        limit = plan["max_products"]
+        limit = plan.max_products
         usage = (
-            f"{self.product_count} products, no limit on {plan['name']}"
+            f"{self.product_count} products, no limit on {plan.name}"
             if limit is None
-            else f"{self.product_count} of {limit} products on {plan['name']}"
+            else f"{self.product_count} of {limit} products on {plan.name}"
         )
         if limit is not None and self.product_count > limit:
             usage += " (over: the plan grows after a 7-day grace unless you remove some)"
-        if plan["status"] == "suspended":
+        if plan.status == "suspended":
             usage += " · SUSPENDED: edits are refused until the invoice is paid"
         return usage
 
@@ -142,7 +146,7 @@ class VendorScreen(Screen[None]):
                 f"{self._usage()}. New product: name, Enter, price, Enter. Pick a row to edit it."
             )
         else:
-            text = f"Editing {self.editing['name']}: change name or price, Enter saves."
+            text = f"Editing {self.editing.name}: change name or price, Enter saves."
         self.query_one("#product-form-title", Static).update(text)
 
     @on(DataTable.RowSelected, "#product-table")
@@ -151,8 +155,8 @@ class VendorScreen(Screen[None]):
         if product is None:
             return  # a new product waiting to sync: edit it after it has synced
         self.editing = product
-        self.query_one("#product-name", Input).value = product["name"]
-        price = Money.of(product["price_minor"], product["currency"])
+        self.query_one("#product-name", Input).value = product.name
+        price = Money.of(product.price_minor, product.currency)
         self.query_one("#product-price", Input).value = price.amount_text()
         self.query_one("#product-name", Input).focus()
         self._form_title()
@@ -182,9 +186,7 @@ class VendorScreen(Screen[None]):
         if self.editing is None:
             store.record_product_edit(id_text(new_id()), name, price.minor, None)
         else:
-            store.record_product_edit(
-                self.editing["id"], name, price.minor, self.editing["version"]
-            )
+            store.record_product_edit(self.editing.id, name, price.minor, self.editing.version)
         self.notify(f"Saved {name} at {price.format()}; it goes to the server with the next sync.")
         self.editing = None
         name_input.clear()
@@ -197,7 +199,7 @@ class VendorScreen(Screen[None]):
         deal = self.deal_rows.get(str(event.row_key.value))
         if deal is not None:
             title = self.query_one("#deal-title", Input)
-            title.value = deal["title"]
+            title.value = deal.title
             title.focus()
 
     @on(Input.Submitted, "#deal-title")
@@ -210,7 +212,7 @@ class VendorScreen(Screen[None]):
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         deal = self.deal_rows[str(row_key.value)]
         store = tillpoint(self).session.store
-        store.record_deal_edit(deal["id"], {"title": title}, deal["version"])
+        store.record_deal_edit(DealEdit(deal_id=deal.id, title=title, base_version=deal.version))
         self.notify(f"Saved the deal as {title!r}; it goes to the server with the next sync.")
         event.input.clear()
         self.reload()
@@ -226,15 +228,15 @@ class VendorScreen(Screen[None]):
         def money(minor: int) -> str:
             return Money.of(minor, currency).format()
 
-        hours = limits["max_cache_age_seconds"] / 3600
+        hours = limits.max_cache_age_seconds / 3600
         return "\n".join(
             [
                 "While offline, this terminal approves at most:",
-                f"  one redemption:               {money(limits['max_single_minor'])}",
-                f"  one card, until it syncs:     {money(limits['max_per_card_minor'])}",
-                f"  everything not yet synced:    {money(limits['max_unsynced_minor'])}",
+                f"  one redemption:               {money(limits.max_single_minor)}",
+                f"  one card, until it syncs:     {money(limits.max_per_card_minor)}",
+                f"  everything not yet synced:    {money(limits.max_unsynced_minor)}",
                 f"After {hours:g} hours without a sync: "
-                f"{money(limits['stale_cache_max_minor'])} a redemption.",
+                f"{money(limits.stale_cache_max_minor)} a redemption.",
                 "",
                 "The owner sets these on the server (PUT /businesses/{id}/offline-limits).",
             ]

@@ -1,0 +1,231 @@
+"""Terminal events, their payloads, and the push that carries them.
+
+Terminal events are signed by the device's Ed25519 key over a canonical JSON form, so the
+server can tell an event came unaltered from the device that made it. The signed form is the
+payload as sent (a JSON object); the payload models below are what a terminal builds it from
+and what a reader parses it back into.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "EVENT_TYPES",
+    "VOID_WINDOW",
+    "DealEdit",
+    "EventIn",
+    "EventPayload",
+    "EventResult",
+    "EventStatus",
+    "EventType",
+    "GiftCardRedemption",
+    "ProductEdit",
+    "PushRequest",
+    "PushResponse",
+    "RedemptionVoid",
+    "TerminalEvent",
+    "VoucherRedemption",
+    "parse_payload",
+]
+
+
+class EventType(StrEnum):
+    """What a terminal did; the `type` of a pushed event."""
+
+    GIFT_CARD_REDEMPTION = "gift_card_redemption"
+    VOUCHER_REDEMPTION = "voucher_redemption"
+    PRODUCT_EDIT = "product_edit"
+    DEAL_EDIT = "deal_edit"
+    REDEMPTION_VOID = "redemption_void"
+
+
+EVENT_TYPES = tuple(EventType)
+
+
+class EventStatus(StrEnum):
+    """The server's answer for one pushed event."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # already applied: the terminal may drop it
+    APPLIED_WITH_INCIDENT = "applied_with_incident"  # applied, and the owner has an incident
+    REJECTED = "rejected"  # not applied; the detail says why
+
+
+# A terminal may void one of its own gift-card redemptions for this long after it (the
+# customer changed their mind at the counter); after that, the owner refunds.
+VOID_WINDOW = timedelta(minutes=15)
+
+
+# -- payloads -------------------------------------------------------------------------------
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event_type: ClassVar[EventType]
+
+    def to_json(self) -> dict[str, Any]:
+        """The payload as sent and signed: only the fields that were given (an absent
+        field and a null one can mean different things, as in a deal edit)."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class GiftCardRedemption(_Payload):
+    """A gift-card redemption the terminal approved offline."""
+
+    event_type: ClassVar[EventType] = EventType.GIFT_CARD_REDEMPTION
+    card_id: str
+    amount_minor: int
+    currency: str | None = None
+    # The Idempotency-Key of the online attempt that got no answer, if there was one.
+    attempt_key: str | None = None
+
+
+class VoucherRedemption(_Payload):
+    """A voucher the terminal accepted offline; its face value counts towards the unsynced
+    total."""
+
+    event_type: ClassVar[EventType] = EventType.VOUCHER_REDEMPTION
+    voucher_id: str
+    amount_minor: int
+    currency: str | None = None
+    attempt_key: str | None = None
+
+
+class ProductEdit(_Payload):
+    """A vendor's product edit, or a new product (no base version)."""
+
+    event_type: ClassVar[EventType] = EventType.PRODUCT_EDIT
+    product_id: str
+    name: str
+    price_minor: int
+    base_version: int | None = Field(description="the version the edit was made on")
+
+
+class DealEdit(_Payload):
+    """A vendor's change to a deal; a field left out stays as it is."""
+
+    event_type: ClassVar[EventType] = EventType.DEAL_EDIT
+    deal_id: str
+    base_version: int
+    title: str | None = None
+    description: str | None = None
+    quantity_limit: int | None = None  # null: no limit
+
+
+class RedemptionVoid(_Payload):
+    """The terminal takes back one of its gift-card redemptions, named by its attempt key."""
+
+    event_type: ClassVar[EventType] = EventType.REDEMPTION_VOID
+    attempt_key: str
+    card_id: str
+    amount_minor: int
+    currency: str
+
+
+EventPayload = GiftCardRedemption | VoucherRedemption | ProductEdit | DealEdit | RedemptionVoid
+_MODELS: dict[str, type[EventPayload]] = {
+    model.event_type: model
+    for model in (GiftCardRedemption, VoucherRedemption, ProductEdit, DealEdit, RedemptionVoid)
+}
+
+
+def parse_payload(event_type: str, payload: dict[str, Any]) -> EventPayload:
+    """The typed payload of an event; ValueError (pydantic's ValidationError is one) when
+    the type is unknown or the payload does not fit it."""
+    model = _MODELS.get(event_type)
+    if model is None:
+        raise ValueError(f"unknown event type {event_type!r}")
+    return model.model_validate(payload)
+
+
+# -- the event and the answer ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TerminalEvent:
+    """One thing a terminal did offline, in the order it did it (`seq`)."""
+
+    id: str  # a UUID the terminal chose
+    seq: int  # the device's own counter, 1, 2, 3, ...
+    type: str  # an EventType, as sent (a server is told anything)
+    occurred_at: str  # ISO 8601 UTC, the terminal's clock
+    payload: dict[str, Any]  # as signed; `parsed()` gives the typed payload
+    signature: str = field(default="")  # base64 Ed25519 over `signed_bytes()`
+
+    @classmethod
+    def of(cls, payload: EventPayload, *, id: str, seq: int, occurred_at: str) -> TerminalEvent:
+        """A new, unsigned event carrying `payload`."""
+        return cls(id, seq, payload.event_type.value, occurred_at, payload.to_json())
+
+    def parsed(self) -> EventPayload:
+        return parse_payload(self.type, self.payload)
+
+    def signed_bytes(self) -> bytes:
+        body = {"id": self.id, "seq": self.seq, "type": self.type,
+                "occurred_at": self.occurred_at, "payload": self.payload}  # fmt: skip
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def signed(self, key: Ed25519PrivateKey) -> TerminalEvent:
+        signature = base64.b64encode(key.sign(self.signed_bytes())).decode("ascii")
+        return TerminalEvent(self.id, self.seq, self.type, self.occurred_at, self.payload,
+                             signature)  # fmt: skip
+
+    def signature_holds(self, key: Ed25519PublicKey) -> bool:
+        try:
+            key.verify(base64.b64decode(self.signature, validate=True), self.signed_bytes())
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def to_json(self) -> dict[str, Any]:
+        # Not dataclasses.asdict: it deep-copies the payload, a tenth of a push's time.
+        return {"id": self.id, "seq": self.seq, "type": self.type,
+                "occurred_at": self.occurred_at, "payload": self.payload,
+                "signature": self.signature}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EventResult:
+    """The server's answer for one pushed event."""
+
+    id: str
+    status: EventStatus
+    detail: str = ""
+
+
+# -- the push -------------------------------------------------------------------------------
+
+
+class EventIn(BaseModel):
+    """A pushed event as it arrives: checked for size here, for meaning by the server."""
+
+    id: str = Field(min_length=1, max_length=36)
+    seq: int = Field(ge=1, le=2**62)
+    type: str = Field(max_length=40)
+    occurred_at: str = Field(max_length=40)
+    payload: dict[str, Any]
+    signature: str = Field(max_length=200)
+
+    def event(self) -> TerminalEvent:
+        return TerminalEvent(
+            self.id, self.seq, self.type, self.occurred_at, self.payload, self.signature
+        )
+
+
+class PushRequest(BaseModel):
+    events: list[EventIn] = Field(max_length=500)
+
+
+class PushResponse(BaseModel):
+    results: list[EventResult]

@@ -1,0 +1,129 @@
+"""What a terminal pulls: pages of changes, the first sync's snapshot pages, and what they
+carry (cards, vouchers, listings, offline limits, the plan)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ._amounts import MAX_AMOUNT
+
+__all__ = [
+    "BranchState",
+    "CardState",
+    "ChangesPage",
+    "DealState",
+    "OfflineLimitsBody",
+    "PlanState",
+    "ProductState",
+    "SnapshotPage",
+    "TrustListDocument",
+    "VoucherState",
+]
+
+# The key trust list as JSON: `sync.tokens.TrustList.from_json` reads it, `to_json` writes it.
+TrustListDocument = dict[str, Any]
+
+
+class CardState(BaseModel):
+    id: str
+    currency: str
+    balance_minor: int
+    status: Literal["active", "blocked", "expired"]
+    expires_at: datetime
+    version: int
+
+
+class VoucherState(BaseModel):
+    id: str
+    deal_id: str
+    status: Literal["issued", "redeemed"]
+    face_minor: int
+    currency: str
+    expires_at: datetime
+    version: int
+
+
+class DealState(BaseModel):
+    id: str
+    title: str
+    deal_price_minor: int
+    currency: str
+    starts_at: datetime
+    ends_at: datetime
+    ended: bool
+    version: int
+
+
+class ProductState(BaseModel):
+    id: str
+    name: str
+    price_minor: int
+    currency: str
+    version: int = Field(description="send it as base_version with an edit")
+
+
+class BranchState(BaseModel):
+    id: str
+    name: str
+    address: str
+
+
+class OfflineLimitsBody(BaseModel):
+    """What a terminal may approve offline. Amounts are minor units of the business's
+    currency; a cache older than `max_cache_age_seconds` allows at most
+    `stale_cache_max_minor` per redemption (0: none)."""
+
+    max_single_minor: int = Field(ge=0, le=MAX_AMOUNT, description="one redemption")
+    max_per_card_minor: int = Field(ge=0, le=MAX_AMOUNT, description="one card, one terminal")
+    max_unsynced_minor: int = Field(ge=0, le=10 * MAX_AMOUNT, description="all not yet synced")
+    max_cache_age_seconds: int = Field(ge=60, le=30 * 86400)
+    stale_cache_max_minor: int = Field(ge=0, le=MAX_AMOUNT)
+
+
+class PlanState(BaseModel):
+    """The business's plan as the vendor screens show it: its limit and the usage."""
+
+    name: str
+    max_products: int | None = Field(description="null: unlimited")
+    products: int
+    status: str = Field(description="active, past_due, grace or suspended")
+    hibernating: bool
+    pending_plan: str | None = Field(description="a tier change waiting out its grace")
+
+
+class ChangesPage(BaseModel):
+    cursor: int = Field(description="send it back as ?cursor= for what changed after this page")
+    more: bool = Field(description="true: pull again at once for the rest")
+    cards: list[CardState]
+    vouchers: list[VoucherState]
+    deals: list[DealState]
+    products: list[ProductState]
+    branches: list[BranchState]
+    revoked_token_ids: list[str] = Field(description="cti of tokens replaced by a re-issue")
+    removed_products: list[str] = Field(default=[], description="products deleted since")
+    removed_branches: list[str] = Field(default=[], description="branches closed since")
+    trust_list: TrustListDocument
+    offline_limits: OfflineLimitsBody
+    plan: PlanState | None = Field(default=None, description="null: no subscription")
+
+
+class SnapshotPage(BaseModel):
+    """The first sync, in pages of cards; everything else comes with the first page."""
+
+    cursor: int = Field(
+        description="the change feed's position when the snapshot began: "
+        "pull changes from here once all pages are in"
+    )
+    next_after: str | None = Field(description="pass as ?after= for the next page; null at the end")
+    cards: list[CardState]
+    vouchers: list[VoucherState]
+    deals: list[DealState]
+    products: list[ProductState]
+    branches: list[BranchState]
+    revoked_token_ids: list[str]
+    trust_list: TrustListDocument
+    offline_limits: OfflineLimitsBody
+    plan: PlanState | None = None
