@@ -4,7 +4,7 @@ tab (terminals, incidents, limits; signed in, online)."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,11 +13,21 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from sync.money import Money, MoneyError
-from sync.tokens import id_text, new_id
 
+from ...core import catalogue
+from ...core.catalogue import Deal, ListingState, Product
+from ...core.kinds import SubscriptionStatus
 from ..base import tillpoint
 from ..status import StatusLine
 from .owner import OwnerPane
+
+STATE_WORDS = {
+    ListingState.SYNCED: "synced",
+    ListingState.EDITED: "edited, waiting to sync",
+    ListingState.NEW: "new, waiting to sync",
+    ListingState.ON_SALE: "on sale",
+    ListingState.ENDED: "ended",
+}
 
 
 class VendorScreen(Screen[None]):
@@ -28,7 +38,9 @@ class VendorScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.editing: dict[str, Any] | None = None  # the product picked for editing
+        self.editing: Product | None = None  # the product picked for editing
+        self.product_rows: dict[str, Product] = {}
+        self.deal_rows: dict[str, Deal] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Vendor", id="title")
@@ -77,62 +89,54 @@ class VendorScreen(Screen[None]):
 
     def reload(self) -> None:
         store = tillpoint(self).session.store
-        self._products(store.products(), store.pending_edits("product"))
+        self._products(catalogue.products(store))
         deals = self.query_one("#deal-table", DataTable)
         deals.clear()
-        deal_edits = store.pending_edits("deal")
-        self.deal_rows = {deal["id"]: deal for deal in store.listings("deals")}
+        self.deal_rows = {deal.id: deal for deal in catalogue.deals(store)}
         for deal in self.deal_rows.values():
-            price = Money.of(deal["deal_price_minor"], deal["currency"]).format()
-            edit = deal_edits.get(deal["id"])
-            state = "edited, waiting to sync" if edit else "ended" if deal["ended"] else "on sale"
-            title = edit["title"] if edit and "title" in edit else deal["title"]
-            deals.add_row(title, price, deal["ends_at"][:10], state, key=deal["id"])
+            deals.add_row(
+                deal.title,
+                deal.price.format(),
+                f"{deal.ends_at:%Y-%m-%d}",
+                STATE_WORDS[deal.state],
+                key=deal.id,
+            )
         branches = self.query_one("#branch-table", DataTable)
         branches.clear()
-        for branch in store.listings("branches"):
-            branches.add_row(branch["name"], branch["address"])
+        for branch in catalogue.branches(store):
+            branches.add_row(branch.name, branch.address)
         self.query_one("#limits-text", Static).update(self._limits_text())
         self.query_one("#sync-text", Static).update(self._sync_text())
         self._form_title()
 
-    def _products(self, products: list[dict[str, Any]], edits: dict[str, Any]) -> None:
+    def _products(self, products: list[Product]) -> None:
         table = self.query_one("#product-table", DataTable)
         table.clear()
-        self.product_rows = {product["id"]: product for product in products}
-        currency = self._currency(products)
+        self.product_rows = {p.id: p for p in products if p.state is not ListingState.NEW}
         for product in products:
-            edit = edits.get(product["id"])
-            shown = {**product, **edit} if edit else product
-            price = Money.of(shown["price_minor"], currency).format()
-            state = "edited, waiting to sync" if edit else "synced"
-            table.add_row(shown["name"], price, str(product["version"]), state, key=product["id"])
-        for product_id, edit in edits.items():
-            if product_id not in self.product_rows:
-                price = Money.of(edit["price_minor"], currency).format()
-                table.add_row(edit["name"], price, "new", "new, waiting to sync", key=product_id)
-        count = len(set(self.product_rows) | set(edits))
-        self.product_count = count
-
-    def _currency(self, products: list[dict[str, Any]]) -> str:
-        if products:
-            return str(products[0]["currency"])
-        deals = tillpoint(self).session.store.listings("deals")
-        return str(deals[0]["currency"]) if deals else "GBP"
+            version = "new" if product.version is None else str(product.version)
+            table.add_row(
+                product.name,
+                product.price.format(),
+                version,
+                STATE_WORDS[product.state],
+                key=product.id,
+            )
+        self.product_count = len(products)
 
     def _usage(self) -> str:
-        plan = tillpoint(self).session.store.plan()
+        plan = catalogue.plan(tillpoint(self).session.store)
         if plan is None:
             return f"{self.product_count} products"
-        limit = plan["max_products"]
+        limit = plan.max_products
         usage = (
-            f"{self.product_count} products, no limit on {plan['name']}"
+            f"{self.product_count} products, no limit on {plan.name}"
             if limit is None
-            else f"{self.product_count} of {limit} products on {plan['name']}"
+            else f"{self.product_count} of {limit} products on {plan.name}"
         )
         if limit is not None and self.product_count > limit:
             usage += " (over: the plan grows after a 7-day grace unless you remove some)"
-        if plan["status"] == "suspended":
+        if plan.status is SubscriptionStatus.SUSPENDED:
             usage += " · SUSPENDED: edits are refused until the invoice is paid"
         return usage
 
@@ -142,7 +146,7 @@ class VendorScreen(Screen[None]):
                 f"{self._usage()}. New product: name, Enter, price, Enter. Pick a row to edit it."
             )
         else:
-            text = f"Editing {self.editing['name']}: change name or price, Enter saves."
+            text = f"Editing {self.editing.name}: change name or price, Enter saves."
         self.query_one("#product-form-title", Static).update(text)
 
     @on(DataTable.RowSelected, "#product-table")
@@ -151,9 +155,8 @@ class VendorScreen(Screen[None]):
         if product is None:
             return  # a new product waiting to sync: edit it after it has synced
         self.editing = product
-        self.query_one("#product-name", Input).value = product["name"]
-        price = Money.of(product["price_minor"], product["currency"])
-        self.query_one("#product-price", Input).value = price.amount_text()
+        self.query_one("#product-name", Input).value = product.name
+        self.query_one("#product-price", Input).value = product.price.amount_text()
         self.query_one("#product-name", Input).focus()
         self._form_title()
 
@@ -172,19 +175,14 @@ class VendorScreen(Screen[None]):
             return
         store = tillpoint(self).session.store
         try:
-            price = Money.parse(price_input.value, self._currency(store.products()))
+            price = Money.parse(price_input.value, catalogue.currency(store))
         except MoneyError as exc:
             self.notify(f"{exc}: type the price, e.g. 3.50.", severity="warning")
             return
         if price.is_negative:
             self.notify("A price cannot be negative.", severity="warning")
             return
-        if self.editing is None:
-            store.record_product_edit(id_text(new_id()), name, price.minor, None)
-        else:
-            store.record_product_edit(
-                self.editing["id"], name, price.minor, self.editing["version"]
-            )
+        catalogue.edit_product(store, self.editing, name, price)
         self.notify(f"Saved {name} at {price.format()}; it goes to the server with the next sync.")
         self.editing = None
         name_input.clear()
@@ -197,7 +195,7 @@ class VendorScreen(Screen[None]):
         deal = self.deal_rows.get(str(event.row_key.value))
         if deal is not None:
             title = self.query_one("#deal-title", Input)
-            title.value = deal["title"]
+            title.value = deal.title
             title.focus()
 
     @on(Input.Submitted, "#deal-title")
@@ -209,8 +207,7 @@ class VendorScreen(Screen[None]):
             return
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         deal = self.deal_rows[str(row_key.value)]
-        store = tillpoint(self).session.store
-        store.record_deal_edit(deal["id"], {"title": title}, deal["version"])
+        catalogue.edit_deal_title(tillpoint(self).session.store, deal, title)
         self.notify(f"Saved the deal as {title!r}; it goes to the server with the next sync.")
         event.input.clear()
         self.reload()
@@ -218,25 +215,25 @@ class VendorScreen(Screen[None]):
 
     def _limits_text(self) -> str:
         store = tillpoint(self).session.store
-        limits = store.offline_limits()
+        limits = catalogue.offline_limits(store)
         if limits is None:
             return "Not synced yet: the limits arrive with the first sync."
-        currency = self._currency(store.products())
+        currency = catalogue.currency(store)
 
         def money(minor: int) -> str:
             return Money.of(minor, currency).format()
 
-        hours = limits["max_cache_age_seconds"] / 3600
+        hours = limits.max_cache_age_seconds / 3600
         return "\n".join(
             [
                 "While offline, this terminal approves at most:",
-                f"  one redemption:               {money(limits['max_single_minor'])}",
-                f"  one card, until it syncs:     {money(limits['max_per_card_minor'])}",
-                f"  everything not yet synced:    {money(limits['max_unsynced_minor'])}",
+                f"  one redemption:               {money(limits.max_single_minor)}",
+                f"  one card, until it syncs:     {money(limits.max_per_card_minor)}",
+                f"  everything not yet synced:    {money(limits.max_unsynced_minor)}",
                 f"After {hours:g} hours without a sync: "
-                f"{money(limits['stale_cache_max_minor'])} a redemption.",
+                f"{money(limits.stale_cache_max_minor)} a redemption.",
                 "",
-                "The owner sets these on the server (PUT /businesses/{id}/offline-limits).",
+                "The owner sets these in the Owner tab.",
             ]
         )
 
