@@ -11,11 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
-import cv2
-import numpy as np
-import numpy.typing as npt
+from .extras import needs
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Frame: TypeAlias = npt.NDArray[np.uint8]
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -28,7 +32,18 @@ __all__ = [
     "open_source",
 ]
 
-Frame = npt.NDArray[np.uint8]
+
+def __getattr__(name: str) -> Any:
+    """`Frame` (a numpy image type) on demand: numpy comes with OpenCV in the [hardware]
+    extra, and importing this module must not need it."""
+    if name == "Frame":
+        import numpy as np
+        import numpy.typing as npt
+
+        return npt.NDArray[np.uint8]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 
 
@@ -68,6 +83,10 @@ class CaptureSource:
 
     def __init__(self, target: int | str, *, fps: float = 0.0, name: str | None = None) -> None:
         self.name = name or str(target)
+        try:
+            import cv2
+        except ImportError as exc:
+            raise CameraError(needs("a camera", exc)) from None
         # OpenCV warns on stderr when a device is missing; CameraError below says it in words.
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         self._capture = cv2.VideoCapture(target)
@@ -77,6 +96,8 @@ class CaptureSource:
         self._pacer = _Pacer(fps)
 
     def read(self) -> Frame | None:
+        import numpy as np
+
         self._pacer.wait()
         ok, frame = self._capture.read()
         return np.asarray(frame, dtype=np.uint8) if ok else None
@@ -126,6 +147,11 @@ class ImageSource:
 
     @staticmethod
     def _load(path: Path) -> Frame:
+        try:
+            import cv2
+            import numpy as np
+        except ImportError as exc:
+            raise CameraError(needs("reading images", exc)) from None
         frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if frame is None:
             raise CameraError(f"{path} is not an image OpenCV can read ({_suffixes()})")

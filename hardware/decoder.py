@@ -12,17 +12,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
-import zxingcpp
-from pyzbar import pyzbar
+from .camera import CameraError
+from .extras import needs
 
-from .camera import Frame
+if TYPE_CHECKING:
+    from .camera import Frame
 
 __all__ = ["Decoded", "QrDecoder", "grey"]
-
-QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 
 
 @dataclass(frozen=True)
@@ -32,6 +30,9 @@ class Decoded:
 
 
 def grey(frame: Frame) -> Frame:
+    import cv2
+    import numpy as np
+
     if frame.ndim == 2:
         return frame
     converted = cv2.cvtColor(
@@ -42,6 +43,17 @@ def grey(frame: Frame) -> Frame:
 
 class QrDecoder:
     def __init__(self, *, use_zxing: bool = True, use_zbar: bool = True) -> None:
+        """Raises CameraError, saying what to install, when the [hardware] extra is not."""
+        try:
+            import cv2  # noqa: F401 - each decoder needs it, and numpy with it
+            import numpy  # noqa: F401
+
+            if use_zxing:
+                import zxingcpp  # noqa: F401
+            if use_zbar:
+                from pyzbar import pyzbar  # noqa: F401
+        except ImportError as exc:
+            raise CameraError(needs("reading QR codes from a camera", exc)) from None
         self.use_zxing = use_zxing
         self.use_zbar = use_zbar
 
@@ -57,9 +69,11 @@ class QrDecoder:
 
     @staticmethod
     def _zxing(image: Frame) -> list[str]:
+        import zxingcpp
+
         results = zxingcpp.read_barcodes(
             image,
-            formats=QR_ONLY,
+            formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
             # The text as encoded (GS1 separators and all), not zxing's "human readable" form.
             text_mode=zxingcpp.TextMode.Plain,
         )
@@ -67,6 +81,8 @@ class QrDecoder:
 
     @staticmethod
     def _zbar(image: Frame) -> list[str]:
+        from pyzbar import pyzbar
+
         for variant in _preprocessed(image):
             found = pyzbar.decode(variant, symbols=[pyzbar.ZBarSymbol.QRCODE])
             texts = [symbol.data.decode("ascii") for symbol in found if symbol.data.isascii()]
@@ -77,6 +93,8 @@ class QrDecoder:
 
 def _preprocessed(image: Frame) -> Iterator[Frame]:
     """The frame, then versions libzbar has a better chance with, cheapest first."""
+    import cv2
+
     yield image
     height, width = image.shape[:2]
     if max(height, width) > 1000:  # big photos: zbar's finder does better on fewer pixels
@@ -92,4 +110,6 @@ def _preprocessed(image: Frame) -> Iterator[Frame]:
 
 
 def _u8(image: object) -> Frame:
+    import numpy as np
+
     return np.asarray(image, dtype=np.uint8)

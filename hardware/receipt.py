@@ -14,20 +14,33 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from escpos import printer as escpos_printer
+from .extras import needs
 
 __all__ = [
     "EscposPrinter",
     "PrinterError",
+    "PrinterKind",
     "Receipt",
     "ReceiptPrinter",
     "TextPrinter",
     "open_printer",
     "render_text",
 ]
+
+
+class PrinterKind(StrEnum):
+    """The first part of a printer setting, before the colon."""
+
+    USB = "usb"
+    NETWORK = "network"
+    SERIAL = "serial"
+    FILE = "file"
+    TEXT = "text"
+
 
 WIDTH = 32  # characters on a line of 58 mm paper in the default font
 
@@ -112,10 +125,11 @@ class EscposPrinter:
 
 
 def open_printer(spec: str, width: int = WIDTH) -> ReceiptPrinter:
-    kind, _, target = spec.partition(":")
-    if not target:
+    name, _, target = spec.partition(":")
+    if not target or name not in {kind.value for kind in PrinterKind}:
         raise PrinterError(_usage(spec))
-    if kind == "text":
+    kind = PrinterKind(name)
+    if kind is PrinterKind.TEXT:
         return TextPrinter(Path(target), width)
     try:
         device = _escpos_device(kind, target)
@@ -126,8 +140,12 @@ def open_printer(spec: str, width: int = WIDTH) -> ReceiptPrinter:
     return EscposPrinter(device, width)
 
 
-def _escpos_device(kind: str, target: str) -> Any:
-    if kind == "usb":
+def _escpos_device(kind: PrinterKind, target: str) -> Any:
+    try:
+        from escpos import printer as escpos_printer
+    except ImportError as exc:
+        raise PrinterError(needs("an ESC/POS printer", exc)) from None
+    if kind is PrinterKind.USB:
         vendor, _, product = target.partition(":")
         try:
             return escpos_printer.Usb(int(vendor, 16), int(product, 16))
@@ -135,15 +153,13 @@ def _escpos_device(kind: str, target: str) -> Any:
             raise PrinterError(
                 f"usb:{target}: give vendor:product in hex, e.g. usb:04b8:0202"
             ) from None
-    if kind == "network":
+    if kind is PrinterKind.NETWORK:
         host, _, port = target.partition(":")
         return escpos_printer.Network(host, int(port or 9100), timeout=5)
-    if kind == "serial":
+    if kind is PrinterKind.SERIAL:
         device, _, baud = target.partition(":")
         return escpos_printer.Serial(device, baudrate=int(baud or 9600))
-    if kind == "file":
-        return escpos_printer.File(target)
-    raise PrinterError(_usage(f"{kind}:{target}"))
+    return escpos_printer.File(target)
 
 
 def _usage(spec: str) -> str:

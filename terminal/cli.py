@@ -13,7 +13,7 @@ from sync.client import DeviceAuth, ServerRefusedError, ServerUnreachableError, 
 from sync.engine import sync_once
 
 from .core.session import PairingFailedError, TerminalSession
-from .core.store import TerminalStore
+from .core.store import SchemaTooNewError, TerminalStore
 
 DEFAULT_STORE = Path("var/terminal/terminal.db")
 EXIT_UNREACHABLE = 3
@@ -98,19 +98,26 @@ def run_terminal(args: argparse.Namespace) -> int:
         printer = open_printer(args.printer) if args.printer else None
     except PrinterError as exc:
         raise CommandError(str(exc)) from None
-    app = make_app(
-        args.data,
-        server_url=args.server,
-        camera=args.camera,
-        printer=printer,
-        sync_interval=args.sync_interval,
-    )
+    try:
+        app = make_app(
+            args.data,
+            server_url=args.server,
+            camera=args.camera,
+            printer=printer,
+            sync_interval=args.sync_interval,
+        )
+    except SchemaTooNewError as exc:
+        raise CommandError(str(exc)) from None
     app.run()
     return EXIT_OK
 
 
 def pair_terminal(args: argparse.Namespace) -> int:
     session = TerminalSession(args.data)
+    try:
+        session.open()
+    except SchemaTooNewError as exc:
+        raise CommandError(str(exc)) from None
     if session.store.pairing() is not None:
         raise CommandError(
             f"{args.data} is already paired: use another --data file to pair a second terminal"
@@ -124,7 +131,10 @@ def pair_terminal(args: argparse.Namespace) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    store = TerminalStore(args.data)
+    try:
+        store = TerminalStore(args.data)
+    except SchemaTooNewError as exc:
+        raise CommandError(str(exc)) from None
     pairing = store.pairing()
     if pairing is None:
         raise CommandError(f"{args.data} is not paired yet: run `tillpoint terminal pair` first")

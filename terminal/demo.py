@@ -18,10 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import cv2
-
 from hardware import CameraError, ImageSource, QrDecoder, open_source
-from hardware.synthetic import Look, frame_with_codes
+from hardware.extras import needs
 from sync.cli.common import EXIT_OK, CommandError, Commands
 from sync.client import ServerRefusedError, ServerUnreachableError, SyncClient
 
@@ -61,7 +59,7 @@ def run_demo(args: argparse.Namespace) -> int:
         terminal = data / "terminal.db"
         pair_demo_terminal(base, terminal)
         camera, loop = choose_camera(args.camera, data)
-        print(f"camera: {camera}")
+        print(f"camera: {camera or 'none: scan with a USB scanner or type the codes'}")
         print("opening the terminal (Ctrl+Q quits; the server stops with it)…", flush=True)
         make_app(terminal, camera=camera, camera_loop=loop, sync_interval=5.0).run()
     return EXIT_OK
@@ -140,15 +138,19 @@ def pair_demo_terminal(base: str, terminal: Path) -> None:
         session.close()
 
 
-def choose_camera(spec: str | None, data: Path) -> tuple[str, bool]:
+def choose_camera(spec: str | None, data: Path) -> tuple[str | None, bool]:
     """The camera to open and whether to loop it: the one asked for, else the first webcam,
-    else the sample feed."""
+    else the sample feed; None without the [hardware] extra (it says so)."""
     if spec:
         return spec, False
     try:
         open_source("0").close()
     except CameraError:
-        return str(sample_feed(data)), True
+        try:
+            return str(sample_feed(data)), True
+        except CameraError as exc:
+            print(f"no sample camera feed: {exc}")
+            return None, False
     return "0", False
 
 
@@ -158,6 +160,12 @@ def sample_feed(data: Path) -> Path:
     feed = data / "camera-feed"
     if feed.is_dir() and any(feed.iterdir()):
         return feed
+    try:
+        import cv2
+
+        from hardware.synthetic import Look, frame_with_codes
+    except ImportError as exc:
+        raise CameraError(needs("the sample camera feed", exc)) from None
     feed.mkdir(parents=True, exist_ok=True)
     codes = {path.stem: path for path in ImageSource.folder(data / "qr").paths}
     decoder = QrDecoder()

@@ -57,7 +57,10 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    decoder = QrDecoder()
+    try:
+        decoder = QrDecoder()
+    except CameraError as exc:
+        raise CommandError(str(exc)) from None
     anything = False
     for spec in args.sources:
         for reading in _readings(spec, decoder, args.frames):

@@ -31,7 +31,7 @@ from hardware import (
 )
 
 from ..core.session import TerminalSession
-from .messages import CameraChanged, CodeScanned, SyncFinished
+from .messages import CameraChanged, CodeScanned, ScanSource, SyncFinished
 from .screens.history import HistoryScreen
 from .screens.pairing import PairingScreen
 from .screens.scan import ScanScreen
@@ -108,13 +108,13 @@ class TillpointApp(App[None]):
         if self.session.store.paired():
             self.sync_in_background()
 
-    @work(thread=True, group="sync", exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sync")
     def sync_in_background(self) -> None:
         summary = None
         try:
             summary = self.session.sync()
         finally:
-            self.session.close()
+            self.session.release()
             self.post_message(SyncFinished(summary))  # even after a failure: the app goes on
 
     def on_sync_finished(self, message: SyncFinished) -> None:
@@ -124,7 +124,7 @@ class TillpointApp(App[None]):
 
     # -- the camera -------------------------------------------------------------------
 
-    @work(thread=True, group="camera", exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="camera")
     def watch_camera(self) -> None:
         worker = get_current_worker()
         camera = self.camera
@@ -134,10 +134,10 @@ class TillpointApp(App[None]):
             else:
                 assert camera is not None
                 source = camera
+            scanner = Scanner(source, cooldown=Cooldown(self.scan_cooldown))
         except CameraError as exc:
             self.post_message(CameraChanged(f"camera: {exc}"))
             return
-        scanner = Scanner(source, cooldown=Cooldown(self.scan_cooldown))
         name = Path(source.name).name or source.name  # a folder's name, not its whole path
         self.post_message(CameraChanged(f"camera: {name}, looking"))
         try:
@@ -147,7 +147,7 @@ class TillpointApp(App[None]):
                     self.post_message(CameraChanged(f"camera: {name} ended"))
                     return
                 for code in sighting.new_codes:
-                    self.post_message(CodeScanned(code, "camera"))
+                    self.post_message(CodeScanned(code, ScanSource.CAMERA))
         finally:
             scanner.close()
 
@@ -162,18 +162,21 @@ class TillpointApp(App[None]):
             self.screen.take_code(message.code)
             return
         if self.current_mode != "scan":
-            if message.source == "camera":
+            if message.source is ScanSource.CAMERA:
                 return
             self.switch_mode("scan")
         screen = self.screen
         if isinstance(screen, ScanScreen):
             screen.take_code(message.code, message.source)
 
+    def on_unmount(self) -> None:
+        self.session.close()
+
     def on_key(self, event: events.Key) -> None:
         """Keys nobody else took: a USB scanner typing while no text field has focus."""
         code = self.keystrokes.feed(event.character or event.key, time.monotonic())
         if code is not None:
-            self.post_message(CodeScanned(code, "usb scanner"))
+            self.post_message(CodeScanned(code, ScanSource.USB_SCANNER))
 
 
 def make_app(
@@ -190,6 +193,7 @@ def make_app(
 ) -> TillpointApp:
     """The app for `tillpoint terminal`, the demo and the tests: one way to build it."""
     session = TerminalSession(data, server_url=server_url, clock=clock, timeout=timeout)
+    session.open()  # here, so a file this Tillpoint cannot use stops the command with why
     return TillpointApp(
         session,
         camera=camera,

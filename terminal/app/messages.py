@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from textual.message import Message
 
@@ -13,12 +14,20 @@ from ..core.presented import Presented
 from ..core.till import Verdict
 
 
+class ScanSource(StrEnum):
+    """Where a code came from; its value is how the scan screen names it."""
+
+    CAMERA = "camera"
+    USB_SCANNER = "usb scanner"
+    TYPED = "typed"
+
+
 @dataclass
 class CodeScanned(Message):
     """A camera or USB scanner read a code."""
 
     code: str
-    source: str  # "camera", "usb scanner" or "typed"
+    source: ScanSource
 
 
 @dataclass

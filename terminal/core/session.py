@@ -1,9 +1,10 @@
 """One terminal at work: its store, till and server connection, safe to use from the UI's
 worker threads, and what the status line shows.
 
-Each thread gets its own SQLite connection (a connection shared between threads would let
-the background sync's transaction swallow a redemption's statements), so sync and
-redemptions run side by side and never wait on each other's Python objects.
+The store gives each thread its own SQLite connection (a connection shared between threads
+would let the background sync's transaction swallow a redemption's statements), and each
+thread its own HTTP client, so sync and redemptions run side by side. A worker thread calls
+`release()` when it is done, handing its connection on to the next worker.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sync.engine import PushSummary, sync_once
 from sync.money import Money
 from sync.wire import public_key_text
 
+from .kinds import Mode
 from .store import JournalEntry, Pairing, TerminalStore
 from .till import Till, Verdict
 
@@ -63,19 +65,26 @@ class TerminalSession:
         self.timeout = timeout
         self._server_url = server_url
         self._local = threading.local()
+        self._store: TerminalStore | None = None
         self._lock = threading.Lock()
         self._syncing = threading.Lock()
         self._online: bool | None = None
         self._last_error: str | None = None
 
+    def open(self) -> None:
+        """Open the database now rather than on first use; raises SchemaTooNewError when
+        a newer Tillpoint wrote it."""
+        self.store.paired()
+
     # -- per-thread parts ---------------------------------------------------------------
 
     @property
     def store(self) -> TerminalStore:
-        store: TerminalStore | None = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = TerminalStore(self.data)
-        return store
+        """The terminal's database, opened (and brought up to date) on first use."""
+        with self._lock:
+            if self._store is None:
+                self._store = TerminalStore(self.data)
+            return self._store
 
     def _client(self) -> SyncClient:
         client: SyncClient | None = getattr(self._local, "client", None)
@@ -132,7 +141,7 @@ class TerminalSession:
         return Till(self.store, self._client(), self.clock).void(entry)
 
     def _watched(self, verdict: Verdict) -> Verdict:
-        self._set_online(verdict.mode == "online")
+        self._set_online(verdict.mode is Mode.ONLINE)
         return verdict
 
     # -- the owner, signed in at the terminal ----------------------------------------------
@@ -207,12 +216,18 @@ class TerminalSession:
             last_error=error,
         )
 
-    def close(self) -> None:
-        """Close this thread's connections (each worker thread closes its own on exit)."""
-        client: SyncClient | None = getattr(self._local, "client", None)
+    def release(self) -> None:
+        """This thread is done: close its HTTP client, hand its connection on."""
+        client: SyncClient | None = self._local.__dict__.pop("client", None)
         if client is not None:
             client.close()
-        store: TerminalStore | None = getattr(self._local, "store", None)
+        if self._store is not None:
+            self._store.release()
+
+    def close(self) -> None:
+        """Close this thread's client and every database connection."""
+        self.release()
+        with self._lock:
+            store, self._store = self._store, None
         if store is not None:
             store.close()
-        self._local.__dict__.clear()

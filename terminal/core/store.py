@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -42,41 +43,69 @@ from sync.wire import (
     VoucherRedemption,
 )
 
-__all__ = ["CachedCard", "JournalEntry", "Pairing", "TerminalStore"]
+from .kinds import CardStatus, Mode, RedemptionKind, VoucherStatus
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cards (
-    id TEXT PRIMARY KEY, currency TEXT NOT NULL, balance_minor INTEGER NOT NULL,
-    status TEXT NOT NULL, synced_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
-    occurred_at TEXT NOT NULL, payload TEXT NOT NULL, signature TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS products (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, price_minor INTEGER NOT NULL,
-    currency TEXT NOT NULL, version INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revoked_tokens (token_id TEXT PRIMARY KEY);
-CREATE TABLE IF NOT EXISTS vouchers (
-    id TEXT PRIMARY KEY, deal_id TEXT NOT NULL, status TEXT NOT NULL, face_minor INTEGER NOT NULL,
-    currency TEXT NOT NULL, expires_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS journal (
-    id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, subject_id TEXT NOT NULL,
-    amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, mode TEXT NOT NULL,
-    balance_after_minor INTEGER, attempt_key TEXT NOT NULL, voided INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS listings (
-    kind TEXT NOT NULL, id TEXT NOT NULL, document TEXT NOT NULL, PRIMARY KEY (kind, id)
-);
-CREATE TABLE IF NOT EXISTS rejected_events (
-    seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL, occurred_at TEXT NOT NULL,
-    payload TEXT NOT NULL, reason TEXT NOT NULL, rejected_at TEXT NOT NULL
-);
-"""
+__all__ = [
+    "SCHEMA_VERSION",
+    "CachedCard",
+    "JournalEntry",
+    "Pairing",
+    "SchemaTooNewError",
+    "TerminalStore",
+]
+
+# The schema grows by steps: step N takes a database from version N-1 to N, in the
+# transaction that opens it. A released step never changes (files made by that release have
+# run it); a change is a new step at the end.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 1: the first release's tables.
+    (
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS cards (
+            id TEXT PRIMARY KEY, currency TEXT NOT NULL, balance_minor INTEGER NOT NULL,
+            status TEXT NOT NULL, synced_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS outbox (
+            seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
+            occurred_at TEXT NOT NULL, payload TEXT NOT NULL, signature TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS products (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, price_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL, version INTEGER NOT NULL
+        )""",
+        "CREATE TABLE IF NOT EXISTS revoked_tokens (token_id TEXT PRIMARY KEY)",
+        """CREATE TABLE IF NOT EXISTS vouchers (
+            id TEXT PRIMARY KEY, deal_id TEXT NOT NULL, status TEXT NOT NULL,
+            face_minor INTEGER NOT NULL, currency TEXT NOT NULL, expires_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS journal (
+            id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL,
+            subject_id TEXT NOT NULL, amount_minor INTEGER NOT NULL, currency TEXT NOT NULL,
+            mode TEXT NOT NULL, balance_after_minor INTEGER, attempt_key TEXT NOT NULL,
+            voided INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE IF NOT EXISTS listings (
+            kind TEXT NOT NULL, id TEXT NOT NULL, document TEXT NOT NULL, PRIMARY KEY (kind, id)
+        )""",
+        """CREATE TABLE IF NOT EXISTS rejected_events (
+            seq INTEGER PRIMARY KEY, id TEXT NOT NULL, type TEXT NOT NULL,
+            occurred_at TEXT NOT NULL, payload TEXT NOT NULL, reason TEXT NOT NULL,
+            rejected_at TEXT NOT NULL
+        )""",
+    ),
+    # 2: what every scan and the history screen look up, without reading whole tables: the
+    # outbox by event type (offline totals, used vouchers), the journal by time (today).
+    (
+        "CREATE INDEX outbox_by_type ON outbox (type)",
+        "CREATE INDEX journal_by_time ON journal (at)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNewError(Exception):
+    """The database was written by a newer Tillpoint than this one; the message says what
+    to do. Nothing in the file was changed."""
 
 
 @dataclass(frozen=True)
@@ -92,10 +121,10 @@ class Pairing:
 class JournalEntry:
     id: int
     at: datetime
-    kind: str  # "gift_card" or "voucher"
+    kind: RedemptionKind
     subject_id: str
     amount: Money
-    mode: str  # "online" or "offline"
+    mode: Mode
     balance_after: Money | None
     attempt_key: str  # the redemption's key, which a void names
     voided: bool
@@ -106,7 +135,7 @@ class CachedCard:
     id: str
     currency: str
     balance_minor: int  # the server's last word, minus this terminal's unsynced redemptions
-    status: str
+    status: CardStatus
 
 
 _Edit = TypeVar("_Edit", ProductEdit, DealEdit)
@@ -118,18 +147,99 @@ def _now() -> str:
 
 
 class TerminalStore:
+    """The terminal's database, safe to share between threads: each thread works on its
+    own connection (a connection shared between threads would let one thread's transaction
+    swallow another's statements). A thread that is done hands its connection back with
+    `release()`, and the next thread takes it, so Textual's short-lived worker threads do
+    not open the file each time; `close()` closes them all."""
+
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db = sqlite_utils.Database(connection)
-        self.db.enable_wal()
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
-        self._set_meta("schema_version", str(SCHEMA_VERSION))
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[sqlite_utils.Database] = []  # every connection, to close
+        self._idle: list[sqlite_utils.Database] = []  # handed back by threads that are done
+        self._generation = 0  # moves on at close(): a thread's older connection is closed
+        try:
+            self._migrate()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection."""
+        local = self._local
+        if getattr(local, "generation", None) != self._generation:
+            local.db = self._checkout()
+            local.generation = self._generation
+        db: sqlite_utils.Database = local.db
+        return db
+
+    def _checkout(self) -> sqlite_utils.Database:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA synchronous=FULL")
+        db = sqlite_utils.Database(connection)
+        with self._lock:
+            self._open.append(db)
+        return db
+
+    def release(self) -> None:
+        """This thread is done for now: its connection goes back for the next thread."""
+        local = self._local
+        db: sqlite_utils.Database | None = local.__dict__.pop("db", None)
+        generation = local.__dict__.pop("generation", None)
+        if db is None or generation != self._generation:
+            return
+        if db.conn.in_transaction:  # never hand on a transaction half done
+            db.conn.rollback()
+        with self._lock:
+            self._idle.append(db)
 
     def close(self) -> None:
-        self.db.conn.close()
+        """Close every connection, whichever thread opened it; the store opens new ones
+        if it is used again."""
+        with self._lock:
+            self._generation += 1
+            connections, self._open, self._idle = self._open, [], []
+        for db in connections:
+            db.conn.close()
+
+    def _migrate(self) -> None:
+        """Bring the file to SCHEMA_VERSION, all steps in one transaction; refuse a file
+        from a newer Tillpoint without changing it."""
+        self.db.enable_wal()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            found = self.schema_version()
+            if found > SCHEMA_VERSION:
+                raise SchemaTooNewError(
+                    f"{self.path} was written by a newer Tillpoint (its data is at version "
+                    f"{found}, this Tillpoint knows up to {SCHEMA_VERSION}): upgrade with "
+                    "`pip install --upgrade 'tillpoint[terminal]'`, or give another --data file"
+                )
+            for step in MIGRATIONS[found:]:
+                for statement in step:
+                    self.db.execute(statement)
+            if found != SCHEMA_VERSION:
+                self._set_meta("schema_version", str(SCHEMA_VERSION))
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        """The version the file is at: 0 for a new file."""
+        has_meta = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        if has_meta is None:
+            return 0
+        return int(self._meta("schema_version") or "0")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -200,7 +310,9 @@ class TerminalStore:
         text = self._meta("trust_list")
         return None if text is None else dict(json.loads(text))
 
-    def cache_card(self, card_id: str, currency: str, server_balance: int, status: str) -> None:
+    def cache_card(
+        self, card_id: str, currency: str, server_balance: int, status: CardStatus
+    ) -> None:
         """What the server last said of a card (its balance before our pending events)."""
         self.db.table("cards").upsert(
             {
@@ -221,7 +333,9 @@ class TerminalStore:
         ).fetchone()
         if row is None:
             return None
-        return CachedCard(row[0], row[1], int(row[2]) - self.pending_minor(card_id), row[3])
+        return CachedCard(
+            row[0], row[1], int(row[2]) - self.pending_minor(card_id), CardStatus(row[3])
+        )
 
     def pending_minor(self, card_id: str | None = None) -> int:
         """What this terminal redeemed offline and has not synced: for one card, or all
@@ -403,10 +517,10 @@ class TerminalStore:
 
     def note_redemption(
         self,
-        kind: str,
+        kind: RedemptionKind,
         subject_id: str,
         amount: Money,
-        mode: str,
+        mode: Mode,
         balance_after: Money | None,
         attempt_key: str,
     ) -> None:
@@ -451,10 +565,10 @@ class TerminalStore:
             JournalEntry(
                 entry_id,
                 datetime.fromisoformat(at),
-                kind,
+                RedemptionKind(kind),
                 subject_id,
                 Money.of(amount, currency),
-                mode,
+                Mode(mode),
                 None if after is None else Money.of(after, currency),
                 key,
                 bool(voided),
@@ -470,7 +584,7 @@ class TerminalStore:
             [voucher_id],
         ).fetchone()
         known = self.db.execute("SELECT status FROM vouchers WHERE id = ?", [voucher_id]).fetchone()
-        return queued is not None or (known is not None and known[0] == "redeemed")
+        return queued is not None or (known is not None and known[0] == VoucherStatus.REDEEMED)
 
     def _record(
         self, payload: EventPayload, also: tuple[str, list[Any]] | None = None

@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 from sync.client import ServerRefusedError, ServerUnreachableError, SyncClient
 from sync.money import Money
@@ -23,6 +22,7 @@ from sync.tokens import (
 )
 from sync.wire import VOID_WINDOW
 
+from .kinds import CardStatus, Mode, RedemptionKind
 from .store import JournalEntry, TerminalStore
 
 __all__ = ["Till", "Verdict", "VoidRefusedError"]
@@ -36,7 +36,7 @@ NOT_SYNCED = (
 @dataclass(frozen=True)
 class Verdict:
     approved: bool
-    mode: Literal["online", "offline"]
+    mode: Mode
     reason: str
     balance_after: Money | None = None  # what is left on a gift card; a voucher's face value
     subject_id: str | None = None  # the card or voucher
@@ -73,12 +73,14 @@ class Till:
         except ServerRefusedError as refused:
             if refused.answer.balance_minor is not None:
                 self._remember_balance(token, refused.answer.balance_minor)
-            return Verdict(False, "online", str(refused))
+            return Verdict(False, Mode.ONLINE, str(refused))
         after = answer.balance_after.money()
-        self.store.cache_card(answer.card_id, after.currency.code, after.minor, "active")
+        self.store.cache_card(answer.card_id, after.currency.code, after.minor, CardStatus.ACTIVE)
         amount = answer.amount.money()
-        self.store.note_redemption("gift_card", answer.card_id, amount, "online", after, key)
-        return Verdict(True, "online", "Approved by the server.", after, answer.card_id)
+        self.store.note_redemption(
+            RedemptionKind.GIFT_CARD, answer.card_id, amount, Mode.ONLINE, after, key
+        )
+        return Verdict(True, Mode.ONLINE, "Approved by the server.", after, answer.card_id)
 
     def _remember_balance(self, token: str, balance_minor: int) -> None:
         """The server said how much the card holds: keep it for offline use."""
@@ -87,7 +89,9 @@ class Till:
         except TokenError:
             return
         if claims is not None:
-            self.store.cache_card(id_text(claims.subject), claims.currency, balance_minor, "active")
+            self.store.cache_card(
+                id_text(claims.subject), claims.currency, balance_minor, CardStatus.ACTIVE
+            )
 
     def _card_offline(self, token: str, amount_minor: int, key: str) -> Verdict:
         claims = self._verified(token, Kind.GIFT_CARD)
@@ -98,7 +102,7 @@ class Till:
                 "Offline, and this card has not been seen by this terminal yet: "
                 "take another payment method."
             )
-        if card.status != "active":
+        if card.status is not CardStatus.ACTIVE:
             raise _Refused(f"Offline, and the card is {card.status}.")
         self._within_limits(card_id, card.currency, amount_minor)
         if amount_minor > card.balance_minor:
@@ -107,10 +111,12 @@ class Till:
         self.store.record_offline_redemption(card, amount_minor, key)
         after = Money.of(card.balance_minor - amount_minor, card.currency)
         amount = Money.of(amount_minor, card.currency)
-        self.store.note_redemption("gift_card", card_id, amount, "offline", after, key)
+        self.store.note_redemption(
+            RedemptionKind.GIFT_CARD, card_id, amount, Mode.OFFLINE, after, key
+        )
         return Verdict(
             True,
-            "offline",
+            Mode.OFFLINE,
             "Approved offline; it will sync when the connection is back.",
             after,
             card_id,
@@ -126,10 +132,10 @@ class Till:
         except ServerUnreachableError:
             return self._offline(lambda: self._voucher_offline(token, key))
         except ServerRefusedError as refused:
-            return Verdict(False, "online", str(refused))
+            return Verdict(False, Mode.ONLINE, str(refused))
         face = answer.face_value.money()
-        self.store.note_redemption("voucher", answer.id, face, "online", None, key)
-        return Verdict(True, "online", "Voucher accepted by the server.", face, answer.id)
+        self.store.note_redemption(RedemptionKind.VOUCHER, answer.id, face, Mode.ONLINE, None, key)
+        return Verdict(True, Mode.ONLINE, "Voucher accepted by the server.", face, answer.id)
 
     def _voucher_offline(self, token: str, key: str) -> Verdict:
         claims = self._verified(token, Kind.VOUCHER)
@@ -140,10 +146,12 @@ class Till:
         assert face is not None  # a voucher's claims always carry it
         self._within_limits(voucher_id, face.currency.code, face.minor)
         self.store.record_offline_voucher(voucher_id, face.minor, face.currency.code, key)
-        self.store.note_redemption("voucher", voucher_id, face, "offline", None, key)
+        self.store.note_redemption(
+            RedemptionKind.VOUCHER, voucher_id, face, Mode.OFFLINE, None, key
+        )
         return Verdict(
             True,
-            "offline",
+            Mode.OFFLINE,
             "Voucher accepted offline; it will sync when the connection is back.",
             face,
             voucher_id,
@@ -156,7 +164,7 @@ class Till:
         cancelled at the counter). Queued like an offline redemption, so it works offline;
         the amount is back on the card for this terminal at once. Raises VoidRefusedError
         with the reason when policy does not allow it."""
-        if entry.kind != "gift_card":
+        if entry.kind is not RedemptionKind.GIFT_CARD:
             raise VoidRefusedError(
                 "A used voucher cannot be voided at the till: the owner can reissue it."
             )
@@ -177,7 +185,7 @@ class Till:
         try:
             return decide()
         except _Refused as refused:
-            return Verdict(False, "offline", str(refused))
+            return Verdict(False, Mode.OFFLINE, str(refused))
 
     def _verified(self, token: str, kind: Kind) -> TokenClaims:
         """The token's claims, checked offline against what the terminal synced."""

@@ -15,6 +15,7 @@ from server.devices.models import SyncEvent
 from server.wallet.ledger import invariant_violations
 from server.wallet.models import Transfer
 from sync.client import SyncClient
+from terminal.core.kinds import CardStatus
 from terminal.core.store import TerminalStore
 from terminal.core.till import Till
 from tests.e2e.conftest import (
@@ -126,7 +127,7 @@ def test_sync_with_the_server_down_loses_nothing(tmp_path):
     store.save_pairing(
         Pairing(f"http://127.0.0.1:{free_port()}", "dev", "biz", "s", Ed25519PrivateKey.generate())
     )
-    store.record_offline_redemption(CachedCard("card", "GBP", 500, "active"), 100, "k")
+    store.record_offline_redemption(CachedCard("card", "GBP", 500, CardStatus.ACTIVE), 100, "k")
     result = tillpoint_run("sync", "--data", str(tmp_path / "t.db"))
     assert result.returncode == 3
     assert "Nothing was lost: 1 events wait" in result.stdout

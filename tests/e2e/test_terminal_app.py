@@ -338,7 +338,7 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         await pilot.press(*shop["owner_email"], "enter", *PASSWORD, "enter")
         owner = app.screen.query_one(OwnerPane)
         message = owner.query_one("#owner-message")
-        await until(pilot, lambda: owner.token is not None, f"sign-in: {message.render()}")
+        await until(pilot, lambda: owner.desk is not None, f"sign-in: {message.render()}")
         assert owner.query_one("#device-table", DataTable).row_count == 1
         billing = owner.query_one("#billing")
         assert "Billing: Starter, £1.00 a month, 1 of 10 products, past_due." in str(

@@ -12,6 +12,7 @@ from server.wallet.models import IdempotencyRecord, Transfer
 from sync.client import DeviceAuth, ServerRefusedError, ServerUnreachableError, SyncClient
 from sync.engine import push_outbox
 from sync.wire import TerminalEvent, public_key_text
+from terminal.core.kinds import CardStatus
 from terminal.core.store import Pairing, TerminalStore
 from tests.server.api import buy_card, buy_voucher, create_deal, new_key, open_shop, sign_up
 
@@ -219,7 +220,7 @@ def test_an_answer_lost_on_the_way_back_loses_and_doubles_nothing(client, shop, 
     store = TerminalStore(tmp_path / "till.db")
     till = Terminal(client, shop)
     store.save_pairing(Pairing("", till.device_id, shop.business_id, "unused", till.key))
-    store.cache_card(card["id"], "GBP", 1000, "active")
+    store.cache_card(card["id"], "GBP", 1000, CardStatus.ACTIVE)
     cached = store.card(card["id"])
     assert cached is not None
     for amount in (100, 200):

@@ -21,6 +21,7 @@ from sync.tokens import (
     new_token_id,
 )
 from sync.wire import ChangesPage, EventResult, EventStatus, ProductState
+from terminal.core.kinds import CardStatus
 from terminal.core.presented import NotATokenError, present
 from terminal.core.store import Pairing, TerminalStore
 from terminal.core.till import Till, VoidRefusedError
@@ -105,7 +106,7 @@ def card_token(key, card_id, issuer=BUSINESS):
 
 def test_offline_within_the_cached_balance_is_approved_and_queued(store, till, key):
     card = new_id()
-    store.cache_card(id_text(card), "GBP", 1000, "active")
+    store.cache_card(id_text(card), "GBP", 1000, CardStatus.ACTIVE)
     verdict = till.redeem(card_token(key, card), 400)
     assert (verdict.approved, verdict.mode) == (True, "offline")
     assert verdict.balance_after is not None
@@ -116,7 +117,7 @@ def test_offline_within_the_cached_balance_is_approved_and_queued(store, till, k
 
 def test_offline_beyond_what_is_left_is_declined_with_the_amount(store, till, key):
     card = new_id()
-    store.cache_card(id_text(card), "GBP", 1000, "active")
+    store.cache_card(id_text(card), "GBP", 1000, CardStatus.ACTIVE)
     till.redeem(card_token(key, card), 700)
     verdict = till.redeem(card_token(key, card), 400)
     assert (verdict.approved, verdict.mode) == (False, "offline")
@@ -132,7 +133,7 @@ def test_a_card_never_seen_is_declined_offline(till, key):
 
 def test_another_business_card_is_declined_offline(store, till, key):
     card = new_id()
-    store.cache_card(id_text(card), "GBP", 1000, "active")
+    store.cache_card(id_text(card), "GBP", 1000, CardStatus.ACTIVE)
     verdict = till.redeem(card_token(key, card, issuer=new_id()), 100)
     assert not verdict.approved
     assert "another business" in verdict.reason
@@ -140,7 +141,7 @@ def test_another_business_card_is_declined_offline(store, till, key):
 
 def test_a_forged_code_is_declined_offline(store, till):
     card = new_id()
-    store.cache_card(id_text(card), "GBP", 1000, "active")
+    store.cache_card(id_text(card), "GBP", 1000, CardStatus.ACTIVE)
     verdict = till.redeem(card_token(IssuerKey.generate(), card), 100)
     assert not verdict.approved
     assert "not in the trust list" in verdict.reason
@@ -148,13 +149,13 @@ def test_a_forged_code_is_declined_offline(store, till):
 
 def test_a_blocked_card_is_declined_offline(store, till, key):
     card = new_id()
-    store.cache_card(id_text(card), "GBP", 1000, "blocked")
+    store.cache_card(id_text(card), "GBP", 1000, CardStatus.BLOCKED)
     assert "blocked" in till.redeem(card_token(key, card), 100).reason
 
 
 def test_rejected_events_are_kept_aside_not_lost(store, till, key):
     card = new_id()
-    store.cache_card(id_text(card), "GBP", 1000, "active")
+    store.cache_card(id_text(card), "GBP", 1000, CardStatus.ACTIVE)
     till.redeem(card_token(key, card), 100)
     (event,) = store.pending()
     store.acknowledge(
@@ -166,7 +167,7 @@ def test_rejected_events_are_kept_aside_not_lost(store, till, key):
 
 def cached(store, balance=20000):
     card = new_id()
-    store.cache_card(id_text(card), "GBP", balance, "active")
+    store.cache_card(id_text(card), "GBP", balance, CardStatus.ACTIVE)
     return card
 
 
@@ -263,7 +264,7 @@ def test_product_edits_queue_without_counting_as_money(store, till, key):
 
 def test_a_scanned_card_shows_the_balance_this_terminal_knows(store, key):
     card = new_id()
-    store.cache_card(id_text(card), "GBP", 2500, "active")
+    store.cache_card(id_text(card), "GBP", 2500, CardStatus.ACTIVE)
     presented = present(card_token(key, card), store)
     assert (presented.label, presented.known_balance) == ("Gift card", Money.of(2500, "GBP"))
 
@@ -288,7 +289,7 @@ def todays(store):
 
 def test_a_void_gives_the_amount_back_to_the_card_here_and_queues_it(store, till, key):
     card = new_id()
-    store.cache_card(id_text(card), "GBP", 1000, "active")
+    store.cache_card(id_text(card), "GBP", 1000, CardStatus.ACTIVE)
     till.redeem(card_token(key, card), 400)
     [entry] = todays(store)
     assert till.void(entry) == Money.of(400, "GBP")
@@ -304,7 +305,7 @@ def test_a_void_twice_too_late_or_of_a_voucher_is_refused_and_queues_nothing(
     store, till, key, clock
 ):
     card = new_id()
-    store.cache_card(id_text(card), "GBP", 1000, "active")
+    store.cache_card(id_text(card), "GBP", 1000, CardStatus.ACTIVE)
     till.redeem(card_token(key, card), 100)
     till.redeem(card_token(key, card), 200)
     later, earlier = todays(store)

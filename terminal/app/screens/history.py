@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from sync.money import Money
 
+from ...core.kinds import RedemptionKind
 from ...core.store import JournalEntry
 from ...core.till import VoidRefusedError
 from ..base import tillpoint
@@ -78,7 +79,7 @@ class HistoryScreen(Screen[None]):
         for entry in entries:
             table.add_row(
                 entry.at.astimezone().strftime("%H:%M"),
-                "Gift card" if entry.kind == "gift_card" else "Voucher",
+                "Gift card" if entry.kind is RedemptionKind.GIFT_CARD else "Voucher",
                 "…" + entry.subject_id[-6:],
                 entry.amount.format() + (" VOIDED" if entry.voided else ""),
                 entry.mode,

@@ -4,15 +4,21 @@ limits every terminal works to. The access token lives in memory and goes with t
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from pydantic import ValidationError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from sync.money import Money, MoneyError
+from sync.wire import OfflineLimitsBody
 
+from ...core import catalogue
+from ...core.owner import Billing, Incident, OwnerDesk, OwnerOverview
 from ...core.session import OwnerError
 from ..base import tillpoint
 
@@ -27,8 +33,8 @@ LIMIT_FIELDS = {
 class OwnerPane(Vertical):
     def __init__(self) -> None:
         super().__init__(id="owner")
-        self.token: str | None = None
-        self.incidents: dict[str, dict[str, Any]] = {}
+        self.desk: OwnerDesk | None = None
+        self.incidents: dict[str, Incident] = {}
         self.unpaid: list[str] = []  # invoice ids, oldest first
         self.currency = "GBP"
 
@@ -91,94 +97,107 @@ class OwnerPane(Vertical):
         self.say("Signing in…")
         self.sign_in(email, password)
 
-    @work(thread=True, group="owner", exclusive=True, exit_on_error=False)
+    @dataclass
+    class Loaded(Message):
+        """The owner is signed in, or an owner's change went through: what to show now."""
+
+        desk: OwnerDesk
+        overview: OwnerOverview
+        changed: bool  # a change was saved (the till syncs to take it)
+
+    @dataclass
+    class Failed(Message):
+        """Signing in or an owner's call did not work; `text` says why."""
+
+        text: str
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="owner")
     def sign_in(self, email: str, password: str) -> None:
         session = tillpoint(self).session
         try:
-            token = session.sign_in_owner(email, password)
-            loaded = self._load(token)
+            desk = OwnerDesk.sign_in(session, email, password)
+            self.post_message(self.Loaded(desk, desk.overview(), changed=False))
         except OwnerError as exc:
-            self.app.call_from_thread(self.say, f"Not signed in: {exc}.")
-            return
+            self.post_message(self.Failed(f"Not signed in: {exc}."))
         finally:
-            session.close()
-        self.app.call_from_thread(self._show, token, *loaded)
+            session.release()
 
-    def _load(self, token: str) -> tuple[list[Any], list[Any], dict[str, Any], str]:
-        session = tillpoint(self).session
-        devices = session.owner_call("GET", "/devices", token)
-        incidents = session.owner_call("GET", "/incidents", token)
-        limits = session.owner_call("GET", "/offline-limits", token)
-        return devices, incidents, limits, self._billing(token)
-
-    def _billing(self, token: str) -> str:
-        """The plan, how it stands, and the latest invoices, in a few lines."""
-        session = tillpoint(self).session
+    @work(thread=True, exclusive=True, exit_on_error=False, group="owner")
+    def change(self, desk: OwnerDesk, action: Callable[[OwnerDesk], None]) -> None:
+        """Run one of the desk's changes, then load what to show."""
         try:
-            plan = session.owner_call("GET", "/subscription", token)
-        except OwnerError:
-            return "Billing: this business has no subscription."
-        invoices = session.owner_call("GET", "/invoices", token)
-        self.unpaid = [
-            i["id"] for i in reversed(invoices) if i["status"] in {"open", "uncollectible"}
-        ]
-        limit = plan["plan"]["max_products"]
-        lines = [
-            f"Billing: {plan['plan']['name']}, {plan['monthly']['text']} a month, "
-            f"{plan['products']} of {limit if limit is not None else 'unlimited'} products, "
-            f"{plan['status']}{' (hibernating)' if plan['hibernating'] else ''}."
-        ]
-        for invoice in invoices[:3]:
-            lines.append(
-                f"  {invoice['issued_on']} {invoice['kind']:<7} {invoice['total']['text']:>9} "
-                f"{invoice['status']}"
-            )
-        return "\n".join(lines)
+            action(desk)
+            self.post_message(self.Loaded(desk, desk.overview(), changed=True))
+        except OwnerError as exc:
+            self.post_message(self.Failed(f"Not saved: {exc}."))
+        finally:
+            desk.session.release()
 
-    def _show(
-        self,
-        token: str,
-        devices: list[Any],
-        incidents: list[Any],
-        limits: dict[str, Any],
-        billing: str,
-    ) -> None:
-        self.token = token
-        self.query_one("#billing", Static).update(billing)
+    def on_owner_pane_failed(self, message: Failed) -> None:
+        self.say(message.text)
+
+    def on_owner_pane_loaded(self, message: Loaded) -> None:
+        self._show(message.desk, message.overview)
+        if message.changed:
+            tillpoint(self).action_sync_now()  # new limits reach the till
+
+    def _show(self, desk: OwnerDesk, overview: OwnerOverview) -> None:
+        self.desk = desk
+        self.query_one("#billing", Static).update(self._billing(overview.billing))
         self._signed_in(True)
-        products = tillpoint(self).session.store.products()
-        self.currency = products[0].currency if products else self.currency
+        self.currency = catalogue.currency(tillpoint(self).session.store)
         table = self.query_one("#device-table", DataTable)
         table.clear()
-        for device in devices:
-            seen = (device["last_seen_at"] or "never")[:16].replace("T", " ")
-            state = "revoked" if device["revoked"] else "active"
-            table.add_row(device["name"], device["created_at"][:10], seen, state)
+        for device in overview.devices:
+            seen = f"{device.last_seen_at:%Y-%m-%d %H:%M}" if device.last_seen_at else "never"
+            state = "revoked" if device.revoked else "active"
+            table.add_row(device.name, f"{device.paired_at:%Y-%m-%d}", seen, state)
         incident_table = self.query_one("#incident-table", DataTable)
         incident_table.clear()
-        self.incidents = {i["id"]: i for i in incidents if i["resolved_at"] is None}
+        self.incidents = {incident.id: incident for incident in overview.open_incidents}
         for incident in self.incidents.values():
-            amount = Money.of(incident["amount_minor"], incident["currency"]).format()
             incident_table.add_row(
-                incident["kind"].replace("_", " "), amount, incident["detail"], key=incident["id"]
+                incident.kind.replace("_", " "),
+                incident.amount.format(),
+                incident.detail,
+                key=incident.id,
             )
+        limits = overview.limits
         for name in LIMIT_FIELDS:
-            value = Money.of(int(limits[name]), self.currency).amount_text()
+            value = Money.of(getattr(limits, name), self.currency).amount_text()
             self.query_one(f"#{name}", Input).value = value
-        hours = int(limits["max_cache_age_seconds"]) / 3600
+        hours = limits.max_cache_age_seconds / 3600
         self.query_one("#max_cache_age_hours", Input).value = f"{hours:g}"
-        open_count = len(self.incidents)
         self.say(
-            f"Signed in. {len(devices)} terminals, {open_count} open incidents. "
-            "Limits: edit a field, Enter saves."
+            f"Signed in. {len(overview.devices)} terminals, {len(self.incidents)} open "
+            "incidents. Limits: edit a field, Enter saves."
         )
+
+    def _billing(self, billing: Billing | None) -> str:
+        """The plan, how it stands, and the latest invoices, in a few lines."""
+        if billing is None:
+            self.unpaid = []
+            return "Billing: this business has no subscription."
+        self.unpaid = [invoice.id for invoice in billing.unpaid]
+        limit = billing.max_products
+        lines = [
+            f"Billing: {billing.plan}, {billing.monthly.format()} a month, "
+            f"{billing.products} of {limit if limit is not None else 'unlimited'} products, "
+            f"{billing.status}{' (hibernating)' if billing.hibernating else ''}."
+        ]
+        for invoice in billing.invoices[:3]:
+            lines.append(
+                f"  {invoice.issued_on} {invoice.kind:<7} {invoice.total.format():>9} "
+                f"{invoice.status}"
+            )
+        return "\n".join(lines)
 
     # -- incidents and limits ------------------------------------------------------------------
 
     @on(Input.Submitted, "#resolution")
     def resolve(self, event: Input.Submitted) -> None:
         table = self.query_one("#incident-table", DataTable)
-        if not self.incidents or self.token is None:
+        if not self.incidents or self.desk is None:
             self.say("No open incident to resolve.")
             return
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
@@ -187,42 +206,37 @@ class OwnerPane(Vertical):
             self.say("Say what was done about it, then Enter.")
             return
         event.input.clear()
-        self.call_owner("POST", f"/incidents/{row_key.value}/resolve", {"resolution": text})
+        incident_id = str(row_key.value)
+        self.change(self.desk, lambda desk: desk.resolve_incident(incident_id, text))
 
     @on(Input.Submitted, "#pay-card")
     def pay(self, event: Input.Submitted) -> None:
         card = event.value.replace(" ", "")
         event.input.clear()
-        if not self.unpaid:
+        if not self.unpaid or self.desk is None:
             self.say("Nothing to pay: every invoice is paid.")
             return
-        self.call_owner("POST", f"/invoices/{self.unpaid[0]}/pay", {"card_number": card})
+        invoice_id = self.unpaid[0]
+        self.change(self.desk, lambda desk: desk.pay_invoice(invoice_id, card))
 
     @on(Input.Submitted, ".limit")
     def limits_entered(self) -> None:
-        body: dict[str, object] = {}
+        if self.desk is None:
+            return
+        values: dict[str, int] = {}
         try:
             for name in LIMIT_FIELDS:
                 text = self.query_one(f"#{name}", Input).value
-                body[name] = Money.parse(text, self.currency).minor
+                values[name] = Money.parse(text, self.currency).minor
             hours = float(self.query_one("#max_cache_age_hours", Input).value)
         except (MoneyError, ValueError) as exc:
             self.say(f"Not saved: {exc}. Amounts like 20.00, hours like 24.")
             return
-        body["max_cache_age_seconds"] = round(hours * 3600)
-        self.call_owner("PUT", "/offline-limits", body)
-
-    @work(thread=True, group="owner", exclusive=True, exit_on_error=False)
-    def call_owner(self, method: str, path: str, body: dict[str, object]) -> None:
-        session = tillpoint(self).session
-        assert self.token is not None
+        values["max_cache_age_seconds"] = round(hours * 3600)
         try:
-            session.owner_call(method, path, self.token, body)
-            loaded = self._load(self.token)
-        except OwnerError as exc:
-            self.app.call_from_thread(self.say, f"Not saved: {exc}.")
+            limits = OfflineLimitsBody(**values)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            self.say(f"Not saved: {problem['loc'][0]} {problem['msg'].lower()}.")
             return
-        finally:
-            session.close()
-        self.app.call_from_thread(self._show, self.token, *loaded)
-        self.app.call_from_thread(tillpoint(self).action_sync_now)  # new limits reach the till
+        self.change(self.desk, lambda desk: desk.set_offline_limits(limits))

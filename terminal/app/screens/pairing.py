@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import socket
+from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -19,6 +21,18 @@ PAIRING_CODE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
 
 class PairingScreen(Screen[None]):
     """Dismissed once the terminal is paired and has taken its first sync."""
+
+    @dataclass
+    class Paired(Message):
+        """The terminal is paired; `synced` says whether its first sync got through."""
+
+        synced: bool
+
+    @dataclass
+    class PairingFailed(Message):
+        """Pairing did not work; `reason` says why and what to try."""
+
+        reason: str
 
     def __init__(self, server_url: str) -> None:
         super().__init__()
@@ -71,22 +85,26 @@ class PairingScreen(Screen[None]):
         self._say(f"Pairing with {server}…")
         self.pair_in_background(server, code, name)
 
-    @work(thread=True, group="pair", exclusive=True, exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pair")
     def pair_in_background(self, server: str, code: str, name: str) -> None:
         session = tillpoint(self).session
         try:
             session.pair(server, code, name)
-            summary = session.sync()
+            synced = session.sync() is not None
         except PairingFailedError as exc:
-            self.app.call_from_thread(self._say, f"Not paired: {exc}")
+            self.post_message(self.PairingFailed(str(exc)))
             return
         finally:
-            session.close()
-        if summary is None:
-            self.app.call_from_thread(
-                self._say, "Paired, but the first sync did not get through: it will retry."
-            )
-        self.app.call_from_thread(self.dismiss, None)
+            session.release()
+        self.post_message(self.Paired(synced))
+
+    def on_pairing_screen_pairing_failed(self, message: PairingFailed) -> None:
+        self._say(f"Not paired: {message.reason}")
+
+    def on_pairing_screen_paired(self, message: Paired) -> None:
+        if not message.synced:
+            self.notify("Paired, but the first sync did not get through: it will retry.")
+        self.dismiss(None)
 
     def _say(self, text: str) -> None:
         self.query_one("#prompt", Static).update(text)

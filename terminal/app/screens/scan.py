@@ -24,7 +24,7 @@ from sync.tokens import Kind
 
 from ...core.presented import NotATokenError, Presented, looks_like_token, present
 from ..base import tillpoint
-from ..messages import VerdictReached
+from ..messages import ScanSource, VerdictReached
 from ..status import StatusLine
 
 VERDICT_HOLD = 4.0  # seconds a verdict stays up before the camera may replace it
@@ -75,16 +75,16 @@ class ScanScreen(Screen[None]):
 
     # -- input ---------------------------------------------------------------------------
 
-    def take_code(self, code: str, source: str = "typed") -> None:
+    def take_code(self, code: str, source: ScanSource = ScanSource.TYPED) -> None:
         """A code from the camera, a USB scanner or the keyboard."""
         if self.step is Step.REDEEMING:
             self.notify("Still checking the last code: scan again in a moment.")
             return
-        if source == "camera" and self.step in (Step.AMOUNT, Step.CONFIRM):
+        if source is ScanSource.CAMERA and self.step in (Step.AMOUNT, Step.CONFIRM):
             # A code drifting past the camera must not swap the card the cashier is
             # serving; typing or a USB scan is deliberate and does (Esc also frees it).
             return
-        if source != "camera":
+        if source is not ScanSource.CAMERA:
             self.hold_until = 0.0  # the cashier has moved on
         elif time.monotonic() < self.hold_until:
             return  # the verdict stays up long enough to be read (Enter or Esc moves on)
@@ -116,7 +116,7 @@ class ScanScreen(Screen[None]):
         text = event.value.strip()
         event.input.clear()
         if looks_like_token(text) or (self.step is Step.IDLE and text):
-            self.take_code(text, "typed")
+            self.take_code(text, ScanSource.TYPED)
         elif self.step is Step.AMOUNT:
             self._amount_entered(text)
         elif self.step is Step.CONFIRM:
@@ -155,7 +155,7 @@ class ScanScreen(Screen[None]):
         self._show_verdict("…", f"Checking {amount.format()} on {presented.short_id}…")
         self.redeem_in_background(presented, amount)
 
-    @work(thread=True, group="redeem", exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="redeem")
     def redeem_in_background(self, presented: Presented, amount: Money) -> None:
         session = tillpoint(self).session
         try:
@@ -164,7 +164,7 @@ class ScanScreen(Screen[None]):
             else:
                 verdict = session.redeem_voucher(presented.token)
         finally:
-            session.close()
+            session.release()
         self.post_message(VerdictReached(presented, amount, verdict))
 
     def on_verdict_reached(self, message: VerdictReached) -> None:

@@ -13,12 +13,21 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
 from sync.money import Money, MoneyError
-from sync.tokens import id_text, new_id
-from sync.wire import DealEdit, DealState, ProductEdit, ProductState
 
+from ...core import catalogue
+from ...core.catalogue import Deal, ListingState, Product
+from ...core.kinds import SubscriptionStatus
 from ..base import tillpoint
 from ..status import StatusLine
 from .owner import OwnerPane
+
+STATE_WORDS = {
+    ListingState.SYNCED: "synced",
+    ListingState.EDITED: "edited, waiting to sync",
+    ListingState.NEW: "new, waiting to sync",
+    ListingState.ON_SALE: "on sale",
+    ListingState.ENDED: "ended",
+}
 
 
 class VendorScreen(Screen[None]):
@@ -29,7 +38,9 @@ class VendorScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.editing: ProductState | None = None  # the product picked for editing
+        self.editing: Product | None = None  # the product picked for editing
+        self.product_rows: dict[str, Product] = {}
+        self.deal_rows: dict[str, Deal] = {}
 
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Vendor", id="title")
@@ -78,54 +89,43 @@ class VendorScreen(Screen[None]):
 
     def reload(self) -> None:
         store = tillpoint(self).session.store
-        self._products(store.products(), store.pending_product_edits())
+        self._products(catalogue.products(store))
         deals = self.query_one("#deal-table", DataTable)
         deals.clear()
-        deal_edits = store.pending_deal_edits()
-        self.deal_rows: dict[str, DealState] = {deal.id: deal for deal in store.deals()}
+        self.deal_rows = {deal.id: deal for deal in catalogue.deals(store)}
         for deal in self.deal_rows.values():
-            price = Money.of(deal.deal_price_minor, deal.currency).format()
-            edit = deal_edits.get(deal.id)
-            state = "edited, waiting to sync" if edit else "ended" if deal.ended else "on sale"
-            title = edit.title if edit and edit.title is not None else deal.title
-            ends = deal.ends_at.date().isoformat()
-            deals.add_row(title, price, ends, state, key=deal.id)
+            deals.add_row(
+                deal.title,
+                deal.price.format(),
+                f"{deal.ends_at:%Y-%m-%d}",
+                STATE_WORDS[deal.state],
+                key=deal.id,
+            )
         branches = self.query_one("#branch-table", DataTable)
         branches.clear()
-        for branch in store.branches():
+        for branch in catalogue.branches(store):
             branches.add_row(branch.name, branch.address)
         self.query_one("#limits-text", Static).update(self._limits_text())
         self.query_one("#sync-text", Static).update(self._sync_text())
         self._form_title()
 
-    def _products(self, products: list[ProductState], edits: dict[str, ProductEdit]) -> None:
+    def _products(self, products: list[Product]) -> None:
         table = self.query_one("#product-table", DataTable)
         table.clear()
-        self.product_rows = {product.id: product for product in products}
-        currency = self._currency(products)
+        self.product_rows = {p.id: p for p in products if p.state is not ListingState.NEW}
         for product in products:
-            edit = edits.get(product.id)
-            name, price_minor = (
-                (edit.name, edit.price_minor) if edit else (product.name, product.price_minor)
+            version = "new" if product.version is None else str(product.version)
+            table.add_row(
+                product.name,
+                product.price.format(),
+                version,
+                STATE_WORDS[product.state],
+                key=product.id,
             )
-            price = Money.of(price_minor, currency).format()
-            state = "edited, waiting to sync" if edit else "synced"
-            table.add_row(name, price, str(product.version), state, key=product.id)
-        for product_id, edit in edits.items():
-            if product_id not in self.product_rows:
-                price = Money.of(edit.price_minor, currency).format()
-                table.add_row(edit.name, price, "new", "new, waiting to sync", key=product_id)
-        count = len(set(self.product_rows) | set(edits))
-        self.product_count = count
-
-    def _currency(self, products: list[ProductState]) -> str:
-        if products:
-            return products[0].currency
-        deals = tillpoint(self).session.store.deals()
-        return deals[0].currency if deals else "GBP"
+        self.product_count = len(products)
 
     def _usage(self) -> str:
-        plan = tillpoint(self).session.store.plan()
+        plan = catalogue.plan(tillpoint(self).session.store)
         if plan is None:
             return f"{self.product_count} products"
         limit = plan.max_products
@@ -136,7 +136,7 @@ class VendorScreen(Screen[None]):
         )
         if limit is not None and self.product_count > limit:
             usage += " (over: the plan grows after a 7-day grace unless you remove some)"
-        if plan.status == "suspended":
+        if plan.status is SubscriptionStatus.SUSPENDED:
             usage += " · SUSPENDED: edits are refused until the invoice is paid"
         return usage
 
@@ -156,8 +156,7 @@ class VendorScreen(Screen[None]):
             return  # a new product waiting to sync: edit it after it has synced
         self.editing = product
         self.query_one("#product-name", Input).value = product.name
-        price = Money.of(product.price_minor, product.currency)
-        self.query_one("#product-price", Input).value = price.amount_text()
+        self.query_one("#product-price", Input).value = product.price.amount_text()
         self.query_one("#product-name", Input).focus()
         self._form_title()
 
@@ -176,17 +175,14 @@ class VendorScreen(Screen[None]):
             return
         store = tillpoint(self).session.store
         try:
-            price = Money.parse(price_input.value, self._currency(store.products()))
+            price = Money.parse(price_input.value, catalogue.currency(store))
         except MoneyError as exc:
             self.notify(f"{exc}: type the price, e.g. 3.50.", severity="warning")
             return
         if price.is_negative:
             self.notify("A price cannot be negative.", severity="warning")
             return
-        if self.editing is None:
-            store.record_product_edit(id_text(new_id()), name, price.minor, None)
-        else:
-            store.record_product_edit(self.editing.id, name, price.minor, self.editing.version)
+        catalogue.edit_product(store, self.editing, name, price)
         self.notify(f"Saved {name} at {price.format()}; it goes to the server with the next sync.")
         self.editing = None
         name_input.clear()
@@ -211,8 +207,7 @@ class VendorScreen(Screen[None]):
             return
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         deal = self.deal_rows[str(row_key.value)]
-        store = tillpoint(self).session.store
-        store.record_deal_edit(DealEdit(deal_id=deal.id, title=title, base_version=deal.version))
+        catalogue.edit_deal_title(tillpoint(self).session.store, deal, title)
         self.notify(f"Saved the deal as {title!r}; it goes to the server with the next sync.")
         event.input.clear()
         self.reload()
@@ -220,10 +215,10 @@ class VendorScreen(Screen[None]):
 
     def _limits_text(self) -> str:
         store = tillpoint(self).session.store
-        limits = store.offline_limits()
+        limits = catalogue.offline_limits(store)
         if limits is None:
             return "Not synced yet: the limits arrive with the first sync."
-        currency = self._currency(store.products())
+        currency = catalogue.currency(store)
 
         def money(minor: int) -> str:
             return Money.of(minor, currency).format()
@@ -238,7 +233,7 @@ class VendorScreen(Screen[None]):
                 f"After {hours:g} hours without a sync: "
                 f"{money(limits.stale_cache_max_minor)} a redemption.",
                 "",
-                "The owner sets these on the server (PUT /businesses/{id}/offline-limits).",
+                "The owner sets these in the Owner tab.",
             ]
         )
 

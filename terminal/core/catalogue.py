@@ -1,0 +1,157 @@
+"""The business's listings as this terminal knows them: products, deals and branches as last
+synced, with the vendor's edits made here and not yet synced laid over them; the plan and
+the offline limits. Screens show these typed rows and edit through the functions here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sync.money import Money
+from sync.tokens import id_text, new_id
+from sync.wire import DealEdit, OfflineLimitsBody, TerminalEvent
+
+from .kinds import SubscriptionStatus
+from .store import TerminalStore
+
+__all__ = [
+    "Branch",
+    "Deal",
+    "ListingState",
+    "Plan",
+    "Product",
+    "branches",
+    "currency",
+    "deals",
+    "edit_deal_title",
+    "edit_product",
+    "offline_limits",
+    "plan",
+    "products",
+]
+
+DEFAULT_CURRENCY = "GBP"  # before the first sync brings anything priced
+
+
+class ListingState(StrEnum):
+    SYNCED = "synced"
+    EDITED = "edited"  # changed here, waiting to sync
+    NEW = "new"  # made here, waiting to sync
+    ON_SALE = "on_sale"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class Product:
+    id: str
+    name: str
+    price: Money
+    version: int | None  # the server's version the edits apply to; None for a new one
+    state: ListingState
+
+
+@dataclass(frozen=True)
+class Deal:
+    id: str
+    title: str
+    price: Money
+    ends_at: datetime
+    version: int
+    state: ListingState
+
+
+@dataclass(frozen=True)
+class Branch:
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    max_products: int | None  # None: unlimited
+    status: SubscriptionStatus
+
+
+def currency(store: TerminalStore) -> str:
+    """The business's currency, from what it sells."""
+    listed = store.products() or store.deals()
+    return listed[0].currency if listed else DEFAULT_CURRENCY
+
+
+def products(store: TerminalStore) -> list[Product]:
+    """Every product, synced ones by name, then those made here and not yet synced."""
+    edits = store.pending_product_edits()
+    code = currency(store)
+    rows = []
+    for product in store.products():
+        edit = edits.pop(product.id, None)
+        name, price_minor = (
+            (edit.name, edit.price_minor) if edit else (product.name, product.price_minor)
+        )
+        rows.append(
+            Product(
+                product.id,
+                name,
+                Money.of(price_minor, code),
+                product.version,
+                ListingState.EDITED if edit else ListingState.SYNCED,
+            )
+        )
+    rows.extend(
+        Product(product_id, edit.name, Money.of(edit.price_minor, code), None, ListingState.NEW)
+        for product_id, edit in edits.items()
+    )
+    return rows
+
+
+def deals(store: TerminalStore) -> list[Deal]:
+    edits = store.pending_deal_edits()
+    rows = []
+    for deal in store.deals():
+        edit = edits.get(deal.id)
+        if edit:
+            state = ListingState.EDITED
+        else:
+            state = ListingState.ENDED if deal.ended else ListingState.ON_SALE
+        rows.append(
+            Deal(
+                deal.id,
+                edit.title if edit and edit.title is not None else deal.title,
+                Money.of(deal.deal_price_minor, deal.currency),
+                deal.ends_at,
+                deal.version,
+                state,
+            )
+        )
+    return rows
+
+
+def branches(store: TerminalStore) -> list[Branch]:
+    return [Branch(b.name, b.address) for b in store.branches()]
+
+
+def plan(store: TerminalStore) -> Plan | None:
+    state = store.plan()
+    if state is None:
+        return None
+    return Plan(state.name, state.max_products, SubscriptionStatus(state.status))
+
+
+def offline_limits(store: TerminalStore) -> OfflineLimitsBody | None:
+    """What the business's terminals may approve offline, as this terminal last synced it."""
+    return store.offline_limits()
+
+
+def edit_product(
+    store: TerminalStore, product: Product | None, name: str, price: Money
+) -> TerminalEvent:
+    """Queue a new product (`product` None) or an edit of one, for the next sync."""
+    if product is None:
+        return store.record_product_edit(id_text(new_id()), name, price.minor, None)
+    return store.record_product_edit(product.id, name, price.minor, product.version)
+
+
+def edit_deal_title(store: TerminalStore, deal: Deal, title: str) -> TerminalEvent:
+    return store.record_deal_edit(DealEdit(deal_id=deal.id, title=title, base_version=deal.version))
