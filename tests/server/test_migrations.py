@@ -1,8 +1,13 @@
+from datetime import UTC, datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
-from server.db import Base, make_engine
+from server.db import Base, make_engine, make_sessionmaker
+from server.devices.models import Device
+from server.devices.pull import LEGACY_REWIND, resume_from
+from server.events import EventEntity, EventKind, events_after, head_position, record
 from server.migrate import upgrade
 
 
@@ -26,5 +31,59 @@ def test_migrating_twice_changes_nothing(database_url):
         for _ in range(2):
             with engine.begin() as connection:
                 upgrade(database_url, connection)
+    finally:
+        engine.dispose()
+
+
+def test_the_event_log_keeps_old_cursors_and_rewinds_terminals_paired_before_it(database_url):
+    """Migration 0007: the change feed's numbers stay the events' positions (a terminal's
+    cursor still means the same place), counters continue after them, and a terminal paired
+    before it is sent, once, what lies a little before its cursor."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            upgrade(database_url, connection, revision="0006")
+            connection.execute(
+                text(
+                    "INSERT INTO businesses (id, name, category, description, currency, "
+                    "created_at) VALUES ('biz', 'Café', 'cafe', '', 'GBP', :now)"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO devices (id, business_id, name, public_key, secret_hash, "
+                    "last_seq, created_at) VALUES ('till', 'biz', 'Till 1', 'k', 'h', 0, :now)"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+            for seq, entity in ((7, "card"), (9, "voucher"), (60_012, "card")):
+                connection.execute(
+                    text(
+                        "INSERT INTO changes (seq, business_id, entity, entity_id) "
+                        "VALUES (:seq, 'biz', :entity, :id)"
+                    ),
+                    {"seq": seq, "entity": entity, "id": f"{entity}-{seq}"},
+                )
+        with engine.begin() as connection:
+            upgrade(database_url, connection)
+        sessions = make_sessionmaker(engine)
+        with sessions() as session:
+            assert [(e.position, e.entity_id) for e in events_after(session, "biz", 0, 10)] == [
+                (7, "card-7"),
+                (9, "voucher-9"),
+                (60_012, "card-60012"),
+            ]
+            assert events_after(session, "biz", 9, 10)[0].position == 60_012  # cursors hold
+            assert head_position(session, "biz") == 60_012
+            device = session.get(Device, "till")
+            assert device is not None
+            assert device.feed_rewind_below == 60_012
+            # Its first pull after the upgrade starts LEGACY_REWIND before its cursor, once.
+            assert resume_from(session, device, 60_012) == 60_012 - LEGACY_REWIND
+            assert resume_from(session, device, 60_012) == 60_012
+            record(session, "biz", EventEntity.CARD, "card-7", EventKind.UPDATED)
+            session.commit()
+            assert events_after(session, "biz", 60_012, 10)[0].position == 60_013
     finally:
         engine.dispose()
