@@ -172,7 +172,7 @@ def test_terminals_pulling_under_load_miss_nothing(postgres_url, tmp_path):
         misses += [
             f"till {n}: revoked token {t} unknown" for t in revoked - store.revoked_token_ids()
         ]
-        cached_products = {p["id"] for p in store.products()}
+        cached_products = {p.id for p in store.products()}
         if cached_products != products:
             misses.append(f"till {n}: products {cached_products} != the server's {products}")
     assert min(pulls) > 1, "the terminals pulled only once: nothing ran while writers wrote"
