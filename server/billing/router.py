@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.money import Money
+from sync.wire import InvoiceStatus, PriceKind
 
 from ..accounts.models import Role
 from ..db import SessionDep
@@ -18,7 +19,7 @@ from ..deps import CurrentUser, business_for, owned, require_role
 from ..directory.schemas import MoneyPublic
 from ..problems import Problem
 from .clock import today
-from .models import BillingNotice, Invoice, InvoiceStatus, PriceItem, PriceKind, Subscription
+from .models import BillingNotice, Invoice, PriceItem, Subscription
 from .rates import RateError, parse_rate, save_rate
 from .run import charge_invoice, void
 from .schemas import (

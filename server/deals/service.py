@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from sync.tokens import Kind
+from sync.wire import VoucherStatus
 
 from ..billing.subscriptions import hidden_businesses
 from ..directory.models import Branch, Business
@@ -19,7 +20,7 @@ from ..wallet import ledger
 from ..wallet.ledger import Leg
 from ..wallet.models import Purpose
 from ..wallet.tokens import presented_subject, sign_token
-from .models import Deal, Voucher, VoucherStatus
+from .models import Deal, Voucher
 
 __all__ = [
     "LiveDeal",
