@@ -16,6 +16,7 @@ __all__ = [
     "PROBLEM_BASE",
     "AlreadyHibernating",
     "AmountAboveHold",
+    "BranchNotFound",
     "BusinessNotFound",
     "BusinessNotSelling",
     "BusinessSuspended",
@@ -23,6 +24,7 @@ __all__ = [
     "CardExpired",
     "CardNotFound",
     "Conflict",
+    "DealInThePast",
     "DealNotFound",
     "DealNotOnSale",
     "DealSoldOut",
@@ -35,15 +37,23 @@ __all__ = [
     "IdempotencyKeyReused",
     "InsufficientBalance",
     "Invalid",
+    "InvalidDeviceKey",
+    "InvalidPairingCode",
+    "InvalidRate",
     "InvalidToken",
+    "InvoiceNotPayable",
+    "InvoiceNotVoidable",
+    "NoSubscription",
     "NotAGiftCard",
     "NotAVoucher",
     "NotFound",
     "NotHibernating",
     "PaymentDeclined",
     "PlanTooSmall",
+    "ProductNotFound",
     "RedeemedOffline",
     "SameCard",
+    "UnknownCurrency",
     "UnknownPlan",
     "VoucherExpired",
     "VoucherNotFound",
@@ -116,6 +126,21 @@ class DealNotFound(NotFound):
 class VoucherNotFound(NotFound):
     code = "voucher-not-found"
     title = "No such voucher"
+
+
+class BranchNotFound(NotFound):
+    code = "branch-not-found"
+    title = "No such branch"
+
+
+class ProductNotFound(NotFound):
+    code = "product-not-found"
+    title = "No such product"
+
+
+class NoSubscription(NotFound):
+    code = "no-subscription"
+    title = "No subscription"
 
 
 # -- the state forbids it (409) --------------------------------------------------------------
@@ -213,6 +238,16 @@ class NotHibernating(Conflict):
     title = "Not hibernating"
 
 
+class InvoiceNotPayable(Conflict):
+    code = "invoice-not-payable"
+    title = "This invoice cannot be paid"
+
+
+class InvoiceNotVoidable(Conflict):
+    code = "invoice-not-voidable"
+    title = "This invoice cannot be voided"
+
+
 class IdempotencyKeyReused(Conflict):
     code = "idempotency-key-reused"
     title = "Idempotency key already used"
@@ -269,6 +304,31 @@ class SameCard(Invalid):
 class UnknownPlan(Invalid):
     code = "unknown-plan"
     title = "No such plan"
+
+
+class InvalidRate(Invalid):
+    code = "invalid-rate"
+    title = "Rate not stored"
+
+
+class UnknownCurrency(Invalid):
+    code = "invalid-currency"
+    title = "Unknown currency"
+
+
+class DealInThePast(Invalid):
+    code = "deal-in-the-past"
+    title = "Deal already over"
+
+
+class InvalidDeviceKey(Invalid):
+    code = "invalid-device-key"
+    title = "Not a device key"
+
+
+class InvalidPairingCode(Invalid):
+    code = "invalid-pairing-code"
+    title = "Pairing code not valid"
 
 
 # -- the request cannot be run as sent (400) -------------------------------------------------

@@ -12,7 +12,7 @@ from .billing.models import (
     Subscription,
 )
 from .db import Base
-from .deals.models import Deal, Voucher, VoucherStatus
+from .deals.models import Deal, Voucher
 from .devices.models import (
     Device,
     Incident,
@@ -24,7 +24,6 @@ from .devices.models import (
 from .directory.models import Branch, Business, Product, StaffMember
 from .events.models import Event, EventCounter
 from .wallet.models import (
-    CardStatus,
     GiftCard,
     Hold,
     HoldStatus,
@@ -41,7 +40,6 @@ __all__ = [
     "BillingNotice",
     "Branch",
     "Business",
-    "CardStatus",
     "Deal",
     "Device",
     "Event",
@@ -70,5 +68,4 @@ __all__ = [
     "Transfer",
     "User",
     "Voucher",
-    "VoucherStatus",
 ]

@@ -13,13 +13,20 @@ from .tokens import KeyFileError, TrustList
 from .wire import (
     ChangesPage,
     DeviceCredentials,
+    DevicePublic,
     EventResult,
+    IncidentPublic,
+    IncidentResolve,
+    InvoicePayment,
+    InvoicePublic,
+    OfflineLimitsBody,
     PairingCodePublic,
     PairRequest,
     ProblemAnswer,
     PushResponse,
     RedemptionPublic,
     SnapshotPage,
+    SubscriptionPublic,
     TerminalEvent,
     TerminalRedemption,
     TerminalVoucherRedemption,
@@ -75,6 +82,10 @@ class DeviceAuth:
     @property
     def header(self) -> dict[str, str]:
         return {"Authorization": f"Device {self.device_id}.{self.secret}"}
+
+
+def _bearer(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}"}
 
 
 class _SignedIn(BaseModel):
@@ -153,6 +164,19 @@ class SyncClient:
                 f"the server's answer to {method} {path} is not a {answer.__name__}: {exc}"
             ) from None
 
+    def _listed(self, answer: type[M], method: str, path: str, **kwargs: Any) -> list[M]:
+        """The call's answer as a list of the contract's model."""
+        response = self._response(method, path, **kwargs)
+        try:
+            items = response.json()
+            if not isinstance(items, list):
+                raise TypeError("not a list")
+            return [answer.model_validate(item) for item in items]
+        except (TypeError, ValueError) as exc:  # ValueError: not JSON, or a ValidationError
+            raise ServerAnswerError(
+                f"the server's answer to {method} {path} is not a list of {answer.__name__}: {exc}"
+            ) from None
+
     def pair(self, code: str, public_key: str, name: str) -> DeviceCredentials:
         request = PairRequest(code=code, public_key=public_key, name=name)
         return self._typed(DeviceCredentials, "POST", "/devices/pair", request)
@@ -218,18 +242,57 @@ class SyncClient:
 
     def create_pairing_code(self, business_id: str, access_token: str) -> str:
         """A one-time pairing code for a business the signed-in owner owns."""
-        headers = {"Authorization": f"Bearer {access_token}"}
         path = f"/businesses/{business_id}/pairing-codes"
-        return self._typed(PairingCodePublic, "POST", path, headers=headers).code
+        return self._typed(PairingCodePublic, "POST", path, headers=_bearer(access_token)).code
 
-    def owner_call(
-        self, method: str, path: str, access_token: str, body: dict[str, Any] | None = None
-    ) -> Any:
-        """A call as the signed-in owner (devices, incidents, offline limits)."""
-        headers = {"Authorization": f"Bearer {access_token}"}
-        if body is None:
-            return self._call(method, path, headers=headers)
-        return self._call(method, path, headers=headers, json=body)
+    # Each call below is made as the signed-in owner of `business_id`, with their access token.
+
+    def devices(self, business_id: str, access_token: str) -> list[DevicePublic]:
+        """The business's paired terminals, oldest first."""
+        path = f"/businesses/{business_id}/devices"
+        return self._listed(DevicePublic, "GET", path, headers=_bearer(access_token))
+
+    def incidents(self, business_id: str, access_token: str) -> list[IncidentPublic]:
+        """What sync flagged for the owner, resolved or not."""
+        path = f"/businesses/{business_id}/incidents"
+        return self._listed(IncidentPublic, "GET", path, headers=_bearer(access_token))
+
+    def resolve_incident(
+        self, business_id: str, incident_id: str, resolution: str, access_token: str
+    ) -> IncidentPublic:
+        path = f"/businesses/{business_id}/incidents/{incident_id}/resolve"
+        body = IncidentResolve(resolution=resolution)
+        return self._typed(IncidentPublic, "POST", path, body, headers=_bearer(access_token))
+
+    def offline_limits(self, business_id: str, access_token: str) -> OfflineLimitsBody:
+        path = f"/businesses/{business_id}/offline-limits"
+        return self._typed(OfflineLimitsBody, "GET", path, headers=_bearer(access_token))
+
+    def set_offline_limits(
+        self, business_id: str, limits: OfflineLimitsBody, access_token: str
+    ) -> OfflineLimitsBody:
+        path = f"/businesses/{business_id}/offline-limits"
+        return self._typed(OfflineLimitsBody, "PUT", path, limits, headers=_bearer(access_token))
+
+    def subscription(self, business_id: str, access_token: str) -> SubscriptionPublic:
+        """The business's plan and how it stands; refused (404, `no-subscription`) when it
+        has none."""
+        path = f"/businesses/{business_id}/subscription"
+        return self._typed(SubscriptionPublic, "GET", path, headers=_bearer(access_token))
+
+    def invoices(self, business_id: str, access_token: str) -> list[InvoicePublic]:
+        """The business's invoices, newest first."""
+        path = f"/businesses/{business_id}/invoices"
+        return self._listed(InvoicePublic, "GET", path, headers=_bearer(access_token))
+
+    def pay_invoice(
+        self, business_id: str, invoice_id: str, card_number: str | None, access_token: str
+    ) -> InvoicePublic:
+        """Pay an unpaid invoice with `card_number` (kept on file), or, given None, the card
+        on file."""
+        path = f"/businesses/{business_id}/invoices/{invoice_id}/pay"
+        body = InvoicePayment(card_number=card_number)
+        return self._typed(InvoicePublic, "POST", path, body, headers=_bearer(access_token))
 
     def push(self, events: list[TerminalEvent]) -> list[EventResult]:
         # The events as signed, not re-serialised through a model: the signature covers them.

@@ -8,7 +8,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import PriceItem, PriceKind
+from sync.wire import PriceKind
+
+from .models import PriceItem
 
 __all__ = ["DEFAULT_PRICES", "PriceListError", "ensure_prices"]
 

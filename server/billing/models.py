@@ -18,22 +18,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sync.wire import InvoiceKind, InvoiceStatus, PriceKind, SubscriptionStatus
+
 from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
 from ..events import Recorded
 from ..events.models import EventEntity
 from ..ids import ID_LENGTH, make_id
-
-
-class PriceKind(enum.StrEnum):
-    PLAN = "plan"  # a tier, with the products it allows
-    ADDON = "addon"  # priced per unit on top of the plan (extra branch, hibernation)
-
-
-class SubscriptionStatus(enum.StrEnum):
-    ACTIVE = "active"
-    PAST_DUE = "past_due"  # retrying a failed payment
-    GRACE = "grace"  # retries over: suspended when the grace period ends
-    SUSPENDED = "suspended"  # hidden, selling nothing new, until an invoice is paid
 
 
 class AdjustmentKind(enum.StrEnum):
@@ -41,19 +31,6 @@ class AdjustmentKind(enum.StrEnum):
     BRANCHES = "branches"
     HIBERNATE = "hibernate"
     CREDIT = "credit"  # an invoice's negative total, carried to the next one
-
-
-class InvoiceKind(enum.StrEnum):
-    PERIOD = "period"  # the month ahead: plan and branches
-    CHANGES = "changes"  # a day's prorated changes that add up to a charge
-
-
-class InvoiceStatus(enum.StrEnum):
-    DRAFT = "draft"
-    OPEN = "open"
-    PAID = "paid"
-    UNCOLLECTIBLE = "uncollectible"  # the business was suspended over it; still payable
-    VOID = "void"
 
 
 class PriceItem(Base):

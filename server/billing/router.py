@@ -11,16 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.money import Money
+from sync.wire import PriceKind
 
 from ..accounts.models import Role
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, owned, require_role
 from ..directory.schemas import MoneyPublic
-from ..problems import Problem
+from . import service
 from .clock import today
-from .models import BillingNotice, Invoice, InvoiceStatus, PriceItem, PriceKind, Subscription
-from .rates import RateError, parse_rate, save_rate
-from .run import charge_invoice, void
+from .models import BillingNotice, Invoice, PriceItem, Subscription
 from .schemas import (
     InvoiceLinePublic,
     InvoicePayment,
@@ -33,9 +32,9 @@ from .schemas import (
     RatePublic,
     SubscriptionPublic,
 )
+from .service import subscription_of
 from .subscriptions import (
     TIER_GRACE,
-    base_currency,
     change_plan,
     hibernate,
     monthly_price,
@@ -55,18 +54,6 @@ def _price(item: PriceItem) -> PricePublic:
         price=MoneyPublic.of(Money.of(item.price_minor, item.currency)),
         max_products=item.max_products,
     )
-
-
-def _subscription(session: SessionDep, business_id: str) -> Subscription:
-    found = session.get(Subscription, business_id)
-    if found is None:
-        raise Problem(
-            404,
-            "no-subscription",
-            "No subscription",
-            "This business has no subscription (it was listed before billing began).",
-        )
-    return found
 
 
 def _public(session: SessionDep, subscription: Subscription) -> SubscriptionPublic:
@@ -103,7 +90,7 @@ def get_subscription(
     business_id: str, user: CurrentUser, session: SessionDep
 ) -> SubscriptionPublic:
     business = business_for(session, user, business_id, staff=False)
-    return _public(session, _subscription(session, business.id))
+    return _public(session, subscription_of(session, business.id))
 
 
 @router.put(
@@ -114,7 +101,7 @@ def put_plan(
     business_id: str, body: PlanChange, request: Request, user: CurrentUser, session: SessionDep
 ) -> SubscriptionPublic:
     business = business_for(session, user, business_id, staff=False)
-    subscription = _locked(session, business.id)
+    subscription = subscription_of(session, business.id, locked=True)
     change_plan(session, subscription, body.plan, today(request), "your choice")
     session.commit()
     return _public(session, subscription)
@@ -142,7 +129,7 @@ def _act(
     session: SessionDep,
 ) -> SubscriptionPublic:
     business = business_for(session, user, business_id, staff=False)
-    subscription = _locked(session, business.id)
+    subscription = subscription_of(session, business.id, locked=True)
     action(session, subscription, today(request))
     session.commit()
     return _public(session, subscription)
@@ -156,7 +143,7 @@ def put_card(
     business_id: str, body: PaymentCard, user: CurrentUser, session: SessionDep
 ) -> SubscriptionPublic:
     business = business_for(session, user, business_id, staff=False)
-    subscription = _locked(session, business.id)
+    subscription = subscription_of(session, business.id, locked=True)
     subscription.payment_card = body.card_number
     session.commit()
     return _public(session, subscription)
@@ -197,22 +184,12 @@ def _pay(
     body: InvoicePayment,
 ) -> InvoicePublic:
     business = business_for(session, user, business_id, staff=False)
-    subscription = _locked(session, business.id)
-    invoice = _unpaid(session, business.id, invoice_id, "invoice-not-payable", "paid")
-    if body.card_number:
-        subscription.payment_card = body.card_number
-    paid = charge_invoice(
-        session, subscription, invoice, today(request), request.app.state.gateway,
-        subscription.payment_card,
+    subscription = subscription_of(session, business.id, locked=True)
+    invoice = owned(session, Invoice, invoice_id, business.id, kind="invoice", noun="invoice")
+    service.pay_invoice(
+        session, subscription, invoice, body.card_number, today(request),
+        request.app.state.gateway,
     )  # fmt: skip
-    session.commit()
-    if not paid:
-        raise Problem(
-            402,
-            "payment-declined",
-            "Payment declined",
-            "The card was declined: see the billing notices, and try another card.",
-        )
     return _invoice(invoice)
 
 
@@ -224,9 +201,9 @@ def void_invoice(
     business_id: str, invoice_id: str, request: Request, user: CurrentUser, session: SessionDep
 ) -> InvoicePublic:
     require_role(user, Role.ADMIN)
-    subscription = _locked(session, business_id)
-    invoice = _unpaid(session, business_id, invoice_id, "invoice-not-voidable", "voided")
-    void(session, subscription, invoice, today(request))
+    subscription = subscription_of(session, business_id, locked=True)
+    invoice = owned(session, Invoice, invoice_id, business_id, kind="invoice", noun="invoice")
+    service.void_invoice(session, subscription, invoice, today(request))
     session.commit()
     return _invoice(invoice)
 
@@ -246,51 +223,17 @@ def list_notices(business_id: str, user: CurrentUser, session: SessionDep) -> li
 @router.post("/admin/exchange-rates", summary="Store dated exchange rates (admins)")
 def post_rates(body: list[RateIn], user: CurrentUser, session: SessionDep) -> list[RatePublic]:
     require_role(user, Role.ADMIN)
-    base = base_currency(session)
-    stored = []
-    try:
-        for rate in body:
-            saved = save_rate(
-                session, rate.currency.upper(), base, parse_rate(rate.rate), rate.valid_from
-            )
-            stored.append(
-                RatePublic(
-                    currency=saved.currency,
-                    base_currency=saved.base_currency,
-                    rate=saved.rate,
-                    valid_from=saved.valid_from,
-                )
-            )
-    except RateError as exc:
-        session.rollback()
-        raise Problem(422, "invalid-rate", "Rate not stored", str(exc)) from None
+    saved = service.store_rates(session, [(r.currency, r.rate, r.valid_from) for r in body])
     session.commit()
-    return stored
-
-
-def _unpaid(
-    session: SessionDep, business_id: str, invoice_id: str, kind: str, done: str
-) -> Invoice:
-    """The business's invoice, if it is still unpaid (open or uncollectible)."""
-    invoice = owned(session, Invoice, invoice_id, business_id, kind="invoice", noun="invoice")
-    if invoice.status not in {InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE}:
-        raise Problem(
-            409,
-            kind,
-            f"This invoice cannot be {done}",
-            f"This invoice is {invoice.status}: only open or uncollectible ones are {done}.",
+    return [
+        RatePublic(
+            currency=rate.currency,
+            base_currency=rate.base_currency,
+            rate=rate.rate,
+            valid_from=rate.valid_from,
         )
-    return invoice
-
-
-def _locked(session: SessionDep, business_id: str) -> Subscription:
-    """The subscription, locked: billing changes and the billing run take turns."""
-    found = session.scalar(
-        select(Subscription).where(Subscription.business_id == business_id).with_for_update()
-    )
-    if found is None:
-        return _subscription(session, business_id)
-    return found
+        for rate in saved
+    ]
 
 
 def _invoice(invoice: Invoice) -> InvoicePublic:

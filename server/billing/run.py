@@ -18,19 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.money import Money
+from sync.wire import InvoiceKind, InvoiceStatus, SubscriptionStatus
 
 from ..directory.models import Business
 from ..payments.gateway import PaymentDeclinedError, PaymentGateway
-from .models import (
-    Adjustment,
-    AdjustmentKind,
-    Invoice,
-    InvoiceKind,
-    InvoiceLine,
-    InvoiceStatus,
-    Subscription,
-    SubscriptionStatus,
-)
+from .models import Adjustment, AdjustmentKind, Invoice, InvoiceLine, Subscription
 from .proration import add_month
 from .rates import RateError, convert
 from .subscriptions import (

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from sync.money import Money
+from sync.wire import PriceKind, SubscriptionStatus
 
 from ..directory.models import Branch, Business, Product
 from ..errors import (
@@ -23,15 +24,7 @@ from ..errors import (
     PlanTooSmall,
     UnknownPlan,
 )
-from .models import (
-    Adjustment,
-    AdjustmentKind,
-    BillingNotice,
-    PriceItem,
-    PriceKind,
-    Subscription,
-    SubscriptionStatus,
-)
+from .models import Adjustment, AdjustmentKind, BillingNotice, PriceItem, Subscription
 from .proration import add_month, days_left, period_days, prorate
 
 __all__ = [

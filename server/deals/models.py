@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
+
+from sync.wire import VoucherStatus
 
 from ..db import Base, UtcDateTime, utcnow
 from ..events import Recorded
@@ -31,11 +32,6 @@ class Deal(Recorded, Base):
     ended: Mapped[bool] = mapped_column(Boolean, default=False)  # set by the deals job
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
-
-
-class VoucherStatus(enum.StrEnum):
-    ISSUED = "issued"
-    REDEEMED = "redeemed"
 
 
 class Voucher(Recorded, Base):

@@ -69,18 +69,8 @@ def create_deal(
     business_id: str, body: DealCreate, user: CurrentUser, session: SessionDep
 ) -> DealPublic:
     business = business_for(session, user, business_id, staff=False)
-    require_selling(session, business.id)
     now = datetime.now(UTC)
-    if body.ends_at <= now:
-        raise Problem(
-            422,
-            "deal-in-the-past",
-            "Deal already over",
-            "The end time has passed: choose an end time in the future.",
-        )
-    deal = Deal(business_id=business.id, currency=business.currency, **body.model_dump())
-    session.add(deal)
-    session.flush()
+    deal = service.create_deal(session, business, body, now)
     session.commit()
     return _deal_public(deal, business, now)
 

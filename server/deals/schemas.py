@@ -64,7 +64,7 @@ def voucher_public(voucher: Voucher) -> VoucherPublic:
         id=voucher.id,
         deal_id=voucher.deal_id,
         business_id=voucher.business_id,
-        status=voucher.status.value,
+        status=voucher.status,
         face_value=MoneyPublic.of(Money.of(voucher.face_minor, voucher.currency)),
         expires_at=voucher.expires_at,
         redeemed_at=voucher.redeemed_at,

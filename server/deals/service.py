@@ -9,21 +9,31 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from sync.tokens import Kind
+from sync.wire import VoucherStatus
 
-from ..billing.subscriptions import hidden_businesses
+from ..billing.subscriptions import hidden_businesses, require_selling
 from ..directory.models import Branch, Business
 from ..directory.repository import Near, distance_km
-from ..errors import DealNotOnSale, DealSoldOut, VoucherExpired, VoucherNotFound, VoucherUsed
+from ..errors import (
+    DealInThePast,
+    DealNotOnSale,
+    DealSoldOut,
+    VoucherExpired,
+    VoucherNotFound,
+    VoucherUsed,
+)
 from ..keys.keyring import Keyring
 from ..wallet import ledger
 from ..wallet.ledger import Leg
 from ..wallet.models import Purpose
 from ..wallet.tokens import presented_subject, sign_token
-from .models import Deal, Voucher, VoucherStatus
+from .models import Deal, Voucher
+from .schemas import DealCreate
 
 __all__ = [
     "LiveDeal",
     "buy_voucher",
+    "create_deal",
     "end_deals",
     "find_voucher",
     "live_deals",
@@ -34,6 +44,17 @@ __all__ = [
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def create_deal(session: Session, business: Business, body: DealCreate, now: datetime) -> Deal:
+    """A new deal of a business that is selling; DealInThePast when it would end by `now`."""
+    require_selling(session, business.id)
+    if body.ends_at <= now:
+        raise DealInThePast("The end time has passed: choose an end time in the future.")
+    deal = Deal(business_id=business.id, currency=business.currency, **body.model_dump())
+    session.add(deal)
+    session.flush()
+    return deal
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sync.wire import EventStatus, IncidentKind
+
 from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
 from ..events import Recorded
 from ..events.models import EventEntity
@@ -51,7 +53,7 @@ class SyncEvent(Base):
     type: Mapped[str] = mapped_column(String(40))
     occurred_at: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(30))
+    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus, 30))
     detail: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
@@ -82,12 +84,6 @@ class TillRedemption(Base):
     voided_by: Mapped[str | None] = mapped_column(String(36), default=None)  # the void's event
 
     __table_args__ = (UniqueConstraint("device_id", "attempt_key"),)
-
-
-class IncidentKind(enum.StrEnum):
-    OFFLINE_OVERSPEND = "offline_overspend"  # tills together spent more than a card held
-    VOUCHER_REUSED = "voucher_reused"  # a voucher redeemed again offline (or after its deal)
-    EDIT_CONFLICT = "edit_conflict"  # a listing edit made on an older version, not applied
 
 
 class Incident(Recorded, Base):

@@ -19,11 +19,12 @@ from sync.wire import (
     SnapshotPage,
     TrustListDocument,
     VoucherState,
+    VoucherStatus,
 )
 
 from ..billing.models import Subscription
 from ..billing.subscriptions import prices, product_count
-from ..deals.models import Deal, Voucher, VoucherStatus
+from ..deals.models import Deal, Voucher
 from ..directory.models import Branch, Product
 from ..events import Event, EventEntity, events_after, head_position
 from ..wallet.models import GiftCard, IssuedToken, LedgerAccount
@@ -167,7 +168,7 @@ def snapshot_page(
             id=card_id,
             currency=currency,
             balance_minor=balance,
-            status=status.value,
+            status=status,
             expires_at=expires_at,
             version=version,
         )

@@ -24,6 +24,7 @@ from sync.wire import (
     EventResult,
     EventStatus,
     EventType,
+    IncidentKind,
     TerminalEvent,
     public_key_from_text,
 )
@@ -40,7 +41,7 @@ from ..wallet.ledger import Postings
 from ..wallet.models import GiftCard, LedgerAccount, Purpose
 from ..wallet.schemas import MAX_AMOUNT
 from . import redemptions
-from .models import Device, Incident, IncidentKind, RedeemedItem, SyncEvent, TillRedemption
+from .models import Device, Incident, RedeemedItem, SyncEvent, TillRedemption
 
 __all__ = ["apply_events", "incidents_of"]
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -20,7 +19,6 @@ from sync.wire import (
     TerminalRedemption,
     TerminalVoucherRedemption,
     VoucherPublic,
-    public_key_from_text,
 )
 
 from ..db import SessionDep
@@ -32,25 +30,13 @@ from ..problems import Problem
 from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.schemas import redemption_public
-from . import redemptions
-from .models import Device, Incident, OfflineLimits, PairingCode, RedeemedItem
+from . import redemptions, service
+from .models import Device, Incident, OfflineLimits, RedeemedItem
 from .pull import changes_since, offline_limits, resume_from, snapshot_page
 from .reconcile import apply_events, incidents_of
 from .schemas import DevicePublic, IncidentPublic, IncidentResolve
 
 router = APIRouter(tags=["terminals"])
-
-
-PAIRING_LIFETIME = timedelta(minutes=15)
-_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _normal(code: str) -> str:
-    return code.replace("-", "").replace(" ", "").upper()
 
 
 @router.post(
@@ -62,52 +48,18 @@ def create_pairing_code(
     business_id: str, user: CurrentUser, session: SessionDep
 ) -> PairingCodePublic:
     business = business_for(session, user, business_id, staff=False)
-    raw = "".join(secrets.choice(_ALPHABET) for _ in range(8))
-    expires = datetime.now(UTC) + PAIRING_LIFETIME
-    session.add(PairingCode(business_id=business.id, code_hash=_digest(raw), expires_at=expires))
+    code = service.create_pairing_code(session, business.id)
     session.commit()
-    code = f"{raw[:4]}-{raw[4:]}"
-    return PairingCodePublic(code=code, qr_text=f"TPPAIR:{code}", expires_at=expires)
+    return code
 
 
 @router.post("/devices/pair", status_code=201, summary="Pair a terminal with a pairing code")
 def pair(body: PairRequest, request: Request, session: SessionDep) -> DeviceCredentials:
     address = request.client.host if request.client else "unknown"
     request.app.state.login_limiter.hit(f"pair:{address}", "pairing")
-    try:
-        public_key_from_text(body.public_key)
-    except ValueError:
-        raise Problem(
-            422,
-            "invalid-device-key",
-            "Not a device key",
-            "public_key must be the base64 of a raw 32-byte Ed25519 public key.",
-        ) from None
-    code = (
-        session.query(PairingCode)
-        .filter_by(code_hash=_digest(_normal(body.code.removeprefix("TPPAIR:"))))
-        .one_or_none()
-    )
-    now = datetime.now(UTC)
-    if code is None or code.used_at is not None or code.expires_at <= now:
-        raise Problem(
-            422,
-            "invalid-pairing-code",
-            "Pairing code not valid",
-            "That code is wrong, used or expired: ask the owner for a new one in "
-            "the vendor screens, and type it again.",
-        )
-    code.used_at = now
-    secret = secrets.token_urlsafe(32)
-    device = Device(
-        business_id=code.business_id,
-        name=body.name,
-        public_key=body.public_key,
-        secret_hash=_digest(secret),
-    )
-    session.add(device)
+    credentials = service.pair(session, body)
     session.commit()
-    return DeviceCredentials(device_id=device.id, business_id=device.business_id, secret=secret)
+    return credentials
 
 
 def current_device(
@@ -116,7 +68,7 @@ def current_device(
     scheme, _, credentials = (authorization or "").partition(" ")
     device_id, _, secret = credentials.partition(".")
     device = session.get(Device, device_id) if scheme == "Device" and secret else None
-    if device is None or not secrets.compare_digest(device.secret_hash, _digest(secret)):
+    if device is None or not secrets.compare_digest(device.secret_hash, service.digest(secret)):
         raise Problem(
             401,
             "unauthorized-device",

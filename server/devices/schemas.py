@@ -1,38 +1,12 @@
-"""The owner's view of terminals and incidents. What a terminal sends and receives is in
-`sync.wire`, shared with the terminal."""
+"""The owner's views of terminals and incidents are `sync.wire`'s models (the terminal's
+owner screens read them too), re-exported here; what is left is the server's own."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, Field
-
+from sync.wire import DevicePublic as DevicePublic
+from sync.wire import IncidentPublic as IncidentPublic
+from sync.wire import IncidentResolve as IncidentResolve
 from sync.wire import OfflineLimitsBody
-
-
-class DevicePublic(BaseModel):
-    id: str
-    name: str
-    created_at: datetime
-    last_seen_at: datetime | None
-    revoked: bool
-
-
-class IncidentPublic(BaseModel):
-    id: str
-    kind: str
-    subject_id: str
-    amount_minor: int
-    currency: str
-    detail: str
-    created_at: datetime
-    resolved_at: datetime | None
-    resolution: str
-
-
-class IncidentResolve(BaseModel):
-    resolution: str = Field(min_length=1, max_length=500, description="what was done about it")
-
 
 # What a business's terminals may approve offline until its owner sets limits.
 DEFAULT_OFFLINE_LIMITS = OfflineLimitsBody(

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from sync.money import Money, MoneyError, currency
+from sync.money import Money
 
 from ..accounts.models import Role
 from ..billing import subscriptions as billing
@@ -12,8 +12,8 @@ from ..billing.clock import today
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
 from ..problems import Problem
-from . import repository
-from .models import Branch, Business, Product
+from . import repository, service
+from .models import Branch, Product
 from .schemas import (
     BranchCreate,
     BranchPublic,
@@ -83,14 +83,7 @@ def search(
 
 @router.get("/{business_id}", summary="One business with its branches and products")
 def detail(session: SessionDep, business_id: str) -> BusinessDetail:
-    business: Business | None = repository.get_business(session, business_id)
-    if business is None:
-        raise Problem(
-            404,
-            "business-not-found",
-            "No such business",
-            f"There is no business {business_id!r}: search the directory for its id.",
-        )
+    business = service.business(session, business_id)
     products = [
         ProductPublic(
             id=p.id,
@@ -109,14 +102,10 @@ def create_business(
     body: BusinessCreate, request: Request, user: CurrentUser, session: SessionDep
 ) -> BusinessPublic:
     require_role(user, Role.VENDOR_OWNER)
-    try:
-        code = currency(body.currency).code
-    except MoneyError as exc:
-        raise Problem(422, "invalid-currency", "Unknown currency", str(exc)) from None
-    business = repository.add_business(
-        session, user.id, body.name, body.category, body.description, code
-    )
-    billing.start(session, business, today(request))
+    business = service.list_business(
+        session, user.id, body.name, body.category, body.description, body.currency,
+        today(request),
+    )  # fmt: skip
     session.commit()
     return _public(repository.Found(business, None), None)
 
@@ -145,7 +134,7 @@ def create_branch(
 def delete_branch(
     business_id: str, branch_id: str, request: Request, user: CurrentUser, session: SessionDep
 ) -> None:
-    _remove(Branch, "branch", business_id, branch_id, request, user, session)
+    _remove(Branch, business_id, branch_id, request, user, session)
 
 
 @router.post(
@@ -179,12 +168,11 @@ def create_product(
 def delete_product(
     business_id: str, product_id: str, request: Request, user: CurrentUser, session: SessionDep
 ) -> None:
-    _remove(Product, "product", business_id, product_id, request, user, session)
+    _remove(Product, business_id, product_id, request, user, session)
 
 
 def _remove(
     kind: type[repository.Listing],
-    entity: str,
     business_id: str,
     item_id: str,
     request: Request,
@@ -192,10 +180,5 @@ def _remove(
     session: SessionDep,
 ) -> None:
     business = business_for(session, user, business_id, staff=False)
-    billing.require_editing(session, business.id)
-    if not repository.remove_listing(session, business, kind, entity, item_id):
-        raise Problem(
-            404, f"{entity}-not-found", f"No such {entity}", f"This business has no such {entity}."
-        )
-    billing.listing_changed(session, business.id, today(request))
+    service.remove_listing(session, business, kind, item_id, today(request))
     session.commit()

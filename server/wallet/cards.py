@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from sync.money import Money
 from sync.tokens import Kind
+from sync.wire import CardStatus
 
 from ..db import rowcount
 from ..directory.models import Business
@@ -29,15 +30,7 @@ from ..ids import make_id
 from ..keys.keyring import Keyring
 from . import ledger
 from .ledger import InsufficientFundsError, Leg, Postings
-from .models import (
-    CardStatus,
-    GiftCard,
-    Hold,
-    HoldStatus,
-    LedgerAccount,
-    Purpose,
-    Transfer,
-)
+from .models import GiftCard, Hold, HoldStatus, LedgerAccount, Purpose, Transfer
 from .tokens import presented_subject, revoke_tokens_of, sign_token
 
 __all__ = [

@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from sync.wire import CardStatus
+
 from ..db import Base, BigId, UtcDateTime, utcnow
 from ..events import Recorded
 from ..events.models import EventEntity, EventKind
@@ -72,12 +74,6 @@ class Transfer(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (CheckConstraint("amount_minor > 0", name="positive"),)
-
-
-class CardStatus(enum.StrEnum):
-    ACTIVE = "active"
-    BLOCKED = "blocked"
-    EXPIRED = "expired"
 
 
 class GiftCard(Recorded, Base):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._amounts import MAX_AMOUNT, MoneyPublic
+from ._states import VoucherStatus
 
 __all__ = [
     "ProblemAnswer",
@@ -38,7 +38,7 @@ class VoucherPublic(BaseModel):
     id: str
     deal_id: str
     business_id: str
-    status: Literal["issued", "redeemed"]
+    status: VoucherStatus
     face_value: MoneyPublic
     expires_at: datetime
     redeemed_at: datetime | None

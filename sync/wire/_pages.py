@@ -4,11 +4,12 @@ carry (cards, vouchers, listings, offline limits, the plan)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from ._amounts import MAX_AMOUNT
+from ._states import CardStatus, SubscriptionStatus, VoucherStatus
 
 __all__ = [
     "BranchState",
@@ -31,7 +32,7 @@ class CardState(BaseModel):
     id: str
     currency: str
     balance_minor: int
-    status: Literal["active", "blocked", "expired"]
+    status: CardStatus
     expires_at: datetime
     version: int
 
@@ -39,7 +40,7 @@ class CardState(BaseModel):
 class VoucherState(BaseModel):
     id: str
     deal_id: str
-    status: Literal["issued", "redeemed"]
+    status: VoucherStatus
     face_minor: int
     currency: str
     expires_at: datetime
@@ -89,7 +90,7 @@ class PlanState(BaseModel):
     name: str
     max_products: int | None = Field(description="null: unlimited")
     products: int
-    status: str = Field(description="active, past_due, grace or suspended")
+    status: SubscriptionStatus
     hibernating: bool
     pending_plan: str | None = Field(description="a tier change waiting out its grace")
 

@@ -1,26 +1,14 @@
 """The states and kinds the terminal keeps, one StrEnum each; the values are what the
-terminal's database and the server's answers hold."""
+terminal's database and the server's answers hold. The states the server sends (a card's,
+a voucher's, the plan's) are defined once, in `sync.wire`, and re-exported here."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from sync.wire import CardStatus, SubscriptionStatus, VoucherStatus
+
 __all__ = ["CardStatus", "Mode", "RedemptionKind", "SubscriptionStatus", "VoucherStatus"]
-
-
-class CardStatus(StrEnum):
-    """A gift card as the server last described it."""
-
-    ACTIVE = "active"
-    BLOCKED = "blocked"  # held for review (e.g. overspent offline)
-    EXPIRED = "expired"
-
-
-class VoucherStatus(StrEnum):
-    """A deal voucher as the server last described it."""
-
-    ISSUED = "issued"
-    REDEEMED = "redeemed"
 
 
 class RedemptionKind(StrEnum):
@@ -35,12 +23,3 @@ class Mode(StrEnum):
 
     ONLINE = "online"
     OFFLINE = "offline"
-
-
-class SubscriptionStatus(StrEnum):
-    """How the business's plan stands."""
-
-    ACTIVE = "active"
-    PAST_DUE = "past_due"
-    GRACE = "grace"
-    SUSPENDED = "suspended"

@@ -5,17 +5,25 @@ Screens get typed objects from here and never see a REST path or the server's JS
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import ValidationError
-
+from sync.client import SyncClient
 from sync.money import Money
-from sync.wire import OfflineLimitsBody
+from sync.wire import (
+    DevicePublic,
+    IncidentKind,
+    IncidentPublic,
+    InvoiceKind,
+    InvoicePublic,
+    InvoiceStatus,
+    OfflineLimitsBody,
+    SubscriptionPublic,
+    SubscriptionStatus,
+)
 
-from .kinds import SubscriptionStatus
 from .session import OwnerError
 
 if TYPE_CHECKING:
@@ -26,28 +34,11 @@ __all__ = [
     "Device",
     "Incident",
     "Invoice",
-    "InvoiceKind",
-    "InvoiceStatus",
     "OwnerDesk",
     "OwnerOverview",
 ]
 
-
-class InvoiceKind(StrEnum):
-    PERIOD = "period"  # the month ahead
-    CHANGES = "changes"  # a day's changes
-
-
-class InvoiceStatus(StrEnum):
-    DRAFT = "draft"
-    OPEN = "open"
-    PAID = "paid"
-    UNCOLLECTIBLE = "uncollectible"
-    VOID = "void"
-
-    @property
-    def unpaid(self) -> bool:
-        return self in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,13 +48,22 @@ class Device:
     last_seen_at: datetime | None
     revoked: bool
 
+    @classmethod
+    def of(cls, device: DevicePublic) -> Device:
+        return cls(device.name, device.created_at, device.last_seen_at, device.revoked)
+
 
 @dataclass(frozen=True)
 class Incident:
     id: str
-    kind: str  # the server's kind, e.g. offline_overspend
+    kind: IncidentKind
     amount: Money
     detail: str
+
+    @classmethod
+    def of(cls, incident: IncidentPublic) -> Incident:
+        amount = Money.of(incident.amount_minor, incident.currency)
+        return cls(incident.id, incident.kind, amount, incident.detail)
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,12 @@ class Invoice:
     status: InvoiceStatus
     issued_on: date
     total: Money
+
+    @classmethod
+    def of(cls, invoice: InvoicePublic) -> Invoice:
+        return cls(
+            invoice.id, invoice.kind, invoice.status, invoice.issued_on, invoice.total.money()
+        )
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,18 @@ class Billing:
     status: SubscriptionStatus
     hibernating: bool
     invoices: list[Invoice]  # newest first
+
+    @classmethod
+    def of(cls, subscription: SubscriptionPublic, invoices: list[InvoicePublic]) -> Billing:
+        return cls(
+            plan=subscription.plan.name,
+            monthly=subscription.monthly.money(),
+            products=subscription.products,
+            max_products=subscription.plan.max_products,
+            status=subscription.status,
+            hibernating=subscription.hibernating,
+            invoices=[Invoice.of(i) for i in invoices],
+        )
 
     @property
     def unpaid(self) -> list[Invoice]:
@@ -111,92 +129,39 @@ class OwnerDesk:
         return cls(session, session.sign_in_owner(email, password))
 
     def overview(self) -> OwnerOverview:
-        devices = [_device(d) for d in self._call("GET", "/devices")]
-        incidents = self._call("GET", "/incidents")
         return OwnerOverview(
-            devices,
-            [_incident(i) for i in incidents if i.get("resolved_at") is None],
-            _limits(self._call("GET", "/offline-limits")),
+            [Device.of(d) for d in self._ask(SyncClient.devices)],
+            [Incident.of(i) for i in self._ask(SyncClient.incidents) if i.resolved_at is None],
+            self._ask(SyncClient.offline_limits),
             self._billing(),
         )
 
     def resolve_incident(self, incident_id: str, resolution: str) -> None:
-        self._call("POST", f"/incidents/{incident_id}/resolve", {"resolution": resolution})
+        self._ask(
+            lambda client, business, token: client.resolve_incident(
+                business, incident_id, resolution, token
+            )
+        )
 
     def pay_invoice(self, invoice_id: str, card_number: str) -> None:
-        self._call("POST", f"/invoices/{invoice_id}/pay", {"card_number": card_number})
+        self._ask(
+            lambda client, business, token: client.pay_invoice(
+                business, invoice_id, card_number, token
+            )
+        )
 
     def set_offline_limits(self, limits: OfflineLimitsBody) -> None:
-        self._call("PUT", "/offline-limits", limits.model_dump())
+        self._ask(
+            lambda client, business, token: client.set_offline_limits(business, limits, token)
+        )
 
     def _billing(self) -> Billing | None:
         try:
-            subscription = self._call("GET", "/subscription")
+            subscription = self._ask(SyncClient.subscription)
         except OwnerError:
             return None  # no subscription to show
-        invoices = self._call("GET", "/invoices")
-        try:
-            return Billing(
-                plan=str(subscription["plan"]["name"]),
-                monthly=_money(subscription["monthly"]),
-                products=int(subscription["products"]),
-                max_products=subscription["plan"]["max_products"],
-                status=SubscriptionStatus(subscription["status"]),
-                hibernating=bool(subscription["hibernating"]),
-                invoices=[_invoice(i) for i in invoices],
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _unreadable(exc) from None
+        return Billing.of(subscription, self._ask(SyncClient.invoices))
 
-    def _call(self, method: str, path: str, body: dict[str, object] | None = None) -> Any:
-        return self.session.owner_call(method, path, self.token, body)
-
-
-def _unreadable(exc: Exception) -> OwnerError:
-    return OwnerError(f"the server's answer could not be read ({exc!r}): update this terminal")
-
-
-def _limits(document: dict[str, Any]) -> OfflineLimitsBody:
-    try:
-        return OfflineLimitsBody.model_validate(document)
-    except ValidationError as exc:
-        raise _unreadable(exc) from None
-
-
-def _money(document: dict[str, Any]) -> Money:
-    return Money.of(int(document["minor"]), str(document["currency"]))
-
-
-def _device(document: dict[str, Any]) -> Device:
-    try:
-        seen = document["last_seen_at"]
-        return Device(
-            str(document["name"]),
-            datetime.fromisoformat(document["created_at"]),
-            None if seen is None else datetime.fromisoformat(seen),
-            bool(document["revoked"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _unreadable(exc) from None
-
-
-def _incident(document: dict[str, Any]) -> Incident:
-    try:
-        return Incident(
-            str(document["id"]),
-            str(document["kind"]),
-            Money.of(int(document["amount_minor"]), str(document["currency"])),
-            str(document["detail"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise _unreadable(exc) from None
-
-
-def _invoice(document: dict[str, Any]) -> Invoice:
-    return Invoice(
-        str(document["id"]),
-        InvoiceKind(document["kind"]),
-        InvoiceStatus(document["status"]),
-        date.fromisoformat(document["issued_on"]),
-        _money(document["total"]),
-    )
+    def _ask(self, call: Callable[[SyncClient, str, str], T]) -> T:
+        """`call(client, business_id, token)` as this owner."""
+        return self.session.as_owner(lambda client, business: call(client, business, self.token))

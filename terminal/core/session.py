@@ -14,11 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sync.client import DeviceAuth, ServerRefusedError, ServerUnreachableError, SyncClient
+from sync.client import (
+    DeviceAuth,
+    ServerAnswerError,
+    ServerRefusedError,
+    ServerUnreachableError,
+    SyncClient,
+)
 from sync.engine import PushSummary, sync_once
 from sync.money import Money
 from sync.wire import public_key_text
@@ -28,6 +34,8 @@ from .store import JournalEntry, Pairing, TerminalStore
 from .till import Till, Verdict
 
 __all__ = ["OwnerError", "PairingFailedError", "Status", "TerminalSession"]
+
+T = TypeVar("T")
 
 
 class OwnerError(Exception):
@@ -154,29 +162,32 @@ class TerminalSession:
             raise OwnerError("pair the terminal first")
         try:
             token = self._client().sign_in(email, password)
-            self._client().owner_call("GET", f"/businesses/{pairing.business_id}/devices", token)
+            # Only the owner may list the business's terminals: that tells an owner from staff.
+            self._client().devices(pairing.business_id, token)
         except ServerUnreachableError as exc:
             raise OwnerError(f"{exc}: signing in needs the server") from None
         except ServerRefusedError as exc:
             if exc.status == 403:
                 raise OwnerError("only the business's owner can manage it here") from None
             raise OwnerError(str(exc)) from None
+        except ServerAnswerError as exc:
+            raise OwnerError(f"{exc}: update this terminal") from None
         return token
 
-    def owner_call(
-        self, method: str, path: str, token: str, body: dict[str, object] | None = None
-    ) -> Any:
-        """`path` under this terminal's business, as the signed-in owner."""
+    def as_owner(self, call: Callable[[SyncClient, str], T]) -> T:
+        """`call(client, business_id)` for this terminal's business, made with the signed-in
+        owner's token; OwnerError, saying why, when the server cannot be asked or refuses."""
         pairing = self.store.pairing()
-        assert pairing is not None
+        if pairing is None:
+            raise OwnerError("pair the terminal first")
         try:
-            return self._client().owner_call(
-                method, f"/businesses/{pairing.business_id}{path}", token, body
-            )
+            return call(self._client(), pairing.business_id)
         except ServerUnreachableError as exc:
             raise OwnerError(f"{exc}: this needs the server; try again when online") from None
         except ServerRefusedError as exc:
             raise OwnerError(str(exc)) from None
+        except ServerAnswerError as exc:
+            raise OwnerError(f"{exc}: update this terminal") from None
 
     # -- sync --------------------------------------------------------------------------
 

@@ -1,0 +1,70 @@
+"""Pairing a terminal with a business: the owner's one-time code, and the terminal's
+credentials for it. The refusals are domain errors (`server.errors`)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from sync.wire import DeviceCredentials, PairingCodePublic, PairRequest, public_key_from_text
+
+from ..errors import InvalidDeviceKey, InvalidPairingCode
+from .models import Device, PairingCode
+
+__all__ = ["PAIRING_LIFETIME", "create_pairing_code", "digest", "pair"]
+
+PAIRING_LIFETIME = timedelta(minutes=15)
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+def digest(text: str) -> str:
+    """How codes and device secrets are stored: never as given."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _normal(code: str) -> str:
+    return code.replace("-", "").replace(" ", "").upper()
+
+
+def create_pairing_code(session: Session, business_id: str) -> PairingCodePublic:
+    """A new one-time code for pairing a terminal with the business."""
+    raw = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    expires = datetime.now(UTC) + PAIRING_LIFETIME
+    session.add(PairingCode(business_id=business_id, code_hash=digest(raw), expires_at=expires))
+    code = f"{raw[:4]}-{raw[4:]}"
+    return PairingCodePublic(code=code, qr_text=f"TPPAIR:{code}", expires_at=expires)
+
+
+def pair(session: Session, request: PairRequest) -> DeviceCredentials:
+    """Pair a terminal with the business whose unused, unexpired code it sends."""
+    try:
+        public_key_from_text(request.public_key)
+    except ValueError:
+        raise InvalidDeviceKey(
+            "public_key must be the base64 of a raw 32-byte Ed25519 public key."
+        ) from None
+    code = (
+        session.query(PairingCode)
+        .filter_by(code_hash=digest(_normal(request.code.removeprefix("TPPAIR:"))))
+        .one_or_none()
+    )
+    now = datetime.now(UTC)
+    if code is None or code.used_at is not None or code.expires_at <= now:
+        raise InvalidPairingCode(
+            "That code is wrong, used or expired: ask the owner for a new one in "
+            "the vendor screens, and type it again."
+        )
+    code.used_at = now
+    secret = secrets.token_urlsafe(32)
+    device = Device(
+        business_id=code.business_id,
+        name=request.name,
+        public_key=request.public_key,
+        secret_hash=digest(secret),
+    )
+    session.add(device)
+    session.flush()
+    return DeviceCredentials(device_id=device.id, business_id=device.business_id, secret=secret)

@@ -1,0 +1,63 @@
+"""What the directory's routes ask of it beyond reading: a business by id, listing a new
+business, removing a branch or product. The refusals are domain errors (`server.errors`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from sync.money import MoneyError, currency
+
+from ..billing import subscriptions as billing
+from ..errors import BranchNotFound, BusinessNotFound, NotFound, ProductNotFound, UnknownCurrency
+from . import repository
+from .models import Branch, Business, Product
+
+__all__ = ["business", "list_business", "remove_listing"]
+
+
+def business(session: Session, business_id: str) -> Business:
+    """The business with its branches; BusinessNotFound when there is none."""
+    found = repository.get_business(session, business_id)
+    if found is None:
+        raise BusinessNotFound(
+            f"There is no business {business_id!r}: search the directory for its id."
+        )
+    return found
+
+
+def list_business(
+    session: Session,
+    owner_id: str,
+    name: str,
+    category: str,
+    description: str,
+    currency_code: str,
+    today: date,
+) -> Business:
+    """A new business of `owner_id`, on the plan billing starts it on."""
+    try:
+        code = currency(currency_code).code
+    except MoneyError as exc:
+        raise UnknownCurrency(str(exc)) from None
+    added = repository.add_business(session, owner_id, name, category, description, code)
+    billing.start(session, added, today)
+    return added
+
+
+_MISSING: dict[type[Branch | Product], tuple[str, type[NotFound]]] = {
+    Branch: ("branch", BranchNotFound),
+    Product: ("product", ProductNotFound),
+}
+
+
+def remove_listing(
+    session: Session, owner: Business, kind: type[repository.Listing], item_id: str, today: date
+) -> None:
+    """Remove a branch or product of the business; billing follows."""
+    billing.require_editing(session, owner.id)
+    entity, missing = _MISSING[kind]
+    if not repository.remove_listing(session, owner, kind, entity, item_id):
+        raise missing(f"This business has no such {entity}.")
+    billing.listing_changed(session, owner.id, today)
