@@ -194,6 +194,11 @@ def test(args: list[str]) -> None:
     ensure_zbar(required=True)
     env = dict(os.environ)
     url = find_postgres()
+    if url and not shutil.which("pg_restore") and not apt_install("postgresql-client"):
+        print(
+            "note: pg_dump/pg_restore are missing (apt-get install postgresql-client): "
+            "the restore drill will fail"
+        )
     if url:
         env["TILLPOINT_TEST_POSTGRES_URL"] = url
         say(f"PostgreSQL for the server suite: {url}")
