@@ -20,7 +20,7 @@ from ..problems import Problem
 from .clock import today
 from .models import BillingNotice, Invoice, InvoiceStatus, PriceItem, PriceKind, Subscription
 from .rates import RateError, parse_rate, save_rate
-from .run import charge_invoice, void
+from .run import charge_invoice, keep_card, void
 from .schemas import (
     InvoiceLinePublic,
     InvoicePayment,
@@ -71,7 +71,7 @@ def _subscription(session: SessionDep, business_id: str) -> Subscription:
 
 def _public(session: SessionDep, subscription: Subscription) -> SubscriptionPublic:
     plan = prices(session)[subscription.plan_code]
-    card = subscription.payment_card
+    card = subscription.payment_card_last4
     pending_on = subscription.pending_since + TIER_GRACE if subscription.pending_since else None
     return SubscriptionPublic(
         business_id=subscription.business_id,
@@ -86,7 +86,7 @@ def _public(session: SessionDep, subscription: Subscription) -> SubscriptionPubl
         pending_plan=subscription.pending_plan,
         pending_on=pending_on,
         grace_until=subscription.grace_until,
-        payment_card=f"…{card[-4:]}" if card else None,
+        payment_card=f"…{card}" if card else None,
     )
 
 
@@ -153,11 +153,11 @@ def _act(
     summary="The card invoices are charged to",
 )
 def put_card(
-    business_id: str, body: PaymentCard, user: CurrentUser, session: SessionDep
+    business_id: str, body: PaymentCard, request: Request, user: CurrentUser, session: SessionDep
 ) -> SubscriptionPublic:
     business = business_for(session, user, business_id, staff=False)
     subscription = _locked(session, business.id)
-    subscription.payment_card = body.card_number
+    keep_card(subscription, request.app.state.gateway, body.card_number)
     session.commit()
     return _public(session, subscription)
 
@@ -200,10 +200,10 @@ def _pay(
     subscription = _locked(session, business.id)
     invoice = _unpaid(session, business.id, invoice_id, "invoice-not-payable", "paid")
     if body.card_number:
-        subscription.payment_card = body.card_number
+        keep_card(subscription, request.app.state.gateway, body.card_number)
     paid = charge_invoice(
         session, subscription, invoice, today(request), request.app.state.gateway,
-        subscription.payment_card,
+        subscription.payment_card_token,
     )  # fmt: skip
     session.commit()
     if not paid:
