@@ -275,6 +275,9 @@ def test(args: list[str]) -> None:
 def bench(args: list[str]) -> None:
     """Run every benchmark script in bench/ and print its figures."""
     ensure_venv("dev")
+    redis_url = find_redis()
+    if redis_url:
+        os.environ.setdefault("TILLPOINT_BENCH_REDIS_URL", redis_url)
     for tool, package in (("pgbench", "postgresql-client"), ("wrk", "wrk")):
         if not shutil.which(tool) and not apt_install(package):
             print(
