@@ -8,7 +8,7 @@
 
 Setting up means: a virtual environment in .venv with the project installed,
 the zbar library (installed when running as root, otherwise the command that
-installs it is printed), and for the tests a running PostgreSQL. Only the
+installs it is printed), and for the tests a running PostgreSQL and Redis. Only the
 standard library is used here, so this runs on any Python 3.11+.
 """
 
@@ -180,6 +180,46 @@ def find_postgres() -> str | None:
     return None
 
 
+# -- Redis -----------------------------------------------------------------------
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_answers(url: str) -> bool:
+    probe = (
+        "import sys, redis\n"
+        "try:\n"
+        "    redis.Redis.from_url(sys.argv[1], socket_timeout=3).ping()\n"
+        "except Exception as exc:\n"
+        "    print(exc, file=sys.stderr); sys.exit(1)\n"
+    )
+    return run(PYTHON, "-c", probe, url, check=False, stderr=subprocess.DEVNULL) == 0
+
+
+def start_redis() -> bool:
+    """Start a Redis on 127.0.0.1:6379 that keeps nothing on disk (the tests' state is short)."""
+    server = shutil.which("redis-server")
+    if not server:
+        return False
+    say("starting redis-server on 127.0.0.1:6379")
+    command = [server, "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379"]
+    return run(*command, "--save", "", "--appendonly", "no", check=False) == 0
+
+
+def find_redis() -> str | None:
+    """A URL to a Redis that answers, starting or installing one if need be."""
+    url = os.environ.get("TILLPOINT_TEST_REDIS_URL") or DEFAULT_REDIS_URL
+    if redis_answers(url):
+        return url
+    if start_redis() or (apt_install("redis-server") and start_redis()):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if redis_answers(url):
+                return url
+            time.sleep(0.5)
+    return None
+
+
 # -- the commands ------------------------------------------------------------------
 
 
@@ -209,6 +249,17 @@ def test(args: list[str]) -> None:
             "note: no PostgreSQL answered and none could be started; the PostgreSQL "
             "half of the server suite will be skipped (set TILLPOINT_TEST_POSTGRES_URL)"
         )
+    redis_url = find_redis()
+    if redis_url:
+        env["TILLPOINT_TEST_REDIS_URL"] = redis_url
+        say(f"Redis for the shared-state tests: {redis_url}")
+    elif IN_CI:
+        fail("Redis is not running and could not be started: in CI it must run")
+    else:
+        print(
+            "note: no Redis answered and none could be started; tests of state shared "
+            "through Redis will be skipped (set TILLPOINT_TEST_REDIS_URL)"
+        )
     checks: list[tuple[str, list[str | Path]]] = [
         ("format (ruff format --check)", [BIN / "ruff", "format", "--check", "."]),
         ("lint (ruff check)", [BIN / "ruff", "check", "."]),
@@ -229,6 +280,9 @@ def test(args: list[str]) -> None:
 def bench(args: list[str]) -> None:
     """Run every benchmark script in bench/ and print its figures."""
     ensure_venv("dev")
+    redis_url = find_redis()
+    if redis_url:
+        os.environ.setdefault("TILLPOINT_BENCH_REDIS_URL", redis_url)
     for tool, package in (("pgbench", "postgresql-client"), ("wrk", "wrk")):
         if not shutil.which(tool) and not apt_install(package):
             print(

@@ -5,7 +5,8 @@ next to pgbench's TPC-B-like transactions per second on the same server as the c
 
 Needs a PostgreSQL it may create databases on (TILLPOINT_BENCH_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres), `pgbench` and `wrk` on the PATH (Debian:
-postgresql-client, wrk). Goal (issue 2/5): redemptions/s >= 0.3 x pgbench tps.
+postgresql-client, wrk), and a Redis for the workers (TILLPOINT_BENCH_REDIS_URL, default
+redis://127.0.0.1:6379/0). Goal (issue 2/5): redemptions/s >= 0.3 x pgbench tps.
 
 The load comes from wrk (C, one process), not from Python threads, so the load generator
 takes as little as it can of the cores the server and PostgreSQL share. Next to each
@@ -198,6 +199,11 @@ def measure(workers: int, clients: int, seconds: float) -> tuple[Load, Load]:
             "TILLPOINT_REDEMPTIONS_PER_MINUTE": "1000000",
             "TILLPOINT_ARGON2_TIME_COST": "1",
             "TILLPOINT_ARGON2_MEMORY_KIB": "64",
+            # Workers share rate limits and the deny list through Redis (as in production).
+            "TILLPOINT_REDIS_URL": os.environ.get(
+                "TILLPOINT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"
+            ),
+            "TILLPOINT_REDIS_PREFIX": f"bench-{uuid.uuid4().hex}:",
         }
         migrate = tillpoint("server", "migrate", env=env)
         if migrate.wait() != 0:

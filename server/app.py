@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, text
 
-from .accounts.jwt_tokens import TokenSigner, load_or_create_secret
+from .accounts.jwt_tokens import TokenSigner, read_secret
 from .accounts.passwords import Passwords
 from .accounts.router import router as accounts_router
+from .accounts.sessions import DenyList, LoginThrottle
 from .billing.defaults import ensure_prices
 from .billing.router import router as billing_router
 from .billing.schedule import BillingSchedule
@@ -26,6 +27,7 @@ from .payments import PaymentGateway, make_gateway
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter
 from .settings import Settings
+from .sharedstate import SharedState, open_state
 from .wallet.router import router as wallet_router
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -38,10 +40,12 @@ def create_app(
     engine: Engine | None = None,
     gateway: PaymentGateway | None = None,
     today: Callable[[], date] | None = None,
+    state: SharedState | None = None,
 ) -> FastAPI:
     """The server app. The schema must already be migrated (`tillpoint server migrate`).
     `gateway` replaces the one the settings name (`make_gateway`, which the CLI's billing run
-    uses too); `today` is the billing clock (tests walk the calendar with it)."""
+    uses too); `today` is the billing clock (tests walk the calendar with it); `state`
+    replaces the rate limits' and sessions' store the settings name (`open_state`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,15 +76,23 @@ def create_app(
     app.state.sessions = make_sessionmaker(engine)
     app.state.keyring = Keyring.open(settings.effective_keys_dir)
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
-    app.state.token_signer = TokenSigner(load_or_create_secret(settings.jwt_secret_file))
+    app.state.token_signer = TokenSigner(
+        read_secret(settings.jwt_secret, settings.jwt_secret_path, settings.jwt_secret_file)
+    )
     app.state.gateway = gateway if gateway is not None else make_gateway(settings)
     app.state.billing_today = today or (lambda: datetime.now(UTC).date())
     with app.state.sessions() as session:
         ensure_prices(session, settings.billing_currency)
-    app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60)
-    app.state.redeem_limiter = RateLimiter(settings.redemptions_per_minute, 60)
+    shared = state if state is not None else open_state(settings)
+    app.state.shared_state = shared
+    app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60, shared, "pair")
+    app.state.redeem_limiter = RateLimiter(settings.redemptions_per_minute, 60, shared, "redeem")
+    app.state.login_throttle = LoginThrottle(
+        shared, settings.login_free_failures, settings.login_backoff_max_seconds
+    )
+    app.state.deny_list = DenyList(shared)
     install_problem_handlers(app)
-    install_observability(app, API_PREFIX)
+    install_observability(app, API_PREFIX, settings.metrics_token)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(accounts_router)

@@ -42,7 +42,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     _add_database_options(server)
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=DEFAULT_PORT)
-    server.add_argument("--workers", type=int, default=1, help="worker processes")
+    server.add_argument(
+        "--workers", type=int, default=1, help="worker processes (above 1 needs REDIS_URL)"
+    )
     server.set_defaults(handler=run_server)
     actions = server.add_subparsers(dest="server_command", metavar="ACTION")
 
@@ -240,6 +242,14 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
 
 def run_server(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.workers > 1 and not settings.redis_url:
+        # Each worker would keep its own rate limits, login throttles and deny list:
+        # limits would multiply by the workers, and a signed-out token work on the others.
+        raise CommandError(
+            f"--workers {args.workers} needs state the workers share: set "
+            "TILLPOINT_REDIS_URL (or REDIS_URL) to a Redis they all reach, e.g. "
+            "redis://127.0.0.1:6379/0, or run one worker"
+        )
     _serve(settings, args.host, args.port, args.workers)
     return EXIT_OK
 

@@ -17,10 +17,12 @@ from .accounts.models import Role, User
 from .accounts.passwords import Passwords
 from .billing import subscriptions as billing
 from .billing.defaults import ensure_prices
+from .billing.run import keep_card
 from .deals import service as deals
 from .deals.models import Deal
 from .directory.models import Branch, Business, Product, StaffMember
 from .keys.keyring import Keyring
+from .payments import SimulatedGateway
 from .settings import DEFAULT_BILLING_CURRENCY
 from .wallet import cards
 from .wallet.qr_images import qr_png
@@ -146,7 +148,7 @@ def seed_demo(
     ensure_prices(session, billing_currency)
     today = datetime.now(UTC).date()
     for business in businesses:  # each on the plan it needs, paid by a test card
-        billing.start(session, business, today).payment_card = "4242424242424242"
+        keep_card(billing.start(session, business, today), SimulatedGateway(), "4242424242424242")
     written: list[Path] = []
     if keyring is not None and passwords is not None:
         written = _seed_wallet(session, keyring, passwords, businesses, qr_dir)

@@ -3,6 +3,7 @@ header, and answering with an idempotent operation's outcome."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Header, Request
@@ -11,7 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from .accounts.jwt_tokens import InvalidAccessToken, TokenSigner
+from .accounts.jwt_tokens import AccessClaims, InvalidAccessToken, TokenSigner
 from .accounts.models import Role, User
 from .db import SessionDep
 from .directory.models import Business, StaffMember
@@ -20,6 +21,7 @@ from .wallet.idempotency import Outcome
 
 __all__ = [
     "PROBLEM_RESPONSES",
+    "CurrentSession",
     "CurrentUser",
     "IdempotencyKey",
     "business_for",
@@ -37,11 +39,19 @@ def _unauthorized(detail: str) -> Problem:
     )
 
 
-def current_user(
+@dataclass(frozen=True)
+class SignedIn:
+    """The caller and the access token they came with (its id and session)."""
+
+    user: User
+    claims: AccessClaims
+
+
+def signed_in(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
+) -> SignedIn:
     if credentials is None:
         raise _unauthorized("Sign in first: send 'Authorization: Bearer <access token>'.")
     signer: TokenSigner = request.app.state.token_signer
@@ -49,13 +59,37 @@ def current_user(
         claims = signer.read(credentials.credentials)
     except InvalidAccessToken as exc:
         raise _unauthorized(str(exc).capitalize() + ".") from None
+    if request.app.state.deny_list.refuses(claims):
+        raise _unauthorized(
+            "This session has ended (signed out, or the password changed): sign in again."
+        )
     user = session.get(User, claims.user_id)
     if user is None:
         raise _unauthorized("The account no longer exists.")
-    return user
+    return SignedIn(user, claims)
 
 
+def current_user(signed: Annotated[SignedIn, Depends(signed_in)]) -> User:
+    return signed.user
+
+
+def bearer_claims(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AccessClaims | None:
+    """The access token's claims when one was sent and is valid; else None (no refusal)."""
+    if credentials is None:
+        return None
+    try:
+        claims: AccessClaims = request.app.state.token_signer.read(credentials.credentials)
+    except InvalidAccessToken:
+        return None
+    return claims
+
+
+CurrentSession = Annotated[SignedIn, Depends(signed_in)]
 CurrentUser = Annotated[User, Depends(current_user)]
+OptionalClaims = Annotated[AccessClaims | None, Depends(bearer_claims)]
 
 
 def require_role(user: User, *roles: Role) -> None:

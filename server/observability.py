@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
 import time
 import uuid
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -20,7 +21,7 @@ from prometheus_client import (
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import problem_response
+from .problems import Problem, problem_response
 
 __all__ = ["install_observability"]
 
@@ -145,16 +146,37 @@ class ObserveRequests:
         )
 
 
-def install_observability(app: FastAPI, api_prefix: str) -> None:
+def _check_metrics_token(request: Request, token: str) -> None:
+    """Metrics name routes, volumes and errors: only the scraper holding the token reads them."""
+    if not token:
+        raise Problem(
+            404,
+            "metrics-off",
+            "Metrics are off",
+            "Set TILLPOINT_METRICS_TOKEN and scrape /metrics with 'Authorization: Bearer <token>'.",
+        )
+    sent = request.headers.get("authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        raise Problem(
+            401,
+            "unauthorized",
+            "Not signed in",
+            "Send 'Authorization: Bearer <TILLPOINT_METRICS_TOKEN>' to read the metrics.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def install_observability(app: FastAPI, api_prefix: str, metrics_token: str) -> None:
     _configure_logging()
     app.add_middleware(ObserveRequests, api_prefix=api_prefix)
 
     @app.get(
         "/metrics",
         tags=["operations"],
-        summary="Prometheus metrics",
+        summary="Prometheus metrics (with the metrics token)",
         response_class=Response,
         responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
     )
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        _check_metrics_token(request, metrics_token)
         return Response(_metrics_body(), media_type=CONTENT_TYPE_LATEST)

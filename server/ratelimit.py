@@ -1,49 +1,41 @@
-"""A sliding-window rate limit per key (login by email and by address, redemption by user).
+"""A sliding-window rate limit per key (pairing by address, redemption by user and device).
 
-Kept in process memory: with several workers each enforces its own window, which bounds
-the total at workers × limit. (A shared Redis window is the production upgrade.)
+The windows live in the app's `SharedState`: in Redis when `TILLPOINT_REDIS_URL` is set, so
+every worker and host counts together; else in this process (one worker).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
+import math
 
 from .problems import Problem
+from .sharedstate import MemoryState, SharedState
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimiter", "too_many"]
+
+
+def too_many(what: str, retry_seconds: float, detail: str = "") -> Problem:
+    retry = max(1, math.ceil(retry_seconds))
+    return Problem(
+        429,
+        "rate-limited",
+        "Too many attempts",
+        f"Too many {what} attempts: wait {retry} seconds, then try again.{detail}",
+        headers={"Retry-After": str(retry)},
+    )
 
 
 class RateLimiter:
     def __init__(
-        self, limit: int, window_seconds: float, clock: Callable[[], float] = time.monotonic
+        self, limit: int, window_seconds: float, state: SharedState | None = None, name: str = ""
     ) -> None:
         self.limit = limit
         self.window = window_seconds
-        self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._state = state if state is not None else MemoryState()
+        self._name = name
 
     def hit(self, key: str, what: str) -> None:
         """Count one attempt; raise 429 with Retry-After when over the limit."""
-        now = self._clock()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                retry = max(1, int(hits[0] + self.window - now) + 1)
-                raise Problem(
-                    429,
-                    "rate-limited",
-                    "Too many attempts",
-                    f"Too many {what} attempts: wait {retry} seconds, then try again.",
-                    headers={"Retry-After": str(retry)},
-                )
-            hits.append(now)
-            if len(self._hits) > 100_000:  # forget idle keys rather than grow without bound
-                self._hits = {
-                    k: v for k, v in self._hits.items() if v and v[-1] > now - self.window
-                }
+        retry = self._state.hit(f"rate:{self._name}:{key}", self.limit, self.window)
+        if retry is not None:
+            raise too_many(what, retry)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync.money import currency
@@ -28,7 +28,17 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     argon2_time_cost: int = 3  # argon2-cffi's recommended parameters
     argon2_memory_kib: int = 65536
-    login_attempts_per_minute: int = 10
+    login_attempts_per_minute: int = Field(
+        default=10, description="pairing attempts per address a minute"
+    )
+    login_free_failures: int = Field(
+        default=5,
+        description="wrong passwords for an account, an address or a known device before "
+        "sign-in waits: then 1, 2, 4… seconds after each further one",
+    )
+    login_backoff_max_seconds: float = Field(
+        default=900, description="the longest wait between failed sign-ins"
+    )
     redemptions_per_minute: int = 120
     billing_interval_seconds: float = Field(
         default=3600, description="how often the server runs billing for today; 0: never"
@@ -44,6 +54,33 @@ class Settings(BaseSettings):
         "whose factory takes these settings",
     )
 
+    redis_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("REDIS_URL", "TILLPOINT_REDIS_URL"),
+        description="Redis for rate limits, login throttles and the token deny list, shared "
+        "by every worker and host; empty: kept in this process (one worker only)",
+    )
+    redis_prefix: str = Field(
+        default="tillpoint:", description="put before every Redis key (several apps, one Redis)"
+    )
+    jwt_secret: str = Field(
+        default="",
+        description="the access-token signing secret, the same on every host; or use "
+        "jwt_secret_file. Empty: a file made in the data dir (one host only)",
+        repr=False,
+    )
+    jwt_secret_path: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TILLPOINT_JWT_SECRET_FILE", "jwt_secret_path"),
+        description="a mounted secret file holding the signing secret",
+    )
+    metrics_token: str = Field(
+        default="",
+        description="/metrics answers only with 'Authorization: Bearer <this>'; empty: "
+        "/metrics is off (404)",
+        repr=False,
+    )
+
     @field_validator("billing_currency")
     @classmethod
     def _known_currency(cls, code: str) -> str:
@@ -51,6 +88,7 @@ class Settings(BaseSettings):
 
     @property
     def jwt_secret_file(self) -> Path:
+        """The data dir's own signing secret, made when neither setting gives one."""
         return self.data_dir / "secrets" / "jwt.key"
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 
 from server.settings import Settings
@@ -19,6 +20,8 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 
 def variable(name: str, field: FieldInfo) -> str:
     alias = field.validation_alias
+    if isinstance(alias, AliasChoices):  # the first choice is the name the docs give
+        alias = alias.choices[0]
     return alias if isinstance(alias, str) else f"TILLPOINT_{name.upper()}"
 
 

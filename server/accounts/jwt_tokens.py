@@ -1,9 +1,11 @@
-"""Short-lived JWT access tokens, and opaque refresh tokens stored as hashes."""
+"""Short-lived JWT access tokens, opaque refresh tokens stored as hashes, and device tokens
+that let a known device sign in while its account is throttled."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,15 +14,25 @@ import jwt
 
 from .models import Role
 
-__all__ = ["AccessClaims", "TokenSigner", "hash_refresh_token", "load_or_create_secret"]
+__all__ = [
+    "AccessClaims",
+    "DeviceClaims",
+    "TokenSigner",
+    "hash_refresh_token",
+    "load_or_create_secret",
+    "read_secret",
+]
 
 ACCESS_LIFETIME = timedelta(minutes=15)
 REFRESH_LIFETIME = timedelta(days=30)
+DEVICE_LIFETIME = timedelta(days=365)
 ALGORITHM = "HS256"
+MIN_SECRET_BYTES = 32
 
 
 def load_or_create_secret(path: Path) -> bytes:
-    """The signing secret, shared by every worker through the data folder (mode 0600)."""
+    """The signing secret in a file of the data folder (mode 0600), made on first use: every
+    worker of one host shares it; other hosts need `read_secret`'s shared configuration."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("xb") as out:
@@ -31,6 +43,25 @@ def load_or_create_secret(path: Path) -> bytes:
     return path.read_bytes().strip()
 
 
+def read_secret(value: str, path: Path | None, default_path: Path) -> bytes:
+    """The secret from configuration every host shares — the value itself (environment), or
+    a mounted secret file — else the data folder's own file (one host)."""
+    if value:
+        secret = value.encode()
+    elif path is not None:
+        if not path.is_file():
+            raise ValueError(f"the JWT secret file {path} does not exist: mount it or fix the path")
+        secret = path.read_bytes().strip()
+    else:
+        return load_or_create_secret(default_path)
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ValueError(
+            f"the JWT secret has {len(secret)} bytes: use at least {MIN_SECRET_BYTES} "
+            "(e.g. `openssl rand -hex 32`)"
+        )
+    return secret
+
+
 def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -39,6 +70,15 @@ def hash_refresh_token(token: str) -> str:
 class AccessClaims:
     user_id: str
     role: Role
+    token_id: str  # `jti`: what the deny list names after a logout
+    session_id: str  # `sid`: the refresh-token family the token was issued in
+    expires: datetime
+
+
+@dataclass(frozen=True)
+class DeviceClaims:
+    user_id: str
+    device_id: str
 
 
 class InvalidAccessToken(Exception):
@@ -49,13 +89,17 @@ class TokenSigner:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
-    def access_token(self, user_id: str, role: Role, now: datetime | None = None) -> str:
+    def access_token(
+        self, user_id: str, role: Role, session_id: str, now: datetime | None = None
+    ) -> str:
         issued = now or datetime.now(UTC)
         payload = {
             "sub": user_id,
             "role": role.value,
             "iat": issued,
             "exp": issued + ACCESS_LIFETIME,
+            "jti": uuid.uuid4().hex,
+            "sid": session_id,
             "typ": "access",
         }
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
@@ -66,15 +110,44 @@ class TokenSigner:
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
-                options={"require": ["exp", "sub", "role"]},
+                options={"require": ["exp", "sub", "role", "jti", "sid"]},
             )
             if payload.get("typ") != "access":
                 raise InvalidAccessToken("not an access token")
-            return AccessClaims(str(payload["sub"]), Role(payload["role"]))
+            return AccessClaims(
+                str(payload["sub"]),
+                Role(payload["role"]),
+                str(payload["jti"]),
+                str(payload["sid"]),
+                datetime.fromtimestamp(int(payload["exp"]), UTC),
+            )
         except jwt.ExpiredSignatureError:
             raise InvalidAccessToken("the access token has expired: refresh it") from None
-        except (jwt.InvalidTokenError, ValueError):
+        except (jwt.InvalidTokenError, ValueError, TypeError):
             raise InvalidAccessToken("the access token is not valid: sign in again") from None
+
+    def device_token(self, user_id: str, device_id: str) -> str:
+        issued = datetime.now(UTC)
+        payload = {
+            "sub": user_id,
+            "did": device_id,
+            "iat": issued,
+            "exp": issued + DEVICE_LIFETIME,
+            "typ": "device",
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+
+    def read_device(self, token: str) -> DeviceClaims | None:
+        """The device a token names, or None for anything but a valid device token."""
+        try:
+            payload = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+            )
+        except jwt.InvalidTokenError:
+            return None
+        if payload.get("typ") != "device" or not isinstance(payload.get("did"), str):
+            return None
+        return DeviceClaims(str(payload["sub"]), payload["did"])
 
     @staticmethod
     def new_refresh_token() -> str:

@@ -33,5 +33,8 @@ class RefreshToken(Base):
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Every token a sign-in's refreshes lead to shares one family (and access tokens name it
+    # as their `sid`): reusing a rotated token revokes the family, logout ends it.
+    family_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

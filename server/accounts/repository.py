@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -39,16 +40,33 @@ def business_ids_of(session: Session, user: User) -> list[str]:
     return []
 
 
-def add_refresh_token(session: Session, user: User, token_hash: str, expires: datetime) -> None:
-    session.add(RefreshToken(user_id=user.id, token_hash=token_hash, expires_at=expires))
+def add_refresh_token(
+    session: Session, user: User, token_hash: str, expires: datetime, family_id: str
+) -> None:
+    session.add(
+        RefreshToken(
+            user_id=user.id, token_hash=token_hash, expires_at=expires, family_id=family_id
+        )
+    )
 
 
-def take_refresh_token(session: Session, token_hash: str, now: datetime) -> User | None:
-    """Revoke a live refresh token and return its user; None if it is unknown, expired or
-    already used. The conditional update makes a token usable once, even under races."""
+@dataclass(frozen=True)
+class RefreshUse:
+    """What presenting a refresh token came to: its user when it was live (now used), and
+    its family either way; `reused` when it had already been used or revoked."""
+
+    user: User | None
+    family_id: str | None
+    reused: bool
+
+
+def take_refresh_token(session: Session, token_hash: str, now: datetime) -> RefreshUse:
+    """Revoke a live refresh token and return its user. The conditional update makes a
+    token usable once, even under races."""
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
     if row is None:
-        return None
+        return RefreshUse(None, None, reused=False)
+    was_revoked = row.revoked_at is not None
     taken = rowcount(
         session.execute(
             update(RefreshToken)
@@ -62,5 +80,38 @@ def take_refresh_token(session: Session, token_hash: str, now: datetime) -> User
         )
     )
     if taken != 1:
-        return None
-    return session.get(User, row.user_id)
+        # Lost a race for it, or used before: either way a second use of one token.
+        reused = was_revoked or row.expires_at > now
+        return RefreshUse(None, row.family_id, reused=reused)
+    return RefreshUse(session.get(User, row.user_id), row.family_id, reused=False)
+
+
+def revoke_family(session: Session, family_id: str, now: datetime) -> None:
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def revoke_user_families(session: Session, user_id: str, now: datetime) -> list[str]:
+    """End every session of a user; the families that were still live."""
+    families = list(
+        session.scalars(
+            select(RefreshToken.family_id)
+            .where(
+                RefreshToken.user_id == user_id,
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+            )
+            .distinct()
+        )
+    )
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return families

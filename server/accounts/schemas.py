@@ -28,6 +28,13 @@ class Login(BaseModel):
     password: str = Field(max_length=200)
 
 
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(
+        min_length=MIN_LENGTH, max_length=200, description=f"at least {MIN_LENGTH} characters"
+    )
+
+
 class RefreshRequest(BaseModel):
     refresh_token: str = Field(max_length=200)
 
@@ -37,6 +44,11 @@ class TokenPair(BaseModel):
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme's name, not a secret
     expires_in: int = Field(description="seconds until the access token expires")
+    device_token: str | None = Field(
+        default=None,
+        description="(sign-in only) keep it and send it as `X-Device-Token` when signing in "
+        "again: this device then gets in while the account is throttled by others' guesses",
+    )
 
 
 class UserPublic(BaseModel):

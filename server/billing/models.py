@@ -66,7 +66,9 @@ class Subscription(Recorded, Base):
     pending_since: Mapped[date | None] = mapped_column(Date)
     grace_until: Mapped[date | None] = mapped_column(Date)  # payment retries over: then suspended
     anchor_day: Mapped[int] = mapped_column(Integer)  # the day of the month periods start on
-    payment_card: Mapped[str | None] = mapped_column(String(19))  # the gateway's card (test)
+    # The gateway's token for the card on file and its last four digits: never the number.
+    payment_card_token: Mapped[str | None] = mapped_column(String(200))
+    payment_card_last4: Mapped[str | None] = mapped_column(String(4))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 

@@ -20,6 +20,7 @@ from ..directory.schemas import MoneyPublic
 from . import service
 from .clock import today
 from .models import BillingNotice, Invoice, PriceItem, Subscription
+from .run import keep_card
 from .schemas import (
     InvoiceLinePublic,
     InvoicePayment,
@@ -58,7 +59,7 @@ def _price(item: PriceItem) -> PricePublic:
 
 def _public(session: SessionDep, subscription: Subscription) -> SubscriptionPublic:
     plan = prices(session)[subscription.plan_code]
-    card = subscription.payment_card
+    card = subscription.payment_card_last4
     pending_on = subscription.pending_since + TIER_GRACE if subscription.pending_since else None
     return SubscriptionPublic(
         business_id=subscription.business_id,
@@ -73,7 +74,7 @@ def _public(session: SessionDep, subscription: Subscription) -> SubscriptionPubl
         pending_plan=subscription.pending_plan,
         pending_on=pending_on,
         grace_until=subscription.grace_until,
-        payment_card=f"…{card[-4:]}" if card else None,
+        payment_card=f"…{card}" if card else None,
     )
 
 
@@ -140,11 +141,11 @@ def _act(
     summary="The card invoices are charged to",
 )
 def put_card(
-    business_id: str, body: PaymentCard, user: CurrentUser, session: SessionDep
+    business_id: str, body: PaymentCard, request: Request, user: CurrentUser, session: SessionDep
 ) -> SubscriptionPublic:
     business = business_for(session, user, business_id, staff=False)
     subscription = subscription_of(session, business.id, locked=True)
-    subscription.payment_card = body.card_number
+    keep_card(subscription, request.app.state.gateway, body.card_number)
     session.commit()
     return _public(session, subscription)
 

@@ -21,6 +21,7 @@ from sync.money import Money
 from sync.wire import InvoiceKind, InvoiceStatus, SubscriptionStatus
 
 from ..directory.models import Business
+from ..errors import PaymentDeclined
 from ..payments.gateway import PaymentDeclinedError, PaymentGateway
 from .models import Adjustment, AdjustmentKind, Invoice, InvoiceLine, Subscription
 from .proration import add_month
@@ -288,11 +289,21 @@ def _issue(
     if invoice.total_minor <= 0:
         invoice.status, invoice.paid_on = InvoiceStatus.PAID, at
         return
-    charge_invoice(session, subscription, invoice, at, gateway, subscription.payment_card, s)
+    charge_invoice(session, subscription, invoice, at, gateway, subscription.payment_card_token, s)
 
 
 def _money(invoice: Invoice) -> Money:
     return Money.of(invoice.total_minor, invoice.currency)
+
+
+def keep_card(subscription: Subscription, gateway: PaymentGateway, card_number: str) -> None:
+    """Put a card on file as the gateway's token and its last four digits (`PaymentDeclined`
+    when the gateway refuses the number)."""
+    try:
+        saved = gateway.save_card(card_number)
+    except PaymentDeclinedError as exc:
+        raise PaymentDeclined(exc.message, decline_code=exc.code) from None
+    subscription.payment_card_token, subscription.payment_card_last4 = saved.token, saved.last4
 
 
 def charge_invoice(
@@ -385,7 +396,9 @@ def _retry_payments(
         .order_by(Invoice.issued_on)
     ).all()
     for invoice in due:
-        charge_invoice(session, subscription, invoice, at, gateway, subscription.payment_card, s)
+        charge_invoice(
+            session, subscription, invoice, at, gateway, subscription.payment_card_token, s
+        )
 
 
 def _suspend_when_grace_is_over(

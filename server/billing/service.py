@@ -19,7 +19,7 @@ from ..errors import (
 from ..payments import PaymentGateway
 from .models import ExchangeRate, Invoice, Subscription
 from .rates import RateError, parse_rate, save_rate
-from .run import charge_invoice, void
+from .run import charge_invoice, keep_card, void
 from .subscriptions import base_currency
 
 __all__ = ["pay_invoice", "store_rates", "subscription_of", "void_invoice"]
@@ -50,8 +50,10 @@ def pay_invoice(
     raises PaymentDeclined."""
     _require_unpaid(invoice, InvoiceNotPayable, "paid")
     if card_number:
-        subscription.payment_card = card_number
-    paid = charge_invoice(session, subscription, invoice, at, gateway, subscription.payment_card)
+        keep_card(subscription, gateway, card_number)
+    paid = charge_invoice(
+        session, subscription, invoice, at, gateway, subscription.payment_card_token
+    )
     session.commit()
     if not paid:
         raise PaymentDeclined(

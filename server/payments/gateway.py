@@ -19,6 +19,7 @@ __all__ = [
     "Charge",
     "PaymentDeclinedError",
     "PaymentGateway",
+    "SavedCard",
     "SimulatedGateway",
     "UnknownGatewayError",
     "make_gateway",
@@ -32,6 +33,15 @@ class Charge:
     amount: Money
 
 
+@dataclass(frozen=True)
+class SavedCard:
+    """A card the gateway keeps: its token to charge later, and the last four digits to show.
+    The number itself is never stored by Tillpoint."""
+
+    token: str
+    last4: str
+
+
 class PaymentDeclinedError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -41,7 +51,12 @@ class PaymentDeclinedError(Exception):
 
 class PaymentGateway(Protocol):
     def charge(self, amount: Money, card_number: str, idempotency_key: str) -> Charge:
-        """Take `amount`; the same key returns the same charge. Raises PaymentDeclinedError."""
+        """Take `amount` from a card number, or a saved card's token; the same key returns
+        the same charge. Raises PaymentDeclinedError."""
+        ...
+
+    def save_card(self, card_number: str) -> SavedCard:
+        """Keep a card for later charges; PaymentDeclinedError when the number is not valid."""
         ...
 
 
@@ -73,14 +88,32 @@ def _luhn_ok(number: str) -> bool:
     return (sum(odd) + sum(even)) % 10 == 0
 
 
+# Saved test cards are tokens named after Stripe's test tokens, so every process and host
+# (and the CLI's billing run) charges them alike without sharing the gateway's memory.
+_SAVED_TEST_CARDS = {
+    "4242424242424242": "tok_visa",
+    "5555555555554444": "tok_mastercard",
+    "4000000000000002": "tok_chargeDeclined",
+    "4000000000009995": "tok_chargeDeclinedInsufficientFunds",
+    "4000000000000069": "tok_chargeDeclinedExpiredCard",
+    "4000000000000127": "tok_chargeDeclinedIncorrectCvc",
+    "4000000000000119": "tok_chargeDeclinedProcessingError",
+}
+_TEST_TOKENS = {token: number for number, token in _SAVED_TEST_CARDS.items()}
+
+
 class SimulatedGateway:
-    """Approves 4242… and 5555…4444, declines the other test numbers, refuses the rest."""
+    """Approves 4242… and 5555…4444, declines the other test numbers, refuses the rest;
+    saves test cards as `tok_…` tokens."""
 
     def __init__(self) -> None:
         self._charges: dict[str, Charge] = {}
         self._lock = threading.Lock()
 
-    def charge(self, amount: Money, card_number: str, idempotency_key: str) -> Charge:
+    @staticmethod
+    def _test_number(card_number: str) -> str:
+        if card_number in _TEST_TOKENS:
+            return _TEST_TOKENS[card_number]
         number = card_number.replace(" ", "").replace("-", "")
         if not number.isdigit() or not 12 <= len(number) <= 19 or not _luhn_ok(number):
             raise PaymentDeclinedError("invalid_number", "The card number is not valid.")
@@ -89,6 +122,14 @@ class SimulatedGateway:
                 "test_mode",
                 "The simulated gateway takes test card numbers only, e.g. 4242 4242 4242 4242.",
             )
+        return number
+
+    def save_card(self, card_number: str) -> SavedCard:
+        number = self._test_number(card_number)
+        return SavedCard(_SAVED_TEST_CARDS[number], number[-4:])
+
+    def charge(self, amount: Money, card_number: str, idempotency_key: str) -> Charge:
+        number = self._test_number(card_number)
         decline = TEST_CARDS[number]
         if decline is not None:
             raise PaymentDeclinedError(*decline)

@@ -18,7 +18,11 @@ import httpx
 
 from sync.client import DeviceAuth
 from terminal.core.store import TerminalStore
-from tests.server.conftest import database_url, postgres_url  # the same per-test databases
+from tests.server.conftest import (  # the same per-test databases and Redis key prefixes
+    database_url,
+    postgres_url,
+    redis_env,
+)
 
 
 def free_port() -> int:
@@ -114,9 +118,18 @@ def signed_in(base: str, role: str, email: str | None = None) -> dict[str, str]:
 
 
 @contextmanager
-def migrated_server(database_url: str, data_dir: Path, workers: int = 1) -> Iterator[str]:
-    """`tillpoint server migrate`, then `tillpoint server` on a free port; its base URL."""
-    env = {"DATABASE_URL": database_url, "TILLPOINT_DATA_DIR": str(data_dir), **FAST_HASHING}
+def migrated_server(
+    database_url: str, data_dir: Path, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`tillpoint server migrate`, then `tillpoint server` on a free port; its base URL.
+    Several workers share their state through the test Redis, under this test's prefix."""
+    env = {
+        "DATABASE_URL": database_url,
+        "TILLPOINT_DATA_DIR": str(data_dir),
+        **FAST_HASHING,
+        **(redis_env() if workers > 1 else {}),
+        **(env or {}),
+    }
     migrate = tillpoint_run("server", "migrate", env=env)
     assert migrate.returncode == 0, migrate.stdout
     port = free_port()
@@ -150,6 +163,7 @@ __all__ = [
     "migrated_server",
     "paired_terminal",
     "postgres_url",
+    "redis_env",
     "running",
     "signed_in",
     "tillpoint",

@@ -6,7 +6,7 @@ import httpx
 
 from server.keys.keyring import Keyring
 from sync.tokens import Kind, TokenClaims, TrustList, Verifier, issue, new_id, new_token_id
-from tests.e2e.conftest import free_port, running, tillpoint, tillpoint_run
+from tests.e2e.conftest import free_port, redis_env, running, tillpoint, tillpoint_run
 
 
 def test_demo_serves_sample_businesses_and_a_trust_list_that_verifies(tmp_path):
@@ -46,11 +46,19 @@ def test_server_migrates_and_serves_the_configured_database(tmp_path, database_u
     migrate = tillpoint_run("server", "migrate", env=env)
     assert migrate.returncode == 0, migrate.stdout
     port = free_port()
-    server = tillpoint("server", "--port", str(port), "--workers", "2", env=env)
+    server = tillpoint("server", "--port", str(port), "--workers", "2", env={**env, **redis_env()})
     with running(server, port) as base:
         health = httpx.get(f"{base}/healthz").json()
         assert health["database"] == database_url.split(":")[0].split("+")[0]
         assert httpx.get(f"{base}/api/v1/businesses").json()["total"] == 0
+
+
+def test_several_workers_without_redis_are_refused_saying_what_to_set(tmp_path):
+    env = {"TILLPOINT_DATA_DIR": str(tmp_path), "TILLPOINT_REDIS_URL": "", "REDIS_URL": ""}
+    process = tillpoint_run("server", "--port", str(free_port()), "--workers", "2", env=env)
+    assert process.returncode == 2, process.stdout
+    assert "set TILLPOINT_REDIS_URL" in process.stdout
+    assert "Traceback" not in process.stdout
 
 
 def test_migrate_against_an_unreachable_database_says_what_to_check(tmp_path):

@@ -22,6 +22,19 @@ from tests.conftest import IN_CI
 from tests.server.api import open_shop, sign_up
 
 POSTGRES_URL = os.environ.get("TILLPOINT_TEST_POSTGRES_URL", "")
+REDIS_URL = os.environ.get("TILLPOINT_TEST_REDIS_URL", "")
+
+
+def redis_env() -> dict[str, str]:
+    """Settings for the test Redis (`python3 dev.py test` starts it and sets
+    TILLPOINT_TEST_REDIS_URL), under a key prefix of this test's own. Every key the server
+    writes expires, so nothing needs cleaning up."""
+    if not REDIS_URL:
+        reason = "TILLPOINT_TEST_REDIS_URL is not set: tests of state shared through Redis"
+        if IN_CI:
+            pytest.fail(reason + " must run in CI")
+        pytest.skip(reason + " are skipped (`python3 dev.py test` starts Redis and sets it)")
+    return {"TILLPOINT_REDIS_URL": REDIS_URL, "TILLPOINT_REDIS_PREFIX": f"t{uuid.uuid4().hex}:"}
 
 
 def _postgres_url() -> str:
@@ -58,6 +71,13 @@ def database_url(request, tmp_path) -> Iterator[str]:
         return
     with fresh_postgres_schema() as url:
         yield url
+
+
+@pytest.fixture
+def redis_settings() -> dict[str, str]:
+    """The test Redis's URL and a fresh key prefix, as `Settings` fields."""
+    env = redis_env()
+    return {"redis_url": env["TILLPOINT_REDIS_URL"], "redis_prefix": env["TILLPOINT_REDIS_PREFIX"]}
 
 
 @pytest.fixture

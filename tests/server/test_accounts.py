@@ -58,16 +58,6 @@ def test_wrong_credentials_do_not_say_which_part_was_wrong(client, email, passwo
     assert response.json()["type"].endswith("/invalid-credentials")
 
 
-def test_sign_in_is_rate_limited(client):
-    signup(client)
-    codes = [login(client, password="wrong password").status_code for _ in range(11)]
-    assert codes[:10] == [401] * 10
-    assert codes[10] == 429
-    limited = login(client)
-    assert limited.status_code == 429
-    assert int(limited.headers["Retry-After"]) > 0
-
-
 def test_refresh_tokens_rotate_and_work_once(client):
     signup(client)
     first = login(client).json()
@@ -96,7 +86,8 @@ def test_logout_revokes_the_refresh_token(client):
     [
         None,
         "Bearer nonsense",
-        "Bearer " + TokenSigner(b"another secret, 32 bytes or more!").access_token("x", Role.ADMIN),
+        "Bearer "
+        + TokenSigner(b"another secret, 32 bytes or more!").access_token("x", Role.ADMIN, "s"),
     ],
 )
 def test_bad_or_missing_access_tokens_are_401(client, header):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from server.billing import subscriptions as billing
 from server.billing.defaults import ensure_prices
 from server.billing.models import Invoice, Subscription
-from server.billing.run import run_billing
+from server.billing.run import keep_card, run_billing
 from server.db import Base, make_engine, make_sessionmaker
 from server.directory.models import Branch, Business
 from server.payments import SimulatedGateway
@@ -83,7 +83,7 @@ def test_invoiced_equals_the_day_weighted_prices_in_force(planned):
                 )
             )
             session.flush()
-            billing.start(session, business, NOV).payment_card = "4242424242424242"
+            keep_card(billing.start(session, business, NOV), gateway, "4242424242424242")
             session.commit()
         run_billing(sessions, NOV, gateway)
 

@@ -9,9 +9,11 @@ from server.app import create_app
 from server.observability import JsonFormatter
 
 
-def test_metrics_count_requests_by_route_template(client):
-    client.get("/api/v1/businesses/nope")
-    body = client.get("/metrics").text
+def test_metrics_count_requests_by_route_template(settings, engine):
+    app = create_app(settings.model_copy(update={"metrics_token": "scrape"}), engine=engine)
+    with TestClient(app) as client:
+        client.get("/api/v1/businesses/nope")
+        body = client.get("/metrics", headers={"Authorization": "Bearer scrape"}).text
     assert 'route="/api/v1/businesses/{business_id}"' in body
     assert "tillpoint_http_requests_total" in body
     assert "tillpoint_http_request_duration_seconds_bucket" in body
