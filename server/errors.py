@@ -16,9 +16,11 @@ __all__ = [
     "PROBLEM_BASE",
     "AlreadyHibernating",
     "AmountAboveHold",
+    "BusinessLiabilityLimit",
     "BusinessNotFound",
     "BusinessNotSelling",
     "BusinessSuspended",
+    "CardBalanceLimit",
     "CardBlocked",
     "CardExpired",
     "CardNotFound",
@@ -36,13 +38,17 @@ __all__ = [
     "InsufficientBalance",
     "Invalid",
     "InvalidToken",
+    "LimitReached",
     "NotAGiftCard",
     "NotAVoucher",
     "NotFound",
     "NotHibernating",
+    "PaymentCardDailyLimit",
     "PaymentDeclined",
     "PlanTooSmall",
     "RedeemedOffline",
+    "RedemptionNotFound",
+    "RefundAboveRedemption",
     "SameCard",
     "UnknownPlan",
     "VoucherExpired",
@@ -116,6 +122,11 @@ class DealNotFound(NotFound):
 class VoucherNotFound(NotFound):
     code = "voucher-not-found"
     title = "No such voucher"
+
+
+class RedemptionNotFound(NotFound):
+    code = "redemption-not-found"
+    title = "No such redemption"
 
 
 # -- the state forbids it (409) --------------------------------------------------------------
@@ -216,6 +227,40 @@ class NotHibernating(Conflict):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency-key-reused"
     title = "Idempotency key already used"
+
+
+class LimitReached(Conflict):
+    """A money limit (a setting) would be passed; `limit_minor` is the limit and
+    `available_minor` what is still allowed under it (0 when nothing is)."""
+
+    def __init__(self, detail: str, *, limit_minor: int, available_minor: int) -> None:
+        super().__init__(detail)
+        self.limit_minor, self.available_minor = limit_minor, max(available_minor, 0)
+
+    def extra(self) -> dict[str, Any]:
+        return {"limit_minor": self.limit_minor, "available_minor": self.available_minor}
+
+
+class CardBalanceLimit(LimitReached):
+    code = "card-balance-limit"
+    title = "A card may not hold that much"
+
+
+class PaymentCardDailyLimit(LimitReached):
+    code = "payment-card-daily-limit"
+    title = "Daily limit of this payment card reached"
+
+
+class BusinessLiabilityLimit(LimitReached):
+    code = "business-liability-limit"
+    title = "The business's gift cards hold their limit"
+
+
+class RefundAboveRedemption(LimitReached):
+    """A refund asks for more than what is left to refund of its redemption."""
+
+    code = "refund-above-redemption"
+    title = "More than the redemption took"
 
 
 # -- the input cannot be used (422) ----------------------------------------------------------

@@ -31,6 +31,7 @@ from .wallet.models import (
     IdempotencyRecord,
     IssuedToken,
     LedgerAccount,
+    PaymentCardLoad,
     Purpose,
     Transfer,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "LedgerAccount",
     "OfflineLimits",
     "PairingCode",
+    "PaymentCardLoad",
     "PriceItem",
     "Product",
     "Purpose",
