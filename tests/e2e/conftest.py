@@ -96,6 +96,9 @@ def running(process: subprocess.Popen[str], port: int, timeout: float = 30) -> I
 
 PASSWORD = "correct horse battery"
 FAST_HASHING = {"TILLPOINT_ARGON2_TIME_COST": "1", "TILLPOINT_ARGON2_MEMORY_KIB": "64"}
+# The load tests buy many cards with one test card number: the money limits (tested in
+# tests/server/test_money_limits.py) are out of their way.
+ROOMY_LIMITS = {"TILLPOINT_MAX_DAILY_LOAD_PER_PAYMENT_CARD_MINOR": str(10**12)}
 
 
 def signed_in(base: str, role: str, email: str | None = None) -> dict[str, str]:
@@ -116,7 +119,12 @@ def signed_in(base: str, role: str, email: str | None = None) -> dict[str, str]:
 @contextmanager
 def migrated_server(database_url: str, data_dir: Path, workers: int = 1) -> Iterator[str]:
     """`tillpoint server migrate`, then `tillpoint server` on a free port; its base URL."""
-    env = {"DATABASE_URL": database_url, "TILLPOINT_DATA_DIR": str(data_dir), **FAST_HASHING}
+    env = {
+        "DATABASE_URL": database_url,
+        "TILLPOINT_DATA_DIR": str(data_dir),
+        **FAST_HASHING,
+        **ROOMY_LIMITS,
+    }
     migrate = tillpoint_run("server", "migrate", env=env)
     assert migrate.returncode == 0, migrate.stdout
     port = free_port()
