@@ -197,6 +197,10 @@ def measure(workers: int, clients: int, seconds: float) -> tuple[Load, Load]:
             "DATABASE_URL": url,
             "TILLPOINT_DATA_DIR": data,
             "TILLPOINT_REDEMPTIONS_PER_MINUTE": "1000000",
+            # Seed cards hold £90,000 each, all paid with one test card: past every money limit.
+            "TILLPOINT_MAX_CARD_BALANCE_MINOR": str(10**12),
+            "TILLPOINT_MAX_DAILY_LOAD_PER_PAYMENT_CARD_MINOR": str(10**12),
+            "TILLPOINT_MAX_BUSINESS_CARD_LIABILITY_MINOR": str(10**12),
             "TILLPOINT_ARGON2_TIME_COST": "1",
             "TILLPOINT_ARGON2_MEMORY_KIB": "64",
             # Workers share rate limits and the deny list through Redis (as in production).

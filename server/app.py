@@ -28,6 +28,7 @@ from .problems import install_problem_handlers
 from .ratelimit import RateLimiter
 from .settings import Settings
 from .sharedstate import SharedState, open_state
+from .wallet.limits import MoneyLimits
 from .wallet.router import router as wallet_router
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -76,9 +77,11 @@ def create_app(
     app.state.sessions = make_sessionmaker(engine)
     app.state.keyring = Keyring.open(settings.effective_keys_dir)
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
-    app.state.token_signer = TokenSigner(
-        read_secret(settings.jwt_secret, settings.jwt_secret_path, settings.jwt_secret_file)
+    jwt_secret = read_secret(
+        settings.jwt_secret, settings.jwt_secret_path, settings.jwt_secret_file
     )
+    app.state.token_signer = TokenSigner(jwt_secret)
+    app.state.money_limits = MoneyLimits.from_settings(settings, fallback_key=jwt_secret)
     app.state.gateway = gateway if gateway is not None else make_gateway(settings)
     app.state.billing_today = today or (lambda: datetime.now(UTC).date())
     with app.state.sessions() as session:

@@ -17,9 +17,11 @@ __all__ = [
     "AlreadyHibernating",
     "AmountAboveHold",
     "BranchNotFound",
+    "BusinessLiabilityLimit",
     "BusinessNotFound",
     "BusinessNotSelling",
     "BusinessSuspended",
+    "CardBalanceLimit",
     "CardBlocked",
     "CardExpired",
     "CardNotFound",
@@ -43,15 +45,19 @@ __all__ = [
     "InvalidToken",
     "InvoiceNotPayable",
     "InvoiceNotVoidable",
+    "LimitReached",
     "NoSubscription",
     "NotAGiftCard",
     "NotAVoucher",
     "NotFound",
     "NotHibernating",
+    "PaymentCardDailyLimit",
     "PaymentDeclined",
     "PlanTooSmall",
     "ProductNotFound",
     "RedeemedOffline",
+    "RedemptionNotFound",
+    "RefundAboveRedemption",
     "SameCard",
     "UnknownCurrency",
     "UnknownPlan",
@@ -141,6 +147,11 @@ class ProductNotFound(NotFound):
 class NoSubscription(NotFound):
     code = "no-subscription"
     title = "No subscription"
+
+
+class RedemptionNotFound(NotFound):
+    code = "redemption-not-found"
+    title = "No such redemption"
 
 
 # -- the state forbids it (409) --------------------------------------------------------------
@@ -251,6 +262,40 @@ class InvoiceNotVoidable(Conflict):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency-key-reused"
     title = "Idempotency key already used"
+
+
+class LimitReached(Conflict):
+    """A money limit (a setting) would be passed; `limit_minor` is the limit and
+    `available_minor` what is still allowed under it (0 when nothing is)."""
+
+    def __init__(self, detail: str, *, limit_minor: int, available_minor: int) -> None:
+        super().__init__(detail)
+        self.limit_minor, self.available_minor = limit_minor, max(available_minor, 0)
+
+    def extra(self) -> dict[str, Any]:
+        return {"limit_minor": self.limit_minor, "available_minor": self.available_minor}
+
+
+class CardBalanceLimit(LimitReached):
+    code = "card-balance-limit"
+    title = "A card may not hold that much"
+
+
+class PaymentCardDailyLimit(LimitReached):
+    code = "payment-card-daily-limit"
+    title = "Daily limit of this payment card reached"
+
+
+class BusinessLiabilityLimit(LimitReached):
+    code = "business-liability-limit"
+    title = "The business's gift cards hold their limit"
+
+
+class RefundAboveRedemption(LimitReached):
+    """A refund asks for more than what is left to refund of its redemption."""
+
+    code = "refund-above-redemption"
+    title = "More than the redemption took"
 
 
 # -- the input cannot be used (422) ----------------------------------------------------------

@@ -30,6 +30,7 @@ from .wallet.models import (
     IdempotencyRecord,
     IssuedToken,
     LedgerAccount,
+    PaymentCardLoad,
     Purpose,
     Transfer,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "LedgerAccount",
     "OfflineLimits",
     "PairingCode",
+    "PaymentCardLoad",
     "PriceItem",
     "Product",
     "Purpose",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync.money import currency
@@ -79,6 +79,30 @@ class Settings(BaseSettings):
         description="/metrics answers only with 'Authorization: Bearer <this>'; empty: "
         "/metrics is off (404)",
         repr=False,
+    )
+    # Money limits, modelled on Square's gift-card limits (Square UK: at most £750 on a card).
+    # Amounts are minor units of the currency concerned (pence for a GBP business).
+    max_card_balance_minor: int = Field(
+        default=75_000,
+        gt=0,
+        description="most a gift card may hold; a purchase, transfer or refund beyond it is "
+        "refused",
+    )
+    max_daily_load_per_payment_card_minor: int = Field(
+        default=200_000,
+        gt=0,
+        description="most one payment card may load onto gift cards in a UTC day, per currency",
+    )
+    max_business_card_liability_minor: int = Field(
+        default=10_000_000,
+        gt=0,
+        description="most a business's gift cards may hold together (its outstanding gift-card "
+        "liability); purchases and refunds beyond it are refused",
+    )
+    payment_card_fingerprint_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="HMAC key for payment-card fingerprints (the daily load limit keeps those, "
+        "never card numbers); give every host the same one. Empty: derived from the JWT secret",
     )
 
     @field_validator("billing_currency")

@@ -146,7 +146,7 @@ def buy_voucher(
         deal_id=deal.id,
         face_minor=deal.deal_price_minor,
     )
-    clearing = ledger.account(session, Purpose.CLEARING, deal.currency)
+    clearing = ledger.clearing_account(session, deal.currency, deal.business_id)
     vouchers = ledger.account(session, Purpose.VOUCHERS, deal.currency, deal.business_id)
     ledger.post(
         session,

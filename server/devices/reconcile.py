@@ -259,7 +259,7 @@ def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> E
     card = session.get(GiftCard, sale.subject_id)
     assert card is not None
     amount = Money.of(sale.amount_minor, card.currency)
-    cards.refund(session, card, amount, f"void, event {event.id}")
+    cards.void_redemption(session, card, amount, f"void, event {event.id}", sale.operation_id)
     sale.voided_by = event.id
     return EventResult(event.id, EventStatus.APPLIED)
 

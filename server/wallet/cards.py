@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from sync.money import Money
@@ -24,12 +24,21 @@ from ..errors import (
     DifferentBusiness,
     HoldClosed,
     InsufficientBalance,
+    RedemptionNotFound,
+    RefundAboveRedemption,
     SameCard,
 )
 from ..ids import make_id
 from ..keys.keyring import Keyring
 from . import ledger
 from .ledger import InsufficientFundsError, Leg, Postings
+from .limits import (
+    MoneyLimits,
+    check_business_liability,
+    check_card_balance,
+    payment_card_fingerprint,
+    reserve_payment_card_load,
+)
 from .models import GiftCard, Hold, HoldStatus, LedgerAccount, Purpose, Transfer
 from .tokens import presented_subject, revoke_tokens_of, sign_token
 
@@ -45,6 +54,7 @@ __all__ = [
     "hold",
     "issue_card",
     "post_hold",
+    "prepare_purchase",
     "record_offline_redemption",
     "redeem",
     "redeem_presented",
@@ -53,6 +63,7 @@ __all__ = [
     "release_if_expired",
     "transfer_between_cards",
     "void_hold",
+    "void_redemption",
 ]
 
 CARD_LIFETIME = timedelta(days=730)
@@ -79,6 +90,33 @@ def _sign(session: Session, keyring: Keyring, card: GiftCard, now: datetime) -> 
     )
 
 
+def prepare_purchase(
+    session: Session,
+    business: Business,
+    amount: Money,
+    payment_card_number: str,
+    today: date,
+    limits: MoneyLimits,
+) -> None:
+    """Check a purchase of a card worth `amount` against the money limits before the payment
+    is taken, so a refusal never charges anyone: the card's maximum balance, the payment
+    card's load today (counted now; rolled back with the transaction if the sale fails), and
+    what the business's cards hold together.
+
+    The business's clearing row is locked here and stays locked until the sale commits:
+    purchases at one business take turns from the liability check to the commit, so two
+    cannot both pass on the same figure. (It is taken before the new card's account, against
+    `ledger.lock_order`, which is safe because no one else can see that account yet.)"""
+    check_card_balance(amount.minor, amount, limits)
+    fingerprint = payment_card_fingerprint(payment_card_number, limits.fingerprint_key)
+    reserve_payment_card_load(session, fingerprint, amount, today, limits)
+    clearing = ledger.clearing_account(session, amount.currency.code, business.id)
+    session.execute(
+        select(LedgerAccount.id).where(LedgerAccount.id == clearing.id).with_for_update()
+    )
+    check_business_liability(session, business.id, amount.currency.code, amount.minor, limits)
+
+
 def issue_card(
     session: Session,
     keyring: Keyring,
@@ -88,7 +126,8 @@ def issue_card(
     payment_reference: str,
     now: datetime | None = None,
 ) -> GiftCard:
-    """A new card holding `amount`, paid through the gateway (`payment_reference`)."""
+    """A new card holding `amount`, paid through the gateway (`payment_reference`); a sale
+    checks `prepare_purchase` first."""
     now = now or _now()
     card_id = make_id()
     account = ledger.account(
@@ -108,7 +147,7 @@ def issue_card(
     card.token_id, card.token = _sign(session, keyring, card, now)
     session.add(card)
     session.flush()
-    clearing = ledger.account(session, Purpose.CLEARING, business.currency)
+    clearing = ledger.clearing_account(session, business.currency, business.id)
     ledger.post(
         session,
         [
@@ -349,9 +388,67 @@ def expire_holds(session: Session, now: datetime | None = None) -> int:
     return len(due)
 
 
-def refund(session: Session, card: GiftCard, amount: Money, reason: str) -> str:
-    """Give value back onto the card (goods returned): a new transfer, never an edit."""
-    return ledger.post(
+# What a refund may give back: the value a redemption took from the card. An offline
+# redemption's shortfall was never on the card, so it is not refundable.
+REFUNDABLE_KINDS = ("redemption", "offline-redemption")
+
+
+def _redemption(session: Session, redemption_id: str) -> tuple[str | None, int]:
+    """The card a redemption took value from and how much: a till's or a terminal's
+    redemption by its operation id, or a posted hold by its id (what was posted)."""
+    taken = session.execute(
+        select(Transfer.card_id, func.sum(Transfer.amount_minor))
+        .where(Transfer.operation_id == redemption_id, Transfer.kind.in_(REFUNDABLE_KINDS))
+        .group_by(Transfer.card_id)
+    ).first()
+    if taken is not None:
+        return taken[0], int(taken[1])
+    held = session.get(Hold, redemption_id)
+    if held is not None and held.status is HoldStatus.POSTED and held.posted_minor:
+        return held.card_id, held.posted_minor
+    return None, 0
+
+
+def refund(
+    session: Session,
+    business: Business,
+    redemption_id: str,
+    amount: Money,
+    reason: str,
+    limits: MoneyLimits,
+    card_id: str | None = None,
+) -> tuple[GiftCard, str]:
+    """Give back onto its card (goods returned) up to what the redemption `redemption_id`
+    took (a redemption's operation id, or a posted hold's id); partial refunds of it add up
+    to at most that. A new transfer, never an edit. The card and the refund's operation id."""
+    taken_from, taken = _redemption(session, redemption_id)
+    card = session.get(GiftCard, taken_from) if taken_from else None
+    if card is None or card.business_id != business.id or card_id not in (None, card.id):
+        raise RedemptionNotFound(
+            f"This business has no gift-card redemption {redemption_id!r}"
+            + (f" of card {card_id!r}" if card_id else "")
+            + ": a refund names the redemption's id (from its answer), or a posted hold's id."
+        )
+    # The card's row first (`ledger.lock_order`): refunds of one redemption take turns, so
+    # two at once cannot both find the same amount left.
+    session.execute(
+        select(LedgerAccount.id).where(LedgerAccount.id == card.account_id).with_for_update()
+    )
+    refunded = session.scalar(
+        select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
+            Transfer.refund_of == redemption_id
+        )
+    )
+    left = taken - int(refunded or 0)
+    if amount.minor > left:
+        code = card.currency
+        raise RefundAboveRedemption(
+            f"That redemption took {Money.of(taken, code).format()} and "
+            f"{Money.of(left, code).format()} of it is left to refund: refund at most that.",
+            limit_minor=taken,
+            available_minor=left,
+        )
+    operation_id = ledger.post(
         session,
         [
             Leg(
@@ -361,13 +458,41 @@ def refund(session: Session, card: GiftCard, amount: Money, reason: str) -> str:
                 "refund",
                 card.id,
                 reason,
+                refund_of=redemption_id,
+            )
+        ],
+    )
+    check_card_balance(card.account.balance_minor, amount, limits)
+    # Not serialized with purchases (they lock the clearing row, a refund does not), so
+    # refunds racing a purchase may pass the liability limit by what they give back: value
+    # the cards held before.
+    check_business_liability(session, business.id, card.currency, 0, limits)
+    return card, operation_id
+
+
+def void_redemption(
+    session: Session, card: GiftCard, amount: Money, memo: str, operation_id: str | None
+) -> str:
+    """Give back a redemption its terminal cancelled at the counter (`devices.reconcile`
+    voids each once, soon after the sale). Counted as a refund of that redemption."""
+    return ledger.post(
+        session,
+        [
+            Leg(
+                _business_account(session, Purpose.REVENUE, card),
+                card.account,
+                amount.minor,
+                "refund",
+                card.id,
+                memo,
+                refund_of=operation_id,
             )
         ],
     )
 
 
 def transfer_between_cards(
-    session: Session, source: GiftCard, target: GiftCard, amount: Money
+    session: Session, source: GiftCard, target: GiftCard, amount: Money, limits: MoneyLimits
 ) -> str:
     if source.business_id != target.business_id or source.currency != target.currency:
         raise DifferentBusiness("Value moves only between cards of the same business.")
@@ -384,9 +509,11 @@ def transfer_between_cards(
         )
     ]
     try:
-        return ledger.post(session, legs)
+        operation_id = ledger.post(session, legs)
     except InsufficientFundsError as exc:
         raise _insufficient(source, exc) from None
+    check_card_balance(target.account.balance_minor, amount, limits)
+    return operation_id
 
 
 def reissue(

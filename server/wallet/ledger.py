@@ -29,6 +29,9 @@ __all__ = [
     "account",
     "balance",
     "card_account_key",
+    "card_liability",
+    "clearing_account",
+    "clearing_balance",
     "invariant_violations",
     "lock_order",
     "post",
@@ -52,6 +55,7 @@ class Leg:
     kind: str
     card_id: str | None = None
     memo: str = ""
+    refund_of: str | None = None  # a refund's redemption (its operation id)
 
 
 def card_account_key(card_id: str) -> str:
@@ -101,6 +105,43 @@ def account(
         return existing
 
 
+def clearing_account(session: Session, currency: str, business_id: str) -> LedgerAccount:
+    """Where a customer's payment for a sale at `business_id` is received.
+
+    One clearing account per business and currency (`clearing:<business>:<currency>`), not
+    one for the platform: every purchase takes its clearing row's lock until it commits,
+    so a single platform row made every purchase everywhere wait for every other. Per
+    business rather than N stripes by hash, because purchases at one business already
+    take turns on its own rows (a deal's stock, the card-liability check) and the
+    business is who the money is later paid out to; a business is its own stripe. Before
+    this split, purchases were received on `clearing:platform:<currency>`; that row keeps
+    its history, and `clearing_balance` adds it in.
+    """
+    return account(session, Purpose.CLEARING, currency, business_id)
+
+
+def clearing_balance(session: Session, currency: str) -> int:
+    """The platform's clearing balance in `currency`: the sum of its sub-accounts."""
+    value = session.scalar(
+        select(func.sum(LedgerAccount.balance_minor)).where(
+            LedgerAccount.purpose == Purpose.CLEARING, LedgerAccount.currency == currency
+        )
+    )
+    return int(value or 0)
+
+
+def card_liability(session: Session, business_id: str, currency: str) -> int:
+    """What `business_id`'s gift cards hold together: its outstanding gift-card liability."""
+    value = session.scalar(
+        select(func.sum(LedgerAccount.balance_minor)).where(
+            LedgerAccount.business_id == business_id,
+            LedgerAccount.purpose == Purpose.CARD,
+            LedgerAccount.currency == currency,
+        )
+    )
+    return int(value or 0)
+
+
 def balance(session: Session, account_id: int) -> int:
     value = session.scalar(
         select(LedgerAccount.balance_minor).where(LedgerAccount.id == account_id)
@@ -148,6 +189,7 @@ def post(session: Session, legs: Sequence[Leg], operation_id: str | None = None)
             currency=leg.debit.currency,
             card_id=leg.card_id,
             memo=leg.memo[:MEMO_LENGTH],
+            refund_of=leg.refund_of,
         )
         for leg in legs
     )
@@ -285,6 +327,7 @@ def _transfer_row(operation_id: str, leg: Leg) -> dict[str, object]:
         "currency": leg.debit.currency,
         "card_id": leg.card_id,
         "memo": leg.memo[:MEMO_LENGTH],
+        "refund_of": leg.refund_of,
         "created_at": utcnow(),
     }
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     Enum,
     ForeignKey,
     Index,
@@ -72,8 +73,25 @@ class Transfer(Base):
     card_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     memo: Mapped[str] = mapped_column(String(200), default="")  # ledger.MEMO_LENGTH
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # A refund names the redemption (its operation id) it gives back part of: refunds of
+    # one redemption add up to at most what it took.
+    refund_of: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True, default=None)
 
     __table_args__ = (CheckConstraint("amount_minor > 0", name="positive"),)
+
+
+class PaymentCardLoad(Base):
+    """What one payment card loaded onto gift cards on one UTC day, in one currency: the
+    daily load limit's counter. The card is known by a keyed fingerprint only, never its
+    number; one row per card and day, raised by a conditional update (as ledger balances
+    are), so two purchases with the same card at once cannot both pass the limit."""
+
+    __tablename__ = "payment_card_loads"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    loaded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class GiftCard(Recorded, Base):

@@ -18,6 +18,7 @@ from ..errors import BusinessNotFound, CardNotFound, HoldNotFound
 from ..payments import PaymentGateway, take_payment
 from . import cards
 from .idempotency import Outcome, idempotent
+from .limits import MoneyLimits
 from .models import GiftCard, Hold
 from .qr_images import qr_response
 from .schemas import (
@@ -112,9 +113,12 @@ def buy_gift_card(
         raise BusinessNotFound(f"There is no business {business_id!r}.")
     require_selling(session, business.id)
     gateway: PaymentGateway = request.app.state.gateway
+    limits: MoneyLimits = request.app.state.money_limits
 
     def operation() -> Outcome:
         amount = Money.of(body.amount_minor, business.currency)
+        today = datetime.now(UTC).date()
+        cards.prepare_purchase(session, business, amount, body.payment.card_number, today, limits)
         reference = take_payment(
             gateway, amount, body.payment.card_number, f"{user.id}:{idempotency_key}"
         )
@@ -212,7 +216,9 @@ def transfer(
         if target is None:
             raise CardNotFound(f"There is no gift card {body.to_card_id!r} to move value to.")
         amount = Money.of(body.amount_minor, source.currency)
-        operation_id = cards.transfer_between_cards(session, source, target, amount)
+        operation_id = cards.transfer_between_cards(
+            session, source, target, amount, request.app.state.money_limits
+        )
         return 200, RedemptionPublic(
             id=operation_id,
             card_id=source.id,
@@ -372,7 +378,7 @@ def void_hold(
     "/businesses/{business_id}/refunds",
     response_model=RedemptionPublic,
     responses=PROBLEM_RESPONSES,
-    summary="Put value back on a card (goods returned); owners only",
+    summary="Give back onto its card part or all of what a redemption took; owners only",
 )
 def refund(
     business_id: str,
@@ -385,11 +391,16 @@ def refund(
     business = business_for(session, user, business_id, staff=False)
 
     def operation() -> Outcome:
-        card = session.get(GiftCard, body.card_id)
-        if card is None or card.business_id != business.id:
-            raise CardNotFound("This business has no gift card with that id.")
-        amount = Money.of(body.amount_minor, card.currency)
-        operation_id = cards.refund(session, card, amount, body.reason or "refund")
+        amount = Money.of(body.amount_minor, business.currency)
+        card, operation_id = cards.refund(
+            session,
+            business,
+            body.redemption_id,
+            amount,
+            body.reason or "refund",
+            request.app.state.money_limits,
+            card_id=body.card_id,
+        )
         return 200, RedemptionPublic(
             id=operation_id,
             card_id=card.id,

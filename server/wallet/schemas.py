@@ -50,7 +50,14 @@ class HoldPost(BaseModel):
 
 
 class RefundRequest(BaseModel):
-    card_id: str = Field(max_length=22)
+    redemption_id: str = Field(
+        max_length=22,
+        description="the redemption to give back (its `id`), or a posted hold's id; refunds "
+        "of it add up to at most what it took",
+    )
+    card_id: str | None = Field(
+        default=None, max_length=22, description="optional: the redemption's card, checked"
+    )
     amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
     reason: str = Field(default="", max_length=200)
 

@@ -100,6 +100,9 @@ def running(process: subprocess.Popen[str], port: int, timeout: float = 30) -> I
 
 PASSWORD = "correct horse battery"
 FAST_HASHING = {"TILLPOINT_ARGON2_TIME_COST": "1", "TILLPOINT_ARGON2_MEMORY_KIB": "64"}
+# The load tests buy many cards with one test card number: the money limits (tested in
+# tests/server/test_money_limits.py) are out of their way.
+ROOMY_LIMITS = {"TILLPOINT_MAX_DAILY_LOAD_PER_PAYMENT_CARD_MINOR": str(10**12)}
 
 
 def signed_in(base: str, role: str, email: str | None = None) -> dict[str, str]:
@@ -127,6 +130,7 @@ def migrated_server(
         "DATABASE_URL": database_url,
         "TILLPOINT_DATA_DIR": str(data_dir),
         **FAST_HASHING,
+        **ROOMY_LIMITS,
         **(redis_env() if workers > 1 else {}),
         **(env or {}),
     }

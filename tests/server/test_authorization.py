@@ -32,6 +32,7 @@ class World:
     spare_card: dict[str, Any]
     deal: dict[str, Any]
     vouchers: list[dict[str, Any]]
+    redemption: dict[str, Any]  # of `card`, for refunds
 
 
 @pytest.fixture
@@ -40,6 +41,7 @@ def world(client, sessions):
     holder = sign_up(client, "customer")
     card = buy_card(holder, shop_a, 10_000).json()
     spare = buy_card(holder, shop_a, 1_000).json()
+    redemption = shop_a.redeem(1_000, card_id=card["id"]).json()
     deal = create_deal(shop_a).json()
     vouchers = [buy_voucher(holder, deal["id"]).json() for _ in ACTORS]
     admin_email = sign_up(client, "customer").email
@@ -57,7 +59,7 @@ def world(client, sessions):
         "staff_b": shop_b.cashier,
         "admin": log_in(client, admin_email),
     }
-    return World(actors, shop_a, card, spare, deal, vouchers)
+    return World(actors, shop_a, card, spare, deal, vouchers, redemption)
 
 
 def statuses(world, call):
@@ -153,7 +155,9 @@ CASES = {
     ),
     "refund onto a card": (
         lambda w, a: a.post(
-            f"{biz(w)}/refunds", {"card_id": w.card["id"], "amount_minor": 1}, key=new_key()
+            f"{biz(w)}/refunds",
+            {"redemption_id": w.redemption["id"], "amount_minor": 1},
+            key=new_key(),
         ),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),

@@ -84,19 +84,20 @@ def test_a_retry_returns_the_first_answer_and_applies_once(shop, card, customer)
 
 
 def test_a_refused_request_is_replayed_even_when_it_would_now_go_through(shop, card, customer):
+    spent = shop.redeem(2000, card_id=card["id"]).json()
     key = new_key()
-    refused = shop.redeem(6000, card_id=card["id"], key=key)
+    refused = shop.redeem(4000, card_id=card["id"], key=key)
     assert refused.status_code == 409
-    topped_up = shop.owner.post(
+    refunded = shop.owner.post(
         f"/api/v1/businesses/{shop.business_id}/refunds",
-        {"card_id": card["id"], "amount_minor": 2000, "reason": "top-up"},
+        {"redemption_id": spent["id"], "amount_minor": 2000, "reason": "returned"},
         key=new_key(),
     )
-    assert topped_up.status_code == 200, topped_up.text
-    assert balance(customer, card["id"]) == 7000  # enough now, but this key was answered
-    again = shop.redeem(6000, card_id=card["id"], key=key)
+    assert refunded.status_code == 200, refunded.text
+    assert balance(customer, card["id"]) == 5000  # enough now, but this key was answered
+    again = shop.redeem(4000, card_id=card["id"], key=key)
     assert (again.status_code, again.json()) == (409, refused.json())
-    assert balance(customer, card["id"]) == 7000
+    assert balance(customer, card["id"]) == 5000
 
 
 def test_the_same_key_with_another_body_is_a_conflict(shop, card, customer):
@@ -206,10 +207,10 @@ def test_expired_holds_go_back_to_the_card(shop, card, customer, sessions):
 
 
 def test_refund_puts_value_back(shop, card, customer):
-    shop.redeem(2000, card_id=card["id"])
+    spent = shop.redeem(2000, card_id=card["id"]).json()
     response = shop.owner.post(
         f"/api/v1/businesses/{shop.business_id}/refunds",
-        {"card_id": card["id"], "amount_minor": 500, "reason": "returned"},
+        {"redemption_id": spent["id"], "amount_minor": 500, "reason": "returned"},
         key=new_key(),
     )
     assert response.status_code == 200, response.text
@@ -217,9 +218,10 @@ def test_refund_puts_value_back(shop, card, customer):
 
 
 def test_cashiers_cannot_refund(shop, card):
+    spent = shop.redeem(2000, card_id=card["id"]).json()
     response = shop.cashier.post(
         f"/api/v1/businesses/{shop.business_id}/refunds",
-        {"card_id": card["id"], "amount_minor": 500},
+        {"redemption_id": spent["id"], "amount_minor": 500},
         key=new_key(),
     )
     assert response.status_code == 403

@@ -1,0 +1,146 @@
+"""Money limits on gift cards, modelled on Square's: the most a card may hold, the most one
+payment card may load in a day, and the most a business's cards may hold together. Each is
+a setting; each refusal is a domain error saying what the limit is and what to do."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sync.money import Money
+
+from ..errors import BusinessLiabilityLimit, CardBalanceLimit, PaymentCardDailyLimit
+from ..settings import Settings
+from . import ledger
+from .models import PaymentCardLoad
+
+__all__ = [
+    "MoneyLimits",
+    "check_business_liability",
+    "check_card_balance",
+    "payment_card_fingerprint",
+    "reserve_payment_card_load",
+]
+
+
+@dataclass(frozen=True)
+class MoneyLimits:
+    max_card_balance_minor: int
+    max_daily_load_per_payment_card_minor: int
+    max_business_card_liability_minor: int
+    fingerprint_key: bytes
+
+    @classmethod
+    def from_settings(cls, settings: Settings, fallback_key: bytes) -> MoneyLimits:
+        """The settings' limits; `fallback_key` keys fingerprints when the settings give no
+        key of their own (the server passes its JWT secret)."""
+        key = settings.payment_card_fingerprint_key.get_secret_value().encode()
+        return cls(
+            max_card_balance_minor=settings.max_card_balance_minor,
+            max_daily_load_per_payment_card_minor=settings.max_daily_load_per_payment_card_minor,
+            max_business_card_liability_minor=settings.max_business_card_liability_minor,
+            fingerprint_key=key or hashlib.sha256(b"payment-card:" + fallback_key).digest(),
+        )
+
+
+def payment_card_fingerprint(card_number: str, key: bytes) -> str:
+    """A keyed hash of the card's digits: the same card always gives the same fingerprint,
+    and the number cannot be recovered from it (a plain hash of 16 digits can be reversed
+    by trying them all; without the key it cannot)."""
+    digits = "".join(c for c in card_number if c.isdigit())
+    return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()
+
+
+def check_card_balance(balance_after: int, added: Money, limits: MoneyLimits) -> None:
+    """Refuse a card holding more than the limit once `added` is on it (its balance read back
+    under its row lock, so the caller rolls the load back)."""
+    limit = limits.max_card_balance_minor
+    if balance_after > limit:
+        code = added.currency.code
+        room = limit - (balance_after - added.minor)
+        raise CardBalanceLimit(
+            f"A gift card may hold at most {Money.of(limit, code).format()}; this would bring "
+            f"it to {Money.of(balance_after, code).format()}. Load at most "
+            f"{Money.of(max(room, 0), code).format()} onto it, or use another card.",
+            limit_minor=limit,
+            available_minor=room,
+        )
+
+
+def check_business_liability(
+    session: Session, business_id: str, currency: str, adding: int, limits: MoneyLimits
+) -> None:
+    """Refuse adding `adding` to the business's cards if together they would hold more than
+    the limit. The caller holds the business's clearing row lock (purchases), so two
+    purchases there cannot both pass on the same figure."""
+    limit = limits.max_business_card_liability_minor
+    held = ledger.card_liability(session, business_id, currency)
+    if held + adding > limit:
+        most = Money.of(limit, currency).format()
+        raise BusinessLiabilityLimit(
+            f"This business's gift cards may hold at most {most} together, and they hold "
+            f"{Money.of(held, currency).format()} now: load at most "
+            f"{Money.of(max(limit - held, 0), currency).format()}, or try again once more "
+            "has been spent. The business can ask the platform to raise the limit.",
+            limit_minor=limit,
+            available_minor=limit - held,
+        )
+
+
+def reserve_payment_card_load(
+    session: Session, fingerprint: str, amount: Money, today: date, limits: MoneyLimits
+) -> None:
+    """Count `amount` against the payment card's load today, or refuse it if that passes the
+    daily limit. The counter's row stays locked until the caller's transaction ends, so a
+    second purchase with the same card waits and then sees this one."""
+    limit = limits.max_daily_load_per_payment_card_minor
+    key = (
+        PaymentCardLoad.fingerprint == fingerprint,
+        PaymentCardLoad.currency == amount.currency.code,
+        PaymentCardLoad.day == today,
+    )
+    for _ in range(2):
+        loaded = session.execute(
+            update(PaymentCardLoad)
+            .where(*key, PaymentCardLoad.loaded_minor + amount.minor <= limit)
+            .values(loaded_minor=PaymentCardLoad.loaded_minor + amount.minor)
+            .returning(PaymentCardLoad.loaded_minor)
+            .execution_options(synchronize_session=False)
+        ).scalar()
+        if loaded is not None:
+            return
+        so_far = session.scalar(select(PaymentCardLoad.loaded_minor).where(*key))
+        if so_far is not None:
+            _refuse_load(int(so_far), amount, limit)
+        try:  # the card's first load today: make its counter, then count
+            with session.begin_nested():
+                session.add(
+                    PaymentCardLoad(
+                        fingerprint=fingerprint,
+                        currency=amount.currency.code,
+                        day=today,
+                        loaded_minor=0,
+                    )
+                )
+        except IntegrityError:  # another purchase with this card made it first
+            pass
+    _refuse_load(0, amount, limit)
+
+
+def _refuse_load(so_far: int, amount: Money, limit: int) -> None:
+    code = amount.currency.code
+    most = Money.of(limit, code).format()
+    raise PaymentCardDailyLimit(
+        f"One payment card may load at most {most} onto gift cards a day; this card has "
+        f"loaded {Money.of(so_far, code).format()} today. Load at most "
+        f"{Money.of(max(limit - so_far, 0), code).format()}, use another payment card, "
+        "or try again tomorrow (days end at midnight UTC).",
+        limit_minor=limit,
+        available_minor=limit - so_far,
+    )

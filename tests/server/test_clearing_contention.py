@@ -1,0 +1,114 @@
+"""No platform-wide hot row (issue 12, point 5): a purchase locks its own business's
+clearing row, so purchases at two businesses never wait for each other. PostgreSQL only:
+SQLite has one writer for the whole file anyway."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from server.accounts.models import Role, User
+from server.db import Base, make_engine, make_sessionmaker
+from server.deals import service as deals
+from server.deals.models import Deal
+from server.directory.models import Business
+from server.keys.keyring import Keyring
+from server.wallet import cards, ledger
+from server.wallet.limits import MoneyLimits
+from server.wallet.models import GiftCard
+from sync.money import Money
+
+pytestmark = pytest.mark.postgres
+
+LIMITS = MoneyLimits(75_000, 200_000, 10_000_000, b"key")
+
+
+@pytest.fixture
+def pg_engine(postgres_url) -> Iterator[Engine]:
+    engine = make_engine(postgres_url)
+    Base.metadata.create_all(engine)
+    yield engine
+    with Session(engine) as session:
+        assert ledger.invariant_violations(session) == [], "the ledger no longer balances"
+    engine.dispose()
+
+
+@pytest.fixture
+def keyring(tmp_path) -> Keyring:
+    return Keyring.open(tmp_path / "keys")
+
+
+@pytest.fixture
+def businesses(pg_engine) -> list[Business]:
+    with Session(pg_engine, expire_on_commit=False) as session:
+        made = [
+            Business(id=f"biz0000000{n}", name=f"Shop {n}", category="cafe", currency="GBP")
+            for n in (1, 2)
+        ]
+        session.add_all(made)
+        session.commit()
+    return made
+
+
+def buy(session: Session, keyring: Keyring, business: Business, card_number: str) -> GiftCard:
+    amount = Money.of(1000, "GBP")
+    today = datetime.now(UTC).date()
+    cards.prepare_purchase(session, business, amount, card_number, today, LIMITS)
+    return cards.issue_card(session, keyring, business, None, amount, "sim_ref")
+
+
+def no_waiting(session: Session) -> Session:
+    """A session that gives up at once on a lock another transaction holds, instead of
+    waiting: waiting shows as an error, not as a slow test."""
+    session.execute(text("SET LOCAL lock_timeout = '500ms'"))
+    return session
+
+
+def test_a_purchase_at_another_business_does_not_wait(pg_engine, keyring, businesses):
+    sessions = make_sessionmaker(pg_engine)
+    first, second = businesses
+    with sessions() as held_open:
+        buy(held_open, keyring, first, "4242 4242 4242 4242")  # posted, not yet committed
+        with sessions() as other:
+            card = buy(no_waiting(other), keyring, second, "5555 5555 5555 4444")
+            other.commit()
+        with sessions() as same, pytest.raises(OperationalError, match="lock timeout"):
+            # The control: a purchase at the same business does wait (for its clearing
+            # row), so the test would catch a platform-wide row.
+            buy(no_waiting(same), keyring, first, "5555 5555 5555 4444")
+        held_open.commit()
+    with sessions() as session:
+        assert ledger.balance(session, card.account_id) == 1000
+        assert ledger.clearing_balance(session, "GBP") == -2000
+
+
+def test_a_voucher_sale_at_another_business_does_not_wait(pg_engine, keyring, businesses):
+    sessions = make_sessionmaker(pg_engine)
+    now = datetime.now(UTC)
+    with sessions() as session:
+        deal = Deal(
+            business_id=businesses[1].id,
+            title="Two for one",
+            original_price_minor=680,
+            deal_price_minor=340,
+            currency="GBP",
+            starts_at=now.replace(year=now.year - 1),
+            ends_at=now.replace(year=now.year + 1),
+        )
+        buyer = User(id="buyer000001", email="b@example.com", password_hash="x", role=Role.CUSTOMER)
+        session.add_all([deal, buyer])
+        session.commit()
+        deal_id = deal.id
+    with sessions() as held_open:
+        buy(held_open, keyring, businesses[0], "4242 4242 4242 4242")
+        with sessions() as other:
+            on_sale = no_waiting(other).get(Deal, deal_id)
+            assert on_sale is not None
+            deals.buy_voucher(other, keyring, on_sale, "buyer000001", "sim_ref")
+            other.commit()
+        held_open.commit()
+    with sessions() as session:
+        assert ledger.clearing_balance(session, "GBP") == -1340

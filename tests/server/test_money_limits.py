@@ -1,0 +1,247 @@
+"""Money limits (issue 12, point 2): refunds only against a redemption and up to what it
+took, a card's maximum balance, a payment card's daily load, and what a business's cards may
+hold together. Every test ends with the ledger invariant checked (see conftest)."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from server.directory.models import Business
+from server.errors import PaymentCardDailyLimit
+from server.wallet import ledger
+from server.wallet.limits import MoneyLimits, payment_card_fingerprint, reserve_payment_card_load
+from server.wallet.models import GiftCard, PaymentCardLoad, Purpose
+from sync.money import Money
+from tests.server.api import APPROVE, buy_card, new_key, open_shop, sign_up
+
+OTHER_APPROVE = "5555 5555 5555 4444"
+CARD_MAX, DAILY_MAX, LIABILITY_MAX = 10_000, 20_000, 25_000
+
+
+@pytest.fixture
+def settings(settings):
+    return settings.model_copy(
+        update={
+            "max_card_balance_minor": CARD_MAX,
+            "max_daily_load_per_payment_card_minor": DAILY_MAX,
+            "max_business_card_liability_minor": LIABILITY_MAX,
+        }
+    )
+
+
+@pytest.fixture
+def card(customer, shop):
+    response = buy_card(customer, shop, 5000)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def balance(actor, card_id):
+    return actor.get(f"/api/v1/gift-cards/{card_id}").json()["balance"]["minor"]
+
+
+def refund(shop, redemption_id, amount, **extra):
+    return shop.owner.post(
+        f"/api/v1/businesses/{shop.business_id}/refunds",
+        {"redemption_id": redemption_id, "amount_minor": amount, **extra},
+        key=new_key(),
+    )
+
+
+def problem(response):
+    return response.status_code, response.json()["type"].rsplit("/", 1)[-1]
+
+
+# -- refunds ---------------------------------------------------------------------------------
+
+
+def test_a_refund_cannot_give_back_more_than_its_redemption_took(shop, card, customer):
+    spent = shop.redeem(2000, card_id=card["id"]).json()
+    response = refund(shop, spent["id"], 10_000_000)  # the £100,000 onto a £50 card
+    assert problem(response) == (409, "refund-above-redemption")
+    body = response.json()
+    assert (body["limit_minor"], body["available_minor"]) == (2000, 2000)
+    assert "£20.00" in body["detail"]
+    assert balance(customer, card["id"]) == 3000
+
+
+def test_partial_refunds_add_up_to_at_most_the_redemption(shop, card, customer):
+    spent = shop.redeem(2000, card_id=card["id"]).json()
+    assert refund(shop, spent["id"], 1500).status_code == 200
+    assert refund(shop, spent["id"], 500, card_id=card["id"]).status_code == 200
+    response = refund(shop, spent["id"], 1)
+    assert problem(response) == (409, "refund-above-redemption")
+    assert response.json()["available_minor"] == 0
+    assert balance(customer, card["id"]) == 5000
+
+
+@pytest.mark.parametrize("what", ["purchase", "unknown", "other card"])
+def test_a_refund_names_a_redemption_of_the_card(client, shop, card, customer, what):
+    spent = shop.redeem(1000, card_id=card["id"]).json()
+    purchase_id = customer.get(f"/api/v1/gift-cards/{card['id']}/history").json()["entries"][0]
+    redemption_id, extra = {
+        "purchase": (purchase_id["operation_id"], {}),
+        "unknown": ("nosuchop000", {}),
+        "other card": (spent["id"], {"card_id": buy_card(customer, shop, 100).json()["id"]}),
+    }[what]
+    assert problem(refund(shop, redemption_id, 100, **extra)) == (404, "redemption-not-found")
+    assert balance(customer, card["id"]) == 4000
+
+
+def test_another_business_cannot_refund_a_redemption(client, shop, card, customer):
+    spent = shop.redeem(1000, card_id=card["id"]).json()
+    other = open_shop(client, "Other Shop")
+    assert problem(refund(other, spent["id"], 100)) == (404, "redemption-not-found")
+
+
+def test_a_refund_without_its_redemption_is_invalid(shop, card):
+    response = shop.owner.post(
+        f"/api/v1/businesses/{shop.business_id}/refunds",
+        {"card_id": card["id"], "amount_minor": 100},
+        key=new_key(),
+    )
+    assert response.status_code == 422
+    assert "redemption_id" in response.text
+
+
+def test_a_posted_hold_is_refundable_up_to_what_was_posted(shop, card, customer):
+    base = f"/api/v1/businesses/{shop.business_id}/holds"
+    held = shop.cashier.post(base, {"card_id": card["id"], "amount_minor": 2000}, key=new_key())
+    hold_id = held.json()["id"]
+    assert problem(refund(shop, hold_id, 1)) == (404, "redemption-not-found")  # still pending
+    shop.cashier.post(f"{base}/{hold_id}/post", {"amount_minor": 1200}, key=new_key())
+    assert problem(refund(shop, hold_id, 1201)) == (409, "refund-above-redemption")
+    assert refund(shop, hold_id, 1200).status_code == 200
+    assert balance(customer, card["id"]) == 5000
+
+
+def test_a_refund_may_not_take_a_card_past_its_maximum(shop, customer):
+    full = buy_card(customer, shop, CARD_MAX).json()
+    spent = shop.redeem(1000, card_id=full["id"]).json()
+    other = buy_card(customer, shop, 500, card_number=OTHER_APPROVE).json()
+    moved = customer.post(
+        f"/api/v1/gift-cards/{other['id']}/transfers",
+        {"to_card_id": full["id"], "amount_minor": 500},
+        key=new_key(),
+    )
+    assert moved.status_code == 200, moved.text  # back to CARD_MAX - 500
+    assert problem(refund(shop, spent["id"], 501)) == (409, "card-balance-limit")
+    assert refund(shop, spent["id"], 500).status_code == 200
+    assert balance(customer, full["id"]) == CARD_MAX
+
+
+# -- a card's maximum balance ----------------------------------------------------------------
+
+
+def test_a_card_above_the_maximum_balance_is_not_sold(customer, shop, sessions):
+    response = buy_card(customer, shop, CARD_MAX + 1)
+    assert problem(response) == (409, "card-balance-limit")
+    body = response.json()
+    assert body["limit_minor"] == CARD_MAX
+    assert "£100.00" in body["detail"]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(GiftCard)) == 0
+        # the refusal counted nothing against the payment card either
+        assert session.scalar(select(func.count()).select_from(PaymentCardLoad)) == 0
+    assert buy_card(customer, shop, CARD_MAX).status_code == 201
+
+
+def test_a_transfer_may_not_take_a_card_past_its_maximum(customer, shop, card):
+    other = buy_card(customer, shop, 6000, card_number=OTHER_APPROVE).json()
+    response = customer.post(
+        f"/api/v1/gift-cards/{other['id']}/transfers",
+        {"to_card_id": card["id"], "amount_minor": 5001},
+        key=new_key(),
+    )
+    assert problem(response) == (409, "card-balance-limit")
+    assert response.json()["available_minor"] == 5000
+    assert (balance(customer, card["id"]), balance(customer, other["id"])) == (5000, 6000)
+
+
+# -- a payment card's load per day -----------------------------------------------------------
+
+
+def test_one_payment_card_loads_at_most_the_daily_limit(client, customer, shop, sessions):
+    assert buy_card(customer, shop, 10_000).status_code == 201
+    elsewhere = open_shop(client, "Elsewhere")  # the limit is the payment card's, everywhere
+    assert buy_card(sign_up(client), elsewhere, 10_000).status_code == 201
+    response = buy_card(customer, shop, 1)
+    assert problem(response) == (409, "payment-card-daily-limit")
+    assert response.json()["available_minor"] == 0
+    assert "£200.00" in response.json()["detail"]
+    assert buy_card(customer, shop, 1, card_number=OTHER_APPROVE).status_code == 201
+    with sessions() as session:
+        rows = session.scalars(select(PaymentCardLoad)).all()
+    assert sorted(row.loaded_minor for row in rows) == [1, 20_000]
+    for row in rows:  # a keyed fingerprint, never the number
+        assert len(row.fingerprint) == 64
+        assert "4242424242424242" not in row.fingerprint
+
+
+def test_a_declined_payment_counts_nothing_against_the_card(customer, shop, sessions):
+    declined = "4000 0000 0000 0002"
+    assert buy_card(customer, shop, CARD_MAX, card_number=declined).status_code == 402
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PaymentCardLoad)) == 0
+
+
+def test_the_daily_load_starts_again_the_next_day(sessions):
+    limits = MoneyLimits(CARD_MAX, DAILY_MAX, LIABILITY_MAX, b"key")
+    fingerprint = payment_card_fingerprint(APPROVE, limits.fingerprint_key)
+    assert fingerprint == payment_card_fingerprint("4242-4242-4242-4242", b"key")
+    assert fingerprint != payment_card_fingerprint(APPROVE, b"another key")
+    today, amount = date(2026, 12, 1), Money.of(DAILY_MAX, "GBP")
+    with sessions() as session:
+        reserve_payment_card_load(session, fingerprint, amount, today, limits)
+        with pytest.raises(PaymentCardDailyLimit):
+            reserve_payment_card_load(session, fingerprint, Money.of(1, "GBP"), today, limits)
+        reserve_payment_card_load(session, fingerprint, Money.of(1, "EUR"), today, limits)
+        reserve_payment_card_load(session, fingerprint, amount, today + timedelta(days=1), limits)
+        session.commit()
+
+
+# -- what a business's cards hold together ---------------------------------------------------
+
+
+def test_a_business_s_cards_hold_at_most_its_liability_limit(client, shop, sessions):
+    buyers = [sign_up(client) for _ in range(3)]
+    assert buy_card(buyers[0], shop, 10_000).status_code == 201
+    first = buy_card(buyers[1], shop, 10_000, card_number=OTHER_APPROVE).json()
+    response = buy_card(buyers[2], shop, 5_001)
+    assert problem(response) == (409, "business-liability-limit")
+    body = response.json()
+    assert (body["limit_minor"], body["available_minor"]) == (LIABILITY_MAX, 5_000)
+    assert "£250.00" in body["detail"]
+    assert buy_card(buyers[2], shop, 5_000).status_code == 201
+    # Spent value is no longer owed: there is room again.
+    assert shop.redeem(3_000, card_id=first["id"]).status_code == 200
+    assert buy_card(buyers[2], shop, 3_000, card_number=OTHER_APPROVE).status_code == 201
+    with sessions() as session:
+        assert ledger.card_liability(session, shop.business_id, "GBP") == LIABILITY_MAX
+    other = open_shop(client, "Other Shop")  # another business has its own limit
+    assert buy_card(sign_up(client), other, 100, card_number=OTHER_APPROVE).status_code == 201
+
+
+def test_the_platform_clearing_balance_sums_every_business_and_the_old_account(sessions):
+    with sessions() as session:
+        for business_id in ("biz00000001", "biz00000002"):
+            session.add(Business(id=business_id, name="B", category="c", currency="GBP"))
+        session.flush()
+        legacy = ledger.account(session, Purpose.CLEARING, "GBP")  # before the split
+        assert legacy.key == "clearing:platform:GBP"
+        for amount, clearing in (
+            (100, legacy),
+            (200, ledger.clearing_account(session, "GBP", "biz00000001")),
+            (400, ledger.clearing_account(session, "GBP", "biz00000002")),
+        ):
+            card = ledger.account(
+                session, Purpose.CARD, "GBP", "biz00000001", key=f"card:c{amount}"
+            )
+            ledger.post(session, [ledger.Leg(clearing, card, amount, "purchase")])
+        assert ledger.clearing_account(session, "GBP", "biz00000002").key == (
+            "clearing:biz00000002:GBP"
+        )
+        assert ledger.clearing_balance(session, "GBP") == -700
+        assert ledger.clearing_balance(session, "EUR") == 0
+        session.commit()
