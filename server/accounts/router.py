@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request, Response, status
 
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for
+from ..fraud import service as fraud
+from ..fraud.client import client_of
 from ..problems import Problem
 from . import repository
 from .jwt_tokens import ACCESS_LIFETIME, REFRESH_LIFETIME, TokenSigner, hash_refresh_token
@@ -73,6 +75,7 @@ def login(body: Login, request: Request, session: SessionDep) -> TokenPair:
             "Wrong email or password",
             "The email or password is wrong: check both and try again.",
         )
+    fraud.signed_in(session, user, client_of(request))  # screened, and its device noted
     return _issue_pair(request, session, user)
 
 
