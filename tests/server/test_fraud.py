@@ -50,7 +50,7 @@ def add_rule(admin: Actor, **rule) -> Any:
     return response.json()
 
 
-def decisions(admin: Actor, rule: dict) -> Any:
+def decisions(admin: Actor, rule: Any) -> Any:
     return admin.get("/api/v1/admin/fraud/decisions", params={"rule_id": rule["id"]}).json()
 
 
