@@ -20,6 +20,8 @@ from .db import make_engine, make_sessionmaker
 from .deals.router import router as deals_router
 from .devices.router import router as devices_router
 from .directory.router import router as directory_router
+from .fraud.defaults import ensure_rules
+from .fraud.router import router as fraud_router
 from .keys.keyring import Keyring
 from .keys.router import router as keys_router
 from .observability import install_observability
@@ -86,6 +88,7 @@ def create_app(
     app.state.billing_today = today or (lambda: datetime.now(UTC).date())
     with app.state.sessions() as session:
         ensure_prices(session, settings.billing_currency)
+        ensure_rules(session)
     shared = state if state is not None else open_state(settings)
     app.state.shared_state = shared
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60, shared, "pair")
@@ -105,6 +108,7 @@ def create_app(
     api.include_router(deals_router)
     api.include_router(devices_router)
     api.include_router(billing_router)
+    api.include_router(fraud_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")

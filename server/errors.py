@@ -32,6 +32,10 @@ __all__ = [
     "DealSoldOut",
     "DifferentBusiness",
     "DomainError",
+    "FraudBlocked",
+    "FraudReviewNotFound",
+    "FraudRuleNameTaken",
+    "FraudRuleNotFound",
     "HoldClosed",
     "HoldNotFound",
     "IdempotencyKeyInvalid",
@@ -78,6 +82,9 @@ class DomainError(Exception):
 
     def __init__(self, detail: str) -> None:
         self.detail = detail
+        # Rows that outlive the refusal although the request's changes roll back: its own
+        # record (such as the fraud decision that made it). Whoever rolls back writes them.
+        self.kept: list[object] = []
         super().__init__(detail)
 
     @property
@@ -142,6 +149,16 @@ class BranchNotFound(NotFound):
 class ProductNotFound(NotFound):
     code = "product-not-found"
     title = "No such product"
+
+
+class FraudRuleNotFound(NotFound):
+    code = "fraud-rule-not-found"
+    title = "No such fraud rule"
+
+
+class FraudReviewNotFound(NotFound):
+    code = "fraud-review-not-found"
+    title = "No such review"
 
 
 class NoSubscription(NotFound):
@@ -257,6 +274,11 @@ class InvoiceNotPayable(Conflict):
 class InvoiceNotVoidable(Conflict):
     code = "invoice-not-voidable"
     title = "This invoice cannot be voided"
+
+
+class FraudRuleNameTaken(Conflict):
+    code = "fraud-rule-name-taken"
+    title = "A rule has that name"
 
 
 class IdempotencyKeyReused(Conflict):
@@ -387,6 +409,25 @@ class IdempotencyKeyMissing(DomainError):
 class IdempotencyKeyInvalid(DomainError):
     code = "idempotency-key-invalid"
     title = "Idempotency-Key too long"
+
+
+# -- stopped by a fraud rule (403) ---------------------------------------------------------
+
+
+class FraudBlocked(DomainError):
+    """An enforced fraud rule stopped the request. The detail never names the rule: a
+    customer learns that it was stopped and what to do, support finds it by `reference`."""
+
+    code = "fraud-blocked"
+    status = 403
+    title = "Stopped by our fraud checks"
+
+    def __init__(self, detail: str, *, reference: str) -> None:
+        super().__init__(detail)
+        self.reference = reference
+
+    def extra(self) -> dict[str, Any]:
+        return {"reference": self.reference}
 
 
 # -- payment (402) ---------------------------------------------------------------------------

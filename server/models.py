@@ -23,6 +23,15 @@ from .devices.models import (
 )
 from .directory.models import Branch, Business, Product, StaffMember
 from .events.models import Event, EventCounter
+from .fraud.models import (
+    ClientDevice,
+    FingerprintKey,
+    FraudActivity,
+    FraudDecision,
+    FraudReview,
+    FraudRule,
+    SignInNotice,
+)
 from .wallet.models import (
     GiftCard,
     Hold,
@@ -41,11 +50,17 @@ __all__ = [
     "BillingNotice",
     "Branch",
     "Business",
+    "ClientDevice",
     "Deal",
     "Device",
     "Event",
     "EventCounter",
     "ExchangeRate",
+    "FingerprintKey",
+    "FraudActivity",
+    "FraudDecision",
+    "FraudReview",
+    "FraudRule",
     "GiftCard",
     "Hold",
     "HoldStatus",
@@ -63,6 +78,7 @@ __all__ = [
     "Purpose",
     "RefreshToken",
     "Role",
+    "SignInNotice",
     "StaffMember",
     "Subscription",
     "SyncEvent",

@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .errors import PROBLEM_BASE, DomainError
@@ -60,6 +62,13 @@ def problem_response(
     )
 
 
+def _keep(sessions: sessionmaker[Session], rows: list[object]) -> None:
+    """Write what a refusal keeps (its own record), its request's changes rolled back."""
+    with sessions() as session:
+        session.add_all(rows)
+        session.commit()
+
+
 _STATUS_KINDS = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
@@ -76,7 +85,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(DomainError)
-    async def on_refused(_: Request, exc: DomainError) -> JSONResponse:
+    async def on_refused(request: Request, exc: DomainError) -> JSONResponse:
+        if exc.kept:
+            # The request's own session has rolled back and closed by now.
+            await run_in_threadpool(_keep, request.app.state.sessions, exc.kept)
         return JSONResponse(exc.body(), status_code=exc.status, media_type=MEDIA_TYPE)
 
     @app.exception_handler(RequestValidationError)

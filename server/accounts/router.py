@@ -7,6 +7,8 @@ from fastapi import APIRouter, Header, Request, Response, status
 
 from ..db import SessionDep
 from ..deps import CurrentSession, CurrentUser, OptionalClaims, business_for
+from ..fraud import service as fraud
+from ..fraud.client import client_of
 from ..ids import make_id
 from ..problems import Problem
 from ..ratelimit import too_many
@@ -133,6 +135,7 @@ def login(
         throttle.failed(*keys)
         raise _invalid_credentials()
     throttle.succeeded(*keys)
+    fraud.signed_in(session, user, client_of(request))  # screened, and its device noted
     known = device_token if device is not None else signer.device_token(user.id, make_id())
     return _issue_pair(request, session, user, make_id(), device_token=known)
 

@@ -34,6 +34,8 @@ from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
 from ..errors import VoucherExpired, VoucherUsed
+from ..fraud import service as fraud
+from ..fraud.models import FraudEvent
 from ..ids import ID_LENGTH
 from ..wallet import cards, ledger
 from ..wallet.idempotency import MAX_KEY_LENGTH
@@ -191,7 +193,21 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
         batch.postings,
     )
     _keep(session, batch, event, RedeemedItem.GIFT_CARD, card.id, amount.minor, operation_id)
+    flagged = fraud.screen_pushed(
+        session,
+        fraud.Activity(
+            FraudEvent.REDEMPTION_PUSHED,
+            business_id=device.business_id,
+            card_id=card.id,
+            terminal=f"device:{device.id}",
+            amount_minor=amount.minor,
+            currency=amount.currency.code,
+        ),
+        event.id,
+    )
     if not shortfall:
+        if flagged is not None:
+            return EventResult(event.id, EventStatus.APPLIED_WITH_INCIDENT, flagged)
         return EventResult(event.id, EventStatus.APPLIED)
     short = Money.of(shortfall, card.currency)
     detail = (

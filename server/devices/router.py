@@ -26,6 +26,9 @@ from ..deals import service as deals
 from ..deals.schemas import voucher_public
 from ..deps import CurrentUser, IdempotencyKey, business_for, owned, reply
 from ..directory.models import Business
+from ..fraud import service as fraud
+from ..fraud.client import client_of
+from ..fraud.models import FraudEvent
 from ..problems import Problem
 from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
@@ -194,14 +197,24 @@ def terminal_redemption(
     def operation() -> Outcome:
         assert idempotency_key is not None  # idempotent() refuses a request without one
         redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
-        redeemed = cards.redeem_presented(
+        till = fraud.Activity(
+            FraudEvent.CODE_LOOKUP,
+            business_id=business.id,
+            terminal=f"device:{device.id}",
+            address=client_of(request).address,
+        )
+        redeemed = fraud.screen_till_redemption(
             session,
-            request.app.state.keyring,
-            business,
-            body.token,
-            None,
-            body.amount_minor,
-            f"online at terminal {device.name}",
+            till,
+            lambda: cards.redeem_presented(
+                session,
+                request.app.state.keyring,
+                business,
+                body.token,
+                None,
+                body.amount_minor,
+                f"online at terminal {device.name}",
+            ),
         )
         redemptions.record(
             session,

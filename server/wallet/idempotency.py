@@ -5,7 +5,8 @@ A record keeps an answer and nothing else: what an operation did lives in its ow
 
 The operation's answer is stored under a unique (scope, key) in the transaction that
 made its changes. An operation that refuses (raises a DomainError) is rolled back whole and its
-answer stored alone, so a refusal leaves nothing behind but itself. Two concurrent
+answer stored alone (with the rows the refusal keeps, such as its fraud decision), so a
+refusal leaves nothing behind but itself. Two concurrent
 requests with one key both may run, but only one commits: the other's transaction, ledger
 changes and all, rolls back on the unique key and it replays the winner's answer. (When
 what it collided with was another unique row, such as an offline event's redemption under
@@ -101,6 +102,7 @@ def _once(
     except DomainError as refusal:
         status, body = refusal.status, refusal.body()
         session.rollback()
+        session.add_all(refusal.kept)
     session.add(
         IdempotencyRecord(
             scope=scope, key=key, request_hash=request_hash, status_code=status, response=body

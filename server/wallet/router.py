@@ -15,6 +15,9 @@ from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for,
 from ..directory.models import Business, StaffMember
 from ..directory.schemas import MoneyPublic
 from ..errors import BusinessNotFound, CardNotFound, HoldNotFound
+from ..fraud import service as fraud
+from ..fraud.client import client_of
+from ..fraud.models import FraudEvent
 from ..payments import PaymentGateway, take_payment
 from . import cards
 from .idempotency import Outcome, idempotent
@@ -119,6 +122,7 @@ def buy_gift_card(
         amount = Money.of(body.amount_minor, business.currency)
         today = datetime.now(UTC).date()
         cards.prepare_purchase(session, business, amount, body.payment.card_number, today, limits)
+        fraud.screen(session, _purchase_activity(session, request, business, user, amount, body))
         reference = take_payment(
             gateway, amount, body.payment.card_number, f"{user.id}:{idempotency_key}"
         )
@@ -129,6 +133,25 @@ def buy_gift_card(
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+def _purchase_activity(
+    session: SessionDep,
+    request: Request,
+    business: Business,
+    user: User,
+    amount: Money,
+    body: GiftCardPurchase,
+) -> fraud.Activity:
+    return fraud.Activity(
+        FraudEvent.PURCHASE,
+        business_id=business.id,
+        payment_card=fraud.fingerprint(session, body.payment.card_number),
+        customer_id=user.id,
+        address=client_of(request).address,
+        amount_minor=amount.minor,
+        currency=amount.currency.code,
+    )
 
 
 @router.get("/me/gift-cards", summary="Your gift cards")
@@ -216,6 +239,18 @@ def transfer(
         if target is None:
             raise CardNotFound(f"There is no gift card {body.to_card_id!r} to move value to.")
         amount = Money.of(body.amount_minor, source.currency)
+        fraud.screen(
+            session,
+            fraud.Activity(
+                FraudEvent.TRANSFER,
+                business_id=source.business_id,
+                card_id=source.id,
+                customer_id=user.id,
+                address=client_of(request).address,
+                amount_minor=amount.minor,
+                currency=amount.currency.code,
+            ),
+        )
         operation_id = cards.transfer_between_cards(
             session, source, target, amount, request.app.state.money_limits
         )
@@ -254,14 +289,25 @@ def redeem(
     business = _till_business(session, user, business_id, request)
 
     def operation() -> Outcome:
-        redeemed = cards.redeem_presented(
+        # A cashier's app is the till: its lookups are counted per cashier.
+        till = fraud.Activity(
+            FraudEvent.CODE_LOOKUP,
+            business_id=business.id,
+            terminal=f"user:{user.id}",
+            address=client_of(request).address,
+        )
+        redeemed = fraud.screen_till_redemption(
             session,
-            request.app.state.keyring,
-            business,
-            body.token,
-            body.card_id,
-            body.amount_minor,
-            f"by {user.email}",
+            till,
+            lambda: cards.redeem_presented(
+                session,
+                request.app.state.keyring,
+                business,
+                body.token,
+                body.card_id,
+                body.amount_minor,
+                f"by {user.email}",
+            ),
         )
         return 200, redemption_public(redeemed).model_dump(mode="json")
 

@@ -37,6 +37,7 @@ class IncidentKind(StrEnum):
     OFFLINE_OVERSPEND = "offline_overspend"  # tills together spent more than a card held
     VOUCHER_REUSED = "voucher_reused"  # a voucher redeemed again offline (or after its deal)
     EDIT_CONFLICT = "edit_conflict"  # a listing edit made on an older version, not applied
+    FRAUD_FLAGGED = "fraud_flagged"  # a fraud rule would have blocked a pushed redemption
 
 
 class PriceKind(StrEnum):

@@ -1,0 +1,130 @@
+"""Fraud rules (admins), decisions (admins), reviews (vendors for their business, admins for
+the platform), and the devices and new-device notices of the signed-in account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ..accounts.models import Role
+from ..db import SessionDep
+from ..deps import CurrentUser, business_for, require_role
+from . import service
+from .models import FraudReview, ReviewStatus
+from .schemas import (
+    ClientDevicePublic,
+    FraudDecisionPublic,
+    FraudReviewPublic,
+    FraudRuleCreate,
+    FraudRulePublic,
+    FraudRuleUpdate,
+    ReviewResolve,
+    SignInNoticePublic,
+)
+
+router = APIRouter(tags=["fraud"])
+
+StatusQuery = Annotated[ReviewStatus | None, Query(description="only reviews in this state")]
+
+
+@router.get("/admin/fraud/rules", summary="The fraud rules (admins)")
+def list_rules(user: CurrentUser, session: SessionDep) -> list[FraudRulePublic]:
+    require_role(user, Role.ADMIN)
+    return [FraudRulePublic.model_validate(r, from_attributes=True) for r in service.rules(session)]
+
+
+@router.post("/admin/fraud/rules", status_code=201, summary="Add a fraud rule (admins)")
+def create_rule(body: FraudRuleCreate, user: CurrentUser, session: SessionDep) -> FraudRulePublic:
+    require_role(user, Role.ADMIN)
+    rule = service.create_rule(session, **body.model_dump())
+    session.commit()
+    return FraudRulePublic.model_validate(rule, from_attributes=True)
+
+
+@router.patch("/admin/fraud/rules/{rule_id}", summary="Change a fraud rule (admins)")
+def update_rule(
+    rule_id: str, body: FraudRuleUpdate, user: CurrentUser, session: SessionDep
+) -> FraudRulePublic:
+    require_role(user, Role.ADMIN)
+    rule = service.update_rule(session, rule_id, **body.model_dump(exclude_unset=True))
+    session.commit()
+    return FraudRulePublic.model_validate(rule, from_attributes=True)
+
+
+@router.get("/admin/fraud/decisions", summary="What the rules decided, latest first (admins)")
+def list_decisions(
+    user: CurrentUser,
+    session: SessionDep,
+    rule_id: Annotated[str | None, Query(max_length=40)] = None,
+    flagged: Annotated[bool, Query(description="only those that did not allow")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[FraudDecisionPublic]:
+    require_role(user, Role.ADMIN)
+    found = service.decisions(session, rule_id=rule_id, flagged_only=flagged, limit=limit)
+    return [FraudDecisionPublic.model_validate(d, from_attributes=True) for d in found]
+
+
+def _reviews(found: Iterable[FraudReview]) -> list[FraudReviewPublic]:
+    return [FraudReviewPublic.model_validate(r, from_attributes=True) for r in found]
+
+
+@router.get("/admin/fraud/reviews", summary="Every review on the platform (admins)")
+def list_all_reviews(
+    user: CurrentUser, session: SessionDep, status: StatusQuery = None
+) -> list[FraudReviewPublic]:
+    require_role(user, Role.ADMIN)
+    return _reviews(service.reviews(session, None, status))
+
+
+@router.post("/admin/fraud/reviews/{review_id}/resolve", summary="Resolve any review (admins)")
+def resolve_any_review(
+    review_id: str, body: ReviewResolve, user: CurrentUser, session: SessionDep
+) -> FraudReviewPublic:
+    require_role(user, Role.ADMIN)
+    review = service.review_of(session, None, review_id)
+    service.resolve_review(session, review, user, body.status, body.resolution)
+    session.commit()
+    return FraudReviewPublic.model_validate(review, from_attributes=True)
+
+
+@router.get(
+    "/businesses/{business_id}/fraud/reviews",
+    summary="What the fraud rules flagged at your business",
+)
+def list_reviews(
+    business_id: str, user: CurrentUser, session: SessionDep, status: StatusQuery = None
+) -> list[FraudReviewPublic]:
+    business = business_for(session, user, business_id, staff=False)
+    return _reviews(service.reviews(session, business.id, status))
+
+
+@router.post(
+    "/businesses/{business_id}/fraud/reviews/{review_id}/resolve",
+    summary="Resolve a review at your business, saying what was done",
+)
+def resolve_review(
+    business_id: str,
+    review_id: str,
+    body: ReviewResolve,
+    user: CurrentUser,
+    session: SessionDep,
+) -> FraudReviewPublic:
+    business = business_for(session, user, business_id, staff=False)
+    review = service.review_of(session, business.id, review_id)
+    service.resolve_review(session, review, user, body.status, body.resolution)
+    session.commit()
+    return FraudReviewPublic.model_validate(review, from_attributes=True)
+
+
+@router.get("/me/devices", summary="The devices your account signed in from")
+def my_devices(user: CurrentUser, session: SessionDep) -> list[ClientDevicePublic]:
+    found = service.devices_of(session, user)
+    return [ClientDevicePublic.model_validate(d, from_attributes=True) for d in found]
+
+
+@router.get("/me/sign-in-notices", summary="Sign-ins from new devices (vendor owners)")
+def my_sign_in_notices(user: CurrentUser, session: SessionDep) -> list[SignInNoticePublic]:
+    found = service.notices_of(session, user)
+    return [SignInNoticePublic.model_validate(n, from_attributes=True) for n in found]

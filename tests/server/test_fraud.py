@@ -1,0 +1,374 @@
+"""Fraud rules as data: each kind of rule blocks when enforced, opens a review when it
+reviews, only records in shadow mode, and never refuses a redemption a terminal pushed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.accounts.models import Role, User
+from sync.client import ServerRefusedError
+from tests.server.api import (
+    PASSWORD,
+    Actor,
+    buy_card,
+    log_in,
+    new_key,
+    open_shop,
+    sign_up,
+)
+from tests.server.test_sync_push import Terminal
+
+RULES = "/api/v1/admin/fraud/rules"
+FRAUD_BLOCKED = "https://tillpoint.dev/problems/fraud-blocked"
+OTHER_CARD = "5555 5555 5555 4444"
+
+
+@pytest.fixture
+def admin(client, sessions) -> Actor:
+    """An admin, with the default rules switched off so each test sees only its own."""
+    email = sign_up(client, "customer").email
+    with sessions() as session:
+        session.query(User).filter_by(email=email).one().role = Role.ADMIN
+        session.commit()
+    admin = log_in(client, email)
+    for rule in admin.get(RULES).json():
+        assert (
+            admin.client.patch(
+                f"{RULES}/{rule['id']}", json={"enabled": False}, headers=admin.headers
+            ).status_code
+            == 200
+        )
+    return admin
+
+
+def add_rule(admin: Actor, **rule) -> Any:
+    body = {"name": "rule under test", "mode": "enforced", **rule}
+    response = admin.post(RULES, body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def decisions(admin: Actor, rule: Any) -> Any:
+    return admin.get("/api/v1/admin/fraud/decisions", params={"rule_id": rule["id"]}).json()
+
+
+def reviews(shop, status: str | None = None) -> Any:
+    params = {"status": status} if status else {}
+    path = f"/api/v1/businesses/{shop.business_id}/fraud/reviews"
+    return shop.owner.get(path, params=params).json()
+
+
+def assert_blocked(response) -> None:
+    assert response.status_code == 403, response.text
+    problem = response.json()
+    assert problem["type"] == FRAUD_BLOCKED
+    assert "rule" not in problem["detail"]  # nothing of the rule's internals
+    assert problem["reference"]
+
+
+# -- purchases per payment card --------------------------------------------------------------
+
+
+def per_payment_card(admin, action="block", mode="enforced"):
+    return add_rule(
+        admin,
+        subject="payment_card",
+        event="purchase",
+        window_seconds=86_400,
+        max_count=2,
+        action=action,
+        mode=mode,
+    )
+
+
+def test_an_enforced_block_refuses_the_purchase_past_the_limit_and_records_why(
+    admin, client, shop, customer
+):
+    rule = per_payment_card(admin)
+    for _ in range(2):
+        assert buy_card(customer, shop, 1000).status_code == 201
+    assert_blocked(buy_card(customer, shop, 1000))
+    assert len(customer.get("/api/v1/me/gift-cards").json()) == 2  # nothing charged or issued
+    latest = decisions(admin, rule)
+    assert [d["action"] for d in latest] == ["block", "allow", "allow"]
+    assert (latest[0]["inputs"]["count"], latest[0]["mode"]) == (3, "enforced")
+    # Blocked attempts keep counting, and another payment card is another subject.
+    assert_blocked(buy_card(customer, shop, 1000))
+    assert buy_card(customer, shop, 1000, card_number=OTHER_CARD).status_code == 201
+
+
+def test_a_blocked_purchase_is_refused_again_when_retried_with_its_key(admin, shop, customer):
+    per_payment_card(admin)
+    for _ in range(2):
+        buy_card(customer, shop, 1000)
+    key = new_key()
+    assert_blocked(buy_card(customer, shop, 1000, key=key))
+    assert_blocked(buy_card(customer, shop, 1000, key=key))
+
+
+def test_a_rule_in_shadow_mode_records_but_allows(admin, shop, customer):
+    rule = per_payment_card(admin, mode="shadow")
+    for _ in range(3):
+        assert buy_card(customer, shop, 1000).status_code == 201
+    latest = decisions(admin, rule)[0]
+    assert (latest["action"], latest["mode"]) == ("block", "shadow")
+    assert reviews(shop) == []
+
+
+def test_an_amount_limit_per_payment_card(admin, shop, customer):
+    add_rule(
+        admin,
+        subject="payment_card",
+        event="purchase",
+        window_seconds=86_400,
+        max_amount_minor=5_000,
+        currency="GBP",
+        action="block",
+    )
+    assert buy_card(customer, shop, 4_000).status_code == 201
+    assert_blocked(buy_card(customer, shop, 1_500))
+    assert buy_card(customer, shop, 1_000).status_code == 201  # £50 exactly is allowed
+
+
+# -- distinct payment cards per customer: review ---------------------------------------------
+
+
+def test_a_review_allows_the_purchase_and_opens_one_review_the_vendor_resolves(
+    admin, shop, customer
+):
+    add_rule(
+        admin,
+        subject="customer",
+        event="purchase",
+        counting="distinct_payment_cards",
+        window_seconds=86_400,
+        max_count=1,
+        action="review",
+    )
+    assert buy_card(customer, shop, 1000).status_code == 201
+    assert buy_card(customer, shop, 1000).status_code == 201  # the same payment card
+    assert reviews(shop) == []
+    assert buy_card(customer, shop, 1000, card_number=OTHER_CARD).status_code == 201
+    assert buy_card(customer, shop, 1000, card_number=OTHER_CARD).status_code == 201
+    (review,) = reviews(shop, "open")
+    assert (review["subject"], review["subject_key"], review["hits"]) == (
+        "customer",
+        customer.id,
+        2,
+    )
+    assert "2 different payment cards" in review["reason"]
+    path = f"/api/v1/businesses/{shop.business_id}/fraud/reviews/{review['id']}/resolve"
+    resolved = shop.owner.post(path, {"status": "cleared", "resolution": "a family's cards"})
+    assert resolved.json()["status"] == "cleared"
+    assert reviews(shop, "open") == []
+    # Another business's owner neither sees nor resolves it; the admin sees it.
+    other = open_shop(admin.client, "Elsewhere")
+    assert reviews(other) == []
+    stranger = f"/api/v1/businesses/{other.business_id}/fraud/reviews/{review['id']}/resolve"
+    assert other.owner.post(stranger, {"status": "confirmed"}).status_code == 404
+    assert [r["id"] for r in admin.get("/api/v1/admin/fraud/reviews").json()] == [review["id"]]
+
+
+# -- redemption attempts per card (online) ---------------------------------------------------
+
+
+def test_redemption_attempts_per_card_are_blocked_past_the_limit(admin, client, shop, customer):
+    add_rule(
+        admin,
+        subject="card",
+        event="redemption_online",
+        window_seconds=600,
+        max_count=2,
+        action="block",
+    )
+    card = buy_card(customer, shop, 1000).json()
+    for _ in range(2):
+        assert shop.redeem(100, card_id=card["id"]).status_code == 200
+    assert_blocked(shop.redeem(100, card_id=card["id"]))
+    balance = customer.get(f"/api/v1/gift-cards/{card['id']}").json()["balance"]["minor"]
+    assert balance == 800
+    till = Terminal(client, shop)
+    with pytest.raises(ServerRefusedError) as refused:
+        till.api.redeem_online(card["token"], 100, new_key())  # every till, every channel
+    assert refused.value.kind == "fraud-blocked"
+
+
+# -- failed code lookups per terminal --------------------------------------------------------
+
+
+def test_failed_code_lookups_stop_the_till_after_the_limit(admin, client, shop, customer):
+    add_rule(
+        admin,
+        subject="terminal",
+        event="code_lookup",
+        counting="failures",
+        window_seconds=300,
+        max_count=2,
+        action="block",
+    )
+    card = buy_card(customer, shop, 1000).json()
+    for _ in range(2):
+        assert shop.redeem(100, card_id="nosuchcard1").status_code == 404
+    assert_blocked(shop.redeem(100, card_id=card["id"]))  # even a good code now
+    other_till = open_shop(client).cashier  # another till is not stopped
+    assert other_till.id != shop.cashier.id
+    owner_till = shop.redeem(100, card_id=card["id"], by=shop.owner)
+    assert owner_till.status_code == 200
+
+
+def test_failed_lookups_by_a_paired_terminal_are_counted_per_terminal(admin, client, shop):
+    add_rule(
+        admin,
+        subject="terminal",
+        event="code_lookup",
+        counting="failures",
+        window_seconds=300,
+        max_count=1,
+        action="block",
+    )
+    till = Terminal(client, shop)
+    with pytest.raises(ServerRefusedError) as first:
+        till.api.redeem_online("not a code", 100, new_key())
+    assert first.value.kind != "fraud-blocked"
+    with pytest.raises(ServerRefusedError) as second:
+        till.api.redeem_online("not a code", 100, new_key())
+    assert second.value.kind == "fraud-blocked"
+
+
+# -- redemptions pushed by a terminal: flagged, never refused --------------------------------
+
+
+@pytest.mark.parametrize("action", ["block", "review"])
+def test_a_pushed_redemption_past_the_limit_is_recorded_and_flagged(
+    admin, client, shop, customer, action
+):
+    add_rule(
+        admin,
+        subject="card",
+        event="redemption_pushed",
+        window_seconds=600,
+        max_count=1,
+        action=action,
+    )
+    card = buy_card(customer, shop, 1000).json()
+    till = Terminal(client, shop)
+    first = till.event(card_id=card["id"], amount_minor=100)
+    second = till.event(card_id=card["id"], amount_minor=100)
+    statuses = [status for status, _ in till.push(first, second)]
+    incidents = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+    if action == "block":
+        assert statuses == ["applied", "applied_with_incident"]
+        assert [i["kind"] for i in incidents] == ["fraud_flagged"]
+    else:
+        assert statuses == ["applied", "applied"]
+        assert incidents == []
+    balance = customer.get(f"/api/v1/gift-cards/{card['id']}").json()["balance"]["minor"]
+    assert balance == 800  # both recorded
+    (review,) = reviews(shop, "open")
+    assert review["event"] == "redemption_pushed"
+
+
+# -- transfers per card ----------------------------------------------------------------------
+
+
+def test_transfers_per_card_are_blocked_past_the_limit(admin, shop, customer):
+    add_rule(
+        admin, subject="card", event="transfer", window_seconds=3600, max_count=1, action="block"
+    )
+    source = buy_card(customer, shop, 1000).json()
+    target = buy_card(customer, shop, 1000).json()
+    path = f"/api/v1/gift-cards/{source['id']}/transfers"
+    body = {"to_card_id": target["id"], "amount_minor": 100}
+    assert customer.post(path, body, key=new_key()).status_code == 200
+    assert_blocked(customer.post(path, body, key=new_key()))
+    balance = customer.get(f"/api/v1/gift-cards/{source['id']}").json()["balance"]["minor"]
+    assert balance == 900
+
+
+# -- sign-ins per address --------------------------------------------------------------------
+
+
+def test_sign_ins_per_address_are_blocked_past_the_limit_and_the_block_is_recorded(admin, client):
+    rule = add_rule(
+        admin,
+        subject="address",
+        event="login",
+        window_seconds=600,
+        max_count=10**6,
+        action="block",
+    )
+    user = sign_up(client, "customer")
+    seen = decisions(admin, rule)[0]["inputs"]["count"]  # every test client shares an address
+    path = f"{RULES}/{rule['id']}"
+    admin.client.patch(path, json={"max_count": seen + 1}, headers=admin.headers)
+    assert log_in(client, user.email)  # the limit itself is allowed
+    response = client.post("/api/v1/auth/login", json={"email": user.email, "password": PASSWORD})
+    assert_blocked(response)
+    latest = decisions(admin, rule)[0]  # kept though the request was refused
+    assert (latest["action"], latest["inputs"]["count"]) == ("block", seen + 2)
+
+
+# -- devices and new-device notices ----------------------------------------------------------
+
+
+def sign_in_from(client, email: str, install_id: str) -> Actor:
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": PASSWORD},
+        headers={"X-Install-Id": install_id, "User-Agent": "TillpointApp/1.0"},
+    )
+    assert response.status_code == 200, response.text
+    return Actor(client, "", email, {"Authorization": f"Bearer {response.json()['access_token']}"})
+
+
+def test_an_owner_signing_in_from_a_new_device_is_told(client, shop):
+    owner = sign_in_from(client, shop.owner.email, "phone-1")
+    assert len(owner.get("/api/v1/me/sign-in-notices").json()) == 1  # new after the signup's
+    sign_in_from(client, shop.owner.email, "phone-1")
+    assert len(owner.get("/api/v1/me/sign-in-notices").json()) == 1  # a known device
+    sign_in_from(client, shop.owner.email, "phone-2")
+    notices = owner.get("/api/v1/me/sign-in-notices").json()
+    assert len(notices) == 2
+    assert "new device" in notices[0]["detail"]
+    devices = owner.get("/api/v1/me/devices").json()
+    assert {d["install_id"] for d in devices} == {None, "phone-1", "phone-2"}
+
+
+def test_a_customer_on_a_new_device_gets_no_owner_notice(client, customer):
+    signed_in = sign_in_from(client, customer.email, "phone-1")
+    assert signed_in.get("/api/v1/me/sign-in-notices").json() == []
+    assert len(signed_in.get("/api/v1/me/devices").json()) == 2
+
+
+# -- the rules themselves --------------------------------------------------------------------
+
+
+def test_only_admins_manage_rules_and_rules_must_make_sense(admin, shop):
+    assert shop.owner.get(RULES).status_code == 403
+    assert shop.owner.post(RULES, {}).status_code in (403, 422)
+    base = {"subject": "card", "event": "transfer", "window_seconds": 60, "action": "block"}
+    assert admin.post(RULES, {**base, "name": "no limit"}).status_code == 422
+    amount_without_currency = {**base, "name": "x", "max_amount_minor": 5}
+    assert admin.post(RULES, amount_without_currency).status_code == 422
+    rule = add_rule(admin, **base, max_count=3)
+    assert rule["mode"] == "enforced"
+    assert admin.post(RULES, {**base, "name": rule["name"], "max_count": 1}).status_code == 409
+    patched = admin.client.patch(
+        f"{RULES}/{rule['id']}", json={"max_count": None}, headers=admin.headers
+    )
+    assert patched.status_code == 422
+    patched = admin.client.patch(
+        f"{RULES}/{rule['id']}", json={"mode": "shadow"}, headers=admin.headers
+    )
+    assert patched.json()["mode"] == "shadow"
+
+
+def test_a_new_database_starts_with_the_default_rules(client, sessions):
+    from server.fraud.defaults import DEFAULT_RULES
+    from server.fraud.models import FraudRule
+
+    with sessions() as session:
+        names = {r.name for r in session.query(FraudRule)}
+    assert names == {r.name for r in DEFAULT_RULES}
