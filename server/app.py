@@ -21,6 +21,7 @@ from .devices.router import router as devices_router
 from .directory.router import router as directory_router
 from .keys.keyring import Keyring
 from .keys.router import router as keys_router
+from .limits import InputLimits
 from .observability import install_observability
 from .payments import PaymentGateway, make_gateway
 from .problems import install_problem_handlers
@@ -80,7 +81,8 @@ def create_app(
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60)
     app.state.redeem_limiter = RateLimiter(settings.redemptions_per_minute, 60)
     install_problem_handlers(app)
-    install_observability(app, API_PREFIX)
+    app.add_middleware(InputLimits, max_body_bytes=settings.max_body_bytes)
+    install_observability(app, API_PREFIX)  # outermost: it sees what the limits refuse
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(accounts_router)
