@@ -30,6 +30,7 @@ __all__ = [
     "DealSoldOut",
     "DifferentBusiness",
     "DomainError",
+    "EmailTaken",
     "HoldClosed",
     "HoldNotFound",
     "IdempotencyKeyInvalid",
@@ -48,6 +49,7 @@ __all__ = [
     "NotAVoucher",
     "NotFound",
     "NotHibernating",
+    "OfferedBranchNotFound",
     "PaymentDeclined",
     "PlanTooSmall",
     "ProductNotFound",
@@ -131,6 +133,17 @@ class VoucherNotFound(NotFound):
 class BranchNotFound(NotFound):
     code = "branch-not-found"
     title = "No such branch"
+
+
+class OfferedBranchNotFound(BranchNotFound):
+    """A deal names a branch the business does not have (another business's, or none)."""
+
+    def __init__(self, detail: str, *, branch_ids: list[str]) -> None:
+        super().__init__(detail)
+        self.branch_ids = branch_ids
+
+    def extra(self) -> dict[str, Any]:
+        return {"branch_ids": self.branch_ids}
 
 
 class ProductNotFound(NotFound):
@@ -246,6 +259,11 @@ class InvoiceNotPayable(Conflict):
 class InvoiceNotVoidable(Conflict):
     code = "invoice-not-voidable"
     title = "This invoice cannot be voided"
+
+
+class EmailTaken(Conflict):
+    code = "email-taken"
+    title = "Email already registered"
 
 
 class IdempotencyKeyReused(Conflict):
