@@ -88,26 +88,26 @@ def _route_cases(shop) -> list[tuple[str, str, Callable[[str], dict[str, Any]], 
             "/api/v1/businesses",
             lambda t: {"name": t, "category": "cafe", "currency": "GBP"},
             "body.name",
-        ),  # fmt: skip
+        ),
         (
             "post",
             "/api/v1/businesses",
             lambda t: {"name": "A", "category": "cafe", "currency": "GBP", "description": t},
             "body.description",
-        ),  # fmt: skip
+        ),
         ("post", f"{b}/products", lambda t: {"name": t, "price_minor": 1}, "body.name"),
         (
             "post",
             f"{b}/products",
             lambda t: {"name": "A", "price_minor": 1, "attributes": {"k": t}},
             "body.attributes",
-        ),  # fmt: skip
+        ),
         (
             "post",
             f"{b}/branches",
             lambda t: {"name": "High St", "address": t, "latitude": 1, "longitude": 1},
             "body.address",
-        ),  # fmt: skip
+        ),
         (
             "post",
             f"{b}/staff",
@@ -125,7 +125,7 @@ def _route_cases(shop) -> list[tuple[str, str, Callable[[str], dict[str, Any]], 
                 "ends_at": "2030-02-01T00:00:00Z",
             },
             "body.title",
-        ),  # fmt: skip
+        ),
         (
             "post",
             f"{b}/deals",
@@ -138,7 +138,7 @@ def _route_cases(shop) -> list[tuple[str, str, Callable[[str], dict[str, Any]], 
                 "ends_at": "2030-02-01T00:00:00Z",
             },
             "body.branch_ids.0",
-        ),  # fmt: skip
+        ),
         ("post", f"{b}/redemptions", lambda t: {"token": t, "amount_minor": 1}, "body.token"),
         ("post", f"{b}/refunds", lambda t: {"card_id": t, "amount_minor": 1}, "body.card_id"),
         (
@@ -153,7 +153,7 @@ def _route_cases(shop) -> list[tuple[str, str, Callable[[str], dict[str, Any]], 
             "/api/v1/devices/pair",
             lambda t: {"code": "ABCD-EFGH", "public_key": "x", "name": t},
             "body.name",
-        ),  # fmt: skip
+        ),
     ]
 
 
@@ -172,9 +172,13 @@ def test_hostile_text_is_refused_naming_the_field(shop, client, hostile):
 def test_prose_keeps_newlines_and_tabs_and_names_are_trimmed(shop, client):
     response = shop.owner.post(
         "/api/v1/businesses",
-        {"name": "  Second Shop  ", "category": " bakery ", "currency": "GBP",
-         "description": "Bread.\n\tCakes."},
-    )  # fmt: skip
+        {
+            "name": "  Second Shop  ",
+            "category": " bakery ",
+            "currency": "GBP",
+            "description": "Bread.\n\tCakes.",
+        },
+    )
     assert response.status_code == 201, response.text
     assert response.json()["name"] == "Second Shop"
     assert response.json()["category"] == "bakery"
@@ -257,17 +261,24 @@ def test_a_stored_hostile_value_never_breaks_the_public_page(shop, client, sessi
 def _branch(shop, hours: Any):
     return shop.owner.post(
         f"/api/v1/businesses/{shop.business_id}/branches",
-        {"name": "High St", "address": "1 High St", "latitude": 51.5, "longitude": -0.1,
-         "opening_hours": hours},
-    )  # fmt: skip
+        {
+            "name": "High St",
+            "address": "1 High St",
+            "latitude": 51.5,
+            "longitude": -0.1,
+            "opening_hours": hours,
+        },
+    )
 
 
 def test_opening_hours_are_days_of_periods(shop):
     response = _branch(
         shop,
-        {"mon": [{"opens": "13:30", "closes": "18:00"}, {"opens": "08:00", "closes": "12:30"}],
-         "sat": "09:00-13:00"},
-    )  # fmt: skip
+        {
+            "mon": [{"opens": "13:30", "closes": "18:00"}, {"opens": "08:00", "closes": "12:30"}],
+            "sat": "09:00-13:00",
+        },
+    )
     assert response.status_code == 201, response.text
     assert response.json()["opening_hours"] == {
         "mon": [{"opens": "08:00", "closes": "12:30"}, {"opens": "13:30", "closes": "18:00"}],
@@ -372,9 +383,13 @@ def test_two_cashiers_with_one_email_at_once_give_one_account(shop):
 
 def test_identical_offline_limits_at_once_for_a_new_business_all_succeed(client, sessions):
     shop = open_shop(client)
-    limits = {"max_single_minor": 1_000, "max_per_card_minor": 2_000,
-              "max_unsynced_minor": 9_000, "max_cache_age_seconds": 3600,
-              "stale_cache_max_minor": 0}  # fmt: skip
+    limits = {
+        "max_single_minor": 1_000,
+        "max_per_card_minor": 2_000,
+        "max_unsynced_minor": 9_000,
+        "max_cache_age_seconds": 3600,
+        "stale_cache_max_minor": 0,
+    }
     path = f"/api/v1/businesses/{shop.business_id}/offline-limits"
     responses = at_once(6, lambda _: client.put(path, json=limits, headers=shop.owner.headers))
     assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
