@@ -24,6 +24,7 @@ from .fraud.defaults import ensure_rules
 from .fraud.router import router as fraud_router
 from .keys.keyring import Keyring
 from .keys.router import router as keys_router
+from .limits import InputLimits
 from .observability import install_observability
 from .payments import PaymentGateway, make_gateway
 from .problems import install_problem_handlers
@@ -98,6 +99,8 @@ def create_app(
     )
     app.state.deny_list = DenyList(shared)
     install_problem_handlers(app)
+    app.add_middleware(InputLimits, max_body_bytes=settings.max_body_bytes)
+    # outermost: it sees what the limits refuse
     install_observability(app, API_PREFIX, settings.metrics_token)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -29,7 +29,9 @@ from .wallet.qr_images import qr_png
 
 __all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "DemoSummary", "seed_demo"]
 
-WEEKDAYS = dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), "08:00-18:00")
+WEEKDAYS = {
+    day: [{"opens": "08:00", "closes": "18:00"}] for day in ("mon", "tue", "wed", "thu", "fri")
+}
 
 _BUSINESSES: list[dict[str, Any]] = [
     {

@@ -32,6 +32,7 @@ __all__ = [
     "DealSoldOut",
     "DifferentBusiness",
     "DomainError",
+    "EmailTaken",
     "FraudBlocked",
     "FraudReviewNotFound",
     "FraudRuleNameTaken",
@@ -55,6 +56,7 @@ __all__ = [
     "NotAVoucher",
     "NotFound",
     "NotHibernating",
+    "OfferedBranchNotFound",
     "PaymentCardDailyLimit",
     "PaymentDeclined",
     "PlanTooSmall",
@@ -144,6 +146,17 @@ class VoucherNotFound(NotFound):
 class BranchNotFound(NotFound):
     code = "branch-not-found"
     title = "No such branch"
+
+
+class OfferedBranchNotFound(BranchNotFound):
+    """A deal names a branch the business does not have (another business's, or none)."""
+
+    def __init__(self, detail: str, *, branch_ids: list[str]) -> None:
+        super().__init__(detail)
+        self.branch_ids = branch_ids
+
+    def extra(self) -> dict[str, Any]:
+        return {"branch_ids": self.branch_ids}
 
 
 class ProductNotFound(NotFound):
@@ -279,6 +292,11 @@ class InvoiceNotVoidable(Conflict):
 class FraudRuleNameTaken(Conflict):
     code = "fraud-rule-name-taken"
     title = "A rule has that name"
+
+
+class EmailTaken(Conflict):
+    code = "email-taken"
+    title = "Email already registered"
 
 
 class IdempotencyKeyReused(Conflict):

@@ -69,6 +69,13 @@ def _keep(sessions: sessionmaker[Session], rows: list[object]) -> None:
         session.commit()
 
 
+def _quotable(text: str, limit: int = 200) -> str:
+    """Part of a request quoted back in a problem: short, and encodable (a lone surrogate
+    in a key would otherwise fail the answer itself)."""
+    short = text if len(text) <= limit else text[:limit] + "…"
+    return short.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 _STATUS_KINDS = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
@@ -94,7 +101,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+            {"field": ".".join(_quotable(str(p)) for p in e["loc"]), "message": _quotable(e["msg"])}
+            for e in exc.errors()[:20]
         ]
         fields = ", ".join(e["field"] for e in errors)
         return problem_response(

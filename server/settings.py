@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     argon2_time_cost: int = 3  # argon2-cffi's recommended parameters
     argon2_memory_kib: int = 65536
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="the largest request body accepted (413 above)"
+    )
     login_attempts_per_minute: int = Field(
         default=10, description="pairing attempts per address a minute"
     )

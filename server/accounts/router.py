@@ -12,7 +12,7 @@ from ..fraud.client import client_of
 from ..ids import make_id
 from ..problems import Problem
 from ..ratelimit import too_many
-from . import repository
+from . import repository, service
 from .jwt_tokens import ACCESS_LIFETIME, REFRESH_LIFETIME, TokenSigner, hash_refresh_token
 from .models import Role, User
 from .passwords import Passwords
@@ -36,15 +36,6 @@ def _public(session: SessionDep, user: User) -> UserPublic:
         email=user.email,
         role=user.role,
         businesses=repository.business_ids_of(session, user),
-    )
-
-
-def _email_taken(email: str) -> Problem:
-    return Problem(
-        409,
-        "email-taken",
-        "Email already registered",
-        f"{email} already has an account: sign in, or use another email.",
     )
 
 
@@ -79,11 +70,9 @@ def _invalid_credentials() -> Problem:
 
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED, summary="Create an account")
 def signup(body: SignUp, request: Request, session: SessionDep) -> UserPublic:
-    if repository.find_user_by_email(session, body.email):
-        raise _email_taken(body.email)
     role = Role.VENDOR_OWNER if body.role == "vendor" else Role.CUSTOMER
-    password_hash = request.app.state.passwords.hash(body.password)
-    user = repository.add_user(session, body.email, password_hash, role)
+    passwords: Passwords = request.app.state.passwords
+    user = service.sign_up(session, body.email, body.password, role, passwords)
     session.commit()
     return _public(session, user)
 
@@ -245,10 +234,7 @@ def add_staff(
     business_id: str, body: StaffCreate, request: Request, user: CurrentUser, session: SessionDep
 ) -> UserPublic:
     business = business_for(session, user, business_id, staff=False)
-    if repository.find_user_by_email(session, body.email):
-        raise _email_taken(body.email)
-    password_hash = request.app.state.passwords.hash(body.password)
-    cashier = repository.add_user(session, body.email, password_hash, Role.VENDOR_STAFF)
-    repository.add_staff(session, cashier, business.id)
+    passwords: Passwords = request.app.state.passwords
+    cashier = service.add_cashier(session, business.id, body.email, body.password, passwords)
     session.commit()
     return _public(session, cashier)

@@ -4,13 +4,15 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
+from sync.wire import Line
+
 from .models import Role
 from .passwords import MIN_LENGTH
 
 
 class SignUp(BaseModel):
     email: EmailStr
-    password: str = Field(
+    password: Line = Field(
         min_length=MIN_LENGTH, max_length=200, description=f"at least {MIN_LENGTH} characters"
     )
     role: Literal["customer", "vendor"] = Field(
@@ -20,12 +22,12 @@ class SignUp(BaseModel):
 
 class StaffCreate(BaseModel):
     email: EmailStr
-    password: str = Field(min_length=MIN_LENGTH, max_length=200)
+    password: Line = Field(min_length=MIN_LENGTH, max_length=200)
 
 
 class Login(BaseModel):
     email: EmailStr
-    password: str = Field(max_length=200)
+    password: Line = Field(max_length=200)
 
 
 class PasswordChange(BaseModel):
@@ -36,7 +38,7 @@ class PasswordChange(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str = Field(max_length=200)
+    refresh_token: Line = Field(max_length=200)
 
 
 class TokenPair(BaseModel):

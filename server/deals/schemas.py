@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
 from sync.money import Money
+from sync.wire import Line, Name, Prose
 from sync.wire import VoucherPublic as VoucherPublic  # a terminal reads it too
 
 from ..directory.schemas import MoneyPublic
@@ -16,14 +17,14 @@ if TYPE_CHECKING:
 
 
 class DealCreate(BaseModel):
-    title: str = Field(min_length=1, max_length=120)
-    description: str = Field(default="", max_length=2000)
+    title: Name = Field(max_length=120)
+    description: Prose = Field(default="", max_length=2000)
     original_price_minor: int = Field(gt=0, le=MAX_AMOUNT)
     deal_price_minor: int = Field(gt=0, le=MAX_AMOUNT)
     starts_at: datetime
     ends_at: datetime
     quantity_limit: int | None = Field(default=None, ge=1, le=1_000_000)
-    branch_ids: list[str] = Field(
+    branch_ids: list[Annotated[Line, Field(max_length=22)]] = Field(
         default_factory=list,
         max_length=100,
         description="where it can be redeemed; empty means everywhere",
@@ -78,8 +79,8 @@ class VoucherIssued(VoucherPublic):
 
 
 class VoucherRedemption(BaseModel):
-    token: str | None = Field(default=None, max_length=400)
-    voucher_id: str | None = Field(default=None, max_length=22)
+    token: Line | None = Field(default=None, max_length=400)
+    voucher_id: Line | None = Field(default=None, max_length=22)
 
     @model_validator(mode="after")
     def one_of(self) -> VoucherRedemption:

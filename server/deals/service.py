@@ -18,6 +18,7 @@ from ..errors import (
     DealInThePast,
     DealNotOnSale,
     DealSoldOut,
+    OfferedBranchNotFound,
     VoucherExpired,
     VoucherNotFound,
     VoucherUsed,
@@ -51,7 +52,24 @@ def create_deal(session: Session, business: Business, body: DealCreate, now: dat
     require_selling(session, business.id)
     if body.ends_at <= now:
         raise DealInThePast("The end time has passed: choose an end time in the future.")
-    deal = Deal(business_id=business.id, currency=business.currency, **body.model_dump())
+    branch_ids = list(dict.fromkeys(body.branch_ids))
+    if branch_ids:
+        own = set(
+            session.scalars(
+                select(Branch.id).where(
+                    Branch.business_id == business.id, Branch.id.in_(branch_ids)
+                )
+            )
+        )
+        missing = [b for b in branch_ids if b not in own]
+        if missing:
+            raise OfferedBranchNotFound(
+                f"This business has no branch {', '.join(missing)}: offer the deal at your "
+                "own branches (see the business's page for their ids), or at all of them.",
+                branch_ids=missing,
+            )
+    fields = body.model_dump() | {"branch_ids": branch_ids}
+    deal = Deal(business_id=business.id, currency=business.currency, **fields)
     session.add(deal)
     session.flush()
     return deal

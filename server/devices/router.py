@@ -34,7 +34,7 @@ from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.schemas import redemption_public
 from . import redemptions, service
-from .models import Device, Incident, OfflineLimits, RedeemedItem
+from .models import Device, Incident, RedeemedItem
 from .pull import changes_since, offline_limits, resume_from, snapshot_page
 from .reconcile import apply_events, incidents_of
 from .schemas import DevicePublic, IncidentPublic, IncidentResolve
@@ -278,13 +278,7 @@ def set_offline_limits(
     business_id: str, body: OfflineLimitsBody, user: CurrentUser, session: SessionDep
 ) -> OfflineLimitsBody:
     business = business_for(session, user, business_id, staff=False)
-    row = session.get(OfflineLimits, business.id)
-    if row is None:
-        row = OfflineLimits(business_id=business.id, **body.model_dump())
-        session.add(row)
-    else:
-        for name, value in body.model_dump().items():
-            setattr(row, name, value)
+    service.set_offline_limits(session, business.id, body)
     session.commit()
     return offline_limits(session, business.id)
 

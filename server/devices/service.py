@@ -7,14 +7,21 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sync.wire import DeviceCredentials, PairingCodePublic, PairRequest, public_key_from_text
+from sync.wire import (
+    DeviceCredentials,
+    OfflineLimitsBody,
+    PairingCodePublic,
+    PairRequest,
+    public_key_from_text,
+)
 
 from ..errors import InvalidDeviceKey, InvalidPairingCode
-from .models import Device, PairingCode
+from .models import Device, OfflineLimits, PairingCode
 
-__all__ = ["PAIRING_LIFETIME", "create_pairing_code", "digest", "pair"]
+__all__ = ["PAIRING_LIFETIME", "create_pairing_code", "digest", "pair", "set_offline_limits"]
 
 PAIRING_LIFETIME = timedelta(minutes=15)
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -68,3 +75,22 @@ def pair(session: Session, request: PairRequest) -> DeviceCredentials:
     session.add(device)
     session.flush()
     return DeviceCredentials(device_id=device.id, business_id=device.business_id, secret=secret)
+
+
+def set_offline_limits(session: Session, business_id: str, limits: OfflineLimitsBody) -> None:
+    """Set the business's offline limits. The first time, two owners' screens may send them
+    at once: the one whose insert loses to the other's updates the row instead, so both
+    succeed and the last one stands (as it would one after the other)."""
+    values = limits.model_dump()
+    row = session.get(OfflineLimits, business_id)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(OfflineLimits(business_id=business_id, **values))
+            return
+        except IntegrityError:
+            row = session.get(OfflineLimits, business_id, populate_existing=True)
+            if row is None:  # not a duplicate: something else was wrong
+                raise
+    for name, value in values.items():  # through the ORM: the change is recorded
+        setattr(row, name, value)

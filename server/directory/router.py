@@ -120,7 +120,7 @@ def create_branch(
 ) -> BranchPublic:
     business = business_for(session, user, business_id, staff=False)
     billing.require_editing(session, business.id)
-    branch = repository.add_branch(session, business, **body.model_dump())
+    branch = repository.add_branch(session, business, **body.model_dump(mode="json"))
     billing.listing_changed(session, business.id, today(request))
     session.commit()
     return BranchPublic.model_validate(branch)

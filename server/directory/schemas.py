@@ -1,10 +1,22 @@
 from __future__ import annotations
 
-from typing import Any
+from enum import StrEnum
+from itertools import pairwise
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from sync.wire import JsonObject, Line, Name, Prose, json_fits
 from sync.wire import MoneyPublic as MoneyPublic  # the wire's amount, re-exported
+
+
+def _shown(value: Any) -> Any:
+    """Stored JSON as a page shows it: what does not fit today's bounds (a row stored before
+    they existed) is left out, rather than break every page of the business."""
+    return value if json_fits(value) else {}
+
+
+ShownJson = Annotated[dict[str, Any], BeforeValidator(_shown)]
 
 
 class BranchPublic(BaseModel):
@@ -15,7 +27,7 @@ class BranchPublic(BaseModel):
     address: str
     latitude: float
     longitude: float
-    opening_hours: dict[str, Any]
+    opening_hours: ShownJson
     distance_km: float | None = None
 
 
@@ -23,7 +35,7 @@ class ProductPublic(BaseModel):
     id: str
     name: str
     price: MoneyPublic
-    attributes: dict[str, Any]
+    attributes: ShownJson
 
 
 class BusinessPublic(BaseModel):
@@ -49,21 +61,81 @@ class BusinessDetail(BusinessPublic):
 
 
 class BusinessCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    category: str = Field(min_length=1, max_length=60)
-    description: str = Field(default="", max_length=2000)
-    currency: str = Field(min_length=3, max_length=3, description="ISO 4217, e.g. GBP")
+    name: Name = Field(max_length=120)
+    category: Name = Field(max_length=60)
+    description: Prose = Field(default="", max_length=2000)
+    currency: Line = Field(min_length=3, max_length=3, description="ISO 4217, e.g. GBP")
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+class OpeningPeriod(BaseModel):
+    """Open from `opens` until `closes` (24-hour clock, local time; `24:00` is midnight)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    opens: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["08:00"])
+    closes: str = Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", examples=["18:00"])
+
+    @model_validator(mode="after")
+    def in_order(self) -> OpeningPeriod:
+        if self.closes <= self.opens:
+            raise ValueError("closes must be after opens on the same day")
+        return self
+
+
+def _periods(value: Any) -> Any:
+    """A day as a list of periods; "08:00-18:00" (how hours were sent at first) is one."""
+    if isinstance(value, str):
+        if value.count("-") != 1 or len(value) > 11:
+            raise ValueError('give a list of {"opens": "HH:MM", "closes": "HH:MM"}')
+        opens, closes = value.split("-")
+        return [{"opens": opens.strip(), "closes": closes.strip()}]
+    return value
+
+
+def _apart(periods: list[OpeningPeriod]) -> list[OpeningPeriod]:
+    ordered = sorted(periods, key=lambda p: p.opens)
+    for before, after in pairwise(ordered):
+        if after.opens < before.closes:
+            raise ValueError("the periods of a day must not overlap")
+    return ordered
+
+
+DayHours = Annotated[
+    list[OpeningPeriod], BeforeValidator(_periods), Field(max_length=4), AfterValidator(_apart)
+]
+OpeningHours = dict[Weekday, DayHours]
 
 
 class BranchCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    address: str = Field(min_length=1, max_length=500)
+    name: Name = Field(max_length=120)
+    address: Prose = Field(min_length=1, max_length=500)
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
-    opening_hours: dict[str, str] = Field(default_factory=dict, examples=[{"mon": "08:00-18:00"}])
+    opening_hours: OpeningHours = Field(
+        default_factory=dict,
+        description="days it opens (mon … sun), each with up to 4 periods; a day left out is "
+        "closed",
+        examples=[
+            {"mon": [{"opens": "08:00", "closes": "12:30"}, {"opens": "13:30", "closes": "18:00"}]}
+        ],
+    )
 
 
 class ProductCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
+    name: Name = Field(max_length=120)
     price_minor: int = Field(ge=0, le=10**10, description="in the business's currency")
-    attributes: dict[str, Any] = Field(default_factory=dict)
+    attributes: JsonObject = Field(
+        default_factory=dict,
+        description="free-form JSON object: at most 5 levels deep and 16,000 characters, "
+        "keys up to 100 characters, strings up to 2,000",
+    )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from sync.wire import MAX_AMOUNT as MAX_AMOUNT
-from sync.wire import MoneyPublic
+from sync.wire import Line, MoneyPublic, Prose
 from sync.wire import RedemptionPublic as RedemptionPublic  # a terminal reads it too
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class PaymentDetails(BaseModel):
-    card_number: str = Field(
+    card_number: Line = Field(
         max_length=30, description="with the simulated gateway: 4242 4242 4242 4242 approves"
     )
 
@@ -27,8 +27,8 @@ class GiftCardPurchase(BaseModel):
 class CardReference(BaseModel):
     """Which card: the scanned QR text (checked like a terminal does), or the card id."""
 
-    token: str | None = Field(default=None, max_length=400, description="the QR text, TP1:…")
-    card_id: str | None = Field(default=None, max_length=22)
+    token: Line | None = Field(default=None, max_length=400, description="the QR text, TP1:…")
+    card_id: Line | None = Field(default=None, max_length=22)
 
     @model_validator(mode="after")
     def one_of(self) -> CardReference:
@@ -50,20 +50,20 @@ class HoldPost(BaseModel):
 
 
 class RefundRequest(BaseModel):
-    redemption_id: str = Field(
+    redemption_id: Line = Field(
         max_length=22,
         description="the redemption to give back (its `id`), or a posted hold's id; refunds "
         "of it add up to at most what it took",
     )
-    card_id: str | None = Field(
+    card_id: Line | None = Field(
         default=None, max_length=22, description="optional: the redemption's card, checked"
     )
     amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
-    reason: str = Field(default="", max_length=200)
+    reason: Prose = Field(default="", max_length=200)
 
 
 class CardTransferRequest(BaseModel):
-    to_card_id: str = Field(max_length=22)
+    to_card_id: Line = Field(max_length=22)
     amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
 
 

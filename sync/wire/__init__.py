@@ -69,9 +69,22 @@ from ._states import (
     SubscriptionStatus,
     VoucherStatus,
 )
+from ._text import (
+    JSON_MAX_CHARS,
+    JSON_MAX_DEPTH,
+    JsonObject,
+    Line,
+    Name,
+    Prose,
+    json_fits,
+    json_problem,
+    text_problem,
+)
 
 __all__ = [
     "EVENT_TYPES",
+    "JSON_MAX_CHARS",
+    "JSON_MAX_DEPTH",
     "MAX_AMOUNT",
     "VOID_WINDOW",
     "BranchState",
@@ -96,7 +109,10 @@ __all__ = [
     "InvoicePayment",
     "InvoicePublic",
     "InvoiceStatus",
+    "JsonObject",
+    "Line",
     "MoneyPublic",
+    "Name",
     "OfflineLimitsBody",
     "PairRequest",
     "PairingCodePublic",
@@ -106,6 +122,7 @@ __all__ = [
     "ProblemAnswer",
     "ProductEdit",
     "ProductState",
+    "Prose",
     "PushRequest",
     "PushResponse",
     "RedemptionPublic",
@@ -121,7 +138,10 @@ __all__ = [
     "VoucherRedemption",
     "VoucherState",
     "VoucherStatus",
+    "json_fits",
+    "json_problem",
     "parse_payload",
     "public_key_from_text",
     "public_key_text",
+    "text_problem",
 ]

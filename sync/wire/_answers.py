@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._amounts import MAX_AMOUNT, MoneyPublic
 from ._states import VoucherStatus
+from ._text import Line
 
 __all__ = [
     "ProblemAnswer",
@@ -19,12 +20,12 @@ __all__ = [
 
 
 class TerminalRedemption(BaseModel):
-    token: str = Field(max_length=400, description="the scanned QR text")
+    token: Line = Field(max_length=400, description="the scanned QR text")
     amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
 
 
 class TerminalVoucherRedemption(BaseModel):
-    token: str = Field(max_length=400, description="the scanned QR text")
+    token: Line = Field(max_length=400, description="the scanned QR text")
 
 
 class RedemptionPublic(BaseModel):

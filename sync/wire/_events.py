@@ -19,6 +19,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._text import JsonObject, Line, Name, Prose
+
 __all__ = [
     "EVENT_TYPES",
     "VOID_WINDOW",
@@ -66,6 +68,9 @@ class EventStatus(StrEnum):
 VOID_WINDOW = timedelta(minutes=15)
 
 
+# Amounts fit a 64-bit column with room to add them up; the rules bound them further.
+_BIG = 2**53
+
 # -- payloads -------------------------------------------------------------------------------
 
 
@@ -84,11 +89,11 @@ class GiftCardRedemption(_Payload):
     """A gift-card redemption the terminal approved offline."""
 
     event_type: ClassVar[EventType] = EventType.GIFT_CARD_REDEMPTION
-    card_id: str
-    amount_minor: int
-    currency: str | None = None
+    card_id: Line = Field(max_length=36)
+    amount_minor: int = Field(ge=-_BIG, le=_BIG)
+    currency: Line | None = Field(default=None, max_length=3)
     # The Idempotency-Key of the online attempt that got no answer, if there was one.
-    attempt_key: str | None = None
+    attempt_key: Line | None = Field(default=None, max_length=200)
 
 
 class VoucherRedemption(_Payload):
@@ -96,41 +101,43 @@ class VoucherRedemption(_Payload):
     total."""
 
     event_type: ClassVar[EventType] = EventType.VOUCHER_REDEMPTION
-    voucher_id: str
-    amount_minor: int
-    currency: str | None = None
-    attempt_key: str | None = None
+    voucher_id: Line = Field(max_length=36)
+    amount_minor: int = Field(ge=-_BIG, le=_BIG)
+    currency: Line | None = Field(default=None, max_length=3)
+    attempt_key: Line | None = Field(default=None, max_length=200)
 
 
 class ProductEdit(_Payload):
     """A vendor's product edit, or a new product (no base version)."""
 
     event_type: ClassVar[EventType] = EventType.PRODUCT_EDIT
-    product_id: str
-    name: str
-    price_minor: int
-    base_version: int | None = Field(description="the version the edit was made on")
+    product_id: Line = Field(max_length=36)
+    name: Name = Field(max_length=120)
+    price_minor: int = Field(ge=-_BIG, le=_BIG)
+    base_version: int | None = Field(
+        ge=0, le=2**31 - 1, description="the version the edit was made on"
+    )
 
 
 class DealEdit(_Payload):
     """A vendor's change to a deal; a field left out stays as it is."""
 
     event_type: ClassVar[EventType] = EventType.DEAL_EDIT
-    deal_id: str
-    base_version: int
-    title: str | None = None
-    description: str | None = None
-    quantity_limit: int | None = None  # null: no limit
+    deal_id: Line = Field(max_length=36)
+    base_version: int = Field(ge=0, le=2**31 - 1)
+    title: Name | None = Field(default=None, max_length=120)
+    description: Prose | None = Field(default=None, max_length=2000)
+    quantity_limit: int | None = Field(default=None, ge=0, le=2**31 - 1)  # null: no limit
 
 
 class RedemptionVoid(_Payload):
     """The terminal takes back one of its gift-card redemptions, named by its attempt key."""
 
     event_type: ClassVar[EventType] = EventType.REDEMPTION_VOID
-    attempt_key: str
-    card_id: str
-    amount_minor: int
-    currency: str
+    attempt_key: Line = Field(max_length=200)
+    card_id: Line = Field(max_length=36)
+    amount_minor: int = Field(ge=-_BIG, le=_BIG)
+    currency: Line = Field(max_length=3)
 
 
 EventPayload = GiftCardRedemption | VoucherRedemption | ProductEdit | DealEdit | RedemptionVoid
@@ -210,12 +217,12 @@ class EventResult:
 class EventIn(BaseModel):
     """A pushed event as it arrives: checked for size here, for meaning by the server."""
 
-    id: str = Field(min_length=1, max_length=36)
+    id: Line = Field(min_length=1, max_length=36)
     seq: int = Field(ge=1, le=2**62)
-    type: str = Field(max_length=40)
-    occurred_at: str = Field(max_length=40)
-    payload: dict[str, Any]
-    signature: str = Field(max_length=200)
+    type: Line = Field(max_length=40)
+    occurred_at: Line = Field(max_length=40)
+    payload: JsonObject
+    signature: Line = Field(max_length=200)
 
     def event(self) -> TerminalEvent:
         return TerminalEvent(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from ._amounts import MoneyPublic
 from ._states import IncidentKind, InvoiceKind, InvoiceStatus, PriceKind, SubscriptionStatus
+from ._text import Line, Prose
 
 __all__ = [
     "DevicePublic",
@@ -44,7 +45,7 @@ class IncidentPublic(BaseModel):
 
 
 class IncidentResolve(BaseModel):
-    resolution: str = Field(min_length=1, max_length=500, description="what was done about it")
+    resolution: Prose = Field(min_length=1, max_length=500, description="what was done about it")
 
 
 class PricePublic(BaseModel):
@@ -72,11 +73,11 @@ class SubscriptionPublic(BaseModel):
 
 
 class InvoicePayment(BaseModel):
-    card_number: str | None = Field(
+    card_number: Line | None = Field(
         default=None,
         min_length=12,
         max_length=19,
-        pattern=r"^\d+$",
+        pattern=r"^[0-9]+$",
         description="pay with this card (and keep it on file); default: the card on file",
     )
 

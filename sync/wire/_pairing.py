@@ -9,6 +9,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, Field
 
+from ._text import Line, Name
+
 __all__ = [
     "DeviceCredentials",
     "PairRequest",
@@ -25,9 +27,9 @@ class PairingCodePublic(BaseModel):
 
 
 class PairRequest(BaseModel):
-    code: str = Field(max_length=20)
-    public_key: str = Field(max_length=60, description="base64 of the raw 32-byte Ed25519 key")
-    name: str = Field(default="Till", min_length=1, max_length=80)
+    code: Line = Field(max_length=20)
+    public_key: Line = Field(max_length=60, description="base64 of the raw 32-byte Ed25519 key")
+    name: Name = Field(default="Till", max_length=80)
 
 
 class DeviceCredentials(BaseModel):
