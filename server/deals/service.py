@@ -26,7 +26,7 @@ from ..errors import (
 from ..keys.keyring import Keyring
 from ..wallet import ledger
 from ..wallet.ledger import Leg
-from ..wallet.models import Purpose
+from ..wallet.models import Purpose, TransferKind
 from ..wallet.tokens import presented_subject, sign_token
 from .models import Deal, Voucher
 from .schemas import DealCreate
@@ -173,7 +173,7 @@ def buy_voucher(
                 clearing,
                 vouchers,
                 deal.deal_price_minor,
-                "voucher-sale",
+                TransferKind.VOUCHER_SALE,
                 memo=f"voucher {voucher.id}, gateway reference {payment_reference}",
             )
         ],
@@ -227,7 +227,7 @@ def redeem_voucher(
                 vouchers,
                 revenue,
                 voucher.face_minor,
-                "voucher-redemption",
+                TransferKind.VOUCHER_REDEMPTION,
                 memo=f"voucher {voucher.id}",
             )
         ],

@@ -39,7 +39,7 @@ from .limits import (
     payment_card_fingerprint,
     reserve_payment_card_load,
 )
-from .models import GiftCard, Hold, HoldStatus, LedgerAccount, Purpose, Transfer
+from .models import GiftCard, Hold, HoldStatus, LedgerAccount, Purpose, Transfer, TransferKind
 from .tokens import presented_subject, revoke_tokens_of, sign_token
 
 __all__ = [
@@ -155,7 +155,7 @@ def issue_card(
                 clearing,
                 account,
                 amount.minor,
-                "purchase",
+                TransferKind.PURCHASE,
                 card.id,
                 f"paid, gateway reference {payment_reference}",
             )
@@ -214,7 +214,7 @@ def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> t
             card_account,
             _business_account(session, Purpose.REVENUE, card),
             amount.minor,
-            "redemption",
+            TransferKind.REDEMPTION,
             card.id,
             memo,
         )
@@ -267,14 +267,16 @@ def record_offline_redemption(
     shortfall = amount.minor - covered
     legs = []
     if covered:
-        legs.append(Leg(card_account, revenue, covered, "offline-redemption", card.id, memo))
+        legs.append(
+            Leg(card_account, revenue, covered, TransferKind.OFFLINE_REDEMPTION, card.id, memo)
+        )
     if shortfall:
         legs.append(
             Leg(
                 _business_account(session, Purpose.SHORTFALL, card),
                 revenue,
                 shortfall,
-                "offline-shortfall",
+                TransferKind.OFFLINE_SHORTFALL,
                 card.id,
                 memo,
             )
@@ -290,7 +292,7 @@ def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) 
             card.account,
             _business_account(session, Purpose.HOLDS, card),
             amount.minor,
-            "hold",
+            TransferKind.HOLD,
             card.id,
         )
     ]
@@ -345,13 +347,13 @@ def post_hold(session: Session, held: Hold, amount: Money) -> None:
             holds,
             _business_account(session, Purpose.REVENUE, card),
             amount.minor,
-            "hold-posted",
+            TransferKind.HOLD_POSTED,
             card.id,
         )
     ]
     rest = held.amount_minor - amount.minor
     if rest:
-        legs.append(Leg(holds, card.account, rest, "hold-released", card.id))
+        legs.append(Leg(holds, card.account, rest, TransferKind.HOLD_RELEASED, card.id))
     ledger.post(session, legs)
 
 
@@ -366,7 +368,7 @@ def _release(session: Session, held: Hold, status: HoldStatus) -> None:
                 _business_account(session, Purpose.HOLDS, card),
                 card.account,
                 held.amount_minor,
-                "hold-released",
+                TransferKind.HOLD_RELEASED,
                 card.id,
             )
         ],
@@ -390,7 +392,7 @@ def expire_holds(session: Session, now: datetime | None = None) -> int:
 
 # What a refund may give back: the value a redemption took from the card. An offline
 # redemption's shortfall was never on the card, so it is not refundable.
-REFUNDABLE_KINDS = ("redemption", "offline-redemption")
+REFUNDABLE_KINDS = (TransferKind.REDEMPTION, TransferKind.OFFLINE_REDEMPTION)
 
 
 def _redemption(session: Session, redemption_id: str) -> tuple[str | None, int]:
@@ -448,20 +450,7 @@ def refund(
             limit_minor=taken,
             available_minor=left,
         )
-    operation_id = ledger.post(
-        session,
-        [
-            Leg(
-                _business_account(session, Purpose.REVENUE, card),
-                card.account,
-                amount.minor,
-                "refund",
-                card.id,
-                reason,
-                refund_of=redemption_id,
-            )
-        ],
-    )
+    operation_id = _give_back(session, card, amount, reason, redemption_id)
     check_card_balance(card.account.balance_minor, amount, limits)
     # Not serialized with purchases (they lock the clearing row, a refund does not), so
     # refunds racing a purchase may pass the liability limit by what they give back: value
@@ -475,6 +464,14 @@ def void_redemption(
 ) -> str:
     """Give back a redemption its terminal cancelled at the counter (`devices.reconcile`
     voids each once, soon after the sale). Counted as a refund of that redemption."""
+    return _give_back(session, card, amount, memo, operation_id)
+
+
+def _give_back(
+    session: Session, card: GiftCard, amount: Money, memo: str, redemption_id: str | None
+) -> str:
+    """Post `amount` from the business's revenue back onto the card, as a refund of
+    `redemption_id`; the operation id."""
     return ledger.post(
         session,
         [
@@ -482,10 +479,10 @@ def void_redemption(
                 _business_account(session, Purpose.REVENUE, card),
                 card.account,
                 amount.minor,
-                "refund",
+                TransferKind.REFUND,
                 card.id,
                 memo,
-                refund_of=operation_id,
+                refund_of=redemption_id,
             )
         ],
     )
@@ -503,7 +500,7 @@ def transfer_between_cards(
             source.account,
             target.account,
             amount.minor,
-            "card-transfer",
+            TransferKind.CARD_TRANSFER,
             source.id,
             f"from card {source.id} to card {target.id}",
         )
@@ -542,7 +539,7 @@ def expire_cards(session: Session, now: datetime | None = None) -> int:
                         card.account,
                         _business_account(session, Purpose.BREAKAGE, card),
                         left,
-                        "expiry",
+                        TransferKind.EXPIRY,
                         card.id,
                         "balance left at expiry",
                     )

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..db import utcnow
 from ..events import EventEntity, EventKind, record
 from ..ids import make_id
-from .models import LedgerAccount, Purpose, Transfer
+from .models import LedgerAccount, Purpose, Transfer, TransferKind
 
 __all__ = [
     "InsufficientFundsError",
@@ -52,7 +52,7 @@ class Leg:
     debit: LedgerAccount
     credit: LedgerAccount
     amount_minor: int
-    kind: str
+    kind: TransferKind
     card_id: str | None = None
     memo: str = ""
     refund_of: str | None = None  # a refund's redemption (its operation id)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from sync.wire import CardStatus
 
-from ..db import Base, BigId, UtcDateTime, utcnow
+from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
 from ..events import Recorded
 from ..events.models import EventEntity, EventKind
 from ..ids import ID_LENGTH, make_id
@@ -57,6 +57,23 @@ class LedgerAccount(Base):
     )
 
 
+class TransferKind(enum.StrEnum):
+    """What a ledger transfer was for."""
+
+    PURCHASE = "purchase"
+    REDEMPTION = "redemption"
+    OFFLINE_REDEMPTION = "offline-redemption"  # a terminal's, pushed after the sale
+    OFFLINE_SHORTFALL = "offline-shortfall"  # what an offline sale took beyond the balance
+    REFUND = "refund"  # a refund or a terminal's void, of one redemption
+    EXPIRY = "expiry"  # what was left at expiry, to breakage
+    HOLD = "hold"
+    HOLD_POSTED = "hold-posted"
+    HOLD_RELEASED = "hold-released"
+    CARD_TRANSFER = "card-transfer"
+    VOUCHER_SALE = "voucher-sale"
+    VOUCHER_REDEMPTION = "voucher-redemption"
+
+
 class Transfer(Base):
     """One movement of an amount from a debit account to a credit account (same currency).
     Transfers are never edited: corrections are new transfers."""
@@ -65,7 +82,7 @@ class Transfer(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     operation_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
-    kind: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[TransferKind] = mapped_column(str_enum(TransferKind, 30))
     debit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
     credit_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)

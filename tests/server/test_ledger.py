@@ -5,7 +5,7 @@ from sqlalchemy import update
 
 from server.directory.models import Business
 from server.wallet import ledger
-from server.wallet.models import LedgerAccount, Purpose
+from server.wallet.models import LedgerAccount, Purpose, TransferKind
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def card(session, name):
 def test_transfers_move_balances_and_sum_to_zero(session):
     clearing = ledger.account(session, Purpose.CLEARING, "GBP")
     a = card(session, "a")
-    ledger.post(session, [ledger.Leg(clearing, a, 500, "purchase")])
+    ledger.post(session, [ledger.Leg(clearing, a, 500, TransferKind.PURCHASE)])
     session.commit()
     assert ledger.balance(session, a.id) == 500
     assert ledger.balance(session, clearing.id) == -500
@@ -33,12 +33,15 @@ def test_transfers_move_balances_and_sum_to_zero(session):
 def test_a_failed_leg_undoes_the_whole_operation(session):
     clearing = ledger.account(session, Purpose.CLEARING, "GBP")
     a, b = card(session, "a"), card(session, "b")
-    ledger.post(session, [ledger.Leg(clearing, a, 100, "purchase")])
+    ledger.post(session, [ledger.Leg(clearing, a, 100, TransferKind.PURCHASE)])
     session.commit()
     with pytest.raises(ledger.InsufficientFundsError) as caught:
         ledger.post(
             session,
-            [ledger.Leg(clearing, b, 50, "purchase"), ledger.Leg(a, b, 101, "card-transfer")],
+            [
+                ledger.Leg(clearing, b, 50, TransferKind.PURCHASE),
+                ledger.Leg(a, b, 101, TransferKind.CARD_TRANSFER),
+            ],
         )
     session.rollback()
     assert caught.value.available == 100
@@ -56,7 +59,7 @@ def test_transfers_move_positive_amounts_only(session, amount):
                     ledger.account(session, Purpose.CLEARING, "GBP"),
                     card(session, "a"),
                     amount,
-                    "purchase",
+                    TransferKind.PURCHASE,
                 )
             ],
         )
@@ -71,7 +74,7 @@ def test_currencies_never_mix(session):
                     ledger.account(session, Purpose.CLEARING, "EUR"),
                     card(session, "a"),
                     5,
-                    "purchase",
+                    TransferKind.PURCHASE,
                 )
             ],
         )
@@ -80,7 +83,7 @@ def test_currencies_never_mix(session):
 def test_the_invariant_check_catches_a_tampered_balance(session):
     clearing = ledger.account(session, Purpose.CLEARING, "GBP")
     a = card(session, "a")
-    ledger.post(session, [ledger.Leg(clearing, a, 500, "purchase")])
+    ledger.post(session, [ledger.Leg(clearing, a, 500, TransferKind.PURCHASE)])
     session.execute(update(LedgerAccount).where(LedgerAccount.id == a.id).values(balance_minor=900))
     problems = ledger.invariant_violations(session)
     assert any("card:a: balance 900 but transfers say 500" in p for p in problems)
@@ -99,13 +102,15 @@ def test_accounts_are_made_once(session):
 def test_postings_write_many_operations_at_once_with_the_same_rules(session):
     clearing = ledger.account(session, Purpose.CLEARING, "GBP")
     a, b = card(session, "a"), card(session, "b")
-    ledger.post(session, [ledger.Leg(clearing, a, 300, "purchase")])
+    ledger.post(session, [ledger.Leg(clearing, a, 300, TransferKind.PURCHASE)])
     session.commit()
     postings = ledger.Postings(session)
-    postings.add([ledger.Leg(a, b, 100, "move")])
-    postings.add([ledger.Leg(a, b, 150, "move")])
+    postings.add([ledger.Leg(a, b, 100, TransferKind.CARD_TRANSFER)])
+    postings.add([ledger.Leg(a, b, 150, TransferKind.CARD_TRANSFER)])
     with pytest.raises(ledger.InsufficientFundsError):
-        postings.add([ledger.Leg(a, b, 51, "move")])  # 50 left, checked in memory
+        postings.add(
+            [ledger.Leg(a, b, 51, TransferKind.CARD_TRANSFER)]
+        )  # 50 left, checked in memory
     assert ledger.balance(session, a.id) == 300  # nothing written before the flush
     postings.flush()
     session.commit()
@@ -116,12 +121,14 @@ def test_postings_write_many_operations_at_once_with_the_same_rules(session):
 def test_postings_read_balances_again_after_another_posting(session):
     clearing = ledger.account(session, Purpose.CLEARING, "GBP")
     a, b = card(session, "a"), card(session, "b")
-    ledger.post(session, [ledger.Leg(clearing, a, 100, "purchase")])
+    ledger.post(session, [ledger.Leg(clearing, a, 100, TransferKind.PURCHASE)])
     postings = ledger.Postings(session)
-    postings.add([ledger.Leg(a, b, 60, "move")])
+    postings.add([ledger.Leg(a, b, 60, TransferKind.CARD_TRANSFER)])
     postings.forget()  # written; `post` may now change the same accounts
-    ledger.post(session, [ledger.Leg(clearing, a, 500, "purchase")])
-    postings.add([ledger.Leg(a, b, 540, "move")])  # only right if 540 is really there
+    ledger.post(session, [ledger.Leg(clearing, a, 500, TransferKind.PURCHASE)])
+    postings.add(
+        [ledger.Leg(a, b, 540, TransferKind.CARD_TRANSFER)]
+    )  # only right if 540 is really there
     postings.flush()
     session.commit()
     assert (ledger.balance(session, a.id), ledger.balance(session, b.id)) == (0, 600)

@@ -11,7 +11,7 @@ from server.directory.models import Business
 from server.errors import PaymentCardDailyLimit
 from server.wallet import ledger
 from server.wallet.limits import MoneyLimits, payment_card_fingerprint, reserve_payment_card_load
-from server.wallet.models import GiftCard, PaymentCardLoad, Purpose
+from server.wallet.models import GiftCard, PaymentCardLoad, Purpose, TransferKind
 from sync.money import Money
 from tests.server.api import APPROVE, buy_card, new_key, open_shop, sign_up
 
@@ -238,7 +238,7 @@ def test_the_platform_clearing_balance_sums_every_business_and_the_old_account(s
             card = ledger.account(
                 session, Purpose.CARD, "GBP", "biz00000001", key=f"card:c{amount}"
             )
-            ledger.post(session, [ledger.Leg(clearing, card, amount, "purchase")])
+            ledger.post(session, [ledger.Leg(clearing, card, amount, TransferKind.PURCHASE)])
         assert ledger.clearing_account(session, "GBP", "biz00000002").key == (
             "clearing:biz00000002:GBP"
         )
