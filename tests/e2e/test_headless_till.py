@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -111,7 +112,7 @@ def shop(server, tmp_path):
     return {"card": card, "voucher": voucher, "data": str(data)}
 
 
-def run_json(*args: str) -> tuple[int, dict]:
+def run_json(*args: str) -> tuple[int, dict[str, Any]]:
     result = tillpoint_run(*args, "--json")
     try:
         document = json.loads(result.stdout)
@@ -275,7 +276,7 @@ def test_the_pos_api_needs_its_token_and_answers_like_the_cli(shop, tmp_path):
     assert f"POS API on http://127.0.0.1:{port}/v1/" in output
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.com"])  # noqa: S104
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.com"])
 def test_the_pos_api_refuses_to_listen_beyond_loopback(tmp_path, host):
     refused = tillpoint_run("pos-api", "--data", str(tmp_path / "t.db"), "--host", host)
     assert refused.returncode == 2
