@@ -40,11 +40,28 @@ __all__ = [
     "ServerUnreachableError",
     "SyncClient",
     "SyncClientError",
+    "server_url_problem",
 ]
 
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TIMEOUT = 3.0  # the till falls back to offline after this
+
+
+def server_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a server's address, in words; None when it can. Without a
+    scheme, httpx would take `127.0.0.1` for one and the server would seem not to answer."""
+    text = url.strip()
+    if not text:
+        return "the server's URL is empty: give it as http://HOST:PORT or https://HOST"
+    scheme, separator, rest = text.partition("://")
+    if not separator:
+        return f"the server's URL {text!r} has no scheme: add http:// or https://"
+    if scheme.lower() not in ("http", "https"):
+        return f"the server's URL {text!r} starts with {scheme}://: use http:// or https://"
+    if not rest.split("/", 1)[0]:
+        return f"the server's URL {text!r} names no host"
+    return None
 
 
 class SyncClientError(Exception):

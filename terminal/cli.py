@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sync.cli.common import EXIT_OK, CommandError, Commands
-from sync.client import DeviceAuth, ServerRefusedError, ServerUnreachableError, SyncClient
+from sync.client import (
+    DeviceAuth,
+    ServerRefusedError,
+    ServerUnreachableError,
+    SyncClient,
+    server_url_problem,
+)
 from sync.engine import sync_once
 
 from .core.session import PairingFailedError, TerminalSession
@@ -18,6 +24,27 @@ from .core.store import SchemaTooNewError, TerminalStore
 DEFAULT_STORE = Path("var/terminal/terminal.db")
 EXIT_UNREACHABLE = 3
 EXIT_REJECTED = 4
+EXIT_NOT_READY = 5  # no terminal database at --data, or not paired
+
+
+def existing_data(path: Path) -> Path:
+    """`path` when a terminal database is there; only pairing makes a new one."""
+    if not path.is_file():
+        raise CommandError(
+            f"there is no terminal database at {path}: give the paired terminal's --data "
+            "file, or pair one first with `tillpoint terminal pair CODE --server URL --data "
+            f"{path}`",
+            EXIT_NOT_READY,
+        )
+    return path
+
+
+def server_url(text: str) -> str:
+    """An argparse type: a server's URL with its scheme."""
+    problem = server_url_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text.strip()
 
 
 def _store_option(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +64,7 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         description="Open the terminal: scan, redeem, see today's history, manage listings. "
         "An unpaired terminal starts on its pairing screen.",
     )
-    terminal.add_argument("--server", help="the server's URL (for pairing)")
+    terminal.add_argument("--server", type=server_url, help="the server's URL (for pairing)")
     terminal.add_argument(
         "--camera",
         metavar="SOURCE",
@@ -67,7 +94,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "the owner created, and keep the credentials in the terminal's database.",
     )
     pair.add_argument("code", help="the pairing code, e.g. K7Q2-M9XA")
-    pair.add_argument("--server", required=True, help="the server's URL")
+    pair.add_argument(
+        "--server", required=True, type=server_url, help="the server's URL, e.g. https://…"
+    )
     pair.add_argument("--name", default="Till", help="a name the owner will recognise")
     _store_option(pair)
     pair.set_defaults(handler=pair_terminal)
@@ -79,7 +108,8 @@ def register_sync(commands: Commands[argparse.ArgumentParser]) -> None:
         help="push this terminal's offline redemptions, then refresh its keys",
         description="Push the outbox (offline redemptions) in batches, then refresh the trust "
         "list. Exit 0 when all went through, 3 when the server cannot be reached (nothing "
-        "is lost: run it again later), 4 when the server refused some events.",
+        "is lost: run it again later), 4 when the server refused some events, 5 when there "
+        "is no terminal database at --data or it is not paired.",
     )
     _store_option(sync)
     sync.add_argument(
@@ -132,12 +162,14 @@ def pair_terminal(args: argparse.Namespace) -> int:
 
 def run_sync(args: argparse.Namespace) -> int:
     try:
-        store = TerminalStore(args.data)
+        store = TerminalStore(existing_data(args.data))
     except SchemaTooNewError as exc:
         raise CommandError(str(exc)) from None
     pairing = store.pairing()
     if pairing is None:
-        raise CommandError(f"{args.data} is not paired yet: run `tillpoint terminal pair` first")
+        raise CommandError(
+            f"{args.data} is not paired yet: run `tillpoint terminal pair` first", EXIT_NOT_READY
+        )
     client = SyncClient(pairing.server_url, auth=DeviceAuth(pairing.device_id, pairing.secret))
     with client:
         if not args.watch:

@@ -24,6 +24,7 @@ from sync.client import (
     ServerRefusedError,
     ServerUnreachableError,
     SyncClient,
+    server_url_problem,
 )
 from sync.engine import PushSummary, sync_once
 from sync.money import Money
@@ -117,6 +118,9 @@ class TerminalSession:
         offline from the start."""
         if self.store.pairing() is not None:
             raise PairingFailedError("this terminal is already paired")
+        problem = server_url_problem(server_url)
+        if problem is not None:
+            raise PairingFailedError(problem)
         key = Ed25519PrivateKey.generate()
         try:
             with SyncClient(server_url, timeout=self.timeout) as client:

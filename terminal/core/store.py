@@ -555,12 +555,24 @@ class TerminalStore:
 
     def journal(self, since: datetime) -> list[JournalEntry]:
         """Approved redemptions since `since`, newest first."""
-        rows = self.db.execute(
+        return self._entries(
             "SELECT id, at, kind, subject_id, amount_minor, currency, mode, "
             "balance_after_minor, attempt_key, voided FROM journal WHERE at >= ? "
             "ORDER BY id DESC",
             [since.astimezone(UTC).isoformat()],
-        ).fetchall()
+        )
+
+    def journal_entry(self, reference: str) -> JournalEntry | None:
+        """The approved redemption whose key (its reference) is `reference`, if made here."""
+        found = self._entries(
+            "SELECT id, at, kind, subject_id, amount_minor, currency, mode, "
+            "balance_after_minor, attempt_key, voided FROM journal WHERE attempt_key = ?",
+            [reference],
+        )
+        return found[0] if found else None
+
+    def _entries(self, query: str, values: list[str]) -> list[JournalEntry]:
+        rows = self.db.execute(query, values).fetchall()
         return [
             JournalEntry(
                 entry_id,

@@ -40,6 +40,7 @@ class Verdict:
     reason: str
     balance_after: Money | None = None  # what is left on a gift card; a voucher's face value
     subject_id: str | None = None  # the card or voucher
+    reference: str | None = None  # an approval's key: what a void names, what a receipt shows
 
 
 class VoidRefusedError(Exception):
@@ -80,7 +81,7 @@ class Till:
         self.store.note_redemption(
             RedemptionKind.GIFT_CARD, answer.card_id, amount, Mode.ONLINE, after, key
         )
-        return Verdict(True, Mode.ONLINE, "Approved by the server.", after, answer.card_id)
+        return Verdict(True, Mode.ONLINE, "Approved by the server.", after, answer.card_id, key)
 
     def _remember_balance(self, token: str, balance_minor: int) -> None:
         """The server said how much the card holds: keep it for offline use."""
@@ -120,6 +121,7 @@ class Till:
             "Approved offline; it will sync when the connection is back.",
             after,
             card_id,
+            key,
         )
 
     # -- vouchers ---------------------------------------------------------------------
@@ -135,7 +137,7 @@ class Till:
             return Verdict(False, Mode.ONLINE, str(refused))
         face = answer.face_value.money()
         self.store.note_redemption(RedemptionKind.VOUCHER, answer.id, face, Mode.ONLINE, None, key)
-        return Verdict(True, Mode.ONLINE, "Voucher accepted by the server.", face, answer.id)
+        return Verdict(True, Mode.ONLINE, "Voucher accepted by the server.", face, answer.id, key)
 
     def _voucher_offline(self, token: str, key: str) -> Verdict:
         claims = self._verified(token, Kind.VOUCHER)
@@ -155,6 +157,7 @@ class Till:
             "Voucher accepted offline; it will sync when the connection is back.",
             face,
             voucher_id,
+            key,
         )
 
     # -- voids ------------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""`tillpoint redeem`, `tillpoint balance`, `tillpoint void` and `tillpoint pos-api`: the till
+without a screen, for a shop's own POS. A thin layer over `terminal.core.headless`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from sync.cli.common import CommandError, Commands, read_text_argument
+
+from .cli import DEFAULT_STORE, existing_data
+from .core.headless import (
+    EXIT_NOT_READY,
+    Answer,
+    HeadlessError,
+    HeadlessTill,
+    NotReadyError,
+)
+from .core.session import TerminalSession
+from .core.store import SchemaTooNewError
+
+EXIT_CODES = """\
+exit codes:
+  0  approved (redeem), voided (void), the card or voucher can be used (balance)
+  1  declined by the server, or refused by policy (a void too late, a used voucher):
+     the reason says why
+  2  the request was wrong: not a Tillpoint code, an amount that cannot be read,
+     an unknown reference, a usage error
+  3  the server did not answer and the terminal could not decide it offline
+     (a limit, a card it has not seen): the reason says which; nothing was taken
+  5  no terminal database at --data, or it is not paired
+
+With --json, stdout holds one JSON object, also on errors: {"error": KIND, "message": ...}.
+"""
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_STORE,
+        metavar="FILE",
+        help=f"the paired terminal's database (default {DEFAULT_STORE})",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="wait this long for the server before deciding offline (default 3)",
+    )
+
+
+def _command(
+    commands: Commands[argparse.ArgumentParser], name: str, help_text: str, description: str
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(parser)
+    return parser
+
+
+def register_redeem(commands: Commands[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "redeem",
+        "redeem a gift card or voucher without the screens",
+        "Redeem a gift card (with --amount) or a voucher (whole, no amount) the way the "
+        "screens do: the server decides when it answers; otherwise the terminal decides "
+        "offline within the business's limits and keeps it in the outbox for the next sync. "
+        "Run `tillpoint sync --watch` beside it to push what was approved offline.",
+    )
+    parser.add_argument("code", metavar="CODE|-", help="the QR text in quotes, or - for stdin")
+    parser.add_argument("--amount", help="for a gift card: how much to take, e.g. 4.20")
+    parser.set_defaults(handler=_run(lambda till, a: till.redeem(_code(a), a.amount)))
+
+
+def register_balance(commands: Commands[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "balance",
+        "what a gift card holds, or whether a voucher is used",
+        "Sync once (when the server answers), then say what the card holds or whether the "
+        "voucher was used; offline, as the terminal last heard.",
+    )
+    parser.add_argument("code", metavar="CODE|-", help="the QR text in quotes, or - for stdin")
+    parser.set_defaults(handler=_run(lambda till, a: till.balance(_code(a))))
+
+
+def register_void(commands: Commands[argparse.ArgumentParser]) -> None:
+    parser = _command(
+        commands,
+        "void",
+        "take back a gift-card redemption made at this terminal",
+        "Void a gift-card redemption made at this terminal within the void window, named "
+        "by the reference `tillpoint redeem` printed. It is queued like an offline "
+        "redemption and pushed at once when the server answers.",
+    )
+    parser.add_argument("reference", help="the redemption's reference")
+    parser.set_defaults(handler=_run(lambda till, a: till.void(a.reference)))
+
+
+def _code(args: argparse.Namespace) -> str:
+    return read_text_argument(args.code)
+
+
+def open_till(data: Path, timeout: float) -> HeadlessTill:
+    """The headless till over the terminal database at `data`, which must exist."""
+    try:
+        path = existing_data(data)
+    except CommandError as exc:
+        raise NotReadyError(str(exc)) from None
+    session = TerminalSession(path, timeout=timeout)
+    try:
+        session.open()
+    except SchemaTooNewError as exc:
+        raise NotReadyError(str(exc)) from None
+    return HeadlessTill(session)
+
+
+def _run(
+    call: Callable[[HeadlessTill, argparse.Namespace], Answer],
+) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        till: HeadlessTill | None = None
+        try:
+            till = open_till(args.data, args.timeout)
+            answer = call(till, args)
+        except HeadlessError as exc:
+            if args.json:
+                print(json.dumps(exc.document(), ensure_ascii=False))
+                return exc.exit_code
+            raise CommandError(str(exc), exc.exit_code) from None
+        except CommandError as exc:  # from reading the code on stdin
+            if args.json:
+                print(json.dumps({"error": "bad_input", "message": str(exc)}))
+            raise
+        finally:
+            if till is not None:
+                till.session.close()
+        if args.json:
+            print(json.dumps(answer.document, ensure_ascii=False))
+        else:
+            print(answer.words)
+        return answer.exit_code
+
+    return handler
+
+
+__all__ = [
+    "EXIT_CODES",
+    "EXIT_NOT_READY",
+    "open_till",
+    "register_balance",
+    "register_redeem",
+    "register_void",
+]
