@@ -25,6 +25,8 @@ from .fraud.router import router as fraud_router
 from .keys.keyring import Keyring
 from .keys.router import router as keys_router
 from .limits import InputLimits
+from .notifications import NotificationWorker, PushTransport, make_push_transport
+from .notifications.router import router as notifications_router
 from .observability import install_observability
 from .payments import PaymentGateway, make_gateway
 from .problems import install_problem_handlers
@@ -45,11 +47,13 @@ def create_app(
     gateway: PaymentGateway | None = None,
     today: Callable[[], date] | None = None,
     state: SharedState | None = None,
+    push: PushTransport | None = None,
 ) -> FastAPI:
     """The server app. The schema must already be migrated (`tillpoint server migrate`).
     `gateway` replaces the one the settings name (`make_gateway`, which the CLI's billing run
     uses too); `today` is the billing clock (tests walk the calendar with it); `state`
-    replaces the rate limits' and sessions' store the settings name (`open_state`)."""
+    replaces the rate limits' and sessions' store the settings name (`open_state`); `push`
+    the push transport (`make_push_transport`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,7 +66,13 @@ def create_app(
                 settings.billing_interval_seconds,
             )
             schedule.start()
+        notifier = None
+        if settings.notifications_interval_seconds > 0:
+            notifier = NotificationWorker(app.state.sessions, settings, push=app.state.push)
+            notifier.start(settings.notifications_interval_seconds)
         yield
+        if notifier is not None:
+            notifier.stop()
         if schedule is not None:
             schedule.stop()
 
@@ -86,6 +96,7 @@ def create_app(
     app.state.token_signer = TokenSigner(jwt_secret)
     app.state.money_limits = MoneyLimits.from_settings(settings, fallback_key=jwt_secret)
     app.state.gateway = gateway if gateway is not None else make_gateway(settings)
+    app.state.push = push if push is not None else make_push_transport(settings)
     app.state.billing_today = today or (lambda: datetime.now(UTC).date())
     with app.state.sessions() as session:
         ensure_prices(session, settings.billing_currency)
@@ -112,6 +123,7 @@ def create_app(
     api.include_router(devices_router)
     api.include_router(billing_router)
     api.include_router(fraud_router)
+    api.include_router(notifications_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")

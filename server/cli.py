@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +78,18 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     _add_database_options(billing)
     billing.add_argument("--at", help="run for this date, YYYY-MM-DD (default: today, UTC)")
     billing.set_defaults(handler=billing_run)
+
+    worker = actions.add_parser(
+        "worker",
+        help="deliver notifications: read the event log into the outbox and send what is due",
+        description="The notification worker as its own process (production: set "
+        "TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS=0 on the API so it does not run there too; "
+        "running several is safe). Rounds every --interval seconds until stopped.",
+    )
+    _add_database_options(worker)
+    worker.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
+    worker.add_argument("--once", action="store_true", help="one round, then exit")
+    worker.set_defaults(handler=run_worker)
 
     rates = actions.add_parser("rates", help="exchange rates for billing in other currencies")
     rate_actions = rates.add_subparsers(dest="rates_command", metavar="ACTION", required=True)
@@ -189,6 +202,36 @@ def billing_run(args: argparse.Namespace) -> int:
     for problem in summary.problems:
         print(f"  not billed: {problem}")
     return EXIT_OK if not summary.problems else 1
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from .db import make_engine, make_sessionmaker
+    from .notifications import NotificationWorker, make_push_transport
+
+    settings = _settings(args)
+    if args.interval <= 0:
+        raise CommandError("--interval must be above 0 seconds")
+    engine = make_engine(settings.effective_database_url)
+    try:
+        worker = NotificationWorker(
+            make_sessionmaker(engine), settings, push=make_push_transport(settings)
+        )
+        if args.once:
+            done = worker.run_once()
+            print(
+                f"{done.events} events read; {done.delivery.sent} sent, "
+                f"{done.delivery.retrying} to retry, {done.delivery.failed} failed"
+            )
+            return EXIT_OK
+        signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+        print(f"notification worker: a round every {args.interval:g} s (Ctrl-C stops it)")
+        with contextlib.suppress(KeyboardInterrupt):
+            worker.run(args.interval)
+    finally:
+        engine.dispose()
+    return EXIT_OK
 
 
 def _check_prices(sessions: Callable[[], Session], settings: Settings) -> None:

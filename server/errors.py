@@ -42,6 +42,7 @@ __all__ = [
     "IdempotencyKeyInvalid",
     "IdempotencyKeyMissing",
     "IdempotencyKeyReused",
+    "InboxItemNotFound",
     "InsufficientBalance",
     "Invalid",
     "InvalidDeviceKey",
@@ -56,6 +57,7 @@ __all__ = [
     "NotAVoucher",
     "NotFound",
     "NotHibernating",
+    "NotificationRequired",
     "OfferedBranchNotFound",
     "PaymentCardDailyLimit",
     "PaymentDeclined",
@@ -179,6 +181,11 @@ class NoSubscription(NotFound):
     title = "No subscription"
 
 
+class InboxItemNotFound(NotFound):
+    code = "inbox-item-not-found"
+    title = "No such inbox item"
+
+
 class RedemptionNotFound(NotFound):
     code = "redemption-not-found"
     title = "No such redemption"
@@ -292,6 +299,13 @@ class InvoiceNotVoidable(Conflict):
 class FraudRuleNameTaken(Conflict):
     code = "fraud-rule-name-taken"
     title = "A rule has that name"
+
+
+class NotificationRequired(Conflict):
+    """Receipts (and, later, security messages) cannot be turned off."""
+
+    code = "notification-required"
+    title = "This notification cannot be turned off"
 
 
 class EmailTaken(Conflict):

@@ -108,6 +108,43 @@ class Settings(BaseSettings):
         "never card numbers); give every host the same one. Empty: derived from the JWT secret",
     )
 
+    # Notifications (docs/operations.md, "Notifications").
+    notifications_interval_seconds: float = Field(
+        default=5,
+        ge=0,
+        description="how often the server's own worker reads the event log and delivers the "
+        "outbox; 0: never (run `tillpoint server worker` instead)",
+    )
+    notifications_batch: int = Field(
+        default=100, gt=0, description="events read, and notifications claimed, per round"
+    )
+    notifications_max_attempts: int = Field(
+        default=8, gt=0, description="tries of one notification before it is marked failed"
+    )
+    notifications_retry_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="the wait after a first failed try; doubled after each further one",
+    )
+    low_balance_threshold_minor: int = Field(
+        default=500,
+        ge=0,
+        description="a redemption that leaves a card holding less than this tells its owner",
+    )
+    smtp_host: str = Field(default="", description="the mail server; empty: no email is sent")
+    smtp_port: int = Field(default=25, gt=0, lt=65536)
+    smtp_from: str = Field(
+        default="Tillpoint <no-reply@tillpoint.invalid>", description="the sender of emails"
+    )
+    smtp_username: str = ""
+    smtp_password: SecretStr = Field(default=SecretStr(""), repr=False)
+    smtp_starttls: bool = Field(default=False, description="upgrade the connection with STARTTLS")
+    smtp_timeout_seconds: float = Field(default=10, gt=0)
+    push_transport: str = Field(
+        default="",
+        description="`module:factory` of the push adapter; empty: nothing is sent by push",
+    )
+
     @field_validator("billing_currency")
     @classmethod
     def _known_currency(cls, code: str) -> str:

@@ -1,0 +1,121 @@
+"""The channels a notification leaves by: email over SMTP (aiosmtplib) and push behind an
+adapter. The in-app inbox needs no channel object: delivering to it is a row written in the
+transaction that marks the notification sent (see `delivery`)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Protocol
+
+import aiosmtplib
+
+from ..settings import Settings
+
+__all__ = [
+    "DeliveryError",
+    "EmailSender",
+    "FakePushTransport",
+    "OutgoingEmail",
+    "PushMessage",
+    "PushTransport",
+    "SmtpSender",
+    "make_push_transport",
+]
+
+
+class DeliveryError(Exception):
+    """A channel could not take the message now; the worker tries again later."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str  # the same on every attempt, so a repeat can be recognised downstream
+
+
+class EmailSender(Protocol):
+    def send(self, email: OutgoingEmail) -> None:
+        """Hand the email to the mail server, or raise `DeliveryError`."""
+
+
+class SmtpSender:
+    """Email through an SMTP server (TILLPOINT_SMTP_*), one connection a message."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def send(self, email: OutgoingEmail) -> None:
+        s = self.settings
+        message = EmailMessage()
+        message["From"] = s.smtp_from
+        message["To"] = email.to
+        message["Subject"] = email.subject
+        message["Message-ID"] = email.message_id
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        try:
+            asyncio.run(
+                aiosmtplib.send(
+                    message,
+                    hostname=s.smtp_host,
+                    port=s.smtp_port,
+                    username=s.smtp_username or None,
+                    password=s.smtp_password.get_secret_value() or None,
+                    start_tls=s.smtp_starttls,
+                    timeout=s.smtp_timeout_seconds,
+                )
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"SMTP {s.smtp_host}:{s.smtp_port}: {exc}") from exc
+
+
+def email_message_id(notification_id: int, settings: Settings) -> str:
+    domain = settings.smtp_from.rpartition("@")[2].rstrip(">") or "tillpoint.invalid"
+    return make_msgid(idstring=f"notification-{notification_id}", domain=domain)
+
+
+@dataclass(frozen=True, slots=True)
+class PushMessage:
+    tokens: tuple[str, ...]  # the person's phones (FCM registration tokens)
+    title: str
+    body: str
+    collapse_key: str  # the same on every attempt: FCM shows one of repeats
+
+
+class PushTransport(Protocol):
+    """Where push messages go: FCM HTTP v1 in production (an adapter to come), a fake in
+    tests. Raise `DeliveryError` to have the message tried again."""
+
+    def send(self, message: PushMessage) -> None: ...
+
+
+@dataclass
+class FakePushTransport:
+    """Keeps what it is given (nothing here reaches the internet); `fail` refuses the next
+    that many messages."""
+
+    sent: list[PushMessage] = field(default_factory=list)
+    fail: int = 0
+
+    def send(self, message: PushMessage) -> None:
+        if self.fail > 0:
+            self.fail -= 1
+            raise DeliveryError("the fake push transport was told to fail")
+        self.sent.append(message)
+
+
+def make_push_transport(settings: Settings) -> PushTransport | None:
+    """The transport TILLPOINT_PUSH_TRANSPORT names (`module:factory`, the factory taking the
+    settings); none when it is empty, and then nothing is sent by push."""
+    if not settings.push_transport:
+        return None
+    module_name, _, factory = settings.push_transport.partition(":")
+    transport: PushTransport = getattr(importlib.import_module(module_name), factory)(settings)
+    return transport

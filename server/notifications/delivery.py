@@ -1,0 +1,186 @@
+"""The worker's delivery: claim due notifications, send each, mark it sent.
+
+A claim is a lease: a short transaction sets the worker's token, `claimed_until` and one more
+attempt on up to a batch of due rows (FOR UPDATE SKIP LOCKED on PostgreSQL, so workers at
+once take different rows; SQLite's writers take turns). Sending happens outside any
+transaction — no row lock or SQLite write lock is held while a mail server answers — and
+marking sent is an UPDATE that succeeds only while the row is still pending and still this
+worker's. Another worker can take a row over only after its lease ends, and the lease is
+far longer than a send may take (the SMTP timeout), and a worker checks its lease is still
+running before each send. So one row is sent once by one worker.
+
+What is not possible without the receiver's help: if the process dies after the mail
+server accepted a message and before the mark commits, the row is sent again when its lease
+ends. Delivery is therefore at least once, and each attempt carries the same identity so
+repeats can be recognised: the email's Message-ID and the push message's collapse key are
+the notification's own. The inbox is exactly once: its item is written in the transaction
+that marks the row sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from ..accounts.models import User
+from ..db import utcnow
+from ..ids import make_id
+from ..settings import Settings
+from .channels import (
+    DeliveryError,
+    EmailSender,
+    OutgoingEmail,
+    PushMessage,
+    PushTransport,
+    email_message_id,
+)
+from .models import Channel, Delivery, InboxItem, Notification
+from .repository import claim_due, push_tokens, release
+
+__all__ = ["Deliverer", "DeliveryRound", "retry_delay"]
+
+log = logging.getLogger("tillpoint.notifications")
+
+MAX_RETRY_DELAY = timedelta(hours=6)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRound:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+def retry_delay(attempts: int, first: float) -> timedelta:
+    """The wait after the `attempts`-th failed try: `first` seconds, doubled each time."""
+    return min(timedelta(seconds=first * 2 ** (attempts - 1)), MAX_RETRY_DELAY)
+
+
+class Deliverer:
+    def __init__(
+        self,
+        sessions: Callable[[], Session],
+        settings: Settings,
+        email: EmailSender | None,
+        push: PushTransport | None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.sessions, self.settings, self.email, self.push = sessions, settings, email, push
+        self.clock = clock
+        # Far longer than one send may take, so a claim never runs out mid-send.
+        self.lease = timedelta(seconds=max(60.0, 6 * settings.smtp_timeout_seconds))
+
+    def deliver_due(self) -> DeliveryRound:
+        """Claim a batch of due notifications and try each once."""
+        worker = make_id()
+        now = self.clock()
+        with self.sessions() as session:
+            ids = claim_due(
+                session, worker, now, now + self.lease, self.settings.notifications_batch
+            )
+            session.commit()
+        sent = retrying = failed = 0
+        for notification_id in ids:
+            outcome = self._deliver(worker, notification_id)
+            sent += outcome is Delivery.SENT
+            retrying += outcome is Delivery.PENDING
+            failed += outcome is Delivery.FAILED
+        return DeliveryRound(sent, retrying, failed)
+
+    def _deliver(self, worker: str, notification_id: int) -> Delivery | None:
+        with self.sessions() as session:
+            row = session.get_one(Notification, notification_id)
+            if (
+                row.claimed_by != worker
+                or row.claimed_until is None
+                or row.claimed_until <= self.clock()
+            ):
+                return None  # the lease ran out before its turn: another worker has it
+            job = _Job(
+                row.id,
+                row.channel,
+                row.attempts,
+                row.title,
+                row.body_text,
+                row.body_html,
+                address=session.get_one(User, row.user_id).email,
+                tokens=push_tokens(session, row.user_id),
+            )
+            inbox = InboxItem(
+                user_id=row.user_id,
+                notification_id=row.id,
+                kind=row.kind,
+                title=row.title,
+                body=row.body_text,
+                created_at=row.created_at,
+            )
+        # No transaction stays open while a mail server or push service answers.
+        try:
+            self._send(job)
+        except DeliveryError as exc:
+            return self._failed(worker, job, str(exc))
+        with self.sessions() as session:
+            marked = release(
+                session, job.id, worker, {"status": Delivery.SENT, "sent_at": self.clock()}
+            )
+            if marked and job.channel is Channel.INBOX:
+                session.add(inbox)
+            session.commit()
+        if not marked:
+            log.warning("notification %s was sent but its claim had been taken over", job.id)
+        return Delivery.SENT
+
+    def _send(self, job: _Job) -> None:
+        if job.channel is Channel.INBOX:
+            return  # its item is written with the mark
+        if job.channel is Channel.EMAIL:
+            if self.email is None:
+                raise DeliveryError("no mail server is set (TILLPOINT_SMTP_HOST)")
+            self.email.send(
+                OutgoingEmail(
+                    to=job.address,
+                    subject=job.title,
+                    text=job.text,
+                    html=job.html,
+                    message_id=email_message_id(job.id, self.settings),
+                )
+            )
+            return
+        if self.push is None:
+            raise DeliveryError("no push transport is set (TILLPOINT_PUSH_TRANSPORT)")
+        if not job.tokens:
+            raise DeliveryError("the person has no phone registered for push")
+        first_line = job.text.split("\n", 1)[0]
+        self.push.send(PushMessage(job.tokens, job.title, first_line, f"notification-{job.id}"))
+
+    def _failed(self, worker: str, job: _Job, error: str) -> Delivery:
+        values: dict[str, object]
+        if job.attempts >= self.settings.notifications_max_attempts:
+            values, outcome = {"status": Delivery.FAILED, "last_error": error}, Delivery.FAILED
+            log.warning("notification %s failed after %s tries: %s", job.id, job.attempts, error)
+        else:
+            delay = retry_delay(job.attempts, self.settings.notifications_retry_seconds)
+            values = {"next_attempt_at": self.clock() + delay, "last_error": error}
+            outcome = Delivery.PENDING
+        with self.sessions() as session:
+            release(session, job.id, worker, values)
+            session.commit()
+        return outcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What sending one notification needs, read before the send."""
+
+    id: int
+    channel: Channel
+    attempts: int
+    title: str
+    text: str
+    html: str
+    address: str
+    tokens: tuple[str, ...]

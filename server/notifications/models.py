@@ -1,0 +1,131 @@
+"""Notifications' tables: the consumer's cursors, the outbox, the inbox, preferences and
+the phones registered for push."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
+from ..ids import ID_LENGTH, make_id
+
+__all__ = [
+    "REQUIRED_KINDS",
+    "Channel",
+    "Delivery",
+    "InboxItem",
+    "Notification",
+    "NotificationCursor",
+    "NotificationKind",
+    "NotificationPreference",
+    "PushDevice",
+]
+
+
+class NotificationKind(enum.StrEnum):
+    CARD_BOUGHT = "card_bought"  # to the buyer: the purchase's receipt
+    CARD_REDEEMED = "card_redeemed"  # to the card's owner: the redemption's receipt
+    LOW_BALANCE = "low_balance"  # a redemption left less than the threshold
+    INCIDENT_OPENED = "incident_opened"  # to the business's owner
+
+
+# Receipts cannot be turned off (on any channel).
+REQUIRED_KINDS = frozenset({NotificationKind.CARD_BOUGHT, NotificationKind.CARD_REDEEMED})
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"
+    INBOX = "inbox"  # the app's in-app inbox
+    PUSH = "push"
+
+
+class Delivery(enum.StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENT = "sent"
+    FAILED = "failed"  # gave up after the last attempt
+
+
+class NotificationCursor(Base):
+    """How far the consumer has read a business's event log."""
+
+    __tablename__ = "notification_cursors"
+
+    business_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+
+
+class Notification(Base):
+    """The outbox: one message to one person on one channel.
+
+    `source_id` is what the message is about (a ledger operation, an incident): one row per
+    (kind, source, person, channel), so reading an event again, or another event about the
+    same operation, never writes a second one."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, 30))
+    source_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 10))
+    business_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    event_id: Mapped[int] = mapped_column(BigInteger)  # the event that caused it
+    title: Mapped[str] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[Delivery] = mapped_column(str_enum(Delivery, 10), default=Delivery.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # A worker's claim: its token, and until when the row is its own to send.
+    claimed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_notifications_once", "kind", "source_id", "user_id", "channel", unique=True),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
+
+
+class InboxItem(Base):
+    """A notification delivered to the in-app inbox."""
+
+    __tablename__ = "inbox_items"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    notification_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, 30))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+    __table_args__ = (Index("ix_inbox_items_user_created", "user_id", "created_at"),)
+
+
+class NotificationPreference(Base):
+    """A person's choice for one kind on one channel; no row means on."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, 30), primary_key=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 10), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+class PushDevice(Base):
+    """A phone registered for push (its FCM registration token)."""
+
+    __tablename__ = "push_devices"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    token: Mapped[str] = mapped_column(String(512), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from sync.wire import Line
+
+from .models import Channel, NotificationKind
+
+
+class InboxItemPublic(BaseModel):
+    id: str
+    kind: NotificationKind
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class InboxPage(BaseModel):
+    items: list[InboxItemPublic] = Field(description="newest first")
+    unread: int = Field(description="unread items in the whole inbox")
+
+
+class PreferencePublic(BaseModel):
+    kind: NotificationKind
+    channel: Channel
+    enabled: bool
+    required: bool = Field(description="a receipt: cannot be turned off")
+
+
+class PreferenceChange(BaseModel):
+    kind: NotificationKind
+    channel: Channel
+    enabled: bool
+
+
+class PreferencesUpdate(BaseModel):
+    preferences: list[PreferenceChange] = Field(max_length=100)
+
+
+class PushDeviceCreate(BaseModel):
+    token: Line = Field(min_length=1, max_length=512, description="the FCM registration token")
+
+
+class PushDevicePublic(BaseModel):
+    id: str
+    created_at: datetime

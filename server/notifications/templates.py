@@ -1,0 +1,71 @@
+"""What each kind of notification says: a title, a plain-text body and an HTML body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from sync.money import Money
+
+__all__ = [
+    "Message",
+    "card_bought",
+    "card_redeemed",
+    "incident_opened",
+    "low_balance",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    title: str
+    text: str
+    html: str
+
+
+def _message(title: str, lines: list[str]) -> Message:
+    text = "\n\n".join(lines) + "\n\n— Tillpoint\n"
+    paragraphs = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    html = (
+        '<!doctype html><html><body style="font-family: sans-serif">'
+        f"<h1>{escape(title)}</h1>{paragraphs}<p>— Tillpoint</p></body></html>"
+    )
+    return Message(title, text, html)
+
+
+def card_bought(business: str, amount: Money, card_id: str) -> Message:
+    return _message(
+        f"Your {business} gift card",
+        [
+            f"You bought a gift card for {business} holding {amount}.",
+            f"Card {card_id} is in your wallet in the app: show its code at the till.",
+        ],
+    )
+
+
+def card_redeemed(business: str, amount: Money, balance: Money, card_id: str) -> Message:
+    return _message(
+        f"Receipt: {amount} at {business}",
+        [
+            f"{amount} was spent from your {business} gift card ({card_id}).",
+            f"It now holds {balance}.",
+        ],
+    )
+
+
+def low_balance(business: str, balance: Money, card_id: str) -> Message:
+    return _message(
+        f"Your {business} gift card is running low",
+        [f"Your {business} gift card ({card_id}) holds {balance}."],
+    )
+
+
+def incident_opened(business: str, kind: str, detail: str) -> Message:
+    return _message(
+        f"An incident at {business} needs you",
+        [
+            f"Reconciliation found something to look at ({kind.replace('_', ' ')}).",
+            detail,
+            "Open the incidents in the vendor app to resolve it.",
+        ],
+    )

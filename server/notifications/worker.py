@@ -1,0 +1,80 @@
+"""The notification worker: each round reads the event log into the outbox (`consume`) and
+delivers what is due (`Deliverer`). The server runs one in a daemon thread every
+TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS; `tillpoint server worker` runs one as its own
+process. Several at once are safe (see `consumer` and `delivery`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from ..settings import Settings
+from .channels import EmailSender, PushTransport, SmtpSender
+from .consumer import ConsumerOptions, consume
+from .delivery import Deliverer, DeliveryRound
+
+__all__ = ["NotificationWorker", "Round"]
+
+log = logging.getLogger("tillpoint.notifications")
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    events: int
+    delivery: DeliveryRound
+
+
+class NotificationWorker:
+    def __init__(
+        self,
+        sessions: Callable[[], Session],
+        settings: Settings,
+        *,
+        email: EmailSender | None = None,
+        push: PushTransport | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if email is None and settings.smtp_host:
+            email = SmtpSender(settings)
+        self.sessions, self.settings, self.clock = sessions, settings, clock
+        self.options = ConsumerOptions(
+            email=email is not None,
+            push=push is not None,
+            low_balance_minor=settings.low_balance_threshold_minor,
+            batch=settings.notifications_batch,
+        )
+        self.deliverer = Deliverer(sessions, settings, email, push, clock)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> Round:
+        """Read what the log has new, then deliver what is due."""
+        events = consume(self.sessions, self.options, self.clock())
+        return Round(events, self.deliverer.deliver_due())
+
+    def run(self, interval: float) -> None:
+        """Rounds every `interval` seconds until `stop`; a failed round is logged and the
+        next one tries again."""
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("a notification round failed; the next one tries again")
+            self._stop.wait(interval)
+
+    def start(self, interval: float) -> None:
+        self._thread = threading.Thread(
+            target=self.run, args=(interval,), name="notifications", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)

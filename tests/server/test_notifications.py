@@ -1,0 +1,341 @@
+"""Notifications: the event log read into the outbox, delivered by email to a real SMTP
+server on loopback, to the in-app inbox and by a fake push transport; preferences; nothing
+twice."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage as Message
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+
+from server.app import create_app
+from server.db import make_engine, make_sessionmaker
+from server.devices.models import Incident
+from server.migrate import upgrade
+from server.notifications import (
+    Channel,
+    Delivery,
+    FakePushTransport,
+    InboxItem,
+    Notification,
+    NotificationCursor,
+    NotificationWorker,
+)
+from sync.wire import IncidentKind
+from tests.server.api import buy_card, open_shop, sign_up
+
+
+class Sink:
+    """An SMTP server's handler that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message["X-Rcpt"] = ", ".join(envelope.rcpt_tos)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["X-Rcpt"] == address]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def mail() -> Iterator[tuple[Sink, int]]:
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield sink, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def notify_settings(settings, mail):
+    return settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": mail[1], "smtp_timeout_seconds": 5}
+    )
+
+
+@pytest.fixture
+def push() -> FakePushTransport:
+    return FakePushTransport()
+
+
+@pytest.fixture
+def client(notify_settings, engine, push) -> Iterator[TestClient]:
+    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
+        yield client
+
+
+@pytest.fixture
+def worker(sessions, notify_settings, push) -> NotificationWorker:
+    return NotificationWorker(sessions, notify_settings, push=push)
+
+
+@pytest.fixture
+def sink(mail: tuple[Sink, int]) -> Sink:
+    return mail[0]
+
+
+def _bought(customer, shop, amount: int = 1000) -> dict[str, Any]:
+    response = buy_card(customer, shop, amount)
+    assert response.status_code == 201, response.text
+    card: dict[str, Any] = response.json()
+    return card
+
+
+def _body(message: Message, subtype: str) -> str:
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}":
+            return str(part.get_content())
+    raise AssertionError(f"no text/{subtype} part")
+
+
+def test_a_card_bought_is_emailed_and_in_the_inbox(client, worker, sink, shop, customer):
+    card = _bought(customer, shop, 2500)
+    done = worker.run_once()
+    assert done.delivery.sent == 2  # the email and the inbox item
+
+    [message] = sink.to(customer.email)
+    assert message["Subject"] == "Your Corner Café gift card"
+    assert "25.00 GBP" in _body(message, "plain")
+    assert card["id"] in _body(message, "plain")
+    assert "<h1>Your Corner Café gift card</h1>" in _body(message, "html")
+
+    inbox = customer.get("/api/v1/me/inbox").json()
+    assert inbox["unread"] == 1
+    [item] = inbox["items"]
+    assert item["kind"] == "card_bought"
+    assert item["read_at"] is None
+
+    read = customer.post(f"/api/v1/me/inbox/{item['id']}/read")
+    assert read.status_code == 200
+    assert read.json()["read_at"] is not None
+    assert customer.get("/api/v1/me/inbox").json()["unread"] == 0
+    assert customer.get("/api/v1/me/inbox?unread_only=true").json()["items"] == []
+
+
+def test_someone_elses_inbox_item_is_not_found(client, worker, shop, customer):
+    _bought(customer, shop)
+    worker.run_once()
+    [item] = customer.get("/api/v1/me/inbox").json()["items"]
+    other = sign_up(client)
+    response = other.post(f"/api/v1/me/inbox/{item['id']}/read")
+    assert response.status_code == 404
+    assert response.json()["type"].endswith("/inbox-item-not-found")
+
+
+def test_a_redemption_sends_a_receipt_and_a_low_balance_notice(
+    client, worker, sink, shop, customer
+):
+    card = _bought(customer, shop, 1000)
+    worker.run_once()
+    assert shop.redeem(250, card_id=card["id"]).status_code == 200
+    worker.run_once()
+    assert [m["Subject"] for m in sink.to(customer.email)][1:] == [
+        "Receipt: 2.50 GBP at Corner Café"
+    ]
+
+    assert shop.redeem(400, card_id=card["id"]).status_code == 200  # 3.50 left, under 5.00
+    worker.run_once()
+    subjects = [m["Subject"] for m in sink.to(customer.email)][2:]
+    assert sorted(subjects) == [
+        "Receipt: 4.00 GBP at Corner Café",
+        "Your Corner Café gift card is running low",
+    ]
+    assert "3.50 GBP" in _body(sink.to(customer.email)[-1], "plain")
+
+
+def test_preferences_turn_low_balance_emails_off_but_never_receipts(
+    client, worker, sink, shop, customer
+):
+    listed = customer.get("/api/v1/me/notification-preferences").json()
+    assert {
+        "kind": "card_redeemed",
+        "channel": "email",
+        "enabled": True,
+        "required": True,
+    } in listed
+    assert all(p["enabled"] for p in listed)
+
+    refused = customer.client.put(
+        "/api/v1/me/notification-preferences",
+        json={
+            "preferences": [
+                {"kind": "low_balance", "channel": "email", "enabled": False},
+                {"kind": "card_redeemed", "channel": "email", "enabled": False},
+            ]
+        },
+        headers=customer.headers,
+    )
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/notification-required")
+
+    changed = customer.client.put(
+        "/api/v1/me/notification-preferences",
+        json={"preferences": [{"kind": "low_balance", "channel": "email", "enabled": False}]},
+        headers=customer.headers,
+    )
+    assert changed.status_code == 200
+    assert {"kind": "low_balance", "channel": "email", "enabled": False, "required": False} in (
+        changed.json()
+    )
+
+    card = _bought(customer, shop, 1000)
+    assert shop.redeem(900, card_id=card["id"]).status_code == 200
+    worker.run_once()
+    subjects = sorted(m["Subject"] for m in sink.to(customer.email))
+    assert subjects == ["Receipt: 9.00 GBP at Corner Café", "Your Corner Café gift card"]
+    kinds = sorted(i["kind"] for i in customer.get("/api/v1/me/inbox").json()["items"])
+    assert kinds == ["card_bought", "card_redeemed", "low_balance"]  # the inbox still has it
+
+
+def test_reading_the_log_again_writes_nothing_twice(client, worker, sessions, shop, customer):
+    card = _bought(customer, shop, 1000)
+    shop.redeem(100, card_id=card["id"])
+    worker.run_once()
+    with sessions() as session:
+        before = session.scalar(select(func.count()).select_from(Notification))
+        session.execute(update(NotificationCursor).values(position=0))  # read it all again
+        session.commit()
+    again = worker.run_once()
+    assert again.events > 0
+    assert again.delivery.sent == 0
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Notification)) == before == 4
+        assert session.scalar(select(func.count()).select_from(InboxItem)) == 2
+
+
+def test_an_incident_tells_the_business_owner(client, worker, sessions, shop):
+    with sessions() as session:
+        session.add(
+            Incident(
+                business_id=shop.business_id,
+                kind=next(iter(IncidentKind)),
+                subject_id="card1234567",
+                event_id="e1",
+                currency="GBP",
+                detail="A till sold more than the card held.",
+            )
+        )
+        session.commit()
+    worker.run_once()
+    [item] = shop.owner.get("/api/v1/me/inbox").json()["items"]
+    assert item["kind"] == "incident_opened"
+    assert "A till sold more than the card held." in item["body"]
+
+
+def test_a_failed_push_is_tried_again_later_and_sent_once(
+    client, sessions, notify_settings, push, shop, customer
+):
+    assert customer.post("/api/v1/me/push-devices", {"token": "fcm-token-1"}).status_code == 201
+    now = [datetime.now(UTC)]
+    worker = NotificationWorker(sessions, notify_settings, push=push, clock=lambda: now[0])
+    push.fail = 1
+    _bought(customer, shop)
+    first = worker.run_once()
+    assert first.delivery.retrying == 1
+    assert push.sent == []
+    with sessions() as session:
+        row = session.scalars(
+            select(Notification).where(Notification.channel == Channel.PUSH)
+        ).one()
+        assert row.attempts == 1
+        assert row.status is Delivery.PENDING
+        assert row.next_attempt_at == now[0] + timedelta(seconds=30)
+        assert "told to fail" in row.last_error
+
+    assert worker.run_once().delivery.sent == 0  # not due yet
+    now[0] += timedelta(seconds=31)
+    assert worker.run_once().delivery.sent == 1
+    [message] = push.sent
+    assert message.tokens == ("fcm-token-1",)
+    assert message.title == "Your Corner Café gift card"
+    now[0] += timedelta(hours=1)
+    assert worker.run_once().delivery.sent == 0
+
+
+def test_a_notification_is_given_up_after_its_last_try(
+    client, sessions, notify_settings, shop, customer
+):
+    settings = notify_settings.model_copy(update={"notifications_max_attempts": 2})
+    push = FakePushTransport(fail=5)
+    assert customer.post("/api/v1/me/push-devices", {"token": "fcm-token-2"}).status_code == 201
+    now = [datetime.now(UTC)]
+    worker = NotificationWorker(sessions, settings, push=push, clock=lambda: now[0])
+    _bought(customer, shop)
+    worker.run_once()
+    now[0] += timedelta(minutes=5)
+    assert worker.run_once().delivery.failed == 1
+    with sessions() as session:
+        row = session.scalars(
+            select(Notification).where(Notification.channel == Channel.PUSH)
+        ).one()
+        assert row.status is Delivery.FAILED
+        assert row.attempts == 2
+
+
+@pytest.mark.postgres
+def test_two_workers_at_once_deliver_each_notification_once(postgres_url, settings, mail):
+    sink, port = mail
+    engine = make_engine(postgres_url)
+    try:
+        with engine.begin() as connection:
+            upgrade(postgres_url, connection)
+        settings = settings.model_copy(
+            update={"smtp_host": "127.0.0.1", "smtp_port": port, "notifications_batch": 7}
+        )
+        with TestClient(create_app(settings, engine=engine)) as client:
+            shop = open_shop(client)
+            customers = [sign_up(client) for _ in range(4)]
+            for customer in customers:
+                for amount in (500, 700, 900, 1100, 1300):
+                    assert buy_card(customer, shop, amount).status_code == 201
+        sessions = make_sessionmaker(engine)
+        workers = [NotificationWorker(sessions, settings) for _ in range(2)]
+        start = threading.Barrier(2)
+        rounds: list[int] = []
+
+        def work(worker: NotificationWorker) -> None:
+            start.wait()
+            for _ in range(20):
+                rounds.append(worker.run_once().delivery.sent)
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+
+        assert sum(rounds) == 40  # 20 cards: an email and an inbox item each
+        ids = [m["Message-ID"] for m in sink.messages]
+        assert len(ids) == 20 == len(set(ids))
+        for customer in customers:
+            assert len(sink.to(customer.email)) == 5
+        with sessions() as session:
+            assert session.scalar(select(func.count()).select_from(InboxItem)) == 20
+            statuses = set(session.scalars(select(Notification.status)))
+            assert statuses == {Delivery.SENT}
+    finally:
+        engine.dispose()
