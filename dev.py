@@ -265,7 +265,9 @@ def test(args: list[str]) -> None:
         ("lint (ruff check)", [BIN / "ruff", "check", "."]),
         ("types (mypy --strict)", [BIN / "mypy"]),
         ("import contract (lint-imports)", [BIN / "lint-imports"]),
-        ("tests (pytest)", [BIN / "pytest", *args]),
+        # Two processes: many tests wait on a server they started; files stay whole on one
+        # process each, so a module's server is started once.
+        ("tests (pytest)", [BIN / "pytest", "-n", "2", "--dist", "loadfile", *args]),
     ]
     failed = []
     for name, command in checks:
