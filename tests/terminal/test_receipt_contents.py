@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SHOP = Shop("Corner Café", "High Street", "Till 2")
 
 
-def card(balance_after=3750):
+def card(balance_after: int = 3750) -> tuple[Verdict, Presented, Money]:
     presented = Presented("TP1:x", Kind.GIFT_CARD, "card0000a1b2c3", "GBP", None, None)
     verdict = Verdict(
         True,
