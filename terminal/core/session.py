@@ -33,7 +33,7 @@ from .kinds import Mode
 from .receipts import Shop, shop_of
 from .store import JournalEntry, Pairing, TerminalStore
 from .till import Till, Verdict
-from .words import synced
+from .words import refusal, synced
 
 __all__ = ["OwnerError", "PairingFailedError", "Status", "TerminalSession"]
 
@@ -135,7 +135,7 @@ class TerminalSession:
                 f"{exc}: check the address and the connection", unreachable=True
             ) from None
         except ServerRefusedError as exc:
-            raise PairingFailedError(str(exc)) from None
+            raise PairingFailedError(refusal(exc)) from None
         pairing = Pairing(server_url, result.device_id, result.business_id, result.secret, key)
         self.store.save_pairing(pairing)
         self.store.save_trust_list(trust.to_json())
@@ -179,7 +179,7 @@ class TerminalSession:
         except ServerRefusedError as exc:
             if exc.status == 403:
                 raise OwnerError("only the business's owner can manage it here") from None
-            raise OwnerError(str(exc)) from None
+            raise OwnerError(refusal(exc)) from None
         except ServerAnswerError as exc:
             raise OwnerError(f"{exc}: update this terminal") from None
         return token
@@ -195,7 +195,7 @@ class TerminalSession:
         except ServerUnreachableError as exc:
             raise OwnerError(f"{exc}: this needs the server; try again when online") from None
         except ServerRefusedError as exc:
-            raise OwnerError(str(exc)) from None
+            raise OwnerError(refusal(exc)) from None
         except ServerAnswerError as exc:
             raise OwnerError(f"{exc}: update this terminal") from None
 
@@ -214,8 +214,8 @@ class TerminalSession:
             self._say("Could not reach the server: working offline")
             return None
         except ServerRefusedError as exc:
-            self._set_online(True, f"the server refused the sync: {exc}")
-            self._say(f"The server refused the sync: {exc}")
+            self._set_online(True, f"the server refused the sync: {refusal(exc)}")
+            self._say(f"The server refused the sync: {refusal(exc)}")
             return None
         finally:
             self._syncing.release()

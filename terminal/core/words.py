@@ -38,7 +38,7 @@ def refusal(refused: ServerRefusedError, amount: Money | None = None) -> str:
             for name, words in _FIELDS.items():
                 if field.endswith(name):
                     return words
-        return "The server could not take this: check the code and the amount, then try again."
+        return "The server could not take this: check what was typed or scanned, and try again."
     if refused.status == 429:
         return "The server is busy: wait a moment and try again."
     if refused.status >= 500:
