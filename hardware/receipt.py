@@ -51,6 +51,7 @@ class Receipt:
     lines: list[tuple[str, str]]  # label, value
     heading: str = ""  # e.g. "Gift card redeemed"
     footer: list[str] = field(default_factory=list)
+    qr: str | None = None  # printed as a QR code on ESC/POS (e.g. the reference)
 
 
 class PrinterError(Exception):
@@ -117,6 +118,11 @@ class EscposPrinter:
             device.set(align="left")
             body = render_text(Receipt("", receipt.lines, footer=receipt.footer), self.width)
             device.text(body.split("\n", 1)[1])  # everything under the (empty) title line
+            if receipt.qr:
+                # Drawn by the printer itself (GS ( k): the bytes carry the text, no image.
+                device.set(align="center")
+                device.qr(receipt.qr, size=4, native=True)
+                device.set(align="left")
             device.cut()
         except Exception as exc:  # python-escpos raises its own, USB and OS errors alike
             raise PrinterError(

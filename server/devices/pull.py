@@ -25,7 +25,7 @@ from sync.wire import (
 from ..billing.models import Subscription
 from ..billing.subscriptions import prices, product_count
 from ..deals.models import Deal, Voucher
-from ..directory.models import Branch, Product
+from ..directory.models import Branch, Business, Product
 from ..events import Event, EventEntity, events_after, head_position
 from ..wallet.models import GiftCard, IssuedToken, LedgerAccount
 from .models import Device, OfflineLimits
@@ -217,7 +217,13 @@ def snapshot_page(
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
+        business_name=_business_name(session, business_id),
     )
+
+
+def _business_name(session: Session, business_id: str) -> str | None:
+    business = session.get(Business, business_id)
+    return None if business is None else business.name
 
 
 def _plan(session: Session, business_id: str) -> PlanState | None:
@@ -266,4 +272,5 @@ def changes_since(
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
+        business_name=_business_name(session, business_id),
     )

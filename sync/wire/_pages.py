@@ -109,6 +109,9 @@ class ChangesPage(BaseModel):
     trust_list: TrustListDocument
     offline_limits: OfflineLimitsBody
     plan: PlanState | None = Field(default=None, description="null: no subscription")
+    business_name: str | None = Field(
+        default=None, description="the business's name, for receipts; null from older servers"
+    )
 
 
 class SnapshotPage(BaseModel):
@@ -128,3 +131,6 @@ class SnapshotPage(BaseModel):
     trust_list: TrustListDocument
     offline_limits: OfflineLimitsBody
     plan: PlanState | None = None
+    business_name: str | None = Field(
+        default=None, description="the business's name, for receipts; null from older servers"
+    )

@@ -55,7 +55,7 @@ class TillpointApp(App[None]):
         Binding("f1", "switch_mode('scan')", "Scan"),
         Binding("f2", "switch_mode('history')", "History"),
         Binding("f3", "switch_mode('vendor')", "Vendor"),
-        Binding("f5", "sync_now", "Sync now"),
+        Binding("f5", "sync_now(True)", "Sync now"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
@@ -79,6 +79,8 @@ class TillpointApp(App[None]):
         self.camera_text = "no camera: scan with a USB scanner or type the code"
         self.keystrokes = KeystrokeAssembler()
         self.last_sync: SyncFinished | None = None
+        self.last_sync_ok: bool | None = None  # a background sync speaks when this changes
+        self.last_said = ""  # what the cashier was last told about a sync
         self.camera_started = False
 
     def on_mount(self) -> None:
@@ -104,22 +106,38 @@ class TillpointApp(App[None]):
 
     # -- sync -----------------------------------------------------------------------
 
-    def action_sync_now(self) -> None:
+    def action_sync_now(self, asked: bool = False) -> None:
+        """Sync in the background; `asked` (F5) always says what happened."""
         if self.session.store.paired():
-            self.sync_in_background()
+            self.sync_in_background(asked)
+        elif asked:
+            self.notify("Not paired yet: pair this till first.", severity="warning")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sync")
-    def sync_in_background(self) -> None:
+    def sync_in_background(self, asked: bool = False) -> None:
         summary = None
         try:
             summary = self.session.sync()
         finally:
+            said = self.session.status().said or ""
             self.session.release()
-            self.post_message(SyncFinished(summary))  # even after a failure: the app goes on
+            # Even after a failure: the app goes on.
+            self.post_message(SyncFinished(summary, said, asked))
 
     def on_sync_finished(self, message: SyncFinished) -> None:
-        if message.summary is not None:
+        """Say what the sync did when the cashier asked, when it moved anything, or when
+        it first failed; then show the lists as they are now."""
+        summary = message.summary
+        ok = summary is not None
+        changed, self.last_sync_ok = ok != self.last_sync_ok, ok
+        moved = summary is not None and (summary.pushed or summary.pulled)
+        if message.said and (message.asked or moved or changed):
+            self.last_said = message.said
+            self.notify(message.said, severity="information" if ok else "warning")
+        if summary is not None:
             self.last_sync = message
+            if isinstance(self.screen, HistoryScreen | VendorScreen):
+                self.screen.reload()
         self._start_camera()
 
     # -- the camera -------------------------------------------------------------------

@@ -44,6 +44,8 @@ class SyncFinished(Message):
     """A background or requested sync ended; `summary` is None when it did not get through."""
 
     summary: PushSummary | None
+    said: str = ""  # what happened, in the cashier's words
+    asked: bool = False  # the cashier pressed F5 (rather than the timer)
 
 
 @dataclass

@@ -24,6 +24,8 @@ class Presented:
     currency: str
     known_balance: Money | None  # a gift card's balance as this terminal last knew it
     face_value: Money | None  # a voucher's
+    deal_title: str | None = None  # a voucher's deal, as last synced: what to hand over
+    used: bool = False  # a voucher this terminal knows is used (here, or synced)
 
     @property
     def short_id(self) -> str:
@@ -62,9 +64,19 @@ def present(text: str, store: TerminalStore) -> Presented:
             "This code was issued by another business: it can only be redeemed there."
         )
     subject = id_text(claims.subject)
-    balance = None
     if claims.kind is Kind.GIFT_CARD:
         card = store.card(subject)
-        if card is not None:
-            balance = Money.of(card.balance_minor, card.currency)
-    return Presented(token, claims.kind, subject, claims.currency, balance, claims.face_value)
+        balance = None if card is None else Money.of(card.balance_minor, card.currency)
+        return Presented(token, claims.kind, subject, claims.currency, balance, None)
+    # The voucher's code names its deal; the title is the deal's as last synced.
+    deal_id = id_text(claims.deal_id) if claims.deal_id else store.voucher_deal_id(subject)
+    return Presented(
+        token,
+        claims.kind,
+        subject,
+        claims.currency,
+        None,
+        claims.face_value,
+        deal_title=None if deal_id is None else store.deal_title(deal_id),
+        used=store.voucher_used(subject),
+    )

@@ -28,11 +28,13 @@ from sync.client import (
 )
 from sync.engine import PushSummary, sync_once
 from sync.money import Money
-from sync.wire import public_key_text
+from sync.wire import MAX_AMOUNT, public_key_text
 
 from .kinds import Mode
+from .receipts import Shop, shop_of
 from .store import JournalEntry, Pairing, TerminalStore
 from .till import Till, Verdict
+from .words import refusal, synced
 
 __all__ = ["OwnerError", "PairingFailedError", "Status", "TerminalSession"]
 
@@ -58,6 +60,7 @@ class Status:
     last_sync: datetime | None
     waiting: int  # events in the outbox
     last_error: str | None  # why the last sync failed, in words
+    said: str | None = None  # what the last sync did, in words ("Synced: 2 sent, …")
 
 
 class TerminalSession:
@@ -79,6 +82,7 @@ class TerminalSession:
         self._syncing = threading.Lock()
         self._online: bool | None = None
         self._last_error: str | None = None
+        self._said: str | None = None
 
     def open(self) -> None:
         """Open the database now rather than on first use; raises SchemaTooNewError when
@@ -111,6 +115,10 @@ class TerminalSession:
         pairing = self.store.pairing()
         return pairing.server_url if pairing else self._server_url
 
+    def shop(self) -> Shop:
+        """Who and where this till is, for its receipts."""
+        return shop_of(self.store)
+
     # -- pairing ---------------------------------------------------------------------
 
     def pair(self, server_url: str, code: str, name: str) -> Pairing:
@@ -131,19 +139,21 @@ class TerminalSession:
                 f"{exc}: check the address and the connection", unreachable=True
             ) from None
         except ServerRefusedError as exc:
-            raise PairingFailedError(str(exc)) from None
+            raise PairingFailedError(refusal(exc)) from None
         pairing = Pairing(server_url, result.device_id, result.business_id, result.secret, key)
         self.store.save_pairing(pairing)
         self.store.save_trust_list(trust.to_json())
+        self.store.save_till_name(name)
         self._server_url = server_url
         return pairing
 
     # -- redeeming --------------------------------------------------------------------
 
     def redeem(self, token: str, amount_minor: int) -> Verdict:
-        return self._watched(
-            Till(self.store, self._client(), self.clock).redeem(token, amount_minor)
-        )
+        verdict = Till(self.store, self._client(), self.clock).redeem(token, amount_minor)
+        if amount_minor > MAX_AMOUNT:
+            return verdict  # refused here without asking the server: says nothing of it
+        return self._watched(verdict)
 
     def redeem_voucher(self, token: str) -> Verdict:
         return self._watched(Till(self.store, self._client(), self.clock).redeem_voucher(token))
@@ -173,7 +183,7 @@ class TerminalSession:
         except ServerRefusedError as exc:
             if exc.status == 403:
                 raise OwnerError("only the business's owner can manage it here") from None
-            raise OwnerError(str(exc)) from None
+            raise OwnerError(refusal(exc)) from None
         except ServerAnswerError as exc:
             raise OwnerError(f"{exc}: update this terminal") from None
         return token
@@ -189,7 +199,7 @@ class TerminalSession:
         except ServerUnreachableError as exc:
             raise OwnerError(f"{exc}: this needs the server; try again when online") from None
         except ServerRefusedError as exc:
-            raise OwnerError(str(exc)) from None
+            raise OwnerError(refusal(exc)) from None
         except ServerAnswerError as exc:
             raise OwnerError(f"{exc}: update this terminal") from None
 
@@ -197,21 +207,29 @@ class TerminalSession:
 
     def sync(self) -> PushSummary | None:
         """Push and pull once; None when the server could not be reached (nothing lost)
-        or another sync is already running."""
+        or another sync is already running. `status().said` tells what happened."""
         if not self._syncing.acquire(blocking=False):
+            self._say("A sync is already running: its result follows")
             return None
         try:
             summary = sync_once(self._client(), self.store)
         except ServerUnreachableError as exc:
             self._set_online(False, f"{exc}; will retry")
+            self._say("Could not reach the server: working offline")
             return None
         except ServerRefusedError as exc:
-            self._set_online(True, f"the server refused the sync: {exc}")
+            self._set_online(True, f"the server refused the sync: {refusal(exc)}")
+            self._say(f"The server refused the sync: {refusal(exc)}")
             return None
         finally:
             self._syncing.release()
         self._set_online(True)
+        self._say(synced(summary))
         return summary
+
+    def _say(self, words: str) -> None:
+        with self._lock:
+            self._said = words
 
     def _set_online(self, online: bool, error: str | None = None) -> None:
         with self._lock:
@@ -222,13 +240,14 @@ class TerminalSession:
         store = self.store
         synced = store.synced_at()
         with self._lock:
-            online, error = self._online, self._last_error
+            online, error, said = self._online, self._last_error, self._said
         return Status(
             paired=store.paired(),
             online=online,
             last_sync=datetime.fromisoformat(synced) if synced else None,
             waiting=store.pending_count(),
             last_error=error,
+            said=said,
         )
 
     def release(self) -> None:

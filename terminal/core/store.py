@@ -405,6 +405,8 @@ class TerminalStore:
             self._set_meta("trust_list", json.dumps(page.trust_list))
             self._set_meta("offline_limits", page.offline_limits.model_dump_json())
             self._set_meta("plan", _PLAN.dump_json(page.plan).decode())
+            if page.business_name is not None:  # older servers do not send it
+                self._set_meta("business_name", page.business_name)
             if final:
                 self._set_meta("cursor", str(page.cursor))
                 self._set_meta("synced_at", _now())
@@ -414,6 +416,31 @@ class TerminalStore:
             "INSERT OR REPLACE INTO listings VALUES (?, ?, ?)",
             [(kind, item.id, item.model_dump_json()) for item in items],
         )
+
+    def business_name(self) -> str | None:
+        """The business's name as last synced (None before a server that sends it)."""
+        return self._meta("business_name")
+
+    def save_till_name(self, name: str) -> None:
+        """The name this till was paired under, for its receipts."""
+        self._set_meta("till_name", name)
+
+    def till_name(self) -> str | None:
+        return self._meta("till_name")
+
+    def deal_title(self, deal_id: str) -> str | None:
+        """The title of a deal as last synced: what a voucher of it buys."""
+        row = self.db.execute(
+            "SELECT json_extract(document, '$.title') FROM listings "
+            "WHERE kind = 'deals' AND id = ?",
+            [deal_id],
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def voucher_deal_id(self, voucher_id: str) -> str | None:
+        """The deal a voucher belongs to, when this terminal has synced the voucher."""
+        row = self.db.execute("SELECT deal_id FROM vouchers WHERE id = ?", [voucher_id]).fetchone()
+        return None if row is None else str(row[0])
 
     def plan(self) -> PlanState | None:
         """The business's plan, its product limit and usage, as last synced."""
@@ -589,14 +616,23 @@ class TerminalStore:
         ]
 
     def voucher_used(self, voucher_id: str) -> bool:
-        """Used here and not yet synced, or known from the server to be used."""
+        """Used here (queued, or accepted by the server, today's journal says so), or known
+        from the server to be used."""
         queued = self.db.execute(
             "SELECT 1 FROM outbox WHERE type = 'voucher_redemption' "
             "AND json_extract(payload, '$.voucher_id') = ?",
             [voucher_id],
         ).fetchone()
+        here = self.db.execute(
+            "SELECT 1 FROM journal WHERE kind = ? AND subject_id = ?",
+            [RedemptionKind.VOUCHER, voucher_id],
+        ).fetchone()
         known = self.db.execute("SELECT status FROM vouchers WHERE id = ?", [voucher_id]).fetchone()
-        return queued is not None or (known is not None and known[0] == VoucherStatus.REDEEMED)
+        return (
+            queued is not None
+            or here is not None
+            or (known is not None and known[0] == VoucherStatus.REDEEMED)
+        )
 
     def _record(
         self, payload: EventPayload, also: tuple[str, list[Any]] | None = None

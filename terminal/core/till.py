@@ -20,10 +20,11 @@ from sync.tokens import (
     id_text,
     parse_id,
 )
-from sync.wire import VOID_WINDOW
+from sync.wire import MAX_AMOUNT, VOID_WINDOW
 
 from .kinds import CardStatus, Mode, RedemptionKind
 from .store import JournalEntry, TerminalStore
+from .words import refusal
 
 __all__ = ["Till", "Verdict", "VoidRefusedError"]
 
@@ -40,7 +41,11 @@ class Verdict:
     reason: str
     balance_after: Money | None = None  # what is left on a gift card; a voucher's face value
     subject_id: str | None = None  # the card or voucher
-    reference: str | None = None  # an approval's key: what a void names, what a receipt shows
+    reference: str | None = None  # an approval's key: what a void names (`tillpoint void`)
+    operation_id: str | None = None  # what a receipt shows: the server's operation id, or
+    # the offline event's id
+    offer: Money | None = None  # declined for want of balance: what the card holds
+    deal_title: str | None = None  # a voucher's: what to hand over
 
 
 class VoidRefusedError(Exception):
@@ -49,6 +54,10 @@ class VoidRefusedError(Exception):
 
 class _Refused(Exception):
     """An offline check failed; the message is the cashier's reason."""
+
+    def __init__(self, reason: str, offer: Money | None = None) -> None:
+        super().__init__(reason)
+        self.offer = offer
 
 
 class Till:
@@ -66,33 +75,73 @@ class Till:
 
     def redeem(self, token: str, amount_minor: int) -> Verdict:
         """Take `amount_minor` off the gift card whose code was scanned."""
+        if amount_minor > MAX_AMOUNT:
+            # No card holds that much, and the server would not read the request: the
+            # terminal answers on its own, offering what it knows the card holds.
+            return self._offline(lambda: self._too_much(token, amount_minor))
         key = str(uuid.uuid4())
         try:
             answer = self.client.redeem_online(token, amount_minor, key)
         except ServerUnreachableError:
             return self._offline(lambda: self._card_offline(token, amount_minor, key))
         except ServerRefusedError as refused:
-            if refused.answer.balance_minor is not None:
-                self._remember_balance(token, refused.answer.balance_minor)
-            return Verdict(False, Mode.ONLINE, str(refused))
+            return self._card_refused(token, amount_minor, refused)
         after = answer.balance_after.money()
         self.store.cache_card(answer.card_id, after.currency.code, after.minor, CardStatus.ACTIVE)
         amount = answer.amount.money()
         self.store.note_redemption(
             RedemptionKind.GIFT_CARD, answer.card_id, amount, Mode.ONLINE, after, key
         )
-        return Verdict(True, Mode.ONLINE, "Approved by the server.", after, answer.card_id, key)
+        return Verdict(
+            True,
+            Mode.ONLINE,
+            "Approved by the server.",
+            after,
+            answer.card_id,
+            key,
+            operation_id=answer.id,
+        )
 
-    def _remember_balance(self, token: str, balance_minor: int) -> None:
-        """The server said how much the card holds: keep it for offline use."""
+    def _card_refused(self, token: str, amount_minor: int, refused: ServerRefusedError) -> Verdict:
+        """The server said no: in the cashier's words, offering what the card holds when
+        the amount was more than that."""
         try:
             claims = decode(token).tillpoint
         except TokenError:
-            return
-        if claims is not None:
-            self.store.cache_card(
-                id_text(claims.subject), claims.currency, balance_minor, CardStatus.ACTIVE
-            )
+            claims = None
+        if claims is None:
+            return Verdict(False, Mode.ONLINE, refusal(refused))
+        card_id = id_text(claims.subject)
+        amount = Money.of(amount_minor, claims.currency)
+        holds = refused.answer.balance_minor
+        if holds is not None:
+            self.store.cache_card(card_id, claims.currency, holds, CardStatus.ACTIVE)
+        elif refused.status == 422:  # more than any redemption: what this terminal knows
+            card = self.store.card(card_id)
+            holds = None if card is None else card.balance_minor
+        if holds is not None and 0 < holds < amount_minor:
+            offer = Money.of(holds, claims.currency)
+            reason = f"The card holds {offer.format()}, less than {amount.format()}."
+            return Verdict(False, Mode.ONLINE, reason, subject_id=card_id, offer=offer)
+        if holds == 0:
+            return Verdict(False, Mode.ONLINE, "The card is empty: take another payment method.")
+        return Verdict(False, Mode.ONLINE, refusal(refused, amount), subject_id=card_id)
+
+    def _too_much(self, token: str, amount_minor: int) -> Verdict:
+        try:
+            claims = decode(token).tillpoint
+        except TokenError as exc:
+            raise _Refused(f"The code could not be read ({exc.message}): scan it again.") from None
+        if claims is None:
+            raise _Refused("That is not a Tillpoint gift card: scan it again.")
+        asked = Money.of(amount_minor, claims.currency)
+        most = Money.of(MAX_AMOUNT, claims.currency)
+        reason = f"{asked.format()} is more than one redemption can be (at most {most.format()})."
+        card = self.store.card(id_text(claims.subject))
+        if card is not None and card.status is CardStatus.ACTIVE and card.balance_minor > 0:
+            holds = Money.of(card.balance_minor, card.currency)
+            raise _Refused(f"{reason} The card holds {holds.format()}.", holds)
+        raise _Refused(f"{reason} Check the amount and type it again.")
 
     def _card_offline(self, token: str, amount_minor: int, key: str) -> Verdict:
         claims = self._verified(token, Kind.GIFT_CARD)
@@ -105,11 +154,16 @@ class Till:
             )
         if card.status is not CardStatus.ACTIVE:
             raise _Refused(f"Offline, and the card is {card.status}.")
-        self._within_limits(card_id, card.currency, amount_minor)
         if amount_minor > card.balance_minor:
-            shown = Money.of(card.balance_minor, card.currency).format()
-            raise _Refused(f"Offline, the card shows {shown}: redeem at most that.")
-        self.store.record_offline_redemption(card, amount_minor, key)
+            if card.balance_minor <= 0:
+                raise _Refused("Offline, and the card is empty: take another payment method.")
+            holds = Money.of(card.balance_minor, card.currency)
+            asked = Money.of(amount_minor, card.currency)
+            raise _Refused(
+                f"Offline, the card holds {holds.format()}, less than {asked.format()}.", holds
+            )
+        self._within_limits(card_id, card.currency, amount_minor)
+        event = self.store.record_offline_redemption(card, amount_minor, key)
         after = Money.of(card.balance_minor - amount_minor, card.currency)
         amount = Money.of(amount_minor, card.currency)
         self.store.note_redemption(
@@ -122,6 +176,7 @@ class Till:
             after,
             card_id,
             key,
+            operation_id=event.id,
         )
 
     # -- vouchers ---------------------------------------------------------------------
@@ -134,10 +189,19 @@ class Till:
         except ServerUnreachableError:
             return self._offline(lambda: self._voucher_offline(token, key))
         except ServerRefusedError as refused:
-            return Verdict(False, Mode.ONLINE, str(refused))
+            return Verdict(False, Mode.ONLINE, refusal(refused))
         face = answer.face_value.money()
         self.store.note_redemption(RedemptionKind.VOUCHER, answer.id, face, Mode.ONLINE, None, key)
-        return Verdict(True, Mode.ONLINE, "Voucher accepted by the server.", face, answer.id, key)
+        return Verdict(
+            True,
+            Mode.ONLINE,
+            "Voucher accepted by the server.",
+            face,
+            answer.id,
+            key,
+            operation_id=answer.id,  # a voucher is used once: its id names the redemption
+            deal_title=self.store.deal_title(answer.deal_id),
+        )
 
     def _voucher_offline(self, token: str, key: str) -> Verdict:
         claims = self._verified(token, Kind.VOUCHER)
@@ -147,7 +211,7 @@ class Till:
         face = claims.face_value
         assert face is not None  # a voucher's claims always carry it
         self._within_limits(voucher_id, face.currency.code, face.minor)
-        self.store.record_offline_voucher(voucher_id, face.minor, face.currency.code, key)
+        event = self.store.record_offline_voucher(voucher_id, face.minor, face.currency.code, key)
         self.store.note_redemption(
             RedemptionKind.VOUCHER, voucher_id, face, Mode.OFFLINE, None, key
         )
@@ -158,6 +222,10 @@ class Till:
             face,
             voucher_id,
             key,
+            operation_id=event.id,
+            deal_title=None
+            if claims.deal_id is None
+            else self.store.deal_title(id_text(claims.deal_id)),
         )
 
     # -- voids ------------------------------------------------------------------------------
@@ -188,7 +256,7 @@ class Till:
         try:
             return decide()
         except _Refused as refused:
-            return Verdict(False, Mode.OFFLINE, str(refused))
+            return Verdict(False, Mode.OFFLINE, str(refused), offer=refused.offer)
 
     def _verified(self, token: str, kind: Kind) -> TokenClaims:
         """The token's claims, checked offline against what the terminal synced."""

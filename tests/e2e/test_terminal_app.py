@@ -278,20 +278,22 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         scan = app.screen
         assert isinstance(scan, ScanScreen)
 
-        # A voucher: Enter accepts it once; shown again, it is declined and says why.
+        # A voucher names what to hand over; Enter accepts it once; shown again, the till
+        # knows at once that it is used, before anyone presses Enter.
         camera.hold_up(voucher, frames=1)
         await until(pilot, lambda: scan.step is Step.CONFIRM, "the voucher")
+        presented = str(scan.query_one("#presented").render())
+        assert "Hand over: Two coffees for one · worth £3.40, single use" in presented
         await pilot.press("enter")
         await until(pilot, lambda: scan.step is Step.RECEIPT, "the voucher's verdict")
         assert scan.verdict_text.startswith("✔ APPROVED (online)")
+        assert "Hand over: Two coffees for one" in scan.verdict_text
         assert "Redeemed £3.40" in scan.verdict_text
         await pilot.press("escape")  # no receipt
         camera.hold_up(voucher, frames=1)
-        await until(pilot, lambda: scan.step is Step.CONFIRM, "the voucher again")
-        await pilot.press("enter")
-        await until(pilot, lambda: scan.step is Step.IDLE, "the second verdict")
-        assert scan.verdict_text.startswith("✘ DECLINED (online)")
-        assert "already" in scan.verdict_text
+        await until(pilot, lambda: scan.verdict_text.startswith("✘ ALREADY USED"), "used")
+        assert scan.step.name == "IDLE"
+        assert "Two coffees for one" in scan.verdict_text
 
         # Something that is not ours; then an amount that is not an amount.
         await pilot.press(*"hello", "enter")
@@ -317,6 +319,12 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         server.start()
         await pilot.press("f5")
         await until(pilot, lambda: app.session.status().waiting == 0, "the product to sync")
+        products = app.screen.query_one("#product-table", DataTable)
+
+        def states() -> set[str]:
+            return {str(products.get_row_at(row)[3]) for row in range(products.row_count)}
+
+        await until(pilot, lambda: states() == {"synced"}, f"the list to refresh: {states()}")
 
         # The deal gets a new title: picked in the Deals tab, edited, synced.
         await pilot.press("f6", "enter")  # the Deals tab, into its table; pick the deal
@@ -364,3 +372,75 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         p["name"]: p["price"]["minor"] for p in listed["products"]
     }.items()
     camera.close()
+
+
+async def test_verdicts_offers_receipts_sync_words_and_history(server, shop, tmp_path):
+    data = tmp_path / "terminal.db"
+    TerminalSession(data).pair(server.base, shop["pairing_code"], "Till 2")
+    receipts = tmp_path / "receipts.txt"
+    app = make_app(data, printer=TextPrinter(receipts), sync_interval=3600, timeout=2.0)
+    card = shop["card"]["token"]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.session.status().last_sync is not None, "first sync")
+        await until(pilot, lambda: app.last_said.startswith("Synced: 0 sent, "), "its words")
+        scan = app.screen
+        assert isinstance(scan, ScanScreen)
+        prompt = scan.query_one("#prompt")
+
+        # A slip of the keys on the £50 card: no field paths, the card is kept, and taking
+        # what it holds is one key away. Esc this time.
+        await usb_scan(pilot, card)
+        await pilot.press(*"999999", "enter")
+        assert scan.step.name == "OFFER"
+        said = str(prompt.render())
+        assert "£999,999.00 is more than one redemption can be" in said
+        assert "Card holds £50.00 — Enter to take £50.00, Esc to cancel" in said
+        assert "body." not in said
+        await pilot.press("escape")
+        assert scan.step.name == "IDLE"
+
+        # £60 on it: the server declines, says what the card holds, and Enter takes it.
+        await usb_scan(pilot, card)
+        await pilot.press(*"60", "enter")
+        await until(pilot, lambda: scan.step is Step.OFFER, "the decline with an offer")
+        assert scan.verdict_text.startswith("✘ DECLINED (online)")
+        assert "The card holds £50.00, less than £60.00." in scan.verdict_text
+        assert "Card holds £50.00 — Enter to take £50.00, Esc to cancel" in scan.verdict_text
+        await pilot.press("enter")
+        await until(pilot, lambda: scan.step is Step.RECEIPT, "the approval")
+        assert scan.verdict_text.startswith("✔ APPROVED (online)")
+        assert "Balance left: £0.00" in scan.verdict_text
+        assert str(scan.query_one("#banner").render()).startswith("✔  A P P R O V E D")
+
+        # The receipt says what the screen said, and who, where and which operation.
+        await pilot.press("enter")
+        receipt = receipts.read_text().splitlines()
+        assert receipt[0].strip() == "Café"
+        assert "Till                      Till 2" in receipt
+        assert "Cashier                   Till 2" in receipt
+        assert "Redeemed                  £50.00" in receipt
+        assert "Balance left               £0.00" in receipt
+        assert "Approved online" in receipt
+        assert any(line.startswith("Ref ") and len(line) > 6 for line in receipt)
+
+        # History counts in words; a void is offered once, never for a voided row.
+        await pilot.press("f2")
+        assert "1 redemption today" in str(app.screen.query_one("#totals").render())
+        await pilot.press("v")
+        assert isinstance(app.screen, ConfirmVoidScreen)
+        await pilot.press("y")
+        await until(pilot, lambda: app.session.status().waiting == 0, "the void to sync")
+        await pilot.press("v")  # the same row, now voided
+        assert not isinstance(app.screen, ConfirmVoidScreen)
+        assert app.session.store.journal(since=_midnight())[0].voided
+
+        # F5 says what it did; without the server it says so and works on.
+        await pilot.press("f5")
+        await until(pilot, lambda: app.last_said.startswith("Synced: 0 sent"), "F5's words")
+        server.stop()
+        await pilot.press("f5")
+        await until(
+            pilot,
+            lambda: app.last_said == "Could not reach the server: working offline",
+            "the offline words",
+        )

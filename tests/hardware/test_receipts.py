@@ -66,3 +66,37 @@ def test_a_printer_that_fails_says_to_check_it():
 
     with pytest.raises(PrinterError, match="check it is on, has paper"):
         EscposPrinter(Jammed()).print_receipt(RECEIPT)
+
+
+def test_the_escpos_bytes_carry_the_receipt_and_a_qr_code_of_the_reference():
+    device = Dummy()
+    receipt = Receipt(
+        "Corner Café",
+        [("Redeemed", "£12.50")],
+        heading="Gift card redeemed",
+        footer=["Ref AB12"],
+        qr="AB12",
+    )
+    EscposPrinter(device).print_receipt(receipt)
+    assert device.output == (
+        # the business: centred, bold, double height (CP437: é is 0x82)
+        b"\x1b!\x00\x1b!\x00\x1b!\x10\x1bE\x01\x1ba\x01\x1bt\x00Corner Caf\x82\n"
+        # the heading, normal size
+        b"\x1b!\x00\x1b!\x00\x1b!\x00\x1bE\x00\x1ba\x01Gift card redeemed\n"
+        # the lines, left aligned (£ is 0x9c)
+        b"\x1ba\x00--------------------------------\n"
+        b"Redeemed                  \x9c12.50\n"
+        b"--------------------------------\n"
+        b"Ref AB12\n"
+        # the QR code, centred, drawn by the printer (GS ( k): model 2, size 4, level L
+        b"\x1ba\x01\x1d(k\x04\x001A2\x00\x1d(k\x03\x001C\x04\x1d(k\x03\x001E0"
+        b"\x1d(k\x07\x001P0AB12\x1d(k\x03\x001Q0"
+        # then feed and a full cut
+        b"\x1ba\x00\x1bd\x06\x1dV\x00"
+    )
+
+
+def test_a_receipt_without_a_reference_prints_no_qr_code():
+    device = Dummy()
+    EscposPrinter(device).print_receipt(RECEIPT)
+    assert b"\x1d(k" not in device.output

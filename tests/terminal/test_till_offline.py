@@ -20,7 +20,7 @@ from sync.tokens import (
     new_id,
     new_token_id,
 )
-from sync.wire import ChangesPage, EventResult, EventStatus, ProductState
+from sync.wire import ChangesPage, DealState, EventResult, EventStatus, ProductState
 from terminal.core.kinds import CardStatus
 from terminal.core.presented import NotATokenError, present
 from terminal.core.store import Pairing, TerminalStore
@@ -208,7 +208,7 @@ def test_limits_come_from_the_pull(store, till, key):
     assert "at most £1.00" in till.redeem(card_token(key, cached(store)), 101).reason
 
 
-def voucher_token(key, voucher_id, face=800):
+def voucher_token(key, voucher_id, face=800, deal_id=None):
     now = datetime.now(UTC)
     claims = TokenClaims(
         Kind.VOUCHER,
@@ -218,7 +218,7 @@ def voucher_token(key, voucher_id, face=800):
         "GBP",
         int(now.timestamp()) - 60,
         int((now + timedelta(days=7)).timestamp()),
-        deal_id=new_id(),
+        deal_id=deal_id or new_id(),
         face_minor=face,
     )
     return issue(key, claims)
@@ -327,3 +327,54 @@ def test_a_pulled_removal_drops_the_cached_product(store, key):
     assert [p.name for p in store.products()] == ["Scone"]
     store.apply_changes(page(key).model_copy(update={"removed_products": ["p1"]}))
     assert store.products() == []
+
+
+def test_offline_over_the_balance_offers_what_the_card_holds(store, till, key):
+    card = cached(store, balance=320)
+    verdict = till.redeem(card_token(key, card), 500)
+    assert (verdict.approved, verdict.mode) == (False, "offline")
+    assert verdict.reason == "Offline, the card holds £3.20, less than £5.00."
+    assert verdict.offer is not None
+    assert verdict.offer.format() == "£3.20"
+    taken = till.redeem(card_token(key, card), verdict.offer.minor)
+    assert taken.approved
+    assert taken.balance_after is not None
+    assert taken.balance_after.format() == "£0.00"
+
+
+def test_more_than_any_redemption_is_refused_here_with_the_offer(store, till, key):
+    verdict = till.redeem(card_token(key, cached(store, balance=500)), 99_999_900)
+    assert not verdict.approved
+    assert "body." not in verdict.reason
+    assert "£999,999.00 is more than one redemption can be" in verdict.reason
+    assert verdict.offer is not None
+    assert verdict.offer.format() == "£5.00"
+    assert store.pending_count() == 0
+
+
+def test_an_offline_redemption_names_its_event_as_the_reference(store, till, key):
+    verdict = till.redeem(card_token(key, cached(store)), 100)
+    (event,) = store.pending()
+    assert verdict.operation_id == event.id
+
+
+def test_a_voucher_names_its_deal_and_shows_as_used_once_used(store, till, key):
+    deal_id = new_id()
+    deal = {
+        "id": id_text(deal_id),
+        "title": "Two coffees for one",
+        "deal_price_minor": 340,
+        "currency": "GBP",
+        "starts_at": datetime.now(UTC).isoformat(),
+        "ends_at": (datetime.now(UTC) + timedelta(days=7)).isoformat(),
+        "ended": False,
+        "version": 1,
+    }
+    changes = page(key).model_copy(update={"deals": [DealState.model_validate(deal)]})
+    store.apply_changes(changes)
+    token = voucher_token(key, new_id(), deal_id=deal_id)
+    before = present(token, store)
+    assert (before.deal_title, before.used) == ("Two coffees for one", False)
+    verdict = till.redeem_voucher(token)
+    assert verdict.deal_title == "Two coffees for one"
+    assert present(token, store).used  # the next scan knows at once, before Enter

@@ -16,6 +16,7 @@ from sync.money import Money
 from ...core.kinds import RedemptionKind
 from ...core.store import JournalEntry
 from ...core.till import VoidRefusedError
+from ...core.words import count
 from ..base import tillpoint
 from ..status import StatusLine
 
@@ -73,6 +74,7 @@ class HistoryScreen(Screen[None]):
         midnight = now.astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
         entries = app.session.store.journal(since=midnight)
         table = self.query_one(DataTable)
+        selected = self._selected_key()
         table.clear()
         self.entries = {str(entry.id): entry for entry in entries}
         totals: dict[str, Money] = {}
@@ -90,10 +92,20 @@ class HistoryScreen(Screen[None]):
                 continue
             code = entry.amount.currency.code
             totals[code] = totals[code] + entry.amount if code in totals else entry.amount
+        if selected in self.entries:  # the cashier's row stays selected after a sync
+            table.move_cursor(row=table.get_row_index(selected))
         summary = ", ".join(total.format() for total in totals.values()) or "nothing yet"
         self.query_one("#totals", Static).update(
-            f"{len(entries)} redemptions today · total {summary} · V voids the selected one"
+            f"{count(len(entries), 'redemption')} today · total {summary} · "
+            "V voids the selected one"
         )
+
+    def _selected_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return None if row_key.value is None else str(row_key.value)
 
     def action_void(self) -> None:
         table = self.query_one(DataTable)
@@ -102,6 +114,15 @@ class HistoryScreen(Screen[None]):
             return
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         entry = self.entries[str(row_key.value)]
+        if entry.voided:  # nothing to ask: it cannot be voided twice
+            self.notify("That redemption is already voided: pick another.", severity="warning")
+            return
+        if entry.kind is not RedemptionKind.GIFT_CARD:
+            self.notify(
+                "A used voucher cannot be voided at the till: the owner can reissue it.",
+                severity="warning",
+            )
+            return
 
         def answered(answer: bool | None) -> None:
             if answer:

@@ -20,6 +20,7 @@ from sync.wire import OfflineLimitsBody
 from ...core import catalogue
 from ...core.owner import Billing, Incident, OwnerDesk, OwnerOverview
 from ...core.session import OwnerError
+from ...core.words import count
 from ..base import tillpoint
 
 LIMIT_FIELDS = {
@@ -169,8 +170,8 @@ class OwnerPane(Vertical):
         hours = limits.max_cache_age_seconds / 3600
         self.query_one("#max_cache_age_hours", Input).value = f"{hours:g}"
         self.say(
-            f"Signed in. {len(overview.devices)} terminals, {len(self.incidents)} open "
-            "incidents. Limits: edit a field, Enter saves."
+            f"Signed in. {count(len(overview.devices), 'terminal')}, "
+            f"{count(len(self.incidents), 'open incident')}. Limits: edit a field, Enter saves."
         )
 
     def _billing(self, billing: Billing | None) -> str:

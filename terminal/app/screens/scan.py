@@ -8,21 +8,25 @@ it is the amount (gift card), Enter (voucher) or Enter to print the receipt.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from enum import Enum, auto
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Digits, Footer, Input, Static
 
-from hardware import PrinterError, Receipt
+from hardware import PrinterError
 from sync.money import Money, MoneyError
 from sync.tokens import Kind
+from sync.wire import MAX_AMOUNT
 
+from ...core.kinds import Mode
 from ...core.presented import NotATokenError, Presented, looks_like_token, present
+from ...core.receipts import receipt_for
+from ...core.till import Verdict
 from ..base import tillpoint
 from ..messages import ScanSource, VerdictReached
 from ..status import StatusLine
@@ -36,6 +40,7 @@ class Step(Enum):
     CONFIRM = auto()  # a voucher: Enter to accept
     REDEEMING = auto()  # the till is deciding
     RECEIPT = auto()  # approved: Enter prints, Esc skips
+    OFFER = auto()  # declined for want of balance: Enter takes what the card holds
 
 
 PROMPTS = {
@@ -44,6 +49,7 @@ PROMPTS = {
     Step.CONFIRM: "Enter accepts the voucher · Esc cancels",
     Step.REDEEMING: "Checking…",
     Step.RECEIPT: "Enter prints a receipt · Esc skips · or scan the next code",
+    Step.OFFER: "Enter takes what the card holds · Esc cancels",
 }
 
 
@@ -56,11 +62,15 @@ class ScanScreen(Screen[None]):
         self.presented: Presented | None = None
         self.last: VerdictReached | None = None
         self.verdict_text = ""  # what the verdict box says, as plain text
+        self.offer: Money | None = None  # what the card holds, offered after a decline
         self.hold_until = 0.0  # monotonic time before which the camera leaves a verdict be
 
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Scan", id="title")
-        yield Static("", id="verdict")
+        with Vertical(id="verdict-box"):
+            yield Static("", id="banner")
+            yield Digits("", id="verdict-amount")
+            yield Static("", id="verdict")
         yield Static("", id="presented")
         yield Static(PROMPTS[Step.IDLE], id="prompt")
         yield Input(placeholder="code or amount", id="entry")
@@ -80,7 +90,7 @@ class ScanScreen(Screen[None]):
         if self.step is Step.REDEEMING:
             self.notify("Still checking the last code: scan again in a moment.")
             return
-        if source is ScanSource.CAMERA and self.step in (Step.AMOUNT, Step.CONFIRM):
+        if source is ScanSource.CAMERA and self.step in (Step.AMOUNT, Step.CONFIRM, Step.OFFER):
             # A code drifting past the camera must not swap the card the cashier is
             # serving; typing or a USB scan is deliberate and does (Esc also frees it).
             return
@@ -94,8 +104,21 @@ class ScanScreen(Screen[None]):
             self._show_verdict("✘ NOT ACCEPTED", str(exc), declined=True)
             self._to(Step.IDLE)
             return
-        self.presented = presented
+        self.offer = None
         lines = [f"{presented.label} {presented.short_id} ({source})"]
+        if presented.kind is Kind.VOUCHER and presented.used:
+            # The terminal knows already: no need to wait for Enter to say no.
+            self.presented = None
+            self.query_one("#presented", Static).update(lines[0])
+            what = f" ({presented.deal_title})" if presented.deal_title else ""
+            self._show_verdict(
+                "✘ ALREADY USED",
+                f"This voucher{what} has already been used: it works once. Hand nothing over.",
+                declined=True,
+            )
+            self._to(Step.IDLE)
+            return
+        self.presented = presented
         if presented.kind is Kind.GIFT_CARD:
             known = presented.known_balance
             lines.append(
@@ -106,7 +129,9 @@ class ScanScreen(Screen[None]):
             self._to(Step.AMOUNT)
         else:
             assert presented.face_value is not None
-            lines.append(f"Worth {presented.face_value.format()}, single use")
+            worth = f"worth {presented.face_value.format()}, single use"
+            title = presented.deal_title
+            lines.append(f"Hand over: {title} · {worth}" if title else worth.capitalize())
             self._to(Step.CONFIRM)
         self.query_one("#presented", Static).update("\n".join(lines))
         self._show_verdict("SCANNED", "Waiting for the cashier.")
@@ -125,6 +150,10 @@ class ScanScreen(Screen[None]):
             self._redeem(self.presented, self.presented.face_value)
         elif self.step is Step.RECEIPT:
             self._print_receipt()
+        elif self.step is Step.OFFER:
+            assert self.presented is not None
+            assert self.offer is not None
+            self._redeem(self.presented, self.offer)
 
     def _amount_entered(self, text: str) -> None:
         assert self.presented is not None
@@ -136,6 +165,22 @@ class ScanScreen(Screen[None]):
         if amount.minor <= 0:
             self._prompt("The amount must be more than zero · Esc cancels")
             return
+        if amount.minor > MAX_AMOUNT:
+            # A slip of the keys: no card holds that much. Ask again, offering what the
+            # card holds when this terminal knows.
+            most = Money.of(MAX_AMOUNT, self.presented.currency).format()
+            too_much = f"{amount.format()} is more than one redemption can be (at most {most})"
+            known = self.presented.known_balance
+            if known is not None and known.minor > 0:
+                self.offer = known
+                self._to(Step.OFFER)
+                self._prompt(
+                    f"{too_much}. Card holds {known.format()} — Enter to take "
+                    f"{known.format()}, Esc to cancel"
+                )
+            else:
+                self._prompt(f"{too_much}: type the amount again · Esc cancels")
+            return
         self._redeem(self.presented, amount)
 
     def action_cancel(self) -> None:
@@ -143,6 +188,7 @@ class ScanScreen(Screen[None]):
             return  # the till is already deciding; its verdict will show
         self.hold_until = 0.0
         self.presented = None
+        self.offer = None
         self.query_one("#presented", Static).update("")
         if self.step is not Step.RECEIPT:
             self._show_verdict("READY", "Cancelled. Scan a gift card or a voucher.")
@@ -163,33 +209,69 @@ class ScanScreen(Screen[None]):
                 verdict = session.redeem(presented.token, amount.minor)
             else:
                 verdict = session.redeem_voucher(presented.token)
+        except Exception as exc:
+            # Never leave the cashier at "Checking…": say no, and why, in words; the error
+            # still ends the worker, for the log.
+            reason = f"This till could not finish the check ({type(exc).__name__}): try again."
+            self.post_message(
+                VerdictReached(presented, amount, Verdict(False, Mode.OFFLINE, reason))
+            )
+            raise
         finally:
             session.release()
         self.post_message(VerdictReached(presented, amount, verdict))
 
     def on_verdict_reached(self, message: VerdictReached) -> None:
         verdict = message.verdict
-        self.last = message
         self.hold_until = time.monotonic() + VERDICT_HOLD
-        detail = [verdict.reason]
+        detail = []
         if verdict.approved:
+            self.last = message
+            if verdict.deal_title:
+                detail.append(f"Hand over: {verdict.deal_title}")
             detail.append(f"Redeemed {message.amount.format()} from {message.presented.short_id}")
             if message.presented.kind is Kind.GIFT_CARD and verdict.balance_after is not None:
                 detail.append(f"Balance left: {verdict.balance_after.format()}")
+            detail.append(verdict.reason)
             headline = f"✔ APPROVED ({verdict.mode})"
+            self._show_verdict(headline, "\n".join(detail), amount=message.amount)
+            self._leave_presented()
             self._to(Step.RECEIPT)
-        else:
-            headline = f"✘ DECLINED ({verdict.mode})"
-            self._to(Step.IDLE)
+            return
+        headline = f"✘ DECLINED ({verdict.mode})"
+        detail.append(verdict.reason)
+        if verdict.offer is not None:
+            # The card stays: taking what it holds is one key away, not another scan.
+            self.offer = verdict.offer
+            offer = verdict.offer.format()
+            detail.append(f"Card holds {offer} — Enter to take {offer}, Esc to cancel")
+            self._show_verdict(headline, "\n".join(detail), declined=True)
+            self._to(Step.OFFER)
+            self._prompt(f"Enter takes {offer} · Esc cancels")
+            return
+        self._leave_presented()
+        self._show_verdict(headline, "\n".join(detail), declined=True)
+        self._to(Step.IDLE)
+
+    def _leave_presented(self) -> None:
         self.query_one("#presented", Static).update("")
         self.presented = None
-        self._show_verdict(headline, "\n".join(detail), declined=not verdict.approved)
+        self.offer = None
 
     def _print_receipt(self) -> None:
         assert self.last is not None
         app = tillpoint(self)
+        reached = self.last
         try:
-            app.printer.print_receipt(receipt_for(self.last, app.session.clock()))
+            app.printer.print_receipt(
+                receipt_for(
+                    reached.verdict,
+                    reached.presented,
+                    reached.amount,
+                    app.session.shop(),
+                    app.session.clock(),
+                )
+            )
         except PrinterError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return
@@ -209,25 +291,34 @@ class ScanScreen(Screen[None]):
     def _prompt(self, text: str) -> None:
         self.query_one("#prompt", Static).update(text)
 
-    def _show_verdict(self, headline: str, detail: str, *, declined: bool = False) -> None:
+    def _show_verdict(
+        self,
+        headline: str,
+        detail: str,
+        *,
+        declined: bool = False,
+        amount: Money | None = None,
+    ) -> None:
+        """A full-width banner in colour and words (APPROVED, DECLINED), the amount in big
+        digits when one was taken, and the detail under them."""
         self.verdict_text = f"{headline}\n{detail}"
-        verdict = self.query_one("#verdict", Static)
-        verdict.update(self.verdict_text)
-        verdict.set_class(declined, "declined")
-        verdict.set_class(headline.startswith("✔"), "approved")
+        self.query_one("#banner", Static).update(_spaced(headline))
+        digits = self.query_one("#verdict-amount", Digits)
+        digits.update(amount.format() if amount is not None else "")
+        digits.display = amount is not None
+        self.query_one("#verdict", Static).update(detail)
+        box = self.query_one("#verdict-box", Vertical)
+        box.set_class(declined, "declined")
+        box.set_class(headline.startswith("✔"), "approved")
 
 
-def receipt_for(reached: VerdictReached, now: datetime) -> Receipt:
-    verdict, presented = reached.verdict, reached.presented
-    lines = [(presented.label, presented.short_id), ("Redeemed", reached.amount.format())]
-    if presented.kind is Kind.GIFT_CARD and verdict.balance_after is not None:
-        lines.append(("Balance left", verdict.balance_after.format()))
-    return Receipt(
-        "Tillpoint",
-        lines,
-        heading=f"{presented.label} redeemed",
-        footer=[
-            f"Approved {verdict.mode}",
-            now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        ],
-    )
+def _spaced(headline: str) -> str:
+    """`✔ APPROVED (online)` as `✔  A P P R O V E D  (online)`: the words to read from afar
+    stand out in the banner."""
+    mark, _, rest = headline.partition(" ")
+    if mark not in ("✔", "✘"):
+        return headline
+    words = rest.split(" ")
+    loud = [word for word in words if word.isupper()]
+    quiet = words[len(loud) :]
+    return "  ".join([mark, "   ".join(" ".join(word) for word in loud), *quiet])

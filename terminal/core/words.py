@@ -1,0 +1,66 @@
+"""The cashier's words for what the server and the sync said: plurals, refusals without field
+paths, and a line on what a sync did."""
+
+from __future__ import annotations
+
+from sync.client import ServerRefusedError
+from sync.engine import PushSummary
+from sync.money import Money
+from sync.wire import MAX_AMOUNT
+
+__all__ = ["count", "refusal", "synced"]
+
+# What a cashier is told when the server refuses a request it could not read, by the field
+# it named; the field paths themselves are for developers, never for the screen.
+_FIELDS = {
+    "token": "The code could not be read: scan it again.",
+}
+
+
+def count(number: int, thing: str, things: str | None = None) -> str:
+    """`1 redemption`, `2 redemptions`, `0 redemptions`."""
+    return f"{number} {thing if number == 1 else (things or thing + 's')}"
+
+
+def refusal(refused: ServerRefusedError, amount: Money | None = None) -> str:
+    """What the server's refusal means for the cashier. Domain refusals (409s and the like)
+    already come in words; a request the server could not take (422) names fields, so it
+    is put in words here."""
+    answer = refused.answer
+    if answer.kind == "invalid-request" or refused.status == 422:
+        fields = [str(error.get("field", "")) for error in _errors(refused)]
+        if any(field.endswith("amount_minor") for field in fields):
+            if amount is not None and amount.minor > MAX_AMOUNT:
+                most = Money.of(MAX_AMOUNT, amount.currency.code).format()
+                return f"{amount.format()} is more than one redemption can be (at most {most})."
+            return "That amount cannot be redeemed: check it and type it again."
+        for field in fields:
+            for name, words in _FIELDS.items():
+                if field.endswith(name):
+                    return words
+        return "The server could not take this: check what was typed or scanned, and try again."
+    if refused.status == 429:
+        return "The server is busy: wait a moment and try again."
+    if refused.status >= 500:
+        return "The server had a problem: try again in a moment."
+    detail = answer.detail or answer.title
+    if not detail or "body." in detail:
+        return "The server refused this: ask the owner to check the till."
+    return detail
+
+
+def _errors(refused: ServerRefusedError) -> list[dict[str, object]]:
+    errors = refused.problem.get("errors")
+    if not isinstance(errors, list):
+        return []
+    return [error for error in errors if isinstance(error, dict)]
+
+
+def synced(summary: PushSummary) -> str:
+    """What one sync did, e.g. `Synced: 2 sent, 5 changes received`."""
+    parts = [f"{summary.pushed} sent", f"{count(summary.pulled, 'change')} received"]
+    if summary.incidents:
+        parts.append(f"{count(summary.incidents, 'incident')} for the owner")
+    if summary.rejected:
+        parts.append(f"{summary.rejected} refused by the server")
+    return "Synced: " + ", ".join(parts)
