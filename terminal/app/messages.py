@@ -46,6 +46,10 @@ class SyncFinished(Message):
     summary: PushSummary | None
 
 
+class ChangesAnnounced(Message):
+    """The server's stream says changes wait for this terminal: pull now."""
+
+
 @dataclass
 class CameraChanged(Message):
     """The camera's state in words, for the scanner line."""

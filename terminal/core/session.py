@@ -25,7 +25,7 @@ from sync.client import (
     ServerUnreachableError,
     SyncClient,
 )
-from sync.engine import PushSummary, sync_once
+from sync.engine import Listening, PushSummary, sync_once
 from sync.money import Money
 from sync.wire import public_key_text
 
@@ -76,6 +76,9 @@ class TerminalSession:
         self._store: TerminalStore | None = None
         self._lock = threading.Lock()
         self._syncing = threading.Lock()
+        self._sync_again = threading.Event()
+        self._listening: Listening | None = None
+        self._closed = False
         self._online: bool | None = None
         self._last_error: str | None = None
 
@@ -195,9 +198,14 @@ class TerminalSession:
         """Push and pull once; None when the server could not be reached (nothing lost)
         or another sync is already running."""
         if not self._syncing.acquire(blocking=False):
+            self._sync_again.set()  # what the running sync may have missed comes next
             return None
         try:
-            summary = sync_once(self._client(), self.store)
+            while True:
+                self._sync_again.clear()
+                summary = sync_once(self._client(), self.store)
+                if not self._sync_again.is_set():
+                    break
         except ServerUnreachableError as exc:
             self._set_online(False, f"{exc}; will retry")
             return None
@@ -208,6 +216,33 @@ class TerminalSession:
             self._syncing.release()
         self._set_online(True)
         return summary
+
+    def listen(self, on_change: Callable[[], None]) -> None:
+        """Hear the server's stream until `close()`, calling `on_change` (from this thread)
+        whenever changes wait to be pulled. Run it in a worker thread of its own; while
+        the stream is down, the caller's timer is what syncs."""
+        pairing = self.store.pairing()
+        if pairing is None:
+            raise PairingFailedError("this terminal is not paired yet")
+        auth = DeviceAuth(pairing.device_id, pairing.secret)
+        client = SyncClient(pairing.server_url, auth=auth, timeout=self.timeout)
+        listening = Listening(client, self.store.cursor, on_change)
+        with self._lock:
+            if self._closed:
+                return
+            self._listening = listening
+        try:
+            listening.run()
+        finally:
+            client.close()
+            self.release()
+
+    @property
+    def listening(self) -> bool:
+        """The stream is connected: a change reaches this terminal within a second."""
+        with self._lock:
+            listening = self._listening
+        return listening is not None and listening.connected
 
     def _set_online(self, online: bool, error: str | None = None) -> None:
         with self._lock:
@@ -236,7 +271,12 @@ class TerminalSession:
             self._store.release()
 
     def close(self) -> None:
-        """Close this thread's client and every database connection."""
+        """Stop listening; close this thread's client and every database connection."""
+        with self._lock:
+            self._closed = True
+            listening, self._listening = self._listening, None
+        if listening is not None:
+            listening.stop()
         self.release()
         with self._lock:
             store, self._store = self._store, None
