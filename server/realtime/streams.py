@@ -8,6 +8,7 @@ moment, a change committed by `tillpoint server jobs`) is only late.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -120,9 +121,13 @@ def _card_changed(card: GiftCard, session: Session) -> CardChanged:
     )
 
 
-def _read_cards(sessions: Sessions, user_id: str, positions: dict[str, int]) -> _Read:
+def _read_cards(
+    sessions: Sessions, user_id: str, positions: dict[str, int], *, fresh: bool
+) -> _Read:
     """What changed on the user's cards after `positions`; the positions after it. A
-    business the user newly holds a card at starts at its head."""
+    business with no position starts at its head: on a `fresh` stream's first read (the app
+    has just read its cards), silently; else with its cards as they are now (bought while
+    the stream was not following that business yet)."""
     with sessions() as session:
         held = _cards_of(session, user_id)
         moved: dict[str, int] = {}
@@ -131,6 +136,8 @@ def _read_cards(sessions: Sessions, user_id: str, positions: dict[str, int]) -> 
             position = positions.get(business_id)
             if position is None:
                 moved[business_id] = head_position(session, business_id)
+                if not fresh:
+                    changed_ids.extend(sorted(card_ids - set(changed_ids)))
                 continue
             while True:
                 events = events_after(session, business_id, position, PAGE)
@@ -162,11 +169,15 @@ async def card_changes(
     (`business:position,…`) as its id: a client resuming with it misses nothing, and may
     hear the cards of an interrupted read again."""
     positions = dict(resume)
+    fresh = not resume
     listener = listeners.listen(())
     try:
         while True:
             listener.woken.clear()
-            read = await anyio.to_thread.run_sync(_read_cards, sessions, user_id, positions)
+            read = await anyio.to_thread.run_sync(
+                functools.partial(_read_cards, sessions, user_id, positions, fresh=fresh)
+            )
+            fresh = False
             if set(read.positions) != listener.business_ids:
                 listeners.forget(listener)
                 listener = listeners.listen(read.positions)
