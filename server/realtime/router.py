@@ -7,7 +7,7 @@ session of its own, closed at once, and each read of the log takes one briefly."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Header, Request
@@ -34,6 +34,13 @@ LastEventId = Annotated[
         description="the id of the last event received, to resume after it",
     ),
 ]
+_STREAMED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "a stream of server-sent events, open until the client or the server "
+        "ends it (docs/sync-protocol.md)",
+        "content": {"text/event-stream": {}},
+    }
+}
 _bearer = HTTPBearer(auto_error=False, description="an access token from /api/v1/auth/login")
 
 
@@ -50,6 +57,7 @@ def _stream(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
     "/sync/stream",
     summary="Server-sent events: changes are waiting for this terminal, pull now",
     response_class=EventSourceResponse,
+    responses=_STREAMED,
 )
 async def terminal_stream(
     request: Request,
@@ -76,6 +84,7 @@ async def terminal_stream(
     "/me/stream",
     summary="Server-sent events: your cards' balances and status as they change",
     response_class=EventSourceResponse,
+    responses=_STREAMED,
 )
 async def my_stream(
     request: Request,

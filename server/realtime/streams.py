@@ -9,6 +9,7 @@ moment, a change committed by `tillpoint server jobs`) is only late.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
@@ -35,15 +36,16 @@ __all__ = [
 
 RECHECK_SECONDS = 20.0
 PAGE = 500
+_POSITION = re.compile(r"[0-9]{1,400}")
+_BUSINESS_POSITION = re.compile(r"([A-Za-z0-9_-]{1,64}):([0-9]{1,400})")
 
 Sessions = Callable[[], Session]
 
 
 def parse_terminal_position(last_event_id: str | None) -> int | None:
     """The position a terminal last heard of, or None (a new stream starts at the head)."""
-    if last_event_id is None or not last_event_id.strip().isdigit():
-        return None
-    return min(int(last_event_id.strip()), 2**62)
+    found = _POSITION.fullmatch((last_event_id or "").strip())
+    return min(int(found[0]), 2**62) if found else None
 
 
 def _head(sessions: Sessions, business_id: str) -> int:
@@ -84,9 +86,9 @@ def parse_positions(last_event_id: str | None) -> dict[str, int]:
     left out (that business starts at its head)."""
     positions: dict[str, int] = {}
     for part in (last_event_id or "").split(",")[:1000]:
-        business_id, _, position = part.strip().partition(":")
-        if business_id and position.isdigit() and len(business_id) <= 64:
-            positions[business_id] = min(int(position), 2**62)
+        found = _BUSINESS_POSITION.fullmatch(part.strip())
+        if found:
+            positions[found[1]] = min(int(found[2]), 2**62)
     return positions
 
 
