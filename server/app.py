@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -20,6 +21,7 @@ from .db import make_engine, make_sessionmaker
 from .deals.router import router as deals_router
 from .devices.router import router as devices_router
 from .directory.router import router as directory_router
+from .events.recording import when_logs_move
 from .fraud.defaults import ensure_rules
 from .fraud.router import router as fraud_router
 from .keys.keyring import Keyring
@@ -31,6 +33,8 @@ from .observability import install_observability
 from .payments import PaymentGateway, make_gateway
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter
+from .realtime import open_wakeups
+from .realtime import router as realtime_router
 from .settings import Settings
 from .sharedstate import SharedState, open_state
 from .wallet.limits import MoneyLimits
@@ -57,6 +61,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        wakeups = app.state.wakeups
+        wakeups.listeners.attach(asyncio.get_running_loop())
+        hearing = asyncio.create_task(wakeups.run(), name="wake-ups")
         schedule = None
         if settings.billing_interval_seconds > 0:
             schedule = BillingSchedule(
@@ -75,6 +82,9 @@ def create_app(
             notifier.stop()
         if schedule is not None:
             schedule.stop()
+        hearing.cancel()
+        await asyncio.gather(hearing, return_exceptions=True)
+        wakeups.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -88,6 +98,9 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    # Each commit that moves a business's log wakes the streams following it, everywhere.
+    app.state.wakeups = open_wakeups(settings.redis_url, settings.redis_prefix)
+    when_logs_move(app.state.sessions, app.state.wakeups.publish)
     app.state.keyring = Keyring.open(settings.effective_keys_dir)
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     jwt_secret = read_secret(
@@ -124,6 +137,7 @@ def create_app(
     api.include_router(billing_router)
     api.include_router(fraud_router)
     api.include_router(notifications_router)
+    api.include_router(realtime_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -11,7 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from .tokens import KeyFileError, TrustList
 from .wire import (
+    CHANGES_WAITING,
     ChangesPage,
+    ChangesWaiting,
     DeviceCredentials,
     DevicePublic,
     EventResult,
@@ -34,6 +38,7 @@ from .wire import (
 )
 
 __all__ = [
+    "ChangeStream",
     "DeviceAuth",
     "ServerAnswerError",
     "ServerRefusedError",
@@ -46,6 +51,8 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TIMEOUT = 3.0  # the till falls back to offline after this
+# The server pings its streams every 15 s: this long without a byte, the connection is dead.
+STREAM_SILENCE = 45.0
 
 
 def server_url_problem(url: str) -> str | None:
@@ -119,6 +126,53 @@ class _Found(BaseModel):
     """What `find_business_id` reads of the directory's search page."""
 
     items: list[_Listed]
+
+
+def _server_sent(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """(event name, data) of each event in a text/event-stream; comments (pings) skipped."""
+    name, data = "message", list[str]()
+    for line in lines:
+        if not line:
+            if data:
+                yield name, "\n".join(data)
+            name, data = "message", list[str]()
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            name = value
+        elif field == "data":
+            data.append(value)
+
+
+class ChangeStream:
+    """A terminal's open event stream: iterate it for `ChangesWaiting`; it ends when the
+    server ends it, raises ServerUnreachableError when the connection drops, and `close()`
+    (from any thread) ends it at once."""
+
+    def __init__(self, response: httpx.Response, base_url: str) -> None:
+        self._response = response
+        self._base_url = base_url
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[ChangesWaiting]:
+        try:
+            for name, data in _server_sent(self._response.iter_lines()):
+                if name == CHANGES_WAITING:
+                    yield ChangesWaiting.model_validate_json(data)
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            if not self._closed.is_set():
+                raise ServerUnreachableError(
+                    f"the stream from {self._base_url} dropped ({type(exc).__name__})"
+                ) from None
+        except ValidationError as exc:
+            raise ServerAnswerError(f"the server's stream said something else: {exc}") from None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._response.close()
 
 
 class SyncClient:
@@ -227,6 +281,34 @@ class SyncClient:
         """One page of what changed for this terminal's business since `cursor`."""
         params = {"cursor": cursor, "limit": limit}
         return self._typed(ChangesPage, "GET", "/sync/changes", params=params)
+
+    def open_stream(self, after: int | None) -> ChangeStream:
+        """Listen for "changes are waiting" (`GET /sync/stream`), resuming after position
+        `after` (the pull cursor: an event comes at once when the log moved past it)."""
+        headers = {**(self.auth.header if self.auth else {}), "Accept": "text/event-stream"}
+        if after is not None:
+            headers["Last-Event-ID"] = str(after)
+        request = self._http.build_request(
+            "GET",
+            f"{self.base_url}/api/v1/sync/stream",
+            headers=headers,
+            timeout=httpx.Timeout(DEFAULT_TIMEOUT, read=STREAM_SILENCE),
+        )
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise ServerUnreachableError(
+                f"the server at {self.base_url} did not answer ({type(exc).__name__})"
+            ) from None
+        if response.status_code >= 400:
+            response.read()
+            response.close()
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"detail": response.text[:200]}
+            raise ServerRefusedError(response.status_code, problem)
+        return ChangeStream(response, self.base_url)
 
     def snapshot(self, after: str | None, cursor: int | None, limit: int = 5000) -> SnapshotPage:
         """One page of the first sync: the business's current state."""

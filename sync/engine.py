@@ -5,14 +5,23 @@ the terminal's storage."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .client import SyncClient
+from .client import ChangeStream, SyncClient, SyncClientError
 from .wire import ChangesPage, EventResult, EventStatus, SnapshotPage, TerminalEvent
 
-__all__ = ["Outbox", "PushSummary", "pull_changes", "push_outbox", "sync_once", "take_snapshot"]
+__all__ = [
+    "Listening",
+    "Outbox",
+    "PushSummary",
+    "pull_changes",
+    "push_outbox",
+    "sync_once",
+    "take_snapshot",
+]
 
 BATCH = 100
 
@@ -115,3 +124,59 @@ def sync_once(
     summary = push_outbox(client, outbox, progress)
     pull_changes(client, outbox, summary)
     return summary
+
+
+class Listening:
+    """Hears the server's stream (`SyncClient.open_stream`) and calls `on_change` each time
+    changes wait, until `stop()`. Run `run()` in a thread of its own, with a client of its
+    own. When the stream drops or the server ends it, it connects again after `retry`
+    seconds, resuming after the cursor: the caller's timer keeps syncing meanwhile."""
+
+    def __init__(
+        self,
+        client: SyncClient,
+        cursor: Callable[[], int | None],
+        on_change: Callable[[], None],
+        retry: float = 3.0,
+    ) -> None:
+        self._client = client
+        self._cursor = cursor
+        self._on_change = on_change
+        self._retry = retry
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._stream: ChangeStream | None = None
+
+    @property
+    def connected(self) -> bool:
+        with self._lock:
+            return self._stream is not None
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                stream = self._client.open_stream(self._cursor())
+            except SyncClientError:
+                self._stopped.wait(self._retry)
+                continue
+            with self._lock:
+                self._stream = stream
+            if self._stopped.is_set():
+                stream.close()
+            try:
+                for _ in stream:
+                    self._on_change()
+            except SyncClientError:
+                pass  # dropped: the timer covers the gap until it is back
+            finally:
+                with self._lock:
+                    self._stream = None
+            self._stopped.wait(self._retry)
+
+    def stop(self) -> None:
+        """End `run()` now (from any thread)."""
+        self._stopped.set()
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from sync.client import (
     SyncClient,
     server_url_problem,
 )
-from sync.engine import sync_once
+from sync.engine import Listening, sync_once
 
 from .core.session import PairingFailedError, TerminalSession
 from .core.store import SchemaTooNewError, TerminalStore
@@ -113,7 +113,10 @@ def register_sync(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     _store_option(sync)
     sync.add_argument(
-        "--watch", action="store_true", help="keep syncing every --interval seconds until Ctrl+C"
+        "--watch",
+        action="store_true",
+        help="keep syncing until Ctrl+C: at once when the server's stream says changes "
+        "wait, and every --interval seconds regardless",
     )
     sync.add_argument("--interval", type=float, default=10.0, metavar="SECONDS")
     sync.set_defaults(handler=run_sync)
@@ -170,20 +173,28 @@ def run_sync(args: argparse.Namespace) -> int:
         raise CommandError(
             f"{args.data} is not paired yet: run `tillpoint terminal pair` first", EXIT_NOT_READY
         )
-    client = SyncClient(pairing.server_url, auth=DeviceAuth(pairing.device_id, pairing.secret))
+    auth = DeviceAuth(pairing.device_id, pairing.secret)
+    client = SyncClient(pairing.server_url, auth=auth)
     with client:
         if not args.watch:
             return _sync_and_report(client, store)
+        # The stream has a client (and a thread) of its own; its news cuts the wait short.
+        changes = threading.Event()
+        listening = Listening(SyncClient(pairing.server_url, auth=auth), store.cursor, changes.set)
+        threading.Thread(target=listening.run, name="listening", daemon=True).start()
         try:
             while True:
+                changes.clear()
                 try:
                     _sync_and_report(client, store)
                 except CommandError as exc:
                     print(f"tillpoint: {exc}", file=sys.stderr)
-                time.sleep(args.interval)
+                changes.wait(args.interval)
         except KeyboardInterrupt:
             print("stopped watching", file=sys.stderr)
             return EXIT_OK
+        finally:
+            listening.stop()
 
 
 def _progress(done: int, total: int) -> None:

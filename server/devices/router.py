@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -29,11 +28,11 @@ from ..directory.models import Business
 from ..fraud import service as fraud
 from ..fraud.client import client_of
 from ..fraud.models import FraudEvent
-from ..problems import Problem
 from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.schemas import redemption_public
 from . import redemptions, service
+from .auth import device_from_header
 from .models import Device, Incident, RedeemedItem
 from .pull import changes_since, offline_limits, resume_from, snapshot_page
 from .reconcile import apply_events, incidents_of
@@ -68,27 +67,7 @@ def pair(body: PairRequest, request: Request, session: SessionDep) -> DeviceCred
 def current_device(
     session: SessionDep, authorization: Annotated[str | None, Header()] = None
 ) -> Device:
-    scheme, _, credentials = (authorization or "").partition(" ")
-    device_id, _, secret = credentials.partition(".")
-    device = session.get(Device, device_id) if scheme == "Device" and secret else None
-    if device is None or not secrets.compare_digest(device.secret_hash, service.digest(secret)):
-        raise Problem(
-            401,
-            "unauthorized-device",
-            "Terminal not recognised",
-            "Send 'Authorization: Device <device_id>.<secret>' from pairing; if the "
-            "terminal was reset, pair it again.",
-            headers={"WWW-Authenticate": "Device"},
-        )
-    if device.revoked_at is not None:
-        raise Problem(
-            403,
-            "device-revoked",
-            "Terminal revoked",
-            "The owner revoked this terminal: it can no longer sync. Pair it again "
-            "with a new code if that was a mistake.",
-        )
-    return device
+    return device_from_header(session, authorization)
 
 
 CurrentDevice = Annotated[Device, Depends(current_device)]

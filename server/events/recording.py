@@ -14,6 +14,9 @@ Events noted inside a savepoint that rolls back are dropped with it. A bulk UPDA
 DELETE of a recorded model would change rows without their events, so it is refused:
 change such rows through the ORM (lock them first where races matter). The ledger,
 whose balances are not columns of a recorded model, calls `record` itself, once.
+
+After a commit that wrote events, the session's `LogsMoved` listener (see
+`when_logs_move`) hears which businesses' logs moved: the real-time streams wake on it.
 """
 
 from __future__ import annotations
@@ -25,15 +28,26 @@ from typing import Any, ClassVar
 
 from sqlalchemy import event, insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    UOWTransaction,
+    sessionmaker,
+)
 from sqlalchemy.orm.attributes import get_history
 
 from .models import Event, EventCounter, EventEntity, EventKind
 
-__all__ = ["Recorded", "UnrecordedChangeError", "record"]
+__all__ = ["LogsMoved", "Recorded", "UnrecordedChangeError", "record", "when_logs_move"]
 
 _PENDING = "tillpoint.events.pending"
 _FLUSHING = "tillpoint.events.flushing"
+_MOVED = "tillpoint.events.moved"
+_LISTENER = "tillpoint.events.logs_moved"
+
+LogsMoved = Callable[[frozenset[str]], None]
+"""Told, after a commit, the ids of the businesses whose logs that commit moved."""
 
 
 class UnrecordedChangeError(RuntimeError):
@@ -181,6 +195,26 @@ def _write(session: Session, pending: list[_Noted]) -> None:
             for i, noted in enumerate(batch)
         )
     session.execute(insert(Event), rows)
+    session.info.setdefault(_MOVED, set()).update(by_business)
+
+
+def when_logs_move(sessions: sessionmaker[Session], listener: LogsMoved) -> None:
+    """Call `listener` after every commit, by a session of `sessions`, that wrote events.
+    It runs after the commit (readers can see the events by then) and must not raise."""
+    sessions.configure(info={**sessions.kw.get("info", {}), _LISTENER: listener})
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    moved = session.info.pop(_MOVED, None)
+    listener = session.info.get(_LISTENER)
+    if moved and listener is not None:
+        listener(frozenset(moved))
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_outer_rollback(session: Session) -> None:
+    session.info.pop(_MOVED, None)  # written, then rolled back: nothing moved
 
 
 _UPSERTS: dict[str, Callable[..., Any]] = {

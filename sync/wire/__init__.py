@@ -69,6 +69,7 @@ from ._states import (
     SubscriptionStatus,
     VoucherStatus,
 )
+from ._stream import CHANGES_WAITING, ChangesWaiting
 from ._text import (
     JSON_MAX_CHARS,
     JSON_MAX_DEPTH,
@@ -82,6 +83,7 @@ from ._text import (
 )
 
 __all__ = [
+    "CHANGES_WAITING",
     "EVENT_TYPES",
     "JSON_MAX_CHARS",
     "JSON_MAX_DEPTH",
@@ -91,6 +93,7 @@ __all__ = [
     "CardState",
     "CardStatus",
     "ChangesPage",
+    "ChangesWaiting",
     "DealEdit",
     "DealState",
     "DeviceCredentials",

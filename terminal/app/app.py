@@ -31,7 +31,7 @@ from hardware import (
 )
 
 from ..core.session import TerminalSession
-from .messages import CameraChanged, CodeScanned, ScanSource, SyncFinished
+from .messages import CameraChanged, ChangesAnnounced, CodeScanned, ScanSource, SyncFinished
 from .screens.history import HistoryScreen
 from .screens.pairing import PairingScreen
 from .screens.scan import ScanScreen
@@ -95,7 +95,8 @@ class TillpointApp(App[None]):
 
     def _start(self) -> None:
         self.action_sync_now()
-        self.set_interval(self.sync_interval, self.action_sync_now)
+        self.set_interval(self.sync_interval, self.action_sync_now)  # when the stream is down
+        self.listen_for_changes()
 
     def _start_camera(self) -> None:
         """After the first sync has been tried, so the first card scanned shows the balance
@@ -123,6 +124,17 @@ class TillpointApp(App[None]):
             self.session.release()
             # Even after a failure: the app goes on.
             self.post_message(SyncFinished(summary, said, asked))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="stream")
+    def listen_for_changes(self) -> None:
+        """Until the app closes the session: each "changes are waiting" pulls at once."""
+        self.session.listen(self._announce_changes)
+
+    def _announce_changes(self) -> None:
+        self.post_message(ChangesAnnounced())
+
+    def on_changes_announced(self, _: ChangesAnnounced) -> None:
+        self.action_sync_now()
 
     def on_sync_finished(self, message: SyncFinished) -> None:
         """Say what the sync did when the cashier asked, when it moved anything, or when

@@ -48,6 +48,10 @@ class SyncFinished(Message):
     asked: bool = False  # the cashier pressed F5 (rather than the timer)
 
 
+class ChangesAnnounced(Message):
+    """The server's stream says changes wait for this terminal: pull now."""
+
+
 @dataclass
 class CameraChanged(Message):
     """The camera's state in words, for the scanner line."""

@@ -26,7 +26,7 @@ from sync.client import (
     SyncClient,
     server_url_problem,
 )
-from sync.engine import PushSummary, sync_once
+from sync.engine import Listening, PushSummary, sync_once
 from sync.money import Money
 from sync.wire import MAX_AMOUNT, public_key_text
 
@@ -80,6 +80,9 @@ class TerminalSession:
         self._store: TerminalStore | None = None
         self._lock = threading.Lock()
         self._syncing = threading.Lock()
+        self._sync_again = threading.Event()
+        self._listening: Listening | None = None
+        self._closed = False
         self._online: bool | None = None
         self._last_error: str | None = None
         self._said: str | None = None
@@ -209,10 +212,15 @@ class TerminalSession:
         """Push and pull once; None when the server could not be reached (nothing lost)
         or another sync is already running. `status().said` tells what happened."""
         if not self._syncing.acquire(blocking=False):
+            self._sync_again.set()  # what the running sync may have missed comes next
             self._say("A sync is already running: its result follows")
             return None
         try:
-            summary = sync_once(self._client(), self.store)
+            while True:
+                self._sync_again.clear()
+                summary = sync_once(self._client(), self.store)
+                if not self._sync_again.is_set():
+                    break
         except ServerUnreachableError as exc:
             self._set_online(False, f"{exc}; will retry")
             self._say("Could not reach the server: working offline")
@@ -230,6 +238,33 @@ class TerminalSession:
     def _say(self, words: str) -> None:
         with self._lock:
             self._said = words
+
+    def listen(self, on_change: Callable[[], None]) -> None:
+        """Hear the server's stream until `close()`, calling `on_change` (from this thread)
+        whenever changes wait to be pulled. Run it in a worker thread of its own; while
+        the stream is down, the caller's timer is what syncs."""
+        pairing = self.store.pairing()
+        if pairing is None:
+            raise PairingFailedError("this terminal is not paired yet")
+        auth = DeviceAuth(pairing.device_id, pairing.secret)
+        client = SyncClient(pairing.server_url, auth=auth, timeout=self.timeout)
+        listening = Listening(client, self.store.cursor, on_change)
+        with self._lock:
+            if self._closed:
+                return
+            self._listening = listening
+        try:
+            listening.run()
+        finally:
+            client.close()
+            self.release()
+
+    @property
+    def listening(self) -> bool:
+        """The stream is connected: a change reaches this terminal within a second."""
+        with self._lock:
+            listening = self._listening
+        return listening is not None and listening.connected
 
     def _set_online(self, online: bool, error: str | None = None) -> None:
         with self._lock:
@@ -259,7 +294,12 @@ class TerminalSession:
             self._store.release()
 
     def close(self) -> None:
-        """Close this thread's client and every database connection."""
+        """Stop listening; close this thread's client and every database connection."""
+        with self._lock:
+            self._closed = True
+            listening, self._listening = self._listening, None
+        if listening is not None:
+            listening.stop()
         self.release()
         with self._lock:
             store, self._store = self._store, None

@@ -444,3 +444,41 @@ async def test_verdicts_offers_receipts_sync_words_and_history(server, shop, tmp
             lambda: app.last_said == "Could not reach the server: working offline",
             "the offline words",
         )
+
+
+def _redeem_as_owner(server, shop, amount_minor: int) -> None:
+    owner = signed_in(server.base, "staff", shop["owner_email"])  # signs in only
+    answer = httpx.post(
+        f"{server.base}/api/v1/businesses/{shop['business_id']}/redemptions",
+        headers={**owner, "Idempotency-Key": f"counter-{time.monotonic_ns()}"},
+        json={"card_id": shop["card"]["id"], "amount_minor": amount_minor},
+    )
+    assert answer.status_code in (200, 201), answer.text
+
+
+async def test_an_online_terminal_pulls_when_its_stream_says_changes_wait(server, shop, tmp_path):
+    app = make_app(tmp_path / "terminal.db", server_url=server.base, sync_interval=3600)
+    card_id = shop["card"]["id"]
+
+    def balance() -> int | None:
+        card = app.session.store.card(card_id)
+        return None if card is None else card.balance_minor
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*shop["pairing_code"], "enter")
+        await until(pilot, lambda: app.session.status().last_sync is not None, "first sync")
+        await until(pilot, lambda: app.session.listening, "the stream")
+        assert balance() == 5000
+
+        # Redeemed at another till: the timer is an hour away, the stream tells at once.
+        _redeem_as_owner(server, shop, 700)
+        await until(pilot, lambda: balance() == 4300, "the change, pulled")
+
+        # The server goes away and comes back: the terminal connects again, and hears of
+        # what changed while it was not listening.
+        server.stop()
+        await until(pilot, lambda: not app.session.listening, "the stream to drop")
+        server.start()
+        _redeem_as_owner(server, shop, 300)
+        await until(pilot, lambda: balance() == 4000, "the change made while away")
+        assert app.session.listening

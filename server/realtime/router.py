@@ -1,0 +1,106 @@
+"""The event streams: terminals hear "changes are waiting: pull now", customers' apps hear
+their cards' balances. Server-Sent Events; resume with `Last-Event-ID`.
+
+A stream holds no database connection while it waits: it signs the caller in with a
+session of its own, closed at once, and each read of the log takes one briefly."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from ..deps import signed_in
+from ..devices.auth import device_from_header
+from .streams import card_changes, changes_waiting, parse_positions, parse_terminal_position
+
+__all__ = ["PING_SECONDS", "router"]
+
+router = APIRouter(tags=["real time"])
+
+PING_SECONDS = 15  # a comment line: proxies and clients see the connection is alive
+SEND_TIMEOUT_SECONDS = 30  # a client that stopped reading is let go
+
+LastEventId = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        max_length=20_000,
+        description="the id of the last event received, to resume after it",
+    ),
+]
+_STREAMED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "a stream of server-sent events, open until the client or the server "
+        "ends it (docs/sync-protocol.md)",
+        "content": {"text/event-stream": {}},
+    }
+}
+_bearer = HTTPBearer(auto_error=False, description="an access token from /api/v1/auth/login")
+
+
+def _stream(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
+    return EventSourceResponse(
+        events,
+        ping=PING_SECONDS,
+        send_timeout=SEND_TIMEOUT_SECONDS,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get(
+    "/sync/stream",
+    summary="Server-sent events: changes are waiting for this terminal, pull now",
+    response_class=EventSourceResponse,
+    responses=_STREAMED,
+)
+async def terminal_stream(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    last_event_id: LastEventId = None,
+) -> EventSourceResponse:
+    sessions: sessionmaker[Session] = request.app.state.sessions
+
+    def business_of_device() -> str:
+        with sessions() as session:
+            return device_from_header(session, authorization).business_id
+
+    business_id = await anyio.to_thread.run_sync(business_of_device)
+    events = changes_waiting(
+        sessions,
+        request.app.state.wakeups.listeners,
+        business_id,
+        parse_terminal_position(last_event_id),
+    )
+    return _stream(events)
+
+
+@router.get(
+    "/me/stream",
+    summary="Server-sent events: your cards' balances and status as they change",
+    response_class=EventSourceResponse,
+    responses=_STREAMED,
+)
+async def my_stream(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    last_event_id: LastEventId = None,
+) -> EventSourceResponse:
+    sessions: sessionmaker[Session] = request.app.state.sessions
+
+    def user_id() -> str:
+        with sessions() as session:
+            return signed_in(request, session, credentials).user.id
+
+    events = card_changes(
+        sessions,
+        request.app.state.wakeups.listeners,
+        await anyio.to_thread.run_sync(user_id),
+        parse_positions(last_event_id),
+    )
+    return _stream(events)

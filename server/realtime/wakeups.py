@@ -1,0 +1,179 @@
+"""Wake-ups: "this business's log moved", from the commit that moved it to every stream that
+follows that business, in this worker and in every other.
+
+A commit calls `publish` (through the event log's `when_logs_move` hook) from whatever
+thread it ran in. `MemoryWakeups` hands the news straight to this process's `Listeners`
+(one worker: the embedded default). `RedisWakeups` publishes it on a Redis channel; every
+worker on every host subscribes (`run`) and hands what it hears to its own listeners, its
+own commits included. A wake-up carries no data: a stream that wakes reads the log from its
+position, so a lost or repeated wake-up costs a late or an empty read, never a wrong one
+(streams also look at the log now and then without being woken).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis as AsyncRedis
+
+__all__ = ["Listener", "Listeners", "MemoryWakeups", "RedisWakeups", "Wakeups", "open_wakeups"]
+
+log = logging.getLogger(__name__)
+
+
+class Listener:
+    """One stream's ear: `woken` is set when a business it follows moved. Clear it before
+    reading the log, so a wake-up during the read is not lost."""
+
+    def __init__(self, business_ids: frozenset[str]) -> None:
+        self.business_ids = business_ids
+        self.woken = asyncio.Event()
+
+    async def wait(self, timeout: float) -> bool:
+        """Until woken or `timeout` seconds; whether it was woken."""
+        try:
+            await asyncio.wait_for(self.woken.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+class Listeners:
+    """The streams of this worker, by business, on its event loop. `wake` may be called
+    from any thread."""
+
+    def __init__(self) -> None:
+        self._by_business: dict[str, set[Listener]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The loop the streams run on (the server's, once it has started)."""
+        self._loop = loop
+
+    def listen(self, business_ids: Iterable[str]) -> Listener:
+        listener = Listener(frozenset(business_ids))
+        with self._lock:
+            for business_id in listener.business_ids:
+                self._by_business.setdefault(business_id, set()).add(listener)
+        return listener
+
+    def forget(self, listener: Listener) -> None:
+        with self._lock:
+            for business_id in listener.business_ids:
+                following = self._by_business.get(business_id)
+                if following is not None:
+                    following.discard(listener)
+                    if not following:
+                        del self._by_business[business_id]
+
+    def followed(self) -> list[str]:
+        """Every business some stream of this worker follows."""
+        with self._lock:
+            return list(self._by_business)
+
+    def wake(self, business_ids: Iterable[str]) -> None:
+        with self._lock:
+            woken = {
+                listener
+                for business_id in business_ids
+                for listener in self._by_business.get(business_id, ())
+            }
+        loop = self._loop
+        if not woken or loop is None or loop.is_closed():
+            return
+        for listener in woken:
+            loop.call_soon_threadsafe(listener.woken.set)
+
+
+class Wakeups(Protocol):
+    listeners: Listeners
+
+    def publish(self, business_ids: frozenset[str]) -> None:
+        """Tell every worker's streams that these businesses' logs moved (never raises:
+        the commit is done, and streams look at the log now and then anyway)."""
+        ...
+
+    async def run(self) -> None:
+        """Deliver other workers' wake-ups to this worker's listeners until cancelled."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class MemoryWakeups:
+    """This process only: right for one worker."""
+
+    def __init__(self) -> None:
+        self.listeners = Listeners()
+
+    def publish(self, business_ids: frozenset[str]) -> None:
+        self.listeners.wake(business_ids)
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()  # nothing comes from elsewhere
+
+    def close(self) -> None:
+        pass
+
+
+class RedisWakeups:
+    """Through a Redis channel shared by every worker and host with the same URL and prefix."""
+
+    def __init__(self, url: str, prefix: str) -> None:
+        from redis import Redis
+
+        self.listeners = Listeners()
+        self._url = url
+        self.channel = f"{prefix}log-moved"
+        self._redis = Redis.from_url(url, socket_timeout=2)
+
+    def publish(self, business_ids: frozenset[str]) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            self._redis.publish(self.channel, json.dumps(sorted(business_ids)))
+        except RedisError as exc:
+            log.warning("could not publish a wake-up (%s): streams will see it later", exc)
+
+    async def run(self) -> None:
+        from redis.asyncio import Redis
+        from redis.exceptions import RedisError
+
+        while True:
+            client: AsyncRedis = Redis.from_url(self._url)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self.listeners.wake(_business_ids(message["data"]))
+            except (RedisError, OSError) as exc:
+                log.warning("lost the wake-up channel (%s): subscribing again", exc)
+                # Streams missed what was said meanwhile: they read the log again now.
+                self.listeners.wake(self.listeners.followed())
+                await asyncio.sleep(1)
+            finally:
+                await client.aclose()
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+def _business_ids(data: bytes | str) -> list[str]:
+    try:
+        ids = json.loads(data)
+    except ValueError:
+        return []
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+
+
+def open_wakeups(redis_url: str | None, prefix: str) -> Wakeups:
+    """Through Redis when the settings name one (every worker and host), else in-process."""
+    return RedisWakeups(redis_url, prefix) if redis_url else MemoryWakeups()
