@@ -1,7 +1,7 @@
 -- bench/redemptions.py's upper bound: what PostgreSQL alone does if a redemption were one
 -- call. The same reads and writes as the server's redemption (the cashier, the business and
 -- their staff record, the idempotency key, the card and its account, both balances with the
--- card's floor, the change-feed row, the transfer, the stored answer) in one PL/pgSQL
+-- card's floor, the event log's counter and event, the transfer, the stored answer) in one PL/pgSQL
 -- function, called by pgbench with no HTTP server in between.
 --
 -- A measuring instrument, not product code: the ledger rules live in server/wallet/, once.
@@ -13,7 +13,7 @@ CREATE OR REPLACE FUNCTION bench_redeem(p_user text, p_key text, p_n bigint, p_a
 RETURNS bigint AS $$
 DECLARE
     v_card text; v_business text; v_account bigint; v_currency text;
-    v_revenue bigint; v_balance bigint; v_staff text;
+    v_revenue bigint; v_balance bigint; v_staff text; v_position bigint;
 BEGIN
     PERFORM 1 FROM users WHERE id = p_user;
     SELECT c.id, g.business_id, g.account_id, g.currency
@@ -30,7 +30,11 @@ BEGIN
         WHERE id = v_account AND balance_minor >= p_amount RETURNING balance_minor INTO v_balance;
     IF v_balance IS NULL THEN RAISE EXCEPTION 'insufficient balance'; END IF;
     UPDATE ledger_accounts SET balance_minor = balance_minor + p_amount WHERE id = v_revenue;
-    INSERT INTO changes (business_id, entity, entity_id) VALUES (v_business, 'card', v_card);
+    INSERT INTO event_counters (business_id, position) VALUES (v_business, 1)
+        ON CONFLICT (business_id) DO UPDATE SET position = event_counters.position + 1
+        RETURNING position INTO v_position;
+    INSERT INTO events (business_id, position, entity, entity_id, kind, occurred_at)
+        VALUES (v_business, v_position, 'card', v_card, 'balance_changed', now());
     INSERT INTO transfers (operation_id, kind, debit_account_id, credit_account_id,
                            amount_minor, currency, card_id, memo, created_at)
         VALUES (substr(md5(p_key), 1, 11), 'redemption', v_account, v_revenue, p_amount,
