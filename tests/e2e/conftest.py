@@ -12,7 +12,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -159,12 +161,95 @@ def paired_terminal(base, owner, business_id, path, name):
     return store, DeviceAuth(pairing.device_id, pairing.secret)
 
 
+# Offline limits small enough for tests to reach each of them.
+LIMITS = {
+    "max_single_minor": 2000,
+    "max_per_card_minor": 3000,
+    "max_unsynced_minor": 5000,
+    "max_cache_age_seconds": 86400,
+    "stale_cache_max_minor": 0,
+}
+
+
+class StoppableServer:
+    """The real server on a fixed port and SQLite file, so it can be stopped and started."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.env = {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
+            "TILLPOINT_DATA_DIR": str(tmp_path / "server"),
+            "TILLPOINT_BILLING_INTERVAL_SECONDS": "0",  # billing runs when the test says
+            **FAST_HASHING,
+        }
+        assert tillpoint_run("server", "migrate", env=self.env).returncode == 0
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.context: Any = None
+
+    def start(self) -> None:
+        process = tillpoint("server", "--port", str(self.port), env=self.env)
+        self.context = running(process, self.port)
+        self.context.__enter__()
+
+    def stop(self) -> None:
+        if self.context is not None:
+            self.context.__exit__(None, None, None)
+            self.context = None
+
+
+def open_cafe(base: str, owner: dict[str, str]) -> dict[str, Any]:
+    """A café of `owner`'s with LIMITS offline, a customer's £50 card and a voucher of a
+    two-for-one deal: its business, customer, card, deal and voucher as the API answered."""
+    business = httpx.post(
+        f"{base}/api/v1/businesses",
+        headers=owner,
+        json={"name": "Café", "category": "cafe", "currency": "GBP"},
+    ).json()
+    limits = httpx.put(
+        f"{base}/api/v1/businesses/{business['id']}/offline-limits", headers=owner, json=LIMITS
+    )
+    assert limits.status_code == 200, limits.text
+    customer = signed_in(base, "customer")
+    card = httpx.post(
+        f"{base}/api/v1/businesses/{business['id']}/gift-cards",
+        headers={**customer, "Idempotency-Key": "buy-1"},
+        json={"amount_minor": 5000, "payment": {"card_number": "4242424242424242"}},
+    ).json()
+    now = datetime.now(UTC)
+    deal = httpx.post(
+        f"{base}/api/v1/businesses/{business['id']}/deals",
+        headers=owner,
+        json={
+            "title": "Two coffees for one",
+            "original_price_minor": 680,
+            "deal_price_minor": 340,
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(days=7)).isoformat(),
+        },
+    ).json()
+    voucher = httpx.post(
+        f"{base}/api/v1/deals/{deal['id']}/vouchers",
+        headers={**customer, "Idempotency-Key": "buy-2"},
+        json={"payment": {"card_number": "4242424242424242"}},
+    ).json()
+    return {
+        "business": business,
+        "customer": customer,
+        "card": card,
+        "deal": deal,
+        "voucher": voucher,
+    }
+
+
 __all__ = [
     "FAST_HASHING",
+    "LIMITS",
     "PASSWORD",
+    "StoppableServer",
     "database_url",
     "free_port",
     "migrated_server",
+    "open_cafe",
     "paired_terminal",
     "postgres_url",
     "redis_env",

@@ -6,61 +6,25 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import (
-    FAST_HASHING,
+    StoppableServer,
     free_port,
+    open_cafe,
     paired_terminal,
-    running,
     signed_in,
     tillpoint,
     tillpoint_run,
 )
 
-LIMITS = {
-    "max_single_minor": 2000,
-    "max_per_card_minor": 3000,
-    "max_unsynced_minor": 5000,
-    "max_cache_age_seconds": 86400,
-    "stale_cache_max_minor": 0,
-}
-
-
-class Server:
-    """The real server on a fixed port and SQLite file, so it can be stopped and started."""
-
-    def __init__(self, tmp_path):
-        self.env = {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
-            "TILLPOINT_DATA_DIR": str(tmp_path / "server"),
-            "TILLPOINT_BILLING_INTERVAL_SECONDS": "0",
-            **FAST_HASHING,
-        }
-        assert tillpoint_run("server", "migrate", env=self.env).returncode == 0
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.context = None
-
-    def start(self) -> None:
-        self.context = running(
-            tillpoint("server", "--port", str(self.port), env=self.env), self.port
-        )
-        self.context.__enter__()
-
-    def stop(self) -> None:
-        if self.context is not None:
-            self.context.__exit__(None, None, None)
-            self.context = None
-
 
 @pytest.fixture
 def server(tmp_path):
-    server = Server(tmp_path)
+    server = StoppableServer(tmp_path)
     server.start()
     yield server
     server.stop()
@@ -72,38 +36,8 @@ def shop(server, tmp_path):
     and synced by the command line."""
     base = server.base
     owner = signed_in(base, "vendor")
-    business = httpx.post(
-        f"{base}/api/v1/businesses",
-        headers=owner,
-        json={"name": "Café", "category": "cafe", "currency": "GBP"},
-    ).json()
-    limits = httpx.put(
-        f"{base}/api/v1/businesses/{business['id']}/offline-limits", headers=owner, json=LIMITS
-    )
-    assert limits.status_code == 200, limits.text
-    customer = signed_in(base, "customer")
-    card = httpx.post(
-        f"{base}/api/v1/businesses/{business['id']}/gift-cards",
-        headers={**customer, "Idempotency-Key": "buy-1"},
-        json={"amount_minor": 5000, "payment": {"card_number": "4242424242424242"}},
-    ).json()
-    now = datetime.now(UTC)
-    deal = httpx.post(
-        f"{base}/api/v1/businesses/{business['id']}/deals",
-        headers=owner,
-        json={
-            "title": "Two coffees for one",
-            "original_price_minor": 680,
-            "deal_price_minor": 340,
-            "starts_at": (now - timedelta(hours=1)).isoformat(),
-            "ends_at": (now + timedelta(days=7)).isoformat(),
-        },
-    ).json()
-    voucher = httpx.post(
-        f"{base}/api/v1/deals/{deal['id']}/vouchers",
-        headers={**customer, "Idempotency-Key": "buy-2"},
-        json={"payment": {"card_number": "4242424242424242"}},
-    ).json()
+    cafe = open_cafe(base, owner)
+    business, card, voucher = cafe["business"], cafe["card"], cafe["voucher"]
     data = tmp_path / "till.db"
     store, _ = paired_terminal(base, owner, business["id"], data, "Till 1")
     store.close()

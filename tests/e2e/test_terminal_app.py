@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import queue
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import httpx
 import numpy as np
@@ -23,12 +23,10 @@ from terminal.app.screens.pairing import PairingScreen
 from terminal.app.screens.scan import ScanScreen, Step
 from terminal.core.session import TerminalSession
 from tests.e2e.conftest import (
-    FAST_HASHING,
     PASSWORD,
-    free_port,
-    running,
+    StoppableServer,
+    open_cafe,
     signed_in,
-    tillpoint,
     tillpoint_run,
 )
 
@@ -38,15 +36,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend():
     return "asyncio"  # Textual runs on asyncio
-
-
-LIMITS = {
-    "max_single_minor": 2000,
-    "max_per_card_minor": 3000,
-    "max_unsynced_minor": 5000,
-    "max_cache_age_seconds": 86400,
-    "stale_cache_max_minor": 0,
-}
 
 
 class CounterCamera:
@@ -86,35 +75,9 @@ async def until(pilot, condition, what: str, timeout: float = 20.0) -> None:
         await pilot.pause(0.05)
 
 
-class Server:
-    """The real server on a fixed port and SQLite file, so it can be stopped and started."""
-
-    def __init__(self, tmp_path):
-        self.env = {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
-            "TILLPOINT_DATA_DIR": str(tmp_path / "server"),
-            "TILLPOINT_BILLING_INTERVAL_SECONDS": "0",  # billing runs when the test says
-            **FAST_HASHING,
-        }
-        assert tillpoint_run("server", "migrate", env=self.env).returncode == 0
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.context = None
-
-    def start(self) -> None:
-        process = tillpoint("server", "--port", str(self.port), env=self.env)
-        self.context = running(process, self.port)
-        self.context.__enter__()
-
-    def stop(self) -> None:
-        if self.context is not None:
-            self.context.__exit__(None, None, None)
-            self.context = None
-
-
 @pytest.fixture
 def server(tmp_path):
-    server = Server(tmp_path)
+    server = StoppableServer(tmp_path)
     server.start()
     yield server
     server.stop()
@@ -126,38 +89,9 @@ def shop(server):
     base = server.base
     owner_email = f"owner-{time.monotonic_ns()}@example.com"
     owner = signed_in(base, "vendor", owner_email)
-    business = httpx.post(
-        f"{base}/api/v1/businesses",
-        headers=owner,
-        json={"name": "Café", "category": "cafe", "currency": "GBP"},
-    ).json()
-    limits = httpx.put(
-        f"{base}/api/v1/businesses/{business['id']}/offline-limits", headers=owner, json=LIMITS
-    )
-    assert limits.status_code == 200, limits.text
-    customer = signed_in(base, "customer")
-    card = httpx.post(
-        f"{base}/api/v1/businesses/{business['id']}/gift-cards",
-        headers={**customer, "Idempotency-Key": "buy-1"},
-        json={"amount_minor": 5000, "payment": {"card_number": "4242424242424242"}},
-    ).json()
-    now = datetime.now(UTC)
-    deal = httpx.post(
-        f"{base}/api/v1/businesses/{business['id']}/deals",
-        headers=owner,
-        json={
-            "title": "Two coffees for one",
-            "original_price_minor": 680,
-            "deal_price_minor": 340,
-            "starts_at": (now - timedelta(hours=1)).isoformat(),
-            "ends_at": (now + timedelta(days=7)).isoformat(),
-        },
-    ).json()
-    voucher = httpx.post(
-        f"{base}/api/v1/deals/{deal['id']}/vouchers",
-        headers={**customer, "Idempotency-Key": "buy-2"},
-        json={"payment": {"card_number": "4242424242424242"}},
-    ).json()
+    cafe = open_cafe(base, owner)
+    business, customer, card = cafe["business"], cafe["customer"], cafe["card"]
+    deal, voucher = cafe["deal"], cafe["voucher"]
     code = httpx.post(
         f"{base}/api/v1/businesses/{business['id']}/pairing-codes", headers=owner
     ).json()["code"]
