@@ -1,11 +1,19 @@
-"""What the benchmark scripts share: a scratch PostgreSQL database and a free port."""
+"""What the benchmark scripts share: a scratch PostgreSQL database, a free port, and the
+real server started as a child process."""
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
 
 ADMIN_URL = os.environ.get(
     "TILLPOINT_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -27,3 +35,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def tillpoint(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start `tillpoint ARGS...` from the checkout, its output discarded."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "sync.cli", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_healthy(base: str, attempts: int = 200) -> None:
+    """Wait until the server at `base` answers /healthz (0.1 s between attempts)."""
+    for _ in range(attempts):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("the server did not start")

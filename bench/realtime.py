@@ -24,7 +24,6 @@ import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,33 +37,12 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import PASSWORD, free_port, recreate  # noqa: E402
+from bench.common import PASSWORD, free_port, recreate, tillpoint, wait_healthy  # noqa: E402
 from sync.client import DeviceAuth, SyncClient  # noqa: E402
 from sync.engine import Listening, sync_once  # noqa: E402
 from terminal.core.session import TerminalSession  # noqa: E402
 
 WORKERS = 2
-
-
-def tillpoint(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "sync.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def wait_healthy(base: str) -> None:
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the server did not start")
 
 
 def signed_in(base: str, role: str) -> dict[str, str]:
@@ -165,7 +143,7 @@ def measure(changes: int) -> tuple[list[float], list[float]]:
         server = tillpoint("server", "--port", str(port), "--workers", str(WORKERS), env=env)
         base = f"http://127.0.0.1:{port}"
         try:
-            wait_healthy(base)
+            wait_healthy(base, attempts=300)
             return drive(base, url, Path(folder), changes)
         finally:
             server.send_signal(signal.SIGINT)

@@ -29,7 +29,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,30 +39,16 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ADMIN_URL, PASSWORD, free_port, recreate  # noqa: E402
+from bench.common import (  # noqa: E402
+    ADMIN_URL,
+    PASSWORD,
+    free_port,
+    recreate,
+    tillpoint,
+    wait_healthy,
+)
 
 CARDS = 200
-
-
-def tillpoint(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "sync.cli", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def wait_healthy(base: str) -> None:
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the server did not start")
 
 
 def seed(base: str) -> tuple[str, dict[str, str], list[str]]:
