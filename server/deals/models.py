@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from sync.wire import VoucherStatus
 
 from ..db import Base, UtcDateTime, utcnow
 from ..events import Recorded
 from ..events.models import EventEntity
+from ..folding import fold
 from ..ids import ID_LENGTH, make_id
 
 
@@ -32,6 +34,14 @@ class Deal(Recorded, Base):
     ended: Mapped[bool] = mapped_column(Boolean, default=False)  # set by the deals job
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The title and description folded for search (folding.py), written by the hook below.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+@event.listens_for(Deal, "before_insert")
+@event.listens_for(Deal, "before_update")
+def _fold_deal(_mapper: Mapper[Deal], _connection: Connection, deal: Deal) -> None:
+    deal.search_text = fold(f"{deal.title} {deal.description or ''}")
 
 
 class Voucher(Recorded, Base):

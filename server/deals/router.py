@@ -10,6 +10,7 @@ from sync.money import Money
 
 from ..accounts.models import Role
 from ..billing.subscriptions import require_selling
+from ..caching import DETAIL_MAX_AGE, LIST_MAX_AGE, NOT_MODIFIED, cacheable
 from ..db import SessionDep
 from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply, require_role
 from ..directory.models import Business
@@ -24,6 +25,7 @@ from . import service
 from .models import Deal, Voucher
 from .schemas import (
     DealCreate,
+    DealPage,
     DealPublic,
     VoucherIssued,
     VoucherPublic,
@@ -75,9 +77,22 @@ def create_deal(
     return _deal_public(deal, business, now)
 
 
-@router.get("/deals", summary="Deals on sale now")
+_CLOCK_FIELDS = {"seconds_left"}  # from ends_at and the clock: not part of the ETag
+
+
+@router.get(
+    "/deals",
+    summary="Deals on sale now",
+    response_model=DealPage,
+    responses=NOT_MODIFIED,
+    description="Soonest ending first, or nearest first with `lat`/`lon`. Every word of `q` "
+    "must appear in the deal's title or description or its business's name, case and "
+    "accents aside. Cacheable: send the ETag back in `If-None-Match` for a 304.",
+)
 def list_deals(
+    request: Request,
     session: SessionDep,
+    q: Annotated[str | None, Query(max_length=100, description="words to find")] = None,
     category: Annotated[str | None, Query(max_length=60)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
@@ -85,7 +100,7 @@ def list_deals(
     ending_within_hours: Annotated[int | None, Query(ge=1, le=24 * 365)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> list[DealPublic]:
+) -> Response:
     if (lat is None) != (lon is None):
         raise Problem(
             422,
@@ -96,20 +111,29 @@ def list_deals(
     now = datetime.now(UTC)
     near = None if lat is None or lon is None else Near(lat, lon, radius_km)
     within = None if ending_within_hours is None else ending_within_hours * 3600
-    found = service.live_deals(session, now, category, near, within)
-    return [
-        _deal_public(live.deal, live.business, now, live.distance_km)
-        for live in found[offset : offset + limit]
-    ]
+    found = service.live_deals(session, now, category, near, within, q)
+    page = DealPage.of(
+        [
+            _deal_public(live.deal, live.business, now, live.distance_km)
+            for live in found[offset : offset + limit]
+        ],
+        len(found),
+        offset,
+        limit,
+    )
+    return cacheable(request, page, LIST_MAX_AGE, {"items": {"__all__": _CLOCK_FIELDS}})
 
 
-@router.get("/deals/{deal_id}", summary="One deal")
-def get_deal(deal_id: str, session: SessionDep) -> DealPublic:
+@router.get(
+    "/deals/{deal_id}", summary="One deal", response_model=DealPublic, responses=NOT_MODIFIED
+)
+def get_deal(deal_id: str, request: Request, session: SessionDep) -> Response:
     deal = session.get(Deal, deal_id)
     business = session.get(Business, deal.business_id) if deal else None
     if deal is None or business is None:
         raise DealNotFound(f"There is no deal {deal_id!r}.")
-    return _deal_public(deal, business, datetime.now(UTC))
+    answer = _deal_public(deal, business, datetime.now(UTC))
+    return cacheable(request, answer, DETAIL_MAX_AGE, _CLOCK_FIELDS)
 
 
 @router.post(

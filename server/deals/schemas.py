@@ -10,6 +10,7 @@ from sync.wire import Line, Name, Prose
 from sync.wire import VoucherPublic as VoucherPublic  # a terminal reads it too
 
 from ..directory.schemas import MoneyPublic
+from ..pages import Page
 from ..wallet.schemas import MAX_AMOUNT, PaymentDetails
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ class DealPublic(BaseModel):
     seconds_left: int = Field(description="until the deal ends; 0 once it has")
     remaining: int | None = Field(description="vouchers left, or null when unlimited")
     distance_km: float | None = None
+
+
+class DealPage(Page[DealPublic]):
+    """One page of deals on sale."""
 
 
 class VoucherPurchase(BaseModel):

@@ -23,6 +23,7 @@ from ..errors import (
     VoucherNotFound,
     VoucherUsed,
 )
+from ..folding import like_escaped, words
 from ..keys.keyring import Keyring
 from ..wallet import ledger
 from ..wallet.ledger import Leg
@@ -88,8 +89,10 @@ def live_deals(
     category: str | None,
     near: Near | None,
     ending_within_seconds: int | None,
+    text: str | None = None,
 ) -> list[LiveDeal]:
-    """Deals on sale now, soonest ending first (nearest first when searching near a point)."""
+    """Deals on sale now, soonest ending first (nearest first when searching near a point);
+    with `text`, those whose title, description or business's name hold every word."""
     query = (
         select(Deal, Business)
         .join(Business, Business.id == Deal.business_id)
@@ -101,6 +104,14 @@ def live_deals(
         query = query.where(func.lower(Business.category) == category.lower())
     if ending_within_seconds is not None:
         query = query.where(Deal.ends_at <= now + timedelta(seconds=ending_within_seconds))
+    for word in words(text or ""):
+        pattern = f"%{like_escaped(word)}%"
+        query = query.where(
+            or_(
+                Deal.search_text.like(pattern, escape="\\"),
+                Business.search_name.like(pattern, escape="\\"),
+            )
+        )
     found = []
     for deal, business in session.execute(query.order_by(Deal.ends_at, Deal.id)).all():
         distance = None

@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Text, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from ..db import Base, UtcDateTime, utcnow
 from ..events import Recorded
 from ..events.models import EventEntity
+from ..folding import fold
 from ..ids import ID_LENGTH, make_id
 
 
@@ -22,10 +24,20 @@ class Business(Base):
     currency: Mapped[str] = mapped_column(String(3))
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Folded copies for search (folding.py), written by the flush hook below.
+    search_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     branches: Mapped[list[Branch]] = relationship(
         back_populates="business", order_by="Branch.name", cascade="all, delete-orphan"
     )
+
+
+@event.listens_for(Business, "before_insert")
+@event.listens_for(Business, "before_update")
+def _fold_business(_mapper: Mapper[Business], _connection: Connection, business: Business) -> None:
+    business.search_name = fold(business.name)
+    business.search_text = fold(f"{business.name} {business.category} {business.description or ''}")
 
 
 class StaffMember(Base):

@@ -6,10 +6,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..billing.subscriptions import hidden_businesses
+from ..folding import like_escaped, words
 from .models import Branch, Business, Product
 
 EARTH_RADIUS_KM = 6371.0
@@ -51,20 +52,17 @@ def search_businesses(
         .options(selectinload(Business.branches))
         .where(Business.id.not_in(hidden_businesses()))
     )
-    if text:
-        pattern = f"%{text.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Business.name).like(pattern),
-                func.lower(Business.description).like(pattern),
-            )
-        )
+    folded = words(text or "")
+    for word in folded:
+        query = query.where(Business.search_text.like(f"%{like_escaped(word)}%", escape="\\"))
     if category:
         query = query.where(func.lower(Business.category) == category.lower())
     if near is None:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         page = session.scalars(
-            query.order_by(Business.name, Business.id).offset(offset).limit(limit)
+            query.order_by(*_relevance(folded), Business.name, Business.id)
+            .offset(offset)
+            .limit(limit)
         )
         return [Found(b, None) for b in page], total
     # A bounding box narrows the candidates in SQL; the exact distance is computed here.
@@ -84,6 +82,25 @@ def search_businesses(
             found.append(Found(business, nearest))
     found.sort(key=lambda f: (f.distance_km, f.business.name))
     return found[offset : offset + limit], len(found)
+
+
+def _relevance(folded: list[str]) -> list[ColumnElement[int]]:
+    """Best matches first: the name is the search, then starts with it, then holds every
+    word; a match in the category or description alone comes last."""
+    if not folded:
+        return []
+    whole = " ".join(folded)
+    starts = like_escaped(whole)
+    in_name = [Business.search_name.like(f"%{like_escaped(w)}%", escape="\\") for w in folded]
+    return [
+        case(
+            (Business.search_name == whole, 0),
+            (Business.search_name.like(f"{starts}%", escape="\\"), 1),
+            (Business.search_name.like(f"% {starts}%", escape="\\"), 2),
+            (and_(*in_name), 3),
+            else_=4,
+        )
+    ]
 
 
 def get_business(session: Session, business_id: str) -> Business | None:

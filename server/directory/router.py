@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from sync.money import Money
 
 from ..accounts.models import Role
 from ..billing import subscriptions as billing
 from ..billing.clock import today
+from ..caching import DETAIL_MAX_AGE, LIST_MAX_AGE, NOT_MODIFIED, cacheable
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
 from ..problems import Problem
@@ -53,11 +54,22 @@ def _public(found: repository.Found, near: repository.Near | None) -> BusinessPu
     )
 
 
-@router.get("", summary="Search the directory")
+@router.get(
+    "",
+    summary="Search the directory",
+    response_model=BusinessPage,
+    description="Every word of `q` must appear in the name, category or description; case "
+    "and accents do not matter (`cafe` finds “Café”). Best matches first: the name itself, "
+    "then names starting with the words, then names holding them all. Cacheable: send the "
+    "ETag back in `If-None-Match` for a 304.",
+    responses=NOT_MODIFIED,
+)
 def search(
+    request: Request,
     session: SessionDep,
     q: Annotated[
-        str | None, Query(max_length=100, description="words in name or description")
+        str | None,
+        Query(max_length=100, description="words in the name, category or description"),
     ] = None,
     category: Annotated[str | None, Query(max_length=60)] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90, description="search near this point")] = None,
@@ -65,7 +77,7 @@ def search(
     radius_km: Annotated[float, Query(gt=0, le=500)] = 10,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> BusinessPage:
+) -> Response:
     if (lat is None) != (lon is None):
         raise Problem(
             422,
@@ -75,14 +87,17 @@ def search(
         )
     near = None if lat is None or lon is None else repository.Near(lat, lon, radius_km)
     found, total = repository.search_businesses(session, q, category, near, offset, limit)
-    next_offset = offset + limit if offset + limit < total else None
-    return BusinessPage(
-        items=[_public(f, near) for f in found], total=total, next_offset=next_offset
-    )
+    page = BusinessPage.of([_public(f, near) for f in found], total, offset, limit)
+    return cacheable(request, page, LIST_MAX_AGE)
 
 
-@router.get("/{business_id}", summary="One business with its branches and products")
-def detail(session: SessionDep, business_id: str) -> BusinessDetail:
+@router.get(
+    "/{business_id}",
+    summary="One business with its branches and products",
+    response_model=BusinessDetail,
+    responses=NOT_MODIFIED,
+)
+def detail(request: Request, session: SessionDep, business_id: str) -> Response:
     business = service.business(session, business_id)
     products = [
         ProductPublic(
@@ -94,7 +109,9 @@ def detail(session: SessionDep, business_id: str) -> BusinessDetail:
         for p in repository.list_products(session, business_id)
     ]
     public = _public(repository.Found(business, None), None)
-    return BusinessDetail(**public.model_dump(), products=products)
+    return cacheable(
+        request, BusinessDetail(**public.model_dump(), products=products), DETAIL_MAX_AGE
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="List your business")

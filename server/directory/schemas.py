@@ -9,6 +9,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from sync.wire import JsonObject, Line, Name, Prose, json_fits
 from sync.wire import MoneyPublic as MoneyPublic  # the wire's amount, re-exported
 
+from ..pages import Page
+
 
 def _shown(value: Any) -> Any:
     """Stored JSON as a page shows it: what does not fit today's bounds (a row stored before
@@ -50,10 +52,8 @@ class BusinessPublic(BaseModel):
     )
 
 
-class BusinessPage(BaseModel):
-    items: list[BusinessPublic]
-    total: int
-    next_offset: int | None = Field(description="offset of the next page, or null at the end")
+class BusinessPage(Page[BusinessPublic]):
+    """One page of the directory."""
 
 
 class BusinessDetail(BusinessPublic):

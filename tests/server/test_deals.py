@@ -23,13 +23,51 @@ def redeem(shop, key=None, **ref):
 
 
 def test_live_deals_show_prices_and_time_left(client, deal):
-    (listed,) = client.get("/api/v1/deals").json()
+    (listed,) = client.get("/api/v1/deals").json()["items"]
     assert listed["deal_price"]["text"] == "£3.40"
     assert listed["original_price"]["text"] == "£6.80"
     assert 6 * 86400 < listed["seconds_left"] <= 7 * 86400
     assert listed["remaining"] == 2
-    assert client.get("/api/v1/deals", params={"ending_within_hours": 24}).json() == []
-    assert client.get("/api/v1/deals", params={"category": "books"}).json() == []
+    assert client.get("/api/v1/deals", params={"ending_within_hours": 24}).json()["items"] == []
+    assert client.get("/api/v1/deals", params={"category": "books"}).json()["items"] == []
+
+
+def test_deals_come_in_a_page_and_are_found_by_words(client, shop):
+    for title in ("Crème brûlée for two", "Two coffees for one", "Free cookie"):
+        assert create_deal(shop, title=title).status_code == 201
+    page = client.get("/api/v1/deals", params={"limit": 2}).json()
+    assert (page["total"], len(page["items"]), page["next_offset"]) == (3, 2, 2)
+    rest = client.get("/api/v1/deals", params={"offset": 2}).json()
+    assert (len(rest["items"]), rest["next_offset"]) == (1, None)
+
+    def titles(q):
+        return sorted(
+            d["title"] for d in client.get("/api/v1/deals", params={"q": q}).json()["items"]
+        )
+
+    assert titles("creme BRULEE") == ["Crème brûlée for two"]
+    assert titles("two") == ["Crème brûlée for two", "Two coffees for one"]
+    business = client.get(f"/api/v1/businesses/{shop.business_id}").json()["name"]
+    assert len(titles(business)) == 3  # the business's name finds its deals
+
+
+def test_a_deal_answers_304_until_a_sale_changes_it(client, customer, deal):
+    path = f"/api/v1/deals/{deal['id']}"
+    etag = client.get(path).headers["etag"]
+    assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+    listed = client.get("/api/v1/deals")
+    assert (
+        client.get("/api/v1/deals", headers={"If-None-Match": listed.headers["etag"]}).status_code
+        == 304
+    )
+    assert buy_voucher(customer, deal["id"]).status_code == 201
+    after = client.get(path, headers={"If-None-Match": etag})
+    assert after.status_code == 200
+    assert after.json()["remaining"] == 1
+    assert (
+        client.get("/api/v1/deals", headers={"If-None-Match": listed.headers["etag"]}).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize(
@@ -83,7 +121,7 @@ def test_quantity_limit_is_kept(client, customer, deal):
     sold_out = buy_voucher(customer, deal["id"])
     assert sold_out.status_code == 409
     assert sold_out.json()["type"].endswith("/deal-sold-out")
-    assert client.get("/api/v1/deals").json() == []  # sold out deals leave the listing
+    assert client.get("/api/v1/deals").json()["total"] == 0  # sold out deals leave the listing
     assert len(customer.get("/api/v1/me/vouchers").json()) == 2
 
 
@@ -123,4 +161,4 @@ def test_the_deals_job_ends_deals(client, deal, sessions):
     with sessions() as session:
         assert service.end_deals(session, datetime.now(UTC) + timedelta(days=8)) == 1
         session.commit()
-    assert client.get("/api/v1/deals").json() == []
+    assert client.get("/api/v1/deals").json()["total"] == 0

@@ -28,6 +28,88 @@ def test_search_by_text_and_category(client, seeded):
     assert names(client.get("/api/v1/businesses", params={"q": "nothing like this"})) == []
 
 
+@pytest.mark.parametrize(
+    ("q", "found"),
+    [
+        ("cafe", ["Corner Café"]),
+        ("CAFÉ", ["Corner Café"]),
+        ("bacus", ["Bácús Bakery"]),
+        ("  corner   CAFE ", ["Corner Café"]),  # words, in any case, spaces aside
+        ("café corner", ["Corner Café"]),  # every word, in any order
+        ("café bikes", []),  # every word must match
+        ("100%", []),  # LIKE's wildcards are plain characters here
+        ("_", []),
+    ],
+)
+def test_search_folds_case_and_accents(client, seeded, q, found):
+    assert names(client.get("/api/v1/businesses", params={"q": q})) == found
+
+
+def test_search_ranks_names_before_descriptions(client, seeded, sessions):
+    from server.directory.models import Business
+
+    with sessions() as session:
+        for name, description in [
+            ("Bakehouse Annex", ""),
+            ("Annex", ""),
+            ("Annex Deli", ""),
+            ("Zed's Diner", "Round the corner from the annex"),
+        ]:
+            session.add(
+                Business(name=name, category="Food", description=description, currency="GBP")
+            )
+        session.commit()
+    assert names(client.get("/api/v1/businesses", params={"q": "annex"})) == [
+        "Annex",  # the name is the search
+        "Annex Deli",  # the name starts with it
+        "Bakehouse Annex",  # a later word of the name does
+        "Zed's Diner",  # only the description holds it
+    ]
+
+
+def test_renamed_business_is_found_by_its_new_name(client, seeded, sessions):
+    from sqlalchemy import select
+
+    from server.directory.models import Business
+
+    with sessions() as session:
+        cafe = session.scalars(select(Business).where(Business.name == "Corner Café")).one()
+        cafe.name = "Kaffeehaus Über"
+        session.commit()
+    assert names(client.get("/api/v1/businesses", params={"q": "uber"})) == ["Kaffeehaus Über"]
+    assert "Corner Café" not in names(client.get("/api/v1/businesses", params={"q": "corner"}))
+
+
+@pytest.mark.parametrize("path", ["/api/v1/businesses", "/api/v1/deals"])
+def test_public_lists_answer_304_while_unchanged(client, seeded, path, sessions):
+    first = client.get(path)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert "max-age" in first.headers["cache-control"]
+    again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert client.get(path, headers={"If-None-Match": '"something-else"'}).status_code == 200
+
+
+def test_a_change_changes_the_etag(client, seeded, sessions):
+    from sqlalchemy import select
+
+    from server.directory.models import Business
+
+    (cafe,) = client.get("/api/v1/businesses", params={"q": "cafe"}).json()["items"]
+    path = f"/api/v1/businesses/{cafe['id']}"
+    etag = client.get(path).headers["etag"]
+    assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+    with sessions() as session:
+        session.scalars(select(Business).where(Business.id == cafe["id"])).one().description = "New"
+        session.commit()
+    changed = client.get(path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.json()["description"] == "New"
+    assert changed.headers["etag"] != etag
+
+
 def test_search_by_distance_is_nearest_first(client, seeded):
     # Standing at Old Street: Shoreditch (~0.6 km), then Islington, then Hackney.
     response = client.get(
