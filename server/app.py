@@ -31,6 +31,7 @@ from .notifications import NotificationWorker, PushTransport, make_push_transpor
 from .notifications.router import router as notifications_router
 from .observability import install_observability
 from .payments import PaymentGateway, make_gateway
+from .preferences.router import router as preferences_router
 from .problems import install_problem_handlers
 from .ratelimit import RateLimiter
 from .realtime import open_wakeups
@@ -137,6 +138,7 @@ def create_app(
     api.include_router(billing_router)
     api.include_router(fraud_router)
     api.include_router(notifications_router)
+    api.include_router(preferences_router)
     api.include_router(realtime_router)
     app.include_router(api)
 

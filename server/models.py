@@ -39,6 +39,7 @@ from .notifications.models import (
     NotificationPreference,
     PushDevice,
 )
+from .preferences.models import FavouriteBusiness, SavedDeal, Tastes
 from .wallet.models import (
     GiftCard,
     Hold,
@@ -63,6 +64,7 @@ __all__ = [
     "Event",
     "EventCounter",
     "ExchangeRate",
+    "FavouriteBusiness",
     "FingerprintKey",
     "FraudActivity",
     "FraudDecision",
@@ -90,10 +92,12 @@ __all__ = [
     "PushDevice",
     "RefreshToken",
     "Role",
+    "SavedDeal",
     "SignInNotice",
     "StaffMember",
     "Subscription",
     "SyncEvent",
+    "Tastes",
     "TillRedemption",
     "Transfer",
     "User",

@@ -15,7 +15,6 @@ from ..db import SessionDep
 from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply, require_role
 from ..directory.models import Business
 from ..directory.repository import Near
-from ..directory.schemas import MoneyPublic
 from ..errors import DealNotFound, VoucherNotFound
 from ..payments import PaymentGateway, take_payment
 from ..problems import Problem
@@ -31,29 +30,11 @@ from .schemas import (
     VoucherPublic,
     VoucherPurchase,
     VoucherRedemption,
+    deal_public,
     voucher_public,
 )
 
 router = APIRouter(tags=["deals"])
-
-
-def _deal_public(
-    deal: Deal, business: Business, now: datetime, distance: float | None = None
-) -> DealPublic:
-    return DealPublic(
-        id=deal.id,
-        business_id=business.id,
-        business_name=business.name,
-        title=deal.title,
-        description=deal.description,
-        original_price=MoneyPublic.of(Money.of(deal.original_price_minor, deal.currency)),
-        deal_price=MoneyPublic.of(Money.of(deal.deal_price_minor, deal.currency)),
-        starts_at=deal.starts_at,
-        ends_at=deal.ends_at,
-        seconds_left=max(0, int((deal.ends_at - now).total_seconds())),
-        remaining=None if deal.quantity_limit is None else deal.quantity_limit - deal.sold,
-        distance_km=None if distance is None else round(distance, 3),
-    )
 
 
 def _voucher_issued(request: Request, voucher: Voucher) -> VoucherIssued:
@@ -74,7 +55,7 @@ def create_deal(
     now = datetime.now(UTC)
     deal = service.create_deal(session, business, body, now)
     session.commit()
-    return _deal_public(deal, business, now)
+    return deal_public(deal, business, now)
 
 
 _CLOCK_FIELDS = {"seconds_left"}  # from ends_at and the clock: not part of the ETag
@@ -114,7 +95,7 @@ def list_deals(
     found = service.live_deals(session, now, category, near, within, q)
     page = DealPage.of(
         [
-            _deal_public(live.deal, live.business, now, live.distance_km)
+            deal_public(live.deal, live.business, now, live.distance_km)
             for live in found[offset : offset + limit]
         ],
         len(found),
@@ -132,7 +113,7 @@ def get_deal(deal_id: str, request: Request, session: SessionDep) -> Response:
     business = session.get(Business, deal.business_id) if deal else None
     if deal is None or business is None:
         raise DealNotFound(f"There is no deal {deal_id!r}.")
-    answer = _deal_public(deal, business, datetime.now(UTC))
+    answer = deal_public(deal, business, datetime.now(UTC))
     return cacheable(request, answer, DETAIL_MAX_AGE, _CLOCK_FIELDS)
 
 

@@ -14,7 +14,8 @@ from ..pages import Page
 from ..wallet.schemas import MAX_AMOUNT, PaymentDetails
 
 if TYPE_CHECKING:
-    from .models import Voucher
+    from ..directory.models import Business
+    from .models import Deal, Voucher
 
 
 class DealCreate(BaseModel):
@@ -63,6 +64,25 @@ class DealPage(Page[DealPublic]):
 
 class VoucherPurchase(BaseModel):
     payment: PaymentDetails
+
+
+def deal_public(
+    deal: Deal, business: Business, now: datetime, distance: float | None = None
+) -> DealPublic:
+    return DealPublic(
+        id=deal.id,
+        business_id=business.id,
+        business_name=business.name,
+        title=deal.title,
+        description=deal.description,
+        original_price=MoneyPublic.of(Money.of(deal.original_price_minor, deal.currency)),
+        deal_price=MoneyPublic.of(Money.of(deal.deal_price_minor, deal.currency)),
+        starts_at=deal.starts_at,
+        ends_at=deal.ends_at,
+        seconds_left=max(0, int((deal.ends_at - now).total_seconds())),
+        remaining=None if deal.quantity_limit is None else deal.quantity_limit - deal.sold,
+        distance_km=None if distance is None else round(distance, 3),
+    )
 
 
 def voucher_public(voucher: Voucher) -> VoucherPublic:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -83,6 +84,18 @@ class LiveDeal:
     distance_km: float | None
 
 
+def nearest_offering_km(
+    deal: Deal, branches: Iterable[Branch], latitude: float, longitude: float
+) -> float | None:
+    """How far the nearest branch offering `deal` is from a point (None if none does)."""
+    distances = [
+        distance_km(latitude, longitude, b.latitude, b.longitude)
+        for b in branches
+        if not deal.branch_ids or b.id in deal.branch_ids
+    ]
+    return min(distances) if distances else None
+
+
 def live_deals(
     session: Session,
     now: datetime,
@@ -117,14 +130,9 @@ def live_deals(
         distance = None
         if near is not None:
             branches = session.scalars(select(Branch).where(Branch.business_id == business.id))
-            distances = [
-                distance_km(near.latitude, near.longitude, b.latitude, b.longitude)
-                for b in branches
-                if not deal.branch_ids or b.id in deal.branch_ids
-            ]
-            if not distances or min(distances) > near.radius_km:
+            distance = nearest_offering_km(deal, branches, near.latitude, near.longitude)
+            if distance is None or distance > near.radius_km:
                 continue
-            distance = min(distances)
         found.append(LiveDeal(deal, business, distance))
     if near is not None:
         found.sort(key=lambda live: (live.distance_km, live.deal.ends_at))

@@ -30,6 +30,12 @@ class Actor:
             headers["Idempotency-Key"] = key
         return self.client.post(path, json=json, headers=headers, **kwargs)
 
+    def put(self, path: str, json: Any = None, **kwargs: Any):
+        return self.client.put(path, json=json, headers=self.headers, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any):
+        return self.client.delete(path, headers=self.headers, **kwargs)
+
 
 def new_key() -> str:
     return str(uuid.uuid4())
