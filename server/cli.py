@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,17 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "database_url", None):
         os.environ["DATABASE_URL"] = args.database_url
     return Settings()
+
+
+def _instant(text: str) -> datetime:
+    """An ISO 8601 moment; without a zone, UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date and time: write it like 2027-01-31T09:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _add_database_options(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +101,14 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     _add_database_options(worker)
     worker.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
     worker.add_argument("--once", action="store_true", help="one round, then exit")
+    worker.add_argument(
+        "--now",
+        type=_instant,
+        default=None,
+        metavar="ISO-TIME",
+        help="with --once: run the round as if it were this moment (e.g. 2027-01-31T09:00Z), "
+        "to rehearse reminders; only on a sandbox (TILLPOINT_SANDBOX=true)",
+    )
     worker.set_defaults(handler=run_worker)
 
     rates = actions.add_parser("rates", help="exchange rates for billing in other currencies")
@@ -207,21 +227,30 @@ def billing_run(args: argparse.Namespace) -> int:
 def run_worker(args: argparse.Namespace) -> int:
     import signal
 
-    from .db import make_engine, make_sessionmaker
+    from .db import make_engine, make_sessionmaker, utcnow
     from .notifications import NotificationWorker, make_push_transport
 
     settings = _settings(args)
     if args.interval <= 0:
         raise CommandError("--interval must be above 0 seconds")
+    if args.now is not None and not args.once:
+        raise CommandError("--now needs --once: a rehearsal is one round")
+    if args.now is not None and not settings.sandbox:
+        raise CommandError(
+            "--now sets the clock, which only a sandbox allows: set TILLPOINT_SANDBOX=true "
+            "on a server that holds no real money"
+        )
+    clock = utcnow if args.now is None else (lambda: args.now)
     engine = make_engine(settings.effective_database_url)
     try:
         worker = NotificationWorker(
-            make_sessionmaker(engine), settings, push=make_push_transport(settings)
+            make_sessionmaker(engine), settings, push=make_push_transport(settings), clock=clock
         )
         if args.once:
             done = worker.run_once()
             print(
-                f"{done.events} events read; {done.delivery.sent} sent, "
+                f"{done.events} events read, {done.reminders} reminders due; "
+                f"{done.delivery.sent} sent, "
                 f"{done.delivery.retrying} to retry, {done.delivery.failed} failed"
             )
             return EXIT_OK

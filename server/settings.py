@@ -131,6 +131,22 @@ class Settings(BaseSettings):
         ge=0,
         description="a redemption that leaves a card holding less than this tells its owner",
     )
+    deal_alert_radius_km: float = Field(
+        default=10,
+        gt=0,
+        le=500,
+        description="a new deal in a liked category is told to those whose home is this near",
+    )
+    sandbox: bool = Field(
+        default=False,
+        description="a sandbox for integrators and rehearsals, never real money: the clock "
+        "may be set (`tillpoint server worker --once --now`)",
+    )
+    reminders_interval_seconds: float = Field(
+        default=600,
+        ge=0,
+        description="how often a worker looks for expiry and saved-deal reminders due",
+    )
     smtp_host: str = Field(default="", description="the mail server; empty: no email is sent")
     smtp_port: int = Field(default=25, gt=0, lt=65536)
     smtp_from: str = Field(

@@ -20,24 +20,26 @@ would not find it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sync.money import Money
 
+from ..deals.models import Deal
+from ..deals.service import nearest_offering_km
 from ..devices.models import Incident
-from ..directory.models import Business
+from ..directory.models import Branch, Business
 from ..events import Event, EventCounter, EventEntity, EventKind, events_after
+from ..folding import fold
+from ..preferences.models import FavouriteBusiness, Tastes
 from ..wallet.models import GiftCard, Transfer
 from . import templates
-from .models import Channel, Notification, NotificationCursor, NotificationKind
-from .repository import disabled_channels, has_push_device
+from .models import NotificationCursor, NotificationKind
+from .outbox import Channels, Planned, upsert, write
 
 __all__ = ["REDEMPTION_KINDS", "ConsumerOptions", "consume"]
 
@@ -49,21 +51,10 @@ RECENT_TRANSFERS = 50
 
 @dataclass(frozen=True, slots=True)
 class ConsumerOptions:
-    email: bool  # an SMTP server is set
-    push: bool  # a push transport is set
+    channels: Channels
     low_balance_minor: int
     batch: int = 100
-
-
-@dataclass(frozen=True, slots=True)
-class _Planned:
-    kind: NotificationKind
-    source_id: str
-    user_id: str
-    message: templates.Message
-
-
-_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    deal_alert_radius_km: float = 10
 
 
 def consume(sessions: Callable[[], Session], options: ConsumerOptions, now: datetime) -> int:
@@ -92,11 +83,10 @@ def consume(sessions: Callable[[], Session], options: ConsumerOptions, now: date
 def _consume_business(
     session: Session, business_id: str, options: ConsumerOptions, now: datetime
 ) -> int:
-    upsert = _INSERTS[session.get_bind().dialect.name]
     # A business first seen starts at its beginning (the migration started the ones that
     # existed before notifications at their head, so history is not sent).
     session.execute(
-        upsert(NotificationCursor)
+        upsert(session)(NotificationCursor)
         .values(business_id=business_id, position=0)
         .on_conflict_do_nothing(index_elements=[NotificationCursor.business_id])
     )
@@ -107,55 +97,34 @@ def _consume_business(
         .execution_options(populate_existing=True)
     ).one()
     events = events_after(session, business_id, cursor.position, options.batch)
-    rows: list[dict[str, object]] = []
-    for event in events:
-        for planned in _plan(session, event, options):
-            rows.extend(_rows(session, event, planned, options, now))
-    if rows:
-        session.execute(
-            upsert(Notification)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["kind", "source_id", "user_id", "channel"])
-        )
+    write(
+        session,
+        (p for event in events for p in _plan(session, event, options)),
+        options.channels,
+        now,
+    )
     if events:
         cursor.position = events[-1].position
     return len(events)
 
 
-def _rows(
-    session: Session, event: Event, planned: _Planned, options: ConsumerOptions, now: datetime
-) -> Iterable[dict[str, object]]:
-    channels = {Channel.INBOX}
-    if options.email:
-        channels.add(Channel.EMAIL)
-    if options.push and has_push_device(session, planned.user_id):
-        channels.add(Channel.PUSH)
-    channels -= disabled_channels(session, planned.user_id, planned.kind)
-    for channel in sorted(channels):
-        yield {
-            "kind": planned.kind,
-            "source_id": planned.source_id,
-            "user_id": planned.user_id,
-            "channel": channel,
-            "business_id": event.business_id,
-            "event_id": event.id,
-            "title": planned.message.title,
-            "body_text": planned.message.text,
-            "body_html": planned.message.html,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
+def _about(
+    event: Event, kind: NotificationKind, source_id: str, user_id: str, message: templates.Message
+) -> Planned:
+    return Planned(kind, source_id, user_id, event.business_id, event.id, message)
 
 
-def _plan(session: Session, event: Event, options: ConsumerOptions) -> list[_Planned]:
+def _plan(session: Session, event: Event, options: ConsumerOptions) -> list[Planned]:
     if event.entity == EventEntity.CARD and event.kind != EventKind.REMOVED:
         return _card(session, event, options)
     if event.entity == EventEntity.INCIDENT and event.kind == EventKind.CREATED:
         return _incident(session, event)
+    if event.entity == EventEntity.DEAL and event.kind == EventKind.CREATED:
+        return _new_deal(session, event, options)
     return []
 
 
-def _card(session: Session, event: Event, options: ConsumerOptions) -> list[_Planned]:
+def _card(session: Session, event: Event, options: ConsumerOptions) -> list[Planned]:
     card = session.get(GiftCard, event.entity_id)
     if card is None or card.owner_id is None:
         return []
@@ -165,7 +134,7 @@ def _card(session: Session, event: Event, options: ConsumerOptions) -> list[_Pla
     transfers = session.scalars(query.order_by(Transfer.id).limit(RECENT_TRANSFERS)).all()
     business = session.get_one(Business, card.business_id)
     balance = Money.of(card.account.balance_minor, card.currency)
-    planned: list[_Planned] = []
+    planned: list[Planned] = []
     # The balance now is what the card's last transfer left: only that one, if a
     # redemption, can have left it low.
     last = transfers[-1] if transfers and len(transfers) < RECENT_TRANSFERS else None
@@ -174,22 +143,64 @@ def _card(session: Session, event: Event, options: ConsumerOptions) -> list[_Pla
         source = transfer.operation_id
         if transfer.kind in PURCHASE_KINDS:
             message = templates.card_bought(business.name, amount, card.id)
-            planned.append(_Planned(NotificationKind.CARD_BOUGHT, source, card.owner_id, message))
+            planned.append(
+                _about(event, NotificationKind.CARD_BOUGHT, source, card.owner_id, message)
+            )
         elif transfer.kind in REDEMPTION_KINDS:
             message = templates.card_redeemed(business.name, amount, balance, card.id)
-            planned.append(_Planned(NotificationKind.CARD_REDEEMED, source, card.owner_id, message))
+            planned.append(
+                _about(event, NotificationKind.CARD_REDEEMED, source, card.owner_id, message)
+            )
             if transfer is last and balance.minor < options.low_balance_minor:
                 message = templates.low_balance(business.name, balance, card.id)
                 planned.append(
-                    _Planned(NotificationKind.LOW_BALANCE, source, card.owner_id, message)
+                    _about(event, NotificationKind.LOW_BALANCE, source, card.owner_id, message)
                 )
     return planned
 
 
-def _incident(session: Session, event: Event) -> list[_Planned]:
+def _incident(session: Session, event: Event) -> list[Planned]:
     incident = session.get(Incident, event.entity_id)
     business = session.get(Business, event.business_id)
     if incident is None or business is None or business.owner_id is None:
         return []
     message = templates.incident_opened(business.name, incident.kind.value, incident.detail)
-    return [_Planned(NotificationKind.INCIDENT_OPENED, incident.id, business.owner_id, message)]
+    return [
+        _about(event, NotificationKind.INCIDENT_OPENED, incident.id, business.owner_id, message)
+    ]
+
+
+def _new_deal(session: Session, event: Event, options: ConsumerOptions) -> list[Planned]:
+    """A new deal, to those who made its business a favourite, and to those who like its
+    category and live within `deal_alert_radius_km` of a branch offering it."""
+    deal = session.get(Deal, event.entity_id)
+    business = session.get(Business, event.business_id)
+    if deal is None or business is None or deal.ended:
+        return []
+    price = Money.of(deal.deal_price_minor, deal.currency)
+    why: dict[str, str] = {}
+    for user_id in session.scalars(
+        select(FavouriteBusiness.user_id).where(FavouriteBusiness.business_id == business.id)
+    ):
+        why[user_id] = f"You follow {business.name}."
+    branches = session.scalars(select(Branch).where(Branch.business_id == business.id)).all()
+    category = fold(business.category)
+    for liked in session.scalars(select(Tastes).where(Tastes.home_latitude.is_not(None))):
+        lat, lon = liked.home_latitude, liked.home_longitude
+        if lat is None or lon is None or liked.user_id in why:
+            continue
+        if category not in {fold(c) for c in liked.categories}:
+            continue
+        away = nearest_offering_km(deal, branches, lat, lon)
+        if away is not None and away <= options.deal_alert_radius_km:
+            why[liked.user_id] = f"It is {away:.1f} km from home, in {business.category}."
+    return [
+        _about(
+            event,
+            NotificationKind.NEW_DEAL,
+            deal.id,
+            user_id,
+            templates.new_deal(business.name, deal.title, price, reason),
+        )
+        for user_id, reason in sorted(why.items())
+    ]

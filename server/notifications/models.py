@@ -30,6 +30,10 @@ class NotificationKind(enum.StrEnum):
     CARD_REDEEMED = "card_redeemed"  # to the card's owner: the redemption's receipt
     LOW_BALANCE = "low_balance"  # a redemption left less than the threshold
     INCIDENT_OPENED = "incident_opened"  # to the business's owner
+    CARD_EXPIRING = "card_expiring"  # 30, 7 and 1 days before a card with money on it expires
+    VOUCHER_EXPIRING = "voucher_expiring"  # 7 and 1 days before an unused voucher expires
+    SAVED_DEAL_ENDING = "saved_deal_ending"  # a deal someone saved ends within a day
+    NEW_DEAL = "new_deal"  # from a favourite business, or in a liked category near home
 
 
 # Receipts cannot be turned off (on any channel).
@@ -68,11 +72,11 @@ class Notification(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, 30))
-    source_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    source_id: Mapped[str] = mapped_column(String(40))  # an id, or an id and a reminder's day
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 10))
     business_id: Mapped[str] = mapped_column(String(ID_LENGTH))
-    event_id: Mapped[int] = mapped_column(BigInteger)  # the event that caused it
+    event_id: Mapped[int] = mapped_column(BigInteger)  # the event that caused it; 0: the clock
     title: Mapped[str] = mapped_column(String(200))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 
 from sync.money import Money
@@ -10,9 +11,13 @@ from sync.money import Money
 __all__ = [
     "Message",
     "card_bought",
+    "card_expiring",
     "card_redeemed",
     "incident_opened",
     "low_balance",
+    "new_deal",
+    "saved_deal_ending",
+    "voucher_expiring",
 ]
 
 
@@ -68,4 +73,47 @@ def incident_opened(business: str, kind: str, detail: str) -> Message:
             detail,
             "Open the incidents in the vendor app to resolve it.",
         ],
+    )
+
+
+def _in_days(days: int) -> str:
+    return "tomorrow" if days == 1 else f"in {days} days"
+
+
+def card_expiring(business: str, balance: Money, card_id: str, days: int, on: datetime) -> Message:
+    return _message(
+        f"Your {business} gift card expires {_in_days(days)}",
+        [
+            f"Your {business} gift card ({card_id}) still holds {balance}, and it expires on "
+            f"{on:%d %B %Y}.",
+            "Spend it before then: show its code at the till. What is left at expiry is lost.",
+        ],
+    )
+
+
+def voucher_expiring(business: str, deal: str, voucher_id: str, days: int, on: datetime) -> Message:
+    return _message(
+        f"Your voucher for {deal} expires {_in_days(days)}",
+        [
+            f"Your {business} voucher for {deal} ({voucher_id}) has not been used yet, and it "
+            f"expires on {on:%d %B %Y}.",
+            "Show its code at the till before then.",
+        ],
+    )
+
+
+def saved_deal_ending(business: str, deal: str, ends: datetime) -> Message:
+    return _message(
+        f"A deal you saved ends soon: {deal}",
+        [
+            f"{deal} at {business} ends on {ends:%d %B at %H:%M} UTC.",
+            "Buy it in the app before then if you want it.",
+        ],
+    )
+
+
+def new_deal(business: str, deal: str, price: Money, why: str) -> Message:
+    return _message(
+        f"New at {business}: {deal}",
+        [f"{business} has a new deal: {deal}, for {price}.", why, "See it in the app."],
     )

@@ -1,5 +1,6 @@
-"""The notification worker: each round reads the event log into the outbox (`consume`) and
-delivers what is due (`Deliverer`). The server runs one in a daemon thread every
+"""The notification worker: each round reads the event log into the outbox (`consume`),
+adds the reminders the clock makes due (`remind`, every TILLPOINT_REMINDERS_INTERVAL_SECONDS)
+and delivers what is due (`Deliverer`). The server runs one in a daemon thread every
 TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS; `tillpoint server worker` runs one as its own
 process. Several at once are safe (see `consumer` and `delivery`)."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +20,8 @@ from ..settings import Settings
 from .channels import EmailSender, PushTransport, SmtpSender
 from .consumer import ConsumerOptions, consume
 from .delivery import Deliverer, DeliveryRound
+from .outbox import Channels
+from .reminders import remind
 
 __all__ = ["NotificationWorker", "Round"]
 
@@ -27,6 +31,7 @@ log = logging.getLogger("tillpoint.notifications")
 @dataclass(frozen=True, slots=True)
 class Round:
     events: int
+    reminders: int
     delivery: DeliveryRound
 
 
@@ -44,26 +49,40 @@ class NotificationWorker:
             email = SmtpSender(settings)
         self.sessions, self.settings, self.clock = sessions, settings, clock
         self.options = ConsumerOptions(
-            email=email is not None,
-            push=push is not None,
+            channels=Channels(email=email is not None, push=push is not None),
             low_balance_minor=settings.low_balance_threshold_minor,
             batch=settings.notifications_batch,
+            deal_alert_radius_km=settings.deal_alert_radius_km,
         )
+        self._reminded_at: float | None = None  # monotonic time of the last reminders
         self.deliverer = Deliverer(sessions, settings, email, push, clock)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> Round:
-        """Read what the log has new, then deliver what is due."""
-        events = consume(self.sessions, self.options, self.clock())
-        return Round(events, self.deliverer.deliver_due())
+    def run_once(self, reminders: bool = True) -> Round:
+        """Read what the log has new, look for reminders due (unless told not to), then
+        deliver what is due."""
+        now = self.clock()
+        events = consume(self.sessions, self.options, now)
+        reminded = 0
+        if reminders:
+            with self.sessions() as session:
+                reminded = remind(session, self.options.channels, now)
+                session.commit()
+            self._reminded_at = time.monotonic()
+        return Round(events, reminded, self.deliverer.deliver_due())
+
+    def _reminders_due(self) -> bool:
+        interval = self.settings.reminders_interval_seconds
+        last = self._reminded_at
+        return last is None or time.monotonic() - last >= interval
 
     def run(self, interval: float) -> None:
         """Rounds every `interval` seconds until `stop`; a failed round is logged and the
         next one tries again."""
         while not self._stop.is_set():
             try:
-                self.run_once()
+                self.run_once(reminders=self._reminders_due())
             except Exception:
                 log.exception("a notification round failed; the next one tries again")
             self._stop.wait(interval)

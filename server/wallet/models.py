@@ -130,7 +130,10 @@ class GiftCard(Recorded, Base):
     account: Mapped[LedgerAccount] = relationship()
 
     # The terminals' first sync pages through a business's cards in id order.
-    __table_args__ = (Index("ix_gift_cards_business_snapshot", "business_id", "id"),)
+    __table_args__ = (
+        Index("ix_gift_cards_business_snapshot", "business_id", "id"),
+        Index("ix_gift_cards_expires_at", "expires_at"),  # expiry reminders look ahead by it
+    )
 
 
 class IssuedToken(Recorded, Base):

@@ -20,6 +20,7 @@ from server.settings import Settings, normalise_database_url
 from server.wallet.ledger import invariant_violations
 from tests.conftest import IN_CI
 from tests.server.api import open_shop, sign_up
+from tests.server.mailbox import mail, notify_settings, push, sink  # noqa: F401 - fixtures
 
 POSTGRES_URL = os.environ.get("TILLPOINT_TEST_POSTGRES_URL", "")
 REDIS_URL = os.environ.get("TILLPOINT_TEST_REDIS_URL", "")

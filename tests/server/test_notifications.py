@@ -4,9 +4,6 @@ twice."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +11,6 @@ from email.message import EmailMessage as Message
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
@@ -35,53 +31,6 @@ from sync.wire import IncidentKind
 from tests.server.api import buy_card, open_shop, sign_up
 
 
-class Sink:
-    """An SMTP server's handler that keeps every message it is given."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        message["X-Rcpt"] = ", ".join(envelope.rcpt_tos)
-        with self.lock:
-            self.messages.append(message)
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["X-Rcpt"] == address]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def mail() -> Iterator[tuple[Sink, int]]:
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        yield sink, controller.port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def notify_settings(settings, mail):
-    return settings.model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": mail[1], "smtp_timeout_seconds": 5}
-    )
-
-
-@pytest.fixture
-def push() -> FakePushTransport:
-    return FakePushTransport()
-
-
 @pytest.fixture
 def client(notify_settings, engine, push) -> Iterator[TestClient]:
     with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
@@ -91,11 +40,6 @@ def client(notify_settings, engine, push) -> Iterator[TestClient]:
 @pytest.fixture
 def worker(sessions, notify_settings, push) -> NotificationWorker:
     return NotificationWorker(sessions, notify_settings, push=push)
-
-
-@pytest.fixture
-def sink(mail: tuple[Sink, int]) -> Sink:
-    return mail[0]
 
 
 def _bought(customer, shop, amount: int = 1000) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it is given, and the settings
+and fake push transport a notifying app is built with. The fixtures are the server suite's
+(imported by its conftest)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from collections.abc import Iterator
+from email.message import EmailMessage as Message
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from server.notifications import FakePushTransport
+
+
+class Sink:
+    """An SMTP server's handler that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message["X-Rcpt"] = ", ".join(envelope.rcpt_tos)
+        with self.lock:
+            self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["X-Rcpt"] == address]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def mail() -> Iterator[tuple[Sink, int]]:
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        yield sink, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def notify_settings(settings, mail):
+    return settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": mail[1], "smtp_timeout_seconds": 5}
+    )
+
+
+@pytest.fixture
+def push() -> FakePushTransport:
+    return FakePushTransport()
+
+
+@pytest.fixture
+def sink(mail: tuple[Sink, int]) -> Sink:
+    return mail[0]
