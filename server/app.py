@@ -76,7 +76,9 @@ def create_app(
             schedule.start()
         notifier = None
         if settings.notifications_interval_seconds > 0:
-            notifier = NotificationWorker(app.state.sessions, settings, push=app.state.push)
+            notifier = NotificationWorker(
+                app.state.sessions, settings, push=app.state.push, wakeups=app.state.wakeups
+            )
             notifier.start(settings.notifications_interval_seconds)
         yield
         if notifier is not None:

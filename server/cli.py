@@ -229,6 +229,7 @@ def run_worker(args: argparse.Namespace) -> int:
 
     from .db import make_engine, make_sessionmaker, utcnow
     from .notifications import NotificationWorker, make_push_transport
+    from .realtime import open_wakeups
 
     settings = _settings(args)
     if args.interval <= 0:
@@ -242,9 +243,14 @@ def run_worker(args: argparse.Namespace) -> int:
         )
     clock = utcnow if args.now is None else (lambda: args.now)
     engine = make_engine(settings.effective_database_url)
+    wakeups = open_wakeups(settings.redis_url, settings.redis_prefix)  # apps' inbox streams
     try:
         worker = NotificationWorker(
-            make_sessionmaker(engine), settings, push=make_push_transport(settings), clock=clock
+            make_sessionmaker(engine),
+            settings,
+            push=make_push_transport(settings),
+            clock=clock,
+            wakeups=wakeups,
         )
         if args.once:
             done = worker.run_once()
@@ -259,6 +265,7 @@ def run_worker(args: argparse.Namespace) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             worker.run(args.interval)
     finally:
+        wakeups.close()
         engine.dispose()
     return EXIT_OK
 

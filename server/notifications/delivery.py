@@ -68,9 +68,11 @@ class Deliverer:
         email: EmailSender | None,
         push: PushTransport | None,
         clock: Callable[[], datetime] = utcnow,
+        inbox_changed: Callable[[str], None] = lambda user_id: None,
     ) -> None:
         self.sessions, self.settings, self.email, self.push = sessions, settings, email, push
         self.clock = clock
+        self.inbox_changed = inbox_changed  # told the person's id once an item is written
         # Far longer than one send may take, so a claim never runs out mid-send.
         self.lease = timedelta(seconds=max(60.0, 6 * settings.smtp_timeout_seconds))
 
@@ -130,6 +132,8 @@ class Deliverer:
             if marked and job.channel is Channel.INBOX:
                 session.add(inbox)
             session.commit()
+        if marked and job.channel is Channel.INBOX:
+            self.inbox_changed(inbox.user_id)
         if not marked:
             log.warning("notification %s was sent but its claim had been taken over", job.id)
         return Delivery.SENT

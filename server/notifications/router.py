@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 
 from ..db import SessionDep
 from ..deps import PROBLEM_RESPONSES, CurrentUser
+from ..realtime.wakeups import inbox_key
 from . import repository, service
 from .models import InboxItem
 from .schemas import (
@@ -51,9 +52,12 @@ def inbox(
     summary="Mark an inbox item read (again: no change)",
     responses=PROBLEM_RESPONSES,
 )
-def mark_read(item_id: str, user: CurrentUser, session: SessionDep) -> InboxItemPublic:
+def mark_read(
+    item_id: str, request: Request, user: CurrentUser, session: SessionDep
+) -> InboxItemPublic:
     item = service.mark_read(session, user.id, item_id)
     session.commit()
+    request.app.state.wakeups.publish(frozenset({inbox_key(user.id)}))  # the unread count
     return _item(item)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
+from ..realtime.wakeups import Wakeups, inbox_key
 from ..settings import Settings
 from .channels import EmailSender, PushTransport, SmtpSender
 from .consumer import ConsumerOptions, consume
@@ -44,6 +45,7 @@ class NotificationWorker:
         email: EmailSender | None = None,
         push: PushTransport | None = None,
         clock: Callable[[], datetime] = utcnow,
+        wakeups: Wakeups | None = None,
     ) -> None:
         if email is None and settings.smtp_host:
             email = SmtpSender(settings)
@@ -55,7 +57,12 @@ class NotificationWorker:
             deal_alert_radius_km=settings.deal_alert_radius_km,
         )
         self._reminded_at: float | None = None  # monotonic time of the last reminders
-        self.deliverer = Deliverer(sessions, settings, email, push, clock)
+
+        def inbox_changed(user_id: str) -> None:
+            if wakeups is not None:  # the person's inbox streams, in every worker
+                wakeups.publish(frozenset({inbox_key(user_id)}))
+
+        self.deliverer = Deliverer(sessions, settings, email, push, clock, inbox_changed)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

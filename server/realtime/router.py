@@ -1,5 +1,6 @@
 """The event streams: terminals hear "changes are waiting: pull now", customers' apps hear
-their cards' balances. Server-Sent Events; resume with `Last-Event-ID`.
+their cards' balances and their inbox, anyone a deal's stock and end. Server-Sent Events;
+resume with `Last-Event-ID`.
 
 A stream holds no database connection while it waits: it signs the caller in with a
 session of its own, closed at once, and each read of the log takes one briefly."""
@@ -17,6 +18,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from ..deps import signed_in
 from ..devices.auth import device_from_header
+from .deal_stream import deal_business, deal_changes
+from .inbox_stream import inbox_changes, parse_inbox_state
 from .streams import card_changes, changes_waiting, parse_positions, parse_terminal_position
 
 __all__ = ["PING_SECONDS", "router"]
@@ -104,3 +107,43 @@ async def my_stream(
         parse_positions(last_event_id),
     )
     return _stream(events)
+
+
+@router.get(
+    "/me/inbox/stream",
+    summary="Server-sent events: your inbox's unread count and newest item as it changes",
+    response_class=EventSourceResponse,
+    responses=_STREAMED,
+)
+async def my_inbox_stream(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    last_event_id: LastEventId = None,
+) -> EventSourceResponse:
+    sessions: sessionmaker[Session] = request.app.state.sessions
+
+    def user_id() -> str:
+        with sessions() as session:
+            return signed_in(request, session, credentials).user.id
+
+    events = inbox_changes(
+        sessions,
+        request.app.state.wakeups.listeners,
+        await anyio.to_thread.run_sync(user_id),
+        parse_inbox_state(last_event_id),
+    )
+    return _stream(events)
+
+
+@router.get(
+    "/deals/{deal_id}/stream",
+    summary="Server-sent events: a deal's vouchers left and its end, as they change",
+    response_class=EventSourceResponse,
+    responses=_STREAMED,
+)
+async def deal_stream(request: Request, deal_id: str) -> EventSourceResponse:
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    business_id = await anyio.to_thread.run_sync(deal_business, sessions, deal_id)
+    return _stream(
+        deal_changes(sessions, request.app.state.wakeups.listeners, deal_id, business_id)
+    )

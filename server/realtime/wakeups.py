@@ -22,9 +22,22 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from redis.asyncio import Redis as AsyncRedis
 
-__all__ = ["Listener", "Listeners", "MemoryWakeups", "RedisWakeups", "Wakeups", "open_wakeups"]
+__all__ = [
+    "Listener",
+    "Listeners",
+    "MemoryWakeups",
+    "RedisWakeups",
+    "Wakeups",
+    "inbox_key",
+    "open_wakeups",
+]
 
 log = logging.getLogger(__name__)
+
+
+def inbox_key(user_id: str) -> str:
+    """The wake-up key of a person's inbox, beside the businesses' ids (the log's keys)."""
+    return f"inbox:{user_id}"
 
 
 class Listener:

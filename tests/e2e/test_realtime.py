@@ -35,10 +35,17 @@ WAIT = 10  # seconds before a test gives up on an event (streams re-read unwoken
 
 
 @contextmanager
-def two_servers(postgres_url: str, data: Path) -> Iterator[tuple[str, str]]:
+def two_servers(
+    postgres_url: str, data: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
     """Two server processes over one PostgreSQL and one Redis: two workers whose requests
     the test chooses."""
-    env = {"DATABASE_URL": postgres_url, "TILLPOINT_DATA_DIR": str(data), **FAST_HASHING}
+    env = {
+        "DATABASE_URL": postgres_url,
+        "TILLPOINT_DATA_DIR": str(data),
+        **FAST_HASHING,
+        **(env or {}),
+    }
     env |= redis_env()
     migrate = tillpoint_run("server", "migrate", env=env)
     assert migrate.returncode == 0, migrate.stdout
@@ -146,13 +153,16 @@ def _app_events(response: httpx.Response, heard: queue.Queue[dict[str, object]])
 
 @contextmanager
 def app_stream(
-    base: str, customer: dict[str, str], last_event_id: str | None = None
+    base: str,
+    customer: dict[str, str],
+    last_event_id: str | None = None,
+    path: str = "/api/v1/me/stream",
 ) -> Iterator[queue.Queue[dict[str, object]]]:
     headers = {**customer, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
     heard: queue.Queue[dict[str, object]] = queue.Queue()
     with (
         httpx.Client(timeout=httpx.Timeout(5, read=60)) as http,
-        http.stream("GET", f"{base}/api/v1/me/stream", headers=headers) as response,
+        http.stream("GET", f"{base}{path}", headers=headers) as response,
     ):
         assert response.status_code == 200
         threading.Thread(target=_app_events, args=(response, heard), daemon=True).start()
@@ -179,6 +189,74 @@ def test_an_app_stream_sees_its_cards_balance_change_and_resumes(postgres_url, t
         with app_stream(a, customer, resume) as heard:
             missed = json.loads(str(heard.get(timeout=WAIT)["data"]))
         assert missed["balance"]["minor"] == 4800
+
+
+@pytest.mark.postgres
+def test_an_inbox_stream_hears_a_receipt_delivered_by_another_worker(postgres_url, tmp_path):
+    quick = {"TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS": "0.5"}
+    with two_servers(postgres_url, tmp_path / "server", quick) as (a, b):
+        _owner, business_id = _shop(a)
+        customer = signed_in(a, "customer")
+        with app_stream(b, customer, path="/api/v1/me/inbox/stream") as heard:
+            empty = heard.get(timeout=WAIT)  # how it stands, at once
+            assert json.loads(str(empty["data"]))["unread"] == 0
+            _buy(a, customer, business_id)  # its receipt reaches the inbox by a worker
+            arrived = heard.get(timeout=WAIT)
+            news = json.loads(str(arrived["data"]))
+            assert (news["unread"], news["newest"]["kind"]) == (1, "card_bought")
+            read = httpx.post(f"{a}/api/v1/me/inbox/{news['newest']['id']}/read", headers=customer)
+            assert read.status_code == 200, read.text
+            after_reading = heard.get(timeout=WAIT)
+            assert json.loads(str(after_reading["data"]))["unread"] == 0
+        # Resumed where it was (1 item, 0 unread): nothing to say until the inbox changes.
+        assert after_reading["id"] == "1.0"
+        path = "/api/v1/me/inbox/stream"
+        with app_stream(b, customer, "1.0", path=path) as heard, pytest.raises(queue.Empty):
+            heard.get(timeout=2)
+
+
+@pytest.mark.postgres
+def test_a_deal_stream_counts_down_its_vouchers_and_closes_when_sold_out(postgres_url, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    with two_servers(postgres_url, tmp_path / "server") as (a, b):
+        owner, business_id = _shop(a)
+        now = datetime.now(UTC)
+        deal = httpx.post(
+            f"{a}/api/v1/businesses/{business_id}/deals",
+            headers=owner,
+            json={
+                "title": "Loaf for a pound",
+                "original_price_minor": 300,
+                "deal_price_minor": 100,
+                "starts_at": (now - timedelta(hours=1)).isoformat(),
+                "ends_at": (now + timedelta(days=1)).isoformat(),
+                "quantity_limit": 2,
+            },
+        ).json()
+        customer = signed_in(a, "customer")
+
+        def buy() -> None:
+            bought = httpx.post(
+                f"{b}/api/v1/deals/{deal['id']}/vouchers",
+                headers={**customer, "Idempotency-Key": uuid.uuid4().hex},
+                json={"payment": {"card_number": "4242424242424242"}},
+            )
+            assert bought.status_code == 201, bought.text
+
+        with app_stream(a, {}, path=f"/api/v1/deals/{deal['id']}/stream") as heard:
+            states = [json.loads(str(heard.get(timeout=WAIT)["data"]))]
+            buy()
+            states.append(json.loads(str(heard.get(timeout=WAIT)["data"])))
+            buy()
+            states.append(json.loads(str(heard.get(timeout=WAIT)["data"])))
+        assert [(s["remaining"], s["on_sale"]) for s in states] == [
+            (2, True),
+            (1, True),
+            (0, False),
+        ]
+        missing = httpx.get(f"{a}/api/v1/deals/nosuchdeal0/stream")
+        assert missing.status_code == 404
 
 
 def test_a_terminal_stream_resumes_with_last_event_id(tmp_path):
