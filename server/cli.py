@@ -340,6 +340,14 @@ def run_demo(args: argparse.Namespace) -> int:
     from .keys.keyring import Keyring
 
     os.environ.pop("DATABASE_URL", None)  # the demo is always its own SQLite file
+    sink = None
+    if not args.seed_only and not os.environ.get("TILLPOINT_SMTP_HOST"):
+        from .mailsink import start_mail_sink
+
+        # Its emails go to files: a mail sink on loopback, read by the server's worker.
+        sink = start_mail_sink(args.data_dir / "mail")
+        os.environ["TILLPOINT_SMTP_HOST"] = "127.0.0.1"
+        os.environ["TILLPOINT_SMTP_PORT"] = str(sink.port)
     settings = _settings(args)
     _migrate(settings)
     keyring = Keyring.open(settings.effective_keys_dir)
@@ -366,7 +374,13 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"  QR codes of the customer's cards and voucher, in {summary.qr_codes[0].parent}/:")
         for path in summary.qr_codes:
             print(f"    {path.name}")
+    if sink is not None:
+        print(f"  mail:         every email the demo sends is a file in {args.data_dir / 'mail'}/")
     print("  stop with Ctrl+C; start afresh by deleting the data folder")
-    if not args.seed_only:
-        _serve(settings, args.host, args.port, 1)
+    try:
+        if not args.seed_only:
+            _serve(settings, args.host, args.port, 1)
+    finally:
+        if sink is not None:
+            sink.stop()
     return EXIT_OK

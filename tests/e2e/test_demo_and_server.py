@@ -1,5 +1,8 @@
 """README's first command and `tillpoint server`, as real processes on loopback."""
 
+import email
+import email.policy
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -29,6 +32,31 @@ def test_demo_serves_sample_businesses_and_a_trust_list_that_verifies(tmp_path):
     )  # fmt: skip
     token = issue(Keyring.open(data / "keys").current(), claims)
     assert Verifier(trust).verify(token).tillpoint == claims
+
+
+def test_the_demo_keeps_its_emails_as_files_and_says_where(tmp_path):
+    from server.demo import DEMO_LOGINS, DEMO_PASSWORD
+
+    port = free_port()
+    data = tmp_path / "demo"
+    process = tillpoint("demo-server", "--data-dir", str(data), "--port", str(port))
+    with running(process, port) as base:
+        login = {"email": DEMO_LOGINS["customer"], "password": DEMO_PASSWORD}
+        token = httpx.post(f"{base}/api/v1/auth/login", json=login).json()["access_token"]
+        cafe = httpx.get(f"{base}/api/v1/businesses", params={"q": "corner cafe"}).json()
+        bought = httpx.post(
+            f"{base}/api/v1/businesses/{cafe['items'][0]['id']}/gift-cards",
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "demo-mail-1"},
+            json={"amount_minor": 1000, "payment": {"card_number": "4242424242424242"}},
+        )
+        assert bought.status_code == 201, bought.text
+        deadline = time.monotonic() + 30  # the server's worker sends every few seconds
+        while not list((data / "mail").glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    [mail] = (data / "mail").glob("*.eml")
+    message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "Your Corner Café gift card"
+    assert message["To"] == DEMO_LOGINS["customer"]
 
 
 def test_demo_restarts_on_its_data_without_seeding_twice(tmp_path):
