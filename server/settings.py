@@ -158,7 +158,12 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=10, gt=0)
     push_transport: str = Field(
         default="",
-        description="`module:factory` of the push adapter; empty: nothing is sent by push",
+        description="`fcm`, or `module:factory` of a push adapter; empty: nothing is sent by push",
+    )
+    fcm_credentials_file: Path | None = Field(
+        default=None,
+        description="the Firebase project's service-account JSON, for `push_transport=fcm`; "
+        "unset: Google's application default credentials",
     )
 
     @field_validator("billing_currency")

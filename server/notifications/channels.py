@@ -28,7 +28,12 @@ __all__ = [
 
 
 class DeliveryError(Exception):
-    """A channel could not take the message now; the worker tries again later."""
+    """A channel could not take the message now; the worker tries again later. `gone`: push
+    tokens the service said will never work again (forgotten even so)."""
+
+    def __init__(self, reason: str, gone: tuple[str, ...] = ()) -> None:
+        super().__init__(reason)
+        self.gone = gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +94,16 @@ class PushMessage:
     collapse_key: str  # the same on every attempt: FCM shows one of repeats
 
 
-class PushTransport(Protocol):
-    """Where push messages go: FCM HTTP v1 in production (an adapter to come), a fake in
-    tests. Raise `DeliveryError` to have the message tried again."""
+@dataclass(frozen=True, slots=True)
+class PushOutcome:
+    gone: tuple[str, ...] = ()  # tokens the service no longer knows: the phones are forgotten
 
-    def send(self, message: PushMessage) -> None: ...
+
+class PushTransport(Protocol):
+    """Where push messages go: FCM HTTP v1 (`fcm.FcmTransport`), a fake in tests. Raise
+    `DeliveryError` to have the message tried again."""
+
+    def send(self, message: PushMessage) -> PushOutcome: ...
 
 
 @dataclass
@@ -103,19 +113,26 @@ class FakePushTransport:
 
     sent: list[PushMessage] = field(default_factory=list)
     fail: int = 0
+    gone: set[str] = field(default_factory=set)  # tokens it answers as unregistered
 
-    def send(self, message: PushMessage) -> None:
+    def send(self, message: PushMessage) -> PushOutcome:
         if self.fail > 0:
             self.fail -= 1
             raise DeliveryError("the fake push transport was told to fail")
         self.sent.append(message)
+        return PushOutcome(gone=tuple(t for t in message.tokens if t in self.gone))
 
 
 def make_push_transport(settings: Settings) -> PushTransport | None:
-    """The transport TILLPOINT_PUSH_TRANSPORT names (`module:factory`, the factory taking the
-    settings); none when it is empty, and then nothing is sent by push."""
+    """The transport TILLPOINT_PUSH_TRANSPORT names: `fcm` (Firebase Cloud Messaging), or
+    `module:factory` (the factory taking the settings); none when it is empty, and then
+    nothing is sent by push."""
     if not settings.push_transport:
         return None
+    if settings.push_transport == "fcm":
+        from .fcm import FcmTransport
+
+        return FcmTransport(settings)
     module_name, _, factory = settings.push_transport.partition(":")
     transport: PushTransport = getattr(importlib.import_module(module_name), factory)(settings)
     return transport

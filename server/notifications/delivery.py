@@ -39,7 +39,7 @@ from .channels import (
     email_message_id,
 )
 from .models import Channel, Delivery, InboxItem, Notification
-from .repository import claim_due, push_tokens, release
+from .repository import claim_due, forget_push_tokens, push_tokens, release
 
 __all__ = ["Deliverer", "DeliveryRound", "retry_delay"]
 
@@ -122,9 +122,11 @@ class Deliverer:
             )
         # No transaction stays open while a mail server or push service answers.
         try:
-            self._send(job)
+            gone = self._send(job)
         except DeliveryError as exc:
+            self._forget_phones(exc.gone)
             return self._failed(worker, job, str(exc))
+        self._forget_phones(gone)
         with self.sessions() as session:
             marked = release(
                 session, job.id, worker, {"status": Delivery.SENT, "sent_at": self.clock()}
@@ -138,9 +140,16 @@ class Deliverer:
             log.warning("notification %s was sent but its claim had been taken over", job.id)
         return Delivery.SENT
 
-    def _send(self, job: _Job) -> None:
+    def _forget_phones(self, tokens: tuple[str, ...]) -> None:
+        if tokens:
+            with self.sessions() as session:
+                forget_push_tokens(session, tokens)
+                session.commit()
+
+    def _send(self, job: _Job) -> tuple[str, ...]:
+        """Hand the job to its channel; push tokens the service no longer knows."""
         if job.channel is Channel.INBOX:
-            return  # its item is written with the mark
+            return ()  # its item is written with the mark
         if job.channel is Channel.EMAIL:
             if self.email is None:
                 raise DeliveryError("no mail server is set (TILLPOINT_SMTP_HOST)")
@@ -153,13 +162,14 @@ class Deliverer:
                     message_id=email_message_id(job.id, self.settings),
                 )
             )
-            return
+            return ()
         if self.push is None:
             raise DeliveryError("no push transport is set (TILLPOINT_PUSH_TRANSPORT)")
         if not job.tokens:
             raise DeliveryError("the person has no phone registered for push")
         first_line = job.text.split("\n", 1)[0]
-        self.push.send(PushMessage(job.tokens, job.title, first_line, f"notification-{job.id}"))
+        message = PushMessage(job.tokens, job.title, first_line, f"notification-{job.id}")
+        return self.push.send(message).gone
 
     def _failed(self, worker: str, job: _Job, error: str) -> Delivery:
         values: dict[str, object]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import rowcount
@@ -23,6 +23,7 @@ from .models import (
 __all__ = [
     "claim_due",
     "disabled_channels",
+    "forget_push_tokens",
     "has_push_device",
     "inbox",
     "inbox_item",
@@ -56,6 +57,11 @@ def has_push_device(session: Session, user_id: str) -> bool:
         session.scalar(select(PushDevice.id).where(PushDevice.user_id == user_id).limit(1))
         is not None
     )
+
+
+def forget_push_tokens(session: Session, tokens: tuple[str, ...]) -> None:
+    """Phones the push service said are gone (uninstalled, or the token replaced)."""
+    session.execute(delete(PushDevice).where(PushDevice.token.in_(tokens)))
 
 
 def push_tokens(session: Session, user_id: str) -> tuple[str, ...]:
