@@ -102,6 +102,13 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     worker.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
     worker.add_argument("--once", action="store_true", help="one round, then exit")
     worker.add_argument(
+        "--heartbeat",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="touch FILE after each round (a health check watches its age)",
+    )
+    worker.add_argument(
         "--now",
         type=_instant,
         default=None,
@@ -263,7 +270,7 @@ def run_worker(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         print(f"notification worker: a round every {args.interval:g} s (Ctrl-C stops it)")
         with contextlib.suppress(KeyboardInterrupt):
-            worker.run(args.interval)
+            worker.run(args.interval, heartbeat=args.heartbeat)
     finally:
         wakeups.close()
         engine.dispose()

@@ -17,7 +17,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
-LONG_RUNNING = {"api", "jobs", "postgres", "redis", "caddy"}
+LONG_RUNNING = {"api", "jobs", "worker", "postgres", "redis", "caddy"}
 
 
 def compose() -> dict[str, Any]:
@@ -45,16 +45,18 @@ def test_migrations_run_once_and_gate_the_api_and_the_job_runner():
     assert migrate["command"] == ["tillpoint", "server", "migrate"]
     assert migrate["restart"] == "no"
     assert migrate["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("api", "jobs"):
+    for name in ("api", "jobs", "worker"):
         assert services[name]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully"
         )
     assert services["caddy"]["depends_on"]["api"]["condition"] == "service_healthy"
 
 
-def test_the_api_leaves_billing_to_the_job_runner():
+def test_the_api_leaves_billing_to_the_job_runner_and_mail_to_the_worker():
     services = compose()["services"]
     assert services["api"]["environment"]["TILLPOINT_BILLING_INTERVAL_SECONDS"] == "0"
+    assert services["api"]["environment"]["TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS"] == "0"
+    assert services["worker"]["command"][:3] == ["tillpoint", "server", "worker"]
     assert services["api"]["command"][:2] == ["tillpoint", "server"]
     assert services["jobs"]["command"] == ["jobs.sh"]
 

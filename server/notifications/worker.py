@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -84,12 +85,14 @@ class NotificationWorker:
         last = self._reminded_at
         return last is None or time.monotonic() - last >= interval
 
-    def run(self, interval: float) -> None:
+    def run(self, interval: float, heartbeat: Path | None = None) -> None:
         """Rounds every `interval` seconds until `stop`; a failed round is logged and the
-        next one tries again."""
+        next one tries again. `heartbeat` is touched after each round that finished."""
         while not self._stop.is_set():
             try:
                 self.run_once(reminders=self._reminders_due())
+                if heartbeat is not None:
+                    heartbeat.touch()
             except Exception:
                 log.exception("a notification round failed; the next one tries again")
             self._stop.wait(interval)

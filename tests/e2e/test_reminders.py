@@ -82,3 +82,28 @@ def test_the_clock_is_set_only_on_a_sandbox(postgres_url, tmp_path):
     wrong = tillpoint_run("server", "worker", "--once", "--now", "next tuesday", env=env)
     assert wrong.returncode != 0
     assert "2027-01-31T09:00Z" in wrong.stdout  # says how to write it
+
+
+def test_the_worker_touches_its_heartbeat_after_each_round(tmp_path):
+    import time
+
+    from tests.e2e.conftest import tillpoint
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    env = {"DATABASE_URL": url, "TILLPOINT_DATA_DIR": str(tmp_path)}
+    assert tillpoint_run("server", "migrate", env=env).returncode == 0
+    beat = tmp_path / "heartbeat"
+    worker = tillpoint("server", "worker", "--interval", "0.2", "--heartbeat", str(beat), env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not beat.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert beat.exists(), "no round finished"
+        first = beat.stat().st_mtime_ns
+        while beat.stat().st_mtime_ns == first and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert beat.stat().st_mtime_ns > first  # and again, round after round
+    finally:
+        worker.terminate()
+        worker.wait(timeout=15)
+        worker.log.close()
