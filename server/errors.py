@@ -296,6 +296,12 @@ class InvoiceNotVoidable(Conflict):
     title = "This invoice cannot be voided"
 
 
+class TestClockBackwards(Conflict):
+    code = "test-clock-backwards"
+    title = "A test clock only moves forward"
+    __test__ = False
+
+
 class FraudRuleNameTaken(Conflict):
     code = "fraud-rule-name-taken"
     title = "A rule has that name"
@@ -460,6 +466,14 @@ class FraudBlocked(DomainError):
 
     def extra(self) -> dict[str, Any]:
         return {"reference": self.reference}
+
+
+class SandboxOnly(DomainError):
+    """A sandbox's tool (a test clock) asked of a server that holds real money."""
+
+    code = "sandbox-only"
+    status = 403
+    title = "Only on a sandbox server"
 
 
 # -- payment (402) ---------------------------------------------------------------------------

@@ -159,3 +159,15 @@ class BillingNotice(Base):
     kind: Mapped[str] = mapped_column(String(30))
     message: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class TestClock(Base):
+    """A business's own billing date on a sandbox server (TILLPOINT_SANDBOX): moved only
+    forward, through the API, so an integrator walks a subscription through a month."""
+
+    __tablename__ = "billing_test_clocks"
+    __test__ = False  # not a test, whatever pytest thinks of the name
+
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), primary_key=True)
+    today: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -4,7 +4,7 @@ the admin's exchange rates. Owners only (admins too), each for their own busines
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
@@ -15,12 +15,12 @@ from sync.wire import PriceKind
 
 from ..accounts.models import Role
 from ..db import SessionDep
-from ..deps import CurrentUser, business_for, owned, require_role
+from ..deps import PROBLEM_RESPONSES, CurrentUser, business_for, owned, require_role
 from ..directory.schemas import MoneyPublic
-from . import service
-from .clock import today
-from .models import BillingNotice, Invoice, PriceItem, Subscription
-from .run import keep_card
+from . import service, testclock
+from .clock import business_today, today
+from .models import BillingNotice, Invoice, PriceItem, Subscription, TestClock
+from .run import RunSummary, keep_card
 from .schemas import (
     InvoiceLinePublic,
     InvoicePayment,
@@ -32,6 +32,9 @@ from .schemas import (
     RateIn,
     RatePublic,
     SubscriptionPublic,
+    TestClockAdvance,
+    TestClockAdvanced,
+    TestClockPublic,
 )
 from .service import subscription_of
 from .subscriptions import (
@@ -103,7 +106,8 @@ def put_plan(
 ) -> SubscriptionPublic:
     business = business_for(session, user, business_id, staff=False)
     subscription = subscription_of(session, business.id, locked=True)
-    change_plan(session, subscription, body.plan, today(request), "your choice")
+    on = business_today(request, session, business.id)
+    change_plan(session, subscription, body.plan, on, "your choice")
     session.commit()
     return _public(session, subscription)
 
@@ -131,7 +135,7 @@ def _act(
 ) -> SubscriptionPublic:
     business = business_for(session, user, business_id, staff=False)
     subscription = subscription_of(session, business.id, locked=True)
-    action(session, subscription, today(request))
+    action(session, subscription, business_today(request, session, business.id))
     session.commit()
     return _public(session, subscription)
 
@@ -188,7 +192,8 @@ def _pay(
     subscription = subscription_of(session, business.id, locked=True)
     invoice = owned(session, Invoice, invoice_id, business.id, kind="invoice", noun="invoice")
     service.pay_invoice(
-        session, subscription, invoice, body.card_number, today(request),
+        session, subscription, invoice, body.card_number,
+        business_today(request, session, business.id),
         request.app.state.gateway,
     )  # fmt: skip
     return _invoice(invoice)
@@ -204,7 +209,9 @@ def void_invoice(
     require_role(user, Role.ADMIN)
     subscription = subscription_of(session, business_id, locked=True)
     invoice = owned(session, Invoice, invoice_id, business_id, kind="invoice", noun="invoice")
-    service.void_invoice(session, subscription, invoice, today(request))
+    service.void_invoice(
+        session, subscription, invoice, business_today(request, session, business_id)
+    )
     session.commit()
     return _invoice(invoice)
 
@@ -261,3 +268,58 @@ def _invoice(invoice: Invoice) -> InvoicePublic:
             for line in invoice.lines
         ],
     )
+
+
+def _clock(clock: TestClock, real_today: date) -> TestClockPublic:
+    return TestClockPublic(business_id=clock.business_id, today=clock.today, real_today=real_today)
+
+
+def _advanced(clock: TestClock, real_today: date, summary: RunSummary) -> TestClockAdvanced:
+    return TestClockAdvanced(
+        **_clock(clock, real_today).model_dump(),
+        invoices=summary.invoices,
+        paid=summary.paid,
+        failed=summary.failed,
+        suspended=summary.suspended,
+        plan_changes=summary.plan_changes,
+    )
+
+
+@router.get(
+    "/businesses/{business_id}/test-clock",
+    summary="Your business's test clock (sandbox servers only); started at today's date",
+)
+def get_test_clock(
+    business_id: str, request: Request, user: CurrentUser, session: SessionDep
+) -> TestClockPublic:
+    business = business_for(session, user, business_id, staff=False)
+    sandbox = bool(request.app.state.settings.sandbox)
+    clock = testclock.clock_of(session, business.id, sandbox, today(request))
+    session.commit()
+    return _clock(clock, today(request))
+
+
+@router.post(
+    "/businesses/{business_id}/test-clock/advance",
+    summary="Move your business's test clock forward, running its billing for each day",
+    description="Sandbox servers only (403 `sandbox-only` elsewhere). Every day passed runs "
+    "the business's billing for that day: new periods and their invoices, the tier grace, "
+    "payment retries and suspension. Plan changes, branches, products, hibernation and "
+    "payments made through the API then happen on the clock's date. Forward only (409 "
+    "`test-clock-backwards`), at most 400 days a call.",
+    responses=PROBLEM_RESPONSES,
+)
+def advance_test_clock(
+    business_id: str,
+    body: TestClockAdvance,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+) -> TestClockAdvanced:
+    business = business_for(session, user, business_id, staff=False)
+    sandbox = bool(request.app.state.settings.sandbox)
+    clock = testclock.clock_of(session, business.id, sandbox, today(request))
+    to = body.to if body.to is not None else clock.today + timedelta(days=body.days or 0)
+    summary = testclock.advance(session, clock, to, request.app.state.gateway)
+    session.commit()
+    return _advanced(clock, today(request), summary)

@@ -4,8 +4,9 @@ subscription, invoices, paying one) is in `sync.wire`, re-exported here."""
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from sync.wire import InvoiceLinePublic as InvoiceLinePublic
 from sync.wire import InvoicePayment as InvoicePayment
@@ -41,3 +42,36 @@ class RateIn(BaseModel):
 
 class RatePublic(RateIn):
     base_currency: str
+
+
+class TestClockPublic(BaseModel):
+    """A business's test clock, on a sandbox server."""
+
+    __test__: ClassVar[bool] = False  # not a test, whatever pytest thinks of the name
+    business_id: str
+    today: date = Field(description="the business's billing date")
+    real_today: date = Field(description="the server's own date, for comparison")
+
+
+class TestClockAdvance(BaseModel):
+    """Move the clock forward: by `days`, or to the date `to` (one of the two)."""
+
+    __test__: ClassVar[bool] = False  # not a test, whatever pytest thinks of the name
+    days: int | None = Field(default=None, ge=1, le=400)
+    to: date | None = None
+
+    @model_validator(mode="after")
+    def _one_of_the_two(self) -> TestClockAdvance:
+        if (self.days is None) == (self.to is None):
+            raise ValueError("give either days (1–400) or to (a date), not both")
+        return self
+
+
+class TestClockAdvanced(TestClockPublic):
+    """Where the clock is now, and what billing did on the days passed."""
+
+    invoices: int = Field(description="invoices issued on the days passed")
+    paid: int
+    failed: int = Field(description="payments that failed (retried on the schedule)")
+    suspended: int
+    plan_changes: int = Field(description="tier changes whose grace ended")

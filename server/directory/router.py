@@ -8,7 +8,7 @@ from sync.money import Money
 
 from ..accounts.models import Role
 from ..billing import subscriptions as billing
-from ..billing.clock import today
+from ..billing.clock import business_today, today
 from ..caching import DETAIL_MAX_AGE, LIST_MAX_AGE, NOT_MODIFIED, cacheable
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
@@ -138,7 +138,7 @@ def create_branch(
     business = business_for(session, user, business_id, staff=False)
     billing.require_editing(session, business.id)
     branch = repository.add_branch(session, business, **body.model_dump(mode="json"))
-    billing.listing_changed(session, business.id, today(request))
+    billing.listing_changed(session, business.id, business_today(request, session, business.id))
     session.commit()
     return BranchPublic.model_validate(branch)
 
@@ -167,7 +167,7 @@ def create_product(
     product = repository.add_product(
         session, business, body.name, body.price_minor, body.attributes
     )
-    billing.listing_changed(session, business.id, today(request))
+    billing.listing_changed(session, business.id, business_today(request, session, business.id))
     session.commit()
     return ProductPublic(
         id=product.id,
@@ -197,5 +197,7 @@ def _remove(
     session: SessionDep,
 ) -> None:
     business = business_for(session, user, business_id, staff=False)
-    service.remove_listing(session, business, kind, item_id, today(request))
+    service.remove_listing(
+        session, business, kind, item_id, business_today(request, session, business.id)
+    )
     session.commit()
