@@ -181,6 +181,16 @@ class NoSubscription(NotFound):
     title = "No subscription"
 
 
+class ClubNotFound(NotFound):
+    code = "club-not-found"
+    title = "No such club"
+
+
+class MemberNotFound(NotFound):
+    code = "member-not-found"
+    title = "Not a member"
+
+
 class InboxItemNotFound(NotFound):
     code = "inbox-item-not-found"
     title = "No such inbox item"
@@ -300,6 +310,14 @@ class TestClockBackwards(Conflict):
     code = "test-clock-backwards"
     title = "A test clock only moves forward"
     __test__ = False
+
+
+class ClubClosed(Conflict):
+    """Joining needs what the club asks for (an invitation), or the member's state forbids
+    the change (a founder leaving a club with members)."""
+
+    code = "club-closed"
+    title = "Not possible in this club"
 
 
 class FraudRuleNameTaken(Conflict):
@@ -431,6 +449,11 @@ class InvalidDeviceKey(Invalid):
     title = "Not a device key"
 
 
+class InvalidInvitation(Invalid):
+    code = "invalid-invitation"
+    title = "Invitation not valid"
+
+
 class InvalidPairingCode(Invalid):
     code = "invalid-pairing-code"
     title = "Pairing code not valid"
@@ -474,6 +497,14 @@ class SandboxOnly(DomainError):
     code = "sandbox-only"
     status = 403
     title = "Only on a sandbox server"
+
+
+class NotOrganiser(DomainError):
+    """Only the club's organisers (or its founder) may do this."""
+
+    code = "not-organiser"
+    status = 403
+    title = "Only the club's organisers may do this"
 
 
 # -- payment (402) ---------------------------------------------------------------------------

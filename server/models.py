@@ -11,6 +11,7 @@ from .billing.models import (
     PriceItem,
     Subscription,
 )
+from .community.models import Club, ClubInvitation, ClubMember
 from .db import Base
 from .deals.models import Deal, Voucher
 from .devices.models import (
@@ -59,6 +60,9 @@ __all__ = [
     "Branch",
     "Business",
     "ClientDevice",
+    "Club",
+    "ClubInvitation",
+    "ClubMember",
     "Deal",
     "Device",
     "Event",

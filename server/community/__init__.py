@@ -1,0 +1,1 @@
+"""Community: clubs of customers around a business or a neighbourhood (docs/community.md)."""

@@ -1,0 +1,80 @@
+"""Clubs and their members."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
+
+from ..db import Base, UtcDateTime, str_enum, utcnow
+from ..folding import fold
+from ..ids import ID_LENGTH, make_id
+
+__all__ = ["Club", "ClubInvitation", "ClubMember", "ClubRole", "JoinPolicy", "Membership"]
+
+
+class JoinPolicy(enum.StrEnum):
+    OPEN = "open"  # anyone joins at once
+    APPROVAL = "approval"  # asking makes a request an organiser approves
+    INVITATION = "invitation"  # only with an invitation code from an organiser
+
+
+class ClubRole(enum.StrEnum):
+    FOUNDER = "founder"  # one per club: everything an organiser may, and naming organisers
+    ORGANISER = "organiser"  # approves, invites, removes members
+    MEMBER = "member"
+
+
+class Membership(enum.StrEnum):
+    ACTIVE = "active"
+    REQUESTED = "requested"  # asked to join a club that approves its members
+
+
+class Club(Base):
+    __tablename__ = "clubs"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
+    home_business_id: Mapped[str | None] = mapped_column(
+        ForeignKey("businesses.id"), index=True, default=None
+    )
+    join_policy: Mapped[JoinPolicy] = mapped_column(str_enum(JoinPolicy, 12))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+
+@event.listens_for(Club, "before_insert")
+@event.listens_for(Club, "before_update")
+def _fold_club(_mapper: Mapper[Club], _connection: Connection, club: Club) -> None:
+    club.search_text = fold(f"{club.name} {club.description or ''}")
+
+
+class ClubMember(Base):
+    __tablename__ = "club_members"
+
+    club_id: Mapped[str] = mapped_column(ForeignKey("clubs.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    role: Mapped[ClubRole] = mapped_column(str_enum(ClubRole, 12), default=ClubRole.MEMBER)
+    status: Mapped[Membership] = mapped_column(str_enum(Membership, 12))
+    display_name: Mapped[str] = mapped_column(String(60))  # all other members ever see
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_club_members_club_status", "club_id", "status"),)
+
+
+class ClubInvitation(Base):
+    """A code an organiser hands out; joining with it works once, until it expires."""
+
+    __tablename__ = "club_invitations"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    club_id: Mapped[str] = mapped_column(ForeignKey("clubs.id"), index=True)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)

@@ -1,0 +1,209 @@
+"""Clubs: the public directory and pages, founding and joining, organisers' powers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from ..db import SessionDep
+from ..deps import PROBLEM_RESPONSES, CurrentUser
+from ..directory.repository import Near
+from ..problems import Problem
+from . import service
+from .models import Club, ClubMember, Membership
+from .schemas import (
+    ClubCreate,
+    ClubJoin,
+    ClubPage,
+    ClubPublic,
+    InvitationIssued,
+    MemberManaged,
+    MemberPublic,
+    MyMembership,
+    Place,
+    RoleChange,
+)
+
+router = APIRouter(tags=["community"])
+
+
+def _public(club: Club, members: int, distance: float | None = None) -> ClubPublic:
+    place = None
+    if club.latitude is not None and club.longitude is not None:
+        place = Place(latitude=club.latitude, longitude=club.longitude)
+    return ClubPublic(
+        id=club.id,
+        name=club.name,
+        description=club.description,
+        place=place,
+        home_business_id=club.home_business_id,
+        join_policy=club.join_policy,
+        members=members,
+        distance_km=None if distance is None else round(distance, 3),
+    )
+
+
+def _count(session: SessionDep, club: Club) -> int:
+    return len(service.members(session, club.id, Membership.ACTIVE))
+
+
+@router.post("/clubs", status_code=status.HTTP_201_CREATED, summary="Found a club")
+def found_club(body: ClubCreate, user: CurrentUser, session: SessionDep) -> ClubPublic:
+    place = None if body.place is None else (body.place.latitude, body.place.longitude)
+    club = service.found_club(
+        session,
+        user.id,
+        name=body.name,
+        description=body.description,
+        place=place,
+        home_business_id=body.home_business_id,
+        join_policy=body.join_policy,
+        display_name=body.display_name,
+    )
+    session.commit()
+    return _public(club, 1)
+
+
+@router.get("/clubs", summary="The club directory: by words, or near a point")
+def list_clubs(
+    session: SessionDep,
+    q: Annotated[
+        str | None, Query(max_length=100, description="words in the name or description")
+    ] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    radius_km: Annotated[float, Query(gt=0, le=500)] = 10,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ClubPage:
+    if (lat is None) != (lon is None):
+        raise Problem(
+            422,
+            "invalid-request",
+            "The request is not valid",
+            "Give both lat and lon to search near a point, or neither.",
+        )
+    near = None if lat is None or lon is None else Near(lat, lon, radius_km)
+    found, total = service.search(session, q, near, offset, limit)
+    items = [_public(f.club, f.members, f.distance_km) for f in found]
+    return ClubPage.of(items, total, offset, limit)
+
+
+@router.get("/clubs/{club_id}", summary="A club's page")
+def get_club(club_id: str, session: SessionDep) -> ClubPublic:
+    club = service.club(session, club_id)
+    return _public(club, _count(session, club))
+
+
+@router.get("/clubs/{club_id}/members", summary="A club's members, by display name only")
+def list_members(club_id: str, session: SessionDep) -> list[MemberPublic]:
+    club = service.club(session, club_id)
+    return [
+        MemberPublic(display_name=m.display_name, role=m.role, joined_at=m.joined_at)
+        for m in service.members(session, club.id, Membership.ACTIVE)
+    ]
+
+
+def _managed(member: ClubMember) -> MemberManaged:
+    return MemberManaged(
+        user_id=member.user_id,
+        display_name=member.display_name,
+        role=member.role,
+        joined_at=member.joined_at,
+        status=member.status,
+    )
+
+
+@router.get(
+    "/clubs/{club_id}/requests",
+    summary="Requests to join, for the club's organisers",
+    responses=PROBLEM_RESPONSES,
+)
+def list_requests(club_id: str, user: CurrentUser, session: SessionDep) -> list[MemberManaged]:
+    club = service.club(session, club_id)
+    service.require_manager(session, club, user.id)
+    return [_managed(m) for m in service.members(session, club.id, Membership.REQUESTED)]
+
+
+@router.post(
+    "/clubs/{club_id}/join",
+    summary="Join (an open club, or with an invitation) or ask to (a club that approves)",
+    responses=PROBLEM_RESPONSES,
+)
+def join_club(club_id: str, body: ClubJoin, user: CurrentUser, session: SessionDep) -> MyMembership:
+    club = service.club(session, club_id)
+    me = service.join(session, club, user.id, body.display_name, body.invitation, datetime.now(UTC))
+    session.commit()
+    return MyMembership(club=_public(club, _count(session, club)), role=me.role, status=me.status)
+
+
+@router.post(
+    "/clubs/{club_id}/leave",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Leave a club, or withdraw a request (a founder alone closes the club)",
+    responses=PROBLEM_RESPONSES,
+)
+def leave_club(club_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    service.leave(session, service.club(session, club_id), user.id)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/clubs/{club_id}/invitations",
+    status_code=status.HTTP_201_CREATED,
+    summary="An invitation code, for organisers to hand out (single use, 14 days)",
+    responses=PROBLEM_RESPONSES,
+)
+def invite(club_id: str, user: CurrentUser, session: SessionDep) -> InvitationIssued:
+    code, expires = service.invite(
+        session, service.club(session, club_id), user.id, datetime.now(UTC)
+    )
+    session.commit()
+    return InvitationIssued(code=code, expires_at=expires)
+
+
+@router.post(
+    "/clubs/{club_id}/members/{user_id}/approve",
+    summary="Let in someone who asked to join (organisers)",
+    responses=PROBLEM_RESPONSES,
+)
+def approve(club_id: str, user_id: str, user: CurrentUser, session: SessionDep) -> MemberManaged:
+    member = service.approve(session, service.club(session, club_id), user.id, user_id)
+    session.commit()
+    return _managed(member)
+
+
+@router.delete(
+    "/clubs/{club_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a member, or turn a request down (organisers)",
+    responses=PROBLEM_RESPONSES,
+)
+def remove(club_id: str, user_id: str, user: CurrentUser, session: SessionDep) -> Response:
+    service.remove(session, service.club(session, club_id), user.id, user_id)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put(
+    "/clubs/{club_id}/members/{user_id}/role",
+    summary="Name an organiser or a member; naming a founder hands the club on (founder)",
+    responses=PROBLEM_RESPONSES,
+)
+def put_role(
+    club_id: str, user_id: str, body: RoleChange, user: CurrentUser, session: SessionDep
+) -> MemberManaged:
+    member = service.set_role(session, service.club(session, club_id), user.id, user_id, body.role)
+    session.commit()
+    return _managed(member)
+
+
+@router.get("/me/clubs", summary="Your clubs, and your requests to join")
+def my_clubs(user: CurrentUser, session: SessionDep) -> list[MyMembership]:
+    return [
+        MyMembership(club=_public(c, _count(session, c)), role=m.role, status=m.status)
+        for c, m in service.my_clubs(session, user.id)
+    ]

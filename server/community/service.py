@@ -1,0 +1,296 @@
+"""Clubs: founding, the public directory, joining (open, by approval, by invitation),
+organisers' powers, leaving. docs/community.md states the rules."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..directory.models import Business
+from ..directory.repository import Near, distance_km
+from ..errors import (
+    BusinessNotFound,
+    ClubClosed,
+    ClubNotFound,
+    InvalidInvitation,
+    MemberNotFound,
+    NotOrganiser,
+)
+from ..folding import like_escaped, words
+from .models import Club, ClubInvitation, ClubMember, ClubRole, JoinPolicy, Membership
+
+__all__ = [
+    "INVITATION_LIFETIME",
+    "Listed",
+    "approve",
+    "club",
+    "found_club",
+    "invite",
+    "join",
+    "leave",
+    "members",
+    "membership",
+    "my_clubs",
+    "remove",
+    "require_manager",
+    "search",
+    "set_role",
+]
+
+INVITATION_LIFETIME = timedelta(days=14)
+MANAGERS = frozenset({ClubRole.FOUNDER, ClubRole.ORGANISER})
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
+def club(session: Session, club_id: str) -> Club:
+    found = session.get(Club, club_id)
+    if found is None:
+        raise ClubNotFound(f"There is no club {club_id!r}.")
+    return found
+
+
+def membership(session: Session, club_id: str, user_id: str) -> ClubMember | None:
+    return session.get(ClubMember, (club_id, user_id))
+
+
+def require_manager(session: Session, club: Club, user_id: str) -> ClubMember:
+    me = membership(session, club.id, user_id)
+    if me is None or me.status is not Membership.ACTIVE or me.role not in MANAGERS:
+        raise NotOrganiser(f"Only the organisers of {club.name} may do this.")
+    return me
+
+
+def found_club(
+    session: Session,
+    founder_id: str,
+    *,
+    name: str,
+    description: str,
+    place: tuple[float, float] | None,
+    home_business_id: str | None,
+    join_policy: JoinPolicy,
+    display_name: str,
+) -> Club:
+    if home_business_id is not None and session.get(Business, home_business_id) is None:
+        raise BusinessNotFound(f"There is no business {home_business_id!r} to be the club's home.")
+    latitude, longitude = place if place else (None, None)
+    founded = Club(
+        name=name,
+        description=description,
+        latitude=latitude,
+        longitude=longitude,
+        home_business_id=home_business_id,
+        join_policy=join_policy,
+    )
+    session.add(founded)
+    session.flush()
+    session.add(
+        ClubMember(
+            club_id=founded.id,
+            user_id=founder_id,
+            role=ClubRole.FOUNDER,
+            status=Membership.ACTIVE,
+            display_name=display_name,
+        )
+    )
+    session.flush()
+    return founded
+
+
+@dataclass(frozen=True)
+class Listed:
+    club: Club
+    members: int
+    distance_km: float | None
+
+
+def _counts(session: Session, club_ids: list[str]) -> dict[str, int]:
+    rows = session.execute(
+        select(ClubMember.club_id, func.count())
+        .where(ClubMember.club_id.in_(club_ids), ClubMember.status == Membership.ACTIVE)
+        .group_by(ClubMember.club_id)
+    )
+    return {str(club_id): int(count) for club_id, count in rows.all()}
+
+
+def search(
+    session: Session, text: str | None, near: Near | None, offset: int, limit: int
+) -> tuple[list[Listed], int]:
+    """Clubs whose name or description holds every word of `text` (case and accents aside);
+    with `near`, those within its radius, nearest first; else by name."""
+    query = select(Club)
+    for word in words(text or ""):
+        query = query.where(Club.search_text.like(f"%{like_escaped(word)}%", escape="\\"))
+    if near is None:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        page = list(session.scalars(query.order_by(Club.name, Club.id).offset(offset).limit(limit)))
+        counts = _counts(session, [c.id for c in page])
+        return [Listed(c, counts.get(c.id, 0), None) for c in page], total
+    found: list[tuple[Club, float]] = []
+    for candidate in session.scalars(query.where(Club.latitude.is_not(None))):
+        if candidate.latitude is None or candidate.longitude is None:
+            continue
+        away = distance_km(near.latitude, near.longitude, candidate.latitude, candidate.longitude)
+        if away <= near.radius_km:
+            found.append((candidate, away))
+    found.sort(key=lambda pair: (pair[1], pair[0].name))
+    page_pairs = found[offset : offset + limit]
+    counts = _counts(session, [c.id for c, _ in page_pairs])
+    return [Listed(c, counts.get(c.id, 0), d) for c, d in page_pairs], len(found)
+
+
+def members(session: Session, club_id: str, status: Membership) -> list[ClubMember]:
+    return list(
+        session.scalars(
+            select(ClubMember)
+            .where(ClubMember.club_id == club_id, ClubMember.status == status)
+            .order_by(ClubMember.joined_at, ClubMember.user_id)
+        )
+    )
+
+
+def invite(session: Session, club: Club, organiser_id: str, now: datetime) -> tuple[str, datetime]:
+    """A new invitation code (shown once) and when it expires."""
+    require_manager(session, club, organiser_id)
+    code = secrets.token_urlsafe(9)
+    expires = now + INVITATION_LIFETIME
+    session.add(
+        ClubInvitation(
+            code_hash=_hash(code), club_id=club.id, created_by=organiser_id, expires_at=expires
+        )
+    )
+    session.flush()
+    return code, expires
+
+
+def _use_invitation(session: Session, club: Club, code: str, user_id: str, now: datetime) -> None:
+    invitation = session.get(ClubInvitation, _hash(code), with_for_update=True)
+    if (
+        invitation is None
+        or invitation.club_id != club.id
+        or invitation.used_by is not None
+        or invitation.expires_at <= now
+    ):
+        raise InvalidInvitation(
+            "This invitation code is not valid for this club, or was used or has expired: "
+            "ask an organiser for a new one."
+        )
+    invitation.used_by = user_id
+
+
+def join(
+    session: Session,
+    club: Club,
+    user_id: str,
+    display_name: str,
+    code: str | None,
+    now: datetime,
+) -> ClubMember:
+    """Join (open club, or with an invitation code) or ask to (a club that approves)."""
+    existing = membership(session, club.id, user_id)
+    if existing is not None:
+        return existing  # asking again changes nothing
+    if code is not None:
+        _use_invitation(session, club, code, user_id, now)
+        status = Membership.ACTIVE
+    elif club.join_policy is JoinPolicy.OPEN:
+        status = Membership.ACTIVE
+    elif club.join_policy is JoinPolicy.APPROVAL:
+        status = Membership.REQUESTED
+    else:
+        raise ClubClosed(
+            f"{club.name} takes members by invitation only: ask an organiser for a code."
+        )
+    joined = ClubMember(club_id=club.id, user_id=user_id, status=status, display_name=display_name)
+    try:
+        with session.begin_nested():
+            session.add(joined)
+    except IntegrityError:  # the same person's other request made it a moment ago
+        found = membership(session, club.id, user_id)
+        assert found is not None
+        return found
+    return joined
+
+
+def approve(session: Session, club: Club, organiser_id: str, user_id: str) -> ClubMember:
+    require_manager(session, club, organiser_id)
+    asked = membership(session, club.id, user_id)
+    if asked is None:
+        raise MemberNotFound("That person has not asked to join this club.")
+    asked.status = Membership.ACTIVE
+    session.flush()
+    return asked
+
+
+def remove(session: Session, club: Club, organiser_id: str, user_id: str) -> None:
+    """An organiser removes a member, or turns a request down. The founder stays; an
+    organiser is removed by the founder only."""
+    me = require_manager(session, club, organiser_id)
+    them = membership(session, club.id, user_id)
+    if them is None:
+        raise MemberNotFound("That person is not a member of this club.")
+    if them.role is ClubRole.FOUNDER:
+        raise ClubClosed("The founder cannot be removed; the founder may hand the club on.")
+    if them.role is ClubRole.ORGANISER and me.role is not ClubRole.FOUNDER:
+        raise NotOrganiser("Only the founder removes an organiser.")
+    session.delete(them)
+    session.flush()
+
+
+def set_role(
+    session: Session, club: Club, founder_id: str, user_id: str, role: ClubRole
+) -> ClubMember:
+    """The founder names organisers and members; naming another founder hands the club on
+    (the old founder becomes an organiser)."""
+    me = membership(session, club.id, founder_id)
+    if me is None or me.role is not ClubRole.FOUNDER:
+        raise NotOrganiser("Only the club's founder changes roles.")
+    them = membership(session, club.id, user_id)
+    if them is None or them.status is not Membership.ACTIVE:
+        raise MemberNotFound("That person is not a member of this club.")
+    if them.user_id == me.user_id:
+        raise ClubClosed("Hand the club on by naming another member founder.")
+    if role is ClubRole.FOUNDER:
+        me.role = ClubRole.ORGANISER
+    them.role = role
+    session.flush()
+    return them
+
+
+def leave(session: Session, club: Club, user_id: str) -> bool:
+    """Leave the club (or withdraw a request). A founder with other members hands the club
+    on first; a founder alone closes it. Whether the club was closed."""
+    me = membership(session, club.id, user_id)
+    if me is None:
+        return False
+    if me.role is ClubRole.FOUNDER:
+        others = [m for m in members(session, club.id, Membership.ACTIVE) if m.user_id != user_id]
+        if others:
+            raise ClubClosed("You founded this club: name another member founder before you leave.")
+        session.execute(delete(ClubInvitation).where(ClubInvitation.club_id == club.id))
+        session.execute(delete(ClubMember).where(ClubMember.club_id == club.id))
+        session.delete(club)
+        session.flush()
+        return True
+    session.delete(me)
+    session.flush()
+    return False
+
+
+def my_clubs(session: Session, user_id: str) -> list[tuple[Club, ClubMember]]:
+    rows = session.execute(
+        select(Club, ClubMember)
+        .join(ClubMember, ClubMember.club_id == Club.id)
+        .where(ClubMember.user_id == user_id)
+        .order_by(Club.name, Club.id)
+    )
+    return [(c, m) for c, m in rows.all()]

@@ -1,0 +1,169 @@
+"""Clubs: founding, the public directory and page (display names only), joining open, by
+approval and by invitation, organisers' powers and their limits, leaving."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.server.api import sign_up
+
+OLD_STREET = {"latitude": 51.5257, "longitude": -0.0875}
+DUBLIN = {"latitude": 53.3498, "longitude": -6.2603}
+
+
+def found(person, name="Old Street Readers", policy="open", **extra):
+    body = {"name": name, "join_policy": policy, "display_name": "Ada", **extra}
+    answer = person.post("/api/v1/clubs", body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def join(person, club, display_name="Bea", **extra):
+    return person.post(f"/api/v1/clubs/{club['id']}/join", {"display_name": display_name, **extra})
+
+
+def names(client, club):
+    return [m["display_name"] for m in client.get(f"/api/v1/clubs/{club['id']}/members").json()]
+
+
+def test_a_club_is_founded_found_and_shows_display_names_only(client, customer):
+    club = found(customer, description="Crime novels, monthly", place=OLD_STREET)
+    assert (club["members"], club["join_policy"]) == (1, "open")
+    other = found(sign_up(client), name="Dublin Bakers' Circle", place=DUBLIN)
+
+    def listed(**params):
+        return [c["name"] for c in client.get("/api/v1/clubs", params=params).json()["items"]]
+
+    assert listed(q="CRIME novels") == ["Old Street Readers"]
+    assert listed(q="bakers circle") == ["Dublin Bakers' Circle"]
+    assert listed(lat=51.52, lon=-0.09, radius_km=5) == ["Old Street Readers"]
+    assert len(listed()) == 2
+    page = client.get(f"/api/v1/clubs/{other['id']}").json()
+    assert page["name"] == "Dublin Bakers' Circle"
+    members = client.get(f"/api/v1/clubs/{club['id']}/members").json()
+    assert members == [
+        {"display_name": "Ada", "role": "founder", "joined_at": members[0]["joined_at"]}
+    ]
+    assert customer.email not in str(members)
+    assert customer.id not in str(members)
+
+
+def test_an_open_club_takes_members_at_once_and_once(client, customer):
+    club = found(customer)
+    bea = sign_up(client)
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: join(bea, club), range(4)))  # four taps at once
+    assert {a.status_code for a in answers} == {200}
+    assert answers[0].json()["status"] == "active"
+    assert names(client, club) == ["Ada", "Bea"]
+    assert [c["club"]["name"] for c in bea.get("/api/v1/me/clubs").json()] == ["Old Street Readers"]
+
+
+def test_a_club_that_approves_keeps_requests_for_its_organisers(client, customer):
+    club = found(customer, policy="approval")
+    bea, carl = sign_up(client), sign_up(client)
+    asked = join(bea, club)
+    assert asked.json()["status"] == "requested"
+    assert names(client, club) == ["Ada"]  # not a member yet
+    refused = bea.get(f"/api/v1/clubs/{club['id']}/requests")
+    assert refused.status_code == 403  # requests are the organisers'
+    [request] = customer.get(f"/api/v1/clubs/{club['id']}/requests").json()
+    assert request["display_name"] == "Bea"
+    not_theirs = carl.post(f"/api/v1/clubs/{club['id']}/members/{bea.id}/approve")
+    assert not_theirs.status_code == 403
+    assert not_theirs.json()["type"].endswith("/not-organiser")
+    approved = customer.post(f"/api/v1/clubs/{club['id']}/members/{bea.id}/approve")
+    assert approved.status_code == 200, approved.text
+    assert names(client, club) == ["Ada", "Bea"]
+
+
+def test_an_invitation_lets_one_person_in_once(client, customer):
+    club = found(customer, policy="invitation")
+    bea, carl = sign_up(client), sign_up(client)
+    closed = join(bea, club)
+    assert closed.status_code == 409
+    assert "invitation" in closed.json()["detail"]
+    code = customer.post(f"/api/v1/clubs/{club['id']}/invitations").json()["code"]
+    assert join(bea, club, invitation=code).json()["status"] == "active"
+    used = join(carl, club, display_name="Carl", invitation=code)
+    assert used.status_code == 422
+    assert used.json()["type"].endswith("/invalid-invitation")
+    assert names(client, club) == ["Ada", "Bea"]
+    assert bea.post(f"/api/v1/clubs/{club['id']}/invitations").status_code == 403
+
+
+def test_organisers_remove_members_but_not_the_founder_and_not_each_other(client, customer):
+    club = found(customer)
+    bea, carl, dee = sign_up(client), sign_up(client), sign_up(client)
+    for person, name in ((bea, "Bea"), (carl, "Carl"), (dee, "Dee")):
+        assert join(person, club, name).status_code == 200
+    base = f"/api/v1/clubs/{club['id']}/members"
+    assert (
+        customer.client.put(
+            f"{base}/{bea.id}/role", json={"role": "organiser"}, headers=customer.headers
+        ).status_code
+        == 200
+    )
+    assert (
+        customer.client.put(
+            f"{base}/{carl.id}/role", json={"role": "organiser"}, headers=customer.headers
+        ).status_code
+        == 200
+    )
+    assert bea.delete(f"{base}/{dee.id}").status_code == 204  # an organiser removes a member
+    assert bea.delete(f"{base}/{carl.id}").status_code == 403  # not another organiser
+    assert bea.delete(f"{base}/{customer.id}").status_code == 409  # nor the founder
+    assert names(client, club) == ["Ada", "Bea", "Carl"]
+    assert (
+        bea.client.put(
+            f"{base}/{carl.id}/role", json={"role": "member"}, headers=bea.headers
+        ).status_code
+        == 403
+    )  # roles are the founder's
+
+
+def test_a_founder_hands_the_club_on_before_leaving(client, customer):
+    club = found(customer)
+    bea = sign_up(client)
+    join(bea, club)
+    stuck = customer.post(f"/api/v1/clubs/{club['id']}/leave")
+    assert stuck.status_code == 409
+    assert "founder" in stuck.json()["detail"]
+    handed = customer.client.put(
+        f"/api/v1/clubs/{club['id']}/members/{bea.id}/role",
+        json={"role": "founder"},
+        headers=customer.headers,
+    )
+    assert handed.status_code == 200
+    assert customer.post(f"/api/v1/clubs/{club['id']}/leave").status_code == 204
+    members = client.get(f"/api/v1/clubs/{club['id']}/members").json()
+    assert [(m["display_name"], m["role"]) for m in members] == [("Bea", "founder")]
+    # The last member leaving closes the club.
+    assert bea.post(f"/api/v1/clubs/{club['id']}/leave").status_code == 204
+    assert client.get(f"/api/v1/clubs/{club['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "  ", "display_name": "Ada"},
+        {"name": "Readers", "display_name": "Ada", "join_policy": "secret"},
+        {"name": "Readers", "display_name": "Ada", "place": {"latitude": 91, "longitude": 0}},
+        {"name": "Readers\x00", "display_name": "Ada"},
+    ],
+)
+def test_a_club_that_cannot_be_founded_is_refused_and_nothing_is_kept(client, customer, body):
+    answer = customer.post("/api/v1/clubs", body)
+    assert answer.status_code == 422
+    assert client.get("/api/v1/clubs").json()["total"] == 0
+
+
+def test_a_home_business_must_exist(client, customer):
+    answer = customer.post(
+        "/api/v1/clubs",
+        {"name": "Readers", "display_name": "Ada", "home_business_id": "nosuchbiz00"},
+    )
+    assert answer.status_code == 404
+    assert client.get("/api/v1/clubs").json()["total"] == 0
