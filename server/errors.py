@@ -454,6 +454,11 @@ class InvalidInvitation(Invalid):
     title = "Invitation not valid"
 
 
+class DonationTooLarge(Invalid):
+    code = "donation-too-large"
+    title = "Too large a donation"
+
+
 class InvalidPairingCode(Invalid):
     code = "invalid-pairing-code"
     title = "Pairing code not valid"
@@ -497,6 +502,14 @@ class SandboxOnly(DomainError):
     code = "sandbox-only"
     status = 403
     title = "Only on a sandbox server"
+
+
+class NotAMember(DomainError):
+    """What only a club's members see."""
+
+    code = "not-a-member"
+    status = 403
+    title = "Only the club's members see this"
 
 
 class NotOrganiser(DomainError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, event
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String, Text, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
@@ -13,7 +13,15 @@ from ..db import Base, UtcDateTime, str_enum, utcnow
 from ..folding import fold
 from ..ids import ID_LENGTH, make_id
 
-__all__ = ["Club", "ClubInvitation", "ClubMember", "ClubRole", "JoinPolicy", "Membership"]
+__all__ = [
+    "Club",
+    "ClubInvitation",
+    "ClubMember",
+    "ClubRole",
+    "Donation",
+    "JoinPolicy",
+    "Membership",
+]
 
 
 class JoinPolicy(enum.StrEnum):
@@ -45,6 +53,7 @@ class Club(Base):
         ForeignKey("businesses.id"), index=True, default=None
     )
     join_policy: Mapped[JoinPolicy] = mapped_column(str_enum(JoinPolicy, 12))
+    currency: Mapped[str] = mapped_column(String(3), default="GBP", server_default="GBP")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     search_text: Mapped[str] = mapped_column(Text, default="")
 
@@ -66,6 +75,23 @@ class ClubMember(Base):
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_club_members_club_status", "club_id", "status"),)
+
+
+class Donation(Base):
+    """A gift of money into a club's fund (its ledger account), paid through the gateway."""
+
+    __tablename__ = "club_donations"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    club_id: Mapped[str] = mapped_column(ForeignKey("clubs.id"), index=True)
+    donor_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    message: Mapped[str] = mapped_column(String(280), default="")
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    operation_id: Mapped[str] = mapped_column(String(ID_LENGTH))  # its ledger transfer
+    payment_reference: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ClubInvitation(Base):

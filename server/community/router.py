@@ -5,19 +5,31 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+
+from sync.money import Money
 
 from ..db import SessionDep
-from ..deps import PROBLEM_RESPONSES, CurrentUser
+from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, reply
 from ..directory.repository import Near
+from ..directory.schemas import MoneyPublic
+from ..fraud import service as fraud
+from ..fraud.client import client_of
+from ..fraud.models import FraudEvent
+from ..payments import PaymentGateway, take_payment
 from ..problems import Problem
-from . import service
-from .models import Club, ClubMember, Membership
+from ..wallet.idempotency import Outcome, idempotent
+from . import donations, service
+from .models import Club, ClubMember, Donation, Membership
 from .schemas import (
     ClubCreate,
+    ClubFunds,
     ClubJoin,
     ClubPage,
     ClubPublic,
+    DonationCreate,
+    DonationPublic,
+    DonationReceipt,
     InvitationIssued,
     MemberManaged,
     MemberPublic,
@@ -40,6 +52,7 @@ def _public(club: Club, members: int, distance: float | None = None) -> ClubPubl
         place=place,
         home_business_id=club.home_business_id,
         join_policy=club.join_policy,
+        currency=club.currency,
         members=members,
         distance_km=None if distance is None else round(distance, 3),
     )
@@ -61,6 +74,7 @@ def found_club(body: ClubCreate, user: CurrentUser, session: SessionDep) -> Club
         home_business_id=body.home_business_id,
         join_policy=body.join_policy,
         display_name=body.display_name,
+        currency_code=body.currency,
     )
     session.commit()
     return _public(club, 1)
@@ -207,3 +221,92 @@ def my_clubs(user: CurrentUser, session: SessionDep) -> list[MyMembership]:
         MyMembership(club=_public(c, _count(session, c)), role=m.role, status=m.status)
         for c, m in service.my_clubs(session, user.id)
     ]
+
+
+def _donation(session: SessionDep, donation: Donation) -> DonationPublic:
+    donor = "Anonymous"
+    if not donation.anonymous:
+        member = service.membership(session, donation.club_id, donation.donor_id)
+        donor = member.display_name if member is not None else "A friend of the club"
+    return DonationPublic(
+        id=donation.id,
+        club_id=donation.club_id,
+        amount=MoneyPublic.of(Money.of(donation.amount_minor, donation.currency)),
+        donor=donor,
+        message=donation.message,
+        created_at=donation.created_at,
+    )
+
+
+def _receipt(session: SessionDep, donation: Donation) -> DonationReceipt:
+    club = service.club(session, donation.club_id)
+    return DonationReceipt(
+        **_donation(session, donation).model_dump(),
+        club_name=club.name,
+        payment_reference=donation.payment_reference,
+    )
+
+
+@router.post(
+    "/clubs/{club_id}/donations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DonationReceipt,
+    responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
+    summary="Donate to a club's fund, paid by card (final: not refunded)",
+)
+def donate(
+    club_id: str,
+    body: DonationCreate,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    club = service.club(session, club_id)
+    gateway: PaymentGateway = request.app.state.gateway
+
+    def operation() -> Outcome:
+        amount = Money.of(body.amount_minor, club.currency)
+        card = body.payment.card_number
+        donations.prepare(
+            session, club, amount, card, datetime.now(UTC).date(), request.app.state.money_limits
+        )
+        fraud.screen(
+            session,
+            fraud.Activity(
+                FraudEvent.PURCHASE,
+                payment_card=fraud.fingerprint(session, card),
+                customer_id=user.id,
+                address=client_of(request).address,
+                amount_minor=amount.minor,
+                currency=amount.currency.code,
+            ),
+        )
+        reference = take_payment(gateway, amount, card, f"{user.id}:{idempotency_key}")
+        made = donations.donate(
+            session, club, user.id, amount, reference, body.message, body.anonymous
+        )
+        return 201, _receipt(session, made).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+@router.get(
+    "/clubs/{club_id}/funds",
+    summary="The club's fund and its donations (members)",
+    responses=PROBLEM_RESPONSES,
+)
+def funds(club_id: str, user: CurrentUser, session: SessionDep) -> ClubFunds:
+    club = service.club(session, club_id)
+    service.require_member(session, club, user.id)
+    return ClubFunds(
+        club_id=club.id,
+        balance=MoneyPublic.of(donations.fund(session, club)),
+        donations=[_donation(session, d) for d in donations.donations(session, club_id=club.id)],
+    )
+
+
+@router.get("/me/donations", summary="Your donations: receipts, newest first")
+def my_donations(user: CurrentUser, session: SessionDep) -> list[DonationReceipt]:
+    return [_receipt(session, d) for d in donations.donations(session, donor_id=user.id)]

@@ -6,7 +6,9 @@ from pydantic import BaseModel, Field
 
 from sync.wire import Line, Name, Prose
 
+from ..directory.schemas import MoneyPublic
 from ..pages import Page
+from ..wallet.schemas import PaymentDetails
 from .models import ClubRole, JoinPolicy, Membership
 
 
@@ -17,6 +19,7 @@ class Place(BaseModel):
 
 class ClubCreate(BaseModel):
     name: Name = Field(max_length=120)
+    currency: Line = Field(default="GBP", max_length=3, description="of its fund: donations")
     description: Prose = Field(default="", max_length=2000)
     place: Place | None = Field(
         default=None, description="where the club meets, to be found nearby"
@@ -33,6 +36,7 @@ class ClubPublic(BaseModel):
     place: Place | None
     home_business_id: str | None
     join_policy: JoinPolicy
+    currency: str
     members: int = Field(description="active members")
     distance_km: float | None = None
 
@@ -76,3 +80,32 @@ class InvitationIssued(BaseModel):
 
 class RoleChange(BaseModel):
     role: ClubRole
+
+
+class DonationCreate(BaseModel):
+    amount_minor: int = Field(gt=0, le=100_000, description="in the club's currency")
+    payment: PaymentDetails
+    message: Prose = Field(default="", max_length=280)
+    anonymous: bool = Field(default=False, description="members see 'Anonymous'")
+
+
+class DonationPublic(BaseModel):
+    id: str
+    club_id: str
+    amount: MoneyPublic
+    donor: str = Field(description="the donor's display name in the club, or 'Anonymous'")
+    message: str
+    created_at: datetime
+
+
+class DonationReceipt(DonationPublic):
+    """Your own donation: the receipt, with the payment's reference."""
+
+    club_name: str
+    payment_reference: str
+
+
+class ClubFunds(BaseModel):
+    club_id: str
+    balance: MoneyPublic = Field(description="what the club's fund holds")
+    donations: list[DonationPublic] = Field(description="newest first")

@@ -12,6 +12,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sync.money import UnknownCurrencyError, currency
+
 from ..directory.models import Business
 from ..directory.repository import Near, distance_km
 from ..errors import (
@@ -20,7 +22,9 @@ from ..errors import (
     ClubNotFound,
     InvalidInvitation,
     MemberNotFound,
+    NotAMember,
     NotOrganiser,
+    UnknownCurrency,
 )
 from ..folding import like_escaped, words
 from .models import Club, ClubInvitation, ClubMember, ClubRole, JoinPolicy, Membership
@@ -39,6 +43,7 @@ __all__ = [
     "my_clubs",
     "remove",
     "require_manager",
+    "require_member",
     "search",
     "set_role",
 ]
@@ -69,6 +74,20 @@ def require_manager(session: Session, club: Club, user_id: str) -> ClubMember:
     return me
 
 
+def _currency(code: str) -> str:
+    try:
+        return currency(code).code
+    except UnknownCurrencyError as exc:
+        raise UnknownCurrency(str(exc)) from None
+
+
+def require_member(session: Session, club: Club, user_id: str) -> ClubMember:
+    me = membership(session, club.id, user_id)
+    if me is None or me.status is not Membership.ACTIVE:
+        raise NotAMember(f"Only members of {club.name} see this: join the club first.")
+    return me
+
+
 def found_club(
     session: Session,
     founder_id: str,
@@ -79,6 +98,7 @@ def found_club(
     home_business_id: str | None,
     join_policy: JoinPolicy,
     display_name: str,
+    currency_code: str = "GBP",
 ) -> Club:
     if home_business_id is not None and session.get(Business, home_business_id) is None:
         raise BusinessNotFound(f"There is no business {home_business_id!r} to be the club's home.")
@@ -90,6 +110,7 @@ def found_club(
         longitude=longitude,
         home_business_id=home_business_id,
         join_policy=join_policy,
+        currency=_currency(currency_code),
     )
     session.add(founded)
     session.flush()

@@ -91,9 +91,9 @@ def account(
         currency=currency,
         business_id=business_id,
         balance_minor=0,
-        # Only a card's balance is a promise with a floor; the platform's accounts are
-        # the other side of those promises and are negative by design.
-        allow_negative=purpose is not Purpose.CARD,
+        # Only a card's balance and a club's fund are promises with a floor; the platform's
+        # accounts are the other side of those promises and are negative by design.
+        allow_negative=purpose not in (Purpose.CARD, Purpose.CLUB),
     )
     try:
         with session.begin_nested():

@@ -39,6 +39,7 @@ class Purpose(enum.StrEnum):
     REVENUE = "revenue"  # value redeemed at a business: the platform owes it to them
     BREAKAGE = "breakage"  # balances left on expired cards
     SHORTFALL = "shortfall"  # offline overspend a business's terminals approved
+    CLUB = "club"  # a club's fund: donations in, club purchases out
 
 
 class LedgerAccount(Base):
@@ -72,6 +73,7 @@ class TransferKind(enum.StrEnum):
     CARD_TRANSFER = "card-transfer"
     VOUCHER_SALE = "voucher-sale"
     VOUCHER_REDEMPTION = "voucher-redemption"
+    DONATION = "donation"  # a payment into a club's fund
 
 
 class Transfer(Base):

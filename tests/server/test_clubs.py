@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.server.api import sign_up
+from tests.server.api import new_key, sign_up
 
 OLD_STREET = {"latitude": 51.5257, "longitude": -0.0875}
 DUBLIN = {"latitude": 53.3498, "longitude": -6.2603}
@@ -167,3 +167,61 @@ def test_a_home_business_must_exist(client, customer):
     )
     assert answer.status_code == 404
     assert client.get("/api/v1/clubs").json()["total"] == 0
+
+
+# -- donations -------------------------------------------------------------------------------
+
+
+def donate(person, club, amount, key=None, card="4242 4242 4242 4242", **extra):
+    return person.post(
+        f"/api/v1/clubs/{club['id']}/donations",
+        {"amount_minor": amount, "payment": {"card_number": card}, **extra},
+        key=key or new_key(),
+    )
+
+
+def test_donations_fill_the_fund_once_each_and_members_see_them(client, customer):
+    club = found(customer)
+    bea, stranger = sign_up(client), sign_up(client)
+    join(bea, club)
+    first = donate(bea, club, 1500, key="gift-1", message="For the summer read")
+    assert first.status_code == 201, first.text
+    again = donate(bea, club, 1500, key="gift-1", message="For the summer read")  # a retry
+    assert again.json() == first.json()
+    receipt = first.json()
+    assert (receipt["amount"]["text"], receipt["donor"], receipt["club_name"]) == (
+        "£15.00",
+        "Bea",
+        "Old Street Readers",
+    )
+    assert donate(stranger, club, 500, anonymous=True).status_code == 201  # anyone may give
+    funds = customer.get(f"/api/v1/clubs/{club['id']}/funds").json()
+    assert funds["balance"]["minor"] == 2000
+    assert [(d["donor"], d["amount"]["minor"]) for d in funds["donations"]] == [
+        ("Anonymous", 500),
+        ("Bea", 1500),
+    ]
+    assert stranger.get(f"/api/v1/clubs/{club['id']}/funds").status_code == 403  # members only
+    [mine] = stranger.get("/api/v1/me/donations").json()  # the donor's own receipt
+    assert mine["amount"]["minor"] == 500
+
+
+def test_a_declined_or_refused_donation_changes_nothing(client, customer):
+    club = found(customer)
+    declined = donate(customer, club, 1000, card="4000 0000 0000 0002")
+    assert declined.status_code == 402
+    too_much = donate(customer, club, 100_001)
+    assert too_much.status_code == 422
+    assert customer.get(f"/api/v1/clubs/{club['id']}/funds").json()["balance"]["minor"] == 0
+    assert customer.get("/api/v1/me/donations").json() == []
+
+
+def test_donations_count_against_the_payment_cards_daily_load(client, customer, settings):
+    club = found(customer)
+    assert settings.max_daily_load_per_payment_card_minor == 200_000  # £2,000 a day
+    assert donate(customer, club, 100_000).status_code == 201
+    assert donate(customer, club, 100_000).status_code == 201
+    over = donate(customer, club, 1)
+    assert over.status_code == 409
+    assert over.json()["type"].endswith("/payment-card-daily-limit")
+    assert customer.get(f"/api/v1/clubs/{club['id']}/funds").json()["balance"]["minor"] == 200_000

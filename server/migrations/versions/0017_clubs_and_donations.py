@@ -1,8 +1,8 @@
-"""clubs
+"""clubs and donations
 
 Revision ID: 0017
 Revises: 0016
-Create Date: 2026-11-30 08:29:43.288563
+Create Date: 2026-11-30 08:38:04.895964
 
 """
 from typing import Sequence, Union
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('home_business_id', sa.String(length=11), nullable=True),
     sa.Column('join_policy', sa.Enum('open', 'approval', 'invitation', name='joinpolicy', native_enum=False, length=12), nullable=False),
+    sa.Column('currency', sa.String(length=3), server_default='GBP', nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('search_text', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['home_business_id'], ['businesses.id'], name=op.f('fk_clubs_home_business_id_businesses')),
@@ -36,6 +37,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('clubs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_clubs_home_business_id'), ['home_business_id'], unique=False)
+
+    op.create_table('club_donations',
+    sa.Column('id', sa.String(length=11), nullable=False),
+    sa.Column('club_id', sa.String(length=11), nullable=False),
+    sa.Column('donor_id', sa.String(length=11), nullable=False),
+    sa.Column('amount_minor', sa.BigInteger(), nullable=False),
+    sa.Column('currency', sa.String(length=3), nullable=False),
+    sa.Column('message', sa.String(length=280), nullable=False),
+    sa.Column('anonymous', sa.Boolean(), nullable=False),
+    sa.Column('operation_id', sa.String(length=11), nullable=False),
+    sa.Column('payment_reference', sa.String(length=120), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['club_id'], ['clubs.id'], name=op.f('fk_club_donations_club_id_clubs')),
+    sa.ForeignKeyConstraint(['donor_id'], ['users.id'], name=op.f('fk_club_donations_donor_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_club_donations'))
+    )
+    with op.batch_alter_table('club_donations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_club_donations_club_id'), ['club_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_club_donations_donor_id'), ['donor_id'], unique=False)
 
     op.create_table('club_invitations',
     sa.Column('code_hash', sa.String(length=64), nullable=False),
@@ -81,6 +101,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_club_invitations_club_id'))
 
     op.drop_table('club_invitations')
+    with op.batch_alter_table('club_donations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_club_donations_donor_id'))
+        batch_op.drop_index(batch_op.f('ix_club_donations_club_id'))
+
+    op.drop_table('club_donations')
     with op.batch_alter_table('clubs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_clubs_home_business_id'))
 
