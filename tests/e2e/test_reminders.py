@@ -106,4 +106,4 @@ def test_the_worker_touches_its_heartbeat_after_each_round(tmp_path):
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-        worker.log.close()
+        worker.log.close()  # type: ignore[attr-defined]

@@ -25,7 +25,7 @@ def sandbox(settings, engine, clock):
         yield client
 
 
-def advance(billing: Billing, **body) -> dict:
+def advance(billing: Billing, **body):
     answer = billing.post("/test-clock/advance", body)
     assert answer.status_code == 200, answer.text
     return answer.json()
