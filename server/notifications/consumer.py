@@ -9,7 +9,7 @@ an event again, or another event of the same card that sees the same transfer, w
 nothing new, and a card changed twice between two reads still has both told.
 
 Two consumers at once are safe: each business's cursor row is locked while its events are
-read and its notifications written (SQLite's writers take turns anyway); the second then
+read and its notifications written (`server.outbox.read_new_events`); the second then
 starts from where the first left it.
 
 Stated limits: a receipt's "it now holds" is the balance when the consumer reads the event
@@ -20,20 +20,19 @@ would not find it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.money import Money
 
 from ..devices.models import Incident
 from ..directory.models import Business
-from ..events import Event, EventCounter, EventEntity, EventKind, events_after
+from ..events import Event, EventEntity, EventKind
+from ..outbox import insert_for, read_new_events
 from ..wallet.models import GiftCard, Transfer
 from . import templates
 from .models import Channel, Notification, NotificationCursor, NotificationKind
@@ -63,63 +62,25 @@ class _Planned:
     message: templates.Message
 
 
-_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
 def consume(sessions: Callable[[], Session], options: ConsumerOptions, now: datetime) -> int:
     """Read every business's new events once (up to a batch each) and write their
-    notifications, due at `now`; the number of events read."""
-    with sessions() as session:
-        behind = (
+    notifications, due at `now`; the number of events read. A business first seen starts
+    at its beginning (the migration started the ones that existed before notifications at
+    their head, so history is not sent)."""
+
+    def write(session: Session, events: Sequence[Event]) -> None:
+        rows: list[dict[str, object]] = []
+        for event in events:
+            for planned in _plan(session, event, options):
+                rows.extend(_rows(session, event, planned, options, now))
+        if rows:
             session.execute(
-                select(EventCounter.business_id)
-                .outerjoin(
-                    NotificationCursor, NotificationCursor.business_id == EventCounter.business_id
-                )
-                .where(EventCounter.position > func.coalesce(NotificationCursor.position, 0))
+                insert_for(session)(Notification)
+                .values(rows)
+                .on_conflict_do_nothing(index_elements=["kind", "source_id", "user_id", "channel"])
             )
-            .scalars()
-            .all()
-        )
-    read = 0
-    for business_id in behind:
-        with sessions() as session:
-            read += _consume_business(session, business_id, options, now)
-            session.commit()
-    return read
 
-
-def _consume_business(
-    session: Session, business_id: str, options: ConsumerOptions, now: datetime
-) -> int:
-    upsert = _INSERTS[session.get_bind().dialect.name]
-    # A business first seen starts at its beginning (the migration started the ones that
-    # existed before notifications at their head, so history is not sent).
-    session.execute(
-        upsert(NotificationCursor)
-        .values(business_id=business_id, position=0)
-        .on_conflict_do_nothing(index_elements=[NotificationCursor.business_id])
-    )
-    cursor = session.scalars(
-        select(NotificationCursor)
-        .where(NotificationCursor.business_id == business_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    events = events_after(session, business_id, cursor.position, options.batch)
-    rows: list[dict[str, object]] = []
-    for event in events:
-        for planned in _plan(session, event, options):
-            rows.extend(_rows(session, event, planned, options, now))
-    if rows:
-        session.execute(
-            upsert(Notification)
-            .values(rows)
-            .on_conflict_do_nothing(index_elements=["kind", "source_id", "user_id", "channel"])
-        )
-    if events:
-        cursor.position = events[-1].position
-    return len(events)
+    return read_new_events(sessions, NotificationCursor, options.batch, write)
 
 
 def _rows(

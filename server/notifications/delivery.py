@@ -1,13 +1,8 @@
 """The worker's delivery: claim due notifications, send each, mark it sent.
 
-A claim is a lease: a short transaction sets the worker's token, `claimed_until` and one more
-attempt on up to a batch of due rows (FOR UPDATE SKIP LOCKED on PostgreSQL, so workers at
-once take different rows; SQLite's writers take turns). Sending happens outside any
-transaction — no row lock or SQLite write lock is held while a mail server answers — and
-marking sent is an UPDATE that succeeds only while the row is still pending and still this
-worker's. Another worker can take a row over only after its lease ends, and the lease is
-far longer than a send may take (the SMTP timeout), and a worker checks its lease is still
-running before each send. So one row is sent once by one worker.
+Claims are leases (`server.outbox.claims`): sending happens outside any transaction — no
+row lock or SQLite write lock is held while a mail server answers — and the lease is far
+longer than a send may take (the SMTP timeout). So one row is sent once by one worker.
 
 What is not possible without the receiver's help: if the process dies after the mail
 server accepted a message and before the mark commits, the row is sent again when its lease
@@ -29,6 +24,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..db import utcnow
 from ..ids import make_id
+from ..outbox import claim_due, release, still_held
 from ..settings import Settings
 from .channels import (
     DeliveryError,
@@ -39,7 +35,7 @@ from .channels import (
     email_message_id,
 )
 from .models import Channel, Delivery, InboxItem, Notification
-from .repository import claim_due, push_tokens, release
+from .repository import push_tokens
 
 __all__ = ["Deliverer", "DeliveryRound", "retry_delay"]
 
@@ -80,7 +76,12 @@ class Deliverer:
         now = self.clock()
         with self.sessions() as session:
             ids = claim_due(
-                session, worker, now, now + self.lease, self.settings.notifications_batch
+                session,
+                Notification,
+                worker,
+                now,
+                now + self.lease,
+                self.settings.notifications_batch,
             )
             session.commit()
         sent = retrying = failed = 0
@@ -94,11 +95,7 @@ class Deliverer:
     def _deliver(self, worker: str, notification_id: int) -> Delivery | None:
         with self.sessions() as session:
             row = session.get_one(Notification, notification_id)
-            if (
-                row.claimed_by != worker
-                or row.claimed_until is None
-                or row.claimed_until <= self.clock()
-            ):
+            if not still_held(row, worker, self.clock()):
                 return None  # the lease ran out before its turn: another worker has it
             job = _Job(
                 row.id,
@@ -125,7 +122,11 @@ class Deliverer:
             return self._failed(worker, job, str(exc))
         with self.sessions() as session:
             marked = release(
-                session, job.id, worker, {"status": Delivery.SENT, "sent_at": self.clock()}
+                session,
+                Notification,
+                job.id,
+                worker,
+                {"status": Delivery.SENT, "sent_at": self.clock()},
             )
             if marked and job.channel is Channel.INBOX:
                 session.add(inbox)
@@ -167,7 +168,7 @@ class Deliverer:
             values = {"next_attempt_at": self.clock() + delay, "last_error": error}
             outcome = Delivery.PENDING
         with self.sessions() as session:
-            release(session, job.id, worker, values)
+            release(session, Notification, job.id, worker, values)
             session.commit()
         return outcome
 

@@ -6,7 +6,6 @@ process. Several at once are safe (see `consumer` and `delivery`)."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
+from ..outbox import Rounds
 from ..settings import Settings
 from .channels import EmailSender, PushTransport, SmtpSender
 from .consumer import ConsumerOptions, consume
@@ -50,8 +50,7 @@ class NotificationWorker:
             batch=settings.notifications_batch,
         )
         self.deliverer = Deliverer(sessions, settings, email, push, clock)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.rounds = Rounds("notifications", self.run_once, log)
 
     def run_once(self) -> Round:
         """Read what the log has new, then deliver what is due."""
@@ -59,22 +58,11 @@ class NotificationWorker:
         return Round(events, self.deliverer.deliver_due())
 
     def run(self, interval: float) -> None:
-        """Rounds every `interval` seconds until `stop`; a failed round is logged and the
-        next one tries again."""
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("a notification round failed; the next one tries again")
-            self._stop.wait(interval)
+        """Rounds every `interval` seconds until `stop`."""
+        self.rounds.run(interval)
 
     def start(self, interval: float) -> None:
-        self._thread = threading.Thread(
-            target=self.run, args=(interval,), name="notifications", daemon=True
-        )
-        self._thread.start()
+        self.rounds.start(interval)
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        self.rounds.stop()
