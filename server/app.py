@@ -39,6 +39,8 @@ from .settings import Settings
 from .sharedstate import SharedState, open_state
 from .wallet.limits import MoneyLimits
 from .wallet.router import router as wallet_router
+from .webhooks.router import router as webhooks_router
+from .webhooks.worker import WebhookWorker
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -77,7 +79,13 @@ def create_app(
         if settings.notifications_interval_seconds > 0:
             notifier = NotificationWorker(app.state.sessions, settings, push=app.state.push)
             notifier.start(settings.notifications_interval_seconds)
+        webhooks = None
+        if settings.webhooks_interval_seconds > 0:
+            webhooks = WebhookWorker(app.state.sessions, settings)
+            webhooks.start(settings.webhooks_interval_seconds)
         yield
+        if webhooks is not None:
+            webhooks.stop()
         if notifier is not None:
             notifier.stop()
         if schedule is not None:
@@ -138,6 +146,7 @@ def create_app(
     api.include_router(fraud_router)
     api.include_router(notifications_router)
     api.include_router(realtime_router)
+    api.include_router(webhooks_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")

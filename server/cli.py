@@ -81,10 +81,12 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
 
     worker = actions.add_parser(
         "worker",
-        help="deliver notifications: read the event log into the outbox and send what is due",
-        description="The notification worker as its own process (production: set "
-        "TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS=0 on the API so it does not run there too; "
-        "running several is safe). Rounds every --interval seconds until stopped.",
+        help="deliver notifications and webhooks: read the event log into their outboxes and "
+        "send what is due",
+        description="The notification and webhook workers as their own process (production: "
+        "set TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS=0 and TILLPOINT_WEBHOOKS_INTERVAL_SECONDS=0 "
+        "on the API so they do not run there too; running several is safe). Rounds every "
+        "--interval seconds until stopped.",
     )
     _add_database_options(worker)
     worker.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
@@ -206,30 +208,45 @@ def billing_run(args: argparse.Namespace) -> int:
 
 def run_worker(args: argparse.Namespace) -> int:
     import signal
+    import threading
 
     from .db import make_engine, make_sessionmaker
     from .notifications import NotificationWorker, make_push_transport
+    from .webhooks.worker import WebhookWorker
 
     settings = _settings(args)
     if args.interval <= 0:
         raise CommandError("--interval must be above 0 seconds")
     engine = make_engine(settings.effective_database_url)
+    sessions = make_sessionmaker(engine)
+    notifier = NotificationWorker(sessions, settings, push=make_push_transport(settings))
+    webhooks = WebhookWorker(sessions, settings)
     try:
-        worker = NotificationWorker(
-            make_sessionmaker(engine), settings, push=make_push_transport(settings)
-        )
         if args.once:
-            done = worker.run_once()
+            done, sent = notifier.run_once(), webhooks.run_once()
             print(
-                f"{done.events} events read; {done.delivery.sent} sent, "
+                f"notifications: {done.events} events read; {done.delivery.sent} sent, "
                 f"{done.delivery.retrying} to retry, {done.delivery.failed} failed"
             )
+            print(
+                f"webhooks: {sent.events} events read; {sent.delivery.sent} sent, "
+                f"{sent.delivery.retrying} to retry, {sent.delivery.failed} failed"
+            )
             return EXIT_OK
-        signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-        print(f"notification worker: a round every {args.interval:g} s (Ctrl-C stops it)")
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        # Each on its own thread: a slow webhook receiver never holds back an email.
+        notifier.start(args.interval)
+        webhooks.start(args.interval)
+        print(
+            f"notification and webhook workers: a round every {args.interval:g} s "
+            "(Ctrl-C stops them)"
+        )
         with contextlib.suppress(KeyboardInterrupt):
-            worker.run(args.interval)
+            stopped.wait()
     finally:
+        notifier.stop()
+        webhooks.stop()
         engine.dispose()
     return EXIT_OK
 

@@ -50,6 +50,7 @@ from .wallet.models import (
     Purpose,
     Transfer,
 )
+from .webhooks.models import WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Adjustment",
@@ -98,4 +99,8 @@ __all__ = [
     "Transfer",
     "User",
     "Voucher",
+    "WebhookAttempt",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

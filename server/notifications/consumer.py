@@ -34,6 +34,7 @@ from ..directory.models import Business
 from ..events import Event, EventEntity, EventKind
 from ..outbox import insert_for, read_new_events
 from ..wallet.models import GiftCard, Transfer
+from ..webhooks.models import EndpointStatus, WebhookEndpoint
 from . import templates
 from .models import Channel, Notification, NotificationCursor, NotificationKind
 from .repository import disabled_channels, has_push_device
@@ -113,6 +114,8 @@ def _plan(session: Session, event: Event, options: ConsumerOptions) -> list[_Pla
         return _card(session, event, options)
     if event.entity == EventEntity.INCIDENT and event.kind == EventKind.CREATED:
         return _incident(session, event)
+    if event.entity == EventEntity.WEBHOOK_ENDPOINT:
+        return _webhook_endpoint(session, event)
     return []
 
 
@@ -154,3 +157,27 @@ def _incident(session: Session, event: Event) -> list[_Planned]:
         return []
     message = templates.incident_opened(business.name, incident.kind.value, incident.detail)
     return [_Planned(NotificationKind.INCIDENT_OPENED, incident.id, business.owner_id, message)]
+
+
+def _webhook_endpoint(session: Session, event: Event) -> list[_Planned]:
+    """An endpoint the server disabled: about the delivery that made it (each disabling
+    has its own), unless it is enabled again by the time the event is read."""
+    endpoint = session.get(WebhookEndpoint, event.entity_id)
+    business = session.get(Business, event.business_id)
+    if (
+        endpoint is None
+        or endpoint.status is not EndpointStatus.DISABLED
+        or endpoint.disabled_by_delivery is None
+        or business is None
+        or business.owner_id is None
+    ):
+        return []
+    message = templates.webhook_disabled(business.name, endpoint.url, endpoint.disabled_reason)
+    return [
+        _Planned(
+            NotificationKind.WEBHOOK_DISABLED,
+            endpoint.disabled_by_delivery,
+            business.owner_id,
+            message,
+        )
+    ]

@@ -31,6 +31,7 @@ class NotificationKind(enum.StrEnum):
     CARD_REDEEMED = "card_redeemed"  # to the card's owner: the redemption's receipt
     LOW_BALANCE = "low_balance"  # a redemption left less than the threshold
     INCIDENT_OPENED = "incident_opened"  # to the business's owner
+    WEBHOOK_DISABLED = "webhook_disabled"  # to the business's owner
 
 
 # Receipts cannot be turned off (on any channel).

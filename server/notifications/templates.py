@@ -13,6 +13,7 @@ __all__ = [
     "card_redeemed",
     "incident_opened",
     "low_balance",
+    "webhook_disabled",
 ]
 
 
@@ -67,5 +68,17 @@ def incident_opened(business: str, kind: str, detail: str) -> Message:
             f"Reconciliation found something to look at ({kind.replace('_', ' ')}).",
             detail,
             "Open the incidents in the vendor app to resolve it.",
+        ],
+    )
+
+
+def webhook_disabled(business: str, url: str, reason: str) -> Message:
+    return _message(
+        f"A webhook endpoint of {business} was turned off",
+        [
+            f"Tillpoint stopped sending webhooks to {url}: {reason}.",
+            "Its deliveries wait. Fix the receiver, then enable the endpoint again "
+            "(PATCH it with enabled: true): what waits is sent, and new events with it. "
+            "Each delivery's attempts, with the answers, are in its delivery log.",
         ],
     )

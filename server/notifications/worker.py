@@ -30,7 +30,7 @@ class Round:
     delivery: DeliveryRound
 
 
-class NotificationWorker:
+class NotificationWorker(Rounds):
     def __init__(
         self,
         sessions: Callable[[], Session],
@@ -50,19 +50,9 @@ class NotificationWorker:
             batch=settings.notifications_batch,
         )
         self.deliverer = Deliverer(sessions, settings, email, push, clock)
-        self.rounds = Rounds("notifications", self.run_once, log)
+        super().__init__("notifications", log)
 
     def run_once(self) -> Round:
         """Read what the log has new, then deliver what is due."""
         events = consume(self.sessions, self.options, self.clock())
         return Round(events, self.deliverer.deliver_due())
-
-    def run(self, interval: float) -> None:
-        """Rounds every `interval` seconds until `stop`."""
-        self.rounds.run(interval)
-
-    def start(self, interval: float) -> None:
-        self.rounds.start(interval)
-
-    def stop(self) -> None:
-        self.rounds.stop()

@@ -5,24 +5,26 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 __all__ = ["Rounds"]
 
 
 class Rounds:
-    """Calls `round` every `interval` seconds until stopped; a failed round is logged and
-    the next one tries again."""
+    """A worker whose `run_once` is called every `interval` seconds until `stop`; a failed
+    round is logged and the next one tries again."""
 
-    def __init__(self, name: str, round: Callable[[], object], log: logging.Logger) -> None:
-        self.name, self.round, self.log = name, round, log
+    def __init__(self, name: str, log: logging.Logger) -> None:
+        self.name, self.log = name, log
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def run_once(self) -> object:
+        raise NotImplementedError
 
     def run(self, interval: float) -> None:
         while not self._stop.is_set():
             try:
-                self.round()
+                self.run_once()
             except Exception:
                 self.log.exception("a %s round failed; the next one tries again", self.name)
             self._stop.wait(interval)

@@ -1,0 +1,1 @@
+"""Webhooks for vendors (DESIGN.md §14)."""
