@@ -321,6 +321,8 @@ def run_demo(args: argparse.Namespace) -> int:
     from .keys.keyring import Keyring
 
     os.environ.pop("DATABASE_URL", None)  # the demo is always its own SQLite file
+    # Its visitors try webhooks with a receiver on their own machine (docs/operations.md).
+    os.environ.setdefault("TILLPOINT_WEBHOOKS_ALLOW_PRIVATE_URLS", "true")
     settings = _settings(args)
     _migrate(settings)
     keyring = Keyring.open(settings.effective_keys_dir)

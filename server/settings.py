@@ -162,7 +162,7 @@ class Settings(BaseSettings):
         default=10, gt=0, le=60, description="how long a receiver has to connect and to answer"
     )
     webhooks_retry_schedule_seconds: list[float] = Field(
-        default=[5, 300, 1800, 7200, 18000, *[36000.0] * 7],
+        default=[5, 300, 1800, 7200, 18000, *[36000] * 7],
         min_length=1,
         description="the waits before each retry of a failed delivery (JSON list); after the "
         "last one fails the delivery is given up and the endpoint disabled. The default "
