@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..db import utcnow
 from ..ids import make_id
-from ..outbox import claim_due, release, still_held
+from ..outbox import DeliveryRound, claim_due, release, still_held
 from ..settings import Settings
 from .channels import (
     DeliveryError,
@@ -37,18 +37,11 @@ from .channels import (
 from .models import Channel, Delivery, InboxItem, Notification
 from .repository import push_tokens
 
-__all__ = ["Deliverer", "DeliveryRound", "retry_delay"]
+__all__ = ["Deliverer", "retry_delay"]
 
 log = logging.getLogger("tillpoint.notifications")
 
 MAX_RETRY_DELAY = timedelta(hours=6)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRound:
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
 
 
 def retry_delay(attempts: int, first: float) -> timedelta:
@@ -84,13 +77,7 @@ class Deliverer:
                 self.settings.notifications_batch,
             )
             session.commit()
-        sent = retrying = failed = 0
-        for notification_id in ids:
-            outcome = self._deliver(worker, notification_id)
-            sent += outcome is Delivery.SENT
-            retrying += outcome is Delivery.PENDING
-            failed += outcome is Delivery.FAILED
-        return DeliveryRound(sent, retrying, failed)
+        return DeliveryRound.of(self._deliver(worker, i) for i in ids)
 
     def _deliver(self, worker: str, notification_id: int) -> Delivery | None:
         with self.sessions() as session:

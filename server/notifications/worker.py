@@ -7,27 +7,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..outbox import Rounds
+from ..outbox import Round, Rounds
 from ..settings import Settings
 from .channels import EmailSender, PushTransport, SmtpSender
 from .consumer import ConsumerOptions, consume
-from .delivery import Deliverer, DeliveryRound
+from .delivery import Deliverer
 
 __all__ = ["NotificationWorker", "Round"]
 
 log = logging.getLogger("tillpoint.notifications")
-
-
-@dataclass(frozen=True, slots=True)
-class Round:
-    events: int
-    delivery: DeliveryRound
 
 
 class NotificationWorker(Rounds):

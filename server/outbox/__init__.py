@@ -5,12 +5,14 @@ thread of their own."""
 
 from .claims import Delivery, Leased, claim_due, release, still_held
 from .cursors import LogCursor, businesses_behind, insert_for, read_new_events, start_at_head
-from .rounds import Rounds
+from .rounds import DeliveryRound, Round, Rounds
 
 __all__ = [
     "Delivery",
+    "DeliveryRound",
     "Leased",
     "LogCursor",
+    "Round",
     "Rounds",
     "businesses_behind",
     "claim_due",

@@ -5,8 +5,37 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 
-__all__ = ["Rounds"]
+from .claims import Delivery
+
+__all__ = ["DeliveryRound", "Round", "Rounds"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRound:
+    """What one round's sending came to."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+    @classmethod
+    def of(cls, outcomes: Iterable[Delivery | None]) -> DeliveryRound:
+        """Counted from each claimed row's outcome (None: its lease had run out)."""
+        done = list(outcomes)
+        return cls(
+            done.count(Delivery.SENT), done.count(Delivery.PENDING), done.count(Delivery.FAILED)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One round of a worker: events read from the log, then what was sent."""
+
+    events: int
+    delivery: DeliveryRound
 
 
 class Rounds:

@@ -24,25 +24,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..ids import make_id
-from ..outbox import Delivery, claim_due, release, still_held
+from ..outbox import Delivery, DeliveryRound, claim_due, release, still_held
 from . import repository, service
 from .consumer import message_id
 from .models import AttemptOutcome, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .signing import signed_headers
 from .transport import Answer, Sender
 
-__all__ = ["DeliveryRound", "WebhookDeliverer"]
+__all__ = ["WebhookDeliverer"]
 
 log = logging.getLogger("tillpoint.webhooks")
 
 GONE = 410
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRound:
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +94,7 @@ class WebhookDeliverer:
                 if not ids:
                     break
                 outcomes.extend(pool.map(lambda i: self._deliver(worker, i), ids))
-        return DeliveryRound(
-            sent=outcomes.count(Delivery.SENT),
-            retrying=outcomes.count(Delivery.PENDING),
-            failed=outcomes.count(Delivery.FAILED),
-        )
+        return DeliveryRound.of(outcomes)
 
     def _deliver(self, worker: str, delivery_id: str) -> Delivery | None:
         with self.sessions() as session:

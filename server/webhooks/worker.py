@@ -7,27 +7,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..outbox import Rounds
+from ..outbox import Round, Rounds
 from ..settings import Settings
 from .consumer import consume
-from .delivery import DeliveryRound, WebhookDeliverer
+from .delivery import WebhookDeliverer
 from .transport import HttpSender, Sender
 
-__all__ = ["WebhookRound", "WebhookWorker"]
+__all__ = ["WebhookWorker"]
 
 log = logging.getLogger("tillpoint.webhooks")
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookRound:
-    events: int
-    delivery: DeliveryRound
 
 
 class WebhookWorker(Rounds):
@@ -64,10 +57,10 @@ class WebhookWorker(Rounds):
         )
         super().__init__("webhooks", log)
 
-    def run_once(self) -> WebhookRound:
+    def run_once(self) -> Round:
         """Read what the log has new, then send what is due."""
         events = consume(self.sessions, self.settings.webhooks_batch, self.clock())
-        return WebhookRound(events, self.deliverer.deliver_due())
+        return Round(events, self.deliverer.deliver_due())
 
     def stop(self) -> None:
         super().stop()

@@ -5,7 +5,6 @@ resent, secrets rotated with overlap, private addresses refused, nothing sent tw
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from server.webhooks.signing import new_secret
 from server.webhooks.worker import WebhookWorker
 from tests.server.api import Actor, Shop, buy_card, open_shop, sign_up
 from tests.server.receiver import HANG, Receiver, receiving
+from tests.server.together import rounds_together
 
 SCHEDULE = [5, 300, 1800]  # seconds before each retry, for these tests
 
@@ -501,22 +501,10 @@ def test_two_workers_at_once_send_each_event_once(postgres_url, settings):
                     _bought(customer, shop, amount)
             sessions = make_sessionmaker(engine)
             workers = [WebhookWorker(sessions, settings) for _ in range(2)]
-            start = threading.Barrier(2)
-            sent: list[int] = []
-
-            def work(worker: WebhookWorker) -> None:
-                start.wait()
-                for _ in range(10):
-                    sent.append(worker.run_once().delivery.sent)
-
-            threads = [threading.Thread(target=work, args=(w,)) for w in workers]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=120)
+            done = rounds_together(workers, 10)
             for worker in workers:
                 worker.stop()
-            assert sum(sent) == 20
+            assert sum(r.delivery.sent for r in done) == 20
             ids = [r.headers["webhook-id"] for r in receiver.received]
             assert len(ids) == 20 == len(set(ids))
     finally:
