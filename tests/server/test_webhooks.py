@@ -298,6 +298,24 @@ def test_410_gone_disables_the_endpoint_and_tells_its_owner(
     assert receiver.received[-1].json()["data"]["id"] == card["id"]
 
 
+def test_a_disabled_endpoints_deliveries_wait_and_go_when_it_is_enabled(
+    client, worker, clock, receiver, shop, customer
+):
+    endpoint = _register(shop, receiver.url)
+    receiver.answer(500, "down")
+    _bought(customer, shop)
+    worker.run_once()
+    path = f"{_base(shop)}/{endpoint['id']}"
+    assert _patch(shop.owner, path, {"enabled": False}).status_code == 200
+    clock.advance(hours=1)
+    assert worker.run_once().delivery.sent == 0
+    assert len(receiver.received) == 1
+    assert _patch(shop.owner, path, {"enabled": True}).status_code == 200
+    assert worker.run_once().delivery.sent == 1
+    assert len(receiver.received) == 2
+    assert receiver.received[0].headers["webhook-id"] == receiver.received[1].headers["webhook-id"]
+
+
 def test_an_endpoint_failing_for_the_whole_schedule_is_disabled(
     client, sessions, settings, worker, clock, receiver, shop, customer
 ):
@@ -419,12 +437,18 @@ def test_an_endpoint_is_sent_only_what_happens_after_it_is_registered(
     client, worker, receiver, shop, customer
 ):
     _bought(customer, shop)
-    endpoint = _register(shop, receiver.url)
+    first = _register(shop, receiver.url)
     assert worker.run_once().delivery.sent == 0
-    card = _bought(customer, shop)
-    assert worker.run_once().delivery.sent == 1
-    assert [r.json()["data"]["id"] for r in receiver.received] == [card["id"]]
-    assert len(_deliveries(shop, endpoint)) == 1
+    before = _bought(customer, shop)  # not read yet when the second endpoint comes
+    second = _register(shop, receiver.url + "/second")
+    after = _bought(customer, shop)
+    assert worker.run_once().delivery.sent == 3
+    sent = sorted((r.path, r.json()["data"]["id"]) for r in receiver.received)
+    assert sent == sorted(
+        [("/hooks", before["id"]), ("/hooks", after["id"]), ("/hooks/second", after["id"])]
+    )
+    assert len(_deliveries(shop, first)) == 2
+    assert len(_deliveries(shop, second)) == 1
 
 
 def test_redirects_are_not_followed(client, worker, receiver, shop, customer):
