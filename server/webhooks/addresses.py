@@ -19,7 +19,10 @@ class RefusedAddress(ValueError):
 
 
 def _host_and_port(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # such as an unclosed [IPv6 address
+        raise RefusedAddress(f"This is not a URL: {exc}.") from None
     if parts.scheme not in ("https", "http"):
         raise RefusedAddress("The URL must start with https:// (or http://).")
     if not parts.hostname:
@@ -64,13 +67,16 @@ def check_url(url: str, *, allow_private: bool) -> None:
         raise RefusedAddress(f"{host} is this machine: webhooks go to public addresses only.")
     try:
         resolve(host, port, allow_private=False)
+    except UnicodeError:
+        raise RefusedAddress(f"{host} is not a valid host name.") from None
     except OSError:
         return
 
 
 def resolve(host: str, port: int, *, allow_private: bool) -> IpAddress:
     """The address to connect to for `host`: refused (`RefusedAddress`) if any address the
-    name has is not public, unless `allow_private`; OSError when it does not resolve."""
+    name has is not public, unless `allow_private`; OSError when it does not resolve,
+    UnicodeError when it cannot be a name."""
     literal = _literal(host)
     if literal is not None:
         found = [literal]

@@ -61,7 +61,7 @@ class HttpSender:
             address = resolve(host, port, allow_private=self.allow_private)
         except RefusedAddress as exc:
             return answer(AttemptOutcome.REFUSED, f"not sent: {exc}")
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             return answer(AttemptOutcome.FAILED, f"{host} did not resolve: {exc}")
         parts = urlsplit(url)
         pinned = f"[{address}]" if address.version == 6 else str(address)

@@ -158,6 +158,8 @@ def test_an_owner_registers_lists_changes_and_disables_endpoints(client, shop):
         ("ftp://hooks.example.com/", "https://"),
         ("https://user:pw@hooks.example.com/", "credentials"),
         ("https://hooks.example.com:99999/", "port"),
+        ("http://[::1/hooks", "not a URL"),
+        ("https://" + "a" * 70 + ".example.com/", "not a valid host name"),
     ],
 )
 def test_urls_the_server_may_not_call_are_refused(url, says):
