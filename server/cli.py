@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -234,7 +233,8 @@ def run_worker(args: argparse.Namespace) -> int:
             )
             return EXIT_OK
         stopped = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, lambda *_: stopped.set())
         # Each on its own thread: a slow webhook receiver never holds back an email.
         notifier.start(args.interval)
         webhooks.start(args.interval)
@@ -242,8 +242,8 @@ def run_worker(args: argparse.Namespace) -> int:
             f"notification and webhook workers: a round every {args.interval:g} s "
             "(Ctrl-C stops them)"
         )
-        with contextlib.suppress(KeyboardInterrupt):
-            stopped.wait()
+        while not stopped.wait(1):
+            pass
     finally:
         notifier.stop()
         webhooks.stop()
