@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..ids import make_id
@@ -147,7 +147,13 @@ class WebhookDeliverer:
             )
             session.execute(
                 update(WebhookEndpoint)
-                .where(WebhookEndpoint.id == job.endpoint_id)
+                .where(
+                    WebhookEndpoint.id == job.endpoint_id,
+                    or_(
+                        WebhookEndpoint.last_success_at.is_(None),
+                        WebhookEndpoint.last_success_at < at,
+                    ),
+                )
                 .values(last_success_at=at)
             )
             if not marked:
@@ -173,17 +179,22 @@ class WebhookDeliverer:
             return None
         if gone:
             reason = "it answered 410 Gone"
-        elif self._failed_all_along(session, job):
-            reason = f"every delivery failed for {job.attempts} attempts ({answer.error})"
         else:
-            return Delivery.FAILED
+            since = self._failing_since(session, job)
+            if since is None:
+                return Delivery.FAILED
+            reason = (
+                f"nothing reached it since {since:%Y-%m-%d %H:%M} UTC; a delivery failed all "
+                f"{job.attempts} attempts (the last {answer.error})"
+            )
         service.disable_for_failure(session, job.endpoint_id, job.delivery_id, reason, at)
         log.warning("webhook endpoint %s disabled: %s", job.endpoint_id, reason)
         return Delivery.FAILED
 
-    def _failed_all_along(self, session: Session, job: _Job) -> bool:
-        """Nothing reached the endpoint since this delivery's first attempt."""
+    def _failing_since(self, session: Session, job: _Job) -> datetime | None:
+        """This delivery's first attempt, if nothing reached the endpoint since; else None."""
         first = repository.first_attempt_at(session, job.delivery_id)
-        endpoint = session.get_one(WebhookEndpoint, job.endpoint_id)
-        last_success = endpoint.last_success_at
-        return last_success is None or first is None or last_success < first
+        last_success = session.get_one(WebhookEndpoint, job.endpoint_id).last_success_at
+        if first is None or (last_success is not None and last_success >= first):
+            return None
+        return first

@@ -64,9 +64,9 @@ def _checked_types(event_types: Sequence[str]) -> list[str]:
     chosen = list(dict.fromkeys(event_types))
     unknown = [t for t in chosen if t not in EVENT_TYPES]
     if unknown:
+        named = ", ".join(repr(t[:40]) for t in unknown[:3]) + (" …" if len(unknown) > 3 else "")
         raise UnknownEventType(
-            f"There is no event type {', '.join(map(repr, unknown))}: choose from "
-            "GET /api/v1/webhooks/event-types."
+            f"There is no event type {named}: choose from GET /api/v1/webhooks/event-types."
         )
     if not chosen:
         raise UnknownEventType("Choose at least one event type (GET /api/v1/webhooks/event-types).")

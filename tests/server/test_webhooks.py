@@ -336,7 +336,7 @@ def test_an_endpoint_failing_for_the_whole_schedule_is_disabled(
     assert delivery["next_attempt_at"] is None
     shown = shop.owner.get(f"{_base(shop)}/{endpoint['id']}").json()
     assert shown["status"] == "disabled"
-    assert "every delivery failed for 4 attempts" in shown["disabled_reason"]
+    assert "a delivery failed all 4 attempts (the last answered 500)" in shown["disabled_reason"]
     NotificationWorker(sessions, settings).run_once()
     kinds = [i["kind"] for i in shop.owner.get("/api/v1/me/inbox").json()["items"]]
     assert kinds == ["webhook_disabled"]
