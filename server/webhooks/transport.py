@@ -4,10 +4,11 @@ The host is resolved once and checked (`addresses.resolve`), and the request goe
 very address — the Host header and TLS name are the URL's own — so a name cannot resolve to
 a public address for the check and a private one for the connection. Redirects are never
 followed: a 3xx is a failed attempt. The timeout bounds connecting and each read; only the
-first `BODY_KEPT` bytes of an answer are read."""
+first `BODY_KEPT` bytes of an answer are read. Each attempt opens its own connection."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -39,10 +40,21 @@ class Sender(Protocol):
 
 
 class HttpSender:
-    def __init__(self, timeout: float, *, allow_private: bool) -> None:
+    def __init__(
+        self, timeout: float, *, allow_private: bool, verify: ssl.SSLContext | bool = True
+    ) -> None:
+        """`verify` is how certificates are checked (tests trust their own CA)."""
         self.timeout, self.allow_private = timeout, allow_private
         # No proxies from the environment: they would connect where the check never looked.
-        self.client = httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+        # No connection kept for another request: connections are pooled by address, and one
+        # opened (and its certificate checked) for one name must not carry another's.
+        self.client = httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            verify=verify,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
 
     def close(self) -> None:
         self.client.close()
