@@ -39,8 +39,8 @@ from .settings import Settings
 from .sharedstate import SharedState, open_state
 from .wallet.limits import MoneyLimits
 from .wallet.router import router as wallet_router
+from .webhooks import WebhookWorker
 from .webhooks.router import router as webhooks_router
-from .webhooks.worker import WebhookWorker
 
 __all__ = ["API_PREFIX", "create_app"]
 

@@ -211,7 +211,7 @@ def run_worker(args: argparse.Namespace) -> int:
 
     from .db import make_engine, make_sessionmaker
     from .notifications import NotificationWorker, make_push_transport
-    from .webhooks.worker import WebhookWorker
+    from .webhooks import WebhookWorker
 
     settings = _settings(args)
     if args.interval <= 0:
