@@ -168,6 +168,12 @@ class Settings(BaseSettings):
         "last one fails the delivery is given up and the endpoint disabled. The default "
         "retries for about three days: 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h seven times",
     )
+    webhooks_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="sent and failed deliveries, with their attempts, are deleted this long "
+        "after they were written",
+    )
     webhooks_allow_private_urls: bool = Field(
         default=False,
         description="let endpoints be loopback or private-network addresses (tests, the demo, "

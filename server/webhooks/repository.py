@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from ..db import rowcount
 from ..outbox import Delivery
 from .models import EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -19,6 +20,7 @@ __all__ = [
     "endpoint",
     "endpoints",
     "first_attempt_at",
+    "forget_finished",
     "others_enabled",
 ]
 
@@ -85,5 +87,31 @@ def first_attempt_at(session: Session, delivery_id: str) -> datetime | None:
     return session.scalar(
         select(func.min(WebhookAttempt.attempted_at)).where(
             WebhookAttempt.delivery_id == delivery_id
+        )
+    )
+
+
+def forget_finished(session: Session, before: datetime, limit: int) -> int:
+    """Delete up to `limit` sent or failed deliveries written before `before`, with their
+    attempts; how many."""
+    ids = list(
+        session.scalars(
+            select(WebhookDelivery.id)
+            .where(
+                WebhookDelivery.status.in_([Delivery.SENT, Delivery.FAILED]),
+                WebhookDelivery.created_at < before,
+            )
+            .limit(limit)
+        )
+    )
+    if not ids:
+        return 0
+    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
+    return rowcount(
+        session.execute(
+            delete(WebhookDelivery).where(
+                WebhookDelivery.id.in_(ids),
+                WebhookDelivery.status.in_([Delivery.SENT, Delivery.FAILED]),
+            )
         )
     )

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..outbox import Round, Rounds
 from ..settings import Settings
+from . import repository
 from .consumer import consume
 from .delivery import WebhookDeliverer
 from .transport import HttpSender, Sender
@@ -21,6 +22,9 @@ from .transport import HttpSender, Sender
 __all__ = ["WebhookWorker"]
 
 log = logging.getLogger("tillpoint.webhooks")
+
+FORGET_EVERY = timedelta(hours=1)
+FORGET_BATCH = 1000
 
 
 class WebhookWorker(Rounds):
@@ -55,12 +59,31 @@ class WebhookWorker(Rounds):
             timeout=settings.webhooks_timeout_seconds,
             clock=clock,
         )
+        self._forgotten_at: datetime | None = None
         super().__init__("webhooks", log)
 
     def run_once(self) -> Round:
-        """Read what the log has new, then send what is due."""
+        """Read what the log has new, then send what is due; once an hour, forget what is
+        older than the retention."""
         events = consume(self.sessions, self.settings.webhooks_batch, self.clock())
-        return Round(events, self.deliverer.deliver_due())
+        done = Round(events, self.deliverer.deliver_due())
+        now = self.clock()
+        if self._forgotten_at is None or now - self._forgotten_at >= FORGET_EVERY:
+            self.forget(now)
+            self._forgotten_at = now
+        return done
+
+    def forget(self, now: datetime) -> int:
+        """Delete finished deliveries past the retention, a thousand at a time; how many."""
+        before = now - timedelta(days=self.settings.webhooks_retention_days)
+        forgotten = 0
+        while True:
+            with self.sessions() as session:
+                deleted = repository.forget_finished(session, before, FORGET_BATCH)
+                session.commit()
+            forgotten += deleted
+            if deleted < FORGET_BATCH:
+                return forgotten
 
     def stop(self) -> None:
         super().stop()

@@ -20,7 +20,7 @@ from server.migrate import upgrade
 from server.notifications import NotificationWorker
 from server.settings import Settings
 from server.webhooks.addresses import RefusedAddress, check_url, resolve
-from server.webhooks.models import WebhookCursor, WebhookDelivery
+from server.webhooks.models import WebhookAttempt, WebhookCursor, WebhookDelivery
 from server.webhooks.signing import new_secret
 from server.webhooks.worker import WebhookWorker
 from tests.server.api import Actor, Shop, buy_card, open_shop, sign_up
@@ -535,3 +535,20 @@ def test_two_workers_at_once_send_each_event_once(postgres_url, settings):
             assert len(ids) == 20 == len(set(ids))
     finally:
         engine.dispose()
+
+
+def test_finished_deliveries_are_forgotten_after_the_retention(
+    client, sessions, worker, clock, receiver, shop, customer
+):
+    endpoint = _register(shop, receiver.url)
+    _bought(customer, shop)
+    worker.run_once()
+    clock.advance(days=29)
+    receiver.refuse(_bought(customer, shop)["id"])  # still being retried at the end
+    worker.run_once()
+    assert len(_deliveries(shop, endpoint)) == 2
+    clock.advance(days=1, hours=1)
+    worker.run_once()
+    assert [d["status"] for d in _deliveries(shop, endpoint)] == ["pending"]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(WebhookAttempt)) == 2
