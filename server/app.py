@@ -41,6 +41,8 @@ from .settings import Settings
 from .sharedstate import SharedState, open_state
 from .wallet.limits import MoneyLimits
 from .wallet.router import router as wallet_router
+from .webhooks import WebhookWorker
+from .webhooks.router import router as webhooks_router
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -81,7 +83,13 @@ def create_app(
                 app.state.sessions, settings, push=app.state.push, wakeups=app.state.wakeups
             )
             notifier.start(settings.notifications_interval_seconds)
+        webhooks = None
+        if settings.webhooks_interval_seconds > 0:
+            webhooks = WebhookWorker(app.state.sessions, settings)
+            webhooks.start(settings.webhooks_interval_seconds)
         yield
+        if webhooks is not None:
+            webhooks.stop()
         if notifier is not None:
             notifier.stop()
         if schedule is not None:
@@ -144,6 +152,7 @@ def create_app(
     api.include_router(preferences_router)
     api.include_router(community_router)
     api.include_router(realtime_router)
+    api.include_router(webhooks_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -93,10 +92,12 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
 
     worker = actions.add_parser(
         "worker",
-        help="deliver notifications: read the event log into the outbox and send what is due",
-        description="The notification worker as its own process (production: set "
-        "TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS=0 on the API so it does not run there too; "
-        "running several is safe). Rounds every --interval seconds until stopped.",
+        help="deliver notifications and webhooks: read the event log into their outboxes and "
+        "send what is due",
+        description="The notification and webhook workers as their own process (production: "
+        "set TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS=0 and TILLPOINT_WEBHOOKS_INTERVAL_SECONDS=0 "
+        "on the API so they do not run there too; running several is safe). Rounds every "
+        "--interval seconds until stopped.",
     )
     _add_database_options(worker)
     worker.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
@@ -233,10 +234,12 @@ def billing_run(args: argparse.Namespace) -> int:
 
 def run_worker(args: argparse.Namespace) -> int:
     import signal
+    import threading
 
     from .db import make_engine, make_sessionmaker, utcnow
     from .notifications import NotificationWorker, make_push_transport
     from .realtime import open_wakeups
+    from .webhooks import WebhookWorker
 
     settings = _settings(args)
     if args.interval <= 0:
@@ -251,27 +254,44 @@ def run_worker(args: argparse.Namespace) -> int:
     clock = utcnow if args.now is None else (lambda: args.now)
     engine = make_engine(settings.effective_database_url)
     wakeups = open_wakeups(settings.redis_url, settings.redis_prefix)  # apps' inbox streams
+    sessions = make_sessionmaker(engine)
+    notifier = NotificationWorker(
+        sessions,
+        settings,
+        push=make_push_transport(settings),
+        clock=clock,
+        wakeups=wakeups,
+    )
+    webhooks = WebhookWorker(sessions, settings)
     try:
-        worker = NotificationWorker(
-            make_sessionmaker(engine),
-            settings,
-            push=make_push_transport(settings),
-            clock=clock,
-            wakeups=wakeups,
-        )
         if args.once:
-            done = worker.run_once()
+            done, sent = notifier.run_once(), webhooks.run_once()
             print(
-                f"{done.events} events read, {done.reminders} reminders due; "
+                f"notifications: {done.events} events read, {done.reminders} reminders due; "
                 f"{done.delivery.sent} sent, "
                 f"{done.delivery.retrying} to retry, {done.delivery.failed} failed"
             )
+            print(
+                f"webhooks: {sent.events} events read; {sent.delivery.sent} sent, "
+                f"{sent.delivery.retrying} to retry, {sent.delivery.failed} failed"
+            )
             return EXIT_OK
-        signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-        print(f"notification worker: a round every {args.interval:g} s (Ctrl-C stops it)")
-        with contextlib.suppress(KeyboardInterrupt):
-            worker.run(args.interval, heartbeat=args.heartbeat)
+        stopped = threading.Event()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, lambda *_: stopped.set())
+        # Each on its own thread: a slow webhook receiver never holds back an email. The
+        # heartbeat says the notifications' rounds finish.
+        notifier.start(args.interval, heartbeat=args.heartbeat)
+        webhooks.start(args.interval)
+        print(
+            f"notification and webhook workers: a round every {args.interval:g} s "
+            "(Ctrl-C stops them)"
+        )
+        while not stopped.wait(1):
+            pass
     finally:
+        notifier.stop()
+        webhooks.stop()
         wakeups.close()
         engine.dispose()
     return EXIT_OK
@@ -347,6 +367,8 @@ def run_demo(args: argparse.Namespace) -> int:
     from .keys.keyring import Keyring
 
     os.environ.pop("DATABASE_URL", None)  # the demo is always its own SQLite file
+    # Its visitors try webhooks with a receiver on their own machine (docs/operations.md).
+    os.environ.setdefault("TILLPOINT_WEBHOOKS_ALLOW_PRIVATE_URLS", "true")
     sink = None
     if not args.seed_only and not os.environ.get("TILLPOINT_SMTP_HOST"):
         from .mailsink import start_mail_sink

@@ -68,10 +68,15 @@ __all__ = [
     "RefundAboveRedemption",
     "SameCard",
     "UnknownCurrency",
+    "UnknownEventType",
     "UnknownPlan",
     "VoucherExpired",
     "VoucherNotFound",
     "VoucherUsed",
+    "WebhookDeliveryNotFound",
+    "WebhookEndpointDisabled",
+    "WebhookEndpointNotFound",
+    "WebhookUrlRefused",
 ]
 
 PROBLEM_BASE = "https://tillpoint.dev/problems/"
@@ -194,6 +199,16 @@ class MemberNotFound(NotFound):
 class InboxItemNotFound(NotFound):
     code = "inbox-item-not-found"
     title = "No such inbox item"
+
+
+class WebhookEndpointNotFound(NotFound):
+    code = "webhook-endpoint-not-found"
+    title = "No such webhook endpoint"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "webhook-delivery-not-found"
+    title = "No such webhook delivery"
 
 
 class RedemptionNotFound(NotFound):
@@ -332,6 +347,11 @@ class NotificationRequired(Conflict):
     title = "This notification cannot be turned off"
 
 
+class WebhookEndpointDisabled(Conflict):
+    code = "webhook-endpoint-disabled"
+    title = "The webhook endpoint is disabled"
+
+
 class EmailTaken(Conflict):
     code = "email-taken"
     title = "Email already registered"
@@ -442,6 +462,16 @@ class UnknownCurrency(Invalid):
 class DealInThePast(Invalid):
     code = "deal-in-the-past"
     title = "Deal already over"
+
+
+class WebhookUrlRefused(Invalid):
+    code = "webhook-url-refused"
+    title = "This URL cannot take webhooks"
+
+
+class UnknownEventType(Invalid):
+    code = "unknown-event-type"
+    title = "No such event type"
 
 
 class InvalidDeviceKey(Invalid):

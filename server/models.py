@@ -52,6 +52,7 @@ from .wallet.models import (
     Purpose,
     Transfer,
 )
+from .webhooks.models import WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "Adjustment",
@@ -106,4 +107,8 @@ __all__ = [
     "Transfer",
     "User",
     "Voucher",
+    "WebhookAttempt",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -166,6 +166,42 @@ class Settings(BaseSettings):
         "unset: Google's application default credentials",
     )
 
+    # Webhooks (docs/operations.md, "Webhooks").
+    webhooks_interval_seconds: float = Field(
+        default=5,
+        ge=0,
+        description="how often the server's own webhook worker reads the event log and sends "
+        "what is due; 0: never (run `tillpoint server worker` instead)",
+    )
+    webhooks_batch: int = Field(
+        default=100, gt=0, description="events read per business, and deliveries sent, per round"
+    )
+    webhooks_concurrency: int = Field(
+        default=8, gt=0, le=64, description="deliveries one worker sends at once"
+    )
+    webhooks_timeout_seconds: float = Field(
+        default=10, gt=0, le=60, description="how long a receiver has to connect and to answer"
+    )
+    webhooks_retry_schedule_seconds: list[float] = Field(
+        default=[5, 300, 1800, 7200, 18000, *[36000] * 7],
+        min_length=1,
+        description="the waits before each retry of a failed delivery (JSON list); after the "
+        "last one fails the delivery is given up and the endpoint disabled. The default "
+        "retries for about three days: 5 s, 5 min, 30 min, 2 h, 5 h, then 10 h seven times",
+    )
+    webhooks_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="sent and failed deliveries, with their attempts, are deleted this long "
+        "after they were written",
+    )
+    webhooks_allow_private_urls: bool = Field(
+        default=False,
+        description="let endpoints be loopback or private-network addresses (tests, the demo, "
+        "a receiver on the same host); never in production, where it lets vendors make the "
+        "server call inside your network",
+    )
+
     @field_validator("billing_currency")
     @classmethod
     def _known_currency(cls, code: str) -> str:

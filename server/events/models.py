@@ -26,6 +26,9 @@ class EventEntity(enum.StrEnum):
     LIMITS = "limits"  # the business's offline limits; entity_id is the business id
     PLAN = "plan"  # the business's subscription; entity_id is the business id
     INCIDENT = "incident"
+    # A vendor's webhook endpoint the server disabled (it answered 410 Gone, or failed for
+    # the whole retry schedule): its owner is told. Never itself sent by webhook.
+    WEBHOOK_ENDPOINT = "webhook_endpoint"
 
 
 class EventKind(enum.StrEnum):

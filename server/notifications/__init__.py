@@ -22,7 +22,7 @@ from .models import (
     NotificationPreference,
     PushDevice,
 )
-from .worker import NotificationWorker, Round
+from .worker import NotificationRound, NotificationWorker
 
 __all__ = [
     "REQUIRED_KINDS",
@@ -36,12 +36,12 @@ __all__ = [
     "NotificationCursor",
     "NotificationKind",
     "NotificationPreference",
+    "NotificationRound",
     "NotificationWorker",
     "OutgoingEmail",
     "PushDevice",
     "PushMessage",
     "PushTransport",
-    "Round",
     "SmtpSender",
     "make_push_transport",
 ]

@@ -20,11 +20,11 @@ would not find it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.money import Money
@@ -33,13 +33,15 @@ from ..deals.models import Deal
 from ..deals.service import nearest_offering_km
 from ..devices.models import Incident
 from ..directory.models import Branch, Business
-from ..events import Event, EventCounter, EventEntity, EventKind, events_after
+from ..events import Event, EventEntity, EventKind
 from ..folding import fold
+from ..outbox import read_new_events
 from ..preferences.models import FavouriteBusiness, Tastes
 from ..wallet.models import GiftCard, Transfer
+from ..webhooks.models import EndpointStatus, WebhookEndpoint
 from . import templates
 from .models import NotificationCursor, NotificationKind
-from .outbox import Channels, Planned, upsert, write
+from .outbox import Channels, Planned, write
 
 __all__ = ["REDEMPTION_KINDS", "ConsumerOptions", "consume"]
 
@@ -59,53 +61,15 @@ class ConsumerOptions:
 
 def consume(sessions: Callable[[], Session], options: ConsumerOptions, now: datetime) -> int:
     """Read every business's new events once (up to a batch each) and write their
-    notifications, due at `now`; the number of events read."""
-    with sessions() as session:
-        behind = (
-            session.execute(
-                select(EventCounter.business_id)
-                .outerjoin(
-                    NotificationCursor, NotificationCursor.business_id == EventCounter.business_id
-                )
-                .where(EventCounter.position > func.coalesce(NotificationCursor.position, 0))
-            )
-            .scalars()
-            .all()
-        )
-    read = 0
-    for business_id in behind:
-        with sessions() as session:
-            read += _consume_business(session, business_id, options, now)
-            session.commit()
-    return read
+    notifications, due at `now`; the number of events read. A business first seen starts
+    at its beginning (the migration started the ones that existed before notifications at
+    their head, so history is not sent)."""
 
+    def planned(session: Session, events: Sequence[Event]) -> None:
+        found = (p for event in events for p in _plan(session, event, options))
+        write(session, found, options.channels, now)
 
-def _consume_business(
-    session: Session, business_id: str, options: ConsumerOptions, now: datetime
-) -> int:
-    # A business first seen starts at its beginning (the migration started the ones that
-    # existed before notifications at their head, so history is not sent).
-    session.execute(
-        upsert(session)(NotificationCursor)
-        .values(business_id=business_id, position=0)
-        .on_conflict_do_nothing(index_elements=[NotificationCursor.business_id])
-    )
-    cursor = session.scalars(
-        select(NotificationCursor)
-        .where(NotificationCursor.business_id == business_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-    events = events_after(session, business_id, cursor.position, options.batch)
-    write(
-        session,
-        (p for event in events for p in _plan(session, event, options)),
-        options.channels,
-        now,
-    )
-    if events:
-        cursor.position = events[-1].position
-    return len(events)
+    return read_new_events(sessions, NotificationCursor, options.batch, planned)
 
 
 def _about(
@@ -121,6 +85,8 @@ def _plan(session: Session, event: Event, options: ConsumerOptions) -> list[Plan
         return _incident(session, event)
     if event.entity == EventEntity.DEAL and event.kind == EventKind.CREATED:
         return _new_deal(session, event, options)
+    if event.entity == EventEntity.WEBHOOK_ENDPOINT:
+        return _webhook_endpoint(session, event)
     return []
 
 
@@ -203,4 +169,29 @@ def _new_deal(session: Session, event: Event, options: ConsumerOptions) -> list[
             templates.new_deal(business.name, deal.title, price, reason),
         )
         for user_id, reason in sorted(why.items())
+    ]
+
+
+def _webhook_endpoint(session: Session, event: Event) -> list[Planned]:
+    """An endpoint the server disabled: about the delivery that made it (each disabling
+    has its own), unless it is enabled again by the time the event is read."""
+    endpoint = session.get(WebhookEndpoint, event.entity_id)
+    business = session.get(Business, event.business_id)
+    if (
+        endpoint is None
+        or endpoint.status is not EndpointStatus.DISABLED
+        or endpoint.disabled_by_delivery is None
+        or business is None
+        or business.owner_id is None
+    ):
+        return []
+    message = templates.webhook_disabled(business.name, endpoint.url, endpoint.disabled_reason)
+    return [
+        _about(
+            event,
+            NotificationKind.WEBHOOK_DISABLED,
+            endpoint.disabled_by_delivery,
+            business.owner_id,
+            message,
+        )
     ]

@@ -1,13 +1,8 @@
 """The worker's delivery: claim due notifications, send each, mark it sent.
 
-A claim is a lease: a short transaction sets the worker's token, `claimed_until` and one more
-attempt on up to a batch of due rows (FOR UPDATE SKIP LOCKED on PostgreSQL, so workers at
-once take different rows; SQLite's writers take turns). Sending happens outside any
-transaction — no row lock or SQLite write lock is held while a mail server answers — and
-marking sent is an UPDATE that succeeds only while the row is still pending and still this
-worker's. Another worker can take a row over only after its lease ends, and the lease is
-far longer than a send may take (the SMTP timeout), and a worker checks its lease is still
-running before each send. So one row is sent once by one worker.
+Claims are leases (`server.outbox.claims`): sending happens outside any transaction — no
+row lock or SQLite write lock is held while a mail server answers — and the lease is far
+longer than a send may take (the SMTP timeout). So one row is sent once by one worker.
 
 What is not possible without the receiver's help: if the process dies after the mail
 server accepted a message and before the mark commits, the row is sent again when its lease
@@ -29,6 +24,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..db import utcnow
 from ..ids import make_id
+from ..outbox import DeliveryRound, claim_due, release, still_held
 from ..settings import Settings
 from .channels import (
     DeliveryError,
@@ -39,20 +35,13 @@ from .channels import (
     email_message_id,
 )
 from .models import Channel, Delivery, InboxItem, Notification
-from .repository import claim_due, forget_push_tokens, push_tokens, release
+from .repository import forget_push_tokens, push_tokens
 
-__all__ = ["Deliverer", "DeliveryRound", "retry_delay"]
+__all__ = ["Deliverer", "retry_delay"]
 
 log = logging.getLogger("tillpoint.notifications")
 
 MAX_RETRY_DELAY = timedelta(hours=6)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRound:
-    sent: int = 0
-    retrying: int = 0
-    failed: int = 0
 
 
 def retry_delay(attempts: int, first: float) -> timedelta:
@@ -82,25 +71,20 @@ class Deliverer:
         now = self.clock()
         with self.sessions() as session:
             ids = claim_due(
-                session, worker, now, now + self.lease, self.settings.notifications_batch
+                session,
+                Notification,
+                worker,
+                now,
+                now + self.lease,
+                self.settings.notifications_batch,
             )
             session.commit()
-        sent = retrying = failed = 0
-        for notification_id in ids:
-            outcome = self._deliver(worker, notification_id)
-            sent += outcome is Delivery.SENT
-            retrying += outcome is Delivery.PENDING
-            failed += outcome is Delivery.FAILED
-        return DeliveryRound(sent, retrying, failed)
+        return DeliveryRound.of(self._deliver(worker, i) for i in ids)
 
     def _deliver(self, worker: str, notification_id: int) -> Delivery | None:
         with self.sessions() as session:
             row = session.get_one(Notification, notification_id)
-            if (
-                row.claimed_by != worker
-                or row.claimed_until is None
-                or row.claimed_until <= self.clock()
-            ):
+            if not still_held(row, worker, self.clock()):
                 return None  # the lease ran out before its turn: another worker has it
             job = _Job(
                 row.id,
@@ -129,7 +113,11 @@ class Deliverer:
         self._forget_phones(gone)
         with self.sessions() as session:
             marked = release(
-                session, job.id, worker, {"status": Delivery.SENT, "sent_at": self.clock()}
+                session,
+                Notification,
+                job.id,
+                worker,
+                {"status": Delivery.SENT, "sent_at": self.clock()},
             )
             if marked and job.channel is Channel.INBOX:
                 session.add(inbox)
@@ -181,7 +169,7 @@ class Deliverer:
             values = {"next_attempt_at": self.clock() + delay, "last_error": error}
             outcome = Delivery.PENDING
         with self.sessions() as session:
-            release(session, job.id, worker, values)
+            release(session, Notification, job.id, worker, values)
             session.commit()
         return outcome
 

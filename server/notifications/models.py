@@ -6,11 +6,12 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
 from ..ids import ID_LENGTH, make_id
+from ..outbox import Delivery, Leased, LogCursor
 
 __all__ = [
     "REQUIRED_KINDS",
@@ -34,6 +35,7 @@ class NotificationKind(enum.StrEnum):
     VOUCHER_EXPIRING = "voucher_expiring"  # 7 and 1 days before an unused voucher expires
     SAVED_DEAL_ENDING = "saved_deal_ending"  # a deal someone saved ends within a day
     NEW_DEAL = "new_deal"  # from a favourite business, or in a liked category near home
+    WEBHOOK_DISABLED = "webhook_disabled"  # to the business's owner
 
 
 # Receipts cannot be turned off (on any channel).
@@ -46,22 +48,13 @@ class Channel(enum.StrEnum):
     PUSH = "push"
 
 
-class Delivery(enum.StrEnum):
-    PENDING = "pending"  # waiting for its (next) attempt
-    SENT = "sent"
-    FAILED = "failed"  # gave up after the last attempt
-
-
-class NotificationCursor(Base):
+class NotificationCursor(LogCursor, Base):
     """How far the consumer has read a business's event log."""
 
     __tablename__ = "notification_cursors"
 
-    business_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    position: Mapped[int] = mapped_column(BigInteger)
 
-
-class Notification(Base):
+class Notification(Leased, Base):
     """The outbox: one message to one person on one channel.
 
     `source_id` is what the message is about (a ledger operation, an incident): one row per
@@ -80,12 +73,6 @@ class Notification(Base):
     title: Mapped[str] = mapped_column(String(200))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
-    status: Mapped[Delivery] = mapped_column(str_enum(Delivery, 10), default=Delivery.PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    # A worker's claim: its token, and until when the row is its own to send.
-    claimed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
-    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -8,28 +8,20 @@ new.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from ..outbox import insert_for
 from . import templates
 from .models import Channel, Notification, NotificationKind
 from .repository import disabled_channels, has_push_device
 
-__all__ = ["FROM_THE_CLOCK", "Channels", "Planned", "upsert", "write"]
+__all__ = ["FROM_THE_CLOCK", "Channels", "Planned", "write"]
 
 FROM_THE_CLOCK = 0  # the event_id of a reminder: no event caused it, the date did
-
-_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
-def upsert(session: Session) -> Callable[..., Any]:
-    """The dialect's INSERT, which knows ON CONFLICT."""
-    return _INSERTS[session.get_bind().dialect.name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +70,7 @@ def write(session: Session, planned: Iterable[Planned], channels: Channels, now:
     rows = [row for p in planned for row in _rows(session, p, channels, now)]
     if rows:
         session.execute(
-            upsert(session)(Notification)
+            insert_for(session)(Notification)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["kind", "source_id", "user_id", "channel"])
         )

@@ -1,27 +1,22 @@
-"""Notifications' data access: preferences, push devices, the inbox, and the outbox's
-claims."""
+"""Notifications' data access: preferences, push devices and the inbox (the outbox's
+claims are `server.outbox`'s)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ..db import rowcount
 from .models import (
     Channel,
-    Delivery,
     InboxItem,
-    Notification,
     NotificationKind,
     NotificationPreference,
     PushDevice,
 )
 
 __all__ = [
-    "claim_due",
     "disabled_channels",
     "forget_push_tokens",
     "has_push_device",
@@ -96,53 +91,3 @@ def inbox_item(session: Session, user_id: str, item_id: str) -> InboxItem | None
     return session.scalar(
         select(InboxItem).where(InboxItem.id == item_id, InboxItem.user_id == user_id)
     )
-
-
-def claim_due(
-    session: Session, worker: str, now: datetime, until: datetime, limit: int
-) -> list[int]:
-    """Claim up to `limit` pending notifications that are due and not claimed by another
-    worker whose claim still runs; their ids. PostgreSQL skips rows another worker is
-    claiming this moment (FOR UPDATE SKIP LOCKED); SQLite's writers take turns."""
-    due = (
-        select(Notification.id)
-        .where(
-            Notification.status == Delivery.PENDING,
-            Notification.next_attempt_at <= now,
-            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
-        )
-        .order_by(Notification.next_attempt_at, Notification.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list(session.scalars(due))
-    if ids:
-        session.execute(
-            update(Notification)
-            .where(Notification.id.in_(ids))
-            .values(
-                claimed_by=worker,
-                claimed_until=until,
-                attempts=Notification.attempts + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
-    return ids
-
-
-def release(session: Session, notification_id: int, worker: str, values: dict[str, object]) -> bool:
-    """Change a notification this worker still holds (its claim not taken over); whether
-    it did."""
-    result = session.execute(
-        update(Notification)
-        .where(
-            and_(
-                Notification.id == notification_id,
-                Notification.claimed_by == worker,
-                Notification.status == Delivery.PENDING,
-            )
-        )
-        .values(claimed_by=None, claimed_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(result) == 1

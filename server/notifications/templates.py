@@ -18,6 +18,7 @@ __all__ = [
     "new_deal",
     "saved_deal_ending",
     "voucher_expiring",
+    "webhook_disabled",
 ]
 
 
@@ -116,4 +117,16 @@ def new_deal(business: str, deal: str, price: Money, why: str) -> Message:
     return _message(
         f"New at {business}: {deal}",
         [f"{business} has a new deal: {deal}, for {price}.", why, "See it in the app."],
+    )
+
+
+def webhook_disabled(business: str, url: str, reason: str) -> Message:
+    return _message(
+        f"A webhook endpoint of {business} was turned off",
+        [
+            f"Tillpoint stopped sending webhooks to {url}: {reason}.",
+            "Its deliveries wait. Fix the receiver, then enable the endpoint again "
+            "(PATCH it with enabled: true): what waits is sent, and new events with it. "
+            "Each delivery's attempts, with the answers, are in its delivery log.",
+        ],
     )

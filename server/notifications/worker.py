@@ -2,42 +2,39 @@
 adds the reminders the clock makes due (`remind`, every TILLPOINT_REMINDERS_INTERVAL_SECONDS)
 and delivers what is due (`Deliverer`). The server runs one in a daemon thread every
 TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS; `tillpoint server worker` runs one as its own
-process. Several at once are safe (see `consumer` and `delivery`)."""
+process. Several at once are safe (see `consumer`, `reminders` and `delivery`)."""
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
+from ..outbox import Round, Rounds
 from ..realtime.wakeups import Wakeups, inbox_key
 from ..settings import Settings
 from .channels import EmailSender, PushTransport, SmtpSender
 from .consumer import ConsumerOptions, consume
-from .delivery import Deliverer, DeliveryRound
+from .delivery import Deliverer
 from .outbox import Channels
 from .reminders import remind
 
-__all__ = ["NotificationWorker", "Round"]
+__all__ = ["NotificationRound", "NotificationWorker"]
 
 log = logging.getLogger("tillpoint.notifications")
 
 
 @dataclass(frozen=True, slots=True)
-class Round:
-    events: int
-    reminders: int
-    delivery: DeliveryRound
+class NotificationRound(Round):
+    reminders: int = 0  # reminders the clock made due, new in the outbox
 
 
-class NotificationWorker:
+class NotificationWorker(Rounds):
     def __init__(
         self,
         sessions: Callable[[], Session],
@@ -64,10 +61,9 @@ class NotificationWorker:
                 wakeups.publish(frozenset({inbox_key(user_id)}))
 
         self.deliverer = Deliverer(sessions, settings, email, push, clock, inbox_changed)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__("notifications", log)
 
-    def run_once(self, reminders: bool = True) -> Round:
+    def run_once(self, reminders: bool = True) -> NotificationRound:
         """Read what the log has new, look for reminders due (unless told not to), then
         deliver what is due."""
         now = self.clock()
@@ -78,32 +74,10 @@ class NotificationWorker:
                 reminded = remind(session, self.options.channels, now)
                 session.commit()
             self._reminded_at = time.monotonic()
-        return Round(events, reminded, self.deliverer.deliver_due())
+        return NotificationRound(events, self.deliverer.deliver_due(), reminded)
 
-    def _reminders_due(self) -> bool:
-        interval = self.settings.reminders_interval_seconds
+    def round(self) -> object:
+        """A round on the schedule: reminders only every reminders_interval_seconds."""
         last = self._reminded_at
-        return last is None or time.monotonic() - last >= interval
-
-    def run(self, interval: float, heartbeat: Path | None = None) -> None:
-        """Rounds every `interval` seconds until `stop`; a failed round is logged and the
-        next one tries again. `heartbeat` is touched after each round that finished."""
-        while not self._stop.is_set():
-            try:
-                self.run_once(reminders=self._reminders_due())
-                if heartbeat is not None:
-                    heartbeat.touch()
-            except Exception:
-                log.exception("a notification round failed; the next one tries again")
-            self._stop.wait(interval)
-
-    def start(self, interval: float) -> None:
-        self._thread = threading.Thread(
-            target=self.run, args=(interval,), name="notifications", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        due = last is None or time.monotonic() - last >= self.settings.reminders_interval_seconds
+        return self.run_once(reminders=due)

@@ -113,6 +113,7 @@ def settings(tmp_path) -> Settings:
         argon2_memory_kib=64,
         billing_interval_seconds=0,  # the tests run billing themselves, on their own dates
         notifications_interval_seconds=0,  # and notification rounds, when they want one
+        webhooks_interval_seconds=0,  # and webhook rounds
     )
 
 

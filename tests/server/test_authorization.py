@@ -3,12 +3,14 @@
 One world per route: shop A (owner, cashier) sold a card to `holder`; shop B has its own
 owner and cashier; `stranger` is another customer; `admin` runs the platform."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from server.accounts.models import Role, User
+from server.db import utcnow
+from server.webhooks.consumer import consume
 from tests.server.api import (
     Actor,
     Shop,
@@ -33,6 +35,8 @@ class World:
     deal: dict[str, Any]
     vouchers: list[dict[str, Any]]
     redemption: dict[str, Any]  # of `card`, for refunds
+    webhook: dict[str, Any] = field(default_factory=dict)  # shop A's endpoint, when made
+    webhook_delivery: str = ""
 
 
 @pytest.fixture
@@ -237,3 +241,71 @@ def test_vouchers_are_redeemed_only_at_their_business(world):
         for (name, actor), voucher in zip(world.actors.items(), world.vouchers, strict=True)
     }
     assert got == expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200)
+
+
+def webhook_path(world, tail=""):
+    return f"{biz(world)}/webhook-endpoints/{world.webhook['id']}{tail}"
+
+
+WEBHOOK_CASES = {
+    "list the event types": (
+        lambda w, a: a.get("/api/v1/webhooks/event-types"),
+        expect(rest=200),
+    ),
+    "register a webhook endpoint": (
+        lambda w, a: a.post(
+            f"{biz(w)}/webhook-endpoints",
+            {"url": "https://93.184.215.14/hooks", "event_types": ["card.created"]},
+        ),
+        expect(rest=403, anonymous=401, owner_a=201, admin=201),
+    ),
+    "list webhook endpoints": (
+        lambda w, a: a.get(f"{biz(w)}/webhook-endpoints"),
+        expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+    "see a webhook endpoint": (
+        lambda w, a: a.get(webhook_path(w)),
+        expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+    "change a webhook endpoint": (
+        lambda w, a: a.client.patch(
+            webhook_path(w), json={"description": "changed"}, headers=a.headers
+        ),
+        expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+    "read a webhook secret": (
+        lambda w, a: a.get(webhook_path(w, "/secret")),
+        expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+    "rotate a webhook secret": (
+        lambda w, a: a.post(webhook_path(w, "/secret/rotate")),
+        expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+    "list webhook deliveries": (
+        lambda w, a: a.get(webhook_path(w, "/deliveries")),
+        expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+    "see a webhook delivery": (
+        lambda w, a: a.get(webhook_path(w, f"/deliveries/{w.webhook_delivery}")),
+        expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+    "resend a webhook delivery": (
+        lambda w, a: a.post(webhook_path(w, f"/deliveries/{w.webhook_delivery}/resend")),
+        expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+}
+
+
+def test_who_may_do_what_with_webhooks(world, sessions, settings):
+    # One world for every webhook route (each leaves the others' answers as they were).
+    owner = world.actors["owner_a"]
+    world.webhook = owner.post(
+        f"{biz(world)}/webhook-endpoints",
+        {"url": "https://93.184.215.14/hooks", "event_types": ["card.balance_changed"]},
+    ).json()
+    assert world.shop.redeem(1, card_id=world.card["id"]).status_code == 200
+    consume(sessions, settings.webhooks_batch, utcnow())  # the delivery, not sent
+    [delivery] = owner.get(webhook_path(world, "/deliveries")).json()
+    world.webhook_delivery = delivery["id"]
+    got = {case: statuses(world, call) for case, (call, _) in WEBHOOK_CASES.items()}
+    assert got == {case: expected for case, (_, expected) in WEBHOOK_CASES.items()}

@@ -4,7 +4,6 @@ twice."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage as Message
@@ -29,6 +28,7 @@ from server.notifications import (
 )
 from sync.wire import IncidentKind
 from tests.server.api import buy_card, open_shop, sign_up
+from tests.server.together import rounds_together
 
 
 @pytest.fixture
@@ -258,19 +258,7 @@ def test_two_workers_at_once_deliver_each_notification_once(postgres_url, settin
                     assert buy_card(customer, shop, amount).status_code == 201
         sessions = make_sessionmaker(engine)
         workers = [NotificationWorker(sessions, settings) for _ in range(2)]
-        start = threading.Barrier(2)
-        rounds: list[int] = []
-
-        def work(worker: NotificationWorker) -> None:
-            start.wait()
-            for _ in range(20):
-                rounds.append(worker.run_once().delivery.sent)
-
-        threads = [threading.Thread(target=work, args=(w,)) for w in workers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        rounds = [r.delivery.sent for r in rounds_together(workers, 20)]
 
         assert sum(rounds) == 40  # 20 cards: an email and an inbox item each
         ids = [m["Message-ID"] for m in sink.messages]

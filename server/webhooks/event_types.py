@@ -1,0 +1,21 @@
+"""The event types an endpoint can choose: the event log's entities and what happened to
+them (docs/event-log.md), written `entity.kind` as the Standard Webhooks spec suggests."""
+
+from __future__ import annotations
+
+from ..events import Event, EventEntity, EventKind
+
+__all__ = ["EVENT_TYPES", "event_type"]
+
+# Webhook endpoints' own events are for their owners (a notification), not for webhooks.
+_SENT = [entity for entity in EventEntity if entity is not EventEntity.WEBHOOK_ENDPOINT]
+_CHANGES = (EventKind.CREATED, EventKind.UPDATED, EventKind.REMOVED)
+
+EVENT_TYPES: tuple[str, ...] = (
+    *(f"{entity.value}.{kind.value}" for entity in _SENT for kind in _CHANGES),
+    f"{EventEntity.CARD.value}.{EventKind.BALANCE_CHANGED.value}",
+)
+
+
+def event_type(event: Event) -> str:
+    return f"{event.entity}.{event.kind}"

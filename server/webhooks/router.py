@@ -1,0 +1,175 @@
+"""A business owner's webhook endpoints, their secrets, deliveries and resends."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from ..db import SessionDep, utcnow
+from ..deps import PROBLEM_RESPONSES, CurrentUser, business_for
+from ..outbox import Delivery
+from . import repository, service
+from .event_types import EVENT_TYPES
+from .models import WebhookEndpoint
+from .schemas import (
+    DeliveryDetail,
+    DeliveryPublic,
+    EndpointCreate,
+    EndpointCreated,
+    EndpointPublic,
+    EndpointSecret,
+    EndpointUpdate,
+)
+
+router = APIRouter(tags=["webhooks"])
+
+ENDPOINTS = "/businesses/{business_id}/webhook-endpoints"
+ENDPOINT = ENDPOINTS + "/{endpoint_id}"
+
+
+def _allow_private(request: Request) -> bool:
+    return bool(request.app.state.settings.webhooks_allow_private_urls)
+
+
+def _endpoint(
+    session: SessionDep, user: CurrentUser, business_id: str, endpoint_id: str
+) -> WebhookEndpoint:
+    business = business_for(session, user, business_id, staff=False)
+    return service.endpoint_of(session, business.id, endpoint_id)
+
+
+@router.get("/webhooks/event-types", summary="The event types a webhook endpoint can choose")
+def event_types() -> list[str]:
+    return list(EVENT_TYPES)
+
+
+@router.post(
+    ENDPOINTS,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a webhook endpoint for some of your business's events",
+    description="Deliveries are signed as Standard Webhooks says, with the `secret` answered "
+    "here. The endpoint is sent what happens from now on.",
+    responses=PROBLEM_RESPONSES,
+)
+def create_endpoint(
+    business_id: str, body: EndpointCreate, request: Request, user: CurrentUser, session: SessionDep
+) -> EndpointCreated:
+    business = business_for(session, user, business_id, staff=False)
+    endpoint = service.register(
+        session,
+        business.id,
+        body.url,
+        body.event_types,
+        body.description,
+        allow_private=_allow_private(request),
+        now=utcnow(),
+    )
+    session.commit()
+    return EndpointCreated(**EndpointPublic.of(endpoint).model_dump(), secret=endpoint.secret)
+
+
+@router.get(ENDPOINTS, summary="Your business's webhook endpoints", responses=PROBLEM_RESPONSES)
+def list_endpoints(
+    business_id: str, user: CurrentUser, session: SessionDep
+) -> list[EndpointPublic]:
+    business = business_for(session, user, business_id, staff=False)
+    return [EndpointPublic.of(e) for e in repository.endpoints(session, business.id)]
+
+
+@router.get(ENDPOINT, summary="One webhook endpoint", responses=PROBLEM_RESPONSES)
+def get_endpoint(
+    business_id: str, endpoint_id: str, user: CurrentUser, session: SessionDep
+) -> EndpointPublic:
+    return EndpointPublic.of(_endpoint(session, user, business_id, endpoint_id))
+
+
+@router.patch(
+    ENDPOINT,
+    summary="Change a webhook endpoint's URL, event types or description; disable or enable it",
+    responses=PROBLEM_RESPONSES,
+)
+def update_endpoint(
+    business_id: str,
+    endpoint_id: str,
+    body: EndpointUpdate,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+) -> EndpointPublic:
+    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    change = service.EndpointChange(body.url, body.event_types, body.description, body.enabled)
+    service.update(session, endpoint, change, allow_private=_allow_private(request), now=utcnow())
+    session.commit()
+    return EndpointPublic.of(endpoint)
+
+
+@router.get(
+    ENDPOINT + "/secret",
+    summary="The endpoint's signing secret (and the one rotated out, while it still signs)",
+    responses=PROBLEM_RESPONSES,
+)
+def get_secret(
+    business_id: str, endpoint_id: str, user: CurrentUser, session: SessionDep
+) -> EndpointSecret:
+    return EndpointSecret.of(_endpoint(session, user, business_id, endpoint_id), utcnow())
+
+
+@router.post(
+    ENDPOINT + "/secret/rotate",
+    summary="A new signing secret; the old one keeps signing beside it for 24 hours",
+    responses=PROBLEM_RESPONSES,
+)
+def rotate_secret(
+    business_id: str, endpoint_id: str, user: CurrentUser, session: SessionDep
+) -> EndpointSecret:
+    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    now = utcnow()
+    service.rotate_secret(session, endpoint, now)
+    session.commit()
+    return EndpointSecret.of(endpoint, now)
+
+
+@router.get(
+    ENDPOINT + "/deliveries",
+    summary="The endpoint's deliveries, newest first",
+    responses=PROBLEM_RESPONSES,
+)
+def list_deliveries(
+    business_id: str,
+    endpoint_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    status: Delivery | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[DeliveryPublic]:
+    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    found = repository.deliveries(session, endpoint.id, status, limit)
+    return [DeliveryPublic.of(d) for d in found]
+
+
+@router.get(
+    ENDPOINT + "/deliveries/{delivery_id}",
+    summary="One delivery, its body and every attempt (status, answer, duration)",
+    responses=PROBLEM_RESPONSES,
+)
+def get_delivery(
+    business_id: str, endpoint_id: str, delivery_id: str, user: CurrentUser, session: SessionDep
+) -> DeliveryDetail:
+    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    delivery = service.delivery_of(session, endpoint, delivery_id)
+    return DeliveryDetail.with_attempts(delivery, list(repository.attempts(session, delivery.id)))
+
+
+@router.post(
+    ENDPOINT + "/deliveries/{delivery_id}/resend",
+    summary="Send a delivery again now (same webhook-id), retried on the schedule if it fails",
+    responses=PROBLEM_RESPONSES,
+)
+def resend_delivery(
+    business_id: str, endpoint_id: str, delivery_id: str, user: CurrentUser, session: SessionDep
+) -> DeliveryPublic:
+    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    delivery = service.resend(session, endpoint, delivery_id, utcnow())
+    session.commit()
+    return DeliveryPublic.of(delivery)

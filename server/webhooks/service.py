@@ -1,0 +1,209 @@
+"""What a business's owner does with webhooks — register, change, disable and enable
+endpoints, rotate their secrets, resend deliveries — and the server disabling an endpoint
+that is gone or keeps failing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from ..errors import (
+    UnknownEventType,
+    WebhookDeliveryNotFound,
+    WebhookEndpointDisabled,
+    WebhookEndpointNotFound,
+    WebhookUrlRefused,
+)
+from ..events import EventEntity, EventKind, head_position, record
+from ..outbox import Delivery, start_at_head
+from . import repository
+from .addresses import RefusedAddress, check_url
+from .event_types import EVENT_TYPES
+from .models import EndpointStatus, WebhookCursor, WebhookDelivery, WebhookEndpoint
+from .signing import new_secret
+
+__all__ = [
+    "SECRET_OVERLAP",
+    "EndpointChange",
+    "active_secrets",
+    "delivery_of",
+    "disable_for_failure",
+    "endpoint_of",
+    "register",
+    "resend",
+    "rotate_secret",
+    "update",
+]
+
+# After a rotation the old secret signs beside the new one this long.
+SECRET_OVERLAP = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointChange:
+    """What an owner changes on an endpoint; None leaves it as it is."""
+
+    url: str | None = None
+    event_types: Sequence[str] | None = None
+    description: str | None = None
+    enabled: bool | None = None
+
+
+def _checked_url(url: str, allow_private: bool) -> str:
+    try:
+        check_url(url, allow_private=allow_private)
+    except RefusedAddress as exc:
+        raise WebhookUrlRefused(str(exc)) from None
+    return url
+
+
+def _checked_types(event_types: Sequence[str]) -> list[str]:
+    chosen = list(dict.fromkeys(event_types))
+    unknown = [t for t in chosen if t not in EVENT_TYPES]
+    if unknown:
+        named = ", ".join(repr(t[:40]) for t in unknown[:3]) + (" …" if len(unknown) > 3 else "")
+        raise UnknownEventType(
+            f"There is no event type {named}: choose from GET /api/v1/webhooks/event-types."
+        )
+    if not chosen:
+        raise UnknownEventType("Choose at least one event type (GET /api/v1/webhooks/event-types).")
+    return chosen
+
+
+def _start_sending(session: Session, endpoint: WebhookEndpoint) -> None:
+    """The endpoint gets what happens from now on. When no other endpoint of the business
+    is enabled, the business's log is read from its head too (what came before, nobody
+    is waiting for)."""
+    endpoint.from_position = head_position(session, endpoint.business_id)
+    if not repository.others_enabled(session, endpoint.business_id, endpoint.id):
+        start_at_head(session, WebhookCursor, endpoint.business_id)
+
+
+def register(
+    session: Session,
+    business_id: str,
+    url: str,
+    event_types: Sequence[str],
+    description: str,
+    *,
+    allow_private: bool,
+    now: datetime,
+) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint(
+        business_id=business_id,
+        url=_checked_url(url, allow_private),
+        event_types=_checked_types(event_types),
+        description=description,
+        secret=new_secret(),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(endpoint)
+    session.flush()
+    _start_sending(session, endpoint)
+    session.flush()
+    return endpoint
+
+
+def endpoint_of(session: Session, business_id: str, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = repository.endpoint(session, business_id, endpoint_id)
+    if endpoint is None:
+        raise WebhookEndpointNotFound(f"This business has no webhook endpoint {endpoint_id!r}.")
+    return endpoint
+
+
+def update(
+    session: Session,
+    endpoint: WebhookEndpoint,
+    change: EndpointChange,
+    *,
+    allow_private: bool,
+    now: datetime,
+) -> WebhookEndpoint:
+    """Apply the change, all or nothing. Enabling a disabled endpoint sends it what happens
+    from then on, and its deliveries still pending; disabling holds them."""
+    if change.url is not None:
+        endpoint.url = _checked_url(change.url, allow_private)
+    if change.event_types is not None:
+        endpoint.event_types = _checked_types(change.event_types)
+    if change.description is not None:
+        endpoint.description = change.description
+    if change.enabled is True and endpoint.status is EndpointStatus.DISABLED:
+        endpoint.status = EndpointStatus.ENABLED
+        endpoint.disabled_at, endpoint.disabled_reason = None, ""
+        endpoint.disabled_by_delivery = None
+        _start_sending(session, endpoint)
+    elif change.enabled is False and endpoint.status is EndpointStatus.ENABLED:
+        endpoint.status = EndpointStatus.DISABLED
+        endpoint.disabled_at, endpoint.disabled_reason = now, "disabled by its owner"
+    endpoint.updated_at = now
+    session.flush()
+    return endpoint
+
+
+def rotate_secret(session: Session, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
+    """A new secret signs from now on; the old one signs beside it for `SECRET_OVERLAP`
+    (a secret rotated out earlier stops at once)."""
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_until = now + SECRET_OVERLAP
+    endpoint.secret = new_secret()
+    endpoint.updated_at = now
+    session.flush()
+    return endpoint
+
+
+def active_secrets(endpoint: WebhookEndpoint, at: datetime) -> list[str]:
+    """The secrets that sign an attempt at `at`: the current one, and the one rotated out
+    until its overlap ends."""
+    secrets = [endpoint.secret]
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret and until is not None and at < until:
+        secrets.append(endpoint.previous_secret)
+    return secrets
+
+
+def delivery_of(session: Session, endpoint: WebhookEndpoint, delivery_id: str) -> WebhookDelivery:
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.endpoint_id != endpoint.id:
+        raise WebhookDeliveryNotFound(
+            f"Endpoint {endpoint.id} has no delivery {delivery_id!r}: list its deliveries."
+        )
+    return delivery
+
+
+def resend(
+    session: Session, endpoint: WebhookEndpoint, delivery_id: str, now: datetime
+) -> WebhookDelivery:
+    """Send the delivery again now, with the same webhook-id, and on failure retry it on
+    the whole schedule again. Its earlier attempts stay in its log."""
+    delivery = delivery_of(session, endpoint, delivery_id)
+    if endpoint.status is EndpointStatus.DISABLED:
+        raise WebhookEndpointDisabled(
+            "The endpoint is disabled: enable it first (PATCH it with enabled: true)."
+        )
+    delivery.status = Delivery.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = now
+    delivery.claimed_by = delivery.claimed_until = None
+    session.flush()
+    return delivery
+
+
+def disable_for_failure(
+    session: Session, endpoint_id: str, delivery_id: str, reason: str, now: datetime
+) -> None:
+    """The server disables an endpoint that is gone or keeps failing; its owner is told
+    (through the event log: a notification)."""
+    endpoint = session.get_one(WebhookEndpoint, endpoint_id, with_for_update=True)
+    if endpoint.status is EndpointStatus.DISABLED:
+        return
+    endpoint.status = EndpointStatus.DISABLED
+    endpoint.disabled_at, endpoint.disabled_reason = now, reason
+    endpoint.disabled_by_delivery = delivery_id
+    endpoint.updated_at = now
+    record(
+        session, endpoint.business_id, EventEntity.WEBHOOK_ENDPOINT, endpoint.id, EventKind.UPDATED
+    )
