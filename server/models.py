@@ -1,7 +1,15 @@
 """Every area's tables, imported in one place so the metadata is complete
 (for migrations, `create_all` in tests, and relationships across areas)."""
 
-from .accounts.models import RefreshToken, Role, User
+from .accounts.models import (
+    AccountCode,
+    AccountSession,
+    RecoveryCode,
+    RefreshToken,
+    RevokedDevice,
+    Role,
+    User,
+)
 from .billing.models import (
     Adjustment,
     BillingNotice,
@@ -52,6 +60,8 @@ from .wallet.models import (
 )
 
 __all__ = [
+    "AccountCode",
+    "AccountSession",
     "Adjustment",
     "Base",
     "BillingNotice",
@@ -88,7 +98,9 @@ __all__ = [
     "Product",
     "Purpose",
     "PushDevice",
+    "RecoveryCode",
     "RefreshToken",
+    "RevokedDevice",
     "Role",
     "SignInNotice",
     "StaffMember",

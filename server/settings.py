@@ -144,6 +144,17 @@ class Settings(BaseSettings):
         default="",
         description="`module:factory` of the push adapter; empty: nothing is sent by push",
     )
+    app_url: str = Field(
+        default="",
+        description="where emailed links (confirm email, reset password) point: the app's "
+        "universal-link address; empty: PUBLIC_URL",
+    )
+    password_resets_per_hour: int = Field(
+        default=5,
+        gt=0,
+        description="reset emails one address may be sent an hour (and 4× that asked for "
+        "from one network address)",
+    )
 
     @field_validator("billing_currency")
     @classmethod

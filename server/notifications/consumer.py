@@ -31,13 +31,14 @@ from sqlalchemy.orm import Session
 
 from sync.money import Money
 
+from ..accounts.models import User
 from ..devices.models import Incident
 from ..directory.models import Business
 from ..events import Event, EventCounter, EventEntity, EventKind, events_after
 from ..wallet.models import GiftCard, Transfer
 from . import templates
-from .models import Channel, Notification, NotificationCursor, NotificationKind
-from .repository import disabled_channels, has_push_device
+from .models import Notification, NotificationCursor, NotificationKind
+from .outbox import channels_for
 
 __all__ = ["REDEMPTION_KINDS", "ConsumerOptions", "consume"]
 
@@ -125,12 +126,8 @@ def _consume_business(
 def _rows(
     session: Session, event: Event, planned: _Planned, options: ConsumerOptions, now: datetime
 ) -> Iterable[dict[str, object]]:
-    channels = {Channel.INBOX}
-    if options.email:
-        channels.add(Channel.EMAIL)
-    if options.push and has_push_device(session, planned.user_id):
-        channels.add(Channel.PUSH)
-    channels -= disabled_channels(session, planned.user_id, planned.kind)
+    user = session.get_one(User, planned.user_id)
+    channels = channels_for(session, user, planned.kind, email=options.email, push=options.push)
     for channel in sorted(channels):
         yield {
             "kind": planned.kind,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 
 from sync.money import Money
@@ -11,8 +12,12 @@ __all__ = [
     "Message",
     "card_bought",
     "card_redeemed",
+    "email_verification",
     "incident_opened",
     "low_balance",
+    "new_device",
+    "password_changed",
+    "password_reset",
 ]
 
 
@@ -67,5 +72,52 @@ def incident_opened(business: str, kind: str, detail: str) -> Message:
             f"Reconciliation found something to look at ({kind.replace('_', ' ')}).",
             detail,
             "Open the incidents in the vendor app to resolve it.",
+        ],
+    )
+
+
+def email_verification(code: str, link: str, hours: int) -> Message:
+    return _message(
+        "Confirm your email for Tillpoint",
+        [
+            f"Your code is {code}. Enter it in the app, or open this link: {link}",
+            f"It works once, for {hours} hours. If you did not sign up to Tillpoint, "
+            "ignore this email: nothing more will be sent to you.",
+        ],
+    )
+
+
+def password_reset(code: str, link: str, minutes: int) -> Message:
+    return _message(
+        "Reset your Tillpoint password",
+        [
+            f"Your code is {code}. Enter it in the app with a new password, or open this "
+            f"link: {link}",
+            f"It works once, for {minutes} minutes. If you did not ask to reset your "
+            "password, ignore this email: your password stays as it is.",
+        ],
+    )
+
+
+def new_device(agent: str, address: str, when: datetime) -> Message:
+    return _message(
+        "New sign-in to your Tillpoint account",
+        [
+            f"Your account was signed in from a device it had not used before ({agent}, "
+            f"address {address}) on {when:%d %B %Y at %H:%M} UTC.",
+            "If that was you, there is nothing to do. If not, change your password now and "
+            "end the sessions you do not know in the app (Account, Sessions).",
+        ],
+    )
+
+
+def password_changed(when: datetime) -> Message:
+    return _message(
+        "Your Tillpoint password was changed",
+        [
+            f"The password of your account was changed on {when:%d %B %Y at %H:%M} UTC, and "
+            "every other session signed out.",
+            "If that was not you, reset your password at once from the app's sign-in screen "
+            "(Forgot password) and contact support.",
         ],
     )
