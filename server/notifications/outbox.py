@@ -2,9 +2,11 @@
 messages — written straight into the outbox, in the transaction of the change they tell of,
 and delivered by the same worker as the rest.
 
-Who gets what: account mail goes by email only (it is how an address proves itself); every
-other message reaches an address only once it is verified — until then the inbox and push
-carry it (docs/api.md, "Email verification").
+Who gets what: account mail goes by email only (it is how an address proves itself).
+Until an address is confirmed it gets, besides, only what cannot be turned off — receipts
+and security messages; alerts (a low balance, an incident…) reach the inbox and push until
+then, so an address someone else typed is not sent more than that (docs/api.md, "Email
+verification").
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..db import utcnow
-from .models import ACCOUNT_MAIL_KINDS, Channel, Notification, NotificationKind
+from .models import ACCOUNT_MAIL_KINDS, REQUIRED_KINDS, Channel, Notification, NotificationKind
 from .repository import disabled_channels, has_push_device
 from .templates import Message
 
@@ -31,15 +33,15 @@ def channels_for(
     session: Session, user: User, kind: NotificationKind, *, email: bool, push: bool
 ) -> set[Channel]:
     """The channels a message of `kind` goes by to `user`: none once the account is
-    deleted; email alone for account mail; else the inbox, email to a verified address
-    (when a mail server is set), push to a registered phone — less what the person
-    turned off."""
+    deleted; email alone for account mail; else the inbox, email (when a mail server is
+    set; alerts only to a confirmed address), push to a registered phone — less what the
+    person turned off."""
     if user.deleted_at is not None:
         return set()
     if kind in ACCOUNT_MAIL_KINDS:
         return {Channel.EMAIL}
     channels = {Channel.INBOX}
-    if email and user.email_verified_at is not None:
+    if email and (user.email_verified_at is not None or kind in REQUIRED_KINDS):
         channels.add(Channel.EMAIL)
     if push and has_push_device(session, user.id):
         channels.add(Channel.PUSH)

@@ -8,14 +8,13 @@ from typing import Any
 
 import pytest
 
-from server.accounts.models import Role, User
 from tests.server.api import (
     Actor,
     Shop,
     buy_card,
     buy_voucher,
     create_deal,
-    log_in,
+    make_admin,
     new_key,
     open_shop,
     sign_up,
@@ -44,11 +43,6 @@ def world(client, sessions):
     redemption = shop_a.redeem(1_000, card_id=card["id"]).json()
     deal = create_deal(shop_a).json()
     vouchers = [buy_voucher(holder, deal["id"]).json() for _ in ACTORS]
-    admin_email = sign_up(client, "customer").email
-    with sessions() as session:
-        user = session.query(User).filter_by(email=admin_email).one()
-        user.role = Role.ADMIN
-        session.commit()
     actors = {
         "anonymous": Actor(client, "", "", {}),
         "holder": holder,
@@ -57,7 +51,7 @@ def world(client, sessions):
         "staff_a": shop_a.cashier,
         "owner_b": shop_b.owner,
         "staff_b": shop_b.cashier,
-        "admin": log_in(client, admin_email),
+        "admin": make_admin(client),
     }
     return World(actors, shop_a, card, spare, deal, vouchers, redemption)
 
