@@ -80,7 +80,8 @@ def _kept(session: Session, user: User) -> tuple[list[KeptCard], list[KeptVouche
         .where(Voucher.owner_id == user.id, Voucher.status == VoucherStatus.ISSUED)
         .order_by(Voucher.issued_at)
     ).all()
-    names = dict(session.execute(select(Business.id, Business.name)).tuples().all())
+    ids = {c.business_id for c in cards} | {v.business_id for v in vouchers}
+    names = {b.id: b.name for b in session.scalars(select(Business).where(Business.id.in_(ids)))}
     kept_cards = [
         KeptCard(
             c.id,
