@@ -122,7 +122,7 @@ def test_a_forged_ticket_is_refused(client):
 
 
 def test_turning_it_off_needs_a_code_and_new_recovery_codes_replace_the_old(client):
-    actor, secret, recovery = enrolled(client)
+    actor, _secret, recovery = enrolled(client)
     renewed = actor.post("/api/v1/me/mfa/recovery-codes", {"recovery_code": recovery[1]})
     assert renewed.status_code == 200
     assert actor.post("/api/v1/me/mfa/disable", {"recovery_code": recovery[2]}).status_code == 400
