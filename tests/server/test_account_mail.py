@@ -78,7 +78,7 @@ def test_an_unconfirmed_address_is_emailed_receipts_but_not_alerts(settings, eng
 
     with TestClient(create_app(settings, engine=engine)) as client:
         customer = sign_up(client)
-        with client.app.state.sessions() as session:
+        with client.app.state.sessions() as session:  # type: ignore[attr-defined]
             user = session.get_one(User, customer.id)
             on = {"email": True, "push": False}
             alert = channels_for(session, user, NotificationKind.LOW_BALANCE, **on)
