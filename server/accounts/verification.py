@@ -89,7 +89,7 @@ def request_reset(
     """Email a reset code to the account of `email`, if there is one; silently nothing
     otherwise."""
     code = new_account_code()
-    code_hash = hash_code(code)  # made either way: the answer takes as long
+    code_hash = hash_code(code)
     user = repository.find_user_by_email(session, email)
     if user is None or user.deleted_at is not None:
         return

@@ -93,7 +93,9 @@ class Deliverer:
 
     def _deliver(self, worker: str, notification_id: int) -> Delivery | None:
         with self.sessions() as session:
-            row = session.get_one(Notification, notification_id)
+            row = session.get(Notification, notification_id)
+            if row is None:
+                return None  # its account was deleted meanwhile: nothing to send
             if (
                 row.claimed_by != worker
                 or row.claimed_until is None
