@@ -217,3 +217,39 @@ def test_a_password_change_tells_the_account(client, sessions, customer):
     )
     assert refused.status_code == 409
     assert refused.json()["type"].endswith("/notification-required")
+
+
+def test_a_reset_answers_before_any_database_work_known_email_or_not(client, engine, customer):
+    """Timing without a timed test: count the database statements run before the answer
+    starts. None either way, so a known and an unknown email take as long to answer; the
+    work (and the mail) follows the answer."""
+    from sqlalchemy import event
+
+    counted = {"statements": 0}
+    before_answer: list[int] = []
+
+    def count(*_: object) -> None:
+        counted["statements"] += 1
+
+    app = client.app
+
+    async def watching(scope, receive, send):
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                before_answer.append(counted["statements"])
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with TestClient(watching) as watched:
+            for email in (customer.email, "nobody-here@example.com"):
+                counted["statements"] = 0
+                assert ask_reset(watched, email).status_code == 202
+                after = counted["statements"]
+                assert before_answer[-1] == 0, email
+                assert after > 0  # the lookup ran, after the answer
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert emailed_code(client, customer.id, "password_reset")
