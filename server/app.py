@@ -14,6 +14,7 @@ from .accounts.jwt_tokens import TokenSigner, read_secret
 from .accounts.passwords import Passwords
 from .accounts.router import router as accounts_router
 from .accounts.sessions import DenyList, LoginThrottle
+from .accounts.verification import CODE_TRIES_PER_MINUTE, Links
 from .billing.defaults import ensure_prices
 from .billing.router import router as billing_router
 from .billing.schedule import BillingSchedule
@@ -29,6 +30,7 @@ from .keys.keyring import Keyring
 from .keys.router import router as keys_router
 from .limits import InputLimits
 from .notifications import NotificationWorker, PushTransport, make_push_transport
+from .notifications.outbox import Outbox
 from .notifications.router import router as notifications_router
 from .observability import install_observability
 from .payments import PaymentGateway, make_gateway
@@ -134,6 +136,13 @@ def create_app(
         shared, settings.login_free_failures, settings.login_backoff_max_seconds
     )
     app.state.deny_list = DenyList(shared)
+    # Account mail and security messages: straight into the notifications outbox.
+    app.state.outbox = Outbox(email=bool(settings.smtp_host), push=app.state.push is not None)
+    app.state.links = Links(settings.app_url or settings.public_url)
+    resets = settings.password_resets_per_hour
+    app.state.reset_email_limiter = RateLimiter(resets, 3600, shared, "reset-email")
+    app.state.reset_address_limiter = RateLimiter(4 * resets, 3600, shared, "reset-address")
+    app.state.code_limiter = RateLimiter(CODE_TRIES_PER_MINUTE, 60, shared, "account-code")
     install_problem_handlers(app)
     app.add_middleware(InputLimits, max_body_bytes=settings.max_body_bytes)
     # outermost: it sees what the limits refuse

@@ -117,6 +117,7 @@ def seed_demo(
             email=DEMO_LOGINS["vendor"],
             password_hash=passwords.hash(DEMO_PASSWORD),
             role=Role.VENDOR_OWNER,
+            email_verified_at=datetime.now(UTC),  # the demo's addresses need no confirming
         )
         session.add(owner)
         session.flush()
@@ -167,8 +168,19 @@ def _seed_wallet(
 ) -> list[Path]:
     cafe, books = businesses[0], businesses[1]
     hashed = passwords.hash(DEMO_PASSWORD)
-    cashier = User(email=DEMO_LOGINS["cashier"], password_hash=hashed, role=Role.VENDOR_STAFF)
-    customer = User(email=DEMO_LOGINS["customer"], password_hash=hashed, role=Role.CUSTOMER)
+    verified = datetime.now(UTC)
+    cashier = User(
+        email=DEMO_LOGINS["cashier"],
+        password_hash=hashed,
+        role=Role.VENDOR_STAFF,
+        email_verified_at=verified,
+    )
+    customer = User(
+        email=DEMO_LOGINS["customer"],
+        password_hash=hashed,
+        role=Role.CUSTOMER,
+        email_verified_at=verified,
+    )
     session.add_all([cashier, customer])
     session.flush()
     session.add(StaffMember(user_id=cashier.id, business_id=cafe.id))

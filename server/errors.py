@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "PROBLEM_BASE",
+    "AccountOwnsBusinesses",
     "AlreadyHibernating",
     "AmountAboveHold",
     "BranchNotFound",
@@ -25,13 +26,17 @@ __all__ = [
     "CardBlocked",
     "CardExpired",
     "CardNotFound",
+    "CodeNotValid",
     "Conflict",
     "DealInThePast",
     "DealNotFound",
     "DealNotOnSale",
     "DealSoldOut",
+    "DeviceNotFound",
     "DifferentBusiness",
     "DomainError",
+    "EmailAlreadyVerified",
+    "EmailNotVerified",
     "EmailTaken",
     "FraudBlocked",
     "FraudReviewNotFound",
@@ -52,6 +57,10 @@ __all__ = [
     "InvoiceNotPayable",
     "InvoiceNotVoidable",
     "LimitReached",
+    "MfaAlreadyOn",
+    "MfaCodeWrong",
+    "MfaNotStarted",
+    "MfaRequired",
     "NoSubscription",
     "NotAGiftCard",
     "NotAVoucher",
@@ -67,6 +76,7 @@ __all__ = [
     "RedemptionNotFound",
     "RefundAboveRedemption",
     "SameCard",
+    "SessionNotFound",
     "UnknownCurrency",
     "UnknownEventType",
     "UnknownPlan",
@@ -216,6 +226,16 @@ class RedemptionNotFound(NotFound):
     title = "No such redemption"
 
 
+class SessionNotFound(NotFound):
+    code = "session-not-found"
+    title = "No such session"
+
+
+class DeviceNotFound(NotFound):
+    code = "device-not-found"
+    title = "No such device"
+
+
 # -- the state forbids it (409) --------------------------------------------------------------
 
 
@@ -357,6 +377,41 @@ class EmailTaken(Conflict):
     title = "Email already registered"
 
 
+class EmailAlreadyVerified(Conflict):
+    code = "email-already-verified"
+    title = "Email already confirmed"
+
+
+class EmailNotVerified(Conflict):
+    """What an account may do only once its email is confirmed."""
+
+    code = "email-not-verified"
+    status = 403
+    title = "Confirm your email first"
+
+
+class MfaAlreadyOn(Conflict):
+    code = "mfa-already-on"
+    title = "Two-step sign-in is already on"
+
+
+class MfaNotStarted(Conflict):
+    code = "mfa-not-started"
+    title = "Two-step sign-in is not set up"
+
+
+class MfaRequired(Conflict):
+    """Admins cannot turn two-step sign-in off."""
+
+    code = "mfa-required"
+    title = "Two-step sign-in is required"
+
+
+class AccountOwnsBusinesses(Conflict):
+    code = "account-owns-businesses"
+    title = "The account owns businesses"
+
+
 class IdempotencyKeyReused(Conflict):
     code = "idempotency-key-reused"
     title = "Idempotency key already used"
@@ -492,6 +547,22 @@ class DonationTooLarge(Invalid):
 class InvalidPairingCode(Invalid):
     code = "invalid-pairing-code"
     title = "Pairing code not valid"
+
+
+class CodeNotValid(Invalid):
+    """An emailed one-time code that is wrong, used, expired or for something else."""
+
+    code = "code-not-valid"
+    status = 400
+    title = "That code does not work"
+
+
+class MfaCodeWrong(Invalid):
+    """A two-step sign-in code (or recovery code) that is wrong or used."""
+
+    code = "mfa-code-wrong"
+    status = 400
+    title = "Wrong code"
 
 
 # -- the request cannot be run as sent (400) -------------------------------------------------

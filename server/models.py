@@ -1,7 +1,15 @@
 """Every area's tables, imported in one place so the metadata is complete
 (for migrations, `create_all` in tests, and relationships across areas)."""
 
-from .accounts.models import RefreshToken, Role, User
+from .accounts.models import (
+    AccountCode,
+    AccountSession,
+    RecoveryCode,
+    RefreshToken,
+    RevokedDevice,
+    Role,
+    User,
+)
 from .billing.models import (
     Adjustment,
     BillingNotice,
@@ -55,6 +63,8 @@ from .wallet.models import (
 from .webhooks.models import WebhookAttempt, WebhookCursor, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AccountCode",
+    "AccountSession",
     "Adjustment",
     "Base",
     "BillingNotice",
@@ -95,7 +105,9 @@ __all__ = [
     "Product",
     "Purpose",
     "PushDevice",
+    "RecoveryCode",
     "RefreshToken",
+    "RevokedDevice",
     "Role",
     "SavedDeal",
     "SignInNotice",

@@ -201,6 +201,17 @@ class Settings(BaseSettings):
         "a receiver on the same host); never in production, where it lets vendors make the "
         "server call inside your network",
     )
+    app_url: str = Field(
+        default="",
+        description="where emailed links (confirm email, reset password) point: the app's "
+        "universal-link address; empty: PUBLIC_URL",
+    )
+    password_resets_per_hour: int = Field(
+        default=5,
+        gt=0,
+        description="reset emails one address may be sent an hour (and 4× that asked for "
+        "from one network address)",
+    )
 
     @field_validator("billing_currency")
     @classmethod

@@ -1,5 +1,7 @@
-"""Short-lived JWT access tokens, opaque refresh tokens stored as hashes, and device tokens
-that let a known device sign in while its account is throttled."""
+"""Short-lived JWT access tokens, opaque refresh tokens stored as hashes, device tokens
+that let a known device sign in while its account is throttled, and two tokens of two-step
+sign-in: the MFA ticket (the password was right; a code is still due) and the enrolment
+token (an admin without two-step sign-in may only set it up)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from .models import Role
 __all__ = [
     "AccessClaims",
     "DeviceClaims",
+    "MfaTicket",
     "TokenSigner",
     "hash_refresh_token",
     "load_or_create_secret",
@@ -26,6 +29,7 @@ __all__ = [
 ACCESS_LIFETIME = timedelta(minutes=15)
 REFRESH_LIFETIME = timedelta(days=30)
 DEVICE_LIFETIME = timedelta(days=365)
+MFA_TICKET_LIFETIME = timedelta(minutes=5)
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 
@@ -73,6 +77,7 @@ class AccessClaims:
     token_id: str  # `jti`: what the deny list names after a logout
     session_id: str  # `sid`: the refresh-token family the token was issued in
     expires: datetime
+    enrolment_only: bool = False  # an admin's token that may only set up two-step sign-in
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,24 @@ class DeviceClaims:
     device_id: str
 
 
+@dataclass(frozen=True)
+class MfaTicket:
+    """The password was right: the code from the authenticator app is still due."""
+
+    user_id: str
+    ticket_id: str
+    device_id: str | None  # the known device the password came from, if any
+    expires: datetime
+
+
 class InvalidAccessToken(Exception):
     pass
+
+
+_ENROLMENT_ONLY = (
+    "this token only sets up two-step sign-in, which admins must use: set it up with "
+    "POST /api/v1/me/mfa and /api/v1/me/mfa/confirm, then sign in again"
+)
 
 
 class TokenSigner:
@@ -90,7 +111,13 @@ class TokenSigner:
         self._secret = secret
 
     def access_token(
-        self, user_id: str, role: Role, session_id: str, now: datetime | None = None
+        self,
+        user_id: str,
+        role: Role,
+        session_id: str,
+        now: datetime | None = None,
+        *,
+        enrolment_only: bool = False,
     ) -> str:
         issued = now or datetime.now(UTC)
         payload = {
@@ -100,11 +127,13 @@ class TokenSigner:
             "exp": issued + ACCESS_LIFETIME,
             "jti": uuid.uuid4().hex,
             "sid": session_id,
-            "typ": "access",
+            "typ": "enrol" if enrolment_only else "access",
         }
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
-    def read(self, token: str) -> AccessClaims:
+    def read(self, token: str, *, enrolment: bool = False) -> AccessClaims:
+        """An access token's claims; with `enrolment`, an enrolment token's too (only the
+        routes that set up two-step sign-in take those)."""
         try:
             payload = jwt.decode(
                 token,
@@ -112,7 +141,10 @@ class TokenSigner:
                 algorithms=[ALGORITHM],
                 options={"require": ["exp", "sub", "role", "jti", "sid"]},
             )
-            if payload.get("typ") != "access":
+            kind = payload.get("typ")
+            if kind == "enrol" and not enrolment:
+                raise InvalidAccessToken(_ENROLMENT_ONLY)
+            if kind not in ("access", "enrol"):
                 raise InvalidAccessToken("not an access token")
             return AccessClaims(
                 str(payload["sub"]),
@@ -120,6 +152,7 @@ class TokenSigner:
                 str(payload["jti"]),
                 str(payload["sid"]),
                 datetime.fromtimestamp(int(payload["exp"]), UTC),
+                enrolment_only=kind == "enrol",
             )
         except jwt.ExpiredSignatureError:
             raise InvalidAccessToken("the access token has expired: refresh it") from None
@@ -148,6 +181,35 @@ class TokenSigner:
         if payload.get("typ") != "device" or not isinstance(payload.get("did"), str):
             return None
         return DeviceClaims(str(payload["sub"]), payload["did"])
+
+    def mfa_ticket(self, user_id: str, device_id: str | None) -> str:
+        issued = datetime.now(UTC)
+        payload = {
+            "sub": user_id,
+            "iat": issued,
+            "exp": issued + MFA_TICKET_LIFETIME,
+            "jti": uuid.uuid4().hex,
+            "did": device_id,
+            "typ": "mfa",
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+
+    def read_mfa_ticket(self, token: str) -> MfaTicket | None:
+        """The ticket's claims, or None for anything but a valid, unexpired MFA ticket."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["exp", "sub", "jti"]},
+            )
+        except jwt.InvalidTokenError:
+            return None
+        device = payload.get("did")
+        if payload.get("typ") != "mfa" or not (device is None or isinstance(device, str)):
+            return None
+        expires = datetime.fromtimestamp(int(payload["exp"]), UTC)
+        return MfaTicket(str(payload["sub"]), str(payload["jti"]), device, expires)
 
     @staticmethod
     def new_refresh_token() -> str:

@@ -1,17 +1,22 @@
-"""Accounts' rules beyond reading: a new account, a new cashier. An email has one account,
-even when two sign-ups for it arrive at once (the unique index decides; the loser is told)."""
+"""Accounts' rules beyond reading: a new account, a new cashier, sessions and the devices
+they come from. An email has one account, even when two sign-ups for it arrive at once (the
+unique index decides; the loser is told)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import EmailTaken
+from ..errors import DeviceNotFound, EmailTaken, SessionNotFound
+from ..fraud.service import Client
+from ..ids import make_id
 from . import repository
-from .models import Role, User
+from .models import AccountSession, Role, User
 from .passwords import Passwords
 
-__all__ = ["add_cashier", "sign_up"]
+__all__ = ["add_cashier", "end_session", "forget_device", "sign_up", "start_session"]
 
 
 def _taken(email: str) -> EmailTaken:
@@ -37,3 +42,51 @@ def add_cashier(
     cashier = sign_up(session, email, password, Role.VENDOR_STAFF, passwords)
     repository.add_staff(session, cashier, business_id)
     return cashier
+
+
+# -- sessions and devices ------------------------------------------------------------------------
+
+
+def start_session(
+    session: Session, user: User, client: Client, device_id: str, now: datetime
+) -> tuple[str, bool]:
+    """Record a new sign-in (before fraud notes its device); its session id (the refresh
+    family) and whether the device is new to an account that has used others."""
+    known = repository.client_device_keys(session, user.id)
+    family_id = make_id()
+    repository.add_account_session(
+        session,
+        AccountSession(
+            id=family_id,
+            user_id=user.id,
+            device_id=device_id,
+            device_key=client.device_key,
+            user_agent=client.user_agent,
+            address=client.address,
+            created_at=now,
+            last_used_at=now,
+        ),
+    )
+    return family_id, bool(known) and client.device_key not in known
+
+
+def end_session(session: Session, user: User, family_id: str, now: datetime) -> None:
+    row = repository.account_session(session, user.id, family_id)
+    if row is None or row.ended_at is not None:
+        raise SessionNotFound("You have no open session with that id: see GET /me/sessions.")
+    repository.revoke_family(session, family_id, now)
+
+
+def forget_device(session: Session, user: User, device_id: int, now: datetime) -> list[str]:
+    """End every session signed in from the device, stop its device tokens making it known,
+    and forget it (its next sign-in is a new device's); the sessions ended."""
+    device = repository.client_device(session, user.id, device_id)
+    if device is None:
+        raise DeviceNotFound("You have no device with that id: see GET /me/devices.")
+    families = []
+    for row in repository.sessions_of_device(session, user.id, device.device_key):
+        repository.revoke_family(session, row.id, now)
+        repository.revoke_device_token(session, user.id, row.device_id, now)
+        families.append(row.id)
+    repository.forget_client_device(session, device)
+    return families

@@ -34,7 +34,7 @@ from .channels import (
     PushTransport,
     email_message_id,
 )
-from .models import Channel, Delivery, InboxItem, Notification
+from .models import ACCOUNT_MAIL_KINDS, Channel, Delivery, InboxItem, Notification, NotificationKind
 from .repository import forget_push_tokens, push_tokens
 
 __all__ = ["Deliverer", "retry_delay"]
@@ -83,11 +83,14 @@ class Deliverer:
 
     def _deliver(self, worker: str, notification_id: int) -> Delivery | None:
         with self.sessions() as session:
-            row = session.get_one(Notification, notification_id)
+            row = session.get(Notification, notification_id)
+            if row is None:
+                return None  # its account was deleted meanwhile: nothing to send
             if not still_held(row, worker, self.clock()):
                 return None  # the lease ran out before its turn: another worker has it
             job = _Job(
                 row.id,
+                row.kind,
                 row.channel,
                 row.attempts,
                 row.title,
@@ -112,13 +115,8 @@ class Deliverer:
             return self._failed(worker, job, str(exc))
         self._forget_phones(gone)
         with self.sessions() as session:
-            marked = release(
-                session,
-                Notification,
-                job.id,
-                worker,
-                {"status": Delivery.SENT, "sent_at": self.clock()},
-            )
+            done: dict[str, object] = {"status": Delivery.SENT, "sent_at": self.clock()}
+            marked = release(session, Notification, job.id, worker, done | _spent(job.kind))
             if marked and job.channel is Channel.INBOX:
                 session.add(inbox)
             session.commit()
@@ -162,7 +160,8 @@ class Deliverer:
     def _failed(self, worker: str, job: _Job, error: str) -> Delivery:
         values: dict[str, object]
         if job.attempts >= self.settings.notifications_max_attempts:
-            values, outcome = {"status": Delivery.FAILED, "last_error": error}, Delivery.FAILED
+            values = {"status": Delivery.FAILED, "last_error": error, **_spent(job.kind)}
+            outcome = Delivery.FAILED
             log.warning("notification %s failed after %s tries: %s", job.id, job.attempts, error)
         else:
             delay = retry_delay(job.attempts, self.settings.notifications_retry_seconds)
@@ -174,11 +173,21 @@ class Deliverer:
         return outcome
 
 
+def _spent(kind: NotificationKind) -> dict[str, object]:
+    """Account mail's one-time code is not kept once the message is sent (or given up on):
+    the outbox is no second place to read it from."""
+    if kind not in ACCOUNT_MAIL_KINDS:
+        return {}
+    blank = "(a one-time code was sent here; it is not kept)"
+    return {"body_text": blank, "body_html": blank}
+
+
 @dataclass(frozen=True, slots=True)
 class _Job:
     """What sending one notification needs, read before the send."""
 
     id: int
+    kind: NotificationKind
     channel: Channel
     attempts: int
     title: str

@@ -14,7 +14,9 @@ from ..ids import ID_LENGTH, make_id
 from ..outbox import Delivery, Leased, LogCursor
 
 __all__ = [
+    "ACCOUNT_MAIL_KINDS",
     "REQUIRED_KINDS",
+    "SECURITY_KINDS",
     "Channel",
     "Delivery",
     "InboxItem",
@@ -36,10 +38,25 @@ class NotificationKind(enum.StrEnum):
     SAVED_DEAL_ENDING = "saved_deal_ending"  # a deal someone saved ends within a day
     NEW_DEAL = "new_deal"  # from a favourite business, or in a liked category near home
     WEBHOOK_DISABLED = "webhook_disabled"  # to the business's owner
+    # Security: written by the accounts area in the transaction of the change.
+    NEW_DEVICE = "new_device"  # a sign-in from a device the account had not used
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a kind's name, not a secret
+    # Account mail: a one-time code, by email only, not a choice.
+    EMAIL_VERIFICATION = "email_verification"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a kind's name, not a secret
 
 
-# Receipts cannot be turned off (on any channel).
-REQUIRED_KINDS = frozenset({NotificationKind.CARD_BOUGHT, NotificationKind.CARD_REDEEMED})
+# Account mail goes by email alone; its body holds a one-time code, blanked once sent.
+ACCOUNT_MAIL_KINDS = frozenset(
+    {NotificationKind.EMAIL_VERIFICATION, NotificationKind.PASSWORD_RESET}
+)
+SECURITY_KINDS = frozenset({NotificationKind.NEW_DEVICE, NotificationKind.PASSWORD_CHANGED})
+# Receipts and security messages cannot be turned off (on any channel).
+REQUIRED_KINDS = frozenset(
+    {NotificationKind.CARD_BOUGHT, NotificationKind.CARD_REDEEMED}
+    | SECURITY_KINDS
+    | ACCOUNT_MAIL_KINDS
+)
 
 
 class Channel(enum.StrEnum):
@@ -57,9 +74,10 @@ class NotificationCursor(LogCursor, Base):
 class Notification(Leased, Base):
     """The outbox: one message to one person on one channel.
 
-    `source_id` is what the message is about (a ledger operation, an incident): one row per
-    (kind, source, person, channel), so reading an event again, or another event about the
-    same operation, never writes a second one."""
+    `source_id` is what the message is about (a ledger operation, an incident, a session, a
+    one-time code): one row per (kind, source, person, channel), so reading an event again,
+    or another event about the same operation, never writes a second one. Messages the log
+    did not cause (account mail, security) have no business or event."""
 
     __tablename__ = "notifications"
 
@@ -68,8 +86,10 @@ class Notification(Leased, Base):
     source_id: Mapped[str] = mapped_column(String(40))  # an id, or an id and a reminder's day
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 10))
-    business_id: Mapped[str] = mapped_column(String(ID_LENGTH))
-    event_id: Mapped[int] = mapped_column(BigInteger)  # the event that caused it; 0: the clock
+    business_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    event_id: Mapped[int | None] = mapped_column(
+        BigInteger
+    )  # the event that caused it; null: the clock or an account change
     title: Mapped[str] = mapped_column(String(200))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)

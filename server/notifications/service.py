@@ -14,6 +14,7 @@ from ..db import utcnow
 from ..errors import InboxItemNotFound, NotificationRequired
 from . import repository
 from .models import (
+    ACCOUNT_MAIL_KINDS,
     REQUIRED_KINDS,
     Channel,
     InboxItem,
@@ -34,7 +35,8 @@ class Preference:
 
 
 def preferences(session: Session, user_id: str) -> list[Preference]:
-    """Every kind on every channel: on unless turned off; receipts always on."""
+    """Every kind on every channel: on unless turned off; receipts and security messages
+    always on. Account mail (a one-time code, by email) is no choice and not listed."""
     chosen = repository.preferences(session, user_id)
     return [
         Preference(
@@ -44,6 +46,7 @@ def preferences(session: Session, user_id: str) -> list[Preference]:
             kind in REQUIRED_KINDS,
         )
         for kind in NotificationKind
+        if kind not in ACCOUNT_MAIL_KINDS
         for channel in Channel
     ]
 
@@ -56,7 +59,8 @@ def set_preferences(
     for kind, channel, enabled in changes:
         if kind in REQUIRED_KINDS and not enabled:
             raise NotificationRequired(
-                f"{kind.value.replace('_', ' ')} is a receipt and cannot be turned off "
+                f"{kind.value.replace('_', ' ')} is a receipt or a security message and cannot "
+                "be turned off "
                 f"(on {channel.value} or any channel)."
             )
     for kind, channel, enabled in changes:

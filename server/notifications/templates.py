@@ -13,9 +13,13 @@ __all__ = [
     "card_bought",
     "card_expiring",
     "card_redeemed",
+    "email_verification",
     "incident_opened",
     "low_balance",
     "new_deal",
+    "new_device",
+    "password_changed",
+    "password_reset",
     "saved_deal_ending",
     "voucher_expiring",
     "webhook_disabled",
@@ -128,5 +132,52 @@ def webhook_disabled(business: str, url: str, reason: str) -> Message:
             "Its deliveries wait. Fix the receiver, then enable the endpoint again "
             "(PATCH it with enabled: true): what waits is sent, and new events with it. "
             "Each delivery's attempts, with the answers, are in its delivery log.",
+        ],
+    )
+
+
+def email_verification(code: str, link: str, hours: int) -> Message:
+    return _message(
+        "Confirm your email for Tillpoint",
+        [
+            f"Your code is {code}. Enter it in the app, or open this link: {link}",
+            f"It works once, for {hours} hours. If you did not sign up to Tillpoint, "
+            "ignore this email: nothing more will be sent to you.",
+        ],
+    )
+
+
+def password_reset(code: str, link: str, minutes: int) -> Message:
+    return _message(
+        "Reset your Tillpoint password",
+        [
+            f"Your code is {code}. Enter it in the app with a new password, or open this "
+            f"link: {link}",
+            f"It works once, for {minutes} minutes. If you did not ask to reset your "
+            "password, ignore this email: your password stays as it is.",
+        ],
+    )
+
+
+def new_device(agent: str, address: str, when: datetime) -> Message:
+    return _message(
+        "New sign-in to your Tillpoint account",
+        [
+            f"Your account was signed in from a device it had not used before ({agent}, "
+            f"address {address}) on {when:%d %B %Y at %H:%M} UTC.",
+            "If that was you, there is nothing to do. If not, change your password now and "
+            "end the sessions you do not know in the app (Account, Sessions).",
+        ],
+    )
+
+
+def password_changed(when: datetime) -> Message:
+    return _message(
+        "Your Tillpoint password was changed",
+        [
+            f"The password of your account was changed on {when:%d %B %Y at %H:%M} UTC, and "
+            "every other session signed out.",
+            "If that was not you, reset your password at once from the app's sign-in screen "
+            "(Forgot password) and contact support.",
         ],
     )

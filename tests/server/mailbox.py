@@ -16,6 +16,9 @@ from aiosmtpd.controller import Controller
 
 from server.notifications import FakePushTransport
 
+# Sign-ups are sent a code to confirm their email: not what most tests are about.
+ACCOUNT_MAIL = {"Confirm your email for Tillpoint"}
+
 
 class Sink:
     """An SMTP server's handler that keeps every message it is given."""
@@ -32,7 +35,11 @@ class Sink:
         return "250 OK"
 
     def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["X-Rcpt"] == address]
+        """What was sent to `address`, but for account mail (tests/server/test_account_mail)."""
+        return [m for m in self.receipts() if m["X-Rcpt"] == address]
+
+    def receipts(self) -> list[Message]:
+        return [m for m in self.messages if m["Subject"] not in ACCOUNT_MAIL]
 
 
 def _free_port() -> int:

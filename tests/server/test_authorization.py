@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from server.accounts.models import Role, User
 from server.db import utcnow
 from server.webhooks.consumer import consume
 from tests.server.api import (
+    PASSWORD,
     Actor,
     Shop,
     buy_card,
     buy_voucher,
     create_deal,
-    log_in,
+    make_admin,
     new_key,
     open_shop,
     sign_up,
@@ -48,11 +48,6 @@ def world(client, sessions):
     redemption = shop_a.redeem(1_000, card_id=card["id"]).json()
     deal = create_deal(shop_a).json()
     vouchers = [buy_voucher(holder, deal["id"]).json() for _ in ACTORS]
-    admin_email = sign_up(client, "customer").email
-    with sessions() as session:
-        user = session.query(User).filter_by(email=admin_email).one()
-        user.role = Role.ADMIN
-        session.commit()
     actors = {
         "anonymous": Actor(client, "", "", {}),
         "holder": holder,
@@ -61,7 +56,7 @@ def world(client, sessions):
         "staff_a": shop_a.cashier,
         "owner_b": shop_b.owner,
         "staff_b": shop_b.cashier,
-        "admin": log_in(client, admin_email),
+        "admin": make_admin(client),
     }
     return World(actors, shop_a, card, spare, deal, vouchers, redemption)
 
@@ -194,6 +189,78 @@ CASES.update(
         "get a voucher's QR code": (
             lambda w, a: a.get(f"/api/v1/vouchers/{w.vouchers[0]['id']}/qr.svg"),
             expect(rest=404, anonymous=401, holder=200, admin=200),
+        ),
+    }
+)
+
+
+def holders(world, what):
+    """The holder's first session or device id, read once before anyone acts."""
+    cache = world.__dict__.setdefault("_holders", {})
+    if what not in cache:
+        cache[what] = world.actors["holder"].get(f"/api/v1/me/{what}").json()[0]["id"]
+    return cache[what]
+
+
+def _with_holders(call):
+    def prepared(world, actor):
+        holders(world, "sessions"), holders(world, "devices")
+        return call(world, actor)
+
+    return prepared
+
+
+# Each person's own account: no one reaches another's (another's session or device is 404).
+CASES.update(
+    {
+        "list my sessions": (
+            lambda w, a: a.get("/api/v1/me/sessions"),
+            expect(rest=200, anonymous=401),
+        ),
+        "end a session": (
+            _with_holders(lambda w, a: a.delete(f"/api/v1/me/sessions/{holders(w, 'sessions')}")),
+            expect(rest=404, anonymous=401, holder=204),
+        ),
+        "forget a device": (
+            _with_holders(lambda w, a: a.delete(f"/api/v1/me/devices/{holders(w, 'devices')}")),
+            expect(rest=404, anonymous=401, holder=204),
+        ),
+        "end my other sessions": (
+            lambda w, a: a.post("/api/v1/me/sessions/end-others"),
+            expect(rest=200, anonymous=401),
+        ),
+        "export my data": (
+            lambda w, a: a.get("/api/v1/me/export"),
+            expect(rest=200, anonymous=401),
+        ),
+        "resend the email confirmation": (
+            lambda w, a: a.post("/api/v1/me/email-verification"),
+            expect(rest=202, anonymous=401, admin=409),  # the admin's is confirmed
+        ),
+        "start two-step sign-in": (
+            lambda w, a: a.post("/api/v1/me/mfa"),
+            expect(rest=403, anonymous=401, admin=409),  # unconfirmed emails; admin's is on
+        ),
+        "read two-step sign-in": (
+            lambda w, a: a.get("/api/v1/me/mfa"),
+            expect(rest=200, anonymous=401),
+        ),
+        "turn two-step sign-in off": (
+            lambda w, a: a.post("/api/v1/me/mfa/disable", {"code": "000000"}),
+            expect(rest=409, anonymous=401),  # not on; an admin's must stay on
+        ),
+        "new recovery codes": (
+            lambda w, a: a.post("/api/v1/me/mfa/recovery-codes", {"code": "000000"}),
+            expect(rest=409, anonymous=401, admin=400),  # not on; the admin's code is wrong
+        ),
+        "delete my account": (
+            lambda w, a: a.post("/api/v1/me/deletion", {"password": PASSWORD}),
+            # Owners still own a business; the admin sent no two-step code.
+            expect(rest=200, anonymous=401, owner_a=409, owner_b=409, admin=403),
+        ),
+        "ask for a password reset": (
+            lambda w, a: a.post("/api/v1/auth/password-reset", {"email": f"{new_key()}@x.org"}),
+            expect(rest=202),
         ),
     }
 )

@@ -498,15 +498,9 @@ def billing_rate_count(sessions):
 
 
 def _admin(client, sessions):
-    from server.accounts.models import Role, User
-    from tests.server.api import log_in
+    from tests.server.api import make_admin
 
-    actor = sign_up(client, "customer")
-    with sessions() as session:
-        user = session.get(User, actor.id)
-        user.role = Role.ADMIN
-        session.commit()
-    return log_in(client, actor.email)
+    return make_admin(client)
 
 
 # -- one source for each setting: the billing currency, the gateway ------------------------

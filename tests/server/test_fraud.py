@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from server.accounts.models import Role, User
 from sync.client import ServerRefusedError
 from tests.server.api import (
     PASSWORD,
     Actor,
     buy_card,
     log_in,
+    make_admin,
     new_key,
     open_shop,
     sign_up,
@@ -28,11 +28,7 @@ OTHER_CARD = "5555 5555 5555 4444"
 @pytest.fixture
 def admin(client, sessions) -> Actor:
     """An admin, with the default rules switched off so each test sees only its own."""
-    email = sign_up(client, "customer").email
-    with sessions() as session:
-        session.query(User).filter_by(email=email).one().role = Role.ADMIN
-        session.commit()
-    admin = log_in(client, email)
+    admin = make_admin(client)
     for rule in admin.get(RULES).json():
         assert (
             admin.client.patch(

@@ -27,7 +27,7 @@ from server.notifications import (
     NotificationWorker,
 )
 from sync.wire import IncidentKind
-from tests.server.api import buy_card, open_shop, sign_up
+from tests.server.api import buy_card, open_shop, sign_up, verify_email
 from tests.server.together import rounds_together
 
 
@@ -57,6 +57,7 @@ def _body(message: Message, subtype: str) -> str:
 
 
 def test_a_card_bought_is_emailed_and_in_the_inbox(client, worker, sink, shop, customer):
+    worker.run_once()  # the sign-ups' account mail
     card = _bought(customer, shop, 2500)
     done = worker.run_once()
     assert done.delivery.sent == 2  # the email and the inbox item
@@ -93,6 +94,7 @@ def test_someone_elses_inbox_item_is_not_found(client, worker, shop, customer):
 def test_a_redemption_sends_a_receipt_and_a_low_balance_notice(
     client, worker, sink, shop, customer
 ):
+    verify_email(customer)  # alerts are emailed to a confirmed address only
     card = _bought(customer, shop, 1000)
     worker.run_once()
     assert shop.redeem(250, card_id=card["id"]).status_code == 200
@@ -114,6 +116,7 @@ def test_a_redemption_sends_a_receipt_and_a_low_balance_notice(
 def test_preferences_turn_low_balance_emails_off_but_never_receipts(
     client, worker, sink, shop, customer
 ):
+    verify_email(customer)
     listed = customer.get("/api/v1/me/notification-preferences").json()
     assert {
         "kind": "card_redeemed",
@@ -156,6 +159,7 @@ def test_preferences_turn_low_balance_emails_off_but_never_receipts(
 
 
 def test_reading_the_log_again_writes_nothing_twice(client, worker, sessions, shop, customer):
+    worker.run_once()  # the sign-ups' account mail
     card = _bought(customer, shop, 1000)
     shop.redeem(100, card_id=card["id"])
     worker.run_once()
@@ -167,7 +171,9 @@ def test_reading_the_log_again_writes_nothing_twice(client, worker, sessions, sh
     assert again.events > 0
     assert again.delivery.sent == 0
     with sessions() as session:
-        assert session.scalar(select(func.count()).select_from(Notification)) == before == 4
+        assert (
+            session.scalar(select(func.count()).select_from(Notification)) == before == 7
+        )  # 4 of the card, 3 sign-ups' account mail
         assert session.scalar(select(func.count()).select_from(InboxItem)) == 2
 
 
@@ -260,8 +266,9 @@ def test_two_workers_at_once_deliver_each_notification_once(postgres_url, settin
         workers = [NotificationWorker(sessions, settings) for _ in range(2)]
         rounds = [r.delivery.sent for r in rounds_together(workers, 20)]
 
-        assert sum(rounds) == 40  # 20 cards: an email and an inbox item each
-        ids = [m["Message-ID"] for m in sink.messages]
+        # 20 cards: an email and an inbox item each; 6 sign-ups: an account mail each
+        assert sum(rounds) == 46
+        ids = [m["Message-ID"] for m in sink.receipts()]
         assert len(ids) == 20 == len(set(ids))
         for customer in customers:
             assert len(sink.to(customer.email)) == 5

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.notifications import NotificationWorker
-from tests.server.api import buy_card, buy_voucher, create_deal
+from tests.server.api import buy_card, buy_voucher, create_deal, sign_up, verify_email
 from tests.server.mailbox import Sink
 
 
@@ -33,6 +33,17 @@ def clock() -> Clock:
 def client(notify_settings, engine, push) -> Iterator[TestClient]:
     with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
         yield client
+
+
+def confirmed(person):
+    """Alerts and reminders go by email to a confirmed address only."""
+    verify_email(person)
+    return person
+
+
+@pytest.fixture
+def customer(client):
+    return confirmed(sign_up(client))
 
 
 @pytest.fixture
@@ -123,8 +134,6 @@ def test_an_unused_voucher_is_reminded_and_a_used_one_is_not(
 def test_a_saved_deal_ending_is_told_to_those_who_saved_it(
     client, worker, clock, sink, shop, customer
 ):
-    from tests.server.api import sign_up
-
     deal = create_deal(shop, title="Half-price scones").json()
     other = sign_up(client)
     assert customer.put(f"/api/v1/me/saved-deals/{deal['id']}").status_code == 204
@@ -141,14 +150,12 @@ def test_a_saved_deal_ending_is_told_to_those_who_saved_it(
 def test_a_new_deal_is_told_to_followers_and_to_those_who_like_it_nearby(
     client, worker, sink, shop, customer
 ):
-    from tests.server.api import sign_up
-
     branch = {"name": "Main", "address": "1 Old St", "latitude": 51.5257, "longitude": -0.0875}
     assert (
         shop.owner.post(f"/api/v1/businesses/{shop.business_id}/branches", branch).status_code
         == 201
     )
-    follower, nearby, far, muted = customer, sign_up(client), sign_up(client), sign_up(client)
+    follower, nearby, far, muted = (customer, *(confirmed(sign_up(client)) for _ in range(3)))
     assert follower.put(f"/api/v1/me/favourites/{shop.business_id}").status_code == 204
     home_near = {"latitude": 51.53, "longitude": -0.09}
     nearby.put("/api/v1/me/tastes", {"categories": ["Café"], "home": home_near})
