@@ -59,6 +59,7 @@ __all__ = [
     "NotHibernating",
     "NotificationRequired",
     "OfferedBranchNotFound",
+    "OwnerRoleReserved",
     "PaymentCardDailyLimit",
     "PaymentDeclined",
     "PlanTooSmall",
@@ -67,11 +68,13 @@ __all__ = [
     "RedemptionNotFound",
     "RefundAboveRedemption",
     "SameCard",
+    "StaffNotFound",
     "UnknownCurrency",
     "UnknownPlan",
     "VoucherExpired",
     "VoucherNotFound",
     "VoucherUsed",
+    "WeakPin",
 ]
 
 PROBLEM_BASE = "https://tillpoint.dev/problems/"
@@ -164,6 +167,11 @@ class OfferedBranchNotFound(BranchNotFound):
 class ProductNotFound(NotFound):
     code = "product-not-found"
     title = "No such product"
+
+
+class StaffNotFound(NotFound):
+    code = "staff-not-found"
+    title = "Not one of this business's people"
 
 
 class FraudRuleNotFound(NotFound):
@@ -428,6 +436,16 @@ class InvalidDeviceKey(Invalid):
 class InvalidPairingCode(Invalid):
     code = "invalid-pairing-code"
     title = "Pairing code not valid"
+
+
+class WeakPin(Invalid):
+    code = "weak-pin"
+    title = "PIN not accepted"
+
+
+class OwnerRoleReserved(Invalid):
+    code = "owner-role-reserved"
+    title = "Only the owner is owner"
 
 
 # -- the request cannot be run as sent (400) -------------------------------------------------

@@ -39,6 +39,7 @@ from .notifications.models import (
     NotificationPreference,
     PushDevice,
 )
+from .tillstaff.models import TillStaff
 from .wallet.models import (
     GiftCard,
     Hold,
@@ -95,6 +96,7 @@ __all__ = [
     "Subscription",
     "SyncEvent",
     "TillRedemption",
+    "TillStaff",
     "Transfer",
     "User",
     "Voucher",
