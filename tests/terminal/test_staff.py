@@ -5,9 +5,11 @@ offline events name."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sync.client import DeviceAuth, SyncClient
 from sync.pins import hash_pin
-from sync.tokens import id_text, new_id
+from sync.tokens import IssuerKey, id_text, new_id
 from sync.wire import ChangesPage, StaffRole, StaffState
 from terminal.core.headless import BadInputError, HeadlessTill
 from terminal.core.kinds import CardStatus
@@ -22,10 +24,32 @@ from terminal.core.staff import (
     sign_in,
     wait_after,
 )
-from terminal.core.store import TerminalStore
+from terminal.core.store import Pairing, TerminalStore
 from terminal.core.till import Till
-from tests.terminal.test_till_offline import card_token, page, till  # noqa: F401
-from tests.terminal.test_till_offline import clock, key, store  # noqa: F401
+from tests.terminal.test_till_offline import BUSINESS, card_token, page, unused_url
+
+
+@pytest.fixture
+def key():
+    return IssuerKey.generate()
+
+
+@pytest.fixture
+def store(tmp_path, key):
+    store = TerminalStore(tmp_path / "till.db")
+    store.save_pairing(
+        Pairing(unused_url(), "dev", id_text(BUSINESS), "secret", Ed25519PrivateKey.generate())
+    )
+    store.apply_changes(page(key))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def client():
+    with SyncClient(unused_url(), auth=DeviceAuth("dev", "secret"), timeout=0.5) as client:
+        yield client
+
 
 SAM = StaffState(id="sam-id", name="Sam", role=StaffRole.CASHIER, pin_hash=hash_pin("4821", cost=4))
 ALEX = StaffState(
@@ -115,14 +139,12 @@ def test_what_each_role_may_open(area, person, anyone_has_pin, allowed):
         assert "vendor screens" in refusal or "Sign in first" in refusal
 
 
-def test_offline_redemptions_name_the_cashier_in_the_journal_and_the_event(
-    staffed, key, clock, till
-):
+def test_offline_redemptions_name_the_cashier_in_the_journal_and_the_event(staffed, key, client):
     card = new_id()
     staffed.cache_card(id_text(card), "GBP", 1000, CardStatus.ACTIVE)
-    cashier = Till(staffed, till.client, till.clock, Person.of(SAM))
+    cashier = Till(staffed, client, cashier=Person.of(SAM))
     assert cashier.redeem(card_token(key, card), 300).approved
-    assert till.redeem(card_token(key, card), 100).approved  # no one signed in
+    assert Till(staffed, client).redeem(card_token(key, card), 100).approved  # no one
     events = staffed.pending()
     assert [e.payload.get("cashier_id") for e in events] == ["sam-id", None]
     assert "cashier_id" not in events[1].payload  # signed as before sign-in existed
@@ -156,7 +178,7 @@ def test_the_headless_till_names_a_known_cashier_and_refuses_an_unknown_one(staf
         answer = headless.redeem(card_token(key, card), "2.00", cashier="sam")
         assert (answer.document["approved"], answer.document["cashier"]) == (True, "Sam")
         assert session.store.pending()[-1].payload["cashier_id"] == "sam-id"
-        with pytest.raises(BadInputError, match="no one called 'Kim'.*Alex, Sam"):
+        with pytest.raises(BadInputError, match=r"no one called 'Kim'.*Alex, Sam"):
             headless.redeem(card_token(key, card), "1.00", cashier="Kim")
         assert session.store.pending_count() == 1  # nothing taken
     finally:
