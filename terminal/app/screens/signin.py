@@ -26,6 +26,7 @@ NO_ONE = (
 
 
 class SignInScreen(Screen[None]):
+    AUTO_FOCUS = "#pin"  # typing goes to the PIN from the start; ↑ ↓ pick the name
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "pick(-1)", "Previous name", show=False),
         Binding("down", "pick(1)", "Next name", show=False),
@@ -112,6 +113,14 @@ class SignInScreen(Screen[None]):
             self.post_message(self.SignedIn(session.sign_in(staff_id, pin)))
         except SignInRefusedError as exc:
             self.post_message(self.Refused(str(exc)))
+        except Exception as exc:
+            # Never leave the till at "Checking…"; the error still ends the worker, for the log.
+            self.post_message(
+                self.Refused(
+                    f"This till could not check the PIN ({type(exc).__name__}): try again."
+                )
+            )
+            raise
         finally:
             session.release()
 
