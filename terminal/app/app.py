@@ -140,6 +140,8 @@ class TillpointApp(App[None]):
         self.last_activity = self.session.clock()
         self.notify(f"Signed in: {person.name} ({person.role}).")
         self.switch_mode("scan")
+        if self.last_sync_ok is not None:  # the first sync has been tried
+            self._start_camera()
 
     def action_sign_out(self, why: str = "") -> None:
         person = self.session.sign_out()
@@ -183,7 +185,10 @@ class TillpointApp(App[None]):
 
     def _start_camera(self) -> None:
         """After the first sync has been tried, so the first card scanned shows the balance
-        this terminal knows."""
+        this terminal knows, and once someone may scan (a sample feed starts at its first
+        card then)."""
+        if self._refusal(Area.SCAN) is not None:
+            return  # signing in starts it
         if self.camera is not None and not self.camera_started:
             self.camera_started = True
             self.watch_camera()
