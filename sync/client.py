@@ -120,6 +120,11 @@ class _SignedIn(BaseModel):
     access_token: str
 
 
+class _Me(BaseModel):
+    id: str
+    email: str
+
+
 class _Listed(BaseModel):
     id: str
 
@@ -339,6 +344,10 @@ class SyncClient:
         """An access token for an account."""
         body = {"email": email, "password": password}
         return self._typed(_SignedIn, "POST", "/auth/login", json=body).access_token
+
+    def account_id(self, access_token: str) -> str:
+        """The id of the account `access_token` belongs to."""
+        return self._typed(_Me, "GET", "/me", headers=_bearer(access_token)).id
 
     def find_business_id(self, query: str) -> str | None:
         """The id of the first business the public directory finds for `query`."""

@@ -60,7 +60,7 @@ class TillpointApp(App[None]):
         Binding("f1", "open('scan')", "Scan"),
         Binding("f2", "open('history')", "History"),
         Binding("f3", "open('vendor')", "Vendor"),
-        Binding("f4", "sign_out", "Sign out"),
+        Binding("f4", "sign_out", "Sign in/out"),
         Binding("f5", "sync_now(True)", "Sync now"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
@@ -145,10 +145,10 @@ class TillpointApp(App[None]):
 
     def action_sign_out(self, why: str = "") -> None:
         person = self.session.sign_out()
-        if person is None:
-            self.notify("No one is signed in.", severity="warning")
-        else:
-            self.notify(f"{person.name} signed out{why}.")
+        if person is None:  # F4 with no one signed in: to the sign-in screen
+            self.switch_mode("signin")
+            return
+        self.notify(f"{person.name} signed out{why}.")
         if not self.session.store.has_staff():
             if self.current_mode in ("vendor", "signin"):
                 self.switch_mode("scan")

@@ -28,7 +28,7 @@ from sync.client import (
 )
 from sync.engine import Listening, PushSummary, sync_once
 from sync.money import Money
-from sync.wire import MAX_AMOUNT, public_key_text
+from sync.wire import MAX_AMOUNT, StaffRole, public_key_text
 
 from .kinds import Mode
 from .receipts import Shop, shop_of
@@ -137,6 +137,21 @@ class TerminalSession:
         """Check the PIN offline against the synced hash (throttled; see core.staff) and
         sign that person in; SignInRefusedError says why not."""
         person = check_pin(self.store, staff_id, pin, self.clock())
+        with self._lock:
+            self._person = person
+        return person
+
+    def sign_in_with_account(self, email: str, password: str) -> Person:
+        """The business's owner, signed in with their account (online): the way in before
+        anyone has a till PIN. OwnerError says why not."""
+        token = self.sign_in_owner(email, password)
+        try:
+            account_id = self._client().account_id(token)
+        except (ServerUnreachableError, ServerRefusedError, ServerAnswerError) as exc:
+            raise OwnerError(f"{exc}: try again") from None
+        known = self.store.staff_member(account_id)
+        name = known.name if known else email.partition("@")[0]
+        person = Person(account_id, name, StaffRole.OWNER)
         with self._lock:
             self._person = person
         return person

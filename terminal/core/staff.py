@@ -77,7 +77,8 @@ def may_open(area: Area, person: Person | None, anyone_has_pin: bool) -> str | N
             return "The vendor screens need a manager or the owner: sign in first."
         return (
             "The vendor screens need a manager or the owner signed in, and no one has a "
-            "till PIN yet: the owner sets PINs (see docs/till-staff.md)."
+            "till PIN yet: the owner signs in with their account (F4), and gives staff "
+            "PINs (docs/till-staff.md)."
         )
     if anyone_has_pin and person is None:
         return "Sign in first: pick your name and type your PIN."

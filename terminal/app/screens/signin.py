@@ -1,6 +1,7 @@
 """Signing in at the till: pick your name, type your PIN, Enter. The PIN is checked offline
 against the hash the owner's setting synced (terminal.core.staff), off the UI thread: the
-hash is slow on purpose."""
+hash is slow on purpose. The owner may sign in with their account instead (online): the way
+in before anyone has a PIN."""
 
 from __future__ import annotations
 
@@ -10,18 +11,20 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...core.session import OwnerError
 from ...core.staff import Person, SignInRefusedError
 from ..base import tillpoint
 from ..status import StatusLine
 
 NO_ONE = (
-    "No one has a till PIN yet: the owner sets them for each staff member "
-    "(see docs/till-staff.md). Until then the till works as itself: F1 scans."
+    "No one has a till PIN yet: the owner signs in below, or sets PINs for each staff "
+    "member (docs/till-staff.md). Until then the till works as itself: F1 scans."
 )
 
 
@@ -52,6 +55,10 @@ class SignInScreen(Screen[None]):
             id="pin",
         )
         yield Static("", id="signin-message")
+        yield Static("The owner can also sign in with their account (needs the server):")
+        with Horizontal(id="account-sign-in"):
+            yield Input(placeholder="owner's email", id="account-email")
+            yield Input(placeholder="password", password=True, id="account-password")
         yield StatusLine()
         yield Footer()
 
@@ -121,6 +128,32 @@ class SignInScreen(Screen[None]):
                 )
             )
             raise
+        finally:
+            session.release()
+
+    @on(Input.Submitted, "#account-email")
+    def email_entered(self) -> None:
+        self.query_one("#account-password", Input).focus()
+
+    @on(Input.Submitted, "#account-password")
+    def password_entered(self) -> None:
+        email = self.query_one("#account-email", Input).value.strip()
+        password_input = self.query_one("#account-password", Input)
+        password = password_input.value
+        password_input.clear()
+        if not email or not password:
+            self.say("Type the owner's email and password, then Enter.")
+            return
+        self.say("Signing in…")
+        self.check_account(email, password)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
+    def check_account(self, email: str, password: str) -> None:
+        session = tillpoint(self).session
+        try:
+            self.post_message(self.SignedIn(session.sign_in_with_account(email, password)))
+        except OwnerError as exc:
+            self.post_message(self.Refused(f"Not signed in: {exc}."))
         finally:
             session.release()
 
