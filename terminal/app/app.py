@@ -38,6 +38,7 @@ from .screens.history import HistoryScreen
 from .screens.pairing import PairingScreen
 from .screens.scan import ScanScreen
 from .screens.signin import SignInScreen
+from .screens.staff import StaffScreen
 from .screens.vendor import VendorScreen
 
 __all__ = ["TillpointApp", "make_app"]
@@ -54,6 +55,7 @@ class TillpointApp(App[None]):
         "history": HistoryScreen,
         "vendor": VendorScreen,
         "signin": SignInScreen,
+        "staff": StaffScreen,
     }
     # Every way to a screen goes through `open`, which asks who is signed in (core.staff).
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -62,6 +64,7 @@ class TillpointApp(App[None]):
         Binding("f3", "open('vendor')", "Vendor"),
         Binding("f4", "sign_out", "Sign in/out"),
         Binding("f5", "sync_now(True)", "Sync now"),
+        Binding("f7", "open('staff')", "Staff"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
@@ -150,7 +153,7 @@ class TillpointApp(App[None]):
             return
         self.notify(f"{person.name} signed out{why}.")
         if not self.session.store.has_staff():
-            if self.current_mode in ("vendor", "signin"):
+            if self.current_mode in ("vendor", "staff", "signin"):
                 self.switch_mode("scan")
             return
         self.switch_mode("signin")
@@ -177,7 +180,7 @@ class TillpointApp(App[None]):
             self.notify(f"{before.name} can no longer sign in here: signed out.")
         elif before is not None and now is not None and now.role != before.role:
             self.notify(f"{now.name} is now {now.role} at this till.")
-        if self.current_mode == "vendor" and self._refusal(Area.VENDOR):
+        if self.current_mode in ("vendor", "staff") and self._refusal(Area(self.current_mode)):
             self.switch_mode("scan")
         if isinstance(self.screen, SignInScreen):
             self.screen.reload()

@@ -89,6 +89,7 @@ class TerminalSession:
         self._last_error: str | None = None
         self._said: str | None = None
         self._person: Person | None = None
+        self._owner_token: str | None = None  # the owner's, signed in with their account
 
     def open(self) -> None:
         """Open the database now rather than on first use; raises SchemaTooNewError when
@@ -138,7 +139,7 @@ class TerminalSession:
         sign that person in; SignInRefusedError says why not."""
         person = check_pin(self.store, staff_id, pin, self.clock())
         with self._lock:
-            self._person = person
+            self._person, self._owner_token = person, None
         return person
 
     def sign_in_with_account(self, email: str, password: str) -> Person:
@@ -153,13 +154,20 @@ class TerminalSession:
         name = known.name if known else email.partition("@")[0]
         person = Person(account_id, name, StaffRole.OWNER)
         with self._lock:
-            self._person = person
+            self._person, self._owner_token = person, token
         return person
+
+    @property
+    def owner_token(self) -> str | None:
+        """The owner's access token while they are signed in with their account (memory
+        only; gone at sign-out): what the owner's own calls from this till use."""
+        with self._lock:
+            return self._owner_token
 
     def sign_out(self) -> Person | None:
         """No one is at the till now; who was."""
         with self._lock:
-            person, self._person = self._person, None
+            person, self._person, self._owner_token = self._person, None, None
         return person
 
     def recheck_signed_in(self) -> Person | None:
@@ -171,7 +179,8 @@ class TerminalSession:
         member = self.store.staff_member(person.id)
         now = None if member is None else Person.of(member)
         with self._lock:
-            if self._person == person:
+            # The owner signed in with their account is the owner, PIN or not.
+            if self._person == person and self._owner_token is None:
                 self._person = now
             return self._person
 

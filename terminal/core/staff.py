@@ -60,11 +60,16 @@ class Area(StrEnum):
     SCAN = "scan"
     HISTORY = "history"
     VENDOR = "vendor"
+    STAFF = "staff"  # giving staff their PINs: the owner's alone
 
 
 def may_open(area: Area, person: Person | None, anyone_has_pin: bool) -> str | None:
     """None when `person` (None: no one signed in) may open `area`; otherwise why not, in
     words for whoever is at the till."""
+    if area is Area.STAFF:
+        if person is not None and person.role is StaffRole.OWNER:
+            return None
+        return "Only the owner gives staff their PINs: the owner signs in (F4)."
     if area is Area.VENDOR:
         if person is not None and person.manages:
             return None

@@ -1,6 +1,6 @@
 """Roles at the till against the real server on 127.0.0.1: a new owner with no PINs yet signs
-in with their account, gives the cashier a PIN; it reaches the till with a sync, the cashier
-signs in, redeems online, and the server records who did."""
+in with their account and gives the cashier a PIN on the Staff screen; it reaches the till with
+a sync, the cashier signs in, redeems online, and the server records who did."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import time
 
 import httpx
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from terminal.app import make_app
 from terminal.app.screens.history import HistoryScreen
 from terminal.app.screens.scan import ScanScreen, Step
 from terminal.app.screens.signin import SignInScreen
+from terminal.app.screens.staff import StaffScreen
 from terminal.app.screens.vendor import VendorScreen
 from terminal.core.session import TerminalSession
 from tests.e2e.conftest import PASSWORD, StoppableServer, open_cafe, signed_in
@@ -65,24 +66,40 @@ async def test_owner_account_then_a_cashier_pin_then_a_redemption_the_server_nam
         await pilot.click("#account-email")
         await pilot.press(*owner_email, "enter", *PASSWORD, "enter")
         await until(pilot, lambda: app.session.signed_in is not None, "the owner signed in")
-        assert app.session.signed_in.role == "owner"
+        owner_at_till = app.session.signed_in
+        assert owner_at_till is not None
+        assert owner_at_till.role == "owner"
         await pilot.press("f3")
         assert isinstance(app.screen, VendorScreen)
 
-        # The owner gives the cashier a PIN; the next sync brings it to the till.
-        answer = httpx.put(
-            f"{base}/api/v1/businesses/{business_id}/till-staff/{cashier['id']}",
-            headers=owner,
-            json={"pin": "4821", "role": "cashier", "name": "Sam"},
-        )
-        assert answer.status_code == 200, answer.text
-        await pilot.press("f5")
-        await until(pilot, lambda: app.session.store.has_staff(), "the PIN to arrive")
+        # The owner gives the cashier a PIN on the Staff screen (F7); this till syncs it.
+        await pilot.press("f7")
+        staff = app.screen
+        assert isinstance(staff, StaffScreen)
+        table = staff.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 2, "the owner and the cashier listed")
+        assert [table.get_row_at(i)[3] for i in range(2)] == ["none", "none"]
+        table.focus()
+        await pilot.press("down", "enter")  # the cashier's row
+        name = staff.query_one("#staff-name", Input)
+        assert name.value == cashier["email"].partition("@")[0]
+        name.value = "Sam"
+        await pilot.press(*"1234", "enter")  # a run: refused on the till, nothing sent
+        said = staff.query_one("#staff-message")
+        await until(pilot, lambda: "a run (1234)" in str(said.render()), "the refusal")
+        assert not app.session.store.has_staff()
+        await pilot.press(*"4821", "enter")
+        await until(pilot, lambda: app.session.store.has_staff(), "the PIN to reach the till")
+        assert "Saved: Sam signs in as cashier" in str(said.render())
+        assert table.get_row_at(1)[2:] == ["cashier", "set"]
+        assert app.session.signed_in == owner_at_till  # a PIN arriving leaves the owner in
         await pilot.press("f4")  # the owner signs out; the cashier signs in
         await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in screen")
         await pilot.press(*"4821", "enter")
         await until(pilot, lambda: isinstance(app.screen, ScanScreen), "Sam signed in", 60)
-        assert app.session.signed_in.name == "Sam"
+        sam = app.session.signed_in
+        assert sam is not None
+        assert sam.name == "Sam"
         scan = app.screen
         scan.take_code(cafe["card"]["token"])
         await pilot.press(*"4.20", "enter")
@@ -91,8 +108,9 @@ async def test_owner_account_then_a_cashier_pin_then_a_redemption_the_server_nam
         await pilot.press("f2")
         assert isinstance(app.screen, HistoryScreen)
         assert app.screen.query_one(DataTable).get_row_at(0)[-1] == "Sam"
-        await pilot.press("f3")  # a cashier: refused, stays put
-        assert isinstance(app.screen, HistoryScreen)
+        for key in ("f3", "f7"):  # a cashier: refused, stays put
+            await pilot.press(key)
+            assert isinstance(app.screen, HistoryScreen)
 
     with sqlite3.connect(tmp_path / "server.db") as db:
         rows = db.execute("SELECT amount_minor, cashier_id FROM till_redemptions").fetchall()
