@@ -19,6 +19,7 @@ from terminal.app import make_app
 from terminal.app.screens.history import HistoryScreen
 from terminal.app.screens.scan import ScanScreen, Step
 from terminal.app.screens.signin import SignInScreen
+from terminal.app.screens.staff import StaffScreen
 from terminal.app.screens.vendor import VendorScreen
 from terminal.core.kinds import CardStatus
 from terminal.core.store import Pairing, TerminalStore
@@ -151,6 +152,9 @@ async def test_a_cashier_scans_and_sees_the_history_but_not_the_vendor_screens(c
             "Sam is signed in as a cashier: the vendor screens need a manager or the owner. "
             "Ask one to sign in (F4 signs you out)."
         )
+        await pilot.press("f7")
+        assert app.current_mode == "history"
+        assert counter.said[-1].startswith("Only the owner gives staff their PINs")
         await pilot.press("f1")
         assert isinstance(app.screen, ScanScreen)
 
@@ -167,6 +171,14 @@ async def test_a_manager_or_the_owner_opens_the_vendor_screens_and_signs_out(cou
         for _ in range(5):  # Products → … → the Owner tab
             await pilot.press("f6")
         assert tabs.active == "owner-tab"
+        await pilot.press("f7")
+        if name == "Olive":  # the owner's Staff screen; PINs change with the account only
+            assert isinstance(app.screen, StaffScreen)
+            message = str(app.screen.query_one("#staff-message").render())
+            assert message.startswith("PINs are set on the server with the owner's account")
+        else:
+            assert isinstance(app.screen, VendorScreen)
+            assert counter.said[-1].startswith("Only the owner gives staff their PINs")
         await pilot.press("f2")
         assert isinstance(app.screen, HistoryScreen)
         await pilot.press("f4")
