@@ -41,6 +41,7 @@ from .realtime import open_wakeups
 from .realtime import router as realtime_router
 from .settings import Settings
 from .sharedstate import SharedState, open_state
+from .tillstaff.router import router as tillstaff_router
 from .wallet.limits import MoneyLimits
 from .wallet.router import router as wallet_router
 from .webhooks import WebhookWorker
@@ -155,6 +156,7 @@ def create_app(
     api.include_router(wallet_router)
     api.include_router(deals_router)
     api.include_router(devices_router)
+    api.include_router(tillstaff_router)
     api.include_router(billing_router)
     api.include_router(fraud_router)
     api.include_router(notifications_router)

@@ -363,7 +363,7 @@ def run_server(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     from .accounts.passwords import Passwords
     from .db import make_engine, make_sessionmaker
-    from .demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+    from .demo import DEMO_LOGINS, DEMO_PASSWORD, DEMO_PINS, seed_demo
     from .keys.keyring import Keyring
 
     os.environ.pop("DATABASE_URL", None)  # the demo is always its own SQLite file
@@ -399,6 +399,8 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"  sign in (POST {base}/api/v1/auth/login), password {DEMO_PASSWORD!r}:")
     for role, email in DEMO_LOGINS.items():
         print(f"    {role:<9} {email}")
+    pins = ", ".join(f"{name} {pin} ({role})" for name, role, pin in DEMO_PINS.values())
+    print(f"  till PINs at the terminal: {pins}")
     if summary.qr_codes:
         print(f"  QR codes of the customer's cards and voucher, in {summary.qr_codes[0].parent}/:")
         for path in summary.qr_codes:

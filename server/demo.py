@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.money import Money
+from sync.pins import hash_pin
+from sync.wire import StaffRole
 
 from .accounts.models import Role, User
 from .accounts.passwords import Passwords
@@ -24,10 +26,11 @@ from .directory.models import Branch, Business, Product, StaffMember
 from .keys.keyring import Keyring
 from .payments import SimulatedGateway
 from .settings import DEFAULT_BILLING_CURRENCY
+from .tillstaff.models import TillStaff
 from .wallet import cards
 from .wallet.qr_images import qr_png
 
-__all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "DemoSummary", "seed_demo"]
+__all__ = ["DEMO_LOGINS", "DEMO_PASSWORD", "DEMO_PINS", "DemoSummary", "seed_demo"]
 
 WEEKDAYS = {
     day: [{"opens": "08:00", "closes": "18:00"}] for day in ("mon", "tue", "wed", "thu", "fri")
@@ -87,6 +90,13 @@ DEMO_LOGINS = {
     "vendor": "vendor@demo.tillpoint.dev",
     "cashier": "cashier@demo.tillpoint.dev",
     "customer": "customer@demo.tillpoint.dev",
+}
+
+
+# The café's till PINs (login: name at the till, role, PIN), printed for the demo's visitors.
+DEMO_PINS = {
+    "cashier": ("Cashier", StaffRole.CASHIER, "1357"),
+    "vendor": ("Vendor", StaffRole.OWNER, "2580"),
 }
 
 
@@ -184,6 +194,18 @@ def _seed_wallet(
     session.add_all([cashier, customer])
     session.flush()
     session.add(StaffMember(user_id=cashier.id, business_id=cafe.id))
+    for login, user_id in (("cashier", cashier.id), ("vendor", cafe.owner_id)):
+        name, role, pin = DEMO_PINS[login]
+        if user_id is not None:
+            session.add(
+                TillStaff(
+                    business_id=cafe.id,
+                    user_id=user_id,
+                    name=name,
+                    role=role,
+                    pin_hash=hash_pin(pin),
+                )
+            )
     now = datetime.now(UTC)
     tokens = {
         "corner-cafe-gift-card-25": cards.issue_card(

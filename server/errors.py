@@ -68,6 +68,7 @@ __all__ = [
     "NotHibernating",
     "NotificationRequired",
     "OfferedBranchNotFound",
+    "OwnerRoleReserved",
     "PaymentCardDailyLimit",
     "PaymentDeclined",
     "PlanTooSmall",
@@ -77,12 +78,14 @@ __all__ = [
     "RefundAboveRedemption",
     "SameCard",
     "SessionNotFound",
+    "StaffNotFound",
     "UnknownCurrency",
     "UnknownEventType",
     "UnknownPlan",
     "VoucherExpired",
     "VoucherNotFound",
     "VoucherUsed",
+    "WeakPin",
     "WebhookDeliveryNotFound",
     "WebhookEndpointDisabled",
     "WebhookEndpointNotFound",
@@ -179,6 +182,11 @@ class OfferedBranchNotFound(BranchNotFound):
 class ProductNotFound(NotFound):
     code = "product-not-found"
     title = "No such product"
+
+
+class StaffNotFound(NotFound):
+    code = "staff-not-found"
+    title = "Not one of this business's people"
 
 
 class FraudRuleNotFound(NotFound):
@@ -563,6 +571,16 @@ class MfaCodeWrong(Invalid):
     code = "mfa-code-wrong"
     status = 400
     title = "Wrong code"
+
+
+class WeakPin(Invalid):
+    code = "weak-pin"
+    title = "PIN not accepted"
+
+
+class OwnerRoleReserved(Invalid):
+    code = "owner-role-reserved"
+    title = "Only the owner is owner"
 
 
 # -- the request cannot be run as sent (400) -------------------------------------------------

@@ -49,6 +49,7 @@ from .notifications.models import (
     PushDevice,
 )
 from .preferences.models import FavouriteBusiness, SavedDeal, Tastes
+from .tillstaff.models import TillStaff
 from .wallet.models import (
     GiftCard,
     Hold,
@@ -116,6 +117,7 @@ __all__ = [
     "SyncEvent",
     "Tastes",
     "TillRedemption",
+    "TillStaff",
     "Transfer",
     "User",
     "Voucher",

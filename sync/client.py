@@ -30,10 +30,12 @@ from .wire import (
     PushResponse,
     RedemptionPublic,
     SnapshotPage,
+    StaffPinSet,
     SubscriptionPublic,
     TerminalEvent,
     TerminalRedemption,
     TerminalVoucherRedemption,
+    TillStaffPublic,
     VoucherPublic,
 )
 
@@ -116,6 +118,11 @@ class _SignedIn(BaseModel):
     """What `sign_in` reads of the login answer."""
 
     access_token: str
+
+
+class _Me(BaseModel):
+    id: str
+    email: str
 
 
 class _Listed(BaseModel):
@@ -259,21 +266,25 @@ class SyncClient:
         except KeyFileError as exc:
             raise ServerAnswerError(f"the server's trust list cannot be read: {exc}") from None
 
-    def redeem_online(self, token: str, amount_minor: int, key: str) -> RedemptionPublic:
+    def redeem_online(
+        self, token: str, amount_minor: int, key: str, cashier_id: str | None = None
+    ) -> RedemptionPublic:
         return self._typed(
             RedemptionPublic,
             "POST",
             "/terminal/redemptions",
-            TerminalRedemption(token=token, amount_minor=amount_minor),
+            TerminalRedemption(token=token, amount_minor=amount_minor, cashier_id=cashier_id),
             headers={"Idempotency-Key": key},
         )
 
-    def redeem_voucher_online(self, token: str, key: str) -> VoucherPublic:
+    def redeem_voucher_online(
+        self, token: str, key: str, cashier_id: str | None = None
+    ) -> VoucherPublic:
         return self._typed(
             VoucherPublic,
             "POST",
             "/terminal/voucher-redemptions",
-            TerminalVoucherRedemption(token=token),
+            TerminalVoucherRedemption(token=token, cashier_id=cashier_id),
             headers={"Idempotency-Key": key},
         )
 
@@ -334,6 +345,10 @@ class SyncClient:
         body = {"email": email, "password": password}
         return self._typed(_SignedIn, "POST", "/auth/login", json=body).access_token
 
+    def account_id(self, access_token: str) -> str:
+        """The id of the account `access_token` belongs to."""
+        return self._typed(_Me, "GET", "/me", headers=_bearer(access_token)).id
+
     def find_business_id(self, query: str) -> str | None:
         """The id of the first business the public directory finds for `query`."""
         found = self._typed(_Found, "GET", "/businesses", params={"q": query, "limit": 1})
@@ -392,6 +407,21 @@ class SyncClient:
         path = f"/businesses/{business_id}/invoices/{invoice_id}/pay"
         body = InvoicePayment(card_number=card_number)
         return self._typed(InvoicePublic, "POST", path, body, headers=_bearer(access_token))
+
+    def till_staff(self, business_id: str, access_token: str) -> list[TillStaffPublic]:
+        """The owner and each staff account, with their till role and whether a PIN is set."""
+        path = f"/businesses/{business_id}/till-staff"
+        return self._listed(TillStaffPublic, "GET", path, headers=_bearer(access_token))
+
+    def set_till_pin(
+        self, business_id: str, user_id: str, body: StaffPinSet, access_token: str
+    ) -> TillStaffPublic:
+        path = f"/businesses/{business_id}/till-staff/{user_id}"
+        return self._typed(TillStaffPublic, "PUT", path, body, headers=_bearer(access_token))
+
+    def clear_till_pin(self, business_id: str, user_id: str, access_token: str) -> None:
+        path = f"/businesses/{business_id}/till-staff/{user_id}"
+        self._response("DELETE", path, headers=_bearer(access_token))
 
     def push(self, events: list[TerminalEvent]) -> list[EventResult]:
         # The events as signed, not re-serialised through a model: the signature covers them.

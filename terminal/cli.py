@@ -47,6 +47,17 @@ def server_url(text: str) -> str:
     return text.strip()
 
 
+def _minutes(text: str) -> float:
+    """An argparse type: minutes, 0 or more."""
+    try:
+        minutes = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not 0 <= minutes <= 24 * 60:
+        raise argparse.ArgumentTypeError("give 0 (never) to 1440 minutes")
+    return minutes
+
+
 def _store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data",
@@ -83,6 +94,14 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         default=10.0,
         metavar="SECONDS",
         help="how often to sync in the background while open (default 10)",
+    )
+    terminal.add_argument(
+        "--idle-timeout",
+        type=_minutes,
+        default=5.0,
+        metavar="MINUTES",
+        help="sign out whoever is signed in after this long without a key or a scan "
+        "(default 5; 0 never)",
     )
     _store_option(terminal)
     terminal.set_defaults(handler=run_terminal)
@@ -138,6 +157,7 @@ def run_terminal(args: argparse.Namespace) -> int:
             camera=args.camera,
             printer=printer,
             sync_interval=args.sync_interval,
+            idle_timeout=args.idle_timeout * 60,
         )
     except SchemaTooNewError as exc:
         raise CommandError(str(exc)) from None

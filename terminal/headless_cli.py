@@ -80,7 +80,13 @@ def register_redeem(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("code", metavar="CODE|-", help="the QR text in quotes, or - for stdin")
     parser.add_argument("--amount", help="for a gift card: how much to take, e.g. 4.20")
-    parser.set_defaults(handler=_run(lambda till, a: till.redeem(_code(a), a.amount)))
+    parser.add_argument(
+        "--cashier",
+        metavar="NAME",
+        help="the staff member at the POS, by the name (or id) the owner gave them a till "
+        "PIN under; the event and the server's record name them (default: the till itself)",
+    )
+    parser.set_defaults(handler=_run(lambda till, a: till.redeem(_code(a), a.amount, a.cashier)))
 
 
 def register_balance(commands: Commands[argparse.ArgumentParser]) -> None:

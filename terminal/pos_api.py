@@ -203,7 +203,11 @@ class _Handler(BaseHTTPRequestHandler):
             return value
 
         if path == "/v1/redeem":
-            return till.redeem(str(text("code")), text("amount", required=False))
+            return till.redeem(
+                str(text("code")),
+                text("amount", required=False),
+                text("cashier", required=False),
+            )
         if path == "/v1/balance":
             return till.balance(str(text("code")))
         return till.void(str(text("reference")))
@@ -221,8 +225,8 @@ def register_pos_api(commands: Commands[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "pos-api",
         help="serve the headless till to a POS on this machine (HTTP, loopback only)",
-        description="Serve POST /v1/redeem {code, amount?}, /v1/balance {code} and /v1/void "
-        "{reference} on 127.0.0.1, each answering the JSON `tillpoint redeem|balance|void "
+        description="Serve POST /v1/redeem {code, amount?, cashier?}, /v1/balance {code} and "
+        "/v1/void {reference} on 127.0.0.1, each answering the JSON `tillpoint redeem|balance|void "
         "--json` print (HTTP 200 for approved and declined alike; 400 bad input; 401 without "
         "the token; 503 not paired). Requests need `Authorization: Bearer TOKEN`: the token "
         f"is {TOKEN_SETTING} when set, else the one kept in DATA.pos-api-token, made and "

@@ -82,6 +82,9 @@ class TillRedemption(Base):
     event_id: Mapped[str | None] = mapped_column(String(36))  # offline: the event; online: None
     made_at: Mapped[datetime] = mapped_column(UtcDateTime())
     voided_by: Mapped[str | None] = mapped_column(String(36), default=None)  # the void's event
+    # Who was signed in at the till (a staff account's id, as the terminal said); None when
+    # no one was, or the terminal is older than till sign-in.
+    cashier_id: Mapped[str | None] = mapped_column(String(36), default=None)
 
     __table_args__ = (UniqueConstraint("device_id", "attempt_key"),)
 

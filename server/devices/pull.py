@@ -27,6 +27,7 @@ from ..billing.subscriptions import prices, product_count
 from ..deals.models import Deal, Voucher
 from ..directory.models import Branch, Business, Product
 from ..events import Event, EventEntity, events_after, head_position
+from ..tillstaff.service import staff_states
 from ..wallet.models import GiftCard, IssuedToken, LedgerAccount
 from .models import Device, OfflineLimits
 from .schemas import DEFAULT_OFFLINE_LIMITS
@@ -218,6 +219,7 @@ def snapshot_page(
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
         business_name=_business_name(session, business_id),
+        staff=staff_states(session, business_id) if not after else [],
     )
 
 
@@ -251,6 +253,8 @@ def changes_since(
     branch_ids = _ids(page, EventEntity.BRANCH)
     products = _product_states(session.scalars(select(Product).where(Product.id.in_(product_ids))))
     branches = _branch_states(session.scalars(select(Branch).where(Branch.id.in_(branch_ids))))
+    staff_ids = _ids(page, EventEntity.STAFF)
+    staff = staff_states(session, business_id, staff_ids) if staff_ids else []
     return ChangesPage(
         cursor=page[-1].position if page else cursor,
         more=more,
@@ -273,4 +277,6 @@ def changes_since(
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
         business_name=_business_name(session, business_id),
+        staff=staff,
+        removed_staff=sorted(set(staff_ids) - {s.id for s in staff}),
     )

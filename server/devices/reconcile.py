@@ -169,7 +169,15 @@ def _keep(
         operation_id=operation_id,
         event_id=event.id,
         made_at=_occurred(event),
+        cashier_id=_cashier(event),
     )
+
+
+def _cashier(event: TerminalEvent) -> str | None:
+    """Who the terminal says was signed in; recorded as said (the event is the device's
+    signed word), dropped when it is not a short text."""
+    cashier = event.payload.get("cashier_id")
+    return cashier if isinstance(cashier, str) and 0 < len(cashier) <= 36 else None
 
 
 def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:

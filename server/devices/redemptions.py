@@ -46,6 +46,7 @@ def record(
     operation_id: str | None = None,
     event_id: str | None = None,
     made_at: datetime | None = None,
+    cashier_id: str | None = None,
 ) -> TillRedemption:
     """Keep a redemption under its attempt key (a second one for the key cannot commit)."""
     redemption = TillRedemption(
@@ -57,6 +58,7 @@ def record(
         operation_id=operation_id,
         event_id=event_id,
         made_at=made_at or datetime.now(UTC),
+        cashier_id=cashier_id,
     )
     session.add(redemption)
     return redemption

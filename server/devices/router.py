@@ -203,6 +203,7 @@ def terminal_redemption(
             redeemed.card_id,
             redeemed.amount.minor,
             operation_id=redeemed.operation_id,
+            cashier_id=body.cashier_id,
         )
         return 200, redemption_public(redeemed).model_dump(mode="json")
 
@@ -318,6 +319,7 @@ def terminal_voucher_redemption(
             RedeemedItem.VOUCHER,
             voucher.id,
             voucher.face_minor,
+            cashier_id=body.cashier_id,
         )
         return 200, voucher_public(voucher).model_dump(mode="json")
 

@@ -15,7 +15,7 @@ __all__ = ["Event", "EventCounter", "EventEntity", "EventKind"]
 
 
 class EventEntity(enum.StrEnum):
-    """What an event is about. Terminals cache the first seven."""
+    """What an event is about. Terminals cache all but incidents."""
 
     CARD = "card"
     VOUCHER = "voucher"
@@ -25,6 +25,7 @@ class EventEntity(enum.StrEnum):
     REVOCATION = "revocation"  # entity_id is the revoked token's id
     LIMITS = "limits"  # the business's offline limits; entity_id is the business id
     PLAN = "plan"  # the business's subscription; entity_id is the business id
+    STAFF = "staff"  # a till PIN set, changed or cleared; entity_id is the person's user id
     INCIDENT = "incident"
     # A vendor's webhook endpoint the server disabled (it answered 410 Gone, or failed for
     # the whole retry schedule): its owner is told. Never itself sent by webhook.

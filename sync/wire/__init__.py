@@ -60,6 +60,7 @@ from ._pairing import (
     public_key_from_text,
     public_key_text,
 )
+from ._staff import StaffPinSet, StaffRole, StaffState, TillStaffPublic
 from ._states import (
     CardStatus,
     IncidentKind,
@@ -131,11 +132,15 @@ __all__ = [
     "RedemptionPublic",
     "RedemptionVoid",
     "SnapshotPage",
+    "StaffPinSet",
+    "StaffRole",
+    "StaffState",
     "SubscriptionPublic",
     "SubscriptionStatus",
     "TerminalEvent",
     "TerminalRedemption",
     "TerminalVoucherRedemption",
+    "TillStaffPublic",
     "TrustListDocument",
     "VoucherPublic",
     "VoucherRedemption",

@@ -22,10 +22,16 @@ __all__ = [
 class TerminalRedemption(BaseModel):
     token: Line = Field(max_length=400, description="the scanned QR text")
     amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
+    cashier_id: Line | None = Field(
+        default=None, max_length=36, description="the staff member signed in at the till"
+    )
 
 
 class TerminalVoucherRedemption(BaseModel):
     token: Line = Field(max_length=400, description="the scanned QR text")
+    cashier_id: Line | None = Field(
+        default=None, max_length=36, description="the staff member signed in at the till"
+    )
 
 
 class RedemptionPublic(BaseModel):

@@ -94,6 +94,7 @@ class GiftCardRedemption(_Payload):
     currency: Line | None = Field(default=None, max_length=3)
     # The Idempotency-Key of the online attempt that got no answer, if there was one.
     attempt_key: Line | None = Field(default=None, max_length=200)
+    cashier_id: Line | None = Field(default=None, max_length=36)  # who was signed in
 
 
 class VoucherRedemption(_Payload):
@@ -105,6 +106,7 @@ class VoucherRedemption(_Payload):
     amount_minor: int = Field(ge=-_BIG, le=_BIG)
     currency: Line | None = Field(default=None, max_length=3)
     attempt_key: Line | None = Field(default=None, max_length=200)
+    cashier_id: Line | None = Field(default=None, max_length=36)
 
 
 class ProductEdit(_Payload):

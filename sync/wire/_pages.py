@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ._amounts import MAX_AMOUNT
+from ._staff import StaffState
 from ._states import CardStatus, SubscriptionStatus, VoucherStatus
 
 __all__ = [
@@ -106,6 +107,8 @@ class ChangesPage(BaseModel):
     revoked_token_ids: list[str] = Field(description="cti of tokens replaced by a re-issue")
     removed_products: list[str] = Field(default=[], description="products deleted since")
     removed_branches: list[str] = Field(default=[], description="branches closed since")
+    staff: list[StaffState] = Field(default=[], description="till staff whose PIN or role changed")
+    removed_staff: list[str] = Field(default=[], description="till staff whose PIN was cleared")
     trust_list: TrustListDocument
     offline_limits: OfflineLimitsBody
     plan: PlanState | None = Field(default=None, description="null: no subscription")
@@ -131,6 +134,7 @@ class SnapshotPage(BaseModel):
     trust_list: TrustListDocument
     offline_limits: OfflineLimitsBody
     plan: PlanState | None = None
+    staff: list[StaffState] = Field(default=[], description="who can sign in at the till")
     business_name: str | None = Field(
         default=None, description="the business's name, for receipts; null from older servers"
     )

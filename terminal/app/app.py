@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,10 +31,14 @@ from hardware import (
 )
 
 from ..core.session import TerminalSession
+from ..core.staff import Area, Person, may_open
+from ..core.words import count
 from .messages import CameraChanged, ChangesAnnounced, CodeScanned, ScanSource, SyncFinished
 from .screens.history import HistoryScreen
 from .screens.pairing import PairingScreen
 from .screens.scan import ScanScreen
+from .screens.signin import SignInScreen
+from .screens.staff import StaffScreen
 from .screens.vendor import VendorScreen
 
 __all__ = ["TillpointApp", "make_app"]
@@ -50,12 +54,17 @@ class TillpointApp(App[None]):
         "scan": ScanScreen,
         "history": HistoryScreen,
         "vendor": VendorScreen,
+        "signin": SignInScreen,
+        "staff": StaffScreen,
     }
+    # Every way to a screen goes through `open`, which asks who is signed in (core.staff).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "switch_mode('scan')", "Scan"),
-        Binding("f2", "switch_mode('history')", "History"),
-        Binding("f3", "switch_mode('vendor')", "Vendor"),
+        Binding("f1", "open('scan')", "Scan"),
+        Binding("f2", "open('history')", "History"),
+        Binding("f3", "open('vendor')", "Vendor"),
+        Binding("f4", "sign_out", "Sign in/out"),
         Binding("f5", "sync_now(True)", "Sync now"),
+        Binding("f7", "open('staff')", "Staff"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
@@ -68,9 +77,14 @@ class TillpointApp(App[None]):
         sync_interval: float = 10.0,
         camera_loop: bool = False,
         scan_cooldown: float = 3.0,
+        idle_timeout: float = 300.0,
     ) -> None:
         super().__init__()
         self.scan_cooldown = scan_cooldown
+        # Whoever is signed in is signed out after this long without a key, a click or a
+        # scan (0: never). Measured on the session's clock, which tests inject.
+        self.idle_timeout = timedelta(seconds=idle_timeout)
+        self.last_activity = session.clock()
         self.session = session
         self.camera = camera
         self.camera_loop = camera_loop
@@ -94,13 +108,90 @@ class TillpointApp(App[None]):
         self._start()
 
     def _start(self) -> None:
+        self._ask_who_is_here()
         self.action_sync_now()
         self.set_interval(self.sync_interval, self.action_sync_now)  # when the stream is down
+        self.set_interval(1.0, self.sign_out_if_idle)
         self.listen_for_changes()
+
+    # -- who is at the till ---------------------------------------------------------------
+
+    def _refusal(self, area: Area) -> str | None:
+        return may_open(area, self.session.signed_in, self.session.store.has_staff())
+
+    def _ask_who_is_here(self) -> None:
+        """Once anyone has a PIN, no one uses the till without signing in."""
+        session = self.session
+        if (
+            session.signed_in is None
+            and self.current_mode != "signin"
+            and session.store.has_staff()
+        ):
+            self.switch_mode("signin")
+
+    def action_open(self, mode: str) -> None:
+        """F1, F2, F3: the screen, when whoever is signed in may open it; else why not."""
+        refusal = self._refusal(Area(mode))
+        if refusal is None:
+            self.switch_mode(mode)
+            return
+        self.notify(refusal, severity="warning", timeout=8)
+        self._ask_who_is_here()
+
+    def signed_in(self, person: Person) -> None:
+        """The sign-in screen checked a PIN: to the till."""
+        self.last_activity = self.session.clock()
+        self.notify(f"Signed in: {person.name} ({person.role}).")
+        self.switch_mode("scan")
+        if self.last_sync_ok is not None:  # the first sync has been tried
+            self._start_camera()
+
+    def action_sign_out(self, why: str = "") -> None:
+        person = self.session.sign_out()
+        if person is None:  # F4 with no one signed in: to the sign-in screen
+            self.switch_mode("signin")
+            return
+        self.notify(f"{person.name} signed out{why}.")
+        if not self.session.store.has_staff():
+            if self.current_mode in ("vendor", "staff", "signin"):
+                self.switch_mode("scan")
+            return
+        self.switch_mode("signin")
+
+    def sign_out_if_idle(self) -> None:
+        """Sign out whoever left the till alone longer than the idle time-out."""
+        if not self.idle_timeout or self.session.signed_in is None:
+            return
+        if self.session.clock() - self.last_activity >= self.idle_timeout:
+            minutes = round(self.idle_timeout.total_seconds() / 60)
+            self.action_sign_out(f" after {count(minutes, 'minute')} without use")
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown) and not event.is_forwarded:
+            self.last_activity = self.session.clock()
+        await super().on_event(event)
+
+    def _follow_staff_changes(self) -> None:
+        """After a pull: a new role takes effect, a cleared PIN signs its person out, and
+        the first PINs to arrive ask who is at the till."""
+        before = self.session.signed_in
+        now = self.session.recheck_signed_in()
+        if before is not None and now is None:
+            self.notify(f"{before.name} can no longer sign in here: signed out.")
+        elif before is not None and now is not None and now.role != before.role:
+            self.notify(f"{now.name} is now {now.role} at this till.")
+        if self.current_mode in ("vendor", "staff") and self._refusal(Area(self.current_mode)):
+            self.switch_mode("scan")
+        if isinstance(self.screen, SignInScreen):
+            self.screen.reload()
+        self._ask_who_is_here()
 
     def _start_camera(self) -> None:
         """After the first sync has been tried, so the first card scanned shows the balance
-        this terminal knows."""
+        this terminal knows, and once someone may scan (a sample feed starts at its first
+        card then)."""
+        if self._refusal(Area.SCAN) is not None:
+            return  # signing in starts it
         if self.camera is not None and not self.camera_started:
             self.camera_started = True
             self.watch_camera()
@@ -148,6 +239,7 @@ class TillpointApp(App[None]):
             self.notify(message.said, severity="information" if ok else "warning")
         if summary is not None:
             self.last_sync = message
+            self._follow_staff_changes()
             if isinstance(self.screen, HistoryScreen | VendorScreen):
                 self.screen.reload()
         self._start_camera()
@@ -194,7 +286,12 @@ class TillpointApp(App[None]):
         if self.current_mode != "scan":
             if message.source is ScanSource.CAMERA:
                 return
+            refusal = self._refusal(Area.SCAN)
+            if refusal is not None:
+                self.notify(refusal, severity="warning")
+                return
             self.switch_mode("scan")
+        self.last_activity = self.session.clock()
         screen = self.screen
         if isinstance(screen, ScanScreen):
             screen.take_code(message.code, message.source)
@@ -220,6 +317,7 @@ def make_app(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     camera_loop: bool = False,
     scan_cooldown: float = 3.0,
+    idle_timeout: float = 300.0,
 ) -> TillpointApp:
     """The app for `tillpoint terminal`, the demo and the tests: one way to build it."""
     session = TerminalSession(data, server_url=server_url, clock=clock, timeout=timeout)
@@ -231,4 +329,5 @@ def make_app(
         sync_interval=sync_interval,
         camera_loop=camera_loop,
         scan_cooldown=scan_cooldown,
+        idle_timeout=idle_timeout,
     )

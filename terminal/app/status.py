@@ -7,10 +7,11 @@ from datetime import datetime
 from textual.widgets import Static
 
 from ..core.session import Status
+from ..core.staff import Person
 from .base import tillpoint
 
 
-def describe(status: Status, camera: str, now: datetime) -> str:
+def describe(status: Status, camera: str, now: datetime, person: Person | None = None) -> str:
     mode = {None: "CONNECTING…", True: "ONLINE", False: "OFFLINE"}[status.online]
     if status.last_sync is None:
         synced = "never synced"
@@ -18,7 +19,8 @@ def describe(status: Status, camera: str, now: datetime) -> str:
         minutes = int((now - status.last_sync).total_seconds() // 60)
         synced = "synced just now" if minutes < 1 else f"synced {minutes} min ago"
     waiting = "nothing waiting" if not status.waiting else f"{status.waiting} waiting to sync"
-    return f"{mode} · {synced} · {waiting} · {camera}"
+    who = f"{person.name} ({person.role}) · " if person is not None else ""
+    return f"{who}{mode} · {synced} · {waiting} · {camera}"
 
 
 class StatusLine(Static):
@@ -34,4 +36,5 @@ class StatusLine(Static):
 
     def refresh_status(self) -> None:
         app = tillpoint(self)
-        self.update(describe(app.session.status(), app.camera_text, app.session.clock()))
+        session = app.session
+        self.update(describe(session.status(), app.camera_text, session.clock(), session.signed_in))

@@ -19,6 +19,7 @@ from sync.wire import MoneyPublic
 from .kinds import CardStatus, Mode, RedemptionKind
 from .presented import NotATokenError, Presented, present
 from .session import TerminalSession
+from .staff import Person, person_named
 from .till import Verdict, VoidRefusedError
 
 __all__ = [
@@ -104,12 +105,28 @@ class HeadlessTill:
         deal_id = id_text(claims.deal_id)
         return next((d.title for d in self.session.store.deals() if d.id == deal_id), None)
 
+    def _cashier(self, cashier: str | None) -> Person | None:
+        """The staff member a POS names (by name or id, as synced), or None: the till
+        itself. No PIN: whoever runs the headless till holds the terminal's database and
+        its device key already (docs/till-staff.md)."""
+        if cashier is None or not cashier.strip():
+            return None
+        person = person_named(self.session.store, cashier)
+        if person is None:
+            names = ", ".join(s.name for s in self.session.store.staff()) or "none synced yet"
+            raise BadInputError(
+                f"no one called {cashier.strip()!r} has a PIN at this till (its staff: "
+                f"{names}); leave out --cashier to redeem as the till"
+            )
+        return person
+
     # -- redeem -------------------------------------------------------------------------
 
-    def redeem(self, code: str, amount: str | None = None) -> Answer:
+    def redeem(self, code: str, amount: str | None = None, cashier: str | None = None) -> Answer:
         """A gift card takes `amount` (as typed: "4.20", "£4.20"); a voucher is used whole,
-        with no amount."""
+        with no amount. `cashier` names the staff member at the POS (else the till)."""
         self._ready()
+        person = self._cashier(cashier)
         presented = self._presented(code)
         deal_title = None
         if presented.kind is Kind.GIFT_CARD:
@@ -121,7 +138,7 @@ class HeadlessTill:
                 raise BadInputError(f"the amount {amount!r} cannot be read: {exc}") from None
             if money.minor <= 0:
                 raise BadInputError("the amount must be more than nothing")
-            verdict = self.session.redeem(presented.token, money.minor)
+            verdict = self.session.redeem(presented.token, money.minor, person)
             charged: Money | None = money
         else:
             if amount is not None:
@@ -130,12 +147,17 @@ class HeadlessTill:
                     f"a voucher is used whole: leave out the amount (it is worth {worth})"
                 )
             deal_title = self._deal_title(presented.token)
-            verdict = self.session.redeem_voucher(presented.token)
+            verdict = self.session.redeem_voucher(presented.token, person)
             charged = presented.face_value
-        return self._verdict_answer(presented, verdict, charged, deal_title)
+        return self._verdict_answer(presented, verdict, charged, deal_title, person)
 
     def _verdict_answer(
-        self, presented: Presented, verdict: Verdict, amount: Money | None, deal_title: str | None
+        self,
+        presented: Presented,
+        verdict: Verdict,
+        amount: Money | None,
+        deal_title: str | None,
+        cashier: Person | None,
     ) -> Answer:
         gift_card = presented.kind is Kind.GIFT_CARD
         document: dict[str, Any] = {
@@ -147,6 +169,7 @@ class HeadlessTill:
             "amount": _money(amount),
             "balance_after": _money(verdict.balance_after) if gift_card else None,
             "reference": verdict.reference,
+            "cashier": None if cashier is None else cashier.name,
         }
         if not gift_card:
             document["deal_title"] = deal_title

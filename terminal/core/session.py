@@ -28,10 +28,12 @@ from sync.client import (
 )
 from sync.engine import Listening, PushSummary, sync_once
 from sync.money import Money
-from sync.wire import MAX_AMOUNT, public_key_text
+from sync.wire import MAX_AMOUNT, StaffRole, public_key_text
 
 from .kinds import Mode
 from .receipts import Shop, shop_of
+from .staff import Person
+from .staff import sign_in as check_pin
 from .store import JournalEntry, Pairing, TerminalStore
 from .till import Till, Verdict
 from .words import refusal, synced
@@ -86,6 +88,8 @@ class TerminalSession:
         self._online: bool | None = None
         self._last_error: str | None = None
         self._said: str | None = None
+        self._person: Person | None = None
+        self._owner_token: str | None = None  # the owner's, signed in with their account
 
     def open(self) -> None:
         """Open the database now rather than on first use; raises SchemaTooNewError when
@@ -119,8 +123,66 @@ class TerminalSession:
         return pairing.server_url if pairing else self._server_url
 
     def shop(self) -> Shop:
-        """Who and where this till is, for its receipts."""
-        return shop_of(self.store)
+        """Who and where this till is, and who is at it, for its receipts."""
+        person = self.signed_in
+        return shop_of(self.store, None if person is None else person.name)
+
+    # -- who is at the till ---------------------------------------------------------------
+
+    @property
+    def signed_in(self) -> Person | None:
+        with self._lock:
+            return self._person
+
+    def sign_in(self, staff_id: str, pin: str) -> Person:
+        """Check the PIN offline against the synced hash (throttled; see core.staff) and
+        sign that person in; SignInRefusedError says why not."""
+        person = check_pin(self.store, staff_id, pin, self.clock())
+        with self._lock:
+            self._person, self._owner_token = person, None
+        return person
+
+    def sign_in_with_account(self, email: str, password: str) -> Person:
+        """The business's owner, signed in with their account (online): the way in before
+        anyone has a till PIN. OwnerError says why not."""
+        token = self.sign_in_owner(email, password)
+        try:
+            account_id = self._client().account_id(token)
+        except (ServerUnreachableError, ServerRefusedError, ServerAnswerError) as exc:
+            raise OwnerError(f"{exc}: try again") from None
+        known = self.store.staff_member(account_id)
+        name = known.name if known else email.partition("@")[0]
+        person = Person(account_id, name, StaffRole.OWNER)
+        with self._lock:
+            self._person, self._owner_token = person, token
+        return person
+
+    @property
+    def owner_token(self) -> str | None:
+        """The owner's access token while they are signed in with their account (memory
+        only; gone at sign-out): what the owner's own calls from this till use."""
+        with self._lock:
+            return self._owner_token
+
+    def sign_out(self) -> Person | None:
+        """No one is at the till now; who was."""
+        with self._lock:
+            person, self._person, self._owner_token = self._person, None, None
+        return person
+
+    def recheck_signed_in(self) -> Person | None:
+        """After a pull: the signed-in person as the owner now has them (a new role), or
+        signed out when their PIN was cleared. Who is signed in afterwards."""
+        person = self.signed_in
+        if person is None:
+            return None
+        member = self.store.staff_member(person.id)
+        now = None if member is None else Person.of(member)
+        with self._lock:
+            # The owner signed in with their account is the owner, PIN or not.
+            if self._person == person and self._owner_token is None:
+                self._person = now
+            return self._person
 
     # -- pairing ---------------------------------------------------------------------
 
@@ -152,18 +214,24 @@ class TerminalSession:
 
     # -- redeeming --------------------------------------------------------------------
 
-    def redeem(self, token: str, amount_minor: int) -> Verdict:
-        verdict = Till(self.store, self._client(), self.clock).redeem(token, amount_minor)
+    def _till(self, cashier: Person | None = None) -> Till:
+        return Till(self.store, self._client(), self.clock, cashier or self.signed_in)
+
+    # `cashier` names who redeems when no one signs in here (the headless till names its
+    # own, per request); otherwise it is whoever is signed in, or no one (the till itself).
+
+    def redeem(self, token: str, amount_minor: int, cashier: Person | None = None) -> Verdict:
+        verdict = self._till(cashier).redeem(token, amount_minor)
         if amount_minor > MAX_AMOUNT:
             return verdict  # refused here without asking the server: says nothing of it
         return self._watched(verdict)
 
-    def redeem_voucher(self, token: str) -> Verdict:
-        return self._watched(Till(self.store, self._client(), self.clock).redeem_voucher(token))
+    def redeem_voucher(self, token: str, cashier: Person | None = None) -> Verdict:
+        return self._watched(self._till(cashier).redeem_voucher(token))
 
     def void(self, entry: JournalEntry) -> Money:
         """Void a recent gift-card redemption (see Till.void); it syncs with the next push."""
-        return Till(self.store, self._client(), self.clock).void(entry)
+        return self._till().void(entry)
 
     def _watched(self, verdict: Verdict) -> Verdict:
         self._set_online(verdict.mode is Mode.ONLINE)

@@ -38,6 +38,8 @@ from sync.wire import (
     ProductState,
     RedemptionVoid,
     SnapshotPage,
+    StaffRole,
+    StaffState,
     TerminalEvent,
     TrustListDocument,
     VoucherRedemption,
@@ -99,6 +101,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX outbox_by_type ON outbox (type)",
         "CREATE INDEX journal_by_time ON journal (at)",
     ),
+    # 3: who may sign in at the till (the PIN hashes the owner set, as pulled), and who was
+    # signed in for each redemption in the journal. The sign-in throttle lives in meta.
+    (
+        """CREATE TABLE staff (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, pin_hash TEXT NOT NULL
+        )""",
+        "ALTER TABLE journal ADD COLUMN cashier TEXT",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -128,6 +138,7 @@ class JournalEntry:
     balance_after: Money | None
     attempt_key: str  # the redemption's key, which a void names
     voided: bool
+    cashier: str | None = None  # who was signed in: their name as the till knew it
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,12 @@ class CachedCard:
 
 _Edit = TypeVar("_Edit", ProductEdit, DealEdit)
 _PLAN: TypeAdapter[PlanState | None] = TypeAdapter(PlanState | None)
+
+
+def _cashier(cashier_id: str | None) -> dict[str, str]:
+    """The cashier field of an event, given only when someone was signed in: an event
+    without one is signed as before (and read by servers older than till sign-in)."""
+    return {} if cashier_id is None else {"cashier_id": cashier_id}
 
 
 def _now() -> str:
@@ -400,6 +417,14 @@ class TerminalStore:
                     self.db.execute(
                         "DELETE FROM listings WHERE kind = 'branches' AND id = ?", [branch_id]
                     )
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO staff (id, name, role, pin_hash) VALUES (?, ?, ?, ?)",
+                [(s.id, s.name, s.role.value, s.pin_hash) for s in page.staff],
+            )
+            if isinstance(page, ChangesPage):
+                self.db.conn.executemany(
+                    "DELETE FROM staff WHERE id = ?", [(i,) for i in page.removed_staff]
+                )
             for token_id in page.revoked_token_ids:
                 self.db.execute("INSERT OR IGNORE INTO revoked_tokens VALUES (?)", [token_id])
             self._set_meta("trust_list", json.dumps(page.trust_list))
@@ -416,6 +441,35 @@ class TerminalStore:
             "INSERT OR REPLACE INTO listings VALUES (?, ?, ?)",
             [(kind, item.id, item.model_dump_json()) for item in items],
         )
+
+    # -- who may sign in ----------------------------------------------------------------
+
+    def staff(self) -> list[StaffState]:
+        """Everyone with a till PIN, as last synced, by name."""
+        rows = self.db.execute("SELECT id, name, role, pin_hash FROM staff ORDER BY name, id")
+        return [
+            StaffState(id=i, name=name, role=StaffRole(role), pin_hash=pin_hash)
+            for i, name, role, pin_hash in rows.fetchall()
+        ]
+
+    def staff_member(self, staff_id: str) -> StaffState | None:
+        return next((s for s in self.staff() if s.id == staff_id), None)
+
+    def has_staff(self) -> bool:
+        """Someone has a till PIN: the till asks who is at it."""
+        return self.db.execute("SELECT 1 FROM staff LIMIT 1").fetchone() is not None
+
+    def sign_in_failures(self) -> tuple[int, datetime | None]:
+        """Wrong PINs in a row at this till, and until when it waits before the next try;
+        kept in the file, so a restart does not reset them."""
+        failures = int(self._meta("sign_in_failures") or "0")
+        until = self._meta("sign_in_wait_until")
+        return failures, datetime.fromisoformat(until) if until else None
+
+    def save_sign_in_failures(self, failures: int, wait_until: datetime | None) -> None:
+        with self.transaction():
+            self._set_meta("sign_in_failures", str(failures))
+            self._set_meta("sign_in_wait_until", wait_until.isoformat() if wait_until else "")
 
     def business_name(self) -> str | None:
         """The business's name as last synced (None before a server that sends it)."""
@@ -460,7 +514,7 @@ class TerminalStore:
     # -- the outbox -----------------------------------------------------------------
 
     def record_offline_redemption(
-        self, card: CachedCard, amount_minor: int, attempt_key: str
+        self, card: CachedCard, amount_minor: int, attempt_key: str, cashier_id: str | None = None
     ) -> TerminalEvent:
         """Write the event durably; the card's available balance drops with it.
 
@@ -472,11 +526,17 @@ class TerminalStore:
                 amount_minor=amount_minor,
                 currency=card.currency,
                 attempt_key=attempt_key,
+                **_cashier(cashier_id),
             )
         )
 
     def record_offline_voucher(
-        self, voucher_id: str, face_minor: int, currency: str, attempt_key: str
+        self,
+        voucher_id: str,
+        face_minor: int,
+        currency: str,
+        attempt_key: str,
+        cashier_id: str | None = None,
     ) -> TerminalEvent:
         """A voucher used offline; its face value counts towards the unsynced total."""
         return self._record(
@@ -485,6 +545,7 @@ class TerminalStore:
                 amount_minor=face_minor,
                 currency=currency,
                 attempt_key=attempt_key,
+                **_cashier(cashier_id),
             )
         )
 
@@ -550,11 +611,12 @@ class TerminalStore:
         mode: Mode,
         balance_after: Money | None,
         attempt_key: str,
+        cashier: str | None = None,
     ) -> None:
         """An approved redemption, for the cashier's history (the outbox is the record)."""
         self.db.execute(
             "INSERT INTO journal (at, kind, subject_id, amount_minor, currency, mode, "
-            "balance_after_minor, attempt_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "balance_after_minor, attempt_key, cashier) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 _now(),
                 kind,
@@ -564,6 +626,7 @@ class TerminalStore:
                 mode,
                 None if balance_after is None else balance_after.minor,
                 attempt_key,
+                cashier,
             ],
         )
 
@@ -584,7 +647,7 @@ class TerminalStore:
         """Approved redemptions since `since`, newest first."""
         return self._entries(
             "SELECT id, at, kind, subject_id, amount_minor, currency, mode, "
-            "balance_after_minor, attempt_key, voided FROM journal WHERE at >= ? "
+            "balance_after_minor, attempt_key, voided, cashier FROM journal WHERE at >= ? "
             "ORDER BY id DESC",
             [since.astimezone(UTC).isoformat()],
         )
@@ -593,7 +656,7 @@ class TerminalStore:
         """The approved redemption whose key (its reference) is `reference`, if made here."""
         found = self._entries(
             "SELECT id, at, kind, subject_id, amount_minor, currency, mode, "
-            "balance_after_minor, attempt_key, voided FROM journal WHERE attempt_key = ?",
+            "balance_after_minor, attempt_key, voided, cashier FROM journal WHERE attempt_key = ?",
             [reference],
         )
         return found[0] if found else None
@@ -611,8 +674,21 @@ class TerminalStore:
                 None if after is None else Money.of(after, currency),
                 key,
                 bool(voided),
+                cashier,
             )
-            for entry_id, at, kind, subject_id, amount, currency, mode, after, key, voided in rows
+            for (
+                entry_id,
+                at,
+                kind,
+                subject_id,
+                amount,
+                currency,
+                mode,
+                after,
+                key,
+                voided,
+                cashier,
+            ) in rows
         ]
 
     def voucher_used(self, voucher_id: str) -> bool:

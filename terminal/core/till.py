@@ -23,6 +23,7 @@ from sync.tokens import (
 from sync.wire import MAX_AMOUNT, VOID_WINDOW
 
 from .kinds import CardStatus, Mode, RedemptionKind
+from .staff import Person
 from .store import JournalEntry, TerminalStore
 from .words import refusal
 
@@ -66,10 +67,14 @@ class Till:
         store: TerminalStore,
         client: SyncClient,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cashier: Person | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.clock = clock
+        self.cashier = cashier  # who is signed in: named in the journal, events and requests
+        self._cashier_id = None if cashier is None else cashier.id
+        self._cashier_name = None if cashier is None else cashier.name
 
     # -- gift cards -------------------------------------------------------------------
 
@@ -81,7 +86,7 @@ class Till:
             return self._offline(lambda: self._too_much(token, amount_minor))
         key = str(uuid.uuid4())
         try:
-            answer = self.client.redeem_online(token, amount_minor, key)
+            answer = self.client.redeem_online(token, amount_minor, key, self._cashier_id)
         except ServerUnreachableError:
             return self._offline(lambda: self._card_offline(token, amount_minor, key))
         except ServerRefusedError as refused:
@@ -90,7 +95,13 @@ class Till:
         self.store.cache_card(answer.card_id, after.currency.code, after.minor, CardStatus.ACTIVE)
         amount = answer.amount.money()
         self.store.note_redemption(
-            RedemptionKind.GIFT_CARD, answer.card_id, amount, Mode.ONLINE, after, key
+            RedemptionKind.GIFT_CARD,
+            answer.card_id,
+            amount,
+            Mode.ONLINE,
+            after,
+            key,
+            self._cashier_name,
         )
         return Verdict(
             True,
@@ -163,11 +174,11 @@ class Till:
                 f"Offline, the card holds {holds.format()}, less than {asked.format()}.", holds
             )
         self._within_limits(card_id, card.currency, amount_minor)
-        event = self.store.record_offline_redemption(card, amount_minor, key)
+        event = self.store.record_offline_redemption(card, amount_minor, key, self._cashier_id)
         after = Money.of(card.balance_minor - amount_minor, card.currency)
         amount = Money.of(amount_minor, card.currency)
         self.store.note_redemption(
-            RedemptionKind.GIFT_CARD, card_id, amount, Mode.OFFLINE, after, key
+            RedemptionKind.GIFT_CARD, card_id, amount, Mode.OFFLINE, after, key, self._cashier_name
         )
         return Verdict(
             True,
@@ -185,13 +196,15 @@ class Till:
         """Use the voucher whose code was scanned, once."""
         key = str(uuid.uuid4())
         try:
-            answer = self.client.redeem_voucher_online(token, key)
+            answer = self.client.redeem_voucher_online(token, key, self._cashier_id)
         except ServerUnreachableError:
             return self._offline(lambda: self._voucher_offline(token, key))
         except ServerRefusedError as refused:
             return Verdict(False, Mode.ONLINE, refusal(refused))
         face = answer.face_value.money()
-        self.store.note_redemption(RedemptionKind.VOUCHER, answer.id, face, Mode.ONLINE, None, key)
+        self.store.note_redemption(
+            RedemptionKind.VOUCHER, answer.id, face, Mode.ONLINE, None, key, self._cashier_name
+        )
         return Verdict(
             True,
             Mode.ONLINE,
@@ -211,9 +224,11 @@ class Till:
         face = claims.face_value
         assert face is not None  # a voucher's claims always carry it
         self._within_limits(voucher_id, face.currency.code, face.minor)
-        event = self.store.record_offline_voucher(voucher_id, face.minor, face.currency.code, key)
+        event = self.store.record_offline_voucher(
+            voucher_id, face.minor, face.currency.code, key, self._cashier_id
+        )
         self.store.note_redemption(
-            RedemptionKind.VOUCHER, voucher_id, face, Mode.OFFLINE, None, key
+            RedemptionKind.VOUCHER, voucher_id, face, Mode.OFFLINE, None, key, self._cashier_name
         )
         return Verdict(
             True,

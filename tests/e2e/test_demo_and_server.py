@@ -113,6 +113,9 @@ def test_demo_prints_logins_and_writes_scannable_codes(tmp_path):
     data = tmp_path / "demo"
     result = tillpoint_run("demo-server", "--data-dir", str(data), "--seed-only")
     assert "customer@demo.tillpoint.dev" in result.stdout
+    assert "till PINs at the terminal: Cashier 1357 (cashier), Vendor 2580 (owner)" in (
+        result.stdout
+    )
     codes = sorted((data / "qr").glob("*.png"))
     assert [p.name for p in codes] == [
         "corner-cafe-gift-card-25.png",

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from hardware import ImageSource, QrDecoder
+from server.demo import DEMO_PINS
 from terminal.app import make_app
 from terminal.app.screens.scan import ScanScreen, Step
+from terminal.app.screens.signin import SignInScreen
 from terminal.demo import choose_camera, demo_server, pair_demo_terminal, sample_feed
 from tests.e2e.conftest import FAST_HASHING, free_port
 from tests.e2e.test_terminal_app import until
@@ -43,6 +45,11 @@ async def test_the_demo_pairs_a_terminal_and_its_feed_brings_a_card_to_redeem(
 
         app = make_app(terminal, camera=str(feed), camera_loop=True, sync_interval=3600)
         async with app.run_test(size=(80, 24)) as pilot:
+            # The café's till PINs came with the pairing's first sync: the cashier signs in.
+            await until(pilot, lambda: isinstance(app.screen, SignInScreen), "sign-in", 60)
+            assert [s.name for s in app.session.store.staff()] == ["Cashier", "Vendor"]
+            await pilot.press(*DEMO_PINS["cashier"][2], "enter")
+            await until(pilot, lambda: isinstance(app.screen, ScanScreen), "the cashier", 60)
             scan = app.screen
             assert isinstance(scan, ScanScreen)
             await until(pilot, lambda: scan.step is Step.AMOUNT, "the feed's first card", 60)

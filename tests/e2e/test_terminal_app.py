@@ -21,6 +21,7 @@ from terminal.app.screens.history import ConfirmVoidScreen
 from terminal.app.screens.owner import OwnerPane
 from terminal.app.screens.pairing import PairingScreen
 from terminal.app.screens.scan import ScanScreen, Step
+from terminal.app.screens.signin import SignInScreen
 from terminal.core.session import TerminalSession
 from tests.e2e.conftest import (
     PASSWORD,
@@ -199,8 +200,21 @@ def _midnight():
     return datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def _owner_pin(server, shop, pin: str) -> None:
+    """The owner gives themselves a till PIN (before pairing: the first sync brings it)."""
+    owner = signed_in(server.base, "staff", shop["owner_email"])  # signs in only
+    me = httpx.get(f"{server.base}/api/v1/me", headers=owner).json()
+    answer = httpx.put(
+        f"{server.base}/api/v1/businesses/{shop['business_id']}/till-staff/{me['id']}",
+        json={"pin": pin, "role": "owner", "name": "Olive"},
+        headers=owner,
+    )
+    assert answer.status_code == 200, answer.text
+
+
 async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop, tmp_path):
     data = tmp_path / "terminal.db"
+    _owner_pin(server, shop, "7305")
     TerminalSession(data).pair(server.base, shop["pairing_code"], "Till 2")
     camera = CounterCamera()
     app = make_app(
@@ -209,6 +223,12 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
     voucher = frame_with_codes([shop["voucher"]["token"]], look=Look(size=0.4, blur=3))
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.session.status().last_sync is not None, "first sync")
+        # The owner has a till PIN: once it arrives, the till asks who is at it.
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in screen")
+        said = app.screen.query_one("#signin-message")
+        await pilot.press(*"7305", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ScanScreen), "the owner signed in", 60)
+        assert not str(said.render()).startswith("Wrong")
         scan = app.screen
         assert isinstance(scan, ScanScreen)
 

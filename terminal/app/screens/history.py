@@ -62,7 +62,7 @@ class HistoryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Time", "What", "Code", "Amount", "Decided", "Balance left")
+        table.add_columns("Time", "What", "Code", "Amount", "Decided", "Left", "By")
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -86,6 +86,7 @@ class HistoryScreen(Screen[None]):
                 entry.amount.format() + (" VOIDED" if entry.voided else ""),
                 entry.mode,
                 entry.balance_after.format() if entry.balance_after else "",
+                entry.cashier or "till",
                 key=str(entry.id),
             )
             if entry.voided:

@@ -1,0 +1,107 @@
+"""Setting and clearing till PINs; the refusals are domain errors (`server.errors`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.pins import hash_pin, pin_problem
+from sync.wire import StaffPinSet, StaffRole, StaffState, TillStaffPublic
+
+from ..accounts.models import User
+from ..directory.models import Business, StaffMember
+from ..errors import OwnerRoleReserved, StaffNotFound, WeakPin
+from .models import TillStaff
+
+__all__ = ["clear_pin", "people", "set_pin", "staff_states"]
+
+
+def _people(session: Session, business: Business) -> list[User]:
+    """The owner first, then the business's staff accounts by email."""
+    staff = session.scalars(
+        select(User)
+        .join(StaffMember, StaffMember.user_id == User.id)
+        .where(StaffMember.business_id == business.id)
+        .order_by(User.email)
+    )
+    owner = session.get(User, business.owner_id) if business.owner_id else None
+    return [*([owner] if owner else []), *staff]
+
+
+def _public(user: User, row: TillStaff | None) -> TillStaffPublic:
+    return TillStaffPublic(
+        id=user.id,
+        email=user.email,
+        name=row.name if row else _default_name(user),
+        role=row.role if row else None,
+        has_pin=row is not None,
+    )
+
+
+def _default_name(user: User) -> str:
+    return user.email.partition("@")[0][:40]
+
+
+def _rows(session: Session, business_id: str) -> dict[str, TillStaff]:
+    rows = session.scalars(select(TillStaff).where(TillStaff.business_id == business_id))
+    return {row.user_id: row for row in rows}
+
+
+def people(session: Session, business: Business) -> list[TillStaffPublic]:
+    """Everyone who could work the business's tills, with their role and whether a PIN is set."""
+    rows = _rows(session, business.id)
+    return [_public(user, rows.get(user.id)) for user in _people(session, business)]
+
+
+def _person(session: Session, business: Business, user_id: str) -> User:
+    found = next((user for user in _people(session, business) if user.id == user_id), None)
+    if found is None:
+        raise StaffNotFound(
+            f"{user_id!r} is neither the owner nor a staff account of this business: add the "
+            "cashier first (POST /businesses/{id}/staff), then set their PIN."
+        )
+    return found
+
+
+def set_pin(
+    session: Session, business: Business, user_id: str, body: StaffPinSet
+) -> TillStaffPublic:
+    """Set a person's till PIN and role; the terminals learn of it with their next pull."""
+    user = _person(session, business, user_id)
+    problem = pin_problem(body.pin)
+    if problem is not None:
+        raise WeakPin(f"That PIN will not do: {problem}. Choose another; nothing was changed.")
+    if body.role is StaffRole.OWNER and user.id != business.owner_id:
+        raise OwnerRoleReserved(
+            "Only the business's owner signs in at the till as owner: give a staff member "
+            "the manager role to let them open the vendor screens."
+        )
+    row = session.get(TillStaff, (business.id, user.id))
+    name = body.name or (row.name if row else _default_name(user))
+    if row is None:
+        row = TillStaff(business_id=business.id, user_id=user.id)
+        session.add(row)
+    row.name, row.role, row.pin_hash = name, body.role, hash_pin(body.pin)
+    session.flush()
+    return _public(user, row)
+
+
+def clear_pin(session: Session, business: Business, user_id: str) -> None:
+    """Take a person's PIN away: no till lets them sign in after its next pull."""
+    user = _person(session, business, user_id)
+    row = session.get(TillStaff, (business.id, user.id))
+    if row is not None:
+        session.delete(row)
+
+
+def staff_states(
+    session: Session, business_id: str, user_ids: list[str] | None = None
+) -> list[StaffState]:
+    """What the terminals cache: every PIN of the business, or those of `user_ids`."""
+    query = select(TillStaff).where(TillStaff.business_id == business_id)
+    if user_ids is not None:
+        query = query.where(TillStaff.user_id.in_(user_ids))
+    return [
+        StaffState(id=row.user_id, name=row.name, role=row.role, pin_hash=row.pin_hash)
+        for row in session.scalars(query.order_by(TillStaff.name))
+    ]

@@ -1,0 +1,165 @@
+"""Signing in at the till: pick your name, type your PIN, Enter. The PIN is checked offline
+against the hash the owner's setting synced (terminal.core.staff), off the UI thread: the
+hash is slow on purpose. The owner may sign in with their account instead (online): the way
+in before anyone has a PIN."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ...core.session import OwnerError
+from ...core.staff import Person, SignInRefusedError
+from ..base import tillpoint
+from ..status import StatusLine
+
+NO_ONE = (
+    "No one has a till PIN yet: the owner signs in below, or sets PINs for each staff "
+    "member (docs/till-staff.md). Until then the till works as itself: F1 scans."
+)
+
+
+class SignInScreen(Screen[None]):
+    AUTO_FOCUS = "#pin"  # typing goes to the PIN from the start; ↑ ↓ pick the name
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "pick(-1)", "Previous name", show=False),
+        Binding("down", "pick(1)", "Next name", show=False),
+    ]
+
+    @dataclass
+    class SignedIn(Message):
+        person: Person
+
+    @dataclass
+    class Refused(Message):
+        text: str
+
+    def compose(self) -> ComposeResult:
+        yield Static("Tillpoint · Who is at the till?", id="title")
+        yield Static("Pick your name (↑ ↓), type your PIN, then Enter.", id="explain")
+        yield OptionList(id="people")
+        yield Input(
+            placeholder="PIN",
+            password=True,
+            restrict=r"[0-9]*",
+            max_length=8,
+            id="pin",
+        )
+        yield Static("", id="signin-message")
+        yield Static("The owner can also sign in with their account (needs the server):")
+        with Horizontal(id="account-sign-in"):
+            yield Input(placeholder="owner's email", id="account-email")
+            yield Input(placeholder="password", password=True, id="account-password")
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+        self.query_one("#pin", Input).focus()
+
+    def reload(self) -> None:
+        """The names as last synced; the one picked stays picked."""
+        people = self.query_one("#people", OptionList)
+        picked = self.picked_id()
+        people.clear_options()
+        staff = tillpoint(self).session.store.staff()
+        people.add_options([Option(f"{s.name} · {s.role}", id=s.id) for s in staff])
+        ids = [s.id for s in staff]
+        if ids:
+            people.highlighted = ids.index(picked) if picked in ids else 0
+        self.say("" if ids else NO_ONE)
+
+    def picked_id(self) -> str | None:
+        people = self.query_one("#people", OptionList)
+        if people.highlighted is None or not people.option_count:
+            return None
+        return people.get_option_at_index(people.highlighted).id
+
+    def action_pick(self, step: int) -> None:
+        people = self.query_one("#people", OptionList)
+        if people.option_count:
+            people.highlighted = ((people.highlighted or 0) + step) % people.option_count
+
+    def say(self, text: str) -> None:
+        self.query_one("#signin-message", Static).update(text)
+
+    @on(OptionList.OptionSelected, "#people")
+    def name_picked(self) -> None:
+        self.query_one("#pin", Input).focus()
+
+    @on(Input.Submitted, "#pin")
+    def pin_entered(self, event: Input.Submitted) -> None:
+        pin = event.value
+        event.input.clear()
+        staff_id = self.picked_id()
+        if staff_id is None:
+            self.say(NO_ONE)
+            return
+        if not pin:
+            self.say("Type your PIN, then Enter.")
+            return
+        self.say("Checking…")
+        self.check_pin(staff_id, pin)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
+    def check_pin(self, staff_id: str, pin: str) -> None:
+        session = tillpoint(self).session
+        try:
+            self.post_message(self.SignedIn(session.sign_in(staff_id, pin)))
+        except SignInRefusedError as exc:
+            self.post_message(self.Refused(str(exc)))
+        except Exception as exc:
+            # Never leave the till at "Checking…"; the error still ends the worker, for the log.
+            self.post_message(
+                self.Refused(
+                    f"This till could not check the PIN ({type(exc).__name__}): try again."
+                )
+            )
+            raise
+        finally:
+            session.release()
+
+    @on(Input.Submitted, "#account-email")
+    def email_entered(self) -> None:
+        self.query_one("#account-password", Input).focus()
+
+    @on(Input.Submitted, "#account-password")
+    def password_entered(self) -> None:
+        email = self.query_one("#account-email", Input).value.strip()
+        password_input = self.query_one("#account-password", Input)
+        password = password_input.value
+        password_input.clear()
+        if not email or not password:
+            self.say("Type the owner's email and password, then Enter.")
+            return
+        self.say("Signing in…")
+        self.check_account(email, password)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="sign-in")
+    def check_account(self, email: str, password: str) -> None:
+        session = tillpoint(self).session
+        try:
+            self.post_message(self.SignedIn(session.sign_in_with_account(email, password)))
+        except OwnerError as exc:
+            self.post_message(self.Refused(f"Not signed in: {exc}."))
+        finally:
+            session.release()
+
+    def on_sign_in_screen_refused(self, message: Refused) -> None:
+        self.say(message.text)
+
+    def on_sign_in_screen_signed_in(self, message: SignedIn) -> None:
+        self.say("")
+        tillpoint(self).signed_in(message.person)
