@@ -24,6 +24,7 @@ from .wire import (
     InvoicePayment,
     InvoicePublic,
     OfflineLimitsBody,
+    PairingCodeCreate,
     PairingCodePublic,
     PairRequest,
     ProblemAnswer,
@@ -341,8 +342,16 @@ class SyncClient:
 
     def create_pairing_code(self, business_id: str, access_token: str) -> str:
         """A one-time pairing code for a business the signed-in owner owns."""
+        return self.pairing_code(business_id, access_token).code
+
+    def pairing_code(
+        self, business_id: str, access_token: str, branch_id: str | None = None
+    ) -> PairingCodePublic:
+        """A one-time pairing code, with its QR text and expiry; the till it pairs serves
+        `branch_id` when given."""
         path = f"/businesses/{business_id}/pairing-codes"
-        return self._typed(PairingCodePublic, "POST", path, headers=_bearer(access_token)).code
+        body = PairingCodeCreate(branch_id=branch_id)
+        return self._typed(PairingCodePublic, "POST", path, body, headers=_bearer(access_token))
 
     # Each call below is made as the signed-in owner of `business_id`, with their access token.
 
@@ -350,6 +359,11 @@ class SyncClient:
         """The business's paired terminals, oldest first."""
         path = f"/businesses/{business_id}/devices"
         return self._listed(DevicePublic, "GET", path, headers=_bearer(access_token))
+
+    def revoke_device(self, business_id: str, device_id: str, access_token: str) -> DevicePublic:
+        """Stop one of the business's terminals from syncing, for good."""
+        path = f"/businesses/{business_id}/devices/{device_id}/revoke"
+        return self._typed(DevicePublic, "POST", path, headers=_bearer(access_token))
 
     def incidents(self, business_id: str, access_token: str) -> list[IncidentPublic]:
         """What sync flagged for the owner, resolved or not."""
