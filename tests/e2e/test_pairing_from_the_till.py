@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 from escpos.printer import Dummy
-from textual.widgets import DataTable, Input, Select
+from textual.widgets import DataTable, Input, Select, TabbedContent
 
 from hardware import EscposPrinter, QrDecoder
 from terminal.app import make_app
@@ -79,10 +79,10 @@ def text_of(widget) -> str:
     return str(widget.render())
 
 
-async def sign_in_and_open_tills(pilot, app, email: str) -> TillsPane:
+async def sign_in_and_open_tills(pilot, app, email: str):
     """F3, the Owner tab's sign-in, then the Tills tab (F6 from the Owner tab)."""
     await pilot.press("f3")
-    tabs = app.screen.query_one("TabbedContent")
+    tabs = app.screen.query_one(TabbedContent)
     tabs.active = "owner-tab"
     await pilot.pause()
     await pilot.click("#owner-email")
@@ -197,7 +197,7 @@ async def test_a_branch_edit_reaches_the_server_and_the_other_till(server, cafe,
     async with first.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: first.session.status().last_sync is not None, "first sync")
         await pilot.press("f3")
-        first.screen.query_one("TabbedContent").active = "branches"
+        first.screen.query_one(TabbedContent).active = "branches"
         table = first.screen.query_one("#branch-table", DataTable)
         await until(pilot, lambda: table.row_count == 2, "the branches")
         high_street = table.get_row_index(cafe["branches"]["High Street"])
