@@ -87,6 +87,7 @@ class TillpointApp(App[None]):
         self.switch_mode("scan")
         if not self.session.store.paired():
             self.push_screen(PairingScreen(self.session.server_url or ""), self._paired)
+            self._start_camera()  # the owner's pairing QR, held up to it
         else:
             self._start()
 
@@ -99,8 +100,8 @@ class TillpointApp(App[None]):
         self.listen_for_changes()
 
     def _start_camera(self) -> None:
-        """After the first sync has been tried, so the first card scanned shows the balance
-        this terminal knows."""
+        """While pairing (it reads the pairing code's QR), else after the first sync has
+        been tried, so the first card scanned shows the balance this terminal knows."""
         if self.camera is not None and not self.camera_started:
             self.camera_started = True
             self.watch_camera()

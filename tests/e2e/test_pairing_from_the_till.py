@@ -20,9 +20,10 @@ from terminal.app.screens.owner import OwnerPane
 from terminal.app.screens.pairing import PairingScreen
 from terminal.app.screens.scan import ScanScreen, Step
 from terminal.app.screens.tills import ConfirmRevokeScreen, TillsPane
+from terminal.core.qr_text import half_blocks
 from terminal.core.session import TerminalSession
 from tests.e2e.conftest import PASSWORD, StoppableServer, open_cafe, signed_in
-from tests.e2e.test_terminal_app import until, usb_scan
+from tests.e2e.test_terminal_app import CounterCamera, until, usb_scan
 from tests.terminal.qr_pixels import pixels
 
 pytestmark = pytest.mark.anyio
@@ -243,3 +244,19 @@ async def test_a_branch_edit_reaches_the_server_and_the_other_till(server, cafe,
     assert other.sync() is not None
     assert other.shop().branch == "High Street (corner)"
     other.close()
+
+
+async def test_a_new_till_pairs_by_holding_the_qr_code_up_to_its_camera(server, cafe, tmp_path):
+    """The QR code as the first till draws it, shown to the new till's camera: it pairs with
+    nothing typed."""
+    camera = CounterCamera()
+    shown = half_blocks(f"TPPAIR:{cafe['first_code']}")
+    app = make_app(
+        tmp_path / "new.db", server_url=server.base, camera=camera, sync_interval=3600, timeout=2.0
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, PairingScreen)
+        camera.hold_up(pixels(shown))
+        await until(pilot, lambda: isinstance(app.screen, ScanScreen), "pairing by camera")
+        assert app.session.shop().branch == "High Street"
+    camera.close()
