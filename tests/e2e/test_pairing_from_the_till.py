@@ -158,6 +158,12 @@ async def test_the_owner_pairs_a_second_till_from_the_first(server, cafe, tmp_pa
         assert b"COPY" in copy
         assert b"Station Road" in copy
         assert b"45.80" in copy
+
+        # On the scan screen, F4 prints the last receipt again.
+        await pilot.press("f1", "f4")
+        last = printed.output[len(receipt) + len(copy) :]
+        assert b"COPY" in last
+        assert b"4.20" in last
     balance = httpx.get(
         f"{server.base}/api/v1/gift-cards/{cafe['card']['id']}", headers=cafe["customer"]
     ).json()["balance"]["minor"]
