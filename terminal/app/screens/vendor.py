@@ -275,6 +275,12 @@ class VendorScreen(Screen[None]):
                 severity="warning",
             )
             return
+        if not typed:  # an emptied field is not "closed all week" by accident
+            self.notify(
+                "Type the opening hours (e.g. mon-fri 08:00-18:00), or closed.",
+                severity="warning",
+            )
+            return
         try:
             hours = {} if typed.lower() == "closed" else parse_hours(typed)
             catalogue.edit_branch(tillpoint(self).session.store, branch, name, address, hours)
@@ -283,7 +289,9 @@ class VendorScreen(Screen[None]):
             self.query_one("#branch-hours", Input).focus()
             return
         except ValidationError as exc:
-            self.notify(f"Not saved: {exc.errors()[0]['msg']}.", severity="warning", timeout=8)
+            problem = exc.errors()[0]
+            field = str(problem["loc"][0]).replace("_", " ")
+            self.notify(f"Not saved: {field}: {problem['msg'].lower()}.", severity="warning")
             return
         self.notify(f"Saved {name}; it goes to the server with the next sync.")
         self.editing_branch = None
