@@ -129,6 +129,12 @@ class _Found(BaseModel):
     items: list[_Listed]
 
 
+class _Branches(BaseModel):
+    """What `branch_ids` reads of a business's public page."""
+
+    branches: list[_Listed]
+
+
 def _server_sent(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
     """(event name, data) of each event in a text/event-stream; comments (pings) skipped."""
     name, data = "message", list[str]()
@@ -339,6 +345,11 @@ class SyncClient:
         """The id of the first business the public directory finds for `query`."""
         found = self._typed(_Found, "GET", "/businesses", params={"q": query, "limit": 1})
         return found.items[0].id if found.items else None
+
+    def branch_ids(self, business_id: str) -> list[str]:
+        """The ids of a business's branches, as its public page lists them."""
+        page = self._typed(_Branches, "GET", f"/businesses/{business_id}")
+        return [branch.id for branch in page.branches]
 
     def create_pairing_code(self, business_id: str, access_token: str) -> str:
         """A one-time pairing code for a business the signed-in owner owns."""
