@@ -101,8 +101,9 @@ class VendorScreen(Screen[None]):
         tabs.active = panes[(current + step) % len(panes)]
         pane = tabs.get_pane(tabs.active)
         first = next((w for w in pane.query("*") if w.focusable and w.display), None)
-        if first is not None:
-            first.focus()
+        # A tab with nothing to focus takes the focus off the last one: left on a widget of
+        # the hidden tab, it would move to that tab's next field, and bring the tab back.
+        self.set_focus(first)
 
     def reload(self) -> None:
         store = tillpoint(self).session.store
