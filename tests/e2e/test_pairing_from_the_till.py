@@ -265,5 +265,6 @@ async def test_a_new_till_pairs_by_holding_the_qr_code_up_to_its_camera(server, 
         assert isinstance(app.screen, PairingScreen)
         camera.hold_up(pixels(shown))
         await until(pilot, lambda: isinstance(app.screen, ScanScreen), "pairing by camera")
+        await until(pilot, lambda: app.last_sync is not None, "the sync after pairing")
         assert app.session.shop().branch == "High Street"
     camera.close()
