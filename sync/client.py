@@ -24,6 +24,7 @@ from .wire import (
     InvoicePayment,
     InvoicePublic,
     OfflineLimitsBody,
+    PairingCodeCreate,
     PairingCodePublic,
     PairRequest,
     ProblemAnswer,
@@ -133,6 +134,12 @@ class _Found(BaseModel):
     """What `find_business_id` reads of the directory's search page."""
 
     items: list[_Listed]
+
+
+class _Branches(BaseModel):
+    """What `branch_ids` reads of a business's public page."""
+
+    branches: list[_Listed]
 
 
 def _server_sent(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
@@ -354,10 +361,23 @@ class SyncClient:
         found = self._typed(_Found, "GET", "/businesses", params={"q": query, "limit": 1})
         return found.items[0].id if found.items else None
 
+    def branch_ids(self, business_id: str) -> list[str]:
+        """The ids of a business's branches, as its public page lists them."""
+        page = self._typed(_Branches, "GET", f"/businesses/{business_id}")
+        return [branch.id for branch in page.branches]
+
     def create_pairing_code(self, business_id: str, access_token: str) -> str:
         """A one-time pairing code for a business the signed-in owner owns."""
+        return self.pairing_code(business_id, access_token).code
+
+    def pairing_code(
+        self, business_id: str, access_token: str, branch_id: str | None = None
+    ) -> PairingCodePublic:
+        """A one-time pairing code, with its QR text and expiry; the till it pairs serves
+        `branch_id` when given."""
         path = f"/businesses/{business_id}/pairing-codes"
-        return self._typed(PairingCodePublic, "POST", path, headers=_bearer(access_token)).code
+        body = PairingCodeCreate(branch_id=branch_id)
+        return self._typed(PairingCodePublic, "POST", path, body, headers=_bearer(access_token))
 
     # Each call below is made as the signed-in owner of `business_id`, with their access token.
 
@@ -365,6 +385,11 @@ class SyncClient:
         """The business's paired terminals, oldest first."""
         path = f"/businesses/{business_id}/devices"
         return self._listed(DevicePublic, "GET", path, headers=_bearer(access_token))
+
+    def revoke_device(self, business_id: str, device_id: str, access_token: str) -> DevicePublic:
+        """Stop one of the business's terminals from syncing, for good."""
+        path = f"/businesses/{business_id}/devices/{device_id}/revoke"
+        return self._typed(DevicePublic, "POST", path, headers=_bearer(access_token))
 
     def incidents(self, business_id: str, access_token: str) -> list[IncidentPublic]:
         """What sync flagged for the owner, resolved or not."""

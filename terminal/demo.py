@@ -129,7 +129,8 @@ def pair_demo_terminal(base: str, terminal: Path) -> None:
                 business_id = client.find_business_id(DEMO_BUSINESS)
                 if business_id is None:
                     raise CommandError(f"the demo server has no {DEMO_BUSINESS}: delete the data")
-                code = client.create_pairing_code(business_id, access)
+                branches = client.branch_ids(business_id)  # the till serves the first
+                code = client.pairing_code(business_id, access, next(iter(branches), None)).code
             session.pair(base, code, "Demo till")
         except (ServerUnreachableError, ServerRefusedError, PairingFailedError) as exc:
             raise CommandError(f"could not pair the demo terminal: {exc}") from None

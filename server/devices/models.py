@@ -21,6 +21,8 @@ class PairingCode(Base):
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The branch the terminal it pairs will serve; not a foreign key, as a deal's branches.
+    branch_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
@@ -31,6 +33,7 @@ class Device(Base):
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
     name: Mapped[str] = mapped_column(String(80))
+    branch_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     public_key: Mapped[str] = mapped_column(String(60))  # base64 of the raw Ed25519 key
     secret_hash: Mapped[str] = mapped_column(String(64))
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)

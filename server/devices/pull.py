@@ -126,7 +126,16 @@ def _product_states(products: Any) -> list[ProductState]:
 
 
 def _branch_states(branches: Any) -> list[BranchState]:
-    return [BranchState(id=b.id, name=b.name, address=b.address) for b in branches]
+    return [
+        BranchState(
+            id=b.id,
+            name=b.name,
+            address=b.address,
+            opening_hours=b.opening_hours or {},
+            version=b.version,
+        )
+        for b in branches
+    ]
 
 
 _CARDS = select(GiftCard, LedgerAccount.balance_minor).join(

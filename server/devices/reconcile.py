@@ -42,7 +42,7 @@ from ..wallet.idempotency import MAX_KEY_LENGTH
 from ..wallet.ledger import Postings
 from ..wallet.models import GiftCard, LedgerAccount, Purpose
 from ..wallet.schemas import MAX_AMOUNT
-from . import redemptions
+from . import branch_edits, redemptions
 from .models import Device, Incident, RedeemedItem, SyncEvent, TillRedemption
 
 __all__ = ["apply_events", "incidents_of"]
@@ -438,6 +438,7 @@ _HANDLERS: dict[str, Callable[[Session, _Batch, TerminalEvent], EventResult]] = 
     EventType.PRODUCT_EDIT: _product_edit,
     EventType.DEAL_EDIT: _deal_edit,
     EventType.REDEMPTION_VOID: _redemption_void,
+    EventType.BRANCH_EDIT: branch_edits.apply_branch_edit,
 }
 # Handlers that validate everything before they change anything, and post through the
 # batch's postings: they need no savepoint of their own (one per event was the push's

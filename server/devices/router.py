@@ -9,6 +9,7 @@ from sync.wire import (
     ChangesPage,
     DeviceCredentials,
     OfflineLimitsBody,
+    PairingCodeCreate,
     PairingCodePublic,
     PairRequest,
     PushRequest,
@@ -47,10 +48,14 @@ router = APIRouter(tags=["terminals"])
     summary="A one-time code to pair a terminal with your business",
 )
 def create_pairing_code(
-    business_id: str, user: CurrentUser, session: SessionDep
+    business_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    body: PairingCodeCreate | None = None,
 ) -> PairingCodePublic:
     business = business_for(session, user, business_id, staff=False)
-    code = service.create_pairing_code(session, business.id)
+    branch_id = body.branch_id if body is not None else None
+    code = service.create_pairing_code(session, business.id, branch_id)
     session.commit()
     return code
 
@@ -85,6 +90,7 @@ def _device_public(device: Device) -> DevicePublic:
         created_at=device.created_at,
         last_seen_at=device.last_seen_at,
         revoked=device.revoked_at is not None,
+        branch_id=device.branch_id,
     )
 
 

@@ -18,7 +18,8 @@ from sync.wire import (
     public_key_from_text,
 )
 
-from ..errors import InvalidDeviceKey, InvalidPairingCode
+from ..directory.models import Branch
+from ..errors import BranchNotFound, InvalidDeviceKey, InvalidPairingCode
 from .models import Device, OfflineLimits, PairingCode
 
 __all__ = ["PAIRING_LIFETIME", "create_pairing_code", "digest", "pair", "set_offline_limits"]
@@ -36,13 +37,29 @@ def _normal(code: str) -> str:
     return code.replace("-", "").replace(" ", "").upper()
 
 
-def create_pairing_code(session: Session, business_id: str) -> PairingCodePublic:
-    """A new one-time code for pairing a terminal with the business."""
+def create_pairing_code(
+    session: Session, business_id: str, branch_id: str | None = None
+) -> PairingCodePublic:
+    """A new one-time code for pairing a terminal with the business (and one of its
+    branches: the terminal's receipts name it)."""
+    if branch_id is not None:
+        branch = session.get(Branch, branch_id)
+        if branch is None or branch.business_id != business_id:
+            raise BranchNotFound(
+                "This business has no branch with that id: pick one of its branches, or "
+                "leave branch_id out."
+            )
     raw = "".join(secrets.choice(_ALPHABET) for _ in range(8))
     expires = datetime.now(UTC) + PAIRING_LIFETIME
-    session.add(PairingCode(business_id=business_id, code_hash=digest(raw), expires_at=expires))
+    session.add(
+        PairingCode(
+            business_id=business_id, branch_id=branch_id, code_hash=digest(raw), expires_at=expires
+        )
+    )
     code = f"{raw[:4]}-{raw[4:]}"
-    return PairingCodePublic(code=code, qr_text=f"TPPAIR:{code}", expires_at=expires)
+    return PairingCodePublic(
+        code=code, qr_text=f"TPPAIR:{code}", expires_at=expires, branch_id=branch_id
+    )
 
 
 def pair(session: Session, request: PairRequest) -> DeviceCredentials:
@@ -68,13 +85,19 @@ def pair(session: Session, request: PairRequest) -> DeviceCredentials:
     secret = secrets.token_urlsafe(32)
     device = Device(
         business_id=code.business_id,
+        branch_id=code.branch_id,
         name=request.name,
         public_key=request.public_key,
         secret_hash=digest(secret),
     )
     session.add(device)
     session.flush()
-    return DeviceCredentials(device_id=device.id, business_id=device.business_id, secret=secret)
+    return DeviceCredentials(
+        device_id=device.id,
+        business_id=device.business_id,
+        secret=secret,
+        branch_id=device.branch_id,
+    )
 
 
 def set_offline_limits(session: Session, business_id: str, limits: OfflineLimitsBody) -> None:

@@ -60,6 +60,7 @@ class Branch(Recorded, Base):
     latitude: Mapped[float] = mapped_column(Float)  # geography, not money: floats are fine
     longitude: Mapped[float] = mapped_column(Float)
     opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     business: Mapped[Business] = relationship(back_populates="branches")
 

@@ -16,6 +16,7 @@ from ._answers import (
 from ._events import (
     EVENT_TYPES,
     VOID_WINDOW,
+    BranchEdit,
     DealEdit,
     EventIn,
     EventPayload,
@@ -31,6 +32,7 @@ from ._events import (
     VoucherRedemption,
     parse_payload,
 )
+from ._hours import DayHours, OpeningHours, OpeningPeriod, Weekday
 from ._owner import (
     DevicePublic,
     IncidentPublic,
@@ -55,6 +57,7 @@ from ._pages import (
 )
 from ._pairing import (
     DeviceCredentials,
+    PairingCodeCreate,
     PairingCodePublic,
     PairRequest,
     public_key_from_text,
@@ -90,11 +93,13 @@ __all__ = [
     "JSON_MAX_DEPTH",
     "MAX_AMOUNT",
     "VOID_WINDOW",
+    "BranchEdit",
     "BranchState",
     "CardState",
     "CardStatus",
     "ChangesPage",
     "ChangesWaiting",
+    "DayHours",
     "DealEdit",
     "DealState",
     "DeviceCredentials",
@@ -118,7 +123,10 @@ __all__ = [
     "MoneyPublic",
     "Name",
     "OfflineLimitsBody",
+    "OpeningHours",
+    "OpeningPeriod",
     "PairRequest",
+    "PairingCodeCreate",
     "PairingCodePublic",
     "PlanState",
     "PriceKind",
@@ -146,6 +154,7 @@ __all__ = [
     "VoucherRedemption",
     "VoucherState",
     "VoucherStatus",
+    "Weekday",
     "json_fits",
     "json_problem",
     "parse_payload",

@@ -19,11 +19,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._hours import OpeningHours
 from ._text import JsonObject, Line, Name, Prose
 
 __all__ = [
     "EVENT_TYPES",
     "VOID_WINDOW",
+    "BranchEdit",
     "DealEdit",
     "EventIn",
     "EventPayload",
@@ -49,6 +51,7 @@ class EventType(StrEnum):
     PRODUCT_EDIT = "product_edit"
     DEAL_EDIT = "deal_edit"
     REDEMPTION_VOID = "redemption_void"
+    BRANCH_EDIT = "branch_edit"
 
 
 EVENT_TYPES = tuple(EventType)
@@ -132,6 +135,20 @@ class DealEdit(_Payload):
     quantity_limit: int | None = Field(default=None, ge=0, le=2**31 - 1)  # null: no limit
 
 
+class BranchEdit(_Payload):
+    """A vendor's change to a branch (its name, address or opening hours); a field left out
+    stays as it is. Like a deal edit, it applies only to the version it was made on."""
+
+    event_type: ClassVar[EventType] = EventType.BRANCH_EDIT
+    branch_id: Line = Field(max_length=36)
+    base_version: int = Field(ge=0, le=2**31 - 1)
+    name: Name | None = Field(default=None, max_length=120)
+    address: Prose | None = Field(default=None, min_length=1, max_length=500)
+    opening_hours: OpeningHours | None = Field(
+        default=None, description="the whole week: a day left out is closed"
+    )
+
+
 class RedemptionVoid(_Payload):
     """The terminal takes back one of its gift-card redemptions, named by its attempt key."""
 
@@ -142,10 +159,19 @@ class RedemptionVoid(_Payload):
     currency: Line = Field(max_length=3)
 
 
-EventPayload = GiftCardRedemption | VoucherRedemption | ProductEdit | DealEdit | RedemptionVoid
+EventPayload = (
+    GiftCardRedemption | VoucherRedemption | ProductEdit | DealEdit | RedemptionVoid | BranchEdit
+)
 _MODELS: dict[str, type[EventPayload]] = {
     model.event_type: model
-    for model in (GiftCardRedemption, VoucherRedemption, ProductEdit, DealEdit, RedemptionVoid)
+    for model in (
+        GiftCardRedemption,
+        VoucherRedemption,
+        ProductEdit,
+        DealEdit,
+        RedemptionVoid,
+        BranchEdit,
+    )
 }
 
 

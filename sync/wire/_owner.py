@@ -30,6 +30,7 @@ class DevicePublic(BaseModel):
     created_at: datetime  # when it was paired
     last_seen_at: datetime | None
     revoked: bool
+    branch_id: str | None = Field(default=None, description="the branch it serves, if named")
 
 
 class IncidentPublic(BaseModel):

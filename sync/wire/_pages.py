@@ -71,6 +71,9 @@ class BranchState(BaseModel):
     id: str
     name: str
     address: str
+    # Both added with branch edits: a page from an older server leaves them out.
+    opening_hours: dict[str, Any] = Field(default={}, description="as the directory shows it")
+    version: int = Field(default=1, description="send it as base_version with an edit")
 
 
 class OfflineLimitsBody(BaseModel):

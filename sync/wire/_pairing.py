@@ -14,16 +14,24 @@ from ._text import Line, Name
 __all__ = [
     "DeviceCredentials",
     "PairRequest",
+    "PairingCodeCreate",
     "PairingCodePublic",
     "public_key_from_text",
     "public_key_text",
 ]
 
 
+class PairingCodeCreate(BaseModel):
+    branch_id: Line | None = Field(
+        default=None, max_length=36, description="the branch the new terminal serves"
+    )
+
+
 class PairingCodePublic(BaseModel):
     code: str = Field(description="type it on the terminal, or scan qr_text")
     qr_text: str
     expires_at: datetime
+    branch_id: str | None = None
 
 
 class PairRequest(BaseModel):
@@ -36,6 +44,7 @@ class DeviceCredentials(BaseModel):
     device_id: str
     business_id: str
     secret: str = Field(description="send as 'Authorization: Device <device_id>.<secret>'")
+    branch_id: str | None = Field(default=None, description="the branch it serves, if named")
 
 
 def public_key_text(key: Ed25519PublicKey) -> str:

@@ -101,6 +101,7 @@ class TillpointApp(App[None]):
         self.switch_mode("scan")
         if not self.session.store.paired():
             self.push_screen(PairingScreen(self.session.server_url or ""), self._paired)
+            self._start_camera()  # the owner's pairing QR, held up to it
         else:
             self._start()
 
@@ -187,9 +188,9 @@ class TillpointApp(App[None]):
         self._ask_who_is_here()
 
     def _start_camera(self) -> None:
-        """After the first sync has been tried, so the first card scanned shows the balance
-        this terminal knows, and once someone may scan (a sample feed starts at its first
-        card then)."""
+        """While pairing (it reads the pairing code's QR), else after the first sync has
+        been tried, so the first card scanned shows the balance this terminal knows, and
+        once someone may scan (a sample feed starts at its first card then)."""
         if self._refusal(Area.SCAN) is not None:
             return  # signing in starts it
         if self.camera is not None and not self.camera_started:

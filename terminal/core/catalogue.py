@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sync.money import Money
 from sync.tokens import id_text, new_id
-from sync.wire import DealEdit, OfflineLimitsBody, TerminalEvent
+from sync.wire import BranchEdit, DealEdit, OfflineLimitsBody, TerminalEvent
 
 from .kinds import SubscriptionStatus
 from .store import TerminalStore
@@ -24,6 +25,7 @@ __all__ = [
     "branches",
     "currency",
     "deals",
+    "edit_branch",
     "edit_deal_title",
     "edit_product",
     "offline_limits",
@@ -65,6 +67,11 @@ class Deal:
 class Branch:
     name: str
     address: str
+    id: str = ""
+    opening_hours: dict[str, Any] | None = None  # as `hours.parse_hours` gives; None: closed
+    version: int = 1
+    state: ListingState = ListingState.SYNCED
+    here: bool = False  # the branch this till serves
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,30 @@ def deals(store: TerminalStore) -> list[Deal]:
 
 
 def branches(store: TerminalStore) -> list[Branch]:
-    return [Branch(b.name, b.address) for b in store.branches()]
+    """The business's branches as last synced, with edits made here laid over them."""
+    edits = store.pending_branch_edits()
+    own = store.till_branch()
+    rows = []
+    for branch in store.branches():
+        edit = edits.get(branch.id)
+        name, address, hours = branch.name, branch.address, branch.opening_hours
+        if edit is not None:
+            name = edit.name if edit.name is not None else name
+            address = edit.address if edit.address is not None else address
+            if edit.opening_hours is not None:
+                hours = edit.to_json()["opening_hours"]
+        rows.append(
+            Branch(
+                name,
+                address,
+                branch.id,
+                hours,
+                branch.version,
+                ListingState.EDITED if edit else ListingState.SYNCED,
+                branch.id == own,
+            )
+        )
+    return rows
 
 
 def plan(store: TerminalStore) -> Plan | None:
@@ -151,6 +181,28 @@ def edit_product(
     if product is None:
         return store.record_product_edit(id_text(new_id()), name, price.minor, None)
     return store.record_product_edit(product.id, name, price.minor, product.version)
+
+
+def edit_branch(
+    store: TerminalStore,
+    branch: Branch,
+    name: str,
+    address: str,
+    opening_hours: dict[str, Any],
+) -> TerminalEvent:
+    """Queue a branch's new name, address and hours (`hours.parse_hours`) for the next sync;
+    the server applies them to the version they were made on. Raises ValueError (pydantic's)
+    when one of them does not fit, before anything is queued."""
+    edit = BranchEdit.model_validate(
+        {
+            "branch_id": branch.id,
+            "base_version": branch.version,
+            "name": name,
+            "address": address,
+            "opening_hours": opening_hours,
+        }
+    )
+    return store.record_branch_edit(edit)
 
 
 def edit_deal_title(store: TerminalStore, deal: Deal, title: str) -> TerminalEvent:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from sync.client import SyncClient
@@ -20,6 +20,7 @@ from sync.wire import (
     InvoicePublic,
     InvoiceStatus,
     OfflineLimitsBody,
+    PairingCodePublic,
     SubscriptionPublic,
     SubscriptionStatus,
 )
@@ -30,15 +31,21 @@ if TYPE_CHECKING:
     from .session import TerminalSession
 
 __all__ = [
+    "ONLINE_WITHIN",
     "Billing",
     "Device",
     "Incident",
     "Invoice",
     "OwnerDesk",
     "OwnerOverview",
+    "PairingCode",
 ]
 
 T = TypeVar("T")
+
+# A till syncs every few seconds and the server notes it at most once a minute: one not
+# seen for longer than this is taken for offline (or switched off).
+ONLINE_WITHIN = timedelta(minutes=3)
 
 
 @dataclass(frozen=True)
@@ -47,10 +54,38 @@ class Device:
     paired_at: datetime
     last_seen_at: datetime | None
     revoked: bool
+    id: str = ""
+    branch_id: str | None = None  # the branch it serves, when its pairing code named one
 
     @classmethod
     def of(cls, device: DevicePublic) -> Device:
-        return cls(device.name, device.created_at, device.last_seen_at, device.revoked)
+        return cls(
+            device.name,
+            device.created_at,
+            device.last_seen_at,
+            device.revoked,
+            device.id,
+            device.branch_id,
+        )
+
+    def online(self, now: datetime) -> bool:
+        """Seen by the server lately, and still allowed to sync."""
+        seen = self.last_seen_at
+        return not self.revoked and seen is not None and now - seen <= ONLINE_WITHIN
+
+
+@dataclass(frozen=True)
+class PairingCode:
+    """A one-time code a new till pairs with: typed, or scanned from `qr_text`."""
+
+    code: str
+    qr_text: str
+    expires_at: datetime
+    branch_id: str | None
+
+    @classmethod
+    def of(cls, code: PairingCodePublic) -> PairingCode:
+        return cls(code.code, code.qr_text, code.expires_at, code.branch_id)
 
 
 @dataclass(frozen=True)
@@ -135,6 +170,22 @@ class OwnerDesk:
             self._ask(SyncClient.offline_limits),
             self._billing(),
         )
+
+    def devices(self) -> list[Device]:
+        """The business's tills, oldest first, revoked ones too."""
+        return [Device.of(d) for d in self._ask(SyncClient.devices)]
+
+    def pairing_code(self, branch_id: str | None) -> PairingCode:
+        """A new one-time code for pairing another till (for `branch_id`, when given)."""
+        return PairingCode.of(
+            self._ask(
+                lambda client, business, token: client.pairing_code(business, token, branch_id)
+            )
+        )
+
+    def revoke(self, device_id: str) -> None:
+        """Stop a till from syncing, for good (it pairs again with a new code)."""
+        self._ask(lambda client, business, token: client.revoke_device(business, device_id, token))
 
     def resolve_incident(self, incident_id: str, resolution: str) -> None:
         self._ask(

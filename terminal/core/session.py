@@ -18,6 +18,7 @@ from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hardware import Receipt
 from sync.client import (
     DeviceAuth,
     ServerAnswerError,
@@ -31,7 +32,8 @@ from sync.money import Money
 from sync.wire import MAX_AMOUNT, StaffRole, public_key_text
 
 from .kinds import Mode
-from .receipts import Shop, shop_of
+from .presented import Presented
+from .receipts import Shop, receipt_for, receipt_from_json, receipt_json, reprint, shop_of
 from .staff import Person
 from .staff import sign_in as check_pin
 from .store import JournalEntry, Pairing, TerminalStore
@@ -184,6 +186,19 @@ class TerminalSession:
                 self._person = now
             return self._person
 
+    def keep_receipt(self, verdict: Verdict, presented: Presented, amount: Money) -> Receipt:
+        """The receipt of an approval, as the screen said it, kept for reprints."""
+        receipt = receipt_for(verdict, presented, amount, self.shop(), self.clock())
+        if verdict.reference is not None:
+            self.store.save_receipt(verdict.reference, receipt_json(receipt))
+        return receipt
+
+    def reprint(self, reference: str | None = None) -> Receipt | None:
+        """A copy of the receipt kept for `reference` (a history row's), or of the latest
+        one; None when none was kept."""
+        kept = self.store.receipt_document(reference)
+        return None if kept is None else reprint(receipt_from_json(kept), self.clock())
+
     # -- pairing ---------------------------------------------------------------------
 
     def pair(self, server_url: str, code: str, name: str) -> Pairing:
@@ -209,6 +224,8 @@ class TerminalSession:
         self.store.save_pairing(pairing)
         self.store.save_trust_list(trust.to_json())
         self.store.save_till_name(name)
+        if result.branch_id is not None:
+            self.store.save_till_branch(result.branch_id)
         self._server_url = server_url
         return pairing
 

@@ -24,6 +24,7 @@ from pydantic import TypeAdapter
 
 from sync.money import Money
 from sync.wire import (
+    BranchEdit,
     BranchState,
     ChangesPage,
     DealEdit,
@@ -109,6 +110,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "ALTER TABLE journal ADD COLUMN cashier TEXT",
     ),
+    # 4: each approval's receipt as the screen showed it, for reprints (by its reference).
+    (
+        """CREATE TABLE receipts (
+            reference TEXT PRIMARY KEY, made_at TEXT NOT NULL, document TEXT NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -149,7 +156,7 @@ class CachedCard:
     status: CardStatus
 
 
-_Edit = TypeVar("_Edit", ProductEdit, DealEdit)
+_Edit = TypeVar("_Edit", ProductEdit, DealEdit, BranchEdit)
 _PLAN: TypeAdapter[PlanState | None] = TypeAdapter(PlanState | None)
 
 
@@ -482,6 +489,14 @@ class TerminalStore:
     def till_name(self) -> str | None:
         return self._meta("till_name")
 
+    def save_till_branch(self, branch_id: str) -> None:
+        """The branch this till serves, named by its pairing code, for its receipts."""
+        self._set_meta("till_branch", branch_id)
+
+    def till_branch(self) -> str | None:
+        """The id of the branch this till serves; None when its pairing code named none."""
+        return self._meta("till_branch")
+
     def deal_title(self, deal_id: str) -> str | None:
         """The title of a deal as last synced: what a voucher of it buys."""
         row = self.db.execute(
@@ -563,6 +578,14 @@ class TerminalStore:
     def record_deal_edit(self, edit: DealEdit) -> TerminalEvent:
         """A vendor's change to a deal (title, description, quantity_limit), queued."""
         return self._record(edit)
+
+    def record_branch_edit(self, edit: BranchEdit) -> TerminalEvent:
+        """A vendor's change to a branch (name, address, opening hours), queued."""
+        return self._record(edit)
+
+    def pending_branch_edits(self) -> dict[str, BranchEdit]:
+        """Branch edits made here and not yet synced: the newest of each, by branch id."""
+        return {edit.branch_id: edit for edit in self._pending_edits(BranchEdit)}
 
     def pending_product_edits(self) -> dict[str, ProductEdit]:
         """Product edits made here and not yet synced: the newest of each, by product id."""
@@ -651,6 +674,26 @@ class TerminalStore:
             "ORDER BY id DESC",
             [since.astimezone(UTC).isoformat()],
         )
+
+    def save_receipt(self, reference: str, document: str) -> None:
+        """An approval's receipt (`receipts.receipt_json`), kept for reprints."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO receipts (reference, made_at, document) VALUES (?, ?, ?)",
+                [reference, _now(), document],
+            )
+
+    def receipt_document(self, reference: str | None = None) -> str | None:
+        """The receipt kept for `reference`; given None, the latest one kept."""
+        if reference is None:
+            row = self.db.execute(
+                "SELECT document FROM receipts ORDER BY made_at DESC, rowid DESC LIMIT 1"
+            ).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT document FROM receipts WHERE reference = ?", [reference]
+            ).fetchone()
+        return None if row is None else str(row[0])
 
     def journal_entry(self, reference: str) -> JournalEntry | None:
         """The approved redemption whose key (its reference) is `reference`, if made here."""

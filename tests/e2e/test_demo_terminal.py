@@ -57,3 +57,5 @@ async def test_the_demo_pairs_a_terminal_and_its_feed_brings_a_card_to_redeem(
             await until(pilot, lambda: scan.step is not Step.REDEEMING, "the verdict")
             assert scan.verdict_text.startswith("✔ APPROVED (online)")
             assert "Balance left: £20.80" in scan.verdict_text
+            # The demo till serves one of the café's two branches, and its receipts say which.
+            assert app.session.shop().branch in {"Shoreditch", "Camden"}

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from server.db import utcnow
 from server.webhooks.consumer import consume
+from sync.client import SyncClient
+from sync.wire import public_key_text
 from tests.server.api import (
     PASSWORD,
     Actor,
@@ -190,6 +193,14 @@ CASES.update(
             lambda w, a: a.get(f"/api/v1/vouchers/{w.vouchers[0]['id']}/qr.svg"),
             expect(rest=404, anonymous=401, holder=200, admin=200),
         ),
+        "make a pairing code": (
+            lambda w, a: a.post(f"{biz(w)}/pairing-codes"),
+            expect(rest=403, anonymous=401, owner_a=201, admin=201),
+        ),
+        "list the terminals": (
+            lambda w, a: a.get(f"{biz(w)}/devices"),
+            expect(rest=403, anonymous=401, owner_a=200, admin=200),
+        ),
     }
 )
 
@@ -270,6 +281,24 @@ CASES.update(
 def test_who_may_do_what(world, case):
     call, expected = CASES[case]
     assert statuses(world, call) == expected
+
+
+def test_only_the_owner_revokes_a_terminal(world, client):
+    owner = world.actors["owner_a"]
+    device_ids = []
+    for _ in ACTORS:
+        code = owner.post(f"{biz(world)}/pairing-codes").json()["code"]
+        key = public_key_text(Ed25519PrivateKey.generate().public_key())
+        device_ids.append(SyncClient("", http=client).pair(code, key, "Till").device_id)
+    got = {
+        name: actor.post(f"{biz(world)}/devices/{device_id}/revoke").status_code
+        for (name, actor), device_id in zip(world.actors.items(), device_ids, strict=True)
+    }
+    assert got == expect(rest=403, anonymous=401, owner_a=200, admin=200)
+    listed = owner.get(f"{biz(world)}/devices").json()
+    revoked = {d["id"] for d in listed if d["revoked"]}
+    allowed = {"owner_a", "admin"}
+    assert revoked == {d for name, d in zip(ACTORS, device_ids, strict=True) if name in allowed}
 
 
 def test_holds_are_closed_only_by_their_business(world):

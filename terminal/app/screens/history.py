@@ -18,6 +18,7 @@ from ...core.store import JournalEntry
 from ...core.till import VoidRefusedError
 from ...core.words import count
 from ..base import tillpoint
+from ..printing import print_receipt
 from ..status import StatusLine
 
 
@@ -47,7 +48,10 @@ class ConfirmVoidScreen(ModalScreen[bool]):
 
 
 class HistoryScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("v", "void", "Void selected")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "void", "Void selected"),
+        Binding("p", "reprint", "Reprint receipt"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,7 +102,7 @@ class HistoryScreen(Screen[None]):
         summary = ", ".join(total.format() for total in totals.values()) or "nothing yet"
         self.query_one("#totals", Static).update(
             f"{count(len(entries), 'redemption')} today · total {summary} · "
-            "V voids the selected one"
+            "V voids the selected one, P prints its receipt again"
         )
 
     def _selected_key(self) -> str | None:
@@ -107,6 +111,19 @@ class HistoryScreen(Screen[None]):
             return None
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         return None if row_key.value is None else str(row_key.value)
+
+    def action_reprint(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            self.notify("No receipt to print: nothing was redeemed today.")
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        entry = self.entries[str(row_key.value)]
+        receipt = tillpoint(self).session.reprint(entry.attempt_key)
+        if receipt is None:  # approved before this Tillpoint kept receipts
+            self.notify("No receipt was kept for that one: it predates reprints.")
+            return
+        print_receipt(self, receipt, "Printed a copy of its receipt.")
 
     def action_void(self) -> None:
         table = self.query_one(DataTable)

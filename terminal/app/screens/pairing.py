@@ -41,8 +41,9 @@ class PairingScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Pair this terminal", id="title")
         yield Static(
-            "The business owner creates a pairing code in the Tillpoint app (or with "
-            "`POST /businesses/{id}/pairing-codes`). Type or scan it below.",
+            "On a till already paired, the owner makes a pairing code: F3, sign in on the "
+            "Owner tab, then N on the Tills tab. Hold its QR code up to this till's camera "
+            "or scanner, or type the code below.",
             id="explain",
         )
         yield Static("Server address", classes="label")

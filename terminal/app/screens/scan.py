@@ -18,17 +18,17 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Digits, Footer, Input, Static
 
-from hardware import PrinterError
+from hardware import Receipt
 from sync.money import Money, MoneyError
 from sync.tokens import Kind
 from sync.wire import MAX_AMOUNT
 
 from ...core.kinds import Mode
 from ...core.presented import NotATokenError, Presented, looks_like_token, present
-from ...core.receipts import receipt_for
 from ...core.till import Verdict
 from ..base import tillpoint
 from ..messages import ScanSource, VerdictReached
+from ..printing import print_receipt
 from ..status import StatusLine
 
 VERDICT_HOLD = 4.0  # seconds a verdict stays up before the camera may replace it
@@ -54,13 +54,17 @@ PROMPTS = {
 
 
 class ScanScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel / skip")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel / skip"),
+        Binding("f8", "reprint", "Reprint last"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.step = Step.IDLE
         self.presented: Presented | None = None
         self.last: VerdictReached | None = None
+        self.receipt: Receipt | None = None  # the last approval's, as kept for reprints
         self.verdict_text = ""  # what the verdict box says, as plain text
         self.offer: Money | None = None  # what the card holds, offered after a decline
         self.hold_until = 0.0  # monotonic time before which the camera leaves a verdict be
@@ -227,6 +231,9 @@ class ScanScreen(Screen[None]):
         detail = []
         if verdict.approved:
             self.last = message
+            self.receipt = tillpoint(self).session.keep_receipt(
+                verdict, message.presented, message.amount
+            )
             if verdict.deal_title:
                 detail.append(f"Hand over: {verdict.deal_title}")
             detail.append(f"Redeemed {message.amount.format()} from {message.presented.short_id}")
@@ -259,25 +266,19 @@ class ScanScreen(Screen[None]):
         self.offer = None
 
     def _print_receipt(self) -> None:
-        assert self.last is not None
-        app = tillpoint(self)
-        reached = self.last
-        try:
-            app.printer.print_receipt(
-                receipt_for(
-                    reached.verdict,
-                    reached.presented,
-                    reached.amount,
-                    app.session.shop(),
-                    app.session.clock(),
-                )
-            )
-        except PrinterError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+        assert self.receipt is not None
+        if not print_receipt(self, self.receipt, "Receipt printed."):
             return
-        self.notify("Receipt printed.")
         self.hold_until = 0.0
         self._to(Step.IDLE)
+
+    def action_reprint(self) -> None:
+        """A copy of the last receipt, whether it was printed or skipped."""
+        receipt = tillpoint(self).session.reprint()
+        if receipt is None:
+            self.notify("No receipt to print again yet: nothing was approved on this till.")
+            return
+        print_receipt(self, receipt, "Printed a copy of the last receipt.")
 
     # -- what the cashier sees ---------------------------------------------------------------
 

@@ -1,11 +1,13 @@
 """The vendor's screens: products (editable offline, through the outbox), deals, branches,
-the offline limits the terminal works to, what sync refused or flagged, and the owner's
-tab (terminals, incidents, limits; signed in, online)."""
+the offline limits the terminal works to, what sync refused or flagged, the owner's tab
+(terminals, incidents, limits; signed in, online) and the tills (pairing a new one,
+revoking one; as the signed-in owner). Branches are edited offline, through the outbox."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import ValidationError
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -15,11 +17,13 @@ from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, Tab
 from sync.money import Money, MoneyError
 
 from ...core import catalogue
-from ...core.catalogue import Deal, ListingState, Product
+from ...core.catalogue import Branch, Deal, ListingState, Product
+from ...core.hours import HoursError, hours_text, parse_hours
 from ...core.kinds import SubscriptionStatus
 from ..base import tillpoint
 from ..status import StatusLine
 from .owner import OwnerPane
+from .tills import TillsPane
 
 STATE_WORDS = {
     ListingState.SYNCED: "synced",
@@ -41,6 +45,8 @@ class VendorScreen(Screen[None]):
         self.editing: Product | None = None  # the product picked for editing
         self.product_rows: dict[str, Product] = {}
         self.deal_rows: dict[str, Deal] = {}
+        self.branch_rows: dict[str, Branch] = {}
+        self.editing_branch: Branch | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Vendor", id="title")
@@ -57,12 +63,21 @@ class VendorScreen(Screen[None]):
                 )
             with TabPane("Branches", id="branches"):
                 yield DataTable(id="branch-table", cursor_type="row")
+                yield Static("Pick a branch to edit it.", id="branch-form-title")
+                yield Input(placeholder="branch name", id="branch-name")
+                yield Input(placeholder="address", id="branch-address")
+                yield Input(
+                    placeholder="hours, e.g. mon-fri 08:00-18:00; sat 09:00-13:00",
+                    id="branch-hours",
+                )
             with TabPane("Offline limits", id="limits"):
                 yield Static("", id="limits-text")
             with TabPane("Sync", id="sync"):
                 yield Static("", id="sync-text")
             with TabPane("Owner", id="owner-tab"):
                 yield OwnerPane()
+            with TabPane("Tills", id="tills-tab"):
+                yield TillsPane()
         yield StatusLine()
         yield Footer()
 
@@ -71,7 +86,9 @@ class VendorScreen(Screen[None]):
             "Product", "Price", "Version", "State"
         )
         self.query_one("#deal-table", DataTable).add_columns("Deal", "Price", "Ends", "State")
-        self.query_one("#branch-table", DataTable).add_columns("Branch", "Address")
+        self.query_one("#branch-table", DataTable).add_columns(
+            "Branch", "Address", "Hours", "State"
+        )
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -84,8 +101,9 @@ class VendorScreen(Screen[None]):
         tabs.active = panes[(current + step) % len(panes)]
         pane = tabs.get_pane(tabs.active)
         first = next((w for w in pane.query("*") if w.focusable and w.display), None)
-        if first is not None:
-            first.focus()
+        # A tab with nothing to focus takes the focus off the last one: left on a widget of
+        # the hidden tab, it would move to that tab's next field, and bring the tab back.
+        self.set_focus(first)
 
     def reload(self) -> None:
         store = tillpoint(self).session.store
@@ -103,8 +121,15 @@ class VendorScreen(Screen[None]):
             )
         branches = self.query_one("#branch-table", DataTable)
         branches.clear()
-        for branch in catalogue.branches(store):
-            branches.add_row(branch.name, branch.address)
+        self.branch_rows = {branch.id: branch for branch in catalogue.branches(store)}
+        for branch in self.branch_rows.values():
+            branches.add_row(
+                branch.name + (" (this till)" if branch.here else ""),
+                branch.address,
+                hours_text(branch.opening_hours or {}),
+                STATE_WORDS[branch.state],
+                key=branch.id,
+            )
         self.query_one("#limits-text", Static).update(self._limits_text())
         self.query_one("#sync-text", Static).update(self._sync_text())
         self._form_title()
@@ -210,6 +235,70 @@ class VendorScreen(Screen[None]):
         catalogue.edit_deal_title(tillpoint(self).session.store, deal, title)
         self.notify(f"Saved the deal as {title!r}; it goes to the server with the next sync.")
         event.input.clear()
+        self.reload()
+        tillpoint(self).action_sync_now()
+
+    @on(TabbedContent.TabActivated)
+    def tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tills-tab":
+            self.query_one(TillsPane).show()
+
+    @on(DataTable.RowSelected, "#branch-table")
+    def branch_picked(self, event: DataTable.RowSelected) -> None:
+        branch = self.branch_rows.get(str(event.row_key.value))
+        if branch is None:
+            return
+        self.editing_branch = branch
+        self.query_one("#branch-name", Input).value = branch.name
+        self.query_one("#branch-address", Input).value = branch.address
+        self.query_one("#branch-hours", Input).value = hours_text(branch.opening_hours or {})
+        self.query_one("#branch-form-title", Static).update(
+            f"Editing {branch.name}: Enter moves on, Enter on the hours saves."
+        )
+        self.query_one("#branch-name", Input).focus()
+
+    @on(Input.Submitted, "#branch-name, #branch-address")
+    def branch_field_entered(self) -> None:
+        self.focus_next()
+
+    @on(Input.Submitted, "#branch-hours")
+    def branch_hours_entered(self) -> None:
+        branch = self.editing_branch
+        if branch is None:
+            self.notify("Pick a branch in the list first, then edit it.", severity="warning")
+            return
+        name = self.query_one("#branch-name", Input).value.strip()
+        address = self.query_one("#branch-address", Input).value.strip()
+        typed = self.query_one("#branch-hours", Input).value.strip()
+        if not 0 < len(name) <= 120 or not 0 < len(address) <= 500:
+            self.notify(
+                "Give the branch a name (up to 120 characters) and an address (up to 500).",
+                severity="warning",
+            )
+            return
+        if not typed:  # an emptied field is not "closed all week" by accident
+            self.notify(
+                "Type the opening hours (e.g. mon-fri 08:00-18:00), or closed.",
+                severity="warning",
+            )
+            return
+        try:
+            hours = {} if typed.lower() == "closed" else parse_hours(typed)
+            catalogue.edit_branch(tillpoint(self).session.store, branch, name, address, hours)
+        except HoursError as exc:
+            self.notify(f"Not saved: {exc}.", severity="warning", timeout=8)
+            self.query_one("#branch-hours", Input).focus()
+            return
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            field = str(problem["loc"][0]).replace("_", " ")
+            self.notify(f"Not saved: {field}: {problem['msg'].lower()}.", severity="warning")
+            return
+        self.notify(f"Saved {name}; it goes to the server with the next sync.")
+        self.editing_branch = None
+        for field in ("#branch-name", "#branch-address", "#branch-hours"):
+            self.query_one(field, Input).clear()
+        self.query_one("#branch-form-title", Static).update("Pick a branch to edit it.")
         self.reload()
         tillpoint(self).action_sync_now()
 

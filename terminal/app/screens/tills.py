@@ -1,0 +1,227 @@
+"""The owner's tills: a pairing code for a new till, shown as text and as a QR code drawn in
+the terminal (the new till scans it with its camera or scanner, or the code is typed), the
+business's tills with their branch and whether they are online, and revoking one.
+
+It works as the owner signed in on the Owner tab (that tab's sign-in, online only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Select, Static
+
+from ...core import catalogue
+from ...core.owner import Device, OwnerDesk, PairingCode
+from ...core.qr_text import half_blocks
+from ...core.session import OwnerError
+from ...core.words import count
+from ..base import tillpoint
+from .owner import OwnerPane
+
+
+def _state(device: Device, now: datetime) -> str:
+    if device.revoked:
+        return "revoked"
+    return "online" if device.online(now) else "offline"
+
+
+class ConfirmRevokeScreen(ModalScreen[bool]):
+    """Y revokes, N or Esc keeps: a till is never one stray key from being cut off."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes, revoke it"),
+        Binding("n", "answer(False)", "No, keep it"),
+        Binding("escape", "answer(False)", "Keep it"),
+    ]
+
+    def __init__(self, device: Device) -> None:
+        super().__init__()
+        self.device = device
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Static(
+                f"Revoke the till {self.device.name}?\n"
+                "It stops syncing and redeeming online at once, for good; what it approved "
+                "offline and has not synced stays on it. To use it again, pair it with a "
+                "new code.\n\nY: revoke it    N or Esc: keep it"
+            )
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+
+class TillsPane(Vertical):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_code", "New pairing code"),
+        Binding("r", "revoke", "Revoke till"),
+    ]
+
+    @dataclass
+    class Listed(Message):
+        """The tills as the server has them; `code` is a new pairing code, if one was made."""
+
+        devices: list[Device]
+        code: PairingCode | None = None
+        said: str = ""
+
+    @dataclass
+    class Failed(Message):
+        text: str
+
+    def __init__(self) -> None:
+        super().__init__(id="tills")
+        self.devices: dict[str, Device] = {}
+        self.code: PairingCode | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical(id="pair-side"):
+                yield Static("", id="pair-qr")
+                yield Static("", id="pair-code")
+            with Vertical(id="tills-side"):
+                yield Static("", id="tills-message")
+                yield Select[str](
+                    [], prompt="Branch of the new till", id="pair-branch", compact=True
+                )
+                yield DataTable(id="till-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one("#till-table", DataTable).add_columns("Till", "Branch", "Last seen", "")
+        self.query_one("#pair-qr").display = False
+
+    def _desk(self) -> OwnerDesk | None:
+        return self.screen.query_one(OwnerPane).desk
+
+    def say(self, text: str) -> None:
+        self.query_one("#tills-message", Static).update(text)
+
+    def show(self) -> None:
+        """The tab came up: list the tills, as the signed-in owner."""
+        branches = catalogue.branches(tillpoint(self).session.store)
+        select = self.query_one("#pair-branch", Select)
+        select.set_options([(b.name, b.id) for b in branches])
+        here = next((b.id for b in branches if b.here), None)
+        if here is not None:
+            select.value = here
+        select.display = bool(branches)
+        desk = self._desk()
+        if desk is None:
+            self.say(
+                "Sign in as the owner in the Owner tab first: pairing and revoking tills "
+                "need the owner."
+            )
+            return
+        self.say("Loading the tills…")
+        self.run(desk, lambda d: self.Listed(d.devices()))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="tills")
+    def run(self, desk: OwnerDesk, call: Callable[[OwnerDesk], Message]) -> None:
+        try:
+            self.post_message(call(desk))
+        except OwnerError as exc:
+            self.post_message(self.Failed(f"Not done: {exc}."))
+        finally:
+            desk.session.release()
+
+    def on_tills_pane_failed(self, message: Failed) -> None:
+        self.say(message.text)
+
+    def on_tills_pane_listed(self, message: Listed) -> None:
+        app = tillpoint(self)
+        now = app.session.clock()
+        pairing = app.session.store.pairing()
+        branches = {b.id: b.name for b in catalogue.branches(app.session.store)}
+        table = self.query_one("#till-table", DataTable)
+        table.clear()
+        self.devices = {device.id: device for device in message.devices}
+        for device in message.devices:
+            last = device.last_seen_at
+            seen = f"{last.astimezone():%d %b %H:%M}" if last else "never"
+            state = _state(device, now)
+            if pairing is not None and device.id == pairing.device_id:
+                state += " (this till)"
+            branch = branches.get(device.branch_id or "", "—")
+            table.add_row(device.name, branch, seen, state, key=device.id)
+        if message.code is not None:
+            self._show_code(message.code)
+        active = sum(not d.revoked for d in message.devices)
+        self.say(
+            message.said
+            or f"{count(active, 'till')} paired. N: a pairing code for a new till · "
+            "R: revoke the selected till"
+        )
+
+    def _show_code(self, code: PairingCode) -> None:
+        self.code = code
+        qr = self.query_one("#pair-qr", Static)
+        qr.update(half_blocks(code.qr_text))
+        qr.display = True
+        until = code.expires_at.astimezone()
+        self.query_one("#pair-code", Static).update(f"Code {code.code}\nuntil {until:%H:%M}")
+
+    def action_new_code(self) -> None:
+        desk = self._desk()
+        if desk is None:
+            self.say("Sign in as the owner in the Owner tab first.")
+            return
+        value = self.query_one("#pair-branch", Select).value
+        branch_id = value if isinstance(value, str) else None
+        self.say("Making a pairing code…")
+
+        def made(d: OwnerDesk) -> Message:
+            code = d.pairing_code(branch_id)
+            said = (
+                f"On the new till: run `tillpoint terminal`, then scan this code or type "
+                f"{code.code} (once, within 15 minutes)."
+            )
+            return self.Listed(d.devices(), code, said)
+
+        self.run(desk, made)
+
+    def action_revoke(self) -> None:
+        desk = self._desk()
+        table = self.query_one("#till-table", DataTable)
+        if desk is None or not table.row_count:
+            self.say("No till to revoke: sign in as the owner, and pick a till in the list.")
+            return
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        device = self.devices[str(row_key.value)]
+        pairing = tillpoint(self).session.store.pairing()
+        if device.revoked:
+            self.say(f"{device.name} is already revoked.")
+            return
+        if pairing is not None and device.id == pairing.device_id:
+            self.say("That is this till: revoke it from another till.")
+            return
+
+        def answered(answer: bool | None) -> None:
+            if not answer:
+                self.say(f"{device.name} is kept.")
+                return
+
+            def revoked(d: OwnerDesk) -> Message:
+                d.revoke(device.id)
+                said = f"Revoked {device.name}: it can no longer sync or redeem online."
+                return self.Listed(d.devices(), None, said)
+
+            self.run(desk, revoked)
+
+        self.app.push_screen(ConfirmRevokeScreen(device), answered)
+
+    @on(Select.Changed, "#pair-branch")
+    def branch_picked(self) -> None:
+        if (
+            self.code is not None
+            and self.code.branch_id != self.query_one("#pair-branch", Select).value
+        ):
+            self.say("N makes a code for this branch (the one shown is for another).")
