@@ -51,11 +51,14 @@ class TillpointApp(App[None]):
         "history": HistoryScreen,
         "vendor": VendorScreen,
     }
+    # Each function key has a Ctrl alias for where the key is taken before the till sees
+    # it: a browser (F5 reloads, F3 finds), a terminal emulator (F1 help, F10 menu) or an
+    # SSH client. The served page keeps all of these for the till (terminal/web).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "switch_mode('scan')", "Scan"),
-        Binding("f2", "switch_mode('history')", "History"),
-        Binding("f3", "switch_mode('vendor')", "Vendor"),
-        Binding("f5", "sync_now(True)", "Sync now"),
+        Binding("f1,ctrl+s", "switch_mode('scan')", "Scan", key_display="F1/^s"),
+        Binding("f2,ctrl+l", "switch_mode('history')", "History", key_display="F2/^l"),
+        Binding("f3,ctrl+b", "switch_mode('vendor')", "Vendor", key_display="F3/^b"),
+        Binding("f5,ctrl+r", "sync_now(True)", "Sync now", key_display="F5/^r"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
