@@ -58,7 +58,7 @@ class TillpointApp(App[None]):
         Binding("f1,ctrl+s", "switch_mode('scan')", "Scan", key_display="F1/^s"),
         Binding("f2,ctrl+l", "switch_mode('history')", "History", key_display="F2/^l"),
         Binding("f3,ctrl+b", "switch_mode('vendor')", "Vendor", key_display="F3/^b"),
-        Binding("f5,ctrl+r", "sync_now(True)", "Sync now", key_display="F5/^r"),
+        Binding("f5,ctrl+r", "sync_now(True)", "Sync", key_display="F5/^r"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 

@@ -61,7 +61,8 @@ def serve(
     check_address(host, public_url)
     given = os.environ.get(ACCESS_CODE_SETTING, "")
     code = checked_access_code(given) if given.strip() else new_access_code()
-    command = shlex.join([sys.executable, "-m", "sync.cli", *app_command])
+    # `exec`: the shell textual-serve starts becomes the app, so ending it ends the app.
+    command = "exec " + shlex.join([sys.executable, "-m", "sync.cli", *app_command])
     server = WebTerminal(command, SignIn(code), host=host, port=port, public_url=public_url)
     shown_host = f"[{host}]" if ":" in host else host
     address = public_url or f"http://{shown_host}:{port}"

@@ -11,6 +11,7 @@ loads nothing from elsewhere and keeps the keys the till uses (F5 above all) fro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from .sign_in import SignIn, TooManyTriesError
@@ -45,6 +47,27 @@ WRONG_CODE = (
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+class TillApp(AppService):
+    """One browser tab's app process, which quits for good: textual-serve's `stop()` returns
+    once the app closes its output; this also waits for the process to end (or ends it), so
+    no app outlives its tab or the server."""
+
+    async def quit(self, patience: float = 10) -> None:
+        process = self._process
+        try:
+            await asyncio.wait_for(self.stop(), patience)
+        except TimeoutError:
+            log.warning("the till's app did not quit within %s seconds: ending it", patience)
+        if process is None:
+            return
+        if process.returncode is None:
+            try:
+                await asyncio.wait_for(process.wait(), patience)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+
+
 class WebTerminal(Server):
     """textual-serve's server with the till's sign-in in front of it."""
 
@@ -67,7 +90,9 @@ class WebTerminal(Server):
         )
         self.sign_in = sign_in
         self.given_public_url = public_url.rstrip("/") if public_url else None
-        self.live: asyncio.Task[Any] | None = None  # the connection whose app is running
+        self.live: asyncio.Task[Any] | None = None  # the tab whose app is in use
+        self.tabs: set[asyncio.Task[Any]] = set()  # every open tab's handler
+        self.quitting: set[asyncio.Task[None]] = set()  # apps of closed tabs, quitting
 
     def make_app(self) -> web.Application:
         """The aiohttp application: the sign-in, then textual-serve's page and websocket."""
@@ -181,27 +206,74 @@ class WebTerminal(Server):
         if request.headers.get("Origin", self._origin(request)) != self._origin(request):
             raise web.HTTPForbidden(text="This terminal only answers its own page.")
         this = asyncio.current_task()
-        previous, self.live = self.live, this
-        if previous is not None and not previous.done():
-            # One app on the terminal's data (and camera) at a time: the older tab ends,
-            # and its app has quit before this one's starts.
-            previous.cancel()
-            await asyncio.wait([previous])
+        assert this is not None
+        # One app on the terminal's data (and camera) at a time: the older tab ends, and
+        # its app has quit before this one's starts.
+        if self.live is not None:
+            self.live.cancel()
+        self.live = this
+        older = set(self.tabs)
+        self.tabs.add(this)
+        websocket = web.WebSocketResponse(heartbeat=15)
+        app: TillApp | None = None
         try:
-            return await super().handle_websocket(request)
+            if older:
+                await asyncio.wait(older)
+            if self.quitting:
+                await asyncio.wait(set(self.quitting))
+            await websocket.prepare(request)
+
+            async def app_quit() -> None:  # Ctrl+Q: the tab says its session ended
+                await websocket.close()
+
+            app = TillApp(
+                self.command,
+                write_bytes=websocket.send_bytes,
+                write_str=websocket.send_str,
+                close=app_quit,
+                download_manager=self.download_manager,
+            )
+            width = _cells(request.query.get("width"), 80)
+            await app.start(width, _cells(request.query.get("height"), 24))
+            with contextlib.suppress(asyncio.CancelledError):  # a newer tab, or Ctrl+C
+                await self._process_messages(websocket, app)
         finally:
+            self.tabs.discard(this)
             if self.live is this:
                 self.live = None
+            if app is not None:
+                # In a task of its own: a second cancel of this handler (aiohttp's, when the
+                # connection goes) must not leave the app running; shutdown waits for it.
+                quitting = asyncio.create_task(_quit(app, websocket))
+                self.quitting.add(quitting)
+                quitting.add_done_callback(self.quitting.discard)
+                await asyncio.shield(quitting)
+        return websocket
 
     async def on_shutdown(self, app: web.Application) -> None:
-        live = self.live
-        if live is not None and not live.done():
-            live.cancel()  # its app is told to quit, and waited for
-            await asyncio.wait([live], timeout=5)
+        """Ctrl+C: the open tab's app is told to quit, and every app is waited for."""
+        if self.live is not None:
+            self.live.cancel()
+        if self.tabs:
+            await asyncio.wait(set(self.tabs), timeout=30)
+        if self.quitting:
+            await asyncio.wait(set(self.quitting), timeout=30)
+
+
+async def _quit(app: TillApp, websocket: web.WebSocketResponse) -> None:
+    await app.quit()
+    await websocket.close()
 
 
 def _see_other(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
+
+
+def _cells(text: str | None, default: int) -> int:
+    try:
+        return min(max(int(text or default), 10), 1000)
+    except ValueError:
+        return default
 
 
 def _font_size(text: str) -> int:
