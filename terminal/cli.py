@@ -63,7 +63,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "terminal",
         help="open the cashier's terminal (or pair it)",
         description="Open the terminal: scan, redeem, see today's history, manage listings. "
-        "An unpaired terminal starts on its pairing screen.",
+        "An unpaired terminal starts on its pairing screen. With --serve, the same terminal "
+        "opens in a browser instead; over SSH, make it a key's forced command in "
+        "authorized_keys (docs/terminal.md).",
     )
     terminal.add_argument("--server", type=server_url, help="the server's URL (for pairing)")
     terminal.add_argument(
@@ -90,9 +92,10 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "in a browser",
         "--serve serves this terminal to a browser instead of opening it here: the same app, "
         "behind a sign-in with an access code printed at start (or the one in "
-        "TILLPOINT_TERMINAL_ACCESS_CODE, 12 characters or more). One browser tab at a time. "
-        "F5 and the other function keys work in the page; Ctrl+S, Ctrl+L, Ctrl+B and Ctrl+R "
-        "do the same as F1, F2, F3 and F5 where a function key is taken.",
+        "TILLPOINT_TERMINAL_ACCESS_CODE, 12 characters or more). One browser tab at a time: "
+        "a new one takes over. F5 in the page syncs the till, never reloads it; where a "
+        "browser or an SSH client takes function keys, Ctrl+S, Ctrl+L, Ctrl+B and Ctrl+R do "
+        "what F1, F2, F3 and F5 do.",
     )
     served.add_argument("--serve", action="store_true", help="serve it to a browser")
     served.add_argument(
