@@ -8,8 +8,9 @@
 
 Setting up means: a virtual environment in .venv with the project installed,
 the zbar library (installed when running as root, otherwise the command that
-installs it is printed), and for the tests a running PostgreSQL and Redis. Only the
-standard library is used here, so this runs on any Python 3.11+.
+installs it is printed), and for the tests a running PostgreSQL and Redis, and
+Debian's Chromium for the browser tests. Only the standard library is used here,
+so this runs on any Python 3.11+.
 """
 
 from __future__ import annotations
@@ -99,6 +100,22 @@ def ensure_venv(extras: str) -> None:
         cwd=ROOT,
     )
     stamp.write_text(wanted)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_chromium() -> None:
+    """The browser tests drive Debian's Chromium through Playwright (never a browser
+    Playwright would download)."""
+    if CHROMIUM.exists() or (apt_install("chromium") and CHROMIUM.exists()):
+        return
+    if IN_CI:
+        fail("Chromium is missing and could not be installed: run `apt-get install chromium`")
+    print(
+        "note: Chromium is missing, so the browser tests will be skipped "
+        "(`apt-get install chromium`)"
+    )
 
 
 def ensure_zbar(required: bool) -> None:
@@ -232,6 +249,7 @@ def demo(args: list[str]) -> None:
 def test(args: list[str]) -> None:
     ensure_venv("dev")
     ensure_zbar(required=True)
+    ensure_chromium()
     env = dict(os.environ)
     url = find_postgres()
     if url and not shutil.which("pg_restore") and not apt_install("postgresql-client"):

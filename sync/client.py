@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -186,6 +188,14 @@ class ChangeStream:
 
     def close(self) -> None:
         self._closed.set()
+        # Closing the response does not wake a read blocked on its socket in another thread:
+        # that read would wait for the server's next keep-alive (an app quitting, a browser
+        # tab handing over, for seconds). Shutting the socket down ends it now.
+        network = self._response.extensions.get("network_stream")
+        connection = network.get_extra_info("socket") if network is not None else None
+        if isinstance(connection, socket.socket):
+            with contextlib.suppress(OSError):  # closed already
+                connection.shutdown(socket.SHUT_RDWR)
         self._response.close()
 
 

@@ -25,6 +25,7 @@ DEFAULT_STORE = Path("var/terminal/terminal.db")
 EXIT_UNREACHABLE = 3
 EXIT_REJECTED = 4
 EXIT_NOT_READY = 5  # no terminal database at --data, or not paired
+DEFAULT_SERVE_PORT = 8080  # terminal.web's, named here so --help needs no aiohttp
 
 
 def existing_data(path: Path) -> Path:
@@ -73,7 +74,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "terminal",
         help="open the cashier's terminal (or pair it)",
         description="Open the terminal: scan, redeem, see today's history, manage listings. "
-        "An unpaired terminal starts on its pairing screen.",
+        "An unpaired terminal starts on its pairing screen. With --serve, the same terminal "
+        "opens in a browser instead; over SSH, make it a key's forced command in "
+        "authorized_keys (docs/terminal.md).",
     )
     terminal.add_argument("--server", type=server_url, help="the server's URL (for pairing)")
     terminal.add_argument(
@@ -104,6 +107,30 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "(default 5; 0 never)",
     )
     _store_option(terminal)
+    served = terminal.add_argument_group(
+        "in a browser",
+        "--serve serves this terminal to a browser instead of opening it here: the same app, "
+        "behind a sign-in with an access code printed at start (or the one in "
+        "TILLPOINT_TERMINAL_ACCESS_CODE, 12 characters or more). One browser tab at a time: "
+        "a new one takes over. F5 in the page syncs the till, never reloads it; where a "
+        "browser or an SSH client takes function keys, Ctrl+S, Ctrl+L, Ctrl+B and Ctrl+R do "
+        "what F1, F2, F3 and F5 do.",
+    )
+    served.add_argument("--serve", action="store_true", help="serve it to a browser")
+    served.add_argument(
+        "--host",
+        help="the address to listen on (default 127.0.0.1); any other than loopback needs an "
+        "HTTPS proxy in front, named with --public-url",
+    )
+    served.add_argument(
+        "--port", type=int, help=f"the port to listen on (default {DEFAULT_SERVE_PORT})"
+    )
+    served.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use when a reverse proxy is in front, e.g. "
+        "https://till.example.com",
+    )
     terminal.set_defaults(handler=run_terminal)
     actions = terminal.add_subparsers(dest="terminal_command", metavar="ACTION")
     pair = actions.add_parser(
@@ -142,6 +169,11 @@ def register_sync(commands: Commands[argparse.ArgumentParser]) -> None:
 
 
 def run_terminal(args: argparse.Namespace) -> int:
+    if args.serve:
+        return serve_terminal(args)
+    for option in ("host", "port", "public_url"):
+        if getattr(args, option) is not None:
+            raise CommandError(f"--{option.replace('_', '-')} is for --serve: add --serve")
     from hardware import PrinterError, open_printer
 
     from .app import make_app
@@ -162,6 +194,39 @@ def run_terminal(args: argparse.Namespace) -> int:
     except SchemaTooNewError as exc:
         raise CommandError(str(exc)) from None
     app.run()
+    return EXIT_OK
+
+
+def serve_terminal(args: argparse.Namespace) -> int:
+    """`tillpoint terminal --serve`: each browser tab runs `tillpoint terminal` itself."""
+    from .web.command import AddressError, serve
+    from .web.sign_in import AccessCodeError
+
+    session = TerminalSession(args.data)
+    try:
+        session.open()  # a file this Tillpoint cannot use stops it here, not in the browser
+    except SchemaTooNewError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        session.close()
+    app_command = ["terminal", "--data", str(args.data.resolve())]
+    app_command += ["--sync-interval", str(args.sync_interval)]
+    for option in ("server", "camera", "printer"):
+        if getattr(args, option):
+            app_command += [f"--{option}", getattr(args, option)]
+    try:
+        serve(
+            app_command,
+            host=args.host or "127.0.0.1",
+            port=args.port or DEFAULT_SERVE_PORT,
+            public_url=args.public_url,
+        )
+    except (AddressError, AccessCodeError) as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(
+            f"could not serve the till, {exc.strerror or exc}: pick another port with --port"
+        ) from None
     return EXIT_OK
 
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: where the external test data lives."""
+"""Shared fixtures: where the external test data lives, and a real browser."""
 
 from __future__ import annotations
 
@@ -24,3 +24,15 @@ def require_shared(sub: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for a module's browser tests (tests/browser.py); each test opens
+    its own context (cookies, pages) in it. Per module, not per run: while Playwright's sync
+    API is open, its event loop counts as running, so asyncio tests (anyio, Textual's pilot)
+    cannot run beside it — keep them in modules of their own."""
+    from tests.browser import chromium  # Playwright only where a test asks for a browser
+
+    with chromium() as browser:
+        yield browser

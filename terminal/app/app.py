@@ -58,14 +58,19 @@ class TillpointApp(App[None]):
         "staff": StaffScreen,
     }
     # Every way to a screen goes through `open`, which asks who is signed in (core.staff).
+    # Each function key has a Ctrl alias for where the key is taken before the till sees
+    # it: a browser (F5 reloads, F3 finds), a terminal emulator (F1 help, F10 menu) or an
+    # SSH client. The served page keeps all of these for the till (terminal/web).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f1", "open('scan')", "Scan"),
-        Binding("f2", "open('history')", "History"),
-        Binding("f3", "open('vendor')", "Vendor"),
-        Binding("f4", "sign_out", "Sign in/out"),
-        Binding("f5", "sync_now(True)", "Sync now"),
-        Binding("f7", "open('staff')", "Staff"),
-        Binding("ctrl+q", "quit", "Quit"),
+        Binding("f1,ctrl+s", "open('scan')", "Scan", key_display="F1/^s"),
+        Binding("f2,ctrl+l", "open('history')", "History", key_display="F2/^l"),
+        Binding("f3,ctrl+b", "open('vendor')", "Vendor", key_display="F3/^b"),
+        # With no one signed in, the sign-in screen shows; F4 there is the same way in.
+        Binding("f4,ctrl+o", "sign_out", "Sign out", key_display="F4"),
+        Binding("f5,ctrl+r", "sync_now(True)", "Sync", key_display="F5/^r"),
+        # The owner's alone, so not in the footer (docs/till-staff.md).
+        Binding("f7,ctrl+k", "open('staff')", "Staff", key_display="F7/^k", show=False),
+        Binding("ctrl+q", "quit", "Quit", show=False),  # as in every Textual app
     ]
 
     def __init__(

@@ -56,6 +56,11 @@ def _output(process: subprocess.Popen[str]) -> str:
     return str(log.read())
 
 
+def printed(process: subprocess.Popen[str]) -> str:
+    """What a process started by `tillpoint` has printed so far (stdout and stderr)."""
+    return _output(process)
+
+
 def tillpoint_run(
     *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -252,6 +257,7 @@ __all__ = [
     "open_cafe",
     "paired_terminal",
     "postgres_url",
+    "printed",
     "redis_env",
     "running",
     "signed_in",

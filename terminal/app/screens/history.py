@@ -49,8 +49,8 @@ class ConfirmVoidScreen(ModalScreen[bool]):
 
 class HistoryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("v", "void", "Void selected"),
-        Binding("p", "reprint", "Reprint receipt"),
+        Binding("v", "void", "Void"),
+        Binding("p", "reprint", "Reprint"),
     ]
 
     def __init__(self) -> None:

@@ -55,8 +55,8 @@ PROMPTS = {
 
 class ScanScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel / skip"),
-        Binding("f8", "reprint", "Reprint last"),
+        Binding("escape", "cancel", "Cancel / skip", show=False),
+        Binding("f8", "reprint", "Reprint"),
     ]
 
     def __init__(self) -> None:

@@ -36,7 +36,7 @@ STATE_WORDS = {
 
 class VendorScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f6", "next_tab", "Next tab"),
+        Binding("f6,ctrl+g", "next_tab", "Next tab", key_display="F6/^g"),
         Binding("shift+f6", "next_tab(-1)", "Previous tab", show=False),
     ]
 

@@ -1,0 +1,86 @@
+"""Every function key of the till has a Ctrl alias, for where the function key is taken before
+the till sees it (a browser reloads on F5, a terminal emulator opens help on F1): the alias does
+the same, and the footer shows both, all of it within 80 columns."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from textual.widgets import Footer
+
+from terminal.app import make_app
+from terminal.app.screens.history import HistoryScreen
+from terminal.app.screens.scan import ScanScreen
+from terminal.core.store import Pairing, TerminalStore
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"  # Textual runs on asyncio
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A paired till whose server is not there: every sync fails at once, and says so."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{s.getsockname()[1]}"
+    store = TerminalStore(tmp_path / "till.db")
+    store.save_pairing(Pairing(nowhere, "dev", "biz", "secret", Ed25519PrivateKey.generate()))
+    store.close()
+    return make_app(tmp_path / "till.db", sync_interval=3600, timeout=0.5)
+
+
+async def settle(pilot) -> None:
+    """Until the syncs under way have finished and said so (the stream's worker goes on)."""
+    syncs = [worker for worker in pilot.app.workers if worker.group == "sync"]
+    if syncs:  # none would mean every worker, the stream's too, to the textual API
+        await pilot.app.workers.wait_for_complete(syncs)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize(
+    ("keys", "screen"),
+    [(("f2", "f1"), ScanScreen), (("f2",), HistoryScreen), (("ctrl+l", "ctrl+s"), ScanScreen)],
+)
+async def test_a_function_key_and_its_ctrl_alias_open_the_same_screen(app, keys, screen):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        assert isinstance(app.screen, HistoryScreen)
+        for key in keys:
+            await pilot.press(key)
+        assert isinstance(app.screen, screen)
+
+
+@pytest.mark.parametrize("key", ["f5", "ctrl+r"])
+async def test_f5_and_ctrl_r_sync_and_say_what_happened(app, key):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.last_said = ""
+        await pilot.press(key)
+        await settle(pilot)
+        assert app.last_said == "Could not reach the server: working offline"
+
+
+async def test_the_footer_shows_each_function_key_with_its_alias_within_80_columns(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for screen_key in ("f1", "f2", "f3"):
+            await pilot.press(screen_key)
+            keys = {
+                key.key_display: (key.description, key.region.right)
+                for key in app.screen.query_one(Footer).query("FooterKey")
+            }
+            for shown, words in [
+                ("F1/^s", "Scan"),
+                ("F2/^l", "History"),
+                ("F3/^b", "Vendor"),
+                ("F5/^r", "Sync"),
+            ]:
+                assert keys[shown][0] == words
+            assert max(right for _, right in keys.values()) <= 80, keys
