@@ -107,7 +107,7 @@ def create_app(
         settings.jwt_secret, settings.jwt_secret_path, settings.jwt_secret_file
     )
     app.state.token_signer = TokenSigner(jwt_secret)
-    app.state.money_limits = MoneyLimits.from_settings(settings, fallback_key=jwt_secret)
+    app.state.money_limits = MoneyLimits.from_settings(settings)
     app.state.gateway = gateway if gateway is not None else make_gateway(settings)
     app.state.push = push if push is not None else make_push_transport(settings)
     app.state.billing_today = today or (lambda: datetime.now(UTC).date())

@@ -25,7 +25,6 @@ from .directory.models import Branch, Business, Product, StaffMember
 from .events.models import Event, EventCounter
 from .fraud.models import (
     ClientDevice,
-    FingerprintKey,
     FraudActivity,
     FraudDecision,
     FraudReview,
@@ -63,7 +62,6 @@ __all__ = [
     "Event",
     "EventCounter",
     "ExchangeRate",
-    "FingerprintKey",
     "FraudActivity",
     "FraudDecision",
     "FraudReview",

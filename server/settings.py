@@ -102,11 +102,6 @@ class Settings(BaseSettings):
         description="most a business's gift cards may hold together (its outstanding gift-card "
         "liability); purchases and refunds beyond it are refused",
     )
-    payment_card_fingerprint_key: SecretStr = Field(
-        default=SecretStr(""),
-        description="HMAC key for payment-card fingerprints (the daily load limit keeps those, "
-        "never card numbers); give every host the same one. Empty: derived from the JWT secret",
-    )
 
     # Notifications (docs/operations.md, "Notifications").
     notifications_interval_seconds: float = Field(

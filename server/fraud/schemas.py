@@ -71,6 +71,9 @@ class FraudRuleUpdate(BaseModel):
 
 class FraudRulePublic(FraudRuleCreate):
     id: str
+    business_id: str | None = Field(
+        description="the business whose own rule this is; null: the platform's"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -36,7 +36,6 @@ from .limits import (
     MoneyLimits,
     check_business_liability,
     check_card_balance,
-    payment_card_fingerprint,
     reserve_payment_card_load,
 )
 from .models import GiftCard, Hold, HoldStatus, LedgerAccount, Purpose, Transfer, TransferKind
@@ -94,22 +93,21 @@ def prepare_purchase(
     session: Session,
     business: Business,
     amount: Money,
-    payment_card_number: str,
+    payment_card: str,
     today: date,
     limits: MoneyLimits,
 ) -> None:
     """Check a purchase of a card worth `amount` against the money limits before the payment
     is taken, so a refusal never charges anyone: the card's maximum balance, the payment
     card's load today (counted now; rolled back with the transaction if the sale fails), and
-    what the business's cards hold together.
+    what the business's cards hold together. `payment_card`: `payments.payment_card_key`.
 
     The business's clearing row is locked here and stays locked until the sale commits:
     purchases at one business take turns from the liability check to the commit, so two
     cannot both pass on the same figure. (It is taken before the new card's account, against
     `ledger.lock_order`, which is safe because no one else can see that account yet.)"""
     check_card_balance(amount.minor, amount, limits)
-    fingerprint = payment_card_fingerprint(payment_card_number, limits.fingerprint_key)
-    reserve_payment_card_load(session, fingerprint, amount, today, limits)
+    reserve_payment_card_load(session, payment_card, amount, today, limits)
     clearing = ledger.clearing_account(session, amount.currency.code, business.id)
     session.execute(
         select(LedgerAccount.id).where(LedgerAccount.id == clearing.id).with_for_update()

@@ -23,7 +23,7 @@ from sync.money import Money
 
 pytestmark = pytest.mark.postgres
 
-LIMITS = MoneyLimits(75_000, 200_000, 10_000_000, b"key")
+LIMITS = MoneyLimits(75_000, 200_000, 10_000_000)
 
 
 @pytest.fixture
