@@ -541,27 +541,42 @@ def signed_in(session: Session, user: User, client: Client, now: datetime | None
         Activity(FraudEvent.LOGIN, customer_id=user.id, address=client.address),
         now,
     )
-    device = session.scalar(
-        select(ClientDevice).where(
-            ClientDevice.user_id == user.id, ClientDevice.device_key == client.device_key
+    this_device = select(ClientDevice).where(
+        ClientDevice.user_id == user.id, ClientDevice.device_key == client.device_key
+    )
+    device = session.scalar(this_device)
+    if device is None:
+        known = session.scalar(select(ClientDevice.id).where(ClientDevice.user_id == user.id))
+        device = ClientDevice(
+            user_id=user.id,
+            device_key=client.device_key,
+            install_id=client.install_id,
+            user_agent=client.user_agent,
+            address=client.address,
+            first_seen_at=now,
+            last_seen_at=now,
         )
-    )
-    if device is not None:
-        device.sign_ins += 1
-        device.last_seen_at, device.address = now, client.address
-        return
-    known = session.scalar(select(ClientDevice.id).where(ClientDevice.user_id == user.id))
-    device = ClientDevice(
-        user_id=user.id,
-        device_key=client.device_key,
-        install_id=client.install_id,
-        user_agent=client.user_agent,
-        address=client.address,
-        first_seen_at=now,
-        last_seen_at=now,
-    )
-    session.add(device)
-    session.flush()
+        try:
+            with session.begin_nested():
+                session.add(device)
+        except IntegrityError:  # the same device's other sign-in, at this very moment
+            device = session.scalar(this_device)
+            assert device is not None
+        else:
+            _tell_of_new_device(session, user, client, device, known, now)
+            return
+    device.sign_ins = ClientDevice.sign_ins + 1  # in SQL: sign-ins at once all count
+    device.last_seen_at, device.address = now, client.address
+
+
+def _tell_of_new_device(
+    session: Session,
+    user: User,
+    client: Client,
+    device: ClientDevice,
+    known: int | None,
+    now: datetime,
+) -> None:
     if known is not None and user.role is Role.VENDOR_OWNER:
         agent = client.user_agent or "no user agent"
         session.add(
