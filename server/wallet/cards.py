@@ -431,9 +431,7 @@ def refund(
         )
     # The card's row first (`ledger.lock_order`): refunds of one redemption take turns, so
     # two at once cannot both find the same amount left.
-    session.execute(
-        select(LedgerAccount.id).where(LedgerAccount.id == card.account_id).with_for_update()
-    )
+    _lock(session, [card.account_id])
     refunded = session.scalar(
         select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
             Transfer.refund_of == redemption_id
@@ -448,13 +446,26 @@ def refund(
             limit_minor=taken,
             available_minor=left,
         )
+    # Then the business's clearing and revenue rows, in `ledger.lock_order`: purchases there
+    # hold the clearing row from their liability check to their commit, so a refund and a
+    # purchase at once take turns and cannot both pass the liability limit on one figure.
+    clearing = ledger.clearing_account(session, card.currency, business.id)
+    _lock(session, [clearing.id, _business_account(session, Purpose.REVENUE, card).id])
+    check_business_liability(session, business.id, card.currency, amount.minor, limits)
     operation_id = _give_back(session, card, amount, reason, redemption_id)
     check_card_balance(card.account.balance_minor, amount, limits)
-    # Not serialized with purchases (they lock the clearing row, a refund does not), so
-    # refunds racing a purchase may pass the liability limit by what they give back: value
-    # the cards held before.
-    check_business_liability(session, business.id, card.currency, 0, limits)
     return card, operation_id
+
+
+def _lock(session: Session, account_ids: list[int]) -> None:
+    """Lock these accounts' rows (by id, as `ledger.lock_order` orders floorless ones) until
+    the transaction ends."""
+    session.execute(
+        select(LedgerAccount.id)
+        .where(LedgerAccount.id.in_(account_ids))
+        .order_by(LedgerAccount.id)
+        .with_for_update()
+    )
 
 
 def void_redemption(
