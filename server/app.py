@@ -125,7 +125,9 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(InputLimits, max_body_bytes=settings.max_body_bytes)
     # outermost: it sees what the limits refuse
-    install_observability(app, API_PREFIX, settings.metrics_token)
+    install_observability(
+        app, API_PREFIX, settings.metrics_token, metrics_elsewhere=settings.metrics_port is not None
+    )
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(accounts_router)

@@ -83,6 +83,16 @@ class Settings(BaseSettings):
         "/metrics is off (404)",
         repr=False,
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_535,
+        description="serve /metrics on this port of its own (no token) instead; the API port "
+        "then answers 404 for it",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="the address the metrics port listens on"
+    )
     # Money limits, modelled on Square's gift-card limits (Square UK: at most £750 on a card).
     # Amounts are minor units of the currency concerned (pence for a GBP business).
     max_card_balance_minor: int = Field(
