@@ -126,7 +126,7 @@ def test_metrics_on_their_own_port_add_up_the_workers_and_the_api_port_refuses(t
         "server", "--port", str(port), "--workers", "2", "--metrics-port", str(metrics_port),
         env=env,
     )  # fmt: skip
-    with running(server, port, timeout=120) as base:  # two workers start slowly on a busy machine
+    with running(server, port) as base:
         for _ in range(20):  # new connections: both workers answer some
             assert httpx.get(f"{base}/api/v1/businesses").status_code == 200
         scrape = {"Authorization": "Bearer scrape-me"}
