@@ -197,6 +197,20 @@ def test_a_payment_card_is_kept_in_one_form_and_its_number_nowhere(customer, sho
                 assert "4242424242424242" not in repr(tuple(row)), table.name
 
 
+def test_purchases_at_once_with_one_payment_card_pass_its_daily_limit_never(
+    customer, shop, sessions
+):
+    """Its first loads of the day, at once: the day's counter is made once, and only what
+    fits in the limit is sold (4 × £50.00 of £200.00); the rest is refused, never a 500."""
+    from tests.server.test_input_limits import at_once
+
+    responses = at_once(6, lambda _: buy_card(customer, shop, 5_000))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 4 + [409] * 2, [r.text for r in responses]
+    with sessions() as session:
+        assert session.scalars(select(PaymentCardLoad.loaded_minor)).all() == [DAILY_MAX]
+
+
 def test_a_declined_payment_counts_nothing_against_the_card(customer, shop, sessions):
     declined = "4000 0000 0000 0002"
     assert buy_card(customer, shop, CARD_MAX, card_number=declined).status_code == 402
