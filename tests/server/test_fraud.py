@@ -473,3 +473,13 @@ def test_one_rule_created_at_once_by_many_gives_one_rule(admin, shop, sessions, 
     ]
     with sessions() as session:
         assert session.query(FraudRule).filter_by(name="raced").count() == 1
+
+
+@pytest.mark.parametrize("field", ["name", "window_seconds", "action", "mode", "enabled"])
+def test_a_rule_s_required_values_cannot_be_cleared(shop, field):
+    rule = shop.owner.post(own_rules(shop), one_purchase_a_day()).json()
+    path = f"{own_rules(shop)}/{rule['id']}"
+    response = shop.owner.client.patch(path, json={field: None}, headers=shop.owner.headers)
+    assert response.status_code == 422, response.text
+    assert field in response.text
+    assert shop.owner.get(own_rules(shop)).json() == [rule]
