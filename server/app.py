@@ -122,7 +122,7 @@ def create_app(
         settings.jwt_secret, settings.jwt_secret_path, settings.jwt_secret_file
     )
     app.state.token_signer = TokenSigner(jwt_secret)
-    app.state.money_limits = MoneyLimits.from_settings(settings, fallback_key=jwt_secret)
+    app.state.money_limits = MoneyLimits.from_settings(settings)
     app.state.gateway = gateway if gateway is not None else make_gateway(settings)
     app.state.push = push if push is not None else make_push_transport(settings)
     app.state.billing_today = today or (lambda: datetime.now(UTC).date())
@@ -147,7 +147,9 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(InputLimits, max_body_bytes=settings.max_body_bytes)
     # outermost: it sees what the limits refuse
-    install_observability(app, API_PREFIX, settings.metrics_token)
+    install_observability(
+        app, API_PREFIX, settings.metrics_token, metrics_elsewhere=settings.metrics_port is not None
+    )
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(accounts_router)

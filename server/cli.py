@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +29,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         os.environ["TILLPOINT_DATA_DIR"] = str(args.data_dir)
     if getattr(args, "database_url", None):
         os.environ["DATABASE_URL"] = args.database_url
+    if getattr(args, "metrics_port", None) is not None:
+        os.environ["TILLPOINT_METRICS_PORT"] = str(args.metrics_port)
+    if getattr(args, "metrics_host", None):
+        os.environ["TILLPOINT_METRICS_HOST"] = args.metrics_host
     return Settings()
 
 
@@ -56,6 +63,16 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     server.add_argument("--port", type=int, default=DEFAULT_PORT)
     server.add_argument(
         "--workers", type=int, default=1, help="worker processes (above 1 needs REDIS_URL)"
+    )
+    server.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve /metrics on this port of its own, without a token (default: "
+        "$TILLPOINT_METRICS_PORT; none: /metrics on the API port, with the metrics token)",
+    )
+    server.add_argument(
+        "--metrics-host",
+        help="address of the metrics port (default: $TILLPOINT_METRICS_HOST or 127.0.0.1)",
     )
     server.set_defaults(handler=run_server)
     actions = server.add_subparsers(dest="server_command", metavar="ACTION")
@@ -336,6 +353,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings.effective_keys_dir.mkdir(parents=True, exist_ok=True)
+    if settings.metrics_port is not None:
+        _serve_metrics(settings, settings.metrics_port, workers)
     uvicorn.run(
         "server.asgi:app_from_environment",
         factory=True,
@@ -344,6 +363,24 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         workers=workers,
         log_level="info",
     )
+
+
+def _serve_metrics(settings: Settings, port: int, workers: int) -> None:
+    """/metrics on its own port, from this (the main) process. Several workers write their
+    metrics to files this process adds up: a fresh folder, unless the operator gave one."""
+    from .observability import serve_metrics
+
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="tillpoint-metrics-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    try:
+        serve_metrics(settings.metrics_host, port)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot serve metrics on {settings.metrics_host}:{port} ({exc.strerror}): "
+            "choose another --metrics-port"
+        ) from None
 
 
 def run_server(args: argparse.Namespace) -> int:

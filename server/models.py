@@ -34,7 +34,6 @@ from .directory.models import Branch, Business, Product, StaffMember
 from .events.models import Event, EventCounter
 from .fraud.models import (
     ClientDevice,
-    FingerprintKey,
     FraudActivity,
     FraudDecision,
     FraudReview,
@@ -81,7 +80,6 @@ __all__ = [
     "EventCounter",
     "ExchangeRate",
     "FavouriteBusiness",
-    "FingerprintKey",
     "FraudActivity",
     "FraudDecision",
     "FraudReview",

@@ -12,18 +12,20 @@ import uuid
 from fastapi import FastAPI, Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
+    REGISTRY,
     CollectorRegistry,
     Counter,
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .problems import Problem, problem_response
 
-__all__ = ["install_observability"]
+__all__ = ["install_observability", "metrics_registry", "serve_metrics"]
 
 log = logging.getLogger("tillpoint.http")
 
@@ -75,12 +77,24 @@ def _route_of(scope: Scope, api_prefix: str) -> str:
     return str(template)
 
 
-def _metrics_body() -> bytes:
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # several workers: add up their files
+def metrics_registry() -> CollectorRegistry:
+    """What /metrics shows: this process's metrics, or with several workers
+    (PROMETHEUS_MULTIPROC_DIR) all of theirs added up."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry)
-    return generate_latest()
+        return registry
+    return REGISTRY
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """/metrics on a port of its own, without a token, from a thread of this process (the
+    server's main process: with several workers, it adds up their files)."""
+    start_http_server(port, host, registry=metrics_registry())
+
+
+def _metrics_body() -> bytes:
+    return generate_latest(metrics_registry())
 
 
 class ObserveRequests:
@@ -146,8 +160,16 @@ class ObserveRequests:
         )
 
 
-def _check_metrics_token(request: Request, token: str) -> None:
-    """Metrics name routes, volumes and errors: only the scraper holding the token reads them."""
+def _check_metrics_token(request: Request, token: str, elsewhere: bool) -> None:
+    """Metrics name routes, volumes and errors: only the scraper holding the token reads them,
+    or, with a metrics port (`elsewhere`), only who reaches that port."""
+    if elsewhere:
+        raise Problem(
+            404,
+            "metrics-off",
+            "Metrics are not served here",
+            "This server serves /metrics on its metrics port (TILLPOINT_METRICS_PORT) only.",
+        )
     if not token:
         raise Problem(
             404,
@@ -166,17 +188,19 @@ def _check_metrics_token(request: Request, token: str) -> None:
         )
 
 
-def install_observability(app: FastAPI, api_prefix: str, metrics_token: str) -> None:
+def install_observability(
+    app: FastAPI, api_prefix: str, metrics_token: str, metrics_elsewhere: bool = False
+) -> None:
     _configure_logging()
     app.add_middleware(ObserveRequests, api_prefix=api_prefix)
 
     @app.get(
         "/metrics",
         tags=["operations"],
-        summary="Prometheus metrics (with the metrics token)",
+        summary="Prometheus metrics (with the metrics token; 404 with a metrics port)",
         response_class=Response,
         responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
     )
     def metrics(request: Request) -> Response:
-        _check_metrics_token(request, metrics_token)
+        _check_metrics_token(request, metrics_token, metrics_elsewhere)
         return Response(_metrics_body(), media_type=CONTENT_TYPE_LATEST)

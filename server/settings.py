@@ -83,6 +83,16 @@ class Settings(BaseSettings):
         "/metrics is off (404)",
         repr=False,
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_535,
+        description="serve /metrics on this port of its own (no token) instead; the API port "
+        "then answers 404 for it",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="the address the metrics port listens on"
+    )
     # Money limits, modelled on Square's gift-card limits (Square UK: at most £750 on a card).
     # Amounts are minor units of the currency concerned (pence for a GBP business).
     max_card_balance_minor: int = Field(
@@ -101,11 +111,6 @@ class Settings(BaseSettings):
         gt=0,
         description="most a business's gift cards may hold together (its outstanding gift-card "
         "liability); purchases and refunds beyond it are refused",
-    )
-    payment_card_fingerprint_key: SecretStr = Field(
-        default=SecretStr(""),
-        description="HMAC key for payment-card fingerprints (the daily load limit keeps those, "
-        "never card numbers); give every host the same one. Empty: derived from the JWT secret",
     )
 
     # Notifications (docs/operations.md, "Notifications").

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync.money import Money, MoneyError, currency
@@ -53,19 +54,25 @@ def save_rate(
         raise RateError(str(exc)) from None
     if code == base:
         raise RateError(f"{code} needs no rate against itself")
-    existing = session.scalar(
-        select(ExchangeRate).where(
-            ExchangeRate.currency == code,
-            ExchangeRate.base_currency == base,
-            ExchangeRate.valid_from == valid_from,
-        )
+    query = select(ExchangeRate).where(
+        ExchangeRate.currency == code,
+        ExchangeRate.base_currency == base,
+        ExchangeRate.valid_from == valid_from,
     )
-    if existing is not None:
-        existing.rate = str(rate)
-        return existing
-    stored = ExchangeRate(currency=code, base_currency=base, rate=str(rate), valid_from=valid_from)
-    session.add(stored)
-    return stored
+    existing = session.scalar(query)
+    if existing is None:
+        try:
+            with session.begin_nested():
+                stored = ExchangeRate(
+                    currency=code, base_currency=base, rate=str(rate), valid_from=valid_from
+                )
+                session.add(stored)
+            return stored
+        except IntegrityError:  # the same rate, stored by another request just now
+            existing = session.scalar(query)
+            assert existing is not None
+    existing.rate = str(rate)
+    return existing
 
 
 def import_rates(session: Session, path: Path, base: str) -> int:

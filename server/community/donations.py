@@ -22,7 +22,7 @@ from sync.money import Money
 from ..errors import DonationTooLarge
 from ..wallet import ledger
 from ..wallet.ledger import Leg
-from ..wallet.limits import MoneyLimits, payment_card_fingerprint, reserve_payment_card_load
+from ..wallet.limits import MoneyLimits, reserve_payment_card_load
 from ..wallet.models import LedgerAccount, Purpose, TransferKind
 from .models import Club, Donation
 
@@ -55,15 +55,15 @@ def fund(session: Session, club: Club) -> Money:
 
 
 def prepare(
-    session: Session, club: Club, amount: Money, card_number: str, today: date, limits: MoneyLimits
+    session: Session, club: Club, amount: Money, payment_card: str, today: date, limits: MoneyLimits
 ) -> None:
     """Before the payment is taken: the amount in range, and the payment card's load today
-    counted (with gift-card purchases), so a refusal charges no one."""
+    (`payment_card`: its `payments.payment_card_key`) counted with gift-card purchases, so a
+    refusal charges no one."""
     if amount.minor > MAX_DONATION_MINOR:
         most = Money.of(MAX_DONATION_MINOR, amount.currency.code)
         raise DonationTooLarge(f"A donation is at most {most}: give the rest another time.")
-    fingerprint = payment_card_fingerprint(card_number, limits.fingerprint_key)
-    reserve_payment_card_load(session, fingerprint, amount, today, limits)
+    reserve_payment_card_load(session, payment_card, amount, today, limits)
 
 
 def donate(

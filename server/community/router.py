@@ -16,7 +16,7 @@ from ..directory.schemas import MoneyPublic
 from ..fraud import service as fraud
 from ..fraud.client import client_of
 from ..fraud.models import FraudEvent
-from ..payments import PaymentGateway, take_payment
+from ..payments import PaymentGateway, payment_card_key, take_payment
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
 from . import donations, service
@@ -268,14 +268,16 @@ def donate(
     def operation() -> Outcome:
         amount = Money.of(body.amount_minor, club.currency)
         card = body.payment.card_number
+        payment_card = payment_card_key(gateway, card)
+        today = datetime.now(UTC).date()
         donations.prepare(
-            session, club, amount, card, datetime.now(UTC).date(), request.app.state.money_limits
+            session, club, amount, payment_card, today, request.app.state.money_limits
         )
         fraud.screen(
             session,
             fraud.Activity(
                 FraudEvent.PURCHASE,
-                payment_card=fraud.fingerprint(session, card),
+                payment_card=payment_card,
                 customer_id=user.id,
                 address=client_of(request).address,
                 amount_minor=amount.minor,

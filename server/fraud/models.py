@@ -17,18 +17,19 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
-from ..ids import ID_LENGTH, make_id
+from ..ids import ID_LENGTH, PAYMENT_CARD_KEY_LENGTH, make_id
 
 
 class FraudSubject(enum.StrEnum):
     """Whose activity a rule counts."""
 
     CARD = "card"  # a gift card
-    PAYMENT_CARD = "payment_card"  # a bank card, by its keyed fingerprint (never the number)
+    PAYMENT_CARD = "payment_card"  # a bank card: its gateway token and last four, never the number
     CUSTOMER = "customer"  # a signed-in account
     TERMINAL = "terminal"  # a paired terminal, or a cashier's till session
     ADDRESS = "address"  # the client's network address
@@ -72,12 +73,18 @@ class ReviewStatus(enum.StrEnum):
 
 class FraudRule(Base):
     """At most `max_count` (and/or `max_amount_minor` in `currency`) of `event` per
-    `subject` within `window_seconds`; past that, `action`."""
+    `subject` within `window_seconds`; past that, `action`.
+
+    A platform rule (no `business_id`, made by admins) counts activity everywhere and
+    applies to every business; a business's own rule (made by its owner) counts and applies
+    to activity at that business only. Names are unique among the platform's rules and
+    among each business's."""
 
     __tablename__ = "fraud_rules"
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
-    name: Mapped[str] = mapped_column(String(80), unique=True)
+    business_id: Mapped[str | None] = mapped_column(ForeignKey("businesses.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
     subject: Mapped[FraudSubject] = mapped_column(str_enum(FraudSubject, 20))
     event: Mapped[FraudEvent] = mapped_column(str_enum(FraudEvent, 30))
     counting: Mapped[Counting] = mapped_column(str_enum(Counting, 30))
@@ -91,6 +98,18 @@ class FraudRule(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
+    __table_args__ = (
+        UniqueConstraint("business_id", "name"),
+        # NULLs are distinct in a unique constraint: the platform's names need their own.
+        Index(
+            "uq_fraud_rules_platform_name",
+            "name",
+            unique=True,
+            postgresql_where=text("business_id IS NULL"),
+            sqlite_where=text("business_id IS NULL"),
+        ),
+    )
+
 
 class FraudActivity(Base):
     """One event the rules count, appended (never updated): no row that many requests lock."""
@@ -102,7 +121,7 @@ class FraudActivity(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     business_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     card_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
-    payment_card: Mapped[str | None] = mapped_column(String(64))
+    payment_card: Mapped[str | None] = mapped_column(String(PAYMENT_CARD_KEY_LENGTH))
     customer_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     terminal: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(String(64))
@@ -129,7 +148,7 @@ class FraudDecision(Base):
     rule_id: Mapped[str] = mapped_column(ForeignKey("fraud_rules.id"), index=True)
     event: Mapped[FraudEvent] = mapped_column(str_enum(FraudEvent, 30))
     subject: Mapped[FraudSubject] = mapped_column(str_enum(FraudSubject, 20))
-    subject_key: Mapped[str] = mapped_column(String(64))
+    subject_key: Mapped[str] = mapped_column(String(PAYMENT_CARD_KEY_LENGTH))
     business_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     # The counts it saw and the limits it compared them with, as they were then.
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -150,7 +169,7 @@ class FraudReview(Base):
     decision_reference: Mapped[str] = mapped_column(String(ID_LENGTH))  # the latest hit
     event: Mapped[FraudEvent] = mapped_column(str_enum(FraudEvent, 30))
     subject: Mapped[FraudSubject] = mapped_column(str_enum(FraudSubject, 20))
-    subject_key: Mapped[str] = mapped_column(String(64))
+    subject_key: Mapped[str] = mapped_column(String(PAYMENT_CARD_KEY_LENGTH))
     reason: Mapped[str] = mapped_column(Text)
     hits: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[ReviewStatus] = mapped_column(
@@ -160,16 +179,6 @@ class FraudReview(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
-
-
-class FingerprintKey(Base):
-    """The key payment-card fingerprints are made with, in the database so that every
-    host makes the same fingerprint. One row."""
-
-    __tablename__ = "fraud_fingerprint_keys"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    secret: Mapped[str] = mapped_column(String(64))
 
 
 class ClientDevice(Base):

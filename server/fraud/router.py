@@ -1,5 +1,6 @@
-"""Fraud rules (admins), decisions (admins), reviews (vendors for their business, admins for
-the platform), and the devices and new-device notices of the signed-in account."""
+"""Fraud rules (admins for the platform's, owners for their business's own), decisions
+(admins), reviews (vendors for their business, admins for the platform), and the devices and
+new-device notices of the signed-in account."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..accounts.models import Role
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
 from . import service
-from .models import FraudReview, ReviewStatus
+from .models import FraudReview, FraudRule, ReviewStatus
 from .schemas import (
     ClientDevicePublic,
     FraudDecisionPublic,
@@ -29,28 +30,80 @@ router = APIRouter(tags=["fraud"])
 StatusQuery = Annotated[ReviewStatus | None, Query(description="only reviews in this state")]
 
 
-@router.get("/admin/fraud/rules", summary="The fraud rules (admins)")
-def list_rules(user: CurrentUser, session: SessionDep) -> list[FraudRulePublic]:
-    require_role(user, Role.ADMIN)
-    return [FraudRulePublic.model_validate(r, from_attributes=True) for r in service.rules(session)]
+def _rules(found: Iterable[FraudRule]) -> list[FraudRulePublic]:
+    return [FraudRulePublic.model_validate(r, from_attributes=True) for r in found]
 
 
-@router.post("/admin/fraud/rules", status_code=201, summary="Add a fraud rule (admins)")
-def create_rule(body: FraudRuleCreate, user: CurrentUser, session: SessionDep) -> FraudRulePublic:
-    require_role(user, Role.ADMIN)
-    rule = service.create_rule(session, **body.model_dump())
-    session.commit()
+def _rule(rule: FraudRule) -> FraudRulePublic:
     return FraudRulePublic.model_validate(rule, from_attributes=True)
 
 
-@router.patch("/admin/fraud/rules/{rule_id}", summary="Change a fraud rule (admins)")
+@router.get("/admin/fraud/rules", summary="The platform's fraud rules (admins)")
+def list_rules(user: CurrentUser, session: SessionDep) -> list[FraudRulePublic]:
+    require_role(user, Role.ADMIN)
+    return _rules(service.rules(session, None))
+
+
+@router.post(
+    "/admin/fraud/rules", status_code=201, summary="Add a fraud rule for the platform (admins)"
+)
+def create_rule(body: FraudRuleCreate, user: CurrentUser, session: SessionDep) -> FraudRulePublic:
+    require_role(user, Role.ADMIN)
+    rule = service.create_rule(session, None, **body.model_dump())
+    session.commit()
+    return _rule(rule)
+
+
+@router.patch("/admin/fraud/rules/{rule_id}", summary="Change a platform fraud rule (admins)")
 def update_rule(
     rule_id: str, body: FraudRuleUpdate, user: CurrentUser, session: SessionDep
 ) -> FraudRulePublic:
     require_role(user, Role.ADMIN)
-    rule = service.update_rule(session, rule_id, **body.model_dump(exclude_unset=True))
+    rule = service.update_rule(session, None, rule_id, **body.model_dump(exclude_unset=True))
     session.commit()
-    return FraudRulePublic.model_validate(rule, from_attributes=True)
+    return _rule(rule)
+
+
+@router.get(
+    "/businesses/{business_id}/fraud/rules", summary="Your business's own fraud rules (owners)"
+)
+def list_business_rules(
+    business_id: str, user: CurrentUser, session: SessionDep
+) -> list[FraudRulePublic]:
+    business = business_for(session, user, business_id, staff=False)
+    return _rules(service.rules(session, business.id))
+
+
+@router.post(
+    "/businesses/{business_id}/fraud/rules",
+    status_code=201,
+    summary="Add a fraud rule for your business: it counts and applies to activity there",
+)
+def create_business_rule(
+    business_id: str, body: FraudRuleCreate, user: CurrentUser, session: SessionDep
+) -> FraudRulePublic:
+    business = business_for(session, user, business_id, staff=False)
+    rule = service.create_rule(session, business.id, **body.model_dump())
+    session.commit()
+    return _rule(rule)
+
+
+@router.patch(
+    "/businesses/{business_id}/fraud/rules/{rule_id}",
+    summary="Change one of your business's fraud rules",
+)
+def update_business_rule(
+    business_id: str,
+    rule_id: str,
+    body: FraudRuleUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+) -> FraudRulePublic:
+    business = business_for(session, user, business_id, staff=False)
+    changes = body.model_dump(exclude_unset=True)
+    rule = service.update_rule(session, business.id, rule_id, **changes)
+    session.commit()
+    return _rule(rule)
 
 
 @router.get("/admin/fraud/decisions", summary="What the rules decided, latest first (admins)")

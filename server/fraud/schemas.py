@@ -68,9 +68,24 @@ class FraudRuleUpdate(BaseModel):
     mode: RuleMode | None = None
     enabled: bool | None = None
 
+    @model_validator(mode="after")
+    def _no_null_where_a_rule_needs_a_value(self) -> Self:
+        cleared = sorted(
+            name
+            for name in self.model_fields_set
+            & {"name", "window_seconds", "action", "mode", "enabled"}
+            if getattr(self, name) is None
+        )
+        if cleared:
+            raise ValueError(f"{', '.join(cleared)} cannot be null: leave out what stays")
+        return self
+
 
 class FraudRulePublic(FraudRuleCreate):
     id: str
+    business_id: str | None = Field(
+        description="the business whose own rule this is; null: the platform's"
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -14,13 +14,11 @@ enforced block there opens a review and an incident instead.
 from __future__ import annotations
 
 import hashlib
-import hmac
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, inspect, select
+from sqlalchemy import ColumnElement, and_, case, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,7 +41,6 @@ from ..wallet.cards import Redemption
 from .models import (
     ClientDevice,
     Counting,
-    FingerprintKey,
     FraudAction,
     FraudActivity,
     FraudDecision,
@@ -58,13 +55,13 @@ from .models import (
 
 __all__ = [
     "BLOCKED_DETAIL",
+    "BUSINESS_EVENTS",
     "Activity",
     "Client",
     "Screening",
     "create_rule",
     "decisions",
     "devices_of",
-    "fingerprint",
     "notices_of",
     "resolve_review",
     "review_of",
@@ -99,7 +96,7 @@ class Activity:
     event: FraudEvent
     business_id: str | None = None
     card_id: str | None = None
-    payment_card: str | None = None  # `fingerprint(...)`, never the number
+    payment_card: str | None = None  # `payments.payment_card_key`, never the number
     customer_id: str | None = None
     terminal: str | None = None
     address: str | None = None
@@ -152,25 +149,12 @@ def _copy(decision: FraudDecision) -> FraudDecision:
     return FraudDecision(**{c: getattr(decision, c) for c in columns if c != "id"})
 
 
-def fingerprint(session: Session, card_number: str) -> str:
-    """A payment card's fingerprint: a keyed hash of its digits (a plain hash of a card
-    number can be reversed by trying them all). The key is in the database, shared by
-    every host."""
-    digits = "".join(c for c in card_number if c.isdigit())
-    key = session.get(FingerprintKey, 1)
-    if key is None:
-        try:
-            with session.begin_nested():
-                key = FingerprintKey(id=1, secret=secrets.token_hex(32))
-                session.add(key)
-        except IntegrityError:  # another request made it just now
-            key = session.get(FingerprintKey, 1)
-            assert key is not None
-    return hmac.new(bytes.fromhex(key.secret), digits.encode(), hashlib.sha256).hexdigest()
-
-
-def _enabled_rules(session: Session, event: FraudEvent) -> Sequence[FraudRule]:
-    query = select(FraudRule).where(FraudRule.event == event, FraudRule.enabled.is_(True))
+def _enabled_rules(
+    session: Session, event: FraudEvent, business_id: str | None
+) -> Sequence[FraudRule]:
+    """The platform's enabled rules for `event`, and the business's own."""
+    mine = FraudRule.business_id.is_(None) | (FraudRule.business_id == business_id)
+    query = select(FraudRule).where(FraudRule.event == event, FraudRule.enabled.is_(True), mine)
     return session.scalars(query.order_by(FraudRule.name)).all()
 
 
@@ -179,13 +163,16 @@ def _measure(
 ) -> dict[str, int]:
     """The subject's activity in the rule's window, this event included (a failure is
     counted once it has failed, so a `failures` rule stops the attempt after the Nth).
-    Amounts add up what went through: refused attempts count as attempts, not as money."""
+    Amounts add up what went through: refused attempts count as attempts, not as money.
+    A business's own rule counts activity at that business only."""
     since = now - timedelta(seconds=rule.window_seconds)
     where = [
         _COLUMNS[rule.subject] == key,
         FraudActivity.event == rule.event,
         FraudActivity.at > since,
     ]
+    if rule.business_id is not None:
+        where.append(FraudActivity.business_id == rule.business_id)
     if rule.counting is Counting.FAILURES:
         where.append(FraudActivity.failed.is_(True))
     amount = func.coalesce(
@@ -307,7 +294,7 @@ def _evaluate(
     session: Session, activity: Activity, now: datetime
 ) -> list[tuple[FraudRule, FraudDecision]]:
     found = []
-    for rule in _enabled_rules(session, activity.event):
+    for rule in _enabled_rules(session, activity.event, activity.business_id):
         key = activity.key(rule.subject)
         if key is not None:
             found.append((rule, _decide(session, rule, activity, key, now)))
@@ -402,35 +389,70 @@ def screen_till_redemption(
 # -- rules -----------------------------------------------------------------------------------
 
 
-def rules(session: Session) -> Sequence[FraudRule]:
-    return session.scalars(select(FraudRule).order_by(FraudRule.name)).all()
+# Events that happen at a business: the only ones a business's own rules can apply to.
+BUSINESS_EVENTS = frozenset(FraudEvent) - {FraudEvent.LOGIN}
 
 
-def rule_of(session: Session, rule_id: str) -> FraudRule:
+def rules(session: Session, business_id: str | None) -> Sequence[FraudRule]:
+    """The platform's rules (None), or a business's own."""
+    query = select(FraudRule).where(_of(business_id)).order_by(FraudRule.name)
+    return session.scalars(query).all()
+
+
+def _of(business_id: str | None) -> ColumnElement[bool]:
+    if business_id is None:
+        return FraudRule.business_id.is_(None)
+    return FraudRule.business_id == business_id
+
+
+def rule_of(session: Session, business_id: str | None, rule_id: str) -> FraudRule:
+    """The platform's rule (None), or one of the business's own: another's is not found."""
     rule = session.get(FraudRule, rule_id)
-    if rule is None:
-        raise FraudRuleNotFound(f"There is no fraud rule {rule_id!r}: list the rules for ids.")
+    if rule is None or rule.business_id != business_id:
+        raise FraudRuleNotFound(f"There is no fraud rule {rule_id!r} here: list the rules for ids.")
     return rule
 
 
-def _name_free(session: Session, name: object, rule_id: str | None = None) -> None:
-    taken = session.scalar(select(FraudRule.id).where(FraudRule.name == name))
-    if taken is not None and taken != rule_id:
-        raise FraudRuleNameTaken(f"A fraud rule is already called {name!r}: choose another name.")
+def _name_taken(name: object) -> FraudRuleNameTaken:
+    return FraudRuleNameTaken(f"A fraud rule is already called {name!r}: choose another name.")
 
 
-def create_rule(session: Session, **values: object) -> FraudRule:
-    _name_free(session, values.get("name"))
-    rule = FraudRule(**values)
+def _name_free(session: Session, rule: FraudRule) -> None:
+    """Refuse a name another of the same owner's rules has, also when that rule was made a
+    moment ago by a request running at the same time (the unique index says so)."""
+    with session.no_autoflush:
+        taken = session.scalar(
+            select(FraudRule.id).where(
+                _of(rule.business_id), FraudRule.name == rule.name, FraudRule.id != rule.id
+            )
+        )
+    if taken is not None:
+        raise _name_taken(rule.name)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise _name_taken(rule.name) from None
+
+
+def create_rule(session: Session, business_id: str | None, **values: object) -> FraudRule:
+    """A rule of the platform (None) or of a business: a business's applies to what
+    happens there, so never to sign-ins."""
+    if business_id is not None and values.get("event") not in BUSINESS_EVENTS:
+        raise Invalid(
+            "A business's own rules apply to what happens at the business: purchases, "
+            "redemptions, transfers and code lookups. Sign-ins are screened by the platform."
+        )
+    rule = FraudRule(id=make_id(), business_id=business_id, **values)
     session.add(rule)
-    session.flush()
+    _name_free(session, rule)
     return rule
 
 
-def update_rule(session: Session, rule_id: str, **changes: object) -> FraudRule:
-    rule = rule_of(session, rule_id)
-    if "name" in changes:
-        _name_free(session, changes["name"], rule.id)
+def update_rule(
+    session: Session, business_id: str | None, rule_id: str, **changes: object
+) -> FraudRule:
+    rule = rule_of(session, business_id, rule_id)
     for name, value in changes.items():
         setattr(rule, name, value)
     if rule.max_count is None and rule.max_amount_minor is None:
@@ -440,7 +462,7 @@ def update_rule(session: Session, rule_id: str, **changes: object) -> FraudRule:
     if rule.counting is Counting.DISTINCT_PAYMENT_CARDS and rule.max_count is None:
         raise Invalid("A rule counting distinct payment cards needs max_count.")
     rule.updated_at = utcnow()
-    session.flush()
+    _name_free(session, rule)
     return rule
 
 
@@ -519,27 +541,42 @@ def signed_in(session: Session, user: User, client: Client, now: datetime | None
         Activity(FraudEvent.LOGIN, customer_id=user.id, address=client.address),
         now,
     )
-    device = session.scalar(
-        select(ClientDevice).where(
-            ClientDevice.user_id == user.id, ClientDevice.device_key == client.device_key
+    this_device = select(ClientDevice).where(
+        ClientDevice.user_id == user.id, ClientDevice.device_key == client.device_key
+    )
+    device = session.scalar(this_device)
+    if device is None:
+        known = session.scalar(select(ClientDevice.id).where(ClientDevice.user_id == user.id))
+        device = ClientDevice(
+            user_id=user.id,
+            device_key=client.device_key,
+            install_id=client.install_id,
+            user_agent=client.user_agent,
+            address=client.address,
+            first_seen_at=now,
+            last_seen_at=now,
         )
-    )
-    if device is not None:
-        device.sign_ins += 1
-        device.last_seen_at, device.address = now, client.address
-        return
-    known = session.scalar(select(ClientDevice.id).where(ClientDevice.user_id == user.id))
-    device = ClientDevice(
-        user_id=user.id,
-        device_key=client.device_key,
-        install_id=client.install_id,
-        user_agent=client.user_agent,
-        address=client.address,
-        first_seen_at=now,
-        last_seen_at=now,
-    )
-    session.add(device)
-    session.flush()
+        try:
+            with session.begin_nested():
+                session.add(device)
+        except IntegrityError:  # the same device's other sign-in, at this very moment
+            device = session.scalar(this_device)
+            assert device is not None
+        else:
+            _tell_of_new_device(session, user, client, device, known, now)
+            return
+    device.sign_ins = ClientDevice.sign_ins + 1  # in SQL: sign-ins at once all count
+    device.last_seen_at, device.address = now, client.address
+
+
+def _tell_of_new_device(
+    session: Session,
+    user: User,
+    client: Client,
+    device: ClientDevice,
+    known: int | None,
+    now: datetime,
+) -> None:
     if known is not None and user.role is Role.VENDOR_OWNER:
         agent = client.user_agent or "no user agent"
         session.add(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
@@ -64,13 +65,21 @@ def set_preferences(
                 f"(on {channel.value} or any channel)."
             )
     for kind, channel, enabled in changes:
-        row = session.get(NotificationPreference, (user_id, kind, channel))
+        key = (user_id, kind, channel)
+        row = session.get(NotificationPreference, key)
         if row is None:
-            session.add(
-                NotificationPreference(user_id=user_id, kind=kind, channel=channel, enabled=enabled)
-            )
-        else:
-            row.enabled = enabled
+            try:
+                with session.begin_nested():
+                    session.add(
+                        NotificationPreference(
+                            user_id=user_id, kind=kind, channel=channel, enabled=enabled
+                        )
+                    )
+                continue
+            except IntegrityError:  # the same pair, saved by another request just now
+                row = session.get(NotificationPreference, key)
+                assert row is not None
+        row.enabled = enabled
     session.flush()
     return preferences(session, user_id)
 
@@ -91,9 +100,14 @@ def register_push_device(session: Session, user_id: str, token: str) -> PushDevi
     changes hands with a new sign-in)."""
     device = session.scalar(select(PushDevice).where(PushDevice.token == token))
     if device is None:
-        device = PushDevice(user_id=user_id, token=token)
-        session.add(device)
-    else:
-        device.user_id = user_id
+        try:
+            with session.begin_nested():
+                device = PushDevice(user_id=user_id, token=token)
+                session.add(device)
+            return device
+        except IntegrityError:  # registered by another request just now: moved here below
+            device = session.scalar(select(PushDevice).where(PushDevice.token == token))
+            assert device is not None
+    device.user_id = user_id
     session.flush()
     return device

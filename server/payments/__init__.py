@@ -8,6 +8,7 @@ from .gateway import (
     SimulatedGateway,
     UnknownGatewayError,
     make_gateway,
+    payment_card_key,
     take_payment,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "SimulatedGateway",
     "UnknownGatewayError",
     "make_gateway",
+    "payment_card_key",
     "take_payment",
 ]

@@ -11,7 +11,7 @@ from typing import Protocol
 from sync.money import Money
 
 from ..errors import PaymentDeclined
-from ..ids import make_id
+from ..ids import PAYMENT_CARD_KEY_LENGTH, make_id
 from ..settings import Settings
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "SimulatedGateway",
     "UnknownGatewayError",
     "make_gateway",
+    "payment_card_key",
     "take_payment",
 ]
 
@@ -56,7 +57,9 @@ class PaymentGateway(Protocol):
         ...
 
     def save_card(self, card_number: str) -> SavedCard:
-        """Keep a card for later charges; PaymentDeclinedError when the number is not valid."""
+        """Keep a card for later charges; PaymentDeclinedError when the number is not valid.
+        The same number gives the same token: Tillpoint knows a payment card by it
+        (`payment_card_key`)."""
         ...
 
 
@@ -79,6 +82,18 @@ def take_payment(gateway: PaymentGateway, amount: Money, card_number: str, key: 
         return gateway.charge(amount, card_number, key).reference
     except PaymentDeclinedError as exc:
         raise PaymentDeclined(exc.message, decline_code=exc.code) from None
+
+
+def payment_card_key(gateway: PaymentGateway, card_number: str) -> str:
+    """How Tillpoint knows a payment card without keeping its number: the gateway's token
+    for it and its last four digits (`tok_visa:4242`). The one form stored for a card a
+    customer pays with — the daily load limit and the fraud rules both count by it.
+    `PaymentDeclined` when the gateway refuses the number."""
+    try:
+        saved = gateway.save_card(card_number)
+    except PaymentDeclinedError as exc:
+        raise PaymentDeclined(exc.message, decline_code=exc.code) from None
+    return f"{saved.token}:{saved.last4}"[:PAYMENT_CARD_KEY_LENGTH]
 
 
 def _luhn_ok(number: str) -> bool:

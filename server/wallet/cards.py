@@ -36,7 +36,6 @@ from .limits import (
     MoneyLimits,
     check_business_liability,
     check_card_balance,
-    payment_card_fingerprint,
     reserve_payment_card_load,
 )
 from .models import GiftCard, Hold, HoldStatus, LedgerAccount, Purpose, Transfer, TransferKind
@@ -94,22 +93,21 @@ def prepare_purchase(
     session: Session,
     business: Business,
     amount: Money,
-    payment_card_number: str,
+    payment_card: str,
     today: date,
     limits: MoneyLimits,
 ) -> None:
     """Check a purchase of a card worth `amount` against the money limits before the payment
     is taken, so a refusal never charges anyone: the card's maximum balance, the payment
     card's load today (counted now; rolled back with the transaction if the sale fails), and
-    what the business's cards hold together.
+    what the business's cards hold together. `payment_card`: `payments.payment_card_key`.
 
     The business's clearing row is locked here and stays locked until the sale commits:
     purchases at one business take turns from the liability check to the commit, so two
     cannot both pass on the same figure. (It is taken before the new card's account, against
     `ledger.lock_order`, which is safe because no one else can see that account yet.)"""
     check_card_balance(amount.minor, amount, limits)
-    fingerprint = payment_card_fingerprint(payment_card_number, limits.fingerprint_key)
-    reserve_payment_card_load(session, fingerprint, amount, today, limits)
+    reserve_payment_card_load(session, payment_card, amount, today, limits)
     clearing = ledger.clearing_account(session, amount.currency.code, business.id)
     session.execute(
         select(LedgerAccount.id).where(LedgerAccount.id == clearing.id).with_for_update()
@@ -433,9 +431,7 @@ def refund(
         )
     # The card's row first (`ledger.lock_order`): refunds of one redemption take turns, so
     # two at once cannot both find the same amount left.
-    session.execute(
-        select(LedgerAccount.id).where(LedgerAccount.id == card.account_id).with_for_update()
-    )
+    _lock(session, [card.account_id])
     refunded = session.scalar(
         select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
             Transfer.refund_of == redemption_id
@@ -450,13 +446,26 @@ def refund(
             limit_minor=taken,
             available_minor=left,
         )
+    # Then the business's clearing and revenue rows, in `ledger.lock_order`: purchases there
+    # hold the clearing row from their liability check to their commit, so a refund and a
+    # purchase at once take turns and cannot both pass the liability limit on one figure.
+    clearing = ledger.clearing_account(session, card.currency, business.id)
+    _lock(session, [clearing.id, _business_account(session, Purpose.REVENUE, card).id])
+    check_business_liability(session, business.id, card.currency, amount.minor, limits)
     operation_id = _give_back(session, card, amount, reason, redemption_id)
     check_card_balance(card.account.balance_minor, amount, limits)
-    # Not serialized with purchases (they lock the clearing row, a refund does not), so
-    # refunds racing a purchase may pass the liability limit by what they give back: value
-    # the cards held before.
-    check_business_liability(session, business.id, card.currency, 0, limits)
     return card, operation_id
+
+
+def _lock(session: Session, account_ids: list[int]) -> None:
+    """Lock these accounts' rows (by id, as `ledger.lock_order` orders floorless ones) until
+    the transaction ends."""
+    session.execute(
+        select(LedgerAccount.id)
+        .where(LedgerAccount.id.in_(account_ids))
+        .order_by(LedgerAccount.id)
+        .with_for_update()
+    )
 
 
 def void_redemption(

@@ -4,8 +4,6 @@ a setting; each refusal is a domain error saying what the limit is and what to d
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,7 +22,6 @@ __all__ = [
     "MoneyLimits",
     "check_business_liability",
     "check_card_balance",
-    "payment_card_fingerprint",
     "reserve_payment_card_load",
 ]
 
@@ -34,27 +31,14 @@ class MoneyLimits:
     max_card_balance_minor: int
     max_daily_load_per_payment_card_minor: int
     max_business_card_liability_minor: int
-    fingerprint_key: bytes
 
     @classmethod
-    def from_settings(cls, settings: Settings, fallback_key: bytes) -> MoneyLimits:
-        """The settings' limits; `fallback_key` keys fingerprints when the settings give no
-        key of their own (the server passes its JWT secret)."""
-        key = settings.payment_card_fingerprint_key.get_secret_value().encode()
+    def from_settings(cls, settings: Settings) -> MoneyLimits:
         return cls(
             max_card_balance_minor=settings.max_card_balance_minor,
             max_daily_load_per_payment_card_minor=settings.max_daily_load_per_payment_card_minor,
             max_business_card_liability_minor=settings.max_business_card_liability_minor,
-            fingerprint_key=key or hashlib.sha256(b"payment-card:" + fallback_key).digest(),
         )
-
-
-def payment_card_fingerprint(card_number: str, key: bytes) -> str:
-    """A keyed hash of the card's digits: the same card always gives the same fingerprint,
-    and the number cannot be recovered from it (a plain hash of 16 digits can be reversed
-    by trying them all; without the key it cannot)."""
-    digits = "".join(c for c in card_number if c.isdigit())
-    return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()
 
 
 def check_card_balance(balance_after: int, added: Money, limits: MoneyLimits) -> None:
@@ -94,14 +78,15 @@ def check_business_liability(
 
 
 def reserve_payment_card_load(
-    session: Session, fingerprint: str, amount: Money, today: date, limits: MoneyLimits
+    session: Session, payment_card: str, amount: Money, today: date, limits: MoneyLimits
 ) -> None:
-    """Count `amount` against the payment card's load today, or refuse it if that passes the
+    """Count `amount` against the payment card's load today (`payment_card`: its
+    `payments.payment_card_key`), or refuse it if that passes the
     daily limit. The counter's row stays locked until the caller's transaction ends, so a
     second purchase with the same card waits and then sees this one."""
     limit = limits.max_daily_load_per_payment_card_minor
     key = (
-        PaymentCardLoad.fingerprint == fingerprint,
+        PaymentCardLoad.payment_card == payment_card,
         PaymentCardLoad.currency == amount.currency.code,
         PaymentCardLoad.day == today,
     )
@@ -122,7 +107,7 @@ def reserve_payment_card_load(
             with session.begin_nested():
                 session.add(
                     PaymentCardLoad(
-                        fingerprint=fingerprint,
+                        payment_card=payment_card,
                         currency=amount.currency.code,
                         day=today,
                         loaded_minor=0,

@@ -24,7 +24,7 @@ from sync.wire import CardStatus
 from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
 from ..events import Recorded
 from ..events.models import EventEntity, EventKind
-from ..ids import ID_LENGTH, make_id
+from ..ids import ID_LENGTH, PAYMENT_CARD_KEY_LENGTH, make_id
 
 
 def _enum(kind: type[enum.Enum]) -> Enum:
@@ -101,13 +101,14 @@ class Transfer(Base):
 
 class PaymentCardLoad(Base):
     """What one payment card loaded onto gift cards on one UTC day, in one currency: the
-    daily load limit's counter. The card is known by a keyed fingerprint only, never its
-    number; one row per card and day, raised by a conditional update (as ledger balances
-    are), so two purchases with the same card at once cannot both pass the limit."""
+    daily load limit's counter. The card is known by its gateway token and last four
+    digits (`payments.payment_card_key`), never its number; one row per card and day,
+    raised by a conditional update (as ledger balances are), so two purchases with the same
+    card at once cannot both pass the limit."""
 
     __tablename__ = "payment_card_loads"
 
-    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    payment_card: Mapped[str] = mapped_column(String(PAYMENT_CARD_KEY_LENGTH), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     loaded_minor: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -18,7 +18,7 @@ from ..errors import BusinessNotFound, CardNotFound, HoldNotFound
 from ..fraud import service as fraud
 from ..fraud.client import client_of
 from ..fraud.models import FraudEvent
-from ..payments import PaymentGateway, take_payment
+from ..payments import PaymentGateway, payment_card_key, take_payment
 from . import cards
 from .idempotency import Outcome, idempotent
 from .limits import MoneyLimits
@@ -121,8 +121,9 @@ def buy_gift_card(
     def operation() -> Outcome:
         amount = Money.of(body.amount_minor, business.currency)
         today = datetime.now(UTC).date()
-        cards.prepare_purchase(session, business, amount, body.payment.card_number, today, limits)
-        fraud.screen(session, _purchase_activity(session, request, business, user, amount, body))
+        payment_card = payment_card_key(gateway, body.payment.card_number)
+        cards.prepare_purchase(session, business, amount, payment_card, today, limits)
+        fraud.screen(session, _purchase_activity(request, business, user, amount, payment_card))
         reference = take_payment(
             gateway, amount, body.payment.card_number, f"{user.id}:{idempotency_key}"
         )
@@ -136,17 +137,12 @@ def buy_gift_card(
 
 
 def _purchase_activity(
-    session: SessionDep,
-    request: Request,
-    business: Business,
-    user: User,
-    amount: Money,
-    body: GiftCardPurchase,
+    request: Request, business: Business, user: User, amount: Money, payment_card: str
 ) -> fraud.Activity:
     return fraud.Activity(
         FraudEvent.PURCHASE,
         business_id=business.id,
-        payment_card=fraud.fingerprint(session, body.payment.card_number),
+        payment_card=payment_card,
         customer_id=user.id,
         address=client_of(request).address,
         amount_minor=amount.minor,

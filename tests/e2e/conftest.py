@@ -77,7 +77,7 @@ def tillpoint_run(
 
 
 @contextmanager
-def running(process: subprocess.Popen[str], port: int, timeout: float = 30) -> Iterator[str]:
+def running(process: subprocess.Popen[str], port: int, timeout: float = 120) -> Iterator[str]:
     """Wait until the server answers /healthz, yield its base URL, then stop it with Ctrl+C."""
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout

@@ -91,7 +91,7 @@ def test_no_request_makes_the_server_fail(demo_server, tokens, role, tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # a run takes a minute; over 5 on a 2-core machine others load
         check=False,
         cwd=tmp_path,
         env={**os.environ, "NO_COLOR": "1"},

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from server.keys.keyring import Keyring
 from sync.tokens import Kind, TokenClaims, TrustList, Verifier, issue, new_id, new_token_id
@@ -143,3 +144,31 @@ def test_billing_run_and_rates_import_from_the_command_line(tmp_path):
     assert run.stdout.startswith("billing for 2026-11-22: 0 businesses")
     bad = tillpoint_run("server", "billing-run", "--at", "22/11/2026", env=env)
     assert (bad.returncode, "not a date like" in bad.stdout) == (2, True)
+
+
+def test_metrics_on_their_own_port_add_up_the_workers_and_the_api_port_refuses(tmp_path):
+    """`--metrics-port`: /metrics there without a token, every worker's requests counted; the
+    API port refuses /metrics even with the metrics token."""
+    env = {"TILLPOINT_DATA_DIR": str(tmp_path), "TILLPOINT_METRICS_TOKEN": "scrape-me"}
+    env |= redis_env()
+    assert tillpoint_run("server", "migrate", env=env).returncode == 0
+    port, metrics_port = free_port(), free_port()
+    server = tillpoint(
+        "server", "--port", str(port), "--workers", "2", "--metrics-port", str(metrics_port),
+        env=env,
+    )  # fmt: skip
+    with running(server, port) as base:
+        for _ in range(20):  # new connections: both workers answer some
+            assert httpx.get(f"{base}/api/v1/businesses").status_code == 200
+        scrape = {"Authorization": "Bearer scrape-me"}
+        assert httpx.get(f"{base}/metrics", headers=scrape).status_code == 404
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert metrics.status_code == 200
+    answered = sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics.text)
+        for sample in family.samples
+        if sample.name == "tillpoint_http_requests_total"
+        and sample.labels.get("route") == "/api/v1/businesses"
+    )
+    assert answered == 20

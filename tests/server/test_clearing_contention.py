@@ -2,6 +2,7 @@
 clearing row, so purchases at two businesses never wait for each other. PostgreSQL only:
 SQLite has one writer for the whole file anyway."""
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from server.db import Base, make_engine, make_sessionmaker
 from server.deals import service as deals
 from server.deals.models import Deal
 from server.directory.models import Business
+from server.errors import BusinessLiabilityLimit
 from server.keys.keyring import Keyring
 from server.wallet import cards, ledger
 from server.wallet.limits import MoneyLimits
@@ -23,7 +25,7 @@ from sync.money import Money
 
 pytestmark = pytest.mark.postgres
 
-LIMITS = MoneyLimits(75_000, 200_000, 10_000_000, b"key")
+LIMITS = MoneyLimits(75_000, 200_000, 10_000_000)
 
 
 @pytest.fixture
@@ -112,3 +114,55 @@ def test_a_voucher_sale_at_another_business_does_not_wait(pg_engine, keyring, bu
         held_open.commit()
     with sessions() as session:
         assert ledger.clearing_balance(session, "GBP") == -1340
+
+
+def test_a_refund_racing_a_purchase_cannot_pass_the_business_liability_limit(
+    pg_engine, keyring, businesses
+):
+    """A purchase that brings the business's cards to exactly their limit is still open
+    when a refund at the same business starts: the refund waits for it, then sees it and is
+    refused. (Unserialized, both passed, each on the figure before the other.)"""
+    limit = 10_000
+    limits = MoneyLimits(75_000, 200_000, limit)
+    sessions = make_sessionmaker(pg_engine)
+    shop = businesses[0]
+    today = datetime.now(UTC).date()
+    with sessions() as session:
+        card = buy(session, keyring, shop, "tok_visa:4242")  # the business holds £10.00
+        redemption, _ = cards.redeem(session, card, Money.of(400, "GBP"))  # now £6.00
+        session.commit()
+    outcome: dict[str, object] = {}
+
+    def refund() -> None:
+        with sessions() as session:
+            outcome["pid"] = session.scalar(text("SELECT pg_backend_pid()"))
+            try:
+                cards.refund(session, shop, redemption, Money.of(400, "GBP"), "returned", limits)
+                session.commit()
+                outcome["refund"] = "given"
+            except BusinessLiabilityLimit as refused:
+                outcome["refund"] = refused
+
+    with sessions() as purchase:
+        room = Money.of(limit - 600, "GBP")
+        cards.prepare_purchase(purchase, shop, room, "tok_mastercard:4444", today, limits)
+        cards.issue_card(purchase, keyring, shop, None, room, "sim_ref")
+        refunding = threading.Thread(target=refund)
+        refunding.start()
+        while refunding.is_alive() and not waits_for_a_lock(pg_engine, outcome.get("pid")):
+            refunding.join(0.05)
+        purchase.commit()
+    refunding.join(30)
+    assert isinstance(outcome["refund"], BusinessLiabilityLimit)
+    with sessions() as session:
+        assert ledger.card_liability(session, shop.id, "GBP") == limit
+
+
+def waits_for_a_lock(engine: Engine, pid: object) -> bool:
+    """Whether the connection `pid` waits for a lock (asked on a connection of its own:
+    a transaction sees pg_stat_activity as it was when it first looked)."""
+    with engine.connect() as connection:
+        waiting = connection.execute(
+            text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+        ).scalar()
+    return waiting == "Lock"

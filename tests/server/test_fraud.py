@@ -205,6 +205,8 @@ def test_failed_code_lookups_stop_the_till_after_the_limit(admin, client, shop, 
         action="block",
     )
     card = buy_card(customer, shop, 1000).json()
+    for _ in range(3):  # lookups that found their card are not failures
+        assert shop.redeem(100, card_id=card["id"]).status_code == 200
     for _ in range(2):
         assert shop.redeem(100, card_id="nosuchcard1").status_code == 404
     assert_blocked(shop.redeem(100, card_id=card["id"]))  # even a good code now
@@ -368,3 +370,114 @@ def test_a_new_database_starts_with_the_default_rules(client, sessions):
     with sessions() as session:
         names = {r.name for r in session.query(FraudRule)}
     assert names == {r.name for r in DEFAULT_RULES}
+
+
+# -- a business's own rules ------------------------------------------------------------------
+
+
+def own_rules(shop) -> str:
+    return f"/api/v1/businesses/{shop.business_id}/fraud/rules"
+
+
+def one_purchase_a_day(**changes) -> dict[str, Any]:
+    return {
+        "name": "one purchase a day",
+        "subject": "customer",
+        "event": "purchase",
+        "window_seconds": 86_400,
+        "max_count": 1,
+        "action": "block",
+        "mode": "enforced",
+        **changes,
+    }
+
+
+def test_a_business_s_own_rule_counts_and_applies_only_there(admin, client, shop, customer):
+    elsewhere = open_shop(client, "Elsewhere")
+    created = shop.owner.post(own_rules(shop), one_purchase_a_day())
+    assert created.status_code == 201, created.text
+    rule = created.json()
+    assert rule["business_id"] == shop.business_id
+    # A purchase elsewhere is not counted by this business's rule ...
+    assert buy_card(customer, elsewhere, 1000).status_code == 201
+    assert buy_card(customer, shop, 1000).status_code == 201
+    assert_blocked(buy_card(customer, shop, 1000))
+    # ... and the rule does not apply elsewhere.
+    assert buy_card(customer, elsewhere, 1000).status_code == 201
+    latest = decisions(admin, rule)
+    assert [(d["action"], d["business_id"]) for d in latest] == [
+        ("block", shop.business_id),
+        ("allow", shop.business_id),
+    ]
+    # The platform's rules still apply at the business alongside its own.
+    per_payment_card(admin)
+    assert_blocked(buy_card(sign_up(client), elsewhere, 1000))
+
+
+def test_an_owner_manages_only_their_own_business_s_rules(admin, client, shop):
+    rule = shop.owner.post(own_rules(shop), one_purchase_a_day()).json()
+    rival = open_shop(client, "Rival Café")
+    mine = f"{own_rules(shop)}/{rule['id']}"
+    assert [r["id"] for r in shop.owner.get(own_rules(shop)).json()] == [rule["id"]]
+    # Another owner can neither see, add to, nor change them ...
+    assert rival.owner.get(own_rules(shop)).status_code == 403
+    assert rival.owner.post(own_rules(shop), one_purchase_a_day(name="x")).status_code == 403
+    change = {"enabled": False}
+    assert rival.owner.client.patch(mine, json=change, headers=rival.owner.headers).status_code == (
+        403
+    )
+    through_own = f"{own_rules(rival)}/{rule['id']}"
+    response = rival.owner.client.patch(through_own, json=change, headers=rival.owner.headers)
+    assert response.status_code == 404
+    assert response.json()["type"].endswith("/fraud-rule-not-found")
+    assert rival.owner.get(own_rules(rival)).json() == []
+    # ... nor can the business's cashier.
+    assert shop.cashier.get(own_rules(shop)).status_code == 403
+    # The platform's list is the platform's rules; a business's rule is not one of them.
+    assert rule["id"] not in [r["id"] for r in admin.get(RULES).json()]
+    response = admin.client.patch(f"{RULES}/{rule['id']}", json=change, headers=admin.headers)
+    assert response.status_code == 404
+    # The owner changes it; it is still enabled for nobody else to see.
+    response = shop.owner.client.patch(mine, json=change, headers=shop.owner.headers)
+    assert (response.status_code, response.json()["enabled"]) == (200, False)
+
+
+def test_rule_names_are_unique_per_owner_and_sign_ins_are_the_platform_s(admin, client, shop):
+    platform = add_rule(admin, **one_purchase_a_day())
+    assert shop.owner.post(own_rules(shop), one_purchase_a_day()).status_code == 201
+    again = shop.owner.post(own_rules(shop), one_purchase_a_day())
+    assert again.status_code == 409
+    assert again.json()["type"].endswith("/fraud-rule-name-taken")
+    rival = open_shop(client, "Rival Café")
+    assert rival.owner.post(own_rules(rival), one_purchase_a_day()).status_code == 201
+    assert admin.post(RULES, one_purchase_a_day()).status_code == 409
+    assert platform["business_id"] is None
+    login = one_purchase_a_day(name="sign-ins", subject="address", event="login")
+    response = shop.owner.post(own_rules(shop), login)
+    assert response.status_code == 422
+    assert "Sign-ins" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("whose", ["platform", "business"])
+def test_one_rule_created_at_once_by_many_gives_one_rule(admin, shop, sessions, whose):
+    from server.fraud.models import FraudRule
+    from tests.server.test_input_limits import at_once
+
+    actor, path = (admin, RULES) if whose == "platform" else (shop.owner, own_rules(shop))
+    body = one_purchase_a_day(name="raced")
+    responses = at_once(6, lambda _: actor.post(path, body))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5, [
+        r.text for r in responses
+    ]
+    with sessions() as session:
+        assert session.query(FraudRule).filter_by(name="raced").count() == 1
+
+
+@pytest.mark.parametrize("field", ["name", "window_seconds", "action", "mode", "enabled"])
+def test_a_rule_s_required_values_cannot_be_cleared(shop, field):
+    rule = shop.owner.post(own_rules(shop), one_purchase_a_day()).json()
+    path = f"{own_rules(shop)}/{rule['id']}"
+    response = shop.owner.client.patch(path, json={field: None}, headers=shop.owner.headers)
+    assert response.status_code == 422, response.text
+    assert field in response.text
+    assert shop.owner.get(own_rules(shop)).json() == [rule]

@@ -399,6 +399,77 @@ def test_identical_offline_limits_at_once_for_a_new_business_all_succeed(client,
     assert [r.business_id for r in rows] == [shop.business_id]
 
 
+def test_identical_notification_preferences_at_once_all_succeed(customer, sessions):
+    from server.notifications.models import NotificationPreference
+
+    change = {"preferences": [{"kind": "low_balance", "channel": "email", "enabled": False}]}
+    path = "/api/v1/me/notification-preferences"
+    responses = at_once(
+        6, lambda _: customer.client.put(path, json=change, headers=customer.headers)
+    )
+    assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
+    low_balance_email = {"kind": "low_balance", "channel": "email", "enabled": False}
+    assert (
+        low_balance_email.items()
+        <= next(
+            p
+            for p in customer.get(path).json()
+            if p["kind"] == "low_balance" and p["channel"] == "email"
+        ).items()
+    )
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(NotificationPreference)) == 1
+
+
+def test_one_phone_registered_at_once_by_many_requests_is_one_device(customer, sessions):
+    from server.notifications.models import PushDevice
+
+    token = f"fcm-{uuid.uuid4().hex}"
+    responses = at_once(6, lambda _: customer.post("/api/v1/me/push-devices", {"token": token}))
+    assert [r.status_code for r in responses] == [201] * 6, [r.text for r in responses]
+    assert len({r.json()["id"] for r in responses}) == 1
+    with sessions() as session:
+        devices = session.scalars(select(PushDevice)).all()
+    assert [(d.token, d.user_id) for d in devices] == [(token, customer.id)]
+
+
+def test_sign_ins_at_once_from_one_new_device_note_it_once(client, shop, sessions):
+    from server.fraud.models import ClientDevice, SignInNotice
+
+    def sign_in(_: int) -> Any:
+        body = {"email": shop.owner.email, "password": PASSWORD}
+        return client.post("/api/v1/auth/login", json=body, headers={"X-Install-Id": "phone-9"})
+
+    responses = at_once(4, sign_in)
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+    with sessions() as session:
+        device = session.scalars(
+            select(ClientDevice).where(ClientDevice.install_id == "phone-9")
+        ).one()
+        assert device.sign_ins == 4
+        notices = session.scalars(select(SignInNotice).where(SignInNotice.device_id == device.id))
+        assert len(notices.all()) == 1
+
+
+def test_one_exchange_rate_stored_at_once_by_many_requests_is_one_rate(client, sessions):
+    from server.accounts.models import Role
+    from server.billing.models import ExchangeRate
+    from tests.server.api import log_in
+
+    actor = sign_up(client, "customer")
+    with sessions() as session:
+        user = session.get(User, actor.id)
+        assert user is not None
+        user.role = Role.ADMIN
+        session.commit()
+    admin = log_in(client, actor.email)
+    rate = [{"currency": "EUR", "rate": "0.85", "valid_from": "2026-11-01"}]
+    responses = at_once(6, lambda _: admin.post("/api/v1/admin/exchange-rates", rate))
+    assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ExchangeRate)) == 1
+
+
 # -- another business's objects -------------------------------------------------------------
 
 

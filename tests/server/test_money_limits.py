@@ -7,10 +7,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from server.db import Base
 from server.directory.models import Business
 from server.errors import PaymentCardDailyLimit
+from server.fraud.models import FraudActivity
+from server.payments import SimulatedGateway, payment_card_key
 from server.wallet import ledger
-from server.wallet.limits import MoneyLimits, payment_card_fingerprint, reserve_payment_card_load
+from server.wallet.limits import MoneyLimits, reserve_payment_card_load
 from server.wallet.models import GiftCard, PaymentCardLoad, Purpose, TransferKind
 from sync.money import Money
 from tests.server.api import APPROVE, buy_card, new_key, open_shop, sign_up
@@ -173,10 +176,39 @@ def test_one_payment_card_loads_at_most_the_daily_limit(client, customer, shop, 
     assert buy_card(customer, shop, 1, card_number=OTHER_APPROVE).status_code == 201
     with sessions() as session:
         rows = session.scalars(select(PaymentCardLoad)).all()
-    assert sorted(row.loaded_minor for row in rows) == [1, 20_000]
-    for row in rows:  # a keyed fingerprint, never the number
-        assert len(row.fingerprint) == 64
-        assert "4242424242424242" not in row.fingerprint
+    assert sorted((row.payment_card, row.loaded_minor) for row in rows) == [
+        ("tok_mastercard:4444", 1),
+        ("tok_visa:4242", 20_000),
+    ]
+
+
+def test_a_payment_card_is_kept_in_one_form_and_its_number_nowhere(customer, shop, sessions):
+    """The daily load and the fraud rules know a payment card by the same key, the gateway's
+    token and last four digits; the number is in no column of any table."""
+    assert buy_card(customer, shop, 1000, card_number="4242 4242 4242 4242").status_code == 201
+    with sessions() as session:
+        loads = session.scalars(select(PaymentCardLoad.payment_card)).all()
+        screened = session.scalars(
+            select(FraudActivity.payment_card).where(FraudActivity.payment_card.is_not(None))
+        ).all()
+        assert loads == screened == ["tok_visa:4242"]
+        for table in Base.metadata.sorted_tables:
+            for row in session.execute(select(table)):
+                assert "4242424242424242" not in repr(tuple(row)), table.name
+
+
+def test_purchases_at_once_with_one_payment_card_pass_its_daily_limit_never(
+    customer, shop, sessions
+):
+    """Its first loads of the day, at once: the day's counter is made once, and only what
+    fits in the limit is sold (4 × £50.00 of £200.00); the rest is refused, never a 500."""
+    from tests.server.test_input_limits import at_once
+
+    responses = at_once(6, lambda _: buy_card(customer, shop, 5_000))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 4 + [409] * 2, [r.text for r in responses]
+    with sessions() as session:
+        assert session.scalars(select(PaymentCardLoad.loaded_minor)).all() == [DAILY_MAX]
 
 
 def test_a_declined_payment_counts_nothing_against_the_card(customer, shop, sessions):
@@ -187,10 +219,9 @@ def test_a_declined_payment_counts_nothing_against_the_card(customer, shop, sess
 
 
 def test_the_daily_load_starts_again_the_next_day(sessions):
-    limits = MoneyLimits(CARD_MAX, DAILY_MAX, LIABILITY_MAX, b"key")
-    fingerprint = payment_card_fingerprint(APPROVE, limits.fingerprint_key)
-    assert fingerprint == payment_card_fingerprint("4242-4242-4242-4242", b"key")
-    assert fingerprint != payment_card_fingerprint(APPROVE, b"another key")
+    limits = MoneyLimits(CARD_MAX, DAILY_MAX, LIABILITY_MAX)
+    fingerprint = payment_card_key(SimulatedGateway(), APPROVE)
+    assert fingerprint == payment_card_key(SimulatedGateway(), "4242-4242-4242-4242")
     today, amount = date(2026, 12, 1), Money.of(DAILY_MAX, "GBP")
     with sessions() as session:
         reserve_payment_card_load(session, fingerprint, amount, today, limits)

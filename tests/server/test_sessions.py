@@ -175,6 +175,15 @@ def test_metrics_need_the_metrics_token(settings, engine):
         assert "tillpoint_http_requests_total" in right.text
 
 
+def test_with_a_metrics_port_the_api_port_never_serves_metrics(settings, engine):
+    changes = {"metrics_token": "scrape-me", "metrics_port": 9464}
+    app = create_app(settings.model_copy(update=changes), engine=engine)
+    with TestClient(app) as client:
+        response = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+        assert response.status_code == 404
+        assert "metrics port" in response.json()["detail"]
+
+
 def test_the_billing_card_is_kept_as_the_gateways_token_and_last_four(client, sessions):
     shop = open_shop(client)
     path = f"/api/v1/businesses/{shop.business_id}/subscription/payment-card"

@@ -76,6 +76,18 @@ def test_offline_redemptions_apply_once(client, shop, card, sessions):
         assert session.scalar(count) == 2  # the purchase and one redemption
 
 
+def test_one_event_pushed_at_once_by_many_requests_applies_once(client, shop, card, sessions):
+    """A terminal retrying a push while the first is still running: one `applied`, the rest
+    `duplicate`, the card charged once (the unique event and sequence, never a 500)."""
+    from tests.server.test_input_limits import at_once
+
+    till = Terminal(client, shop)
+    event = till.event(card_id=card["id"], amount_minor=300)
+    answers = at_once(4, lambda _: till.push(event)[0][0])
+    assert sorted(answers) == ["applied"] + ["duplicate"] * 3
+    assert balance(shop, card)["balance"]["minor"] == 700
+
+
 def test_overspend_across_two_tills_blocks_the_card_and_opens_an_incident(client, shop, card):
     first, second = Terminal(client, shop, "Till 1"), Terminal(client, shop, "Till 2")
     assert first.push(first.event(card_id=card["id"], amount_minor=800))[0][0] == "applied"
