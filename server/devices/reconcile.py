@@ -34,8 +34,9 @@ from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
 from ..errors import VoucherExpired, VoucherUsed
-from ..fraud import service as fraud
 from ..fraud.models import FraudEvent
+from ..fraud.pushed import PushedScreening
+from ..fraud.service import Activity
 from ..ids import ID_LENGTH
 from ..wallet import cards, ledger
 from ..wallet.idempotency import MAX_KEY_LENGTH
@@ -75,6 +76,7 @@ class _Batch:
     device: Device
     device_key: Ed25519PublicKey
     postings: Postings
+    screening: PushedScreening
     earlier: dict[str, SyncEvent] = field(default_factory=dict)
     # The device's redemptions under the batch's attempt keys, and those the batch makes.
     attempts: dict[str, TillRedemption] = field(default_factory=dict)
@@ -100,10 +102,20 @@ class _Batch:
             for currency in {a.currency for a in accounts if a.id in ours}
         ]
         postings.lock([a for a in accounts if a.id in ours] + revenue)
+        # The fraud rules' counts for every card the batch redeems, read once.
+        screening = PushedScreening(
+            session,
+            [
+                _screened(device, card.id, 0, card.currency)
+                for card in cards
+                if card.business_id == device.business_id
+            ],
+        )
         return cls(
             device,
             public_key_from_text(device.public_key),
             postings,
+            screening,
             {e.id: e for e in session.scalars(select(SyncEvent).where(SyncEvent.id.in_(ids)))},
             {
                 r.attempt_key: r
@@ -116,6 +128,18 @@ class _Batch:
             },
             [*cards, *accounts],
         )
+
+
+def _screened(device: Device, card_id: str, amount_minor: int, currency: str) -> Activity:
+    """A redemption pushed by `device`, as the fraud rules see it."""
+    return Activity(
+        FraudEvent.REDEMPTION_PUSHED,
+        business_id=device.business_id,
+        card_id=card_id,
+        terminal=f"device:{device.id}",
+        amount_minor=amount_minor,
+        currency=currency,
+    )
 
 
 def _attempt_key(event: TerminalEvent) -> str | None:
@@ -193,17 +217,8 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
         batch.postings,
     )
     _keep(session, batch, event, RedeemedItem.GIFT_CARD, card.id, amount.minor, operation_id)
-    flagged = fraud.screen_pushed(
-        session,
-        fraud.Activity(
-            FraudEvent.REDEMPTION_PUSHED,
-            business_id=device.business_id,
-            card_id=card.id,
-            terminal=f"device:{device.id}",
-            amount_minor=amount.minor,
-            currency=amount.currency.code,
-        ),
-        event.id,
+    flagged = batch.screening.screen(
+        _screened(device, card.id, amount.minor, amount.currency.code), event.id
     )
     if not shortfall:
         if flagged is not None:
@@ -502,6 +517,7 @@ def _apply_batch(
         if answers[event.id].status in {EventStatus.APPLIED, EventStatus.APPLIED_WITH_INCIDENT}:
             last_seq = event.seq
     batch.postings.flush()
+    batch.screening.write()
     device.last_seq = last_seq
     device.last_seen_at = datetime.now(UTC)
     session.commit()  # one commit for the batch: all of it is recorded, or none of it
