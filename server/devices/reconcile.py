@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -79,10 +79,22 @@ class _Batch:
     screening: PushedScreening
     earlier: dict[str, SyncEvent] = field(default_factory=dict)
     # The device's redemptions under the batch's attempt keys, and those the batch makes.
-    attempts: dict[str, TillRedemption] = field(default_factory=dict)
+    attempts: dict[str, TillRedemption | redemptions.Noted] = field(default_factory=dict)
     # Held here so they stay in the session's identity map (it keeps only weak references):
     # session.get() then answers from memory, with no query and no autoflush per event.
     loaded: list[object] = field(default_factory=list)
+    # Written at the batch's end, each kind in one statement.
+    kept: list[redemptions.Noted] = field(default_factory=list)
+    recorded: list[dict[str, object]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        """Everything the batch noted: postings, fraud screening, redemptions, answers."""
+        self.postings.flush()
+        self.screening.write()
+        redemptions.insert(session, self.kept)
+        if self.recorded:
+            session.execute(insert(SyncEvent), self.recorded)
+        self.kept, self.recorded = [], []
 
     @classmethod
     def load(cls, session: Session, device: Device, events: list[TerminalEvent]) -> _Batch:
@@ -183,17 +195,17 @@ def _keep(
     attempt = _attempt_key(event)
     if attempt is None:
         return
-    batch.attempts[attempt] = redemptions.record(
-        session,
+    batch.attempts[attempt] = kept = redemptions.Noted(
         batch.device.id,
         attempt,
         item,
         subject_id,
         amount_minor,
-        operation_id=operation_id,
-        event_id=event.id,
-        made_at=_occurred(event),
+        operation_id,
+        event.id,
+        _occurred(event),
     )
+    batch.kept.append(kept)
 
 
 def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
@@ -486,17 +498,17 @@ def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: 
                     result = EventResult(event.id, EventStatus.REJECTED, f"conflict: {conflict}")
     except _Rejected as exc:
         return EventResult(event.id, EventStatus.REJECTED, str(exc))
-    session.add(
-        SyncEvent(
-            id=event.id,
-            device_id=device.id,
-            seq=event.seq,
-            type=event.type,
-            occurred_at=event.occurred_at,
-            payload=event.payload,
-            status=result.status,
-            detail=result.detail,
-        )
+    batch.recorded.append(
+        {
+            "id": event.id,
+            "device_id": device.id,
+            "seq": event.seq,
+            "type": event.type,
+            "occurred_at": event.occurred_at,
+            "payload": event.payload,
+            "status": result.status,
+            "detail": result.detail,
+        }
     )
     return result
 
@@ -516,8 +528,7 @@ def _apply_batch(
         answers[event.id] = _apply_one(session, batch, event, last_seq)
         if answers[event.id].status in {EventStatus.APPLIED, EventStatus.APPLIED_WITH_INCIDENT}:
             last_seq = event.seq
-    batch.postings.flush()
-    batch.screening.write()
+    batch.write(session)
     device.last_seq = last_seq
     device.last_seen_at = datetime.now(UTC)
     session.commit()  # one commit for the batch: all of it is recorded, or none of it

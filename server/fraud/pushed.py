@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, insert, select, tuple_
@@ -156,14 +157,14 @@ class PushedScreening:
                 self._count(rule, [key])  # a subject the batch did not announce
             tally = self.tallies[rule.id, key]
             seen = tally.seen(rule, activity)
-            decision = FraudDecision(
-                reference=make_id(),
-                rule_id=rule.id,
-                event=activity.event,
-                subject=rule.subject,
-                subject_key=key,
-                business_id=activity.business_id,
-                inputs={
+            decision: dict[str, object] = {
+                "reference": make_id(),
+                "rule_id": rule.id,
+                "event": activity.event,
+                "subject": rule.subject,
+                "subject_key": key,
+                "business_id": activity.business_id,
+                "inputs": {
                     **seen,
                     "counting": rule.counting.value,
                     "window_seconds": rule.window_seconds,
@@ -171,26 +172,28 @@ class PushedScreening:
                     "max_amount_minor": rule.max_amount_minor,
                     "currency": rule.currency,
                 },
-                action=rule.action if _over(rule, seen) else FraudAction.ALLOW,
-                mode=rule.mode,
-                at=self.now,
-            )
-            self._decisions.append(_row(decision))
-            if decision.mode is RuleMode.ENFORCED and decision.action is not FraudAction.ALLOW:
-                self._open_review(rule, decision)
-                if decision.action is FraudAction.BLOCK:
-                    flagged.append((rule, decision))
+                "action": rule.action if _over(rule, seen) else FraudAction.ALLOW,
+                "mode": rule.mode,
+                "at": self.now,
+            }
+            self._decisions.append(decision)
+            if rule.mode is RuleMode.ENFORCED and decision["action"] is not FraudAction.ALLOW:
+                # Rare: the decision as the model, for the review's and incident's words.
+                made = FraudDecision(**decision)
+                self._open_review(rule, made)
+                if made.action is FraudAction.BLOCK:
+                    flagged.append((rule, made))
         for rule in self.rules[activity.event]:
             key = activity.key(rule.subject)
             if key is not None:
                 self.tallies[rule.id, key].add(rule, activity)
-        self._activities.append(_row(activity.row(self.now)))
+        self._activities.append({**asdict(activity), "at": self.now})  # Activity.row's
         if not flagged or activity.business_id is None or activity.card_id is None:
             return None
-        rule, decision = flagged[0]
+        rule, blocked = flagged[0]
         detail = (
             f"Card {activity.card_id} was redeemed offline more often than the fraud rules "
-            f"allow ({_reason(rule, decision)}) The redemption stands; a review is open."
+            f"allow ({_reason(rule, blocked)}) The redemption stands; a review is open."
         )
         self.session.add(
             Incident(
@@ -259,8 +262,3 @@ class PushedScreening:
             self.session.execute(insert(FraudDecision), self._decisions)
         self._activities.clear()
         self._decisions.clear()
-
-
-def _row(entity: FraudActivity | FraudDecision) -> dict[str, object]:
-    columns = type(entity).__table__.columns.keys()
-    return {c: getattr(entity, c) for c in columns if c != "id"}
