@@ -269,6 +269,8 @@ def push_rate(
 def statements_per_event(server: Server, store: TerminalStore, card_ids: list[str]) -> float:
     """Statements the server sends PostgreSQL per pushed event, counted in-process: the same
     app (`create_app`) on the same database, driven through Starlette's TestClient."""
+    import logging
+
     from fastapi.testclient import TestClient
     from sqlalchemy import event as sqlalchemy_event
 
@@ -284,6 +286,7 @@ def statements_per_event(server: Server, store: TerminalStore, card_ids: list[st
         notifications_interval_seconds=0,
     )
     engine = make_engine(settings.effective_database_url)
+    logging.getLogger("tillpoint").setLevel(logging.WARNING)  # no line per request here
     sent = [0]
 
     @sqlalchemy_event.listens_for(engine, "before_cursor_execute")
