@@ -286,7 +286,6 @@ def statements_per_event(server: Server, store: TerminalStore, card_ids: list[st
         notifications_interval_seconds=0,
     )
     engine = make_engine(settings.effective_database_url)
-    logging.getLogger("tillpoint").setLevel(logging.WARNING)  # no line per request here
     sent = [0]
 
     @sqlalchemy_event.listens_for(engine, "before_cursor_execute")
@@ -298,6 +297,7 @@ def statements_per_event(server: Server, store: TerminalStore, card_ids: list[st
     events = 1_000
     queue_redemptions(store, card_ids, events)
     with TestClient(create_app(settings, engine=engine)) as http:
+        logging.getLogger("tillpoint.http").setLevel(logging.WARNING)  # no line per request
         client = SyncClient("", http=http, auth=DeviceAuth(pairing.device_id, pairing.secret))
         sent[0] = 0
         summary = push_outbox(client, store)

@@ -538,9 +538,11 @@ def _apply_batch(
 def apply_events(
     session: Session, device: Device, events: list[TerminalEvent]
 ) -> list[EventResult]:
-    """Apply a batch in the device's order, each event in a savepoint of its own (a bad event
-    holds back none of the others) and the batch in one transaction. Answers come back in
-    the order the events were sent."""
+    """Apply a batch in the device's order and in one transaction; a bad event holds back
+    none of the others (gift-card redemptions check everything before they note anything,
+    other events take a savepoint each). What the events write — postings, fraud screening,
+    till redemptions, the answers — goes in a few statements at the batch's end. Answers
+    come back in the order the events were sent."""
     device_id = device.id
     session.rollback()  # start the batch's transaction afresh
     try:
