@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .allocation import cyclic_gc_paused
 from .client import ChangeStream, SyncClient, SyncClientError
 from .wire import ChangesPage, EventResult, EventStatus, SnapshotPage, TerminalEvent
 
@@ -89,16 +91,27 @@ def _count(page: ChangesPage | SnapshotPage) -> int:
 
 def take_snapshot(client: SyncClient, outbox: Outbox, summary: PushSummary) -> None:
     """The first sync: the current state in pages; the cursor moves only with the last one,
-    so an interrupted snapshot starts again (pages are upserts) instead of leaving a hole."""
-    page = client.snapshot(None, None)
-    cursor = page.cursor
-    while True:
-        outbox.apply_changes(page, final=page.next_after is None)
-        summary.pulled += _count(page)
-        if page.next_after is None:
-            summary.cursor = cursor
-            return
-        page = client.snapshot(page.next_after, cursor)
+    so an interrupted snapshot starts again (pages are upserts) instead of leaving a hole.
+
+    The next page is fetched while this one is written (the server reads its rows while
+    the terminal stores the last ones), and the cyclic garbage collector waits until the
+    end: pages are freed as they go, and collecting 100,000 cards' models again and again
+    cost as much as reading them (sync/allocation.py)."""
+    with cyclic_gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="snapshot") as fetching:
+        page = client.snapshot(None, None)
+        cursor = page.cursor
+        while True:
+            following = (
+                fetching.submit(client.snapshot, page.next_after, cursor)
+                if page.next_after is not None
+                else None
+            )
+            outbox.apply_changes(page, final=following is None)
+            summary.pulled += _count(page)
+            if following is None:
+                summary.cursor = cursor
+                return
+            page = following.result()
 
 
 def pull_changes(client: SyncClient, outbox: Outbox, summary: PushSummary) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -138,6 +139,8 @@ def _branch_states(branches: Any) -> list[BranchState]:
     ]
 
 
+_CARD_LIST: TypeAdapter[list[CardState]] = TypeAdapter(list[CardState])
+
 _CARDS = select(GiftCard, LedgerAccount.balance_minor).join(
     LedgerAccount, LedgerAccount.id == GiftCard.account_id
 )
@@ -156,34 +159,27 @@ def snapshot_page(
     the pages are fetched is in the pull that follows."""
     if cursor is None:
         cursor = head_position(session, business_id)
+    cards_table, accounts = GiftCard.__table__, LedgerAccount.__table__
     query = (
         select(
-            GiftCard.id,
-            GiftCard.currency,
-            LedgerAccount.balance_minor,
-            GiftCard.status,
-            GiftCard.expires_at,
-            GiftCard.version,
+            cards_table.c.id,
+            cards_table.c.currency,
+            accounts.c.balance_minor,
+            cards_table.c.status,
+            cards_table.c.expires_at,
+            cards_table.c.version,
         )
-        .join(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
-        .where(GiftCard.business_id == business_id)
+        .join(accounts, accounts.c.id == cards_table.c.account_id)
+        .where(cards_table.c.business_id == business_id)
     )
     if after:
-        query = query.where(GiftCard.id > after)
-    rows = session.execute(query.order_by(GiftCard.id).limit(limit + 1)).all()
+        query = query.where(cards_table.c.id > after)
+    # Plain rows (no ORM), validated as one list in one call (by the rows' column names,
+    # which are CardState's fields): a few µs a card.
+    rows = session.connection().execute(query.order_by(cards_table.c.id).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    cards = [
-        CardState(
-            id=card_id,
-            currency=currency,
-            balance_minor=balance,
-            status=status,
-            expires_at=expires_at,
-            version=version,
-        )
-        for card_id, currency, balance, status, expires_at, version in rows
-    ]
+    cards = _CARD_LIST.validate_python(rows, from_attributes=True)
     vouchers: list[VoucherState] = []
     deals: list[DealState] = []
     products: list[ProductState] = []

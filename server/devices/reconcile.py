@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,8 +34,9 @@ from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
 from ..errors import VoucherExpired, VoucherUsed
-from ..fraud import service as fraud
 from ..fraud.models import FraudEvent
+from ..fraud.pushed import PushedScreening
+from ..fraud.service import Activity
 from ..ids import ID_LENGTH
 from ..wallet import cards, ledger
 from ..wallet.idempotency import MAX_KEY_LENGTH
@@ -75,12 +76,25 @@ class _Batch:
     device: Device
     device_key: Ed25519PublicKey
     postings: Postings
+    screening: PushedScreening
     earlier: dict[str, SyncEvent] = field(default_factory=dict)
     # The device's redemptions under the batch's attempt keys, and those the batch makes.
-    attempts: dict[str, TillRedemption] = field(default_factory=dict)
+    attempts: dict[str, TillRedemption | redemptions.Noted] = field(default_factory=dict)
     # Held here so they stay in the session's identity map (it keeps only weak references):
     # session.get() then answers from memory, with no query and no autoflush per event.
     loaded: list[object] = field(default_factory=list)
+    # Written at the batch's end, each kind in one statement.
+    kept: list[redemptions.Noted] = field(default_factory=list)
+    recorded: list[dict[str, object]] = field(default_factory=list)
+
+    def write(self, session: Session) -> None:
+        """Everything the batch noted: postings, fraud screening, redemptions, answers."""
+        self.postings.flush()
+        self.screening.write()
+        redemptions.insert(session, self.kept)
+        if self.recorded:
+            session.execute(insert(SyncEvent), self.recorded)
+        self.kept, self.recorded = [], []
 
     @classmethod
     def load(cls, session: Session, device: Device, events: list[TerminalEvent]) -> _Batch:
@@ -100,10 +114,20 @@ class _Batch:
             for currency in {a.currency for a in accounts if a.id in ours}
         ]
         postings.lock([a for a in accounts if a.id in ours] + revenue)
+        # The fraud rules' counts for every card the batch redeems, read once.
+        screening = PushedScreening(
+            session,
+            [
+                _screened(device, card.id, 0, card.currency)
+                for card in cards
+                if card.business_id == device.business_id
+            ],
+        )
         return cls(
             device,
             public_key_from_text(device.public_key),
             postings,
+            screening,
             {e.id: e for e in session.scalars(select(SyncEvent).where(SyncEvent.id.in_(ids)))},
             {
                 r.attempt_key: r
@@ -116,6 +140,18 @@ class _Batch:
             },
             [*cards, *accounts],
         )
+
+
+def _screened(device: Device, card_id: str, amount_minor: int, currency: str) -> Activity:
+    """A redemption pushed by `device`, as the fraud rules see it."""
+    return Activity(
+        FraudEvent.REDEMPTION_PUSHED,
+        business_id=device.business_id,
+        card_id=card_id,
+        terminal=f"device:{device.id}",
+        amount_minor=amount_minor,
+        currency=currency,
+    )
 
 
 def _attempt_key(event: TerminalEvent) -> str | None:
@@ -159,18 +195,18 @@ def _keep(
     attempt = _attempt_key(event)
     if attempt is None:
         return
-    batch.attempts[attempt] = redemptions.record(
-        session,
+    batch.attempts[attempt] = kept = redemptions.Noted(
         batch.device.id,
         attempt,
         item,
         subject_id,
         amount_minor,
-        operation_id=operation_id,
-        event_id=event.id,
-        made_at=_occurred(event),
+        operation_id,
+        event.id,
+        _occurred(event),
         cashier_id=_cashier(event),
     )
+    batch.kept.append(kept)
 
 
 def _cashier(event: TerminalEvent) -> str | None:
@@ -201,17 +237,8 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
         batch.postings,
     )
     _keep(session, batch, event, RedeemedItem.GIFT_CARD, card.id, amount.minor, operation_id)
-    flagged = fraud.screen_pushed(
-        session,
-        fraud.Activity(
-            FraudEvent.REDEMPTION_PUSHED,
-            business_id=device.business_id,
-            card_id=card.id,
-            terminal=f"device:{device.id}",
-            amount_minor=amount.minor,
-            currency=amount.currency.code,
-        ),
-        event.id,
+    flagged = batch.screening.screen(
+        _screened(device, card.id, amount.minor, amount.currency.code), event.id
     )
     if not shortfall:
         if flagged is not None:
@@ -480,17 +507,17 @@ def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: 
                     result = EventResult(event.id, EventStatus.REJECTED, f"conflict: {conflict}")
     except _Rejected as exc:
         return EventResult(event.id, EventStatus.REJECTED, str(exc))
-    session.add(
-        SyncEvent(
-            id=event.id,
-            device_id=device.id,
-            seq=event.seq,
-            type=event.type,
-            occurred_at=event.occurred_at,
-            payload=event.payload,
-            status=result.status,
-            detail=result.detail,
-        )
+    batch.recorded.append(
+        {
+            "id": event.id,
+            "device_id": device.id,
+            "seq": event.seq,
+            "type": event.type,
+            "occurred_at": event.occurred_at,
+            "payload": event.payload,
+            "status": result.status,
+            "detail": result.detail,
+        }
     )
     return result
 
@@ -510,7 +537,7 @@ def _apply_batch(
         answers[event.id] = _apply_one(session, batch, event, last_seq)
         if answers[event.id].status in {EventStatus.APPLIED, EventStatus.APPLIED_WITH_INCIDENT}:
             last_seq = event.seq
-    batch.postings.flush()
+    batch.write(session)
     device.last_seq = last_seq
     device.last_seen_at = datetime.now(UTC)
     session.commit()  # one commit for the batch: all of it is recorded, or none of it
@@ -520,9 +547,11 @@ def _apply_batch(
 def apply_events(
     session: Session, device: Device, events: list[TerminalEvent]
 ) -> list[EventResult]:
-    """Apply a batch in the device's order, each event in a savepoint of its own (a bad event
-    holds back none of the others) and the batch in one transaction. Answers come back in
-    the order the events were sent."""
+    """Apply a batch in the device's order and in one transaction; a bad event holds back
+    none of the others (gift-card redemptions check everything before they note anything,
+    other events take a savepoint each). What the events write — postings, fraud screening,
+    till redemptions, the answers — goes in a few statements at the batch's end. Answers
+    come back in the order the events were sent."""
     device_id = device.id
     session.rollback()  # start the batch's transaction afresh
     try:

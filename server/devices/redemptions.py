@@ -4,15 +4,18 @@ both being applied. Idempotency records keep only the answers to requests."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import insert as sql_insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import RedeemedOffline
 from .models import RedeemedItem, TillRedemption
 
-__all__ = ["find", "record", "refuse_if_recorded_offline"]
+__all__ = ["Noted", "find", "insert", "record", "refuse_if_recorded_offline"]
 
 
 def find(session: Session, device_id: str, attempt_key: str) -> TillRedemption | None:
@@ -62,3 +65,27 @@ def record(
     )
     session.add(redemption)
     return redemption
+
+
+@dataclass
+class Noted:
+    """A redemption a pushed batch keeps, written with the batch's others by `insert`
+    (its fields are `TillRedemption`'s columns)."""
+
+    device_id: str
+    attempt_key: str
+    item: RedeemedItem
+    subject_id: str
+    amount_minor: int
+    operation_id: str | None
+    event_id: str
+    made_at: datetime
+    voided_by: str | None = None
+    cashier_id: str | None = None  # who the terminal says was signed in
+
+
+def insert(session: Session, kept: Sequence[Noted]) -> None:
+    """Write `kept` in one statement; a second redemption for an attempt key cannot
+    commit."""
+    if kept:
+        session.execute(sql_insert(TillRedemption), [asdict(k) for k in kept])

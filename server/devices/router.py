@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from sync.allocation import cyclic_gc_paused
 from sync.wire import (
     ChangesPage,
     DeviceCredentials,
@@ -286,16 +287,18 @@ def snapshot(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
 ) -> Response:
-    page = snapshot_page(
-        session,
-        device.business_id,
-        after,
-        limit,
-        cursor,
-        request.app.state.keyring.trust_list().to_json(),
-    )
-    # Serialised here, not by FastAPI: it would validate the page's cards a second time.
-    return Response(page.model_dump_json(), media_type="application/json")
+    with cyclic_gc_paused():  # 5,000 cards' rows and models: see sync/allocation.py
+        page = snapshot_page(
+            session,
+            device.business_id,
+            after,
+            limit,
+            cursor,
+            request.app.state.keyring.trust_list().to_json(),
+        )
+        # Serialised here, not by FastAPI: it would validate the page's cards a second time.
+        body = page.model_dump_json()
+    return Response(body, media_type="application/json")
 
 
 @router.post(
