@@ -27,8 +27,6 @@ from ..deps import CurrentUser, IdempotencyKey, business_for, owned, reply
 from ..directory.models import Business
 from ..fraud import service as fraud
 from ..fraud.client import client_of
-from ..fraud.models import FraudEvent
-from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.schemas import redemption_public
 from . import redemptions, service
@@ -176,24 +174,16 @@ def terminal_redemption(
     def operation() -> Outcome:
         assert idempotency_key is not None  # idempotent() refuses a request without one
         redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
-        till = fraud.Activity(
-            FraudEvent.CODE_LOOKUP,
-            business_id=business.id,
+        redeemed = fraud.redeem_at_till(
+            session,
+            request.app.state.keyring,
+            business,
             terminal=f"device:{device.id}",
             address=client_of(request).address,
-        )
-        redeemed = fraud.screen_till_redemption(
-            session,
-            till,
-            lambda: cards.redeem_presented(
-                session,
-                request.app.state.keyring,
-                business,
-                body.token,
-                None,
-                body.amount_minor,
-                f"online at terminal {device.name}",
-            ),
+            token=body.token,
+            card_id=None,
+            amount_minor=body.amount_minor,
+            memo=f"online at terminal {device.name}",
         )
         redemptions.record(
             session,

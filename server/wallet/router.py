@@ -289,25 +289,16 @@ def redeem(
     business = _till_business(session, user, business_id, request)
 
     def operation() -> Outcome:
-        # A cashier's app is the till: its lookups are counted per cashier.
-        till = fraud.Activity(
-            FraudEvent.CODE_LOOKUP,
-            business_id=business.id,
-            terminal=f"user:{user.id}",
-            address=client_of(request).address,
-        )
-        redeemed = fraud.screen_till_redemption(
+        redeemed = fraud.redeem_at_till(
             session,
-            till,
-            lambda: cards.redeem_presented(
-                session,
-                request.app.state.keyring,
-                business,
-                body.token,
-                body.card_id,
-                body.amount_minor,
-                f"by {user.email}",
-            ),
+            request.app.state.keyring,
+            business,
+            terminal=f"user:{user.id}",  # a cashier's app is the till
+            address=client_of(request).address,
+            token=body.token,
+            card_id=body.card_id,
+            amount_minor=body.amount_minor,
+            memo=f"by {user.email}",
         )
         return 200, redemption_public(redeemed).model_dump(mode="json")
 
