@@ -22,12 +22,13 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Engine,
     Executable,
     Select,
+    Table,
     and_,
     case,
     distinct,
@@ -457,10 +458,10 @@ def _record(
     # Core, not the ORM's bulk insert: it would split rows by which values are None.
     connection = session.connection()
     activities = [_activity_values(a, now) for a, _ in screened]
-    connection.execute(insert(FraudActivity.__table__), activities)
+    connection.execute(insert(cast(Table, FraudActivity.__table__)), activities)
     decisions = [_decision_values(d) for _, found in screened for _, d in found]
     if decisions:
-        connection.execute(insert(FraudDecision.__table__), decisions)
+        connection.execute(insert(cast(Table, FraudDecision.__table__)), decisions)
     for _, found in screened:
         flagged = _enforced(found, FraudAction.REVIEW)
         if all_:
