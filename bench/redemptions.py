@@ -147,9 +147,14 @@ LUA = """
 local shops = {%(shops)s}
 local n = 0
 local run, thread
+local counter = 1
+function setup(t)
+  t:set("id", counter)
+  counter = counter + 1
+end
 function init(args)
   run = args[1]
-  thread = tostring(math.random(1, 1000000000))
+  thread = tostring(wrk.thread:get("id"))
   math.randomseed(tonumber(run) + tonumber(thread))
 end
 function request()
@@ -186,8 +191,8 @@ function setup(t)
 end
 function init(args)
   run = args[1]
-  thread = tostring(math.random(1, 1000000000))
   first = wrk.thread:get("first")
+  thread = tostring(first)
   step = 2
 end
 function request()

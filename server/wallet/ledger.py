@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, Table, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -71,10 +72,47 @@ def card_account_key(card_id: str) -> str:
 def _key(session: Session, purpose: Purpose, currency: str, business_id: str | None) -> str:
     owner = business_id or "platform"
     key = f"{purpose.value}:{owner}:{currency}"
-    if purpose is Purpose.REVENUE and business_id is not None:
+    if purpose is Purpose.REVENUE and business_id is not None and _striped(session):
         stripe: int = session.info.setdefault("revenue_stripe", random.randrange(REVENUE_STRIPES))
-        return key if stripe == 0 else f"{key}:{stripe}"
+        if stripe:
+            _make_stripes(session, key, currency, business_id)
+            return f"{key}:{stripe}"
     return key
+
+
+def _striped(session: Session) -> bool:
+    """Sub-accounts only where writers run side by side (SQLite has one writer)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _make_stripes(session: Session, key: str, currency: str, business_id: str) -> None:
+    """Make a business's revenue sub-accounts, all at once and committed on a connection
+    of their own the first time one is wanted: made inside the redemption's transaction,
+    a sub-account's new key would hold every other till making it until that commits."""
+    made: set[str] = process_cache(session, "revenue_stripes").setdefault("made", set())
+    if key in made:
+        return
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    rows = [
+        {
+            "key": f"{key}:{stripe}",
+            "purpose": Purpose.REVENUE,
+            "currency": currency,
+            "business_id": business_id,
+            "balance_minor": 0,
+            "allow_negative": True,
+        }
+        for stripe in range(1, REVENUE_STRIPES)
+    ]
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL lock_timeout = '5s'"))  # the business is new
+        connection.execute(
+            postgresql.insert(LedgerAccount)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[LedgerAccount.key])
+        )
+    made.add(key)
 
 
 @dataclass(frozen=True)
