@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+import select
+import weakref
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
+from prometheus_client import Counter
 from sqlalchemy import (
     BigInteger,
     CursorResult,
@@ -21,18 +24,22 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
 __all__ = [
+    "ROUND_TRIPS",
     "Base",
     "BigId",
     "SessionDep",
     "UtcDateTime",
+    "in_transaction",
     "make_engine",
     "make_sessionmaker",
+    "process_cache",
     "rowcount",
     "str_enum",
     "utcnow",
@@ -90,6 +97,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+ROUND_TRIPS = Counter(
+    "tillpoint_database_round_trips_total",
+    "Round trips to the database: statements (a batch of rows sent as one counts once), "
+    "BEGIN and COMMIT",
+)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`, with every area's tables registered on `Base.metadata`."""
     from . import models  # noqa: F401 - foreign keys across areas resolve only when all load
@@ -98,10 +112,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    kwargs.setdefault("pool_size", 16)
-    kwargs.setdefault("max_overflow", 16)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        kwargs.setdefault("pool_size", 16)
+        kwargs.setdefault("max_overflow", 16)
+        # No pre-ping (a round trip every request): a connection is checked on checkout by
+        # looking at its socket instead, and a request whose connection died mid-way runs
+        # again once (`in_transaction`).
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "checkout", _check_socket)
+    for name in ("before_cursor_execute", "begin", "commit"):
+        event.listen(engine, name, _count_round_trip)
+    return engine
+
+
+def _count_round_trip(*_: object) -> None:
+    ROUND_TRIPS.inc()
+
+
+def _check_socket(dbapi_connection: Any, record: object, proxy: object) -> None:
+    """An idle pooled connection has nothing to read. If its socket is readable, the
+    server closed it or said why it is closing it (a restart, `pg_terminate_backend`, an
+    idle timeout): the pool drops it and connects afresh, with no round trip spent on
+    connections that are fine."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("the connection was closed")
+    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    if readable:
+        raise DisconnectionError("the server closed the connection while it was idle")
 
 
 def _sqlite_connect(connection: Any, _: object) -> None:
@@ -122,6 +159,36 @@ def _sqlite_begin(connection: Any) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+_caches: weakref.WeakKeyDictionary[Engine, dict[str, dict[Any, Any]]] = weakref.WeakKeyDictionary()
+
+
+def process_cache(session: Session, name: str) -> dict[Any, Any]:
+    """A dict this process keeps for the database `session` is bound to (each engine its
+    own, so tests with a database each never share one): for what never changes once
+    committed, such as an account's id."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return _caches.setdefault(engine, {}).setdefault(name, {})
+
+
+Result_ = TypeVar("Result_")
+
+
+def in_transaction(sessions: sessionmaker[Session], work: Callable[[Session], Result_]) -> Result_:
+    """`work` with a session of its own; run once more, with a fresh connection, if the
+    database connection was lost before it finished (the server restarted). Only for work
+    that is safe to repeat: idempotent operations, whose answer and changes commit
+    together, so a second run replays the first when its commit did land."""
+    for attempt in (1, 2):
+        with sessions() as session:
+            try:
+                return work(session)
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+    raise AssertionError("unreachable")
 
 
 def _session(request: Request) -> Iterator[Session]:

@@ -3,6 +3,7 @@ header, and answering with an idempotent operation's outcome."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, TypeVar
 
@@ -11,23 +12,30 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from .accounts.jwt_tokens import AccessClaims, InvalidAccessToken, TokenSigner
 from .accounts.models import Role, User
-from .db import SessionDep
+from .db import SessionDep, in_transaction
 from .directory.models import Business, StaffMember
 from .problems import MEDIA_TYPE, Problem
-from .wallet.idempotency import Outcome
+from .wallet.idempotency import NOT_READ, Outcome, Prior
+from .wallet.models import IdempotencyRecord
 
 __all__ = [
     "PROBLEM_RESPONSES",
+    "BearerClaims",
     "CurrentSession",
     "CurrentUser",
     "IdempotencyKey",
+    "Till",
     "business_for",
+    "in_thread",
     "owned",
     "reply",
     "require_role",
+    "till_for",
+    "user_of",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="an access token from /api/v1/auth/login")
@@ -47,26 +55,58 @@ class SignedIn:
     claims: AccessClaims
 
 
+def _read_claims(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> AccessClaims:
+    if credentials is None:
+        raise _unauthorized("Sign in first: send 'Authorization: Bearer <access token>'.")
+    signer: TokenSigner = request.app.state.token_signer
+    try:
+        return signer.read(credentials.credentials)
+    except InvalidAccessToken as exc:
+        raise _unauthorized(str(exc).capitalize() + ".") from None
+
+
+async def bearer(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AccessClaims:
+    """The access token's claims, checked without I/O (so on the event loop, no thread);
+    the deny list and the user are read by `user_of` or `till_for` in the request's
+    one worker thread."""
+    return _read_claims(request, credentials)
+
+
+BearerClaims = Annotated[AccessClaims, Depends(bearer)]
+
+
+def _refuse_ended(request: Request, claims: AccessClaims) -> None:
+    if request.app.state.deny_list.refuses(claims):
+        raise _unauthorized(
+            "This session has ended (signed out, or the password changed): sign in again."
+        )
+
+
+def _no_user() -> Problem:
+    return _unauthorized("The account no longer exists.")
+
+
+def user_of(session: Session, request: Request, claims: AccessClaims) -> User:
+    """The signed-in user of `claims`, unless their session has ended."""
+    _refuse_ended(request, claims)
+    user = session.get(User, claims.user_id)
+    if user is None:
+        raise _no_user()
+    return user
+
+
 def signed_in(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> SignedIn:
-    if credentials is None:
-        raise _unauthorized("Sign in first: send 'Authorization: Bearer <access token>'.")
-    signer: TokenSigner = request.app.state.token_signer
-    try:
-        claims = signer.read(credentials.credentials)
-    except InvalidAccessToken as exc:
-        raise _unauthorized(str(exc).capitalize() + ".") from None
-    if request.app.state.deny_list.refuses(claims):
-        raise _unauthorized(
-            "This session has ended (signed out, or the password changed): sign in again."
-        )
-    user = session.get(User, claims.user_id)
-    if user is None:
-        raise _unauthorized("The account no longer exists.")
-    return SignedIn(user, claims)
+    claims = _read_claims(request, credentials)
+    return SignedIn(user_of(session, request, claims), claims)
 
 
 def current_user(signed: Annotated[SignedIn, Depends(signed_in)]) -> User:
@@ -116,10 +156,17 @@ def business_for(session: SessionDep, user: User, business_id: str, *, staff: bo
         .where(Business.id == business_id)
     ).first()
     if found is None:
+        return _allowed(user, None, None, business_id, staff=staff)
+    return _allowed(user, found[0], found[1], business_id, staff=staff)
+
+
+def _allowed(
+    user: User, business: Business | None, works_here: str | None, business_id: str, *, staff: bool
+) -> Business:
+    if business is None:
         raise Problem(
             404, "business-not-found", "No such business", f"There is no business {business_id!r}."
         )
-    business, works_here = found
     if user.role is Role.ADMIN or (user.role is Role.VENDOR_OWNER and business.owner_id == user.id):
         return business
     if staff and user.role is Role.VENDOR_STAFF and works_here is not None:
@@ -130,6 +177,63 @@ def business_for(session: SessionDep, user: User, business_id: str, *, staff: bo
         "Not allowed",
         "This business is not yours: sign in with an account of this business.",
     )
+
+
+@dataclass(frozen=True)
+class Till:
+    """Who is at a business's till, the business, and what their Idempotency-Key
+    already answered (`Prior`)."""
+
+    user: User
+    business: Business
+    prior: Prior
+
+
+def till_for(
+    session: Session,
+    request: Request,
+    claims: AccessClaims,
+    business_id: str,
+    idempotency_key: str | None,
+    *,
+    staff: bool = True,
+) -> Till:
+    """`user_of` and `business_for` and the key's stored answer, in one query: a till asks
+    all three on every sale."""
+    _refuse_ended(request, claims)
+    query = (
+        select(User, Business, StaffMember.user_id, IdempotencyRecord)
+        .select_from(User)
+        .outerjoin(Business, Business.id == business_id)
+        .outerjoin(
+            StaffMember,
+            and_(StaffMember.business_id == Business.id, StaffMember.user_id == User.id),
+        )
+        .outerjoin(
+            IdempotencyRecord,
+            and_(IdempotencyRecord.scope == User.id, IdempotencyRecord.key == idempotency_key),
+        )
+        .where(User.id == claims.user_id)
+    )
+    found = session.execute(query).first()
+    if found is None:
+        raise _no_user()
+    user, business, works_here, record = found
+    return Till(
+        user,
+        _allowed(user, business, works_here, business_id, staff=staff),
+        record if idempotency_key else NOT_READ,
+    )
+
+
+Work = TypeVar("Work")
+
+
+async def in_thread(request: Request, work: Callable[[Session], Work]) -> Work:
+    """Run `work` with a session of its own in one worker thread (the whole request's
+    database work in one hop, not one per dependency), once more if the connection to the
+    database was lost on the way. For idempotent operations (see `db.in_transaction`)."""
+    return await run_in_threadpool(in_transaction, request.app.state.sessions, work)
 
 
 class _OfABusiness(Protocol):

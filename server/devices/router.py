@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from sync.allocation import cyclic_gc_paused
 from sync.wire import (
@@ -25,12 +26,10 @@ from sync.wire import (
 from ..db import SessionDep
 from ..deals import service as deals
 from ..deals.schemas import voucher_public
-from ..deps import CurrentUser, IdempotencyKey, business_for, owned, reply
+from ..deps import CurrentUser, IdempotencyKey, business_for, in_thread, owned, reply
 from ..directory.models import Business
 from ..fraud import service as fraud
 from ..fraud.client import client_of
-from ..fraud.models import FraudEvent
-from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.schemas import redemption_public
 from . import redemptions, service
@@ -171,53 +170,49 @@ def _till_business(device: Device, session: SessionDep, request: Request) -> Bus
     response_model=RedemptionPublic,
     summary="Online redemption by a paired terminal (the server decides)",
 )
-def terminal_redemption(
+async def terminal_redemption(
     body: TerminalRedemption,
     request: Request,
-    device: CurrentDevice,
-    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    business = _till_business(device, session, request)
+    request_body = {"path": request.url.path, **body.model_dump()}
+    address = client_of(request).address
 
-    def operation() -> Outcome:
-        assert idempotency_key is not None  # idempotent() refuses a request without one
-        redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
-        till = fraud.Activity(
-            FraudEvent.CODE_LOOKUP,
-            business_id=business.id,
-            terminal=f"device:{device.id}",
-            address=client_of(request).address,
-        )
-        redeemed = fraud.screen_till_redemption(
-            session,
-            till,
-            lambda: cards.redeem_presented(
+    def work(session: Session) -> Outcome:
+        device = device_from_header(session, authorization)
+        business = _till_business(device, session, request)
+
+        def operation() -> Outcome:
+            assert idempotency_key is not None  # idempotent() refuses a request without one
+            redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
+            redeemed = fraud.redeem_at_till(
                 session,
                 request.app.state.keyring,
                 business,
-                body.token,
-                None,
-                body.amount_minor,
-                f"online at terminal {device.name}",
-            ),
-        )
-        redemptions.record(
-            session,
-            device.id,
-            idempotency_key,
-            RedeemedItem.GIFT_CARD,
-            redeemed.card_id,
-            redeemed.amount.minor,
-            operation_id=redeemed.operation_id,
-            cashier_id=body.cashier_id,
-        )
-        return 200, redemption_public(redeemed).model_dump(mode="json")
+                terminal=f"device:{device.id}",
+                address=address,
+                token=body.token,
+                card_id=None,
+                amount_minor=body.amount_minor,
+                memo=f"online at terminal {device.name}",
+            )
+            redemptions.record(
+                session,
+                device.id,
+                idempotency_key,
+                RedeemedItem.GIFT_CARD,
+                redeemed.card_id,
+                redeemed.amount.minor,
+                operation_id=redeemed.operation_id,
+                cashier_id=body.cashier_id,
+            )
+            return 200, redemption_public(redeemed).model_dump(mode="json")
 
-    request_body = {"path": request.url.path, **body.model_dump()}
-    return reply(
-        idempotent(session, f"device:{device.id}", idempotency_key, request_body, operation)
-    )
+        scope = f"device:{device.id}"
+        return idempotent(session, scope, idempotency_key, request_body, operation)
+
+    return reply(await in_thread(request, work))
 
 
 @router.get("/sync/changes", summary="What changed for this terminal's business since a cursor")

@@ -32,11 +32,10 @@ from .models import (
     FraudActivity,
     FraudDecision,
     FraudReview,
-    FraudRule,
     ReviewStatus,
     RuleMode,
 )
-from .service import _COLUMNS, Activity, _enabled_rules, _over, _reason
+from .service import _COLUMNS, Activity, Rule, _enabled_rules, _over, _reason
 
 __all__ = ["PushedScreening"]
 
@@ -51,7 +50,7 @@ class _Tally:
         self.amount_minor = 0
         self.payment_cards: set[str] = set()
 
-    def seen(self, rule: FraudRule, activity: Activity) -> dict[str, int]:
+    def seen(self, rule: Rule, activity: Activity) -> dict[str, int]:
         """What `_measure` answers for `activity`: the window so far, this event included."""
         seen = {"count": self.count, "amount_minor": self.amount_minor}
         if rule.counting is Counting.ATTEMPTS:
@@ -65,7 +64,7 @@ class _Tally:
             seen["count"] = len(cards)
         return seen
 
-    def add(self, rule: FraudRule, activity: Activity) -> None:
+    def add(self, rule: Rule, activity: Activity) -> None:
         """`activity`'s row, written: what the next event's count sees of it."""
         if rule.counting is not Counting.FAILURES or activity.failed:
             self.count += 1
@@ -99,7 +98,7 @@ class PushedScreening:
             for rule in rules:
                 self._count(rule, {k for a in expected if (k := a.key(rule.subject)) is not None})
 
-    def _count(self, rule: FraudRule, keys: Iterable[str]) -> None:
+    def _count(self, rule: Rule, keys: Iterable[str]) -> None:
         """Each key's activity in the rule's window, from the database (what `_measure`
         reads), in one query."""
         wanted = sorted(keys)
@@ -150,7 +149,7 @@ class PushedScreening:
         """`screen_pushed` for one event: never refuses; an enforced review opens (or adds
         to) a review, an enforced block one too and an incident; the incident's words when
         one opened."""
-        flagged: list[tuple[FraudRule, FraudDecision]] = []
+        flagged: list[tuple[Rule, FraudDecision]] = []
         if activity.event not in self.rules:  # an event the batch did not announce
             rules = _enabled_rules(self.session, activity.event, activity.business_id)
             self.rules[activity.event] = list(rules)
@@ -213,7 +212,7 @@ class PushedScreening:
         )
         return detail
 
-    def _open_review(self, rule: FraudRule, decision: FraudDecision) -> None:
+    def _open_review(self, rule: Rule, decision: FraudDecision) -> None:
         """As `_open_review`: the open review of this rule and subject, with one hit more;
         or a new one. The batch's open reviews are read once."""
         if (rule.id, decision.subject_key) not in self._reviews_read:
@@ -238,7 +237,7 @@ class PushedScreening:
             review.decision_reference = decision.reference
             review.reason = _reason(rule, decision)
 
-    def _read_reviews(self, rule: FraudRule, subject_key: str) -> None:
+    def _read_reviews(self, rule: Rule, subject_key: str) -> None:
         """The open reviews of every (rule, subject) the batch may flag, in one query; the
         first time a subject is flagged."""
         wanted = {(rule.id, subject_key)} | {

@@ -14,21 +14,42 @@ enforced block there opens a review and an incident instead.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, func, inspect, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Executable,
+    Select,
+    Table,
+    and_,
+    case,
+    distinct,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sync.money import Money
 from sync.wire import IncidentKind
 
 from ..accounts.models import Role, User
 from ..db import utcnow
 from ..devices.models import Incident
+from ..directory.models import Business
 from ..errors import (
     CardNotFound,
+    DomainError,
     FraudBlocked,
     FraudReviewNotFound,
     FraudRuleNameTaken,
@@ -37,6 +58,8 @@ from ..errors import (
     InvalidToken,
 )
 from ..ids import make_id
+from ..keys.keyring import Keyring
+from ..wallet import cards
 from ..wallet.cards import Redemption
 from .models import (
     ClientDevice,
@@ -56,13 +79,14 @@ from .models import (
 __all__ = [
     "BLOCKED_DETAIL",
     "BUSINESS_EVENTS",
+    "RULES_CACHE_SECONDS",
     "Activity",
     "Client",
-    "Screening",
     "create_rule",
     "decisions",
     "devices_of",
     "notices_of",
+    "redeem_at_till",
     "resolve_review",
     "review_of",
     "reviews",
@@ -70,7 +94,6 @@ __all__ = [
     "rules",
     "screen",
     "screen_pushed",
-    "screen_till_redemption",
     "signed_in",
     "update_rule",
 ]
@@ -129,42 +152,80 @@ class Activity:
         )
 
 
-@dataclass
-class Screening:
-    """What screening one activity wrote: its activity row and the rules' decisions."""
+# -- the rules, cached in each process -------------------------------------------------------
 
-    activity: Activity
-    at: datetime
-    decisions: list[FraudDecision] = field(default_factory=list)
-
-    def keep_as_failed(self, refusal: CardNotFound | InvalidToken) -> None:
-        """The activity failed (the request is refused and rolls back): keep it, failed,
-        with its decisions, as the refusal's record."""
-        refusal.kept.append(self.activity.row(self.at, failed=True))
-        refusal.kept.extend(_copy(d) for d in self.decisions)
+RULES_CACHE_SECONDS = 5.0
+"""How long a process screens with the rules it last read. An edit through this process
+takes effect at once (it forgets its copy); other workers and hosts see it within this."""
 
 
-def _copy(decision: FraudDecision) -> FraudDecision:
-    columns = inspect(FraudDecision).columns.keys()
-    return FraudDecision(**{c: getattr(decision, c) for c in columns if c != "id"})
+@dataclass(frozen=True)
+class Rule:
+    """An enabled rule as read from `fraud_rules`, kept between requests."""
+
+    id: str
+    name: str
+    subject: FraudSubject
+    event: FraudEvent
+    counting: Counting
+    window_seconds: int
+    max_count: int | None
+    max_amount_minor: int | None
+    currency: str | None
+    action: FraudAction
+    mode: RuleMode
+    business_id: str | None  # a business's own rule counts that business's activity only
+
+    @classmethod
+    def of(cls, rule: FraudRule) -> Rule:
+        return cls(**{f.name: getattr(rule, f.name) for f in fields(cls)})
 
 
-def _enabled_rules(
-    session: Session, event: FraudEvent, business_id: str | None
-) -> Sequence[FraudRule]:
-    """The platform's enabled rules for `event`, and the business's own."""
+_rules_lock = threading.Lock()
+# Per engine (each database its own), per business: (when read, the rules).
+_rules: weakref.WeakKeyDictionary[Engine, dict[str | None, tuple[float, tuple[Rule, ...]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _engine_of(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _load_rules(session: Session, business_id: str | None) -> tuple[Rule, ...]:
+    """The enabled rules that apply to `business_id`'s activity, by name."""
     mine = FraudRule.business_id.is_(None) | (FraudRule.business_id == business_id)
-    query = select(FraudRule).where(FraudRule.event == event, FraudRule.enabled.is_(True), mine)
-    return session.scalars(query.order_by(FraudRule.name)).all()
+    query = select(FraudRule).where(FraudRule.enabled.is_(True), mine).order_by(FraudRule.name)
+    return tuple(Rule.of(rule) for rule in session.scalars(query))
 
 
-def _measure(
-    session: Session, rule: FraudRule, activity: Activity, key: str, now: datetime
-) -> dict[str, int]:
-    """The subject's activity in the rule's window, this event included (a failure is
-    counted once it has failed, so a `failures` rule stops the attempt after the Nth).
-    Amounts add up what went through: refused attempts count as attempts, not as money.
-    A business's own rule counts activity at that business only."""
+def _enabled_rules(session: Session, event: FraudEvent, business_id: str | None) -> list[Rule]:
+    engine, now = _engine_of(session), time.monotonic()
+    with _rules_lock:
+        cached = _rules.get(engine, {}).get(business_id)
+    if cached is None or now - cached[0] > RULES_CACHE_SECONDS:
+        cached = (now, _load_rules(session, business_id))
+        with _rules_lock:
+            _rules.setdefault(engine, {})[business_id] = cached
+    return [rule for rule in cached[1] if rule.event is event]
+
+
+def forget_rules(session: Session) -> None:
+    """Read the rules afresh on the next screening (they were just edited)."""
+    with _rules_lock:
+        _rules.pop(_engine_of(session), None)
+
+
+# -- screening -------------------------------------------------------------------------------
+
+Found = list[tuple[Rule, FraudDecision]]
+
+
+def _window(rule: Rule, activity: Activity, key: str, now: datetime, index: int) -> Select[Any]:
+    """One rule's count of the subject's activity in its window, this event excluded (a
+    failure is counted once it has failed, so a `failures` rule stops the attempt after
+    the Nth). Amounts add up what went through: refused attempts count as attempts."""
     since = now - timedelta(seconds=rule.window_seconds)
     where = [
         _COLUMNS[rule.subject] == key,
@@ -187,27 +248,41 @@ def _measure(
         ),
         0,
     )
-    count, amount_minor = session.execute(select(func.count(), amount).where(*where)).one()
-    seen = {"count": int(count), "amount_minor": int(amount_minor)}
-    if rule.counting is Counting.ATTEMPTS:
-        seen["count"] += 1
-    if rule.currency is not None and activity.currency == rule.currency:
-        seen["amount_minor"] += activity.amount_minor
-    if rule.counting is Counting.DISTINCT_PAYMENT_CARDS:
-        cards = set(
-            session.scalars(
-                select(FraudActivity.payment_card)
-                .where(*where, FraudActivity.payment_card.is_not(None))
-                .distinct()
-            )
-        )
-        if activity.payment_card:
-            cards.add(activity.payment_card)
-        seen["count"] = len(cards)
-    return seen
+    this_card = case((FraudActivity.payment_card == activity.payment_card, 1), else_=0)
+    return select(
+        literal(index).label("rule"),
+        func.count().label("count"),
+        amount.label("amount"),
+        func.count(distinct(FraudActivity.payment_card)).label("cards"),
+        func.coalesce(func.max(this_card), 0).label("this_card"),
+    ).where(*where)
 
 
-def _over(rule: FraudRule, seen: dict[str, int]) -> bool:
+def _measure(
+    session: Session, wanted: list[tuple[Rule, Activity, str]], now: datetime
+) -> list[dict[str, int]]:
+    """What each (rule, activity, subject) counted, all in one query."""
+    if not wanted:
+        return []
+    windows = [_window(r, a, k, now, i) for i, (r, a, k) in enumerate(wanted)]
+    query: Executable = windows[0] if len(windows) == 1 else union_all(*windows)
+    counted: dict[int, Any] = {row.rule: row for row in session.execute(query)}
+    measured = []
+    for index, (rule, activity, _) in enumerate(wanted):
+        row = counted[index]
+        seen = {"count": int(row.count), "amount_minor": int(row.amount)}
+        if rule.counting is Counting.ATTEMPTS:
+            seen["count"] += 1
+        if rule.currency is not None and activity.currency == rule.currency:
+            seen["amount_minor"] += activity.amount_minor
+        if rule.counting is Counting.DISTINCT_PAYMENT_CARDS:
+            new_card = activity.payment_card is not None and not row.this_card
+            seen["count"] = int(row.cards) + int(new_card)
+        measured.append(seen)
+    return measured
+
+
+def _over(rule: Rule, seen: dict[str, int]) -> bool:
     if rule.max_count is not None:
         reached = seen["count"] >= rule.max_count
         if reached if rule.counting is Counting.FAILURES else seen["count"] > rule.max_count:
@@ -215,10 +290,9 @@ def _over(rule: FraudRule, seen: dict[str, int]) -> bool:
     return rule.max_amount_minor is not None and seen["amount_minor"] > rule.max_amount_minor
 
 
-def _decide(
-    session: Session, rule: FraudRule, activity: Activity, key: str, now: datetime
+def _decision(
+    rule: Rule, activity: Activity, key: str, seen: dict[str, int], now: datetime
 ) -> FraudDecision:
-    seen = _measure(session, rule, activity, key, now)
     inputs = {
         **seen,
         "counting": rule.counting.value,
@@ -241,7 +315,7 @@ def _decide(
     )
 
 
-def _reason(rule: FraudRule, decision: FraudDecision) -> str:
+def _reason(rule: Rule, decision: FraudDecision) -> str:
     seen = decision.inputs
     what = {
         Counting.ATTEMPTS: f"{seen['count']} {rule.event.value.replace('_', ' ')}s",
@@ -259,7 +333,7 @@ def _reason(rule: FraudRule, decision: FraudDecision) -> str:
     )
 
 
-def _open_review(session: Session, rule: FraudRule, decision: FraudDecision) -> FraudReview:
+def _open_review(session: Session, rule: Rule, decision: FraudDecision) -> FraudReview:
     """The open review of this rule and subject, with one hit more; or a new one."""
     review = session.scalar(
         select(FraudReview).where(
@@ -290,39 +364,97 @@ def _open_review(session: Session, rule: FraudRule, decision: FraudDecision) -> 
     return review
 
 
-def _evaluate(
-    session: Session, activity: Activity, now: datetime
-) -> list[tuple[FraudRule, FraudDecision]]:
-    found = []
-    for rule in _enabled_rules(session, activity.event, activity.business_id):
-        key = activity.key(rule.subject)
-        if key is not None:
-            found.append((rule, _decide(session, rule, activity, key, now)))
+def _evaluate(session: Session, activities: Sequence[Activity], now: datetime) -> list[Found]:
+    """Each activity's decisions, one per enabled rule that has a subject in it; the
+    windows of all of them counted in one query."""
+    wanted: list[tuple[Rule, Activity, str]] = []
+    owner: list[int] = []
+    for position, activity in enumerate(activities):
+        for rule in _enabled_rules(session, activity.event, activity.business_id):
+            key = activity.key(rule.subject)
+            if key is not None:
+                wanted.append((rule, activity, key))
+                owner.append(position)
+    found: list[Found] = [[] for _ in activities]
+    for position, (rule, activity, key), seen in zip(
+        owner, wanted, _measure(session, wanted, now), strict=True
+    ):
+        found[position].append((rule, _decision(rule, activity, key, seen, now)))
     return found
 
 
-def _enforced(
-    found: list[tuple[FraudRule, FraudDecision]], action: FraudAction
-) -> list[tuple[FraudRule, FraudDecision]]:
+def _enforced(found: Found, action: FraudAction) -> Found:
     return [(r, d) for r, d in found if d.action is action and d.mode is RuleMode.ENFORCED]
 
 
-def screen(session: Session, activity: Activity, now: datetime | None = None) -> Screening:
-    """Screen `activity` in the caller's transaction; `FraudBlocked` if an enforced rule
-    blocks it (its record kept on the error), else what was recorded."""
-    now = now or utcnow()
-    found = _evaluate(session, activity, now)
-    decisions = [d for _, d in found]
+def _refuse_if_blocked(activity: Activity, found: Found, now: datetime) -> None:
+    """`FraudBlocked` if an enforced rule blocks `activity`; the attempt, failed, and its
+    decisions travel on the error as the refusal's own record."""
     blocking = _enforced(found, FraudAction.BLOCK)
     if blocking:
         refusal = FraudBlocked(BLOCKED_DETAIL, reference=blocking[0][1].reference)
-        refusal.kept.extend([activity.row(now, failed=True), *decisions])
+        refusal.kept.extend([activity.row(now, failed=True), *(d for _, d in found)])
         raise refusal
-    session.add(activity.row(now))
-    session.add_all(decisions)
-    for rule, decision in _enforced(found, FraudAction.REVIEW):
-        _open_review(session, rule, decision)
-    return Screening(activity, now, decisions)
+
+
+def _activity_values(activity: Activity, now: datetime) -> dict[str, object]:
+    return {
+        "event": activity.event,
+        "at": now,
+        "business_id": activity.business_id,
+        "card_id": activity.card_id,
+        "payment_card": activity.payment_card,
+        "customer_id": activity.customer_id,
+        "terminal": activity.terminal,
+        "address": activity.address,
+        "amount_minor": activity.amount_minor,
+        "currency": activity.currency,
+        "failed": activity.failed,
+    }
+
+
+def _decision_values(decision: FraudDecision) -> dict[str, object]:
+    return {
+        "reference": decision.reference,
+        "rule_id": decision.rule_id,
+        "event": decision.event,
+        "subject": decision.subject,
+        "subject_key": decision.subject_key,
+        "business_id": decision.business_id,
+        "inputs": decision.inputs,
+        "action": decision.action,
+        "mode": decision.mode,
+        "at": decision.at,
+    }
+
+
+def _record(
+    session: Session, screened: Sequence[tuple[Activity, Found]], now: datetime, *, all_: bool
+) -> None:
+    """Write the activities and their decisions (one multi-row INSERT each), and open or
+    add to a review for each enforced `review` (every enforced flag when `all_`)."""
+    # Core, not the ORM's bulk insert: it would split rows by which values are None.
+    connection = session.connection()
+    activities = [_activity_values(a, now) for a, _ in screened]
+    connection.execute(insert(cast(Table, FraudActivity.__table__)), activities)
+    decisions = [_decision_values(d) for _, found in screened for _, d in found]
+    if decisions:
+        connection.execute(insert(cast(Table, FraudDecision.__table__)), decisions)
+    for _, found in screened:
+        flagged = _enforced(found, FraudAction.REVIEW)
+        if all_:
+            flagged += _enforced(found, FraudAction.BLOCK)
+        for rule, decision in flagged:
+            _open_review(session, rule, decision)
+
+
+def screen(session: Session, activity: Activity, now: datetime | None = None) -> None:
+    """Screen `activity` in the caller's transaction and record it; `FraudBlocked` if an
+    enforced rule blocks it (its record kept on the error)."""
+    now = now or utcnow()
+    (found,) = _evaluate(session, [activity], now)
+    _refuse_if_blocked(activity, found, now)
+    _record(session, [(activity, found)], now, all_=False)
 
 
 def screen_pushed(
@@ -332,12 +464,9 @@ def screen_pushed(
     block or review opens a review, and a block an incident too; what to tell the terminal
     when one did."""
     now = now or utcnow()
-    found = _evaluate(session, activity, now)
-    session.add(activity.row(now))
-    session.add_all(d for _, d in found)
+    (found,) = _evaluate(session, [activity], now)
+    _record(session, [(activity, found)], now, all_=True)
     flagged = _enforced(found, FraudAction.BLOCK)
-    for rule, decision in [*_enforced(found, FraudAction.REVIEW), *flagged]:
-        _open_review(session, rule, decision)
     if not flagged or activity.business_id is None or activity.card_id is None:
         return None
     rule, decision = flagged[0]
@@ -359,31 +488,53 @@ def screen_pushed(
     return detail
 
 
-def screen_till_redemption(
-    session: Session, till: Activity, redeem: Callable[[], Redemption]
+def redeem_at_till(
+    session: Session,
+    keyring: Keyring,
+    business: Business,
+    *,
+    terminal: str,
+    address: str,
+    token: str | None,
+    card_id: str | None,
+    amount_minor: int,
+    memo: str,
 ) -> Redemption:
-    """A till's online redemption: the code lookup is screened first (a till past its
-    failed lookups is stopped before it tries another code), a failed lookup is kept as
-    one, and the redemption is screened per card once the code names one."""
-    lookup = screen(session, till)
-    try:
-        redeemed = redeem()
-    except (CardNotFound, InvalidToken) as refusal:
-        lookup.keep_as_failed(refusal)
-        raise
-    screen(
-        session,
-        Activity(
-            FraudEvent.REDEMPTION_ONLINE,
-            business_id=till.business_id,
-            card_id=redeemed.card_id,
-            terminal=till.terminal,
-            address=till.address,
-            amount_minor=redeemed.amount.minor,
-            currency=redeemed.amount.currency.code,
-        ),
+    """A till's online redemption, screened: `terminal`'s code lookup (a till past its
+    failed lookups is stopped, whatever code it tries next; a failed lookup is kept as
+    one) and the redemption per card. A cashier's app is a till of its own
+    (`user:<id>`), a paired terminal another (`device:<id>`).
+
+    Both windows are counted in one query once the card is known, and both activities
+    with their decisions written together after the ledger posting."""
+    now = utcnow()
+    lookup = Activity(
+        FraudEvent.CODE_LOOKUP, business_id=business.id, terminal=terminal, address=address
     )
-    return redeemed
+    try:
+        card = cards.find_card(session, keyring, business, token, card_id, now)
+    except DomainError as refusal:
+        (found,) = _evaluate(session, [lookup], now)
+        _refuse_if_blocked(lookup, found, now)
+        if isinstance(refusal, CardNotFound | InvalidToken):
+            refusal.kept.extend([lookup.row(now, failed=True), *(d for _, d in found)])
+        raise
+    amount = Money.of(amount_minor, card.currency)
+    redemption = Activity(
+        FraudEvent.REDEMPTION_ONLINE,
+        business_id=business.id,
+        card_id=card.id,
+        terminal=terminal,
+        address=address,
+        amount_minor=amount.minor,
+        currency=amount.currency.code,
+    )
+    looked_up, redeemed = _evaluate(session, [lookup, redemption], now)
+    _refuse_if_blocked(lookup, looked_up, now)
+    operation_id, balance_after = cards.redeem(session, card, amount, memo)
+    _refuse_if_blocked(redemption, redeemed, now)
+    _record(session, [(lookup, looked_up), (redemption, redeemed)], now, all_=False)
+    return Redemption(operation_id, card.id, amount, balance_after)
 
 
 # -- rules -----------------------------------------------------------------------------------
@@ -446,6 +597,7 @@ def create_rule(session: Session, business_id: str | None, **values: object) -> 
     rule = FraudRule(id=make_id(), business_id=business_id, **values)
     session.add(rule)
     _name_free(session, rule)
+    forget_rules(session)
     return rule
 
 
@@ -463,6 +615,7 @@ def update_rule(
         raise Invalid("A rule counting distinct payment cards needs max_count.")
     rule.updated_at = utcnow()
     _name_free(session, rule)
+    forget_rules(session)
     return rule
 
 

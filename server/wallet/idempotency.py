@@ -20,10 +20,11 @@ trips on the path every redemption takes).
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -37,10 +38,20 @@ from ..errors import (
 )
 from .models import IdempotencyRecord
 
-__all__ = ["Outcome", "idempotent"]
+__all__ = ["NOT_READ", "Outcome", "Prior", "idempotent"]
 
 Outcome = tuple[int, dict[str, Any]]
 MAX_KEY_LENGTH = 200
+
+
+class _NotRead(enum.Enum):
+    NOT_READ = "not read"
+
+
+NOT_READ: Final = _NotRead.NOT_READ
+Prior = IdempotencyRecord | None | Literal[_NotRead.NOT_READ]
+"""What a caller already read of a key's stored answer, with its other reads in one
+query: the record, None (there is none yet), or NOT_READ (`idempotent` reads it)."""
 
 
 def _fingerprint(request: Any) -> str:
@@ -70,6 +81,7 @@ def idempotent(
     key: str | None,
     request: Any,
     operation: Callable[[], Outcome],
+    prior: Prior = NOT_READ,
 ) -> Outcome:
     """Run `operation` once per (scope, key) and commit; replay the stored answer after."""
     if not key:
@@ -81,7 +93,7 @@ def idempotent(
         raise IdempotencyKeyInvalid(
             f"Use an Idempotency-Key of at most {MAX_KEY_LENGTH} characters.",
         )
-    return _once(session, scope, key, _fingerprint(request), operation, again=True)
+    return _once(session, scope, key, _fingerprint(request), operation, prior, again=True)
 
 
 def _once(
@@ -90,10 +102,11 @@ def _once(
     key: str,
     request_hash: str,
     operation: Callable[[], Outcome],
+    prior: Prior,
     *,
     again: bool,
 ) -> Outcome:
-    existing = _find(session, scope, key)
+    existing = _find(session, scope, key) if prior is NOT_READ else prior
     if existing is not None:
         session.rollback()
         return _replay(existing, request_hash)
@@ -118,5 +131,5 @@ def _once(
         if not again:
             raise
         # Another unique row won (not this key's answer): run again, now seeing it.
-        return _once(session, scope, key, request_hash, operation, again=False)
+        return _once(session, scope, key, request_hash, operation, NOT_READ, again=False)
     return status, body

@@ -7,17 +7,20 @@ card) never do. `post` applies a whole operation — one or many legs — or not
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import Engine, Table, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from ..db import utcnow
+from ..db import process_cache, utcnow
 from ..events import EventEntity, EventKind, record
 from ..ids import make_id
 from .models import LedgerAccount, Purpose, Transfer, TransferKind
@@ -35,10 +38,14 @@ __all__ = [
     "invariant_violations",
     "lock_order",
     "post",
+    "revenue_balance",
 ]
 
 
 MEMO_LENGTH = 200  # Transfer.memo; a memo quoting a long email is cut, not refused
+
+REVENUE_STRIPES = 16
+"""A business's revenue is received on this many sub-accounts (see `account`)."""
 
 
 class InsufficientFundsError(Exception):
@@ -62,9 +69,90 @@ def card_account_key(card_id: str) -> str:
     return f"card:{card_id}"
 
 
-def _key(purpose: Purpose, currency: str, business_id: str | None) -> str:
+def _key(session: Session, purpose: Purpose, currency: str, business_id: str | None) -> str:
     owner = business_id or "platform"
-    return f"{purpose.value}:{owner}:{currency}"
+    key = f"{purpose.value}:{owner}:{currency}"
+    if purpose is Purpose.REVENUE and business_id is not None and _striped(session):
+        stripe: int = session.info.setdefault("revenue_stripe", random.randrange(REVENUE_STRIPES))
+        if stripe:
+            _make_stripes(session, key, currency, business_id)
+            return f"{key}:{stripe}"
+    return key
+
+
+def _striped(session: Session) -> bool:
+    """Sub-accounts only where writers run side by side (SQLite has one writer)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _make_stripes(session: Session, key: str, currency: str, business_id: str) -> None:
+    """Make a business's revenue sub-accounts, all at once and committed on a connection
+    of their own the first time one is wanted: made inside the redemption's transaction,
+    a sub-account's new key would hold every other till making it until that commits."""
+    made: set[str] = process_cache(session, "revenue_stripes").setdefault("made", set())
+    if key in made:
+        return
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    rows = [
+        {
+            "key": f"{key}:{stripe}",
+            "purpose": Purpose.REVENUE,
+            "currency": currency,
+            "business_id": business_id,
+            "balance_minor": 0,
+            "allow_negative": True,
+        }
+        for stripe in range(1, REVENUE_STRIPES)
+    ]
+    with engine.begin() as connection:
+        connection.execute(text("SET LOCAL lock_timeout = '5s'"))  # the business is new
+        connection.execute(
+            postgresql.insert(LedgerAccount)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[LedgerAccount.key])
+        )
+    made.add(key)
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What never changes about an account once it is committed."""
+
+    id: int
+    purpose: Purpose
+    currency: str
+    business_id: str | None
+    allow_negative: bool
+
+    @classmethod
+    def of(cls, account: LedgerAccount) -> _Known:
+        return cls(
+            account.id,
+            account.purpose,
+            account.currency,
+            account.business_id,
+            account.allow_negative,
+        )
+
+
+def _attached(session: Session, key: str, known: _Known) -> LedgerAccount:
+    """The account in `session` without reading it: its balance loads when asked for
+    (`post` reads it back from its UPDATE)."""
+    same = session.identity_map.get(identity_key(LedgerAccount, known.id))
+    if isinstance(same, LedgerAccount):
+        return same
+    attached = LedgerAccount(
+        id=known.id,
+        key=key,
+        purpose=known.purpose,
+        currency=known.currency,
+        business_id=known.business_id,
+        allow_negative=known.allow_negative,
+    )
+    make_transient_to_detached(attached)
+    session.add(attached)
+    return attached
 
 
 def account(
@@ -75,15 +163,29 @@ def account(
     *,
     key: str | None = None,
 ) -> LedgerAccount:
-    """The account for (purpose, business, currency), made on first use (race-safe)."""
-    key = key or _key(purpose, currency, business_id)
+    """The account for (purpose, business, currency), made on first use (race-safe).
+
+    A business's revenue — the account every redemption there credits — is split into
+    `REVENUE_STRIPES` sub-accounts, `revenue:<business>:<currency>[:<n>]` (the first is
+    the one kept from before the split): each transaction credits one picked at random
+    (the same one all through), so concurrent tills of one business rarely wait on one
+    row's lock. The business's revenue is their sum (`revenue_balance`).
+
+    An account's id never changes, so each process remembers it after reading it once."""
+    key = key or _key(session, purpose, currency, business_id)
     # Accounts are never deleted, so one found in this session stays right for it.
     known: dict[str, LedgerAccount] = session.info.setdefault("ledger_accounts", {})
     if key in known and known[key] in session:
         return known[key]
+    remembered: dict[str, _Known] = process_cache(session, "ledger_accounts")
+    if key in remembered:
+        known[key] = _attached(session, key, remembered[key])
+        return known[key]
     found = session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
     if found is not None:
         known[key] = found
+        if key not in session.info.get("ledger_accounts_made", ()):
+            remembered[key] = _Known.of(found)  # committed: not made by this transaction
         return found
     created = LedgerAccount(
         key=key,
@@ -98,11 +200,25 @@ def account(
     try:
         with session.begin_nested():
             session.add(created)
+        session.info.setdefault("ledger_accounts_made", set()).add(key)
         return created
     except IntegrityError:  # another request made it first
         existing = session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
         assert existing is not None
         return existing
+
+
+def revenue_balance(session: Session, business_id: str, currency: str) -> int:
+    """What redemptions at `business_id` brought in, net: the sum of its revenue
+    sub-accounts."""
+    value = session.scalar(
+        select(func.sum(LedgerAccount.balance_minor)).where(
+            LedgerAccount.business_id == business_id,
+            LedgerAccount.purpose == Purpose.REVENUE,
+            LedgerAccount.currency == currency,
+        )
+    )
+    return int(value or 0)
 
 
 def clearing_account(session: Session, currency: str, business_id: str) -> LedgerAccount:

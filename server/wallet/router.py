@@ -5,13 +5,24 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sync.money import Money
 
 from ..accounts.models import Role, User
 from ..billing.subscriptions import require_selling
 from ..db import SessionDep
-from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply, require_role
+from ..deps import (
+    PROBLEM_RESPONSES,
+    BearerClaims,
+    CurrentUser,
+    IdempotencyKey,
+    business_for,
+    in_thread,
+    reply,
+    require_role,
+    till_for,
+)
 from ..directory.models import Business, StaffMember
 from ..directory.schemas import MoneyPublic
 from ..errors import BusinessNotFound, CardNotFound, HoldNotFound
@@ -274,41 +285,38 @@ def _till_business(session: SessionDep, user: User, business_id: str, request: R
     responses=PROBLEM_RESPONSES,
     summary="Redeem a gift card at the till",
 )
-def redeem(
+async def redeem(
     business_id: str,
     body: RedemptionRequest,
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    claims: BearerClaims,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    business = _till_business(session, user, business_id, request)
+    request_body = {"path": request.url.path, **body.model_dump()}
+    address = client_of(request).address
 
-    def operation() -> Outcome:
-        # A cashier's app is the till: its lookups are counted per cashier.
-        till = fraud.Activity(
-            FraudEvent.CODE_LOOKUP,
-            business_id=business.id,
-            terminal=f"user:{user.id}",
-            address=client_of(request).address,
-        )
-        redeemed = fraud.screen_till_redemption(
-            session,
-            till,
-            lambda: cards.redeem_presented(
+    def work(session: Session) -> Outcome:
+        till = till_for(session, request, claims, business_id, idempotency_key)
+        user = till.user
+        request.app.state.redeem_limiter.hit(f"user:{user.id}", "redemption")
+
+        def operation() -> Outcome:
+            redeemed = fraud.redeem_at_till(
                 session,
                 request.app.state.keyring,
-                business,
-                body.token,
-                body.card_id,
-                body.amount_minor,
-                f"by {user.email}",
-            ),
-        )
-        return 200, redemption_public(redeemed).model_dump(mode="json")
+                till.business,
+                terminal=f"user:{user.id}",  # a cashier's app is the till
+                address=address,
+                token=body.token,
+                card_id=body.card_id,
+                amount_minor=body.amount_minor,
+                memo=f"by {user.email}",
+            )
+            return 200, redemption_public(redeemed).model_dump(mode="json")
 
-    request_body = {"path": request.url.path, **body.model_dump()}
-    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+        return idempotent(session, user.id, idempotency_key, request_body, operation, till.prior)
+
+    return reply(await in_thread(request, work))
 
 
 def _hold_public(session: SessionDep, held: Hold) -> dict[str, Any]:
