@@ -19,6 +19,7 @@ from terminal.app import make_app
 from terminal.app.screens.owner import OwnerPane
 from terminal.app.screens.pairing import PairingScreen
 from terminal.app.screens.scan import ScanScreen, Step
+from terminal.app.screens.signin import SignInScreen
 from terminal.app.screens.tills import ConfirmRevokeScreen, TillsPane
 from terminal.core.qr_text import half_blocks
 from terminal.core.session import TerminalSession
@@ -80,8 +81,19 @@ def text_of(widget) -> str:
     return str(widget.render())
 
 
+async def owner_at_the_till(pilot, app, email: str):
+    """The owner signs in at the till with the account (F4): the vendor screens open."""
+    await pilot.press("f4")
+    assert isinstance(app.screen, SignInScreen)
+    await pilot.click("#account-email")
+    await pilot.press(*email, "enter", *PASSWORD, "enter")
+    await until(pilot, lambda: app.session.signed_in is not None, "the owner signed in")
+
+
 async def sign_in_and_open_tills(pilot, app, email: str):
-    """F3, the Owner tab's sign-in, then the Tills tab (F6 from the Owner tab)."""
+    """The owner at the till, F3, the Owner tab's sign-in, then the Tills tab (F6 from the
+    Owner tab)."""
+    await owner_at_the_till(pilot, app, email)
     await pilot.press("f3")
     tabs = app.screen.query_one(TabbedContent)
     tabs.active = "owner-tab"
@@ -203,6 +215,7 @@ async def test_a_branch_edit_reaches_the_server_and_the_other_till(server, cafe,
     first = make_app(first_data, sync_interval=3600, timeout=2.0)
     async with first.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: first.session.status().last_sync is not None, "first sync")
+        await owner_at_the_till(pilot, first, cafe["owner_email"])
         await pilot.press("f3")
         first.screen.query_one(TabbedContent).active = "branches"
         table = first.screen.query_one("#branch-table", DataTable)

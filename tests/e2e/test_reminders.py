@@ -5,6 +5,7 @@ server on loopback."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -54,6 +55,21 @@ def test_an_expiry_reminder_is_sent_once_on_its_day_by_two_workers(postgres_url,
             owner = signed_in(base, "vendor")
             cafe = open_cafe(base, owner)
             me = httpx.get(f"{base}/api/v1/me", headers=cafe["customer"]).json()
+            # Reminders go by email to a confirmed address: confirm it with the emailed code.
+            two_workers_at(
+                datetime.fromisoformat(cafe["card"]["expires_at"]) - timedelta(days=300), env
+            )
+            [confirm] = [
+                m
+                for m in sink.messages
+                if m["To"] == me["email"] and m["Subject"] == "Confirm your email for Tillpoint"
+            ]
+            code = re.search(
+                r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", confirm.get_body(("plain",)).get_content()
+            )
+            assert code is not None
+            verified = httpx.post(f"{base}/api/v1/auth/verify-email", json={"code": code[0]})
+            assert verified.status_code == 200, verified.text
         expires = datetime.fromisoformat(cafe["card"]["expires_at"])
 
         def reminders() -> list[str]:

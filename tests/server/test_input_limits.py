@@ -452,17 +452,10 @@ def test_sign_ins_at_once_from_one_new_device_note_it_once(client, shop, session
 
 
 def test_one_exchange_rate_stored_at_once_by_many_requests_is_one_rate(client, sessions):
-    from server.accounts.models import Role
     from server.billing.models import ExchangeRate
-    from tests.server.api import log_in
+    from tests.server.api import make_admin
 
-    actor = sign_up(client, "customer")
-    with sessions() as session:
-        user = session.get(User, actor.id)
-        assert user is not None
-        user.role = Role.ADMIN
-        session.commit()
-    admin = log_in(client, actor.email)
+    admin = make_admin(client)  # signed in with two-step sign-in, as admins must be
     rate = [{"currency": "EUR", "rate": "0.85", "valid_from": "2026-11-01"}]
     responses = at_once(6, lambda _: admin.post("/api/v1/admin/exchange-rates", rate))
     assert [r.status_code for r in responses] == [200] * 6, [r.text for r in responses]
