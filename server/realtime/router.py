@@ -83,6 +83,17 @@ async def terminal_stream(
     return _stream(events)
 
 
+async def _user_id(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+    """Who the bearer token signs in, checked with a session of its own, closed at once."""
+    sessions: sessionmaker[Session] = request.app.state.sessions
+
+    def user_id() -> str:
+        with sessions() as session:
+            return signed_in(request, session, credentials).user.id
+
+    return await anyio.to_thread.run_sync(user_id)
+
+
 @router.get(
     "/me/stream",
     summary="Server-sent events: your cards' balances and status as they change",
@@ -95,15 +106,10 @@ async def my_stream(
     last_event_id: LastEventId = None,
 ) -> EventSourceResponse:
     sessions: sessionmaker[Session] = request.app.state.sessions
-
-    def user_id() -> str:
-        with sessions() as session:
-            return signed_in(request, session, credentials).user.id
-
     events = card_changes(
         sessions,
         request.app.state.wakeups.listeners,
-        await anyio.to_thread.run_sync(user_id),
+        await _user_id(request, credentials),
         parse_positions(last_event_id),
     )
     return _stream(events)
@@ -121,15 +127,10 @@ async def my_inbox_stream(
     last_event_id: LastEventId = None,
 ) -> EventSourceResponse:
     sessions: sessionmaker[Session] = request.app.state.sessions
-
-    def user_id() -> str:
-        with sessions() as session:
-            return signed_in(request, session, credentials).user.id
-
     events = inbox_changes(
         sessions,
         request.app.state.wakeups.listeners,
-        await anyio.to_thread.run_sync(user_id),
+        await _user_id(request, credentials),
         parse_inbox_state(last_event_id),
     )
     return _stream(events)
