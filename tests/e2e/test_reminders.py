@@ -64,9 +64,9 @@ def test_an_expiry_reminder_is_sent_once_on_its_day_by_two_workers(postgres_url,
                 for m in sink.messages
                 if m["To"] == me["email"] and m["Subject"] == "Confirm your email for Tillpoint"
             ]
-            code = re.search(
-                r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", confirm.get_body(("plain",)).get_content()
-            )
+            text = confirm.get_body(("plain",))
+            assert text is not None
+            code = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", text.get_content())
             assert code is not None
             verified = httpx.post(f"{base}/api/v1/auth/verify-email", json={"code": code[0]})
             assert verified.status_code == 200, verified.text
