@@ -21,6 +21,7 @@ import httpx
 from sync.client import DeviceAuth
 from terminal.core.store import TerminalStore
 from tests.server.conftest import (  # the same per-test databases and Redis key prefixes
+    database_kind,
     database_url,
     postgres_url,
     redis_env,
@@ -251,6 +252,7 @@ __all__ = [
     "LIMITS",
     "PASSWORD",
     "StoppableServer",
+    "database_kind",
     "database_url",
     "free_port",
     "migrated_server",

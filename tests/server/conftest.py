@@ -1,5 +1,6 @@
-"""Server fixtures: every test runs on SQLite and on a real PostgreSQL, each in a
-schema of its own that is dropped afterwards."""
+"""Server fixtures: every test runs on SQLite and on a real PostgreSQL, each on a
+database of its own: a SQLite file, or a PostgreSQL schema (emptied and reused by the next
+test, or made fresh for a test that needs an empty one)."""
 
 from __future__ import annotations
 
@@ -64,14 +65,91 @@ def fresh_postgres_schema() -> Iterator[str]:
         admin.dispose()
 
 
+class SchemaPool:
+    """PostgreSQL schemas holding every table, lent to one test at a time and emptied
+    after it: making the tables costs PostgreSQL about 2 s, and dropping them 1 s more,
+    where emptying them costs 0.1 s. Each test gets a new engine on its schema (the server
+    keeps caches per engine). Each test process keeps its own schemas; all are dropped when
+    the process ends."""
+
+    def __init__(self) -> None:
+        self.idle: list[str] = []
+        self.schemas: list[str] = []
+
+    def take(self) -> Engine:
+        if self.idle:
+            return make_engine(self.idle.pop())
+        base = _postgres_url()
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        _execute(base, f'CREATE SCHEMA "{schema}"')
+        self.schemas.append(schema)
+        separator = "&" if "?" in base else "?"
+        engine = make_engine(f"{base}{separator}options=-csearch_path%3D{schema}")
+        Base.metadata.create_all(engine)
+        return engine
+
+    def give_back(self, engine: Engine) -> None:
+        """Empty the tables and restart the sequences, as new; a schema that cannot be
+        emptied (a test left a lock behind) is not lent again."""
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("SET LOCAL lock_timeout = '5s'"))
+                for table in reversed(Base.metadata.sorted_tables):
+                    connection.execute(table.delete())
+                sequences = connection.scalars(
+                    text(
+                        "SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"
+                    )
+                ).all()
+                for sequence in sequences:
+                    connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+        except Exception:
+            return
+        finally:
+            engine.dispose()
+        self.idle.append(url_of(engine))
+
+    def close(self) -> None:
+        for schema in self.schemas:
+            _execute(_postgres_url(), f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _execute(url: str, statement: str) -> None:
+    admin = make_engine(url)
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(statement))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def schema_pool() -> Iterator[SchemaPool]:
+    pool = SchemaPool()
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path) -> Iterator[str]:
-    """A URL to an empty database of its own: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
+def database_kind(request) -> str:
+    """Every server test runs twice: on SQLite and on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(database_kind, tmp_path) -> Iterator[str]:
+    """A URL to an empty database of its own: a SQLite file, or a fresh PostgreSQL schema
+    (for a test that migrates it or hands it to a server it starts)."""
+    if database_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'server.db'}"
         return
     with fresh_postgres_schema() as url:
         yield url
+
+
+def url_of(engine: Engine) -> str:
+    """The URL the `engine` fixture's database is reached at, for a command run on it."""
+    return engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -89,14 +167,21 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def engine(database_url) -> Iterator[Engine]:
-    """The database, checked after the test: the ledger must still balance."""
-    engine = make_engine(database_url)
-    Base.metadata.create_all(engine)
+def engine(database_kind, tmp_path, schema_pool) -> Iterator[Engine]:
+    """A database of the test's own with every table, checked after the test: the ledger
+    must still balance."""
+    if database_kind == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'server.db'}")
+        Base.metadata.create_all(engine)
+    else:
+        engine = schema_pool.take()
     yield engine
     with Session(engine) as session:
         assert invariant_violations(session) == [], "the ledger no longer balances"
-    engine.dispose()
+    if database_kind == "sqlite":
+        engine.dispose()
+    else:
+        schema_pool.give_back(engine)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from server.payments import SimulatedGateway, UnknownGatewayError, make_gateway
 from sync.cli import main
 from tests.server import gateways
 from tests.server.api import buy_card, open_shop, sign_up
+from tests.server.conftest import url_of
 
 NOV = date(2026, 11, 1)
 DEC = date(2026, 12, 1)
@@ -532,13 +533,13 @@ def test_the_billing_currency_setting_prices_the_plans_and_is_what_rates_are_aga
 
 
 def test_a_price_list_in_another_currency_than_the_setting_is_refused(
-    settings, engine, sessions, database_url, monkeypatch, capsys
+    settings, engine, sessions, monkeypatch, capsys
 ):
     with sessions() as session:
         ensure_prices(session, "GBP")
     with pytest.raises(PriceListError, match="TILLPOINT_BILLING_CURRENCY"):
         create_app(settings.model_copy(update={"billing_currency": "EUR"}), engine=engine)
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATABASE_URL", url_of(engine))
     monkeypatch.setenv("TILLPOINT_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("TILLPOINT_BILLING_CURRENCY", "EUR")
     assert main(["server", "billing-run", "--at", NOV.isoformat()]) == 2
@@ -546,14 +547,14 @@ def test_a_price_list_in_another_currency_than_the_setting_is_refused(
 
 
 def test_the_cli_billing_run_charges_through_the_gateway_the_server_was_built_with(
-    settings, engine, sessions, clock, database_url, monkeypatch, capsys
+    settings, engine, sessions, clock, monkeypatch, capsys
 ):
     monkeypatch.setattr(gateways.Recording, "made", [])
     server_settings = settings.model_copy(update={"payment_gateway": gateways.NAME})
     with TestClient(create_app(server_settings, engine=engine, today=clock)) as client:
         assert isinstance(gateway_of(client), gateways.Recording)
         billing = Billing(client, sessions, clock)
-        monkeypatch.setenv("DATABASE_URL", database_url)
+        monkeypatch.setenv("DATABASE_URL", url_of(engine))
         monkeypatch.setenv("TILLPOINT_DATA_DIR", str(settings.data_dir))
         monkeypatch.setenv("TILLPOINT_PAYMENT_GATEWAY", gateways.NAME)
         assert main(["server", "billing-run", "--at", NOV.isoformat()]) == 0
