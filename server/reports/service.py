@@ -42,6 +42,8 @@ __all__ = [
 
 MAX_DAYS = 366
 """The longest range one report covers: a year, leap or not."""
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+"""The days a report may cover (a day outside is no day any money moved on)."""
 
 # Which transfers make each figure. Holds, their releases and card-to-card transfers move
 # value between a business's own accounts: they show only in the liability.
@@ -88,6 +90,12 @@ class ReportRange:
 def report_range(first: date, last: date | None, time_zone: str | None) -> ReportRange:
     """The range asked for, or `ReportRangeInvalid` saying what to send instead."""
     last = last or first
+    for day in (first, last):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ReportRangeInvalid(
+                f"{day} is outside the days a report covers ({FIRST_DAY} to {LAST_DAY}): "
+                "send days in that span."
+            )
     if last < first:
         raise ReportRangeInvalid(
             f"The range ends ({last}) before it starts ({first}): send from= the first day "
@@ -100,7 +108,7 @@ def report_range(first: date, last: date | None, time_zone: str | None) -> Repor
         )
     try:
         zone = ZoneInfo(time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder's name, "Europe"
         raise ReportRangeInvalid(
             f"There is no time zone {time_zone!r}: send an IANA name such as Europe/London, "
             "or leave tz out for UTC."

@@ -290,7 +290,13 @@ def record_offline_redemption(
     return postings.add(legs, origin=origin), shortfall
 
 
-def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) -> Hold:
+def hold(
+    session: Session,
+    card: GiftCard,
+    amount: Money,
+    expires_at: datetime,
+    origin: Origin = NOWHERE,
+) -> Hold:
     """Set `amount` aside (pending), e.g. while the rest of a split payment goes through."""
     legs = [
         Leg(
@@ -302,7 +308,7 @@ def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) 
         )
     ]
     try:
-        ledger.post(session, legs)
+        ledger.post(session, legs, origin=origin)
     except InsufficientFundsError as exc:
         raise _insufficient(card, exc) from None
     created = Hold(card_id=card.id, amount_minor=amount.minor, expires_at=expires_at)
@@ -362,7 +368,7 @@ def post_hold(session: Session, held: Hold, amount: Money, origin: Origin = NOWH
     ledger.post(session, legs, origin=origin)
 
 
-def _release(session: Session, held: Hold, status: HoldStatus) -> None:
+def _release(session: Session, held: Hold, status: HoldStatus, origin: Origin = NOWHERE) -> None:
     card = session.get(GiftCard, held.card_id)
     assert card is not None
     _close_hold(session, held, status, 0)
@@ -377,11 +383,12 @@ def _release(session: Session, held: Hold, status: HoldStatus) -> None:
                 card.id,
             )
         ],
+        origin=origin,
     )
 
 
-def void_hold(session: Session, held: Hold) -> None:
-    _release(session, held, HoldStatus.VOIDED)
+def void_hold(session: Session, held: Hold, origin: Origin = NOWHERE) -> None:
+    _release(session, held, HoldStatus.VOIDED, origin)
 
 
 def expire_holds(session: Session, now: datetime | None = None) -> int:

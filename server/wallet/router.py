@@ -357,7 +357,8 @@ def create_hold(
             session, request.app.state.keyring, business, body.token, body.card_id
         )
         expires = datetime.now(UTC) + timedelta(seconds=body.expires_in_seconds)
-        held = cards.hold(session, card, Money.of(body.amount_minor, card.currency), expires)
+        amount = Money.of(body.amount_minor, card.currency)
+        held = cards.hold(session, card, amount, expires, Origin(cashier_id=user.id))
         return 201, _hold_public(session, held)
 
     request_body = {"path": request.url.path, **body.model_dump()}
@@ -419,7 +420,7 @@ def void_hold(
     held = _hold_of(session, business, hold_id)
 
     def operation() -> Outcome:
-        cards.void_hold(session, held)
+        cards.void_hold(session, held, Origin(cashier_id=user.id))
         return 200, _hold_public(session, held)
 
     return reply(

@@ -159,7 +159,7 @@ def till_time_zone() -> str:
             if name:
                 ZoneInfo(name)
                 return name
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             continue
     return "UTC"
 

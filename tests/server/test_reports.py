@@ -10,7 +10,15 @@ import pytest
 
 from server.wallet import cards, ledger
 from server.wallet.models import Purpose
-from tests.server.api import Shop, buy_card, buy_voucher, create_deal, new_key, sign_up
+from tests.server.api import (
+    Shop,
+    buy_card,
+    buy_voucher,
+    create_deal,
+    new_key,
+    open_shop,
+    sign_up,
+)
 from tests.server.test_sync_push import Terminal
 from tests.server.test_till_branches import add_branch
 
@@ -45,7 +53,9 @@ def trade(client, shop, sessions):
     """A day's trade: two cards and two vouchers sold in the app; at the branch's till the
     cashier redeems a card online, then voids it, and a voucher; at the corner till (no
     branch) a card is overspent offline and a voucher redeemed offline; the cashier's phone
-    redeems, and the owner refunds part of it; a card expires with money on it."""
+    redeems, and the owner refunds part of it, then holds two amounts on a card (split
+    tender), takes most of one and leaves the other pending; that card expires with money
+    on it."""
     customer = sign_up(client)
     first = buy_card(customer, shop, 1000).json()
     second = buy_card(customer, shop, 500).json()
@@ -82,8 +92,20 @@ def trade(client, shop, sessions):
         key=new_key(),
     )
     assert refunded.status_code == 200, refunded.text
+    holds = f"/api/v1/businesses/{shop.business_id}/holds"
+    taken, pending = (
+        shop.cashier.post(
+            holds,
+            {"card_id": first["id"], "amount_minor": amount, "expires_in_seconds": 600},
+            key=new_key(),
+        ).json()["id"]
+        for amount in (200, 30)
+    )
+    posted = shop.cashier.post(f"{holds}/{taken}/post", {"amount_minor": 150}, key=new_key())
+    assert posted.status_code == 200, posted.text
+    assert pending
 
-    with sessions() as session:  # the first card (now 940) expires: breakage
+    with sessions() as session:  # the first card (now 760, 30 held) expires: breakage
         assert cards.expire_cards(session, datetime.now(UTC) + timedelta(days=800)) == 1
         session.commit()
     return Trade(shop, branch["id"], counter, corner, redeemed.json()["id"])
@@ -97,12 +119,12 @@ def test_the_report_adds_up_to_the_ledger(trade, sessions):
     assert totals == {
         "cards_sold": (1500, 2),
         "vouchers_sold": (680, 2),
-        "redeemed_online": (300 + 340 + 100, 3),
+        "redeemed_online": (300 + 340 + 100 + 150, 4),  # the posted hold's 150 too
         "redeemed_offline": (600 + 340, 3),  # the shortfall's leg is part of its redemption
         "shortfalls": (100, 1),
         "voids": (300, 1),
         "refunds": (40, 1),
-        "breakage": (940, 1),
+        "breakage": (760, 1),
     }
     business, currency = trade.shop.business_id, "GBP"
     with sessions() as session:
@@ -151,8 +173,8 @@ def test_by_till_each_terminal_has_its_own_row(trade):
     assert (corner["redeemed_offline"], corner["shortfalls"]) == ((940, 3), (100, 1))
     _, elsewhere = rows[None]  # the app's sales, the cashier's phone, the owner, expiry
     assert elsewhere["cards_sold"] == (1500, 2)
-    assert elsewhere["redeemed_online"] == (100, 1)
-    assert (elsewhere["refunds"], elsewhere["breakage"]) == ((40, 1), (940, 1))
+    assert elsewhere["redeemed_online"] == (250, 2)
+    assert (elsewhere["refunds"], elsewhere["breakage"]) == ((40, 1), (760, 1))
 
 
 def test_by_branch_a_till_counts_at_its_branch(trade):
@@ -169,7 +191,7 @@ def test_by_cashier_the_person_signed_in_at_the_till(trade):
     assert set(rows) == {cashier.id, owner.id, None}
     name, theirs = rows[cashier.id]
     assert name == cashier.email  # no till name set for them: their email
-    assert theirs["redeemed_online"] == (740, 3)  # the till's two and their phone's one
+    assert theirs["redeemed_online"] == (890, 4)  # the till's two, their phone's two
     assert theirs["voids"] == (0, 0)  # the void was pushed with no one signed in
     assert rows[owner.id][1]["refunds"] == (40, 1)
 
@@ -188,6 +210,10 @@ def test_a_range_with_nothing_in_it_is_all_zeros(trade):
         ({"from": "2026-11-02", "to": "2026-11-01"}, "ends (2026-11-01) before it starts"),
         ({"from": "2024-01-01", "to": "2025-12-31"}, "at most 366 days"),
         ({"tz": "Mars/Olympus_Mons"}, "no time zone 'Mars/Olympus_Mons'"),
+        ({"tz": "Europe"}, "no time zone 'Europe'"),  # a folder of zones, not a zone
+        ({"tz": "../../etc/passwd"}, "no time zone"),
+        ({"from": "9999-12-31", "to": "9999-12-31"}, "9999-12-31 is outside the days"),
+        ({"from": "0001-01-01", "to": "0001-01-01"}, "0001-01-01 is outside the days"),
     ],
 )
 def test_a_range_that_cannot_be_used_is_refused_saying_why(shop, params, says):
@@ -239,8 +265,8 @@ def test_the_report_as_csv_has_major_units_beside_the_currency(trade, headers, p
         "15.00",
         "2",
     )
-    assert (total["breakage"], total["shortfalls"]) == ("9.40", "1.00")
-    assert total["liability_closing"] == "0.00"  # one card expired, the other overspent
+    assert (total["breakage"], total["shortfalls"]) == ("7.60", "1.00")
+    assert total["liability_closing"] == "0.30"  # the pending hold; no card holds any
 
 
 def test_a_name_in_csv_never_runs_as_a_spreadsheet_formula(client, shop):
@@ -264,9 +290,7 @@ def test_a_manager_sees_the_report_and_a_cashier_does_not(client, shop):
     assert report(shop.cashier, shop.business_id).status_code == 200
 
 
-def test_another_business_owner_is_refused(client, shop, trade):
-    from tests.server.api import open_shop
-
+def test_another_business_owner_is_refused(client, shop):
     other = open_shop(client, "Elsewhere")
     refused = report(other.owner, shop.business_id)
     assert refused.status_code == 403
