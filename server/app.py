@@ -39,6 +39,7 @@ from .problems import install_problem_handlers
 from .ratelimit import RateLimiter
 from .realtime import open_wakeups
 from .realtime import router as realtime_router
+from .reports.router import router as reports_router
 from .settings import Settings
 from .sharedstate import SharedState, open_state
 from .tillstaff.router import router as tillstaff_router
@@ -166,6 +167,7 @@ def create_app(
     api.include_router(community_router)
     api.include_router(realtime_router)
     api.include_router(webhooks_router)
+    api.include_router(reports_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")

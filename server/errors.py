@@ -63,6 +63,7 @@ __all__ = [
     "MfaRequired",
     "NoSubscription",
     "NotAGiftCard",
+    "NotAManager",
     "NotAVoucher",
     "NotFound",
     "NotHibernating",
@@ -76,6 +77,7 @@ __all__ = [
     "RedeemedOffline",
     "RedemptionNotFound",
     "RefundAboveRedemption",
+    "ReportRangeInvalid",
     "SameCard",
     "SessionNotFound",
     "StaffNotFound",
@@ -517,6 +519,11 @@ class InvalidRate(Invalid):
     title = "Rate not stored"
 
 
+class ReportRangeInvalid(Invalid):
+    code = "report-range-invalid"
+    title = "The report's range cannot be used"
+
+
 class UnknownCurrency(Invalid):
     code = "invalid-currency"
     title = "Unknown currency"
@@ -637,6 +644,14 @@ class NotOrganiser(DomainError):
     code = "not-organiser"
     status = 403
     title = "Only the club's organisers may do this"
+
+
+class NotAManager(DomainError):
+    """What only the business's owner and its managers see (a cashier does not)."""
+
+    code = "not-a-manager"
+    status = 403
+    title = "Only the owner and managers see this"
 
 
 # -- payment (402) ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 import httpx
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from .tokens import KeyFileError, TrustList
 from .wire import (
     CHANGES_WAITING,
+    BusinessReport,
     ChangesPage,
     ChangesWaiting,
     DeviceCredentials,
@@ -412,6 +414,16 @@ class SyncClient:
         path = f"/businesses/{business_id}/incidents/{incident_id}/resolve"
         body = IncidentResolve(resolution=resolution)
         return self._typed(IncidentPublic, "POST", path, body, headers=_bearer(access_token))
+
+    def report(
+        self, business_id: str, first: date, time_zone: str, access_token: str
+    ) -> BusinessReport:
+        """The business's report for the day `first` in `time_zone` (all its tills)."""
+        path = f"/businesses/{business_id}/reports"
+        params = {"from": first.isoformat(), "tz": time_zone}
+        return self._typed(
+            BusinessReport, "GET", path, params=params, headers=_bearer(access_token)
+        )
 
     def offline_limits(self, business_id: str, access_token: str) -> OfflineLimitsBody:
         path = f"/businesses/{business_id}/offline-limits"

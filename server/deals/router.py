@@ -19,6 +19,7 @@ from ..errors import DealNotFound, VoucherNotFound
 from ..payments import PaymentGateway, take_payment
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
+from ..wallet.ledger import Origin
 from ..wallet.qr_images import qr_response
 from . import service
 from .models import Deal, Voucher
@@ -206,7 +207,13 @@ def redeem_voucher(
 
     def operation() -> Outcome:
         voucher = service.redeem_presented_voucher(
-            session, request.app.state.keyring, business, body.token, body.voucher_id, user.id
+            session,
+            request.app.state.keyring,
+            business,
+            body.token,
+            body.voucher_id,
+            user.id,
+            Origin(cashier_id=user.id),  # a cashier's app: no paired till, no branch
         )
         return 200, voucher_public(voucher).model_dump(mode="json")
 

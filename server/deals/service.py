@@ -27,7 +27,7 @@ from ..errors import (
 from ..folding import like_escaped, words
 from ..keys.keyring import Keyring
 from ..wallet import ledger
-from ..wallet.ledger import Leg
+from ..wallet.ledger import NOWHERE, Leg, Origin
 from ..wallet.models import Purpose, TransferKind
 from ..wallet.tokens import presented_subject, sign_token
 from .models import Deal, Voucher
@@ -218,9 +218,16 @@ def find_voucher(
 
 
 def redeem_voucher(
-    session: Session, voucher: Voucher, by_user_id: str, now: datetime | None = None
+    session: Session,
+    voucher: Voucher,
+    by_user_id: str,
+    now: datetime | None = None,
+    origin: Origin = NOWHERE,
+    *,
+    offline: bool = False,
 ) -> None:
-    """Mark the voucher used — once, even if two tills scan it at the same moment."""
+    """Mark the voucher used (at `origin`; by a terminal offline, pushed later, when
+    `offline`) — once, even if two tills scan it at the same moment."""
     now = now or _now()
     if voucher.expires_at <= now:
         raise VoucherExpired(f"This voucher's deal ended on {voucher.expires_at:%d %B %Y}.")
@@ -246,10 +253,13 @@ def redeem_voucher(
                 vouchers,
                 revenue,
                 voucher.face_minor,
-                TransferKind.VOUCHER_REDEMPTION,
+                TransferKind.OFFLINE_VOUCHER_REDEMPTION
+                if offline
+                else TransferKind.VOUCHER_REDEMPTION,
                 memo=f"voucher {voucher.id}",
             )
         ],
+        origin=origin,
     )
 
 
@@ -260,11 +270,12 @@ def redeem_presented_voucher(
     token: str | None,
     voucher_id: str | None,
     by: str,
+    origin: Origin = NOWHERE,
 ) -> Voucher:
     """Redeem the voucher presented at `business`'s till (its QR text or its id), as the
     till's and the terminals' online redemptions both do; `by` is the user or terminal."""
     voucher = find_voucher(session, keyring, business, token, voucher_id)
-    redeem_voucher(session, voucher, by)
+    redeem_voucher(session, voucher, by, origin=origin)
     return voucher
 
 

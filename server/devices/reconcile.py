@@ -45,6 +45,7 @@ from ..wallet.models import GiftCard, LedgerAccount, Purpose
 from ..wallet.schemas import MAX_AMOUNT
 from . import branch_edits, redemptions
 from .models import Device, Incident, RedeemedItem, SyncEvent, TillRedemption
+from .service import origin_of
 
 __all__ = ["apply_events", "incidents_of"]
 
@@ -235,6 +236,7 @@ def _gift_card_redemption(session: Session, batch: _Batch, event: TerminalEvent)
         amount,
         f"offline at terminal {device.name}, event {event.id}",
         batch.postings,
+        origin_of(device, _cashier(event)),
     )
     _keep(session, batch, event, RedeemedItem.GIFT_CARD, card.id, amount.minor, operation_id)
     flagged = batch.screening.screen(
@@ -272,7 +274,8 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
         return online
     _keep(session, batch, event, RedeemedItem.VOUCHER, voucher.id, voucher.face_minor, None)
     try:
-        redeem_voucher(session, voucher, device.id, _occurred(event))
+        origin = origin_of(device, _cashier(event))
+        redeem_voucher(session, voucher, device.id, _occurred(event), origin, offline=True)
         return EventResult(event.id, EventStatus.APPLIED)
     except (VoucherUsed, VoucherExpired) as refused:
         reason = refused.detail
@@ -310,7 +313,14 @@ def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> E
     card = session.get(GiftCard, sale.subject_id)
     assert card is not None
     amount = Money.of(sale.amount_minor, card.currency)
-    cards.void_redemption(session, card, amount, f"void, event {event.id}", sale.operation_id)
+    cards.void_redemption(
+        session,
+        card,
+        amount,
+        f"void, event {event.id}",
+        sale.operation_id,
+        origin_of(device, _cashier(event)),
+    )
     sale.voided_by = event.id
     return EventResult(event.id, EventStatus.APPLIED)
 

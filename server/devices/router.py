@@ -196,6 +196,7 @@ async def terminal_redemption(
                 card_id=None,
                 amount_minor=body.amount_minor,
                 memo=f"online at terminal {device.name}",
+                origin=service.origin_of(device, body.cashier_id),
             )
             redemptions.record(
                 session,
@@ -314,7 +315,13 @@ def terminal_voucher_redemption(
         assert idempotency_key is not None  # idempotent() refuses a request without one
         redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
         voucher = deals.redeem_presented_voucher(
-            session, request.app.state.keyring, business, body.token, None, device.id
+            session,
+            request.app.state.keyring,
+            business,
+            body.token,
+            None,
+            device.id,
+            service.origin_of(device, body.cashier_id),
         )
         redemptions.record(
             session,

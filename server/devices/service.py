@@ -20,9 +20,17 @@ from sync.wire import (
 
 from ..directory.models import Branch
 from ..errors import BranchNotFound, InvalidDeviceKey, InvalidPairingCode
+from ..wallet.ledger import Origin
 from .models import Device, OfflineLimits, PairingCode
 
-__all__ = ["PAIRING_LIFETIME", "create_pairing_code", "digest", "pair", "set_offline_limits"]
+__all__ = [
+    "PAIRING_LIFETIME",
+    "create_pairing_code",
+    "digest",
+    "origin_of",
+    "pair",
+    "set_offline_limits",
+]
 
 PAIRING_LIFETIME = timedelta(minutes=15)
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
@@ -117,3 +125,9 @@ def set_offline_limits(session: Session, business_id: str, limits: OfflineLimits
                 raise
     for name, value in values.items():  # through the ORM: the change is recorded
         setattr(row, name, value)
+
+
+def origin_of(device: Device, cashier_id: str | None) -> Origin:
+    """Where a terminal's sale happened: its branch, itself, and the cashier it says was
+    signed in (as the terminal said; None when no one was)."""
+    return Origin(branch_id=device.branch_id, device_id=device.id, cashier_id=cashier_id)

@@ -61,6 +61,7 @@ from ..ids import make_id
 from ..keys.keyring import Keyring
 from ..wallet import cards
 from ..wallet.cards import Redemption
+from ..wallet.ledger import NOWHERE, Origin
 from .models import (
     ClientDevice,
     Counting,
@@ -499,8 +500,9 @@ def redeem_at_till(
     card_id: str | None,
     amount_minor: int,
     memo: str,
+    origin: Origin = NOWHERE,
 ) -> Redemption:
-    """A till's online redemption, screened: `terminal`'s code lookup (a till past its
+    """A till's online redemption (at `origin`), screened: `terminal`'s code lookup (a till past its
     failed lookups is stopped, whatever code it tries next; a failed lookup is kept as
     one) and the redemption per card. A cashier's app is a till of its own
     (`user:<id>`), a paired terminal another (`device:<id>`).
@@ -531,7 +533,7 @@ def redeem_at_till(
     )
     looked_up, redeemed = _evaluate(session, [lookup, redemption], now)
     _refuse_if_blocked(lookup, looked_up, now)
-    operation_id, balance_after = cards.redeem(session, card, amount, memo)
+    operation_id, balance_after = cards.redeem(session, card, amount, memo, origin)
     _refuse_if_blocked(redemption, redeemed, now)
     _record(session, [(lookup, looked_up), (redemption, redeemed)], now, all_=False)
     return Redemption(operation_id, card.id, amount, balance_after)

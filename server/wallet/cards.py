@@ -31,7 +31,7 @@ from ..errors import (
 from ..ids import make_id
 from ..keys.keyring import Keyring
 from . import ledger
-from .ledger import InsufficientFundsError, Leg, Postings
+from .ledger import NOWHERE, InsufficientFundsError, Leg, Origin, Postings
 from .limits import (
     MoneyLimits,
     check_business_liability,
@@ -203,9 +203,11 @@ def _business_account(session: Session, purpose: Purpose, card: GiftCard) -> Led
     return ledger.account(session, purpose, card.currency, card.business_id)
 
 
-def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> tuple[str, Money]:
-    """Spend `amount` of the card at its business; the operation id and the balance left,
-    or `InsufficientBalance` if too little."""
+def redeem(
+    session: Session, card: GiftCard, amount: Money, memo: str = "", origin: Origin = NOWHERE
+) -> tuple[str, Money]:
+    """Spend `amount` of the card at its business (at `origin`); the operation id and the
+    balance left, or `InsufficientBalance` if too little."""
     card_account = card.account
     legs = [
         Leg(
@@ -218,7 +220,7 @@ def redeem(session: Session, card: GiftCard, amount: Money, memo: str = "") -> t
         )
     ]
     try:
-        operation_id = ledger.post(session, legs)
+        operation_id = ledger.post(session, legs, origin=origin)
     except InsufficientFundsError as exc:
         raise _insufficient(card, exc) from None
     return operation_id, Money.of(card_account.balance_minor, card.currency)
@@ -252,7 +254,12 @@ def redeem_presented(
 
 
 def record_offline_redemption(
-    session: Session, card: GiftCard, amount: Money, memo: str, postings: Postings
+    session: Session,
+    card: GiftCard,
+    amount: Money,
+    memo: str,
+    postings: Postings,
+    origin: Origin = NOWHERE,
 ) -> tuple[str, int]:
     """Record a redemption a terminal already approved offline: the customer has the goods,
     so it is never refused. What the card cannot cover goes to the business's shortfall
@@ -280,10 +287,16 @@ def record_offline_redemption(
             )
         )
         card.status = CardStatus.BLOCKED
-    return postings.add(legs), shortfall
+    return postings.add(legs, origin=origin), shortfall
 
 
-def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) -> Hold:
+def hold(
+    session: Session,
+    card: GiftCard,
+    amount: Money,
+    expires_at: datetime,
+    origin: Origin = NOWHERE,
+) -> Hold:
     """Set `amount` aside (pending), e.g. while the rest of a split payment goes through."""
     legs = [
         Leg(
@@ -295,7 +308,7 @@ def hold(session: Session, card: GiftCard, amount: Money, expires_at: datetime) 
         )
     ]
     try:
-        ledger.post(session, legs)
+        ledger.post(session, legs, origin=origin)
     except InsufficientFundsError as exc:
         raise _insufficient(card, exc) from None
     created = Hold(card_id=card.id, amount_minor=amount.minor, expires_at=expires_at)
@@ -331,7 +344,7 @@ def release_if_expired(session: Session, held: Hold, now: datetime | None = None
     return False
 
 
-def post_hold(session: Session, held: Hold, amount: Money) -> None:
+def post_hold(session: Session, held: Hold, amount: Money, origin: Origin = NOWHERE) -> None:
     """Take `amount` (at most what is held) and return the rest to the card."""
     if amount.minor > held.amount_minor:
         held_money = Money(held.amount_minor, amount.currency)
@@ -352,10 +365,10 @@ def post_hold(session: Session, held: Hold, amount: Money) -> None:
     rest = held.amount_minor - amount.minor
     if rest:
         legs.append(Leg(holds, card.account, rest, TransferKind.HOLD_RELEASED, card.id))
-    ledger.post(session, legs)
+    ledger.post(session, legs, origin=origin)
 
 
-def _release(session: Session, held: Hold, status: HoldStatus) -> None:
+def _release(session: Session, held: Hold, status: HoldStatus, origin: Origin = NOWHERE) -> None:
     card = session.get(GiftCard, held.card_id)
     assert card is not None
     _close_hold(session, held, status, 0)
@@ -370,11 +383,12 @@ def _release(session: Session, held: Hold, status: HoldStatus) -> None:
                 card.id,
             )
         ],
+        origin=origin,
     )
 
 
-def void_hold(session: Session, held: Hold) -> None:
-    _release(session, held, HoldStatus.VOIDED)
+def void_hold(session: Session, held: Hold, origin: Origin = NOWHERE) -> None:
+    _release(session, held, HoldStatus.VOIDED, origin)
 
 
 def expire_holds(session: Session, now: datetime | None = None) -> int:
@@ -417,6 +431,7 @@ def refund(
     reason: str,
     limits: MoneyLimits,
     card_id: str | None = None,
+    origin: Origin = NOWHERE,
 ) -> tuple[GiftCard, str]:
     """Give back onto its card (goods returned) up to what the redemption `redemption_id`
     took (a redemption's operation id, or a posted hold's id); partial refunds of it add up
@@ -452,7 +467,7 @@ def refund(
     clearing = ledger.clearing_account(session, card.currency, business.id)
     _lock(session, [clearing.id, _business_account(session, Purpose.REVENUE, card).id])
     check_business_liability(session, business.id, card.currency, amount.minor, limits)
-    operation_id = _give_back(session, card, amount, reason, redemption_id)
+    operation_id = _give_back(session, card, amount, reason, redemption_id, origin)
     check_card_balance(card.account.balance_minor, amount, limits)
     return card, operation_id
 
@@ -469,15 +484,26 @@ def _lock(session: Session, account_ids: list[int]) -> None:
 
 
 def void_redemption(
-    session: Session, card: GiftCard, amount: Money, memo: str, operation_id: str | None
+    session: Session,
+    card: GiftCard,
+    amount: Money,
+    memo: str,
+    operation_id: str | None,
+    origin: Origin = NOWHERE,
 ) -> str:
     """Give back a redemption its terminal cancelled at the counter (`devices.reconcile`
     voids each once, soon after the sale). Counted as a refund of that redemption."""
-    return _give_back(session, card, amount, memo, operation_id)
+    return _give_back(session, card, amount, memo, operation_id, origin, TransferKind.VOID)
 
 
 def _give_back(
-    session: Session, card: GiftCard, amount: Money, memo: str, redemption_id: str | None
+    session: Session,
+    card: GiftCard,
+    amount: Money,
+    memo: str,
+    redemption_id: str | None,
+    origin: Origin,
+    kind: TransferKind = TransferKind.REFUND,
 ) -> str:
     """Post `amount` from the business's revenue back onto the card, as a refund of
     `redemption_id`; the operation id."""
@@ -488,12 +514,13 @@ def _give_back(
                 _business_account(session, Purpose.REVENUE, card),
                 card.account,
                 amount.minor,
-                TransferKind.REFUND,
+                kind,
                 card.id,
                 memo,
                 refund_of=redemption_id,
             )
         ],
+        origin=origin,
     )
 
 

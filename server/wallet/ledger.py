@@ -26,8 +26,10 @@ from ..ids import make_id
 from .models import LedgerAccount, Purpose, Transfer, TransferKind
 
 __all__ = [
+    "NOWHERE",
     "InsufficientFundsError",
     "Leg",
+    "Origin",
     "Postings",
     "account",
     "balance",
@@ -52,6 +54,21 @@ class InsufficientFundsError(Exception):
     def __init__(self, account_id: int, available: int, needed: int) -> None:
         super().__init__(f"account {account_id} holds {available}, needs {needed}")
         self.account_id, self.available, self.needed = account_id, available, needed
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a money operation happened: the branch, the till (a paired terminal) and who
+    was at it (the cashier, or the owner who refunded). Each is None where there was none:
+    a customer's purchase in the app has no till; a cashier's app has no paired terminal.
+    Stamped on the operation's transfers, so reports group by them without a join."""
+
+    branch_id: str | None = None
+    device_id: str | None = None
+    cashier_id: str | None = None
+
+
+NOWHERE = Origin()
 
 
 @dataclass(frozen=True)
@@ -265,8 +282,14 @@ def balance(session: Session, account_id: int) -> int:
     return int(value or 0)
 
 
-def post(session: Session, legs: Sequence[Leg], operation_id: str | None = None) -> str:
-    """Apply all legs in the session's transaction and return the operation id.
+def post(
+    session: Session,
+    legs: Sequence[Leg],
+    operation_id: str | None = None,
+    origin: Origin = NOWHERE,
+) -> str:
+    """Apply all legs in the session's transaction and return the operation id; `origin`
+    says where it happened (on every transfer).
 
     Balances change by conditional updates in `lock_order`, so concurrent operations never
     deadlock; a debit that would take a no-overdraft account below zero raises
@@ -306,6 +329,10 @@ def post(session: Session, legs: Sequence[Leg], operation_id: str | None = None)
             card_id=leg.card_id,
             memo=leg.memo[:MEMO_LENGTH],
             refund_of=leg.refund_of,
+            business_id=_business_of(leg),
+            branch_id=origin.branch_id,
+            device_id=origin.device_id,
+            cashier_id=origin.cashier_id,
         )
         for leg in legs
     )
@@ -369,7 +396,9 @@ class Postings:
         self.balances.update({account_id: int(value) for account_id, value in rows})
         self.accounts.update({a.id: a for a in accounts})
 
-    def add(self, legs: Sequence[Leg], operation_id: str | None = None) -> str:
+    def add(
+        self, legs: Sequence[Leg], operation_id: str | None = None, origin: Origin = NOWHERE
+    ) -> str:
         operation_id = operation_id or make_id()
         deltas = _deltas(legs)
         self.lock([leg.debit for leg in legs] + [leg.credit for leg in legs])
@@ -380,7 +409,7 @@ class Postings:
         for account_id, delta in deltas.items():
             self.balances[account_id] += delta
             self._deltas[account_id] += delta
-        self._transfers.extend(_transfer_row(operation_id, leg) for leg in legs)
+        self._transfers.extend(_transfer_row(operation_id, leg, origin) for leg in legs)
         for leg in legs:
             for account in (leg.debit, leg.credit):
                 if account.purpose is Purpose.CARD and account.business_id:
@@ -433,7 +462,13 @@ def _deltas(legs: Sequence[Leg]) -> dict[int, int]:
     return {account_id: delta for account_id, delta in deltas.items() if delta}
 
 
-def _transfer_row(operation_id: str, leg: Leg) -> dict[str, object]:
+def _business_of(leg: Leg) -> str | None:
+    """The business a transfer belongs to: its accounts' (both sides are one business's,
+    or one side is the platform's, or a club's)."""
+    return leg.debit.business_id or leg.credit.business_id
+
+
+def _transfer_row(operation_id: str, leg: Leg, origin: Origin) -> dict[str, object]:
     return {
         "operation_id": operation_id,
         "kind": leg.kind,
@@ -445,6 +480,10 @@ def _transfer_row(operation_id: str, leg: Leg) -> dict[str, object]:
         "memo": leg.memo[:MEMO_LENGTH],
         "refund_of": leg.refund_of,
         "created_at": utcnow(),
+        "business_id": _business_of(leg),
+        "branch_id": origin.branch_id,
+        "device_id": origin.device_id,
+        "cashier_id": origin.cashier_id,
     }
 
 

@@ -65,7 +65,8 @@ class TransferKind(enum.StrEnum):
     REDEMPTION = "redemption"
     OFFLINE_REDEMPTION = "offline-redemption"  # a terminal's, pushed after the sale
     OFFLINE_SHORTFALL = "offline-shortfall"  # what an offline sale took beyond the balance
-    REFUND = "refund"  # a refund or a terminal's void, of one redemption
+    REFUND = "refund"  # an owner's refund of (part of) one redemption
+    VOID = "void"  # a terminal's cancelling of one of its redemptions, at the counter
     EXPIRY = "expiry"  # what was left at expiry, to breakage
     HOLD = "hold"
     HOLD_POSTED = "hold-posted"
@@ -73,6 +74,7 @@ class TransferKind(enum.StrEnum):
     CARD_TRANSFER = "card-transfer"
     VOUCHER_SALE = "voucher-sale"
     VOUCHER_REDEMPTION = "voucher-redemption"
+    OFFLINE_VOUCHER_REDEMPTION = "offline-voucher-redemption"  # a terminal's, pushed after
     DONATION = "donation"  # a payment into a club's fund
 
 
@@ -95,8 +97,18 @@ class Transfer(Base):
     # A refund names the redemption (its operation id) it gives back part of: refunds of
     # one redemption add up to at most what it took.
     refund_of: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True, default=None)
+    # Where it happened (`ledger.Origin`): the business whose accounts it moves between, and
+    # the branch, till and cashier where there were any. Reports group by these.
+    business_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    branch_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    device_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    cashier_id: Mapped[str | None] = mapped_column(String(36), default=None)
 
-    __table_args__ = (CheckConstraint("amount_minor > 0", name="positive"),)
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="positive"),
+        # A business's report reads its transfers of a date range.
+        Index("ix_transfers_business_created", "business_id", "created_at"),
+    )
 
 
 class PaymentCardLoad(Base):

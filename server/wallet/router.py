@@ -32,6 +32,7 @@ from ..fraud.models import FraudEvent
 from ..payments import PaymentGateway, payment_card_key, take_payment
 from . import cards
 from .idempotency import Outcome, idempotent
+from .ledger import Origin
 from .limits import MoneyLimits
 from .models import GiftCard, Hold
 from .qr_images import qr_response
@@ -311,6 +312,7 @@ async def redeem(
                 card_id=body.card_id,
                 amount_minor=body.amount_minor,
                 memo=f"by {user.email}",
+                origin=Origin(cashier_id=user.id),  # a cashier's app: no paired till
             )
             return 200, redemption_public(redeemed).model_dump(mode="json")
 
@@ -355,7 +357,8 @@ def create_hold(
             session, request.app.state.keyring, business, body.token, body.card_id
         )
         expires = datetime.now(UTC) + timedelta(seconds=body.expires_in_seconds)
-        held = cards.hold(session, card, Money.of(body.amount_minor, card.currency), expires)
+        amount = Money.of(body.amount_minor, card.currency)
+        held = cards.hold(session, card, amount, expires, Origin(cashier_id=user.id))
         return 201, _hold_public(session, held)
 
     request_body = {"path": request.url.path, **body.model_dump()}
@@ -391,7 +394,8 @@ def post_hold(
     held = _hold_of(session, business, hold_id)
 
     def operation() -> Outcome:
-        cards.post_hold(session, held, Money.of(body.amount_minor, business.currency))
+        amount = Money.of(body.amount_minor, business.currency)
+        cards.post_hold(session, held, amount, Origin(cashier_id=user.id))
         return 200, _hold_public(session, held)
 
     request_body = {"path": request.url.path, **body.model_dump()}
@@ -416,7 +420,7 @@ def void_hold(
     held = _hold_of(session, business, hold_id)
 
     def operation() -> Outcome:
-        cards.void_hold(session, held)
+        cards.void_hold(session, held, Origin(cashier_id=user.id))
         return 200, _hold_public(session, held)
 
     return reply(
@@ -450,6 +454,7 @@ def refund(
             body.reason or "refund",
             request.app.state.money_limits,
             card_id=body.card_id,
+            origin=Origin(cashier_id=user.id),  # the owner who refunded
         )
         return 200, RedemptionPublic(
             id=operation_id,

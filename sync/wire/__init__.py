@@ -63,6 +63,7 @@ from ._pairing import (
     public_key_from_text,
     public_key_text,
 )
+from ._reports import BusinessReport, Figure, ReportFigures, ReportGrouping, ReportRow
 from ._staff import StaffPinSet, StaffRole, StaffState, TillStaffPublic
 from ._states import (
     CardStatus,
@@ -95,6 +96,7 @@ __all__ = [
     "VOID_WINDOW",
     "BranchEdit",
     "BranchState",
+    "BusinessReport",
     "CardState",
     "CardStatus",
     "ChangesPage",
@@ -109,6 +111,7 @@ __all__ = [
     "EventResult",
     "EventStatus",
     "EventType",
+    "Figure",
     "GiftCardRedemption",
     "IncidentKind",
     "IncidentPublic",
@@ -139,6 +142,9 @@ __all__ = [
     "PushResponse",
     "RedemptionPublic",
     "RedemptionVoid",
+    "ReportFigures",
+    "ReportGrouping",
+    "ReportRow",
     "SnapshotPage",
     "StaffPinSet",
     "StaffRole",

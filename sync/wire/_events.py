@@ -157,6 +157,7 @@ class RedemptionVoid(_Payload):
     card_id: Line = Field(max_length=36)
     amount_minor: int = Field(ge=-_BIG, le=_BIG)
     currency: Line = Field(max_length=3)
+    cashier_id: Line | None = Field(default=None, max_length=36)  # who voided it
 
 
 EventPayload = (

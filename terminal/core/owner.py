@@ -5,14 +5,17 @@ Screens get typed objects from here and never see a REST path or the server's JS
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sync.client import SyncClient
 from sync.money import Money
 from sync.wire import (
+    BusinessReport,
     DevicePublic,
     IncidentKind,
     IncidentPublic,
@@ -39,6 +42,8 @@ __all__ = [
     "OwnerDesk",
     "OwnerOverview",
     "PairingCode",
+    "Takings",
+    "till_time_zone",
 ]
 
 T = TypeVar("T")
@@ -144,6 +149,55 @@ class Billing:
         return [i for i in reversed(self.invoices) if i.status.unpaid]
 
 
+def till_time_zone() -> str:
+    """The till's time zone as an IANA name, so "today" is the shop's day: $TZ, else the
+    zone /etc/localtime points at, else UTC."""
+    candidates = [os.environ.get("TZ", "").removeprefix(":")]
+    candidates.append(os.path.realpath("/etc/localtime").partition("/zoneinfo/")[2])
+    for name in candidates:
+        try:
+            if name:
+                ZoneInfo(name)
+                return name
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            continue
+    return "UTC"
+
+
+@dataclass(frozen=True)
+class Takings:
+    """Today's takings at the business, all its tills together, from the server's report:
+    what redemptions brought in, less voids and refunds. When the server could not be
+    asked, `amount` is None and `why` says so."""
+
+    day: date
+    amount: Money | None
+    redemptions: int = 0
+    why: str = ""
+    offline: bool = False
+
+    @classmethod
+    def of(cls, report: BusinessReport) -> Takings:
+        totals = report.totals
+        count = totals.redeemed_online.count + totals.redeemed_offline.count
+        return cls(report.from_date, totals.takings.money(), count)
+
+    def line(self) -> str:
+        day = f"{self.day:%a %d %b}"
+        if self.offline:
+            return (
+                f"Today's takings ({day}): not shown, this till is offline (the server "
+                "cannot be reached). They show again once it is back."
+            )
+        if self.amount is None:
+            return f"Today's takings ({day}): not shown, {self.why}."
+        plural = "" if self.redemptions == 1 else "s"
+        return (
+            f"Today's takings ({day}, all tills): {self.amount.format()} from "
+            f"{self.redemptions} redemption{plural}, less voids and refunds."
+        )
+
+
 @dataclass(frozen=True)
 class OwnerOverview:
     devices: list[Device]
@@ -170,6 +224,19 @@ class OwnerDesk:
             self._ask(SyncClient.offline_limits),
             self._billing(),
         )
+
+    def takings(self) -> Takings:
+        """Today's takings (the till's day, in its time zone); when the server cannot be
+        asked or refuses, a `Takings` saying so rather than an error."""
+        zone = till_time_zone()
+        today = self.session.clock().astimezone(ZoneInfo(zone)).date()
+        try:
+            report = self._ask(
+                lambda client, business, token: client.report(business, today, zone, token)
+            )
+        except OwnerError as exc:
+            return Takings(today, None, why=str(exc), offline=exc.unreachable)
+        return Takings.of(report)
 
     def devices(self) -> list[Device]:
         """The business's tills, oldest first, revoked ones too."""

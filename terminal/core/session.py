@@ -48,6 +48,10 @@ T = TypeVar("T")
 class OwnerError(Exception):
     """Signing in as the owner, or an owner's call, did not work; the message says why."""
 
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable  # the server did not answer: the till is offline
+
 
 class PairingFailedError(Exception):
     """Pairing did not work; the message says why and what to try."""
@@ -285,7 +289,9 @@ class TerminalSession:
         try:
             return call(self._client(), pairing.business_id)
         except ServerUnreachableError as exc:
-            raise OwnerError(f"{exc}: this needs the server; try again when online") from None
+            raise OwnerError(
+                f"{exc}: this needs the server; try again when online", unreachable=True
+            ) from None
         except ServerRefusedError as exc:
             raise OwnerError(refusal(exc)) from None
         except ServerAnswerError as exc:

@@ -653,15 +653,17 @@ class TerminalStore:
             ],
         )
 
-    def record_void(self, entry: JournalEntry) -> TerminalEvent:
-        """Take back a gift-card redemption of this terminal: queued for the server, which
-        puts the value back on the card; the journal shows it voided from now on."""
+    def record_void(self, entry: JournalEntry, cashier_id: str | None = None) -> TerminalEvent:
+        """Take back a gift-card redemption of this terminal (by `cashier_id`, who is signed
+        in): queued for the server, which puts the value back on the card; the journal shows
+        it voided from now on."""
         return self._record(
             RedemptionVoid(
                 attempt_key=entry.attempt_key,
                 card_id=entry.subject_id,
                 amount_minor=entry.amount.minor,
                 currency=entry.amount.currency.code,
+                **_cashier(cashier_id),
             ),
             also=("UPDATE journal SET voided = 1 WHERE id = ?", [entry.id]),
         )

@@ -262,7 +262,7 @@ class Till:
                 f"Only redemptions of the last {minutes} minutes can be voided here: "
                 "the owner can refund it from the Tillpoint app."
             )
-        self.store.record_void(entry)
+        self.store.record_void(entry, self._cashier_id)
         return entry.amount
 
     # -- what both share ----------------------------------------------------------------

@@ -269,6 +269,15 @@ CASES.update(
             # Owners still own a business; the admin sent no two-step code.
             expect(rest=200, anonymous=401, owner_a=409, owner_b=409, admin=403),
         ),
+        # Owners and managers; staff_a is a cashier (not a manager): refused.
+        "read the business's report": (
+            lambda w, a: a.get(f"{biz(w)}/reports", params={"from": "2026-11-01"}),
+            expect(rest=403, anonymous=401, owner_a=200, admin=200),
+        ),
+        "read the business's report as CSV": (
+            lambda w, a: a.get(f"{biz(w)}/reports", params={"from": "2026-11-01", "format": "csv"}),
+            expect(rest=403, anonymous=401, owner_a=200, admin=200),
+        ),
         "ask for a password reset": (
             lambda w, a: a.post("/api/v1/auth/password-reset", {"email": f"{new_key()}@x.org"}),
             expect(rest=202),

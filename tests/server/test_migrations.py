@@ -87,3 +87,47 @@ def test_the_event_log_keeps_old_cursors_and_rewinds_terminals_paired_before_it(
             assert events_after(session, "biz", 60_012, 10)[0].position == 60_013
     finally:
         engine.dispose()
+
+
+def test_transfers_learn_where_they_happened_and_voids_their_kind(database_url):
+    """Migration 0023: every transfer learns its business from its accounts, a till's
+    redemption its till, branch and cashier from the till's record of it, and a terminal's
+    void (a `refund` until now, its memo naming the void's event) becomes a `void`."""
+    engine = make_engine(database_url)
+    now = {"now": datetime.now(UTC)}
+    try:
+        with engine.begin() as connection:
+            upgrade(database_url, connection, revision="0022")
+            for statement in (
+                "INSERT INTO businesses (id, name, category, description, currency, created_at) "
+                "VALUES ('biz', 'Café', 'cafe', '', 'GBP', :now)",
+                "INSERT INTO devices (id, business_id, name, branch_id, public_key, secret_hash, "
+                "last_seq, created_at) VALUES ('till', 'biz', 'Till 1', 'br', 'k', 'h', 0, :now)",
+                "INSERT INTO ledger_accounts (id, key, purpose, currency, business_id, "
+                "balance_minor, allow_negative) VALUES (1, 'card:c', 'card', 'GBP', 'biz', 0, "
+                "false), (2, 'revenue:biz:GBP', 'revenue', 'GBP', 'biz', 0, true)",
+                "INSERT INTO transfers (operation_id, kind, debit_account_id, credit_account_id, "
+                "amount_minor, currency, card_id, memo, created_at) VALUES "
+                "('sale', 'redemption', 1, 2, 300, 'GBP', 'c', 'online', :now), "
+                "('undo', 'refund', 2, 1, 300, 'GBP', 'c', 'void, event e-1', :now), "
+                "('back', 'refund', 2, 1, 50, 'GBP', 'c', 'cold coffee', :now)",
+                "INSERT INTO till_redemptions (device_id, attempt_key, item, subject_id, "
+                "amount_minor, operation_id, made_at, cashier_id) VALUES "
+                "('till', 'k-1', 'gift_card', 'c', 300, 'sale', :now, 'sam')",
+            ):
+                connection.execute(text(statement), now)
+        with engine.begin() as connection:
+            upgrade(database_url, connection)
+            rows = connection.execute(
+                text(
+                    "SELECT operation_id, kind, business_id, branch_id, device_id, cashier_id "
+                    "FROM transfers ORDER BY id"
+                )
+            ).all()
+        assert [tuple(row) for row in rows] == [
+            ("sale", "redemption", "biz", "br", "till", "sam"),
+            ("undo", "void", "biz", None, None, None),
+            ("back", "refund", "biz", None, None, None),
+        ]
+    finally:
+        engine.dispose()

@@ -20,9 +20,10 @@ from sync.tokens import (
     new_id,
     new_token_id,
 )
-from sync.wire import ChangesPage, DealState, EventResult, EventStatus, ProductState
+from sync.wire import ChangesPage, DealState, EventResult, EventStatus, ProductState, StaffRole
 from terminal.core.kinds import CardStatus
 from terminal.core.presented import NotATokenError, present
+from terminal.core.staff import Person
 from terminal.core.store import Pairing, TerminalStore
 from terminal.core.till import Till, VoidRefusedError
 
@@ -299,6 +300,20 @@ def test_a_void_gives_the_amount_back_to_the_card_here_and_queues_it(store, till
         "redemption_void",
     ]
     assert todays(store)[0].voided
+
+
+def test_a_void_names_the_cashier_who_made_it(store, key, clock):
+    """The server's reports count each void at the till and with the cashier who made it."""
+    card = new_id()
+    store.cache_card(id_text(card), "GBP", 1000, CardStatus.ACTIVE)
+    sam = Person("sam-id", "Sam", StaffRole.CASHIER)
+    with SyncClient(unused_url(), auth=DeviceAuth("dev", "secret"), timeout=0.5) as client:
+        till = Till(store, client, clock=lambda: clock[0], cashier=sam)
+        till.redeem(card_token(key, card), 400)
+        till.void(todays(store)[0])
+    sale, void = store.pending()
+    assert (void.type, void.payload["cashier_id"]) == ("redemption_void", "sam-id")
+    assert sale.payload["cashier_id"] == "sam-id"
 
 
 def test_a_void_twice_too_late_or_of_a_voucher_is_refused_and_queues_nothing(

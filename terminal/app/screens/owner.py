@@ -1,6 +1,7 @@
-"""The owner's part of the vendor screens: signed in at the terminal (online only), the
-business's paired terminals, the incidents sync flagged (resolved here), and the offline
-limits every terminal works to. The access token lives in memory and goes with the app."""
+"""The owner's part of the vendor screens: signed in at the terminal (online only), today's
+takings, the business's paired terminals, the incidents sync flagged (resolved here), and
+the offline limits every terminal works to. The access token lives in memory and goes with
+the app."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from sync.money import Money, MoneyError
 from sync.wire import OfflineLimitsBody
 
 from ...core import catalogue
-from ...core.owner import Billing, Incident, OwnerDesk, OwnerOverview
+from ...core.owner import Billing, Incident, OwnerDesk, OwnerOverview, Takings
 from ...core.session import OwnerError
 from ...core.words import count
 from ..base import tillpoint
+
+TAKINGS_EVERY = 60.0  # seconds between asking the server for today's takings again
 
 LIMIT_FIELDS = {
     "max_single_minor": "one redemption",
@@ -45,6 +48,7 @@ class OwnerPane(Vertical):
             yield Input(placeholder="owner's email", id="owner-email")
             yield Input(placeholder="password", password=True, id="owner-password")
         yield Static("", id="owner-message")
+        yield Static("", id="takings")
         yield DataTable(id="device-table", cursor_type="row")
         yield DataTable(id="incident-table", cursor_type="row")
         yield Input(
@@ -73,10 +77,18 @@ class OwnerPane(Vertical):
         )
         self.query_one("#incident-table", DataTable).add_columns("Incident", "Amount", "Detail")
         self._signed_in(False)
+        self.set_interval(TAKINGS_EVERY, self.refresh_takings)
 
     def _signed_in(self, yes: bool) -> None:
         self.query_one("#owner-sign-in").display = not yes
-        widgets = ("#device-table", "#incident-table", "#resolution", "#limit-inputs", "#billing")
+        widgets = (
+            "#takings",
+            "#device-table",
+            "#incident-table",
+            "#resolution",
+            "#limit-inputs",
+            "#billing",
+        )
         self.query_one("#limit-labels").display = yes
         for widget in (*widgets, "#pay-card"):
             self.query_one(widget).display = yes
@@ -134,11 +146,33 @@ class OwnerPane(Vertical):
         finally:
             desk.session.release()
 
+    @dataclass
+    class TakingsLoaded(Message):
+        """Today's takings, or why they cannot be shown (offline)."""
+
+        takings: Takings
+
+    def refresh_takings(self) -> None:
+        """Ask for today's takings again, while the owner is signed in here."""
+        if self.desk is not None:
+            self.load_takings(self.desk)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="owner-takings")
+    def load_takings(self, desk: OwnerDesk) -> None:
+        try:
+            self.post_message(self.TakingsLoaded(desk.takings()))
+        finally:
+            desk.session.release()
+
+    def on_owner_pane_takings_loaded(self, message: TakingsLoaded) -> None:
+        self.query_one("#takings", Static).update(message.takings.line())
+
     def on_owner_pane_failed(self, message: Failed) -> None:
         self.say(message.text)
 
     def on_owner_pane_loaded(self, message: Loaded) -> None:
         self._show(message.desk, message.overview)
+        self.load_takings(message.desk)
         if message.changed:
             tillpoint(self).action_sync_now()  # new limits reach the till
 

@@ -1,0 +1,1 @@
+"""Vendor reports: what moved through a business's ledger in a range of days."""
