@@ -73,7 +73,8 @@ class TransferKind(enum.StrEnum):
     CARD_TRANSFER = "card-transfer"
     VOUCHER_SALE = "voucher-sale"
     VOUCHER_REDEMPTION = "voucher-redemption"
-    DONATION = "donation"  # a payment into a club's fund
+    DONATION = "donation"  # a payment, or a gift card's value, into a club's fund
+    DONATION_REFUND = "donation-refund"  # a donation back where it came from
 
 
 class Transfer(Base):
