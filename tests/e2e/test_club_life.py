@@ -121,7 +121,9 @@ def test_a_clubs_life_to_a_member_spending_its_card_at_the_till(server, sessions
     # Bea shows the card's code from her phone; the till reads it and redeems online.
     png = httpx.get(f"{server}/api/v1/gift-cards/{held['item_id']}/qr.png", headers=bea)
     assert png.status_code == 200
-    pixels = cv2.imdecode(np.frombuffer(png.content, dtype=np.uint8), cv2.IMREAD_COLOR)
+    decoded = cv2.imdecode(np.frombuffer(png.content, dtype=np.uint8), cv2.IMREAD_COLOR)
+    assert decoded is not None
+    pixels = np.asarray(decoded, dtype=np.uint8)
     # zxing-cpp alone: a wheel, where libzbar is a system library a machine may lack.
     [token] = QrDecoder(use_zbar=False).decode(pixels).codes
     code = call(server, "POST", f"{shop}/pairing-codes", owner)["code"]
