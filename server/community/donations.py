@@ -63,9 +63,7 @@ REFUND_WINDOW = timedelta(days=14)
 
 
 def fund_account(session: Session, club: Club) -> LedgerAccount:
-    return ledger.account(
-        session, Purpose.CLUB, club.currency, key=f"club:{club.id}:{club.currency}"
-    )
+    return ledger.account(session, Purpose.CLUB, club.currency, key=service.fund_key(club))
 
 
 def _clearing(session: Session, club: Club) -> LedgerAccount:

@@ -61,6 +61,8 @@ class Club(Base):
     currency: Mapped[str] = mapped_column(String(3), default="GBP", server_default="GBP")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # A club with money on record is closed, not deleted: its donations and history stay.
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 @event.listens_for(Club, "before_insert")

@@ -258,7 +258,7 @@ def _donation(session: SessionDep, donation: Donation) -> DonationPublic:
 
 
 def _receipt(session: SessionDep, donation: Donation) -> DonationReceipt:
-    club = service.club(session, donation.club_id)
+    club = session.get_one(Club, donation.club_id)  # a closed club's too: receipts stay
     return DonationReceipt(
         **_donation(session, donation).model_dump(),
         club_name=club.name,

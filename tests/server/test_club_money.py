@@ -340,3 +340,25 @@ def test_two_organisers_spending_the_last_funds_at_once_one_wins(client, custome
     assert fund(customer, club) == 1000
     assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()) == 1
     balanced()
+
+
+def test_a_club_with_money_on_record_closes_only_empty_and_keeps_its_receipts(
+    client, customer, balanced
+):
+    club = found(customer)
+    given = donate(customer, club, 1000).json()
+    kept = customer.post(f"/api/v1/clubs/{club['id']}/leave")
+    assert kept.status_code == 409  # the fund holds £10.00
+    assert "fund" in kept.json()["detail"]
+    assert client.get(f"/api/v1/clubs/{club['id']}").status_code == 200
+    assert refund(customer, club, given).status_code == 200
+    assert customer.post(f"/api/v1/clubs/{club['id']}/leave").status_code == 204
+    assert client.get(f"/api/v1/clubs/{club['id']}").status_code == 404
+    assert client.get("/api/v1/clubs").json()["total"] == 0
+    assert customer.get("/api/v1/me/clubs").json() == []
+    [receipt] = customer.get("/api/v1/me/donations").json()
+    assert (receipt["club_name"], receipt["refunded_at"] is not None) == (
+        "Old Street Readers",
+        True,
+    )
+    balanced()

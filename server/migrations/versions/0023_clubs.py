@@ -3,7 +3,8 @@
 `card_donation_policies`: which businesses let their gift cards be donated to clubs (no
 row: not). `club_holdings`: gift cards and vouchers a club's fund bought, until handed to a
 member. `club_movements`: a club's history. `club_donations` gains the gift card a donation
-came from and its refund. `vouchers.owner_id` may be null: a club holds the voucher.
+came from and its refund. `vouchers.owner_id` may be null: a club holds the voucher. `clubs.closed_at`: a club
+with money on record is closed, not deleted, so its records stay.
 
 Revision ID: 0023
 Revises: 0022
@@ -73,6 +74,9 @@ def upgrade() -> None:
     with op.batch_alter_table('club_movements', schema=None) as batch_op:
         batch_op.create_index('ix_club_movements_club_id_id', ['club_id', 'id'], unique=False)
 
+    with op.batch_alter_table('clubs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True))
+
     with op.batch_alter_table('club_donations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('card_id', sa.String(length=11), nullable=True))
         batch_op.add_column(sa.Column('refunded_at', sa.DateTime(timezone=True), nullable=True))
@@ -98,6 +102,9 @@ def downgrade() -> None:
         batch_op.drop_column('refunded_by')
         batch_op.drop_column('refunded_at')
         batch_op.drop_column('card_id')
+
+    with op.batch_alter_table('clubs', schema=None) as batch_op:
+        batch_op.drop_column('closed_at')
 
     with op.batch_alter_table('club_movements', schema=None) as batch_op:
         batch_op.drop_index('ix_club_movements_club_id_id')
