@@ -24,8 +24,10 @@ __all__ = [
     "BusinessSuspended",
     "CardBalanceLimit",
     "CardBlocked",
+    "CardDonationsOff",
     "CardExpired",
     "CardNotFound",
+    "ClubFundShort",
     "CodeNotValid",
     "Conflict",
     "DealInThePast",
@@ -35,6 +37,8 @@ __all__ = [
     "DeviceNotFound",
     "DifferentBusiness",
     "DomainError",
+    "DonationNotFound",
+    "DonationNotRefundable",
     "EmailAlreadyVerified",
     "EmailNotVerified",
     "EmailTaken",
@@ -44,6 +48,8 @@ __all__ = [
     "FraudRuleNotFound",
     "HoldClosed",
     "HoldNotFound",
+    "HoldingHandedOver",
+    "HoldingNotFound",
     "IdempotencyKeyInvalid",
     "IdempotencyKeyMissing",
     "IdempotencyKeyReused",
@@ -92,6 +98,7 @@ __all__ = [
     "WebhookEndpointDisabled",
     "WebhookEndpointNotFound",
     "WebhookUrlRefused",
+    "WrongCurrency",
 ]
 
 PROBLEM_BASE = "https://tillpoint.dev/problems/"
@@ -214,6 +221,18 @@ class ClubNotFound(NotFound):
 class MemberNotFound(NotFound):
     code = "member-not-found"
     title = "Not a member"
+
+
+class DonationNotFound(NotFound):
+    code = "donation-not-found"
+    title = "No such donation"
+
+
+class HoldingNotFound(NotFound):
+    """A gift card or voucher the club does not hold (or another club's)."""
+
+    code = "holding-not-found"
+    title = "The club holds no such item"
 
 
 class InboxItemNotFound(NotFound):
@@ -363,6 +382,25 @@ class ClubClosed(Conflict):
 
     code = "club-closed"
     title = "Not possible in this club"
+
+
+class ClubFundShort(Conflict):
+    """The club's fund holds less than a purchase or a refund needs."""
+
+    code = "club-fund-short"
+    title = "The club's fund holds too little"
+
+
+class DonationNotRefundable(Conflict):
+    """A donation already refunded, or past the refund window."""
+
+    code = "donation-not-refundable"
+    title = "This donation cannot be refunded"
+
+
+class HoldingHandedOver(Conflict):
+    code = "holding-handed-over"
+    title = "Already handed to a member"
 
 
 class FraudRuleNameTaken(Conflict):
@@ -554,6 +592,11 @@ class InvalidInvitation(Invalid):
     title = "Invitation not valid"
 
 
+class WrongCurrency(Invalid):
+    code = "wrong-currency"
+    title = "Not in the right currency"
+
+
 class DonationTooLarge(Invalid):
     code = "donation-too-large"
     title = "Too large a donation"
@@ -636,6 +679,14 @@ class NotAMember(DomainError):
     code = "not-a-member"
     status = 403
     title = "Only the club's members see this"
+
+
+class CardDonationsOff(DomainError):
+    """The gift card's business does not let its cards' balances be given to clubs."""
+
+    code = "card-donations-off"
+    status = 403
+    title = "This business's gift cards cannot be donated"
 
 
 class NotOrganiser(DomainError):

@@ -1,47 +1,69 @@
 """Donations into a club's fund: a ledger account of the club's own (`club:<id>:<currency>`,
 never below zero), credited from a clearing account of the club's (`clearing:club:<id>:…`,
-the gateway's side) — double entry, the ledger's one invariant, and no row shared with any
-other club or business.
+the gateway's side) or from a gift card's balance — double entry, the ledger's one
+invariant, and no row shared with any other club or business.
 
 Rules (docs/community.md): anyone signed in may donate to a club, in the club's currency,
-from 1 to `MAX_DONATION_MINOR`, paid through the gateway; the fraud rules' purchase checks
-and the money limits' daily load per payment card apply as to a gift-card purchase. A
-donation is final: it is not refunded to the card. A donor may stay anonymous: members then
-see "Anonymous" and only the donor's own receipts name them.
+from 1 to `MAX_DONATION_MINOR`. Paid through the gateway, the fraud rules' purchase checks
+and the money limits' daily load per payment card apply as to a gift-card purchase; from a
+gift card, only where the card's business allows it (`CardDonationPolicy`, off unless its
+owner turns it on), screened as a move of value off the card. A donor may stay anonymous:
+members then see "Anonymous" and only the donor's own receipts name them.
+
+Refunds: within `REFUND_WINDOW` of the donation, the donor or one of the club's organisers
+gives the whole donation back where it came from — to the payment card through the
+gateway, or onto the gift card — while the fund still holds it; once.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sync.money import Money
 
-from ..errors import DonationTooLarge
-from ..wallet import ledger
-from ..wallet.ledger import Leg
-from ..wallet.limits import MoneyLimits, reserve_payment_card_load
-from ..wallet.models import LedgerAccount, Purpose, TransferKind
-from .models import Club, Donation
+from ..db import rowcount, utcnow
+from ..errors import (
+    CardDonationsOff,
+    ClubFundShort,
+    DonationNotFound,
+    DonationNotRefundable,
+    DonationTooLarge,
+    NotOrganiser,
+    WrongCurrency,
+)
+from ..payments import PaymentGateway
+from ..wallet import cards, ledger
+from ..wallet.ledger import InsufficientFundsError, Leg
+from ..wallet.limits import MoneyLimits, check_card_balance, reserve_payment_card_load
+from ..wallet.models import GiftCard, LedgerAccount, Purpose, TransferKind
+from . import history, service
+from .models import CardDonationPolicy, Club, Donation, MovementKind
 
 __all__ = [
     "MAX_DONATION_MINOR",
+    "REFUND_WINDOW",
+    "card_donations_allowed",
     "donate",
+    "donate_from_card",
+    "donation",
     "donations",
     "fund",
     "fund_account",
+    "fund_short",
     "prepare",
+    "refund",
+    "set_card_donations",
 ]
 
 MAX_DONATION_MINOR = 100_000  # £1,000 a donation
+REFUND_WINDOW = timedelta(days=14)
 
 
 def fund_account(session: Session, club: Club) -> LedgerAccount:
-    return ledger.account(
-        session, Purpose.CLUB, club.currency, key=f"club:{club.id}:{club.currency}"
-    )
+    return ledger.account(session, Purpose.CLUB, club.currency, key=service.fund_key(club))
 
 
 def _clearing(session: Session, club: Club) -> LedgerAccount:
@@ -54,16 +76,68 @@ def fund(session: Session, club: Club) -> Money:
     return Money.of(fund_account(session, club).balance_minor, club.currency)
 
 
+def fund_short(club: Club, error: InsufficientFundsError) -> ClubFundShort:
+    """What to tell an organiser spending more than the fund holds."""
+    held = Money.of(error.available, club.currency)
+    wanted = Money.of(error.needed, club.currency)
+    return ClubFundShort(
+        f"{club.name}'s fund holds {held.format()}, less than {wanted.format()}: "
+        "spend at most what it holds, or wait for more donations."
+    )
+
+
+def _in_range(amount: Money) -> None:
+    if amount.minor > MAX_DONATION_MINOR:
+        most = Money.of(MAX_DONATION_MINOR, amount.currency.code)
+        raise DonationTooLarge(f"A donation is at most {most}: give the rest another time.")
+
+
 def prepare(
     session: Session, club: Club, amount: Money, payment_card: str, today: date, limits: MoneyLimits
 ) -> None:
     """Before the payment is taken: the amount in range, and the payment card's load today
     (`payment_card`: its `payments.payment_card_key`) counted with gift-card purchases, so a
     refusal charges no one."""
-    if amount.minor > MAX_DONATION_MINOR:
-        most = Money.of(MAX_DONATION_MINOR, amount.currency.code)
-        raise DonationTooLarge(f"A donation is at most {most}: give the rest another time.")
+    _in_range(amount)
     reserve_payment_card_load(session, payment_card, amount, today, limits)
+
+
+def _record(
+    session: Session,
+    club: Club,
+    donor_id: str,
+    amount: Money,
+    operation: str,
+    message: str,
+    anonymous: bool,
+    *,
+    payment_reference: str = "",
+    card_id: str | None = None,
+) -> Donation:
+    made = Donation(
+        club_id=club.id,
+        donor_id=donor_id,
+        amount_minor=amount.minor,
+        currency=amount.currency.code,
+        message=message,
+        anonymous=anonymous,
+        operation_id=operation,
+        payment_reference=payment_reference,
+        card_id=card_id,
+    )
+    session.add(made)
+    session.flush()
+    history.record(
+        session,
+        club,
+        MovementKind.DONATION,
+        amount,
+        donor_id,
+        made.id,
+        message,
+        anonymous=anonymous,
+    )
+    return made
 
 
 def donate(
@@ -88,19 +162,151 @@ def donate(
             )
         ],
     )
-    donation = Donation(
-        club_id=club.id,
-        donor_id=donor_id,
-        amount_minor=amount.minor,
-        currency=amount.currency.code,
-        message=message,
-        anonymous=anonymous,
-        operation_id=operation,
+    return _record(
+        session,
+        club,
+        donor_id,
+        amount,
+        operation,
+        message,
+        anonymous,
         payment_reference=payment_reference,
     )
-    session.add(donation)
+
+
+def card_donations_allowed(session: Session, business_id: str) -> bool:
+    policy = session.get(CardDonationPolicy, business_id)
+    return policy is not None and policy.allowed
+
+
+def set_card_donations(session: Session, business_id: str, allowed: bool) -> CardDonationPolicy:
+    """A business lets its gift cards' balances be donated to clubs, or stops it."""
+    policy = session.get(CardDonationPolicy, business_id)
+    if policy is None:
+        policy = CardDonationPolicy(business_id=business_id)
+        session.add(policy)
+    policy.allowed, policy.changed_at = allowed, utcnow()
     session.flush()
-    return donation
+    return policy
+
+
+def donate_from_card(
+    session: Session,
+    club: Club,
+    card: GiftCard,
+    donor_id: str,
+    amount: Money,
+    message: str,
+    anonymous: bool,
+) -> Donation:
+    """Move `amount` of the donor's gift card (found spendable: `cards.find_card`) into the
+    fund, where the card's business allows it."""
+    _in_range(amount)
+    if card.currency != club.currency:
+        raise WrongCurrency(
+            f"{club.name}'s fund is in {club.currency} and this card holds {card.currency}: "
+            "donate from a card in the club's currency, or by payment card."
+        )
+    if not card_donations_allowed(session, card.business_id):
+        raise CardDonationsOff(
+            "The business that sold this card does not let its cards be given to clubs: "
+            "donate by payment card instead."
+        )
+    legs = [
+        Leg(
+            card.account,
+            fund_account(session, club),
+            amount.minor,
+            TransferKind.DONATION,
+            card.id,
+            f"donation to {club.name}",
+        )
+    ]
+    try:
+        operation = ledger.post(session, legs)
+    except InsufficientFundsError as exc:
+        raise cards.insufficient(card, exc) from None
+    return _record(session, club, donor_id, amount, operation, message, anonymous, card_id=card.id)
+
+
+def donation(session: Session, club: Club, donation_id: str) -> Donation:
+    found = session.get(Donation, donation_id)
+    if found is None or found.club_id != club.id:
+        raise DonationNotFound(f"{club.name} has no donation {donation_id!r}.")
+    return found
+
+
+def refund(
+    session: Session,
+    club: Club,
+    given: Donation,
+    by_user_id: str,
+    gateway: PaymentGateway,
+    limits: MoneyLimits,
+    now: datetime,
+) -> str:
+    """Give the whole donation back where it came from (see the module's rules); the
+    refund's ledger operation id."""
+    if by_user_id != given.donor_id:
+        try:
+            service.require_manager(session, club, by_user_id)
+        except NotOrganiser:
+            raise NotOrganiser(
+                f"Only the donor or the organisers of {club.name} refund a donation."
+            ) from None
+    if now - given.created_at > REFUND_WINDOW:
+        raise DonationNotRefundable(
+            f"A donation is refunded within {REFUND_WINDOW.days} days; this one was made on "
+            f"{given.created_at:%d %B %Y}."
+        )
+    card = session.get(GiftCard, given.card_id) if given.card_id else None
+    if card is not None and card.expires_at <= now:
+        raise DonationNotRefundable(
+            f"The gift card this donation came from expired on {card.expires_at:%d %B %Y}: "
+            "it cannot take the money back."
+        )
+    # Once, even if the donor and an organiser ask at the same moment.
+    claimed = rowcount(
+        session.execute(
+            update(Donation)
+            .where(Donation.id == given.id, Donation.refunded_at.is_(None))
+            .values(refunded_at=now, refunded_by=by_user_id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if claimed != 1:
+        raise DonationNotRefundable("This donation was already refunded.")
+    session.expire(given)
+    amount = Money.of(given.amount_minor, given.currency)
+    back_to = card.account if card is not None else _clearing(session, club)
+    legs = [
+        Leg(
+            fund_account(session, club),
+            back_to,
+            amount.minor,
+            TransferKind.DONATION_REFUND,
+            card.id if card is not None else None,
+            f"refund of donation {given.id} to {club.name}",
+        )
+    ]
+    try:
+        operation = ledger.post(session, legs)
+    except InsufficientFundsError as exc:
+        raise fund_short(club, exc) from None
+    if card is not None:
+        check_card_balance(card.account.balance_minor, amount, limits)
+    else:
+        gateway.refund(given.payment_reference, amount, f"donation:{given.id}")
+    history.record(
+        session,
+        club,
+        MovementKind.DONATION_REFUNDED,
+        Money.of(-amount.minor, amount.currency.code),
+        by_user_id,
+        given.id,
+        "to the gift card it came from" if card is not None else "to the payment card",
+    )
+    return operation
 
 
 def donations(

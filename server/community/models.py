@@ -9,18 +9,23 @@ from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String, Te
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
-from ..db import Base, UtcDateTime, str_enum, utcnow
+from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
 from ..folding import fold
 from ..ids import ID_LENGTH, make_id
 
 __all__ = [
+    "CardDonationPolicy",
     "Club",
+    "ClubHolding",
     "ClubInvitation",
     "ClubMember",
+    "ClubMovement",
     "ClubRole",
     "Donation",
+    "HoldingKind",
     "JoinPolicy",
     "Membership",
+    "MovementKind",
 ]
 
 
@@ -56,6 +61,8 @@ class Club(Base):
     currency: Mapped[str] = mapped_column(String(3), default="GBP", server_default="GBP")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # A club with money on record is closed, not deleted: its donations and history stay.
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 @event.listens_for(Club, "before_insert")
@@ -78,7 +85,8 @@ class ClubMember(Base):
 
 
 class Donation(Base):
-    """A gift of money into a club's fund (its ledger account), paid through the gateway."""
+    """A gift of money into a club's fund (its ledger account), paid through the gateway
+    (`payment_reference`) or from a gift card's balance (`card_id`)."""
 
     __tablename__ = "club_donations"
 
@@ -90,8 +98,11 @@ class Donation(Base):
     message: Mapped[str] = mapped_column(String(280), default="")
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     operation_id: Mapped[str] = mapped_column(String(ID_LENGTH))  # its ledger transfer
-    payment_reference: Mapped[str] = mapped_column(String(120))
+    payment_reference: Mapped[str] = mapped_column(String(120))  # "" when from a gift card
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    card_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    refunded_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
 
 
 class ClubInvitation(Base):
@@ -104,3 +115,64 @@ class ClubInvitation(Base):
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     used_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+
+
+class CardDonationPolicy(Base):
+    """Whether a business lets its gift cards' balances be donated to clubs. No row: not."""
+
+    __tablename__ = "card_donation_policies"
+
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), primary_key=True)
+    allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class HoldingKind(enum.StrEnum):
+    GIFT_CARD = "gift_card"
+    VOUCHER = "voucher"
+
+
+class ClubHolding(Base):
+    """A gift card or voucher the club's fund paid for: the club holds it (no one's
+    account) until an organiser hands it to a member."""
+
+    __tablename__ = "club_holdings"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    club_id: Mapped[str] = mapped_column(ForeignKey("clubs.id"), index=True)
+    kind: Mapped[HoldingKind] = mapped_column(str_enum(HoldingKind, 12))
+    item_id: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)  # card or voucher
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # what the fund paid
+    currency: Mapped[str] = mapped_column(String(3))
+    bought_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    bought_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    handed_to: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
+    handed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+class MovementKind(enum.StrEnum):
+    DONATION = "donation"  # into the fund
+    DONATION_REFUNDED = "donation_refunded"  # out of it, back where it came from
+    PURCHASE = "purchase"  # out of it, for a gift card or voucher the club holds
+    HANDED_OVER = "handed_over"  # a held item into a member's account (no money moves)
+
+
+class ClubMovement(Base):
+    """One line of a club's history, written with the movement it tells of. Who acted is
+    read at display time (members see display names only); `anonymous` hides a donor."""
+
+    __tablename__ = "club_movements"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    club_id: Mapped[str] = mapped_column(ForeignKey("clubs.id"))
+    kind: Mapped[MovementKind] = mapped_column(str_enum(MovementKind, 20))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)  # signed: + into the fund, - out
+    currency: Mapped[str] = mapped_column(String(3))
+    actor_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject_id: Mapped[str] = mapped_column(String(ID_LENGTH))  # the donation or holding
+    memo: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_club_movements_club_id_id", "club_id", "id"),)

@@ -10,29 +10,43 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sync.money import Money
 
 from ..db import SessionDep
-from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, reply
+from ..deals.models import Deal
+from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply
+from ..directory.models import Business
 from ..directory.repository import Near
 from ..directory.schemas import MoneyPublic
+from ..errors import BusinessNotFound, CardNotFound, DealNotFound
 from ..fraud import service as fraud
 from ..fraud.client import client_of
 from ..fraud.models import FraudEvent
 from ..payments import PaymentGateway, payment_card_key, take_payment
 from ..problems import Problem
+from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
-from . import donations, service
-from .models import Club, ClubMember, Donation, Membership
+from ..wallet.models import GiftCard
+from . import donations, history, purchases, receipts, service
+from .models import Club, ClubHolding, ClubMember, ClubMovement, Donation, Membership
 from .schemas import (
+    CardDonationCreate,
+    CardDonationsPublic,
+    CardDonationsSetting,
+    ClubCardPurchase,
     ClubCreate,
     ClubFunds,
+    ClubHistory,
     ClubJoin,
     ClubPage,
     ClubPublic,
+    ClubVoucherPurchase,
     DonationCreate,
     DonationPublic,
     DonationReceipt,
+    HandOver,
+    HoldingPublic,
     InvitationIssued,
     MemberManaged,
     MemberPublic,
+    MovementPublic,
     MyMembership,
     Place,
     RoleChange,
@@ -223,27 +237,33 @@ def my_clubs(user: CurrentUser, session: SessionDep) -> list[MyMembership]:
     ]
 
 
+def _name(session: SessionDep, club_id: str, user_id: str, anonymous: bool = False) -> str:
+    """Who someone is to a club's members: their display name there, never an account."""
+    if anonymous:
+        return "Anonymous"
+    member = service.membership(session, club_id, user_id)
+    return member.display_name if member is not None else "A friend of the club"
+
+
 def _donation(session: SessionDep, donation: Donation) -> DonationPublic:
-    donor = "Anonymous"
-    if not donation.anonymous:
-        member = service.membership(session, donation.club_id, donation.donor_id)
-        donor = member.display_name if member is not None else "A friend of the club"
     return DonationPublic(
         id=donation.id,
         club_id=donation.club_id,
         amount=MoneyPublic.of(Money.of(donation.amount_minor, donation.currency)),
-        donor=donor,
+        donor=_name(session, donation.club_id, donation.donor_id, donation.anonymous),
         message=donation.message,
         created_at=donation.created_at,
+        refunded_at=donation.refunded_at,
     )
 
 
 def _receipt(session: SessionDep, donation: Donation) -> DonationReceipt:
-    club = service.club(session, donation.club_id)
+    club = session.get_one(Club, donation.club_id)  # a closed club's too: receipts stay
     return DonationReceipt(
         **_donation(session, donation).model_dump(),
         club_name=club.name,
         payment_reference=donation.payment_reference,
+        gift_card_id=donation.card_id,
     )
 
 
@@ -288,6 +308,7 @@ def donate(
         made = donations.donate(
             session, club, user.id, amount, reference, body.message, body.anonymous
         )
+        receipts.donated(session, request.app.state.outbox, club, made)
         return 201, _receipt(session, made).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
@@ -312,3 +333,275 @@ def funds(club_id: str, user: CurrentUser, session: SessionDep) -> ClubFunds:
 @router.get("/me/donations", summary="Your donations: receipts, newest first")
 def my_donations(user: CurrentUser, session: SessionDep) -> list[DonationReceipt]:
     return [_receipt(session, d) for d in donations.donations(session, donor_id=user.id)]
+
+
+@router.put(
+    "/businesses/{business_id}/club-donations",
+    summary="Let this business's gift cards be donated to clubs, or not (owners; off at first)",
+    responses=PROBLEM_RESPONSES,
+)
+def set_card_donations(
+    business_id: str, body: CardDonationsSetting, user: CurrentUser, session: SessionDep
+) -> CardDonationsPublic:
+    business = business_for(session, user, business_id, staff=False)
+    policy = donations.set_card_donations(session, business.id, body.allowed)
+    session.commit()
+    return CardDonationsPublic(business_id=business.id, allowed=policy.allowed)
+
+
+@router.post(
+    "/clubs/{club_id}/donations/from-card",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DonationReceipt,
+    responses=PROBLEM_RESPONSES,
+    summary="Donate part of your gift card's balance, where its business allows it",
+)
+def donate_from_card(
+    club_id: str,
+    body: CardDonationCreate,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    club = service.club(session, club_id)
+
+    def operation() -> Outcome:
+        owned = session.get(GiftCard, body.card_id)
+        business = session.get(Business, owned.business_id) if owned is not None else None
+        if owned is None or business is None or owned.owner_id != user.id:
+            raise CardNotFound(f"You have no gift card {body.card_id!r}: check the id.")
+        card = cards.find_card(session, request.app.state.keyring, business, None, owned.id)
+        amount = Money.of(body.amount_minor, card.currency)
+        fraud.screen(
+            session,
+            fraud.Activity(
+                FraudEvent.TRANSFER,
+                business_id=card.business_id,
+                card_id=card.id,
+                customer_id=user.id,
+                address=client_of(request).address,
+                amount_minor=amount.minor,
+                currency=amount.currency.code,
+            ),
+        )
+        made = donations.donate_from_card(
+            session, club, card, user.id, amount, body.message, body.anonymous
+        )
+        receipts.donated(session, request.app.state.outbox, club, made)
+        return 201, _receipt(session, made).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+@router.post(
+    "/clubs/{club_id}/donations/{donation_id}/refund",
+    response_model=DonationReceipt,
+    responses=PROBLEM_RESPONSES,
+    summary="Give a donation back where it came from (the donor or an organiser, 14 days)",
+)
+def refund_donation(
+    club_id: str,
+    donation_id: str,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    club = service.club(session, club_id)
+
+    def operation() -> Outcome:
+        given = donations.donation(session, club, donation_id)
+        donations.refund(
+            session,
+            club,
+            given,
+            user.id,
+            request.app.state.gateway,
+            request.app.state.money_limits,
+            datetime.now(UTC),
+        )
+        receipts.refunded(session, request.app.state.outbox, club, given)
+        return 200, _receipt(session, given).model_dump(mode="json")
+
+    request_body = {"path": request.url.path}
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+def _movement(session: SessionDep, line: ClubMovement) -> MovementPublic:
+    return MovementPublic(
+        kind=line.kind,
+        amount=MoneyPublic.of(Money.of(line.amount_minor, line.currency)),
+        by=_name(session, line.club_id, line.actor_id, line.anonymous),
+        about=line.subject_id,
+        memo=line.memo,
+        at=line.created_at,
+    )
+
+
+@router.get(
+    "/clubs/{club_id}/history",
+    summary="Every movement of the club's fund and of what it holds, newest first (members)",
+    responses=PROBLEM_RESPONSES,
+)
+def club_history(
+    club_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ClubHistory:
+    club = service.club(session, club_id)
+    service.require_member(session, club, user.id)
+    lines, total = history.page(session, club, offset, limit)
+    return ClubHistory.of([_movement(session, line) for line in lines], total, offset, limit)
+
+
+def _holding(session: SessionDep, held: ClubHolding) -> HoldingPublic:
+    return HoldingPublic(
+        id=held.id,
+        kind=held.kind,
+        item_id=held.item_id,
+        business_id=held.business_id,
+        paid=MoneyPublic.of(Money.of(held.amount_minor, held.currency)),
+        bought_by=_name(session, held.club_id, held.bought_by),
+        bought_at=held.bought_at,
+        handed_to=None if held.handed_to is None else _name(session, held.club_id, held.handed_to),
+        handed_at=held.handed_at,
+    )
+
+
+def _club_purchase_screened(
+    request: Request, session: SessionDep, business_id: str, user_id: str, amount: Money
+) -> None:
+    """The fraud rules' purchase checks, as for a customer's purchase (no payment card)."""
+    fraud.screen(
+        session,
+        fraud.Activity(
+            FraudEvent.PURCHASE,
+            business_id=business_id,
+            customer_id=user_id,
+            address=client_of(request).address,
+            amount_minor=amount.minor,
+            currency=amount.currency.code,
+        ),
+    )
+
+
+@router.post(
+    "/clubs/{club_id}/purchases/gift-cards",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HoldingPublic,
+    responses=PROBLEM_RESPONSES,
+    summary="Buy a gift card with the club's fund; the club holds it (organisers)",
+)
+def buy_club_card(
+    club_id: str,
+    body: ClubCardPurchase,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    club = service.club(session, club_id)
+    service.require_manager(session, club, user.id)
+
+    def operation() -> Outcome:
+        business = session.get(Business, body.business_id)
+        if business is None:
+            raise BusinessNotFound(f"There is no business {body.business_id!r}.")
+        amount = Money.of(body.amount_minor, business.currency)
+        _club_purchase_screened(request, session, business.id, user.id, amount)
+        held = purchases.buy_card(
+            session,
+            request.app.state.keyring,
+            club,
+            user.id,
+            business,
+            amount,
+            datetime.now(UTC).date(),
+            request.app.state.money_limits,
+        )
+        return 201, _holding(session, held).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+@router.post(
+    "/clubs/{club_id}/purchases/vouchers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HoldingPublic,
+    responses=PROBLEM_RESPONSES,
+    summary="Buy a deal's voucher with the club's fund; the club holds it (organisers)",
+)
+def buy_club_voucher(
+    club_id: str,
+    body: ClubVoucherPurchase,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    club = service.club(session, club_id)
+    service.require_manager(session, club, user.id)
+
+    def operation() -> Outcome:
+        deal = session.get(Deal, body.deal_id)
+        if deal is None:
+            raise DealNotFound(f"There is no deal {body.deal_id!r}.")
+        price = Money.of(deal.deal_price_minor, deal.currency)
+        _club_purchase_screened(request, session, deal.business_id, user.id, price)
+        held = purchases.buy_voucher(session, request.app.state.keyring, club, user.id, deal)
+        return 201, _holding(session, held).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+@router.get(
+    "/clubs/{club_id}/holdings",
+    summary="The gift cards and vouchers the club bought, held or handed over (members)",
+    responses=PROBLEM_RESPONSES,
+)
+def club_holdings(club_id: str, user: CurrentUser, session: SessionDep) -> list[HoldingPublic]:
+    club = service.club(session, club_id)
+    service.require_member(session, club, user.id)
+    return [_holding(session, held) for held in purchases.holdings(session, club)]
+
+
+@router.post(
+    "/clubs/{club_id}/holdings/{holding_id}/hand-over",
+    response_model=HoldingPublic,
+    responses=PROBLEM_RESPONSES,
+    summary="Hand a held gift card or voucher to a member, into their account (organisers)",
+)
+def hand_over(
+    club_id: str,
+    holding_id: str,
+    body: HandOver,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    club = service.club(session, club_id)
+
+    def operation() -> Outcome:
+        held = purchases.hand_over(session, club, user.id, holding_id, body.member_id)
+        return 200, _holding(session, held).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **body.model_dump()}
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+
+@router.get(
+    "/clubs/{club_id}/roster",
+    summary="The club's active members with the ids organisers act on (organisers)",
+    responses=PROBLEM_RESPONSES,
+)
+def roster(club_id: str, user: CurrentUser, session: SessionDep) -> list[MemberManaged]:
+    club = service.club(session, club_id)
+    service.require_manager(session, club, user.id)
+    return [_managed(m) for m in service.members(session, club.id, Membership.ACTIVE)]

@@ -9,7 +9,7 @@ from sync.wire import Line, Name, Prose
 from ..directory.schemas import MoneyPublic
 from ..pages import Page
 from ..wallet.schemas import PaymentDetails
-from .models import ClubRole, JoinPolicy, Membership
+from .models import ClubRole, HoldingKind, JoinPolicy, Membership, MovementKind
 
 
 class Place(BaseModel):
@@ -89,6 +89,13 @@ class DonationCreate(BaseModel):
     anonymous: bool = Field(default=False, description="members see 'Anonymous'")
 
 
+class CardDonationCreate(BaseModel):
+    card_id: Line = Field(max_length=40, description="your gift card to give from")
+    amount_minor: int = Field(gt=0, le=100_000, description="in the club's currency")
+    message: Prose = Field(default="", max_length=280)
+    anonymous: bool = Field(default=False, description="members see 'Anonymous'")
+
+
 class DonationPublic(BaseModel):
     id: str
     club_id: str
@@ -96,13 +103,65 @@ class DonationPublic(BaseModel):
     donor: str = Field(description="the donor's display name in the club, or 'Anonymous'")
     message: str
     created_at: datetime
+    refunded_at: datetime | None = Field(description="when it was given back, if it was")
 
 
 class DonationReceipt(DonationPublic):
-    """Your own donation: the receipt, with the payment's reference."""
+    """Your own donation: the receipt, with the payment's reference or the gift card."""
 
     club_name: str
-    payment_reference: str
+    payment_reference: str = Field(description="the gateway's; empty when from a gift card")
+    gift_card_id: str | None = Field(description="the gift card it came from, if one")
+
+
+class CardDonationsSetting(BaseModel):
+    allowed: bool = Field(description="whether this business's gift cards may be donated")
+
+
+class CardDonationsPublic(CardDonationsSetting):
+    business_id: str
+
+
+class ClubCardPurchase(BaseModel):
+    business_id: Line = Field(max_length=40)
+    amount_minor: int = Field(gt=0, le=10_000_000, description="in the club's currency")
+
+
+class ClubVoucherPurchase(BaseModel):
+    deal_id: Line = Field(max_length=40)
+
+
+class HandOver(BaseModel):
+    member_id: Line = Field(max_length=40, description="a member's user id (the roster)")
+
+
+class HoldingPublic(BaseModel):
+    """A gift card or voucher the club bought: held, or handed to a member."""
+
+    id: str
+    kind: HoldingKind
+    item_id: str = Field(description="the gift card's or voucher's id")
+    business_id: str
+    paid: MoneyPublic = Field(description="what the fund paid")
+    bought_by: str = Field(description="the organiser's display name")
+    bought_at: datetime
+    handed_to: str | None = Field(description="the member's display name, once handed over")
+    handed_at: datetime | None
+
+
+class MovementPublic(BaseModel):
+    """One line of the club's history."""
+
+    kind: MovementKind
+    amount: MoneyPublic = Field(description="+ into the fund, - out of it, 0 for a hand-over")
+    by: str = Field(description="who: a display name, or 'Anonymous'")
+    about: str = Field(description="the donation's or the holding's id")
+    memo: str
+    at: datetime
+
+
+class ClubHistory(Page[MovementPublic]):
+    """One page of a club's history, newest first."""
 
 
 class ClubFunds(BaseModel):

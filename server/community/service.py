@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sync.money import UnknownCurrencyError, currency
 
+from ..db import utcnow
 from ..directory.models import Business
 from ..directory.repository import Near, distance_km
 from ..errors import (
@@ -27,7 +28,18 @@ from ..errors import (
     UnknownCurrency,
 )
 from ..folding import like_escaped, words
-from .models import Club, ClubInvitation, ClubMember, ClubRole, JoinPolicy, Membership
+from ..wallet.models import LedgerAccount
+from .models import (
+    Club,
+    ClubHolding,
+    ClubInvitation,
+    ClubMember,
+    ClubMovement,
+    ClubRole,
+    Donation,
+    JoinPolicy,
+    Membership,
+)
 
 __all__ = [
     "INVITATION_LIFETIME",
@@ -35,6 +47,7 @@ __all__ = [
     "approve",
     "club",
     "found_club",
+    "fund_key",
     "invite",
     "join",
     "leave",
@@ -58,7 +71,7 @@ def _hash(code: str) -> str:
 
 def club(session: Session, club_id: str) -> Club:
     found = session.get(Club, club_id)
-    if found is None:
+    if found is None or found.closed_at is not None:
         raise ClubNotFound(f"There is no club {club_id!r}.")
     return found
 
@@ -148,7 +161,7 @@ def search(
 ) -> tuple[list[Listed], int]:
     """Clubs whose name or description holds every word of `text` (case and accents aside);
     with `near`, those within its radius, nearest first; else by name."""
-    query = select(Club)
+    query = select(Club).where(Club.closed_at.is_(None))
     for word in words(text or ""):
         query = query.where(Club.search_text.like(f"%{like_escaped(word)}%", escape="\\"))
     if near is None:
@@ -298,8 +311,11 @@ def leave(session: Session, club: Club, user_id: str) -> bool:
         if others:
             raise ClubClosed("You founded this club: name another member founder before you leave.")
         session.execute(delete(ClubInvitation).where(ClubInvitation.club_id == club.id))
-        session.execute(delete(ClubMember).where(ClubMember.club_id == club.id))
-        session.delete(club)
+        if _has_money_on_record(session, club):
+            _close(session, club)
+        else:
+            session.execute(delete(ClubMember).where(ClubMember.club_id == club.id))
+            session.delete(club)
         session.flush()
         return True
     session.delete(me)
@@ -307,11 +323,47 @@ def leave(session: Session, club: Club, user_id: str) -> bool:
     return False
 
 
+def fund_key(club: Club) -> str:
+    """The club's fund: its ledger account's key."""
+    return f"club:{club.id}:{club.currency}"
+
+
+def _has_money_on_record(session: Session, club: Club) -> bool:
+    """Donations (even from before the history was kept) or purchases."""
+    return any(
+        session.scalar(select(column).where(club_column == club.id).limit(1)) is not None
+        for column, club_column in (
+            (ClubMovement.id, ClubMovement.club_id),
+            (Donation.id, Donation.club_id),
+        )
+    )
+
+
+def _close(session: Session, club: Club) -> None:
+    """Close a club whose fund is empty and that holds nothing, keeping its records (its
+    donors' receipts name it); else `ClubClosed` says what to do first."""
+    held = session.scalar(
+        select(LedgerAccount.balance_minor).where(LedgerAccount.key == fund_key(club))
+    )
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(ClubHolding)
+        .where(ClubHolding.club_id == club.id, ClubHolding.handed_to.is_(None))
+    )
+    if held or waiting:
+        raise ClubClosed(
+            "The club's fund still holds money or it still holds gift cards or vouchers: "
+            "spend or refund the money and hand everything to members before closing it."
+        )
+    session.execute(delete(ClubMember).where(ClubMember.club_id == club.id))
+    club.closed_at = utcnow()
+
+
 def my_clubs(session: Session, user_id: str) -> list[tuple[Club, ClubMember]]:
     rows = session.execute(
         select(Club, ClubMember)
         .join(ClubMember, ClubMember.club_id == Club.id)
-        .where(ClubMember.user_id == user_id)
+        .where(ClubMember.user_id == user_id, Club.closed_at.is_(None))
         .order_by(Club.name, Club.id)
     )
     return [(c, m) for c, m in rows.all()]

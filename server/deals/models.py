@@ -51,7 +51,8 @@ class Voucher(Recorded, Base):
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     deal_id: Mapped[str] = mapped_column(ForeignKey("deals.id"), index=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
-    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    # None while a club holds it (`community.purchases`), until handed to a member.
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     face_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     token_id: Mapped[str] = mapped_column(String(16))

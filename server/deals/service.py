@@ -27,8 +27,9 @@ from ..errors import (
 from ..folding import like_escaped, words
 from ..keys.keyring import Keyring
 from ..wallet import ledger
+from ..wallet.cards import paid_by
 from ..wallet.ledger import NOWHERE, Leg, Origin
-from ..wallet.models import Purpose, TransferKind
+from ..wallet.models import LedgerAccount, Purpose, TransferKind
 from ..wallet.tokens import presented_subject, sign_token
 from .models import Deal, Voucher
 from .schemas import DealCreate
@@ -143,10 +144,14 @@ def buy_voucher(
     session: Session,
     keyring: Keyring,
     deal: Deal,
-    owner_id: str,
+    owner_id: str | None,
     payment_reference: str,
     now: datetime | None = None,
+    payer: LedgerAccount | None = None,
 ) -> Voucher:
+    """Sell one voucher of `deal` to `owner_id` (None: a club holds it), paid through the
+    gateway (`payment_reference`) into the business's clearing account, or from `payer` (a
+    club's fund, which refuses to go below zero: `InsufficientFundsError`)."""
     now = now or _now()
     if not deal.starts_at <= now < deal.ends_at or deal.ended:
         raise DealNotOnSale(
@@ -183,17 +188,17 @@ def buy_voucher(
         deal_id=deal.id,
         face_minor=deal.deal_price_minor,
     )
-    clearing = ledger.clearing_account(session, deal.currency, deal.business_id)
+    paid_from = payer or ledger.clearing_account(session, deal.currency, deal.business_id)
     vouchers = ledger.account(session, Purpose.VOUCHERS, deal.currency, deal.business_id)
     ledger.post(
         session,
         [
             Leg(
-                clearing,
+                paid_from,
                 vouchers,
                 deal.deal_price_minor,
                 TransferKind.VOUCHER_SALE,
-                memo=f"voucher {voucher.id}, gateway reference {payment_reference}",
+                memo=f"voucher {voucher.id}, {paid_by(payment_reference, payer)}",
             )
         ],
     )

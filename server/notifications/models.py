@@ -31,6 +31,8 @@ __all__ = [
 class NotificationKind(enum.StrEnum):
     CARD_BOUGHT = "card_bought"  # to the buyer: the purchase's receipt
     CARD_REDEEMED = "card_redeemed"  # to the card's owner: the redemption's receipt
+    DONATION_RECEIPT = "donation_receipt"  # to a club's donor: the donation's receipt
+    DONATION_REFUNDED = "donation_refunded"  # to a club's donor: the refund's receipt
     LOW_BALANCE = "low_balance"  # a redemption left less than the threshold
     INCIDENT_OPENED = "incident_opened"  # to the business's owner
     CARD_EXPIRING = "card_expiring"  # 30, 7 and 1 days before a card with money on it expires
@@ -53,7 +55,12 @@ ACCOUNT_MAIL_KINDS = frozenset(
 SECURITY_KINDS = frozenset({NotificationKind.NEW_DEVICE, NotificationKind.PASSWORD_CHANGED})
 # Receipts and security messages cannot be turned off (on any channel).
 REQUIRED_KINDS = frozenset(
-    {NotificationKind.CARD_BOUGHT, NotificationKind.CARD_REDEEMED}
+    {
+        NotificationKind.CARD_BOUGHT,
+        NotificationKind.CARD_REDEEMED,
+        NotificationKind.DONATION_RECEIPT,
+        NotificationKind.DONATION_REFUNDED,
+    }
     | SECURITY_KINDS
     | ACCOUNT_MAIL_KINDS
 )

@@ -84,7 +84,7 @@ def _vouchers(session: Session, now: datetime) -> Iterable[Planned]:
     )
     for voucher, title, business in found.all():
         days = _step(voucher.expires_at - now, VOUCHER_DAYS)
-        if days is None:
+        if days is None or voucher.owner_id is None:  # a club holds it
             continue
         message = templates.voucher_expiring(business, title, voucher.id, days, voucher.expires_at)
         yield Planned(

@@ -13,6 +13,8 @@ __all__ = [
     "card_bought",
     "card_expiring",
     "card_redeemed",
+    "donation_receipt",
+    "donation_refunded",
     "email_verification",
     "incident_opened",
     "low_balance",
@@ -49,6 +51,25 @@ def card_bought(business: str, amount: Money, card_id: str) -> Message:
         [
             f"You bought a gift card for {business} holding {amount}.",
             f"Card {card_id} is in your wallet in the app: show its code at the till.",
+        ],
+    )
+
+
+def donation_receipt(club: str, amount: Money, paid_with: str, donation_id: str) -> Message:
+    return _message(
+        f"Your donation to {club}",
+        [
+            f"Thank you: you gave {amount} to {club}, {paid_with}.",
+            f"Receipt {donation_id}. Your receipts are under Donations in the app.",
+        ],
+    )
+
+
+def donation_refunded(club: str, amount: Money, back_to: str, donation_id: str) -> Message:
+    return _message(
+        f"Your donation to {club} was refunded",
+        [
+            f"Your donation {donation_id} of {amount} to {club} was refunded {back_to}.",
         ],
     )
 

@@ -56,6 +56,11 @@ class PaymentGateway(Protocol):
         the same charge. Raises PaymentDeclinedError."""
         ...
 
+    def refund(self, reference: str, amount: Money, idempotency_key: str) -> str:
+        """Give `amount` of the charge `reference` back to the card it came from; the
+        refund's reference. The same key refunds once."""
+        ...
+
     def save_card(self, card_number: str) -> SavedCard:
         """Keep a card for later charges; PaymentDeclinedError when the number is not valid.
         The same number gives the same token: Tillpoint knows a payment card by it
@@ -142,6 +147,13 @@ class SimulatedGateway:
     def save_card(self, card_number: str) -> SavedCard:
         number = self._test_number(card_number)
         return SavedCard(_SAVED_TEST_CARDS[number], number[-4:])
+
+    def refund(self, reference: str, amount: Money, idempotency_key: str) -> str:
+        with self._lock:
+            key = f"refund:{idempotency_key}"
+            if key not in self._charges:
+                self._charges[key] = Charge(f"sim_re_{make_id()}", amount)
+            return self._charges[key].reference
 
     def charge(self, amount: Money, card_number: str, idempotency_key: str) -> Charge:
         number = self._test_number(card_number)

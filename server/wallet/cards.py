@@ -51,7 +51,9 @@ __all__ = [
     "find_card",
     "history",
     "hold",
+    "insufficient",
     "issue_card",
+    "paid_by",
     "post_hold",
     "prepare_purchase",
     "record_offline_redemption",
@@ -93,21 +95,23 @@ def prepare_purchase(
     session: Session,
     business: Business,
     amount: Money,
-    payment_card: str,
+    payment_card: str | None,
     today: date,
     limits: MoneyLimits,
 ) -> None:
     """Check a purchase of a card worth `amount` against the money limits before the payment
     is taken, so a refusal never charges anyone: the card's maximum balance, the payment
     card's load today (counted now; rolled back with the transaction if the sale fails), and
-    what the business's cards hold together. `payment_card`: `payments.payment_card_key`.
+    what the business's cards hold together. `payment_card`: `payments.payment_card_key`,
+    or None when no payment card pays (a club's fund does: `community.purchases`).
 
     The business's clearing row is locked here and stays locked until the sale commits:
     purchases at one business take turns from the liability check to the commit, so two
     cannot both pass on the same figure. (It is taken before the new card's account, against
     `ledger.lock_order`, which is safe because no one else can see that account yet.)"""
     check_card_balance(amount.minor, amount, limits)
-    reserve_payment_card_load(session, payment_card, amount, today, limits)
+    if payment_card is not None:
+        reserve_payment_card_load(session, payment_card, amount, today, limits)
     clearing = ledger.clearing_account(session, amount.currency.code, business.id)
     session.execute(
         select(LedgerAccount.id).where(LedgerAccount.id == clearing.id).with_for_update()
@@ -123,9 +127,11 @@ def issue_card(
     amount: Money,
     payment_reference: str,
     now: datetime | None = None,
+    payer: LedgerAccount | None = None,
 ) -> GiftCard:
-    """A new card holding `amount`, paid through the gateway (`payment_reference`); a sale
-    checks `prepare_purchase` first."""
+    """A new card holding `amount`, paid through the gateway (`payment_reference`) into the
+    business's clearing account, or from `payer` (a club's fund, which refuses to go below
+    zero: `InsufficientFundsError`); a sale checks `prepare_purchase` first."""
     now = now or _now()
     card_id = make_id()
     account = ledger.account(
@@ -145,21 +151,26 @@ def issue_card(
     card.token_id, card.token = _sign(session, keyring, card, now)
     session.add(card)
     session.flush()
-    clearing = ledger.clearing_account(session, business.currency, business.id)
+    paid_from = payer or ledger.clearing_account(session, business.currency, business.id)
     ledger.post(
         session,
         [
             Leg(
-                clearing,
+                paid_from,
                 account,
                 amount.minor,
                 TransferKind.PURCHASE,
                 card.id,
-                f"paid, gateway reference {payment_reference}",
+                f"paid, {paid_by(payment_reference, payer)}",
             )
         ],
     )
     return card
+
+
+def paid_by(payment_reference: str, payer: LedgerAccount | None) -> str:
+    """A sale's memo: the gateway's reference, or who paid instead (a club's fund)."""
+    return f"gateway reference {payment_reference}" if payer is None else payment_reference
 
 
 def find_card(
@@ -189,7 +200,8 @@ def find_card(
     return card
 
 
-def _insufficient(card: GiftCard, error: InsufficientFundsError) -> InsufficientBalance:
+def insufficient(card: GiftCard, error: InsufficientFundsError) -> InsufficientBalance:
+    """What to tell someone spending more than `card` holds."""
     available = Money.of(error.available, card.currency)
     wanted = Money.of(error.needed, card.currency)
     return InsufficientBalance(
@@ -222,7 +234,7 @@ def redeem(
     try:
         operation_id = ledger.post(session, legs, origin=origin)
     except InsufficientFundsError as exc:
-        raise _insufficient(card, exc) from None
+        raise insufficient(card, exc) from None
     return operation_id, Money.of(card_account.balance_minor, card.currency)
 
 
@@ -310,7 +322,7 @@ def hold(
     try:
         ledger.post(session, legs, origin=origin)
     except InsufficientFundsError as exc:
-        raise _insufficient(card, exc) from None
+        raise insufficient(card, exc) from None
     created = Hold(card_id=card.id, amount_minor=amount.minor, expires_at=expires_at)
     session.add(created)
     session.flush()
@@ -544,7 +556,7 @@ def transfer_between_cards(
     try:
         operation_id = ledger.post(session, legs)
     except InsufficientFundsError as exc:
-        raise _insufficient(source, exc) from None
+        raise insufficient(source, exc) from None
     check_card_balance(target.account.balance_minor, amount, limits)
     return operation_id
 

@@ -75,7 +75,8 @@ class TransferKind(enum.StrEnum):
     VOUCHER_SALE = "voucher-sale"
     VOUCHER_REDEMPTION = "voucher-redemption"
     OFFLINE_VOUCHER_REDEMPTION = "offline-voucher-redemption"  # a terminal's, pushed after
-    DONATION = "donation"  # a payment into a club's fund
+    DONATION = "donation"  # a payment, or a gift card's value, into a club's fund
+    DONATION_REFUND = "donation-refund"  # a donation back where it came from
 
 
 class Transfer(Base):

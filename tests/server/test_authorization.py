@@ -40,6 +40,7 @@ class World:
     redemption: dict[str, Any]  # of `card`, for refunds
     webhook: dict[str, Any] = field(default_factory=dict)  # shop A's endpoint, when made
     webhook_delivery: str = ""
+    club: dict[str, Any] = field(default_factory=dict)  # the holder's club, when founded
 
 
 @pytest.fixture
@@ -414,3 +415,135 @@ def test_who_may_do_what_with_webhooks(world, sessions, settings):
     world.webhook_delivery = delivery["id"]
     got = {case: statuses(world, call) for case, (call, _) in WEBHOOK_CASES.items()}
     assert got == {case: expected for case, (_, expected) in WEBHOOK_CASES.items()}
+
+
+# -- clubs: `holder` founded the club (its organiser), `stranger` is a member, the rest are not
+# members. Non-members see no member-only data; organisers manage only their club; members
+# cannot spend.
+
+
+def club_path(world, tail=""):
+    return f"/api/v1/clubs/{world.club['id']}{tail}"
+
+
+CLUB_CASES = {
+    "see a club's page": (
+        lambda w, a: a.get(club_path(w)),
+        expect(rest=200),
+    ),
+    "see a club's fund": (
+        lambda w, a: a.get(club_path(w, "/funds")),
+        expect(rest=403, anonymous=401, holder=200, stranger=200),
+    ),
+    "see a club's history": (
+        lambda w, a: a.get(club_path(w, "/history")),
+        expect(rest=403, anonymous=401, holder=200, stranger=200),
+    ),
+    "see what a club holds": (
+        lambda w, a: a.get(club_path(w, "/holdings")),
+        expect(rest=403, anonymous=401, holder=200, stranger=200),
+    ),
+    "see a club's roster": (
+        lambda w, a: a.get(club_path(w, "/roster")),
+        expect(rest=403, anonymous=401, holder=200),
+    ),
+    "see requests to join": (
+        lambda w, a: a.get(club_path(w, "/requests")),
+        expect(rest=403, anonymous=401, holder=200),
+    ),
+    "make an invitation code": (
+        lambda w, a: a.post(club_path(w, "/invitations")),
+        expect(rest=403, anonymous=401, holder=201),
+    ),
+    "donate to a club": (
+        lambda w, a: a.post(
+            club_path(w, "/donations"),
+            {"amount_minor": 100, "payment": {"card_number": "4242424242424242"}},
+            key=new_key(),
+        ),
+        expect(rest=201, anonymous=401),
+    ),
+    "donate from a gift card": (
+        lambda w, a: a.post(
+            club_path(w, "/donations/from-card"),
+            {"card_id": w.card["id"], "amount_minor": 1},
+            key=new_key(),
+        ),
+        expect(rest=404, anonymous=401, holder=201),  # the holder's card: no one else's
+    ),
+    "buy a gift card for a club": (
+        lambda w, a: a.post(
+            club_path(w, "/purchases/gift-cards"),
+            {"business_id": w.shop.business_id, "amount_minor": 100},
+            key=new_key(),
+        ),
+        expect(rest=403, anonymous=401, holder=201),
+    ),
+    "buy a voucher for a club": (
+        lambda w, a: a.post(
+            club_path(w, "/purchases/vouchers"), {"deal_id": w.deal["id"]}, key=new_key()
+        ),
+        expect(rest=403, anonymous=401, holder=201),
+    ),
+    "let a business's cards be donated": (
+        lambda w, a: a.put(f"{biz(w)}/club-donations", {"allowed": True}),
+        expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+}
+
+
+def test_who_may_do_what_in_a_club(world):
+    holder, member = world.actors["holder"], world.actors["stranger"]
+    world.club = holder.post(
+        "/api/v1/clubs", {"name": "Readers", "display_name": "Hol", "join_policy": "approval"}
+    ).json()
+    assert member.post(club_path(world, "/join"), {"display_name": "Mem"}).status_code == 200
+    assert holder.post(club_path(world, f"/members/{member.id}/approve")).status_code == 200
+    owner_a = world.actors["owner_a"]
+    assert owner_a.put(f"{biz(world)}/club-donations", {"allowed": True}).status_code == 200
+    given = member.post(
+        club_path(world, "/donations"),
+        {"amount_minor": 50_000, "payment": {"card_number": "4242424242424242"}},
+        key=new_key(),
+    )
+    assert given.status_code == 201, given.text
+    got = {case: statuses(world, call) for case, (call, _) in CLUB_CASES.items()}
+    assert got == {case: expected for case, (_, expected) in CLUB_CASES.items()}
+
+
+def test_only_a_clubs_organisers_hand_over_and_only_the_donor_or_they_refund(world):
+    holder, member = world.actors["holder"], world.actors["stranger"]
+    world.club = holder.post("/api/v1/clubs", {"name": "Readers", "display_name": "Hol"}).json()
+    assert member.post(club_path(world, "/join"), {"display_name": "Mem"}).status_code == 200
+    donations = [
+        member.post(
+            club_path(world, "/donations"),
+            {"amount_minor": 500, "payment": {"card_number": "4242424242424242"}},
+            key=new_key(),
+        ).json()
+        for _ in ACTORS
+    ]
+    held = [
+        holder.post(
+            club_path(world, "/purchases/gift-cards"),
+            {"business_id": world.shop.business_id, "amount_minor": 100},
+            key=new_key(),
+        ).json()
+        for _ in ACTORS
+    ]
+    refunds = {
+        name: actor.post(club_path(world, f"/donations/{given['id']}/refund"), key=new_key())
+        for (name, actor), given in zip(world.actors.items(), donations, strict=True)
+    }
+    assert {name: answer.status_code for name, answer in refunds.items()} == expect(
+        rest=403, anonymous=401, holder=200, stranger=200
+    )
+    handed = {
+        name: actor.post(
+            club_path(world, f"/holdings/{holding['id']}/hand-over"),
+            {"member_id": member.id},
+            key=new_key(),
+        ).status_code
+        for (name, actor), holding in zip(world.actors.items(), held, strict=True)
+    }
+    assert handed == expect(rest=403, anonymous=401, holder=200)

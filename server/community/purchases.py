@@ -1,0 +1,190 @@
+"""Club purchases: an organiser spends the club's fund on a gift card or a deal voucher of
+a listed business — the very sale customers make (`wallet.cards`, `deals.service`), with
+the fund paying instead of a payment card — and the club holds it (no one's account, so no
+one can show its code) until an organiser hands it to a member, into their account.
+
+The fund cannot go below zero: of two organisers spending its last pounds at once, the
+ledger's conditional update lets one through and the other is told the fund is short.
+Every purchase and hand-over is a line of the club's history (`history`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from sync.money import Money
+
+from ..billing.subscriptions import require_selling
+from ..db import rowcount, utcnow
+from ..deals import service as deals
+from ..deals.models import Deal, Voucher
+from ..directory.models import Business
+from ..errors import HoldingHandedOver, HoldingNotFound, MemberNotFound, WrongCurrency
+from ..keys.keyring import Keyring
+from ..wallet import cards
+from ..wallet.ledger import InsufficientFundsError
+from ..wallet.limits import MoneyLimits
+from ..wallet.models import GiftCard
+from . import donations, history, service
+from .models import Club, ClubHolding, HoldingKind, Membership, MovementKind
+
+__all__ = ["buy_card", "buy_voucher", "hand_over", "holding", "holdings"]
+
+
+def _paid_by(club: Club) -> str:
+    return f"club {club.id}'s fund"
+
+
+def _same_currency(club: Club, currency: str, what: str) -> None:
+    if currency != club.currency:
+        raise WrongCurrency(
+            f"{club.name}'s fund is in {club.currency} and {what} is sold in {currency}: "
+            "buy from a business that sells in the club's currency."
+        )
+
+
+def _held(
+    session: Session,
+    club: Club,
+    organiser_id: str,
+    kind: HoldingKind,
+    item_id: str,
+    business: Business,
+    amount: Money,
+    memo: str,
+) -> ClubHolding:
+    held = ClubHolding(
+        club_id=club.id,
+        kind=kind,
+        item_id=item_id,
+        business_id=business.id,
+        amount_minor=amount.minor,
+        currency=amount.currency.code,
+        bought_by=organiser_id,
+    )
+    session.add(held)
+    session.flush()
+    negative = Money.of(-amount.minor, amount.currency.code)
+    history.record(session, club, MovementKind.PURCHASE, negative, organiser_id, held.id, memo)
+    return held
+
+
+def buy_card(
+    session: Session,
+    keyring: Keyring,
+    club: Club,
+    organiser_id: str,
+    business: Business,
+    amount: Money,
+    today: date,
+    limits: MoneyLimits,
+) -> ClubHolding:
+    """A gift card of `business` holding `amount`, paid from the fund, for the club."""
+    service.require_manager(session, club, organiser_id)
+    require_selling(session, business.id)
+    _same_currency(club, business.currency, business.name)
+    cards.prepare_purchase(session, business, amount, None, today, limits)
+    try:
+        card = cards.issue_card(
+            session,
+            keyring,
+            business,
+            None,
+            amount,
+            _paid_by(club),
+            payer=donations.fund_account(session, club),
+        )
+    except InsufficientFundsError as exc:
+        raise donations.fund_short(club, exc) from None
+    memo = f"gift card of {business.name} holding {amount.format()}"
+    return _held(
+        session, club, organiser_id, HoldingKind.GIFT_CARD, card.id, business, amount, memo
+    )
+
+
+def buy_voucher(
+    session: Session, keyring: Keyring, club: Club, organiser_id: str, deal: Deal
+) -> ClubHolding:
+    """A voucher of `deal`, paid from the fund, for the club."""
+    service.require_manager(session, club, organiser_id)
+    require_selling(session, deal.business_id)
+    business = session.get_one(Business, deal.business_id)
+    _same_currency(club, deal.currency, f"{business.name}'s deal")
+    try:
+        voucher = deals.buy_voucher(
+            session,
+            keyring,
+            deal,
+            None,
+            _paid_by(club),
+            payer=donations.fund_account(session, club),
+        )
+    except InsufficientFundsError as exc:
+        raise donations.fund_short(club, exc) from None
+    price = Money.of(deal.deal_price_minor, deal.currency)
+    memo = f"voucher of {business.name}: {deal.title}"
+    return _held(
+        session, club, organiser_id, HoldingKind.VOUCHER, voucher.id, business, price, memo
+    )
+
+
+def holding(session: Session, club: Club, holding_id: str) -> ClubHolding:
+    found = session.get(ClubHolding, holding_id)
+    if found is None or found.club_id != club.id:
+        raise HoldingNotFound(f"{club.name} holds no gift card or voucher {holding_id!r}.")
+    return found
+
+
+def holdings(session: Session, club: Club) -> list[ClubHolding]:
+    """Everything the club bought, newest first (handed over or still held)."""
+    return list(
+        session.scalars(
+            select(ClubHolding)
+            .where(ClubHolding.club_id == club.id)
+            .order_by(ClubHolding.bought_at.desc(), ClubHolding.id)
+        )
+    )
+
+
+def hand_over(
+    session: Session, club: Club, organiser_id: str, holding_id: str, member_id: str
+) -> ClubHolding:
+    """Put a held gift card or voucher into an active member's account: theirs from now
+    on (their wallet shows it and its code). Once."""
+    service.require_manager(session, club, organiser_id)
+    held = holding(session, club, holding_id)
+    member = service.membership(session, club.id, member_id)
+    if member is None or member.status is not Membership.ACTIVE:
+        raise MemberNotFound("That person is not a member of this club: hand it to a member.")
+    taken = rowcount(
+        session.execute(
+            update(ClubHolding)
+            .where(ClubHolding.id == held.id, ClubHolding.handed_to.is_(None))
+            .values(handed_to=member_id, handed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if taken != 1:
+        raise HoldingHandedOver("This was already handed to a member.")
+    session.expire(held)
+    item: GiftCard | Voucher
+    if held.kind is HoldingKind.GIFT_CARD:
+        item = session.get_one(GiftCard, held.item_id)
+    else:
+        item = session.get_one(Voucher, held.item_id)
+    item.owner_id = member_id  # its event (Recorded) tells the terminals
+    session.flush()
+    what = "gift card" if held.kind is HoldingKind.GIFT_CARD else "voucher"
+    history.record(
+        session,
+        club,
+        MovementKind.HANDED_OVER,
+        Money.of(0, held.currency),
+        organiser_id,
+        held.id,
+        f"{what} handed to {member.display_name}",
+    )
+    return held

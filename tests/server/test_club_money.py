@@ -1,0 +1,364 @@
+"""A club's money: donations from a gift card where its business allows it, refunds back
+where a donation came from, emailed receipts, club purchases of gift cards and vouchers
+paid by the fund, handed to members, and the history members see. The ledger balances after
+every movement."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from server.app import create_app
+from server.community.models import Donation
+from server.notifications import NotificationWorker
+from server.wallet.ledger import invariant_violations
+from tests.server.api import buy_card, create_deal, new_key, sign_up
+from tests.server.test_clubs import donate, found, join
+from tests.server.test_fraud import add_rule, admin, assert_blocked
+
+__all__ = ["admin"]  # a fixture: the default fraud rules off, for one rule under test
+
+
+@pytest.fixture
+def balanced(sessions):
+    """Assert the ledger balances: call after each movement."""
+
+    def check() -> None:
+        with sessions() as session:
+            assert invariant_violations(session) == [], "the ledger no longer balances"
+
+    return check
+
+
+def fund(person, club) -> int:
+    answer = person.get(f"/api/v1/clubs/{club['id']}/funds")
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["balance"]["minor"])
+
+
+def card_balance(person, card) -> int:
+    return int(person.get(f"/api/v1/gift-cards/{card['id']}").json()["balance"]["minor"])
+
+
+def allow_card_donations(shop, allowed=True):
+    answer = shop.owner.put(
+        f"/api/v1/businesses/{shop.business_id}/club-donations", {"allowed": allowed}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer
+
+
+def give_from_card(person, club, card, amount, key=None, **extra):
+    return person.post(
+        f"/api/v1/clubs/{club['id']}/donations/from-card",
+        {"card_id": card["id"], "amount_minor": amount, **extra},
+        key=key or new_key(),
+    )
+
+
+def refund(person, club, donation, key=None):
+    return person.post(
+        f"/api/v1/clubs/{club['id']}/donations/{donation['id']}/refund", key=key or new_key()
+    )
+
+
+def buy_for_club(person, club, shop, amount, key=None):
+    return person.post(
+        f"/api/v1/clubs/{club['id']}/purchases/gift-cards",
+        {"business_id": shop.business_id, "amount_minor": amount},
+        key=key or new_key(),
+    )
+
+
+def hand_over(person, club, holding, member, key=None):
+    return person.post(
+        f"/api/v1/clubs/{club['id']}/holdings/{holding['id']}/hand-over",
+        {"member_id": member.id},
+        key=key or new_key(),
+    )
+
+
+def history(person, club, **params):
+    answer = person.get(f"/api/v1/clubs/{club['id']}/history", params=params)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+# -- donations from a gift card --------------------------------------------------------------
+
+
+def test_a_gift_card_is_donated_from_only_where_its_business_allows(
+    client, customer, shop, balanced
+):
+    club = found(customer)
+    bea = sign_up(client)
+    join(bea, club)
+    card = buy_card(bea, shop, 3000).json()
+    off = give_from_card(bea, club, card, 1000)
+    assert off.status_code == 403  # off until the business turns it on
+    assert off.json()["type"].endswith("/card-donations-off")
+    assert card_balance(bea, card) == 3000
+
+    allow_card_donations(shop)
+    given = give_from_card(bea, club, card, 1000, key="from-card-1", message="For books")
+    assert given.status_code == 201, given.text
+    again = give_from_card(bea, club, card, 1000, key="from-card-1", message="For books")
+    assert again.json() == given.json()  # a retry gives once
+    receipt = given.json()
+    assert (receipt["gift_card_id"], receipt["donor"], receipt["payment_reference"]) == (
+        card["id"],
+        "Bea",
+        "",
+    )
+    assert (card_balance(bea, card), fund(customer, club)) == (2000, 1000)
+    balanced()
+
+    allow_card_donations(shop, allowed=False)
+    assert give_from_card(bea, club, card, 1).status_code == 403
+    assert fund(customer, club) == 1000
+
+
+def test_a_card_donation_is_refused_beyond_the_balance_or_from_someone_elses_card(
+    client, customer, shop, balanced
+):
+    club = found(customer)
+    bea = sign_up(client)
+    card = buy_card(bea, shop, 500).json()
+    allow_card_donations(shop)
+    too_much = give_from_card(bea, club, card, 501)
+    assert too_much.status_code == 409
+    assert too_much.json()["type"].endswith("/insufficient-balance")
+    not_hers = give_from_card(customer, club, card, 100)
+    assert not_hers.status_code == 404  # card ids cannot be probed
+    assert (card_balance(bea, card), fund(customer, club)) == (500, 0)
+    balanced()
+
+
+def test_card_donations_meet_the_fraud_rules_for_moves_off_a_card(admin, customer, shop, balanced):
+    add_rule(
+        admin, subject="card", event="transfer", window_seconds=3600, max_count=1, action="block"
+    )
+    club = found(customer)
+    card = buy_card(customer, shop, 5000).json()
+    allow_card_donations(shop)
+    assert give_from_card(customer, club, card, 100).status_code == 201
+    assert_blocked(give_from_card(customer, club, card, 100))
+    assert (card_balance(customer, card), fund(customer, club)) == (4900, 100)
+    balanced()
+
+
+# -- refunds ---------------------------------------------------------------------------------
+
+
+def test_a_paid_donation_is_refunded_once_to_the_payment_card(client, customer, balanced):
+    club = found(customer)
+    bea, stranger = sign_up(client), sign_up(client)
+    join(bea, club)
+    given = donate(bea, club, 1500).json()
+    assert refund(stranger, club, given).status_code == 403  # not the donor, not an organiser
+    done = refund(bea, club, given, key="refund-1")
+    assert done.status_code == 200, done.text
+    assert done.json()["refunded_at"] is not None
+    assert refund(bea, club, given, key="refund-1").json() == done.json()  # a retry
+    twice = refund(customer, club, given)
+    assert twice.status_code == 409
+    assert twice.json()["type"].endswith("/donation-not-refundable")
+    assert fund(customer, club) == 0
+    balanced()
+
+
+def test_an_organiser_refunds_a_card_donation_onto_the_card(client, customer, shop, balanced):
+    club = found(customer)
+    bea = sign_up(client)
+    join(bea, club)
+    allow_card_donations(shop)
+    card = buy_card(bea, shop, 2000).json()
+    given = give_from_card(bea, club, card, 1200).json()
+    assert card_balance(bea, card) == 800
+    done = refund(customer, club, given)  # the founder organises the club
+    assert done.status_code == 200, done.text
+    assert (card_balance(bea, card), fund(customer, club)) == (2000, 0)
+    balanced()
+
+
+def test_a_refund_is_refused_after_the_window_or_once_the_fund_is_spent(
+    client, customer, shop, sessions, balanced
+):
+    club = found(customer)
+    old, spent = donate(customer, club, 1000).json(), donate(customer, club, 2000).json()
+    with sessions() as session:
+        session.execute(
+            update(Donation)
+            .where(Donation.id == old["id"])
+            .values(created_at=datetime.now(UTC) - timedelta(days=15))
+        )
+        session.commit()
+    late = refund(customer, club, old)
+    assert late.status_code == 409
+    assert "14 days" in late.json()["detail"]
+    assert buy_for_club(customer, club, shop, 2500).status_code == 201  # the fund spends 2500
+    short = refund(customer, club, spent)
+    assert short.status_code == 409
+    assert short.json()["type"].endswith("/club-fund-short")
+    assert fund(customer, club) == 500
+    [mine, _] = customer.get("/api/v1/me/donations").json()
+    assert mine["refunded_at"] is None  # nothing was refunded
+    balanced()
+
+
+# -- receipts --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mail_client(notify_settings, engine, push):
+    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
+        yield client
+
+
+def test_donation_and_refund_receipts_are_emailed(mail_client, sessions, notify_settings, sink):
+    worker = NotificationWorker(sessions, notify_settings)
+    ada = sign_up(mail_client)
+    club = found(ada)
+    given = donate(ada, club, 1500).json()
+    refund(ada, club, given)
+    worker.run_once()
+    subjects = sorted(m["Subject"] for m in sink.to(ada.email))
+    assert subjects == [
+        "Your donation to Old Street Readers",
+        "Your donation to Old Street Readers was refunded",
+    ]
+    [receipt] = [m for m in sink.to(ada.email) if m["Subject"].endswith("Readers")]
+    assert given["id"] in receipt.get_body(("plain",)).get_content()
+    assert "15.00 GBP" in receipt.get_body(("plain",)).get_content()
+
+
+# -- club purchases --------------------------------------------------------------------------
+
+
+def test_an_organiser_buys_a_card_with_the_fund_and_hands_it_to_a_member(
+    client, customer, shop, balanced
+):
+    club = found(customer)
+    bea, carl = sign_up(client), sign_up(client)
+    join(bea, club)
+    donate(carl, club, 5000, anonymous=True)
+    balanced()
+    assert buy_for_club(bea, club, shop, 1000).status_code == 403  # members cannot spend
+    bought = buy_for_club(customer, club, shop, 2000, key="club-card-1")
+    assert bought.status_code == 201, bought.text
+    assert buy_for_club(customer, club, shop, 2000, key="club-card-1").json() == bought.json()
+    held = bought.json()
+    assert (held["kind"], held["paid"]["minor"], held["bought_by"], held["handed_to"]) == (
+        "gift_card",
+        2000,
+        "Ada",
+        None,
+    )
+    assert fund(customer, club) == 3000  # paid once
+    balanced()
+    # Held by the club: in no one's wallet, its code shown to no one.
+    assert customer.get(f"/api/v1/gift-cards/{held['item_id']}/qr.png").status_code == 404
+    assert bea.get("/api/v1/me/gift-cards").json() == []
+
+    assert hand_over(bea, club, held, bea).status_code == 403  # members cannot hand over
+    assert hand_over(customer, club, held, carl).status_code == 404  # carl is not a member
+    given = hand_over(customer, club, held, bea, key="hand-1")
+    assert given.status_code == 200, given.text
+    assert given.json()["handed_to"] == "Bea"
+    assert hand_over(customer, club, held, bea, key="hand-1").json() == given.json()
+    assert hand_over(customer, club, held, bea).status_code == 409  # handed over once
+    [card] = bea.get("/api/v1/me/gift-cards").json()
+    assert (card["id"], card["balance"]["minor"]) == (held["item_id"], 2000)
+    assert bea.get(f"/api/v1/gift-cards/{card['id']}/qr.png").status_code == 200
+    assert shop.redeem(500, card_id=card["id"]).status_code == 200
+    balanced()
+
+    lines = history(bea, club)
+    assert [(m["kind"], m["amount"]["minor"], m["by"]) for m in lines["items"]] == [
+        ("handed_over", 0, "Ada"),
+        ("purchase", -2000, "Ada"),
+        ("donation", 5000, "Anonymous"),
+    ]
+    assert (lines["total"], lines["next_offset"]) == (3, None)
+    assert history(bea, club, limit=1)["next_offset"] == 1
+    [holding] = bea.get(f"/api/v1/clubs/{club['id']}/holdings").json()
+    assert holding["handed_to"] == "Bea"
+    assert carl.get(f"/api/v1/clubs/{club['id']}/history").status_code == 403  # not a member
+    assert carl.get(f"/api/v1/clubs/{club['id']}/holdings").status_code == 403
+    assert carl.id not in str(lines)
+
+
+def test_a_club_buys_a_voucher_and_a_member_gets_it(client, customer, shop, balanced):
+    club = found(customer)
+    bea = sign_up(client)
+    join(bea, club)
+    deal = create_deal(shop).json()
+    path = f"/api/v1/clubs/{club['id']}/purchases/vouchers"
+    short = customer.post(path, {"deal_id": deal["id"]}, key=new_key())
+    assert short.status_code == 409  # an empty fund
+    assert short.json()["type"].endswith("/club-fund-short")
+    donate(customer, club, 1000)
+    bought = customer.post(path, {"deal_id": deal["id"]}, key=new_key())
+    assert bought.status_code == 201, bought.text
+    assert fund(customer, club) == 1000 - deal["deal_price"]["minor"]
+    balanced()
+    assert bea.get("/api/v1/me/vouchers").json() == []
+    assert hand_over(customer, club, bought.json(), bea).status_code == 200
+    [voucher] = bea.get("/api/v1/me/vouchers").json()
+    assert voucher["id"] == bought.json()["item_id"]
+    assert bea.get(f"/api/v1/vouchers/{voucher['id']}/qr.svg").status_code == 200
+    balanced()
+
+
+def test_a_purchase_above_the_fund_changes_nothing(client, customer, shop, balanced):
+    club = found(customer)
+    donate(customer, club, 1000)
+    short = buy_for_club(customer, club, shop, 1001)
+    assert short.status_code == 409
+    assert "holds £10.00" in short.json()["detail"]
+    assert fund(customer, club) == 1000
+    assert customer.get(f"/api/v1/clubs/{club['id']}/holdings").json() == []
+    assert [m["kind"] for m in history(customer, club)["items"]] == ["donation"]
+    balanced()
+
+
+def test_two_organisers_spending_the_last_funds_at_once_one_wins(client, customer, shop, balanced):
+    club = found(customer)
+    bea = sign_up(client)
+    join(bea, club)
+    customer.put(f"/api/v1/clubs/{club['id']}/members/{bea.id}/role", {"role": "organiser"})
+    donate(customer, club, 3000)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(lambda organiser: buy_for_club(organiser, club, shop, 2000), [customer, bea])
+        )
+    assert sorted(a.status_code for a in answers) == [201, 409]
+    assert fund(customer, club) == 1000
+    assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()) == 1
+    balanced()
+
+
+def test_a_club_with_money_on_record_closes_only_empty_and_keeps_its_receipts(
+    client, customer, balanced
+):
+    club = found(customer)
+    given = donate(customer, club, 1000).json()
+    kept = customer.post(f"/api/v1/clubs/{club['id']}/leave")
+    assert kept.status_code == 409  # the fund holds £10.00
+    assert "fund" in kept.json()["detail"]
+    assert client.get(f"/api/v1/clubs/{club['id']}").status_code == 200
+    assert refund(customer, club, given).status_code == 200
+    assert customer.post(f"/api/v1/clubs/{club['id']}/leave").status_code == 204
+    assert client.get(f"/api/v1/clubs/{club['id']}").status_code == 404
+    assert client.get("/api/v1/clubs").json()["total"] == 0
+    assert customer.get("/api/v1/me/clubs").json() == []
+    [receipt] = customer.get("/api/v1/me/donations").json()
+    assert (receipt["club_name"], receipt["refunded_at"] is not None) == (
+        "Old Street Readers",
+        True,
+    )
+    balanced()
