@@ -123,9 +123,12 @@ def issue_card(
     amount: Money,
     payment_reference: str,
     now: datetime | None = None,
+    *,
+    prize_from: LedgerAccount | None = None,
 ) -> GiftCard:
     """A new card holding `amount`, paid through the gateway (`payment_reference`); a sale
-    checks `prepare_purchase` first."""
+    checks `prepare_purchase` first. With `prize_from`, a contest's prize instead: paid from
+    that account (the organiser's prizes), `payment_reference` saying what it is for."""
     now = now or _now()
     card_id = make_id()
     account = ledger.account(
@@ -145,20 +148,19 @@ def issue_card(
     card.token_id, card.token = _sign(session, keyring, card, now)
     session.add(card)
     session.flush()
-    clearing = ledger.clearing_account(session, business.currency, business.id)
-    ledger.post(
-        session,
-        [
-            Leg(
-                clearing,
-                account,
-                amount.minor,
-                TransferKind.PURCHASE,
-                card.id,
-                f"paid, gateway reference {payment_reference}",
-            )
-        ],
-    )
+    if prize_from is not None:
+        leg = Leg(prize_from, account, amount.minor, TransferKind.PRIZE, card.id, payment_reference)
+    else:
+        clearing = ledger.clearing_account(session, business.currency, business.id)
+        leg = Leg(
+            clearing,
+            account,
+            amount.minor,
+            TransferKind.PURCHASE,
+            card.id,
+            f"paid, gateway reference {payment_reference}",
+        )
+    ledger.post(session, [leg])
     return card
 
 

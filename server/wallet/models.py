@@ -40,6 +40,7 @@ class Purpose(enum.StrEnum):
     BREAKAGE = "breakage"  # balances left on expired cards
     SHORTFALL = "shortfall"  # offline overspend a business's terminals approved
     CLUB = "club"  # a club's fund: donations in, club purchases out
+    PRIZES = "prizes"  # contest prizes a business (or the platform) gave as gift cards
 
 
 class LedgerAccount(Base):
@@ -74,6 +75,7 @@ class TransferKind(enum.StrEnum):
     VOUCHER_SALE = "voucher-sale"
     VOUCHER_REDEMPTION = "voucher-redemption"
     DONATION = "donation"  # a payment into a club's fund
+    PRIZE = "prize"  # a contest's prize card, paid by the contest's organiser
 
 
 class Transfer(Base):
