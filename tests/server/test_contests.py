@@ -117,6 +117,10 @@ def test_the_job_finishes_a_contest_once_pays_prize_cards_and_tells_the_winners(
         assert shop.redeem(spent, card_id=card["id"]).status_code == 200
     assert finish_all(client, contest) == 1
     assert finish_all(client, contest) == 0  # nothing twice
+    with client.app.state.sessions() as session:  # not even when asked for this one
+        after = datetime.fromisoformat(contest["ends_at"]) + timedelta(minutes=2)
+        keyring = client.app.state.keyring
+        assert not results.finish(session, contest["id"], after, keyring, EMAIL)
 
     final = board(client, contest)
     assert final["status"] == "finished"
