@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 
 from ..community.models import Club, ClubMember, ClubRole
-from ..db import rowcount
+from ..db import rowcount, utcnow
 from ..directory.models import Business
 from ..keys.keyring import Keyring
 from ..notifications import templates
@@ -104,7 +104,6 @@ def _tell(
     result: ContestResult,
     entrants: int,
     channels: Channels,
-    now: datetime,
 ) -> None:
     club = None if entry.club_id is None else session.get(Club, entry.club_id)
     if club is not None:
@@ -131,7 +130,7 @@ def _tell(
     planned = [
         Planned(kind, entry.id, user_id, contest.business_id, None, message) for user_id in people
     ]
-    write(session, planned, channels, now)
+    write(session, planned, channels, utcnow())  # due now, whatever clock the job runs on
 
 
 def finish(
@@ -175,7 +174,7 @@ def finish(
         )
         session.add(result)
         session.flush()
-        _tell(session, contest, entry, result, len(ranked), channels, now)
+        _tell(session, contest, entry, result, len(ranked), channels)
     return True
 
 

@@ -204,7 +204,8 @@ def contest_won(
         f"{who} won {_place(place)} place in {contest}",
         [
             f"{who} came {_place(place)} in {contest}.",
-            f"The prize is a {business} gift card holding {prize} (card {card_id}). {held}",
+            f"The prize is a {business} gift card holding {prize.format()} (card {card_id}).",
+            held,
         ],
     )
 
