@@ -23,7 +23,7 @@ class ContestCreate(BaseModel):
         description="donated, redeemed (at the participating businesses), businesses "
         "(distinct participating businesses visited) or points (recorded by the organiser)"
     )
-    participating: list[Line] = Field(
+    participating: list[Annotated[Line, Field(max_length=40)]] = Field(
         default_factory=list,
         max_length=50,
         description="businesses whose gift cards count (default: the organising business)",

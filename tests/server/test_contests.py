@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from server.contests import results
-from server.contests.models import Contest
+from server.contests.models import Contest, ContestEntry
 from server.notifications.models import Notification
 from server.notifications.outbox import Channels
 from tests.server.api import (
@@ -307,8 +307,6 @@ def test_who_may_enter_what(client, shop):
     assert founder.post(clubs_path, {"display_name": "Fi"}).status_code == 409
     assert shop.owner.post(path, {"display_name": "Owner"}).status_code == 409  # customers enter
     with client.app.state.sessions() as session:
-        from server.contests.models import ContestEntry
-
         assert session.scalar(select(func.count()).select_from(ContestEntry)) == 0
 
 
