@@ -1,5 +1,5 @@
 #!/bin/sh
-# The job runner: `tillpoint server run-jobs` (expire cards, holds, deals) every
+# The job runner: `tillpoint server run-jobs` (expire cards, holds, deals; finish contests) every
 # JOBS_INTERVAL_SECONDS, and `tillpoint server billing-run` (renewals, retries, grace
 # periods) every BILLING_INTERVAL_SECONDS. Both are safe to run again and from several
 # processes at once, so a restart or a second runner does no harm.

@@ -19,6 +19,7 @@ from .billing.defaults import ensure_prices
 from .billing.router import router as billing_router
 from .billing.schedule import BillingSchedule
 from .community.router import router as community_router
+from .contests.router import router as contests_router
 from .db import make_engine, make_sessionmaker
 from .deals.router import router as deals_router
 from .devices.router import router as devices_router
@@ -165,6 +166,7 @@ def create_app(
     api.include_router(notifications_router)
     api.include_router(preferences_router)
     api.include_router(community_router)
+    api.include_router(contests_router)
     api.include_router(realtime_router)
     api.include_router(webhooks_router)
     api.include_router(reports_router)

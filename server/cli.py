@@ -87,9 +87,11 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
 
     jobs = actions.add_parser(
         "run-jobs",
-        help="expire cards, holds and deals that are due (run it from cron)",
+        help="expire cards, holds and deals that are due, finish ended contests (run it from cron)",
         description="Expire gift cards past their date (the rest goes to breakage), release "
-        "holds past their time, and end deals past their end. Safe to run again.",
+        "holds past their time, end deals past their end, and finish contests that have "
+        "ended (results, prize cards, messages to the winners). Safe to run again, and from "
+        "several processes at once.",
     )
     _add_database_options(jobs)
     jobs.add_argument("--at", help="act as if it were this ISO 8601 time (default: now)")
@@ -200,18 +202,25 @@ def run_jobs(args: argparse.Namespace) -> int:
 
     from .db import make_engine, make_sessionmaker
     from .jobs import run_due_jobs
+    from .keys.keyring import Keyring
+    from .notifications import make_push_transport
+    from .notifications.outbox import Channels
 
     settings = _settings(args)
     now = parse_time(args.at, "--at") if args.at else datetime.now(UTC)
+    keyring = Keyring.open(settings.effective_keys_dir)  # signs contests' prize cards
+    channels = Channels(
+        email=bool(settings.smtp_host), push=make_push_transport(settings) is not None
+    )
     engine = make_engine(settings.effective_database_url)
     try:
         with make_sessionmaker(engine)() as session:
-            done = run_due_jobs(session, now)
+            done = run_due_jobs(session, now, keyring, channels)
     finally:
         engine.dispose()
     print(
         f"at {now:%Y-%m-%d %H:%M} UTC: {done.cards} cards expired, {done.holds} holds "
-        f"released, {done.deals} deals ended"
+        f"released, {done.deals} deals ended, {done.contests} contests finished"
     )
     return EXIT_OK
 

@@ -1,4 +1,5 @@
-"""The jobs that keep time-bound things honest: card expiry, hold expiry, deal ends."""
+"""The jobs that keep time-bound things honest: card expiry, hold expiry, deal ends, and the
+results of contests that have ended."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from .contests.results import finish_due
 from .deals.service import end_deals
+from .keys.keyring import Keyring
+from .notifications.outbox import Channels
 from .wallet.cards import expire_cards, expire_holds
 
 __all__ = ["JobsDone", "run_due_jobs"]
@@ -18,14 +22,17 @@ class JobsDone:
     cards: int
     holds: int
     deals: int
+    contests: int
 
 
-def run_due_jobs(session: Session, now: datetime) -> JobsDone:
-    """Run every due job in one transaction; running it again at once finds nothing due."""
+def run_due_jobs(session: Session, now: datetime, keyring: Keyring, channels: Channels) -> JobsDone:
+    """Run every due job in one transaction; running it again at once finds nothing due.
+    Contests' prize cards are signed with `keyring`; their winners are told on `channels`."""
     done = JobsDone(
         cards=expire_cards(session, now),
         holds=expire_holds(session, now),
         deals=end_deals(session, now),
+        contests=finish_due(session, now, keyring, channels),
     )
     session.commit()
     return done

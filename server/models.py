@@ -20,6 +20,7 @@ from .billing.models import (
     Subscription,
 )
 from .community.models import Club, ClubInvitation, ClubMember
+from .contests.models import Contest, ContestEntry, ContestPoints, ContestResult
 from .db import Base
 from .deals.models import Deal, Voucher
 from .devices.models import (
@@ -74,6 +75,10 @@ __all__ = [
     "Club",
     "ClubInvitation",
     "ClubMember",
+    "Contest",
+    "ContestEntry",
+    "ContestPoints",
+    "ContestResult",
     "Deal",
     "Device",
     "Event",

@@ -40,6 +40,10 @@ class NotificationKind(enum.StrEnum):
     SAVED_DEAL_ENDING = "saved_deal_ending"  # a deal someone saved ends within a day
     NEW_DEAL = "new_deal"  # from a favourite business, or in a liked category near home
     WEBHOOK_DISABLED = "webhook_disabled"  # to the business's owner
+    # A contest's results: to the winners (a winning club's founder and organisers), and to
+    # the founder and organisers of every other club that entered.
+    CONTEST_WON = "contest_won"
+    CONTEST_RESULT = "contest_result"
     # Security: written by the accounts area in the transaction of the change.
     NEW_DEVICE = "new_device"  # a sign-in from a device the account had not used
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a kind's name, not a secret

@@ -13,6 +13,8 @@ __all__ = [
     "card_bought",
     "card_expiring",
     "card_redeemed",
+    "contest_result",
+    "contest_won",
     "donation_receipt",
     "donation_refunded",
     "email_verification",
@@ -200,5 +202,41 @@ def password_changed(when: datetime) -> Message:
             "every other session signed out.",
             "If that was not you, reset your password at once from the app's sign-in screen "
             "(Forgot password) and contact support.",
+        ],
+    )
+
+
+def _place(place: int) -> str:
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(place if place % 100 not in (11, 12, 13) else 0, "th")
+    return f"{place}{suffix}"
+
+
+def contest_won(
+    contest: str, place: int, prize: Money, business: str, card_id: str, club: str | None
+) -> Message:
+    """To a winning customer, or to the founder and organisers of a winning club."""
+    who = "You" if club is None else club
+    held = (
+        "It is in your wallet in the app: show its code at the till."
+        if club is None
+        else "The club's founder holds it in their wallet, to hand on as the club decides."
+    )
+    return _message(
+        f"{who} won {_place(place)} place in {contest}",
+        [
+            f"{who} came {_place(place)} in {contest}.",
+            f"The prize is a {business} gift card holding {prize.format()} (card {card_id}).",
+            held,
+        ],
+    )
+
+
+def contest_result(contest: str, place: int, entrants: int, club: str) -> Message:
+    """To the founder and organisers of a club that entered and won no prize."""
+    return _message(
+        f"{club}'s result in {contest}",
+        [
+            f"{contest} has ended: {club} came {_place(place)} of {entrants}.",
+            "The full results are on the contest's leaderboard in the app.",
         ],
     )

@@ -127,11 +127,14 @@ def issue_card(
     amount: Money,
     payment_reference: str,
     now: datetime | None = None,
+    *,
     payer: LedgerAccount | None = None,
+    kind: TransferKind = TransferKind.PURCHASE,
 ) -> GiftCard:
     """A new card holding `amount`, paid through the gateway (`payment_reference`) into the
     business's clearing account, or from `payer` (a club's fund, which refuses to go below
-    zero: `InsufficientFundsError`); a sale checks `prepare_purchase` first."""
+    zero: `InsufficientFundsError`; a contest organiser's prizes, `kind` PRIZE, with
+    `payment_reference` saying what it is for); a sale checks `prepare_purchase` first."""
     now = now or _now()
     card_id = make_id()
     account = ledger.account(
@@ -152,19 +155,12 @@ def issue_card(
     session.add(card)
     session.flush()
     paid_from = payer or ledger.clearing_account(session, business.currency, business.id)
-    ledger.post(
-        session,
-        [
-            Leg(
-                paid_from,
-                account,
-                amount.minor,
-                TransferKind.PURCHASE,
-                card.id,
-                f"paid, {paid_by(payment_reference, payer)}",
-            )
-        ],
+    memo = (
+        f"paid, {paid_by(payment_reference, payer)}"
+        if kind is TransferKind.PURCHASE
+        else payment_reference
     )
+    ledger.post(session, [Leg(paid_from, account, amount.minor, kind, card.id, memo)])
     return card
 
 

@@ -40,6 +40,7 @@ class Purpose(enum.StrEnum):
     BREAKAGE = "breakage"  # balances left on expired cards
     SHORTFALL = "shortfall"  # offline overspend a business's terminals approved
     CLUB = "club"  # a club's fund: donations in, club purchases out
+    PRIZES = "prizes"  # contest prizes a business (or the platform) gave as gift cards
 
 
 class LedgerAccount(Base):
@@ -77,6 +78,7 @@ class TransferKind(enum.StrEnum):
     OFFLINE_VOUCHER_REDEMPTION = "offline-voucher-redemption"  # a terminal's, pushed after
     DONATION = "donation"  # a payment, or a gift card's value, into a club's fund
     DONATION_REFUND = "donation-refund"  # a donation back where it came from
+    PRIZE = "prize"  # a contest's prize card, paid by the contest's organiser
 
 
 class Transfer(Base):

@@ -41,6 +41,8 @@ class World:
     webhook: dict[str, Any] = field(default_factory=dict)  # shop A's endpoint, when made
     webhook_delivery: str = ""
     club: dict[str, Any] = field(default_factory=dict)  # the holder's club, when founded
+    contest: dict[str, Any] = field(default_factory=dict)  # shop A's, when made
+    contest_entry: str = ""  # the holder's entry in it
 
 
 @pytest.fixture
@@ -492,6 +494,58 @@ CLUB_CASES = {
 }
 
 
+def contest_path(world, tail=""):
+    return f"/api/v1/contests/{world.contest['id']}{tail}"
+
+
+def contest_rules():
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    return {
+        "title": "Books read",
+        "starts_at": now.isoformat(),
+        "ends_at": (now + timedelta(days=30)).isoformat(),
+        "entrants": "customers",
+        "measure": "points",
+        "prizes_minor": [1000],
+    }
+
+
+CONTEST_CASES = {
+    "run a business's contest": (
+        lambda w, a: a.post(f"{biz(w)}/contests", contest_rules()),
+        expect(rest=403, anonymous=401, owner_a=201, admin=201),
+    ),
+    "run a platform contest": (
+        lambda w, a: a.post(
+            "/api/v1/contests", {**contest_rules(), "prize_business_id": w.shop.business_id}
+        ),
+        expect(rest=403, anonymous=401, admin=201),
+    ),
+    "list contests": (lambda w, a: a.get("/api/v1/contests"), expect(rest=200)),
+    "see a contest": (lambda w, a: a.get(contest_path(w)), expect(rest=200)),
+    "see a contest's leaderboard": (
+        lambda w, a: a.get(contest_path(w, "/leaderboard")),
+        expect(rest=200),
+    ),
+    "enter a contest": (  # customers enter themselves
+        lambda w, a: a.post(contest_path(w, "/entries"), {"display_name": "Me"}),
+        expect(rest=409, anonymous=401, holder=200, stranger=200),
+    ),
+    "see an entry's own page": (  # its entrant and the organiser; the rest, the leaderboard
+        lambda w, a: a.get(contest_path(w, f"/entries/{w.contest_entry}")),
+        expect(rest=403, anonymous=401, holder=200, owner_a=200, admin=200),
+    ),
+    "record points": (
+        lambda w, a: a.post(
+            contest_path(w, "/points"), {"entry_id": w.contest_entry, "points": 1}, key=new_key()
+        ),
+        expect(rest=403, anonymous=401, owner_a=201, admin=201),
+    ),
+}
+
+
 def test_who_may_do_what_in_a_club(world):
     holder, member = world.actors["holder"], world.actors["stranger"]
     world.club = holder.post(
@@ -547,3 +601,12 @@ def test_only_a_clubs_organisers_hand_over_and_only_the_donor_or_they_refund(wor
         for (name, actor), holding in zip(world.actors.items(), held, strict=True)
     }
     assert handed == expect(rest=403, anonymous=401, holder=200)
+
+
+def test_who_may_do_what_with_contests(world):
+    # Shop A's contest, which the card holder entered.
+    world.contest = world.actors["owner_a"].post(f"{biz(world)}/contests", contest_rules()).json()
+    entered = world.actors["holder"].post(contest_path(world, "/entries"), {"display_name": "H"})
+    world.contest_entry = entered.json()["id"]
+    got = {case: statuses(world, call) for case, (call, _) in CONTEST_CASES.items()}
+    assert got == {case: expected for case, (_, expected) in CONTEST_CASES.items()}

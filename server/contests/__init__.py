@@ -1,0 +1,1 @@
+"""Contests between customers and clubs: docs/community.md, "Contests"."""

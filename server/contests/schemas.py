@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from sync.wire import Line, Name, Prose
+
+from ..directory.schemas import MoneyPublic
+from ..pages import Page
+from .models import ContestStatus, EntrantKind, Entrants, Measure
+from .service import MAX_PLACES
+
+
+class ContestCreate(BaseModel):
+    title: Name = Field(max_length=120)
+    description: Prose = Field(default="", max_length=2000)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    entrants: Entrants = Field(description="who may enter: customers, clubs or both")
+    measure: Measure = Field(
+        description="donated, redeemed (at the participating businesses), businesses "
+        "(distinct participating businesses visited) or points (recorded by the organiser)"
+    )
+    participating: list[Annotated[Line, Field(max_length=40)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="businesses whose gift cards count (default: the organising business)",
+    )
+    prizes_minor: list[Annotated[int, Field(gt=0)]] = Field(
+        default_factory=list,
+        max_length=MAX_PLACES,
+        description="each place's prize card, place 1 first, in minor units",
+    )
+
+
+class PlatformContestCreate(ContestCreate):
+    prize_business_id: Line | None = Field(
+        default=None, max_length=40, description="whose gift cards the prizes are"
+    )
+
+
+class ContestPublic(BaseModel):
+    id: str
+    business_id: str | None = Field(description="the organising business; null: the platform")
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    entrants: Entrants
+    measure: Measure
+    participating: list[str]
+    prize_business_id: str
+    prizes: list[MoneyPublic]
+    status: ContestStatus
+    entries: int
+
+
+class ContestList(Page[ContestPublic]):
+    """One page of contests, the latest to end first."""
+
+
+class EntryCreate(BaseModel):
+    display_name: Name | None = Field(
+        default=None, max_length=60, description="entering yourself: how the leaderboard shows you"
+    )
+    club_id: Line | None = Field(
+        default=None, max_length=40, description="entering a club you organise"
+    )
+
+
+class EntryPublic(BaseModel):
+    id: str
+    contest_id: str
+    kind: EntrantKind
+    name: str
+    club_id: str | None
+    entered_at: datetime
+
+
+class Standing(BaseModel):
+    place: int
+    entry_id: str
+    kind: EntrantKind
+    name: str
+    score: int
+    reached_at: datetime = Field(
+        description="when the entrant got to this score: a tie goes to the first there"
+    )
+    prize: MoneyPublic | None = Field(description="once the contest has finished")
+
+
+class Leaderboard(Page[Standing]):
+    """A page of the standings: live while the contest runs, final once it has finished."""
+
+    status: ContestStatus = ContestStatus.OPEN
+
+
+class EntryPage(Standing):
+    """An entry's own page: its standing, and its prize card once paid."""
+
+    card_id: str | None
+
+
+class PointsCreate(BaseModel):
+    entry_id: Line = Field(max_length=40)
+    points: int = Field(ge=-100_000, le=100_000, description="negative: a correction")
+    note: Line = Field(default="", max_length=200)
+
+
+class PointsRecorded(BaseModel):
+    id: int
+    entry_id: str
+    points: int
+    note: str
+    recorded_at: datetime
