@@ -9,6 +9,7 @@ __all__ = [
     "ContestNotFound",
     "ContestRulesInvalid",
     "EntryNotFound",
+    "NotByPoints",
     "NotContestOrganiser",
     "NotEntrant",
     "WrongEntrant",
@@ -37,6 +38,13 @@ class WrongEntrant(Conflict):
 
     code = "contest-wrong-entrant"
     title = "Not open to this entrant"
+
+
+class NotByPoints(Conflict):
+    """Points are recorded only in a contest measured by points: the ledger counts the rest."""
+
+    code = "contest-not-by-points"
+    title = "This contest is not measured by points"
 
 
 class ContestRulesInvalid(Invalid):

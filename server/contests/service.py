@@ -22,6 +22,7 @@ from .errors import (
     ContestNotFound,
     ContestRulesInvalid,
     EntryNotFound,
+    NotByPoints,
     NotContestOrganiser,
     NotEntrant,
     WrongEntrant,
@@ -258,7 +259,7 @@ def record_points(
     contest ends."""
     require_organiser(session, contest, user)
     if contest.measure is not Measure.POINTS:
-        raise WrongEntrant(
+        raise NotByPoints(
             f"{contest.title!r} is measured by {contest.measure.value}, which the ledger "
             "counts: points are recorded only in a contest measured by points."
         )

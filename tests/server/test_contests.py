@@ -283,6 +283,14 @@ def test_points_are_the_organisers_to_record_and_entries_pages_the_entrants(clie
     assert refused.json()["type"].endswith("/not-contest-organiser")
     other_owner = open_shop(client, "Elsewhere").owner
     assert record(other_owner, ada_entry, 50).status_code == 403
+    counted = run_contest(shop, prizes=())  # the ledger counts this one
+    refused = shop.owner.post(
+        f"/api/v1/contests/{counted['id']}/points",
+        {"entry_id": enter(ada, counted, "Ada")["id"], "points": 5},
+        key=new_key(),
+    )
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/contest-not-by-points")
     assert ranking(client, contest) == [("Bea", 3), ("Ada", 3)]  # Bea got to 3 first
     assert ada.get(f"{path}/entries/{ada_entry['id']}").json()["score"] == 3
     seen = stranger.get(f"{path}/entries/{ada_entry['id']}")
