@@ -40,6 +40,7 @@ from .fraud.models import (
     FraudRule,
     SignInNotice,
 )
+from .gifts.models import Gift
 from .notifications.models import (
     InboxItem,
     Notification,
@@ -84,6 +85,7 @@ __all__ = [
     "FraudDecision",
     "FraudReview",
     "FraudRule",
+    "Gift",
     "GiftCard",
     "Hold",
     "HoldStatus",

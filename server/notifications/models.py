@@ -29,7 +29,8 @@ __all__ = [
 
 
 class NotificationKind(enum.StrEnum):
-    CARD_BOUGHT = "card_bought"  # to the buyer: the purchase's receipt
+    CARD_BOUGHT = "card_bought"  # to the buyer: the purchase's receipt (a gift's too)
+    GIFT_CLAIMED = "gift_claimed"  # to a gift's buyer and to whom claimed it
     CARD_REDEEMED = "card_redeemed"  # to the card's owner: the redemption's receipt
     LOW_BALANCE = "low_balance"  # a redemption left less than the threshold
     INCIDENT_OPENED = "incident_opened"  # to the business's owner
