@@ -142,6 +142,6 @@ def _claimed(session: Session, gift: Gift) -> GiftClaimed:
         card_id=card.id,
         business_id=card.business_id,
         balance=MoneyPublic.of(cards.card_balance(session, card)),
-        from_name=gift.from_name or gift.buyer_email,
+        from_name=gift.from_name or gift.buyer_email or "Someone",
         message=gift.message,
     )

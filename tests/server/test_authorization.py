@@ -445,6 +445,10 @@ WEBHOOK_CASES = {
         lambda w, a: a.get(webhook_path(w, f"/deliveries/{w.webhook_delivery}")),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
+    "send a webhook test event": (
+        lambda w, a: a.post(webhook_path(w, "/test")),
+        expect(rest=403, anonymous=401, owner_a=202, admin=202),
+    ),
     "resend a webhook delivery": (
         lambda w, a: a.post(webhook_path(w, f"/deliveries/{w.webhook_delivery}/resend")),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),

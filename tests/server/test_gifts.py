@@ -23,6 +23,7 @@ from server.notifications import NotificationWorker, SmtpSender
 from server.wallet.models import GiftCard
 from tests.server.api import (
     APPROVE,
+    PASSWORD,
     Actor,
     buy_card,
     new_key,
@@ -352,3 +353,28 @@ def test_two_workers_at_once_send_each_gift_once(postgres_url, settings, mail):
         assert len(ids) == 8 == len(set(ids))
     finally:
         engine.dispose()
+
+
+def test_a_buyers_export_holds_their_gifts_and_deletion_erases_them_from_the_gift(
+    client, worker, sessions, sink, shop, customer
+):
+    gift = bought(customer, shop, from_name="Alex Smith")
+    export = customer.get("/api/v1/me/export").json()
+    [held] = export["gifts_bought"]
+    assert held["id"] == gift["id"]
+    assert held["recipient_email"] == FRIEND
+    assert held["from_name"] == "Alex Smith"
+    assert "code" not in held
+    with sessions() as session:
+        code = session.get_one(Gift, gift["id"]).code
+    assert code not in str(export)
+
+    deleted = customer.post("/api/v1/me/deletion", {"password": PASSWORD})
+    assert deleted.status_code == 200, deleted.text
+    with sessions() as session:
+        row = session.get_one(Gift, gift["id"])
+        assert (row.buyer_email, row.from_name) == ("", "")
+    worker.run_once()  # paid for: it still goes, from no one named
+    [email] = gift_emails(sink)
+    assert email["Subject"] == "Someone sent you a Corner Café gift card"
+    assert customer.email not in plain(email)

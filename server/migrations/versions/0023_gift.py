@@ -1,4 +1,5 @@
-"""gifts: a card bought for someone, emailed at its delivery time and claimed by its code
+"""gifts: a card bought for someone, emailed at its delivery time and claimed by its code;
+webhook test events: a delivery with no event in the log
 
 Revision ID: 0023
 Revises: 0022
@@ -58,9 +59,18 @@ def upgrade() -> None:
         batch_op.create_index('ix_gifts_buyer_created', ['buyer_id', 'created_at'], unique=False)
         batch_op.create_index('ix_gifts_due', ['status', 'next_attempt_at'], unique=False)
 
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.alter_column('event_id', existing_type=sa.BigInteger(), nullable=True)
+
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.execute("DELETE FROM webhook_attempts WHERE delivery_id IN "
+               "(SELECT id FROM webhook_deliveries WHERE event_id IS NULL)")
+    op.execute("DELETE FROM webhook_deliveries WHERE event_id IS NULL")
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.alter_column('event_id', existing_type=sa.BigInteger(), nullable=False)
+
     with op.batch_alter_table('gifts', schema=None) as batch_op:
         batch_op.drop_index('ix_gifts_due')
         batch_op.drop_index('ix_gifts_buyer_created')
