@@ -7,13 +7,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 
-from tests.e2e.conftest import migrated_server, signed_in
+from tests.e2e.conftest import free_port, migrated_server, open_cafe, signed_in
 from tests.e2e.test_account_flows import html_of, mailbox, text_of  # noqa: F401 - a fixture
+from tests.e2e.test_reminders import two_workers_at
+from tests.server.mailbox import Sink
 
 CODE = re.compile(r"\b([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})\b")
 FRIEND = "sam@example.com"
@@ -106,3 +110,47 @@ def test_a_gift_bought_emailed_and_claimed(server, mailbox):  # noqa: F811 - the
         "gift_claimed",
     ]
     assert box.to(FRIEND) == ["Alex sent you a Corner Café gift card"]  # once
+
+
+@pytest.mark.postgres
+def test_a_scheduled_gift_is_sent_once_at_its_time_by_two_workers(postgres_url, tmp_path):
+    sink = Sink()
+    smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    env = {
+        "DATABASE_URL": postgres_url,
+        "TILLPOINT_DATA_DIR": str(tmp_path / "data"),
+        "TILLPOINT_SMTP_HOST": "127.0.0.1",
+        "TILLPOINT_SMTP_PORT": str(smtp.port),
+        "TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS": "0",  # only the two workers below
+        "TILLPOINT_SANDBOX": "true",
+    }
+    try:
+        with migrated_server(postgres_url, tmp_path / "data", env=env) as base:
+            cafe = open_cafe(base, signed_in(base, "vendor"))
+            at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+            gift = httpx.post(
+                f"{base}/api/v1/businesses/{cafe['business']['id']}/gifts",
+                headers={**cafe["customer"], "Idempotency-Key": "gift-later"},
+                json={
+                    "amount_minor": 1500,
+                    "payment": {"card_number": "4242424242424242"},
+                    "recipient_email": FRIEND,
+                    "recipient_name": "Sam",
+                    "from_name": "Alex",
+                    "deliver_at": at.astimezone(timezone(timedelta(hours=-5))).isoformat(),
+                },
+            )
+            assert gift.status_code == 201, gift.text
+
+        def gift_emails() -> list[str]:
+            return [m["Subject"] for m in sink.to(FRIEND)]
+
+        two_workers_at(at - timedelta(minutes=1), env)
+        assert gift_emails() == []  # not yet
+        two_workers_at(at, env)
+        assert gift_emails() == ["Alex sent you a Café gift card"]
+        two_workers_at(at + timedelta(days=1), env)
+        assert gift_emails() == ["Alex sent you a Café gift card"]  # never twice
+    finally:
+        smtp.stop()
