@@ -378,3 +378,23 @@ def test_a_buyers_export_holds_their_gifts_and_deletion_erases_them_from_the_gif
     [email] = gift_emails(sink)
     assert email["Subject"] == "Someone sent you a Corner Café gift card"
     assert customer.email not in plain(email)
+
+
+def test_a_gift_whose_email_never_goes_fails_and_its_buyer_may_cancel_it(
+    client, sessions, notify_settings, push, clock, shop, customer
+):
+    gift = bought(customer, shop)
+    down = notify_settings.model_copy(update={"smtp_port": 1, "notifications_max_attempts": 2})
+    failing = NotificationWorker(sessions, down, email=SmtpSender(down), push=push, clock=clock)
+    assert failing.run_once().gifts.retrying == 1
+    clock.now += timedelta(hours=1)
+    assert failing.run_once().gifts.failed == 1
+    [seen] = my_gifts(customer)
+    assert seen["state"] == "failed"
+    with sessions() as session:
+        assert session.get_one(Gift, gift["id"]).code == ""  # not kept once given up on
+
+    cancelled = customer.post(f"/api/v1/me/gifts/{gift['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    [card] = customer.get("/api/v1/me/gift-cards").json()
+    assert card["id"] == gift["card_id"]
