@@ -398,3 +398,8 @@ def test_a_gift_whose_email_never_goes_fails_and_its_buyer_may_cancel_it(
     assert cancelled.status_code == 200, cancelled.text
     [card] = customer.get("/api/v1/me/gift-cards").json()
     assert card["id"] == gift["card_id"]
+
+
+def test_guessing_codes_is_slowed_down(client, customer):
+    answers = [claim(customer, f"AAAA-BBBB-{n:04d}").status_code for n in range(11)]
+    assert answers == [400] * 10 + [429]
