@@ -40,7 +40,7 @@ def _public(gift: Gift) -> GiftPublic:
         recipient_email=gift.recipient_email,
         recipient_name=gift.recipient_name,
         message=gift.message,
-        state=gift.state.value,
+        state=gift.state,
         deliver_at=gift.deliver_at,
         sent_at=gift.sent_at,
         claimed_at=gift.claimed_at,

@@ -9,6 +9,7 @@ from sync.wire import MAX_AMOUNT, Line, MoneyPublic, Name, Prose
 
 from ..pages import Page
 from ..wallet.schemas import PaymentDetails
+from .models import GiftState
 
 # A claim code as people type it from the email: `ABCD-EFGH-JKMN`, any case, dashes or not.
 GiftCodeText = Annotated[
@@ -46,7 +47,10 @@ class GiftPublic(BaseModel):
     recipient_email: str
     recipient_name: str
     message: str
-    state: str = Field(description="scheduled, sent, claimed, cancelled or failed")
+    state: GiftState = Field(
+        description="scheduled (waiting for its time), sent, claimed, cancelled, or failed "
+        "(the email could not be sent)"
+    )
     deliver_at: datetime
     sent_at: datetime | None
     claimed_at: datetime | None
