@@ -27,6 +27,7 @@ from .directory.router import router as directory_router
 from .events.recording import when_logs_move
 from .fraud.defaults import ensure_rules
 from .fraud.router import router as fraud_router
+from .gifts.router import router as gifts_router
 from .keys.keyring import Keyring
 from .keys.router import router as keys_router
 from .limits import InputLimits
@@ -158,6 +159,7 @@ def create_app(
     api.include_router(directory_router)
     api.include_router(keys_router)
     api.include_router(wallet_router)
+    api.include_router(gifts_router)
     api.include_router(deals_router)
     api.include_router(devices_router)
     api.include_router(tillstaff_router)

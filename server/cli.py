@@ -298,6 +298,10 @@ def run_worker(args: argparse.Namespace) -> int:
                 f"{done.delivery.retrying} to retry, {done.delivery.failed} failed"
             )
             print(
+                f"gift emails: {done.gifts.sent} sent, {done.gifts.retrying} to retry, "
+                f"{done.gifts.failed} failed"
+            )
+            print(
                 f"webhooks: {sent.events} events read; {sent.delivery.sent} sent, "
                 f"{sent.delivery.retrying} to retry, {sent.delivery.failed} failed"
             )

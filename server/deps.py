@@ -21,6 +21,7 @@ from .directory.models import Business, StaffMember
 from .problems import MEDIA_TYPE, Problem
 from .wallet.idempotency import NOT_READ, Outcome, Prior
 from .wallet.models import IdempotencyRecord
+from .wallet.purchase import Sales
 
 __all__ = [
     "PROBLEM_RESPONSES",
@@ -28,6 +29,7 @@ __all__ = [
     "CurrentSession",
     "CurrentUser",
     "IdempotencyKey",
+    "SalesDep",
     "Till",
     "business_for",
     "in_thread",
@@ -278,3 +280,12 @@ def reply(outcome: Outcome) -> JSONResponse:
     status, body = outcome
     media = MEDIA_TYPE if status >= 400 else "application/json"
     return JSONResponse(body, status_code=status, media_type=media)
+
+
+def _sales(request: Request) -> Sales:
+    state = request.app.state
+    return Sales(state.gateway, state.keyring, state.money_limits)
+
+
+SalesDep = Annotated[Sales, Depends(_sales)]
+"""What selling a card needs: the app's payment gateway, issuer keys and money limits."""

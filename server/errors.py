@@ -46,6 +46,10 @@ __all__ = [
     "FraudReviewNotFound",
     "FraudRuleNameTaken",
     "FraudRuleNotFound",
+    "GiftCodeNotValid",
+    "GiftDeliveryTime",
+    "GiftNotCancellable",
+    "GiftNotFound",
     "HoldClosed",
     "HoldNotFound",
     "HoldingHandedOver",
@@ -155,6 +159,11 @@ class BusinessNotFound(NotFound):
 class CardNotFound(NotFound):
     code = "card-not-found"
     title = "No such card"
+
+
+class GiftNotFound(NotFound):
+    code = "gift-not-found"
+    title = "No such gift"
 
 
 class HoldNotFound(NotFound):
@@ -308,6 +317,11 @@ class RedeemedOffline(Conflict):
 
     def extra(self) -> dict[str, Any]:
         return {"event_id": self.event_id}
+
+
+class GiftNotCancellable(Conflict):
+    code = "gift-not-cancellable"
+    title = "Gift can no longer be cancelled"
 
 
 class HoldClosed(Conflict):
@@ -613,6 +627,19 @@ class CodeNotValid(Invalid):
     code = "code-not-valid"
     status = 400
     title = "That code does not work"
+
+
+class GiftDeliveryTime(Invalid):
+    code = "gift-delivery-time"
+    title = "Delivery time not possible"
+
+
+class GiftCodeNotValid(Invalid):
+    """A gift's claim code that is wrong, already used, or of a cancelled gift."""
+
+    code = "gift-code-not-valid"
+    status = 400
+    title = "That gift code does not work"
 
 
 class MfaCodeWrong(Invalid):

@@ -41,6 +41,7 @@ from .fraud.models import (
     FraudRule,
     SignInNotice,
 )
+from .gifts.models import Gift
 from .notifications.models import (
     InboxItem,
     Notification,
@@ -89,6 +90,7 @@ __all__ = [
     "FraudDecision",
     "FraudReview",
     "FraudRule",
+    "Gift",
     "GiftCard",
     "Hold",
     "HoldStatus",

@@ -208,8 +208,8 @@ class Settings(BaseSettings):
     )
     app_url: str = Field(
         default="",
-        description="where emailed links (confirm email, reset password) point: the app's "
-        "universal-link address; empty: PUBLIC_URL",
+        description="where emailed links (confirm email, reset password, claim a gift) point: "
+        "the app's universal-link address; empty: PUBLIC_URL",
     )
     password_resets_per_hour: int = Field(
         default=5,

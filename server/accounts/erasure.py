@@ -8,7 +8,9 @@ The rule (docs/api.md, "Deleting an account"):
 - Erased: the email, the password, two-step sign-in, sessions and refresh tokens, the
   devices signed in from and their notices, push registrations, notification preferences,
   the inbox and every message addressed to the person, one-time codes; a cashier's link to
-  their business; the network addresses the fraud rules counted for the account.
+  their business; the network addresses the fraud rules counted for the account; the
+  buyer's email and name on the gifts they bought (a gift not sent yet still goes, from
+  "Someone").
 - Kept without the person: the ledger (money moved is the businesses' record), and the fraud
   rules' decisions (they name the account id, which no longer leads to anyone).
 - A vendor owner who still owns a business is refused: the business needs an owner.
@@ -30,6 +32,7 @@ from ..deals.models import Voucher
 from ..directory.models import Business, StaffMember
 from ..errors import AccountOwnsBusinesses
 from ..fraud.models import ClientDevice, FraudActivity, SignInNotice
+from ..gifts.models import Gift
 from ..notifications.models import (
     InboxItem,
     Notification,
@@ -121,6 +124,7 @@ def delete_account(session: Session, user: User, now: datetime) -> Deleted:
         delete(Notification).where(Notification.user_id == user.id),
         delete(StaffMember).where(StaffMember.user_id == user.id),
         update(FraudActivity).where(FraudActivity.customer_id == user.id).values(address=None),
+        update(Gift).where(Gift.buyer_id == user.id).values(buyer_email="", from_name=""),
     ):
         session.execute(statement.execution_options(synchronize_session=False))
     user.email = erased_email(user.id)

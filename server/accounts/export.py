@@ -1,5 +1,6 @@
 """A person's data, all of it, as one JSON document (`GET /me/export`): the account, its
-sessions and devices, the cards and vouchers with their codes and history, the businesses
+sessions and devices, the cards and vouchers with their codes and history, the gifts they
+bought (to whom, their message, their state; never the claim code), the businesses
 owned or worked for, notifications (preferences, inbox, every message sent or due, push
 registrations) and what the fraud rules counted about the account. Secrets are not in it:
 no password hash, no two-step secret, no one-time or recovery codes, no refresh tokens."""
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..deals.models import Deal, Voucher
 from ..directory.models import Business, StaffMember
 from ..fraud.models import ClientDevice, FraudActivity, SignInNotice
+from ..gifts.models import Gift
 from ..notifications.models import (
     ACCOUNT_MAIL_KINDS,
     InboxItem,
@@ -213,6 +215,31 @@ def _fraud_activity(session: Session, user: User) -> list[dict[str, Any]]:
     ]
 
 
+def _gifts(session: Session, user: User) -> list[dict[str, Any]]:
+    found = session.scalars(
+        select(Gift).where(Gift.buyer_id == user.id).order_by(Gift.created_at)
+    ).all()
+    return [
+        {
+            "id": gift.id,
+            "card_id": gift.card_id,
+            "business_id": gift.business_id,
+            "amount_minor": gift.amount_minor,
+            "currency": gift.currency,
+            "from_name": gift.from_name,
+            "recipient_email": gift.recipient_email,
+            "recipient_name": gift.recipient_name,
+            "message": gift.message,
+            "state": gift.state.value,
+            "deliver_at": _when(gift.deliver_at),
+            "sent_at": _when(gift.sent_at),
+            "claimed_at": _when(gift.claimed_at),
+            "cancelled_at": _when(gift.cancelled_at),
+        }
+        for gift in found
+    ]
+
+
 def export_account(session: Session, user: User, now: datetime) -> dict[str, Any]:
     return {
         "format": FORMAT,
@@ -230,6 +257,7 @@ def export_account(session: Session, user: User, now: datetime) -> dict[str, Any
         **_devices(session, user),
         "gift_cards": _cards(session, user),
         "vouchers": _vouchers(session, user),
+        "gifts_bought": _gifts(session, user),
         "businesses": _businesses(session, user),
         "notifications": _notifications(session, user),
         "fraud_activity": _fraud_activity(session, user),

@@ -82,8 +82,13 @@ class SmtpSender:
 
 
 def email_message_id(notification_id: int, settings: Settings) -> str:
+    return message_id(f"notification-{notification_id}", settings)
+
+
+def message_id(idstring: str, settings: Settings) -> str:
+    """An email's Message-ID, the same on every attempt: `idstring` names what it is."""
     domain = settings.smtp_from.rpartition("@")[2].rstrip(">") or "tillpoint.invalid"
-    return make_msgid(idstring=f"notification-{notification_id}", domain=domain)
+    return make_msgid(idstring=idstring, domain=domain)
 
 
 @dataclass(frozen=True, slots=True)

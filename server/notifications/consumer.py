@@ -35,6 +35,7 @@ from ..devices.models import Incident
 from ..directory.models import Branch, Business
 from ..events import Event, EventEntity, EventKind
 from ..folding import fold
+from ..gifts.models import Gift
 from ..outbox import read_new_events
 from ..preferences.models import FavouriteBusiness, Tastes
 from ..wallet.models import GiftCard, Transfer
@@ -92,7 +93,12 @@ def _plan(session: Session, event: Event, options: ConsumerOptions) -> list[Plan
 
 def _card(session: Session, event: Event, options: ConsumerOptions) -> list[Planned]:
     card = session.get(GiftCard, event.entity_id)
-    if card is None or card.owner_id is None:
+    if card is None:
+        return []
+    gift = session.scalar(select(Gift).where(Gift.card_id == card.id))
+    # A purchase's receipt goes to whoever paid: a gift's buyer, not its card's holder.
+    buyer = gift.buyer_id if gift is not None else card.owner_id
+    if card.owner_id is None and buyer is None:
         return []
     query = select(Transfer).where(Transfer.card_id == card.id)
     if event.occurred_at is not None:
@@ -107,12 +113,16 @@ def _card(session: Session, event: Event, options: ConsumerOptions) -> list[Plan
     for transfer in transfers:
         amount = Money.of(transfer.amount_minor, card.currency)
         source = transfer.operation_id
-        if transfer.kind in PURCHASE_KINDS:
-            message = templates.card_bought(business.name, amount, card.id)
-            planned.append(
-                _about(event, NotificationKind.CARD_BOUGHT, source, card.owner_id, message)
+        if transfer.kind in PURCHASE_KINDS and buyer is not None:
+            message = (
+                templates.card_bought(business.name, amount, card.id)
+                if gift is None
+                else templates.gift_bought(
+                    business.name, amount, gift.recipient_name, gift.deliver_at
+                )
             )
-        elif transfer.kind in REDEMPTION_KINDS:
+            planned.append(_about(event, NotificationKind.CARD_BOUGHT, source, buyer, message))
+        elif transfer.kind in REDEMPTION_KINDS and card.owner_id is not None:
             message = templates.card_redeemed(business.name, amount, balance, card.id)
             planned.append(
                 _about(event, NotificationKind.CARD_REDEEMED, source, card.owner_id, message)
@@ -122,7 +132,28 @@ def _card(session: Session, event: Event, options: ConsumerOptions) -> list[Plan
                 planned.append(
                     _about(event, NotificationKind.LOW_BALANCE, source, card.owner_id, message)
                 )
+    if gift is not None and gift.recipient_id is not None:
+        planned += _gift_claimed(event, gift, business.name, balance)
     return planned
+
+
+def _gift_claimed(event: Event, gift: Gift, business: str, balance: Money) -> list[Planned]:
+    """A claimed gift, told to its buyer and to whom claimed it (once each: the gift is the
+    source)."""
+    assert gift.recipient_id is not None
+    told = [
+        _about(
+            event,
+            NotificationKind.GIFT_CLAIMED,
+            gift.id,
+            gift.recipient_id,
+            templates.gift_claimed_into_account(business, balance, gift.card_id),
+        )
+    ]
+    if gift.buyer_id is not None and gift.buyer_id != gift.recipient_id:
+        message = templates.gift_claimed_by_recipient(business, balance, gift.recipient_name)
+        told.append(_about(event, NotificationKind.GIFT_CLAIMED, gift.id, gift.buyer_id, message))
+    return told
 
 
 def _incident(session: Session, event: Event) -> list[Planned]:

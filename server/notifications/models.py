@@ -29,7 +29,8 @@ __all__ = [
 
 
 class NotificationKind(enum.StrEnum):
-    CARD_BOUGHT = "card_bought"  # to the buyer: the purchase's receipt
+    CARD_BOUGHT = "card_bought"  # to the buyer: the purchase's receipt (a gift's too)
+    GIFT_CLAIMED = "gift_claimed"  # to a gift's buyer and to whom claimed it
     CARD_REDEEMED = "card_redeemed"  # to the card's owner: the redemption's receipt
     DONATION_RECEIPT = "donation_receipt"  # to a club's donor: the donation's receipt
     DONATION_REFUNDED = "donation_refunded"  # to a club's donor: the refund's receipt

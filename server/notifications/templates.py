@@ -18,6 +18,10 @@ __all__ = [
     "donation_receipt",
     "donation_refunded",
     "email_verification",
+    "gift_bought",
+    "gift_claimed_by_recipient",
+    "gift_claimed_into_account",
+    "gift_received",
     "incident_opened",
     "low_balance",
     "new_deal",
@@ -238,5 +242,47 @@ def contest_result(contest: str, place: int, entrants: int, club: str) -> Messag
         [
             f"{contest} has ended: {club} came {_place(place)} of {entrants}.",
             "The full results are on the contest's leaderboard in the app.",
+        ],
+    )
+
+
+def gift_bought(business: str, amount: Money, recipient: str, deliver_at: datetime) -> Message:
+    return _message(
+        f"Your gift for {recipient}: a {business} gift card",
+        [
+            f"You bought a {business} gift card holding {amount.format()} for {recipient}.",
+            f"We email it to them on {deliver_at:%d %B %Y at %H:%M} UTC, with a code to claim "
+            "it. Until then you can cancel it in the app (Gifts): the card then comes to you.",
+        ],
+    )
+
+
+def gift_received(
+    business: str, amount: Money, sender: str, note: str, code: str, link: str
+) -> Message:
+    lines = [f"{sender} sent you a {business} gift card holding {amount.format()}."]
+    if note:
+        lines.append(f"Their message: “{note}”")
+    lines += [
+        f"To keep it, open this link and sign in (or create an account): {link}",
+        f"Or enter the code {code} in the Tillpoint app (Gifts, Claim a gift). The code works "
+        "once: keep this email to yourself until you have claimed it.",
+    ]
+    return _message(f"{sender} sent you a {business} gift card", lines)
+
+
+def gift_claimed_by_recipient(business: str, amount: Money, recipient: str) -> Message:
+    return _message(
+        f"{recipient} claimed your {business} gift card",
+        [f"The {business} gift card holding {amount.format()} you gave is now in their account."],
+    )
+
+
+def gift_claimed_into_account(business: str, amount: Money, card_id: str) -> Message:
+    return _message(
+        f"Your {business} gift card is in your account",
+        [
+            f"The {business} gift card holding {amount.format()} is yours now (card {card_id}).",
+            "Find it in your wallet in the app and show its code at the till.",
         ],
     )

@@ -1,26 +1,28 @@
 """The notification worker: each round reads the event log into the outbox (`consume`),
 adds the reminders the clock makes due (`remind`, every TILLPOINT_REMINDERS_INTERVAL_SECONDS)
-and delivers what is due (`Deliverer`). The server runs one in a daemon thread every
-TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS; `tillpoint server worker` runs one as its own
-process. Several at once are safe (see `consumer`, `reminders` and `delivery`)."""
+and delivers what is due (`Deliverer`), gift emails too (`GiftMailer`). The server runs one
+in a daemon thread every TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS; `tillpoint server worker`
+runs one as its own process. Several at once are safe (see `consumer`, `reminders`,
+`delivery` and `gift_mail`)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from ..db import utcnow
-from ..outbox import Round, Rounds
+from ..outbox import DeliveryRound, Round, Rounds
 from ..realtime.wakeups import Wakeups, inbox_key
 from ..settings import Settings
 from .channels import EmailSender, PushTransport, SmtpSender
 from .consumer import ConsumerOptions, consume
 from .delivery import Deliverer
+from .gift_mail import GiftMailer
 from .outbox import Channels
 from .reminders import remind
 
@@ -32,6 +34,8 @@ log = logging.getLogger("tillpoint.notifications")
 @dataclass(frozen=True, slots=True)
 class NotificationRound(Round):
     reminders: int = 0  # reminders the clock made due, new in the outbox
+    # What sending the gift emails whose delivery time had come came to.
+    gifts: DeliveryRound = field(default_factory=DeliveryRound)
 
 
 class NotificationWorker(Rounds):
@@ -61,6 +65,7 @@ class NotificationWorker(Rounds):
                 wakeups.publish(frozenset({inbox_key(user_id)}))
 
         self.deliverer = Deliverer(sessions, settings, email, push, clock, inbox_changed)
+        self.gift_mailer = GiftMailer(sessions, settings, email, clock)
         super().__init__("notifications", log)
 
     def run_once(self, reminders: bool = True) -> NotificationRound:
@@ -74,7 +79,8 @@ class NotificationWorker(Rounds):
                 reminded = remind(session, self.options.channels, now)
                 session.commit()
             self._reminded_at = time.monotonic()
-        return NotificationRound(events, self.deliverer.deliver_due(), reminded)
+        delivered = self.deliverer.deliver_due()
+        return NotificationRound(events, delivered, reminded, self.gift_mailer.deliver_due())
 
     def round(self) -> object:
         """A round on the schedule: reminders only every reminders_interval_seconds."""

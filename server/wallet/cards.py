@@ -535,6 +535,14 @@ def _give_back(
 def transfer_between_cards(
     session: Session, source: GiftCard, target: GiftCard, amount: Money, limits: MoneyLimits
 ) -> str:
+    """Move value between two cards of one holder at one business. Another person's card is
+    refused as if it did not exist (value reaches someone else only as a gift, claimed by
+    its code), so card ids cannot be probed either."""
+    if source.owner_id is None or target.owner_id != source.owner_id:
+        raise CardNotFound(
+            f"You have no gift card {target.id!r} to move value to: value moves only between "
+            "your own cards. To give value to someone, buy them a gift card as a gift."
+        )
     if source.business_id != target.business_id or source.currency != target.currency:
         raise DifferentBusiness("Value moves only between cards of the same business.")
     if source.id == target.id:

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 
 from ..accounts.models import Role, User
-from ..billing.subscriptions import require_selling
 from ..db import SessionDep
 from ..deps import (
     PROBLEM_RESPONSES,
     BearerClaims,
     CurrentUser,
     IdempotencyKey,
+    SalesDep,
     business_for,
     in_thread,
     reply,
@@ -25,16 +25,15 @@ from ..deps import (
 )
 from ..directory.models import Business, StaffMember
 from ..directory.schemas import MoneyPublic
-from ..errors import BusinessNotFound, CardNotFound, HoldNotFound
+from ..errors import CardNotFound, HoldNotFound
 from ..fraud import service as fraud
 from ..fraud.client import client_of
 from ..fraud.models import FraudEvent
-from ..payments import PaymentGateway, payment_card_key, take_payment
 from . import cards
 from .idempotency import Outcome, idempotent
 from .ledger import Origin
-from .limits import MoneyLimits
 from .models import GiftCard, Hold
+from .purchase import CardSale, buy_card, selling_business
 from .qr_images import qr_response
 from .schemas import (
     CardHistory,
@@ -120,46 +119,26 @@ def buy_gift_card(
     request: Request,
     user: CurrentUser,
     session: SessionDep,
+    sales: SalesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     require_role(user, Role.CUSTOMER)
-    business = session.get(Business, business_id)
-    if business is None:
-        raise BusinessNotFound(f"There is no business {business_id!r}.")
-    require_selling(session, business.id)
-    gateway: PaymentGateway = request.app.state.gateway
-    limits: MoneyLimits = request.app.state.money_limits
+    business = selling_business(session, business_id)
 
     def operation() -> Outcome:
-        amount = Money.of(body.amount_minor, business.currency)
-        today = datetime.now(UTC).date()
-        payment_card = payment_card_key(gateway, body.payment.card_number)
-        cards.prepare_purchase(session, business, amount, payment_card, today, limits)
-        fraud.screen(session, _purchase_activity(request, business, user, amount, payment_card))
-        reference = take_payment(
-            gateway, amount, body.payment.card_number, f"{user.id}:{idempotency_key}"
+        sale = CardSale(
+            amount_minor=body.amount_minor,
+            card_number=body.payment.card_number,
+            payment_key=f"{user.id}:{idempotency_key}",
+            owner_id=user.id,
+            customer_id=user.id,
+            address=client_of(request).address,
         )
-        card = cards.issue_card(
-            session, request.app.state.keyring, business, user.id, amount, reference
-        )
+        card = buy_card(session, sales, business, sale)
         return 201, _card_issued(request, session, card).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
-
-
-def _purchase_activity(
-    request: Request, business: Business, user: User, amount: Money, payment_card: str
-) -> fraud.Activity:
-    return fraud.Activity(
-        FraudEvent.PURCHASE,
-        business_id=business.id,
-        payment_card=payment_card,
-        customer_id=user.id,
-        address=client_of(request).address,
-        amount_minor=amount.minor,
-        currency=amount.currency.code,
-    )
 
 
 @router.get("/me/gift-cards", summary="Your gift cards")

@@ -25,9 +25,10 @@ from .models import EndpointStatus, WebhookCursor, WebhookDelivery, WebhookEndpo
 __all__ = ["consume", "message_id", "payload"]
 
 
-def message_id(event_id: int) -> str:
-    """The webhook-id: the same for every attempt (and resend) of an event's delivery."""
-    return f"msg_{event_id}"
+def message_id(event_id: int | None, delivery_id: str) -> str:
+    """The webhook-id: the same for every attempt (and resend) of an event's delivery; a
+    test event's is its delivery's own."""
+    return f"msg_{event_id}" if event_id is not None else f"msg_test_{delivery_id}"
 
 
 def payload(event: Event, now: datetime) -> str:

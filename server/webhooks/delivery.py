@@ -109,7 +109,7 @@ class WebhookDeliverer:
                 row.attempts,
                 endpoint.url,
                 service.active_secrets(endpoint, at),
-                message_id(row.event_id),
+                message_id(row.event_id, row.id),
                 row.payload,
             )
         # No transaction stays open while a receiver answers.

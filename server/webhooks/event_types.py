@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..events import Event, EventEntity, EventKind
 
-__all__ = ["EVENT_TYPES", "event_type"]
+__all__ = ["EVENT_TYPES", "TEST_EVENT_TYPE", "event_type"]
 
 # Webhook endpoints' own events are for their owners (a notification), not for webhooks.
 _SENT = [entity for entity in EventEntity if entity is not EventEntity.WEBHOOK_ENDPOINT]
@@ -15,6 +15,10 @@ EVENT_TYPES: tuple[str, ...] = (
     *(f"{entity.value}.{kind.value}" for entity in _SENT for kind in _CHANGES),
     f"{EventEntity.CARD.value}.{EventKind.BALANCE_CHANGED.value}",
 )
+
+
+# What "send a test event" sends: to the one endpoint asked, whatever types it chose.
+TEST_EVENT_TYPE = "webhook.test"
 
 
 def event_type(event: Event) -> str:

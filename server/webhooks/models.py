@@ -76,14 +76,15 @@ class WebhookEndpoint(Base):
 
 class WebhookDelivery(Leased, Base):
     """One event to one endpoint: one row per (endpoint, event), so reading an event again
-    never sends it twice. `payload` is the exact body every attempt sends."""
+    never sends it twice. `payload` is the exact body every attempt sends. A test event its
+    owner asked for (`webhook.test`) has no event in the log: `event_id` is null."""
 
     __tablename__ = "webhook_deliveries"
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"))
     business_id: Mapped[str] = mapped_column(String(ID_LENGTH))
-    event_id: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
     event_type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)

@@ -1,4 +1,5 @@
-"""A business owner's webhook endpoints, their secrets, deliveries and resends."""
+"""A business owner's webhook endpoints, their secrets, deliveries, resends and test
+events."""
 
 from __future__ import annotations
 
@@ -128,6 +129,21 @@ def rotate_secret(
     service.rotate_secret(session, endpoint, now)
     session.commit()
     return EndpointSecret.of(endpoint, now)
+
+
+@router.post(
+    ENDPOINT + "/test",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send a `webhook.test` event to this endpoint alone; see it in its delivery log",
+    responses=PROBLEM_RESPONSES,
+)
+def send_test_event(
+    business_id: str, endpoint_id: str, user: CurrentUser, session: SessionDep
+) -> DeliveryPublic:
+    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    delivery = service.send_test(session, endpoint, utcnow())
+    session.commit()
+    return DeliveryPublic.of(delivery)
 
 
 @router.get(

@@ -130,7 +130,7 @@ class DeliveryPublic(BaseModel):
     def of(cls, delivery: WebhookDelivery) -> DeliveryPublic:
         return cls(
             id=delivery.id,
-            message_id=message_id(delivery.event_id),
+            message_id=message_id(delivery.event_id, delivery.id),
             event_type=delivery.event_type,
             status=delivery.status,
             attempts=delivery.attempts,

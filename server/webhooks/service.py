@@ -1,9 +1,10 @@
 """What a business's owner does with webhooks — register, change, disable and enable
-endpoints, rotate their secrets, resend deliveries — and the server disabling an endpoint
-that is gone or keeps failing."""
+endpoints, rotate their secrets, resend deliveries, send a test event — and the server
+disabling an endpoint that is gone or keeps failing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from ..events import EventEntity, EventKind, head_position, record
 from ..outbox import Delivery, start_at_head
 from . import repository
 from .addresses import RefusedAddress, check_url
-from .event_types import EVENT_TYPES
+from .event_types import EVENT_TYPES, TEST_EVENT_TYPE
 from .models import EndpointStatus, WebhookCursor, WebhookDelivery, WebhookEndpoint
 from .signing import new_secret
 
@@ -35,6 +36,7 @@ __all__ = [
     "register",
     "resend",
     "rotate_secret",
+    "send_test",
     "update",
 ]
 
@@ -180,16 +182,43 @@ def resend(
     """Send the delivery again now, with the same webhook-id, and on failure retry it on
     the whole schedule again. Its earlier attempts stay in its log."""
     delivery = delivery_of(session, endpoint, delivery_id)
-    if endpoint.status is EndpointStatus.DISABLED:
-        raise WebhookEndpointDisabled(
-            "The endpoint is disabled: enable it first (PATCH it with enabled: true)."
-        )
+    _refuse_if_disabled(endpoint)
     delivery.status = Delivery.PENDING
     delivery.attempts = 0
     delivery.next_attempt_at = now
     delivery.claimed_by = delivery.claimed_until = None
     session.flush()
     return delivery
+
+
+def send_test(session: Session, endpoint: WebhookEndpoint, now: datetime) -> WebhookDelivery:
+    """A `webhook.test` event for this endpoint alone, due now: signed, logged and retried
+    like any delivery, so the owner sees in its delivery log what the receiver answered."""
+    _refuse_if_disabled(endpoint)
+    body = {
+        "type": TEST_EVENT_TYPE,
+        "timestamp": now.isoformat().replace("+00:00", "Z"),
+        "data": {"business_id": endpoint.business_id, "endpoint_id": endpoint.id},
+    }
+    delivery = WebhookDelivery(
+        endpoint_id=endpoint.id,
+        business_id=endpoint.business_id,
+        event_id=None,
+        event_type=TEST_EVENT_TYPE,
+        payload=json.dumps(body, separators=(",", ":")),
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    return delivery
+
+
+def _refuse_if_disabled(endpoint: WebhookEndpoint) -> None:
+    if endpoint.status is EndpointStatus.DISABLED:
+        raise WebhookEndpointDisabled(
+            "The endpoint is disabled: enable it first (PATCH it with enabled: true)."
+        )
 
 
 def disable_for_failure(

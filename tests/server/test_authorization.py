@@ -4,6 +4,7 @@ One world per route: shop A (owner, cashier) sold a card to `holder`; shop B has
 owner and cashier; `stranger` is another customer; `admin` runs the platform."""
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -289,6 +290,65 @@ CASES.update(
 )
 
 
+def holders_gift(world):
+    """A gift the holder bought, to be emailed next week; bought once before anyone acts."""
+    if "_gift" not in world.__dict__:
+        week = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+        world.__dict__["_gift"] = (
+            world.actors["holder"]
+            .post(
+                f"{biz(world)}/gifts",
+                {**GIFT, "deliver_at": week},
+                key=new_key(),
+            )
+            .json()["id"]
+        )
+    return world.__dict__["_gift"]
+
+
+def _with_gift(call):
+    def prepared(world, actor):
+        holders_gift(world)
+        return call(world, actor)
+
+    return prepared
+
+
+GIFT = {
+    "amount_minor": 500,
+    "payment": {"card_number": "4242424242424242"},
+    "recipient_email": "friend@example.com",
+    "recipient_name": "Sam",
+}
+
+# Gifts: customers buy and claim; a gift is seen and cancelled by its buyer alone.
+CASES.update(
+    {
+        "buy a gift": (
+            lambda w, a: a.post(f"{biz(w)}/gifts", GIFT, key=new_key()),
+            expect(rest=403, anonymous=401, holder=201, stranger=201),
+        ),
+        "list my gifts": (
+            lambda w, a: a.get("/api/v1/me/gifts"),
+            expect(rest=200, anonymous=401),
+        ),
+        "see a gift": (
+            _with_gift(lambda w, a: a.get(f"/api/v1/me/gifts/{holders_gift(w)}")),
+            expect(rest=404, anonymous=401, holder=200),
+        ),
+        "cancel a gift": (
+            _with_gift(lambda w, a: a.post(f"/api/v1/me/gifts/{holders_gift(w)}/cancel")),
+            expect(rest=404, anonymous=401, holder=200),
+        ),
+        "claim a gift": (
+            lambda w, a: a.post("/api/v1/gifts/claim", {"code": "AAAA-BBBB-CCCC"}),
+            # Customers may try (this code is wrong); no one else holds cards.
+            expect(rest=403, anonymous=401, holder=400, stranger=400),
+        ),
+    }
+)
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_who_may_do_what(world, case):
     call, expected = CASES[case]
@@ -396,6 +456,10 @@ WEBHOOK_CASES = {
     "see a webhook delivery": (
         lambda w, a: a.get(webhook_path(w, f"/deliveries/{w.webhook_delivery}")),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+    "send a webhook test event": (
+        lambda w, a: a.post(webhook_path(w, "/test")),
+        expect(rest=403, anonymous=401, owner_a=202, admin=202),
     ),
     "resend a webhook delivery": (
         lambda w, a: a.post(webhook_path(w, f"/deliveries/{w.webhook_delivery}/resend")),

@@ -384,6 +384,40 @@ def test_a_delivery_is_resent_with_its_own_id(client, worker, clock, receiver, s
     assert "enable it first" in refused.json()["detail"]
 
 
+def test_a_test_event_goes_to_that_endpoint_alone_and_shows_in_its_log(
+    client, worker, clock, receiver, shop
+):
+    endpoint = _register(shop, receiver.url, ["card.created"])
+    with receiving() as other_receiver:
+        other = _register(shop, other_receiver.url, ["card.created"])
+        sent = shop.owner.post(f"{_base(shop)}/{endpoint['id']}/test")
+        assert sent.status_code == 202, sent.text
+        assert sent.json()["event_type"] == "webhook.test"
+        clock.now = datetime.now(UTC)  # due at the API's time
+        assert worker.run_once().delivery.sent == 1
+        assert other_receiver.received == []
+    assert _deliveries(shop, other) == []
+
+    [received] = receiver.received
+    assert received.verified_by(endpoint["secret"])
+    body = received.json()
+    assert body["type"] == "webhook.test"
+    assert body["data"]["endpoint_id"] == endpoint["id"]
+    [delivery] = _deliveries(shop, endpoint)
+    assert delivery["status"] == "sent"
+    assert delivery["message_id"] == received.headers["webhook-id"]
+    [attempt] = _detail(shop, endpoint, delivery["id"])["attempt_log"]
+    assert attempt["status_code"] == 200
+
+    shop.owner.post(f"{_base(shop)}/{endpoint['id']}/test")
+    ids = {d["message_id"] for d in _deliveries(shop, endpoint)}
+    assert len(ids) == 2  # each test event its own webhook-id
+    _patch(shop.owner, f"{_base(shop)}/{endpoint['id']}", {"enabled": False})
+    refused = shop.owner.post(f"{_base(shop)}/{endpoint['id']}/test")
+    assert refused.status_code == 409
+    assert "enable it first" in refused.json()["detail"]
+
+
 def test_a_rotated_secret_signs_beside_the_new_one_for_a_day(
     client, worker, clock, receiver, shop, customer
 ):

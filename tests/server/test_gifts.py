@@ -1,0 +1,405 @@
+"""Gifting: a card bought for someone else is in no one's account until claimed; its email
+(text and HTML, with a claim link and code) goes to a real SMTP server on loopback at the
+delivery time, once, by the notifications worker; the code claims it once; the buyer sees
+and may cancel what is not sent yet. Transfers go only between one's own cards."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from email.message import EmailMessage as Message
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from server.app import create_app
+from server.db import make_engine, make_sessionmaker
+from server.gifts.models import Gift
+from server.migrate import upgrade
+from server.notifications import NotificationWorker, SmtpSender
+from server.wallet.models import GiftCard
+from tests.server.api import (
+    APPROVE,
+    PASSWORD,
+    Actor,
+    buy_card,
+    new_key,
+    open_shop,
+    sign_up,
+    verify_email,
+)
+from tests.server.mailbox import Sink
+from tests.server.together import rounds_together
+
+CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+FRIEND = "friend@example.com"
+
+
+class Clock:
+    """The workers' clock: real time, moved on by what a test sets `now` to."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    @property
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    @now.setter
+    def now(self, moment: datetime) -> None:
+        self.offset = moment - datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def client(notify_settings, engine, push) -> Iterator[TestClient]:
+    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
+        yield client
+
+
+@pytest.fixture
+def worker(sessions, notify_settings, push, clock) -> NotificationWorker:
+    return NotificationWorker(sessions, notify_settings, push=push, clock=clock)
+
+
+def gift_body(amount: int = 2500, **changes: Any) -> dict[str, Any]:
+    return {
+        "amount_minor": amount,
+        "payment": {"card_number": APPROVE},
+        "recipient_email": FRIEND,
+        "recipient_name": "Sam",
+        "message": "Happy birthday! Coffee's on me.",
+        "from_name": "Alex",
+        **changes,
+    }
+
+
+def give(buyer: Actor, shop, key: str | None = None, **changes: Any):
+    return buyer.post(
+        f"/api/v1/businesses/{shop.business_id}/gifts", gift_body(**changes), key=key or new_key()
+    )
+
+
+def bought(buyer: Actor, shop, **changes: Any) -> dict[str, Any]:
+    response = give(buyer, shop, **changes)
+    assert response.status_code == 201, response.text
+    gift: dict[str, Any] = response.json()
+    return gift
+
+
+def gift_emails(sink: Sink) -> list[Message]:
+    return sink.to(FRIEND)
+
+
+def plain(message: Message) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def code_in(message: Message) -> str:
+    found = CODE.search(plain(message))
+    assert found is not None, plain(message)
+    return found.group(0)
+
+
+def claim(actor: Actor, code: str):
+    return actor.post("/api/v1/gifts/claim", {"code": code})
+
+
+def my_gifts(buyer: Actor) -> list[dict[str, Any]]:
+    page = buyer.get("/api/v1/me/gifts").json()
+    assert page["total"] == len(page["items"])
+    items: list[dict[str, Any]] = page["items"]
+    return items
+
+
+def test_a_gift_is_emailed_claimed_and_seen_claimed_by_its_buyer(
+    client, worker, sink, shop, customer
+):
+    verify_email(customer)  # alerts such as "claimed" are emailed to a confirmed address
+    gift = bought(customer, shop)
+    assert gift["state"] == "scheduled"
+    assert gift["amount"]["text"] == "£25.00"
+    # Until claimed, the card is in no one's account: the buyer cannot see or spend it.
+    assert customer.get("/api/v1/me/gift-cards").json() == []
+    assert customer.get(f"/api/v1/gift-cards/{gift['card_id']}").status_code == 404
+
+    worker.run_once()
+    [email] = gift_emails(sink)
+    assert email["Subject"] == "Alex sent you a Corner Café gift card"
+    text = plain(email)
+    assert "holding £25.00" in text
+    assert "Happy birthday! Coffee's on me." in text
+    code = code_in(email)
+    assert f"/claim-gift?code={code}" in text
+    html = email.get_body(("html",))
+    assert html is not None
+    assert code in html.get_content()
+    assert [g["state"] for g in my_gifts(customer)] == ["sent"]
+    receipts = [m["Subject"] for m in sink.to(customer.email)]
+    assert receipts == ["Your gift for Sam: a Corner Café gift card"]
+
+    # Any account may claim it by the code, whatever its email: the code is the proof.
+    sam = sign_up(client, email="sam.personal@example.com")
+    claimed = claim(sam, code)
+    assert claimed.status_code == 200, claimed.text
+    assert claimed.json()["balance"]["text"] == "£25.00"
+    [card] = sam.get("/api/v1/me/gift-cards").json()
+    assert card["id"] == gift["card_id"]
+    assert card["balance"]["minor"] == 2500
+    [seen] = my_gifts(customer)
+    assert seen["state"] == "claimed"
+    assert seen["claimed_at"] is not None
+
+    worker.run_once()  # both are told, once each
+    worker.run_once()
+    assert [m["Subject"] for m in sink.to(customer.email)][1:] == [
+        "Sam claimed your Corner Café gift card"
+    ]
+    inbox = [i["kind"] for i in sam.get("/api/v1/me/inbox").json()["items"]]
+    assert inbox == ["gift_claimed"]
+    inbox = [i["kind"] for i in customer.get("/api/v1/me/inbox").json()["items"]]
+    assert sorted(inbox) == ["card_bought", "gift_claimed"]
+    assert len(gift_emails(sink)) == 1  # the gift email was not sent again
+
+
+def test_a_code_works_once_and_wrong_codes_change_nothing(client, worker, sink, shop, customer):
+    bought(customer, shop)
+    worker.run_once()
+    code = code_in(gift_emails(sink)[0])
+    first, second = sign_up(client), sign_up(client)
+
+    wrong = claim(first, "AAAA-BBBB-CCCC")
+    assert wrong.status_code == 400
+    assert wrong.json()["type"].endswith("/gift-code-not-valid")
+    assert first.get("/api/v1/me/gift-cards").json() == []
+
+    assert claim(first, code.lower().replace("-", "")).status_code == 200  # as typed
+    assert claim(first, code).status_code == 200  # the same account again: the same gift
+    used = claim(second, code)
+    assert used.status_code == 400
+    assert "claimed already" in used.json()["detail"]
+    assert second.get("/api/v1/me/gift-cards").json() == []
+    assert len(first.get("/api/v1/me/gift-cards").json()) == 1
+
+
+def test_a_scheduled_gift_is_sent_at_its_time_and_only_once(
+    client, worker, clock, sink, shop, customer
+):
+    # Nine in the morning in UTC+2, two days on.
+    paris = timezone(timedelta(hours=2))
+    at = (clock.now + timedelta(days=2)).astimezone(paris).replace(microsecond=0)
+    gift = bought(customer, shop, deliver_at=at.isoformat())
+    assert datetime.fromisoformat(gift["deliver_at"]) == at
+
+    worker.run_once()
+    clock.now = at - timedelta(minutes=1)
+    worker.run_once()
+    assert gift_emails(sink) == []
+    assert [g["state"] for g in my_gifts(customer)] == ["scheduled"]
+
+    clock.now = at
+    worker.run_once()
+    worker.run_once()
+    assert len(gift_emails(sink)) == 1
+    assert [g["state"] for g in my_gifts(customer)] == ["sent"]
+
+
+@pytest.mark.parametrize(
+    ("deliver_at", "says"),
+    [
+        (lambda now: (now - timedelta(hours=1)).isoformat(), "has passed"),
+        (lambda now: (now + timedelta(days=400)).isoformat(), "at most 366 days"),
+        (lambda now: now.replace(tzinfo=None).isoformat(), "timezone"),
+    ],
+)
+def test_a_delivery_time_in_the_past_or_absurdly_far_is_refused_and_charges_nothing(
+    client, sessions, shop, customer, deliver_at, says
+):
+    refused = give(customer, shop, deliver_at=deliver_at(datetime.now(UTC)))
+    assert refused.status_code == 422, refused.text
+    assert says in refused.text
+    assert my_gifts(customer) == []
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(GiftCard)) == 0
+
+
+def test_a_retried_purchase_buys_one_gift_and_a_declined_one_none(client, sessions, shop, customer):
+    key = new_key()
+    first, again = give(customer, shop, key=key), give(customer, shop, key=key)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    other_body = give(customer, shop, key=key, amount=999)
+    assert other_body.status_code == 409
+    declined = give(customer, shop, payment={"card_number": "4000000000000002"})
+    assert declined.status_code == 402
+    assert len(my_gifts(customer)) == 1
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Gift)) == 1
+
+
+def test_only_a_customer_may_buy_or_claim(client, shop):
+    assert give(shop.owner, shop).status_code == 403
+    assert claim(shop.cashier, "AAAA-BBBB-CCCC").status_code == 403
+
+
+def test_a_gift_not_sent_yet_may_be_cancelled_and_its_card_comes_to_the_buyer(
+    client, worker, clock, sessions, sink, shop, customer
+):
+    gift = bought(customer, shop, deliver_at=(clock.now + timedelta(days=3)).isoformat())
+    with sessions() as session:
+        code = session.get_one(Gift, gift["id"]).code
+    cancelled = customer.post(f"/api/v1/me/gifts/{gift['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["state"] == "cancelled"
+    assert customer.post(f"/api/v1/me/gifts/{gift['id']}/cancel").status_code == 200
+    [card] = customer.get("/api/v1/me/gift-cards").json()
+    assert card["id"] == gift["card_id"]
+    assert card["balance"]["minor"] == 2500
+
+    clock.now += timedelta(days=4)
+    worker.run_once()
+    assert gift_emails(sink) == []
+    assert claim(sign_up(client), code).status_code == 400
+
+
+def test_a_sent_gift_cannot_be_cancelled_nor_someone_elses(client, worker, sink, shop, customer):
+    gift = bought(customer, shop)
+    worker.run_once()
+    refused = customer.post(f"/api/v1/me/gifts/{gift['id']}/cancel")
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/gift-not-cancellable")
+    stranger = sign_up(client)
+    assert stranger.post(f"/api/v1/me/gifts/{gift['id']}/cancel").status_code == 404
+    assert stranger.get(f"/api/v1/me/gifts/{gift['id']}").status_code == 404
+    assert my_gifts(stranger) == []
+    assert customer.get("/api/v1/me/gift-cards").json() == []
+
+
+def test_a_gift_email_the_mail_server_refuses_is_tried_again_and_sent_once(
+    client, sessions, notify_settings, push, clock, sink, shop, customer
+):
+    bought(customer, shop)
+    down = notify_settings.model_copy(update={"smtp_port": 1})  # nothing listens there
+    failing = NotificationWorker(
+        sessions, notify_settings, email=SmtpSender(down), push=push, clock=clock
+    )
+    assert failing.run_once().gifts.retrying == 1
+    assert gift_emails(sink) == []
+    with sessions() as session:
+        assert session.scalars(select(Gift)).one().last_error != ""
+
+    working = NotificationWorker(sessions, notify_settings, push=push, clock=clock)
+    assert working.run_once().gifts.sent == 0  # not due again yet
+    clock.now += timedelta(hours=1)
+    assert working.run_once().gifts.sent == 1
+    working.run_once()
+    assert len(gift_emails(sink)) == 1
+
+
+def test_value_moves_only_between_ones_own_cards(client, shop, customer):
+    mine = buy_card(customer, shop, 1000).json()
+    also_mine = buy_card(customer, shop, 500).json()
+    someone = sign_up(client)
+    theirs = buy_card(someone, shop, 500).json()
+
+    def move(to: str):
+        return customer.post(
+            f"/api/v1/gift-cards/{mine['id']}/transfers",
+            {"to_card_id": to, "amount_minor": 300},
+            key=new_key(),
+        )
+
+    refused = move(theirs["id"])
+    assert refused.status_code == 404
+    assert "only between your own cards" in refused.json()["detail"]
+    assert someone.get(f"/api/v1/gift-cards/{theirs['id']}").json()["balance"]["minor"] == 500
+    assert customer.get(f"/api/v1/gift-cards/{mine['id']}").json()["balance"]["minor"] == 1000
+    assert move(also_mine["id"]).status_code == 200
+    assert customer.get(f"/api/v1/gift-cards/{also_mine['id']}").json()["balance"]["minor"] == 800
+
+
+@pytest.mark.postgres
+def test_two_workers_at_once_send_each_gift_once(postgres_url, settings, mail):
+    sink, port = mail
+    engine = make_engine(postgres_url)
+    try:
+        with engine.begin() as connection:
+            upgrade(postgres_url, connection)
+        settings = settings.model_copy(
+            update={"smtp_host": "127.0.0.1", "smtp_port": port, "notifications_batch": 3}
+        )
+        with TestClient(create_app(settings, engine=engine)) as client:
+            shop = open_shop(client)
+            buyer = sign_up(client)
+            for amount in range(1000, 1008):
+                bought(buyer, shop, amount=amount)
+        sessions = make_sessionmaker(engine)
+        workers = [NotificationWorker(sessions, settings) for _ in range(2)]
+        sent = sum(r.gifts.sent for r in rounds_together(workers, 6))  # type: ignore[attr-defined]
+        assert sent == 8
+        ids = [m["Message-ID"] for m in gift_emails(sink)]
+        assert len(ids) == 8 == len(set(ids))
+    finally:
+        engine.dispose()
+
+
+def test_a_buyers_export_holds_their_gifts_and_deletion_erases_them_from_the_gift(
+    client, worker, sessions, sink, shop, customer
+):
+    gift = bought(customer, shop, from_name="Alex Smith")
+    export = customer.get("/api/v1/me/export").json()
+    [held] = export["gifts_bought"]
+    assert held["id"] == gift["id"]
+    assert held["recipient_email"] == FRIEND
+    assert held["from_name"] == "Alex Smith"
+    assert "code" not in held
+    with sessions() as session:
+        code = session.get_one(Gift, gift["id"]).code
+    assert code not in str(export)
+
+    deleted = customer.post("/api/v1/me/deletion", {"password": PASSWORD})
+    assert deleted.status_code == 200, deleted.text
+    with sessions() as session:
+        row = session.get_one(Gift, gift["id"])
+        assert (row.buyer_email, row.from_name) == ("", "")
+    worker.run_once()  # paid for: it still goes, from no one named
+    [email] = gift_emails(sink)
+    assert email["Subject"] == "Someone sent you a Corner Café gift card"
+    assert customer.email not in plain(email)
+
+
+def test_a_gift_whose_email_never_goes_fails_and_its_buyer_may_cancel_it(
+    client, sessions, notify_settings, push, clock, shop, customer
+):
+    gift = bought(customer, shop)
+    down = notify_settings.model_copy(update={"smtp_port": 1, "notifications_max_attempts": 2})
+    failing = NotificationWorker(sessions, down, email=SmtpSender(down), push=push, clock=clock)
+    assert failing.run_once().gifts.retrying == 1
+    clock.now += timedelta(hours=1)
+    assert failing.run_once().gifts.failed == 1
+    [seen] = my_gifts(customer)
+    assert seen["state"] == "failed"
+    with sessions() as session:
+        assert session.get_one(Gift, gift["id"]).code == ""  # not kept once given up on
+
+    cancelled = customer.post(f"/api/v1/me/gifts/{gift['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    [card] = customer.get("/api/v1/me/gift-cards").json()
+    assert card["id"] == gift["card_id"]
+
+
+def test_guessing_codes_is_slowed_down(client, customer):
+    answers = [claim(customer, f"AAAA-BBBB-{n:04d}").status_code for n in range(11)]
+    assert answers == [400] * 10 + [429]
