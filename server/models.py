@@ -20,6 +20,7 @@ from .billing.models import (
     Subscription,
 )
 from .community.models import Club, ClubInvitation, ClubMember
+from .console.models import AdminAction
 from .db import Base
 from .deals.models import Deal, Voucher
 from .devices.models import (
@@ -66,6 +67,7 @@ __all__ = [
     "AccountCode",
     "AccountSession",
     "Adjustment",
+    "AdminAction",
     "Base",
     "BillingNotice",
     "Branch",
