@@ -43,6 +43,7 @@ __all__ = [
     "EmailNotVerified",
     "EmailTaken",
     "FraudBlocked",
+    "FraudReviewClosed",
     "FraudReviewNotFound",
     "FraudRuleNameTaken",
     "FraudRuleNotFound",
@@ -273,6 +274,11 @@ class BusinessAlreadySuspended(Conflict):
 class BusinessNotSuspended(Conflict):
     code = "business-not-suspended"
     title = "The business is not suspended by an operator"
+
+
+class FraudReviewClosed(Conflict):
+    code = "fraud-review-closed"
+    title = "The review is closed already"
 
 
 class CardBlocked(Conflict):

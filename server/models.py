@@ -22,7 +22,7 @@ from .billing.models import (
 from .community.models import Club, ClubInvitation, ClubMember
 from .console.models import AdminAction
 from .db import Base
-from .deals.models import Deal, Voucher
+from .deals.models import Deal, DealView, Voucher
 from .devices.models import (
     Device,
     Incident,
@@ -77,6 +77,7 @@ __all__ = [
     "ClubInvitation",
     "ClubMember",
     "Deal",
+    "DealView",
     "Device",
     "Event",
     "EventCounter",

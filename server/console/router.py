@@ -8,11 +8,11 @@ sheet and the two answers the dependencies raise for: back to sign-in, or a stal
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 import jinja2
-from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -26,13 +26,16 @@ from ..accounts.sessions import LoginThrottle, Throttled
 from ..db import SessionDep
 from ..errors import DomainError
 from ..fraud.client import client_of
+from ..fraud.models import ReviewStatus
 from ..ids import make_id
 from . import cookies, repository, service, signin
+from .dashboards import BUSY_DAYS, DAYS, dashboard
+from .lists import LISTS
 from .repository import PAGE_SIZE
 
 __all__ = ["install_console", "router"]
 
-_HERE = Path(__file__).parent
+_HERE = FilePath(__file__).parent
 templates = Jinja2Templates(
     env=jinja2.Environment(
         loader=jinja2.FileSystemLoader(_HERE / "templates"),
@@ -185,8 +188,10 @@ def sign_out(request: Request, admin: ConsoleAdmin, session: SessionDep) -> Resp
 
 
 @router.get("/")
-def home(request: Request, admin: ConsoleAdmin) -> HTMLResponse:
-    return _page(request, "home.html", admin=admin)
+def home(request: Request, admin: ConsoleAdmin, session: SessionDep) -> HTMLResponse:
+    figures = dashboard(session, _now())
+    context = {"board": figures, "days": DAYS, "busy_days": BUSY_DAYS}
+    return _page(request, "home.html", context, admin=admin)
 
 
 @router.get("/businesses")
@@ -264,6 +269,60 @@ def suspend_or_restore(
     reason: Reason = "",
 ) -> Response:
     return _act(request, admin, session, business_id, reason, suspend=action == "suspend")
+
+
+# -- lists, and resolving fraud reviews -----------------------------------------------------
+
+
+def _list_page(
+    request: Request,
+    admin: User,
+    session: SessionDep,
+    name: str,
+    q: str,
+    offset: int,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    table = LISTS[name]
+    rows = table.rows(session, q, offset)
+    context = {"name": name, "table": table, "rows": rows, "q": q, "error": error}
+    return _page(request, "list.html", context, admin=admin, status=status)
+
+
+@router.get("/lists/{name}")
+def list_of(
+    request: Request,
+    admin: ConsoleAdmin,
+    session: SessionDep,
+    name: Annotated[str, Path(pattern="^(" + "|".join(LISTS) + ")$")],
+    q: Search = "",
+    offset: Offset = 0,
+) -> HTMLResponse:
+    return _list_page(request, admin, session, name, q, offset)
+
+
+@router.post("/fraud-reviews/{review_id}/resolve", dependencies=[CsrfChecked])
+def resolve_review(
+    request: Request,
+    admin: ConsoleAdmin,
+    session: SessionDep,
+    review_id: str,
+    outcome: Annotated[Literal["cleared", "confirmed"], Form()],
+    reason: Reason = "",
+) -> Response:
+    try:
+        service.resolve_fraud_review(
+            session, admin, review_id, ReviewStatus(outcome), reason, _now()
+        )
+    except DomainError as exc:
+        session.rollback()
+        return _list_page(
+            request, admin, session, "fraud-reviews", "", 0, error=exc.detail, status=exc.status
+        )
+    session.commit()
+    return _see_other(f"{cookies.PATH}/lists/fraud-reviews")
 
 
 # -- the audit log ---------------------------------------------------------------------------

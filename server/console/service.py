@@ -13,11 +13,14 @@ from ..errors import (
     BusinessAlreadySuspended,
     BusinessNotFound,
     BusinessNotSuspended,
+    FraudReviewClosed,
     ReasonRequired,
 )
+from ..fraud import service as fraud
+from ..fraud.models import ReviewStatus
 from .models import AdminAction, AdminActionKind
 
-__all__ = ["MAX_REASON", "restore_business", "suspend_business"]
+__all__ = ["MAX_REASON", "resolve_fraud_review", "restore_business", "suspend_business"]
 
 MAX_REASON = 500
 
@@ -35,21 +38,26 @@ def _audit(
     session: Session,
     admin: User,
     action: AdminActionKind,
-    target: Business,
+    target: tuple[str, str],
     reason: str,
     now: datetime,
 ) -> AdminAction:
+    kind, target_id = target
     row = AdminAction(
         admin_id=admin.id,
         action=action,
-        target_kind="business",
-        target_id=target.id,
+        target_kind=kind,
+        target_id=target_id,
         reason=reason,
         at=now,
     )
     session.add(row)
     session.flush()
     return row
+
+
+def _of(business: Business) -> tuple[str, str]:
+    return ("business", business.id)
 
 
 def _business(session: Session, business_id: str) -> Business:
@@ -72,7 +80,7 @@ def suspend_business(
             "UTC: restore it first to suspend it again."
         )
     business.suspended_at, business.suspension_reason = now, why
-    _audit(session, admin, AdminActionKind.BUSINESS_SUSPENDED, business, why, now)
+    _audit(session, admin, AdminActionKind.BUSINESS_SUSPENDED, _of(business), why, now)
     return business
 
 
@@ -85,5 +93,24 @@ def restore_business(
     if business.suspended_at is None:
         raise BusinessNotSuspended(f"{business.name} is not suspended by an operator.")
     business.suspended_at, business.suspension_reason = None, ""
-    _audit(session, admin, AdminActionKind.BUSINESS_RESTORED, business, why, now)
+    _audit(session, admin, AdminActionKind.BUSINESS_RESTORED, _of(business), why, now)
     return business
+
+
+def resolve_fraud_review(
+    session: Session, admin: User, review_id: str, status: ReviewStatus, reason: str, now: datetime
+) -> None:
+    """Close an open review as cleared (nothing wrong) or confirmed (fraud), saying why."""
+    why = _reason(reason)
+    review = fraud.review_of(session, None, review_id)
+    if review.status is not ReviewStatus.OPEN:
+        raise FraudReviewClosed(f"That review was {review.status.value} already: nothing changed.")
+    fraud.resolve_review(session, review, admin, status, why)
+    _audit(
+        session,
+        admin,
+        AdminActionKind.FRAUD_REVIEW_RESOLVED,
+        ("fraud review", review.id),
+        f"{status.value}: {why}",
+        now,
+    )

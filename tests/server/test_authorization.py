@@ -418,6 +418,8 @@ CONSOLE_ROUTES = {
     ("GET", "/console/businesses/{business_id}"),
     ("POST", "/console/businesses/{business_id}/{action}"),
     ("GET", "/console/audit"),
+    ("GET", "/console/lists/{name}"),
+    ("POST", "/console/fraud-reviews/{review_id}/resolve"),
 }
 OPEN_TO_ALL = {("GET", "/console/sign-in"), ("POST", "/console/sign-in")}
 
@@ -447,12 +449,15 @@ def test_console_pages_and_forms_refuse_everyone_without_an_admins_console_sessi
             client.cookies.set("tillpoint_console", forged, path="/console")
         for method, path in sorted(CONSOLE_ROUTES - OPEN_TO_ALL):
             url = path.replace("{business_id}", world.shop.business_id)
-            url = url.replace("{action}", "suspend")
+            url = url.replace("{action}", "suspend").replace("{name}", "users")
+            url = url.replace("{review_id}", "somereview")
             response = client.request(
                 method,
                 url,
                 headers=actor.headers,
-                data={"csrf": csrf, "reason": "x"} if method == "POST" else None,
+                data={"csrf": csrf, "reason": "x", "outcome": "cleared"}
+                if method == "POST"
+                else None,
                 follow_redirects=False,
             )
             assert (name, path, response.status_code) == (name, path, 303)

@@ -239,3 +239,123 @@ def test_an_unknown_business_is_a_plain_not_found_page(client):
     assert client.get("/console/businesses/nosuchbusin").status_code == 404
     refused = admin.submit("/console/", "/console/businesses/nosuchbusin/suspend", reason="x")
     assert refused.status_code == 404
+
+
+# -- lists -----------------------------------------------------------------------------------
+
+
+def test_the_lists_show_what_happened_and_find_by_their_search(client, shop):
+    customer = sign_up(client, "customer")
+    card = buy_card(customer, shop, 1_000).json()
+    assert create_deal(shop).status_code == 201
+    rate = make_admin(client).post(
+        "/api/v1/admin/exchange-rates",
+        [{"currency": "EUR", "rate": "1.1642", "valid_from": "2026-11-01"}],
+    )
+    assert rate.status_code == 200, rate.text
+    signed_in_admin(client)
+
+    def page(name: str, q: str = "") -> str:
+        response = client.get(f"/console/lists/{name}", params={"q": q})
+        assert response.status_code == 200, response.text
+        return str(response.text)
+
+    assert customer.email in page("users")
+    assert customer.email in page("users", customer.email.upper())
+    assert customer.email not in page("users", "nobody@example.org")
+    cards = page("cards", customer.email)
+    assert card["id"] in cards
+    assert "£10.00" in cards
+    assert "None matching" in page("cards", "Nowhere Bakery")
+    assert card["id"] in page("cards", "corner cafe")  # by the business, folded
+    assert "Two coffees for one" in page("deals", "coffees")
+    assert "£3.40" in page("deals")
+    payments = page("payments")
+    assert "purchase" in payments
+    assert "£10.00" in payments
+    assert "1 GBP = 1.1642 EUR" in page("exchange-rates", "eur")
+    assert "None." in page("incidents")
+    assert "None." in page("invoices")
+    assert client.get("/console/lists/secrets").status_code == 422  # no such list
+
+
+def test_an_admin_resolves_a_fraud_review_once_and_the_audit_log_says_why(client, shop):
+    from tests.server.test_fraud import OTHER_CARD, add_rule
+
+    api_admin = make_admin(client)
+    add_rule(
+        api_admin,
+        name="many payment cards",
+        subject="customer",
+        event="purchase",
+        counting="distinct_payment_cards",
+        window_seconds=86_400,
+        max_count=1,
+        action="review",
+    )
+    customer = sign_up(client, "customer")
+    assert buy_card(customer, shop, 1_000).status_code == 201
+    assert buy_card(customer, shop, 1_000, card_number=OTHER_CARD).status_code == 201
+    [review] = api_admin.get("/api/v1/admin/fraud/reviews").json()
+    admin = signed_in_admin(client)
+    lists = "/console/lists/fraud-reviews"
+    assert f"Resolve review {review['id']}" in client.get(lists).text
+
+    resolve = f"/console/fraud-reviews/{review['id']}/resolve"
+    done = admin.submit(lists, resolve, outcome="cleared", reason="A couple sharing an account")
+    assert done.status_code == 303
+    [after] = api_admin.get("/api/v1/admin/fraud/reviews").json()
+    assert (after["status"], after["resolution"]) == ("cleared", "A couple sharing an account")
+    assert f"Resolve review {review['id']}" not in client.get(lists).text
+    again = admin.submit("/console/audit", resolve, outcome="confirmed", reason="changed my mind")
+    assert again.status_code == 409
+    assert "cleared already" in again.text
+    log = client.get("/console/audit").text
+    assert log.count("fraud review resolved") == 1
+    assert "cleared: A couple sharing an account" in log
+
+
+# -- the dashboard ---------------------------------------------------------------------------
+
+
+def test_the_dashboard_counts_deals_sales_redemptions_and_each_deals_views(client, shop):
+    from datetime import UTC, datetime
+
+    from tests.server.api import buy_voucher, new_key
+
+    deal = create_deal(shop, title="Cake and coffee").json()
+    customer = sign_up(client, "customer")
+    for _ in range(4):
+        assert client.get(f"/api/v1/deals/{deal['id']}").status_code == 200
+    vouchers = [buy_voucher(customer, deal["id"]).json() for _ in range(2)]
+    used = shop.cashier.post(
+        f"/api/v1/businesses/{shop.business_id}/voucher-redemptions",
+        {"token": vouchers[0]["token"]},
+        key=new_key(),
+    )
+    assert used.status_code == 200, used.text
+    card = buy_card(customer, shop, 2_500).json()
+    assert shop.redeem(1_000, card_id=card["id"]).status_code == 200
+    signed_in_admin(client)
+
+    home = client.get("/console/").text
+    assert "Deals on sale now: 1" in home
+    today = datetime.now(UTC).date().isoformat()
+    # Two vouchers at £3.40 and a £25 card sold; a voucher (£3.40) and £10 redeemed.
+    row = re.search(rf"<tr><td>{today}</td><td>GBP</td>(.*?)</tr>", home)
+    assert row is not None, home
+    cells = re.findall(r'<td class="number">([^<]*)</td>', row.group(1))
+    assert cells == ["3", "£31.80", "2", "£13.40"]
+    effectiveness = home[home.index("Deal effectiveness") :]
+    funnel = re.search(r"<tr><td>Cake and coffee</td><td>Corner Café</td>(.*?)</tr>", effectiveness)
+    assert funnel is not None, home
+    assert re.findall(r'<td class="number">([^<]*)</td>', funnel.group(1)) == [
+        "4",
+        "2",
+        "50%",
+        "1",
+        "50%",
+    ]
+    busiest = re.search(r"Corner Café</a></td><td class=\"number\">(\d+)</td>", home)
+    assert busiest is not None, home
+    assert busiest.group(1) == "2"

@@ -1,7 +1,8 @@
-"""the operator's console: a business suspended by an operator; the audit log of admins' actions
+"""the operator's console: a business suspended by an operator; the audit log of admins' actions; deal views
 
 `businesses.suspended_at` and `suspension_reason`: an operator's suspension, apart from
-billing's (which a paid invoice lifts). `admin_actions`: who did what, when, to what, and why.
+billing's (which a paid invoice lifts). `admin_actions`: who did what, when, to what, and why. `deal_views`: a counter per deal and day
+of its page's views (the console's deal effectiveness).
 
 Revision ID: 0023
 Revises: 0022
@@ -52,8 +53,19 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_admin_actions_target_id'), ['target_id'], unique=False)
 
 
+    op.create_table(
+        'deal_views',
+        sa.Column('deal_id', sa.String(length=11), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('views', sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(['deal_id'], ['deals.id'], name=op.f('fk_deal_views_deal_id_deals')),
+        sa.PrimaryKeyConstraint('deal_id', 'day', name=op.f('pk_deal_views')),
+    )
+
+
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_table('deal_views')
     op.drop_table('admin_actions')
     with op.batch_alter_table('businesses', schema=None) as batch_op:
         batch_op.drop_column('suspension_reason')
