@@ -359,3 +359,24 @@ def test_the_dashboard_counts_deals_sales_redemptions_and_each_deals_views(clien
     busiest = re.search(r"Corner Café</a></td><td class=\"number\">(\d+)</td>", home)
     assert busiest is not None, home
     assert busiest.group(1) == "2"
+
+
+def test_a_list_pages_through_everything_once(client):
+    from server.accounts.models import Role, User
+
+    with client.app.state.sessions() as session:
+        for n in range(30):
+            session.add(
+                User(email=f"page-{n:02}@example.com", password_hash="-", role=Role.CUSTOMER)
+            )
+        session.commit()
+    signed_in_admin(client)
+    seen: list[str] = []
+    url: str | None = "/console/lists/users?q=page-"
+    while url is not None:
+        text = client.get(url).text
+        seen += re.findall(r"<td>(page-\d\d@example\.com)</td>", text)
+        found = re.search(r'<a href="([^"]+)" rel="next">', text)
+        url = found.group(1).replace("&amp;", "&") if found else None
+    assert sorted(seen) == [f"page-{n:02}@example.com" for n in range(30)]
+    assert "30 in all, showing 26–30." in text
