@@ -153,15 +153,15 @@ def sign_in(
         passed = signin.check_admin(
             session, passwords, throttle, keys, email, password, code, _now()
         )
+        family_id = account_sessions.open_signed_in_session(
+            session, passed.user, client_of(request), make_id(), _now(), request.app.state.outbox
+        )
     except Throttled as exc:
         error = f"Too many wrong tries: wait {int(exc.retry_seconds) + 1} seconds, then try again."
         return _page(request, "sign_in.html", {"email": email, "error": error}, status=429)
     except DomainError as exc:
         context = {"email": email, "error": exc.detail}
         return _page(request, "sign_in.html", context, status=exc.status)
-    family_id, _ = account_sessions.start_session(
-        session, passed.user, client_of(request), make_id(), _now()
-    )
     session.commit()
     signer: TokenSigner = request.app.state.token_signer
     token = signer.console_session(passed.user.id, family_id)

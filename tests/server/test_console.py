@@ -380,3 +380,25 @@ def test_a_list_pages_through_everything_once(client):
         url = found.group(1).replace("&amp;", "&") if found else None
     assert sorted(seen) == [f"page-{n:02}@example.com" for n in range(30)]
     assert "30 in all, showing 26–30." in text
+
+
+def test_a_console_sign_in_from_a_new_device_is_screened_and_told_like_the_apps(client):
+    from sqlalchemy import select
+
+    from server.accounts.models import AccountSession
+    from server.notifications import Notification
+
+    admin = new_admin(client)
+    first = admin.sign_in()
+    recovery = re.findall(r"<code>([a-z0-9]{5}-[a-z0-9]{5})</code>", first.text)
+    client.cookies.clear()
+    client.headers["User-Agent"] = "Firefox on the night shift's laptop"
+    assert admin.sign_in(code=recovery[0]).status_code == 303  # a recovery code works too
+    assert admin.sign_in(code=recovery[0]).status_code == 401  # once
+    with client.app.state.sessions() as session:
+        agents = session.scalars(select(AccountSession.user_agent)).all()
+        told = session.scalars(
+            select(Notification.body_text).where(Notification.kind == "new_device")
+        ).all()
+    assert "Firefox on the night shift's laptop" in agents
+    assert any("Firefox on the night shift's laptop" in body for body in told)
