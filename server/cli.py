@@ -514,6 +514,10 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"  directory:    {base}/api/v1/businesses?q=cafe")
     print(f"  deals:        {base}/api/v1/deals")
     print(f"  trust list:   {base}/api/v1/trust-list")
+    print(
+        f"  console:      {base}/console (an admin first: tillpoint server create-admin "
+        f"EMAIL --data-dir {args.data_dir})"
+    )
     print(f"  sign in (POST {base}/api/v1/auth/login), password {DEMO_PASSWORD!r}:")
     for role, email in DEMO_LOGINS.items():
         print(f"    {role:<9} {email}")
