@@ -166,9 +166,8 @@ def sign_in(
     signer: TokenSigner = request.app.state.token_signer
     token = signer.console_session(passed.user.id, family_id)
     if passed.recovery_codes:
-        response: Response = _page(
-            request, "recovery_codes.html", {"codes": passed.recovery_codes}, admin=passed.user
-        )
+        # No header (its sign-out form would carry the CSRF token this sign-in replaces).
+        response: Response = _page(request, "recovery_codes.html", {"codes": passed.recovery_codes})
     else:
         response = _see_other(f"{cookies.PATH}/")
     cookies.start_session(request, response, token)

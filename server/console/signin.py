@@ -51,8 +51,8 @@ def check_admin(
     typed = code.strip().replace(" ", "")
     recovery_codes: list[str] = []
     if user.mfa_enabled_at is not None:
-        recovery = typed if "-" in typed else None
-        app_code = None if recovery else typed
+        recovery = None if typed.isdigit() else typed  # an app's codes are digits only
+        app_code = typed if recovery is None else None
         passed = mfa.check(session, user, now, code=app_code, recovery_code=recovery)
     elif user.mfa_secret is not None:
         try:
