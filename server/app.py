@@ -19,6 +19,7 @@ from .billing.defaults import ensure_prices
 from .billing.router import router as billing_router
 from .billing.schedule import BillingSchedule
 from .community.router import router as community_router
+from .console.router import install_console
 from .contests.router import router as contests_router
 from .db import make_engine, make_sessionmaker
 from .deals.router import router as deals_router
@@ -173,6 +174,7 @@ def create_app(
     api.include_router(webhooks_router)
     api.include_router(reports_router)
     app.include_router(api)
+    install_console(app)  # the operator's web pages at /console
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:

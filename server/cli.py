@@ -138,6 +138,25 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     worker.set_defaults(handler=run_worker)
 
+    admin = actions.add_parser(
+        "create-admin",
+        help="make an operator's account for the web console (/console), or promote a customer",
+        description="Create an admin account with EMAIL, or make the customer who has it an "
+        "admin (their password is kept). Admins must use two-step sign-in: the command prints "
+        "a secret for an authenticator app, and the first sign-in at /console with the app's "
+        "code turns it on and shows the recovery codes. The password is asked for twice, or "
+        "read from one line of standard input with --password-stdin. Running it again for an "
+        "admin who has not signed in yet gives a new secret.",
+    )
+    _add_database_options(admin)
+    admin.add_argument("email", help="the admin's email address")
+    admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input (scripts)",
+    )
+    admin.set_defaults(handler=create_admin)
+
     rates = actions.add_parser("rates", help="exchange rates for billing in other currencies")
     rate_actions = rates.add_subparsers(dest="rates_command", metavar="ACTION", required=True)
     rates_import = rate_actions.add_parser(
@@ -362,6 +381,68 @@ def import_rates(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    import getpass
+    import sys
+
+    from .accounts.passwords import MIN_LENGTH
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password for the new admin: ")
+        if getpass.getpass("The same password again: ") != password:
+            raise CommandError("the two passwords differ: nothing was created")
+    else:
+        raise CommandError("no terminal to ask for a password: pipe it in with --password-stdin")
+    if not MIN_LENGTH <= len(password) <= 200:
+        raise CommandError(f"the password must have {MIN_LENGTH} to 200 characters")
+    return password
+
+
+def create_admin(args: argparse.Namespace) -> int:
+    from email_validator import EmailNotValidError, validate_email
+
+    from .accounts import admins, repository
+    from .accounts.passwords import Passwords
+    from .db import make_engine, make_sessionmaker
+    from .errors import DomainError
+
+    settings = _settings(args)
+    try:
+        email = validate_email(args.email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise CommandError(f"{args.email!r} is not an email address: {exc}") from None
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            known = repository.find_user_by_email(session, email) is not None
+            password = None if known else _read_password(args)
+            passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
+            try:
+                setup = admins.create_or_promote(
+                    session, email, password, passwords, datetime.now(UTC)
+                )
+            except DomainError as exc:
+                raise CommandError(f"nothing changed: {exc.detail}") from None
+            session.commit()
+    finally:
+        engine.dispose()
+    console = settings.public_url.rstrip("/") + "/console"
+    done = "created" if setup.created else "is now an admin (password unchanged)"
+    print(f"{email} {done}.")
+    if setup.enrolment is None:
+        print(f"Two-step sign-in is on already: sign in at {console}")
+        return EXIT_OK
+    print("Two-step sign-in, which admins must use:")
+    print("  1. In an authenticator app (Google Authenticator, Aegis, 1Password…), add an")
+    print(f"     account with this secret: {setup.enrolment.secret}")
+    print(f"     (or make a QR code of: {setup.enrolment.uri})")
+    print(f"  2. Sign in at {console} with the email, the password and the app's code.")
+    print("     That first code turns two-step sign-in on; keep the recovery codes it shows.")
+    return EXIT_OK
+
+
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -446,6 +527,10 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"  directory:    {base}/api/v1/businesses?q=cafe")
     print(f"  deals:        {base}/api/v1/deals")
     print(f"  trust list:   {base}/api/v1/trust-list")
+    print(
+        f"  console:      {base}/console (an admin first: tillpoint server create-admin "
+        f"EMAIL --data-dir {args.data_dir})"
+    )
     print(f"  sign in (POST {base}/api/v1/auth/login), password {DEMO_PASSWORD!r}:")
     for role, email in DEMO_LOGINS.items():
         print(f"    {role:<9} {email}")

@@ -15,12 +15,15 @@ from typing import Any, ClassVar
 __all__ = [
     "PROBLEM_BASE",
     "AccountOwnsBusinesses",
+    "AdminNeedsOwnAccount",
     "AlreadyHibernating",
     "AmountAboveHold",
     "BranchNotFound",
+    "BusinessAlreadySuspended",
     "BusinessLiabilityLimit",
     "BusinessNotFound",
     "BusinessNotSelling",
+    "BusinessNotSuspended",
     "BusinessSuspended",
     "CardBalanceLimit",
     "CardBlocked",
@@ -30,6 +33,7 @@ __all__ = [
     "ClubFundShort",
     "CodeNotValid",
     "Conflict",
+    "ConsoleSignInRefused",
     "DealInThePast",
     "DealNotFound",
     "DealNotOnSale",
@@ -43,6 +47,7 @@ __all__ = [
     "EmailNotVerified",
     "EmailTaken",
     "FraudBlocked",
+    "FraudReviewClosed",
     "FraudReviewNotFound",
     "FraudRuleNameTaken",
     "FraudRuleNotFound",
@@ -84,6 +89,7 @@ __all__ = [
     "PaymentDeclined",
     "PlanTooSmall",
     "ProductNotFound",
+    "ReasonRequired",
     "RedeemedOffline",
     "RedemptionNotFound",
     "RefundAboveRedemption",
@@ -281,6 +287,28 @@ class Conflict(DomainError):
     code = "conflict"
     status = 409
     title = "Not possible now"
+
+
+class AdminNeedsOwnAccount(Conflict):
+    """`create-admin` will not make this account an admin."""
+
+    code = "admin-needs-own-account"
+    title = "Not an account an admin can use"
+
+
+class BusinessAlreadySuspended(Conflict):
+    code = "business-already-suspended"
+    title = "The business is suspended already"
+
+
+class BusinessNotSuspended(Conflict):
+    code = "business-not-suspended"
+    title = "The business is not suspended by an operator"
+
+
+class FraudReviewClosed(Conflict):
+    code = "fraud-review-closed"
+    title = "The review is closed already"
 
 
 class CardBlocked(Conflict):
@@ -520,6 +548,21 @@ class Invalid(DomainError):
     code = "invalid-request"
     status = 422
     title = "The request is not valid"
+
+
+class ReasonRequired(Invalid):
+    """An admin's action in the console says why, for the audit log."""
+
+    code = "reason-required"
+    title = "Say why"
+
+
+class ConsoleSignInRefused(DomainError):
+    """The web console's sign-in failed: a wrong email, password or code, or not an admin."""
+
+    code = "console-sign-in-refused"
+    status = 401
+    title = "Not signed in"
 
 
 class InvalidToken(Invalid):

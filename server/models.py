@@ -20,9 +20,10 @@ from .billing.models import (
     Subscription,
 )
 from .community.models import Club, ClubInvitation, ClubMember
+from .console.models import AdminAction
 from .contests.models import Contest, ContestEntry, ContestPoints, ContestResult
 from .db import Base
-from .deals.models import Deal, Voucher
+from .deals.models import Deal, DealView, Voucher
 from .devices.models import (
     Device,
     Incident,
@@ -68,6 +69,7 @@ __all__ = [
     "AccountCode",
     "AccountSession",
     "Adjustment",
+    "AdminAction",
     "Base",
     "BillingNotice",
     "Branch",
@@ -81,6 +83,7 @@ __all__ = [
     "ContestPoints",
     "ContestResult",
     "Deal",
+    "DealView",
     "Device",
     "Event",
     "EventCounter",

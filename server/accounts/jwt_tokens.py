@@ -11,13 +11,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jwt
 
 from .models import Role
 
 __all__ = [
+    "CONSOLE_LIFETIME",
     "AccessClaims",
+    "ConsoleClaims",
     "DeviceClaims",
     "MfaTicket",
     "TokenSigner",
@@ -30,6 +33,7 @@ ACCESS_LIFETIME = timedelta(minutes=15)
 REFRESH_LIFETIME = timedelta(days=30)
 DEVICE_LIFETIME = timedelta(days=365)
 MFA_TICKET_LIFETIME = timedelta(minutes=5)
+CONSOLE_LIFETIME = timedelta(hours=8)  # an operator's working day in the web console
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 
@@ -94,6 +98,14 @@ class MfaTicket:
     ticket_id: str
     device_id: str | None  # the known device the password came from, if any
     expires: datetime
+
+
+@dataclass(frozen=True)
+class ConsoleClaims:
+    """An admin's web console sign-in (its cookie): who, and the session to check is open."""
+
+    user_id: str
+    session_id: str
 
 
 class InvalidAccessToken(Exception):
@@ -196,20 +208,47 @@ class TokenSigner:
 
     def read_mfa_ticket(self, token: str) -> MfaTicket | None:
         """The ticket's claims, or None for anything but a valid, unexpired MFA ticket."""
-        try:
-            payload = jwt.decode(
-                token,
-                self._secret,
-                algorithms=[ALGORITHM],
-                options={"require": ["exp", "sub", "jti"]},
-            )
-        except jwt.InvalidTokenError:
+        payload = self._claims(token, "exp", "sub", "jti")
+        if payload is None:
             return None
         device = payload.get("did")
         if payload.get("typ") != "mfa" or not (device is None or isinstance(device, str)):
             return None
         expires = datetime.fromtimestamp(int(payload["exp"]), UTC)
         return MfaTicket(str(payload["sub"]), str(payload["jti"]), device, expires)
+
+    def _claims(self, token: str, *required: str) -> dict[str, Any] | None:
+        """A signed token's claims, or None when it is not ours, expired, or lacks one."""
+        try:
+            payload: dict[str, Any] = jwt.decode(
+                token, self._secret, algorithms=[ALGORITHM], options={"require": list(required)}
+            )
+        except jwt.InvalidTokenError:
+            return None
+        return payload
+
+    def console_session(self, user_id: str, session_id: str) -> str:
+        issued = datetime.now(UTC)
+        payload = {
+            "sub": user_id,
+            "sid": session_id,
+            "iat": issued,
+            "exp": issued + CONSOLE_LIFETIME,
+            "typ": "console",
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+
+    def read_console_session(self, token: str) -> ConsoleClaims | None:
+        """The sign-in a console cookie names, or None for anything but a valid, unexpired
+        console token (an API access token is not one)."""
+        payload = self._claims(token, "exp", "sub", "sid")
+        if (
+            payload is None
+            or payload.get("typ") != "console"
+            or not isinstance(payload.get("sid"), str)
+        ):
+            return None
+        return ConsoleClaims(str(payload["sub"]), payload["sid"])
 
     @staticmethod
     def new_refresh_token() -> str:

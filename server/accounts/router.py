@@ -17,7 +17,6 @@ from ..deps import (
     SignedIn,
     business_for,
 )
-from ..fraud import service as fraud
 from ..fraud.client import client_of
 from ..ids import make_id
 from ..notifications import templates
@@ -176,14 +175,10 @@ def _signed_in(
 ) -> TokenPair:
     """Both steps passed: screen the sign-in, note its device (a security message when it
     is new to the account), start its session."""
-    client = client_of(request)
-    now = _now()
     did = device_id or make_id()
-    family_id, new_device = service.start_session(session, user, client, did, now)
-    fraud.signed_in(session, user, client, now)  # screened, and its device noted
-    if new_device:
-        message = templates.new_device(client.user_agent or "no user agent", client.address, now)
-        _outbox(request).write(session, user, NotificationKind.NEW_DEVICE, family_id, message)
+    family_id = service.open_signed_in_session(
+        session, user, client_of(request), did, _now(), _outbox(request)
+    )
     signer: TokenSigner = request.app.state.token_signer
     return _issue_pair(request, session, user, family_id, signer.device_token(user.id, did))
 

@@ -10,13 +10,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import DeviceNotFound, EmailTaken, SessionNotFound
+from ..fraud import service as fraud
 from ..fraud.service import Client
 from ..ids import make_id
+from ..notifications import templates
+from ..notifications.models import NotificationKind
+from ..notifications.outbox import Outbox
 from . import repository
 from .models import AccountSession, Role, User
 from .passwords import Passwords
 
-__all__ = ["add_cashier", "end_session", "forget_device", "sign_up", "start_session"]
+__all__ = [
+    "add_cashier",
+    "end_session",
+    "forget_device",
+    "open_signed_in_session",
+    "sign_up",
+    "start_session",
+]
 
 
 def _taken(email: str) -> EmailTaken:
@@ -68,6 +79,20 @@ def start_session(
         ),
     )
     return family_id, bool(known) and client.device_key not in known
+
+
+def open_signed_in_session(
+    session: Session, user: User, client: Client, device_id: str, now: datetime, outbox: Outbox
+) -> str:
+    """Both steps of a sign-in passed (the API's or the web console's): record the session,
+    screen the sign-in and note its device (`FraudBlocked` if a rule blocks it), and send a
+    security message when the device is new to the account. The session's id."""
+    family_id, new_device = start_session(session, user, client, device_id, now)
+    fraud.signed_in(session, user, client, now)
+    if new_device:
+        message = templates.new_device(client.user_agent or "no user agent", client.address, now)
+        outbox.write(session, user, NotificationKind.NEW_DEVICE, family_id, message)
+    return family_id
 
 
 def end_session(session: Session, user: User, family_id: str, now: datetime) -> None:

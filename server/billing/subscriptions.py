@@ -330,9 +330,18 @@ def listing_changed(session: Session, business_id: str, day: date) -> None:
 
 
 def hidden_businesses() -> Select[str]:
-    """The ids of businesses not shown in search or the deals list (suspended, hibernating)."""
-    return select(Subscription.business_id).where(
-        or_(Subscription.status == SubscriptionStatus.SUSPENDED, Subscription.hibernating)
+    """The ids of businesses not shown in search or the deals list (suspended for an unpaid
+    invoice or by an operator, hibernating)."""
+    return (
+        select(Business.id)
+        .outerjoin(Subscription, Subscription.business_id == Business.id)
+        .where(
+            or_(
+                Business.suspended_at.is_not(None),
+                Subscription.status == SubscriptionStatus.SUSPENDED,
+                Subscription.hibernating,
+            )
+        )
     )
 
 
@@ -351,6 +360,15 @@ FULL = Standing(True, True, True, "")
 
 
 def standing(session: Session, business_id: str) -> Standing:
+    business = session.get(Business, business_id)
+    if business is not None and business.suspended_at is not None:
+        return Standing(
+            False,
+            False,
+            False,
+            "The business is suspended by Tillpoint's operators: its owner should write to "
+            "support. Cards and vouchers already sold stay redeemable.",
+        )
     subscription = session.get(Subscription, business_id)
     if subscription is None:
         return FULL

@@ -1,8 +1,19 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, String, Text, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    event,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
@@ -71,3 +82,15 @@ class Voucher(Recorded, Base):
     redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     redeemed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class DealView(Base):
+    """How many times a deal's page was asked for (`GET /deals/{id}`) on a day: the first step
+    of a deal's effectiveness (views, then purchases, then redemptions). A counter per deal
+    and day, so a view is one UPDATE, and the deal itself (cached by terminals) is untouched."""
+
+    __tablename__ = "deal_views"
+
+    deal_id: Mapped[str] = mapped_column(ForeignKey("deals.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    views: Mapped[int] = mapped_column(BigInteger, default=0)

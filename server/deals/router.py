@@ -34,6 +34,7 @@ from .schemas import (
     deal_public,
     voucher_public,
 )
+from .views import count_view
 
 router = APIRouter(tags=["deals"])
 
@@ -114,7 +115,9 @@ def get_deal(deal_id: str, request: Request, session: SessionDep) -> Response:
     business = session.get(Business, deal.business_id) if deal else None
     if deal is None or business is None:
         raise DealNotFound(f"There is no deal {deal_id!r}.")
-    answer = deal_public(deal, business, datetime.now(UTC))
+    now = datetime.now(UTC)
+    answer = deal_public(deal, business, now)
+    count_view(session, deal.id, now.date())  # the operators' deal effectiveness
     return cacheable(request, answer, DETAIL_MAX_AGE, _CLOCK_FIELDS)
 
 

@@ -27,6 +27,10 @@ class Business(Base):
     # Folded copies for search (folding.py), written by the flush hook below.
     search_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Suspended by an operator in the console (apart from billing's suspension for an unpaid
+    # invoice, which a payment lifts): hidden and not selling until an operator restores it.
+    suspended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    suspension_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     branches: Mapped[list[Branch]] = relationship(
         back_populates="business", order_by="Branch.name", cascade="all, delete-orphan"

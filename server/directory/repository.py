@@ -53,14 +53,13 @@ def search_businesses(
         .where(Business.id.not_in(hidden_businesses()))
     )
     folded = words(text or "")
-    for word in folded:
-        query = query.where(Business.search_text.like(f"%{like_escaped(word)}%", escape="\\"))
+    query = query.where(*matching(folded))
     if category:
         query = query.where(func.lower(Business.category) == category.lower())
     if near is None:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
         page = session.scalars(
-            query.order_by(*_relevance(folded), Business.name, Business.id)
+            query.order_by(*relevance(folded), Business.name, Business.id)
             .offset(offset)
             .limit(limit)
         )
@@ -84,7 +83,12 @@ def search_businesses(
     return found[offset : offset + limit], len(found)
 
 
-def _relevance(folded: list[str]) -> list[ColumnElement[int]]:
+def matching(folded: list[str]) -> list[ColumnElement[bool]]:
+    """Businesses whose folded text holds every word of a search (`folding.words`)."""
+    return [Business.search_text.like(f"%{like_escaped(w)}%", escape="\\") for w in folded]
+
+
+def relevance(folded: list[str]) -> list[ColumnElement[int]]:
     """Best matches first: the name is the search, then starts with it, then holds every
     word; a match in the category or description alone comes last."""
     if not folded:

@@ -63,12 +63,14 @@ def printed(process: subprocess.Popen[str]) -> str:
 
 
 def tillpoint_run(
-    *args: str, env: dict[str, str] | None = None
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `tillpoint ARGS...` to the end; stdout and stderr together in `.stdout`."""
+    """Run `tillpoint ARGS...` to the end (with `stdin` as its input); stdout and stderr
+    together in `.stdout`."""
     return subprocess.run(
         [sys.executable, "-m", "sync.cli", *args],
         env={**os.environ, **(env or {})},
+        input=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -674,3 +674,61 @@ def test_who_may_do_what_with_contests(world):
     world.contest_entry = entered.json()["id"]
     got = {case: statuses(world, call) for case, (call, _) in CONTEST_CASES.items()}
     assert got == {case: expected for case, (_, expected) in CONTEST_CASES.items()}
+
+
+# -- the web console: only an admin's console session opens it ------------------------------
+
+CONSOLE_ROUTES = {
+    ("GET", "/console/"),
+    ("GET", "/console/sign-in"),
+    ("POST", "/console/sign-in"),
+    ("POST", "/console/sign-out"),
+    ("GET", "/console/businesses"),
+    ("GET", "/console/businesses/{business_id}"),
+    ("POST", "/console/businesses/{business_id}/{action}"),
+    ("GET", "/console/audit"),
+    ("GET", "/console/lists/{name}"),
+    ("POST", "/console/fraud-reviews/{review_id}/resolve"),
+}
+OPEN_TO_ALL = {("GET", "/console/sign-in"), ("POST", "/console/sign-in")}
+
+
+def test_every_console_route_is_in_the_matrix():
+    from fastapi.routing import APIRoute
+
+    from server.console.router import router
+
+    routes = [route for route in router.routes if isinstance(route, APIRoute)]
+    found = {(method, route.path) for route in routes for method in route.methods or ()}
+    assert found == CONSOLE_ROUTES
+
+
+def test_console_pages_and_forms_refuse_everyone_without_an_admins_console_session(world, client):
+    """API tokens (an admin's too) open nothing here, nor does a console cookie signed for
+    someone who is not an admin: each is sent to sign in, and no form changes anything."""
+    from tests.server.console import csrf_of
+
+    holder = world.actors["holder"]
+    forged = client.app.state.token_signer.console_session(holder.id, "not-a-session")
+    csrf = csrf_of(client.get("/console/sign-in").text)
+    for name, actor in [*world.actors.items(), ("forged cookie", world.actors["anonymous"])]:
+        client.cookies.clear()
+        client.cookies.set("tillpoint_console_csrf", csrf, path="/console")
+        if name == "forged cookie":
+            client.cookies.set("tillpoint_console", forged, path="/console")
+        for method, path in sorted(CONSOLE_ROUTES - OPEN_TO_ALL):
+            url = path.replace("{business_id}", world.shop.business_id)
+            url = url.replace("{action}", "suspend").replace("{name}", "users")
+            url = url.replace("{review_id}", "somereview")
+            response = client.request(
+                method,
+                url,
+                headers=actor.headers,
+                data={"csrf": csrf, "reason": "x", "outcome": "cleared"}
+                if method == "POST"
+                else None,
+                follow_redirects=False,
+            )
+            assert (name, path, response.status_code) == (name, path, 303)
+            assert response.headers["location"] == "/console/sign-in"
+    assert world.shop.owner.get(f"/api/v1/businesses/{world.shop.business_id}").status_code == 200

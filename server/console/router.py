@@ -1,0 +1,353 @@
+"""The console's pages (HTML only: parse the form, call a service, render a template).
+
+Every page but the sign-in needs an admin's console session (`ConsoleAdmin`); every form
+POST carries the CSRF token (`CsrfChecked`). `install_console` adds the pages, their style
+sheet and the two answers the dependencies raise for: back to sign-in, or a stale form.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+
+import jinja2
+from fastapi import APIRouter, Depends, FastAPI, Form, Path, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from ..accounts import repository as accounts
+from ..accounts import service as account_sessions
+from ..accounts.jwt_tokens import TokenSigner
+from ..accounts.models import AccountSession, Role, User
+from ..accounts.passwords import Passwords
+from ..accounts.sessions import LoginThrottle, Throttled
+from ..db import SessionDep
+from ..errors import DomainError
+from ..fraud.client import client_of
+from ..fraud.models import ReviewStatus
+from ..ids import make_id
+from . import cookies, repository, service, signin
+from .dashboards import BUSY_DAYS, DAYS, dashboard
+from .lists import LISTS
+from .repository import PAGE_SIZE
+
+__all__ = ["install_console", "router"]
+
+_HERE = FilePath(__file__).parent
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+)
+# Pages are the console's own: no scripts, styles or frames from anywhere else, no caching.
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+router = APIRouter(prefix=cookies.PATH, include_in_schema=False)
+
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Search = Annotated[str, Query(max_length=100)]
+Reason = Annotated[str, Form(max_length=service.MAX_REASON * 2)]
+
+
+class SignInNeeded(Exception):
+    """No console session, or one that is over: the sign-in page."""
+
+
+class StaleForm(Exception):
+    """A form POST without this browser's CSRF token."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _page(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    admin: User | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    token = cookies.csrf_token(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {"csrf": token, "admin": admin, "page_size": PAGE_SIZE, **(context or {})},
+        status_code=status,
+        headers=_HEADERS,
+    )
+    cookies.keep_csrf(request, response, token)
+    return response
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=_HEADERS)
+
+
+def console_admin(request: Request, session: SessionDep) -> User:
+    """The admin whose open console session the cookie names."""
+    signer: TokenSigner = request.app.state.token_signer
+    token = request.cookies.get(cookies.SESSION_COOKIE)
+    claims = signer.read_console_session(token) if token else None
+    if claims is None:
+        raise SignInNeeded
+    user = session.get(User, claims.user_id)
+    opened = session.get(AccountSession, claims.session_id)
+    if (
+        user is None
+        or user.role is not Role.ADMIN
+        or user.deleted_at is not None
+        or user.mfa_enabled_at is None
+        or opened is None
+        or opened.user_id != user.id
+        or opened.ended_at is not None
+    ):
+        raise SignInNeeded
+    request.state.console_session = claims.session_id
+    return user
+
+
+def csrf_checked(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> None:
+    if not cookies.csrf_matches(request, csrf):
+        raise StaleForm
+
+
+ConsoleAdmin = Annotated[User, Depends(console_admin)]
+CsrfChecked = Depends(csrf_checked)
+
+
+# -- signing in and out ---------------------------------------------------------------------
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request) -> HTMLResponse:
+    return _page(request, "sign_in.html", {"email": "", "error": None})
+
+
+@router.post("/sign-in", dependencies=[CsrfChecked])
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    code: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    address = request.client.host if request.client else "unknown"
+    keys = (f"account:{email.lower()}", f"address:{address}")
+    throttle: LoginThrottle = request.app.state.login_throttle
+    passwords: Passwords = request.app.state.passwords
+    try:
+        throttle.check(*keys)
+        passed = signin.check_admin(
+            session, passwords, throttle, keys, email, password, code, _now()
+        )
+        family_id = account_sessions.open_signed_in_session(
+            session, passed.user, client_of(request), make_id(), _now(), request.app.state.outbox
+        )
+    except Throttled as exc:
+        error = f"Too many wrong tries: wait {int(exc.retry_seconds) + 1} seconds, then try again."
+        return _page(request, "sign_in.html", {"email": email, "error": error}, status=429)
+    except DomainError as exc:
+        context = {"email": email, "error": exc.detail}
+        return _page(request, "sign_in.html", context, status=exc.status)
+    session.commit()
+    signer: TokenSigner = request.app.state.token_signer
+    token = signer.console_session(passed.user.id, family_id)
+    if passed.recovery_codes:
+        # No header (its sign-out form would carry the CSRF token this sign-in replaces).
+        response: Response = _page(request, "recovery_codes.html", {"codes": passed.recovery_codes})
+    else:
+        response = _see_other(f"{cookies.PATH}/")
+    cookies.start_session(request, response, token)
+    return response
+
+
+@router.post("/sign-out", dependencies=[CsrfChecked])
+def sign_out(request: Request, admin: ConsoleAdmin, session: SessionDep) -> Response:
+    accounts.revoke_family(session, request.state.console_session, _now())
+    session.commit()
+    response = _see_other(f"{cookies.PATH}/sign-in")
+    cookies.end_session(response)
+    return response
+
+
+# -- businesses ------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, admin: ConsoleAdmin, session: SessionDep) -> HTMLResponse:
+    figures = dashboard(session, _now())
+    context = {"board": figures, "days": DAYS, "busy_days": BUSY_DAYS}
+    return _page(request, "home.html", context, admin=admin)
+
+
+@router.get("/businesses")
+def businesses(
+    request: Request, admin: ConsoleAdmin, session: SessionDep, q: Search = "", offset: Offset = 0
+) -> HTMLResponse:
+    found = repository.search_businesses(session, q, offset)
+    return _page(request, "businesses.html", {"q": q, "found": found}, admin=admin)
+
+
+def _business_page(
+    request: Request,
+    admin: User,
+    session: SessionDep,
+    business_id: str,
+    *,
+    done: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    facts = repository.business_facts(session, business_id)
+    if facts is None:
+        return _page(
+            request,
+            "not_found.html",
+            {"what": "business", "back": f"{cookies.PATH}/businesses"},
+            admin=admin,
+            status=404,
+        )
+    audit = repository.audit_log(session, 0, target_id=business_id)
+    context = {"facts": facts, "audit": audit, "done": done, "error": error}
+    return _page(request, "business.html", context, admin=admin, status=status)
+
+
+@router.get("/businesses/{business_id}")
+def business(
+    request: Request,
+    admin: ConsoleAdmin,
+    session: SessionDep,
+    business_id: str,
+    done: Annotated[str, Query(max_length=20)] = "",
+) -> HTMLResponse:
+    return _business_page(request, admin, session, business_id, done=done)
+
+
+def _act(
+    request: Request,
+    admin: User,
+    session: SessionDep,
+    business_id: str,
+    reason: str,
+    *,
+    suspend: bool,
+) -> Response:
+    act = service.suspend_business if suspend else service.restore_business
+    try:
+        act(session, admin, business_id, reason, _now())
+    except DomainError as exc:
+        session.rollback()
+        return _business_page(
+            request, admin, session, business_id, error=exc.detail, status=exc.status
+        )
+    session.commit()
+    done = "suspended" if suspend else "restored"
+    return _see_other(f"{cookies.PATH}/businesses/{business_id}?done={done}")
+
+
+@router.post("/businesses/{business_id}/{action}", dependencies=[CsrfChecked])
+def suspend_or_restore(
+    request: Request,
+    admin: ConsoleAdmin,
+    session: SessionDep,
+    business_id: str,
+    action: Literal["suspend", "restore"],
+    reason: Reason = "",
+) -> Response:
+    return _act(request, admin, session, business_id, reason, suspend=action == "suspend")
+
+
+# -- lists, and resolving fraud reviews -----------------------------------------------------
+
+
+def _list_page(
+    request: Request,
+    admin: User,
+    session: SessionDep,
+    name: str,
+    q: str,
+    offset: int,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    table = LISTS[name]
+    rows = table.rows(session, q, offset)
+    context = {"name": name, "table": table, "rows": rows, "q": q, "error": error}
+    return _page(request, "list.html", context, admin=admin, status=status)
+
+
+@router.get("/lists/{name}")
+def list_of(
+    request: Request,
+    admin: ConsoleAdmin,
+    session: SessionDep,
+    name: Annotated[str, Path(pattern="^(" + "|".join(LISTS) + ")$")],
+    q: Search = "",
+    offset: Offset = 0,
+) -> HTMLResponse:
+    return _list_page(request, admin, session, name, q, offset)
+
+
+@router.post("/fraud-reviews/{review_id}/resolve", dependencies=[CsrfChecked])
+def resolve_review(
+    request: Request,
+    admin: ConsoleAdmin,
+    session: SessionDep,
+    review_id: str,
+    outcome: Annotated[Literal["cleared", "confirmed"], Form()],
+    reason: Reason = "",
+) -> Response:
+    try:
+        service.resolve_fraud_review(
+            session, admin, review_id, ReviewStatus(outcome), reason, _now()
+        )
+    except DomainError as exc:
+        session.rollback()
+        return _list_page(
+            request, admin, session, "fraud-reviews", "", 0, error=exc.detail, status=exc.status
+        )
+    session.commit()
+    return _see_other(f"{cookies.PATH}/lists/fraud-reviews")
+
+
+# -- the audit log ---------------------------------------------------------------------------
+
+
+@router.get("/audit")
+def audit(
+    request: Request, admin: ConsoleAdmin, session: SessionDep, offset: Offset = 0
+) -> HTMLResponse:
+    return _page(
+        request, "audit.html", {"audit": repository.audit_log(session, offset)}, admin=admin
+    )
+
+
+def install_console(app: FastAPI) -> None:
+    """The console's pages at /console, its style sheet, and its two redirections."""
+
+    async def to_sign_in(request: Request, _exc: Exception) -> Response:
+        response = _see_other(f"{cookies.PATH}/sign-in")
+        cookies.end_session(response)
+        return response
+
+    async def stale_form(request: Request, _exc: Exception) -> Response:
+        return _page(request, "stale_form.html", status=403)
+
+    app.add_exception_handler(SignInNeeded, to_sign_in)
+    app.add_exception_handler(StaleForm, stale_form)
+    app.mount(f"{cookies.PATH}/static", StaticFiles(directory=_HERE / "static"), name="console")
+    app.include_router(router)
