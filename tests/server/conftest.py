@@ -137,9 +137,11 @@ def database_kind(request) -> str:
 
 
 @pytest.fixture
-def database_url(database_kind, tmp_path) -> Iterator[str]:
+def database_url(request, database_kind, tmp_path) -> Iterator[str]:
     """A URL to an empty database of its own: a SQLite file, or a fresh PostgreSQL schema
     (for a test that migrates it or hands it to a server it starts)."""
+    if "engine" in request.fixturenames:
+        pytest.fail("`database_url` is another, empty database: use `url_of(engine)` instead")
     if database_kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'server.db'}"
         return
