@@ -37,7 +37,7 @@ from ..events import Event, EventEntity, EventKind
 from ..folding import fold
 from ..outbox import read_new_events
 from ..preferences.models import FavouriteBusiness, Tastes
-from ..wallet.models import GiftCard, Transfer
+from ..wallet.models import GiftCard, LedgerAccount, Purpose, Transfer
 from ..webhooks.models import EndpointStatus, WebhookEndpoint
 from . import templates
 from .models import NotificationCursor, NotificationKind
@@ -107,7 +107,7 @@ def _card(session: Session, event: Event, options: ConsumerOptions) -> list[Plan
     for transfer in transfers:
         amount = Money.of(transfer.amount_minor, card.currency)
         source = transfer.operation_id
-        if transfer.kind in PURCHASE_KINDS:
+        if transfer.kind in PURCHASE_KINDS and not _paid_by_a_club(session, transfer):
             message = templates.card_bought(business.name, amount, card.id)
             planned.append(
                 _about(event, NotificationKind.CARD_BOUGHT, source, card.owner_id, message)
@@ -123,6 +123,12 @@ def _card(session: Session, event: Event, options: ConsumerOptions) -> list[Plan
                     _about(event, NotificationKind.LOW_BALANCE, source, card.owner_id, message)
                 )
     return planned
+
+
+def _paid_by_a_club(session: Session, transfer: Transfer) -> bool:
+    """A card a club's fund bought: its later holder did not buy it, so is not told so."""
+    paid_from = session.get(LedgerAccount, transfer.debit_account_id)
+    return paid_from is not None and paid_from.purpose is Purpose.CLUB
 
 
 def _incident(session: Session, event: Event) -> list[Planned]:
