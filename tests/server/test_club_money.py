@@ -375,5 +375,8 @@ def test_a_member_handed_a_club_card_is_not_told_they_bought_it(
     assert hand_over(customer, club, held, bea).status_code == 200
     buy_card(bea, shop, 500)  # one she did buy
     NotificationWorker(sessions, settings).run_once()
-    kinds = [item["kind"] for item in bea.get("/api/v1/me/inbox").json()["items"]]
-    assert kinds == ["card_bought"]  # hers, not the club's
+    items = bea.get("/api/v1/me/inbox").json()["items"]
+    kinds = sorted(item["kind"] for item in items)
+    assert kinds == ["card_bought", "club_handout"]  # hers; the club's, as the club's
+    [handout] = [item for item in items if item["kind"] == "club_handout"]
+    assert handout["title"] == "Old Street Readers gave you a gift card"
