@@ -590,6 +590,7 @@ def hand_over(
 
     def operation() -> Outcome:
         held = purchases.hand_over(session, club, user.id, holding_id, body.member_id)
+        receipts.handed_out(session, request.app.state.outbox, club, held)
         return 200, _holding(session, held).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}

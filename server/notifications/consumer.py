@@ -38,7 +38,7 @@ from ..folding import fold
 from ..gifts.models import Gift
 from ..outbox import read_new_events
 from ..preferences.models import FavouriteBusiness, Tastes
-from ..wallet.models import GiftCard, Transfer
+from ..wallet.models import GiftCard, LedgerAccount, Purpose, Transfer
 from ..webhooks.models import EndpointStatus, WebhookEndpoint
 from . import templates
 from .models import NotificationCursor, NotificationKind
@@ -113,7 +113,11 @@ def _card(session: Session, event: Event, options: ConsumerOptions) -> list[Plan
     for transfer in transfers:
         amount = Money.of(transfer.amount_minor, card.currency)
         source = transfer.operation_id
-        if transfer.kind in PURCHASE_KINDS and buyer is not None:
+        if (
+            transfer.kind in PURCHASE_KINDS
+            and buyer is not None
+            and not _paid_by_a_club(session, transfer)
+        ):
             message = (
                 templates.card_bought(business.name, amount, card.id)
                 if gift is None
@@ -154,6 +158,12 @@ def _gift_claimed(event: Event, gift: Gift, business: str, balance: Money) -> li
         message = templates.gift_claimed_by_recipient(business, balance, gift.recipient_name)
         told.append(_about(event, NotificationKind.GIFT_CLAIMED, gift.id, gift.buyer_id, message))
     return told
+
+
+def _paid_by_a_club(session: Session, transfer: Transfer) -> bool:
+    """A card a club's fund bought: its later holder did not buy it, so is not told so."""
+    paid_from = session.get(LedgerAccount, transfer.debit_account_id)
+    return paid_from is not None and paid_from.purpose is Purpose.CLUB
 
 
 def _incident(session: Session, event: Event) -> list[Planned]:

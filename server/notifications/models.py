@@ -34,6 +34,7 @@ class NotificationKind(enum.StrEnum):
     CARD_REDEEMED = "card_redeemed"  # to the card's owner: the redemption's receipt
     DONATION_RECEIPT = "donation_receipt"  # to a club's donor: the donation's receipt
     DONATION_REFUNDED = "donation_refunded"  # to a club's donor: the refund's receipt
+    CLUB_HANDOUT = "club_handout"  # to a member: a club handed them a gift card or voucher
     LOW_BALANCE = "low_balance"  # a redemption left less than the threshold
     INCIDENT_OPENED = "incident_opened"  # to the business's owner
     CARD_EXPIRING = "card_expiring"  # 30, 7 and 1 days before a card with money on it expires

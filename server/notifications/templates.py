@@ -13,6 +13,7 @@ __all__ = [
     "card_bought",
     "card_expiring",
     "card_redeemed",
+    "club_handout",
     "contest_result",
     "contest_won",
     "donation_receipt",
@@ -57,6 +58,16 @@ def card_bought(business: str, amount: Money, card_id: str) -> Message:
         [
             f"You bought a gift card for {business} holding {amount}.",
             f"Card {card_id} is in your wallet in the app: show its code at the till.",
+        ],
+    )
+
+
+def club_handout(club: str, what: str, business: str) -> Message:
+    return _message(
+        f"{club} gave you a {what}",
+        [
+            f"{club} handed you a {what} of {business}, bought with the club's fund.",
+            "It is in your wallet in the app: show its code at the till.",
         ],
     )
 

@@ -362,3 +362,21 @@ def test_a_club_with_money_on_record_closes_only_empty_and_keeps_its_receipts(
         True,
     )
     balanced()
+
+
+def test_a_member_handed_a_club_card_is_not_told_they_bought_it(
+    client, customer, shop, sessions, settings
+):
+    club = found(customer)
+    bea = sign_up(client)
+    join(bea, club)
+    donate(customer, club, 2000)
+    held = buy_for_club(customer, club, shop, 2000).json()
+    assert hand_over(customer, club, held, bea).status_code == 200
+    buy_card(bea, shop, 500)  # one she did buy
+    NotificationWorker(sessions, settings).run_once()
+    items = bea.get("/api/v1/me/inbox").json()["items"]
+    kinds = sorted(item["kind"] for item in items)
+    assert kinds == ["card_bought", "club_handout"]  # hers; the club's, as the club's
+    [handout] = [item for item in items if item["kind"] == "club_handout"]
+    assert handout["title"] == "Old Street Readers gave you a gift card"
