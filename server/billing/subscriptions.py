@@ -330,9 +330,20 @@ def listing_changed(session: Session, business_id: str, day: date) -> None:
 
 
 def hidden_businesses() -> Select[str]:
-    """The ids of businesses not shown in search or the deals list (suspended, hibernating)."""
-    return select(Subscription.business_id).where(
-        or_(Subscription.status == SubscriptionStatus.SUSPENDED, Subscription.hibernating)
+    """The ids of businesses not shown in search or the deals list (suspended, hibernating,
+    closed by their owner)."""
+    return select(Business.id).where(
+        or_(
+            Business.closed_at.is_not(None),
+            Business.id.in_(
+                select(Subscription.business_id).where(
+                    or_(
+                        Subscription.status == SubscriptionStatus.SUSPENDED,
+                        Subscription.hibernating,
+                    )
+                )
+            ),
+        )
     )
 
 
@@ -350,7 +361,19 @@ class Standing:
 FULL = Standing(True, True, True, "")
 
 
+CLOSED = Standing(
+    False,
+    False,
+    False,
+    "The business was closed by its owner: it sells nothing new and its listings cannot "
+    "change. Cards and vouchers already sold stay redeemable.",
+)
+
+
 def standing(session: Session, business_id: str) -> Standing:
+    business = session.get(Business, business_id)  # usually in the session already
+    if business is not None and business.closed_at is not None:
+        return CLOSED
     subscription = session.get(Subscription, business_id)
     if subscription is None:
         return FULL

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..billing.subscriptions import hidden_businesses
+from ..deals.models import Deal
 from ..folding import like_escaped, words
 from .models import Branch, Business, Product
 
@@ -148,13 +149,27 @@ def add_product(
 Listing = TypeVar("Listing", Branch, Product)
 
 
+def listing(
+    session: Session, business: Business, kind: type[Listing], item_id: str
+) -> Listing | None:
+    """A branch or product of `business`; None when it has none with that id."""
+    item = session.get(kind, item_id)
+    return item if item is not None and item.business_id == business.id else None
+
+
 def remove_listing(
     session: Session, business: Business, kind: type[Listing], entity: str, item_id: str
 ) -> bool:
     """Delete a branch or product of `business`; False when it has none with that id."""
-    item = session.get(kind, item_id)
-    if item is None or item.business_id != business.id:
+    item = listing(session, business, kind, item_id)
+    if item is None:
         return False
     session.delete(item)
     session.flush()
     return True
+
+
+def open_deals(session: Session, business_id: str) -> list[Deal]:
+    """The business's deals not yet ended (on sale, or still to start)."""
+    query = select(Deal).where(Deal.business_id == business_id, Deal.ended.is_(False))
+    return list(session.scalars(query))
