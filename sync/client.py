@@ -272,6 +272,23 @@ class SyncClient:
                 f"the server's answer to {method} {path} is not a list of {answer.__name__}: {exc}"
             ) from None
 
+    def _paged(self, answer: type[M], path: str, **kwargs: Any) -> list[M]:
+        """Every item of a paged list (`items`, `total`, `next_offset`), page after page."""
+        items: list[M] = []
+        offset: int | None = 0
+        while offset is not None:
+            params = {**kwargs.pop("params", {}), "offset": offset, "limit": 100}
+            response = self._response("GET", path, params=params, **kwargs)
+            try:
+                page = response.json()
+                items.extend(answer.model_validate(item) for item in page["items"])
+                offset = page["next_offset"]
+            except (TypeError, KeyError, ValueError) as exc:  # ValueError: not JSON, or invalid
+                raise ServerAnswerError(
+                    f"the server's answer to GET {path} is not a page of {answer.__name__}: {exc}"
+                ) from None
+        return items
+
     def pair(self, code: str, public_key: str, name: str) -> DeviceCredentials:
         request = PairRequest(code=code, public_key=public_key, name=name)
         return self._typed(DeviceCredentials, "POST", "/devices/pair", request)
@@ -394,7 +411,7 @@ class SyncClient:
     def devices(self, business_id: str, access_token: str) -> list[DevicePublic]:
         """The business's paired terminals, oldest first."""
         path = f"/businesses/{business_id}/devices"
-        return self._listed(DevicePublic, "GET", path, headers=_bearer(access_token))
+        return self._paged(DevicePublic, path, headers=_bearer(access_token))
 
     def revoke_device(self, business_id: str, device_id: str, access_token: str) -> DevicePublic:
         """Stop one of the business's terminals from syncing, for good."""
@@ -404,7 +421,7 @@ class SyncClient:
     def incidents(self, business_id: str, access_token: str) -> list[IncidentPublic]:
         """What sync flagged for the owner, resolved or not."""
         path = f"/businesses/{business_id}/incidents"
-        return self._listed(IncidentPublic, "GET", path, headers=_bearer(access_token))
+        return self._paged(IncidentPublic, path, headers=_bearer(access_token))
 
     def resolve_incident(
         self, business_id: str, incident_id: str, resolution: str, access_token: str

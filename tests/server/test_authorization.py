@@ -295,7 +295,7 @@ def test_only_the_owner_revokes_a_terminal(world, client):
         for (name, actor), device_id in zip(world.actors.items(), device_ids, strict=True)
     }
     assert got == expect(rest=403, anonymous=401, owner_a=200, admin=200)
-    listed = owner.get(f"{biz(world)}/devices").json()
+    listed = owner.get(f"{biz(world)}/devices").json()["items"]
     revoked = {d["id"] for d in listed if d["revoked"]}
     allowed = {"owner_a", "admin"}
     assert revoked == {d for name, d in zip(ACTORS, device_ids, strict=True) if name in allowed}
