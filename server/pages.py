@@ -32,7 +32,7 @@ class PageRequest:
 
 def _page_request(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="where the page starts")] = 0,
-    limit: Annotated[int, Query(ge=1, le=100, description="at most this many items")] = 50,
+    limit: Annotated[int, Query(ge=1, le=100, description="at most this many items")] = 20,
 ) -> PageRequest:
     return PageRequest(offset, limit)
 
