@@ -200,6 +200,8 @@ class ChangeStream:
 
 
 class SyncClient:
+    page_size = 100  # items asked for per page of a list
+
     def __init__(
         self,
         base_url: str,
@@ -276,8 +278,9 @@ class SyncClient:
         """Every item of a paged list (`items`, `total`, `next_offset`), page after page."""
         items: list[M] = []
         offset: int | None = 0
+        asked = kwargs.pop("params", {})
         while offset is not None:
-            params = {**kwargs.pop("params", {}), "offset": offset, "limit": 100}
+            params = {**asked, "offset": offset, "limit": self.page_size}
             response = self._response("GET", path, params=params, **kwargs)
             try:
                 page = response.json()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
+from ..db import count_of
 from ..wallet.models import GiftCard, Hold, HoldStatus
 
 __all__ = ["effective_status", "holds"]
@@ -50,7 +51,7 @@ def holds(
         query = query.where(_in_status(status, now))
     if card_id is not None:
         query = query.where(Hold.card_id == card_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count_of(session, query)
     rows = session.execute(
         query.order_by(Hold.created_at.desc(), Hold.id).offset(offset).limit(limit)
     ).all()

@@ -14,6 +14,7 @@ from sync.tokens import Kind
 from sync.wire import VoucherStatus
 
 from ..billing.subscriptions import hidden_businesses, require_editing, require_selling
+from ..db import count_of
 from ..directory.models import Branch, Business
 from ..directory.repository import Near, distance_km
 from ..errors import (
@@ -168,7 +169,7 @@ def own_deals(
         query = query.where(starts if status is DealStatus.DRAFT else ~starts)
     for word in words(text or ""):
         query = query.where(Deal.search_text.like(f"%{like_escaped(word)}%", escape="\\"))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count_of(session, query)
     page = session.scalars(
         query.order_by(Deal.created_at.desc(), Deal.id).offset(offset).limit(limit)
     )
@@ -189,7 +190,7 @@ def vouchers_sold(
         query = query.where(Voucher.deal_id == deal_id)
     if status is not None:
         query = query.where(Voucher.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count_of(session, query)
     page = session.scalars(
         query.order_by(Voucher.issued_at.desc(), Voucher.id).offset(offset).limit(limit)
     )

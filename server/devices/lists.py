@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sync.wire import IncidentKind
 
+from ..db import count_of
 from .models import Device, Incident, SyncEvent
 
 __all__ = ["IncidentRow", "incidents", "shortfalls", "terminals"]
@@ -31,7 +32,7 @@ def terminals(
         )
     if branch_id is not None:
         query = query.where(Device.branch_id == branch_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count_of(session, query)
     page = session.scalars(query.order_by(Device.created_at, Device.id).offset(offset).limit(limit))
     return list(page), total
 
@@ -67,7 +68,7 @@ def incidents(
         )
     if device_id is not None:
         query = query.where(SyncEvent.device_id == device_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count_of(session, query)
     rows = session.execute(
         query.order_by(Incident.created_at, Incident.id).offset(offset).limit(limit)
     ).all()

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..billing.subscriptions import hidden_businesses
+from ..db import count_of
 from ..deals.models import Deal
 from ..folding import like_escaped, words
 from .models import Branch, Business, Product
@@ -59,7 +60,7 @@ def search_businesses(
     if category:
         query = query.where(func.lower(Business.category) == category.lower())
     if near is None:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        total = count_of(session, query)
         page = session.scalars(
             query.order_by(*_relevance(folded), Business.name, Business.id)
             .offset(offset)

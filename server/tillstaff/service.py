@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.pins import hash_pin, pin_problem
@@ -12,6 +12,7 @@ from sync.wire import StaffPinSet, StaffRole, StaffState, TillStaffPublic
 
 from ..accounts.models import User
 from ..accounts.repository import revoke_user_families
+from ..db import count_of
 from ..directory.models import Business, StaffMember
 from ..errors import OwnerRoleReserved, StaffNotFound, WeakPin
 from .models import TillStaff
@@ -148,7 +149,7 @@ def staff_page(
     )
     if role is not None:
         query = query.where(StaffMember.role == role)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count_of(session, query)
     rows = session.execute(query.order_by(User.email).offset(offset).limit(limit)).all()
     pins = _rows(session, business.id)
     return [_staff_public(member, user, user.id in pins) for member, user in rows], total

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.deals.models import Deal
+from sync.client import SyncClient
 from tests.server.api import (
     PASSWORD,
     buy_card,
@@ -311,6 +312,15 @@ def test_terminals_are_listed_a_page_at_a_time(client, shop):
     assert (page["total"], page["next_offset"], page["items"][0]["name"]) == (2, 1, "Till 1")
     live = shop.owner.get(base(shop, "/devices"), params={"revoked": "false"}).json()
     assert [d["id"] for d in live["items"]] == [second.device_id]
+    # The owner's screens at the till read every page through the sync client.
+    api = SyncClient("", http=client)
+    api.page_size = 1
+    token = shop.owner.headers["Authorization"].removeprefix("Bearer ")
+    listed = api.devices(shop.business_id, token)
+    assert [(d.id, d.revoked) for d in listed] == [
+        (first.device_id, True),
+        (second.device_id, False),
+    ]
 
 
 def test_incidents_name_the_till_and_the_event_and_add_up_the_shortfall(client, shop, customer):
