@@ -261,19 +261,6 @@ class SyncClient:
                 f"the server's answer to {method} {path} is not a {answer.__name__}: {exc}"
             ) from None
 
-    def _listed(self, answer: type[M], method: str, path: str, **kwargs: Any) -> list[M]:
-        """The call's answer as a list of the contract's model."""
-        response = self._response(method, path, **kwargs)
-        try:
-            items = response.json()
-            if not isinstance(items, list):
-                raise TypeError("not a list")
-            return [answer.model_validate(item) for item in items]
-        except (TypeError, ValueError) as exc:  # ValueError: not JSON, or a ValidationError
-            raise ServerAnswerError(
-                f"the server's answer to {method} {path} is not a list of {answer.__name__}: {exc}"
-            ) from None
-
     def _paged(self, answer: type[M], path: str, **kwargs: Any) -> list[M]:
         """Every item of a paged list (`items`, `total`, `next_offset`), page after page."""
         items: list[M] = []
@@ -452,7 +439,7 @@ class SyncClient:
     def invoices(self, business_id: str, access_token: str) -> list[InvoicePublic]:
         """The business's invoices, newest first."""
         path = f"/businesses/{business_id}/invoices"
-        return self._listed(InvoicePublic, "GET", path, headers=_bearer(access_token))
+        return self._paged(InvoicePublic, path, headers=_bearer(access_token))
 
     def pay_invoice(
         self, business_id: str, invoice_id: str, card_number: str | None, access_token: str
@@ -466,7 +453,7 @@ class SyncClient:
     def till_staff(self, business_id: str, access_token: str) -> list[TillStaffPublic]:
         """The owner and each staff account, with their till role and whether a PIN is set."""
         path = f"/businesses/{business_id}/till-staff"
-        return self._listed(TillStaffPublic, "GET", path, headers=_bearer(access_token))
+        return self._paged(TillStaffPublic, path, headers=_bearer(access_token))
 
     def set_till_pin(
         self, business_id: str, user_id: str, body: StaffPinSet, access_token: str

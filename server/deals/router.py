@@ -4,7 +4,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy import select
 
 from sync.money import Money
 from sync.wire import VoucherStatus
@@ -236,10 +235,17 @@ def buy_voucher(
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
 
 
-@router.get("/me/vouchers", summary="Your vouchers")
-def my_vouchers(user: CurrentUser, session: SessionDep) -> list[VoucherPublic]:
-    query = select(Voucher).where(Voucher.owner_id == user.id).order_by(Voucher.issued_at)
-    return [voucher_public(v) for v in session.scalars(query)]
+@router.get("/me/vouchers", summary="Your vouchers, oldest first")
+def my_vouchers(
+    user: CurrentUser,
+    session: SessionDep,
+    paging: Paging,
+    voucher_status: Annotated[VoucherStatus | None, Query(alias="status")] = None,
+) -> VoucherPage:
+    vouchers, total = service.vouchers_of(
+        session, user.id, voucher_status, paging.offset, paging.limit
+    )
+    return VoucherPage.of([voucher_public(v) for v in vouchers], total, paging.offset, paging.limit)
 
 
 def _own_voucher(session: SessionDep, user_id: str, role: Role, voucher_id: str) -> Voucher:

@@ -52,6 +52,7 @@ __all__ = [
     "redeem_presented_voucher",
     "redeem_voucher",
     "update_deal",
+    "vouchers_of",
     "vouchers_sold",
 ]
 
@@ -195,6 +196,19 @@ def vouchers_sold(
         query.order_by(Voucher.issued_at.desc(), Voucher.id).offset(offset).limit(limit)
     )
     return list(page), total
+
+
+def vouchers_of(
+    session: Session, owner_id: str, status: VoucherStatus | None, offset: int, limit: int
+) -> tuple[list[Voucher], int]:
+    """A customer's vouchers (in one status), oldest first, with the total."""
+    query = select(Voucher).where(Voucher.owner_id == owner_id)
+    if status is not None:
+        query = query.where(Voucher.status == status)
+    page = session.scalars(
+        query.order_by(Voucher.issued_at, Voucher.id).offset(offset).limit(limit)
+    )
+    return list(page), count_of(session, query)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from ..db import SessionDep
 from ..deps import CurrentUser, business_for
 from ..pages import Paging
 from . import service
-from .schemas import StaffPage, StaffPublic, StaffRoleChange
+from .schemas import StaffPage, StaffPublic, StaffRoleChange, TillStaffPage
 
 router = APIRouter(tags=["terminals"])
 
@@ -23,10 +23,12 @@ router = APIRouter(tags=["terminals"])
     summary="Who can sign in at your tills: you and each staff account, with role and PIN set",
 )
 def list_till_staff(
-    business_id: str, user: CurrentUser, session: SessionDep
-) -> list[TillStaffPublic]:
+    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
+) -> TillStaffPage:
     business = business_for(session, user, business_id, staff=False)
-    return service.people(session, business)
+    people = service.people(session, business)  # the owner and the staff: a short list
+    end = paging.offset + paging.limit
+    return TillStaffPage.of(people[paging.offset : end], len(people), paging.offset, paging.limit)
 
 
 @router.put(

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from sync.wire import StaffRole
+from sync.wire import StaffRole, TillStaffPublic
 
 from ..pages import Page
 
@@ -28,3 +28,7 @@ class StaffRoleChange(BaseModel):
     role: Literal[StaffRole.CASHIER, StaffRole.MANAGER] = Field(
         description="cashier or manager; the owner's role is the owner's alone"
     )
+
+
+class TillStaffPage(Page[TillStaffPublic]):
+    """One page of the people who can work the tills: the owner first, then staff by email."""

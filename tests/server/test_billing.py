@@ -63,8 +63,8 @@ class Billing:
     def post(self, path, body=None):
         return self.owner.post(self.base + path, body)
 
-    def get(self, path):
-        return self.owner.get(self.base + path).json()
+    def get(self, path, **params):
+        return self.owner.get(self.base + path, params=params).json()
 
     def run(self, day):
         """Today is `day`: the billing run for it."""
@@ -83,10 +83,10 @@ class Billing:
         return self
 
     def invoices(self):
-        return list(reversed(self.get("/invoices")))  # oldest first
+        return list(reversed(self.get("/invoices", limit=100)["items"]))  # oldest first
 
     def notices(self, kind=None):
-        found = list(reversed(self.get("/billing-notices")))
+        found = list(reversed(self.get("/billing-notices", limit=100)["items"]))
         return [n for n in found if kind is None or n["kind"] == kind]
 
     def subscription(self):

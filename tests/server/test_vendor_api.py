@@ -208,7 +208,7 @@ def test_a_cancelled_deal_is_no_longer_sold_but_its_vouchers_are_honoured(client
     [pulled] = till.api.pull(cursor).deals
     assert pulled.ended
     # The voucher sold before the cancel is still good until it expires.
-    [mine] = customer.get("/api/v1/me/vouchers").json()
+    [mine] = customer.get("/api/v1/me/vouchers").json()["items"]
     assert (mine["id"], mine["status"]) == (voucher["id"], "issued")
     redeemed = shop.cashier.post(
         base(shop, "/voucher-redemptions"), {"token": voucher["token"]}, key=new_key()
