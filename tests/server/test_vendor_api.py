@@ -48,12 +48,15 @@ def problem(response, status):
 def test_a_renamed_business_is_found_by_its_new_name_and_pulled_by_its_terminals(client, shop):
     till = Terminal(client, shop)
     cursor = till.api.pull(0).cursor
+    etag = client.get(base(shop)).headers["etag"]
     changed = shop.owner.patch(base(shop), {"name": "Le Petit Café", "description": "croissants"})
     assert changed.status_code == 200, changed.text
     assert changed.json()["name"] == "Le Petit Café"
     pulled = till.api.pull(cursor)
     assert pulled.cursor > cursor  # the change is in the business's log
     assert pulled.business_name == "Le Petit Café"
+    fresh = client.get(base(shop), headers={"If-None-Match": etag})  # caches see the change
+    assert (fresh.status_code, fresh.json()["name"]) == (200, "Le Petit Café")
     found = client.get("/api/v1/businesses", params={"q": "petit cafe"}).json()
     assert [b["id"] for b in found["items"]] == [shop.business_id]
 
