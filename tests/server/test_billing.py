@@ -609,3 +609,11 @@ def test_two_runs_at_once_invoice_once(postgres_url, settings, clock):
                 assert len(billing.notices("paid")) == 1
     finally:
         engine.dispose()
+
+
+def test_a_closed_business_is_not_invoiced_for_the_months_after(client, sessions, clock):
+    billing = Billing(client, sessions, clock)
+    billing.run(NOV)
+    assert billing.owner.delete(billing.base).status_code == 204
+    billing.walk(DEC + timedelta(days=40))
+    assert totals(billing.invoices()) == [("period", 100, "paid")]
