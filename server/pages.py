@@ -3,6 +3,7 @@ the `offset` and `limit` query parameters that ask for a page (`Paging`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Self, TypeVar
 
@@ -22,6 +23,12 @@ class Page(BaseModel, Generic[Item]):
         """The page at `offset` of `limit` items; `more`: a page's own fields beside them."""
         next_offset = offset + limit if offset + limit < total else None
         return cls(items=items, total=total, next_offset=next_offset, **more)
+
+    @classmethod
+    def cut(cls, every: Sequence[Item], asked: PageRequest) -> Self:
+        """The page `asked` for of a short list read whole (a person's sessions, say)."""
+        items = list(every[asked.offset : asked.offset + asked.limit])
+        return cls.of(items, len(every), asked.offset, asked.limit)
 
 
 @dataclass(frozen=True)

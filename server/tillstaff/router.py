@@ -26,9 +26,7 @@ def list_till_staff(
     business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
 ) -> TillStaffPage:
     business = business_for(session, user, business_id, staff=False)
-    people = service.people(session, business)  # the owner and the staff: a short list
-    end = paging.offset + paging.limit
-    return TillStaffPage.of(people[paging.offset : end], len(people), paging.offset, paging.limit)
+    return TillStaffPage.cut(service.people(session, business), paging)  # a short list
 
 
 @router.put(

@@ -273,7 +273,7 @@ def holders(world, what):
     """The holder's first session or device id, read once before anyone acts."""
     cache = world.__dict__.setdefault("_holders", {})
     if what not in cache:
-        cache[what] = world.actors["holder"].get(f"/api/v1/me/{what}").json()[0]["id"]
+        cache[what] = world.actors["holder"].get(f"/api/v1/me/{what}").json()["items"][0]["id"]
     return cache[what]
 
 
