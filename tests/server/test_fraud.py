@@ -432,7 +432,7 @@ def test_an_owner_manages_only_their_own_business_s_rules(admin, client, shop):
     response = rival.owner.client.patch(through_own, json=change, headers=rival.owner.headers)
     assert response.status_code == 404
     assert response.json()["type"].endswith("/fraud-rule-not-found")
-    assert rival.owner.get(own_rules(rival)).json() == []
+    assert rival.owner.get(own_rules(rival)).json()["items"] == []
     # ... nor can the business's cashier.
     assert shop.cashier.get(own_rules(shop)).status_code == 403
     # The platform's list is the platform's rules; a business's rule is not one of them.
