@@ -15,6 +15,7 @@ from .accounts.passwords import Passwords
 from .accounts.router import router as accounts_router
 from .accounts.sessions import DenyList, LoginThrottle
 from .accounts.verification import CODE_TRIES_PER_MINUTE, Links
+from .backoffice.router import router as backoffice_router
 from .billing.defaults import ensure_prices
 from .billing.router import router as billing_router
 from .billing.schedule import BillingSchedule
@@ -164,6 +165,7 @@ def create_app(
     api.include_router(deals_router)
     api.include_router(devices_router)
     api.include_router(tillstaff_router)
+    api.include_router(backoffice_router)
     api.include_router(billing_router)
     api.include_router(fraud_router)
     api.include_router(notifications_router)

@@ -20,10 +20,13 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Result,
+    SelectBase,
     TypeDecorator,
     create_engine,
     event,
+    func,
 )
+from sqlalchemy import select as sql_select  # `select` is the standard library's, below
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -57,6 +60,11 @@ def str_enum(kind: type[enum.StrEnum], length: int) -> Enum:
 def rowcount(result: Result[Any]) -> int:
     """Rows an UPDATE or DELETE matched (Session.execute is typed as a plain Result)."""
     return int(cast("CursorResult[Any]", result).rowcount)
+
+
+def count_of(session: Session, query: SelectBase) -> int:
+    """How many rows `query` finds in all: a page's `total`."""
+    return session.scalar(sql_select(func.count()).select_from(query.subquery())) or 0
 
 
 def utcnow() -> datetime:

@@ -14,6 +14,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from sync.wire import StaffRole
+
 from .accounts.jwt_tokens import AccessClaims, InvalidAccessToken, TokenSigner
 from .accounts.models import Role, User
 from .db import SessionDep, in_transaction
@@ -146,11 +148,14 @@ def require_role(user: User, *roles: Role) -> None:
         )
 
 
-def business_for(session: SessionDep, user: User, business_id: str, *, staff: bool) -> Business:
-    """The business, if `user` owns it (or works there, when `staff`), else 403/404."""
-    # One query for the business and whether the user works there: a till asks on every sale.
+def business_for(
+    session: SessionDep, user: User, business_id: str, *, staff: bool, managers: bool = False
+) -> Business:
+    """The business, if `user` owns it (or works there, when `staff`; or manages it, when
+    `managers`), else 403/404."""
+    # One query for the business and the user's role there: a till asks on every sale.
     found = session.execute(
-        select(Business, StaffMember.user_id)
+        select(Business, StaffMember.role)
         .outerjoin(
             StaffMember,
             and_(StaffMember.business_id == Business.id, StaffMember.user_id == user.id),
@@ -158,12 +163,18 @@ def business_for(session: SessionDep, user: User, business_id: str, *, staff: bo
         .where(Business.id == business_id)
     ).first()
     if found is None:
-        return _allowed(user, None, None, business_id, staff=staff)
-    return _allowed(user, found[0], found[1], business_id, staff=staff)
+        return _allowed(user, None, None, business_id, staff=staff, managers=managers)
+    return _allowed(user, found[0], found[1], business_id, staff=staff, managers=managers)
 
 
 def _allowed(
-    user: User, business: Business | None, works_here: str | None, business_id: str, *, staff: bool
+    user: User,
+    business: Business | None,
+    works_as: StaffRole | None,
+    business_id: str,
+    *,
+    staff: bool,
+    managers: bool = False,
 ) -> Business:
     if business is None:
         raise Problem(
@@ -171,8 +182,17 @@ def _allowed(
         )
     if user.role is Role.ADMIN or (user.role is Role.VENDOR_OWNER and business.owner_id == user.id):
         return business
-    if staff and user.role is Role.VENDOR_STAFF and works_here is not None:
-        return business
+    if user.role is Role.VENDOR_STAFF and works_as is not None:
+        if staff or (managers and works_as.manages):
+            return business
+        if managers:
+            raise Problem(
+                403,
+                "manager-only",
+                "Not allowed",
+                "Only the business's owner or a manager can do this; ask the owner to make "
+                "you a manager (PATCH /businesses/{id}/staff/{user_id}).",
+            )
     raise Problem(
         403,
         "not-your-business",
@@ -204,7 +224,7 @@ def till_for(
     all three on every sale."""
     _refuse_ended(request, claims)
     query = (
-        select(User, Business, StaffMember.user_id, IdempotencyRecord)
+        select(User, Business, StaffMember.role, IdempotencyRecord)
         .select_from(User)
         .outerjoin(Business, Business.id == business_id)
         .outerjoin(
@@ -220,10 +240,10 @@ def till_for(
     found = session.execute(query).first()
     if found is None:
         raise _no_user()
-    user, business, works_here, record = found
+    user, business, works_as, record = found
     return Till(
         user,
-        _allowed(user, business, works_here, business_id, staff=staff),
+        _allowed(user, business, works_as, business_id, staff=staff),
         record if idempotency_key else NOT_READ,
     )
 

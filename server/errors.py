@@ -377,6 +377,11 @@ class VoucherExpired(Conflict):
     title = "Voucher expired"
 
 
+class DealClosed(Conflict):
+    code = "deal-closed"
+    title = "The deal is over"
+
+
 class BusinessNotSelling(Conflict):
     code = "business-not-selling"
     title = "Not selling right now"
@@ -627,6 +632,16 @@ class UnknownCurrency(Invalid):
 class DealInThePast(Invalid):
     code = "deal-in-the-past"
     title = "Deal already over"
+
+
+class InvalidDealTerms(Invalid):
+    code = "invalid-deal-terms"
+    title = "The deal's terms do not hold together"
+
+
+class QuantityBelowSold(Invalid):
+    code = "quantity-below-sold"
+    title = "Fewer than already sold"
 
 
 class WebhookUrlRefused(Invalid):

@@ -202,6 +202,8 @@ class ChangeStream:
 
 
 class SyncClient:
+    page_size = 100  # items asked for per page of a list
+
     def __init__(
         self,
         base_url: str,
@@ -261,18 +263,23 @@ class SyncClient:
                 f"the server's answer to {method} {path} is not a {answer.__name__}: {exc}"
             ) from None
 
-    def _listed(self, answer: type[M], method: str, path: str, **kwargs: Any) -> list[M]:
-        """The call's answer as a list of the contract's model."""
-        response = self._response(method, path, **kwargs)
-        try:
-            items = response.json()
-            if not isinstance(items, list):
-                raise TypeError("not a list")
-            return [answer.model_validate(item) for item in items]
-        except (TypeError, ValueError) as exc:  # ValueError: not JSON, or a ValidationError
-            raise ServerAnswerError(
-                f"the server's answer to {method} {path} is not a list of {answer.__name__}: {exc}"
-            ) from None
+    def _paged(self, answer: type[M], path: str, **kwargs: Any) -> list[M]:
+        """Every item of a paged list (`items`, `total`, `next_offset`), page after page."""
+        items: list[M] = []
+        offset: int | None = 0
+        asked = kwargs.pop("params", {})
+        while offset is not None:
+            params = {**asked, "offset": offset, "limit": self.page_size}
+            response = self._response("GET", path, params=params, **kwargs)
+            try:
+                page = response.json()
+                items.extend(answer.model_validate(item) for item in page["items"])
+                offset = page["next_offset"]
+            except (TypeError, KeyError, ValueError) as exc:  # ValueError: not JSON, or invalid
+                raise ServerAnswerError(
+                    f"the server's answer to GET {path} is not a page of {answer.__name__}: {exc}"
+                ) from None
+        return items
 
     def pair(self, code: str, public_key: str, name: str) -> DeviceCredentials:
         request = PairRequest(code=code, public_key=public_key, name=name)
@@ -396,7 +403,7 @@ class SyncClient:
     def devices(self, business_id: str, access_token: str) -> list[DevicePublic]:
         """The business's paired terminals, oldest first."""
         path = f"/businesses/{business_id}/devices"
-        return self._listed(DevicePublic, "GET", path, headers=_bearer(access_token))
+        return self._paged(DevicePublic, path, headers=_bearer(access_token))
 
     def revoke_device(self, business_id: str, device_id: str, access_token: str) -> DevicePublic:
         """Stop one of the business's terminals from syncing, for good."""
@@ -406,7 +413,7 @@ class SyncClient:
     def incidents(self, business_id: str, access_token: str) -> list[IncidentPublic]:
         """What sync flagged for the owner, resolved or not."""
         path = f"/businesses/{business_id}/incidents"
-        return self._listed(IncidentPublic, "GET", path, headers=_bearer(access_token))
+        return self._paged(IncidentPublic, path, headers=_bearer(access_token))
 
     def resolve_incident(
         self, business_id: str, incident_id: str, resolution: str, access_token: str
@@ -444,7 +451,7 @@ class SyncClient:
     def invoices(self, business_id: str, access_token: str) -> list[InvoicePublic]:
         """The business's invoices, newest first."""
         path = f"/businesses/{business_id}/invoices"
-        return self._listed(InvoicePublic, "GET", path, headers=_bearer(access_token))
+        return self._paged(InvoicePublic, path, headers=_bearer(access_token))
 
     def pay_invoice(
         self, business_id: str, invoice_id: str, card_number: str | None, access_token: str
@@ -458,7 +465,7 @@ class SyncClient:
     def till_staff(self, business_id: str, access_token: str) -> list[TillStaffPublic]:
         """The owner and each staff account, with their till role and whether a PIN is set."""
         path = f"/businesses/{business_id}/till-staff"
-        return self._listed(TillStaffPublic, "GET", path, headers=_bearer(access_token))
+        return self._paged(TillStaffPublic, path, headers=_bearer(access_token))
 
     def set_till_pin(
         self, business_id: str, user_id: str, body: StaffPinSet, access_token: str

@@ -22,6 +22,7 @@ from ..ids import make_id
 from ..notifications import templates
 from ..notifications.models import NotificationKind
 from ..notifications.outbox import Outbox
+from ..pages import Paging
 from ..problems import Problem
 from ..ratelimit import RateLimiter, too_many
 from ..sharedstate import SharedState
@@ -54,6 +55,7 @@ from .schemas import (
     RefreshRequest,
     ResetConfirm,
     ResetRequest,
+    SessionPage,
     SessionPublic,
     SessionsEnded,
     SignUp,
@@ -596,9 +598,9 @@ def mfa_recovery_codes(
 
 
 @router.get("/me/sessions", summary="Your open sessions (sign-ins), latest used first")
-def my_sessions(signed: CurrentSession, session: SessionDep) -> list[SessionPublic]:
+def my_sessions(signed: CurrentSession, session: SessionDep, paging: Paging) -> SessionPage:
     rows = repository.live_account_sessions(session, signed.user.id, _now() - REFRESH_LIFETIME)
-    return [
+    every = [
         SessionPublic(
             id=row.id,
             current=row.id == signed.claims.session_id,
@@ -609,6 +611,7 @@ def my_sessions(signed: CurrentSession, session: SessionDep) -> list[SessionPubl
         )
         for row in rows
     ]
+    return SessionPage.cut(every, paging)
 
 
 @router.delete(

@@ -7,6 +7,7 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_valida
 
 from sync.wire import Line, MoneyPublic
 
+from ..pages import Page
 from .models import Role
 from .passwords import MIN_LENGTH
 
@@ -142,6 +143,10 @@ class SessionPublic(BaseModel):
     address: str
     created_at: datetime
     last_used_at: datetime
+
+
+class SessionPage(Page[SessionPublic]):
+    """One page of your open sessions."""
 
 
 class SessionsEnded(BaseModel):

@@ -14,17 +14,20 @@ from sync.money import Money
 from sync.wire import PriceKind
 
 from ..accounts.models import Role
-from ..db import SessionDep
+from ..db import SessionDep, count_of
 from ..deps import PROBLEM_RESPONSES, CurrentUser, business_for, owned, require_role
 from ..directory.schemas import MoneyPublic
+from ..pages import Paging
 from . import service, testclock
 from .clock import business_today, today
 from .models import BillingNotice, Invoice, PriceItem, Subscription, TestClock
 from .run import RunSummary, keep_card
 from .schemas import (
     InvoiceLinePublic,
+    InvoicePage,
     InvoicePayment,
     InvoicePublic,
+    NoticePage,
     NoticePublic,
     PaymentCard,
     PlanChange,
@@ -155,14 +158,22 @@ def put_card(
 
 
 @router.get("/businesses/{business_id}/invoices", summary="Your invoices, newest first")
-def list_invoices(business_id: str, user: CurrentUser, session: SessionDep) -> list[InvoicePublic]:
+def list_invoices(
+    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
+) -> InvoicePage:
     business = business_for(session, user, business_id, staff=False)
+    query = select(Invoice).where(Invoice.business_id == business.id)
     found = session.scalars(
-        select(Invoice)
-        .where(Invoice.business_id == business.id)
-        .order_by(Invoice.issued_on.desc(), Invoice.created_at.desc())
+        query.order_by(Invoice.issued_on.desc(), Invoice.created_at.desc(), Invoice.id)
+        .offset(paging.offset)
+        .limit(paging.limit)
     )
-    return [_invoice(invoice) for invoice in found]
+    return InvoicePage.of(
+        [_invoice(invoice) for invoice in found],
+        count_of(session, query),
+        paging.offset,
+        paging.limit,
+    )
 
 
 @router.post(
@@ -217,15 +228,20 @@ def void_invoice(
 
 
 @router.get("/businesses/{business_id}/billing-notices", summary="What billing told you")
-def list_notices(business_id: str, user: CurrentUser, session: SessionDep) -> list[NoticePublic]:
+def list_notices(
+    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
+) -> NoticePage:
     business = business_for(session, user, business_id, staff=False)
+    query = select(BillingNotice).where(BillingNotice.business_id == business.id)
     found = session.scalars(
-        select(BillingNotice)
-        .where(BillingNotice.business_id == business.id)
-        .order_by(BillingNotice.id.desc())
-        .limit(200)
+        query.order_by(BillingNotice.id.desc()).offset(paging.offset).limit(paging.limit)
     )
-    return [NoticePublic(day=n.day, kind=n.kind, message=n.message) for n in found]
+    return NoticePage.of(
+        [NoticePublic(day=n.day, kind=n.kind, message=n.message) for n in found],
+        count_of(session, query),
+        paging.offset,
+        paging.limit,
+    )
 
 
 @router.post("/admin/exchange-rates", summary="Store dated exchange rates (admins)")

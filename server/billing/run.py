@@ -219,8 +219,11 @@ def _take(session: Session, invoice: Invoice, adjustments: list[Adjustment], at:
 def _invoice_period(
     session: Session, subscription: Subscription, at: date, gateway: PaymentGateway, s: RunSummary
 ) -> None:
-    if subscription.status == SubscriptionStatus.SUSPENDED:
-        return
+    business = session.get(Business, subscription.business_id)
+    if subscription.status == SubscriptionStatus.SUSPENDED or (
+        business is not None and business.closed_at is not None
+    ):
+        return  # a closed business is not billed for the months after it closed
     key = f"period:{subscription.period_start.isoformat()}"
     invoice = _new_invoice(session, subscription, key, InvoiceKind.PERIOD, at)
     if invoice is None:

@@ -15,6 +15,8 @@ from sync.wire import Line
 from sync.wire import PricePublic as PricePublic
 from sync.wire import SubscriptionPublic as SubscriptionPublic
 
+from ..pages import Page
+
 
 class PlanChange(BaseModel):
     plan: Line = Field(max_length=40, description="starter, pro or enterprise (see GET /plans)")
@@ -28,6 +30,14 @@ class NoticePublic(BaseModel):
     day: date
     kind: str
     message: str
+
+
+class NoticePage(Page[NoticePublic]):
+    """One page of what billing told the business, newest first."""
+
+
+class InvoicePage(Page[InvoicePublic]):
+    """One page of the business's invoices, newest first."""
 
 
 class RateIn(BaseModel):

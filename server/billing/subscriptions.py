@@ -331,13 +331,14 @@ def listing_changed(session: Session, business_id: str, day: date) -> None:
 
 def hidden_businesses() -> Select[str]:
     """The ids of businesses not shown in search or the deals list (suspended for an unpaid
-    invoice or by an operator, hibernating)."""
+    invoice or by an operator, hibernating, closed by their owner)."""
     return (
         select(Business.id)
         .outerjoin(Subscription, Subscription.business_id == Business.id)
         .where(
             or_(
                 Business.suspended_at.is_not(None),
+                Business.closed_at.is_not(None),
                 Subscription.status == SubscriptionStatus.SUSPENDED,
                 Subscription.hibernating,
             )
@@ -359,6 +360,15 @@ class Standing:
 FULL = Standing(True, True, True, "")
 
 
+CLOSED = Standing(
+    False,
+    False,
+    False,
+    "The business was closed by its owner: it sells nothing new and its listings cannot "
+    "change. Cards and vouchers already sold stay redeemable.",
+)
+
+
 def standing(session: Session, business_id: str) -> Standing:
     business = session.get(Business, business_id)
     if business is not None and business.suspended_at is not None:
@@ -369,6 +379,8 @@ def standing(session: Session, business_id: str) -> Standing:
             "The business is suspended by Tillpoint's operators: its owner should write to "
             "support. Cards and vouchers already sold stay redeemable.",
         )
+    if business is not None and business.closed_at is not None:
+        return CLOSED
     subscription = session.get(Subscription, business_id)
     if subscription is None:
         return FULL

@@ -42,7 +42,9 @@ class Deal(Recorded, Base):
     quantity_limit: Mapped[int | None] = mapped_column(Integer, default=None)
     sold: Mapped[int] = mapped_column(Integer, default=0)
     branch_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
-    ended: Mapped[bool] = mapped_column(Boolean, default=False)  # set by the deals job
+    ended: Mapped[bool] = mapped_column(Boolean, default=False)  # by the deals job, or a cancel
+    # Set when the business cancels it: no longer sold; vouchers sold stay redeemable.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The title and description folded for search (folding.py), written by the hook below.

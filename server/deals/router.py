@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
+from fastapi import APIRouter, Query, Request, Response, status
 
 from sync.money import Money
+from sync.wire import VoucherStatus
 
 from ..accounts.models import Role
 from ..billing.subscriptions import require_selling
@@ -16,6 +16,7 @@ from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for,
 from ..directory.models import Business
 from ..directory.repository import Near
 from ..errors import DealNotFound, VoucherNotFound
+from ..pages import Paging
 from ..payments import PaymentGateway, take_payment
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
@@ -25,12 +26,18 @@ from . import service
 from .models import Deal, Voucher
 from .schemas import (
     DealCreate,
+    DealOwned,
+    DealOwnedPage,
     DealPage,
     DealPublic,
+    DealStatus,
+    DealUpdate,
     VoucherIssued,
+    VoucherPage,
     VoucherPublic,
     VoucherPurchase,
     VoucherRedemption,
+    deal_owned,
     deal_public,
     voucher_public,
 )
@@ -53,11 +60,88 @@ def _voucher_issued(request: Request, voucher: Voucher) -> VoucherIssued:
 def create_deal(
     business_id: str, body: DealCreate, user: CurrentUser, session: SessionDep
 ) -> DealPublic:
-    business = business_for(session, user, business_id, staff=False)
+    business = business_for(session, user, business_id, staff=False, managers=True)
     now = datetime.now(UTC)
     deal = service.create_deal(session, business, body, now)
     session.commit()
     return deal_public(deal, business, now)
+
+
+@router.get(
+    "/businesses/{business_id}/deals",
+    summary="Your deals, in every state",
+    description="Newest first. `status`: draft (starts later), active (on sale now), ended, "
+    "cancelled; leave it out for all. Every word of `q` must appear in the title or "
+    "description, case and accents aside.",
+)
+def own_deals(
+    business_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    paging: Paging,
+    deal_status: Annotated[DealStatus | None, Query(alias="status")] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> DealOwnedPage:
+    business = business_for(session, user, business_id, staff=False, managers=True)
+    now = datetime.now(UTC)
+    deals, total = service.own_deals(
+        session, business, now, deal_status, q, paging.offset, paging.limit
+    )
+    return DealOwnedPage.of(
+        [deal_owned(d, business, now) for d in deals], total, paging.offset, paging.limit
+    )
+
+
+@router.patch(
+    "/businesses/{business_id}/deals/{deal_id}",
+    summary="Change a deal that is not over",
+    description="Send only the fields to change. Vouchers already sold keep the price paid "
+    "and their expiry (the deal's end when they were sold); `quantity_limit` cannot go below "
+    "the number sold. Your terminals pull the change.",
+    responses=PROBLEM_RESPONSES,
+)
+def update_deal(
+    business_id: str, deal_id: str, body: DealUpdate, user: CurrentUser, session: SessionDep
+) -> DealOwned:
+    business = business_for(session, user, business_id, staff=False, managers=True)
+    now = datetime.now(UTC)
+    deal = service.update_deal(session, business, deal_id, body.changes(), now)
+    session.commit()
+    return deal_owned(deal, business, now)
+
+
+@router.delete(
+    "/businesses/{business_id}/deals/{deal_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Cancel a deal: no longer sold; vouchers sold stay honoured until they expire",
+    description="The deal leaves the deals list at once and no one can buy it again. Every "
+    "voucher already sold stays redeemable until it expires (the deal's end), at the till "
+    "and online: its holder paid for it. Cancelling it again changes nothing.",
+)
+def cancel_deal(business_id: str, deal_id: str, user: CurrentUser, session: SessionDep) -> None:
+    business = business_for(session, user, business_id, staff=False, managers=True)
+    service.cancel_deal(session, business, deal_id, datetime.now(UTC))
+    session.commit()
+
+
+@router.get(
+    "/businesses/{business_id}/vouchers",
+    summary="Vouchers your deals sold",
+    description="Newest first; filter by `deal_id` and by `status` (issued, redeemed …).",
+)
+def vouchers_sold(
+    business_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    paging: Paging,
+    deal_id: Annotated[str | None, Query(max_length=22)] = None,
+    voucher_status: Annotated[VoucherStatus | None, Query(alias="status")] = None,
+) -> VoucherPage:
+    business = business_for(session, user, business_id, staff=False, managers=True)
+    vouchers, total = service.vouchers_sold(
+        session, business, deal_id, voucher_status, paging.offset, paging.limit
+    )
+    return VoucherPage.of([voucher_public(v) for v in vouchers], total, paging.offset, paging.limit)
 
 
 _CLOCK_FIELDS = {"seconds_left"}  # from ends_at and the clock: not part of the ETag
@@ -155,10 +239,17 @@ def buy_voucher(
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
 
 
-@router.get("/me/vouchers", summary="Your vouchers")
-def my_vouchers(user: CurrentUser, session: SessionDep) -> list[VoucherPublic]:
-    query = select(Voucher).where(Voucher.owner_id == user.id).order_by(Voucher.issued_at)
-    return [voucher_public(v) for v in session.scalars(query)]
+@router.get("/me/vouchers", summary="Your vouchers, oldest first")
+def my_vouchers(
+    user: CurrentUser,
+    session: SessionDep,
+    paging: Paging,
+    voucher_status: Annotated[VoucherStatus | None, Query(alias="status")] = None,
+) -> VoucherPage:
+    vouchers, total = service.vouchers_of(
+        session, user.id, voucher_status, paging.offset, paging.limit
+    )
+    return VoucherPage.of([voucher_public(v) for v in vouchers], total, paging.offset, paging.limit)
 
 
 def _own_voucher(session: SessionDep, user_id: str, role: Role, voucher_id: str) -> Voucher:

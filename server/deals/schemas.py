@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,11 +12,15 @@ from sync.wire import VoucherPublic as VoucherPublic  # a terminal reads it too
 
 from ..directory.schemas import MoneyPublic
 from ..pages import Page
+from ..patches import Patch
 from ..wallet.schemas import MAX_AMOUNT, PaymentDetails
 
 if TYPE_CHECKING:
     from ..directory.models import Business
     from .models import Deal, Voucher
+
+
+BranchIds = list[Annotated[Line, Field(max_length=22)]]
 
 
 class DealCreate(BaseModel):
@@ -26,7 +31,7 @@ class DealCreate(BaseModel):
     starts_at: datetime
     ends_at: datetime
     quantity_limit: int | None = Field(default=None, ge=1, le=1_000_000)
-    branch_ids: list[Annotated[Line, Field(max_length=22)]] = Field(
+    branch_ids: BranchIds = Field(
         default_factory=list,
         max_length=100,
         description="where it can be redeemed; empty means everywhere",
@@ -34,13 +39,54 @@ class DealCreate(BaseModel):
 
     @model_validator(mode="after")
     def sensible(self) -> DealCreate:
-        if self.deal_price_minor >= self.original_price_minor:
-            raise ValueError("the deal price must be below the original price")
-        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
-            raise ValueError("give times with a timezone, e.g. 2026-12-01T09:00:00Z")
-        if self.ends_at <= self.starts_at:
-            raise ValueError("the deal must end after it starts")
+        problem = terms_problem(
+            self.original_price_minor, self.deal_price_minor, self.starts_at, self.ends_at
+        )
+        if problem is not None:
+            raise ValueError(problem)
         return self
+
+
+def terms_problem(
+    original_minor: int, deal_minor: int, starts_at: datetime, ends_at: datetime
+) -> str | None:
+    """What is wrong with a deal's prices and times, in words; None when they will do."""
+    if deal_minor >= original_minor:
+        return "the deal price must be below the original price"
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        return "give times with a timezone, e.g. 2026-12-01T09:00:00Z"
+    if ends_at <= starts_at:
+        return "the deal must end after it starts"
+    return None
+
+
+class DealUpdate(Patch):
+    """A change to a deal; what is left out stays. Vouchers already sold keep their price
+    and their expiry."""
+
+    NULLABLE = frozenset({"quantity_limit"})
+
+    title: Name | None = Field(default=None, max_length=120)
+    description: Prose | None = Field(default=None, max_length=2000)
+    original_price_minor: int | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    deal_price_minor: int | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    quantity_limit: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="null: no limit; not below those sold"
+    )
+    branch_ids: BranchIds | None = Field(
+        default=None, max_length=100, description="where it can be redeemed; empty: everywhere"
+    )
+
+
+class DealStatus(enum.StrEnum):
+    """Where a deal stands, for its business."""
+
+    DRAFT = "draft"  # not on sale yet: it starts later
+    ACTIVE = "active"  # on sale now (perhaps sold out)
+    ENDED = "ended"  # past its end, or its business closed
+    CANCELLED = "cancelled"  # cancelled by its business: no longer sold
 
 
 class DealPublic(BaseModel):
@@ -60,6 +106,21 @@ class DealPublic(BaseModel):
 
 class DealPage(Page[DealPublic]):
     """One page of deals on sale."""
+
+
+class DealOwned(DealPublic):
+    """A deal as its business sees it: its state and its sales too."""
+
+    status: DealStatus
+    sold: int = Field(description="vouchers sold")
+    quantity_limit: int | None
+    branch_ids: list[str]
+    version: int
+    cancelled_at: datetime | None
+
+
+class DealOwnedPage(Page[DealOwned]):
+    """One page of a business's own deals."""
 
 
 class VoucherPurchase(BaseModel):
@@ -85,6 +146,26 @@ def deal_public(
     )
 
 
+def deal_status(deal: Deal, now: datetime) -> DealStatus:
+    if deal.cancelled_at is not None:
+        return DealStatus.CANCELLED
+    if deal.ended or deal.ends_at <= now:
+        return DealStatus.ENDED
+    return DealStatus.DRAFT if deal.starts_at > now else DealStatus.ACTIVE
+
+
+def deal_owned(deal: Deal, business: Business, now: datetime) -> DealOwned:
+    return DealOwned(
+        **deal_public(deal, business, now).model_dump(),
+        status=deal_status(deal, now),
+        sold=deal.sold,
+        quantity_limit=deal.quantity_limit,
+        branch_ids=deal.branch_ids,
+        version=deal.version,
+        cancelled_at=deal.cancelled_at,
+    )
+
+
 def voucher_public(voucher: Voucher) -> VoucherPublic:
     return VoucherPublic(
         id=voucher.id,
@@ -95,6 +176,10 @@ def voucher_public(voucher: Voucher) -> VoucherPublic:
         expires_at=voucher.expires_at,
         redeemed_at=voucher.redeemed_at,
     )
+
+
+class VoucherPage(Page[VoucherPublic]):
+    """One page of vouchers."""
 
 
 class VoucherIssued(VoucherPublic):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -12,14 +13,19 @@ from sqlalchemy.orm import Session
 from sync.tokens import Kind
 from sync.wire import VoucherStatus
 
-from ..billing.subscriptions import hidden_businesses, require_selling
+from ..billing.subscriptions import hidden_businesses, require_editing, require_selling
+from ..db import count_of
 from ..directory.models import Branch, Business
 from ..directory.repository import Near, distance_km
 from ..errors import (
+    DealClosed,
     DealInThePast,
+    DealNotFound,
     DealNotOnSale,
     DealSoldOut,
+    InvalidDealTerms,
     OfferedBranchNotFound,
+    QuantityBelowSold,
     VoucherExpired,
     VoucherNotFound,
     VoucherUsed,
@@ -32,17 +38,23 @@ from ..wallet.ledger import NOWHERE, Leg, Origin
 from ..wallet.models import LedgerAccount, Purpose, TransferKind
 from ..wallet.tokens import presented_subject, sign_token
 from .models import Deal, Voucher
-from .schemas import DealCreate
+from .schemas import DealCreate, DealStatus, terms_problem
 
 __all__ = [
     "LiveDeal",
     "buy_voucher",
+    "cancel_deal",
     "create_deal",
     "end_deals",
     "find_voucher",
     "live_deals",
+    "own_deal",
+    "own_deals",
     "redeem_presented_voucher",
     "redeem_voucher",
+    "update_deal",
+    "vouchers_of",
+    "vouchers_sold",
 ]
 
 
@@ -55,7 +67,17 @@ def create_deal(session: Session, business: Business, body: DealCreate, now: dat
     require_selling(session, business.id)
     if body.ends_at <= now:
         raise DealInThePast("The end time has passed: choose an end time in the future.")
-    branch_ids = list(dict.fromkeys(body.branch_ids))
+    branch_ids = _own_branches(session, business, body.branch_ids)
+    fields = body.model_dump() | {"branch_ids": branch_ids}
+    deal = Deal(business_id=business.id, currency=business.currency, **fields)
+    session.add(deal)
+    session.flush()
+    return deal
+
+
+def _own_branches(session: Session, business: Business, branch_ids: list[str]) -> list[str]:
+    """The branch ids once each; OfferedBranchNotFound naming any not of `business`."""
+    branch_ids = list(dict.fromkeys(branch_ids))
     if branch_ids:
         own = set(
             session.scalars(
@@ -71,11 +93,123 @@ def create_deal(session: Session, business: Business, body: DealCreate, now: dat
                 "own branches (see the business's page for their ids), or at all of them.",
                 branch_ids=missing,
             )
-    fields = body.model_dump() | {"branch_ids": branch_ids}
-    deal = Deal(business_id=business.id, currency=business.currency, **fields)
-    session.add(deal)
+    return branch_ids
+
+
+def own_deal(session: Session, business: Business, deal_id: str) -> Deal:
+    deal = session.get(Deal, deal_id)
+    if deal is None or deal.business_id != business.id:
+        raise DealNotFound("This business has no deal with that id.")
+    return deal
+
+
+def update_deal(
+    session: Session, business: Business, deal_id: str, changes: dict[str, Any], now: datetime
+) -> Deal:
+    """Change a deal that is not over. Vouchers already sold keep their price and expiry;
+    terminals pull the change (deals are `Recorded`)."""
+    require_editing(session, business.id)
+    deal = own_deal(session, business, deal_id)
+    if deal.cancelled_at is not None or deal.ended or deal.ends_at <= now:
+        raise DealClosed(
+            "This deal is over (ended or cancelled) and cannot change: create a new deal."
+        )
+    merged = {name: changes.get(name, getattr(deal, name)) for name in _TERMS}
+    problem = terms_problem(*merged.values())
+    if problem is not None:
+        raise InvalidDealTerms(f"{problem[0].upper()}{problem[1:]}; nothing was changed.")
+    if "ends_at" in changes and merged["ends_at"] <= now:
+        raise DealInThePast("The end time has passed: choose an end time in the future.")
+    limit = changes.get("quantity_limit", deal.quantity_limit)
+    if limit is not None and limit < deal.sold:
+        raise QuantityBelowSold(
+            f"{deal.sold} vouchers of this deal are sold already: set quantity_limit to at "
+            "least that, or null for no limit."
+        )
+    if "branch_ids" in changes:
+        changes = changes | {"branch_ids": _own_branches(session, business, changes["branch_ids"])}
+    for name, value in changes.items():
+        setattr(deal, name, value)
     session.flush()
     return deal
+
+
+_TERMS = ("original_price_minor", "deal_price_minor", "starts_at", "ends_at")
+
+
+def cancel_deal(session: Session, business: Business, deal_id: str, now: datetime) -> Deal:
+    """Stop selling the deal for good. Vouchers already sold stay honoured until they
+    expire (at the deal's end, as when they were sold): their holders paid for them.
+    Cancelling it again changes nothing."""
+    deal = own_deal(session, business, deal_id)
+    if deal.cancelled_at is None:
+        deal.cancelled_at, deal.ended = now, True
+        session.flush()
+    return deal
+
+
+def own_deals(
+    session: Session,
+    business: Business,
+    now: datetime,
+    status: DealStatus | None,
+    text: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Deal], int]:
+    """The business's deals in every state (or one), newest first, with the total."""
+    query = select(Deal).where(Deal.business_id == business.id)
+    if status is DealStatus.CANCELLED:
+        query = query.where(Deal.cancelled_at.is_not(None))
+    elif status is DealStatus.ENDED:
+        query = query.where(
+            Deal.cancelled_at.is_(None), or_(Deal.ended.is_(True), Deal.ends_at <= now)
+        )
+    elif status is not None:
+        query = query.where(Deal.cancelled_at.is_(None), Deal.ended.is_(False), Deal.ends_at > now)
+        starts = Deal.starts_at > now
+        query = query.where(starts if status is DealStatus.DRAFT else ~starts)
+    for word in words(text or ""):
+        query = query.where(Deal.search_text.like(f"%{like_escaped(word)}%", escape="\\"))
+    total = count_of(session, query)
+    page = session.scalars(
+        query.order_by(Deal.created_at.desc(), Deal.id).offset(offset).limit(limit)
+    )
+    return list(page), total
+
+
+def vouchers_sold(
+    session: Session,
+    business: Business,
+    deal_id: str | None,
+    status: VoucherStatus | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Voucher], int]:
+    """The business's vouchers (of one deal, in one status), newest first, with the total."""
+    query = select(Voucher).where(Voucher.business_id == business.id)
+    if deal_id is not None:
+        query = query.where(Voucher.deal_id == deal_id)
+    if status is not None:
+        query = query.where(Voucher.status == status)
+    total = count_of(session, query)
+    page = session.scalars(
+        query.order_by(Voucher.issued_at.desc(), Voucher.id).offset(offset).limit(limit)
+    )
+    return list(page), total
+
+
+def vouchers_of(
+    session: Session, owner_id: str, status: VoucherStatus | None, offset: int, limit: int
+) -> tuple[list[Voucher], int]:
+    """A customer's vouchers (in one status), oldest first, with the total."""
+    query = select(Voucher).where(Voucher.owner_id == owner_id)
+    if status is not None:
+        query = query.where(Voucher.status == status)
+    page = session.scalars(
+        query.order_by(Voucher.issued_at, Voucher.id).offset(offset).limit(limit)
+    )
+    return list(page), count_of(session, query)
 
 
 @dataclass(frozen=True)

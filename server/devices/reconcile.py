@@ -47,7 +47,7 @@ from . import branch_edits, redemptions
 from .models import Device, Incident, RedeemedItem, SyncEvent, TillRedemption
 from .service import origin_of
 
-__all__ = ["apply_events", "incidents_of"]
+__all__ = ["apply_events"]
 
 _NEW_ID = re.compile(f"[A-Za-z0-9_-]{{{ID_LENGTH}}}")
 
@@ -570,10 +570,3 @@ def apply_events(
         session.rollback()
         answers = _apply_batch(session, device_id, events)
     return [answers[e.id] for e in events]
-
-
-def incidents_of(session: Session, business_id: str) -> list[Incident]:
-    query = (
-        select(Incident).where(Incident.business_id == business_id).order_by(Incident.created_at)
-    )
-    return list(session.scalars(query))

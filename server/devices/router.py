@@ -7,9 +7,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from sync.allocation import cyclic_gc_paused
+from sync.money import Money
 from sync.wire import (
     ChangesPage,
     DeviceCredentials,
+    IncidentKind,
+    MoneyPublic,
     OfflineLimitsBody,
     PairingCodeCreate,
     PairingCodePublic,
@@ -30,14 +33,15 @@ from ..deps import CurrentUser, IdempotencyKey, business_for, in_thread, owned, 
 from ..directory.models import Business
 from ..fraud import service as fraud
 from ..fraud.client import client_of
+from ..pages import Paging
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.schemas import redemption_public
-from . import redemptions, service
+from . import lists, redemptions, service
 from .auth import device_from_header
 from .models import Device, Incident, RedeemedItem
 from .pull import changes_since, offline_limits, resume_from, snapshot_page
-from .reconcile import apply_events, incidents_of
-from .schemas import DevicePublic, IncidentPublic, IncidentResolve
+from .reconcile import apply_events
+from .schemas import DevicePage, DevicePublic, IncidentPage, IncidentPublic, IncidentResolve
 
 router = APIRouter(tags=["terminals"])
 
@@ -94,11 +98,25 @@ def _device_public(device: Device) -> DevicePublic:
     )
 
 
-@router.get("/businesses/{business_id}/devices", summary="Your paired terminals")
-def list_devices(business_id: str, user: CurrentUser, session: SessionDep) -> list[DevicePublic]:
-    business = business_for(session, user, business_id, staff=False)
-    devices = session.query(Device).filter_by(business_id=business.id).order_by(Device.created_at)
-    return [_device_public(d) for d in devices]
+@router.get(
+    "/businesses/{business_id}/devices",
+    summary="Your paired terminals",
+    description="Oldest first; `revoked=false` keeps those still syncing, `branch_id` one "
+    "branch's.",
+)
+def list_devices(
+    business_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    paging: Paging,
+    revoked: bool | None = None,
+    branch_id: Annotated[str | None, Query(max_length=22)] = None,
+) -> DevicePage:
+    business = business_for(session, user, business_id, staff=False, managers=True)
+    devices, total = lists.terminals(
+        session, business.id, revoked, branch_id, paging.offset, paging.limit
+    )
+    return DevicePage.of([_device_public(d) for d in devices], total, paging.offset, paging.limit)
 
 
 @router.post(
@@ -115,7 +133,7 @@ def revoke_device(
     return _device_public(device)
 
 
-def _incident_public(incident: Incident) -> IncidentPublic:
+def _incident_public(incident: Incident, device: Device | None = None) -> IncidentPublic:
     return IncidentPublic(
         id=incident.id,
         kind=incident.kind,
@@ -126,15 +144,42 @@ def _incident_public(incident: Incident) -> IncidentPublic:
         created_at=incident.created_at,
         resolved_at=incident.resolved_at,
         resolution=incident.resolution,
+        event_id=incident.event_id,
+        device_id=None if device is None else device.id,
+        till=None if device is None else device.name,
     )
 
 
-@router.get("/businesses/{business_id}/incidents", summary="What offline sync flagged")
+@router.get(
+    "/businesses/{business_id}/incidents",
+    summary="What offline sync flagged",
+    description="Oldest first, each naming the till and the pushed event that raised it; "
+    "filter by `kind`, `resolved` and `device_id`. `shortfall` adds up what offline "
+    "overspends cost the business.",
+)
 def list_incidents(
-    business_id: str, user: CurrentUser, session: SessionDep
-) -> list[IncidentPublic]:
+    business_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    paging: Paging,
+    kind: IncidentKind | None = None,
+    resolved: bool | None = None,
+    device_id: Annotated[str | None, Query(max_length=22)] = None,
+) -> IncidentPage:
     business = business_for(session, user, business_id, staff=True)
-    return [_incident_public(i) for i in incidents_of(session, business.id)]
+    rows, total = lists.incidents(
+        session, business.id, kind, resolved, device_id, paging.offset, paging.limit
+    )
+    return IncidentPage.of(
+        [_incident_public(r.incident, r.device) for r in rows],
+        total,
+        paging.offset,
+        paging.limit,
+        shortfall=[
+            MoneyPublic.of(Money.of(minor, currency))
+            for currency, minor in lists.shortfalls(session, business.id).items()
+        ],
+    )
 
 
 @router.post(

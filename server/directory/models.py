@@ -7,15 +7,21 @@ from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, Tex
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
-from ..db import Base, UtcDateTime, utcnow
+from sync.wire import StaffRole
+
+from ..db import Base, UtcDateTime, str_enum, utcnow
 from ..events import Recorded
-from ..events.models import EventEntity
+from ..events.models import EventEntity, EventKind
 from ..folding import fold
 from ..ids import ID_LENGTH, make_id
 
 
-class Business(Base):
+class Business(Recorded, Base):
+    """A business listed by its owner. Its changes are events (terminals show its name on
+    receipts); its creation is not: its log starts with what it lists."""
+
     __tablename__ = "businesses"
+    __event_entity__ = EventEntity.BUSINESS
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
     name: Mapped[str] = mapped_column(String(120), index=True)
@@ -31,10 +37,19 @@ class Business(Base):
     # invoice, which a payment lifts): hidden and not selling until an operator restores it.
     suspended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     suspension_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Set when its owner removes it: gone from search, selling nothing new; what it sold
+    # stays redeemable, and its records stay for its accounts.
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
     branches: Mapped[list[Branch]] = relationship(
         back_populates="business", order_by="Branch.name", cascade="all, delete-orphan"
     )
+
+    def event_key(self) -> tuple[str, str]:
+        return self.id, self.id
+
+    def event_wanted(self, kind: EventKind) -> bool:
+        return kind is not EventKind.CREATED
 
 
 @event.listens_for(Business, "before_insert")
@@ -45,12 +60,16 @@ def _fold_business(_mapper: Mapper[Business], _connection: Connection, business:
 
 
 class StaffMember(Base):
-    """A cashier (vendor staff) works for exactly one business."""
+    """A staff account works for exactly one business, as a cashier or a manager (who
+    also manages the business's listings, deals and lists through the API)."""
 
     __tablename__ = "staff"
 
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    role: Mapped[StaffRole] = mapped_column(
+        str_enum(StaffRole, 20), default=StaffRole.CASHIER, server_default=StaffRole.CASHIER.value
+    )
 
 
 class Branch(Recorded, Base):

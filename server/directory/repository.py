@@ -10,6 +10,8 @@ from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..billing.subscriptions import hidden_businesses
+from ..db import count_of
+from ..deals.models import Deal
 from ..folding import like_escaped, words
 from .models import Branch, Business, Product
 
@@ -57,7 +59,7 @@ def search_businesses(
     if category:
         query = query.where(func.lower(Business.category) == category.lower())
     if near is None:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        total = count_of(session, query)
         page = session.scalars(
             query.order_by(*relevance(folded), Business.name, Business.id)
             .offset(offset)
@@ -152,13 +154,27 @@ def add_product(
 Listing = TypeVar("Listing", Branch, Product)
 
 
+def listing(
+    session: Session, business: Business, kind: type[Listing], item_id: str
+) -> Listing | None:
+    """A branch or product of `business`; None when it has none with that id."""
+    item = session.get(kind, item_id)
+    return item if item is not None and item.business_id == business.id else None
+
+
 def remove_listing(
     session: Session, business: Business, kind: type[Listing], entity: str, item_id: str
 ) -> bool:
     """Delete a branch or product of `business`; False when it has none with that id."""
-    item = session.get(kind, item_id)
-    if item is None or item.business_id != business.id:
+    item = listing(session, business, kind, item_id)
+    if item is None:
         return False
     session.delete(item)
     session.flush()
     return True
+
+
+def open_deals(session: Session, business_id: str) -> list[Deal]:
+    """The business's deals not yet ended (on sale, or still to start)."""
+    query = select(Deal).where(Deal.business_id == business_id, Deal.ended.is_(False))
+    return list(session.scalars(query))

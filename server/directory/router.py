@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -11,20 +12,23 @@ from ..billing import subscriptions as billing
 from ..billing.clock import business_today, today
 from ..caching import DETAIL_MAX_AGE, LIST_MAX_AGE, NOT_MODIFIED, cacheable
 from ..db import SessionDep
-from ..deps import CurrentUser, business_for, require_role
+from ..deps import PROBLEM_RESPONSES, CurrentUser, business_for, require_role
 from ..problems import Problem
 from . import repository, service
 from .models import Branch, Product
 from .schemas import (
     BranchCreate,
     BranchPublic,
+    BranchUpdate,
     BusinessCreate,
     BusinessDetail,
     BusinessPage,
     BusinessPublic,
+    BusinessUpdate,
     MoneyPublic,
     ProductCreate,
     ProductPublic,
+    ProductUpdate,
 )
 
 router = APIRouter(prefix="/businesses", tags=["directory"])
@@ -99,15 +103,7 @@ def search(
 )
 def detail(request: Request, session: SessionDep, business_id: str) -> Response:
     business = service.business(session, business_id)
-    products = [
-        ProductPublic(
-            id=p.id,
-            name=p.name,
-            price=MoneyPublic.of(Money.of(p.price_minor, p.currency)),
-            attributes=p.attributes,
-        )
-        for p in repository.list_products(session, business_id)
-    ]
+    products = [_product_public(p) for p in repository.list_products(session, business_id)]
     public = _public(repository.Found(business, None), None)
     return cacheable(
         request, BusinessDetail(**public.model_dump(), products=products), DETAIL_MAX_AGE
@@ -135,7 +131,7 @@ def create_business(
 def create_branch(
     business_id: str, body: BranchCreate, request: Request, user: CurrentUser, session: SessionDep
 ) -> BranchPublic:
-    business = business_for(session, user, business_id, staff=False)
+    business = business_for(session, user, business_id, staff=False, managers=True)
     billing.require_editing(session, business.id)
     branch = repository.add_branch(session, business, **body.model_dump(mode="json"))
     billing.listing_changed(session, business.id, business_today(request, session, business.id))
@@ -162,13 +158,17 @@ def delete_branch(
 def create_product(
     business_id: str, body: ProductCreate, request: Request, user: CurrentUser, session: SessionDep
 ) -> ProductPublic:
-    business = business_for(session, user, business_id, staff=False)
+    business = business_for(session, user, business_id, staff=False, managers=True)
     billing.require_editing(session, business.id)
     product = repository.add_product(
         session, business, body.name, body.price_minor, body.attributes
     )
     billing.listing_changed(session, business.id, business_today(request, session, business.id))
     session.commit()
+    return _product_public(product)
+
+
+def _product_public(product: Product) -> ProductPublic:
     return ProductPublic(
         id=product.id,
         name=product.name,
@@ -196,8 +196,71 @@ def _remove(
     user: CurrentUser,
     session: SessionDep,
 ) -> None:
-    business = business_for(session, user, business_id, staff=False)
+    business = business_for(session, user, business_id, staff=False, managers=True)
     service.remove_listing(
         session, business, kind, item_id, business_today(request, session, business.id)
     )
     session.commit()
+
+
+@router.patch(
+    "/{business_id}",
+    summary="Change your business's name, category or description",
+    description="Send only the fields to change. The currency cannot change (cards and "
+    "deals are sold in it). Your terminals show the new name after their next pull.",
+    responses=PROBLEM_RESPONSES,
+)
+def update_business(
+    business_id: str, body: BusinessUpdate, user: CurrentUser, session: SessionDep
+) -> BusinessPublic:
+    business = business_for(session, user, business_id, staff=False)
+    service.update_business(session, business, body.changes())
+    session.commit()
+    return _public(repository.Found(business, None), None)
+
+
+@router.delete(
+    "/{business_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Close your business for good",
+    description="It leaves search and sells nothing new; its deals end and it is not "
+    "billed for the months after. Cards and vouchers it sold stay redeemable at its tills, "
+    "and its records stay for its accounts (you still read its lists). Hibernating "
+    "(POST /businesses/{id}/subscription/hibernate) hides it for a while instead.",
+)
+def close_business(business_id: str, user: CurrentUser, session: SessionDep) -> None:
+    business = business_for(session, user, business_id, staff=False)
+    service.close_business(session, business, datetime.now(UTC))
+    session.commit()
+
+
+@router.patch(
+    "/{business_id}/branches/{branch_id}",
+    summary="Change a branch: name, address, place, opening hours",
+    description="Send only the fields to change; `opening_hours` replaces the whole week. "
+    "Your terminals pull the change.",
+    responses=PROBLEM_RESPONSES,
+)
+def update_branch(
+    business_id: str, branch_id: str, body: BranchUpdate, user: CurrentUser, session: SessionDep
+) -> BranchPublic:
+    business = business_for(session, user, business_id, staff=False, managers=True)
+    branch = service.update_listing(session, business, Branch, branch_id, body.changes("json"))
+    session.commit()
+    return BranchPublic.model_validate(branch)
+
+
+@router.patch(
+    "/{business_id}/products/{product_id}",
+    summary="Change a product: name, price, attributes",
+    description="Send only the fields to change; `attributes` replaces them as a whole. "
+    "Your terminals pull the change.",
+    responses=PROBLEM_RESPONSES,
+)
+def update_product(
+    business_id: str, product_id: str, body: ProductUpdate, user: CurrentUser, session: SessionDep
+) -> ProductPublic:
+    business = business_for(session, user, business_id, staff=False, managers=True)
+    product = service.update_listing(session, business, Product, product_id, body.changes())
+    session.commit()
+    return _product_public(product)

@@ -11,6 +11,7 @@ from sync.wire import OpeningPeriod as OpeningPeriod
 from sync.wire import Weekday as Weekday
 
 from ..pages import Page
+from ..patches import Patch
 
 
 def _shown(value: Any) -> Any:
@@ -90,4 +91,32 @@ class ProductCreate(BaseModel):
         default_factory=dict,
         description="free-form JSON object: at most 5 levels deep and 16,000 characters, "
         "keys up to 100 characters, strings up to 2,000",
+    )
+
+
+class BusinessUpdate(Patch):
+    """What an owner may change of their business; its currency stays (money is held in it)."""
+
+    name: Name | None = Field(default=None, max_length=120)
+    category: Name | None = Field(default=None, max_length=60)
+    description: Prose | None = Field(default=None, max_length=2000)
+
+
+class BranchUpdate(Patch):
+    name: Name | None = Field(default=None, max_length=120)
+    address: Prose | None = Field(default=None, min_length=1, max_length=500)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    opening_hours: OpeningHours | None = Field(
+        default=None, description="the whole week: a day left out is closed"
+    )
+
+
+class ProductUpdate(Patch):
+    name: Name | None = Field(default=None, max_length=120)
+    price_minor: int | None = Field(
+        default=None, ge=0, le=10**10, description="in the business's currency"
+    )
+    attributes: JsonObject | None = Field(
+        default=None, description="replaces the attributes as a whole"
     )

@@ -3,7 +3,8 @@ business, removing a branch or product. The refusals are domain errors (`server.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -14,13 +15,21 @@ from ..errors import BranchNotFound, BusinessNotFound, NotFound, ProductNotFound
 from . import repository
 from .models import Branch, Business, Product
 
-__all__ = ["business", "list_business", "remove_listing"]
+__all__ = [
+    "business",
+    "close_business",
+    "list_business",
+    "remove_listing",
+    "update_business",
+    "update_listing",
+]
 
 
 def business(session: Session, business_id: str) -> Business:
-    """The business with its branches; BusinessNotFound when there is none."""
+    """The business with its branches; BusinessNotFound when there is none, or its owner
+    closed it."""
     found = repository.get_business(session, business_id)
-    if found is None:
+    if found is None or found.closed_at is not None:
         raise BusinessNotFound(
             f"There is no business {business_id!r}: search the directory for its id."
         )
@@ -61,3 +70,45 @@ def remove_listing(
     if not repository.remove_listing(session, owner, kind, entity, item_id):
         raise missing(f"This business has no such {entity}.")
     billing.listing_changed(session, owner.id, today)
+
+
+def update_business(session: Session, owner: Business, changes: dict[str, Any]) -> Business:
+    """Change the business's name, category or description; its terminals pull the change
+    (the business is `Recorded`: its name is on their receipts)."""
+    billing.require_editing(session, owner.id)
+    for name, value in changes.items():
+        setattr(owner, name, value)
+    session.flush()
+    return owner
+
+
+def close_business(session: Session, owner: Business, now: datetime) -> None:
+    """Remove the business from the directory for good: it leaves search and sells nothing
+    new, its deals end, and it is not billed for the months after. Cards and vouchers it
+    sold stay redeemable at its tills (customers keep their money), and its records stay
+    for its accounts. Closing it again changes nothing."""
+    if owner.closed_at is not None:
+        return
+    owner.closed_at = now
+    for deal in repository.open_deals(session, owner.id):
+        deal.ended = True
+    session.flush()
+
+
+def update_listing(
+    session: Session,
+    owner: Business,
+    kind: type[repository.Listing],
+    item_id: str,
+    changes: dict[str, Any],
+) -> repository.Listing:
+    """Change a branch or product of the business; terminals pull it (both are `Recorded`)."""
+    billing.require_editing(session, owner.id)
+    entity, missing = _MISSING[kind]
+    item = repository.listing(session, owner, kind, item_id)
+    if item is None:
+        raise missing(f"This business has no such {entity}.")
+    for name, value in changes.items():
+        setattr(item, name, value)
+    session.flush()
+    return item

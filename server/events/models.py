@@ -27,6 +27,8 @@ class EventEntity(enum.StrEnum):
     PLAN = "plan"  # the business's subscription; entity_id is the business id
     STAFF = "staff"  # a till PIN set, changed or cleared; entity_id is the person's user id
     INCIDENT = "incident"
+    # The business itself renamed, redescribed or closed; entity_id is the business id.
+    BUSINESS = "business"
     # A vendor's webhook endpoint the server disabled (it answered 410 Gone, or failed for
     # the whole retry schedule): its owner is told. Never itself sent by webhook.
     WEBHOOK_ENDPOINT = "webhook_endpoint"

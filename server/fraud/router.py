@@ -12,16 +12,21 @@ from fastapi import APIRouter, Query
 from ..accounts.models import Role
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
+from ..pages import Paging
 from . import service
 from .models import FraudReview, FraudRule, ReviewStatus
 from .schemas import (
+    ClientDevicePage,
     ClientDevicePublic,
     FraudDecisionPublic,
+    FraudReviewPage,
     FraudReviewPublic,
     FraudRuleCreate,
+    FraudRulePage,
     FraudRulePublic,
     FraudRuleUpdate,
     ReviewResolve,
+    SignInNoticePage,
     SignInNoticePublic,
 )
 
@@ -68,10 +73,10 @@ def update_rule(
     "/businesses/{business_id}/fraud/rules", summary="Your business's own fraud rules (owners)"
 )
 def list_business_rules(
-    business_id: str, user: CurrentUser, session: SessionDep
-) -> list[FraudRulePublic]:
+    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
+) -> FraudRulePage:
     business = business_for(session, user, business_id, staff=False)
-    return _rules(service.rules(session, business.id))
+    return FraudRulePage.cut(_rules(service.rules(session, business.id)), paging)
 
 
 @router.post(
@@ -147,10 +152,14 @@ def resolve_any_review(
     summary="What the fraud rules flagged at your business",
 )
 def list_reviews(
-    business_id: str, user: CurrentUser, session: SessionDep, status: StatusQuery = None
-) -> list[FraudReviewPublic]:
+    business_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    paging: Paging,
+    status: StatusQuery = None,
+) -> FraudReviewPage:
     business = business_for(session, user, business_id, staff=False)
-    return _reviews(service.reviews(session, business.id, status))
+    return FraudReviewPage.cut(_reviews(service.reviews(session, business.id, status)), paging)
 
 
 @router.post(
@@ -172,12 +181,14 @@ def resolve_review(
 
 
 @router.get("/me/devices", summary="The devices your account signed in from")
-def my_devices(user: CurrentUser, session: SessionDep) -> list[ClientDevicePublic]:
+def my_devices(user: CurrentUser, session: SessionDep, paging: Paging) -> ClientDevicePage:
     found = service.devices_of(session, user)
-    return [ClientDevicePublic.model_validate(d, from_attributes=True) for d in found]
+    every = [ClientDevicePublic.model_validate(d, from_attributes=True) for d in found]
+    return ClientDevicePage.cut(every, paging)
 
 
 @router.get("/me/sign-in-notices", summary="Sign-ins from new devices (vendor owners)")
-def my_sign_in_notices(user: CurrentUser, session: SessionDep) -> list[SignInNoticePublic]:
+def my_sign_in_notices(user: CurrentUser, session: SessionDep, paging: Paging) -> SignInNoticePage:
     found = service.notices_of(session, user)
-    return [SignInNoticePublic.model_validate(n, from_attributes=True) for n in found]
+    every = [SignInNoticePublic.model_validate(n, from_attributes=True) for n in found]
+    return SignInNoticePage.cut(every, paging)

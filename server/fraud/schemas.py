@@ -7,16 +7,21 @@ from typing import Any, Self
 
 from pydantic import BaseModel, Field, model_validator
 
+from ..pages import Page
 from .models import Counting, FraudAction, FraudEvent, FraudSubject, ReviewStatus, RuleMode
 
 __all__ = [
+    "ClientDevicePage",
     "ClientDevicePublic",
     "FraudDecisionPublic",
+    "FraudReviewPage",
     "FraudReviewPublic",
     "FraudRuleCreate",
+    "FraudRulePage",
     "FraudRulePublic",
     "FraudRuleUpdate",
     "ReviewResolve",
+    "SignInNoticePage",
     "SignInNoticePublic",
 ]
 
@@ -150,3 +155,19 @@ class SignInNoticePublic(BaseModel):
     device_id: int
     detail: str
     created_at: datetime
+
+
+class FraudRulePage(Page[FraudRulePublic]):
+    """One page of fraud rules, by name."""
+
+
+class FraudReviewPage(Page[FraudReviewPublic]):
+    """One page of fraud reviews, oldest first."""
+
+
+class ClientDevicePage(Page[ClientDevicePublic]):
+    """One page of the devices your account signed in from, latest seen first."""
+
+
+class SignInNoticePage(Page[SignInNoticePublic]):
+    """One page of sign-ins from new devices, latest first."""

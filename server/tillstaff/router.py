@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from datetime import UTC, datetime
+from typing import Annotated
 
-from sync.wire import StaffPinSet, TillStaffPublic
+from fastapi import APIRouter, Query, Request, Response, status
+
+from sync.wire import StaffPinSet, StaffRole, TillStaffPublic
 
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for
+from ..pages import Paging
 from . import service
+from .schemas import StaffPage, StaffPublic, StaffRoleChange, TillStaffPage
 
 router = APIRouter(tags=["terminals"])
 
@@ -18,10 +23,10 @@ router = APIRouter(tags=["terminals"])
     summary="Who can sign in at your tills: you and each staff account, with role and PIN set",
 )
 def list_till_staff(
-    business_id: str, user: CurrentUser, session: SessionDep
-) -> list[TillStaffPublic]:
+    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
+) -> TillStaffPage:
     business = business_for(session, user, business_id, staff=False)
-    return service.people(session, business)
+    return TillStaffPage.cut(service.people(session, business), paging)  # a short list
 
 
 @router.put(
@@ -51,4 +56,54 @@ def clear_till_pin(
     business = business_for(session, user, business_id, staff=False)
     service.clear_pin(session, business, user_id)
     session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/businesses/{business_id}/staff",
+    summary="Your staff accounts, with their role and whether a till PIN is set",
+    description="By email; `role` keeps one role (cashier or manager). Add one with "
+    "POST /businesses/{id}/staff.",
+)
+def list_staff(
+    business_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    paging: Paging,
+    role: Annotated[StaffRole | None, Query()] = None,
+) -> StaffPage:
+    business = business_for(session, user, business_id, staff=False, managers=True)
+    people, total = service.staff_page(session, business, role, paging.offset, paging.limit)
+    return StaffPage.of(people, total, paging.offset, paging.limit)
+
+
+@router.patch(
+    "/businesses/{business_id}/staff/{user_id}",
+    summary="Make a staff account a cashier or a manager",
+    description="A manager also manages the business's branches, products and deals and "
+    "reads its lists, in the API and at the till; a cashier sells and redeems.",
+)
+def change_staff_role(
+    business_id: str, user_id: str, body: StaffRoleChange, user: CurrentUser, session: SessionDep
+) -> StaffPublic:
+    business = business_for(session, user, business_id, staff=False)
+    person = service.change_role(session, business, user_id, body.role)
+    session.commit()
+    return person
+
+
+@router.delete(
+    "/businesses/{business_id}/staff/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a staff account from your business",
+    description="They can do nothing for the business from now on, their sessions end, and "
+    "no till lets them sign in after its next pull. Their past sales keep their name.",
+)
+def remove_staff(
+    business_id: str, user_id: str, request: Request, user: CurrentUser, session: SessionDep
+) -> Response:
+    business = business_for(session, user, business_id, staff=False)
+    ended = service.remove_staff(session, business, user_id, datetime.now(UTC))
+    session.commit()
+    request.app.state.deny_list.end_sessions(*ended)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

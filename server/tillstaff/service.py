@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -9,11 +11,22 @@ from sync.pins import hash_pin, pin_problem
 from sync.wire import StaffPinSet, StaffRole, StaffState, TillStaffPublic
 
 from ..accounts.models import User
+from ..accounts.repository import revoke_user_families
+from ..db import count_of
 from ..directory.models import Business, StaffMember
 from ..errors import OwnerRoleReserved, StaffNotFound, WeakPin
 from .models import TillStaff
+from .schemas import StaffPublic
 
-__all__ = ["clear_pin", "people", "set_pin", "staff_states"]
+__all__ = [
+    "change_role",
+    "clear_pin",
+    "people",
+    "remove_staff",
+    "set_pin",
+    "staff_page",
+    "staff_states",
+]
 
 
 def _people(session: Session, business: Business) -> list[User]:
@@ -82,6 +95,9 @@ def set_pin(
         row = TillStaff(business_id=business.id, user_id=user.id)
         session.add(row)
     row.name, row.role, row.pin_hash = name, body.role, hash_pin(body.pin)
+    member = session.get(StaffMember, user.id)
+    if member is not None and member.business_id == business.id:
+        member.role = body.role  # one role for the till and the API
     session.flush()
     return _public(user, row)
 
@@ -105,3 +121,60 @@ def staff_states(
         StaffState(id=row.user_id, name=row.name, role=row.role, pin_hash=row.pin_hash)
         for row in session.scalars(query.order_by(TillStaff.name))
     ]
+
+
+def _member(session: Session, business: Business, user_id: str) -> tuple[StaffMember, User]:
+    member = session.get(StaffMember, user_id)
+    user = session.get(User, user_id) if member is not None else None
+    if member is None or user is None or member.business_id != business.id:
+        raise StaffNotFound(
+            f"{user_id!r} is not a staff account of this business: list them with "
+            "GET /businesses/{id}/staff."
+        )
+    return member, user
+
+
+def _staff_public(member: StaffMember, user: User, has_pin: bool) -> StaffPublic:
+    return StaffPublic(id=user.id, email=user.email, role=member.role, has_pin=has_pin)
+
+
+def staff_page(
+    session: Session, business: Business, role: StaffRole | None, offset: int, limit: int
+) -> tuple[list[StaffPublic], int]:
+    """The business's staff accounts (of one role), by email, with the total."""
+    query = (
+        select(StaffMember, User)
+        .join(User, User.id == StaffMember.user_id)
+        .where(StaffMember.business_id == business.id)
+    )
+    if role is not None:
+        query = query.where(StaffMember.role == role)
+    total = count_of(session, query)
+    rows = session.execute(query.order_by(User.email).offset(offset).limit(limit)).all()
+    pins = _rows(session, business.id)
+    return [_staff_public(member, user, user.id in pins) for member, user in rows], total
+
+
+def change_role(session: Session, business: Business, user_id: str, role: StaffRole) -> StaffPublic:
+    """Make a staff account a cashier or a manager, at once in the API and, after their
+    next pull, at the tills (where a PIN is set)."""
+    member, user = _member(session, business, user_id)
+    member.role = role
+    row = session.get(TillStaff, (business.id, user.id))
+    if row is not None:
+        row.role = role  # recorded: the terminals pull it
+    session.flush()
+    return _staff_public(member, user, row is not None)
+
+
+def remove_staff(session: Session, business: Business, user_id: str, now: datetime) -> list[str]:
+    """Take a staff account off the business: it can do nothing for it from now on, no
+    till lets it sign in after its next pull, and its sessions end. The account itself
+    stays (its past sales name it). Returns the sessions ended, for the deny list."""
+    member, user = _member(session, business, user_id)
+    row = session.get(TillStaff, (business.id, user.id))
+    if row is not None:
+        session.delete(row)  # recorded: the terminals drop the PIN
+    session.delete(member)
+    session.flush()
+    return revoke_user_families(session, user.id, now)

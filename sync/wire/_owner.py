@@ -37,12 +37,15 @@ class IncidentPublic(BaseModel):
     id: str
     kind: IncidentKind
     subject_id: str  # the card, voucher or listing it is about
-    amount_minor: int
+    amount_minor: int  # an offline overspend's: the shortfall the business bears
     currency: str
     detail: str
     created_at: datetime
     resolved_at: datetime | None
     resolution: str
+    event_id: str | None = Field(default=None, description="the pushed event that raised it")
+    device_id: str | None = Field(default=None, description="the terminal that pushed it")
+    till: str | None = Field(default=None, description="that terminal's name")
 
 
 class IncidentResolve(BaseModel):

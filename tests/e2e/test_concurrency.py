@@ -162,8 +162,10 @@ def test_two_billing_runs_from_two_processes_at_once_invoice_once(postgres_url, 
             assert run.returncode == 0, output
         for owner, business_id in owners:
             invoices = httpx.get(f"{base}/api/v1/businesses/{business_id}/invoices", headers=owner)
-            assert [(i["kind"], i["status"]) for i in invoices.json()] == [("period", "paid")]
+            assert [(i["kind"], i["status"]) for i in invoices.json()["items"]] == [
+                ("period", "paid")
+            ]
             notices = httpx.get(
                 f"{base}/api/v1/businesses/{business_id}/billing-notices", headers=owner
-            ).json()
+            ).json()["items"]
             assert [n["kind"] for n in notices].count("paid") == 1

@@ -94,7 +94,7 @@ def test_two_offline_tills_overspend_a_card_and_sync_reconciles_it(server, tmp_p
     assert (shown["balance"]["minor"], shown["status"]) == (0, "blocked")
     incidents = httpx.get(
         f"{server}/api/v1/businesses/{business['id']}/incidents", headers=owner
-    ).json()
+    ).json()["items"]
     assert [(i["kind"], i["amount_minor"]) for i in incidents] == [("offline_overspend", 800)]
     # Till 2 pulled the outcome: the card is blocked there too.
     assert store2.card(card["id"]).status == "blocked"

@@ -36,6 +36,9 @@ class Actor:
     def put(self, path: str, json: Any = None, **kwargs: Any):
         return self.client.put(path, json=json, headers=self.headers, **kwargs)
 
+    def patch(self, path: str, json: Any = None, **kwargs: Any):
+        return self.client.patch(path, json=json, headers=self.headers, **kwargs)
+
 
 def new_key() -> str:
     return str(uuid.uuid4())

@@ -50,7 +50,7 @@ def new_device_notices(sessions, user_id: str) -> int:
 
 def test_sessions_are_listed_and_one_can_be_ended(client, customer):
     phone = from_device(client, customer.email, "phone")
-    listed = phone["actor"].get("/api/v1/me/sessions").json()
+    listed = phone["actor"].get("/api/v1/me/sessions").json()["items"]
     assert len(listed) == 2  # the fixture's sign-in and the phone's
     [current] = [s for s in listed if s["current"]]
     assert current["user_agent"] == "TillpointApp/phone"
@@ -58,7 +58,9 @@ def test_sessions_are_listed_and_one_can_be_ended(client, customer):
 
     assert phone["actor"].delete(f"/api/v1/me/sessions/{other['id']}").status_code == 204
     assert customer.get("/api/v1/me").status_code == 401  # its access token at once
-    assert [s["id"] for s in phone["actor"].get("/api/v1/me/sessions").json()] == [current["id"]]
+    assert [s["id"] for s in phone["actor"].get("/api/v1/me/sessions").json()["items"]] == [
+        current["id"]
+    ]
     again = phone["actor"].delete(f"/api/v1/me/sessions/{other['id']}")
     assert again.status_code == 404
     assert again.json()["type"].endswith("/session-not-found")
@@ -66,7 +68,7 @@ def test_sessions_are_listed_and_one_can_be_ended(client, customer):
 
 def test_another_persons_session_is_not_found(client, customer):
     stranger = sign_up(client)
-    [theirs] = stranger.get("/api/v1/me/sessions").json()
+    [theirs] = stranger.get("/api/v1/me/sessions").json()["items"]
     assert customer.delete(f"/api/v1/me/sessions/{theirs['id']}").status_code == 404
     assert stranger.get("/api/v1/me").status_code == 200
 
@@ -94,11 +96,13 @@ def test_a_new_device_tells_the_account_and_a_known_one_does_not(client, session
 
 def test_a_forgotten_device_is_signed_out_and_known_no_more(client, sessions, customer):
     phone = from_device(client, customer.email, "phone")
-    devices = customer.get("/api/v1/me/devices").json()
+    devices = customer.get("/api/v1/me/devices").json()["items"]
     [phone_device] = [d for d in devices if d["user_agent"] == "TillpointApp/phone"]
     assert customer.delete(f"/api/v1/me/devices/{phone_device['id']}").status_code == 204
     assert phone["actor"].get("/api/v1/me").status_code == 401
-    assert phone_device["id"] not in [d["id"] for d in customer.get("/api/v1/me/devices").json()]
+    assert phone_device["id"] not in [
+        d["id"] for d in customer.get("/api/v1/me/devices").json()["items"]
+    ]
     # Signing in from it again is a new device's sign-in, its old device token no help.
     before = new_device_notices(sessions, customer.id)
     from_device(client, customer.email, "phone", phone["device_token"])

@@ -209,11 +209,75 @@ CASES.update(
 )
 
 
+def listing(world, kind):
+    """A branch or product of shop A, made once by its owner before anyone acts."""
+    cache = world.__dict__.setdefault("_listings", {})
+    if kind not in cache:
+        body = (
+            {"name": "B", "address": "1 St", "latitude": 51.5, "longitude": -0.1}
+            if kind == "branches"
+            else {"name": "P", "price_minor": 100}
+        )
+        cache[kind] = world.actors["owner_a"].post(f"{biz(world)}/{kind}", body).json()["id"]
+    return cache[kind]
+
+
+def _with_listing(kind, call):
+    def prepared(world, actor):
+        return call(world, actor, f"{biz(world)}/{kind}/{listing(world, kind)}")
+
+    return prepared
+
+
+# The vendors' API: the owner (and a manager, see below) of the business; never a cashier.
+OWNERS = expect(rest=403, anonymous=401, owner_a=200, admin=200)
+CASES.update(
+    {
+        "change a business": (
+            lambda w, a: a.patch(biz(w), {"description": "changed"}),
+            OWNERS,
+        ),
+        "close a business": (
+            lambda w, a: a.delete(biz(w)),  # closing it again changes nothing: 204 again
+            expect(rest=403, anonymous=401, owner_a=204, admin=204),
+        ),
+        "change a branch": (
+            _with_listing("branches", lambda w, a, path: a.patch(path, {"name": "N"})),
+            OWNERS,
+        ),
+        "change a product": (
+            _with_listing("products", lambda w, a, path: a.patch(path, {"price_minor": 5})),
+            OWNERS,
+        ),
+        "change a deal": (
+            lambda w, a: a.patch(f"{biz(w)}/deals/{w.deal['id']}", {"title": "T"}),
+            OWNERS,
+        ),
+        "cancel a deal": (
+            lambda w, a: a.delete(f"{biz(w)}/deals/{w.deal['id']}"),
+            expect(rest=403, anonymous=401, owner_a=204, admin=204),
+        ),
+        "list own deals": (lambda w, a: a.get(f"{biz(w)}/deals"), OWNERS),
+        "list staff": (lambda w, a: a.get(f"{biz(w)}/staff"), OWNERS),
+        "change a staff member's role": (
+            lambda w, a: a.patch(f"{biz(w)}/staff/{w.actors['staff_a'].id}", {"role": "cashier"}),
+            OWNERS,
+        ),
+        "list holds": (lambda w, a: a.get(f"{biz(w)}/holds"), OWNERS),
+        "list vouchers sold": (lambda w, a: a.get(f"{biz(w)}/vouchers"), OWNERS),
+        "list incidents": (
+            lambda w, a: a.get(f"{biz(w)}/incidents"),
+            expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200),
+        ),
+    }
+)
+
+
 def holders(world, what):
     """The holder's first session or device id, read once before anyone acts."""
     cache = world.__dict__.setdefault("_holders", {})
     if what not in cache:
-        cache[what] = world.actors["holder"].get(f"/api/v1/me/{what}").json()[0]["id"]
+        cache[what] = world.actors["holder"].get(f"/api/v1/me/{what}").json()["items"][0]["id"]
     return cache[what]
 
 
@@ -367,7 +431,7 @@ def test_only_the_owner_revokes_a_terminal(world, client):
         for (name, actor), device_id in zip(world.actors.items(), device_ids, strict=True)
     }
     assert got == expect(rest=403, anonymous=401, owner_a=200, admin=200)
-    listed = owner.get(f"{biz(world)}/devices").json()
+    listed = owner.get(f"{biz(world)}/devices").json()["items"]
     revoked = {d["id"] for d in listed if d["revoked"]}
     allowed = {"owner_a", "admin"}
     assert revoked == {d for name, d in zip(ACTORS, device_ids, strict=True) if name in allowed}
@@ -732,3 +796,54 @@ def test_console_pages_and_forms_refuse_everyone_without_an_admins_console_sessi
             assert (name, path, response.status_code) == (name, path, 303)
             assert response.headers["location"] == "/console/sign-in"
     assert world.shop.owner.get(f"/api/v1/businesses/{world.shop.business_id}").status_code == 200
+
+
+def test_only_the_owner_removes_a_staff_member(world, client):
+    owner = world.actors["owner_a"]
+    staff_ids = [
+        owner.post(
+            f"{biz(world)}/staff", {"email": f"{new_key()[:8]}@example.com", "password": PASSWORD}
+        ).json()["id"]
+        for _ in ACTORS
+    ]
+    got = {
+        name: actor.delete(f"{biz(world)}/staff/{staff_id}").status_code
+        for (name, actor), staff_id in zip(world.actors.items(), staff_ids, strict=True)
+    }
+    assert got == expect(rest=403, anonymous=401, owner_a=204, admin=204)
+    left = {s["id"] for s in owner.get(f"{biz(world)}/staff").json()["items"]}
+    gone = {s for name, s in zip(ACTORS, staff_ids, strict=True) if name in {"owner_a", "admin"}}
+    assert left == (set(staff_ids) - gone) | {world.actors["staff_a"].id}
+
+
+def test_a_manager_manages_listings_and_reads_lists_but_not_the_business_or_staff(world):
+    owner, manager = world.actors["owner_a"], world.actors["staff_a"]
+    assert owner.patch(f"{biz(world)}/staff/{manager.id}", {"role": "manager"}).status_code == 200
+    other_manager = world.actors["staff_b"]
+    other = f"/api/v1/businesses/{other_business(world)}"
+    world.actors["owner_b"].patch(f"{other}/staff/{other_manager.id}", {"role": "manager"})
+    allowed = {
+        "add a product": manager.post(f"{biz(world)}/products", {"name": "P", "price_minor": 1}),
+        "change a deal": manager.patch(f"{biz(world)}/deals/{world.deal['id']}", {"title": "T"}),
+        "list own deals": manager.get(f"{biz(world)}/deals"),
+        "list staff": manager.get(f"{biz(world)}/staff"),
+        "list terminals": manager.get(f"{biz(world)}/devices"),
+        "list holds": manager.get(f"{biz(world)}/holds"),
+        "list vouchers sold": manager.get(f"{biz(world)}/vouchers"),
+    }
+    assert {name: r.status_code for name, r in allowed.items()} == {
+        "add a product": 201,
+        **{name: 200 for name in allowed if name != "add a product"},
+    }
+    refused = {
+        "change the business": manager.patch(biz(world), {"description": "mine"}),
+        "close the business": manager.delete(biz(world)),
+        "change a role": manager.patch(f"{biz(world)}/staff/{manager.id}", {"role": "cashier"}),
+        "another business's deals": other_manager.get(f"{biz(world)}/deals"),
+    }
+    assert {name: r.status_code for name, r in refused.items()} == dict.fromkeys(refused, 403)
+
+
+def other_business(world):
+    """Shop B's id, as its owner's business list has it."""
+    return world.actors["owner_b"].get("/api/v1/me").json()["businesses"][0]

@@ -64,8 +64,8 @@ class Billing:
     def post(self, path, body=None):
         return self.owner.post(self.base + path, body)
 
-    def get(self, path):
-        return self.owner.get(self.base + path).json()
+    def get(self, path, **params):
+        return self.owner.get(self.base + path, params=params).json()
 
     def run(self, day):
         """Today is `day`: the billing run for it."""
@@ -84,10 +84,10 @@ class Billing:
         return self
 
     def invoices(self):
-        return list(reversed(self.get("/invoices")))  # oldest first
+        return list(reversed(self.get("/invoices", limit=100)["items"]))  # oldest first
 
     def notices(self, kind=None):
-        found = list(reversed(self.get("/billing-notices")))
+        found = list(reversed(self.get("/billing-notices", limit=100)["items"]))
         return [n for n in found if kind is None or n["kind"] == kind]
 
     def subscription(self):
@@ -610,3 +610,11 @@ def test_two_runs_at_once_invoice_once(postgres_url, settings, clock):
                 assert len(billing.notices("paid")) == 1
     finally:
         engine.dispose()
+
+
+def test_a_closed_business_is_not_invoiced_for_the_months_after(client, sessions, clock):
+    billing = Billing(client, sessions, clock)
+    billing.run(NOV)
+    assert billing.owner.delete(billing.base).status_code == 204
+    billing.walk(DEC + timedelta(days=40))
+    assert totals(billing.invoices()) == [("period", 100, "paid")]

@@ -53,7 +53,7 @@ def decisions(admin: Actor, rule: Any) -> Any:
 def reviews(shop, status: str | None = None) -> Any:
     params = {"status": status} if status else {}
     path = f"/api/v1/businesses/{shop.business_id}/fraud/reviews"
-    return shop.owner.get(path, params=params).json()
+    return shop.owner.get(path, params=params).json()["items"]
 
 
 def assert_blocked(response) -> None:
@@ -255,7 +255,7 @@ def test_a_pushed_redemption_past_the_limit_is_recorded_and_flagged(
     first = till.event(card_id=card["id"], amount_minor=100)
     second = till.event(card_id=card["id"], amount_minor=100)
     statuses = [status for status, _ in till.push(first, second)]
-    incidents = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+    incidents = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()["items"]
     if action == "block":
         assert statuses == ["applied", "applied_with_incident"]
         assert [i["kind"] for i in incidents] == ["fraud_flagged"]
@@ -323,21 +323,23 @@ def sign_in_from(client, email: str, install_id: str) -> Actor:
 
 def test_an_owner_signing_in_from_a_new_device_is_told(client, shop):
     owner = sign_in_from(client, shop.owner.email, "phone-1")
-    assert len(owner.get("/api/v1/me/sign-in-notices").json()) == 1  # new after the signup's
+    assert (
+        len(owner.get("/api/v1/me/sign-in-notices").json()["items"]) == 1
+    )  # new after the signup's
     sign_in_from(client, shop.owner.email, "phone-1")
-    assert len(owner.get("/api/v1/me/sign-in-notices").json()) == 1  # a known device
+    assert len(owner.get("/api/v1/me/sign-in-notices").json()["items"]) == 1  # a known device
     sign_in_from(client, shop.owner.email, "phone-2")
-    notices = owner.get("/api/v1/me/sign-in-notices").json()
+    notices = owner.get("/api/v1/me/sign-in-notices").json()["items"]
     assert len(notices) == 2
     assert "new device" in notices[0]["detail"]
-    devices = owner.get("/api/v1/me/devices").json()
+    devices = owner.get("/api/v1/me/devices").json()["items"]
     assert {d["install_id"] for d in devices} == {None, "phone-1", "phone-2"}
 
 
 def test_a_customer_on_a_new_device_gets_no_owner_notice(client, customer):
     signed_in = sign_in_from(client, customer.email, "phone-1")
-    assert signed_in.get("/api/v1/me/sign-in-notices").json() == []
-    assert len(signed_in.get("/api/v1/me/devices").json()) == 2
+    assert signed_in.get("/api/v1/me/sign-in-notices").json()["items"] == []
+    assert len(signed_in.get("/api/v1/me/devices").json()["items"]) == 2
 
 
 # -- the rules themselves --------------------------------------------------------------------
@@ -418,7 +420,7 @@ def test_an_owner_manages_only_their_own_business_s_rules(admin, client, shop):
     rule = shop.owner.post(own_rules(shop), one_purchase_a_day()).json()
     rival = open_shop(client, "Rival Café")
     mine = f"{own_rules(shop)}/{rule['id']}"
-    assert [r["id"] for r in shop.owner.get(own_rules(shop)).json()] == [rule["id"]]
+    assert [r["id"] for r in shop.owner.get(own_rules(shop)).json()["items"]] == [rule["id"]]
     # Another owner can neither see, add to, nor change them ...
     assert rival.owner.get(own_rules(shop)).status_code == 403
     assert rival.owner.post(own_rules(shop), one_purchase_a_day(name="x")).status_code == 403
@@ -430,7 +432,7 @@ def test_an_owner_manages_only_their_own_business_s_rules(admin, client, shop):
     response = rival.owner.client.patch(through_own, json=change, headers=rival.owner.headers)
     assert response.status_code == 404
     assert response.json()["type"].endswith("/fraud-rule-not-found")
-    assert rival.owner.get(own_rules(rival)).json() == []
+    assert rival.owner.get(own_rules(rival)).json()["items"] == []
     # ... nor can the business's cashier.
     assert shop.cashier.get(own_rules(shop)).status_code == 403
     # The platform's list is the platform's rules; a business's rule is not one of them.
@@ -480,4 +482,4 @@ def test_a_rule_s_required_values_cannot_be_cleared(shop, field):
     response = shop.owner.client.patch(path, json={field: None}, headers=shop.owner.headers)
     assert response.status_code == 422, response.text
     assert field in response.text
-    assert shop.owner.get(own_rules(shop)).json() == [rule]
+    assert shop.owner.get(own_rules(shop)).json()["items"] == [rule]

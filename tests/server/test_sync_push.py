@@ -99,7 +99,7 @@ def test_overspend_across_two_tills_blocks_the_card_and_opens_an_incident(client
     assert "£4.00" in detail
     shown = balance(shop, card)
     assert (shown["balance"]["minor"], shown["status"]) == (0, "blocked")
-    (incident,) = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+    (incident,) = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()["items"]
     assert (incident["kind"], incident["amount_minor"]) == ("offline_overspend", 400)
     resolved = shop.owner.post(
         f"/api/v1/businesses/{shop.business_id}/incidents/{incident['id']}/resolve",
@@ -224,7 +224,8 @@ def test_a_voucher_used_on_two_tills_is_recorded_twice_and_flagged(client, shop)
     status, _ = second.push(second.event("voucher_redemption", voucher_id=voucher["id"]))[0]
     assert status == "applied_with_incident"
     kinds = [
-        i["kind"] for i in shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+        i["kind"]
+        for i in shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()["items"]
     ]
     assert kinds == ["voucher_reused"]
 
@@ -266,7 +267,7 @@ def test_a_terminal_redeems_a_voucher_online_once(client, shop, customer):
     # The same redemption arriving as an offline event (its answer was lost) is a duplicate.
     event = till.event("voucher_redemption", voucher_id=voucher["id"], attempt_key=key)
     assert till.push(event)[0][0] == "duplicate"
-    assert shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json() == []
+    assert shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()["items"] == []
 
 
 def product_of(client, shop, product_id):
@@ -331,7 +332,7 @@ def test_a_conflicting_edit_is_reported_not_dropped(client, shop):
     assert status == "rejected"
     assert "conflict" in detail
     assert product_of(client, shop, "newproduct2")["name"] == "Tea (pot)"
-    (incident,) = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+    (incident,) = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()["items"]
     assert incident["kind"] == "edit_conflict"
     assert "Green tea" in incident["detail"]  # the losing edit is kept for the vendor
 
@@ -376,7 +377,8 @@ def test_deal_edits_apply_to_their_version_and_conflicts_are_reported(client, sh
     shown = client.get(f"/api/v1/deals/{deal['id']}").json()
     assert (shown["title"], shown["remaining"]) == ("Three for two", 9)
     kinds = [
-        i["kind"] for i in shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+        i["kind"]
+        for i in shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()["items"]
     ]
     assert kinds == ["edit_conflict"]
 

@@ -37,7 +37,7 @@ def test_a_pairing_code_names_the_branch_its_till_serves(client, shop):
     key = public_key_text(Ed25519PrivateKey.generate().public_key())
     paired = SyncClient("", http=client).pair(code["code"], key, "Till 2")
     assert paired.branch_id == branch["id"]
-    (listed,) = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/devices").json()
+    (listed,) = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/devices").json()["items"]
     assert (listed["name"], listed["branch_id"]) == ("Till 2", branch["id"])
 
 
@@ -87,7 +87,7 @@ def test_a_stale_branch_edit_is_reported_not_dropped(client, shop):
     assert status == "rejected"
     assert detail.startswith("conflict:")
     assert branch_shown(client, shop, branch["id"])["name"] == "Corner"
-    (incident,) = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()
+    (incident,) = shop.owner.get(f"/api/v1/businesses/{shop.business_id}/incidents").json()["items"]
     assert incident["kind"] == "edit_conflict"
     assert "Market Square" in incident["detail"]
 

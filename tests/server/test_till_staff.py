@@ -24,7 +24,7 @@ def set_pin(shop, user_id, pin="4821", role="cashier", by=None, **extra):
 
 
 def test_the_owner_sees_who_can_work_the_tills(shop):
-    people = shop.owner.get(till_staff(shop)).json()
+    people = shop.owner.get(till_staff(shop)).json()["items"]
     assert [(p["id"], p["role"], p["has_pin"]) for p in people] == [
         (shop.owner.id, None, False),
         (shop.cashier.id, None, False),
@@ -71,7 +71,7 @@ def test_a_guessable_or_malformed_pin_is_refused_and_nothing_changes(shop, pin):
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["type"] == "https://tillpoint.dev/problems/weak-pin"
     assert answer.json()["detail"].startswith("That PIN will not do: a PIN ")
-    assert not shop.owner.get(till_staff(shop)).json()[1]["has_pin"]
+    assert not shop.owner.get(till_staff(shop)).json()["items"][1]["has_pin"]
 
 
 def test_only_the_owner_is_owner_at_the_till(shop):
