@@ -306,9 +306,9 @@ def test_a_club_buys_a_voucher_and_a_member_gets_it(client, customer, shop, bala
     assert bought.status_code == 201, bought.text
     assert fund(customer, club) == 1000 - deal["deal_price"]["minor"]
     balanced()
-    assert bea.get("/api/v1/me/vouchers").json() == []
+    assert bea.get("/api/v1/me/vouchers").json()["items"] == []
     assert hand_over(customer, club, bought.json(), bea).status_code == 200
-    [voucher] = bea.get("/api/v1/me/vouchers").json()
+    [voucher] = bea.get("/api/v1/me/vouchers").json()["items"]
     assert voucher["id"] == bought.json()["item_id"]
     assert bea.get(f"/api/v1/vouchers/{voucher['id']}/qr.svg").status_code == 200
     balanced()
