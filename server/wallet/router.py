@@ -22,6 +22,7 @@ from ..deps import (
     reply,
     require_role,
     till_for,
+    user_of,
 )
 from ..directory.models import Business, StaffMember
 from ..directory.schemas import MoneyPublic
@@ -58,22 +59,28 @@ def _money(minor: int, currency: str) -> MoneyPublic:
     return MoneyPublic.of(Money.of(minor, currency))
 
 
-def _card_public(session: SessionDep, card: GiftCard) -> GiftCardPublic:
+def _card_public(
+    session: SessionDep, card: GiftCard, balance: Money | None = None
+) -> GiftCardPublic:
+    """The card as its holder sees it; `balance` when the caller knows it (a card just
+    issued holds what was paid), else read."""
     return GiftCardPublic(
         id=card.id,
         business_id=card.business_id,
         status=card.status.value,
-        balance=MoneyPublic.of(cards.card_balance(session, card)),
+        balance=MoneyPublic.of(balance or cards.card_balance(session, card)),
         issued_at=card.issued_at,
         expires_at=card.expires_at,
         version=card.version,
     )
 
 
-def _card_issued(request: Request, session: SessionDep, card: GiftCard) -> GiftCardIssued:
+def _card_issued(
+    request: Request, session: SessionDep, card: GiftCard, balance: Money | None = None
+) -> GiftCardIssued:
     base = str(request.url_for("gift_card_qr_png", card_id=card.id))
     return GiftCardIssued(
-        **_card_public(session, card).model_dump(),
+        **_card_public(session, card, balance).model_dump(),
         token=card.token,
         qr_png=base,
         qr_svg=base.removesuffix(".png") + ".svg",
@@ -113,38 +120,43 @@ def _card_for(session: SessionDep, user: User, card_id: str, *, holder_only: boo
     responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
     summary="Buy a gift card",
 )
-def buy_gift_card(
+async def buy_gift_card(
     business_id: str,
     body: GiftCardPurchase,
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    claims: BearerClaims,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    require_role(user, Role.CUSTOMER)
-    business = session.get(Business, business_id)
-    if business is None:
-        raise BusinessNotFound(f"There is no business {business_id!r}.")
-    require_selling(session, business.id)
+    request_body = {"path": request.url.path, **body.model_dump()}
     gateway: PaymentGateway = request.app.state.gateway
     limits: MoneyLimits = request.app.state.money_limits
 
-    def operation() -> Outcome:
-        amount = Money.of(body.amount_minor, business.currency)
-        today = datetime.now(UTC).date()
-        payment_card = payment_card_key(gateway, body.payment.card_number)
-        cards.prepare_purchase(session, business, amount, payment_card, today, limits)
-        fraud.screen(session, _purchase_activity(request, business, user, amount, payment_card))
-        reference = take_payment(
-            gateway, amount, body.payment.card_number, f"{user.id}:{idempotency_key}"
-        )
-        card = cards.issue_card(
-            session, request.app.state.keyring, business, user.id, amount, reference
-        )
-        return 201, _card_issued(request, session, card).model_dump(mode="json")
+    def work(session: Session) -> Outcome:
+        user = user_of(session, request, claims)
+        require_role(user, Role.CUSTOMER)
+        business = session.get(Business, business_id)
+        if business is None:
+            raise BusinessNotFound(f"There is no business {business_id!r}.")
+        require_selling(session, business.id)
 
-    request_body = {"path": request.url.path, **body.model_dump()}
-    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+        def operation() -> Outcome:
+            amount = Money.of(body.amount_minor, business.currency)
+            today = datetime.now(UTC).date()
+            payment_card = payment_card_key(gateway, body.payment.card_number)
+            cards.prepare_purchase(session, business, amount, payment_card, today, limits)
+            fraud.screen(session, _purchase_activity(request, business, user, amount, payment_card))
+            reference = take_payment(
+                gateway, amount, body.payment.card_number, f"{user.id}:{idempotency_key}"
+            )
+            card = cards.issue_card(
+                session, request.app.state.keyring, business, user.id, amount, reference
+            )
+            issued = _card_issued(request, session, card, balance=amount)
+            return 201, issued.model_dump(mode="json")
+
+        return idempotent(session, user.id, idempotency_key, request_body, operation)
+
+    return reply(await in_thread(request, work))
 
 
 def _purchase_activity(
