@@ -308,7 +308,9 @@ async def redeem(
     address = client_of(request).address
 
     def work(session: Session) -> Outcome:
-        till = till_for(session, request, claims, business_id, idempotency_key)
+        till = till_for(
+            session, request, claims, business_id, idempotency_key, card_id=body.card_id
+        )
         user = till.user
         request.app.state.redeem_limiter.hit(f"user:{user.id}", "redemption")
 
