@@ -14,8 +14,9 @@ on /metrics), and the p50/p95/p99 latency wrk saw. Also the server's /healthz ra
 floor of any request) and, last, a redemption's statements as one PL/pgSQL call driven by
 pgbench with no server (`bench/redemption_in_sql.sql`, an upper bound).
 
-Vouchers are used once: the voucher loads redeem vouchers bought by a voucher-purchase
-load just before (also printed); a voucher load that runs out says so.
+Vouchers are used once: each voucher redemption load spends vouchers made for it in the
+database (copies of one the voucher purchase load bought, their sale on the ledger), more
+than it can redeem in its time.
 
 Needs a PostgreSQL it may create databases on (TILLPOINT_BENCH_POSTGRES_URL, default
 postgresql://postgres@127.0.0.1:5432/postgres), `pgbench` and `wrk` on the PATH (Debian:
@@ -303,13 +304,16 @@ def round_trips(base: str) -> float:
 
 def cpu_seconds(server: int) -> tuple[float, float]:
     """CPU seconds used so far by the server process `server` with its workers, and by
-    PostgreSQL's processes, from /proc (0, 0 where there is none). Exited processes are not
-    counted: wrk's connections and the server's pool stay open for the whole run."""
+    PostgreSQL's processes, from /proc (0, 0 where there is none). PostgreSQL's figure
+    includes what its exited backends used (the postmaster's reaped children, fields
+    cutime and cstime), so it only grows as connections come and go."""
     proc = Path("/proc")
     if not proc.is_dir():
         return 0.0, 0.0
     ticks = os.sysconf("SC_CLK_TCK")
     served = postgres = 0.0
+    postgres_pids: dict[int, int] = {}  # pid: parent, of PostgreSQL's processes
+    reaped: dict[int, float] = {}  # pid: its exited children's CPU seconds
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -321,8 +325,14 @@ def cpu_seconds(server: int) -> tuple[float, float]:
         used = (int(fields[11]) + int(fields[12])) / ticks
         if command.startswith(b"postgres"):
             postgres += used
+            postgres_pids[int(entry.name)] = int(fields[1])
+            reaped[int(entry.name)] = (int(fields[13]) + int(fields[14])) / ticks
         elif server in {int(entry.name), int(fields[1])}:  # the server, or a worker of it
             served += used
+    # The postmaster: the PostgreSQL process whose parent is not one.
+    postgres += sum(
+        reaped[pid] for pid, parent in postgres_pids.items() if parent not in postgres_pids
+    )
     return served, postgres
 
 
@@ -392,16 +402,15 @@ def measure(workers: int, seconds: float, report: Callable[[str, Load], None]) -
                 "voucher purchases, 64 tills, one business",
                 run("buy-vouchers", script, 64, 2.5 * seconds),
             )
-            vouchers = voucher_ids(url, main_shop[0].business)
             for clients in TILLS:
-                part, vouchers = vouchers[: len(vouchers) // 2], vouchers[len(vouchers) // 2 :]
+                part = seed_vouchers(url, main_shop[0].business, VOUCHERS_PER_SECOND * seconds)
                 script = VOUCHER_LUA % {
                     "ids": ",".join(f'"{v}"' for v in part),
                     "path": f"/api/v1/businesses/{main_shop[0].business}/voucher-redemptions",
                     "auth": main_shop[0].cashier,
                 }
                 report(
-                    f"voucher redemptions, {clients} tills, one business ({len(part)} vouchers)",
+                    f"voucher redemptions, {clients} tills, one business",
                     run("redeem-vouchers", script, clients),
                 )
             return main_shop[0].business, cashier_id(url, main_shop[0].business)
@@ -410,13 +419,51 @@ def measure(workers: int, seconds: float, report: Callable[[str, Load], None]) -
             server.wait(timeout=30)
 
 
-def voucher_ids(url: str, business: str) -> list[str]:
+VOUCHERS_PER_SECOND = 2_000  # more than any voucher load redeems: none runs out
+
+
+def seed_vouchers(url: str, business: str, count: float) -> list[str]:
+    """`count` new vouchers of `business`, copies of one the purchase load bought, their
+    sale posted to the ledger as one transfer: buying thousands through the API would
+    take longer than the loads that spend them. Their ids."""
+    prefix = uuid.uuid4().hex[:5]
     with psycopg.connect(url) as connection:
-        rows = connection.execute(
-            "SELECT id FROM vouchers WHERE business_id = %s AND status = 'issued' ORDER BY id",
+        template = connection.execute(
+            "SELECT id, face_minor, currency FROM vouchers WHERE business_id = %s "
+            "AND status = 'issued' ORDER BY id LIMIT 1",
             (business,),
-        ).fetchall()
-    return [row[0] for row in rows]
+        ).fetchone()
+        if template is None:
+            raise SystemExit("the voucher purchase load bought no voucher to copy")
+        ids = [f"{prefix}{n:06d}" for n in range(int(count))]
+        connection.execute(
+            "INSERT INTO vouchers (id, deal_id, business_id, owner_id, face_minor, currency, "
+            "token_id, token, status, issued_at, expires_at, version) "
+            "SELECT new.id, v.deal_id, v.business_id, v.owner_id, v.face_minor, v.currency, "
+            "v.token_id, v.token, 'issued', v.issued_at, v.expires_at, 1 "
+            "FROM vouchers v, unnest(%s::text[]) AS new(id) WHERE v.id = %s",
+            (ids, template[0]),
+        )
+        total = int(template[1]) * len(ids)
+        accounts = dict(
+            connection.execute(
+                "SELECT purpose, id FROM ledger_accounts WHERE business_id = %s "
+                "AND currency = %s AND purpose IN ('clearing', 'vouchers')",
+                (business, template[2]),
+            ).fetchall()
+        )
+        connection.execute(
+            "INSERT INTO transfers (operation_id, kind, debit_account_id, credit_account_id, "
+            "amount_minor, currency, memo, created_at) "
+            "VALUES (%s, 'voucher-sale', %s, %s, %s, %s, 'benchmark vouchers', now())",
+            (prefix, accounts["clearing"], accounts["vouchers"], total, template[2]),
+        )
+        for purpose, sign in (("clearing", -1), ("vouchers", 1)):
+            connection.execute(
+                "UPDATE ledger_accounts SET balance_minor = balance_minor + %s WHERE id = %s",
+                (sign * total, accounts[purpose]),
+            )
+    return ids
 
 
 def cashier_id(url: str, business: str) -> str:

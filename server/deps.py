@@ -11,7 +11,7 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 from starlette.concurrency import run_in_threadpool
 
 from sync.wire import StaffRole
@@ -22,7 +22,7 @@ from .db import SessionDep, in_transaction
 from .directory.models import Business, StaffMember
 from .problems import MEDIA_TYPE, Problem
 from .wallet.idempotency import NOT_READ, Outcome, Prior
-from .wallet.models import IdempotencyRecord
+from .wallet.models import GiftCard, IdempotencyRecord, LedgerAccount
 from .wallet.purchase import Sales
 
 __all__ = [
@@ -203,12 +203,15 @@ def _allowed(
 
 @dataclass(frozen=True)
 class Till:
-    """Who is at a business's till, the business, and what their Idempotency-Key
-    already answered (`Prior`)."""
+    """Who is at a business's till, the business, what their Idempotency-Key already
+    answered (`Prior`) and, when asked for, the gift card presented (None if there is
+    none). The card is kept here because a session holds what it loaded only while
+    something else refers to it."""
 
     user: User
     business: Business
     prior: Prior
+    card: GiftCard | None = None
 
 
 def till_for(
@@ -219,9 +222,12 @@ def till_for(
     idempotency_key: str | None,
     *,
     staff: bool = True,
+    card_id: str | None = None,
 ) -> Till:
     """`user_of` and `business_for` and the key's stored answer, in one query: a till asks
-    all three on every sale."""
+    all three on every sale. With `card_id`, that gift card and its ledger account are read
+    in the same query into the session (whose business it is, the caller checks), so the
+    sale's `session.get` of it sends nothing."""
     _refuse_ended(request, claims)
     query = (
         select(User, Business, StaffMember.role, IdempotencyRecord)
@@ -237,14 +243,22 @@ def till_for(
         )
         .where(User.id == claims.user_id)
     )
+    if card_id is not None:
+        query = (
+            query.add_columns(GiftCard)
+            .outerjoin(GiftCard, GiftCard.id == card_id)
+            .outerjoin(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
+            .options(contains_eager(GiftCard.account))
+        )
     found = session.execute(query).first()
     if found is None:
         raise _no_user()
-    user, business, works_as, record = found
+    user, business, works_as, record = found[:4]
     return Till(
         user,
         _allowed(user, business, works_as, business_id, staff=staff),
         record if idempotency_key else NOT_READ,
+        found._mapping[GiftCard] if card_id is not None else None,
     )
 
 
@@ -302,7 +316,7 @@ def reply(outcome: Outcome) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=media)
 
 
-def _sales(request: Request) -> Sales:
+async def _sales(request: Request) -> Sales:  # no thread hop: it only reads app state
     state = request.app.state
     return Sales(state.gateway, state.keyring, state.money_limits)
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
 from sync.money import Money
 from sync.wire import VoucherStatus
@@ -12,7 +13,18 @@ from ..accounts.models import Role
 from ..billing.subscriptions import require_selling
 from ..caching import DETAIL_MAX_AGE, LIST_MAX_AGE, NOT_MODIFIED, cacheable
 from ..db import SessionDep
-from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply, require_role
+from ..deps import (
+    PROBLEM_RESPONSES,
+    BearerClaims,
+    CurrentUser,
+    IdempotencyKey,
+    business_for,
+    in_thread,
+    reply,
+    require_role,
+    till_for,
+    user_of,
+)
 from ..directory.models import Business
 from ..directory.repository import Near
 from ..errors import DealNotFound, VoucherNotFound
@@ -212,31 +224,37 @@ def get_deal(deal_id: str, request: Request, session: SessionDep) -> Response:
     responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
     summary="Buy a voucher for a deal",
 )
-def buy_voucher(
+async def buy_voucher(
     deal_id: str,
     body: VoucherPurchase,
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    claims: BearerClaims,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    require_role(user, Role.CUSTOMER)
-    deal = session.get(Deal, deal_id)
-    if deal is None:
-        raise DealNotFound(f"There is no deal {deal_id!r}.")
-    require_selling(session, deal.business_id)
+    request_body = {"path": request.url.path, **body.model_dump()}
     gateway: PaymentGateway = request.app.state.gateway
 
-    def operation() -> Outcome:
-        price = Money.of(deal.deal_price_minor, deal.currency)
-        reference = take_payment(
-            gateway, price, body.payment.card_number, f"{user.id}:{idempotency_key}"
-        )
-        voucher = service.buy_voucher(session, request.app.state.keyring, deal, user.id, reference)
-        return 201, _voucher_issued(request, voucher).model_dump(mode="json")
+    def work(session: Session) -> Outcome:
+        user = user_of(session, request, claims)
+        require_role(user, Role.CUSTOMER)
+        deal = session.get(Deal, deal_id)
+        if deal is None:
+            raise DealNotFound(f"There is no deal {deal_id!r}.")
+        require_selling(session, deal.business_id)
 
-    request_body = {"path": request.url.path, **body.model_dump()}
-    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+        def operation() -> Outcome:
+            price = Money.of(deal.deal_price_minor, deal.currency)
+            reference = take_payment(
+                gateway, price, body.payment.card_number, f"{user.id}:{idempotency_key}"
+            )
+            voucher = service.buy_voucher(
+                session, request.app.state.keyring, deal, user.id, reference
+            )
+            return 201, _voucher_issued(request, voucher).model_dump(mode="json")
+
+        return idempotent(session, user.id, idempotency_key, request_body, operation)
+
+    return reply(await in_thread(request, work))
 
 
 @router.get("/me/vouchers", summary="Your vouchers, oldest first")
@@ -288,28 +306,33 @@ def voucher_qr_svg(voucher_id: str, user: CurrentUser, session: SessionDep) -> R
     responses=PROBLEM_RESPONSES,
     summary="Redeem a voucher at the till, once",
 )
-def redeem_voucher(
+async def redeem_voucher(
     business_id: str,
     body: VoucherRedemption,
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    claims: BearerClaims,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    business = business_for(session, user, business_id, staff=True)
-    request.app.state.redeem_limiter.hit(f"user:{user.id}", "redemption")
-
-    def operation() -> Outcome:
-        voucher = service.redeem_presented_voucher(
-            session,
-            request.app.state.keyring,
-            business,
-            body.token,
-            body.voucher_id,
-            user.id,
-            Origin(cashier_id=user.id),  # a cashier's app: no paired till, no branch
-        )
-        return 200, voucher_public(voucher).model_dump(mode="json")
-
     request_body = {"path": request.url.path, **body.model_dump()}
-    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+    def work(session: Session) -> Outcome:
+        till = till_for(session, request, claims, business_id, idempotency_key)
+        request.app.state.redeem_limiter.hit(f"user:{till.user.id}", "redemption")
+
+        def operation() -> Outcome:
+            voucher = service.redeem_presented_voucher(
+                session,
+                request.app.state.keyring,
+                till.business,
+                body.token,
+                body.voucher_id,
+                till.user.id,
+                Origin(cashier_id=till.user.id),  # a cashier's app: no paired till, no branch
+            )
+            return 200, voucher_public(voucher).model_dump(mode="json")
+
+        return idempotent(
+            session, till.user.id, idempotency_key, request_body, operation, till.prior
+        )
+
+    return reply(await in_thread(request, work))

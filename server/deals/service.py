@@ -346,11 +346,19 @@ def find_voucher(
     token: str | None,
     voucher_id: str | None,
     now: datetime | None = None,
+    *,
+    for_update: bool = False,
 ) -> Voucher:
+    """The voucher presented at `business`'s till (its QR text or its id); with
+    `for_update`, its row locked until the transaction ends."""
     now = now or _now()
     if token is not None:
         voucher_id = presented_subject(session, keyring, business.id, token, Kind.VOUCHER, now)
-    voucher = session.get(Voucher, voucher_id) if voucher_id else None
+    voucher = (
+        session.get(Voucher, voucher_id, with_for_update=for_update, populate_existing=for_update)
+        if voucher_id
+        else None
+    )
     if voucher is None or voucher.business_id != business.id:
         raise VoucherNotFound("This business has no voucher with that id: check the code.")
     return voucher
@@ -367,12 +375,25 @@ def redeem_voucher(
 ) -> None:
     """Mark the voucher used (at `origin`; by a terminal offline, pushed later, when
     `offline`) — once, even if two tills scan it at the same moment."""
-    now = now or _now()
-    if voucher.expires_at <= now:
-        raise VoucherExpired(f"This voucher's deal ended on {voucher.expires_at:%d %B %Y}.")
     # The voucher's row is locked first: of two tills scanning it at once, the second
     # waits, then finds it used.
     session.refresh(voucher, with_for_update=True)
+    _spend(session, voucher, by_user_id, now or _now(), origin, offline=offline)
+
+
+def _spend(
+    session: Session,
+    voucher: Voucher,
+    by_user_id: str,
+    now: datetime,
+    origin: Origin,
+    *,
+    offline: bool = False,
+) -> None:
+    """Mark the voucher, its row locked by the caller, used, and post its value to the
+    business's revenue (at `origin`)."""
+    if voucher.expires_at <= now:
+        raise VoucherExpired(f"This voucher's deal ended on {voucher.expires_at:%d %B %Y}.")
     if voucher.status is not VoucherStatus.ISSUED:
         when = f" on {voucher.redeemed_at:%d %B %Y at %H:%M} UTC" if voucher.redeemed_at else ""
         raise VoucherUsed(
@@ -412,9 +433,11 @@ def redeem_presented_voucher(
     origin: Origin = NOWHERE,
 ) -> Voucher:
     """Redeem the voucher presented at `business`'s till (its QR text or its id), as the
-    till's and the terminals' online redemptions both do; `by` is the user or terminal."""
-    voucher = find_voucher(session, keyring, business, token, voucher_id)
-    redeem_voucher(session, voucher, by, origin=origin)
+    till's and the terminals' online redemptions both do; `by` is the user or terminal.
+    Its row is locked as it is read (one statement, not a read and a locking read)."""
+    now = _now()
+    voucher = find_voucher(session, keyring, business, token, voucher_id, now, for_update=True)
+    _spend(session, voucher, by, now, origin)
     return voucher
 
 

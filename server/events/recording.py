@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
     ORMExecuteState,
@@ -178,9 +178,13 @@ def _write(session: Session, pending: list[_Noted]) -> None:
     by_business: dict[str, list[_Noted]] = {}
     for noted in events.values():
         by_business.setdefault(noted.business_id, []).append(noted)
+    at_once = session.get_bind().dialect.name == "postgresql"
     rows: list[dict[str, object]] = []
     for business_id in sorted(by_business):  # one lock order across businesses
         batch = by_business[business_id]
+        if at_once:
+            _insert_with_positions(session, business_id, batch)
+            continue
         last = _take_positions(session, business_id, len(batch))
         first = last - len(batch) + 1
         rows.extend(
@@ -194,8 +198,45 @@ def _write(session: Session, pending: list[_Noted]) -> None:
             }
             for i, noted in enumerate(batch)
         )
-    session.execute(insert(Event), rows)
+    if rows:
+        session.execute(insert(Event), rows)
     session.info.setdefault(_MOVED, set()).update(by_business)
+
+
+_WITH_POSITIONS = text(
+    """
+    WITH taken AS (
+        INSERT INTO event_counters (business_id, position) VALUES (:business_id, :count)
+        ON CONFLICT (business_id) DO UPDATE SET position = event_counters.position + :count
+        RETURNING position
+    )
+    INSERT INTO events (business_id, position, entity, entity_id, kind, occurred_at)
+    SELECT :business_id, taken.position - :count + noted.n,
+           noted.entity, noted.entity_id, noted.kind, noted.occurred_at
+    FROM taken, unnest(
+        CAST(:entities AS varchar[]), CAST(:entity_ids AS varchar[]),
+        CAST(:kinds AS varchar[]), CAST(:occurred AS timestamptz[])
+    ) WITH ORDINALITY AS noted (entity, entity_id, kind, occurred_at, n)
+    """
+)
+
+
+def _insert_with_positions(session: Session, business_id: str, batch: list[_Noted]) -> None:
+    """PostgreSQL: move the business's counter on and insert its events with the positions
+    taken, in one statement (a data-modifying WITH): one round trip, not two. The counter's
+    row stays locked until the commit, as with `_take_positions`. Plain SQL with arrays,
+    so its text is the same for any number of events (one prepared form)."""
+    session.execute(
+        _WITH_POSITIONS,
+        {
+            "business_id": business_id,
+            "count": len(batch),
+            "entities": [n.entity.value for n in batch],
+            "entity_ids": [n.entity_id for n in batch],
+            "kinds": [n.kind.value for n in batch],
+            "occurred": [n.at for n in batch],
+        },
+    )
 
 
 def when_logs_move(sessions: sessionmaker[Session], listener: LogsMoved) -> None:

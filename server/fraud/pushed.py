@@ -35,7 +35,7 @@ from .models import (
     ReviewStatus,
     RuleMode,
 )
-from .service import _COLUMNS, Activity, Rule, _enabled_rules, _over, _reason
+from .service import _COLUMNS, Activity, Rule, _enabled_rules, _over, _reason, new_review
 
 __all__ = ["PushedScreening"]
 
@@ -220,16 +220,7 @@ class PushedScreening:
         key = (rule.id, decision.subject_key, decision.business_id)
         review = self._reviews.get(key)
         if review is None:
-            review = FraudReview(
-                business_id=decision.business_id,
-                rule_id=rule.id,
-                decision_reference=decision.reference,
-                event=decision.event,
-                subject=decision.subject,
-                subject_key=decision.subject_key,
-                reason=_reason(rule, decision),
-                hits=1,
-            )
+            review = new_review(rule, decision)
             self.session.add(review)
             self._reviews[key] = review
         else:

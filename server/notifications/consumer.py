@@ -67,7 +67,8 @@ def consume(sessions: Callable[[], Session], options: ConsumerOptions, now: date
     their head, so history is not sent)."""
 
     def planned(session: Session, events: Sequence[Event]) -> None:
-        found = (p for event in events for p in _plan(session, event, options))
+        told: set[int] = set()  # transfers planned by an earlier event of this batch
+        found = (p for event in events for p in _plan(session, event, options, told))
         write(session, found, options.channels, now)
 
     return read_new_events(sessions, NotificationCursor, options.batch, planned)
@@ -79,9 +80,11 @@ def _about(
     return Planned(kind, source_id, user_id, event.business_id, event.id, message)
 
 
-def _plan(session: Session, event: Event, options: ConsumerOptions) -> list[Planned]:
+def _plan(
+    session: Session, event: Event, options: ConsumerOptions, told: set[int]
+) -> list[Planned]:
     if event.entity == EventEntity.CARD and event.kind != EventKind.REMOVED:
-        return _card(session, event, options)
+        return _card(session, event, options, told)
     if event.entity == EventEntity.INCIDENT and event.kind == EventKind.CREATED:
         return _incident(session, event)
     if event.entity == EventEntity.DEAL and event.kind == EventKind.CREATED:
@@ -91,7 +94,11 @@ def _plan(session: Session, event: Event, options: ConsumerOptions) -> list[Plan
     return []
 
 
-def _card(session: Session, event: Event, options: ConsumerOptions) -> list[Planned]:
+def _card(
+    session: Session, event: Event, options: ConsumerOptions, told: set[int]
+) -> list[Planned]:
+    """What the card's recent transfers tell its holder, less those an earlier event of
+    the batch told (a busy card's every event finds the same ones)."""
     card = session.get(GiftCard, event.entity_id)
     if card is None:
         return []
@@ -111,6 +118,9 @@ def _card(session: Session, event: Event, options: ConsumerOptions) -> list[Plan
     # redemption, can have left it low.
     last = transfers[-1] if transfers and len(transfers) < RECENT_TRANSFERS else None
     for transfer in transfers:
+        if transfer.id in told:
+            continue
+        told.add(transfer.id)
         amount = Money.of(transfer.amount_minor, card.currency)
         source = transfer.operation_id
         if (

@@ -68,14 +68,27 @@ def channels_for(
     return channels - disabled_channels(session, user.id, kind)
 
 
+ROWS_PER_INSERT = 1000
+"""Outbox rows per INSERT: 14 values each stays well under PostgreSQL's 65,535 parameters
+(and SQLite's 32,766) a statement."""
+
+
 def _rows(
-    session: Session, planned: Planned, channels: Channels, now: datetime
+    session: Session,
+    planned: Planned,
+    channels: Channels,
+    now: datetime,
+    chosen_for: dict[tuple[str, NotificationKind], set[Channel]],
 ) -> Iterable[dict[str, object]]:
-    user = session.get(User, planned.user_id)
-    if user is None:
-        return
-    chosen = channels_for(session, user, planned.kind, email=channels.email, push=channels.push)
-    for channel in sorted(chosen):
+    key = (planned.user_id, planned.kind)
+    if key not in chosen_for:
+        user = session.get(User, planned.user_id)
+        chosen_for[key] = (
+            set()
+            if user is None
+            else channels_for(session, user, planned.kind, email=channels.email, push=channels.push)
+        )
+    for channel in sorted(chosen_for[key]):
         yield {
             "kind": planned.kind,
             "source_id": planned.source_id,
@@ -92,12 +105,20 @@ def _rows(
 
 
 def write(session: Session, planned: Iterable[Planned], channels: Channels, now: datetime) -> None:
-    """Put each planned message in the outbox on every channel its person gets it by."""
-    rows = [row for p in planned for row in _rows(session, p, channels, now)]
-    if rows:
+    """Put each planned message in the outbox on every channel its person gets it by.
+
+    The same message planned twice (several events of one card in a batch each find the
+    card's recent transfers) is written once, the first planned: what its row's key would
+    make of it anyway, without asking for each copy who gets it by what channel."""
+    unique: dict[tuple[NotificationKind, str, str], Planned] = {}
+    for each in planned:
+        unique.setdefault((each.kind, each.source_id, each.user_id), each)
+    chosen_for: dict[tuple[str, NotificationKind], set[Channel]] = {}
+    rows = [row for p in unique.values() for row in _rows(session, p, channels, now, chosen_for)]
+    for start in range(0, len(rows), ROWS_PER_INSERT):
         session.execute(
             insert_for(session)(Notification)
-            .values(rows)
+            .values(rows[start : start + ROWS_PER_INSERT])
             .on_conflict_do_nothing(index_elements=["kind", "source_id", "user_id", "channel"])
         )
 

@@ -137,7 +137,7 @@ def issue_card(
     `payment_reference` saying what it is for); a sale checks `prepare_purchase` first."""
     now = now or _now()
     card_id = make_id()
-    account = ledger.account(
+    account = ledger.open_account(
         session, Purpose.CARD, business.currency, business.id, key=ledger.card_account_key(card_id)
     )
     card = GiftCard(

@@ -39,6 +39,7 @@ __all__ = [
     "clearing_balance",
     "invariant_violations",
     "lock_order",
+    "open_account",
     "post",
     "revenue_balance",
 ]
@@ -204,16 +205,7 @@ def account(
         if key not in session.info.get("ledger_accounts_made", ()):
             remembered[key] = _Known.of(found)  # committed: not made by this transaction
         return found
-    created = LedgerAccount(
-        key=key,
-        purpose=purpose,
-        currency=currency,
-        business_id=business_id,
-        balance_minor=0,
-        # Only a card's balance and a club's fund are promises with a floor; the platform's
-        # accounts are the other side of those promises and are negative by design.
-        allow_negative=purpose not in (Purpose.CARD, Purpose.CLUB),
-    )
+    created = _new_account(key, purpose, currency, business_id)
     try:
         with session.begin_nested():
             session.add(created)
@@ -223,6 +215,34 @@ def account(
         existing = session.scalar(select(LedgerAccount).where(LedgerAccount.key == key))
         assert existing is not None
         return existing
+
+
+def _new_account(
+    key: str, purpose: Purpose, currency: str, business_id: str | None
+) -> LedgerAccount:
+    return LedgerAccount(
+        key=key,
+        purpose=purpose,
+        currency=currency,
+        business_id=business_id,
+        balance_minor=0,
+        # Only a card's balance and a club's fund are promises with a floor; the platform's
+        # accounts are the other side of those promises and are negative by design.
+        allow_negative=purpose not in (Purpose.CARD, Purpose.CLUB),
+    )
+
+
+def open_account(
+    session: Session, purpose: Purpose, currency: str, business_id: str | None, *, key: str
+) -> LedgerAccount:
+    """A new account under a key no one else can have yet (a new card's, named by its
+    fresh id): one INSERT, without `account`'s lookup and savepoint."""
+    created = _new_account(key, purpose, currency, business_id)
+    session.add(created)
+    session.flush()
+    session.info.setdefault("ledger_accounts", {})[key] = created
+    session.info.setdefault("ledger_accounts_made", set()).add(key)
+    return created
 
 
 def revenue_balance(session: Session, business_id: str, currency: str) -> int:

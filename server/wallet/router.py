@@ -16,12 +16,12 @@ from ..deps import (
     BearerClaims,
     CurrentUser,
     IdempotencyKey,
-    SalesDep,
     business_for,
     in_thread,
     reply,
     require_role,
     till_for,
+    user_of,
 )
 from ..directory.models import Business, StaffMember
 from ..directory.schemas import MoneyPublic
@@ -33,7 +33,7 @@ from . import cards
 from .idempotency import Outcome, idempotent
 from .ledger import Origin
 from .models import GiftCard, Hold
-from .purchase import CardSale, buy_card, selling_business
+from .purchase import CardSale, Sales, buy_card, selling_business
 from .qr_images import qr_response
 from .schemas import (
     CardHistory,
@@ -58,22 +58,28 @@ def _money(minor: int, currency: str) -> MoneyPublic:
     return MoneyPublic.of(Money.of(minor, currency))
 
 
-def _card_public(session: SessionDep, card: GiftCard) -> GiftCardPublic:
+def _card_public(
+    session: SessionDep, card: GiftCard, balance: Money | None = None
+) -> GiftCardPublic:
+    """The card as its holder sees it; `balance` when the caller knows it (a card just
+    issued holds what was paid), else read."""
     return GiftCardPublic(
         id=card.id,
         business_id=card.business_id,
         status=card.status.value,
-        balance=MoneyPublic.of(cards.card_balance(session, card)),
+        balance=MoneyPublic.of(balance or cards.card_balance(session, card)),
         issued_at=card.issued_at,
         expires_at=card.expires_at,
         version=card.version,
     )
 
 
-def _card_issued(request: Request, session: SessionDep, card: GiftCard) -> GiftCardIssued:
+def _card_issued(
+    request: Request, session: SessionDep, card: GiftCard, balance: Money | None = None
+) -> GiftCardIssued:
     base = str(request.url_for("gift_card_qr_png", card_id=card.id))
     return GiftCardIssued(
-        **_card_public(session, card).model_dump(),
+        **_card_public(session, card, balance).model_dump(),
         token=card.token,
         qr_png=base,
         qr_svg=base.removesuffix(".png") + ".svg",
@@ -113,32 +119,38 @@ def _card_for(session: SessionDep, user: User, card_id: str, *, holder_only: boo
     responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
     summary="Buy a gift card",
 )
-def buy_gift_card(
+async def buy_gift_card(
     business_id: str,
     body: GiftCardPurchase,
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
-    sales: SalesDep,
+    claims: BearerClaims,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    require_role(user, Role.CUSTOMER)
-    business = selling_business(session, business_id)
-
-    def operation() -> Outcome:
-        sale = CardSale(
-            amount_minor=body.amount_minor,
-            card_number=body.payment.card_number,
-            payment_key=f"{user.id}:{idempotency_key}",
-            owner_id=user.id,
-            customer_id=user.id,
-            address=client_of(request).address,
-        )
-        card = buy_card(session, sales, business, sale)
-        return 201, _card_issued(request, session, card).model_dump(mode="json")
-
     request_body = {"path": request.url.path, **body.model_dump()}
-    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+    state = request.app.state
+    sales = Sales(state.gateway, state.keyring, state.money_limits)
+
+    def work(session: Session) -> Outcome:
+        user = user_of(session, request, claims)
+        require_role(user, Role.CUSTOMER)
+        business = selling_business(session, business_id)
+
+        def operation() -> Outcome:
+            sale = CardSale(
+                amount_minor=body.amount_minor,
+                card_number=body.payment.card_number,
+                payment_key=f"{user.id}:{idempotency_key}",
+                owner_id=user.id,
+                customer_id=user.id,
+                address=client_of(request).address,
+            )
+            card = buy_card(session, sales, business, sale)
+            balance = Money.of(body.amount_minor, business.currency)
+            return 201, _card_issued(request, session, card, balance).model_dump(mode="json")
+
+        return idempotent(session, user.id, idempotency_key, request_body, operation)
+
+    return reply(await in_thread(request, work))
 
 
 @router.get("/me/gift-cards", summary="Your gift cards")
@@ -276,7 +288,9 @@ async def redeem(
     address = client_of(request).address
 
     def work(session: Session) -> Outcome:
-        till = till_for(session, request, claims, business_id, idempotency_key)
+        till = till_for(
+            session, request, claims, business_id, idempotency_key, card_id=body.card_id
+        )
         user = till.user
         request.app.state.redeem_limiter.hit(f"user:{user.id}", "redemption")
 
