@@ -126,6 +126,7 @@ class _SignedIn(BaseModel):
 class _Me(BaseModel):
     id: str
     email: str
+    businesses: list[str] = []  # the businesses the account owns or works for
 
 
 class _Listed(BaseModel):
@@ -365,6 +366,10 @@ class SyncClient:
     def account_id(self, access_token: str) -> str:
         """The id of the account `access_token` belongs to."""
         return self._typed(_Me, "GET", "/me", headers=_bearer(access_token)).id
+
+    def account_businesses(self, access_token: str) -> list[str]:
+        """The ids of the businesses the account of `access_token` owns or works for."""
+        return self._typed(_Me, "GET", "/me", headers=_bearer(access_token)).businesses
 
     def find_business_id(self, query: str) -> str | None:
         """The id of the first business the public directory finds for `query`."""
