@@ -56,6 +56,9 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TIMEOUT = 3.0  # the till falls back to offline after this
+# A push of a full batch (500 events) is applied in one transaction: a busy server takes
+# seconds, and a push given up on is sent again whole. Nobody waits on it at the counter.
+PUSH_TIMEOUT = 60.0
 # The server pings its streams every 15 s: this long without a byte, the connection is dead.
 STREAM_SILENCE = 45.0
 
@@ -466,4 +469,10 @@ class SyncClient:
     def push(self, events: list[TerminalEvent]) -> list[EventResult]:
         # The events as signed, not re-serialised through a model: the signature covers them.
         body = {"events": [e.to_json() for e in events]}
-        return self._typed(PushResponse, "POST", "/sync/push", json=body).results
+        # The request's own timeout, as httpx reads it from the extensions (Starlette's
+        # test client refuses a `timeout` argument).
+        timeout = httpx.Timeout(max(PUSH_TIMEOUT, self._http.timeout.read or 0.0))
+        extensions = {"timeout": timeout.as_dict()}
+        return self._typed(
+            PushResponse, "POST", "/sync/push", json=body, extensions=extensions
+        ).results

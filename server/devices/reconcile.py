@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from sync.wire import (
 )
 
 from ..billing.subscriptions import listing_changed, standing
+from ..db import insert_rows
 from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
@@ -92,8 +93,7 @@ class _Batch:
         self.postings.flush()
         self.screening.write()
         redemptions.insert(session, self.kept)
-        if self.recorded:
-            session.execute(insert(SyncEvent), self.recorded)
+        insert_rows(session, SyncEvent, self.recorded)
         self.kept, self.recorded = [], []
 
     @classmethod

@@ -100,7 +100,7 @@ async def sign_in_and_open_tills(pilot, app, email: str):
     owner = app.screen.query_one(OwnerPane)
     said = owner.query_one("#owner-message")
     await until(pilot, lambda: text_of(said).startswith("Signed in."), f"the tab: {text_of(said)}")
-    assert not owner.query_one("#owner-email").display  # not asked again
+    assert not owner.query_one("#owner-sign-in").display  # not asked again
     await pilot.press("f6")  # Owner → Tills
     assert tabs.active == "tills-tab"
     return app.screen.query_one(TillsPane)
