@@ -6,7 +6,7 @@ import enum
 import json
 import select
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, cast
@@ -26,12 +26,16 @@ from sqlalchemy import (
     Result,
     Table,
     TypeDecorator,
+    any_,
+    bindparam,
     create_engine,
     event,
     insert,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -109,6 +113,20 @@ ROUND_TRIPS = Counter(
     "Round trips to the database: statements (a batch of rows sent as one counts once), "
     "BEGIN and COMMIT",
 )
+
+
+def among(
+    session: Session,
+    column: QueryableAttribute[Any] | ColumnElement[Any],
+    values: Collection[Any],
+) -> ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL, `column = ANY(array)`: one parameter however many
+    values, so the statement's text stays the same and is parsed and prepared once (an IN
+    list of 500 is a new, long statement each time, which psycopg converts in Python)."""
+    if session.get_bind().dialect.name == "postgresql":
+        kind = column.expression.type
+        return column == any_(bindparam(None, list(values), type_=ARRAY(kind)))
+    return column.in_(values)
 
 
 def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:

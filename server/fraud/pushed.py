@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from sync.wire import IncidentKind
 
-from ..db import insert_rows, utcnow
+from ..db import among, insert_rows, utcnow
 from ..devices.models import Incident
 from ..ids import make_id
 from .models import (
@@ -121,7 +121,7 @@ class PushedScreening:
             return
         column = _COLUMNS[rule.subject]
         where = [
-            column.in_(wanted),
+            among(self.session, column, wanted),
             FraudActivity.event == rule.event,
             FraudActivity.at > self.now - timedelta(seconds=rule.window_seconds),
         ]

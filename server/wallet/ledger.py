@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from ..db import insert_rows, process_cache, utcnow
+from ..db import among, insert_rows, process_cache, utcnow
 from ..events import EventEntity, EventKind, record
 from ..ids import make_id
 from .models import LedgerAccount, Purpose, Transfer, TransferKind
@@ -362,7 +362,7 @@ class Postings:
         with self.session.no_autoflush:  # what the batch added so far is written at its end
             rows = self.session.execute(
                 select(LedgerAccount.id, LedgerAccount.balance_minor)
-                .where(LedgerAccount.id.in_(wanted))
+                .where(among(self.session, LedgerAccount.id, wanted))
                 .order_by(LedgerAccount.allow_negative, LedgerAccount.id)  # lock_order
                 .with_for_update()
             )
