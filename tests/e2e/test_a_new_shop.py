@@ -23,6 +23,7 @@ from terminal.app.screens.scan import ScanScreen, Step
 from terminal.app.screens.signin import SignInScreen
 from terminal.app.screens.staff import StaffScreen
 from terminal.app.screens.tills import TillsPane
+from terminal.core.session import PairingFailedError, TerminalSession
 from tests.e2e.conftest import PASSWORD, StoppableServer, open_cafe, signed_in
 from tests.e2e.test_pairing_from_the_till import owner_at_the_till, text_of
 from tests.e2e.test_terminal_app import until, usb_scan
@@ -184,3 +185,27 @@ async def test_a_new_owner_pairs_two_tills_and_a_cashier_redeems_and_prints(serv
         f"{server.base}/api/v1/gift-cards/{cafe['card']['id']}", headers=cafe["customer"]
     ).json()["balance"]["minor"]
     assert balance == 5000 - 420
+
+
+def test_the_owners_account_pairs_only_the_one_business_it_owns(server, tmp_path):
+    """Pairing with an account: one that owns no business, or several, is told why and
+    leaves the till unpaired (it could not tell which business the till is for)."""
+    base = server.base
+    email = f"new-{time.monotonic_ns()}@example.com"
+    owner = signed_in(base, "vendor", email)
+    session = TerminalSession(tmp_path / "till.db")
+    with pytest.raises(PairingFailedError, match="owns no business: list yours first"):
+        session.pair_with_account(base, email, PASSWORD, "Till 1")
+    for name in ("Café", "Bakery"):
+        listed = httpx.post(
+            f"{base}/api/v1/businesses",
+            headers=owner,
+            json={"name": name, "category": "cafe", "currency": "GBP"},
+        )
+        assert listed.status_code == 201, listed.text
+    with pytest.raises(PairingFailedError, match="owns 2 businesses: make a pairing code"):
+        session.pair_with_account(base, email, PASSWORD, "Till 1")
+    with pytest.raises(PairingFailedError, match="has no scheme: add http"):
+        session.pair_with_account(base.removeprefix("http://"), email, PASSWORD, "Till 1")
+    assert session.store.pairing() is None
+    session.close()
