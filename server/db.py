@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import enum
+import json
 import select
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 from prometheus_client import Counter
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Column,
     CursorResult,
     DateTime,
     Engine,
@@ -21,14 +25,21 @@ from sqlalchemy import (
     MetaData,
     Result,
     SelectBase,
+    Table,
     TypeDecorator,
+    any_,
+    bindparam,
     create_engine,
     event,
     func,
+    insert,
 )
 from sqlalchemy import select as sql_select  # `select` is the standard library's, below
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -110,6 +121,101 @@ ROUND_TRIPS = Counter(
     "Round trips to the database: statements (a batch of rows sent as one counts once), "
     "BEGIN and COMMIT",
 )
+
+
+def among(
+    session: Session,
+    column: QueryableAttribute[Any] | ColumnElement[Any],
+    values: Collection[Any],
+) -> ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL, `column = ANY(array)`: one parameter however many
+    values, so the statement's text stays the same and is parsed and prepared once (an IN
+    list of 500 is a new, long statement each time, which psycopg converts in Python)."""
+    if session.get_bind().dialect.name == "postgresql":
+        kind = column.expression.type
+        return column == any_(bindparam(None, list(values), type_=ARRAY(kind)))
+    return column.in_(values)
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (each a column's value by name, all naming the same columns; columns
+    left out take their defaults) in one statement. Given many rows, psycopg sends one
+    INSERT per row, each parsed, planned and run on its own; on PostgreSQL this sends each
+    column as one array instead, `INSERT ... SELECT * FROM unnest(...)`: a short statement,
+    prepared once, however many rows. Elsewhere (SQLite) it is the ORM's bulk insert. Like
+    that, it fires no ORM events."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(model), list(rows))
+        return
+    table = cast(Table, model.__table__)
+    plan = _unnest_plan(table, tuple(rows[0]), connection.dialect)
+    arrays: list[list[Any]] = []
+    for column, given, default, process in plan.columns:
+        values = [row[column] for row in rows] if given else [default() for _ in rows]
+        arrays.append(values if process is None else [process(v) for v in values])
+    connection.exec_driver_sql(plan.sql, tuple(arrays))
+
+
+@dataclass(frozen=True)
+class _UnnestPlan:
+    sql: str
+    # (column name, given in the rows, its default, the type's bind processor)
+    columns: list[tuple[str, bool, Callable[[], Any], Callable[[Any], Any] | None]]
+
+
+def _json_text(value: Any) -> str | None:
+    """A JSON column's value as its text (NULL stays NULL), cast to JSON in the statement."""
+    return None if value is None else json.dumps(value)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _default_of(column: Column[Any]) -> Callable[[], Any]:
+    """A column's Python-side default (a value, or a function of nothing) as a function."""
+    default = column.default
+    if isinstance(default, ScalarElementColumnDefault):
+        value = default.arg
+        return lambda: value
+    if isinstance(default, CallableColumnDefault):
+        make = default.arg
+        return lambda: make(None)  # type: ignore[arg-type]  # its wrapper ignores the context
+    raise ValueError(f"give {column.table.name}.{column.name} in every row")
+
+
+_UNNEST_PLANS: dict[tuple[str, tuple[str, ...]], _UnnestPlan] = {}
+
+
+def _unnest_plan(table: Table, names: tuple[str, ...], dialect: Any) -> _UnnestPlan:
+    """The statement and per-column steps for inserting rows naming `names` into `table`."""
+    plan = _UNNEST_PLANS.get((table.name, names))
+    if plan is not None:
+        return plan
+    columns: list[tuple[str, bool, Callable[[], Any], Callable[[Any], Any] | None]] = []
+    casts = []
+    unknown = set(names) - {c.name for c in table.columns}
+    if unknown:
+        raise ValueError(f"{table.name} has no column {sorted(unknown)[0]}")
+    for column in table.columns:
+        given = column.name in names
+        if not given and column.default is None:
+            continue  # the database's default, or its sequence
+        produce = _nothing if given else _default_of(column)
+        process = column.type.bind_processor(dialect)
+        if isinstance(column.type, JSON):  # the driver adapts JSON values, not SQLAlchemy
+            process = _json_text
+        columns.append((column.name, given, produce, process))
+        casts.append(f"%b::{column.type.compile(dialect=dialect)}[]")  # binary: no quoting
+    quote = dialect.identifier_preparer.quote
+    listed = ", ".join(quote(name) for name, *_ in columns)
+    # Names from the table's own metadata; every value goes as a parameter.
+    sql = f"INSERT INTO {quote(table.name)} ({listed}) SELECT * FROM unnest({', '.join(casts)})"  # noqa: S608
+    plan = _UNNEST_PLANS[table.name, names] = _UnnestPlan(sql, columns)
+    return plan
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -58,6 +58,9 @@ __all__ = [
 M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_TIMEOUT = 3.0  # the till falls back to offline after this
+# A push of a full batch (500 events) is applied in one transaction: a busy server takes
+# seconds, and a push given up on is sent again whole. Nobody waits on it at the counter.
+PUSH_TIMEOUT = 60.0
 # The server pings its streams every 15 s: this long without a byte, the connection is dead.
 STREAM_SILENCE = 45.0
 
@@ -128,6 +131,7 @@ class _SignedIn(BaseModel):
 class _Me(BaseModel):
     id: str
     email: str
+    businesses: list[str] = []  # the businesses the account owns or works for
 
 
 class _Listed(BaseModel):
@@ -375,6 +379,10 @@ class SyncClient:
         """The id of the account `access_token` belongs to."""
         return self._typed(_Me, "GET", "/me", headers=_bearer(access_token)).id
 
+    def account_businesses(self, access_token: str) -> list[str]:
+        """The ids of the businesses the account of `access_token` owns or works for."""
+        return self._typed(_Me, "GET", "/me", headers=_bearer(access_token)).businesses
+
     def find_business_id(self, query: str) -> str | None:
         """The id of the first business the public directory finds for `query`."""
         found = self._typed(_Found, "GET", "/businesses", params={"q": query, "limit": 1})
@@ -480,4 +488,10 @@ class SyncClient:
     def push(self, events: list[TerminalEvent]) -> list[EventResult]:
         # The events as signed, not re-serialised through a model: the signature covers them.
         body = {"events": [e.to_json() for e in events]}
-        return self._typed(PushResponse, "POST", "/sync/push", json=body).results
+        # The request's own timeout, as httpx reads it from the extensions (Starlette's
+        # test client refuses a `timeout` argument).
+        timeout = httpx.Timeout(max(PUSH_TIMEOUT, self._http.timeout.read or 0.0))
+        extensions = {"timeout": timeout.as_dict()}
+        return self._typed(
+            PushResponse, "POST", "/sync/push", json=body, extensions=extensions
+        ).results

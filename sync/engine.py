@@ -25,7 +25,7 @@ __all__ = [
     "take_snapshot",
 ]
 
-BATCH = 100
+BATCH = 500  # events a push sends at once: the server's most (PushRequest)
 
 
 class Outbox(Protocol):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from sync.wire import (
 )
 
 from ..billing.subscriptions import listing_changed, standing
+from ..db import among, insert_rows
 from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
@@ -93,8 +94,7 @@ class _Batch:
         self.postings.flush()
         self.screening.write()
         redemptions.insert(session, self.kept)
-        if self.recorded:
-            session.execute(insert(SyncEvent), self.recorded)
+        insert_rows(session, SyncEvent, self.recorded)
         self.kept, self.recorded = [], []
 
     @classmethod
@@ -102,9 +102,11 @@ class _Batch:
         ids = [e.id for e in events]
         card_ids = [str(e.payload.get("card_id")) for e in events]
         keys = [str(e.payload.get("attempt_key")) for e in events]
-        cards = session.scalars(select(GiftCard).where(GiftCard.id.in_(card_ids))).all()
+        cards = session.scalars(select(GiftCard).where(among(session, GiftCard.id, card_ids))).all()
         accounts = session.scalars(
-            select(LedgerAccount).where(LedgerAccount.id.in_([c.account_id for c in cards]))
+            select(LedgerAccount).where(
+                among(session, LedgerAccount.id, [c.account_id for c in cards])
+            )
         ).all()
         postings = Postings(session)
         # Every account the batch's redemptions will post to, locked up front in one query
@@ -129,13 +131,16 @@ class _Batch:
             public_key_from_text(device.public_key),
             postings,
             screening,
-            {e.id: e for e in session.scalars(select(SyncEvent).where(SyncEvent.id.in_(ids)))},
+            {
+                e.id: e
+                for e in session.scalars(select(SyncEvent).where(among(session, SyncEvent.id, ids)))
+            },
             {
                 r.attempt_key: r
                 for r in session.scalars(
                     select(TillRedemption).where(
                         TillRedemption.device_id == device.id,
-                        TillRedemption.attempt_key.in_(keys),
+                        among(session, TillRedemption.attempt_key, keys),
                     )
                 )
             },

@@ -5,13 +5,13 @@ both being applied. Idempotency records keep only the answers to requests."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert as sql_insert
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..db import insert_rows
 from ..errors import RedeemedOffline
 from .models import RedeemedItem, TillRedemption
 
@@ -87,5 +87,5 @@ class Noted:
 def insert(session: Session, kept: Sequence[Noted]) -> None:
     """Write `kept` in one statement; a second redemption for an attempt key cannot
     commit."""
-    if kept:
-        session.execute(sql_insert(TillRedemption), [asdict(k) for k in kept])
+    # vars(), not asdict(): asdict deep-copies every field, a tenth of a push's CPU.
+    insert_rows(session, TillRedemption, [dict(vars(k)) for k in kept])

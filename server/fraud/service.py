@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -317,7 +317,16 @@ def _decision(
     )
 
 
-def _reason(rule: Rule, decision: FraudDecision) -> str:
+class _Decided(Protocol):
+    """What a rule's words need of its decision (a FraudDecision, or a pushed batch's)."""
+
+    @property
+    def inputs(self) -> dict[str, Any]: ...
+    @property
+    def subject_key(self) -> str: ...
+
+
+def _reason(rule: Rule, decision: _Decided) -> str:
     seen = decision.inputs
     what = {
         Counting.ATTEMPTS: f"{seen['count']} {rule.event.value.replace('_', ' ')}s",

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Engine, Table, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Engine, Table, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from ..db import process_cache, utcnow
+from ..db import among, insert_rows, process_cache, utcnow
 from ..events import EventEntity, EventKind, record
 from ..ids import make_id
 from .models import LedgerAccount, Purpose, Transfer, TransferKind
@@ -409,7 +409,7 @@ class Postings:
         with self.session.no_autoflush:  # what the batch added so far is written at its end
             rows = self.session.execute(
                 select(LedgerAccount.id, LedgerAccount.balance_minor)
-                .where(LedgerAccount.id.in_(wanted))
+                .where(among(self.session, LedgerAccount.id, wanted))
                 .order_by(LedgerAccount.allow_negative, LedgerAccount.id)  # lock_order
                 .with_for_update()
             )
@@ -443,16 +443,25 @@ class Postings:
             for account_id in sorted(self._deltas)
             if self._deltas[account_id]
         ]
-        if changes:  # one statement, many rows (the driver pipelines them), in id order
+        connection = self.session.connection()
+        if changes and connection.dialect.name == "postgresql":
+            # One statement for every account, its changes as two arrays (the rows are
+            # locked already, by `lock`).
+            connection.exec_driver_sql(
+                "UPDATE ledger_accounts SET balance_minor = balance_minor + d.delta "
+                "FROM unnest(%b::bigint[], %b::bigint[]) AS d(id, delta) "
+                "WHERE ledger_accounts.id = d.id",
+                ([c["account_id"] for c in changes], [c["delta"] for c in changes]),
+            )
+        elif changes:  # one statement, many rows (the driver sends each), in id order
             table = cast(Table, LedgerAccount.__table__)
-            self.session.connection().execute(
+            connection.execute(
                 update(table)
                 .where(table.c.id == bindparam("account_id"))
                 .values(balance_minor=table.c.balance_minor + bindparam("delta")),
                 changes,
             )
-        if self._transfers:
-            self.session.execute(insert(Transfer), self._transfers)
+        insert_rows(self.session, Transfer, self._transfers)
         _cards_changed(self.session, list(self._cards.values()))
         for account_id in self._deltas:
             self.session.expire(self.accounts[account_id], ["balance_minor"])

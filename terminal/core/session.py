@@ -233,6 +233,41 @@ class TerminalSession:
         self._server_url = server_url
         return pairing
 
+    def pair_with_account(self, server_url: str, email: str, password: str, name: str) -> Pairing:
+        """The first till of a business, paired by its owner's account (no other till to
+        make a code on yet): a code is made for the business the account owns, for its
+        branch when it has just one, and the till pairs with it."""
+        problem = server_url_problem(server_url)
+        if problem is not None:
+            raise PairingFailedError(problem)
+        try:
+            with SyncClient(server_url, timeout=self.timeout) as client:
+                token = client.sign_in(email, password)
+                owned = [
+                    business
+                    for business in client.account_businesses(token)
+                    if _owns(client, business, token)
+                ]
+                if len(owned) != 1:
+                    raise PairingFailedError(
+                        "this account owns no business: list yours first, then pair"
+                        if not owned
+                        else f"this account owns {len(owned)} businesses: make a pairing "
+                        "code for this till's on a till of that business (or with the API)"
+                    )
+                branches = client.branch_ids(owned[0])
+                branch = branches[0] if len(branches) == 1 else None
+                code = client.pairing_code(owned[0], token, branch).code
+        except ServerUnreachableError as exc:
+            raise PairingFailedError(
+                f"{exc}: check the address and the connection", unreachable=True
+            ) from None
+        except ServerRefusedError as exc:
+            raise PairingFailedError(refusal(exc)) from None
+        except ServerAnswerError as exc:
+            raise PairingFailedError(f"{exc}: update this terminal") from None
+        return self.pair(server_url, code, name)
+
     # -- redeeming --------------------------------------------------------------------
 
     def _till(self, cashier: Person | None = None) -> Till:
@@ -396,3 +431,15 @@ class TerminalSession:
             store, self._store = self._store, None
         if store is not None:
             store.close()
+
+
+def _owns(client: SyncClient, business_id: str, token: str) -> bool:
+    """Whether the account of `token` owns `business_id`: only its owner may list its
+    tills (staff are refused)."""
+    try:
+        client.devices(business_id, token)
+    except ServerRefusedError as exc:
+        if exc.status in (403, 404):
+            return False
+        raise
+    return True

@@ -78,6 +78,11 @@ class OwnerPane(Vertical):
         self.query_one("#incident-table", DataTable).add_columns("Incident", "Amount", "Detail")
         self._signed_in(False)
         self.set_interval(TAKINGS_EVERY, self.refresh_takings)
+        token = tillpoint(self).session.owner_token
+        if token is not None:  # the owner signed in at the till with the account: no asking again
+            self.desk = OwnerDesk(tillpoint(self).session, token)
+            self.say("Signed in with the owner's account at this till: loading…")
+            self.change(self.desk, lambda desk: None, changed=False)
 
     def _signed_in(self, yes: bool) -> None:
         self.query_one("#owner-sign-in").display = not yes
@@ -136,13 +141,15 @@ class OwnerPane(Vertical):
             session.release()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="owner")
-    def change(self, desk: OwnerDesk, action: Callable[[OwnerDesk], None]) -> None:
-        """Run one of the desk's changes, then load what to show."""
+    def change(
+        self, desk: OwnerDesk, action: Callable[[OwnerDesk], None], changed: bool = True
+    ) -> None:
+        """Run one of the desk's changes (none: `changed` False), then load what to show."""
         try:
             action(desk)
-            self.post_message(self.Loaded(desk, desk.overview(), changed=True))
+            self.post_message(self.Loaded(desk, desk.overview(), changed=changed))
         except OwnerError as exc:
-            self.post_message(self.Failed(f"Not saved: {exc}."))
+            self.post_message(self.Failed(f"{'Not saved' if changed else 'Not loaded'}: {exc}."))
         finally:
             desk.session.release()
 

@@ -1,4 +1,5 @@
-"""Pairing: the owner's one-time code, typed or scanned, and the server's address."""
+"""Pairing: the owner's one-time code, typed or scanned, and the server's address; or, for
+a business's first till, the owner's account."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -41,9 +43,9 @@ class PairingScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Pair this terminal", id="title")
         yield Static(
-            "On a till already paired, the owner makes a pairing code: F3, sign in on the "
-            "Owner tab, then N on the Tills tab. Hold its QR code up to this till's camera "
-            "or scanner, or type the code below.",
+            "On a till already paired, the owner makes a pairing code (F3, then N on the "
+            "Tills tab): hold its QR code up to this till's camera or scanner, or type it. "
+            "The first till of a business: its owner signs in below instead.",
             id="explain",
         )
         yield Static("Server address", classes="label")
@@ -52,7 +54,11 @@ class PairingScreen(Screen[None]):
         yield Input(placeholder="e.g. K7Q2-M9XA", id="code")
         yield Static("Name for this terminal", classes="label")
         yield Input(socket.gethostname()[:40], id="name")
-        yield Static("Enter in the code field pairs.", id="prompt")
+        yield Static("Or the owner's account (the first till)", classes="label")
+        with Horizontal(id="pair-account"):
+            yield Input(placeholder="owner's email", id="pair-email")
+            yield Input(placeholder="password", password=True, id="pair-password")
+        yield Static("Enter in the code field, or in the password, pairs.", id="prompt")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -69,6 +75,8 @@ class PairingScreen(Screen[None]):
     def submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "code":
             self._pair()
+        elif event.input.id == "pair-password":
+            self._pair_with_account()
         else:
             self.focus_next()
 
@@ -86,11 +94,33 @@ class PairingScreen(Screen[None]):
         self._say(f"Pairing with {server}…")
         self.pair_in_background(server, code, name)
 
+    def _pair_with_account(self) -> None:
+        server = self.query_one("#server", Input).value.strip()
+        email = self.query_one("#pair-email", Input).value.strip()
+        password = self.query_one("#pair-password", Input)
+        name = self.query_one("#name", Input).value.strip() or "Till"
+        if not server.startswith(("http://", "https://")):
+            self._say("The server address starts with http:// or https://: check it.")
+            self.query_one("#server", Input).focus()
+            return
+        if not email or not password.value:
+            self._say("Type the owner's email and password, then Enter.")
+            return
+        self._say(f"Signing in to {server} and pairing…")
+        self.pair_in_background(server, "", name, (email, password.value))
+        password.clear()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="pair")
-    def pair_in_background(self, server: str, code: str, name: str) -> None:
+    def pair_in_background(
+        self, server: str, code: str, name: str, account: tuple[str, str] | None = None
+    ) -> None:
+        """Pair with `code`, or with the owner's `account` (email, password) when given."""
         session = tillpoint(self).session
         try:
-            session.pair(server, code, name)
+            if account is None:
+                session.pair(server, code, name)
+            else:
+                session.pair_with_account(server, *account, name)
             synced = session.sync() is not None
         except PairingFailedError as exc:
             self.post_message(self.PairingFailed(str(exc)))
