@@ -362,3 +362,46 @@ def test_a_club_with_money_on_record_closes_only_empty_and_keeps_its_receipts(
         True,
     )
     balanced()
+
+
+def test_one_request_sent_twice_at_once_with_its_key_has_one_effect(
+    client, customer, shop, balanced
+):
+    """A double-submit (the same Idempotency-Key, at once) of a donation, a club purchase and
+    a hand-over: one donation, one card, one hand-over, both answers the same; the key
+    with another body is refused and changes nothing."""
+    club = found(customer)
+    bea = sign_up(client)
+    join(bea, club)
+
+    def twice(send):
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(lambda _: send(), range(2))
+        assert (first.status_code, first.json()) == (second.status_code, second.json())
+        return first
+
+    given = twice(lambda: donate(bea, club, 3000, key="twice-donation"))
+    assert given.status_code == 201, given.text
+    assert fund(customer, club) == 3000
+    assert len(bea.get("/api/v1/me/donations").json()) == 1
+
+    bought = twice(lambda: buy_for_club(customer, club, shop, 1000, key="twice-card"))
+    assert bought.status_code == 201, bought.text
+    assert fund(customer, club) == 2000
+    assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()) == 1
+
+    held = bought.json()
+    handed = twice(lambda: hand_over(customer, club, held, bea, key="twice-hand"))
+    assert handed.status_code == 200, handed.text
+    assert [c["id"] for c in bea.get("/api/v1/me/gift-cards").json()] == [held["item_id"]]
+    assert [m["kind"] for m in history(bea, club)["items"]] == [
+        "handed_over",
+        "purchase",
+        "donation",
+    ]
+
+    reused = buy_for_club(customer, club, shop, 1500, key="twice-card")
+    assert reused.status_code == 409
+    assert "different request" in reused.json()["detail"]
+    assert fund(customer, club) == 2000
+    balanced()
