@@ -449,3 +449,14 @@ def test_a_gift_cancelled_twice_at_once_is_cancelled_and_both_answers_say_so(
         assert {a.json()["state"] for a in answers} == {"cancelled"}
         mine = [c["id"] for c in customer.get("/api/v1/me/gift-cards").json()]
         assert mine.count(gift["card_id"]) == 1
+
+
+def test_a_purchase_sent_twice_at_once_with_its_key_buys_one_gift(client, sessions, shop, customer):
+    key = new_key()
+    first, second = at_once(2, lambda: give(customer, shop, key=key))
+    assert first.status_code == second.status_code == 201, first.text
+    assert first.json() == second.json()
+    assert [g["id"] for g in my_gifts(customer)] == [first.json()["id"]]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Gift)) == 1
+        assert session.scalar(select(func.count()).select_from(GiftCard)) == 1
