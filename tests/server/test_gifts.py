@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage as Message
+from functools import partial
 from typing import Any
 
 import pytest
@@ -430,7 +431,7 @@ def test_one_account_claiming_a_gift_twice_at_once_gets_it_both_times(
         worker.run_once()
         code = code_in(gift_emails(sink)[round_])
         friend = sign_up(client)
-        answers = at_once(3, lambda friend=friend, code=code: claim(friend, code))
+        answers = at_once(3, partial(claim, friend, code))
         assert [a.status_code for a in answers] == [200] * 3, [a.text for a in answers]
         assert {a.json()["card_id"] for a in answers} == {gift["card_id"]}
         assert [c["id"] for c in friend.get("/api/v1/me/gift-cards").json()] == [gift["card_id"]]
@@ -444,7 +445,7 @@ def test_a_gift_cancelled_twice_at_once_is_cancelled_and_both_answers_say_so(
     for _ in range(3):  # a race: a few rounds so both requests read before either writes
         gift = bought(customer, shop, deliver_at=(clock.now + timedelta(days=3)).isoformat())
         cancel = f"/api/v1/me/gifts/{gift['id']}/cancel"
-        answers = at_once(3, lambda cancel=cancel: customer.post(cancel))
+        answers = at_once(3, partial(customer.post, cancel))
         assert [a.status_code for a in answers] == [200] * 3, [a.text for a in answers]
         assert {a.json()["state"] for a in answers} == {"cancelled"}
         mine = [c["id"] for c in customer.get("/api/v1/me/gift-cards").json()]
