@@ -405,3 +405,32 @@ def test_one_request_sent_twice_at_once_with_its_key_has_one_effect(
     assert "different request" in reused.json()["detail"]
     assert fund(customer, club) == 2000
     balanced()
+
+
+def test_another_clubs_ids_are_not_found_through_this_club_and_change_nothing(
+    client, customer, shop, balanced
+):
+    """An organiser of club A names club B's holding, donation or member in A's routes:
+    404, and nothing moves in either club."""
+    club_a = found(customer, name="Readers A")
+    bea = sign_up(client)
+    club_b = found(bea, name="Readers B")
+    carl = sign_up(client)
+    join(carl, club_b)
+    donate(customer, club_a, 3000)
+    donate(bea, club_b, 3000)
+    b_holding = buy_for_club(bea, club_b, shop, 1000).json()
+    [b_donation] = bea.get(f"/api/v1/clubs/{club_b['id']}/funds").json()["donations"]
+    a_holding = buy_for_club(customer, club_a, shop, 1000).json()
+
+    assert hand_over(customer, club_a, b_holding, carl).status_code == 404  # B's holding
+    assert hand_over(customer, club_a, a_holding, carl).status_code == 404  # B's member
+    assert refund(customer, club_a, b_donation).status_code == 404
+    assert hand_over(customer, club_b, b_holding, carl).status_code == 403  # not B's organiser
+    assert fund(customer, club_a) == fund(bea, club_b) == 2000
+    for person, club in ((customer, club_a), (bea, club_b)):
+        [held] = person.get(f"/api/v1/clubs/{club['id']}/holdings").json()
+        assert held["handed_to"] is None
+    assert carl.get("/api/v1/me/gift-cards").json() == []
+    assert [m["kind"] for m in history(bea, club_b)["items"]] == ["purchase", "donation"]
+    balanced()
