@@ -400,3 +400,14 @@ def test_an_entry_or_points_sent_twice_at_once_count_once(client, shop):
     assert points[0].json() == points[1].json()
     assert board(client, contest)["total"] == 2
     assert ranking(client, contest) == [("Ada", 4), ("Old Street Readers", 0)]
+
+
+def test_the_contest_list_counts_and_pages_by_business(client, shop):
+    mine = [run_contest(shop, prizes=())["id"] for _ in range(2)]
+    other = open_shop(client, "Elsewhere")
+    run_contest(other, prizes=())
+    everyone = client.get("/api/v1/contests", params={"limit": 1}).json()
+    assert (everyone["total"], everyone["next_offset"], len(everyone["items"])) == (3, 1, 1)
+    shops = client.get("/api/v1/contests", params={"business_id": shop.business_id}).json()
+    assert (shops["total"], shops["next_offset"]) == (2, None)
+    assert sorted(c["id"] for c in shops["items"]) == sorted(mine)
