@@ -17,6 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from sync.wire import Line, Prose
+
 from ..accounts import repository as accounts
 from ..accounts import service as account_sessions
 from ..accounts.jwt_tokens import TokenSigner
@@ -57,7 +59,7 @@ router = APIRouter(prefix=cookies.PATH, include_in_schema=False)
 
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 Search = Annotated[str, Query(max_length=100)]
-Reason = Annotated[str, Form(max_length=service.MAX_REASON * 2)]
+Reason = Annotated[Prose, Form(max_length=service.MAX_REASON * 2)]
 
 
 class SignInNeeded(Exception):
@@ -140,9 +142,9 @@ def sign_in_page(request: Request) -> HTMLResponse:
 def sign_in(
     request: Request,
     session: SessionDep,
-    email: Annotated[str, Form(max_length=254)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-    code: Annotated[str, Form(max_length=40)] = "",
+    email: Annotated[Line, Form(max_length=254)] = "",
+    password: Annotated[Line, Form(max_length=200)] = "",
+    code: Annotated[Line, Form(max_length=40)] = "",
 ) -> Response:
     address = request.client.host if request.client else "unknown"
     keys = (f"account:{email.lower()}", f"address:{address}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,7 +90,7 @@ def contests(
     query = select(Contest)
     if business_id is not None:
         query = query.where(Contest.business_id == business_id)
-    total = len(session.scalars(query.with_only_columns(Contest.id)).all())
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = session.scalars(
         query.order_by(Contest.ends_at.desc(), Contest.id).offset(offset).limit(limit)
     )

@@ -318,12 +318,21 @@ def _decision(
 
 
 class _Decided(Protocol):
-    """What a rule's words need of its decision (a FraudDecision, or a pushed batch's)."""
+    """What a rule's words and its review need of a decision (a FraudDecision, or a pushed
+    batch's)."""
 
     @property
     def inputs(self) -> dict[str, Any]: ...
     @property
     def subject_key(self) -> str: ...
+    @property
+    def reference(self) -> str: ...
+    @property
+    def event(self) -> FraudEvent: ...
+    @property
+    def subject(self) -> FraudSubject: ...
+    @property
+    def business_id(self) -> str | None: ...
 
 
 def _reason(rule: Rule, decision: _Decided) -> str:
@@ -372,7 +381,7 @@ def _open_review(session: Session, rule: Rule, decision: FraudDecision) -> None:
         session.add(new_review(rule, decision))
 
 
-def new_review(rule: Rule, decision: FraudDecision) -> FraudReview:
+def new_review(rule: Rule, decision: _Decided) -> FraudReview:
     """A review opened by `decision`, the first hit of its rule on its subject."""
     return FraudReview(
         business_id=decision.business_id,

@@ -154,6 +154,9 @@ def claim_gift(session: Session, user: User, code: str, now: datetime) -> Gift:
         )
     )
     if taken != 1:
+        session.refresh(gift)
+        if gift.recipient_id == user.id:
+            return gift  # this account's other request took it a moment ago: a retry
         raise GiftCodeNotValid(
             "That gift was claimed or cancelled a moment ago: it is no longer available."
         )
@@ -205,6 +208,8 @@ def cancel_gift(session: Session, gift: Gift, now: datetime) -> Gift:
     )
     if stopped != 1:
         session.refresh(gift)
+        if gift.cancelled_at is not None:
+            return gift  # the buyer's other request cancelled it a moment ago: a retry
         raise GiftNotCancellable(_why_not(gift))
     session.get_one(GiftCard, gift.card_id).owner_id = gift.buyer_id
     session.flush()

@@ -37,7 +37,7 @@ from .channels import (
 from .models import ACCOUNT_MAIL_KINDS, Channel, Delivery, InboxItem, Notification, NotificationKind
 from .repository import forget_push_tokens, push_tokens
 
-__all__ = ["Deliverer", "retry_delay"]
+__all__ = ["Deliverer", "after_failure", "retry_delay"]
 
 log = logging.getLogger("tillpoint.notifications")
 
@@ -47,6 +47,17 @@ MAX_RETRY_DELAY = timedelta(hours=6)
 def retry_delay(attempts: int, first: float) -> timedelta:
     """The wait after the `attempts`-th failed try: `first` seconds, doubled each time."""
     return min(timedelta(seconds=first * 2 ** (attempts - 1)), MAX_RETRY_DELAY)
+
+
+def after_failure(
+    settings: Settings, attempts: int, error: str, now: datetime, given_up: dict[str, object]
+) -> tuple[dict[str, object], Delivery]:
+    """What a failed try leaves on its row, and the outcome: given up after the last try
+    (with `given_up`'s values too), or tried again after `retry_delay`."""
+    if attempts >= settings.notifications_max_attempts:
+        return {"status": Delivery.FAILED, "last_error": error, **given_up}, Delivery.FAILED
+    delay = retry_delay(attempts, settings.notifications_retry_seconds)
+    return {"next_attempt_at": now + delay, "last_error": error}, Delivery.PENDING
 
 
 class Deliverer:
@@ -158,15 +169,11 @@ class Deliverer:
         return self.push.send(message).gone
 
     def _failed(self, worker: str, job: _Job, error: str) -> Delivery:
-        values: dict[str, object]
-        if job.attempts >= self.settings.notifications_max_attempts:
-            values = {"status": Delivery.FAILED, "last_error": error, **_spent(job.kind)}
-            outcome = Delivery.FAILED
+        values, outcome = after_failure(
+            self.settings, job.attempts, error, self.clock(), _spent(job.kind)
+        )
+        if outcome is Delivery.FAILED:
             log.warning("notification %s failed after %s tries: %s", job.id, job.attempts, error)
-        else:
-            delay = retry_delay(job.attempts, self.settings.notifications_retry_seconds)
-            values = {"next_attempt_at": self.clock() + delay, "last_error": error}
-            outcome = Delivery.PENDING
         with self.sessions() as session:
             release(session, Notification, job.id, worker, values)
             session.commit()

@@ -31,7 +31,7 @@ from ..wallet import cards
 from ..wallet.models import GiftCard
 from . import templates
 from .channels import DeliveryError, EmailSender, OutgoingEmail, message_id
-from .delivery import retry_delay
+from .delivery import after_failure
 
 __all__ = ["GiftMailer", "claim_link"]
 
@@ -118,16 +118,12 @@ class GiftMailer:
         )
 
     def _failed(self, worker: str, job: _Job, error: str) -> Delivery:
-        values: dict[str, object]
-        if job.attempts >= self.settings.notifications_max_attempts:
-            # The code is not kept: the buyer may cancel the gift, and the card is theirs.
-            values = {"status": Delivery.FAILED, "last_error": error, "code": ""}
-            outcome = Delivery.FAILED
+        # Given up, the code is not kept: the buyer may cancel the gift, and the card is theirs.
+        values, outcome = after_failure(
+            self.settings, job.attempts, error, self.clock(), {"code": ""}
+        )
+        if outcome is Delivery.FAILED:
             log.warning("gift %s failed after %s tries: %s", job.gift_id, job.attempts, error)
-        else:
-            delay = retry_delay(job.attempts, self.settings.notifications_retry_seconds)
-            values = {"next_attempt_at": self.clock() + delay, "last_error": error}
-            outcome = Delivery.PENDING
         with self.sessions() as session:
             release(session, Gift, job.gift_id, worker, values)
             session.commit()

@@ -380,3 +380,75 @@ def test_a_member_handed_a_club_card_is_not_told_they_bought_it(
     assert kinds == ["card_bought", "club_handout"]  # hers; the club's, as the club's
     [handout] = [item for item in items if item["kind"] == "club_handout"]
     assert handout["title"] == "Old Street Readers gave you a gift card"
+
+
+def test_one_request_sent_twice_at_once_with_its_key_has_one_effect(
+    client, customer, shop, balanced
+):
+    """A double-submit (the same Idempotency-Key, at once) of a donation, a club purchase and
+    a hand-over: one donation, one card, one hand-over, both answers the same; the key
+    with another body is refused and changes nothing."""
+    club = found(customer)
+    bea = sign_up(client)
+    join(bea, club)
+
+    def twice(send):
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(lambda _: send(), range(2))
+        assert (first.status_code, first.json()) == (second.status_code, second.json())
+        return first
+
+    given = twice(lambda: donate(bea, club, 3000, key="twice-donation"))
+    assert given.status_code == 201, given.text
+    assert fund(customer, club) == 3000
+    assert len(bea.get("/api/v1/me/donations").json()) == 1
+
+    bought = twice(lambda: buy_for_club(customer, club, shop, 1000, key="twice-card"))
+    assert bought.status_code == 201, bought.text
+    assert fund(customer, club) == 2000
+    assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()) == 1
+
+    held = bought.json()
+    handed = twice(lambda: hand_over(customer, club, held, bea, key="twice-hand"))
+    assert handed.status_code == 200, handed.text
+    assert [c["id"] for c in bea.get("/api/v1/me/gift-cards").json()] == [held["item_id"]]
+    assert [m["kind"] for m in history(bea, club)["items"]] == [
+        "handed_over",
+        "purchase",
+        "donation",
+    ]
+
+    reused = buy_for_club(customer, club, shop, 1500, key="twice-card")
+    assert reused.status_code == 409
+    assert "different request" in reused.json()["detail"]
+    assert fund(customer, club) == 2000
+    balanced()
+
+
+def test_another_clubs_ids_are_not_found_through_this_club_and_change_nothing(
+    client, customer, shop, balanced
+):
+    """An organiser of club A names club B's holding, donation or member in A's routes:
+    404, and nothing moves in either club."""
+    club_a = found(customer, name="Readers A")
+    bea = sign_up(client)
+    club_b = found(bea, name="Readers B")
+    carl = sign_up(client)
+    join(carl, club_b)
+    donate(customer, club_a, 3000)
+    donate(bea, club_b, 3000)
+    b_holding = buy_for_club(bea, club_b, shop, 1000).json()
+    [b_donation] = bea.get(f"/api/v1/clubs/{club_b['id']}/funds").json()["donations"]
+    a_holding = buy_for_club(customer, club_a, shop, 1000).json()
+
+    assert hand_over(customer, club_a, b_holding, carl).status_code == 404  # B's holding
+    assert hand_over(customer, club_a, a_holding, carl).status_code == 404  # B's member
+    assert refund(customer, club_a, b_donation).status_code == 404
+    assert hand_over(customer, club_b, b_holding, carl).status_code == 403  # not B's organiser
+    assert fund(customer, club_a) == fund(bea, club_b) == 2000
+    for person, club in ((customer, club_a), (bea, club_b)):
+        [held] = person.get(f"/api/v1/clubs/{club['id']}/holdings").json()
+        assert held["handed_to"] is None
+    assert carl.get("/api/v1/me/gift-cards").json() == []
+    assert [m["kind"] for m in history(bea, club_b)["items"]] == ["purchase", "donation"]
+    balanced()

@@ -404,3 +404,23 @@ def test_a_console_sign_in_from_a_new_device_is_screened_and_told_like_the_apps(
         ).all()
     assert "Firefox on the night shift's laptop" in agents
     assert any("Firefox on the night shift's laptop" in body for body in told)
+
+
+# -- hostile form fields -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x1b[2J"])
+def test_control_characters_in_a_form_field_are_refused_and_change_nothing(client, shop, text):
+    """Form fields are text as JSON fields are: a NUL (which PostgreSQL refuses) or another
+    control character is a 4xx, never a 500, and nothing is stored."""
+    admin = signed_in_admin(client)
+    page = f"/console/businesses/{shop.business_id}"
+    refused = admin.submit(page, f"{page}/suspend", reason=f"spam {text}")
+    assert 400 <= refused.status_code < 500, refused.text
+    assert "Corner Café" in listed(client)
+    assert client.get("/console/audit").text.count("business suspended") == 0
+
+    stranger = ConsoleAdmin(client, f"ops{text}@example.com", admin.secret)
+    assert 400 <= stranger.sign_in().status_code < 500
+    assert 400 <= admin.sign_in(password=PASSWORD + text).status_code < 500
+    assert 400 <= admin.sign_in(code=f"1234{text}").status_code < 500

@@ -360,3 +360,54 @@ def test_the_platform_runs_contests_with_a_named_business_s_prize_cards(client, 
     assert shop.redeem(100, card_id=card["id"]).status_code == 200
     assert finish_all(client, contest) == 1
     assert [c["balance"]["minor"] for c in ada.get("/api/v1/me/gift-cards").json()] == [900, 800]
+
+
+def test_an_entry_or_points_sent_twice_at_once_count_once(client, shop):
+    """Double-submits: a customer entering twice at once, two organisers entering their club
+    at once, and points sent twice at once with one key — one entry each, points once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.server.test_clubs import found, join
+
+    contest = run_contest(shop, measure="points", entrants="both", prizes=())
+    path = f"/api/v1/contests/{contest['id']}"
+    ada, bea = sign_up(client), sign_up(client)
+    club = found(ada)
+    join(bea, club)
+    ada.put(f"/api/v1/clubs/{club['id']}/members/{bea.id}/role", {"role": "organiser"})
+
+    def together(*sends):
+        barrier = threading.Barrier(len(sends))
+
+        def go(send):
+            barrier.wait()
+            return send()
+
+        with ThreadPoolExecutor(len(sends)) as pool:
+            return list(pool.map(go, sends))
+
+    mine = together(*[lambda: ada.post(f"{path}/entries", {"display_name": "Ada"})] * 4)
+    theirs = together(
+        *[lambda a=a: a.post(f"{path}/entries", {"club_id": club["id"]}) for a in (ada, bea)]
+    )
+    for answers in (mine, theirs):
+        assert {a.status_code for a in answers} == {200}, [a.text for a in answers]
+        assert len({a.json()["id"] for a in answers}) == 1
+    body = {"entry_id": mine[0].json()["id"], "points": 4}
+    key = new_key()
+    points = together(*[lambda: shop.owner.post(f"{path}/points", body, key=key)] * 2)
+    assert [p.status_code for p in points] == [201, 201]
+    assert points[0].json() == points[1].json()
+    assert board(client, contest)["total"] == 2
+    assert ranking(client, contest) == [("Ada", 4), ("Old Street Readers", 0)]
+
+
+def test_the_contest_list_counts_and_pages_by_business(client, shop):
+    mine = [run_contest(shop, prizes=())["id"] for _ in range(2)]
+    other = open_shop(client, "Elsewhere")
+    run_contest(other, prizes=())
+    everyone = client.get("/api/v1/contests", params={"limit": 1}).json()
+    assert (everyone["total"], everyone["next_offset"], len(everyone["items"])) == (3, 1, 1)
+    shops = client.get("/api/v1/contests", params={"business_id": shop.business_id}).json()
+    assert (shops["total"], shops["next_offset"]) == (2, None)
+    assert sorted(c["id"] for c in shops["items"]) == sorted(mine)

@@ -6,9 +6,12 @@ and may cancel what is not sent yet. Transfers go only between one's own cards."
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage as Message
+from functools import partial
 from typing import Any
 
 import pytest
@@ -403,3 +406,58 @@ def test_a_gift_whose_email_never_goes_fails_and_its_buyer_may_cancel_it(
 def test_guessing_codes_is_slowed_down(client, customer):
     answers = [claim(customer, f"AAAA-BBBB-{n:04d}").status_code for n in range(11)]
     assert answers == [400] * 10 + [429]
+
+
+def at_once(count: int, request: Callable[[], Any]) -> list[Any]:
+    """`request()` from `count` threads released together; their answers."""
+    barrier = threading.Barrier(count)
+
+    def go(_: int) -> Any:
+        barrier.wait()
+        return request()
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(go, range(count)))
+
+
+def test_one_account_claiming_a_gift_twice_at_once_gets_it_both_times(
+    client, worker, sink, shop, customer
+):
+    """A double-tapped claim (two requests at once from one account): both answers say the
+    gift is theirs — the second is a retry, not "claimed already" — and the card is theirs
+    once."""
+    for round_ in range(3):  # a race: a few rounds so both requests read before either writes
+        gift = bought(customer, shop)
+        worker.run_once()
+        code = code_in(gift_emails(sink)[round_])
+        friend = sign_up(client)
+        answers = at_once(3, partial(claim, friend, code))
+        assert [a.status_code for a in answers] == [200] * 3, [a.text for a in answers]
+        assert {a.json()["card_id"] for a in answers} == {gift["card_id"]}
+        assert [c["id"] for c in friend.get("/api/v1/me/gift-cards").json()] == [gift["card_id"]]
+
+
+def test_a_gift_cancelled_twice_at_once_is_cancelled_and_both_answers_say_so(
+    client, clock, shop, customer
+):
+    """A double-tapped cancel: both answers show the gift cancelled (the second is a retry,
+    not "cannot be cancelled"), and its card is in the buyer's account once."""
+    for _ in range(3):  # a race: a few rounds so both requests read before either writes
+        gift = bought(customer, shop, deliver_at=(clock.now + timedelta(days=3)).isoformat())
+        cancel = f"/api/v1/me/gifts/{gift['id']}/cancel"
+        answers = at_once(3, partial(customer.post, cancel))
+        assert [a.status_code for a in answers] == [200] * 3, [a.text for a in answers]
+        assert {a.json()["state"] for a in answers} == {"cancelled"}
+        mine = [c["id"] for c in customer.get("/api/v1/me/gift-cards").json()]
+        assert mine.count(gift["card_id"]) == 1
+
+
+def test_a_purchase_sent_twice_at_once_with_its_key_buys_one_gift(client, sessions, shop, customer):
+    key = new_key()
+    first, second = at_once(2, lambda: give(customer, shop, key=key))
+    assert first.status_code == second.status_code == 201, first.text
+    assert first.json() == second.json()
+    assert [g["id"] for g in my_gifts(customer)] == [first.json()["id"]]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Gift)) == 1
+        assert session.scalar(select(func.count()).select_from(GiftCard)) == 1
