@@ -1,0 +1,218 @@
+"""The shop's pages (HTML only: parse the form, call a service, render a template).
+
+Public: no sign-in. Every form carries the shop's CSRF token; the buying form also carries
+a one-time token, the purchase's idempotency key, so a form sent twice (a double click, a
+reload) buys once and shows the same confirmation."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from sync.money import Money
+
+from ..db import SessionDep
+from ..deps import SalesDep
+from ..directory.models import Business
+from ..errors import DomainError
+from ..fraud.client import client_of
+from ..gifts import service as gifts
+from ..gifts.models import Gift
+from ..payments.gateway import TEST_CARDS
+from ..problems import Problem
+from ..wallet.idempotency import Outcome, idempotent
+from ..web.cookies import Csrf
+from ..web.pages import PAGE_HEADERS, see_other, templates_in
+from . import service
+
+__all__ = ["install_shop", "router"]
+
+PATH = "/shop"
+CSRF = Csrf("tillpoint_shop_csrf", PATH, int(timedelta(days=1).total_seconds()))
+_HERE = FilePath(__file__).parent
+templates = templates_in(_HERE / "templates")
+router = APIRouter(prefix=PATH, include_in_schema=False)
+
+Field = Annotated[str, Form(max_length=600)]
+
+
+class StaleForm(Exception):
+    """A form POST without this browser's CSRF token."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _page(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
+    token = CSRF.token(request)
+    response = templates.TemplateResponse(
+        request, name, {"csrf": token, **(context or {})}, status_code=status, headers=PAGE_HEADERS
+    )
+    CSRF.keep(request, response, token)
+    return response
+
+
+def csrf_checked(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> None:
+    if not CSRF.matches(request, csrf):
+        raise StaleForm
+
+
+CsrfChecked = Depends(csrf_checked)
+
+
+def _closed(request: Request) -> HTMLResponse:
+    return _page(request, "closed.html", status=404)
+
+
+def _test_cards(request: Request) -> list[tuple[str, str]]:
+    """The gateway's test card numbers and what each does, when the server takes no real
+    payments (the simulated gateway: the demo, a sandbox)."""
+    if request.app.state.settings.payment_gateway.strip() != "simulated":
+        return []
+    return [
+        (number, "pays" if outcome is None else outcome[1])
+        for number, outcome in TEST_CARDS.items()
+    ]
+
+
+def _shop_page(
+    request: Request,
+    business: Business,
+    form: service.ShopForm | None = None,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {
+        "business": business,
+        "form": form or service.ShopForm("", "", "", "me", "", "", "", "", ""),
+        "error": error,
+        "once": secrets.token_urlsafe(24),  # a new one-time token: a new purchase
+        "test_cards": _test_cards(request),
+        "today": _now().date().isoformat(),
+    }
+    return _page(request, "shop.html", context, status=status)
+
+
+@router.get("/balance")
+def balance_page(request: Request) -> HTMLResponse:
+    return _page(request, "balance.html", {"code": "", "found": None, "error": None})
+
+
+@router.post("/balance", dependencies=[CsrfChecked])
+def balance(
+    request: Request, session: SessionDep, code: Annotated[str, Form(max_length=300)] = ""
+) -> HTMLResponse:
+    try:
+        request.app.state.code_limiter.hit(f"shop-balance:{client_of(request).address}", "code")
+    except Problem as exc:
+        context = {"code": "", "found": None, "error": exc.detail}
+        return _page(request, "balance.html", context, status=429)
+    found = service.card_balance_by_code(session, code)
+    error = None
+    if found is None:
+        error = (
+            "No card has that code. Check it against your gift email (it looks like "
+            "ABCD-EFGH-JKMN) and try again."
+        )
+    status = 200 if found else 404
+    return _page(
+        request, "balance.html", {"code": code, "found": found, "error": error}, status=status
+    )
+
+
+@router.get("/{business_id}")
+def shop(request: Request, session: SessionDep, business_id: str) -> HTMLResponse:
+    business = service.open_shop(session, business_id)
+    if business is None:
+        return _closed(request)
+    return _shop_page(request, business)
+
+
+@router.post("/{business_id}", dependencies=[CsrfChecked])
+def buy(
+    request: Request,
+    session: SessionDep,
+    sales: SalesDep,
+    business_id: str,
+    once: Annotated[str, Form(min_length=16, max_length=100)],
+    amount: Field = "",
+    email: Field = "",
+    name: Field = "",
+    for_whom: Field = "me",
+    recipient_name: Field = "",
+    recipient_email: Field = "",
+    message: Field = "",
+    deliver_on: Field = "",
+    card_number: Field = "",
+) -> Response:
+    business = service.open_shop(session, business_id)
+    if business is None:
+        return _closed(request)
+    form = service.ShopForm(
+        amount, email, name, for_whom, recipient_name, recipient_email, message, deliver_on, ""
+    )
+    try:
+        buyer, order = service.order_of(business, replace(form, card_number=card_number), _now())
+    except service.FormProblem as exc:
+        return _shop_page(request, business, form, error=str(exc), status=422)
+
+    def operation() -> Outcome:
+        gift = gifts.buy_gift(
+            session,
+            sales,
+            buyer,
+            order,
+            payment_key=f"shop:{once}",
+            address=client_of(request).address,
+            now=_now(),
+        )
+        return 201, {"gift_id": gift.id}
+
+    # What was asked, as the stored answer's fingerprint (without the card number).
+    asked = {"path": request.url.path, "buyer": asdict(buyer), **asdict(order), "card_number": ""}
+    try:
+        status, answer = idempotent(session, "shop", once, asked, operation)
+    except DomainError as exc:  # the token was used for another purchase
+        session.rollback()
+        return _shop_page(request, business, form, error=exc.detail, status=exc.status)
+    if status != 201:
+        return _shop_page(request, business, form, error=answer.get("detail"), status=status)
+    return see_other(f"{PATH}/{business.id}/bought/{answer['gift_id']}")
+
+
+@router.get("/{business_id}/bought/{gift_id}")
+def bought(request: Request, session: SessionDep, business_id: str, gift_id: str) -> HTMLResponse:
+    gift = session.get(Gift, gift_id)
+    if gift is None or gift.business_id != business_id:
+        return _page(request, "not_found.html", status=404)
+    business = session.get_one(Business, business_id)
+    context = {
+        "business": business,
+        "gift": gift,
+        "amount": Money.of(gift.amount_minor, gift.currency),
+        "for_me": gift.recipient_email == gift.buyer_email,
+        "later": gift.deliver_at > gift.created_at + timedelta(minutes=1),
+    }
+    return _page(request, "bought.html", context)
+
+
+def install_shop(app: FastAPI) -> None:
+    """The shop's pages at /shop, its style sheet, and the stale-form answer."""
+
+    async def stale_form(request: Request, _exc: Exception) -> Response:
+        return _page(request, "stale_form.html", status=403)
+
+    app.add_exception_handler(StaleForm, stale_form)
+    app.mount(f"{PATH}/static", StaticFiles(directory=_HERE / "static"), name="shop")
+    app.include_router(router)
