@@ -732,3 +732,60 @@ def test_console_pages_and_forms_refuse_everyone_without_an_admins_console_sessi
             assert (name, path, response.status_code) == (name, path, 303)
             assert response.headers["location"] == "/console/sign-in"
     assert world.shop.owner.get(f"/api/v1/businesses/{world.shop.business_id}").status_code == 200
+
+
+# -- the gift-card shop: public pages, the same for everyone ---------------------------------
+
+SHOP_ROUTES = {
+    ("GET", "/shop/{business_id}"),
+    ("POST", "/shop/{business_id}"),
+    ("GET", "/shop/{business_id}/bought/{gift_id}"),
+    ("GET", "/shop/balance"),
+    ("POST", "/shop/balance"),
+}
+
+
+def test_every_shop_route_is_in_the_matrix():
+    from fastapi.routing import APIRoute
+
+    from server.shop.router import router
+
+    routes = [route for route in router.routes if isinstance(route, APIRoute)]
+    found = {(method, route.path) for route in routes for method in route.methods or ()}
+    assert found == SHOP_ROUTES
+
+
+def test_the_shop_is_open_to_everyone_and_a_purchase_shows_only_under_its_business(world, client):
+    """No sign-in: every caller (an API token changes nothing) sees the shop and the same
+    confirmation; a purchase's confirmation under another business's id is not found."""
+    import re
+
+    from tests.server.console import csrf_of
+
+    shop_a, shop_c = world.shop.business_id, open_shop(client, "Shop C").business_id
+    page = client.get(f"/shop/{shop_a}")
+    once = re.search(r'name="once" value="([^"]+)"', page.text)
+    assert once is not None
+    fields = {
+        "csrf": csrf_of(page.text),
+        "once": once.group(1),
+        "amount": "5",
+        "email": "pat@example.com",
+        "card_number": "4242424242424242",
+    }
+    bought = client.post(f"/shop/{shop_a}", data=fields, follow_redirects=False)
+    assert bought.status_code == 303
+    gift_id = bought.headers["location"].rsplit("/", 1)[1]
+    for name, actor in world.actors.items():
+        client.cookies.clear()
+        for path, status in [
+            (f"/shop/{shop_a}", 200),
+            (f"/shop/{shop_a}/bought/{gift_id}", 200),
+            (f"/shop/{shop_c}/bought/{gift_id}", 404),
+            ("/shop/balance", 200),
+        ]:
+            answer = client.get(path, headers=actor.headers)
+            assert (name, path, answer.status_code) == (name, path, status)
+        csrf = csrf_of(client.get("/shop/balance").text)
+        checked = client.post("/shop/balance", data={"csrf": csrf, "code": "AAAA-BBBB-CCCC"})
+        assert (name, checked.status_code) == (name, 404)
