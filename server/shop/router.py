@@ -18,6 +18,12 @@ from fastapi.staticfiles import StaticFiles
 
 from sync.money import Money
 
+from ..accounts import repository as accounts
+from ..accounts import service as account_sessions
+from ..accounts.jwt_tokens import CONSOLE_LIFETIME, TokenSigner
+from ..accounts.models import AccountSession, Role, User
+from ..accounts.passwords import Passwords
+from ..accounts.sessions import LoginThrottle, Throttled
 from ..db import SessionDep
 from ..deps import SalesDep
 from ..directory.models import Business
@@ -25,12 +31,13 @@ from ..errors import DomainError
 from ..fraud.client import client_of
 from ..gifts import service as gifts
 from ..gifts.models import Gift
+from ..ids import make_id
 from ..payments.gateway import TEST_CARDS
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
-from ..web.cookies import Csrf
+from ..web.cookies import Csrf, set_cookie
 from ..web.pages import PAGE_HEADERS, see_other, templates_in
-from . import service
+from . import service, signin
 
 __all__ = ["install_shop", "router"]
 
@@ -43,8 +50,16 @@ router = APIRouter(prefix=PATH, include_in_schema=False)
 Field = Annotated[str, Form(max_length=600)]
 
 
+SESSION_COOKIE = "tillpoint_shop"
+SESSION_KIND = "shop"
+
+
 class StaleForm(Exception):
     """A form POST without this browser's CSRF token."""
+
+
+class SignInNeeded(Exception):
+    """No customer's shop session, or one that is over: the sign-in page."""
 
 
 def _now() -> datetime:
@@ -68,6 +83,31 @@ def csrf_checked(request: Request, csrf: Annotated[str, Form(max_length=100)] = 
 
 
 CsrfChecked = Depends(csrf_checked)
+
+
+def shop_customer(request: Request, session: SessionDep) -> User:
+    """The customer whose open shop session the cookie names."""
+    signer: TokenSigner = request.app.state.token_signer
+    token = request.cookies.get(SESSION_COOKIE)
+    claims = signer.read_console_session(token, SESSION_KIND) if token else None
+    if claims is None:
+        raise SignInNeeded
+    user = session.get(User, claims.user_id)
+    opened = session.get(AccountSession, claims.session_id)
+    if (
+        user is None
+        or user.role is not Role.CUSTOMER
+        or user.deleted_at is not None
+        or opened is None
+        or opened.user_id != user.id
+        or opened.ended_at is not None
+    ):
+        raise SignInNeeded
+    request.state.shop_session = claims.session_id
+    return user
+
+
+ShopCustomer = Annotated[User, Depends(shop_customer)]
 
 
 def _closed(request: Request) -> HTMLResponse:
@@ -102,6 +142,62 @@ def _shop_page(
         "today": _now().date().isoformat(),
     }
     return _page(request, "shop.html", context, status=status)
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request) -> HTMLResponse:
+    return _page(request, "sign_in.html", {"email": "", "error": None})
+
+
+@router.post("/sign-in", dependencies=[CsrfChecked])
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    code: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    address = client_of(request).address
+    keys = (f"account:{email.lower()}", f"address:{address}")
+    throttle: LoginThrottle = request.app.state.login_throttle
+    passwords: Passwords = request.app.state.passwords
+    try:
+        throttle.check(*keys)
+        user = signin.check_customer(
+            session, passwords, throttle, keys, email, password, code, _now()
+        )
+        family_id = account_sessions.open_signed_in_session(
+            session, user, client_of(request), make_id(), _now(), request.app.state.outbox
+        )
+    except Throttled as exc:
+        error = f"Too many wrong tries: wait {int(exc.retry_seconds) + 1} seconds, then try again."
+        return _page(request, "sign_in.html", {"email": email, "error": error}, status=429)
+    except DomainError as exc:
+        context = {"email": email, "error": exc.detail}
+        return _page(request, "sign_in.html", context, status=exc.status)
+    session.commit()
+    signer: TokenSigner = request.app.state.token_signer
+    response = see_other(f"{PATH}/my-cards")
+    lifetime = int(CONSOLE_LIFETIME.total_seconds())
+    token = signer.console_session(user.id, family_id, SESSION_KIND)
+    set_cookie(request, response, SESSION_COOKIE, token, path=PATH, max_age=lifetime)
+    CSRF.renew(request, response)  # none chosen before sign-in outlives it
+    return response
+
+
+@router.post("/sign-out", dependencies=[CsrfChecked])
+def sign_out(request: Request, customer: ShopCustomer, session: SessionDep) -> Response:
+    accounts.revoke_family(session, request.state.shop_session, _now())
+    session.commit()
+    response = see_other(f"{PATH}/sign-in")
+    response.delete_cookie(SESSION_COOKIE, path=PATH, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/my-cards")
+def my_cards(request: Request, customer: ShopCustomer, session: SessionDep) -> HTMLResponse:
+    found = service.cards_of(session, customer.id)
+    return _page(request, "my_cards.html", {"customer": customer, "cards": found})
 
 
 @router.get("/balance")
@@ -213,6 +309,12 @@ def install_shop(app: FastAPI) -> None:
     async def stale_form(request: Request, _exc: Exception) -> Response:
         return _page(request, "stale_form.html", status=403)
 
+    async def to_sign_in(request: Request, _exc: Exception) -> Response:
+        response = see_other(f"{PATH}/sign-in")
+        response.delete_cookie(SESSION_COOKIE, path=PATH, httponly=True, samesite="strict")
+        return response
+
     app.add_exception_handler(StaleForm, stale_form)
+    app.add_exception_handler(SignInNeeded, to_sign_in)
     app.mount(f"{PATH}/static", StaticFiles(directory=_HERE / "static"), name="shop")
     app.include_router(router)

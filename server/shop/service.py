@@ -22,7 +22,7 @@ from ..gifts.service import Buyer, GiftOrder
 from ..wallet import cards
 from ..wallet.models import GiftCard
 
-__all__ = ["Balance", "ShopForm", "card_balance_by_code", "open_shop", "order_of"]
+__all__ = ["Balance", "ShopForm", "card_balance_by_code", "cards_of", "open_shop", "order_of"]
 
 # What each form field is called on the page, for errors in plain words.
 _LABELS = {
@@ -136,6 +136,21 @@ class Balance:
     status: str
 
 
+def _balance(session: Session, card: GiftCard) -> Balance:
+    business = session.get_one(Business, card.business_id)
+    return Balance(
+        business.name, cards.card_balance(session, card), card.expires_at, card.status.value
+    )
+
+
+def cards_of(session: Session, user_id: str) -> list[Balance]:
+    """The cards in a customer's account, oldest first (those claimed from gifts too)."""
+    owned = session.scalars(
+        select(GiftCard).where(GiftCard.owner_id == user_id).order_by(GiftCard.issued_at)
+    )
+    return [_balance(session, card) for card in owned]
+
+
 def card_balance_by_code(session: Session, code: str) -> Balance | None:
     """The card a code names: the code from its gift email (`ABCD-EFGH-JKMN`), or its QR
     code's text. None when no card has it."""
@@ -144,9 +159,4 @@ def card_balance_by_code(session: Session, code: str) -> Balance | None:
     if card is None and text:
         gift = session.scalar(select(Gift).where(Gift.code_hash == hash_code(text)))
         card = session.get(GiftCard, gift.card_id) if gift is not None else None
-    if card is None:
-        return None
-    business = session.get_one(Business, card.business_id)
-    return Balance(
-        business.name, cards.card_balance(session, card), card.expires_at, card.status.value
-    )
+    return None if card is None else _balance(session, card)

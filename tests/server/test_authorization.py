@@ -742,6 +742,10 @@ SHOP_ROUTES = {
     ("GET", "/shop/{business_id}/bought/{gift_id}"),
     ("GET", "/shop/balance"),
     ("POST", "/shop/balance"),
+    ("GET", "/shop/sign-in"),
+    ("POST", "/shop/sign-in"),
+    ("POST", "/shop/sign-out"),
+    ("GET", "/shop/my-cards"),
 }
 
 
@@ -789,3 +793,25 @@ def test_the_shop_is_open_to_everyone_and_a_purchase_shows_only_under_its_busine
         csrf = csrf_of(client.get("/shop/balance").text)
         checked = client.post("/shop/balance", data={"csrf": csrf, "code": "AAAA-BBBB-CCCC"})
         assert (name, checked.status_code) == (name, 404)
+
+
+def test_a_customers_shop_pages_need_their_shop_session(world, client):
+    """API tokens open nothing there, nor does a console cookie: each is sent to sign in."""
+    from tests.server.console import csrf_of
+
+    holder = world.actors["holder"]
+    console = client.app.state.token_signer.console_session(holder.id, "not-a-session")
+    csrf = csrf_of(client.get("/shop/sign-in").text)
+    for name, actor in [*world.actors.items(), ("console cookie", world.actors["anonymous"])]:
+        if name == "console cookie":
+            client.cookies.set("tillpoint_shop", console, path="/shop")
+        for method, path in [("GET", "/shop/my-cards"), ("POST", "/shop/sign-out")]:
+            answer = client.request(
+                method,
+                path,
+                headers=actor.headers,
+                data={"csrf": csrf} if method == "POST" else None,
+                follow_redirects=False,
+            )
+            assert (name, path, answer.status_code) == (name, path, 303)
+            assert answer.headers["location"] == "/shop/sign-in"

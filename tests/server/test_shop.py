@@ -19,7 +19,7 @@ from server.gifts.models import Gift
 from server.notifications import NotificationWorker
 from server.wallet.models import GiftCard
 from server.wallet.qr_images import qr_png
-from tests.server.api import open_shop
+from tests.server.api import PASSWORD, buy_card, open_shop, sign_up
 from tests.server.console import csrf_of, signed_in_admin
 from tests.server.mailbox import Sink
 
@@ -240,3 +240,43 @@ def test_balance_checks_are_rate_limited_and_say_what_is_wrong(client):
         "Too many code attempts"
         in client.post("/shop/balance", data={"csrf": csrf, "code": "x"}).text
     )
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD):
+    page = client.get("/shop/sign-in")
+    return client.post(
+        "/shop/sign-in",
+        data={"csrf": csrf_of(page.text), "email": email, "password": password},
+        follow_redirects=False,
+    )
+
+
+def test_a_signed_in_customer_sees_their_cards_until_they_sign_out(client):
+    cafe = open_shop(client)
+    pat, sam = sign_up(client), sign_up(client)
+    assert buy_card(pat, cafe, 2500).status_code == 201
+    assert buy_card(sam, cafe, 990).status_code == 201
+    assert client.get("/shop/my-cards", follow_redirects=False).headers["location"] == (
+        "/shop/sign-in"
+    )
+    assert sign_in(client, pat.email, "wrong password").status_code == 401
+    signed = sign_in(client, pat.email)
+    assert signed.status_code == 303
+    cards = client.get("/shop/my-cards")
+    assert "Corner Café" in cards.text
+    assert "£25.00" in cards.text
+    assert "£9.90" not in cards.text  # Sam's
+    # The sign-in is one of the account's sessions, as the API lists them.
+    listed = pat.get("/api/v1/me/sessions").json()
+    assert len(listed["items"] if isinstance(listed, dict) else listed) == 2
+    out = client.post("/shop/sign-out", data={"csrf": csrf_of(cards.text)}, follow_redirects=False)
+    assert out.headers["location"] == "/shop/sign-in"
+    assert client.get("/shop/my-cards", follow_redirects=False).status_code == 303
+
+
+def test_only_customers_sign_in_to_the_shop(client):
+    cafe = open_shop(client)
+    refused = sign_in(client, cafe.owner.email)
+    assert refused.status_code == 401
+    assert "The shop&#39;s sign-in is for customers" in refused.text
+    assert client.get("/shop/my-cards", follow_redirects=False).status_code == 303
