@@ -2,7 +2,8 @@
 notifications worker mailing a real SMTP server on loopback, Playwright driving Debian's
 Chromium at a phone's width. Buy a card on a café's shop page (a declined card first, said
 on the form, charging nothing), read its email with the QR code, check its balance by the
-email's code, and spend it at a paired till (`tillpoint redeem`)."""
+email's code, see a signed-in customer's cards, and spend the card at a paired till
+(`tillpoint redeem`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ import httpx
 import pytest
 
 from server.wallet.qr_images import qr_png
-from tests.e2e.conftest import migrated_server, paired_terminal, signed_in, tillpoint_run
+from tests.e2e.conftest import (
+    PASSWORD,
+    migrated_server,
+    paired_terminal,
+    signed_in,
+    tillpoint_run,
+)
 from tests.e2e.test_account_flows import mailbox, text_of  # noqa: F401 - a fixture
 from tests.e2e.test_gifts import eventually
 from tests.e2e.test_headless_till import run_json
@@ -88,6 +95,24 @@ def test_a_card_bought_in_the_shop_is_emailed_and_spent_at_the_till(
     page.get_by_label("The code from your gift email").fill(code[1])
     page.get_by_role("button", name="Check the balance").click()
     assert page.locator("#balance").inner_text() == "£25.00"
+
+    # A customer with an account signs in and sees the cards in it.
+    customer = signed_in(server, "customer", "kim@example.com")
+    bought = httpx.post(
+        f"{server}/api/v1/businesses/{cafe['id']}/gift-cards",
+        headers={**customer, "Idempotency-Key": "kim-1"},
+        json={"amount_minor": 1500, "payment": {"card_number": "5555555555554444"}},
+    )
+    assert bought.status_code == 201, bought.text
+    page.get_by_role("link", name="Your cards").click()
+    page.get_by_label("Email").fill("kim@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    row = page.get_by_role("row").filter(has_text="Corner Café")
+    assert "£15.00" in row.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "shop-my-cards-phone.png"), full_page=True)
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in to see your cards").wait_for()
     context.close()
 
     data = tmp_path / "till.db"
