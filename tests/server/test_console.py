@@ -10,6 +10,7 @@ import pytest
 
 from sync.cli import main
 from tests.server.api import PASSWORD, buy_card, create_deal, make_admin, open_shop, sign_up
+from tests.server.conftest import url_of
 from tests.server.console import ConsoleAdmin, csrf_of, new_admin, signed_in_admin
 
 PAGES = ["/console/", "/console/businesses", "/console/audit"]
@@ -32,8 +33,8 @@ def deal_businesses(client) -> list[str]:
 
 
 @pytest.fixture
-def cli_env(settings, database_url, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", database_url)
+def cli_env(settings, engine, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", url_of(engine))  # the database `client` uses
     monkeypatch.setenv("TILLPOINT_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("TILLPOINT_ARGON2_TIME_COST", "1")
     monkeypatch.setenv("TILLPOINT_ARGON2_MEMORY_KIB", "64")
