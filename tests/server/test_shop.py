@@ -195,6 +195,9 @@ def test_a_form_without_its_csrf_token_buys_nothing(client, cafe, sessions):
     stale = buy(client, cafe, {**tokens, "csrf": "forged"})
     assert stale.status_code == 403
     assert "That form has expired" in stale.text
+    no_token = buy(client, cafe, {**tokens, "once": ""})
+    assert no_token.status_code == 403
+    assert "That form has expired" in no_token.text
     assert counts(sessions) == (0, 0)
 
 
