@@ -46,6 +46,7 @@ from .realtime import router as realtime_router
 from .reports.router import router as reports_router
 from .settings import Settings
 from .sharedstate import SharedState, open_state
+from .shop.router import install_shop
 from .tillstaff.router import router as tillstaff_router
 from .wallet.limits import MoneyLimits
 from .wallet.router import router as wallet_router
@@ -177,6 +178,7 @@ def create_app(
     api.include_router(reports_router)
     app.include_router(api)
     install_console(app)  # the operator's web pages at /console
+    install_shop(app)  # the gift-card shop's public pages at /shop
 
     @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:

@@ -531,6 +531,8 @@ def run_demo(args: argparse.Namespace) -> int:
         f"  console:      {base}/console (an admin first: tillpoint server create-admin "
         f"EMAIL --data-dir {args.data_dir})"
     )
+    if summary.cafe_id:
+        print(f"  shop:         {base}/shop/{summary.cafe_id} (the café's gift cards; test cards)")
     print(f"  sign in (POST {base}/api/v1/auth/login), password {DEMO_PASSWORD!r}:")
     for role, email in DEMO_LOGINS.items():
         print(f"    {role:<9} {email}")

@@ -105,6 +105,12 @@ class DemoSummary:
     created: bool
     businesses: int
     qr_codes: list[Path] = field(default_factory=list)
+    cafe_id: str | None = None  # the demo café's, for its shop page (/shop/{id})
+
+
+def _cafe_id(session: Session) -> str | None:
+    name = _BUSINESSES[0]["name"]
+    return session.scalar(select(Business.id).where(Business.name == name).limit(1))
 
 
 def seed_demo(
@@ -120,7 +126,9 @@ def seed_demo(
     existing = session.scalar(select(func.count()).select_from(Business)) or 0
     if existing:
         codes = sorted(qr_dir.glob("*.png")) if qr_dir and qr_dir.is_dir() else []
-        return DemoSummary(created=False, businesses=existing, qr_codes=codes)
+        return DemoSummary(
+            created=False, businesses=existing, qr_codes=codes, cafe_id=_cafe_id(session)
+        )
     owner = None
     if passwords is not None:
         owner = User(
@@ -166,7 +174,9 @@ def seed_demo(
     if keyring is not None and passwords is not None:
         written = _seed_wallet(session, keyring, passwords, businesses, qr_dir)
     session.commit()
-    return DemoSummary(created=True, businesses=len(_BUSINESSES), qr_codes=written)
+    return DemoSummary(
+        created=True, businesses=len(_BUSINESSES), qr_codes=written, cafe_id=businesses[0].id
+    )
 
 
 def _seed_wallet(

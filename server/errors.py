@@ -96,6 +96,7 @@ __all__ = [
     "ReportRangeInvalid",
     "SameCard",
     "SessionNotFound",
+    "ShopSignInRefused",
     "StaffNotFound",
     "UnknownCurrency",
     "UnknownEventType",
@@ -560,6 +561,15 @@ class ReasonRequired(Invalid):
 
     code = "reason-required"
     title = "Say why"
+
+
+class ShopSignInRefused(DomainError):
+    """The gift-card shop's sign-in failed: a wrong email, password or code, or not a
+    customer's account."""
+
+    code = "shop-sign-in-refused"
+    status = 401
+    title = "Not signed in"
 
 
 class ConsoleSignInRefused(DomainError):

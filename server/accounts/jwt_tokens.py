@@ -227,26 +227,24 @@ class TokenSigner:
             return None
         return payload
 
-    def console_session(self, user_id: str, session_id: str) -> str:
+    def console_session(self, user_id: str, session_id: str, kind: str = "console") -> str:
+        """A web page's sign-in cookie: the operator's console's, or (`kind` "shop") a
+        customer's in the gift-card shop; each part reads only its own kind."""
         issued = datetime.now(UTC)
         payload = {
             "sub": user_id,
             "sid": session_id,
             "iat": issued,
             "exp": issued + CONSOLE_LIFETIME,
-            "typ": "console",
+            "typ": kind,
         }
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
-    def read_console_session(self, token: str) -> ConsoleClaims | None:
-        """The sign-in a console cookie names, or None for anything but a valid, unexpired
-        console token (an API access token is not one)."""
+    def read_console_session(self, token: str, kind: str = "console") -> ConsoleClaims | None:
+        """The sign-in a console (or shop) cookie names, or None for anything but a valid,
+        unexpired token of that kind (an API access token is not one)."""
         payload = self._claims(token, "exp", "sub", "sid")
-        if (
-            payload is None
-            or payload.get("typ") != "console"
-            or not isinstance(payload.get("sid"), str)
-        ):
+        if payload is None or payload.get("typ") != kind or not isinstance(payload.get("sid"), str):
             return None
         return ConsoleClaims(str(payload["sub"]), payload["sid"])
 

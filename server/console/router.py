@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
-import jinja2
 from fastapi import APIRouter, Depends, FastAPI, Form, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 
 from sync.wire import Line, Prose
 
@@ -30,6 +28,7 @@ from ..errors import DomainError
 from ..fraud.client import client_of
 from ..fraud.models import ReviewStatus
 from ..ids import make_id
+from ..web.pages import PAGE_HEADERS, see_other, templates_in
 from . import cookies, repository, service, signin
 from .dashboards import BUSY_DAYS, DAYS, dashboard
 from .lists import LISTS
@@ -38,22 +37,7 @@ from .repository import PAGE_SIZE
 __all__ = ["install_console", "router"]
 
 _HERE = FilePath(__file__).parent
-templates = Jinja2Templates(
-    env=jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_HERE / "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-)
-# Pages are the console's own: no scripts, styles or frames from anywhere else, no caching.
-_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+templates = templates_in(_HERE / "templates")
 
 router = APIRouter(prefix=cookies.PATH, include_in_schema=False)
 
@@ -88,14 +72,10 @@ def _page(
         name,
         {"csrf": token, "admin": admin, "page_size": PAGE_SIZE, **(context or {})},
         status_code=status,
-        headers=_HEADERS,
+        headers=PAGE_HEADERS,
     )
     cookies.keep_csrf(request, response, token)
     return response
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303, headers=_HEADERS)
 
 
 def console_admin(request: Request, session: SessionDep) -> User:
@@ -171,7 +151,7 @@ def sign_in(
         # No header (its sign-out form would carry the CSRF token this sign-in replaces).
         response: Response = _page(request, "recovery_codes.html", {"codes": passed.recovery_codes})
     else:
-        response = _see_other(f"{cookies.PATH}/")
+        response = see_other(f"{cookies.PATH}/")
     cookies.start_session(request, response, token)
     return response
 
@@ -180,7 +160,7 @@ def sign_in(
 def sign_out(request: Request, admin: ConsoleAdmin, session: SessionDep) -> Response:
     accounts.revoke_family(session, request.state.console_session, _now())
     session.commit()
-    response = _see_other(f"{cookies.PATH}/sign-in")
+    response = see_other(f"{cookies.PATH}/sign-in")
     cookies.end_session(response)
     return response
 
@@ -257,7 +237,7 @@ def _act(
         )
     session.commit()
     done = "suspended" if suspend else "restored"
-    return _see_other(f"{cookies.PATH}/businesses/{business_id}?done={done}")
+    return see_other(f"{cookies.PATH}/businesses/{business_id}?done={done}")
 
 
 @router.post("/businesses/{business_id}/{action}", dependencies=[CsrfChecked])
@@ -323,7 +303,7 @@ def resolve_review(
             request, admin, session, "fraud-reviews", "", 0, error=exc.detail, status=exc.status
         )
     session.commit()
-    return _see_other(f"{cookies.PATH}/lists/fraud-reviews")
+    return see_other(f"{cookies.PATH}/lists/fraud-reviews")
 
 
 # -- the audit log ---------------------------------------------------------------------------
@@ -342,7 +322,7 @@ def install_console(app: FastAPI) -> None:
     """The console's pages at /console, its style sheet, and its two redirections."""
 
     async def to_sign_in(request: Request, _exc: Exception) -> Response:
-        response = _see_other(f"{cookies.PATH}/sign-in")
+        response = see_other(f"{cookies.PATH}/sign-in")
         cookies.end_session(response)
         return response
 

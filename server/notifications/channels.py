@@ -19,6 +19,7 @@ __all__ = [
     "DeliveryError",
     "EmailSender",
     "FakePushTransport",
+    "InlineImage",
     "OutgoingEmail",
     "PushMessage",
     "PushTransport",
@@ -37,12 +38,23 @@ class DeliveryError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class InlineImage:
+    """A PNG the HTML shows as `<img src="cid:{cid}">`, also an attachment named `filename`
+    for mail readers that show no HTML."""
+
+    cid: str
+    png: bytes
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingEmail:
     to: str
     subject: str
     text: str
     html: str
     message_id: str  # the same on every attempt, so a repeat can be recognised downstream
+    images: tuple[InlineImage, ...] = ()
 
 
 class EmailSender(Protocol):
@@ -65,6 +77,17 @@ class SmtpSender:
         message["Message-ID"] = email.message_id
         message.set_content(email.text)
         message.add_alternative(email.html, subtype="html")
+        html = message.get_body(preferencelist=("html",))
+        for image in email.images:
+            assert html is not None
+            html.add_related(
+                image.png,
+                maintype="image",
+                subtype="png",
+                cid=f"<{image.cid}>",
+                disposition="inline",
+                filename=image.filename,
+            )
         try:
             asyncio.run(
                 aiosmtplib.send(

@@ -29,8 +29,9 @@ from ..outbox import Delivery, DeliveryRound, claim_due, release, still_held
 from ..settings import Settings
 from ..wallet import cards
 from ..wallet.models import GiftCard
+from ..wallet.qr_images import qr_png
 from . import templates
-from .channels import DeliveryError, EmailSender, OutgoingEmail, message_id
+from .channels import DeliveryError, EmailSender, InlineImage, OutgoingEmail, message_id
 from .delivery import after_failure
 
 __all__ = ["GiftMailer", "claim_link"]
@@ -101,6 +102,8 @@ class GiftMailer:
         card = session.get_one(GiftCard, gift.card_id)
         amount: Money = cards.card_balance(session, card)
         sender = gift.from_name or gift.buyer_email or "Someone"  # erased: see erasure
+        # The card's QR code, for the till: a gift card spends as it is, claimed or not.
+        qr = InlineImage(f"card-{gift.id}@tillpoint", qr_png(card.token), "card.png")
         message = templates.gift_received(
             business.name,
             amount,
@@ -108,6 +111,7 @@ class GiftMailer:
             gift.message,
             gift.code,
             claim_link(self.settings, gift.code),
+            (qr.cid, card.token),
         )
         return OutgoingEmail(
             to=gift.recipient_email,
@@ -115,6 +119,7 @@ class GiftMailer:
             text=message.text,
             html=message.html,
             message_id=message_id(f"gift-{gift.id}", self.settings),
+            images=(qr,),
         )
 
     def _failed(self, worker: str, job: _Job, error: str) -> Delivery:

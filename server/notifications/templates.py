@@ -42,9 +42,13 @@ class Message:
     html: str
 
 
-def _message(title: str, lines: list[str]) -> Message:
+def _message(title: str, lines: list[str], image: tuple[str, str] | None = None) -> Message:
+    """`image`: an inline image's content id and its text alternative, shown last."""
     text = "\n\n".join(lines) + "\n\n— Tillpoint\n"
     paragraphs = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    if image is not None:
+        cid, alt = image
+        paragraphs += f'<p><img src="cid:{escape(cid)}" alt="{escape(alt)}" width="264"></p>'
     html = (
         '<!doctype html><html><body style="font-family: sans-serif">'
         f"<h1>{escape(title)}</h1>{paragraphs}<p>— Tillpoint</p></body></html>"
@@ -269,8 +273,15 @@ def gift_bought(business: str, amount: Money, recipient: str, deliver_at: dateti
 
 
 def gift_received(
-    business: str, amount: Money, sender: str, note: str, code: str, link: str
+    business: str,
+    amount: Money,
+    sender: str,
+    note: str,
+    code: str,
+    link: str,
+    qr: tuple[str, str] | None = None,
 ) -> Message:
+    """`qr`: the card's QR code image's content id and the code's text, for the till."""
     lines = [f"{sender} sent you a {business} gift card holding {amount.format()}."]
     if note:
         lines.append(f"Their message: “{note}”")
@@ -278,8 +289,17 @@ def gift_received(
         f"To keep it, open this link and sign in (or create an account): {link}",
         f"Or enter the code {code} in the Tillpoint app (Gifts, Claim a gift). The code works "
         "once: keep this email to yourself until you have claimed it.",
+        f"Check its balance any time at Tillpoint's shop with the code {code}.",
     ]
-    return _message(f"{sender} sent you a {business} gift card", lines)
+    if qr is None:
+        return _message(f"{sender} sent you a {business} gift card", lines)
+    cid, token = qr
+    lines += [
+        f"To pay with it at {business}, show the till this card's QR code (card.png, attached). "
+        "It is worth money like cash: show it only at the till.",
+        f"If the code does not scan, the till can take its text: {token}",
+    ]
+    return _message(f"{sender} sent you a {business} gift card", lines, (cid, "The card's QR code"))
 
 
 def gift_claimed_by_recipient(business: str, amount: Money, recipient: str) -> Message:

@@ -3,6 +3,7 @@
 import email
 import email.message
 import email.policy
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +23,10 @@ def test_demo_serves_sample_businesses_and_a_trust_list_that_verifies(tmp_path):
         businesses = httpx.get(f"{base}/api/v1/businesses").json()
         assert businesses["total"] == 4
         assert {b["category"] for b in businesses["items"]} >= {"cafe", "books"}
+        (cafe,) = [b["id"] for b in businesses["items"] if b["name"] == "Corner Café"]
+        shop = httpx.get(f"{base}/shop/{cafe}")  # its gift cards, paid with test cards
+        assert "Corner Café gift cards" in shop.text
+        assert "4242424242424242" in shop.text
         trust = TrustList.from_json(httpx.get(f"{base}/api/v1/trust-list").json())
         docs = httpx.get(f"{base}/openapi.json").json()
         assert "/api/v1/businesses" in docs["paths"]
@@ -126,6 +131,7 @@ def test_demo_prints_logins_and_writes_scannable_codes(tmp_path):
     data = tmp_path / "demo"
     result = tillpoint_run("demo-server", "--data-dir", str(data), "--seed-only")
     assert "customer@demo.tillpoint.dev" in result.stdout
+    assert re.search(r"^  shop: +http://127\.0\.0\.1:8000/shop/[\w-]+ ", result.stdout, re.M)
     assert "till PINs at the terminal: Cashier 1357 (cashier), Vendor 2580 (owner)" in (
         result.stdout
     )

@@ -847,3 +847,86 @@ def test_a_manager_manages_listings_and_reads_lists_but_not_the_business_or_staf
 def other_business(world):
     """Shop B's id, as its owner's business list has it."""
     return world.actors["owner_b"].get("/api/v1/me").json()["businesses"][0]
+
+
+# -- the gift-card shop: public pages, the same for everyone ---------------------------------
+
+SHOP_ROUTES = {
+    ("GET", "/shop/{business_id}"),
+    ("POST", "/shop/{business_id}"),
+    ("GET", "/shop/{business_id}/bought/{gift_id}"),
+    ("GET", "/shop/balance"),
+    ("POST", "/shop/balance"),
+    ("GET", "/shop/sign-in"),
+    ("POST", "/shop/sign-in"),
+    ("POST", "/shop/sign-out"),
+    ("GET", "/shop/my-cards"),
+}
+
+
+def test_every_shop_route_is_in_the_matrix():
+    from fastapi.routing import APIRoute
+
+    from server.shop.router import router
+
+    routes = [route for route in router.routes if isinstance(route, APIRoute)]
+    found = {(method, route.path) for route in routes for method in route.methods or ()}
+    assert found == SHOP_ROUTES
+
+
+def test_the_shop_is_open_to_everyone_and_a_purchase_shows_only_under_its_business(world, client):
+    """No sign-in: every caller (an API token changes nothing) sees the shop and the same
+    confirmation; a purchase's confirmation under another business's id is not found."""
+    import re
+
+    from tests.server.console import csrf_of
+
+    shop_a, shop_c = world.shop.business_id, open_shop(client, "Shop C").business_id
+    page = client.get(f"/shop/{shop_a}")
+    once = re.search(r'name="once" value="([^"]+)"', page.text)
+    assert once is not None
+    fields = {
+        "csrf": csrf_of(page.text),
+        "once": once.group(1),
+        "amount": "5",
+        "email": "pat@example.com",
+        "card_number": "4242424242424242",
+    }
+    bought = client.post(f"/shop/{shop_a}", data=fields, follow_redirects=False)
+    assert bought.status_code == 303
+    gift_id = bought.headers["location"].rsplit("/", 1)[1]
+    for name, actor in world.actors.items():
+        client.cookies.clear()
+        for path, status in [
+            (f"/shop/{shop_a}", 200),
+            (f"/shop/{shop_a}/bought/{gift_id}", 200),
+            (f"/shop/{shop_c}/bought/{gift_id}", 404),
+            ("/shop/balance", 200),
+        ]:
+            answer = client.get(path, headers=actor.headers)
+            assert (name, path, answer.status_code) == (name, path, status)
+        csrf = csrf_of(client.get("/shop/balance").text)
+        checked = client.post("/shop/balance", data={"csrf": csrf, "code": "AAAA-BBBB-CCCC"})
+        assert (name, checked.status_code) == (name, 404)
+
+
+def test_a_customers_shop_pages_need_their_shop_session(world, client):
+    """API tokens open nothing there, nor does a console cookie: each is sent to sign in."""
+    from tests.server.console import csrf_of
+
+    holder = world.actors["holder"]
+    console = client.app.state.token_signer.console_session(holder.id, "not-a-session")
+    csrf = csrf_of(client.get("/shop/sign-in").text)
+    for name, actor in [*world.actors.items(), ("console cookie", world.actors["anonymous"])]:
+        if name == "console cookie":
+            client.cookies.set("tillpoint_shop", console, path="/shop")
+        for method, path in [("GET", "/shop/my-cards"), ("POST", "/shop/sign-out")]:
+            answer = client.request(
+                method,
+                path,
+                headers=actor.headers,
+                data={"csrf": csrf} if method == "POST" else None,
+                follow_redirects=False,
+            )
+            assert (name, path, answer.status_code) == (name, path, 303)
+            assert answer.headers["location"] == "/shop/sign-in"

@@ -34,7 +34,7 @@ def deal_businesses(client) -> list[str]:
 
 @pytest.fixture
 def cli_env(settings, engine, monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", url_of(engine))
+    monkeypatch.setenv("DATABASE_URL", url_of(engine))  # the database `client` uses
     monkeypatch.setenv("TILLPOINT_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("TILLPOINT_ARGON2_TIME_COST", "1")
     monkeypatch.setenv("TILLPOINT_ARGON2_MEMORY_KIB", "64")

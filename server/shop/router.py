@@ -1,0 +1,322 @@
+"""The shop's pages (HTML only: parse the form, call a service, render a template).
+
+Public: no sign-in. Every form carries the shop's CSRF token; the buying form also carries
+a one-time token, the purchase's idempotency key, so a form sent twice (a double click, a
+reload) buys once and shows the same confirmation."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from sync.money import Money
+
+from ..accounts import repository as accounts
+from ..accounts import service as account_sessions
+from ..accounts.jwt_tokens import CONSOLE_LIFETIME, TokenSigner
+from ..accounts.models import AccountSession, Role, User
+from ..accounts.passwords import Passwords
+from ..accounts.sessions import LoginThrottle, Throttled
+from ..db import SessionDep
+from ..deps import SalesDep
+from ..directory.models import Business
+from ..errors import DomainError
+from ..fraud.client import client_of
+from ..gifts import service as gifts
+from ..gifts.models import Gift
+from ..ids import make_id
+from ..payments.gateway import TEST_CARDS
+from ..problems import Problem
+from ..wallet.idempotency import Outcome, idempotent
+from ..web.cookies import Csrf, set_cookie
+from ..web.pages import PAGE_HEADERS, see_other, templates_in
+from . import service, signin
+
+__all__ = ["install_shop", "router"]
+
+PATH = "/shop"
+CSRF = Csrf("tillpoint_shop_csrf", PATH, int(timedelta(days=1).total_seconds()))
+_HERE = FilePath(__file__).parent
+templates = templates_in(_HERE / "templates")
+router = APIRouter(prefix=PATH, include_in_schema=False)
+
+Field = Annotated[str, Form(max_length=600)]
+
+
+SESSION_COOKIE = "tillpoint_shop"
+SESSION_KIND = "shop"
+
+
+class StaleForm(Exception):
+    """A form POST without this browser's CSRF token."""
+
+
+class SignInNeeded(Exception):
+    """No customer's shop session, or one that is over: the sign-in page."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _page(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> HTMLResponse:
+    token = CSRF.token(request)
+    response = templates.TemplateResponse(
+        request, name, {"csrf": token, **(context or {})}, status_code=status, headers=PAGE_HEADERS
+    )
+    CSRF.keep(request, response, token)
+    return response
+
+
+def csrf_checked(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> None:
+    if not CSRF.matches(request, csrf):
+        raise StaleForm
+
+
+CsrfChecked = Depends(csrf_checked)
+
+
+def shop_customer(request: Request, session: SessionDep) -> User:
+    """The customer whose open shop session the cookie names."""
+    signer: TokenSigner = request.app.state.token_signer
+    token = request.cookies.get(SESSION_COOKIE)
+    claims = signer.read_console_session(token, SESSION_KIND) if token else None
+    if claims is None:
+        raise SignInNeeded
+    user = session.get(User, claims.user_id)
+    opened = session.get(AccountSession, claims.session_id)
+    if (
+        user is None
+        or user.role is not Role.CUSTOMER
+        or user.deleted_at is not None
+        or opened is None
+        or opened.user_id != user.id
+        or opened.ended_at is not None
+    ):
+        raise SignInNeeded
+    request.state.shop_session = claims.session_id
+    return user
+
+
+ShopCustomer = Annotated[User, Depends(shop_customer)]
+
+
+def _closed(request: Request) -> HTMLResponse:
+    return _page(request, "closed.html", status=404)
+
+
+def _test_cards(request: Request) -> list[tuple[str, str]]:
+    """The gateway's test card numbers and what each does, when the server takes no real
+    payments (the simulated gateway: the demo, a sandbox)."""
+    if request.app.state.settings.payment_gateway.strip() != "simulated":
+        return []
+    return [
+        (number, "pays" if outcome is None else outcome[1])
+        for number, outcome in TEST_CARDS.items()
+    ]
+
+
+def _shop_page(
+    request: Request,
+    business: Business,
+    form: service.ShopForm | None = None,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {
+        "business": business,
+        "form": form or service.ShopForm("", "", "", "me", "", "", "", "", ""),
+        "error": error,
+        "once": secrets.token_urlsafe(24),  # a new one-time token: a new purchase
+        "test_cards": _test_cards(request),
+        "today": _now().date().isoformat(),
+    }
+    return _page(request, "shop.html", context, status=status)
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request) -> HTMLResponse:
+    return _page(request, "sign_in.html", {"email": "", "error": None})
+
+
+@router.post("/sign-in", dependencies=[CsrfChecked])
+def sign_in(
+    request: Request,
+    session: SessionDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    code: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    address = client_of(request).address
+    keys = (f"account:{email.lower()}", f"address:{address}")
+    throttle: LoginThrottle = request.app.state.login_throttle
+    passwords: Passwords = request.app.state.passwords
+    try:
+        throttle.check(*keys)
+        user = signin.check_customer(
+            session, passwords, throttle, keys, email, password, code, _now()
+        )
+        family_id = account_sessions.open_signed_in_session(
+            session, user, client_of(request), make_id(), _now(), request.app.state.outbox
+        )
+    except Throttled as exc:
+        error = f"Too many wrong tries: wait {int(exc.retry_seconds) + 1} seconds, then try again."
+        return _page(request, "sign_in.html", {"email": email, "error": error}, status=429)
+    except DomainError as exc:
+        context = {"email": email, "error": exc.detail}
+        return _page(request, "sign_in.html", context, status=exc.status)
+    session.commit()
+    signer: TokenSigner = request.app.state.token_signer
+    response = see_other(f"{PATH}/my-cards")
+    lifetime = int(CONSOLE_LIFETIME.total_seconds())
+    token = signer.console_session(user.id, family_id, SESSION_KIND)
+    set_cookie(request, response, SESSION_COOKIE, token, path=PATH, max_age=lifetime)
+    CSRF.renew(request, response)  # none chosen before sign-in outlives it
+    return response
+
+
+@router.post("/sign-out", dependencies=[CsrfChecked])
+def sign_out(request: Request, customer: ShopCustomer, session: SessionDep) -> Response:
+    accounts.revoke_family(session, request.state.shop_session, _now())
+    session.commit()
+    response = see_other(f"{PATH}/sign-in")
+    response.delete_cookie(SESSION_COOKIE, path=PATH, httponly=True, samesite="strict")
+    return response
+
+
+@router.get("/my-cards")
+def my_cards(request: Request, customer: ShopCustomer, session: SessionDep) -> HTMLResponse:
+    found = service.cards_of(session, customer.id)
+    return _page(request, "my_cards.html", {"customer": customer, "cards": found})
+
+
+@router.get("/balance")
+def balance_page(request: Request) -> HTMLResponse:
+    return _page(request, "balance.html", {"code": "", "found": None, "error": None})
+
+
+@router.post("/balance", dependencies=[CsrfChecked])
+def balance(
+    request: Request, session: SessionDep, code: Annotated[str, Form(max_length=300)] = ""
+) -> HTMLResponse:
+    try:
+        request.app.state.code_limiter.hit(f"shop-balance:{client_of(request).address}", "code")
+    except Problem as exc:
+        context = {"code": "", "found": None, "error": exc.detail}
+        return _page(request, "balance.html", context, status=429)
+    found = service.card_balance_by_code(session, code)
+    error = None
+    if found is None:
+        error = (
+            "No card has that code. Check it against your gift email (it looks like "
+            "ABCD-EFGH-JKMN) and try again."
+        )
+    status = 200 if found else 404
+    return _page(
+        request, "balance.html", {"code": code, "found": found, "error": error}, status=status
+    )
+
+
+@router.get("/{business_id}")
+def shop(request: Request, session: SessionDep, business_id: str) -> HTMLResponse:
+    business = service.open_shop(session, business_id)
+    if business is None:
+        return _closed(request)
+    return _shop_page(request, business)
+
+
+@router.post("/{business_id}", dependencies=[CsrfChecked])
+def buy(
+    request: Request,
+    session: SessionDep,
+    sales: SalesDep,
+    business_id: str,
+    once: Annotated[str, Form(max_length=100)] = "",
+    amount: Field = "",
+    email: Field = "",
+    name: Field = "",
+    for_whom: Field = "me",
+    recipient_name: Field = "",
+    recipient_email: Field = "",
+    message: Field = "",
+    deliver_on: Field = "",
+    card_number: Field = "",
+) -> Response:
+    if len(once) < 16:  # not the form the shop page gave
+        raise StaleForm
+    business = service.open_shop(session, business_id)
+    if business is None:
+        return _closed(request)
+    form = service.ShopForm(
+        amount, email, name, for_whom, recipient_name, recipient_email, message, deliver_on, ""
+    )
+    try:
+        buyer, order = service.order_of(business, replace(form, card_number=card_number), _now())
+    except service.FormProblem as exc:
+        return _shop_page(request, business, form, error=str(exc), status=422)
+
+    def operation() -> Outcome:
+        gift = gifts.buy_gift(
+            session,
+            sales,
+            buyer,
+            order,
+            payment_key=f"shop:{once}",
+            address=client_of(request).address,
+            now=_now(),
+        )
+        return 201, {"gift_id": gift.id}
+
+    # What was asked, as the stored answer's fingerprint (without the card number).
+    asked = {"path": request.url.path, "buyer": asdict(buyer), **asdict(order), "card_number": ""}
+    try:
+        status, answer = idempotent(session, "shop", once, asked, operation)
+    except DomainError as exc:  # the token was used for another purchase
+        session.rollback()
+        return _shop_page(request, business, form, error=exc.detail, status=exc.status)
+    if status != 201:
+        return _shop_page(request, business, form, error=answer.get("detail"), status=status)
+    return see_other(f"{PATH}/{business.id}/bought/{answer['gift_id']}")
+
+
+@router.get("/{business_id}/bought/{gift_id}")
+def bought(request: Request, session: SessionDep, business_id: str, gift_id: str) -> HTMLResponse:
+    gift = session.get(Gift, gift_id)
+    if gift is None or gift.business_id != business_id:
+        return _page(request, "not_found.html", status=404)
+    business = session.get_one(Business, business_id)
+    context = {
+        "business": business,
+        "gift": gift,
+        "amount": Money.of(gift.amount_minor, gift.currency),
+        "for_me": gift.recipient_email == gift.buyer_email,
+        "later": gift.deliver_at > gift.created_at + timedelta(minutes=1),
+    }
+    return _page(request, "bought.html", context)
+
+
+def install_shop(app: FastAPI) -> None:
+    """The shop's pages at /shop, its style sheet, and the stale-form answer."""
+
+    async def stale_form(request: Request, _exc: Exception) -> Response:
+        return _page(request, "stale_form.html", status=403)
+
+    async def to_sign_in(request: Request, _exc: Exception) -> Response:
+        response = see_other(f"{PATH}/sign-in")
+        response.delete_cookie(SESSION_COOKIE, path=PATH, httponly=True, samesite="strict")
+        return response
+
+    app.add_exception_handler(StaleForm, stale_form)
+    app.add_exception_handler(SignInNeeded, to_sign_in)
+    app.mount(f"{PATH}/static", StaticFiles(directory=_HERE / "static"), name="shop")
+    app.include_router(router)
