@@ -362,14 +362,15 @@ def test_two_workers_at_once_deliver_each_notification_once(postgres_url, settin
         workers = [NotificationWorker(sessions, settings) for _ in range(2)]
         rounds = [r.delivery.sent for r in rounds_together(workers, 20)]
 
-        # 20 cards: an email and an inbox item each; 6 sign-ups: an account mail each
-        assert sum(rounds) == 46
+        # 20 cards: an email and an inbox item each; 6 sign-ups: an account mail each; the
+        # shop's subscription starting: an email and an inbox item to its owner
+        assert sum(rounds) == 48
         ids = [m["Message-ID"] for m in sink.receipts()]
-        assert len(ids) == 20 == len(set(ids))
+        assert len(ids) == 21 == len(set(ids))
         for customer in customers:
             assert len(sink.to(customer.email)) == 5
         with sessions() as session:
-            assert session.scalar(select(func.count()).select_from(InboxItem)) == 20
+            assert session.scalar(select(func.count()).select_from(InboxItem)) == 21
             statuses = set(session.scalars(select(Notification.status)))
             assert statuses == {Delivery.SENT}
     finally:
