@@ -148,10 +148,14 @@ class ExchangeRate(Base):
     __table_args__ = (UniqueConstraint("currency", "base_currency", "valid_from"),)
 
 
-class BillingNotice(Base):
-    """What billing told the vendor: a failed payment, a retry, a soft limit, a suspension."""
+class BillingNotice(Recorded, Base):
+    """What billing told the vendor: a failed payment, a retry, a soft limit, a suspension.
+
+    Each is an event, so the notifications' consumer tells the business's owner (the
+    `billing_notice` kind) once, from the transaction that wrote it."""
 
     __tablename__ = "billing_notices"
+    __event_entity__ = EventEntity.BILLING_NOTICE
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)

@@ -32,6 +32,9 @@ class EventEntity(enum.StrEnum):
     # A vendor's webhook endpoint the server disabled (it answered 410 Gone, or failed for
     # the whole retry schedule): its owner is told. Never itself sent by webhook.
     WEBHOOK_ENDPOINT = "webhook_endpoint"
+    # What billing told a vendor (an invoice, a failed payment, a suspension…): its owner is
+    # told. Never itself sent by webhook; terminals ignore it.
+    BILLING_NOTICE = "billing_notice"
 
 
 class EventKind(enum.StrEnum):

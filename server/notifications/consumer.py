@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from sync.money import Money
 
+from ..billing.models import BillingNotice
 from ..deals.models import Deal
 from ..deals.service import nearest_offering_km
 from ..devices.models import Incident
@@ -91,6 +92,8 @@ def _plan(
         return _new_deal(session, event, options)
     if event.entity == EventEntity.WEBHOOK_ENDPOINT:
         return _webhook_endpoint(session, event)
+    if event.entity == EventEntity.BILLING_NOTICE and event.kind == EventKind.CREATED:
+        return _billing_notice(session, event)
     return []
 
 
@@ -185,6 +188,17 @@ def _incident(session: Session, event: Event) -> list[Planned]:
     return [
         _about(event, NotificationKind.INCIDENT_OPENED, incident.id, business.owner_id, message)
     ]
+
+
+def _billing_notice(session: Session, event: Event) -> list[Planned]:
+    """A billing notice, to the business's owner: once (the notice is the source)."""
+    notice = session.get(BillingNotice, int(event.entity_id))
+    business = session.get(Business, event.business_id)
+    if notice is None or business is None or business.owner_id is None:
+        return []
+    message = templates.billing_notice(business.name, business.id, notice.kind, notice.message)
+    source = str(notice.id)
+    return [_about(event, NotificationKind.BILLING_NOTICE, source, business.owner_id, message)]
 
 
 def _new_deal(session: Session, event: Event, options: ConsumerOptions) -> list[Planned]:

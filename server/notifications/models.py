@@ -42,6 +42,9 @@ class NotificationKind(enum.StrEnum):
     SAVED_DEAL_ENDING = "saved_deal_ending"  # a deal someone saved ends within a day
     NEW_DEAL = "new_deal"  # from a favourite business, or in a liked category near home
     WEBHOOK_DISABLED = "webhook_disabled"  # to the business's owner
+    # To the business's owner: each billing notice (an invoice, a failed payment, a final
+    # notice, a suspension, a plan change…). Account-critical, so it cannot be turned off.
+    BILLING_NOTICE = "billing_notice"
     # A contest's results: to the winners (a winning club's founder and organisers), and to
     # the founder and organisers of every other club that entered.
     CONTEST_WON = "contest_won"
@@ -59,13 +62,14 @@ ACCOUNT_MAIL_KINDS = frozenset(
     {NotificationKind.EMAIL_VERIFICATION, NotificationKind.PASSWORD_RESET}
 )
 SECURITY_KINDS = frozenset({NotificationKind.NEW_DEVICE, NotificationKind.PASSWORD_CHANGED})
-# Receipts and security messages cannot be turned off (on any channel).
+# Receipts, billing notices and security messages cannot be turned off (on any channel).
 REQUIRED_KINDS = frozenset(
     {
         NotificationKind.CARD_BOUGHT,
         NotificationKind.CARD_REDEEMED,
         NotificationKind.DONATION_RECEIPT,
         NotificationKind.DONATION_REFUNDED,
+        NotificationKind.BILLING_NOTICE,
     }
     | SECURITY_KINDS
     | ACCOUNT_MAIL_KINDS

@@ -10,6 +10,7 @@ from sync.money import Money
 
 __all__ = [
     "Message",
+    "billing_notice",
     "card_bought",
     "card_expiring",
     "card_redeemed",
@@ -176,6 +177,45 @@ def webhook_disabled(business: str, url: str, reason: str) -> Message:
             "Each delivery's attempts, with the answers, are in its delivery log.",
         ],
     )
+
+
+_PAY = (
+    "Pay the invoice in the vendor app (Owner tab), or POST "
+    "/api/v1/businesses/{id}/invoices/{{invoice}}/pay with its id and a card number."
+)
+_NEW_CARD = (
+    "If the card on file no longer works, set another for this and later invoices: PUT "
+    "/api/v1/businesses/{id}/subscription/payment-card."
+)
+# What a notice asks of its vendor, by the notice's kind (server/billing); other kinds
+# (paid, restored, a plan change…) only inform and their own words suffice.
+_BILLING_TITLES = {
+    "invoice": "New Tillpoint invoice for {name}",
+    "payment_failed": "Payment failed for {name}",
+    "final_notice": "Pay now or {name} is suspended",
+    "suspended": "{name} is suspended for an unpaid invoice",
+    "restored": "{name} is back in good standing",
+    "over_limit": "{name} lists more products than its plan allows",
+}
+_BILLING_NEXT = {
+    "payment_failed": [_PAY, _NEW_CARD],
+    "final_notice": [_PAY],
+    "suspended": [_PAY],
+    "invoice": [
+        "If the business has a payment card set, it is charged today: nothing to do. "
+        "Otherwise pay it in the vendor app (Owner tab), or POST "
+        "/api/v1/businesses/{id}/invoices/{{invoice}}/pay with its id and a card number."
+    ],
+}
+
+
+def billing_notice(business: str, business_id: str, kind: str, notice: str) -> Message:
+    """A billing notice to the business's owner: what happened (the notice's own words)
+    and, when it asks something of them, what to do next."""
+    title = _BILLING_TITLES.get(kind, "Billing notice for {name}").format(name=business)
+    steps = [step.format(id=business_id) for step in _BILLING_NEXT.get(kind, [])]
+    listed = f"Every billing notice: GET /api/v1/businesses/{business_id}/billing-notices."
+    return _message(title, [notice, *steps, listed])
 
 
 def email_verification(code: str, link: str, hours: int) -> Message:

@@ -7,8 +7,10 @@ from ..events import Event, EventEntity, EventKind
 
 __all__ = ["EVENT_TYPES", "TEST_EVENT_TYPE", "event_type"]
 
-# Webhook endpoints' own events are for their owners (a notification), not for webhooks.
-_SENT = [entity for entity in EventEntity if entity is not EventEntity.WEBHOOK_ENDPOINT]
+# Webhook endpoints' own events and billing notices are for the business's owner (a
+# notification), not for webhooks.
+_FOR_THE_OWNER = frozenset({EventEntity.WEBHOOK_ENDPOINT, EventEntity.BILLING_NOTICE})
+_SENT = [entity for entity in EventEntity if entity not in _FOR_THE_OWNER]
 _CHANGES = (EventKind.CREATED, EventKind.UPDATED, EventKind.REMOVED)
 
 EVENT_TYPES: tuple[str, ...] = (

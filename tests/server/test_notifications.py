@@ -5,7 +5,7 @@ twice."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage as Message
 from typing import Any
 
@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from server.app import create_app
+from server.billing.run import run_billing
 from server.db import make_engine, make_sessionmaker
 from server.devices.models import Incident
 from server.migrate import upgrade
@@ -47,6 +48,12 @@ def _bought(customer, shop, amount: int = 1000) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     card: dict[str, Any] = response.json()
     return card
+
+
+def _inbox(person, kind: str) -> list[dict[str, Any]]:
+    """The person's inbox items of `kind`, newest first."""
+    items: list[dict[str, Any]] = person.get("/api/v1/me/inbox").json()["items"]
+    return [item for item in items if item["kind"] == kind]
 
 
 def _body(message: Message, subtype: str) -> str:
@@ -172,9 +179,9 @@ def test_reading_the_log_again_writes_nothing_twice(client, worker, sessions, sh
     assert again.delivery.sent == 0
     with sessions() as session:
         assert (
-            session.scalar(select(func.count()).select_from(Notification)) == before == 7
-        )  # 4 of the card, 3 sign-ups' account mail
-        assert session.scalar(select(func.count()).select_from(InboxItem)) == 2
+            session.scalar(select(func.count()).select_from(Notification)) == before == 9
+        )  # 4 of the card, 3 sign-ups' account mail, 2 of the shop's subscription starting
+        assert session.scalar(select(func.count()).select_from(InboxItem)) == 3
 
 
 def test_a_card_redeemed_many_times_at_once_gets_one_receipt_each(
@@ -213,9 +220,76 @@ def test_an_incident_tells_the_business_owner(client, worker, sessions, shop):
         )
         session.commit()
     worker.run_once()
-    [item] = shop.owner.get("/api/v1/me/inbox").json()["items"]
-    assert item["kind"] == "incident_opened"
+    [item] = _inbox(shop.owner, "incident_opened")
     assert "A till sold more than the card held." in item["body"]
+
+
+NOV = date(2026, 11, 1)
+DECLINE = "4000000000000002"  # the simulated gateway declines it
+
+
+@pytest.fixture
+def billed(notify_settings, engine, push) -> Iterator[TestClient]:
+    """The app with its billing clock on 1 November 2026."""
+    with TestClient(create_app(notify_settings, engine=engine, push=push, today=lambda: NOV)) as c:
+        yield c
+
+
+def test_a_failed_billing_charge_tells_the_owner_once(billed, worker, sessions, sink):
+    shop = open_shop(billed)
+    base = f"/api/v1/businesses/{shop.business_id}"
+    card = shop.owner.put(f"{base}/subscription/payment-card", {"card_number": DECLINE})
+    assert card.status_code == 200, card.text
+    worker.run_once()  # account mail, and the notice that the subscription started
+    [started] = sink.to(shop.owner.email)
+    assert started["Subject"] == "Billing notice for Corner Café"
+    assert "Subscribed on the Starter plan" in _body(started, "plain")
+
+    run_billing(sessions, NOV, billed.app.state.gateway)  # the month's invoice is declined
+    worker.run_once()
+    [invoice] = shop.owner.get(f"{base}/invoices").json()["items"]
+    assert invoice["status"] == "open"
+    mails = {m["Subject"]: m for m in sink.to(shop.owner.email)[1:]}
+    assert sorted(mails) == [
+        "New Tillpoint invoice for Corner Café",
+        "Payment failed for Corner Café",
+    ]
+    failed = _body(mails["Payment failed for Corner Café"], "plain")
+    assert f"Payment of invoice {invoice['id']} failed" in failed
+    assert "We will try again on 2026-11-02." in failed
+    assert f"/api/v1/businesses/{shop.business_id}/invoices/{{invoice}}/pay" in failed  # what to do
+    assert f"/api/v1/businesses/{shop.business_id}/subscription/payment-card" in failed
+    [item] = [
+        i for i in _inbox(shop.owner, "billing_notice") if i["title"].startswith("Payment failed")
+    ]
+    assert f"invoice {invoice['id']}" in item["body"]
+
+    with sessions() as session:
+        rows = session.scalar(select(func.count()).select_from(Notification))
+    run_billing(sessions, NOV, billed.app.state.gateway)  # the same day again: nothing new
+    again = worker.run_once()
+    assert again.delivery.sent == 0
+    assert len(sink.to(shop.owner.email)) == 3
+    assert len(_inbox(shop.owner, "billing_notice")) == 3  # started, invoice, payment failed
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Notification)) == rows
+
+
+def test_billing_notices_cannot_be_turned_off(client, shop):
+    listed = shop.owner.get("/api/v1/me/notification-preferences").json()
+    for channel in ("email", "inbox", "push"):
+        assert {
+            "kind": "billing_notice",
+            "channel": channel,
+            "enabled": True,
+            "required": True,
+        } in listed
+    refused = shop.owner.put(
+        "/api/v1/me/notification-preferences",
+        {"preferences": [{"kind": "billing_notice", "channel": "email", "enabled": False}]},
+    )
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/notification-required")
 
 
 def test_a_failed_push_is_tried_again_later_and_sent_once(
@@ -288,14 +362,15 @@ def test_two_workers_at_once_deliver_each_notification_once(postgres_url, settin
         workers = [NotificationWorker(sessions, settings) for _ in range(2)]
         rounds = [r.delivery.sent for r in rounds_together(workers, 20)]
 
-        # 20 cards: an email and an inbox item each; 6 sign-ups: an account mail each
-        assert sum(rounds) == 46
+        # 20 cards: an email and an inbox item each; 6 sign-ups: an account mail each; the
+        # shop's subscription starting: an email and an inbox item to its owner
+        assert sum(rounds) == 48
         ids = [m["Message-ID"] for m in sink.receipts()]
-        assert len(ids) == 20 == len(set(ids))
+        assert len(ids) == 21 == len(set(ids))
         for customer in customers:
             assert len(sink.to(customer.email)) == 5
         with sessions() as session:
-            assert session.scalar(select(func.count()).select_from(InboxItem)) == 20
+            assert session.scalar(select(func.count()).select_from(InboxItem)) == 21
             statuses = set(session.scalars(select(Notification.status)))
             assert statuses == {Delivery.SENT}
     finally:
