@@ -187,12 +187,20 @@ def _members(club_id: str, status: Membership) -> Select[ClubMember]:
     return select(ClubMember).where(ClubMember.club_id == club_id, ClubMember.status == status)
 
 
+def _longest_first(club_id: str, status: Membership) -> Select[ClubMember]:
+    return _members(club_id, status).order_by(ClubMember.joined_at, ClubMember.user_id)
+
+
 def members(
     session: Session, club_id: str, status: Membership, asked: PageRequest
 ) -> tuple[list[ClubMember], int]:
     """One page of the club's members in `status`, longest there first, and how many."""
-    query = _members(club_id, status).order_by(ClubMember.joined_at, ClubMember.user_id)
-    return page_of(session, query, asked)
+    return page_of(session, _longest_first(club_id, status), asked)
+
+
+def every_member(session: Session, club_id: str, status: Membership) -> list[ClubMember]:
+    """Every member of the club in `status`, longest there first: not a page to show."""
+    return list(session.scalars(_longest_first(club_id, status)))
 
 
 def member_count(session: Session, club_id: str) -> int:
@@ -315,8 +323,8 @@ def leave(session: Session, club: Club, user_id: str) -> bool:
     if me is None:
         return False
     if me.role is ClubRole.FOUNDER:
-        others = [m for m in members(session, club.id, Membership.ACTIVE) if m.user_id != user_id]
-        if others:
+        others = _members(club.id, Membership.ACTIVE).where(ClubMember.user_id != user_id)
+        if count_of(session, others):
             raise ClubClosed("You founded this club: name another member founder before you leave.")
         session.execute(delete(ClubInvitation).where(ClubInvitation.club_id == club.id))
         if _has_money_on_record(session, club):
