@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Result,
+    Select,
     SelectBase,
     Table,
     TypeDecorator,
@@ -40,6 +41,8 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
+
+from .pages import PageRequest
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -76,6 +79,16 @@ def rowcount(result: Result[Any]) -> int:
 def count_of(session: Session, query: SelectBase) -> int:
     """How many rows `query` finds in all: a page's `total`."""
     return session.scalar(sql_select(func.count()).select_from(query.subquery())) or 0
+
+
+Row = TypeVar("Row")
+
+
+def page_of(session: Session, query: Select[Row], asked: PageRequest) -> tuple[list[Row], int]:
+    """The page `asked` for of what `query` finds (order it first), and how many it finds in
+    all: both counted by the database, not by reading every row."""
+    rows = session.scalars(query.offset(asked.offset).limit(asked.limit))
+    return list(rows), count_of(session, query)
 
 
 def utcnow() -> datetime:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from sync.money import Money
 
-from ..db import rowcount, utcnow
+from ..db import page_of, rowcount, utcnow
 from ..errors import (
     CardDonationsOff,
     ClubFundShort,
@@ -34,6 +34,7 @@ from ..errors import (
     NotOrganiser,
     WrongCurrency,
 )
+from ..pages import PageRequest
 from ..payments import PaymentGateway
 from ..wallet import cards, ledger
 from ..wallet.ledger import InsufficientFundsError, Leg
@@ -310,11 +311,12 @@ def refund(
 
 
 def donations(
-    session: Session, club_id: str | None = None, donor_id: str | None = None
-) -> list[Donation]:
-    query = select(Donation).order_by(Donation.created_at.desc(), Donation.id)
+    session: Session, asked: PageRequest, club_id: str | None = None, donor_id: str | None = None
+) -> tuple[list[Donation], int]:
+    """One page of the donations to a club or by a donor, newest first, and how many."""
+    query = select(Donation)
     if club_id is not None:
         query = query.where(Donation.club_id == club_id)
     if donor_id is not None:
         query = query.where(Donation.donor_id == donor_id)
-    return list(session.scalars(query))
+    return page_of(session, query.order_by(Donation.created_at.desc(), Donation.id), asked)

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 
 from ..billing.subscriptions import require_selling
-from ..db import rowcount, utcnow
+from ..db import page_of, rowcount, utcnow
 from ..deals import service as deals
 from ..deals.models import Deal, Voucher
 from ..directory.models import Business
 from ..errors import HoldingHandedOver, HoldingNotFound, MemberNotFound, WrongCurrency
 from ..keys.keyring import Keyring
+from ..pages import PageRequest
 from ..wallet import cards
 from ..wallet.ledger import InsufficientFundsError
 from ..wallet.limits import MoneyLimits
@@ -138,15 +139,11 @@ def holding(session: Session, club: Club, holding_id: str) -> ClubHolding:
     return found
 
 
-def holdings(session: Session, club: Club) -> list[ClubHolding]:
-    """Everything the club bought, newest first (handed over or still held)."""
-    return list(
-        session.scalars(
-            select(ClubHolding)
-            .where(ClubHolding.club_id == club.id)
-            .order_by(ClubHolding.bought_at.desc(), ClubHolding.id)
-        )
-    )
+def holdings(session: Session, club: Club, asked: PageRequest) -> tuple[list[ClubHolding], int]:
+    """One page of everything the club bought, newest first (handed over or still held), and
+    how many it bought in all."""
+    query = select(ClubHolding).where(ClubHolding.club_id == club.id)
+    return page_of(session, query.order_by(ClubHolding.bought_at.desc(), ClubHolding.id), asked)
 
 
 def hand_over(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from sync.money import Money
 
+from ..accounts.models import User
 from ..db import SessionDep
 from ..deals.models import Deal
 from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply
@@ -19,6 +20,7 @@ from ..errors import BusinessNotFound, CardNotFound, DealNotFound
 from ..fraud import service as fraud
 from ..fraud.client import client_of
 from ..fraud.models import FraudEvent
+from ..pages import PageRequest, Paging
 from ..payments import PaymentGateway, payment_card_key, take_payment
 from ..problems import Problem
 from ..wallet import cards
@@ -41,13 +43,18 @@ from .schemas import (
     DonationCreate,
     DonationPublic,
     DonationReceipt,
+    DonationReceiptPage,
     HandOver,
+    HoldingPage,
     HoldingPublic,
     InvitationIssued,
     MemberManaged,
+    MemberManagedPage,
+    MemberPage,
     MemberPublic,
     MovementPublic,
     MyMembership,
+    MyMembershipPage,
     Place,
     RoleChange,
 )
@@ -73,7 +80,7 @@ def _public(club: Club, members: int, distance: float | None = None) -> ClubPubl
 
 
 def _count(session: SessionDep, club: Club) -> int:
-    return len(service.members(session, club.id, Membership.ACTIVE))
+    return service.member_count(session, club.id)
 
 
 @router.post("/clubs", status_code=status.HTTP_201_CREATED, summary="Found a club")
@@ -126,12 +133,14 @@ def get_club(club_id: str, session: SessionDep) -> ClubPublic:
 
 
 @router.get("/clubs/{club_id}/members", summary="A club's members, by display name only")
-def list_members(club_id: str, session: SessionDep) -> list[MemberPublic]:
+def list_members(club_id: str, session: SessionDep, paging: Paging) -> MemberPage:
     club = service.club(session, club_id)
-    return [
+    members, total = service.members(session, club.id, Membership.ACTIVE, paging)
+    items = [
         MemberPublic(display_name=m.display_name, role=m.role, joined_at=m.joined_at)
-        for m in service.members(session, club.id, Membership.ACTIVE)
+        for m in members
     ]
+    return MemberPage.of(items, total, paging.offset, paging.limit)
 
 
 def _managed(member: ClubMember) -> MemberManaged:
@@ -149,10 +158,20 @@ def _managed(member: ClubMember) -> MemberManaged:
     summary="Requests to join, for the club's organisers",
     responses=PROBLEM_RESPONSES,
 )
-def list_requests(club_id: str, user: CurrentUser, session: SessionDep) -> list[MemberManaged]:
+def list_requests(
+    club_id: str, user: CurrentUser, session: SessionDep, paging: Paging
+) -> MemberManagedPage:
+    return _managed_page(session, club_id, user, Membership.REQUESTED, paging)
+
+
+def _managed_page(
+    session: SessionDep, club_id: str, user: User, status: Membership, paging: PageRequest
+) -> MemberManagedPage:
+    """One page of the club's members in `status`, for its organisers only."""
     club = service.club(session, club_id)
     service.require_manager(session, club, user.id)
-    return [_managed(m) for m in service.members(session, club.id, Membership.REQUESTED)]
+    members, total = service.members(session, club.id, status, paging)
+    return MemberManagedPage.of([_managed(m) for m in members], total, paging.offset, paging.limit)
 
 
 @router.post(
@@ -230,11 +249,13 @@ def put_role(
 
 
 @router.get("/me/clubs", summary="Your clubs, and your requests to join")
-def my_clubs(user: CurrentUser, session: SessionDep) -> list[MyMembership]:
-    return [
+def my_clubs(user: CurrentUser, session: SessionDep, paging: Paging) -> MyMembershipPage:
+    mine, total = service.my_clubs(session, user.id, paging)
+    items = [
         MyMembership(club=_public(c, _count(session, c)), role=m.role, status=m.status)
-        for c, m in service.my_clubs(session, user.id)
+        for c, m in mine
     ]
+    return MyMembershipPage.of(items, total, paging.offset, paging.limit)
 
 
 def _name(session: SessionDep, club_id: str, user_id: str, anonymous: bool = False) -> str:
@@ -320,19 +341,25 @@ def donate(
     summary="The club's fund and its donations (members)",
     responses=PROBLEM_RESPONSES,
 )
-def funds(club_id: str, user: CurrentUser, session: SessionDep) -> ClubFunds:
+def funds(club_id: str, user: CurrentUser, session: SessionDep, paging: Paging) -> ClubFunds:
     club = service.club(session, club_id)
     service.require_member(session, club, user.id)
-    return ClubFunds(
+    given, total = donations.donations(session, paging, club_id=club.id)
+    return ClubFunds.of(
+        [_donation(session, d) for d in given],
+        total,
+        paging.offset,
+        paging.limit,
         club_id=club.id,
         balance=MoneyPublic.of(donations.fund(session, club)),
-        donations=[_donation(session, d) for d in donations.donations(session, club_id=club.id)],
     )
 
 
 @router.get("/me/donations", summary="Your donations: receipts, newest first")
-def my_donations(user: CurrentUser, session: SessionDep) -> list[DonationReceipt]:
-    return [_receipt(session, d) for d in donations.donations(session, donor_id=user.id)]
+def my_donations(user: CurrentUser, session: SessionDep, paging: Paging) -> DonationReceiptPage:
+    given, total = donations.donations(session, paging, donor_id=user.id)
+    items = [_receipt(session, d) for d in given]
+    return DonationReceiptPage.of(items, total, paging.offset, paging.limit)
 
 
 @router.put(
@@ -565,10 +592,14 @@ def buy_club_voucher(
     summary="The gift cards and vouchers the club bought, held or handed over (members)",
     responses=PROBLEM_RESPONSES,
 )
-def club_holdings(club_id: str, user: CurrentUser, session: SessionDep) -> list[HoldingPublic]:
+def club_holdings(
+    club_id: str, user: CurrentUser, session: SessionDep, paging: Paging
+) -> HoldingPage:
     club = service.club(session, club_id)
     service.require_member(session, club, user.id)
-    return [_holding(session, held) for held in purchases.holdings(session, club)]
+    held, total = purchases.holdings(session, club, paging)
+    items = [_holding(session, h) for h in held]
+    return HoldingPage.of(items, total, paging.offset, paging.limit)
 
 
 @router.post(
@@ -602,7 +633,7 @@ def hand_over(
     summary="The club's active members with the ids organisers act on (organisers)",
     responses=PROBLEM_RESPONSES,
 )
-def roster(club_id: str, user: CurrentUser, session: SessionDep) -> list[MemberManaged]:
-    club = service.club(session, club_id)
-    service.require_manager(session, club, user.id)
-    return [_managed(m) for m in service.members(session, club.id, Membership.ACTIVE)]
+def roster(
+    club_id: str, user: CurrentUser, session: SessionDep, paging: Paging
+) -> MemberManagedPage:
+    return _managed_page(session, club_id, user, Membership.ACTIVE, paging)

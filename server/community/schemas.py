@@ -164,7 +164,28 @@ class ClubHistory(Page[MovementPublic]):
     """One page of a club's history, newest first."""
 
 
-class ClubFunds(BaseModel):
+class ClubFunds(Page[DonationPublic]):
+    """The club's fund and one page of its donations, newest first."""
+
     club_id: str
     balance: MoneyPublic = Field(description="what the club's fund holds")
-    donations: list[DonationPublic] = Field(description="newest first")
+
+
+class MemberPage(Page[MemberPublic]):
+    """One page of a club's members, longest there first."""
+
+
+class MemberManagedPage(Page[MemberManaged]):
+    """One page of a club's members or requests to join, oldest first, for its organisers."""
+
+
+class MyMembershipPage(Page[MyMembership]):
+    """One page of your clubs and requests to join, by club name."""
+
+
+class DonationReceiptPage(Page[DonationReceipt]):
+    """One page of your donations, newest first."""
+
+
+class HoldingPage(Page[HoldingPublic]):
+    """One page of what a club bought, newest first."""

@@ -8,13 +8,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync.money import UnknownCurrencyError, currency
 
-from ..db import utcnow
+from ..db import count_of, page_of, utcnow
 from ..directory.models import Business
 from ..directory.repository import Near, distance_km
 from ..errors import (
@@ -28,6 +28,7 @@ from ..errors import (
     UnknownCurrency,
 )
 from ..folding import like_escaped, words
+from ..pages import PageRequest
 from ..wallet.models import LedgerAccount
 from .models import (
     Club,
@@ -182,14 +183,29 @@ def search(
     return [Listed(c, counts.get(c.id, 0), d) for c, d in page_pairs], len(found)
 
 
-def members(session: Session, club_id: str, status: Membership) -> list[ClubMember]:
-    return list(
-        session.scalars(
-            select(ClubMember)
-            .where(ClubMember.club_id == club_id, ClubMember.status == status)
-            .order_by(ClubMember.joined_at, ClubMember.user_id)
-        )
-    )
+def _members(club_id: str, status: Membership) -> Select[ClubMember]:
+    return select(ClubMember).where(ClubMember.club_id == club_id, ClubMember.status == status)
+
+
+def _longest_first(club_id: str, status: Membership) -> Select[ClubMember]:
+    return _members(club_id, status).order_by(ClubMember.joined_at, ClubMember.user_id)
+
+
+def members(
+    session: Session, club_id: str, status: Membership, asked: PageRequest
+) -> tuple[list[ClubMember], int]:
+    """One page of the club's members in `status`, longest there first, and how many."""
+    return page_of(session, _longest_first(club_id, status), asked)
+
+
+def every_member(session: Session, club_id: str, status: Membership) -> list[ClubMember]:
+    """Every member of the club in `status`, longest there first: not a page to show."""
+    return list(session.scalars(_longest_first(club_id, status)))
+
+
+def member_count(session: Session, club_id: str) -> int:
+    """How many active members the club has."""
+    return count_of(session, _members(club_id, Membership.ACTIVE))
 
 
 def invite(session: Session, club: Club, organiser_id: str, now: datetime) -> tuple[str, datetime]:
@@ -307,8 +323,8 @@ def leave(session: Session, club: Club, user_id: str) -> bool:
     if me is None:
         return False
     if me.role is ClubRole.FOUNDER:
-        others = [m for m in members(session, club.id, Membership.ACTIVE) if m.user_id != user_id]
-        if others:
+        others = _members(club.id, Membership.ACTIVE).where(ClubMember.user_id != user_id)
+        if count_of(session, others):
             raise ClubClosed("You founded this club: name another member founder before you leave.")
         session.execute(delete(ClubInvitation).where(ClubInvitation.club_id == club.id))
         if _has_money_on_record(session, club):
@@ -359,11 +375,16 @@ def _close(session: Session, club: Club) -> None:
     club.closed_at = utcnow()
 
 
-def my_clubs(session: Session, user_id: str) -> list[tuple[Club, ClubMember]]:
-    rows = session.execute(
+def my_clubs(
+    session: Session, user_id: str, asked: PageRequest
+) -> tuple[list[tuple[Club, ClubMember]], int]:
+    """One page of the open clubs someone belongs to or asked to join, by name, and how many."""
+    query = (
         select(Club, ClubMember)
         .join(ClubMember, ClubMember.club_id == Club.id)
         .where(ClubMember.user_id == user_id, Club.closed_at.is_(None))
-        .order_by(Club.name, Club.id)
     )
-    return [(c, m) for c, m in rows.all()]
+    rows = session.execute(
+        query.order_by(Club.name, Club.id).offset(asked.offset).limit(asked.limit)
+    )
+    return [(c, m) for c, m in rows.all()], count_of(session, query)

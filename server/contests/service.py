@@ -293,7 +293,7 @@ def current_roster(session: Session, entry: ContestEntry) -> list[str]:
         return [str(user_id) for user_id in entry.roster]
     if entry.club_id is None:
         return []
-    return sorted(m.user_id for m in clubs.members(session, entry.club_id, Membership.ACTIVE))
+    return sorted(m.user_id for m in clubs.every_member(session, entry.club_id, Membership.ACTIVE))
 
 
 @dataclass(frozen=True)
@@ -371,6 +371,6 @@ def club_managers(session: Session, club_id: str) -> list[str]:
     """Who is told of a club's result: its founder and organisers."""
     return [
         m.user_id
-        for m in clubs.members(session, club_id, Membership.ACTIVE)
+        for m in clubs.every_member(session, club_id, Membership.ACTIVE)
         if m.role in (ClubRole.FOUNDER, ClubRole.ORGANISER)
     ]

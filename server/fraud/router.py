@@ -4,7 +4,6 @@ new-device notices of the signed-in account."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,12 +11,13 @@ from fastapi import APIRouter, Query
 from ..accounts.models import Role
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for, require_role
-from ..pages import Paging
+from ..pages import PageRequest, Paging
 from . import service
-from .models import FraudReview, FraudRule, ReviewStatus
+from .models import FraudRule, ReviewStatus
 from .schemas import (
     ClientDevicePage,
     ClientDevicePublic,
+    FraudDecisionPage,
     FraudDecisionPublic,
     FraudReviewPage,
     FraudReviewPublic,
@@ -35,18 +35,20 @@ router = APIRouter(tags=["fraud"])
 StatusQuery = Annotated[ReviewStatus | None, Query(description="only reviews in this state")]
 
 
-def _rules(found: Iterable[FraudRule]) -> list[FraudRulePublic]:
-    return [FraudRulePublic.model_validate(r, from_attributes=True) for r in found]
-
-
 def _rule(rule: FraudRule) -> FraudRulePublic:
     return FraudRulePublic.model_validate(rule, from_attributes=True)
 
 
+def _rule_page(session: SessionDep, business_id: str | None, paging: PageRequest) -> FraudRulePage:
+    """One page of the platform's rules (None), or of a business's own."""
+    found, total = service.rules(session, business_id, paging)
+    return FraudRulePage.of([_rule(r) for r in found], total, paging.offset, paging.limit)
+
+
 @router.get("/admin/fraud/rules", summary="The platform's fraud rules (admins)")
-def list_rules(user: CurrentUser, session: SessionDep) -> list[FraudRulePublic]:
+def list_rules(user: CurrentUser, session: SessionDep, paging: Paging) -> FraudRulePage:
     require_role(user, Role.ADMIN)
-    return _rules(service.rules(session, None))
+    return _rule_page(session, None, paging)
 
 
 @router.post(
@@ -76,7 +78,7 @@ def list_business_rules(
     business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
 ) -> FraudRulePage:
     business = business_for(session, user, business_id, staff=False)
-    return FraudRulePage.cut(_rules(service.rules(session, business.id)), paging)
+    return _rule_page(session, business.id, paging)
 
 
 @router.post(
@@ -115,25 +117,31 @@ def update_business_rule(
 def list_decisions(
     user: CurrentUser,
     session: SessionDep,
+    paging: Paging,
     rule_id: Annotated[str | None, Query(max_length=40)] = None,
     flagged: Annotated[bool, Query(description="only those that did not allow")] = False,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[FraudDecisionPublic]:
+) -> FraudDecisionPage:
     require_role(user, Role.ADMIN)
-    found = service.decisions(session, rule_id=rule_id, flagged_only=flagged, limit=limit)
-    return [FraudDecisionPublic.model_validate(d, from_attributes=True) for d in found]
+    found, total = service.decisions(session, paging, rule_id=rule_id, flagged_only=flagged)
+    items = [FraudDecisionPublic.model_validate(d, from_attributes=True) for d in found]
+    return FraudDecisionPage.of(items, total, paging.offset, paging.limit)
 
 
-def _reviews(found: Iterable[FraudReview]) -> list[FraudReviewPublic]:
-    return [FraudReviewPublic.model_validate(r, from_attributes=True) for r in found]
+def _review_page(
+    session: SessionDep, business_id: str | None, status: ReviewStatus | None, paging: PageRequest
+) -> FraudReviewPage:
+    """One page of a business's reviews, or (None) of the platform's."""
+    found, total = service.reviews(session, business_id, status, paging)
+    items = [FraudReviewPublic.model_validate(r, from_attributes=True) for r in found]
+    return FraudReviewPage.of(items, total, paging.offset, paging.limit)
 
 
 @router.get("/admin/fraud/reviews", summary="Every review on the platform (admins)")
 def list_all_reviews(
-    user: CurrentUser, session: SessionDep, status: StatusQuery = None
-) -> list[FraudReviewPublic]:
+    user: CurrentUser, session: SessionDep, paging: Paging, status: StatusQuery = None
+) -> FraudReviewPage:
     require_role(user, Role.ADMIN)
-    return _reviews(service.reviews(session, None, status))
+    return _review_page(session, None, status, paging)
 
 
 @router.post("/admin/fraud/reviews/{review_id}/resolve", summary="Resolve any review (admins)")
@@ -159,7 +167,7 @@ def list_reviews(
     status: StatusQuery = None,
 ) -> FraudReviewPage:
     business = business_for(session, user, business_id, staff=False)
-    return FraudReviewPage.cut(_reviews(service.reviews(session, business.id, status)), paging)
+    return _review_page(session, business.id, status, paging)
 
 
 @router.post(

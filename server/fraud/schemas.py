@@ -161,6 +161,10 @@ class FraudRulePage(Page[FraudRulePublic]):
     """One page of fraud rules, by name."""
 
 
+class FraudDecisionPage(Page[FraudDecisionPublic]):
+    """One page of the rules' decisions, the latest first."""
+
+
 class FraudReviewPage(Page[FraudReviewPublic]):
     """One page of fraud reviews, oldest first."""
 

@@ -45,7 +45,7 @@ from sync.money import Money
 from sync.wire import IncidentKind
 
 from ..accounts.models import Role, User
-from ..db import utcnow
+from ..db import page_of, utcnow
 from ..devices.models import Incident
 from ..directory.models import Business
 from ..errors import (
@@ -60,6 +60,7 @@ from ..errors import (
 )
 from ..ids import make_id
 from ..keys.keyring import Keyring
+from ..pages import PageRequest
 from ..wallet import cards
 from ..wallet.cards import Redemption
 from ..wallet.ledger import NOWHERE, Origin
@@ -576,10 +577,12 @@ def redeem_at_till(
 BUSINESS_EVENTS = frozenset(FraudEvent) - {FraudEvent.LOGIN}
 
 
-def rules(session: Session, business_id: str | None) -> Sequence[FraudRule]:
-    """The platform's rules (None), or a business's own."""
-    query = select(FraudRule).where(_of(business_id)).order_by(FraudRule.name)
-    return session.scalars(query).all()
+def rules(
+    session: Session, business_id: str | None, asked: PageRequest
+) -> tuple[list[FraudRule], int]:
+    """One page of the platform's rules (None) or a business's own, by name, and how many."""
+    query = select(FraudRule).where(_of(business_id))
+    return page_of(session, query.order_by(FraudRule.name, FraudRule.id), asked)
 
 
 def _of(business_id: str | None) -> ColumnElement[bool]:
@@ -652,30 +655,32 @@ def update_rule(
 
 
 def decisions(
-    session: Session, *, rule_id: str | None, flagged_only: bool, limit: int
-) -> Sequence[FraudDecision]:
-    """The latest decisions first; `flagged_only`: those that did not simply allow."""
-    query = select(FraudDecision).order_by(FraudDecision.id.desc()).limit(limit)
+    session: Session, asked: PageRequest, *, rule_id: str | None, flagged_only: bool
+) -> tuple[list[FraudDecision], int]:
+    """One page of decisions, the latest first, and how many; `flagged_only`: those that did
+    not simply allow."""
+    query = select(FraudDecision)
     if rule_id is not None:
         query = query.where(FraudDecision.rule_id == rule_id)
     if flagged_only:
         query = query.where(FraudDecision.action != FraudAction.ALLOW)
-    return session.scalars(query).all()
+    return page_of(session, query.order_by(FraudDecision.id.desc()), asked)
 
 
 # -- reviews ---------------------------------------------------------------------------------
 
 
 def reviews(
-    session: Session, business_id: str | None, status: ReviewStatus | None
-) -> Sequence[FraudReview]:
-    """A business's reviews, or (None) every review on the platform; oldest first."""
-    query = select(FraudReview).order_by(FraudReview.created_at, FraudReview.id)
+    session: Session, business_id: str | None, status: ReviewStatus | None, asked: PageRequest
+) -> tuple[list[FraudReview], int]:
+    """One page of a business's reviews, or (None) of every review on the platform; oldest
+    first; and how many."""
+    query = select(FraudReview)
     if business_id is not None:
         query = query.where(FraudReview.business_id == business_id)
     if status is not None:
         query = query.where(FraudReview.status == status)
-    return session.scalars(query).all()
+    return page_of(session, query.order_by(FraudReview.created_at, FraudReview.id), asked)
 
 
 def review_of(session: Session, business_id: str | None, review_id: str) -> FraudReview:

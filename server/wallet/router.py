@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 
 from ..accounts.models import Role, User
-from ..db import SessionDep
+from ..db import SessionDep, page_of
 from ..deps import (
     PROBLEM_RESPONSES,
     BearerClaims,
@@ -29,6 +29,7 @@ from ..errors import CardNotFound, HoldNotFound
 from ..fraud import service as fraud
 from ..fraud.client import client_of
 from ..fraud.models import FraudEvent
+from ..pages import Paging
 from . import cards
 from .idempotency import Outcome, idempotent
 from .ledger import Origin
@@ -39,6 +40,7 @@ from .schemas import (
     CardHistory,
     CardTransferRequest,
     GiftCardIssued,
+    GiftCardPage,
     GiftCardPublic,
     GiftCardPurchase,
     HistoryEntry,
@@ -153,10 +155,12 @@ async def buy_gift_card(
     return reply(await in_thread(request, work))
 
 
-@router.get("/me/gift-cards", summary="Your gift cards")
-def my_gift_cards(user: CurrentUser, session: SessionDep) -> list[GiftCardPublic]:
-    query = select(GiftCard).where(GiftCard.owner_id == user.id).order_by(GiftCard.issued_at)
-    return [_card_public(session, card) for card in session.scalars(query)]
+@router.get("/me/gift-cards", summary="Your gift cards", description="Oldest first, with balances.")
+def my_gift_cards(user: CurrentUser, session: SessionDep, paging: Paging) -> GiftCardPage:
+    query = select(GiftCard).where(GiftCard.owner_id == user.id)
+    owned, total = page_of(session, query.order_by(GiftCard.issued_at, GiftCard.id), paging)
+    items = [_card_public(session, card) for card in owned]
+    return GiftCardPage.of(items, total, paging.offset, paging.limit)
 
 
 @router.get("/gift-cards/{card_id}", summary="A gift card's balance and status")

@@ -9,6 +9,8 @@ from sync.wire import MAX_AMOUNT as MAX_AMOUNT
 from sync.wire import Line, MoneyPublic, Prose
 from sync.wire import RedemptionPublic as RedemptionPublic  # a terminal reads it too
 
+from ..pages import Page
+
 if TYPE_CHECKING:
     from .cards import Redemption
 
@@ -75,6 +77,10 @@ class GiftCardPublic(BaseModel):
     issued_at: datetime
     expires_at: datetime
     version: int
+
+
+class GiftCardPage(Page[GiftCardPublic]):
+    pass
 
 
 class GiftCardIssued(GiftCardPublic):

@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ..db import rowcount
+from ..db import page_of, rowcount
 from ..outbox import Delivery
+from ..pages import PageRequest
 from .models import EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -25,12 +26,12 @@ __all__ = [
 ]
 
 
-def endpoints(session: Session, business_id: str) -> Sequence[WebhookEndpoint]:
-    return session.scalars(
-        select(WebhookEndpoint)
-        .where(WebhookEndpoint.business_id == business_id)
-        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-    ).all()
+def endpoints(
+    session: Session, business_id: str, asked: PageRequest
+) -> tuple[list[WebhookEndpoint], int]:
+    """One page of the business's endpoints, oldest first, and how many it has."""
+    query = select(WebhookEndpoint).where(WebhookEndpoint.business_id == business_id)
+    return page_of(session, query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id), asked)
 
 
 def enabled_endpoints(session: Session, business_id: str) -> Sequence[WebhookEndpoint]:
@@ -62,17 +63,16 @@ def endpoint(session: Session, business_id: str, endpoint_id: str) -> WebhookEnd
 
 
 def deliveries(
-    session: Session, endpoint_id: str, status: Delivery | None, limit: int
-) -> Sequence[WebhookDelivery]:
-    """The endpoint's deliveries, newest first."""
+    session: Session, endpoint_id: str, status: Delivery | None, asked: PageRequest
+) -> tuple[list[WebhookDelivery], int]:
+    """One page of the endpoint's deliveries (in `status`), newest first, and how many."""
     query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
     if status is not None:
         query = query.where(WebhookDelivery.status == status)
-    return session.scalars(
-        query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.event_id.desc()).limit(
-            limit
-        )
-    ).all()
+    newest_first = query.order_by(
+        WebhookDelivery.created_at.desc(), WebhookDelivery.event_id.desc()
+    )
+    return page_of(session, newest_first, asked)
 
 
 def attempts(session: Session, delivery_id: str) -> Sequence[WebhookAttempt]:

@@ -3,21 +3,22 @@ events."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Request, status
 
 from ..db import SessionDep, utcnow
 from ..deps import PROBLEM_RESPONSES, CurrentUser, business_for
 from ..outbox import Delivery
+from ..pages import Paging
 from . import repository, service
 from .event_types import EVENT_TYPES
 from .models import WebhookEndpoint
 from .schemas import (
     DeliveryDetail,
+    DeliveryPage,
     DeliveryPublic,
     EndpointCreate,
     EndpointCreated,
+    EndpointPage,
     EndpointPublic,
     EndpointSecret,
     EndpointUpdate,
@@ -72,10 +73,12 @@ def create_endpoint(
 
 @router.get(ENDPOINTS, summary="Your business's webhook endpoints", responses=PROBLEM_RESPONSES)
 def list_endpoints(
-    business_id: str, user: CurrentUser, session: SessionDep
-) -> list[EndpointPublic]:
+    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
+) -> EndpointPage:
     business = business_for(session, user, business_id, staff=False)
-    return [EndpointPublic.of(e) for e in repository.endpoints(session, business.id)]
+    found, total = repository.endpoints(session, business.id, paging)
+    items = [EndpointPublic.of(e) for e in found]
+    return EndpointPage.of(items, total, paging.offset, paging.limit)
 
 
 @router.get(ENDPOINT, summary="One webhook endpoint", responses=PROBLEM_RESPONSES)
@@ -156,12 +159,13 @@ def list_deliveries(
     endpoint_id: str,
     user: CurrentUser,
     session: SessionDep,
+    paging: Paging,
     status: Delivery | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> list[DeliveryPublic]:
+) -> DeliveryPage:
     endpoint = _endpoint(session, user, business_id, endpoint_id)
-    found = repository.deliveries(session, endpoint.id, status, limit)
-    return [DeliveryPublic.of(d) for d in found]
+    found, total = repository.deliveries(session, endpoint.id, status, paging)
+    items = [DeliveryPublic.of(d) for d in found]
+    return DeliveryPage.of(items, total, paging.offset, paging.limit)
 
 
 @router.get(

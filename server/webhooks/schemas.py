@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sync.wire import Line
 
 from ..outbox import Delivery
+from ..pages import Page
 from .consumer import message_id
 from .models import (
     URL_LENGTH,
@@ -157,3 +158,11 @@ class DeliveryDetail(DeliveryPublic):
             payload=json.loads(delivery.payload),
             attempt_log=[AttemptPublic.of(a) for a in attempts],
         )
+
+
+class EndpointPage(Page[EndpointPublic]):
+    """One page of a business's webhook endpoints, oldest first."""
+
+
+class DeliveryPage(Page[DeliveryPublic]):
+    """One page of an endpoint's deliveries, newest first."""

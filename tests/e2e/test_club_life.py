@@ -99,7 +99,7 @@ def test_a_clubs_life_to_a_member_spending_its_card_at_the_till(server, sessions
     )
     balanced()
     [beas_entry] = [
-        m for m in call(server, "GET", f"{path}/roster", ada) if m["display_name"] == "Bea"
+        m for m in call(server, "GET", f"{path}/roster", ada)["items"] if m["display_name"] == "Bea"
     ]
     call(
         server,

@@ -104,7 +104,7 @@ def test_a_contest_from_start_to_announced_result_with_its_prize_card(postgres_u
             assert final["items"][0]["prize"]["minor"] == 1500
             page = httpx.get(f"{contest}/entries/{entered.json()['id']}", headers=customer).json()
             assert page["card_id"] in body.get_content()
-            wallet = httpx.get(f"{base}/api/v1/me/gift-cards", headers=customer).json()
+            wallet = httpx.get(f"{base}/api/v1/me/gift-cards", headers=customer).json()["items"]
             [prize] = [c for c in wallet if c["id"] == page["card_id"]]
             assert prize["balance"]["minor"] == 1500
             used = httpx.post(

@@ -72,7 +72,7 @@ def test_a_gift_bought_emailed_and_claimed(server, mailbox):  # noqa: F811 - the
     assert [b.status_code for b in bought] == [201, 201], bought[0].text
     gift = bought[0].json()
     assert bought[1].json()["id"] == gift["id"]
-    assert httpx.get(f"{api}/me/gift-cards", headers=buyer).json() == []
+    assert httpx.get(f"{api}/me/gift-cards", headers=buyer).json()["items"] == []
 
     email = box.wait_for(FRIEND, "Alex sent you a Corner Café gift card")
     text = text_of(email)
@@ -91,7 +91,7 @@ def test_a_gift_bought_emailed_and_claimed(server, mailbox):  # noqa: F811 - the
     sam = signed_in(server, "customer", "sam.other@example.com")  # another address: the code
     claimed = httpx.post(f"{api}/gifts/claim", headers=sam, json={"code": code})
     assert claimed.status_code == 200, claimed.text
-    [card] = httpx.get(f"{api}/me/gift-cards", headers=sam).json()
+    [card] = httpx.get(f"{api}/me/gift-cards", headers=sam).json()["items"]
     assert card["id"] == gift["card_id"]
     assert card["balance"]["minor"] == 2500
     assert states() == ["claimed"]

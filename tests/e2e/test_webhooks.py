@@ -101,7 +101,7 @@ def test_a_receiver_verifies_the_signatures_and_gets_a_retry_after_failing(datab
         assert failed.headers["webhook-id"] == retried.headers["webhook-id"]
 
         deliveries = httpx.get(f"{endpoints}/{endpoint['id']}/deliveries", headers=owner)
-        [delivery] = deliveries.json()
+        [delivery] = deliveries.json()["items"]
         assert delivery["status"] == "sent"
         detail = httpx.get(
             f"{endpoints}/{endpoint['id']}/deliveries/{delivery['id']}", headers=owner

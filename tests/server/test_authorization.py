@@ -541,7 +541,7 @@ def test_who_may_do_what_with_webhooks(world, sessions, settings):
     ).json()
     assert world.shop.redeem(1, card_id=world.card["id"]).status_code == 200
     consume(sessions, settings.webhooks_batch, utcnow())  # the delivery, not sent
-    [delivery] = owner.get(webhook_path(world, "/deliveries")).json()
+    [delivery] = owner.get(webhook_path(world, "/deliveries")).json()["items"]
     world.webhook_delivery = delivery["id"]
     got = {case: statuses(world, call) for case, (call, _) in WEBHOOK_CASES.items()}
     assert got == {case: expected for case, (_, expected) in WEBHOOK_CASES.items()}

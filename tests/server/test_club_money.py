@@ -205,7 +205,7 @@ def test_a_refund_is_refused_after_the_window_or_once_the_fund_is_spent(
     assert short.status_code == 409
     assert short.json()["type"].endswith("/club-fund-short")
     assert fund(customer, club) == 500
-    [mine, _] = customer.get("/api/v1/me/donations").json()
+    [mine, _] = customer.get("/api/v1/me/donations").json()["items"]
     assert mine["refunded_at"] is None  # nothing was refunded
     balanced()
 
@@ -262,7 +262,7 @@ def test_an_organiser_buys_a_card_with_the_fund_and_hands_it_to_a_member(
     balanced()
     # Held by the club: in no one's wallet, its code shown to no one.
     assert customer.get(f"/api/v1/gift-cards/{held['item_id']}/qr.png").status_code == 404
-    assert bea.get("/api/v1/me/gift-cards").json() == []
+    assert bea.get("/api/v1/me/gift-cards").json()["items"] == []
 
     assert hand_over(bea, club, held, bea).status_code == 403  # members cannot hand over
     assert hand_over(customer, club, held, carl).status_code == 404  # carl is not a member
@@ -271,7 +271,7 @@ def test_an_organiser_buys_a_card_with_the_fund_and_hands_it_to_a_member(
     assert given.json()["handed_to"] == "Bea"
     assert hand_over(customer, club, held, bea, key="hand-1").json() == given.json()
     assert hand_over(customer, club, held, bea).status_code == 409  # handed over once
-    [card] = bea.get("/api/v1/me/gift-cards").json()
+    [card] = bea.get("/api/v1/me/gift-cards").json()["items"]
     assert (card["id"], card["balance"]["minor"]) == (held["item_id"], 2000)
     assert bea.get(f"/api/v1/gift-cards/{card['id']}/qr.png").status_code == 200
     assert shop.redeem(500, card_id=card["id"]).status_code == 200
@@ -285,7 +285,7 @@ def test_an_organiser_buys_a_card_with_the_fund_and_hands_it_to_a_member(
     ]
     assert (lines["total"], lines["next_offset"]) == (3, None)
     assert history(bea, club, limit=1)["next_offset"] == 1
-    [holding] = bea.get(f"/api/v1/clubs/{club['id']}/holdings").json()
+    [holding] = bea.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"]
     assert holding["handed_to"] == "Bea"
     assert carl.get(f"/api/v1/clubs/{club['id']}/history").status_code == 403  # not a member
     assert carl.get(f"/api/v1/clubs/{club['id']}/holdings").status_code == 403
@@ -321,7 +321,7 @@ def test_a_purchase_above_the_fund_changes_nothing(client, customer, shop, balan
     assert short.status_code == 409
     assert "holds £10.00" in short.json()["detail"]
     assert fund(customer, club) == 1000
-    assert customer.get(f"/api/v1/clubs/{club['id']}/holdings").json() == []
+    assert customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"] == []
     assert [m["kind"] for m in history(customer, club)["items"]] == ["donation"]
     balanced()
 
@@ -338,7 +338,7 @@ def test_two_organisers_spending_the_last_funds_at_once_one_wins(client, custome
         )
     assert sorted(a.status_code for a in answers) == [201, 409]
     assert fund(customer, club) == 1000
-    assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()) == 1
+    assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"]) == 1
     balanced()
 
 
@@ -355,8 +355,8 @@ def test_a_club_with_money_on_record_closes_only_empty_and_keeps_its_receipts(
     assert customer.post(f"/api/v1/clubs/{club['id']}/leave").status_code == 204
     assert client.get(f"/api/v1/clubs/{club['id']}").status_code == 404
     assert client.get("/api/v1/clubs").json()["total"] == 0
-    assert customer.get("/api/v1/me/clubs").json() == []
-    [receipt] = customer.get("/api/v1/me/donations").json()
+    assert customer.get("/api/v1/me/clubs").json()["items"] == []
+    [receipt] = customer.get("/api/v1/me/donations").json()["items"]
     assert (receipt["club_name"], receipt["refunded_at"] is not None) == (
         "Old Street Readers",
         True,
@@ -401,17 +401,17 @@ def test_one_request_sent_twice_at_once_with_its_key_has_one_effect(
     given = twice(lambda: donate(bea, club, 3000, key="twice-donation"))
     assert given.status_code == 201, given.text
     assert fund(customer, club) == 3000
-    assert len(bea.get("/api/v1/me/donations").json()) == 1
+    assert len(bea.get("/api/v1/me/donations").json()["items"]) == 1
 
     bought = twice(lambda: buy_for_club(customer, club, shop, 1000, key="twice-card"))
     assert bought.status_code == 201, bought.text
     assert fund(customer, club) == 2000
-    assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()) == 1
+    assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"]) == 1
 
     held = bought.json()
     handed = twice(lambda: hand_over(customer, club, held, bea, key="twice-hand"))
     assert handed.status_code == 200, handed.text
-    assert [c["id"] for c in bea.get("/api/v1/me/gift-cards").json()] == [held["item_id"]]
+    assert [c["id"] for c in bea.get("/api/v1/me/gift-cards").json()["items"]] == [held["item_id"]]
     assert [m["kind"] for m in history(bea, club)["items"]] == [
         "handed_over",
         "purchase",
@@ -438,7 +438,7 @@ def test_another_clubs_ids_are_not_found_through_this_club_and_change_nothing(
     donate(customer, club_a, 3000)
     donate(bea, club_b, 3000)
     b_holding = buy_for_club(bea, club_b, shop, 1000).json()
-    [b_donation] = bea.get(f"/api/v1/clubs/{club_b['id']}/funds").json()["donations"]
+    [b_donation] = bea.get(f"/api/v1/clubs/{club_b['id']}/funds").json()["items"]
     a_holding = buy_for_club(customer, club_a, shop, 1000).json()
 
     assert hand_over(customer, club_a, b_holding, carl).status_code == 404  # B's holding
@@ -447,8 +447,8 @@ def test_another_clubs_ids_are_not_found_through_this_club_and_change_nothing(
     assert hand_over(customer, club_b, b_holding, carl).status_code == 403  # not B's organiser
     assert fund(customer, club_a) == fund(bea, club_b) == 2000
     for person, club in ((customer, club_a), (bea, club_b)):
-        [held] = person.get(f"/api/v1/clubs/{club['id']}/holdings").json()
+        [held] = person.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"]
         assert held["handed_to"] is None
-    assert carl.get("/api/v1/me/gift-cards").json() == []
+    assert carl.get("/api/v1/me/gift-cards").json()["items"] == []
     assert [m["kind"] for m in history(bea, club_b)["items"]] == ["purchase", "donation"]
     balanced()

@@ -25,7 +25,9 @@ def join(person, club, display_name="Bea", **extra):
 
 
 def names(client, club):
-    return [m["display_name"] for m in client.get(f"/api/v1/clubs/{club['id']}/members").json()]
+    return [
+        m["display_name"] for m in client.get(f"/api/v1/clubs/{club['id']}/members").json()["items"]
+    ]
 
 
 def test_a_club_is_founded_found_and_shows_display_names_only(client, customer):
@@ -42,7 +44,7 @@ def test_a_club_is_founded_found_and_shows_display_names_only(client, customer):
     assert len(listed()) == 2
     page = client.get(f"/api/v1/clubs/{other['id']}").json()
     assert page["name"] == "Dublin Bakers' Circle"
-    members = client.get(f"/api/v1/clubs/{club['id']}/members").json()
+    members = client.get(f"/api/v1/clubs/{club['id']}/members").json()["items"]
     assert members == [
         {"display_name": "Ada", "role": "founder", "joined_at": members[0]["joined_at"]}
     ]
@@ -58,7 +60,24 @@ def test_an_open_club_takes_members_at_once_and_once(client, customer):
     assert {a.status_code for a in answers} == {200}
     assert answers[0].json()["status"] == "active"
     assert names(client, club) == ["Ada", "Bea"]
-    assert [c["club"]["name"] for c in bea.get("/api/v1/me/clubs").json()] == ["Old Street Readers"]
+    assert [c["club"]["name"] for c in bea.get("/api/v1/me/clubs").json()["items"]] == [
+        "Old Street Readers"
+    ]
+
+
+def test_a_clubs_members_and_roster_come_a_page_at_a_time(client, customer):
+    club = found(customer)
+    for name in ("Bea", "Carl"):
+        assert join(sign_up(client), club, name).status_code == 200
+    members = f"/api/v1/clubs/{club['id']}/members"
+    first = client.get(members, params={"limit": 2}).json()
+    assert (len(first["items"]), first["total"], first["next_offset"]) == (2, 3, 2)
+    rest = client.get(members, params={"offset": 2}).json()
+    assert rest["next_offset"] is None
+    seen = [m["display_name"] for m in first["items"] + rest["items"]]
+    assert sorted(seen) == ["Ada", "Bea", "Carl"]  # every member once, across the pages
+    roster = customer.get(f"/api/v1/clubs/{club['id']}/roster", params={"limit": 1}).json()
+    assert (len(roster["items"]), roster["total"]) == (1, 3)
 
 
 def test_a_club_that_approves_keeps_requests_for_its_organisers(client, customer):
@@ -69,7 +88,7 @@ def test_a_club_that_approves_keeps_requests_for_its_organisers(client, customer
     assert names(client, club) == ["Ada"]  # not a member yet
     refused = bea.get(f"/api/v1/clubs/{club['id']}/requests")
     assert refused.status_code == 403  # requests are the organisers'
-    [request] = customer.get(f"/api/v1/clubs/{club['id']}/requests").json()
+    [request] = customer.get(f"/api/v1/clubs/{club['id']}/requests").json()["items"]
     assert request["display_name"] == "Bea"
     not_theirs = carl.post(f"/api/v1/clubs/{club['id']}/members/{bea.id}/approve")
     assert not_theirs.status_code == 403
@@ -138,7 +157,7 @@ def test_a_founder_hands_the_club_on_before_leaving(client, customer):
     )
     assert handed.status_code == 200
     assert customer.post(f"/api/v1/clubs/{club['id']}/leave").status_code == 204
-    members = client.get(f"/api/v1/clubs/{club['id']}/members").json()
+    members = client.get(f"/api/v1/clubs/{club['id']}/members").json()["items"]
     assert [(m["display_name"], m["role"]) for m in members] == [("Bea", "founder")]
     # The last member leaving closes the club.
     assert bea.post(f"/api/v1/clubs/{club['id']}/leave").status_code == 204
@@ -197,12 +216,12 @@ def test_donations_fill_the_fund_once_each_and_members_see_them(client, customer
     assert donate(stranger, club, 500, anonymous=True).status_code == 201  # anyone may give
     funds = customer.get(f"/api/v1/clubs/{club['id']}/funds").json()
     assert funds["balance"]["minor"] == 2000
-    assert [(d["donor"], d["amount"]["minor"]) for d in funds["donations"]] == [
+    assert [(d["donor"], d["amount"]["minor"]) for d in funds["items"]] == [
         ("Anonymous", 500),
         ("Bea", 1500),
     ]
     assert stranger.get(f"/api/v1/clubs/{club['id']}/funds").status_code == 403  # members only
-    [mine] = stranger.get("/api/v1/me/donations").json()  # the donor's own receipt
+    [mine] = stranger.get("/api/v1/me/donations").json()["items"]  # the donor's own receipt
     assert mine["amount"]["minor"] == 500
 
 
@@ -213,7 +232,7 @@ def test_a_declined_or_refused_donation_changes_nothing(client, customer):
     too_much = donate(customer, club, 100_001)
     assert too_much.status_code == 422
     assert customer.get(f"/api/v1/clubs/{club['id']}/funds").json()["balance"]["minor"] == 0
-    assert customer.get("/api/v1/me/donations").json() == []
+    assert customer.get("/api/v1/me/donations").json()["items"] == []
 
 
 def test_donations_count_against_the_payment_cards_daily_load(client, customer, settings):

@@ -297,7 +297,7 @@ def test_an_admin_resolves_a_fraud_review_once_and_the_audit_log_says_why(client
     customer = sign_up(client, "customer")
     assert buy_card(customer, shop, 1_000).status_code == 201
     assert buy_card(customer, shop, 1_000, card_number=OTHER_CARD).status_code == 201
-    [review] = api_admin.get("/api/v1/admin/fraud/reviews").json()
+    [review] = api_admin.get("/api/v1/admin/fraud/reviews").json()["items"]
     admin = signed_in_admin(client)
     lists = "/console/lists/fraud-reviews"
     assert f"Resolve review {review['id']}" in client.get(lists).text
@@ -305,7 +305,7 @@ def test_an_admin_resolves_a_fraud_review_once_and_the_audit_log_says_why(client
     resolve = f"/console/fraud-reviews/{review['id']}/resolve"
     done = admin.submit(lists, resolve, outcome="cleared", reason="A couple sharing an account")
     assert done.status_code == 303
-    [after] = api_admin.get("/api/v1/admin/fraud/reviews").json()
+    [after] = api_admin.get("/api/v1/admin/fraud/reviews").json()["items"]
     assert (after["status"], after["resolution"]) == ("cleared", "A couple sharing an account")
     assert f"Resolve review {review['id']}" not in client.get(lists).text
     again = admin.submit("/console/audit", resolve, outcome="confirmed", reason="changed my mind")

@@ -131,7 +131,7 @@ def test_the_job_finishes_a_contest_once_pays_prize_cards_and_tells_the_winners(
     ]
     mine = ada.get(f"/api/v1/contests/{contest['id']}/entries/{entries[ada.id]['id']}").json()
     [prize_card] = [
-        c for c in ada.get("/api/v1/me/gift-cards").json() if c["id"] == mine["card_id"]
+        c for c in ada.get("/api/v1/me/gift-cards").json()["items"] if c["id"] == mine["card_id"]
     ]
     assert prize_card["balance"]["minor"] == 2000
     assert prize_card["business_id"] == shop.business_id
@@ -182,7 +182,9 @@ def test_results_rebuilt_from_the_ledger_match_the_stored_ones(client, shop):
     ).json()
     assert entry["place"] == 1
     assert entry["card_id"]
-    assert entry["card_id"] in [c["id"] for c in founder.get("/api/v1/me/gift-cards").json()]
+    assert entry["card_id"] in [
+        c["id"] for c in founder.get("/api/v1/me/gift-cards").json()["items"]
+    ]
 
 
 def test_two_workers_at_once_finish_a_contest_once(client, shop, engine):
@@ -206,7 +208,7 @@ def test_two_workers_at_once_finish_a_contest_once(client, shop, engine):
     for thread in threads:
         thread.join()
     assert sorted(done) == [0, 1]
-    prizes = [c for c in ada.get("/api/v1/me/gift-cards").json() if c["id"] != card["id"]]
+    prizes = [c for c in ada.get("/api/v1/me/gift-cards").json()["items"] if c["id"] != card["id"]]
     assert [c["balance"]["minor"] for c in prizes] == [1000]  # one prize card, not two
     with client.app.state.sessions() as session:
         stored = session.get_one(Contest, contest["id"])
@@ -359,7 +361,10 @@ def test_the_platform_runs_contests_with_a_named_business_s_prize_cards(client, 
     card = buy_card(ada, shop, 1000).json()
     assert shop.redeem(100, card_id=card["id"]).status_code == 200
     assert finish_all(client, contest) == 1
-    assert [c["balance"]["minor"] for c in ada.get("/api/v1/me/gift-cards").json()] == [900, 800]
+    assert [c["balance"]["minor"] for c in ada.get("/api/v1/me/gift-cards").json()["items"]] == [
+        900,
+        800,
+    ]
 
 
 def test_an_entry_or_points_sent_twice_at_once_count_once(client, shop):

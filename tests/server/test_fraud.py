@@ -29,7 +29,7 @@ OTHER_CARD = "5555 5555 5555 4444"
 def admin(client, sessions) -> Actor:
     """An admin, with the default rules switched off so each test sees only its own."""
     admin = make_admin(client)
-    for rule in admin.get(RULES).json():
+    for rule in admin.get(RULES, params={"limit": 100}).json()["items"]:
         assert (
             admin.client.patch(
                 f"{RULES}/{rule['id']}", json={"enabled": False}, headers=admin.headers
@@ -47,7 +47,9 @@ def add_rule(admin: Actor, **rule) -> Any:
 
 
 def decisions(admin: Actor, rule: Any) -> Any:
-    return admin.get("/api/v1/admin/fraud/decisions", params={"rule_id": rule["id"]}).json()
+    return admin.get("/api/v1/admin/fraud/decisions", params={"rule_id": rule["id"]}).json()[
+        "items"
+    ]
 
 
 def reviews(shop, status: str | None = None) -> Any:
@@ -86,9 +88,23 @@ def test_an_enforced_block_refuses_the_purchase_past_the_limit_and_records_why(
     for _ in range(2):
         assert buy_card(customer, shop, 1000).status_code == 201
     assert_blocked(buy_card(customer, shop, 1000))
-    assert len(customer.get("/api/v1/me/gift-cards").json()) == 2  # nothing charged or issued
+    assert (
+        len(customer.get("/api/v1/me/gift-cards").json()["items"]) == 2
+    )  # nothing charged or issued
     latest = decisions(admin, rule)
     assert [d["action"] for d in latest] == ["block", "allow", "allow"]
+    flagged = admin.get(
+        "/api/v1/admin/fraud/decisions", params={"rule_id": rule["id"], "flagged": True, "limit": 1}
+    ).json()
+    assert ([d["action"] for d in flagged["items"]], flagged["total"]) == (["block"], 1)
+    older = admin.get(
+        "/api/v1/admin/fraud/decisions", params={"rule_id": rule["id"], "offset": 1, "limit": 1}
+    ).json()
+    assert ([d["action"] for d in older["items"]], older["total"], older["next_offset"]) == (
+        ["allow"],
+        3,
+        2,
+    )
     assert (latest[0]["inputs"]["count"], latest[0]["mode"]) == (3, "enforced")
     # Blocked attempts keep counting, and another payment card is another subject.
     assert_blocked(buy_card(customer, shop, 1000))
@@ -164,7 +180,9 @@ def test_a_review_allows_the_purchase_and_opens_one_review_the_vendor_resolves(
     assert reviews(other) == []
     stranger = f"/api/v1/businesses/{other.business_id}/fraud/reviews/{review['id']}/resolve"
     assert other.owner.post(stranger, {"status": "confirmed"}).status_code == 404
-    assert [r["id"] for r in admin.get("/api/v1/admin/fraud/reviews").json()] == [review["id"]]
+    assert [r["id"] for r in admin.get("/api/v1/admin/fraud/reviews").json()["items"]] == [
+        review["id"]
+    ]
 
 
 # -- redemption attempts per card (online) ---------------------------------------------------
@@ -436,7 +454,7 @@ def test_an_owner_manages_only_their_own_business_s_rules(admin, client, shop):
     # ... nor can the business's cashier.
     assert shop.cashier.get(own_rules(shop)).status_code == 403
     # The platform's list is the platform's rules; a business's rule is not one of them.
-    assert rule["id"] not in [r["id"] for r in admin.get(RULES).json()]
+    assert rule["id"] not in [r["id"] for r in admin.get(RULES).json()["items"]]
     response = admin.client.patch(f"{RULES}/{rule['id']}", json=change, headers=admin.headers)
     assert response.status_code == 404
     # The owner changes it; it is still enabled for nobody else to see.

@@ -113,7 +113,15 @@ def test_buying_twice_with_one_key_makes_one_card(customer, shop):
     key = new_key()
     first, again = buy_card(customer, shop, 2500, key=key), buy_card(customer, shop, 2500, key=key)
     assert first.json()["id"] == again.json()["id"]
-    assert len(customer.get("/api/v1/me/gift-cards").json()) == 1
+    assert len(customer.get("/api/v1/me/gift-cards").json()["items"]) == 1
+
+
+def test_your_cards_come_a_page_at_a_time_oldest_first(customer, shop):
+    bought = [buy_card(customer, shop, minor).json()["id"] for minor in (1000, 2000, 3000)]
+    first = customer.get("/api/v1/me/gift-cards", params={"limit": 2}).json()
+    assert ([c["id"] for c in first["items"]], first["total"]) == (bought[:2], 3)
+    rest = customer.get("/api/v1/me/gift-cards", params={"offset": first["next_offset"]}).json()
+    assert ([c["id"] for c in rest["items"]], rest["next_offset"]) == (bought[2:], None)
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,7 @@ def test_a_gift_is_emailed_claimed_and_seen_claimed_by_its_buyer(
     assert gift["state"] == "scheduled"
     assert gift["amount"]["text"] == "£25.00"
     # Until claimed, the card is in no one's account: the buyer cannot see or spend it.
-    assert customer.get("/api/v1/me/gift-cards").json() == []
+    assert customer.get("/api/v1/me/gift-cards").json()["items"] == []
     assert customer.get(f"/api/v1/gift-cards/{gift['card_id']}").status_code == 404
 
     worker.run_once()
@@ -158,7 +158,7 @@ def test_a_gift_is_emailed_claimed_and_seen_claimed_by_its_buyer(
     claimed = claim(sam, code)
     assert claimed.status_code == 200, claimed.text
     assert claimed.json()["balance"]["text"] == "£25.00"
-    [card] = sam.get("/api/v1/me/gift-cards").json()
+    [card] = sam.get("/api/v1/me/gift-cards").json()["items"]
     assert card["id"] == gift["card_id"]
     assert card["balance"]["minor"] == 2500
     [seen] = my_gifts(customer)
@@ -186,15 +186,15 @@ def test_a_code_works_once_and_wrong_codes_change_nothing(client, worker, sink, 
     wrong = claim(first, "AAAA-BBBB-CCCC")
     assert wrong.status_code == 400
     assert wrong.json()["type"].endswith("/gift-code-not-valid")
-    assert first.get("/api/v1/me/gift-cards").json() == []
+    assert first.get("/api/v1/me/gift-cards").json()["items"] == []
 
     assert claim(first, code.lower().replace("-", "")).status_code == 200  # as typed
     assert claim(first, code).status_code == 200  # the same account again: the same gift
     used = claim(second, code)
     assert used.status_code == 400
     assert "claimed already" in used.json()["detail"]
-    assert second.get("/api/v1/me/gift-cards").json() == []
-    assert len(first.get("/api/v1/me/gift-cards").json()) == 1
+    assert second.get("/api/v1/me/gift-cards").json()["items"] == []
+    assert len(first.get("/api/v1/me/gift-cards").json()["items"]) == 1
 
 
 def test_a_scheduled_gift_is_sent_at_its_time_and_only_once(
@@ -267,7 +267,7 @@ def test_a_gift_not_sent_yet_may_be_cancelled_and_its_card_comes_to_the_buyer(
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["state"] == "cancelled"
     assert customer.post(f"/api/v1/me/gifts/{gift['id']}/cancel").status_code == 200
-    [card] = customer.get("/api/v1/me/gift-cards").json()
+    [card] = customer.get("/api/v1/me/gift-cards").json()["items"]
     assert card["id"] == gift["card_id"]
     assert card["balance"]["minor"] == 2500
 
@@ -287,7 +287,7 @@ def test_a_sent_gift_cannot_be_cancelled_nor_someone_elses(client, worker, sink,
     assert stranger.post(f"/api/v1/me/gifts/{gift['id']}/cancel").status_code == 404
     assert stranger.get(f"/api/v1/me/gifts/{gift['id']}").status_code == 404
     assert my_gifts(stranger) == []
-    assert customer.get("/api/v1/me/gift-cards").json() == []
+    assert customer.get("/api/v1/me/gift-cards").json()["items"] == []
 
 
 def test_a_gift_email_the_mail_server_refuses_is_tried_again_and_sent_once(
@@ -399,7 +399,7 @@ def test_a_gift_whose_email_never_goes_fails_and_its_buyer_may_cancel_it(
 
     cancelled = customer.post(f"/api/v1/me/gifts/{gift['id']}/cancel")
     assert cancelled.status_code == 200, cancelled.text
-    [card] = customer.get("/api/v1/me/gift-cards").json()
+    [card] = customer.get("/api/v1/me/gift-cards").json()["items"]
     assert card["id"] == gift["card_id"]
 
 
@@ -434,7 +434,9 @@ def test_one_account_claiming_a_gift_twice_at_once_gets_it_both_times(
         answers = at_once(3, partial(claim, friend, code))
         assert [a.status_code for a in answers] == [200] * 3, [a.text for a in answers]
         assert {a.json()["card_id"] for a in answers} == {gift["card_id"]}
-        assert [c["id"] for c in friend.get("/api/v1/me/gift-cards").json()] == [gift["card_id"]]
+        assert [c["id"] for c in friend.get("/api/v1/me/gift-cards").json()["items"]] == [
+            gift["card_id"]
+        ]
 
 
 def test_a_gift_cancelled_twice_at_once_is_cancelled_and_both_answers_say_so(
@@ -448,7 +450,7 @@ def test_a_gift_cancelled_twice_at_once_is_cancelled_and_both_answers_say_so(
         answers = at_once(3, partial(customer.post, cancel))
         assert [a.status_code for a in answers] == [200] * 3, [a.text for a in answers]
         assert {a.json()["state"] for a in answers} == {"cancelled"}
-        mine = [c["id"] for c in customer.get("/api/v1/me/gift-cards").json()]
+        mine = [c["id"] for c in customer.get("/api/v1/me/gift-cards").json()["items"]]
         assert mine.count(gift["card_id"]) == 1
 
 

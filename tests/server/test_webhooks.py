@@ -93,7 +93,7 @@ def _bought(customer: Actor, shop: Shop, amount: int = 1000) -> dict[str, Any]:
 def _deliveries(shop: Shop, endpoint: dict[str, Any]) -> list[dict[str, Any]]:
     response = shop.owner.get(f"{_base(shop)}/{endpoint['id']}/deliveries")
     assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()
+    found: list[dict[str, Any]] = response.json()["items"]
     return found
 
 
@@ -118,7 +118,7 @@ def test_an_owner_registers_lists_changes_and_disables_endpoints(client, shop):
     Webhook(created["secret"])  # a secret the package takes
     assert created["status"] == "enabled"
 
-    [listed] = shop.owner.get(_base(shop)).json()
+    [listed] = shop.owner.get(_base(shop)).json()["items"]
     assert listed["url"] == "https://hooks.example.com/tillpoint"
     assert listed["description"] == "our CRM"
     assert "secret" not in listed
@@ -192,7 +192,7 @@ def test_the_api_refuses_a_private_url_in_production_and_says_why(tmp_path, engi
         assert response.status_code == 422, response.text
         assert response.json()["type"].endswith("/webhook-url-refused")
         assert "public addresses only" in response.json()["detail"]
-        assert shop.owner.get(_base(shop)).json() == []
+        assert shop.owner.get(_base(shop)).json()["items"] == []
 
 
 def test_unknown_event_types_are_refused_and_say_where_to_look(client, shop):
@@ -202,7 +202,7 @@ def test_unknown_event_types_are_refused_and_say_where_to_look(client, shop):
     assert response.status_code == 422
     assert response.json()["type"].endswith("/unknown-event-type")
     assert "/webhooks/event-types" in response.json()["detail"]
-    assert shop.owner.get(_base(shop)).json() == []
+    assert shop.owner.get(_base(shop)).json()["items"] == []
 
 
 def test_a_purchase_is_delivered_signed_as_the_spec_says(client, worker, receiver, shop, customer):
@@ -486,6 +486,13 @@ def test_an_endpoint_is_sent_only_what_happens_after_it_is_registered(
     )
     assert len(_deliveries(shop, first)) == 2
     assert len(_deliveries(shop, second)) == 1
+    path = f"{_base(shop)}/{first['id']}/deliveries"
+    page = shop.owner.get(path, params={"limit": 1}).json()
+    assert (page["total"], page["next_offset"]) == (2, 1)
+    rest = shop.owner.get(path, params={"offset": 1}).json()
+    assert [d["id"] for d in page["items"] + rest["items"]] == [
+        d["id"] for d in _deliveries(shop, first)
+    ]  # newest first, each once
 
 
 def test_redirects_are_not_followed(client, worker, receiver, shop, customer):
