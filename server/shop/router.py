@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from sync.money import Money
+from sync.wire import Line, Prose
 
 from ..accounts import repository as accounts
 from ..accounts import service as account_sessions
@@ -47,7 +48,8 @@ _HERE = FilePath(__file__).parent
 templates = templates_in(_HERE / "templates")
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
-Field = Annotated[str, Form(max_length=600)]
+Field = Annotated[Line, Form(max_length=600)]  # text as the API's: no control characters
+Message = Annotated[Prose, Form(max_length=600)]  # a gift's message may have several lines
 
 
 SESSION_COOKIE = "tillpoint_shop"
@@ -153,9 +155,9 @@ def sign_in_page(request: Request) -> HTMLResponse:
 def sign_in(
     request: Request,
     session: SessionDep,
-    email: Annotated[str, Form(max_length=254)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-    code: Annotated[str, Form(max_length=40)] = "",
+    email: Annotated[Line, Form(max_length=254)] = "",
+    password: Annotated[Line, Form(max_length=200)] = "",
+    code: Annotated[Line, Form(max_length=40)] = "",
 ) -> Response:
     address = client_of(request).address
     keys = (f"account:{email.lower()}", f"address:{address}")
@@ -207,7 +209,7 @@ def balance_page(request: Request) -> HTMLResponse:
 
 @router.post("/balance", dependencies=[CsrfChecked])
 def balance(
-    request: Request, session: SessionDep, code: Annotated[str, Form(max_length=300)] = ""
+    request: Request, session: SessionDep, code: Annotated[Line, Form(max_length=300)] = ""
 ) -> HTMLResponse:
     try:
         request.app.state.code_limiter.hit(f"shop-balance:{client_of(request).address}", "code")
@@ -248,7 +250,7 @@ def buy(
     for_whom: Field = "me",
     recipient_name: Field = "",
     recipient_email: Field = "",
-    message: Field = "",
+    message: Message = "",
     deliver_on: Field = "",
     card_number: Field = "",
 ) -> Response:

@@ -190,6 +190,37 @@ def test_refusals_are_said_on_the_form_and_charge_nothing(
     assert counts(sessions) == (1, 1)
 
 
+@pytest.mark.parametrize("text", ["\x00", "\x1b[31m"])
+def test_control_characters_in_a_shop_field_are_refused_and_change_nothing(
+    client, cafe, sessions, text
+):
+    """Shop form fields are text as the API's are: a NUL (which PostgreSQL refuses) or
+    another control character is a 4xx, never a 500, and nothing is bought."""
+    cases: list[dict[str, str]] = [
+        {"name": f"Pat{text}"},
+        {
+            "for_whom": "someone",
+            "recipient_name": "Sam",
+            "recipient_email": "s@example.com",
+            "message": f"Happy birthday{text}",
+        },
+    ]
+    for fields in cases:
+        refused = buy(client, cafe, None, **fields)
+        assert 400 <= refused.status_code < 500, refused.text
+    assert counts(sessions) == (0, 0)
+    signed = client.post(
+        "/shop/sign-in",
+        data={
+            "csrf": csrf_of(client.get("/shop/sign-in").text),
+            "email": f"p{text}@example.com",
+            "password": "x",
+        },
+        follow_redirects=False,
+    )
+    assert 400 <= signed.status_code < 500, signed.text
+
+
 def test_a_form_without_its_csrf_token_buys_nothing(client, cafe, sessions):
     tokens = form_of(client, cafe)
     stale = buy(client, cafe, {**tokens, "csrf": "forged"})
