@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import ADMIN_URL  # noqa: E402
+from server import writebehind  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.db import Base, make_engine  # noqa: E402
 from server.notifications.worker import NotificationWorker  # noqa: E402
@@ -80,18 +81,34 @@ class Figures:
 
 
 class Statements:
-    """Every statement the engine sends (BEGIN and COMMIT too), and its backends' pids."""
+    """Every round trip the engine makes (a statement, or the COMMIT), as the server's
+    `tillpoint_database_round_trips_total` counts them, and its backends' pids. What rides
+    along without a round trip of its own is listed with the trip it goes with: the
+    transaction's BEGIN, and the writes queued by `writebehind.later_sql`."""
 
     def __init__(self, engine: Engine) -> None:
         self.sent: list[str] = []
+        self.riding: list[str] = []
         self.backends: set[int] = set()
         event.listen(engine, "before_cursor_execute", self._statement)
-        event.listen(engine, "begin", lambda *_: self.sent.append("BEGIN"))
-        event.listen(engine, "commit", lambda *_: self.sent.append("COMMIT"))
+        event.listen(engine, "begin", lambda *_: self.riding.append("BEGIN"))
+        event.listen(engine, "commit", lambda *_: self._trip("COMMIT"))
         event.listen(engine, "connect", self._connected)
+        queue = writebehind.later_sql
+
+        def queued(connection: Any, sql: str, params: Any) -> None:
+            self.riding.append(sql)
+            queue(connection, sql, params)
+
+        writebehind.later_sql = queued  # type: ignore[assignment]
 
     def _statement(self, _c: object, _cur: object, statement: str, *_: object) -> None:
-        self.sent.append(" ".join(statement.split()))
+        self._trip(statement)
+
+    def _trip(self, statement: str) -> None:
+        with_it = "".join(f"{' '.join(s.split())}\n" for s in self.riding)
+        self.riding.clear()
+        self.sent.append(with_it + " ".join(statement.split()))
 
     def _connected(self, dbapi_connection: Any, _record: object) -> None:
         with dbapi_connection.cursor() as cursor:
@@ -192,7 +209,9 @@ def every_thread_profiled() -> Iterator[list[cProfile.Profile]]:
         threading.setprofile(None)  # type: ignore[arg-type]
 
 
-def profile(app: Any, make: Callable[[TestClient], Kind], count: int) -> dict[str, float]:
+def profile(
+    app: Any, make: Callable[[TestClient], Kind], count: int, top: int = 0
+) -> dict[str, float]:
     with every_thread_profiled() as profiles, TestClient(app) as client:
         kind = make(client)
         kind.request()
@@ -201,6 +220,8 @@ def profile(app: Any, make: Callable[[TestClient], Kind], count: int) -> dict[st
     stats = pstats.Stats(profiles[0])
     for other in profiles[1:]:
         stats.add(other)
+    if top:
+        stats.sort_stats("tottime").print_stats(top)
     return by_layer(stats)
 
 
@@ -271,6 +292,9 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="print one request's statements")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile pass")
     parser.add_argument(
+        "--top", type=int, default=0, help="also print the N functions with most self time"
+    )
+    parser.add_argument(
         "--only", default="", help="profile only the requests whose name has this in it"
     )
     args = parser.parse_args()
@@ -318,15 +342,18 @@ def main() -> None:
                         flush=True,
                     )
                     if args.sql:
-                        for sent in figures.last_request:
-                            print(f"    {sent[:160]}")
+                        for sent in figures.last_request:  # a trip, what rides with it first
+                            *riding, trip = sent.split("\n")
+                            for with_it in riding:
+                                print(f"      + {with_it[:154]}")
+                            print(f"    {trip[:160]}")
             if args.no_profile:
                 return
             for make in makers:
                 name = make(client).name
                 if args.only not in name:
                     continue
-                layers = profile(app, make, args.requests)
+                layers = profile(app, make, args.requests, args.top)
                 total = sum(layers.values()) or 1.0
                 print(f"-- {name}: where the CPU goes (cProfile, self time by layer)")
                 for layer, spent in sorted(layers.items(), key=lambda item: -item[1]):

@@ -42,6 +42,7 @@ from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
+from . import writebehind
 from .pages import PageRequest
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
@@ -150,15 +151,21 @@ def among(
     return column.in_(values)
 
 
-def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_rows(
+    session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], *, later: bool = False
+) -> None:
     """Insert `rows` (each a column's value by name, all naming the same columns; columns
     left out take their defaults) in one statement. Given many rows, psycopg sends one
     INSERT per row, each parsed, planned and run on its own; on PostgreSQL this sends each
     column as one array instead, `INSERT ... SELECT * FROM unnest(...)`: a short statement,
     prepared once, however many rows. Elsewhere (SQLite) it is the ORM's bulk insert. Like
-    that, it fires no ORM events."""
+    that, it fires no ORM events. `later`: nothing reads what the rows make, so on
+    PostgreSQL the INSERT goes with the transaction's next statement or its COMMIT
+    (`writebehind`)."""
     if not rows:
         return
+    if later and session.new:  # the ORM's pending rows go first, as they were made first
+        session.flush()
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         session.execute(insert(model), list(rows))
@@ -169,7 +176,10 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[Mapping[str,
     for column, given, default, process in plan.columns:
         values = [row[column] for row in rows] if given else [default() for _ in rows]
         arrays.append(values if process is None else [process(v) for v in values])
-    connection.exec_driver_sql(plan.sql, tuple(arrays))
+    if later:
+        writebehind.later_sql(connection, plan.sql, tuple(arrays))
+    else:
+        connection.exec_driver_sql(plan.sql, tuple(arrays))
 
 
 @dataclass(frozen=True)
@@ -247,7 +257,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # again once (`in_transaction`).
         engine = create_engine(url, **kwargs)
         event.listen(engine, "checkout", _check_socket)
-    for name in ("before_cursor_execute", "begin", "commit"):
+        # BEGIN rides with the transaction's first statement, and writes no one reads with
+        # the next statement or the COMMIT (`writebehind`): one round trip each time.
+        writebehind.install(engine)
+    counted: tuple[str, ...] = ("before_cursor_execute", "commit")
+    if url.startswith("sqlite"):
+        counted += ("begin",)
+    for name in counted:
         event.listen(engine, name, _count_round_trip)
     return engine
 

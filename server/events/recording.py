@@ -37,6 +37,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.attributes import get_history
 
+from ..writebehind import later
 from .models import Event, EventCounter, EventEntity, EventKind
 
 __all__ = ["LogsMoved", "Recorded", "UnrecordedChangeError", "record", "when_logs_move"]
@@ -226,7 +227,8 @@ def _insert_with_positions(session: Session, business_id: str, batch: list[_Note
     taken, in one statement (a data-modifying WITH): one round trip, not two. The counter's
     row stays locked until the commit, as with `_take_positions`. Plain SQL with arrays,
     so its text is the same for any number of events (one prepared form)."""
-    session.execute(
+    later(  # nothing reads its answer: it goes with the COMMIT
+        session,
         _WITH_POSITIONS,
         {
             "business_id": business_id,

@@ -20,21 +20,20 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
     Engine,
     Executable,
     Select,
-    Table,
     and_,
     case,
     distinct,
     func,
-    insert,
     literal,
     select,
+    text,
     union_all,
     update,
 )
@@ -45,7 +44,7 @@ from sync.money import Money
 from sync.wire import IncidentKind
 
 from ..accounts.models import Role, User
-from ..db import page_of, utcnow
+from ..db import insert_rows, page_of, utcnow
 from ..devices.models import Incident
 from ..directory.models import Business
 from ..errors import (
@@ -64,6 +63,7 @@ from ..pages import PageRequest
 from ..wallet import cards
 from ..wallet.cards import Redemption
 from ..wallet.ledger import NOWHERE, Origin
+from ..writebehind import later
 from .models import (
     ClientDevice,
     Counting,
@@ -356,7 +356,26 @@ def _reason(rule: Rule, decision: _Decided) -> str:
 
 def _open_review(session: Session, rule: Rule, decision: FraudDecision) -> None:
     """Add a hit to the open review of this rule and subject (one UPDATE, no read first: a
-    card past a velocity rule hits it on every redemption); or open one."""
+    card past a velocity rule hits it on every redemption); or open one. On PostgreSQL
+    both in one statement that goes with the commit (`writebehind`)."""
+    if session.get_bind().dialect.name == "postgresql":
+        later(
+            session,
+            _HIT_OR_OPEN if decision.business_id is not None else _HIT_OR_OPEN_PLATFORM,
+            {
+                "id": make_id(),
+                "business_id": decision.business_id,
+                "rule_id": rule.id,
+                "reference": decision.reference,
+                "event": str(decision.event),
+                "subject": str(decision.subject),
+                "subject_key": decision.subject_key,
+                "reason": _reason(rule, decision),
+                "open": str(ReviewStatus.OPEN),
+                "now": utcnow(),
+            },
+        )
+        return
     same_business = (
         FraudReview.business_id == decision.business_id
         if decision.business_id is not None
@@ -380,6 +399,24 @@ def _open_review(session: Session, rule: Rule, decision: FraudDecision) -> None:
     ).first()
     if hit is None:
         session.add(new_review(rule, decision))
+
+
+_HIT_OR_OPEN_SQL = """
+    WITH hit AS (
+        UPDATE fraud_reviews SET hits = hits + 1, decision_reference = :reference,
+            reason = :reason
+        WHERE rule_id = :rule_id AND subject_key = :subject_key AND status = :open
+            AND {same_business}
+        RETURNING id
+    )
+    INSERT INTO fraud_reviews (id, business_id, rule_id, decision_reference, event, subject,
+        subject_key, reason, hits, status, resolution, created_at)
+    SELECT :id, :business_id, :rule_id, :reference, :event, :subject, :subject_key, :reason,
+        1, :open, '', :now
+    WHERE NOT EXISTS (SELECT FROM hit)
+"""
+_HIT_OR_OPEN = text(_HIT_OR_OPEN_SQL.format(same_business="business_id = :business_id"))
+_HIT_OR_OPEN_PLATFORM = text(_HIT_OR_OPEN_SQL.format(same_business="business_id IS NULL"))
 
 
 def new_review(rule: Rule, decision: _Decided) -> FraudReview:
@@ -465,13 +502,12 @@ def _record(
 ) -> None:
     """Write the activities and their decisions (one multi-row INSERT each), and open or
     add to a review for each enforced `review` (every enforced flag when `all_`)."""
-    # Core, not the ORM's bulk insert: it would split rows by which values are None.
-    connection = session.connection()
+    # Rows named in full (not the ORM's bulk insert, which splits rows by which values are
+    # None), written with the commit: nothing reads them back.
     activities = [_activity_values(a, now) for a, _ in screened]
-    connection.execute(insert(cast(Table, FraudActivity.__table__)), activities)
+    insert_rows(session, FraudActivity, activities, later=True)
     decisions = [_decision_values(d) for _, found in screened for _, d in found]
-    if decisions:
-        connection.execute(insert(cast(Table, FraudDecision.__table__)), decisions)
+    insert_rows(session, FraudDecision, decisions, later=True)
     for _, found in screened:
         flagged = _enforced(found, FraudAction.REVIEW)
         if all_:

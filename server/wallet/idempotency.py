@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..db import insert_rows, utcnow
 from ..errors import (
     DomainError,
     IdempotencyKeyInvalid,
@@ -116,12 +117,8 @@ def _once(
         status, body = refusal.status, refusal.body()
         session.rollback()
         session.add_all(refusal.kept)
-    session.add(
-        IdempotencyRecord(
-            scope=scope, key=key, request_hash=request_hash, status_code=status, response=body
-        )
-    )
     try:
+        _remember(session, scope, key, request_hash, status, body)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -133,3 +130,19 @@ def _once(
         # Another unique row won (not this key's answer): run again, now seeing it.
         return _once(session, scope, key, request_hash, operation, NOT_READ, again=False)
     return status, body
+
+
+def _remember(
+    session: Session, scope: str, key: str, request_hash: str, status: int, body: Any
+) -> None:
+    """Store the answer, with the operation's commit (a key another request stored first
+    fails the commit with an `IntegrityError`, on SQLite at once)."""
+    row = {
+        "scope": scope,
+        "key": key,
+        "request_hash": request_hash,
+        "status_code": status,
+        "response": body,
+        "created_at": utcnow(),
+    }
+    insert_rows(session, IdempotencyRecord, [row], later=True)

@@ -23,6 +23,7 @@ from sqlalchemy.orm.util import identity_key
 from ..db import among, insert_rows, process_cache, utcnow
 from ..events import EventEntity, EventKind, record
 from ..ids import make_id
+from ..writebehind import later
 from .models import LedgerAccount, Purpose, Transfer, TransferKind
 
 __all__ = [
@@ -319,10 +320,15 @@ def post(
     operation_id = operation_id or make_id()
     deltas = _deltas(legs)
     accounts = {a.id: a for leg in legs for a in (leg.debit, leg.credit)}
-    for account in sorted(accounts.values(), key=lock_order):
-        delta = deltas.get(account.id, 0)
-        if not delta:
-            continue
+    changes = [a for a in sorted(accounts.values(), key=lock_order) if deltas.get(a.id)]
+    # A debit of an account with a floor needs its answer now; what comes after the last
+    # such, in lock order, needs none (a credit, or an account without a floor) and is
+    # written with the commit (`insert_rows(later=True)`, `writebehind`): the business's
+    # rows are then locked only for the commit's round trip.
+    checked = [i for i, a in enumerate(changes) if deltas[a.id] < 0 and not a.allow_negative]
+    now = checked[-1] + 1 if checked else 0
+    for account in changes[:now]:
+        delta = deltas[account.id]
         statement = (
             update(LedgerAccount)
             .where(LedgerAccount.id == account.id)
@@ -338,27 +344,19 @@ def post(
         if after is None:
             raise InsufficientFundsError(account.id, balance(session, account.id), -delta)
         set_committed_value(account, "balance_minor", int(after))
-    session.add_all(
-        Transfer(
-            operation_id=operation_id,
-            kind=leg.kind,
-            debit_account_id=leg.debit.id,
-            credit_account_id=leg.credit.id,
-            amount_minor=leg.amount_minor,
-            currency=leg.debit.currency,
-            card_id=leg.card_id,
-            memo=leg.memo[:MEMO_LENGTH],
-            refund_of=leg.refund_of,
-            business_id=_business_of(leg),
-            branch_id=origin.branch_id,
-            device_id=origin.device_id,
-            cashier_id=origin.cashier_id,
-        )
-        for leg in legs
+    for account in changes[now:]:
+        later(session, _MOVE_BALANCE, {"id": account.id, "delta": deltas[account.id]})
+        session.expire(account, ["balance_minor"])  # read again, after the change, if asked
+    insert_rows(
+        session, Transfer, [_transfer_row(operation_id, leg, origin) for leg in legs], later=True
     )
     _cards_changed(session, [a for leg in legs for a in (leg.debit, leg.credit)])
-    session.flush()
     return operation_id
+
+
+_MOVE_BALANCE = text(
+    "UPDATE ledger_accounts SET balance_minor = balance_minor + :delta WHERE id = :id"
+)
 
 
 def _cards_changed(session: Session, accounts: Sequence[LedgerAccount]) -> None:
@@ -461,7 +459,7 @@ class Postings:
                 .values(balance_minor=table.c.balance_minor + bindparam("delta")),
                 changes,
             )
-        insert_rows(self.session, Transfer, self._transfers)
+        insert_rows(self.session, Transfer, self._transfers, later=True)
         _cards_changed(self.session, list(self._cards.values()))
         for account_id in self._deltas:
             self.session.expire(self.accounts[account_id], ["balance_minor"])
