@@ -1,0 +1,107 @@
+"""Writes no one reads wait for the transaction's next statement or its COMMIT and go with
+it (`server.writebehind`): what they change is there for every later statement, a write that
+fails fails the commit and leaves nothing, and a savepoint or transaction rolled back takes
+its queued writes with it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.db import make_engine
+from server.writebehind import later
+
+pytestmark = pytest.mark.postgres
+
+ADD = text("INSERT INTO notes (id, body) VALUES (:id, :body)")
+
+
+@pytest.fixture
+def notes(postgres_url) -> Iterator[Engine]:
+    """An engine with one connection (so every transaction reuses it) and a `notes` table."""
+    engine = make_engine(postgres_url, pool_size=1, max_overflow=0)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (id int PRIMARY KEY, body text)"))
+    yield engine
+    engine.dispose()
+
+
+def bodies(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        return list(connection.execute(text("SELECT body FROM notes ORDER BY id")).scalars())
+
+
+def statements_sent(engine: Engine) -> list[str]:
+    """Each statement SQLAlchemy sends itself (queued writes ride with one of them)."""
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    return sent
+
+
+def test_a_queued_write_is_seen_by_the_next_statement_and_costs_no_trip_of_its_own(notes):
+    sent = statements_sent(notes)
+    with Session(notes) as session:
+        later(session, ADD, {"id": 1, "body": "first"})
+        later(session, ADD, {"id": 2, "body": "second"})
+        assert sent == []  # nothing sent yet
+        seen = session.execute(text("SELECT count(*) FROM notes")).scalar_one()
+        assert seen == 2  # both went with this statement, before it
+        assert len(sent) == 1
+        later(session, ADD, {"id": 3, "body": "third"})
+        session.commit()  # goes with the COMMIT
+    assert len(sent) == 1
+    assert bodies(notes) == ["first", "second", "third"]
+
+
+def test_a_queued_write_that_fails_fails_the_commit_and_leaves_nothing(notes):
+    with Session(notes) as session:
+        session.execute(ADD, {"id": 1, "body": "sent at once"})
+        session.commit()
+    with Session(notes) as session:
+        session.execute(ADD, {"id": 2, "body": "sent at once, same transaction"})
+        later(session, ADD, {"id": 3, "body": "queued"})
+        later(session, ADD, {"id": 1, "body": "a duplicate key"})
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+    assert bodies(notes) == ["sent at once"]
+    with Session(notes) as session:  # the connection is fine for the next transaction
+        later(session, ADD, {"id": 4, "body": "after"})
+        session.commit()
+    assert bodies(notes) == ["sent at once", "after"]
+
+
+def test_a_failing_write_fails_the_statement_it_rides_with(notes):
+    with Session(notes) as session:
+        later(session, ADD, {"id": 1, "body": "one"})
+        later(session, ADD, {"id": 1, "body": "the same key"})
+        with pytest.raises(IntegrityError):
+            session.execute(text("SELECT 1"))
+        session.rollback()
+    assert bodies(notes) == []
+
+
+def test_a_rolled_back_transaction_leaves_nothing_queued_for_the_next(notes):
+    with Session(notes) as session:
+        later(session, ADD, {"id": 1, "body": "rolled back"})
+        session.rollback()
+    with Session(notes) as session:  # the same pooled connection
+        later(session, ADD, {"id": 2, "body": "kept"})
+        session.commit()
+    assert bodies(notes) == ["kept"]
+
+
+def test_a_savepoint_rolled_back_drops_only_what_was_queued_inside_it(notes):
+    with Session(notes) as session:
+        later(session, ADD, {"id": 1, "body": "before the savepoint"})
+        savepoint = session.begin_nested()
+        later(session, ADD, {"id": 2, "body": "inside, rolled back"})
+        later(session, ADD, {"id": 1, "body": "inside, would fail: never sent"})
+        savepoint.rollback()
+        later(session, ADD, {"id": 3, "body": "after it"})
+        session.commit()
+    assert bodies(notes) == ["before the savepoint", "after it"]
