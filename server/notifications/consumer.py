@@ -8,6 +8,12 @@ one row per (kind, operation, person, channel), written with ON CONFLICT DO NOTH
 an event again, or another event of the same card that sees the same transfer, writes
 nothing new, and a card changed twice between two reads still has both told.
 
+A batch's card events are told together, in a few statements whatever their number: the
+cards (balance, business, gift) in one query, their transfers in another — those whose
+receipt is in the outbox already marked as told and not planned again, and read last, so
+a busy card's backlog moves on when more than `RECENT_TRANSFERS` an event are recent —
+and everyone's channels in a third (`outbox.write`).
+
 Two consumers at once are safe: each business's cursor row is locked while its events are
 read and its notifications written (SQLite's writers take turns anyway); the second then
 starts from where the first left it.
@@ -50,7 +56,7 @@ __all__ = ["REDEMPTION_KINDS", "ConsumerOptions", "consume"]
 PURCHASE_KINDS = frozenset({"purchase"})
 REDEMPTION_KINDS = frozenset({"redemption", "offline-redemption", "hold-posted"})
 RECENT = timedelta(minutes=1)  # a card's transfers this much before its event may be its cause
-RECENT_TRANSFERS = 50
+RECENT_TRANSFERS = 50  # transfers read a round, per card event in its batch
 
 
 @dataclass(frozen=True, slots=True)
