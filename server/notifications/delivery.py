@@ -1,4 +1,5 @@
-"""The worker's delivery: claim due notifications, send each, mark it sent.
+"""The worker's delivery: claim due notifications, send each, mark it sent; inbox items,
+which are sent nowhere, a batch at once.
 
 Claims are leases (`server.outbox.claims`): sending happens outside any transaction — no
 row lock or SQLite write lock is held while a mail server answers — and the lease is far
@@ -16,9 +17,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
@@ -77,20 +79,27 @@ class Deliverer:
         self.lease = timedelta(seconds=max(60.0, 6 * settings.smtp_timeout_seconds))
 
     def deliver_due(self) -> DeliveryRound:
-        """Claim a batch of due notifications and try each once."""
+        """Deliver a batch of due inbox items at once; claim a batch of the other due
+        notifications and try each once."""
         worker = make_id()
         now = self.clock()
+        batch = self.settings.notifications_batch
         with self.sessions() as session:
+            told = _into_inboxes(session, now, batch)
             ids = claim_due(
                 session,
                 Notification,
                 worker,
                 now,
                 now + self.lease,
-                self.settings.notifications_batch,
+                batch,
+                Notification.channel != Channel.INBOX,
             )
             session.commit()
-        return DeliveryRound.of(self._deliver(worker, i) for i in ids)
+        for user_id in sorted(set(told)):
+            self.inbox_changed(user_id)
+        sent = DeliveryRound.of(self._deliver(worker, i) for i in ids)
+        return replace(sent, sent=sent.sent + len(told))
 
     def _deliver(self, worker: str, notification_id: int) -> Delivery | None:
         with self.sessions() as session:
@@ -178,6 +187,63 @@ class Deliverer:
             release(session, Notification, job.id, worker, values)
             session.commit()
         return outcome
+
+
+def _into_inboxes(session: Session, now: datetime, limit: int) -> list[str]:
+    """Mark up to `limit` due inbox notifications sent and write their items, in the
+    caller's transaction: nothing is sent elsewhere, so no claim is needed and each is
+    delivered exactly once. Two statements for the batch: an UPDATE that takes the due
+    rows (FOR UPDATE SKIP LOCKED on PostgreSQL: two workers take different ones) and
+    returns them, and the items' INSERT. The people told, once an item."""
+    due = (
+        select(Notification.id)
+        .where(
+            Notification.channel == Channel.INBOX,
+            Notification.status == Delivery.PENDING,
+            Notification.next_attempt_at <= now,
+            or_(Notification.claimed_until.is_(None), Notification.claimed_until < now),
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    sent = session.execute(
+        update(Notification)
+        .where(Notification.id.in_(due.scalar_subquery()))
+        .values(
+            status=Delivery.SENT,
+            sent_at=now,
+            attempts=Notification.attempts + 1,
+            claimed_by=None,
+            claimed_until=None,
+        )
+        .returning(
+            Notification.id,
+            Notification.user_id,
+            Notification.kind,
+            Notification.title,
+            Notification.body_text,
+            Notification.created_at,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    if sent:
+        session.execute(
+            insert(InboxItem),
+            [
+                {
+                    "id": make_id(),
+                    "user_id": user_id,
+                    "notification_id": notification_id,
+                    "kind": kind,
+                    "title": title,
+                    "body": body,
+                    "created_at": created_at,
+                }
+                for notification_id, user_id, kind, title, body, created_at in sorted(sent)
+            ],
+        )
+    return [user_id for _id, user_id, *_rest in sent]
 
 
 def _spent(kind: NotificationKind) -> dict[str, object]:
