@@ -164,14 +164,10 @@ def test_a_terminal_that_pulls_is_seen_by_its_owner(client, shop):
 
 def _business_events_after(client, shop, position: int) -> list[tuple[str, str]]:
     with client.app.state.sessions() as session:
-        return [
-            (e.entity, e.kind) for e in events_after(session, shop.business_id, position, 100)
-        ]
+        return [(e.entity, e.kind) for e in events_after(session, shop.business_id, position, 100)]
 
 
-def test_an_operators_suspension_and_restoration_reach_the_terminals_through_the_log(
-    client, shop
-):
+def test_an_operators_suspension_and_restoration_reach_the_terminals_through_the_log(client, shop):
     till = Terminal(client, shop)
     first = till.api.pull(0)
     assert first.suspended_by_operators is False
@@ -201,5 +197,6 @@ def test_billings_suspension_stays_the_plans_status_not_the_operators(client, sh
         subscription.status = SubscriptionStatus.SUSPENDED
         session.commit()
     pulled = Terminal(client, shop).api.pull(0)
-    assert pulled.plan is not None and pulled.plan.status is SubscriptionStatus.SUSPENDED
+    assert pulled.plan is not None
+    assert pulled.plan.status is SubscriptionStatus.SUSPENDED
     assert pulled.suspended_by_operators is False
