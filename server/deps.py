@@ -31,6 +31,7 @@ __all__ = [
     "CurrentSession",
     "CurrentUser",
     "IdempotencyKey",
+    "IfMatch",
     "SalesDep",
     "Till",
     "business_for",
@@ -301,6 +302,14 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         description="a new random value per operation; the same value to retry it",
+    ),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='the ETag the GET answered (e.g. "3"): the change applies only if the '
+        "thing has not changed since (else 412); leave it out to change it regardless",
     ),
 ]
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

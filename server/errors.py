@@ -34,6 +34,7 @@ __all__ = [
     "CodeNotValid",
     "Conflict",
     "ConsoleSignInRefused",
+    "DealChanged",
     "DealInThePast",
     "DealNotFound",
     "DealNotOnSale",
@@ -62,6 +63,7 @@ __all__ = [
     "IdempotencyKeyInvalid",
     "IdempotencyKeyMissing",
     "IdempotencyKeyReused",
+    "IfMatchInvalid",
     "InboxItemNotFound",
     "InsufficientBalance",
     "Invalid",
@@ -88,6 +90,7 @@ __all__ = [
     "PaymentCardDailyLimit",
     "PaymentDeclined",
     "PlanTooSmall",
+    "PreconditionFailed",
     "ProductNotFound",
     "ReasonRequired",
     "RedeemedOffline",
@@ -739,6 +742,27 @@ class IdempotencyKeyMissing(DomainError):
 class IdempotencyKeyInvalid(DomainError):
     code = "idempotency-key-invalid"
     title = "Idempotency-Key too long"
+
+
+class IfMatchInvalid(DomainError):
+    code = "if-match-invalid"
+    title = "If-Match cannot be read"
+
+
+# -- changed since the client read it (412) --------------------------------------------------
+
+
+class PreconditionFailed(DomainError):
+    """`If-Match` named a version that is no longer current: nothing changed."""
+
+    code = "precondition-failed"
+    status = 412
+    title = "Changed since you read it"
+
+
+class DealChanged(PreconditionFailed):
+    code = "deal-changed"
+    title = "The deal changed since you read it"
 
 
 # -- stopped by a fraud rule (403) ---------------------------------------------------------

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from ..deps import (
     BearerClaims,
     CurrentUser,
     IdempotencyKey,
+    IfMatch,
     business_for,
     in_thread,
     reply,
@@ -30,6 +31,7 @@ from ..directory.repository import Near
 from ..errors import DealNotFound, VoucherNotFound
 from ..pages import Paging
 from ..payments import PaymentGateway, take_payment
+from ..preconditions import if_match, version_etag
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.ledger import Origin
@@ -104,21 +106,52 @@ def own_deals(
     )
 
 
+_PRECONDITION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "If-Match cannot be read (if-match-invalid)"},
+    412: {"description": "the deal changed since the ETag sent in If-Match (deal-changed)"},
+}
+
+
+@router.get(
+    "/businesses/{business_id}/deals/{deal_id}",
+    summary="One of your deals, in whatever state",
+    description="Answers the deal's ETag: send it back in `If-Match` with a change, and the "
+    "change applies only if the deal has not changed since (a voucher sold counts).",
+)
+def own_deal(
+    business_id: str, deal_id: str, user: CurrentUser, session: SessionDep, response: Response
+) -> DealOwned:
+    business = business_for(session, user, business_id, staff=False, managers=True)
+    deal = service.own_deal(session, business, deal_id)
+    response.headers["ETag"] = version_etag(deal.version)
+    return deal_owned(deal, business, datetime.now(UTC))
+
+
 @router.patch(
     "/businesses/{business_id}/deals/{deal_id}",
     summary="Change a deal that is not over",
     description="Send only the fields to change. Vouchers already sold keep the price paid "
     "and their expiry (the deal's end when they were sold); `quantity_limit` cannot go below "
-    "the number sold. Your terminals pull the change.",
-    responses=PROBLEM_RESPONSES,
+    "the number sold. Your terminals pull the change. With `If-Match` (the ETag of `GET "
+    "/businesses/{id}/deals/{deal}`) the change applies only if the deal has not changed "
+    "since: 412 `deal-changed` otherwise, and nothing changes. Answers the new ETag.",
+    responses={**PROBLEM_RESPONSES, **_PRECONDITION_RESPONSES},
 )
 def update_deal(
-    business_id: str, deal_id: str, body: DealUpdate, user: CurrentUser, session: SessionDep
+    business_id: str,
+    deal_id: str,
+    body: DealUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+    response: Response,
+    if_match_header: IfMatch = None,
 ) -> DealOwned:
     business = business_for(session, user, business_id, staff=False, managers=True)
+    precondition = if_match(if_match_header)
     now = datetime.now(UTC)
-    deal = service.update_deal(session, business, deal_id, body.changes(), now)
+    deal = service.update_deal(session, business, deal_id, body.changes(), now, precondition)
     session.commit()
+    response.headers["ETag"] = version_etag(deal.version)
     return deal_owned(deal, business, now)
 
 

@@ -18,6 +18,7 @@ from ..db import count_of
 from ..directory.models import Branch, Business
 from ..directory.repository import Near, distance_km
 from ..errors import (
+    DealChanged,
     DealClosed,
     DealInThePast,
     DealNotFound,
@@ -32,6 +33,7 @@ from ..errors import (
 )
 from ..folding import like_escaped, words
 from ..keys.keyring import Keyring
+from ..preconditions import Precondition
 from ..wallet import ledger
 from ..wallet.cards import paid_by
 from ..wallet.ledger import NOWHERE, Leg, Origin
@@ -96,23 +98,37 @@ def _own_branches(session: Session, business: Business, branch_ids: list[str]) -
     return branch_ids
 
 
-def own_deal(session: Session, business: Business, deal_id: str) -> Deal:
-    deal = session.get(Deal, deal_id)
+def own_deal(session: Session, business: Business, deal_id: str, *, lock: bool = False) -> Deal:
+    deal = session.get(Deal, deal_id, with_for_update=lock)
     if deal is None or deal.business_id != business.id:
         raise DealNotFound("This business has no deal with that id.")
     return deal
 
 
 def update_deal(
-    session: Session, business: Business, deal_id: str, changes: dict[str, Any], now: datetime
+    session: Session,
+    business: Business,
+    deal_id: str,
+    changes: dict[str, Any],
+    now: datetime,
+    precondition: Precondition | None = None,
 ) -> Deal:
-    """Change a deal that is not over. Vouchers already sold keep their price and expiry;
-    terminals pull the change (deals are `Recorded`)."""
+    """Change a deal that is not over, if it is still at a version `precondition` allows
+    (DealChanged otherwise: the caller changes nothing it has not seen). Vouchers already
+    sold keep their price and expiry; terminals pull the change (deals are `Recorded`)."""
     require_editing(session, business.id)
-    deal = own_deal(session, business, deal_id)
+    # Locked, so no other change lands between the version check and this one.
+    deal = own_deal(session, business, deal_id, lock=True)
     if deal.cancelled_at is not None or deal.ended or deal.ends_at <= now:
         raise DealClosed(
             "This deal is over (ended or cancelled) and cannot change: create a new deal."
+        )
+    if precondition is not None and not precondition.holds(deal.version):
+        raise DealChanged(
+            f"The deal has changed since you read it (a voucher sold, or another edit): it "
+            f"is at version {deal.version} now. Nothing was changed: read it again (GET "
+            f"/api/v1/businesses/{business.id}/deals/{deal.id}), check your change against "
+            "it, and send it with the new ETag in If-Match."
         )
     merged = {name: changes.get(name, getattr(deal, name)) for name in _TERMS}
     problem = terms_problem(*merged.values())

@@ -211,6 +211,7 @@ def snapshot_page(
                 )
             )
         )
+    name, suspended = _business(session, business_id)
     return SnapshotPage(
         cursor=cursor,
         next_after=rows[-1][0] if more else None,
@@ -223,14 +224,20 @@ def snapshot_page(
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
-        business_name=_business_name(session, business_id),
         staff=staff_states(session, business_id) if not after else [],
+        business_name=name,
+        suspended_by_operators=suspended,
     )
 
 
-def _business_name(session: Session, business_id: str) -> str | None:
+def _business(session: Session, business_id: str) -> tuple[str | None, bool]:
+    """The business's name (for receipts) and whether its operators have suspended it (the
+    till says so and pauses listing edits). Both are columns of the business, so a change
+    to either is an event in its log, and the pull that follows carries them."""
     business = session.get(Business, business_id)
-    return None if business is None else business.name
+    if business is None:
+        return None, False
+    return business.name, business.suspended_at is not None
 
 
 def _plan(session: Session, business_id: str) -> PlanState | None:
@@ -260,6 +267,7 @@ def changes_since(
     branches = _branch_states(session.scalars(select(Branch).where(Branch.id.in_(branch_ids))))
     staff_ids = _ids(page, EventEntity.STAFF)
     staff = staff_states(session, business_id, staff_ids) if staff_ids else []
+    name, suspended = _business(session, business_id)
     return ChangesPage(
         cursor=page[-1].position if page else cursor,
         more=more,
@@ -281,7 +289,8 @@ def changes_since(
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
-        business_name=_business_name(session, business_id),
         staff=staff,
         removed_staff=sorted(set(staff_ids) - {s.id for s in staff}),
+        business_name=name,
+        suspended_by_operators=suspended,
     )

@@ -25,6 +25,13 @@ __all__ = [
     "VoucherState",
 ]
 
+SUSPENDED_BY_OPERATORS = (
+    "true while Tillpoint's operators have suspended the business (the console): it sells "
+    "nothing new and its listing edits are refused; cards and vouchers already sold stay "
+    "redeemable. Billing's suspension, for an unpaid invoice, is the plan's status. The "
+    "operator's reason stays in the audit log. False from older servers"
+)
+
 # The key trust list as JSON: `sync.tokens.TrustList.from_json` reads it, `to_json` writes it.
 TrustListDocument = dict[str, Any]
 
@@ -118,6 +125,7 @@ class ChangesPage(BaseModel):
     business_name: str | None = Field(
         default=None, description="the business's name, for receipts; null from older servers"
     )
+    suspended_by_operators: bool = Field(default=False, description=SUSPENDED_BY_OPERATORS)
 
 
 class SnapshotPage(BaseModel):
@@ -141,3 +149,4 @@ class SnapshotPage(BaseModel):
     business_name: str | None = Field(
         default=None, description="the business's name, for receipts; null from older servers"
     )
+    suspended_by_operators: bool = Field(default=False, description=SUSPENDED_BY_OPERATORS)

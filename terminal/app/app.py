@@ -40,6 +40,7 @@ from .screens.scan import ScanScreen
 from .screens.signin import SignInScreen
 from .screens.staff import StaffScreen
 from .screens.vendor import VendorScreen
+from .status import SuspensionNotice
 
 __all__ = ["TillpointApp", "make_app"]
 
@@ -248,6 +249,8 @@ class TillpointApp(App[None]):
             self._follow_staff_changes()
             if isinstance(self.screen, HistoryScreen | VendorScreen):
                 self.screen.reload()
+            for notice in self.screen.query(SuspensionNotice):
+                notice.refresh_notice()
         self._start_camera()
 
     # -- the camera -------------------------------------------------------------------

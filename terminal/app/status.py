@@ -1,4 +1,5 @@
-"""The line every screen shows: online or offline, last sync, events waiting, the camera."""
+"""The line every screen shows: online or offline, last sync, events waiting, the camera;
+and, while the business is suspended, a notice saying so."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from textual.widgets import Static
 
 from ..core.session import Status
 from ..core.staff import Person
+from ..core.suspension import suspension
 from .base import tillpoint
 
 
@@ -38,3 +40,22 @@ class StatusLine(Static):
         app = tillpoint(self)
         session = app.session
         self.update(describe(session.status(), app.camera_text, session.clock(), session.signed_in))
+
+
+class SuspensionNotice(Static):
+    """Says, while the business is suspended (as last synced), what is paused and what still
+    works; hidden otherwise. Refreshes itself every second from the store, and at once after
+    a sync (the app calls `refresh_notice`)."""
+
+    DEFAULT_CSS = """
+    SuspensionNotice { height: auto; padding: 0 1; background: $warning; color: $text; }
+    """
+
+    def on_mount(self) -> None:
+        self.refresh_notice()
+        self.set_interval(1.0, self.refresh_notice)
+
+    def refresh_notice(self) -> None:
+        found = suspension(tillpoint(self).session.store)
+        self.display = found is not None
+        self.update("" if found is None else found.notice)

@@ -15,6 +15,7 @@ from sync.wire import BranchEdit, DealEdit, OfflineLimitsBody, TerminalEvent
 
 from .kinds import SubscriptionStatus
 from .store import TerminalStore
+from .suspension import refuse_edits
 
 __all__ = [
     "Branch",
@@ -177,7 +178,9 @@ def offline_limits(store: TerminalStore) -> OfflineLimitsBody | None:
 def edit_product(
     store: TerminalStore, product: Product | None, name: str, price: Money
 ) -> TerminalEvent:
-    """Queue a new product (`product` None) or an edit of one, for the next sync."""
+    """Queue a new product (`product` None) or an edit of one, for the next sync; raises
+    ListingEditsPausedError while the business is suspended."""
+    refuse_edits(store)
     if product is None:
         return store.record_product_edit(id_text(new_id()), name, price.minor, None)
     return store.record_product_edit(product.id, name, price.minor, product.version)
@@ -192,7 +195,9 @@ def edit_branch(
 ) -> TerminalEvent:
     """Queue a branch's new name, address and hours (`hours.parse_hours`) for the next sync;
     the server applies them to the version they were made on. Raises ValueError (pydantic's)
-    when one of them does not fit, before anything is queued."""
+    when one of them does not fit, and ListingEditsPausedError while the business is
+    suspended, before anything is queued."""
+    refuse_edits(store)
     edit = BranchEdit.model_validate(
         {
             "branch_id": branch.id,
@@ -206,4 +211,6 @@ def edit_branch(
 
 
 def edit_deal_title(store: TerminalStore, deal: Deal, title: str) -> TerminalEvent:
+    """Queue a deal's new title; raises ListingEditsPausedError while it is suspended."""
+    refuse_edits(store)
     return store.record_deal_edit(DealEdit(deal_id=deal.id, title=title, base_version=deal.version))

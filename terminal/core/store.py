@@ -439,6 +439,7 @@ class TerminalStore:
             self._set_meta("plan", _PLAN.dump_json(page.plan).decode())
             if page.business_name is not None:  # older servers do not send it
                 self._set_meta("business_name", page.business_name)
+            self._set_meta("suspended_by_operators", "1" if page.suspended_by_operators else "")
             if final:
                 self._set_meta("cursor", str(page.cursor))
                 self._set_meta("synced_at", _now())
@@ -481,6 +482,10 @@ class TerminalStore:
     def business_name(self) -> str | None:
         """The business's name as last synced (None before a server that sends it)."""
         return self._meta("business_name")
+
+    def suspended_by_operators(self) -> bool:
+        """Tillpoint's operators had suspended the business at the last sync."""
+        return bool(self._meta("suspended_by_operators"))
 
     def save_till_name(self, name: str) -> None:
         """The name this till was paired under, for its receipts."""

@@ -258,6 +258,7 @@ CASES.update(
             expect(rest=403, anonymous=401, owner_a=204, admin=204),
         ),
         "list own deals": (lambda w, a: a.get(f"{biz(w)}/deals"), OWNERS),
+        "read one own deal": (lambda w, a: a.get(f"{biz(w)}/deals/{w.deal['id']}"), OWNERS),
         "list staff": (lambda w, a: a.get(f"{biz(w)}/staff"), OWNERS),
         "change a staff member's role": (
             lambda w, a: a.patch(f"{biz(w)}/staff/{w.actors['staff_a'].id}", {"role": "cashier"}),
@@ -826,6 +827,7 @@ def test_a_manager_manages_listings_and_reads_lists_but_not_the_business_or_staf
         "add a product": manager.post(f"{biz(world)}/products", {"name": "P", "price_minor": 1}),
         "change a deal": manager.patch(f"{biz(world)}/deals/{world.deal['id']}", {"title": "T"}),
         "list own deals": manager.get(f"{biz(world)}/deals"),
+        "read one own deal": manager.get(f"{biz(world)}/deals/{world.deal['id']}"),
         "list staff": manager.get(f"{biz(world)}/staff"),
         "list terminals": manager.get(f"{biz(world)}/devices"),
         "list holds": manager.get(f"{biz(world)}/holds"),
@@ -840,6 +842,7 @@ def test_a_manager_manages_listings_and_reads_lists_but_not_the_business_or_staf
         "close the business": manager.delete(biz(world)),
         "change a role": manager.patch(f"{biz(world)}/staff/{manager.id}", {"role": "cashier"}),
         "another business's deals": other_manager.get(f"{biz(world)}/deals"),
+        "another business's deal": other_manager.get(f"{biz(world)}/deals/{world.deal['id']}"),
     }
     assert {name: r.status_code for name, r in refused.items()} == dict.fromkeys(refused, 403)
 

@@ -2,8 +2,12 @@
 
 import pytest
 
+from server.billing.models import Subscription
+from server.events import events_after
 from sync.client import ServerRefusedError
+from sync.wire import SubscriptionStatus
 from tests.server.api import buy_card, buy_voucher, create_deal, open_shop
+from tests.server.console import signed_in_admin
 from tests.server.test_sync_push import Terminal
 
 
@@ -156,3 +160,43 @@ def test_a_terminal_that_pulls_is_seen_by_its_owner(client, shop):
     assert shop.owner.get(devices).json()["items"][0]["last_seen_at"] is None
     till.api.pull(0)
     assert shop.owner.get(devices).json()["items"][0]["last_seen_at"] is not None
+
+
+def _business_events_after(client, shop, position: int) -> list[tuple[str, str]]:
+    with client.app.state.sessions() as session:
+        return [(e.entity, e.kind) for e in events_after(session, shop.business_id, position, 100)]
+
+
+def test_an_operators_suspension_and_restoration_reach_the_terminals_through_the_log(client, shop):
+    till = Terminal(client, shop)
+    first = till.api.pull(0)
+    assert first.suspended_by_operators is False
+    admin = signed_in_admin(client)
+    page = f"/console/businesses/{shop.business_id}"
+
+    assert admin.submit(page, f"{page}/suspend", reason="Counterfeit vouchers").status_code == 303
+    assert _business_events_after(client, shop, first.cursor) == [("business", "updated")]
+    suspended = till.api.pull(first.cursor)
+    assert suspended.cursor > first.cursor
+    assert suspended.suspended_by_operators is True
+    assert till.api.snapshot(None, None).suspended_by_operators is True  # a till paired now
+    # The operator's reason is for the audit log, not for the till.
+    assert "Counterfeit" not in suspended.model_dump_json()
+
+    assert admin.submit(page, f"{page}/restore", reason="Checked: genuine").status_code == 303
+    assert _business_events_after(client, shop, suspended.cursor) == [("business", "updated")]
+    restored = till.api.pull(suspended.cursor)
+    assert restored.cursor > suspended.cursor
+    assert restored.suspended_by_operators is False
+    assert till.api.snapshot(None, None).suspended_by_operators is False
+
+
+def test_billings_suspension_stays_the_plans_status_not_the_operators(client, shop):
+    with client.app.state.sessions() as session:
+        subscription = session.get(Subscription, shop.business_id)
+        subscription.status = SubscriptionStatus.SUSPENDED
+        session.commit()
+    pulled = Terminal(client, shop).api.pull(0)
+    assert pulled.plan is not None
+    assert pulled.plan.status is SubscriptionStatus.SUSPENDED
+    assert pulled.suspended_by_operators is False

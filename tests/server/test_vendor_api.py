@@ -195,6 +195,75 @@ def test_a_deal_cannot_be_limited_below_what_it_sold(shop, customer):
     assert "2 vouchers" in refused.json()["detail"]
 
 
+def _patch(shop, deal, body, if_match=None):
+    headers = dict(shop.owner.headers)
+    if if_match is not None:
+        headers["If-Match"] = if_match
+    path = base(shop, f"/deals/{deal['id']}")
+    return shop.owner.client.patch(path, json=body, headers=headers)
+
+
+def test_a_deal_read_with_its_etag_changes_only_while_no_one_else_has(shop, customer):
+    deal = create_deal(shop).json()
+    read = shop.owner.get(base(shop, f"/deals/{deal['id']}"))
+    assert read.status_code == 200, read.text
+    etag = read.headers["ETag"]
+    assert etag == f'"{read.json()["version"]}"'  # strong: the deal's version
+
+    changed = _patch(shop, deal, {"title": "Two for one"}, if_match=etag)
+    assert changed.status_code == 200, changed.text
+    assert changed.headers["ETag"] == f'"{changed.json()["version"]}"' != etag
+
+    # A second editor still holding the first ETag changes nothing.
+    stale = _patch(shop, deal, {"title": "Three for two"}, if_match=etag)
+    assert problem(stale, 412) == "deal-changed"
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert "read it again" in stale.json()["detail"]
+    assert f"/deals/{deal['id']}" in stale.json()["detail"]
+    again = shop.owner.get(base(shop, f"/deals/{deal['id']}"))
+    assert (again.json()["title"], again.headers["ETag"]) == (
+        "Two for one",
+        changed.headers["ETag"],
+    )
+
+    # A voucher sold moves the version too; the fresh ETag then goes through.
+    buy_voucher(customer, deal["id"])
+    assert problem(_patch(shop, deal, {"title": "X"}, if_match=again.headers["ETag"]), 412)
+    fresh = shop.owner.get(base(shop, f"/deals/{deal['id']}")).headers["ETag"]
+    assert _patch(shop, deal, {"title": "Three for two"}, if_match=fresh).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("if_match", "status"),
+    [
+        (None, 200),  # no precondition: as before
+        ("*", 200),  # any version of a deal that exists
+        ('"999", "{v}"', 200),  # one of them current
+        ('W/"{v}"', 412),  # a weak tag never matches (strong comparison)
+        ('"999"', 412),
+        ("{v}", 400),  # unquoted: not an ETag
+        ('"{v}" "{v}"', 400),
+    ],
+)
+def test_if_match_on_a_deal_follows_rfc_9110(shop, if_match, status):
+    deal = create_deal(shop).json()
+    version = shop.owner.get(base(shop, f"/deals/{deal['id']}")).json()["version"]
+    header = None if if_match is None else if_match.replace("{v}", str(version))
+    answer = _patch(shop, deal, {"title": "Changed"}, if_match=header)
+    assert answer.status_code == status, answer.text
+    title = shop.owner.get(base(shop, f"/deals/{deal['id']}")).json()["title"]
+    assert (title == "Changed") is (status == 200)
+    if status == 400:
+        assert answer.json()["type"].endswith("/if-match-invalid")
+
+
+def test_one_deal_is_read_by_its_own_business_only(shop, client):
+    deal = create_deal(shop).json()
+    other = open_shop(client, "Other")
+    assert other.owner.get(base(shop, f"/deals/{deal['id']}")).status_code == 403
+    assert problem(shop.owner.get(base(shop, "/deals/nosuchdeal1")), 404) == "deal-not-found"
+
+
 def test_a_cancelled_deal_is_no_longer_sold_but_its_vouchers_are_honoured(client, shop, customer):
     deal = create_deal(shop).json()
     voucher = buy_voucher(customer, deal["id"]).json()

@@ -29,7 +29,7 @@ from ...core.till import Verdict
 from ..base import tillpoint
 from ..messages import ScanSource, VerdictReached
 from ..printing import print_receipt
-from ..status import StatusLine
+from ..status import StatusLine, SuspensionNotice
 
 VERDICT_HOLD = 4.0  # seconds a verdict stays up before the camera may replace it
 
@@ -71,6 +71,7 @@ class ScanScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Scan", id="title")
+        yield SuspensionNotice()
         with Vertical(id="verdict-box"):
             yield Static("", id="banner")
             yield Digits("", id="verdict-amount")

@@ -20,8 +20,9 @@ from ...core import catalogue
 from ...core.catalogue import Branch, Deal, ListingState, Product
 from ...core.hours import HoursError, hours_text, parse_hours
 from ...core.kinds import SubscriptionStatus
+from ...core.suspension import ListingEditsPausedError
 from ..base import tillpoint
-from ..status import StatusLine
+from ..status import StatusLine, SuspensionNotice
 from .owner import OwnerPane
 from .tills import TillsPane
 
@@ -50,6 +51,7 @@ class VendorScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Vendor", id="title")
+        yield SuspensionNotice()
         with TabbedContent(initial="products"):
             with TabPane("Products", id="products"):
                 yield DataTable(id="product-table", cursor_type="row")
@@ -207,7 +209,11 @@ class VendorScreen(Screen[None]):
         if price.is_negative:
             self.notify("A price cannot be negative.", severity="warning")
             return
-        catalogue.edit_product(store, self.editing, name, price)
+        try:
+            catalogue.edit_product(store, self.editing, name, price)
+        except ListingEditsPausedError as exc:
+            self.notify(str(exc), severity="warning", timeout=8)
+            return
         self.notify(f"Saved {name} at {price.format()}; it goes to the server with the next sync.")
         self.editing = None
         name_input.clear()
@@ -232,7 +238,11 @@ class VendorScreen(Screen[None]):
             return
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         deal = self.deal_rows[str(row_key.value)]
-        catalogue.edit_deal_title(tillpoint(self).session.store, deal, title)
+        try:
+            catalogue.edit_deal_title(tillpoint(self).session.store, deal, title)
+        except ListingEditsPausedError as exc:
+            self.notify(str(exc), severity="warning", timeout=8)
+            return
         self.notify(f"Saved the deal as {title!r}; it goes to the server with the next sync.")
         event.input.clear()
         self.reload()
@@ -285,6 +295,9 @@ class VendorScreen(Screen[None]):
         try:
             hours = {} if typed.lower() == "closed" else parse_hours(typed)
             catalogue.edit_branch(tillpoint(self).session.store, branch, name, address, hours)
+        except ListingEditsPausedError as exc:
+            self.notify(str(exc), severity="warning", timeout=8)
+            return
         except HoursError as exc:
             self.notify(f"Not saved: {exc}.", severity="warning", timeout=8)
             self.query_one("#branch-hours", Input).focus()
