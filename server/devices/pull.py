@@ -224,6 +224,7 @@ def snapshot_page(
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
         business_name=_business_name(session, business_id),
+        business_time_zone=_business_time_zone(session, business_id),
         staff=staff_states(session, business_id) if not after else [],
     )
 
@@ -231,6 +232,12 @@ def snapshot_page(
 def _business_name(session: Session, business_id: str) -> str | None:
     business = session.get(Business, business_id)
     return None if business is None else business.name
+
+
+def _business_time_zone(session: Session, business_id: str) -> str | None:
+    """Which day is today at its tills (their owner's takings)."""
+    business = session.get(Business, business_id)  # the name's, from the session's map
+    return None if business is None else business.time_zone
 
 
 def _plan(session: Session, business_id: str) -> PlanState | None:
@@ -282,6 +289,7 @@ def changes_since(
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
         business_name=_business_name(session, business_id),
+        business_time_zone=_business_time_zone(session, business_id),
         staff=staff,
         removed_staff=sorted(set(staff_ids) - {s.id for s in staff}),
     )

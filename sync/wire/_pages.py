@@ -118,6 +118,11 @@ class ChangesPage(BaseModel):
     business_name: str | None = Field(
         default=None, description="the business's name, for receipts; null from older servers"
     )
+    business_time_zone: str | None = Field(
+        default=None,
+        description="the business's IANA time zone: which day is today at its tills; null "
+        "from older servers",
+    )
 
 
 class SnapshotPage(BaseModel):
@@ -140,4 +145,9 @@ class SnapshotPage(BaseModel):
     staff: list[StaffState] = Field(default=[], description="who can sign in at the till")
     business_name: str | None = Field(
         default=None, description="the business's name, for receipts; null from older servers"
+    )
+    business_time_zone: str | None = Field(
+        default=None,
+        description="the business's IANA time zone: which day is today at its tills; null "
+        "from older servers",
     )

@@ -439,6 +439,8 @@ class TerminalStore:
             self._set_meta("plan", _PLAN.dump_json(page.plan).decode())
             if page.business_name is not None:  # older servers do not send it
                 self._set_meta("business_name", page.business_name)
+            if page.business_time_zone is not None:  # nor this
+                self._set_meta("business_time_zone", page.business_time_zone)
             if final:
                 self._set_meta("cursor", str(page.cursor))
                 self._set_meta("synced_at", _now())
@@ -481,6 +483,11 @@ class TerminalStore:
     def business_name(self) -> str | None:
         """The business's name as last synced (None before a server that sends it)."""
         return self._meta("business_name")
+
+    def business_time_zone(self) -> str | None:
+        """The business's IANA time zone as last synced (None before a server that sends
+        it): which day is today at its tills."""
+        return self._meta("business_time_zone")
 
     def save_till_name(self, name: str) -> None:
         """The name this till was paired under, for its receipts."""
