@@ -104,6 +104,7 @@ __all__ = [
     "UnknownCurrency",
     "UnknownEventType",
     "UnknownPlan",
+    "UnknownTimeZone",
     "VoucherExpired",
     "VoucherNotFound",
     "VoucherUsed",
@@ -640,6 +641,11 @@ class ReportRangeInvalid(Invalid):
 class UnknownCurrency(Invalid):
     code = "invalid-currency"
     title = "Unknown currency"
+
+
+class UnknownTimeZone(Invalid):
+    code = "invalid-time-zone"
+    title = "Unknown time zone"
 
 
 class DealInThePast(Invalid):

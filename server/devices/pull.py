@@ -224,6 +224,7 @@ def snapshot_page(
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
+        business_time_zone=_business_time_zone(session, business_id),
         staff=staff_states(session, business_id) if not after else [],
         business_name=name,
         suspended_by_operators=suspended,
@@ -238,6 +239,12 @@ def _business(session: Session, business_id: str) -> tuple[str | None, bool]:
     if business is None:
         return None, False
     return business.name, business.suspended_at is not None
+
+
+def _business_time_zone(session: Session, business_id: str) -> str | None:
+    """Which day is today at its tills (their owner's takings)."""
+    business = session.get(Business, business_id)  # the name's, from the session's map
+    return None if business is None else business.time_zone
 
 
 def _plan(session: Session, business_id: str) -> PlanState | None:
@@ -289,6 +296,7 @@ def changes_since(
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
+        business_time_zone=_business_time_zone(session, business_id),
         staff=staff,
         removed_staff=sorted(set(staff_ids) - {s.id for s in staff}),
         business_name=name,

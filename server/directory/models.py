@@ -28,6 +28,8 @@ class Business(Recorded, Base):
     category: Mapped[str] = mapped_column(String(60), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
     currency: Mapped[str] = mapped_column(String(3))
+    # An IANA name (`Europe/Lisbon`): its reports' days and its tills' "today" run in it.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # Folded copies for search (folding.py), written by the flush hook below.

@@ -119,10 +119,21 @@ def list_products(session: Session, business_id: str) -> list[Product]:
 
 
 def add_business(
-    session: Session, owner_id: str, name: str, category: str, description: str, currency: str
+    session: Session,
+    owner_id: str,
+    name: str,
+    category: str,
+    description: str,
+    currency: str,
+    time_zone: str,
 ) -> Business:
     business = Business(
-        owner_id=owner_id, name=name, category=category, description=description, currency=currency
+        owner_id=owner_id,
+        name=name,
+        category=category,
+        description=description,
+        currency=currency,
+        time_zone=time_zone,
     )
     session.add(business)
     session.flush()

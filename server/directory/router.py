@@ -53,6 +53,7 @@ def _public(found: repository.Found, near: repository.Near | None) -> BusinessPu
         category=business.category,
         description=business.description,
         currency=business.currency,
+        time_zone=business.time_zone,
         branches=branches,
         distance_km=None if found.distance_km is None else round(found.distance_km, 3),
     )
@@ -117,7 +118,7 @@ def create_business(
     require_role(user, Role.VENDOR_OWNER)
     business = service.list_business(
         session, user.id, body.name, body.category, body.description, body.currency,
-        today(request),
+        today(request), body.time_zone,
     )  # fmt: skip
     session.commit()
     return _public(repository.Found(business, None), None)
@@ -205,9 +206,11 @@ def _remove(
 
 @router.patch(
     "/{business_id}",
-    summary="Change your business's name, category or description",
+    summary="Change your business's name, category, description or time zone",
     description="Send only the fields to change. The currency cannot change (cards and "
-    "deals are sold in it). Your terminals show the new name after their next pull.",
+    "deals are sold in it). `time_zone` is an IANA name (Europe/Lisbon): your reports' days "
+    "and your tills' today's takings run in it. Your terminals show the new name after "
+    "their next pull.",
     responses=PROBLEM_RESPONSES,
 )
 def update_business(

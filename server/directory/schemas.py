@@ -12,6 +12,7 @@ from sync.wire import Weekday as Weekday
 
 from ..pages import Page
 from ..patches import Patch
+from ..zones import MAX_ZONE_NAME
 
 
 def _shown(value: Any) -> Any:
@@ -48,6 +49,7 @@ class BusinessPublic(BaseModel):
     category: str
     description: str
     currency: str
+    time_zone: str = Field(description="IANA name: its days (reports, today's takings) run here")
     branches: list[BranchPublic]
     distance_km: float | None = Field(
         default=None, description="to the nearest branch, when searching by distance"
@@ -67,6 +69,11 @@ class BusinessCreate(BaseModel):
     category: Name = Field(max_length=60)
     description: Prose = Field(default="", max_length=2000)
     currency: Line = Field(min_length=3, max_length=3, description="ISO 4217, e.g. GBP")
+    time_zone: Line = Field(
+        default="UTC",
+        max_length=MAX_ZONE_NAME,
+        description="IANA name, e.g. Europe/Lisbon: its reports' days and its tills' today",
+    )
 
 
 class BranchCreate(BaseModel):
@@ -100,6 +107,9 @@ class BusinessUpdate(Patch):
     name: Name | None = Field(default=None, max_length=120)
     category: Name | None = Field(default=None, max_length=60)
     description: Prose | None = Field(default=None, max_length=2000)
+    time_zone: Line | None = Field(
+        default=None, max_length=MAX_ZONE_NAME, description="IANA name, e.g. Europe/Lisbon"
+    )
 
 
 class BranchUpdate(Patch):

@@ -11,7 +11,15 @@ from sqlalchemy.orm import Session
 from sync.money import MoneyError, currency
 
 from ..billing import subscriptions as billing
-from ..errors import BranchNotFound, BusinessNotFound, NotFound, ProductNotFound, UnknownCurrency
+from ..errors import (
+    BranchNotFound,
+    BusinessNotFound,
+    NotFound,
+    ProductNotFound,
+    UnknownCurrency,
+    UnknownTimeZone,
+)
+from ..zones import zone_named
 from . import repository
 from .models import Branch, Business, Product
 
@@ -20,6 +28,7 @@ __all__ = [
     "close_business",
     "list_business",
     "remove_listing",
+    "require_time_zone",
     "update_business",
     "update_listing",
 ]
@@ -44,13 +53,15 @@ def list_business(
     description: str,
     currency_code: str,
     today: date,
+    time_zone: str = "UTC",
 ) -> Business:
     """A new business of `owner_id`, on the plan billing starts it on."""
     try:
         code = currency(currency_code).code
     except MoneyError as exc:
         raise UnknownCurrency(str(exc)) from None
-    added = repository.add_business(session, owner_id, name, category, description, code)
+    require_time_zone(time_zone)
+    added = repository.add_business(session, owner_id, name, category, description, code, time_zone)
     billing.start(session, added, today)
     return added
 
@@ -72,9 +83,21 @@ def remove_listing(
     billing.listing_changed(session, owner.id, today)
 
 
+def require_time_zone(name: str) -> None:
+    """`UnknownTimeZone`, saying what to send, unless `name` is an IANA time zone."""
+    if zone_named(name) is None:
+        raise UnknownTimeZone(
+            f"There is no time zone {name!r}: send an IANA name, spelt as in the tz database "
+            "(Europe/Lisbon, America/New_York, UTC)."
+        )
+
+
 def update_business(session: Session, owner: Business, changes: dict[str, Any]) -> Business:
-    """Change the business's name, category or description; its terminals pull the change
-    (the business is `Recorded`: its name is on their receipts)."""
+    """Change the business's name, category, description or time zone; its terminals pull
+    the change (the business is `Recorded`: its name is on their receipts, and its time
+    zone says which day is today at its tills)."""
+    if "time_zone" in changes:
+        require_time_zone(changes["time_zone"])
     billing.require_editing(session, owner.id)
     for name, value in changes.items():
         setattr(owner, name, value)

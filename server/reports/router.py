@@ -12,6 +12,7 @@ from sync.wire import BusinessReport, Figure, MoneyPublic, ReportFigures, Report
 
 from ..db import SessionDep
 from ..deps import CurrentUser, business_for
+from ..zones import MAX_ZONE_NAME
 from . import service
 from .csvfile import report_csv
 
@@ -59,10 +60,10 @@ def _public(report: service.Report) -> BusinessReport:
     response_model=BusinessReport,
     responses={200: {"content": {CSV: {}}}},
     summary="What your business sold, redeemed and gave back in a range of days",
-    description="Owners and managers. Days run midnight to midnight in `tz` (UTC when left "
-    "out). Every figure is a sum of the business's ledger transfers in the range; "
-    "`group_by` splits them by branch, till or cashier. CSV with `Accept: text/csv` or "
-    "`format=csv`.",
+    description="Owners and managers. Days run midnight to midnight in the business's time "
+    "zone, or in `tz` when sent; `time_zone` in the answer says which. Every figure is a "
+    "sum of the business's ledger transfers in the range; `group_by` splits them by "
+    "branch, till or cashier. CSV with `Accept: text/csv` or `format=csv`.",
 )
 def business_report(
     business_id: str,
@@ -74,14 +75,18 @@ def business_report(
     ] = None,
     group_by: Annotated[ReportGrouping | None, Query()] = None,
     tz: Annotated[
-        str | None, Query(max_length=64, description="IANA time zone, e.g. Europe/London")
+        str | None,
+        Query(
+            max_length=MAX_ZONE_NAME,
+            description="IANA time zone, e.g. Europe/London; the business's own when left out",
+        ),
     ] = None,
     format: Annotated[Literal["json", "csv"] | None, Query()] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     business = business_for(session, user, business_id, staff=True)
     service.require_manager(session, user, business)
-    span = service.report_range(first, last, tz)
+    span = service.report_range(first, last, tz, business.time_zone)
     report = service.business_report(session, business, span, group_by)
     if format == "csv" or (format is None and CSV in (accept or "")):
         name = f"report-{business.id}-{span.first}-{span.last}.csv"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
@@ -27,6 +27,7 @@ from ..directory.models import Branch, Business
 from ..errors import NotAManager, ReportRangeInvalid
 from ..tillstaff.models import TillStaff
 from ..wallet.models import LedgerAccount, Purpose, Transfer, TransferKind
+from ..zones import zone_named
 
 __all__ = [
     "FIGURES",
@@ -87,8 +88,11 @@ class ReportRange:
         return datetime.combine(self.last + timedelta(days=1), time(), self.zone).astimezone(UTC)
 
 
-def report_range(first: date, last: date | None, time_zone: str | None) -> ReportRange:
-    """The range asked for, or `ReportRangeInvalid` saying what to send instead."""
+def report_range(
+    first: date, last: date | None, time_zone: str | None, business_zone: str = "UTC"
+) -> ReportRange:
+    """The range asked for, its days in `time_zone` when one is named, else in the
+    business's own zone; or `ReportRangeInvalid` saying what to send instead."""
     last = last or first
     for day in (first, last):
         if not FIRST_DAY <= day <= LAST_DAY:
@@ -106,13 +110,13 @@ def report_range(first: date, last: date | None, time_zone: str | None) -> Repor
             f"A report covers at most {MAX_DAYS} days; {first} to {last} is "
             f"{(last - first).days + 1}: ask for the range in parts."
         )
-    try:
-        zone = ZoneInfo(time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder's name, "Europe"
+    name = time_zone or business_zone
+    zone = zone_named(name)
+    if zone is None:
         raise ReportRangeInvalid(
-            f"There is no time zone {time_zone!r}: send an IANA name such as Europe/London, "
-            "or leave tz out for UTC."
-        ) from None
+            f"There is no time zone {name!r}: send an IANA name such as Europe/London, "
+            f"or leave tz out for the business's own ({business_zone})."
+        )
     return ReportRange(first, last, zone)
 
 

@@ -126,6 +126,11 @@ class ChangesPage(BaseModel):
         default=None, description="the business's name, for receipts; null from older servers"
     )
     suspended_by_operators: bool = Field(default=False, description=SUSPENDED_BY_OPERATORS)
+    business_time_zone: str | None = Field(
+        default=None,
+        description="the business's IANA time zone: which day is today at its tills; null "
+        "from older servers",
+    )
 
 
 class SnapshotPage(BaseModel):
@@ -150,3 +155,8 @@ class SnapshotPage(BaseModel):
         default=None, description="the business's name, for receipts; null from older servers"
     )
     suspended_by_operators: bool = Field(default=False, description=SUSPENDED_BY_OPERATORS)
+    business_time_zone: str | None = Field(
+        default=None,
+        description="the business's IANA time zone: which day is today at its tills; null "
+        "from older servers",
+    )

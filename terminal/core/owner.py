@@ -43,6 +43,7 @@ __all__ = [
     "OwnerOverview",
     "PairingCode",
     "Takings",
+    "business_time_zone",
     "till_time_zone",
 ]
 
@@ -149,19 +150,28 @@ class Billing:
         return [i for i in reversed(self.invoices) if i.status.unpaid]
 
 
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, "Europe"
+        return False
+    return True
+
+
 def till_time_zone() -> str:
-    """The till's time zone as an IANA name, so "today" is the shop's day: $TZ, else the
-    zone /etc/localtime points at, else UTC."""
+    """The till's time zone as an IANA name: $TZ, else the zone /etc/localtime points at,
+    else UTC."""
     candidates = [os.environ.get("TZ", "").removeprefix(":")]
     candidates.append(os.path.realpath("/etc/localtime").partition("/zoneinfo/")[2])
-    for name in candidates:
-        try:
-            if name:
-                ZoneInfo(name)
-                return name
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            continue
-    return "UTC"
+    return next((name for name in candidates if name and _known_zone(name)), "UTC")
+
+
+def business_time_zone(synced: str | None) -> str:
+    """The zone "today" runs in at the business's tills: the business's own, as last synced
+    from the server, so every till and the reports agree on the shop's day; the till's own
+    (`till_time_zone`) before a server sends it, or when this till's time zone data lacks
+    it."""
+    return synced if synced and _known_zone(synced) else till_time_zone()
 
 
 @dataclass(frozen=True)
@@ -226,9 +236,9 @@ class OwnerDesk:
         )
 
     def takings(self) -> Takings:
-        """Today's takings (the till's day, in its time zone); when the server cannot be
-        asked or refuses, a `Takings` saying so rather than an error."""
-        zone = till_time_zone()
+        """Today's takings (the shop's day, in the business's time zone); when the server
+        cannot be asked or refuses, a `Takings` saying so rather than an error."""
+        zone = business_time_zone(self.session.store.business_time_zone())
         today = self.session.clock().astimezone(ZoneInfo(zone)).date()
         try:
             report = self._ask(

@@ -440,6 +440,8 @@ class TerminalStore:
             if page.business_name is not None:  # older servers do not send it
                 self._set_meta("business_name", page.business_name)
             self._set_meta("suspended_by_operators", "1" if page.suspended_by_operators else "")
+            if page.business_time_zone is not None:  # nor this
+                self._set_meta("business_time_zone", page.business_time_zone)
             if final:
                 self._set_meta("cursor", str(page.cursor))
                 self._set_meta("synced_at", _now())
@@ -486,6 +488,11 @@ class TerminalStore:
     def suspended_by_operators(self) -> bool:
         """Tillpoint's operators had suspended the business at the last sync."""
         return bool(self._meta("suspended_by_operators"))
+
+    def business_time_zone(self) -> str | None:
+        """The business's IANA time zone as last synced (None before a server that sends
+        it): which day is today at its tills."""
+        return self._meta("business_time_zone")
 
     def save_till_name(self, name: str) -> None:
         """The name this till was paired under, for its receipts."""

@@ -5,15 +5,19 @@ once the server cannot be reached."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from textual.widgets import TabbedContent
 
+from sync.money import Money
 from terminal.app import make_app
 from terminal.app.screens.owner import OwnerPane
+from terminal.core.owner import OwnerDesk
 from terminal.core.session import TerminalSession
-from tests.e2e.conftest import StoppableServer, open_cafe, signed_in
+from tests.e2e.conftest import PASSWORD, StoppableServer, open_cafe, signed_in
 from tests.e2e.test_pairing_from_the_till import owner_at_the_till, text_of
 from tests.e2e.test_terminal_app import until
 
@@ -68,3 +72,36 @@ async def test_todays_takings_show_online_and_say_so_offline(server, tmp_path):
         await until(pilot, lambda: "offline" in text_of(takings), "the till to say so")
         assert "not shown, this till is offline" in text_of(takings)
         assert "£7.00" not in text_of(takings)
+
+
+def test_todays_takings_are_the_business_day_not_the_tills(server, tmp_path, monkeypatch):
+    """The business is on Kiritimati (UTC+14), the till set to Etc/GMT+12 (UTC-12): their
+    days are never the same day, so the sale shows only if the till asks for the shop's."""
+    monkeypatch.setenv("TZ", "Etc/GMT+12")
+    base = server.base
+    email = f"owner-{time.monotonic_ns()}@example.com"
+    owner = signed_in(base, "vendor", email)
+    cafe = open_cafe(base, owner)
+    business_id = cafe["business"]["id"]
+    moved = httpx.patch(
+        f"{base}/api/v1/businesses/{business_id}",
+        headers=owner,
+        json={"time_zone": "Pacific/Kiritimati"},
+    )
+    assert moved.status_code == 200, moved.text
+    code = httpx.post(f"{base}/api/v1/businesses/{business_id}/pairing-codes", headers=owner)
+    sold = httpx.post(
+        f"{base}/api/v1/businesses/{business_id}/redemptions",
+        headers={**owner, "Idempotency-Key": "sale-1"},
+        json={"card_id": cafe["card"]["id"], "amount_minor": 450},
+    )
+    assert sold.status_code == 200, sold.text
+    now = datetime.now(UTC)  # the till's clock, as the sale was made
+
+    session = TerminalSession(tmp_path / "till.db", clock=lambda: now)
+    session.pair(base, code.json()["code"], "Till 1")
+    assert session.sync() is not None  # the first sync brings the business's zone
+    takings = OwnerDesk.sign_in(session, email, PASSWORD).takings()
+    session.close()
+    assert takings.day == now.astimezone(ZoneInfo("Pacific/Kiritimati")).date()
+    assert (takings.amount, takings.redemptions) == (Money.of(450, "GBP"), 1)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from server.wallet import cards, ledger
-from server.wallet.models import Purpose
+from server.wallet.models import Purpose, Transfer
 from tests.server.api import (
     Shop,
     buy_card,
@@ -217,6 +218,7 @@ def test_a_range_with_nothing_in_it_is_all_zeros(trade):
         ({"tz": "Mars/Olympus_Mons"}, "no time zone 'Mars/Olympus_Mons'"),
         ({"tz": "Europe"}, "no time zone 'Europe'"),  # a folder of zones, not a zone
         ({"tz": "../../etc/passwd"}, "no time zone"),
+        ({"tz": "localtime"}, "no time zone 'localtime'"),  # the host's zone, not a zone
         ({"from": "9999-12-31", "to": "9999-12-31"}, "9999-12-31 is outside the days"),
         ({"from": "0001-01-01", "to": "0001-01-01"}, "0001-01-01 is outside the days"),
     ],
@@ -249,6 +251,55 @@ def test_a_day_runs_midnight_to_midnight_in_the_time_zone_asked_for(trade):
     local = report(trade.shop.owner, trade.shop.business_id, tz="Pacific/Kiritimati").json()
     assert local["time_zone"] == "Pacific/Kiritimati"
     assert figures(local["totals"])["cards_sold"] == (1500, 2)
+
+
+SUMMER_NIGHT = datetime(2026, 7, 14, 23, 30, tzinfo=UTC)
+"""Half past midnight on 15 July in Lisbon, an hour ahead of UTC in summer."""
+
+
+@pytest.fixture
+def lisbon(client, sessions):
+    """A shop in Lisbon whose £4.50 sale (a card bought, then redeemed at the counter) was
+    made at `SUMMER_NIGHT`: the ledger has no clock, so the test dates the sale's transfers."""
+    shop = open_shop(client, "Pastelaria")
+    moved = shop.owner.patch(
+        f"/api/v1/businesses/{shop.business_id}", {"time_zone": "Europe/Lisbon"}
+    )
+    assert moved.status_code == 200, moved.text
+    card = buy_card(sign_up(client), shop, 1000).json()
+    assert shop.redeem(450, card_id=card["id"]).status_code == 200
+    with sessions() as session:
+        session.execute(
+            update(Transfer)
+            .where(Transfer.business_id == shop.business_id)
+            .values(created_at=SUMMER_NIGHT)
+        )
+        session.commit()
+    return shop
+
+
+@pytest.mark.parametrize(
+    ("tz", "zone", "day_of_sale", "day_before"),
+    [
+        (None, "Europe/Lisbon", "2026-07-15", "2026-07-14"),  # the business's own days
+        ("UTC", "UTC", "2026-07-14", "2026-07-13"),  # tz overrides them
+    ],
+)
+def test_a_report_runs_on_the_business_days_unless_tz_says_otherwise(
+    lisbon, tz, zone, day_of_sale, day_before
+):
+    path = f"/api/v1/businesses/{lisbon.business_id}/reports"
+    params = {} if tz is None else {"tz": tz}
+    sale = lisbon.owner.get(path, params={"from": day_of_sale, **params}).json()
+    assert (sale["time_zone"], sale["from"]) == (zone, day_of_sale)
+    assert figures(sale["totals"])["redeemed_online"] == (450, 1)
+    assert sale["totals"]["takings"]["minor"] == 450
+    before = lisbon.owner.get(path, params={"from": day_before, **params}).json()
+    assert before["time_zone"] == zone
+    assert figures(before["totals"])["redeemed_online"] == (0, 0)
+    text = lisbon.owner.get(path, params={"from": day_of_sale, "format": "csv", **params}).text
+    (total,) = [row for row in csv.DictReader(io.StringIO(text)) if row["row"] == "total"]
+    assert total["takings"] == "4.50"  # the CSV's days are the same
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,59 @@ def test_a_bad_change_to_a_business_changes_nothing(client, shop, body):
     assert (shown["name"], shown["currency"]) == ("Corner Café", "GBP")
 
 
+def test_a_business_has_a_time_zone_that_its_terminals_pull(client, shop):
+    assert client.get(base(shop)).json()["time_zone"] == "UTC"  # unless its owner says
+    owner = sign_up(client, "vendor")
+    body = {"name": "Pastelaria", "category": "cafe", "currency": "EUR"}
+    listed = owner.post("/api/v1/businesses", {**body, "time_zone": "Europe/Lisbon"})
+    assert listed.status_code == 201, listed.text
+    assert listed.json()["time_zone"] == "Europe/Lisbon"
+    found = client.get("/api/v1/businesses", params={"q": "pastelaria"}).json()
+    assert [b["time_zone"] for b in found["items"]] == ["Europe/Lisbon"]
+
+    till = Terminal(client, shop)
+    assert till.api.snapshot(None, None).business_time_zone == "UTC"
+    cursor = till.api.pull(0).cursor
+    changed = shop.owner.patch(base(shop), {"time_zone": "America/New_York"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["time_zone"] == "America/New_York"
+    assert client.get(base(shop)).json()["time_zone"] == "America/New_York"
+    pulled = till.api.pull(cursor)
+    assert pulled.cursor > cursor  # the change is in the business's log
+    assert pulled.business_time_zone == "America/New_York"
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "Mars/Olympus_Mons",
+        "europe/lisbon",  # zones are named as the tz database spells them
+        "Europe",  # a folder of zones, not a zone
+        "Europe/Lisbon ",
+        "localtime",  # whatever the server's host is set to, not a zone
+        "../../etc/passwd",
+        "",
+    ],
+)
+def test_a_time_zone_that_is_no_zone_is_refused_saying_what_to_send(client, shop, zone):
+    refused = shop.owner.patch(base(shop), {"time_zone": zone, "name": "Renamed"})
+    assert problem(refused, 422) == "invalid-time-zone"
+    assert f"no time zone {zone!r}: send an IANA name" in refused.json()["detail"]
+    shown = client.get(base(shop)).json()
+    assert (shown["name"], shown["time_zone"]) == ("Corner Café", "UTC")
+
+    owner = sign_up(client, "vendor")
+    body = {"name": "Nowhere", "category": "cafe", "currency": "GBP", "time_zone": zone}
+    assert problem(owner.post("/api/v1/businesses", body), 422) == "invalid-time-zone"
+    assert owner.get("/api/v1/me").json()["businesses"] == []  # nothing was listed
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/" + "x" * 60, "Europe/Lisbon\x00"])
+def test_a_malformed_time_zone_is_refused(client, shop, zone):
+    assert problem(shop.owner.patch(base(shop), {"time_zone": zone}), 422) == "invalid-request"
+    assert client.get(base(shop)).json()["time_zone"] == "UTC"
+
+
 def test_a_closed_business_sells_nothing_new_but_honours_what_it_sold(client, shop, customer):
     card = buy_card(customer, shop, 1_000).json()
     deal = create_deal(shop).json()

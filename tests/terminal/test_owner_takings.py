@@ -1,13 +1,16 @@
-"""Today's takings as the owner's screen words them, and the till's own time zone that
-decides which day "today" is."""
+"""Today's takings as the owner's screen words them, and the time zone that decides which
+day "today" is: the business's, as synced, else the till's own."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.money import Money
 from sync.wire import BusinessReport
-from terminal.core.owner import Takings, till_time_zone
+from terminal.core.owner import OwnerDesk, Takings, business_time_zone, till_time_zone
+from terminal.core.store import Pairing, TerminalStore
+from tests.terminal.test_receipt_branches_and_copies import branches_page
 
 
 def figure(minor: int, count: int) -> dict[str, object]:
@@ -70,3 +73,78 @@ def test_the_tills_time_zone_comes_from_tz(monkeypatch, tz, zone):
 def test_a_tz_that_names_no_zone_is_not_sent_to_the_server(monkeypatch):
     monkeypatch.setenv("TZ", "Europe")  # a folder of zones
     assert till_time_zone() != "Europe"
+
+
+# Noon UTC is 02:00 the next day on Kiritimati (UTC+14) and midnight in Etc/GMT+12 (UTC-12):
+# the shop's day and the till's are never the same day there.
+NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+class Session:
+    """What `OwnerDesk` asks of the terminal's session: its clock, its store, and calls to
+    the server as the owner, here answered by `Server`."""
+
+    def __init__(self, store, clock):
+        self.store = store
+        self.clock = clock
+        self.server = Server()
+
+    def as_owner(self, call):
+        return call(self.server, "biz")
+
+
+class Server:
+    """Answers the report call, noting which day and zone were asked for."""
+
+    def __init__(self):
+        self.asked = []
+
+    def report(self, business_id, first, time_zone, access_token):
+        self.asked.append((first, time_zone))
+        return report(online=(450, 1), offline=(0, 0), takings=450)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = TerminalStore(tmp_path / "till.db")
+    store.save_pairing(
+        Pairing("http://127.0.0.1:9", "dev", "biz", "secret", Ed25519PrivateKey.generate())
+    )
+    yield store
+    store.close()
+
+
+def synced_zone(store, zone):
+    page = branches_page([])
+    page.business_time_zone = zone
+    store.apply_changes(page)
+
+
+def test_today_is_the_business_day_wherever_the_till_is_set(store, monkeypatch):
+    monkeypatch.setenv("TZ", "Etc/GMT+12")
+    synced_zone(store, "Pacific/Kiritimati")
+    session = Session(store, lambda: NOON)
+    OwnerDesk(session, "token").takings()  # type: ignore[arg-type]
+    assert session.server.asked == [(date(2026, 12, 1), "Pacific/Kiritimati")]
+
+
+def test_before_the_server_sends_the_business_zone_today_is_the_tills(store, monkeypatch):
+    monkeypatch.setenv("TZ", "Etc/GMT+12")
+    synced_zone(store, None)  # an older server
+    session = Session(store, lambda: NOON)
+    OwnerDesk(session, "token").takings()  # type: ignore[arg-type]
+    assert session.server.asked == [(date(2026, 11, 30), "Etc/GMT+12")]
+
+
+def test_the_business_zone_is_kept_until_the_server_sends_another(store):
+    synced_zone(store, "Europe/Lisbon")
+    synced_zone(store, None)
+    assert store.business_time_zone() == "Europe/Lisbon"
+    synced_zone(store, "Asia/Tokyo")
+    assert store.business_time_zone() == "Asia/Tokyo"
+
+
+def test_a_zone_this_till_does_not_know_gives_way_to_the_tills(monkeypatch):
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    assert business_time_zone("Mars/Olympus_Mons") == "Asia/Tokyo"
+    assert business_time_zone("Europe/Lisbon") == "Europe/Lisbon"
