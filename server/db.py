@@ -172,19 +172,28 @@ def insert_rows(
         return
     table = cast(Table, model.__table__)
     plan = _unnest_plan(table, tuple(rows[0]), connection.dialect)
-    arrays: list[list[Any]] = []
-    for column, given, default, process in plan.columns:
-        values = [row[column] for row in rows] if given else [default() for _ in rows]
-        arrays.append(values if process is None else [process(v) for v in values])
-    if later:
-        writebehind.later_sql(connection, plan.sql, tuple(arrays))
+    params: list[Any] = []
+    if len(rows) == 1:  # one row: its values as they are (arrays of one cost more to send)
+        (row,) = rows
+        for column, given, default, process in plan.columns:
+            value = row[column] if given else default()
+            params.append(value if process is None else process(value))
+        sql = plan.one_row
     else:
-        connection.exec_driver_sql(plan.sql, tuple(arrays))
+        for column, given, default, process in plan.columns:
+            values = [row[column] for row in rows] if given else [default() for _ in rows]
+            params.append(values if process is None else [process(v) for v in values])
+        sql = plan.sql
+    if later:
+        writebehind.later_sql(connection, sql, tuple(params))
+    else:
+        connection.exec_driver_sql(sql, tuple(params))
 
 
 @dataclass(frozen=True)
 class _UnnestPlan:
     sql: str
+    one_row: str  # the same INSERT for a single row, with VALUES
     # (column name, given in the rows, its default, the type's bind processor)
     columns: list[tuple[str, bool, Callable[[], Any], Callable[[Any], Any] | None]]
 
@@ -219,7 +228,7 @@ def _unnest_plan(table: Table, names: tuple[str, ...], dialect: Any) -> _UnnestP
     if plan is not None:
         return plan
     columns: list[tuple[str, bool, Callable[[], Any], Callable[[Any], Any] | None]] = []
-    casts = []
+    casts, one = [], []
     unknown = set(names) - {c.name for c in table.columns}
     if unknown:
         raise ValueError(f"{table.name} has no column {sorted(unknown)[0]}")
@@ -232,12 +241,17 @@ def _unnest_plan(table: Table, names: tuple[str, ...], dialect: Any) -> _UnnestP
         if isinstance(column.type, JSON):  # the driver adapts JSON values, not SQLAlchemy
             process = _json_text
         columns.append((column.name, given, produce, process))
-        casts.append(f"%b::{column.type.compile(dialect=dialect)}[]")  # binary: no quoting
+        kind = column.type.compile(dialect=dialect)
+        casts.append(f"%b::{kind}[]")  # binary: no quoting
+        one.append(f"%s::{kind}")
     quote = dialect.identifier_preparer.quote
     listed = ", ".join(quote(name) for name, *_ in columns)
     # Names from the table's own metadata; every value goes as a parameter.
-    sql = f"INSERT INTO {quote(table.name)} ({listed}) SELECT * FROM unnest({', '.join(casts)})"  # noqa: S608
-    plan = _UNNEST_PLANS[table.name, names] = _UnnestPlan(sql, columns)
+    into = f"INSERT INTO {quote(table.name)} ({listed})"
+    sql = f"{into} SELECT * FROM unnest({', '.join(casts)})"  # noqa: S608
+    plan = _UNNEST_PLANS[table.name, names] = _UnnestPlan(
+        sql, f"{into} VALUES ({', '.join(one)})", columns
+    )
     return plan
 
 

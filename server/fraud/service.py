@@ -28,6 +28,7 @@ from sqlalchemy import (
     Executable,
     Select,
     and_,
+    bindparam,
     case,
     distinct,
     func,
@@ -225,33 +226,47 @@ def forget_rules(session: Session) -> None:
 Found = list[tuple[Rule, FraudDecision]]
 
 
-def _window(rule: Rule, activity: Activity, key: str, now: datetime, index: int) -> Select[Any]:
+# What a rule's window query looks like, values aside: its subject's column, whether it
+# counts one business or failures only, and whether it adds up an amount in a currency.
+_Shape = tuple[FraudSubject, bool, bool, bool]
+
+
+def _shape(rule: Rule) -> _Shape:
+    failures = rule.counting is Counting.FAILURES
+    return (rule.subject, rule.business_id is not None, failures, rule.currency is None)
+
+
+def _window(shape: _Shape, index: int) -> Select[Any]:
     """One rule's count of the subject's activity in its window, this event excluded (a
     failure is counted once it has failed, so a `failures` rule stops the attempt after
-    the Nth). Amounts add up what went through: refused attempts count as attempts."""
-    since = now - timedelta(seconds=rule.window_seconds)
+    the Nth). Amounts add up what went through: refused attempts count as attempts. Its
+    values are parameters named for `index` (`_window_values`)."""
+    subject, of_a_business, failures, no_currency = shape
     where = [
-        _COLUMNS[rule.subject] == key,
-        FraudActivity.event == rule.event,
-        FraudActivity.at > since,
+        _COLUMNS[subject] == bindparam(f"key_{index}"),
+        FraudActivity.event == bindparam(f"event_{index}"),
+        FraudActivity.at > bindparam(f"since_{index}"),
     ]
-    if rule.business_id is not None:
-        where.append(FraudActivity.business_id == rule.business_id)
-    if rule.counting is Counting.FAILURES:
+    if of_a_business:
+        where.append(FraudActivity.business_id == bindparam(f"business_{index}"))
+    if failures:
         where.append(FraudActivity.failed.is_(True))
+    in_currency = (
+        FraudActivity.currency.is_(None)
+        if no_currency
+        else FraudActivity.currency == bindparam(f"currency_{index}")
+    )
     amount = func.coalesce(
         func.sum(
             case(
-                (
-                    and_(FraudActivity.currency == rule.currency, FraudActivity.failed.is_(False)),
-                    FraudActivity.amount_minor,
-                ),
+                (and_(in_currency, FraudActivity.failed.is_(False)), FraudActivity.amount_minor),
                 else_=0,
             )
         ),
         0,
     )
-    this_card = case((FraudActivity.payment_card == activity.payment_card, 1), else_=0)
+    same_card = FraudActivity.payment_card == bindparam(f"card_{index}")
+    this_card = case((same_card, 1), else_=0)
     return select(
         literal(index).label("rule"),
         func.count().label("count"),
@@ -261,15 +276,46 @@ def _window(rule: Rule, activity: Activity, key: str, now: datetime, index: int)
     ).where(*where)
 
 
+def _window_values(
+    rule: Rule, activity: Activity, key: str, now: datetime, index: int
+) -> dict[str, Any]:
+    return {
+        f"key_{index}": key,
+        f"event_{index}": rule.event,
+        f"since_{index}": now - timedelta(seconds=rule.window_seconds),
+        f"business_{index}": rule.business_id,
+        f"currency_{index}": rule.currency,
+        # A card is a card only when there is one (its absence matches nothing).
+        f"card_{index}": activity.payment_card,
+    }
+
+
+_windows: dict[tuple[_Shape, ...], Executable] = {}
+
+
+def _windows_query(shapes: tuple[_Shape, ...]) -> Executable:
+    """The windows of rules shaped so, in one query, built once per set of shapes (the
+    same rules screen every redemption: building it each time cost more than running
+    it)."""
+    query = _windows.get(shapes)
+    if query is None:
+        windows = [_window(shape, i) for i, shape in enumerate(shapes)]
+        query = windows[0] if len(windows) == 1 else union_all(*windows)
+        _windows[shapes] = query
+    return query
+
+
 def _measure(
     session: Session, wanted: list[tuple[Rule, Activity, str]], now: datetime
 ) -> list[dict[str, int]]:
     """What each (rule, activity, subject) counted, all in one query."""
     if not wanted:
         return []
-    windows = [_window(r, a, k, now, i) for i, (r, a, k) in enumerate(wanted)]
-    query: Executable = windows[0] if len(windows) == 1 else union_all(*windows)
-    counted: dict[int, Any] = {row.rule: row for row in session.execute(query)}
+    query = _windows_query(tuple(_shape(r) for r, _, _ in wanted))
+    values: dict[str, Any] = {}
+    for i, (r, a, k) in enumerate(wanted):
+        values.update(_window_values(r, a, k, now, i))
+    counted: dict[int, Any] = {row.rule: row for row in session.execute(query, values)}
     measured = []
     for index, (rule, activity, _) in enumerate(wanted):
         row = counted[index]
