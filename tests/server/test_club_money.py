@@ -326,6 +326,50 @@ def test_a_purchase_above_the_fund_changes_nothing(client, customer, shop, balan
     balanced()
 
 
+def test_club_purchases_meet_the_purchase_fraud_rules_for_the_organiser(
+    admin, client, customer, shop, balanced
+):
+    club = found(customer)
+    donate(sign_up(client), club, 5000)  # the donor's purchase, not the organiser's
+    add_rule(
+        admin,
+        subject="customer",
+        event="purchase",
+        window_seconds=3600,
+        max_count=1,
+        action="block",
+    )
+    assert buy_for_club(customer, club, shop, 1000).status_code == 201
+    deal = create_deal(shop).json()
+    path = f"/api/v1/clubs/{club['id']}/purchases/vouchers"
+    assert_blocked(customer.post(path, {"deal_id": deal["id"]}, key=new_key()))
+    assert_blocked(buy_for_club(customer, club, shop, 1000))
+    assert fund(customer, club) == 4000
+    assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"]) == 1
+    balanced()
+
+
+def test_a_club_purchase_from_no_such_business_or_deal_is_404_and_changes_nothing(
+    client, customer, balanced
+):
+    club = found(customer)
+    donate(customer, club, 1000)
+    card = customer.post(
+        f"/api/v1/clubs/{club['id']}/purchases/gift-cards",
+        {"business_id": "no-such-shop", "amount_minor": 100},
+        key=new_key(),
+    )
+    assert card.status_code == 404, card.text
+    assert "no-such-shop" in card.json()["detail"]
+    path = f"/api/v1/clubs/{club['id']}/purchases/vouchers"
+    voucher = customer.post(path, {"deal_id": "no-such-deal"}, key=new_key())
+    assert voucher.status_code == 404, voucher.text
+    assert "no-such-deal" in voucher.json()["detail"]
+    assert fund(customer, club) == 1000
+    assert [m["kind"] for m in history(customer, club)["items"]] == ["donation"]
+    balanced()
+
+
 def test_two_organisers_spending_the_last_funds_at_once_one_wins(client, customer, shop, balanced):
     club = found(customer)
     bea = sign_up(client)
