@@ -80,7 +80,7 @@ def voucher_for_club(person, club, deal_id, key=None):
     )
 
 
-def holdings(person, club) -> list:
+def holdings(person, club):
     answer = person.get(f"/api/v1/clubs/{club['id']}/holdings")
     assert answer.status_code == 200, answer.text
     return answer.json()["items"]
