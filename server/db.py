@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import select
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -306,6 +307,17 @@ def _sqlite_connect(connection: Any, _: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # The searches near a point measure distances in SQL (`directory.repository.nearness`);
+    # SQLite has these only when built with its math functions. Python's, as `distance_km`'s.
+    for name, measure in (("sin", math.sin), ("cos", math.cos), ("radians", math.radians)):
+        connection.create_function(name, 1, _null_safe(measure), deterministic=True)
+
+
+def _null_safe(measure: Callable[[float], float]) -> Callable[[float | None], float | None]:
+    def of(value: float | None) -> float | None:
+        return None if value is None else measure(value)
+
+    return of
 
 
 def _sqlite_begin(connection: Any) -> None:

@@ -22,7 +22,16 @@ from ..db import page_of, rowcount, utcnow
 from ..deals import service as deals
 from ..deals.models import Deal, Voucher
 from ..directory.models import Business
-from ..errors import HoldingHandedOver, HoldingNotFound, MemberNotFound, WrongCurrency
+from ..errors import (
+    BusinessNotFound,
+    DealNotFound,
+    HoldingHandedOver,
+    HoldingNotFound,
+    MemberNotFound,
+    WrongCurrency,
+)
+from ..fraud import service as fraud
+from ..fraud.models import FraudEvent
 from ..keys.keyring import Keyring
 from ..pages import PageRequest
 from ..wallet import cards
@@ -73,17 +82,42 @@ def _held(
     return held
 
 
+def _screened(
+    session: Session, business_id: str, organiser_id: str, address: str | None, amount: Money
+) -> None:
+    """The fraud rules' purchase checks, as for a customer's purchase (no payment card)."""
+    fraud.screen(
+        session,
+        fraud.Activity(
+            FraudEvent.PURCHASE,
+            business_id=business_id,
+            customer_id=organiser_id,
+            address=address,
+            amount_minor=amount.minor,
+            currency=amount.currency.code,
+        ),
+    )
+
+
 def buy_card(
     session: Session,
     keyring: Keyring,
     club: Club,
     organiser_id: str,
-    business: Business,
-    amount: Money,
+    address: str | None,
+    business_id: str,
+    amount_minor: int,
     today: date,
     limits: MoneyLimits,
 ) -> ClubHolding:
-    """A gift card of `business` holding `amount`, paid from the fund, for the club."""
+    """A gift card of the business holding `amount_minor` of its currency, paid from the
+    fund, for the club; the organiser's purchase screened by the fraud rules (`address`:
+    where they asked from)."""
+    business = session.get(Business, business_id)
+    if business is None:
+        raise BusinessNotFound(f"There is no business {business_id!r}.")
+    amount = Money.of(amount_minor, business.currency)
+    _screened(session, business.id, organiser_id, address, amount)
     service.require_manager(session, club, organiser_id)
     require_selling(session, business.id)
     _same_currency(club, business.currency, business.name)
@@ -107,9 +141,20 @@ def buy_card(
 
 
 def buy_voucher(
-    session: Session, keyring: Keyring, club: Club, organiser_id: str, deal: Deal
+    session: Session,
+    keyring: Keyring,
+    club: Club,
+    organiser_id: str,
+    address: str | None,
+    deal_id: str,
 ) -> ClubHolding:
-    """A voucher of `deal`, paid from the fund, for the club."""
+    """A voucher of the deal, paid from the fund, for the club; the organiser's purchase
+    screened by the fraud rules (`address`: where they asked from)."""
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        raise DealNotFound(f"There is no deal {deal_id!r}.")
+    price = Money.of(deal.deal_price_minor, deal.currency)
+    _screened(session, deal.business_id, organiser_id, address, price)
     service.require_manager(session, club, organiser_id)
     require_selling(session, deal.business_id)
     business = session.get_one(Business, deal.business_id)
@@ -125,7 +170,6 @@ def buy_voucher(
         )
     except InsufficientFundsError as exc:
         raise donations.fund_short(club, exc) from None
-    price = Money.of(deal.deal_price_minor, deal.currency)
     memo = f"voucher of {business.name}: {deal.title}"
     return _held(
         session, club, organiser_id, HoldingKind.VOUCHER, voucher.id, business, price, memo

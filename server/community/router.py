@@ -11,12 +11,11 @@ from sync.money import Money
 
 from ..accounts.models import User
 from ..db import SessionDep
-from ..deals.models import Deal
 from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply
 from ..directory.models import Business
 from ..directory.repository import Near
 from ..directory.schemas import MoneyPublic
-from ..errors import BusinessNotFound, CardNotFound, DealNotFound
+from ..errors import CardNotFound
 from ..fraud import service as fraud
 from ..fraud.client import client_of
 from ..fraud.models import FraudEvent
@@ -499,23 +498,6 @@ def _holding(session: SessionDep, held: ClubHolding) -> HoldingPublic:
     )
 
 
-def _club_purchase_screened(
-    request: Request, session: SessionDep, business_id: str, user_id: str, amount: Money
-) -> None:
-    """The fraud rules' purchase checks, as for a customer's purchase (no payment card)."""
-    fraud.screen(
-        session,
-        fraud.Activity(
-            FraudEvent.PURCHASE,
-            business_id=business_id,
-            customer_id=user_id,
-            address=client_of(request).address,
-            amount_minor=amount.minor,
-            currency=amount.currency.code,
-        ),
-    )
-
-
 @router.post(
     "/clubs/{club_id}/purchases/gift-cards",
     status_code=status.HTTP_201_CREATED,
@@ -535,18 +517,14 @@ def buy_club_card(
     service.require_manager(session, club, user.id)
 
     def operation() -> Outcome:
-        business = session.get(Business, body.business_id)
-        if business is None:
-            raise BusinessNotFound(f"There is no business {body.business_id!r}.")
-        amount = Money.of(body.amount_minor, business.currency)
-        _club_purchase_screened(request, session, business.id, user.id, amount)
         held = purchases.buy_card(
             session,
             request.app.state.keyring,
             club,
             user.id,
-            business,
-            amount,
+            client_of(request).address,
+            body.business_id,
+            body.amount_minor,
             datetime.now(UTC).date(),
             request.app.state.money_limits,
         )
@@ -575,12 +553,9 @@ def buy_club_voucher(
     service.require_manager(session, club, user.id)
 
     def operation() -> Outcome:
-        deal = session.get(Deal, body.deal_id)
-        if deal is None:
-            raise DealNotFound(f"There is no deal {body.deal_id!r}.")
-        price = Money.of(deal.deal_price_minor, deal.currency)
-        _club_purchase_screened(request, session, deal.business_id, user.id, price)
-        held = purchases.buy_voucher(session, request.app.state.keyring, club, user.id, deal)
+        address = client_of(request).address
+        keyring = request.app.state.keyring
+        held = purchases.buy_voucher(session, keyring, club, user.id, address, body.deal_id)
         return 201, _holding(session, held).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}

@@ -16,7 +16,7 @@ from sync.money import UnknownCurrencyError, currency
 
 from ..db import count_of, page_of, utcnow
 from ..directory.models import Business
-from ..directory.repository import Near, distance_km
+from ..directory.repository import Near, distance_km, nearness
 from ..errors import (
     BusinessNotFound,
     ClubClosed,
@@ -166,21 +166,19 @@ def search(
     for word in words(text or ""):
         query = query.where(Club.search_text.like(f"%{like_escaped(word)}%", escape="\\"))
     if near is None:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        page = list(session.scalars(query.order_by(Club.name, Club.id).offset(offset).limit(limit)))
-        counts = _counts(session, [c.id for c in page])
-        return [Listed(c, counts.get(c.id, 0), None) for c in page], total
-    found: list[tuple[Club, float]] = []
-    for candidate in session.scalars(query.where(Club.latitude.is_not(None))):
-        if candidate.latitude is None or candidate.longitude is None:
-            continue
-        away = distance_km(near.latitude, near.longitude, candidate.latitude, candidate.longitude)
-        if away <= near.radius_km:
-            found.append((candidate, away))
-    found.sort(key=lambda pair: (pair[1], pair[0].name))
-    page_pairs = found[offset : offset + limit]
-    counts = _counts(session, [c.id for c, _ in page_pairs])
-    return [Listed(c, counts.get(c.id, 0), d) for c, d in page_pairs], len(found)
+        query = query.order_by(Club.name, Club.id)
+    else:
+        within, nearer = nearness(Club.latitude, Club.longitude, near)
+        query = query.where(within).order_by(nearer, Club.name, Club.id)
+    page, total = page_of(session, query, PageRequest(offset, limit))
+    counts = _counts(session, [c.id for c in page])
+    return [Listed(c, counts.get(c.id, 0), _away(c, near)) for c in page], total
+
+
+def _away(club: Club, near: Near | None) -> float | None:
+    if near is None or club.latitude is None or club.longitude is None:
+        return None
+    return distance_km(near.latitude, near.longitude, club.latitude, club.longitude)
 
 
 def _members(club_id: str, status: Membership) -> Select[ClubMember]:

@@ -18,16 +18,12 @@ from fastapi.staticfiles import StaticFiles
 from sync.wire import Line, Prose
 
 from ..accounts import repository as accounts
-from ..accounts import service as account_sessions
 from ..accounts.jwt_tokens import TokenSigner
 from ..accounts.models import AccountSession, Role, User
-from ..accounts.passwords import Passwords
-from ..accounts.sessions import LoginThrottle, Throttled
 from ..db import SessionDep
-from ..errors import DomainError
-from ..fraud.client import client_of
+from ..errors import ConsoleSignInRefused, DomainError
 from ..fraud.models import ReviewStatus
-from ..ids import make_id
+from ..web import signin as web_signin
 from ..web.pages import PAGE_HEADERS, see_other, templates_in
 from . import cookies, repository, service, signin
 from .dashboards import BUSY_DAYS, DAYS, dashboard
@@ -126,30 +122,16 @@ def sign_in(
     password: Annotated[Line, Form(max_length=200)] = "",
     code: Annotated[Line, Form(max_length=40)] = "",
 ) -> Response:
-    address = request.client.host if request.client else "unknown"
-    keys = (f"account:{email.lower()}", f"address:{address}")
-    throttle: LoginThrottle = request.app.state.login_throttle
-    passwords: Passwords = request.app.state.passwords
-    try:
-        throttle.check(*keys)
-        passed = signin.check_admin(
-            session, passwords, throttle, keys, email, password, code, _now()
-        )
-        family_id = account_sessions.open_signed_in_session(
-            session, passed.user, client_of(request), make_id(), _now(), request.app.state.outbox
-        )
-    except Throttled as exc:
-        error = f"Too many wrong tries: wait {int(exc.retry_seconds) + 1} seconds, then try again."
-        return _page(request, "sign_in.html", {"email": email, "error": error}, status=429)
-    except DomainError as exc:
-        context = {"email": email, "error": exc.detail}
-        return _page(request, "sign_in.html", context, status=exc.status)
-    session.commit()
+    form = web_signin.SignInForm(email, password, code)
+    outcome = web_signin.sign_in(request, session, form, signin.check_admin, ConsoleSignInRefused)
+    if isinstance(outcome, web_signin.Refusal):
+        context = {"email": email, "error": outcome.error}
+        return _page(request, "sign_in.html", context, status=outcome.status)
     signer: TokenSigner = request.app.state.token_signer
-    token = signer.console_session(passed.user.id, family_id)
-    if passed.recovery_codes:
+    token = signer.console_session(outcome.user.id, outcome.session_id)
+    if codes := outcome.recovery_codes:
         # No header (its sign-out form would carry the CSRF token this sign-in replaces).
-        response: Response = _page(request, "recovery_codes.html", {"codes": passed.recovery_codes})
+        response: Response = _page(request, "recovery_codes.html", {"codes": codes})
     else:
         response = see_other(f"{cookies.PATH}/")
     cookies.start_session(request, response, token)

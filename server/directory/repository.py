@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, and_, case, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload
 
 from ..billing.subscriptions import hidden_businesses
 from ..db import count_of
@@ -37,6 +37,27 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
+
+
+def nearness(
+    latitude: QueryableAttribute[float | None],
+    longitude: QueryableAttribute[float | None],
+    near: Near,
+) -> tuple[ColumnElement[bool], ColumnElement[float]]:
+    """In SQL, for a place at (`latitude`, `longitude`): whether it is within `near`'s
+    radius (as `distance_km` measures it), and a key that orders places nearest first (the
+    haversine's `a`, which grows with the distance) — so the database filters, counts and
+    pages what is near. SQLite gets `sin`, `cos` and `radians` from `db.make_engine`."""
+    p1 = math.radians(near.latitude)
+    half_dp = (func.radians(latitude) - p1) * 0.5
+    half_dl = func.radians(longitude - near.longitude) * 0.5
+    a = func.sin(half_dp) * func.sin(half_dp) + math.cos(p1) * func.cos(
+        func.radians(latitude)
+    ) * func.sin(half_dl) * func.sin(half_dl)
+    # distance_km = 2R·asin(√a) ≤ radius  ⇔  a ≤ sin²(radius / 2R), the radius under half the
+    # Earth's circumference (asin grows on [0, 1]).
+    most = math.sin(near.radius_km / (2 * EARTH_RADIUS_KM)) ** 2
+    return and_(latitude.is_not(None), longitude.is_not(None), a <= most), a
 
 
 def search_businesses(

@@ -190,13 +190,13 @@ def resolve_review(
 
 @router.get("/me/devices", summary="The devices your account signed in from")
 def my_devices(user: CurrentUser, session: SessionDep, paging: Paging) -> ClientDevicePage:
-    found = service.devices_of(session, user)
-    every = [ClientDevicePublic.model_validate(d, from_attributes=True) for d in found]
-    return ClientDevicePage.cut(every, paging)
+    found, total = service.devices_of(session, user, paging)
+    items = [ClientDevicePublic.model_validate(d, from_attributes=True) for d in found]
+    return ClientDevicePage.of(items, total, paging.offset, paging.limit)
 
 
 @router.get("/me/sign-in-notices", summary="Sign-ins from new devices (vendor owners)")
 def my_sign_in_notices(user: CurrentUser, session: SessionDep, paging: Paging) -> SignInNoticePage:
-    found = service.notices_of(session, user)
-    every = [SignInNoticePublic.model_validate(n, from_attributes=True) for n in found]
-    return SignInNoticePage.cut(every, paging)
+    found, total = service.notices_of(session, user, paging)
+    items = [SignInNoticePublic.model_validate(n, from_attributes=True) for n in found]
+    return SignInNoticePage.of(items, total, paging.offset, paging.limit)

@@ -865,11 +865,15 @@ def _tell_of_new_device(
         )
 
 
-def devices_of(session: Session, user: User) -> Sequence[ClientDevice]:
+def devices_of(session: Session, user: User, asked: PageRequest) -> tuple[list[ClientDevice], int]:
+    """One page of the devices the account signed in from, last seen first, and how many."""
     query = select(ClientDevice).where(ClientDevice.user_id == user.id)
-    return session.scalars(query.order_by(ClientDevice.last_seen_at.desc())).all()
+    order = (ClientDevice.last_seen_at.desc(), ClientDevice.id.desc())
+    return page_of(session, query.order_by(*order), asked)
 
 
-def notices_of(session: Session, user: User) -> Sequence[SignInNotice]:
+def notices_of(session: Session, user: User, asked: PageRequest) -> tuple[list[SignInNotice], int]:
+    """One page of the account's sign-in notices, newest first, and how many."""
     query = select(SignInNotice).where(SignInNotice.user_id == user.id)
-    return session.scalars(query.order_by(SignInNotice.created_at.desc())).all()
+    order = (SignInNotice.created_at.desc(), SignInNotice.id)
+    return page_of(session, query.order_by(*order), asked)

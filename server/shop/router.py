@@ -20,22 +20,19 @@ from sync.money import Money
 from sync.wire import Line, Prose
 
 from ..accounts import repository as accounts
-from ..accounts import service as account_sessions
 from ..accounts.jwt_tokens import CONSOLE_LIFETIME, TokenSigner
 from ..accounts.models import AccountSession, Role, User
-from ..accounts.passwords import Passwords
-from ..accounts.sessions import LoginThrottle, Throttled
 from ..db import SessionDep
 from ..deps import SalesDep
 from ..directory.models import Business
-from ..errors import DomainError
+from ..errors import DomainError, ShopSignInRefused
 from ..fraud.client import client_of
 from ..gifts import service as gifts
 from ..gifts.models import Gift
-from ..ids import make_id
 from ..payments.gateway import TEST_CARDS
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
+from ..web import signin as web_signin
 from ..web.cookies import Csrf, set_cookie
 from ..web.pages import PAGE_HEADERS, see_other, templates_in
 from . import service, signin
@@ -159,29 +156,15 @@ def sign_in(
     password: Annotated[Line, Form(max_length=200)] = "",
     code: Annotated[Line, Form(max_length=40)] = "",
 ) -> Response:
-    address = client_of(request).address
-    keys = (f"account:{email.lower()}", f"address:{address}")
-    throttle: LoginThrottle = request.app.state.login_throttle
-    passwords: Passwords = request.app.state.passwords
-    try:
-        throttle.check(*keys)
-        user = signin.check_customer(
-            session, passwords, throttle, keys, email, password, code, _now()
-        )
-        family_id = account_sessions.open_signed_in_session(
-            session, user, client_of(request), make_id(), _now(), request.app.state.outbox
-        )
-    except Throttled as exc:
-        error = f"Too many wrong tries: wait {int(exc.retry_seconds) + 1} seconds, then try again."
-        return _page(request, "sign_in.html", {"email": email, "error": error}, status=429)
-    except DomainError as exc:
-        context = {"email": email, "error": exc.detail}
-        return _page(request, "sign_in.html", context, status=exc.status)
-    session.commit()
+    form = web_signin.SignInForm(email, password, code)
+    outcome = web_signin.sign_in(request, session, form, signin.check_customer, ShopSignInRefused)
+    if isinstance(outcome, web_signin.Refusal):
+        context = {"email": email, "error": outcome.error}
+        return _page(request, "sign_in.html", context, status=outcome.status)
     signer: TokenSigner = request.app.state.token_signer
     response = see_other(f"{PATH}/my-cards")
     lifetime = int(CONSOLE_LIFETIME.total_seconds())
-    token = signer.console_session(user.id, family_id, SESSION_KIND)
+    token = signer.console_session(outcome.user.id, outcome.session_id, SESSION_KIND)
     set_cookie(request, response, SESSION_COOKIE, token, path=PATH, max_age=lifetime)
     CSRF.renew(request, response)  # none chosen before sign-in outlives it
     return response

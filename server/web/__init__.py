@@ -1,3 +1,4 @@
 """The web stack the server's own HTML pages share (the operator's console, the gift-card
 shop): Jinja2 templates that escape everything, strict page headers, double-submit CSRF
-cookies. Pages load nothing from elsewhere and need no JavaScript."""
+cookies, and the sign-in both pages use. Pages load nothing from elsewhere and need no
+JavaScript."""

@@ -74,6 +74,18 @@ def buy_for_club(person, club, shop, amount, key=None):
     )
 
 
+def voucher_for_club(person, club, deal_id, key=None):
+    return person.post(
+        f"/api/v1/clubs/{club['id']}/purchases/vouchers", {"deal_id": deal_id}, key=key or new_key()
+    )
+
+
+def holdings(person, club):
+    answer = person.get(f"/api/v1/clubs/{club['id']}/holdings")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"]
+
+
 def hand_over(person, club, holding, member, key=None):
     return person.post(
         f"/api/v1/clubs/{club['id']}/holdings/{holding['id']}/hand-over",
@@ -285,7 +297,7 @@ def test_an_organiser_buys_a_card_with_the_fund_and_hands_it_to_a_member(
     ]
     assert (lines["total"], lines["next_offset"]) == (3, None)
     assert history(bea, club, limit=1)["next_offset"] == 1
-    [holding] = bea.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"]
+    [holding] = holdings(bea, club)
     assert holding["handed_to"] == "Bea"
     assert carl.get(f"/api/v1/clubs/{club['id']}/history").status_code == 403  # not a member
     assert carl.get(f"/api/v1/clubs/{club['id']}/holdings").status_code == 403
@@ -297,12 +309,11 @@ def test_a_club_buys_a_voucher_and_a_member_gets_it(client, customer, shop, bala
     bea = sign_up(client)
     join(bea, club)
     deal = create_deal(shop).json()
-    path = f"/api/v1/clubs/{club['id']}/purchases/vouchers"
-    short = customer.post(path, {"deal_id": deal["id"]}, key=new_key())
+    short = voucher_for_club(customer, club, deal["id"])
     assert short.status_code == 409  # an empty fund
     assert short.json()["type"].endswith("/club-fund-short")
     donate(customer, club, 1000)
-    bought = customer.post(path, {"deal_id": deal["id"]}, key=new_key())
+    bought = voucher_for_club(customer, club, deal["id"])
     assert bought.status_code == 201, bought.text
     assert fund(customer, club) == 1000 - deal["deal_price"]["minor"]
     balanced()
@@ -321,7 +332,49 @@ def test_a_purchase_above_the_fund_changes_nothing(client, customer, shop, balan
     assert short.status_code == 409
     assert "holds £10.00" in short.json()["detail"]
     assert fund(customer, club) == 1000
-    assert customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"] == []
+    assert holdings(customer, club) == []
+    assert [m["kind"] for m in history(customer, club)["items"]] == ["donation"]
+    balanced()
+
+
+def test_club_purchases_meet_the_purchase_fraud_rules_for_the_organiser(
+    admin, client, customer, shop, balanced
+):
+    club = found(customer)
+    donate(sign_up(client), club, 5000)  # the donor's purchase, not the organiser's
+    add_rule(
+        admin,
+        subject="customer",
+        event="purchase",
+        window_seconds=3600,
+        max_count=1,
+        action="block",
+    )
+    assert buy_for_club(customer, club, shop, 1000).status_code == 201
+    deal = create_deal(shop).json()
+    assert_blocked(voucher_for_club(customer, club, deal["id"]))
+    assert_blocked(buy_for_club(customer, club, shop, 1000))
+    assert fund(customer, club) == 4000
+    assert len(holdings(customer, club)) == 1
+    balanced()
+
+
+def test_a_club_purchase_from_no_such_business_or_deal_is_404_and_changes_nothing(
+    client, customer, balanced
+):
+    club = found(customer)
+    donate(customer, club, 1000)
+    card = customer.post(
+        f"/api/v1/clubs/{club['id']}/purchases/gift-cards",
+        {"business_id": "no-such-shop", "amount_minor": 100},
+        key=new_key(),
+    )
+    assert card.status_code == 404, card.text
+    assert "no-such-shop" in card.json()["detail"]
+    voucher = voucher_for_club(customer, club, "no-such-deal")
+    assert voucher.status_code == 404, voucher.text
+    assert "no-such-deal" in voucher.json()["detail"]
+    assert fund(customer, club) == 1000
     assert [m["kind"] for m in history(customer, club)["items"]] == ["donation"]
     balanced()
 
@@ -338,7 +391,7 @@ def test_two_organisers_spending_the_last_funds_at_once_one_wins(client, custome
         )
     assert sorted(a.status_code for a in answers) == [201, 409]
     assert fund(customer, club) == 1000
-    assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"]) == 1
+    assert len(holdings(customer, club)) == 1
     balanced()
 
 
@@ -406,7 +459,7 @@ def test_one_request_sent_twice_at_once_with_its_key_has_one_effect(
     bought = twice(lambda: buy_for_club(customer, club, shop, 1000, key="twice-card"))
     assert bought.status_code == 201, bought.text
     assert fund(customer, club) == 2000
-    assert len(customer.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"]) == 1
+    assert len(holdings(customer, club)) == 1
 
     held = bought.json()
     handed = twice(lambda: hand_over(customer, club, held, bea, key="twice-hand"))
@@ -447,7 +500,7 @@ def test_another_clubs_ids_are_not_found_through_this_club_and_change_nothing(
     assert hand_over(customer, club_b, b_holding, carl).status_code == 403  # not B's organiser
     assert fund(customer, club_a) == fund(bea, club_b) == 2000
     for person, club in ((customer, club_a), (bea, club_b)):
-        [held] = person.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"]
+        [held] = holdings(person, club)
         assert held["handed_to"] is None
     assert carl.get("/api/v1/me/gift-cards").json()["items"] == []
     assert [m["kind"] for m in history(bea, club_b)["items"]] == ["purchase", "donation"]

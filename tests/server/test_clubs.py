@@ -52,6 +52,32 @@ def test_a_club_is_founded_found_and_shows_display_names_only(client, customer):
     assert customer.id not in str(members)
 
 
+def test_the_directory_near_a_point_pages_the_clubs_in_the_radius_nearest_first(client, customer):
+    km_north = 1 / 111.195  # degrees of latitude
+    for name, km in (("Far", 20), ("Mid", 3), ("Near", 1), ("Edge", 8)):
+        found(customer, name=name, place={"latitude": 51.5 + km * km_north, "longitude": -0.1})
+    found(customer, name="Nowhere")  # no place: never near anything
+
+    def page(**params):
+        near = {"lat": 51.5, "lon": -0.1, "radius_km": 10}
+        answer = client.get("/api/v1/clubs", params={**near, **params})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    first = page(limit=2)
+    assert [(c["name"], round(c["distance_km"], 1)) for c in first["items"]] == [
+        ("Near", 1.0),
+        ("Mid", 3.0),
+    ]
+    assert (first["total"], first["next_offset"]) == (3, 2)
+    rest = page(offset=2, limit=2)
+    assert [c["name"] for c in rest["items"]] == ["Edge"]
+    assert (rest["total"], rest["next_offset"]) == (3, None)
+    assert page(radius_km=7.9)["total"] == 2
+    assert [c["name"] for c in page(q="mid")["items"]] == ["Mid"]
+    assert page(radius_km=500)["total"] == 4
+
+
 def test_an_open_club_takes_members_at_once_and_once(client, customer):
     club = found(customer)
     bea = sign_up(client)

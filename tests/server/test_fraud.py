@@ -354,6 +354,29 @@ def test_an_owner_signing_in_from_a_new_device_is_told(client, shop):
     assert {d["install_id"] for d in devices} == {None, "phone-1", "phone-2"}
 
 
+def test_devices_and_notices_answer_a_page_newest_first(client, shop):
+    owner = sign_in_from(client, shop.owner.email, "phone-1")
+    sign_in_from(client, shop.owner.email, "phone-2")
+    sign_in_from(client, shop.owner.email, "phone-3")
+    devices = owner.get("/api/v1/me/devices").json()
+    assert [d["install_id"] for d in devices["items"]] == ["phone-3", "phone-2", "phone-1", None]
+    notices = owner.get("/api/v1/me/sign-in-notices").json()
+    assert len(notices["items"]) == notices["total"] == 3
+    for path, whole in (("devices", devices), ("sign-in-notices", notices)):
+        first = owner.get(f"/api/v1/me/{path}", params={"limit": 2}).json()
+        assert (first["items"], first["total"], first["next_offset"]) == (
+            whole["items"][:2],
+            whole["total"],
+            2,
+        )
+        rest = owner.get(f"/api/v1/me/{path}", params={"offset": 2, "limit": 2}).json()
+        assert (rest["items"], rest["total"], rest["next_offset"]) == (
+            whole["items"][2:],
+            whole["total"],
+            None,
+        )
+
+
 def test_a_customer_on_a_new_device_gets_no_owner_notice(client, customer):
     signed_in = sign_in_from(client, customer.email, "phone-1")
     assert signed_in.get("/api/v1/me/sign-in-notices").json()["items"] == []
