@@ -10,7 +10,7 @@ from typing import Annotated, Any, Protocol, TypeVar
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, select
+from sqlalchemy import Executable, and_, bindparam, select
 from sqlalchemy.orm import Session, contains_eager
 from starlette.concurrency import run_in_threadpool
 
@@ -215,6 +215,35 @@ class Till:
     card: GiftCard | None = None
 
 
+def _till_query(*, with_card: bool) -> Executable:
+    """`till_for`'s one query, built once: its values are parameters."""
+    query = (
+        select(User, Business, StaffMember.role, IdempotencyRecord)
+        .select_from(User)
+        .outerjoin(Business, Business.id == bindparam("business_id"))
+        .outerjoin(
+            StaffMember,
+            and_(StaffMember.business_id == Business.id, StaffMember.user_id == User.id),
+        )
+        .outerjoin(
+            IdempotencyRecord,
+            and_(IdempotencyRecord.scope == User.id, IdempotencyRecord.key == bindparam("key")),
+        )
+        .where(User.id == bindparam("user_id"))
+    )
+    if not with_card:
+        return query
+    return (
+        query.add_columns(GiftCard)
+        .outerjoin(GiftCard, GiftCard.id == bindparam("card_id"))
+        .outerjoin(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
+        .options(contains_eager(GiftCard.account))
+    )
+
+
+_TILL, _TILL_WITH_CARD = _till_query(with_card=False), _till_query(with_card=True)
+
+
 def till_for(
     session: Session,
     request: Request,
@@ -230,28 +259,16 @@ def till_for(
     in the same query into the session (whose business it is, the caller checks), so the
     sale's `session.get` of it sends nothing."""
     _refuse_ended(request, claims)
-    query = (
-        select(User, Business, StaffMember.role, IdempotencyRecord)
-        .select_from(User)
-        .outerjoin(Business, Business.id == business_id)
-        .outerjoin(
-            StaffMember,
-            and_(StaffMember.business_id == Business.id, StaffMember.user_id == User.id),
-        )
-        .outerjoin(
-            IdempotencyRecord,
-            and_(IdempotencyRecord.scope == User.id, IdempotencyRecord.key == idempotency_key),
-        )
-        .where(User.id == claims.user_id)
-    )
-    if card_id is not None:
-        query = (
-            query.add_columns(GiftCard)
-            .outerjoin(GiftCard, GiftCard.id == card_id)
-            .outerjoin(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
-            .options(contains_eager(GiftCard.account))
-        )
-    found = session.execute(query).first()
+    query = _TILL_WITH_CARD if card_id is not None else _TILL
+    found = session.execute(
+        query,
+        {
+            "user_id": claims.user_id,
+            "business_id": business_id,
+            "key": idempotency_key,
+            "card_id": card_id,
+        },
+    ).first()
     if found is None:
         raise _no_user()
     user, business, works_as, record = found[:4]
