@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import create_engine, select, update
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.orm import sessionmaker
 
 from server.deals.service import end_deals
@@ -41,6 +41,9 @@ class HeldCommit:
 
         def write(session, pending):
             original(session, pending)
+            # On PostgreSQL the events wait to go with the COMMIT (`writebehind`): send them
+            # now, so this transaction holds its positions, uncommitted, from here.
+            session.execute(text("SELECT 1"))
             with self._lock:
                 mine, self._first = self._first, False
             if mine:
