@@ -3,9 +3,10 @@
 One world per route: shop A (owner, cashier) sold a card to `holder`; shop B has its own
 owner and cashier; `stranger` is another customer; `admin` runs the platform."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -45,6 +46,10 @@ class World:
     contest: dict[str, Any] = field(default_factory=dict)  # shop A's, when made
     contest_entry: str = ""  # the holder's entry in it
 
+    @property
+    def app(self):
+        return self.actors["anonymous"].client.app
+
 
 @pytest.fixture
 def world(client, sessions):
@@ -68,8 +73,49 @@ def world(client, sessions):
     return World(actors, shop_a, card, spare, deal, vouchers, redemption)
 
 
-def statuses(world, call):
-    return {name: call(world, actor).status_code for name, actor in world.actors.items()}
+class Case(NamedTuple):
+    """One row of the matrix: a route, a call of it as `actor`, and who gets what status."""
+
+    route: str  # "METHOD /path/{template}", as the app's routes name it
+    call: Callable[[World, Actor], Any]
+    expected: dict[str, int]
+
+
+def statuses(world, case):
+    answers = {name: case.call(world, actor) for name, actor in world.actors.items()}
+    return answered(world, case.route, answers)
+
+
+def answered(world, route, answers):
+    """Each answer's status, once every request is seen to have reached `route`: a row
+    cannot name one route and call another."""
+    for name, answer in answers.items():
+        reached = route_of(world.app, answer.request.method, answer.request.url.path)
+        assert (name, reached) == (name, route), answer.request.url
+    return {name: answer.status_code for name, answer in answers.items()}
+
+
+def app_routes(app):
+    """Every route of the real app, as "METHOD /path/{template}"."""
+    from fastapi.routing import iter_route_contexts
+
+    return {
+        f"{method} {route.path}"
+        for route in iter_route_contexts(app.routes)
+        for method in route.methods or ()
+    }
+
+
+def route_of(app, method, path):
+    """The route the app sends a request to, as "METHOD /path/{template}"."""
+    from fastapi.routing import iter_route_contexts
+    from starlette.routing import Match
+
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+    for route in iter_route_contexts(app.routes):
+        if route.matches(scope)[0] is Match.FULL:
+            return f"{method} {route.path}"
+    return None
 
 
 def expect(**overrides):
@@ -87,35 +133,41 @@ def card_path(world, tail=""):
 
 
 CASES = {
-    "read me": (
+    "read me": Case(
+        "GET /api/v1/me",
         lambda w, a: a.get("/api/v1/me"),
         expect(rest=200, anonymous=401),
     ),
-    "list a business": (
+    "list a business": Case(
+        "POST /api/v1/businesses",
         lambda w, a: a.post(
             "/api/v1/businesses", {"name": "N", "category": "c", "currency": "GBP"}
         ),
         expect(rest=403, anonymous=401, owner_a=201, owner_b=201),
     ),
-    "add a branch": (
+    "add a branch": Case(
+        "POST /api/v1/businesses/{business_id}/branches",
         lambda w, a: a.post(
             f"{biz(w)}/branches",
             {"name": "B", "address": "1 St", "latitude": 51.5, "longitude": -0.1},
         ),
         expect(rest=403, anonymous=401, owner_a=201, admin=201),
     ),
-    "add a product": (
+    "add a product": Case(
+        "POST /api/v1/businesses/{business_id}/products",
         lambda w, a: a.post(f"{biz(w)}/products", {"name": "P", "price_minor": 100}),
         expect(rest=403, anonymous=401, owner_a=201, admin=201),
     ),
-    "add a cashier": (
+    "add a cashier": Case(
+        "POST /api/v1/businesses/{business_id}/staff",
         lambda w, a: a.post(
             f"{biz(w)}/staff",
             {"email": f"{new_key()[:8]}@example.com", "password": "long enough pw"},
         ),
         expect(rest=403, anonymous=401, owner_a=201, admin=201),
     ),
-    "buy a card": (
+    "buy a card": Case(
+        "POST /api/v1/businesses/{business_id}/gift-cards",
         lambda w, a: a.post(
             f"{biz(w)}/gift-cards",
             {"amount_minor": 500, "payment": {"card_number": "4242424242424242"}},
@@ -123,23 +175,28 @@ CASES = {
         ),
         expect(rest=403, anonymous=401, holder=201, stranger=201),
     ),
-    "see a card": (
+    "see a card": Case(
+        "GET /api/v1/gift-cards/{card_id}",
         lambda w, a: a.get(card_path(w)),
         expect(rest=404, anonymous=401, holder=200, owner_a=200, staff_a=200, admin=200),
     ),
-    "see a card's history": (
+    "see a card's history": Case(
+        "GET /api/v1/gift-cards/{card_id}/history",
         lambda w, a: a.get(card_path(w, "/history")),
         expect(rest=404, anonymous=401, holder=200, owner_a=200, staff_a=200, admin=200),
     ),
-    "get a card's QR code": (
+    "get a card's QR code": Case(
+        "GET /api/v1/gift-cards/{card_id}/qr.png",
         lambda w, a: a.get(card_path(w, "/qr.png")),
         expect(rest=404, anonymous=401, holder=200, admin=200),
     ),
-    "re-issue a card": (
+    "re-issue a card": Case(
+        "POST /api/v1/gift-cards/{card_id}/reissue",
         lambda w, a: a.post(card_path(w, "/reissue")),
         expect(rest=404, anonymous=401, holder=200, admin=200),
     ),
-    "move value off a card": (
+    "move value off a card": Case(
+        "POST /api/v1/gift-cards/{card_id}/transfers",
         lambda w, a: a.post(
             card_path(w, "/transfers"),
             {"to_card_id": w.spare_card["id"], "amount_minor": 1},
@@ -147,19 +204,22 @@ CASES = {
         ),
         expect(rest=404, anonymous=401, holder=200, admin=200),
     ),
-    "redeem a card": (
+    "redeem a card": Case(
+        "POST /api/v1/businesses/{business_id}/redemptions",
         lambda w, a: a.post(
             f"{biz(w)}/redemptions", {"card_id": w.card["id"], "amount_minor": 1}, key=new_key()
         ),
         expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200),
     ),
-    "hold on a card": (
+    "hold on a card": Case(
+        "POST /api/v1/businesses/{business_id}/holds",
         lambda w, a: a.post(
             f"{biz(w)}/holds", {"card_id": w.card["id"], "amount_minor": 1}, key=new_key()
         ),
         expect(rest=403, anonymous=401, owner_a=201, staff_a=201, admin=201),
     ),
-    "refund onto a card": (
+    "refund onto a card": Case(
+        "POST /api/v1/businesses/{business_id}/refunds",
         lambda w, a: a.post(
             f"{biz(w)}/refunds",
             {"redemption_id": w.redemption["id"], "amount_minor": 1},
@@ -172,7 +232,8 @@ CASES = {
 
 CASES.update(
     {
-        "create a deal": (
+        "create a deal": Case(
+            "POST /api/v1/businesses/{business_id}/deals",
             lambda w, a: a.post(
                 f"{biz(w)}/deals",
                 {
@@ -185,7 +246,8 @@ CASES.update(
             ),
             expect(rest=403, anonymous=401, owner_a=201, admin=201),
         ),
-        "buy a voucher": (
+        "buy a voucher": Case(
+            "POST /api/v1/deals/{deal_id}/vouchers",
             lambda w, a: a.post(
                 f"/api/v1/deals/{w.deal['id']}/vouchers",
                 {"payment": {"card_number": "4242424242424242"}},
@@ -193,15 +255,18 @@ CASES.update(
             ),
             expect(rest=403, anonymous=401, holder=201, stranger=201),
         ),
-        "get a voucher's QR code": (
+        "get a voucher's QR code": Case(
+            "GET /api/v1/vouchers/{voucher_id}/qr.svg",
             lambda w, a: a.get(f"/api/v1/vouchers/{w.vouchers[0]['id']}/qr.svg"),
             expect(rest=404, anonymous=401, holder=200, admin=200),
         ),
-        "make a pairing code": (
+        "make a pairing code": Case(
+            "POST /api/v1/businesses/{business_id}/pairing-codes",
             lambda w, a: a.post(f"{biz(w)}/pairing-codes"),
             expect(rest=403, anonymous=401, owner_a=201, admin=201),
         ),
-        "list the terminals": (
+        "list the terminals": Case(
+            "GET /api/v1/businesses/{business_id}/devices",
             lambda w, a: a.get(f"{biz(w)}/devices"),
             expect(rest=403, anonymous=401, owner_a=200, admin=200),
         ),
@@ -233,39 +298,51 @@ def _with_listing(kind, call):
 OWNERS = expect(rest=403, anonymous=401, owner_a=200, admin=200)
 CASES.update(
     {
-        "change a business": (
+        "change a business": Case(
+            "PATCH /api/v1/businesses/{business_id}",
             lambda w, a: a.patch(biz(w), {"description": "changed"}),
             OWNERS,
         ),
-        "close a business": (
+        "close a business": Case(
+            "DELETE /api/v1/businesses/{business_id}",
             lambda w, a: a.delete(biz(w)),  # closing it again changes nothing: 204 again
             expect(rest=403, anonymous=401, owner_a=204, admin=204),
         ),
-        "change a branch": (
+        "change a branch": Case(
+            "PATCH /api/v1/businesses/{business_id}/branches/{branch_id}",
             _with_listing("branches", lambda w, a, path: a.patch(path, {"name": "N"})),
             OWNERS,
         ),
-        "change a product": (
+        "change a product": Case(
+            "PATCH /api/v1/businesses/{business_id}/products/{product_id}",
             _with_listing("products", lambda w, a, path: a.patch(path, {"price_minor": 5})),
             OWNERS,
         ),
-        "change a deal": (
+        "change a deal": Case(
+            "PATCH /api/v1/businesses/{business_id}/deals/{deal_id}",
             lambda w, a: a.patch(f"{biz(w)}/deals/{w.deal['id']}", {"title": "T"}),
             OWNERS,
         ),
-        "cancel a deal": (
+        "cancel a deal": Case(
+            "DELETE /api/v1/businesses/{business_id}/deals/{deal_id}",
             lambda w, a: a.delete(f"{biz(w)}/deals/{w.deal['id']}"),
             expect(rest=403, anonymous=401, owner_a=204, admin=204),
         ),
-        "list own deals": (lambda w, a: a.get(f"{biz(w)}/deals"), OWNERS),
-        "list staff": (lambda w, a: a.get(f"{biz(w)}/staff"), OWNERS),
-        "change a staff member's role": (
+        "list own deals": Case(
+            "GET /api/v1/businesses/{business_id}/deals",lambda w, a: a.get(f"{biz(w)}/deals"), OWNERS),
+        "list staff": Case(
+            "GET /api/v1/businesses/{business_id}/staff",lambda w, a: a.get(f"{biz(w)}/staff"), OWNERS),
+        "change a staff member's role": Case(
+            "PATCH /api/v1/businesses/{business_id}/staff/{user_id}",
             lambda w, a: a.patch(f"{biz(w)}/staff/{w.actors['staff_a'].id}", {"role": "cashier"}),
             OWNERS,
         ),
-        "list holds": (lambda w, a: a.get(f"{biz(w)}/holds"), OWNERS),
-        "list vouchers sold": (lambda w, a: a.get(f"{biz(w)}/vouchers"), OWNERS),
-        "list incidents": (
+        "list holds": Case(
+            "GET /api/v1/businesses/{business_id}/holds",lambda w, a: a.get(f"{biz(w)}/holds"), OWNERS),
+        "list vouchers sold": Case(
+            "GET /api/v1/businesses/{business_id}/vouchers",lambda w, a: a.get(f"{biz(w)}/vouchers"), OWNERS),
+        "list incidents": Case(
+            "GET /api/v1/businesses/{business_id}/incidents",
             lambda w, a: a.get(f"{biz(w)}/incidents"),
             expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200),
         ),
@@ -292,61 +369,75 @@ def _with_holders(call):
 # Each person's own account: no one reaches another's (another's session or device is 404).
 CASES.update(
     {
-        "list my sessions": (
+        "list my sessions": Case(
+            "GET /api/v1/me/sessions",
             lambda w, a: a.get("/api/v1/me/sessions"),
             expect(rest=200, anonymous=401),
         ),
-        "end a session": (
+        "end a session": Case(
+            "DELETE /api/v1/me/sessions/{session_id}",
             _with_holders(lambda w, a: a.delete(f"/api/v1/me/sessions/{holders(w, 'sessions')}")),
             expect(rest=404, anonymous=401, holder=204),
         ),
-        "forget a device": (
+        "forget a device": Case(
+            "DELETE /api/v1/me/devices/{device_id}",
             _with_holders(lambda w, a: a.delete(f"/api/v1/me/devices/{holders(w, 'devices')}")),
             expect(rest=404, anonymous=401, holder=204),
         ),
-        "end my other sessions": (
+        "end my other sessions": Case(
+            "POST /api/v1/me/sessions/end-others",
             lambda w, a: a.post("/api/v1/me/sessions/end-others"),
             expect(rest=200, anonymous=401),
         ),
-        "export my data": (
+        "export my data": Case(
+            "GET /api/v1/me/export",
             lambda w, a: a.get("/api/v1/me/export"),
             expect(rest=200, anonymous=401),
         ),
-        "resend the email confirmation": (
+        "resend the email confirmation": Case(
+            "POST /api/v1/me/email-verification",
             lambda w, a: a.post("/api/v1/me/email-verification"),
             expect(rest=202, anonymous=401, admin=409),  # the admin's is confirmed
         ),
-        "start two-step sign-in": (
+        "start two-step sign-in": Case(
+            "POST /api/v1/me/mfa",
             lambda w, a: a.post("/api/v1/me/mfa"),
             expect(rest=403, anonymous=401, admin=409),  # unconfirmed emails; admin's is on
         ),
-        "read two-step sign-in": (
+        "read two-step sign-in": Case(
+            "GET /api/v1/me/mfa",
             lambda w, a: a.get("/api/v1/me/mfa"),
             expect(rest=200, anonymous=401),
         ),
-        "turn two-step sign-in off": (
+        "turn two-step sign-in off": Case(
+            "POST /api/v1/me/mfa/disable",
             lambda w, a: a.post("/api/v1/me/mfa/disable", {"code": "000000"}),
             expect(rest=409, anonymous=401),  # not on; an admin's must stay on
         ),
-        "new recovery codes": (
+        "new recovery codes": Case(
+            "POST /api/v1/me/mfa/recovery-codes",
             lambda w, a: a.post("/api/v1/me/mfa/recovery-codes", {"code": "000000"}),
             expect(rest=409, anonymous=401, admin=400),  # not on; the admin's code is wrong
         ),
-        "delete my account": (
+        "delete my account": Case(
+            "POST /api/v1/me/deletion",
             lambda w, a: a.post("/api/v1/me/deletion", {"password": PASSWORD}),
             # Owners still own a business; the admin sent no two-step code.
             expect(rest=200, anonymous=401, owner_a=409, owner_b=409, admin=403),
         ),
         # Owners and managers; staff_a is a cashier (not a manager): refused.
-        "read the business's report": (
+        "read the business's report": Case(
+            "GET /api/v1/businesses/{business_id}/reports",
             lambda w, a: a.get(f"{biz(w)}/reports", params={"from": "2026-11-01"}),
             expect(rest=403, anonymous=401, owner_a=200, admin=200),
         ),
-        "read the business's report as CSV": (
+        "read the business's report as CSV": Case(
+            "GET /api/v1/businesses/{business_id}/reports",
             lambda w, a: a.get(f"{biz(w)}/reports", params={"from": "2026-11-01", "format": "csv"}),
             expect(rest=403, anonymous=401, owner_a=200, admin=200),
         ),
-        "ask for a password reset": (
+        "ask for a password reset": Case(
+            "POST /api/v1/auth/password-reset",
             lambda w, a: a.post("/api/v1/auth/password-reset", {"email": f"{new_key()}@x.org"}),
             expect(rest=202),
         ),
@@ -388,23 +479,28 @@ GIFT = {
 # Gifts: customers buy and claim; a gift is seen and cancelled by its buyer alone.
 CASES.update(
     {
-        "buy a gift": (
+        "buy a gift": Case(
+            "POST /api/v1/businesses/{business_id}/gifts",
             lambda w, a: a.post(f"{biz(w)}/gifts", GIFT, key=new_key()),
             expect(rest=403, anonymous=401, holder=201, stranger=201),
         ),
-        "list my gifts": (
+        "list my gifts": Case(
+            "GET /api/v1/me/gifts",
             lambda w, a: a.get("/api/v1/me/gifts"),
             expect(rest=200, anonymous=401),
         ),
-        "see a gift": (
+        "see a gift": Case(
+            "GET /api/v1/me/gifts/{gift_id}",
             _with_gift(lambda w, a: a.get(f"/api/v1/me/gifts/{holders_gift(w)}")),
             expect(rest=404, anonymous=401, holder=200),
         ),
-        "cancel a gift": (
+        "cancel a gift": Case(
+            "POST /api/v1/me/gifts/{gift_id}/cancel",
             _with_gift(lambda w, a: a.post(f"/api/v1/me/gifts/{holders_gift(w)}/cancel")),
             expect(rest=404, anonymous=401, holder=200),
         ),
-        "claim a gift": (
+        "claim a gift": Case(
+            "POST /api/v1/gifts/claim",
             lambda w, a: a.post("/api/v1/gifts/claim", {"code": "AAAA-BBBB-CCCC"}),
             # Customers may try (this code is wrong); no one else holds cards.
             expect(rest=403, anonymous=401, holder=400, stranger=400),
@@ -413,10 +509,48 @@ CASES.update(
 )
 
 
+def assert_table(world, table):
+    """Every row of `table` in one world (each leaves the others' answers as they were)."""
+    got = {name: statuses(world, case) for name, case in table.items()}
+    assert got == {name: case.expected for name, case in table.items()}
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_who_may_do_what(world, case):
-    call, expected = CASES[case]
-    assert statuses(world, call) == expected
+    assert statuses(world, CASES[case]) == CASES[case].expected
+
+
+# Routes that use up what they act on (a terminal revoked, a hold voided, a voucher redeemed):
+# each actor acts on one of its own, made by the test named beside it.
+USED_UP = {
+    # test_only_the_owner_revokes_a_terminal
+    "POST /api/v1/businesses/{business_id}/devices/{device_id}/revoke": expect(
+        rest=403, anonymous=401, owner_a=200, admin=200
+    ),
+    # test_holds_are_closed_only_by_their_business
+    "POST /api/v1/businesses/{business_id}/holds/{hold_id}/void": expect(
+        rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200
+    ),
+    # test_vouchers_are_redeemed_only_at_their_business
+    "POST /api/v1/businesses/{business_id}/voucher-redemptions": expect(
+        rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200
+    ),
+    # test_only_a_clubs_organisers_hand_over_and_only_the_donor_or_they_refund
+    "POST /api/v1/clubs/{club_id}/donations/{donation_id}/refund": expect(
+        rest=403, anonymous=401, holder=200, stranger=200
+    ),
+    "POST /api/v1/clubs/{club_id}/holdings/{holding_id}/hand-over": expect(
+        rest=403, anonymous=401, holder=200
+    ),
+    # test_only_the_owner_removes_a_staff_member
+    "DELETE /api/v1/businesses/{business_id}/staff/{user_id}": expect(
+        rest=403, anonymous=401, owner_a=204, admin=204
+    ),
+}
+
+
+def assert_used_up(world, route, answers):
+    assert answered(world, route, answers) == USED_UP[route]
 
 
 def test_only_the_owner_revokes_a_terminal(world, client):
@@ -426,11 +560,13 @@ def test_only_the_owner_revokes_a_terminal(world, client):
         code = owner.post(f"{biz(world)}/pairing-codes").json()["code"]
         key = public_key_text(Ed25519PrivateKey.generate().public_key())
         device_ids.append(SyncClient("", http=client).pair(code, key, "Till").device_id)
-    got = {
-        name: actor.post(f"{biz(world)}/devices/{device_id}/revoke").status_code
+    answers = {
+        name: actor.post(f"{biz(world)}/devices/{device_id}/revoke")
         for (name, actor), device_id in zip(world.actors.items(), device_ids, strict=True)
     }
-    assert got == expect(rest=403, anonymous=401, owner_a=200, admin=200)
+    assert_used_up(
+        world, "POST /api/v1/businesses/{business_id}/devices/{device_id}/revoke", answers
+    )
     listed = owner.get(f"{biz(world)}/devices").json()["items"]
     revoked = {d["id"] for d in listed if d["revoked"]}
     allowed = {"owner_a", "admin"}
@@ -446,11 +582,11 @@ def test_holds_are_closed_only_by_their_business(world):
         ]
         for _ in ACTORS
     ]
-    got = {
-        name: actor.post(f"{base}/{hold_id}/void", key=new_key()).status_code
+    answers = {
+        name: actor.post(f"{base}/{hold_id}/void", key=new_key())
         for (name, actor), hold_id in zip(world.actors.items(), hold_ids, strict=True)
     }
-    assert got == expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200)
+    assert_used_up(world, "POST /api/v1/businesses/{business_id}/holds/{hold_id}/void", answers)
 
 
 def test_another_business_cannot_redeem_by_card_id_either(world):
@@ -466,13 +602,13 @@ def test_another_business_cannot_redeem_by_card_id_either(world):
 
 
 def test_vouchers_are_redeemed_only_at_their_business(world):
-    got = {
+    answers = {
         name: actor.post(
             f"{biz(world)}/voucher-redemptions", {"voucher_id": voucher["id"]}, key=new_key()
-        ).status_code
+        )
         for (name, actor), voucher in zip(world.actors.items(), world.vouchers, strict=True)
     }
-    assert got == expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200)
+    assert_used_up(world, "POST /api/v1/businesses/{business_id}/voucher-redemptions", answers)
 
 
 def webhook_path(world, tail=""):
@@ -480,52 +616,63 @@ def webhook_path(world, tail=""):
 
 
 WEBHOOK_CASES = {
-    "list the event types": (
+    "list the event types": Case(
+        "GET /api/v1/webhooks/event-types",
         lambda w, a: a.get("/api/v1/webhooks/event-types"),
         expect(rest=200),
     ),
-    "register a webhook endpoint": (
+    "register a webhook endpoint": Case(
+        "POST /api/v1/businesses/{business_id}/webhook-endpoints",
         lambda w, a: a.post(
             f"{biz(w)}/webhook-endpoints",
             {"url": "https://93.184.215.14/hooks", "event_types": ["card.created"]},
         ),
         expect(rest=403, anonymous=401, owner_a=201, admin=201),
     ),
-    "list webhook endpoints": (
+    "list webhook endpoints": Case(
+        "GET /api/v1/businesses/{business_id}/webhook-endpoints",
         lambda w, a: a.get(f"{biz(w)}/webhook-endpoints"),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
-    "see a webhook endpoint": (
+    "see a webhook endpoint": Case(
+        "GET /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}",
         lambda w, a: a.get(webhook_path(w)),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
-    "change a webhook endpoint": (
+    "change a webhook endpoint": Case(
+        "PATCH /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}",
         lambda w, a: a.client.patch(
             webhook_path(w), json={"description": "changed"}, headers=a.headers
         ),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
-    "read a webhook secret": (
+    "read a webhook secret": Case(
+        "GET /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}/secret",
         lambda w, a: a.get(webhook_path(w, "/secret")),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
-    "rotate a webhook secret": (
+    "rotate a webhook secret": Case(
+        "POST /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}/secret/rotate",
         lambda w, a: a.post(webhook_path(w, "/secret/rotate")),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
-    "list webhook deliveries": (
+    "list webhook deliveries": Case(
+        "GET /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}/deliveries",
         lambda w, a: a.get(webhook_path(w, "/deliveries")),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
-    "see a webhook delivery": (
+    "see a webhook delivery": Case(
+        "GET /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}",
         lambda w, a: a.get(webhook_path(w, f"/deliveries/{w.webhook_delivery}")),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
-    "send a webhook test event": (
+    "send a webhook test event": Case(
+        "POST /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}/test",
         lambda w, a: a.post(webhook_path(w, "/test")),
         expect(rest=403, anonymous=401, owner_a=202, admin=202),
     ),
-    "resend a webhook delivery": (
+    "resend a webhook delivery": Case(
+        "POST /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/resend",
         lambda w, a: a.post(webhook_path(w, f"/deliveries/{w.webhook_delivery}/resend")),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
@@ -543,8 +690,7 @@ def test_who_may_do_what_with_webhooks(world, sessions, settings):
     consume(sessions, settings.webhooks_batch, utcnow())  # the delivery, not sent
     [delivery] = owner.get(webhook_path(world, "/deliveries")).json()["items"]
     world.webhook_delivery = delivery["id"]
-    got = {case: statuses(world, call) for case, (call, _) in WEBHOOK_CASES.items()}
-    assert got == {case: expected for case, (_, expected) in WEBHOOK_CASES.items()}
+    assert_table(world, WEBHOOK_CASES)
 
 
 # -- clubs: `holder` founded the club (its organiser), `stranger` is a member, the rest are not
@@ -557,35 +703,43 @@ def club_path(world, tail=""):
 
 
 CLUB_CASES = {
-    "see a club's page": (
+    "see a club's page": Case(
+        "GET /api/v1/clubs/{club_id}",
         lambda w, a: a.get(club_path(w)),
         expect(rest=200),
     ),
-    "see a club's fund": (
+    "see a club's fund": Case(
+        "GET /api/v1/clubs/{club_id}/funds",
         lambda w, a: a.get(club_path(w, "/funds")),
         expect(rest=403, anonymous=401, holder=200, stranger=200),
     ),
-    "see a club's history": (
+    "see a club's history": Case(
+        "GET /api/v1/clubs/{club_id}/history",
         lambda w, a: a.get(club_path(w, "/history")),
         expect(rest=403, anonymous=401, holder=200, stranger=200),
     ),
-    "see what a club holds": (
+    "see what a club holds": Case(
+        "GET /api/v1/clubs/{club_id}/holdings",
         lambda w, a: a.get(club_path(w, "/holdings")),
         expect(rest=403, anonymous=401, holder=200, stranger=200),
     ),
-    "see a club's roster": (
+    "see a club's roster": Case(
+        "GET /api/v1/clubs/{club_id}/roster",
         lambda w, a: a.get(club_path(w, "/roster")),
         expect(rest=403, anonymous=401, holder=200),
     ),
-    "see requests to join": (
+    "see requests to join": Case(
+        "GET /api/v1/clubs/{club_id}/requests",
         lambda w, a: a.get(club_path(w, "/requests")),
         expect(rest=403, anonymous=401, holder=200),
     ),
-    "make an invitation code": (
+    "make an invitation code": Case(
+        "POST /api/v1/clubs/{club_id}/invitations",
         lambda w, a: a.post(club_path(w, "/invitations")),
         expect(rest=403, anonymous=401, holder=201),
     ),
-    "donate to a club": (
+    "donate to a club": Case(
+        "POST /api/v1/clubs/{club_id}/donations",
         lambda w, a: a.post(
             club_path(w, "/donations"),
             {"amount_minor": 100, "payment": {"card_number": "4242424242424242"}},
@@ -593,7 +747,8 @@ CLUB_CASES = {
         ),
         expect(rest=201, anonymous=401),
     ),
-    "donate from a gift card": (
+    "donate from a gift card": Case(
+        "POST /api/v1/clubs/{club_id}/donations/from-card",
         lambda w, a: a.post(
             club_path(w, "/donations/from-card"),
             {"card_id": w.card["id"], "amount_minor": 1},
@@ -601,7 +756,8 @@ CLUB_CASES = {
         ),
         expect(rest=404, anonymous=401, holder=201),  # the holder's card: no one else's
     ),
-    "buy a gift card for a club": (
+    "buy a gift card for a club": Case(
+        "POST /api/v1/clubs/{club_id}/purchases/gift-cards",
         lambda w, a: a.post(
             club_path(w, "/purchases/gift-cards"),
             {"business_id": w.shop.business_id, "amount_minor": 100},
@@ -609,13 +765,15 @@ CLUB_CASES = {
         ),
         expect(rest=403, anonymous=401, holder=201),
     ),
-    "buy a voucher for a club": (
+    "buy a voucher for a club": Case(
+        "POST /api/v1/clubs/{club_id}/purchases/vouchers",
         lambda w, a: a.post(
             club_path(w, "/purchases/vouchers"), {"deal_id": w.deal["id"]}, key=new_key()
         ),
         expect(rest=403, anonymous=401, holder=201),
     ),
-    "let a business's cards be donated": (
+    "let a business's cards be donated": Case(
+        "PUT /api/v1/businesses/{business_id}/club-donations",
         lambda w, a: a.put(f"{biz(w)}/club-donations", {"allowed": True}),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
@@ -641,31 +799,39 @@ def contest_rules():
 
 
 CONTEST_CASES = {
-    "run a business's contest": (
+    "run a business's contest": Case(
+        "POST /api/v1/businesses/{business_id}/contests",
         lambda w, a: a.post(f"{biz(w)}/contests", contest_rules()),
         expect(rest=403, anonymous=401, owner_a=201, admin=201),
     ),
-    "run a platform contest": (
+    "run a platform contest": Case(
+        "POST /api/v1/contests",
         lambda w, a: a.post(
             "/api/v1/contests", {**contest_rules(), "prize_business_id": w.shop.business_id}
         ),
         expect(rest=403, anonymous=401, admin=201),
     ),
-    "list contests": (lambda w, a: a.get("/api/v1/contests"), expect(rest=200)),
-    "see a contest": (lambda w, a: a.get(contest_path(w)), expect(rest=200)),
-    "see a contest's leaderboard": (
+    "list contests": Case(
+        "GET /api/v1/contests",lambda w, a: a.get("/api/v1/contests"), expect(rest=200)),
+    "see a contest": Case(
+        "GET /api/v1/contests/{contest_id}",lambda w, a: a.get(contest_path(w)), expect(rest=200)),
+    "see a contest's leaderboard": Case(
+        "GET /api/v1/contests/{contest_id}/leaderboard",
         lambda w, a: a.get(contest_path(w, "/leaderboard")),
         expect(rest=200),
     ),
-    "enter a contest": (  # customers enter themselves
+    "enter a contest": Case(
+        "POST /api/v1/contests/{contest_id}/entries",  # customers enter themselves
         lambda w, a: a.post(contest_path(w, "/entries"), {"display_name": "Me"}),
         expect(rest=409, anonymous=401, holder=200, stranger=200),
     ),
-    "see an entry's own page": (  # its entrant and the organiser; the rest, the leaderboard
+    "see an entry's own page": Case(
+        "GET /api/v1/contests/{contest_id}/entries/{entry_id}",  # its entrant and the organiser; the rest, the leaderboard
         lambda w, a: a.get(contest_path(w, f"/entries/{w.contest_entry}")),
         expect(rest=403, anonymous=401, holder=200, owner_a=200, admin=200),
     ),
-    "record points": (
+    "record points": Case(
+        "POST /api/v1/contests/{contest_id}/points",
         lambda w, a: a.post(
             contest_path(w, "/points"), {"entry_id": w.contest_entry, "points": 1}, key=new_key()
         ),
@@ -689,8 +855,7 @@ def test_who_may_do_what_in_a_club(world):
         key=new_key(),
     )
     assert given.status_code == 201, given.text
-    got = {case: statuses(world, call) for case, (call, _) in CLUB_CASES.items()}
-    assert got == {case: expected for case, (_, expected) in CLUB_CASES.items()}
+    assert_table(world, CLUB_CASES)
 
 
 def test_only_a_clubs_organisers_hand_over_and_only_the_donor_or_they_refund(world):
@@ -717,18 +882,16 @@ def test_only_a_clubs_organisers_hand_over_and_only_the_donor_or_they_refund(wor
         name: actor.post(club_path(world, f"/donations/{given['id']}/refund"), key=new_key())
         for (name, actor), given in zip(world.actors.items(), donations, strict=True)
     }
-    assert {name: answer.status_code for name, answer in refunds.items()} == expect(
-        rest=403, anonymous=401, holder=200, stranger=200
-    )
+    assert_used_up(world, "POST /api/v1/clubs/{club_id}/donations/{donation_id}/refund", refunds)
     handed = {
         name: actor.post(
             club_path(world, f"/holdings/{holding['id']}/hand-over"),
             {"member_id": member.id},
             key=new_key(),
-        ).status_code
+        )
         for (name, actor), holding in zip(world.actors.items(), held, strict=True)
     }
-    assert handed == expect(rest=403, anonymous=401, holder=200)
+    assert_used_up(world, "POST /api/v1/clubs/{club_id}/holdings/{holding_id}/hand-over", handed)
 
 
 def test_who_may_do_what_with_contests(world):
@@ -736,8 +899,32 @@ def test_who_may_do_what_with_contests(world):
     world.contest = world.actors["owner_a"].post(f"{biz(world)}/contests", contest_rules()).json()
     entered = world.actors["holder"].post(contest_path(world, "/entries"), {"display_name": "H"})
     world.contest_entry = entered.json()["id"]
-    got = {case: statuses(world, call) for case, (call, _) in CONTEST_CASES.items()}
-    assert got == {case: expected for case, (_, expected) in CONTEST_CASES.items()}
+    assert_table(world, CONTEST_CASES)
+
+
+# -- every route of the API has a row above --------------------------------------------------
+
+TABLES = [CASES, WEBHOOK_CASES, CLUB_CASES, CONTEST_CASES]
+
+# Outside the REST API, each checked elsewhere: the console's and the shop's pages (their
+# every-route tests and who-may tests below), FastAPI's own docs, and the operations endpoints
+# (tests/server/test_operations.py).
+NOT_THE_API = ("/console", "/shop", "/docs", "/redoc", "/openapi.json", "/healthz", "/metrics")
+
+
+def matrix_routes():
+    return {case.route for table in TABLES for case in table.values()} | set(USED_UP)
+
+
+def test_every_api_route_is_in_the_matrix(client):
+    def in_the_api(route):
+        path = route.split(" ", 1)[1]
+        return not any(path == p or path.startswith(f"{p}/") for p in NOT_THE_API)
+
+    routes = {route for route in app_routes(client.app) if in_the_api(route)}
+    missing, gone = sorted(routes - matrix_routes()), sorted(matrix_routes() - routes)
+    assert not missing, "routes with no row in the matrix:\n" + "\n".join(missing)
+    assert not gone, "rows for routes the app does not have:\n" + "\n".join(gone)
 
 
 # -- the web console: only an admin's console session opens it ------------------------------
@@ -806,11 +993,11 @@ def test_only_the_owner_removes_a_staff_member(world, client):
         ).json()["id"]
         for _ in ACTORS
     ]
-    got = {
-        name: actor.delete(f"{biz(world)}/staff/{staff_id}").status_code
+    answers = {
+        name: actor.delete(f"{biz(world)}/staff/{staff_id}")
         for (name, actor), staff_id in zip(world.actors.items(), staff_ids, strict=True)
     }
-    assert got == expect(rest=403, anonymous=401, owner_a=204, admin=204)
+    assert_used_up(world, "DELETE /api/v1/businesses/{business_id}/staff/{user_id}", answers)
     left = {s["id"] for s in owner.get(f"{biz(world)}/staff").json()["items"]}
     gone = {s for name, s in zip(ACTORS, staff_ids, strict=True) if name in {"owner_a", "admin"}}
     assert left == (set(staff_ids) - gone) | {world.actors["staff_a"].id}
