@@ -52,6 +52,12 @@ class World:
 
 
 @pytest.fixture
+def settings(settings):
+    """A sandbox server: its businesses' test clocks answer (elsewhere they are 403 to all)."""
+    return settings.model_copy(update={"sandbox": True})
+
+
+@pytest.fixture
 def world(client, sessions):
     shop_a, shop_b = open_shop(client, "Shop A"), open_shop(client, "Shop B")
     holder = sign_up(client, "customer")
@@ -278,12 +284,7 @@ def listing(world, kind):
     """A branch or product of shop A, made once by its owner before anyone acts."""
     cache = world.__dict__.setdefault("_listings", {})
     if kind not in cache:
-        body = (
-            {"name": "B", "address": "1 St", "latitude": 51.5, "longitude": -0.1}
-            if kind == "branches"
-            else {"name": "P", "price_minor": 100}
-        )
-        cache[kind] = world.actors["owner_a"].post(f"{biz(world)}/{kind}", body).json()["id"]
+        cache[kind] = fresh(world, kind)
     return cache[kind]
 
 
@@ -329,18 +330,30 @@ CASES.update(
             expect(rest=403, anonymous=401, owner_a=204, admin=204),
         ),
         "list own deals": Case(
-            "GET /api/v1/businesses/{business_id}/deals",lambda w, a: a.get(f"{biz(w)}/deals"), OWNERS),
+            "GET /api/v1/businesses/{business_id}/deals",
+            lambda w, a: a.get(f"{biz(w)}/deals"),
+            OWNERS,
+        ),
         "list staff": Case(
-            "GET /api/v1/businesses/{business_id}/staff",lambda w, a: a.get(f"{biz(w)}/staff"), OWNERS),
+            "GET /api/v1/businesses/{business_id}/staff",
+            lambda w, a: a.get(f"{biz(w)}/staff"),
+            OWNERS,
+        ),
         "change a staff member's role": Case(
             "PATCH /api/v1/businesses/{business_id}/staff/{user_id}",
             lambda w, a: a.patch(f"{biz(w)}/staff/{w.actors['staff_a'].id}", {"role": "cashier"}),
             OWNERS,
         ),
         "list holds": Case(
-            "GET /api/v1/businesses/{business_id}/holds",lambda w, a: a.get(f"{biz(w)}/holds"), OWNERS),
+            "GET /api/v1/businesses/{business_id}/holds",
+            lambda w, a: a.get(f"{biz(w)}/holds"),
+            OWNERS,
+        ),
         "list vouchers sold": Case(
-            "GET /api/v1/businesses/{business_id}/vouchers",lambda w, a: a.get(f"{biz(w)}/vouchers"), OWNERS),
+            "GET /api/v1/businesses/{business_id}/vouchers",
+            lambda w, a: a.get(f"{biz(w)}/vouchers"),
+            OWNERS,
+        ),
         "list incidents": Case(
             "GET /api/v1/businesses/{business_id}/incidents",
             lambda w, a: a.get(f"{biz(w)}/incidents"),
@@ -509,6 +522,587 @@ CASES.update(
 )
 
 
+def fresh(world, kind):
+    """A new branch or product of shop A, made by its owner, for one actor to delete."""
+    body = (
+        {"name": "B", "address": "1 St", "latitude": 51.5, "longitude": -0.1}
+        if kind == "branches"
+        else {"name": "P", "price_minor": 100}
+    )
+    return world.actors["owner_a"].post(f"{biz(world)}/{kind}", body).json()["id"]
+
+
+def fresh_hold(world):
+    """A new hold on the card, by shop A's cashier, for one actor to post."""
+    held = world.actors["staff_a"].post(
+        f"{biz(world)}/holds", {"card_id": world.card["id"], "amount_minor": 1}, key=new_key()
+    )
+    return held.json()["id"]
+
+
+def first_of(world, actor, path):
+    """The id of the first item `actor` lists at `path`, read once before anyone acts."""
+    cache = world.__dict__.setdefault("_firsts", {})
+    if path not in cache:
+        cache[path] = world.actors[actor].get(path).json()["items"][0]["id"]
+    return cache[path]
+
+
+def opened(actor, path):
+    """A stream's answer as it opens (it stays open: leaving the block closes it)."""
+    with actor.client.stream("GET", path, headers=actor.headers) as answer:
+        return answer
+
+
+def rule():
+    """A fraud rule (a name of its own: names are unique per business, and on the platform)."""
+    return {
+        "name": f"Many buys {new_key()[:8]}",
+        "subject": "customer",
+        "event": "purchase",
+        "window_seconds": 86_400,
+        "max_count": 50,
+        "action": "review",
+    }
+
+
+# A business's own money and settings: its owner's (and the platform's admins'), no one else's.
+CASES.update(
+    {
+        "see a business": Case(
+            "GET /api/v1/businesses/{business_id}",
+            lambda w, a: a.get(biz(w)),
+            expect(rest=200),
+        ),
+        "list the directory": Case(
+            "GET /api/v1/businesses",
+            lambda w, a: a.get("/api/v1/businesses"),
+            expect(rest=200),
+        ),
+        "delete a branch": Case(
+            "DELETE /api/v1/businesses/{business_id}/branches/{branch_id}",
+            lambda w, a: a.delete(f"{biz(w)}/branches/{fresh(w, 'branches')}"),
+            expect(rest=403, anonymous=401, owner_a=204, admin=204),
+        ),
+        "delete a product": Case(
+            "DELETE /api/v1/businesses/{business_id}/products/{product_id}",
+            lambda w, a: a.delete(f"{biz(w)}/products/{fresh(w, 'products')}"),
+            expect(rest=403, anonymous=401, owner_a=204, admin=204),
+        ),
+        "post a hold": Case(
+            "POST /api/v1/businesses/{business_id}/holds/{hold_id}/post",
+            lambda w, a: a.post(
+                f"{biz(w)}/holds/{fresh_hold(w)}/post", {"amount_minor": 1}, key=new_key()
+            ),
+            expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200),
+        ),
+        "read the offline limits": Case(  # its cashiers too: what their till may approve
+            "GET /api/v1/businesses/{business_id}/offline-limits",
+            lambda w, a: a.get(f"{biz(w)}/offline-limits"),
+            expect(rest=403, anonymous=401, owner_a=200, staff_a=200, admin=200),
+        ),
+        "set the offline limits": Case(
+            "PUT /api/v1/businesses/{business_id}/offline-limits",
+            lambda w, a: a.put(
+                f"{biz(w)}/offline-limits",
+                w.actors["owner_a"].get(f"{biz(w)}/offline-limits").json(),
+            ),
+            OWNERS,
+        ),
+        "list till staff": Case(
+            "GET /api/v1/businesses/{business_id}/till-staff",
+            lambda w, a: a.get(f"{biz(w)}/till-staff"),
+            OWNERS,
+        ),
+        "set a till PIN": Case(
+            "PUT /api/v1/businesses/{business_id}/till-staff/{user_id}",
+            lambda w, a: a.put(
+                f"{biz(w)}/till-staff/{w.actors['staff_a'].id}", {"pin": "482913", "name": "Sam"}
+            ),
+            OWNERS,
+        ),
+        "clear a till PIN": Case(
+            "DELETE /api/v1/businesses/{business_id}/till-staff/{user_id}",
+            lambda w, a: a.delete(f"{biz(w)}/till-staff/{w.actors['staff_a'].id}"),
+            expect(rest=403, anonymous=401, owner_a=204, admin=204),
+        ),
+        "list fraud rules": Case(
+            "GET /api/v1/businesses/{business_id}/fraud/rules",
+            lambda w, a: a.get(f"{biz(w)}/fraud/rules"),
+            OWNERS,
+        ),
+        "add a fraud rule": Case(
+            "POST /api/v1/businesses/{business_id}/fraud/rules",
+            lambda w, a: a.post(f"{biz(w)}/fraud/rules", rule()),
+            expect(rest=403, anonymous=401, owner_a=201, admin=201),
+        ),
+        "change a fraud rule": Case(
+            "PATCH /api/v1/businesses/{business_id}/fraud/rules/{rule_id}",
+            lambda w, a: a.patch(f"{biz(w)}/fraud/rules/{business_rule(w)}", {"max_count": 60}),
+            OWNERS,
+        ),
+        "list fraud reviews": Case(
+            "GET /api/v1/businesses/{business_id}/fraud/reviews",
+            lambda w, a: a.get(f"{biz(w)}/fraud/reviews"),
+            OWNERS,
+        ),
+        "see the subscription": Case(
+            "GET /api/v1/businesses/{business_id}/subscription",
+            lambda w, a: a.get(f"{biz(w)}/subscription"),
+            OWNERS,
+        ),
+        "change the plan": Case(
+            "PUT /api/v1/businesses/{business_id}/subscription/plan",
+            lambda w, a: a.put(f"{biz(w)}/subscription/plan", {"plan": "pro"}),
+            OWNERS,
+        ),
+        "keep a card for invoices": Case(
+            "PUT /api/v1/businesses/{business_id}/subscription/payment-card",
+            lambda w, a: a.put(
+                f"{biz(w)}/subscription/payment-card", {"card_number": "4242424242424242"}
+            ),
+            OWNERS,
+        ),
+        "hibernate": Case(
+            "POST /api/v1/businesses/{business_id}/subscription/hibernate",
+            lambda w, a: (
+                w.actors["owner_a"].post(f"{biz(w)}/subscription/wake"),
+                a.post(f"{biz(w)}/subscription/hibernate"),
+            )[1],
+            OWNERS,
+        ),
+        "wake": Case(
+            "POST /api/v1/businesses/{business_id}/subscription/wake",
+            lambda w, a: (
+                w.actors["owner_a"].post(f"{biz(w)}/subscription/hibernate"),
+                a.post(f"{biz(w)}/subscription/wake"),
+            )[1],
+            OWNERS,
+        ),
+        "list invoices": Case(
+            "GET /api/v1/businesses/{business_id}/invoices",
+            lambda w, a: a.get(f"{biz(w)}/invoices"),
+            OWNERS,
+        ),
+        "read billing notices": Case(
+            "GET /api/v1/businesses/{business_id}/billing-notices",
+            lambda w, a: a.get(f"{biz(w)}/billing-notices"),
+            OWNERS,
+        ),
+        "read the test clock": Case(
+            "GET /api/v1/businesses/{business_id}/test-clock",
+            lambda w, a: a.get(f"{biz(w)}/test-clock"),
+            OWNERS,
+        ),
+        "advance the test clock": Case(
+            "POST /api/v1/businesses/{business_id}/test-clock/advance",
+            lambda w, a: a.post(f"{biz(w)}/test-clock/advance", {"days": 1}),
+            OWNERS,
+        ),
+    }
+)
+
+
+def business_rule(world):
+    """Shop A's own fraud rule, made once by its owner before anyone acts."""
+    if "_rule" not in world.__dict__:
+        made = world.actors["owner_a"].post(f"{biz(world)}/fraud/rules", rule())
+        world.__dict__["_rule"] = made.json()["id"]
+    return world.__dict__["_rule"]
+
+
+# The platform's own settings: admins alone.
+ADMINS = expect(rest=403, anonymous=401, admin=200)
+CASES.update(
+    {
+        "store exchange rates": Case(
+            "POST /api/v1/admin/exchange-rates",
+            lambda w, a: a.post(
+                "/api/v1/admin/exchange-rates",
+                [{"currency": "EUR", "rate": "1.16", "valid_from": "2026-01-01"}],
+            ),
+            ADMINS,
+        ),
+        "list platform fraud rules": Case(
+            "GET /api/v1/admin/fraud/rules",
+            lambda w, a: a.get("/api/v1/admin/fraud/rules"),
+            ADMINS,
+        ),
+        "add a platform fraud rule": Case(
+            "POST /api/v1/admin/fraud/rules",
+            lambda w, a: a.post("/api/v1/admin/fraud/rules", rule()),
+            expect(rest=403, anonymous=401, admin=201),
+        ),
+        "change a platform fraud rule": Case(
+            "PATCH /api/v1/admin/fraud/rules/{rule_id}",
+            lambda w, a: a.patch(
+                f"/api/v1/admin/fraud/rules/{first_of(w, 'admin', '/api/v1/admin/fraud/rules')}",
+                {"max_count": 60},
+            ),
+            ADMINS,
+        ),
+        "list fraud decisions": Case(
+            "GET /api/v1/admin/fraud/decisions",
+            lambda w, a: a.get("/api/v1/admin/fraud/decisions"),
+            ADMINS,
+        ),
+        "list every fraud review": Case(
+            "GET /api/v1/admin/fraud/reviews",
+            lambda w, a: a.get("/api/v1/admin/fraud/reviews"),
+            ADMINS,
+        ),
+    }
+)
+
+# Public: the same answer for everyone (a token, if sent, changes nothing).
+CASES.update(
+    {
+        "read the price list": Case(
+            "GET /api/v1/plans", lambda w, a: a.get("/api/v1/plans"), expect(rest=200)
+        ),
+        "read the trust list": Case(
+            "GET /api/v1/trust-list", lambda w, a: a.get("/api/v1/trust-list"), expect(rest=200)
+        ),
+        "browse deals": Case(
+            "GET /api/v1/deals", lambda w, a: a.get("/api/v1/deals"), expect(rest=200)
+        ),
+        "see a deal": Case(
+            "GET /api/v1/deals/{deal_id}",
+            lambda w, a: a.get(f"/api/v1/deals/{w.deal['id']}"),
+            expect(rest=200),
+        ),
+        "follow a deal": Case(
+            "GET /api/v1/deals/{deal_id}/stream",
+            lambda w, a: opened(a, f"/api/v1/deals/{w.deal['id']}/stream"),
+            expect(rest=200),
+        ),
+        "sign up": Case(
+            "POST /api/v1/auth/signup",
+            lambda w, a: a.post(
+                "/api/v1/auth/signup",
+                {"email": f"{new_key()}@example.com", "password": PASSWORD, "role": "customer"},
+            ),
+            expect(rest=201),
+        ),
+        "sign in": Case(
+            "POST /api/v1/auth/login",
+            lambda w, a: a.post(
+                "/api/v1/auth/login", {"email": w.actors["holder"].email, "password": PASSWORD}
+            ),
+            expect(rest=200),
+        ),
+        "sign in's second step": Case(
+            "POST /api/v1/auth/login/mfa",
+            lambda w, a: a.post("/api/v1/auth/login/mfa", {"mfa_ticket": "x", "code": "000000"}),
+            expect(rest=401),  # no such ticket
+        ),
+        "refresh a sign-in": Case(
+            "POST /api/v1/auth/refresh",
+            lambda w, a: a.post("/api/v1/auth/refresh", {"refresh_token": "not-one"}),
+            expect(rest=401),
+        ),
+        "sign out": Case(
+            "POST /api/v1/auth/logout",
+            lambda w, a: a.post("/api/v1/auth/logout", {"refresh_token": "not-one"}),
+            expect(rest=204),
+        ),
+        "set a new password with a reset code": Case(
+            "POST /api/v1/auth/password-reset/confirm",
+            lambda w, a: a.post(
+                "/api/v1/auth/password-reset/confirm",
+                {"code": "AAAA-BBBB-CCCC", "new_password": "another long one"},
+            ),
+            expect(rest=400),  # not a code anyone was sent
+        ),
+        "confirm an email": Case(
+            "POST /api/v1/auth/verify-email",
+            lambda w, a: a.post("/api/v1/auth/verify-email", {"code": "AAAA-BBBB-CCCC"}),
+            expect(rest=400),
+        ),
+        "pair a terminal": Case(
+            "POST /api/v1/devices/pair",
+            lambda w, a: a.post(
+                "/api/v1/devices/pair",
+                {
+                    "code": "000000",
+                    "public_key": public_key_text(Ed25519PrivateKey.generate().public_key()),
+                    "name": "Till",
+                },
+            ),
+            expect(rest=422),  # no such pairing code
+        ),
+    }
+)
+
+# A terminal's routes take its device credentials: no person's token opens them
+# (terminals themselves: tests/server/test_sync_*.py).
+TERMINALS_ONLY = expect(rest=401)
+CASES.update(
+    {
+        "pull changes": Case(
+            "GET /api/v1/sync/changes", lambda w, a: a.get("/api/v1/sync/changes"), TERMINALS_ONLY
+        ),
+        "pull a snapshot": Case(
+            "GET /api/v1/sync/snapshot",
+            lambda w, a: a.get("/api/v1/sync/snapshot"),
+            TERMINALS_ONLY,
+        ),
+        "follow a terminal's changes": Case(
+            "GET /api/v1/sync/stream",
+            lambda w, a: opened(a, "/api/v1/sync/stream"),
+            TERMINALS_ONLY,
+        ),
+        "push a terminal's outbox": Case(
+            "POST /api/v1/sync/push",
+            lambda w, a: a.post("/api/v1/sync/push", {"events": []}),
+            TERMINALS_ONLY,
+        ),
+        "redeem at a terminal": Case(
+            "POST /api/v1/terminal/redemptions",
+            lambda w, a: a.post(
+                "/api/v1/terminal/redemptions",
+                {"token": "TP1:NOT-A-CODE", "amount_minor": 1},
+                key=new_key(),
+            ),
+            TERMINALS_ONLY,
+        ),
+        "redeem a voucher at a terminal": Case(
+            "POST /api/v1/terminal/voucher-redemptions",
+            lambda w, a: a.post(
+                "/api/v1/terminal/voucher-redemptions",
+                {"token": "TP1:NOT-A-CODE"},
+                key=new_key(),
+            ),
+            TERMINALS_ONLY,
+        ),
+    }
+)
+
+
+def _mine(what):
+    return lambda w, a: a.get(f"/api/v1/me/{what}")
+
+
+# Each person's own lists and settings: everyone signed in has their own.
+MINE = expect(rest=200, anonymous=401)
+CASES.update(
+    {
+        "list my " + what.replace("-", " "): Case(f"GET /api/v1/me/{what}", _mine(what), MINE)
+        for what in [
+            "clubs",
+            "deals",
+            "devices",
+            "donations",
+            "favourites",
+            "gift-cards",
+            "inbox",
+            "notification-preferences",
+            "saved-deals",
+            "sign-in-notices",
+            "tastes",
+            "vouchers",
+        ]
+    }
+)
+
+
+def holders_inbox_item(world):
+    """The newest item in the holder's inbox (a receipt for a card), delivered and read once
+    before anyone acts."""
+    from server.notifications import NotificationWorker
+
+    if "_inbox" not in world.__dict__:
+        NotificationWorker(world.app.state.sessions, world.app.state.settings).run_once()
+        world.__dict__["_inbox"] = first_of(world, "holder", "/api/v1/me/inbox")
+    return world.__dict__["_inbox"]
+
+
+CASES.update(
+    {
+        "favour a business": Case(
+            "PUT /api/v1/me/favourites/{business_id}",
+            lambda w, a: a.put(f"/api/v1/me/favourites/{w.shop.business_id}"),
+            expect(rest=204, anonymous=401),
+        ),
+        "stop favouring a business": Case(
+            "DELETE /api/v1/me/favourites/{business_id}",
+            lambda w, a: a.delete(f"/api/v1/me/favourites/{w.shop.business_id}"),
+            expect(rest=204, anonymous=401),
+        ),
+        "save a deal": Case(
+            "PUT /api/v1/me/saved-deals/{deal_id}",
+            lambda w, a: a.put(f"/api/v1/me/saved-deals/{w.deal['id']}"),
+            expect(rest=204, anonymous=401),
+        ),
+        "forget a saved deal": Case(
+            "DELETE /api/v1/me/saved-deals/{deal_id}",
+            lambda w, a: a.delete(f"/api/v1/me/saved-deals/{w.deal['id']}"),
+            expect(rest=204, anonymous=401),
+        ),
+        "set my notification preferences": Case(
+            "PUT /api/v1/me/notification-preferences",
+            lambda w, a: a.put("/api/v1/me/notification-preferences", {"preferences": []}),
+            MINE,
+        ),
+        "set my tastes": Case(
+            "PUT /api/v1/me/tastes",
+            lambda w, a: a.put("/api/v1/me/tastes", {"categories": ["cafe"]}),
+            MINE,
+        ),
+        "register a phone for push": Case(
+            "POST /api/v1/me/push-devices",
+            lambda w, a: a.post("/api/v1/me/push-devices", {"token": f"fcm-{new_key()}"}),
+            expect(rest=201, anonymous=401),
+        ),
+        "mark an inbox item read": Case(
+            "POST /api/v1/me/inbox/{item_id}/read",
+            lambda w, a: a.post(f"/api/v1/me/inbox/{holders_inbox_item(w)}/read"),
+            expect(rest=404, anonymous=401, holder=200),  # the holder's: no one else's
+        ),
+        "follow my cards": Case(
+            "GET /api/v1/me/stream", lambda w, a: opened(a, "/api/v1/me/stream"), MINE
+        ),
+        "follow my inbox": Case(
+            "GET /api/v1/me/inbox/stream",
+            lambda w, a: opened(a, "/api/v1/me/inbox/stream"),
+            MINE,
+        ),
+        "change my password": Case(
+            "POST /api/v1/auth/password",
+            lambda w, a: a.post(
+                "/api/v1/auth/password",
+                {"current_password": PASSWORD, "new_password": "another long one"},
+            ),
+            expect(rest=204, anonymous=401),
+        ),
+        "confirm two-step sign-in": Case(
+            "POST /api/v1/me/mfa/confirm",
+            lambda w, a: a.post("/api/v1/me/mfa/confirm", {"code": "000000"}),
+            expect(rest=409, anonymous=401),  # none started
+        ),
+        "get a card's QR code as SVG": Case(
+            "GET /api/v1/gift-cards/{card_id}/qr.svg",
+            lambda w, a: a.get(card_path(w, "/qr.svg")),
+            expect(rest=404, anonymous=401, holder=200, admin=200),
+        ),
+        "get a voucher's QR code as PNG": Case(
+            "GET /api/v1/vouchers/{voucher_id}/qr.png",
+            lambda w, a: a.get(f"/api/v1/vouchers/{w.vouchers[0]['id']}/qr.png"),
+            expect(rest=404, anonymous=401, holder=200, admin=200),
+        ),
+    }
+)
+
+
+def stored(world, row):
+    """`row` added to the database as the service would have made it; its id."""
+    with world.app.state.sessions() as session:
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def fresh_incident(world):
+    """A new incident of shop A's (as reconciliation records one), for one actor to resolve."""
+    from server.devices.models import Incident
+    from sync.wire import IncidentKind
+
+    return stored(
+        world,
+        Incident(
+            business_id=world.shop.business_id,
+            kind=IncidentKind.OFFLINE_OVERSPEND,
+            subject_id=world.card["id"],
+            event_id=new_key(),
+            amount_minor=1,
+            currency="GBP",
+            detail="Overspent offline by £0.01.",
+        ),
+    )
+
+
+def fresh_review(world):
+    """A new open review of shop A's (as its own rule opens one), for one actor to resolve."""
+    from server.fraud.models import FraudEvent, FraudReview, FraudSubject
+    from server.ids import make_id
+
+    return stored(
+        world,
+        FraudReview(
+            business_id=world.shop.business_id,
+            rule_id=business_rule(world),
+            decision_reference=make_id(),
+            event=FraudEvent.PURCHASE,
+            subject=FraudSubject.CUSTOMER,
+            subject_key=world.actors["holder"].id,
+            reason="2 purchases in a day",
+        ),
+    )
+
+
+def fresh_invoice(world):
+    """A new open invoice of shop A's (as billing issues one), for one actor to pay or void."""
+    from datetime import date
+
+    from server.billing.models import Invoice
+    from server.ids import make_id
+    from sync.wire import InvoiceKind, InvoiceStatus
+
+    today = date.today()
+    return stored(
+        world,
+        Invoice(
+            business_id=world.shop.business_id,
+            key=f"changes:{make_id()}",
+            kind=InvoiceKind.CHANGES,
+            issued_on=today,
+            period_start=today,
+            period_end=today,
+            status=InvoiceStatus.OPEN,
+            currency="GBP",
+            total_minor=100,
+        ),
+    )
+
+
+RESOLVED = {"status": "cleared", "resolution": "looked at"}
+
+# Each actor acts on one of its own, made just before.
+CASES.update(
+    {
+        "resolve an incident": Case(
+            "POST /api/v1/businesses/{business_id}/incidents/{incident_id}/resolve",
+            lambda w, a: a.post(
+                f"{biz(w)}/incidents/{fresh_incident(w)}/resolve", {"resolution": "refunded"}
+            ),
+            OWNERS,
+        ),
+        "resolve a fraud review": Case(
+            "POST /api/v1/businesses/{business_id}/fraud/reviews/{review_id}/resolve",
+            lambda w, a: a.post(f"{biz(w)}/fraud/reviews/{fresh_review(w)}/resolve", RESOLVED),
+            OWNERS,
+        ),
+        "resolve any fraud review": Case(
+            "POST /api/v1/admin/fraud/reviews/{review_id}/resolve",
+            lambda w, a: a.post(f"/api/v1/admin/fraud/reviews/{fresh_review(w)}/resolve", RESOLVED),
+            ADMINS,
+        ),
+        "pay an invoice": Case(
+            "POST /api/v1/businesses/{business_id}/invoices/{invoice_id}/pay",
+            lambda w, a: a.post(
+                f"{biz(w)}/invoices/{fresh_invoice(w)}/pay", {"card_number": "4242424242424242"}
+            ),
+            OWNERS,
+        ),
+        "void an invoice": Case(  # owners pay; admins void
+            "POST /api/v1/businesses/{business_id}/invoices/{invoice_id}/void",
+            lambda w, a: a.post(f"{biz(w)}/invoices/{fresh_invoice(w)}/void"),
+            ADMINS,
+        ),
+    }
+)
+
+
 def assert_table(world, table):
     """Every row of `table` in one world (each leaves the others' answers as they were)."""
     got = {name: statuses(world, case) for name, case in table.items()}
@@ -662,7 +1256,8 @@ WEBHOOK_CASES = {
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
     "see a webhook delivery": Case(
-        "GET /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}",
+        "GET /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}"
+        "/deliveries/{delivery_id}",
         lambda w, a: a.get(webhook_path(w, f"/deliveries/{w.webhook_delivery}")),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
@@ -672,7 +1267,8 @@ WEBHOOK_CASES = {
         expect(rest=403, anonymous=401, owner_a=202, admin=202),
     ),
     "resend a webhook delivery": Case(
-        "POST /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/resend",
+        "POST /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}"
+        "/deliveries/{delivery_id}/resend",
         lambda w, a: a.post(webhook_path(w, f"/deliveries/{w.webhook_delivery}/resend")),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
@@ -772,12 +1368,61 @@ CLUB_CASES = {
         ),
         expect(rest=403, anonymous=401, holder=201),
     ),
+    "list clubs": Case("GET /api/v1/clubs", lambda w, a: a.get("/api/v1/clubs"), expect(rest=200)),
+    "found a club": Case(
+        "POST /api/v1/clubs",
+        lambda w, a: a.post("/api/v1/clubs", {"name": "Walkers", "display_name": "Me"}),
+        expect(rest=201, anonymous=401),
+    ),
+    "see a club's members": Case(  # by display name only: public (docs/community.md)
+        "GET /api/v1/clubs/{club_id}/members",
+        lambda w, a: a.get(club_path(w, "/members")),
+        expect(rest=200),
+    ),
+    "approve a request to join": Case(
+        "POST /api/v1/clubs/{club_id}/members/{user_id}/approve",
+        lambda w, a: a.post(club_path(w, f"/members/{newcomer(w, approved=False)}/approve")),
+        expect(rest=403, anonymous=401, holder=200),
+    ),
+    "remove a member": Case(
+        "DELETE /api/v1/clubs/{club_id}/members/{user_id}",
+        lambda w, a: a.delete(club_path(w, f"/members/{newcomer(w, approved=True)}")),
+        expect(rest=403, anonymous=401, holder=204),
+    ),
+    "name a member's role": Case(
+        "PUT /api/v1/clubs/{club_id}/members/{user_id}/role",
+        lambda w, a: a.put(
+            club_path(w, f"/members/{w.actors['stranger'].id}/role"), {"role": "member"}
+        ),
+        expect(rest=403, anonymous=401, holder=200),
+    ),
+    "ask to join a club": Case(
+        "POST /api/v1/clubs/{club_id}/join",
+        lambda w, a: a.post(club_path(w, "/join"), {"display_name": "Me"}),
+        expect(rest=200, anonymous=401),  # members already: nothing changes
+    ),
     "let a business's cards be donated": Case(
         "PUT /api/v1/businesses/{business_id}/club-donations",
         lambda w, a: a.put(f"{biz(w)}/club-donations", {"allowed": True}),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
+    "leave a club": Case(  # last: the member leaves
+        "POST /api/v1/clubs/{club_id}/leave",
+        lambda w, a: a.post(club_path(w, "/leave")),
+        expect(rest=204, anonymous=401, holder=409),  # the founder hands the club on first
+    ),
 }
+
+
+def newcomer(world, *, approved):
+    """A new customer who asked to join the holder's club (and was let in, if `approved`)."""
+    person = sign_up(world.actors["holder"].client, "customer")
+    asked = person.post(club_path(world, "/join"), {"display_name": "New"})
+    assert asked.status_code == 200, asked.text
+    if approved:
+        let_in = world.actors["holder"].post(club_path(world, f"/members/{person.id}/approve"))
+        assert let_in.status_code == 200, let_in.text
+    return person.id
 
 
 def contest_path(world, tail=""):
@@ -812,9 +1457,11 @@ CONTEST_CASES = {
         expect(rest=403, anonymous=401, admin=201),
     ),
     "list contests": Case(
-        "GET /api/v1/contests",lambda w, a: a.get("/api/v1/contests"), expect(rest=200)),
+        "GET /api/v1/contests", lambda w, a: a.get("/api/v1/contests"), expect(rest=200)
+    ),
     "see a contest": Case(
-        "GET /api/v1/contests/{contest_id}",lambda w, a: a.get(contest_path(w)), expect(rest=200)),
+        "GET /api/v1/contests/{contest_id}", lambda w, a: a.get(contest_path(w)), expect(rest=200)
+    ),
     "see a contest's leaderboard": Case(
         "GET /api/v1/contests/{contest_id}/leaderboard",
         lambda w, a: a.get(contest_path(w, "/leaderboard")),
@@ -825,8 +1472,9 @@ CONTEST_CASES = {
         lambda w, a: a.post(contest_path(w, "/entries"), {"display_name": "Me"}),
         expect(rest=409, anonymous=401, holder=200, stranger=200),
     ),
+    # its entrant and the organiser; the rest, the leaderboard
     "see an entry's own page": Case(
-        "GET /api/v1/contests/{contest_id}/entries/{entry_id}",  # its entrant and the organiser; the rest, the leaderboard
+        "GET /api/v1/contests/{contest_id}/entries/{entry_id}",
         lambda w, a: a.get(contest_path(w, f"/entries/{w.contest_entry}")),
         expect(rest=403, anonymous=401, holder=200, owner_a=200, admin=200),
     ),
