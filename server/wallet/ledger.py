@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Engine, Table, bindparam, func, or_, select, text, update
+from sqlalchemy import Engine, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -329,18 +329,7 @@ def post(
     now = checked[-1] + 1 if checked else 0
     for account in changes[:now]:
         delta = deltas[account.id]
-        statement = (
-            update(LedgerAccount)
-            .where(LedgerAccount.id == account.id)
-            .values(balance_minor=LedgerAccount.balance_minor + delta)
-            .returning(LedgerAccount.balance_minor)
-            .execution_options(synchronize_session=False)
-        )
-        if delta < 0:
-            statement = statement.where(
-                or_(LedgerAccount.allow_negative, LedgerAccount.balance_minor >= -delta)
-            )
-        after = session.execute(statement).scalar()
+        after = session.execute(_MOVE_IF_COVERED, {"id": account.id, "delta": delta}).scalar()
         if after is None:
             raise InsufficientFundsError(account.id, balance(session, account.id), -delta)
         set_committed_value(account, "balance_minor", int(after))
@@ -354,6 +343,12 @@ def post(
     return operation_id
 
 
+# The balance moves only if it stays at or above zero, or the account may go below.
+_MOVE_IF_COVERED = text(
+    "UPDATE ledger_accounts SET balance_minor = balance_minor + :delta "
+    "WHERE id = :id AND (allow_negative OR balance_minor + :delta >= 0) "
+    "RETURNING balance_minor"
+)
 _MOVE_BALANCE = text(
     "UPDATE ledger_accounts SET balance_minor = balance_minor + :delta WHERE id = :id"
 )
