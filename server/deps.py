@@ -10,7 +10,7 @@ from typing import Annotated, Any, Protocol, TypeVar
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, contains_eager
 from starlette.concurrency import run_in_threadpool
 
@@ -41,6 +41,7 @@ __all__ = [
     "require_role",
     "till_for",
     "user_of",
+    "with_card",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="an access token from /api/v1/auth/login")
@@ -245,12 +246,7 @@ def till_for(
         .where(User.id == claims.user_id)
     )
     if card_id is not None:
-        query = (
-            query.add_columns(GiftCard)
-            .outerjoin(GiftCard, GiftCard.id == card_id)
-            .outerjoin(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
-            .options(contains_eager(GiftCard.account))
-        )
+        query = with_card(query, card_id)
     found = session.execute(query).first()
     if found is None:
         raise _no_user()
@@ -260,6 +256,18 @@ def till_for(
         _allowed(user, business, works_as, business_id, staff=staff),
         record if idempotency_key else NOT_READ,
         found._mapping[GiftCard] if card_id is not None else None,
+    )
+
+
+def with_card(query: Select[*tuple[Any, ...]], card_id: str) -> Select[*tuple[Any, ...]]:
+    """`query` with the gift card `card_id` (a last column, None when there is none) and
+    its ledger account loaded into the session: a sale's `session.get` of the card then
+    sends nothing."""
+    return (
+        query.add_columns(GiftCard)
+        .outerjoin(GiftCard, GiftCard.id == card_id)
+        .outerjoin(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
+        .options(contains_eager(GiftCard.account))
     )
 
 
