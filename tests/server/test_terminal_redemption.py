@@ -20,6 +20,12 @@ def redeem(client, auth, token, amount=100, key=None):
     return client.post(PATH, json={"token": token, "amount_minor": amount}, headers=headers)
 
 
+def header(till):
+    """The terminal's `Authorization: Device ...` header."""
+    assert till.api.auth is not None
+    return till.api.auth.header
+
+
 def balance(shop, card):
     return shop.owner.get(f"/api/v1/gift-cards/{card['id']}").json()["balance"]["minor"]
 
@@ -36,7 +42,7 @@ def revoke(shop, till):
         (lambda till: {}, 401, "unauthorized-device"),
         (lambda till: {"Authorization": f"Device {till.device_id}.wrong"}, 401, None),
         (lambda till: {"Authorization": "Device nosuchdevice.secret"}, 401, None),
-        (lambda till: till.api.auth.header, 403, "device-revoked"),
+        (lambda till: header(till), 403, "device-revoked"),
     ],
     ids=["no header", "wrong secret", "unknown device", "revoked"],
 )
@@ -55,30 +61,28 @@ def test_a_replaced_code_is_refused_and_its_replacement_redeems(client, shop, cu
     card = buy_card(customer, shop, 1000).json()
     till = Terminal(client, shop)
     reissued = customer.post(f"/api/v1/gift-cards/{card['id']}/reissue").json()
-    old = redeem(client, till.api.auth.header, card["token"])
+    old = redeem(client, header(till), card["token"])
     assert (old.status_code, old.json()["error"]) == (422, "revoked")
-    assert redeem(client, till.api.auth.header, reissued["token"]).status_code == 200
+    assert redeem(client, header(till), reissued["token"]).status_code == 200
     assert balance(shop, card) == 900
 
 
 def test_another_business_code_is_refused(client, shop, card):
     other = open_shop(client)
     till = Terminal(client, other)
-    answer = redeem(client, till.api.auth.header, card["token"])
+    answer = redeem(client, header(till), card["token"])
     assert (answer.status_code, answer.json()["error"]) == (422, "wrong_issuer"), answer.text
     assert balance(shop, card) == 1000
 
 
-def test_a_retry_gets_the_stored_answer_even_after_the_code_was_replaced(
-    client, shop, customer
-):
+def test_a_retry_gets_the_stored_answer_even_after_the_code_was_replaced(client, shop, customer):
     card = buy_card(customer, shop, 1000).json()
     till = Terminal(client, shop)
     key = new_key()
-    first = redeem(client, till.api.auth.header, card["token"], 300, key)
+    first = redeem(client, header(till), card["token"], 300, key)
     assert first.status_code == 200, first.text
     customer.post(f"/api/v1/gift-cards/{card['id']}/reissue")
-    again = redeem(client, till.api.auth.header, card["token"], 300, key)
+    again = redeem(client, header(till), card["token"], 300, key)
     assert (again.status_code, again.json()) == (200, first.json())
     assert balance(shop, card) == 700
 
@@ -93,9 +97,9 @@ def test_an_online_redemption_takes_at_most_five_round_trips_on_postgresql(
     if engine.dialect.name != "postgresql":
         pytest.skip("round trips are PostgreSQL's: SQLite runs in the process")
     till = Terminal(client, shop)
-    assert redeem(client, till.api.auth.header, card["token"]).status_code == 200  # warm
+    assert redeem(client, header(till), card["token"]).status_code == 200  # warm
     before = round_trips()
-    assert redeem(client, till.api.auth.header, card["token"]).status_code == 200
+    assert redeem(client, header(till), card["token"]).status_code == 200
     # One read of the device, business, key, offline record, code and card; the fraud
     # windows; the card's debit; the COMMIT with every write. One more when the revenue
     # sub-account it credits is one this process has not read yet (`ledger.account`).
