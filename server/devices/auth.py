@@ -89,7 +89,7 @@ def terminal_till(
     """`device_from_header`, its business, the key's stored answer and its recorded
     redemption, the code's revocation and the card it names (with its ledger account, so
     the sale's `session.get` sends nothing), in one query: a terminal asks them all on
-    every sale. `code` was read first (no I/O), so its card is known."""
+    every sale. `code` was read first (no database), so its card is known."""
     credentials = _credentials(authorization)
     if credentials is None:
         raise _unrecognised()

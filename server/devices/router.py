@@ -232,7 +232,7 @@ async def terminal_redemption(
     keyring = request.app.state.keyring
 
     def work(session: Session) -> Outcome:
-        # The code is read first (no I/O), so that the card it names is read with the rest.
+        # The code is read first (no database), so that the card it names is read with the rest.
         code = read_code(keyring.trust_list(), body.token, utcnow())
         till = terminal_till(session, authorization, idempotency_key, code)
         device = till.device

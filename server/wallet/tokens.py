@@ -123,7 +123,7 @@ def _other_kind(wanted: Kind) -> NotAGiftCard | NotAVoucher:
 @dataclass(frozen=True)
 class PresentedCode:
     """A scanned code read before its business is known: its signature and dates checked
-    (no I/O), and its claims, or why it fails. `revoked`, when read with a request's other
+    (no database), and its claims, or why it fails. `revoked`, when read with a request's other
     reads, says whether the code's copy was replaced (None: not read yet)."""
 
     text: str
