@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
@@ -49,6 +50,8 @@ from server.app import create_app  # noqa: E402
 from server.db import Base, make_engine  # noqa: E402
 from server.notifications.worker import NotificationWorker  # noqa: E402
 from server.settings import Settings  # noqa: E402
+from sync.client import DeviceAuth, SyncClient  # noqa: E402
+from sync.wire import public_key_text  # noqa: E402
 from tests.server.api import (  # noqa: E402
     Actor,
     Shop,
@@ -225,9 +228,18 @@ def profile(
     return by_layer(stats)
 
 
+def paired_terminal(client: TestClient, shop: Shop) -> DeviceAuth:
+    """A terminal paired with `shop`, as the tests pair one: its credentials."""
+    code = shop.owner.post(f"/api/v1/businesses/{shop.business_id}/pairing-codes").json()
+    key = public_key_text(Ed25519PrivateKey.generate().public_key())
+    paired = SyncClient("", http=client).pair(code["code"], key, f"Till {uuid.uuid4().hex[:6]}")
+    return DeviceAuth(paired.device_id, paired.secret)
+
+
 def kinds(client: TestClient, shop: Shop, customer: Actor) -> list[Callable[[TestClient], Kind]]:
     """The requests measured, each made for a client (its own, when profiled)."""
-    card = buy_card(customer, shop, 9_000_000).json()["id"]
+    bought = buy_card(customer, shop, 9_000_000).json()
+    card = bought["id"]
     deal = create_deal(shop).json()["id"]
     path = f"/api/v1/businesses/{shop.business_id}"
     vouchers: list[str] = []
@@ -244,6 +256,18 @@ def kinds(client: TestClient, shop: Shop, customer: Actor) -> list[Callable[[Tes
             "till redemption of a gift card",
             lambda: cashier.post(
                 f"{path}/redemptions", {"card_id": card, "amount_minor": 1}, key=new_key()
+            ),
+            200,
+        )
+
+    def terminal_redemption(c: TestClient) -> Kind:
+        till = paired_terminal(c, shop)
+        return Kind(
+            "terminal online redemption",
+            lambda: c.post(
+                "/api/v1/terminal/redemptions",
+                json={"token": bought["token"], "amount_minor": 1},
+                headers={**till.header, "Idempotency-Key": new_key()},
             ),
             200,
         )
@@ -281,7 +305,7 @@ def kinds(client: TestClient, shop: Shop, customer: Actor) -> list[Callable[[Tes
             200,
         )
 
-    return [health, redemption, purchase, voucher_purchase, voucher_redemption]
+    return [health, redemption, terminal_redemption, purchase, voucher_purchase, voucher_redemption]
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Protocol, TypeVar
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Executable, and_, bindparam, select
+from sqlalchemy import BindParameter, Executable, Select, and_, bindparam, select
 from sqlalchemy.orm import Session, contains_eager
 from starlette.concurrency import run_in_threadpool
 
@@ -41,6 +41,7 @@ __all__ = [
     "require_role",
     "till_for",
     "user_of",
+    "with_card",
 ]
 
 _bearer = HTTPBearer(auto_error=False, description="an access token from /api/v1/auth/login")
@@ -215,7 +216,7 @@ class Till:
     card: GiftCard | None = None
 
 
-def _till_query(*, with_card: bool) -> Executable:
+def _till_query(*, card: bool) -> Executable:
     """`till_for`'s one query, built once: its values are parameters."""
     query = (
         select(User, Business, StaffMember.role, IdempotencyRecord)
@@ -231,17 +232,7 @@ def _till_query(*, with_card: bool) -> Executable:
         )
         .where(User.id == bindparam("user_id"))
     )
-    if not with_card:
-        return query
-    return (
-        query.add_columns(GiftCard)
-        .outerjoin(GiftCard, GiftCard.id == bindparam("card_id"))
-        .outerjoin(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
-        .options(contains_eager(GiftCard.account))
-    )
-
-
-_TILL, _TILL_WITH_CARD = _till_query(with_card=False), _till_query(with_card=True)
+    return with_card(query, bindparam("card_id")) if card else query
 
 
 def till_for(
@@ -278,6 +269,23 @@ def till_for(
         record if idempotency_key else NOT_READ,
         found._mapping[GiftCard] if card_id is not None else None,
     )
+
+
+def with_card(
+    query: Select[*tuple[Any, ...]], card_id: str | BindParameter[str]
+) -> Select[*tuple[Any, ...]]:
+    """`query` with the gift card `card_id` (a last column, None when there is none) and
+    its ledger account loaded into the session: a sale's `session.get` of the card then
+    sends nothing."""
+    return (
+        query.add_columns(GiftCard)
+        .outerjoin(GiftCard, GiftCard.id == card_id)
+        .outerjoin(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
+        .options(contains_eager(GiftCard.account))
+    )
+
+
+_TILL, _TILL_WITH_CARD = _till_query(card=False), _till_query(card=True)
 
 
 Work = TypeVar("Work")

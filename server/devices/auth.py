@@ -4,30 +4,44 @@ Shared by the routes of `devices` and the terminals' event stream (`realtime`)."
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass, replace
 
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from ..deps import with_card
+from ..directory.models import Business
 from ..problems import Problem
+from ..wallet.idempotency import NOT_READ, Prior
+from ..wallet.models import GiftCard, IdempotencyRecord, IssuedToken
+from ..wallet.tokens import PresentedCode
 from . import service
-from .models import Device
+from .models import Device, TillRedemption
 
-__all__ = ["device_from_header"]
+__all__ = ["TerminalTill", "device_from_header", "scope_of", "terminal_till"]
 
 
-def device_from_header(session: Session, authorization: str | None) -> Device:
-    """The paired, unrevoked terminal the header names; else a 401 or 403 problem."""
+def _credentials(authorization: str | None) -> tuple[str, str] | None:
     scheme, _, credentials = (authorization or "").partition(" ")
     device_id, _, secret = credentials.partition(".")
-    device = session.get(Device, device_id) if scheme == "Device" and secret else None
+    return (device_id, secret) if scheme == "Device" and secret else None
+
+
+def _unrecognised() -> Problem:
+    return Problem(
+        401,
+        "unauthorized-device",
+        "Terminal not recognised",
+        "Send 'Authorization: Device <device_id>.<secret>' from pairing; if the "
+        "terminal was reset, pair it again.",
+        headers={"WWW-Authenticate": "Device"},
+    )
+
+
+def _checked(device: Device | None, secret: str) -> Device:
+    """`device` if `secret` is its own and it was not revoked; else a 401 or 403 problem."""
     if device is None or not secrets.compare_digest(device.secret_hash, service.digest(secret)):
-        raise Problem(
-            401,
-            "unauthorized-device",
-            "Terminal not recognised",
-            "Send 'Authorization: Device <device_id>.<secret>' from pairing; if the "
-            "terminal was reset, pair it again.",
-            headers={"WWW-Authenticate": "Device"},
-        )
+        raise _unrecognised()
     if device.revoked_at is not None:
         raise Problem(
             403,
@@ -37,3 +51,86 @@ def device_from_header(session: Session, authorization: str | None) -> Device:
             "with a new code if that was a mistake.",
         )
     return device
+
+
+def device_from_header(session: Session, authorization: str | None) -> Device:
+    """The paired, unrevoked terminal the header names; else a 401 or 403 problem."""
+    credentials = _credentials(authorization)
+    if credentials is None:
+        raise _unrecognised()
+    device_id, secret = credentials
+    return _checked(session.get(Device, device_id), secret)
+
+
+def scope_of(device_id: str) -> str:
+    """Where a terminal's Idempotency-Keys are kept: its own."""
+    return f"device:{device_id}"
+
+
+@dataclass(frozen=True)
+class TerminalTill:
+    """A terminal at its business's till: the device, the business, what its
+    Idempotency-Key already answered (`Prior`), what it recorded under that key (its
+    offline event's redemption, or None), the code presented with its revocation read,
+    and the card it names (None if there is none; kept here so that the session keeps
+    it loaded)."""
+
+    device: Device
+    business: Business
+    prior: Prior
+    recorded: TillRedemption | None
+    code: PresentedCode
+    card: GiftCard | None
+
+
+def terminal_till(
+    session: Session, authorization: str | None, idempotency_key: str | None, code: PresentedCode
+) -> TerminalTill:
+    """`device_from_header`, its business, the key's stored answer and its recorded
+    redemption, the code's revocation and the card it names (with its ledger account, so
+    the sale's `session.get` sends nothing), in one query: a terminal asks them all on
+    every sale. `code` was read first (no database), so its card is known."""
+    credentials = _credentials(authorization)
+    if credentials is None:
+        raise _unrecognised()
+    device_id, secret = credentials
+    query = (
+        select(Device, Business, IdempotencyRecord, TillRedemption, IssuedToken.revoked_at)
+        .select_from(Device)
+        .join(Business, Business.id == Device.business_id)
+        .outerjoin(
+            IdempotencyRecord,
+            and_(
+                IdempotencyRecord.scope == scope_of(device_id),
+                IdempotencyRecord.key == idempotency_key,
+            ),
+        )
+        .outerjoin(
+            TillRedemption,
+            and_(
+                TillRedemption.device_id == Device.id, TillRedemption.attempt_key == idempotency_key
+            ),
+        )
+        .outerjoin(
+            IssuedToken,
+            and_(
+                IssuedToken.business_id == Device.business_id, IssuedToken.token_id == code.token_id
+            ),
+        )
+        .where(Device.id == device_id)
+    )
+    card_id = code.subject_id
+    if card_id is not None:
+        query = with_card(query, card_id)
+    found = session.execute(query).first()
+    if found is None:
+        raise _unrecognised()
+    device, business, record, recorded, revoked_at = found[:5]
+    return TerminalTill(
+        _checked(device, secret),
+        business,
+        record if idempotency_key else NOT_READ,
+        recorded,
+        replace(code, revoked=revoked_at is not None),
+        found._mapping[GiftCard] if card_id is not None else None,
+    )

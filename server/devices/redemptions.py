@@ -15,7 +15,14 @@ from ..db import insert_rows
 from ..errors import RedeemedOffline
 from .models import RedeemedItem, TillRedemption
 
-__all__ = ["Noted", "find", "insert", "record", "refuse_if_recorded_offline"]
+__all__ = [
+    "Noted",
+    "find",
+    "insert",
+    "record",
+    "refuse_if_recorded",
+    "refuse_if_recorded_offline",
+]
 
 
 def find(session: Session, device_id: str, attempt_key: str) -> TillRedemption | None:
@@ -29,12 +36,17 @@ def find(session: Session, device_id: str, attempt_key: str) -> TillRedemption |
 def refuse_if_recorded_offline(session: Session, device_id: str, attempt_key: str) -> None:
     """An online attempt that arrives after the terminal recorded the sale offline (it got no
     answer in time) is refused: the sale is already in the ledger."""
-    offline = find(session, device_id, attempt_key)
-    if offline is not None:
+    refuse_if_recorded(find(session, device_id, attempt_key))
+
+
+def refuse_if_recorded(recorded: TillRedemption | None) -> None:
+    """`refuse_if_recorded_offline`, given what the terminal recorded under the attempt key
+    (read with a request's other reads)."""
+    if recorded is not None:
         raise RedeemedOffline(
-            f"The terminal recorded this sale offline as event {offline.event_id}: it is in "
+            f"The terminal recorded this sale offline as event {recorded.event_id}: it is in "
             "the ledger already, and was not redeemed again.",
-            event_id=offline.event_id,
+            event_id=recorded.event_id,
         )
 
 
@@ -50,21 +62,21 @@ def record(
     event_id: str | None = None,
     made_at: datetime | None = None,
     cashier_id: str | None = None,
-) -> TillRedemption:
-    """Keep a redemption under its attempt key (a second one for the key cannot commit)."""
-    redemption = TillRedemption(
-        device_id=device_id,
-        attempt_key=attempt_key,
-        item=item.value,
-        subject_id=subject_id,
-        amount_minor=amount_minor,
-        operation_id=operation_id,
-        event_id=event_id,
-        made_at=made_at or datetime.now(UTC),
-        cashier_id=cashier_id,
-    )
-    session.add(redemption)
-    return redemption
+) -> None:
+    """Keep a redemption under its attempt key, written with the transaction's commit
+    (nothing reads it before; a second one for the key cannot commit)."""
+    row = {
+        "device_id": device_id,
+        "attempt_key": attempt_key,
+        "item": item,
+        "subject_id": subject_id,
+        "amount_minor": amount_minor,
+        "operation_id": operation_id,
+        "event_id": event_id,
+        "made_at": made_at or datetime.now(UTC),
+        "cashier_id": cashier_id,
+    }
+    insert_rows(session, TillRedemption, [row], later=True)
 
 
 @dataclass

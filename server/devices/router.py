@@ -26,7 +26,7 @@ from sync.wire import (
     VoucherPublic,
 )
 
-from ..db import SessionDep
+from ..db import SessionDep, utcnow
 from ..deals import service as deals
 from ..deals.schemas import voucher_public
 from ..deps import CurrentUser, IdempotencyKey, business_for, in_thread, owned, reply
@@ -36,8 +36,9 @@ from ..fraud.client import client_of
 from ..pages import Paging
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.schemas import redemption_public
+from ..wallet.tokens import PresentedCode, read_code
 from . import lists, redemptions, service
-from .auth import device_from_header
+from .auth import device_from_header, scope_of, terminal_till
 from .models import Device, Incident, RedeemedItem
 from .pull import changes_since, offline_limits, resume_from, snapshot_page
 from .reconcile import apply_events
@@ -202,9 +203,14 @@ def resolve_incident(
     return _incident_public(incident)
 
 
+def _limit(device: Device, request: Request) -> None:
+    """The redemption rate limit of a terminal's till."""
+    request.app.state.redeem_limiter.hit(f"device:{device.id}", "redemption")
+
+
 def _till_business(device: Device, session: SessionDep, request: Request) -> Business:
     """The business whose till this terminal is, after the redemption rate limit."""
-    request.app.state.redeem_limiter.hit(f"device:{device.id}", "redemption")
+    _limit(device, request)
     business = session.get(Business, device.business_id)
     assert business is not None  # a device belongs to a business for good
     return business
@@ -223,21 +229,33 @@ async def terminal_redemption(
 ) -> Response:
     request_body = {"path": request.url.path, **body.model_dump()}
     address = client_of(request).address
+    keyring = request.app.state.keyring
 
     def work(session: Session) -> Outcome:
-        device = device_from_header(session, authorization)
-        business = _till_business(device, session, request)
+        # The code is read first (no database), so that the card it names is read with the rest.
+        code = read_code(keyring.trust_list(), body.token, utcnow())
+        till = terminal_till(session, authorization, idempotency_key, code)
+        device = till.device
+        _limit(device, request)
+        first = True
 
         def operation() -> Outcome:
+            nonlocal first
             assert idempotency_key is not None  # idempotent() refuses a request without one
-            redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
+            if first:  # what the till's one query read
+                redemptions.refuse_if_recorded(till.recorded)
+                presented: str | PresentedCode = till.code
+            else:  # run again (another unique row won the commit): read afresh
+                redemptions.refuse_if_recorded_offline(session, device.id, idempotency_key)
+                presented = body.token
+            first = False
             redeemed = fraud.redeem_at_till(
                 session,
-                request.app.state.keyring,
-                business,
+                keyring,
+                till.business,
                 terminal=f"device:{device.id}",
                 address=address,
-                token=body.token,
+                token=presented,
                 card_id=None,
                 amount_minor=body.amount_minor,
                 memo=f"online at terminal {device.name}",
@@ -255,8 +273,8 @@ async def terminal_redemption(
             )
             return 200, redemption_public(redeemed).model_dump(mode="json")
 
-        scope = f"device:{device.id}"
-        return idempotent(session, scope, idempotency_key, request_body, operation)
+        scope = scope_of(device.id)
+        return idempotent(session, scope, idempotency_key, request_body, operation, till.prior)
 
     return reply(await in_thread(request, work))
 
@@ -380,6 +398,4 @@ def terminal_voucher_redemption(
         return 200, voucher_public(voucher).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
-    return reply(
-        idempotent(session, f"device:{device.id}", idempotency_key, request_body, operation)
-    )
+    return reply(idempotent(session, scope_of(device.id), idempotency_key, request_body, operation))

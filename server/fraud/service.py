@@ -64,6 +64,7 @@ from ..pages import PageRequest
 from ..wallet import cards
 from ..wallet.cards import Redemption
 from ..wallet.ledger import NOWHERE, Origin
+from ..wallet.tokens import PresentedCode
 from ..writebehind import later
 from .models import (
     ClientDevice,
@@ -609,7 +610,7 @@ def redeem_at_till(
     *,
     terminal: str,
     address: str,
-    token: str | None,
+    token: str | PresentedCode | None,
     card_id: str | None,
     amount_minor: int,
     memo: str,

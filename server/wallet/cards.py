@@ -39,7 +39,7 @@ from .limits import (
     reserve_payment_card_load,
 )
 from .models import GiftCard, Hold, HoldStatus, LedgerAccount, Purpose, Transfer, TransferKind
-from .tokens import presented_subject, revoke_tokens_of, sign_token
+from .tokens import PresentedCode, presented_subject, revoke_tokens_of, sign_token
 
 __all__ = [
     "CARD_LIFETIME",
@@ -173,12 +173,13 @@ def find_card(
     session: Session,
     keyring: Keyring,
     business: Business,
-    token: str | None,
+    token: str | PresentedCode | None,
     card_id: str | None,
     now: datetime | None = None,
 ) -> GiftCard:
-    """The card a cashier presents — by QR text, checked as a terminal would, or by id —
-    if it belongs to `business` and can be spent now."""
+    """The card a cashier presents — by QR text (or the code read from it already),
+    checked as a terminal would, or by id — if it belongs to `business` and can be spent
+    now."""
     now = now or _now()
     if token is not None:
         card_id = presented_subject(session, keyring, business.id, token, Kind.GIFT_CARD, now)

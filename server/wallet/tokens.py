@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from sync.tokens import (
     Kind,
     TokenClaims,
     TokenError,
+    TrustList,
     Verifier,
     id_text,
     issue,
@@ -22,7 +25,14 @@ from ..errors import InvalidToken, NotAGiftCard, NotAVoucher
 from ..keys.keyring import Keyring
 from .models import IssuedToken
 
-__all__ = ["RevokedTokens", "presented_subject", "revoke_tokens_of", "sign_token"]
+__all__ = [
+    "PresentedCode",
+    "RevokedTokens",
+    "presented_subject",
+    "read_code",
+    "revoke_tokens_of",
+    "sign_token",
+]
 
 
 def _unused_token_id(session: Session, business_id: str) -> bytes:
@@ -110,23 +120,67 @@ def _other_kind(wanted: Kind) -> NotAGiftCard | NotAVoucher:
     return NotAVoucher("That code is a gift card: redeem it as a gift card.")
 
 
+@dataclass(frozen=True)
+class PresentedCode:
+    """A scanned code read before its business is known: its signature and dates checked
+    (no database), and its claims, or why it fails. `revoked`, when read with a request's other
+    reads, says whether the code's copy was replaced (None: not read yet)."""
+
+    text: str
+    claims: TokenClaims | None
+    error: TokenError | None
+    revoked: bool | None = None
+
+    @property
+    def subject_id(self) -> str | None:
+        """The card or voucher the code names, if its signature holds."""
+        return None if self.claims is None else id_text(self.claims.subject)
+
+    @property
+    def token_id(self) -> str | None:
+        """The code's cti, if its signature holds."""
+        return None if self.claims is None else id_text(self.claims.token_id)
+
+
+def read_code(trust: TrustList, token: str, now: datetime) -> PresentedCode:
+    """`token`'s claims if signed by a key of `trust` and valid at `now`: everything
+    `presented_subject` checks but the business's own lists (issuer, revocations)."""
+    try:
+        claims = Verifier(trust, clock=lambda: now).verify(token).tillpoint
+    except TokenError as exc:
+        return PresentedCode(token, None, exc)
+    assert claims is not None
+    return PresentedCode(token, claims, None)
+
+
 def presented_subject(
-    session: Session, keyring: Keyring, business_id: str, token: str, kind: Kind, now: datetime
+    session: Session,
+    keyring: Keyring,
+    business_id: str,
+    token: str | PresentedCode,
+    kind: Kind,
+    now: datetime,
 ) -> str:
     """The card or voucher id in a code presented at `business_id`'s till, checked exactly
     as a terminal checks it offline; otherwise `InvalidToken` (or the wrong kind's error)
-    saying why."""
-    verifier = Verifier(
-        keyring.trust_list(),
-        issuer=parse_id(business_id),
-        revoked=RevokedTokens(session, business_id),
-        clock=lambda: now,
+    saying why. A `PresentedCode` was read already: only the business's lists are left
+    (its revocation too, when that was read with it)."""
+    code = (
+        token if isinstance(token, PresentedCode) else read_code(keyring.trust_list(), token, now)
     )
+    revoked: Container[bytes]
+    if code.revoked is None:
+        revoked = RevokedTokens(session, business_id)
+    else:
+        revoked = frozenset([code.claims.token_id]) if code.revoked and code.claims else frozenset()
+    lists = Verifier(TrustList(), issuer=parse_id(business_id), revoked=revoked)  # no key asked
     try:
-        claims = verifier.verify(token).tillpoint
+        if code.error is not None:
+            raise code.error
+        assert code.claims is not None
+        lists.check_lists(code.claims)
     except TokenError as exc:
         raise InvalidToken(exc.message, error=exc.code) from None
-    assert claims is not None
-    if claims.kind is not kind:
+    if code.claims.kind is not kind:
         raise _other_kind(kind)
-    return id_text(claims.subject)
+    return id_text(code.claims.subject)

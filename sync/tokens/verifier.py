@@ -180,7 +180,7 @@ class Verifier:
             raise UntrustedKeyError("the key was outside its validity dates when it signed")
         self._check_dates(claims, now)
         if tillpoint is not None:
-            self._check_lists(tillpoint)
+            self.check_lists(tillpoint)
         return DecodedToken(message, claims, compressed, tillpoint)
 
     def _check_dates(self, claims: Mapping[Any, Any], now: datetime) -> None:
@@ -192,7 +192,10 @@ class Verifier:
             if start is not None and now + self.leeway < start:
                 raise NotYetValidError(f"valid from {start:%Y-%m-%d %H:%M:%S} UTC")
 
-    def _check_lists(self, claims: TokenClaims) -> None:
+    def check_lists(self, claims: TokenClaims) -> None:
+        """The issuer, revocation and block checks alone (the last of `verify`'s), for
+        claims verified before those lists were known: a server reads its revocation of
+        a code with the rest of a request's reads, once the code says which card it is."""
         if self.issuer is not None and claims.issuer != self.issuer:
             raise WrongIssuerError(f"issued by business {id_text(claims.issuer)}")
         if claims.token_id in self.revoked:
