@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import httpx
@@ -67,12 +68,13 @@ class CounterCamera:
         self.closed = True
 
 
-async def until(pilot, condition, what: str, timeout: float = 20.0) -> None:
-    """Let the app run until `condition()` holds (workers finish, messages arrive)."""
+async def until(pilot, condition, what: str | Callable[[], str], timeout: float = 20.0) -> None:
+    """Let the app run until `condition()` holds (workers finish, messages arrive); `what`
+    names it (a function, to say what the screen shows when it gives up)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
+            raise AssertionError(f"gave up waiting for {what() if callable(what) else what}")
         await pilot.pause(0.05)
 
 
@@ -217,9 +219,10 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
     _owner_pin(server, shop, "7305")
     TerminalSession(data).pair(server.base, shop["pairing_code"], "Till 2")
     camera = CounterCamera()
-    app = make_app(
-        data, camera=camera, sync_interval=3600, timeout=2.0, scan_cooldown=0
-    )  # each frame held up is a new sighting
+    # Each frame held up is a new sighting. The server's answers get 10 s: on a busy test
+    # machine a payment can take longer than 2 s, and going offline below is a refused
+    # connection, which no timeout holds up.
+    app = make_app(data, camera=camera, sync_interval=3600, timeout=10.0, scan_cooldown=0)
     voucher = frame_with_codes([shop["voucher"]["token"]], look=Look(size=0.4, blur=3))
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.session.status().last_sync is not None, "first sync")
@@ -300,7 +303,7 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         await pilot.press(*shop["owner_email"], "enter", *PASSWORD, "enter")
         owner = app.screen.query_one(OwnerPane)
         message = owner.query_one("#owner-message")
-        await until(pilot, lambda: owner.desk is not None, f"sign-in: {message.render()}")
+        await until(pilot, lambda: owner.desk is not None, lambda: f"sign-in: {message.render()}")
         assert owner.query_one("#device-table", DataTable).row_count == 1
         billing = owner.query_one("#billing")
         assert "Billing: Starter, £1.00 a month, 1 of 10 products, past_due." in str(
@@ -309,7 +312,12 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         assert "£1.00 open" in str(billing.render())
         await pilot.click("#pay-card")
         await pilot.press(*"4242424242424242", "enter")
-        await until(pilot, lambda: "£1.00 paid" in str(billing.render()), "the payment")
+        await until(
+            pilot,
+            lambda: "£1.00 paid" in str(billing.render()),
+            lambda: f"the payment: {message.render()}",
+            60,
+        )
         assert "1 of 10 products, active." in str(billing.render())
         single = owner.query_one("#max_single_minor", Input)
         assert single.value == "20.00"
