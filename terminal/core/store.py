@@ -182,6 +182,9 @@ class TerminalStore:
         self.path = path
         self._local = threading.local()
         self._lock = threading.Lock()
+        # Held through each write transaction, and by `close()`: a connection is never
+        # closed under a thread in the middle of its transaction (that crashes SQLite).
+        self._writing = threading.RLock()
         self._open: list[sqlite_utils.Database] = []  # every connection, to close
         self._idle: list[sqlite_utils.Database] = []  # handed back by threads that are done
         self._generation = 0  # moves on at close(): a thread's older connection is closed
@@ -227,11 +230,12 @@ class TerminalStore:
     def close(self) -> None:
         """Close every connection, whichever thread opened it; the store opens new ones
         if it is used again."""
-        with self._lock:
-            self._generation += 1
-            connections, self._open, self._idle = self._open, [], []
-        for db in connections:
-            db.conn.close()
+        with self._writing:
+            with self._lock:
+                self._generation += 1
+                connections, self._open, self._idle = self._open, [], []
+            for db in connections:
+                db.conn.close()
 
     def _migrate(self) -> None:
         """Bring the file to SCHEMA_VERSION, all steps in one transaction; refuse a file
@@ -268,13 +272,14 @@ class TerminalStore:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction, taken up front so two writers never interleave."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        with self._writing:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
 
     # -- meta ---------------------------------------------------------------------
 
