@@ -211,7 +211,7 @@ def snapshot_page(
                 )
             )
         )
-    name, suspended = _business(session, business_id)
+    name, suspended, zone = _business(session, business_id)
     return SnapshotPage(
         cursor=cursor,
         next_after=rows[-1][0] if more else None,
@@ -224,27 +224,22 @@ def snapshot_page(
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
-        business_time_zone=_business_time_zone(session, business_id),
+        business_time_zone=zone,
         staff=staff_states(session, business_id) if not after else [],
         business_name=name,
         suspended_by_operators=suspended,
     )
 
 
-def _business(session: Session, business_id: str) -> tuple[str | None, bool]:
-    """The business's name (for receipts) and whether its operators have suspended it (the
-    till says so and pauses listing edits). Both are columns of the business, so a change
-    to either is an event in its log, and the pull that follows carries them."""
+def _business(session: Session, business_id: str) -> tuple[str | None, bool, str | None]:
+    """The business's name (for receipts), whether its operators have suspended it (the
+    till says so and pauses listing edits) and its time zone (which day is today at its
+    tills). All are columns of the business, so a change to any is an event in its log,
+    and the pull that follows carries them."""
     business = session.get(Business, business_id)
     if business is None:
-        return None, False
-    return business.name, business.suspended_at is not None
-
-
-def _business_time_zone(session: Session, business_id: str) -> str | None:
-    """Which day is today at its tills (their owner's takings)."""
-    business = session.get(Business, business_id)  # the name's, from the session's map
-    return None if business is None else business.time_zone
+        return None, False, None
+    return business.name, business.suspended_at is not None, business.time_zone
 
 
 def _plan(session: Session, business_id: str) -> PlanState | None:
@@ -274,7 +269,7 @@ def changes_since(
     branches = _branch_states(session.scalars(select(Branch).where(Branch.id.in_(branch_ids))))
     staff_ids = _ids(page, EventEntity.STAFF)
     staff = staff_states(session, business_id, staff_ids) if staff_ids else []
-    name, suspended = _business(session, business_id)
+    name, suspended, zone = _business(session, business_id)
     return ChangesPage(
         cursor=page[-1].position if page else cursor,
         more=more,
@@ -296,7 +291,7 @@ def changes_since(
         trust_list=trust_list,
         offline_limits=offline_limits(session, business_id),
         plan=_plan(session, business_id),
-        business_time_zone=_business_time_zone(session, business_id),
+        business_time_zone=zone,
         staff=staff,
         removed_staff=sorted(set(staff_ids) - {s.id for s in staff}),
         business_name=name,
