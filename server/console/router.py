@@ -23,6 +23,7 @@ from ..accounts.models import AccountSession, Role, User
 from ..db import SessionDep
 from ..errors import ConsoleSignInRefused, DomainError
 from ..fraud.models import ReviewStatus
+from ..routing import include_flat
 from ..web import signin as web_signin
 from ..web.pages import PAGE_HEADERS, see_other, templates_in
 from . import cookies, repository, service, signin
@@ -314,4 +315,4 @@ def install_console(app: FastAPI) -> None:
     app.add_exception_handler(SignInNeeded, to_sign_in)
     app.add_exception_handler(StaleForm, stale_form)
     app.mount(f"{cookies.PATH}/static", StaticFiles(directory=_HERE / "static"), name="console")
-    app.include_router(router)
+    include_flat(app, router)

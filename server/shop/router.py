@@ -31,6 +31,7 @@ from ..gifts import service as gifts
 from ..gifts.models import Gift
 from ..payments.gateway import TEST_CARDS
 from ..problems import Problem
+from ..routing import include_flat
 from ..wallet.idempotency import Outcome, idempotent
 from ..web import signin as web_signin
 from ..web.cookies import Csrf, set_cookie
@@ -304,4 +305,4 @@ def install_shop(app: FastAPI) -> None:
     app.add_exception_handler(StaleForm, stale_form)
     app.add_exception_handler(SignInNeeded, to_sign_in)
     app.mount(f"{PATH}/static", StaticFiles(directory=_HERE / "static"), name="shop")
-    app.include_router(router)
+    include_flat(app, router)
