@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -118,9 +120,16 @@ _ENROLMENT_ONLY = (
 )
 
 
+# Access tokens already read, by their text: a till sends the same token with every sale, and
+# checking its signature and claims again cost more than the rest of the request's auth.
+_READ_TOKENS_KEPT = 10_000
+
+
 class TokenSigner:
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+    def __init__(self, secret: bytes, clock: Callable[[], float] = time.time) -> None:
+        """`clock` (seconds since the epoch) says when a token read before has expired."""
+        self._secret, self._clock = secret, clock
+        self._read: dict[str, AccessClaims] = {}
 
     def access_token(
         self,
@@ -145,7 +154,22 @@ class TokenSigner:
 
     def read(self, token: str, *, enrolment: bool = False) -> AccessClaims:
         """An access token's claims; with `enrolment`, an enrolment token's too (only the
-        routes that set up two-step sign-in take those)."""
+        routes that set up two-step sign-in take those). A token read before is not checked
+        again, only its expiry: what it says cannot change."""
+        claims = self._read.get(token)
+        if claims is None:
+            claims = self._check(token)
+            if len(self._read) >= _READ_TOKENS_KEPT:
+                self._read.clear()
+            self._read[token] = claims
+        elif claims.expires.timestamp() <= self._clock():
+            self._read.pop(token, None)
+            raise InvalidAccessToken("the access token has expired: refresh it")
+        if claims.enrolment_only and not enrolment:
+            raise InvalidAccessToken(_ENROLMENT_ONLY)
+        return claims
+
+    def _check(self, token: str) -> AccessClaims:
         try:
             payload = jwt.decode(
                 token,
@@ -154,8 +178,6 @@ class TokenSigner:
                 options={"require": ["exp", "sub", "role", "jti", "sid"]},
             )
             kind = payload.get("typ")
-            if kind == "enrol" and not enrolment:
-                raise InvalidAccessToken(_ENROLMENT_ONLY)
             if kind not in ("access", "enrol"):
                 raise InvalidAccessToken("not an access token")
             return AccessClaims(
