@@ -456,6 +456,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        access_log=False,  # each request's JSON line (server/observability.py) says more
     )
 
 

@@ -24,7 +24,9 @@ def test_request_ids_are_echoed_or_made(client):
         client.get("/healthz", headers={"X-Request-ID": "abc123"}).headers["X-Request-ID"]
         == "abc123"
     )
-    assert len(client.get("/healthz").headers["X-Request-ID"]) == 32
+    made = [client.get("/healthz").headers["X-Request-ID"] for _ in range(3)]
+    assert len(set(made)) == 3, "each request gets an id of its own"
+    assert all(len(made_id) == 32 for made_id in made)
 
 
 def test_an_unexpected_error_is_a_problem_with_a_reference(settings, engine):
