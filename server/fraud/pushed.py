@@ -38,7 +38,17 @@ from .models import (
     ReviewStatus,
     RuleMode,
 )
-from .service import _COLUMNS, Activity, Rule, _enabled_rules, _over, _reason, new_review
+from .service import (
+    _COLUMNS,
+    Activity,
+    Rule,
+    _cap,
+    _enabled_rules,
+    _over,
+    _reason,
+    new_review,
+    past_cap,
+)
 
 __all__ = ["PushedScreening"]
 
@@ -55,6 +65,8 @@ class _Tally:
 
     def seen(self, rule: Rule, activity: Activity) -> dict[str, int]:
         """What `_measure` answers for `activity`: the window so far, this event included."""
+        if self.count >= _cap(rule):
+            return past_cap(rule)
         seen = {"count": self.count, "amount_minor": self.amount_minor}
         if rule.counting is Counting.ATTEMPTS:
             seen["count"] += 1

@@ -240,8 +240,10 @@ def _shape(rule: Rule) -> _Shape:
 def _window(shape: _Shape, index: int) -> Select[Any]:
     """One rule's count of the subject's activity in its window, this event excluded (a
     failure is counted once it has failed, so a `failures` rule stops the attempt after
-    the Nth). Amounts add up what went through: refused attempts count as attempts. Its
-    values are parameters named for `index` (`_window_values`)."""
+    the Nth). Amounts add up what went through: refused attempts count as attempts. Only
+    the newest `cap_{index}` rows are read (`_cap`): a busy card's window holds thousands,
+    and every one of its sales read them all. Its values are parameters named for `index`
+    (`_window_values`)."""
     subject, of_a_business, failures, no_currency = shape
     where = [
         _COLUMNS[subject] == bindparam(f"key_{index}"),
@@ -252,29 +254,56 @@ def _window(shape: _Shape, index: int) -> Select[Any]:
         where.append(FraudActivity.business_id == bindparam(f"business_{index}"))
     if failures:
         where.append(FraudActivity.failed.is_(True))
+    rows = (
+        select(
+            FraudActivity.payment_card,
+            FraudActivity.amount_minor,
+            FraudActivity.currency,
+            FraudActivity.failed,
+        )
+        .where(*where)
+        .order_by(FraudActivity.at.desc())
+        .limit(bindparam(f"cap_{index}"))
+        .subquery()
+    )
     in_currency = (
-        FraudActivity.currency.is_(None)
+        rows.c.currency.is_(None)
         if no_currency
-        else FraudActivity.currency == bindparam(f"currency_{index}")
+        else rows.c.currency == bindparam(f"currency_{index}")
     )
     amount = func.coalesce(
-        func.sum(
-            case(
-                (and_(in_currency, FraudActivity.failed.is_(False)), FraudActivity.amount_minor),
-                else_=0,
-            )
-        ),
+        func.sum(case((and_(in_currency, rows.c.failed.is_(False)), rows.c.amount_minor), else_=0)),
         0,
     )
-    same_card = FraudActivity.payment_card == bindparam(f"card_{index}")
+    same_card = rows.c.payment_card == bindparam(f"card_{index}")
     this_card = case((same_card, 1), else_=0)
     return select(
         literal(index).label("rule"),
         func.count().label("count"),
         amount.label("amount"),
-        func.count(distinct(FraudActivity.payment_card)).label("cards"),
+        func.count(distinct(rows.c.payment_card)).label("cards"),
         func.coalesce(func.max(this_card), 0).label("this_card"),
-    ).where(*where)
+    ).select_from(rows)
+
+
+_UNCAPPED = 2**62
+
+
+def _cap(rule: Rule) -> int:
+    """How many of the window's rows decide `rule`: one more than it allows, when it
+    counts attempts or failures (past that it has fired whatever the rest hold, amounts
+    included); all of them when it counts distinct payment cards or only amounts."""
+    if rule.max_count is None or rule.counting is Counting.DISTINCT_PAYMENT_CARDS:
+        return _UNCAPPED
+    return rule.max_count + 1
+
+
+def past_cap(rule: Rule) -> dict[str, int]:
+    """What a decision records of a window that held `_cap(rule)` rows or more: a count
+    just past the rule's limit, marked `at_least` (the rows past the cap were not read, so
+    neither their number nor their amounts are known, and the rule fired either way)."""
+    past = _cap(rule) + (1 if rule.counting is Counting.ATTEMPTS else 0)
+    return {"count": past, "at_least": True}
 
 
 def _window_values(
@@ -288,6 +317,7 @@ def _window_values(
         f"currency_{index}": rule.currency,
         # A card is a card only when there is one (its absence matches nothing).
         f"card_{index}": activity.payment_card,
+        f"cap_{index}": _cap(rule),
     }
 
 
@@ -320,6 +350,9 @@ def _measure(
     measured = []
     for index, (rule, activity, _) in enumerate(wanted):
         row = counted[index]
+        if int(row.count) >= _cap(rule):  # the window holds more than was read
+            measured.append(past_cap(rule))
+            continue
         seen = {"count": int(row.count), "amount_minor": int(row.amount)}
         if rule.counting is Counting.ATTEMPTS:
             seen["count"] += 1
@@ -337,7 +370,7 @@ def _over(rule: Rule, seen: dict[str, int]) -> bool:
         reached = seen["count"] >= rule.max_count
         if reached if rule.counting is Counting.FAILURES else seen["count"] > rule.max_count:
             return True
-    return rule.max_amount_minor is not None and seen["amount_minor"] > rule.max_amount_minor
+    return rule.max_amount_minor is not None and seen.get("amount_minor", 0) > rule.max_amount_minor
 
 
 def _decision(
@@ -385,12 +418,13 @@ class _Decided(Protocol):
 
 def _reason(rule: Rule, decision: _Decided) -> str:
     seen = decision.inputs
+    counted = f"more than {rule.max_count}" if seen.get("at_least") else seen["count"]
     what = {
-        Counting.ATTEMPTS: f"{seen['count']} {rule.event.value.replace('_', ' ')}s",
-        Counting.FAILURES: f"{seen['count']} failed {rule.event.value.replace('_', ' ')}s",
+        Counting.ATTEMPTS: f"{counted} {rule.event.value.replace('_', ' ')}s",
+        Counting.FAILURES: f"{counted} failed {rule.event.value.replace('_', ' ')}s",
         Counting.DISTINCT_PAYMENT_CARDS: f"{seen['count']} different payment cards",
     }[rule.counting]
-    if rule.currency is not None and rule.max_amount_minor is not None:
+    if rule.currency is not None and rule.max_amount_minor is not None and "amount_minor" in seen:
         what += f" ({seen['amount_minor']} minor units of {rule.currency})"
     limits = [f"at most {rule.max_count}"] if rule.max_count is not None else []
     if rule.max_amount_minor is not None:

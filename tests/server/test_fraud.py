@@ -209,6 +209,28 @@ def test_redemption_attempts_per_card_are_blocked_past_the_limit(admin, client, 
     assert refused.value.kind == "fraud-blocked"
 
 
+def test_a_card_redeemed_far_past_its_limit_is_reviewed_on_each_sale_past_it(admin, shop, customer):
+    """The window is read only as far as the limit (a busy card's holds thousands of rows):
+    the rule still fires from the first sale past it, on every one after, and the review
+    says how far it went without a count it did not make."""
+    add_rule(
+        admin,
+        subject="card",
+        event="redemption_online",
+        window_seconds=600,
+        max_count=2,
+        action="review",
+    )
+    card = buy_card(customer, shop, 1000).json()
+    hits = []
+    for _ in range(6):
+        assert shop.redeem(100, card_id=card["id"]).status_code == 200
+        hits.append(sum(review["hits"] for review in reviews(shop, "open")))
+    assert hits == [0, 0, 1, 2, 3, 4]
+    (review,) = reviews(shop, "open")
+    assert "more than 2 redemption onlines by card" in review["reason"]
+
+
 # -- failed code lookups per terminal --------------------------------------------------------
 
 
