@@ -135,6 +135,15 @@ class FraudActivity(Base):
         Index("ix_fraud_activity_customer", "customer_id", "event", "at"),
         Index("ix_fraud_activity_terminal", "terminal", "event", "at"),
         Index("ix_fraud_activity_address", "address", "event", "at"),
+        # A till's failed code lookups, without its thousands of good ones in the way.
+        Index(
+            "ix_fraud_activity_terminal_failures",
+            "terminal",
+            "event",
+            "at",
+            postgresql_where=text("failed IS true"),
+            sqlite_where=text("failed IS true"),
+        ),
     )
 
 
