@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
@@ -140,6 +141,7 @@ def create_app(
     app.state.shared_state = shared
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60, shared, "pair")
     app.state.redeem_limiter = RateLimiter(settings.redemptions_per_minute, 60, shared, "redeem")
+    app.state.redemption_lane = CapacityLimiter(settings.redemption_threads)  # deps.py
     app.state.login_throttle = LoginThrottle(
         shared, settings.login_free_failures, settings.login_backoff_max_seconds
     )

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         default=900, description="the longest wait between failed sign-ins"
     )
     redemptions_per_minute: int = 120
+    redemption_threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="redemptions a worker process runs in the database at once; others wait "
+        "their turn",
+    )
     billing_interval_seconds: float = Field(
         default=3600, description="how often the server runs billing for today; 0: never"
     )

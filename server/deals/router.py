@@ -20,6 +20,7 @@ from ..deps import (
     IdempotencyKey,
     IfMatch,
     business_for,
+    in_redemption_lane,
     in_thread,
     reply,
     require_role,
@@ -368,4 +369,4 @@ async def redeem_voucher(
             session, till.user.id, idempotency_key, request_body, operation, till.prior
         )
 
-    return reply(await in_thread(request, work))
+    return reply(await in_redemption_lane(request, work))

@@ -29,7 +29,7 @@ from sync.wire import (
 from ..db import SessionDep, utcnow
 from ..deals import service as deals
 from ..deals.schemas import voucher_public
-from ..deps import CurrentUser, IdempotencyKey, business_for, in_thread, owned, reply
+from ..deps import CurrentUser, IdempotencyKey, business_for, in_redemption_lane, owned, reply
 from ..directory.models import Business
 from ..fraud import service as fraud
 from ..fraud.client import client_of
@@ -276,7 +276,7 @@ async def terminal_redemption(
         scope = scope_of(device.id)
         return idempotent(session, scope, idempotency_key, request_body, operation, till.prior)
 
-    return reply(await in_thread(request, work))
+    return reply(await in_redemption_lane(request, work))
 
 
 @router.get("/sync/changes", summary="What changed for this terminal's business since a cursor")

@@ -17,6 +17,7 @@ from ..deps import (
     CurrentUser,
     IdempotencyKey,
     business_for,
+    in_redemption_lane,
     in_thread,
     reply,
     require_role,
@@ -315,7 +316,7 @@ async def redeem(
 
         return idempotent(session, user.id, idempotency_key, request_body, operation, till.prior)
 
-    return reply(await in_thread(request, work))
+    return reply(await in_redemption_lane(request, work))
 
 
 def _hold_public(session: SessionDep, held: Hold) -> dict[str, Any]:
