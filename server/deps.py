@@ -21,6 +21,7 @@ from sync.wire import StaffRole
 
 from .accounts.jwt_tokens import AccessClaims, InvalidAccessToken, TokenSigner
 from .accounts.models import Role, User
+from .billing.models import Subscription
 from .db import SessionDep, in_transaction
 from .directory.models import Business, StaffMember
 from .problems import MEDIA_TYPE, Problem
@@ -31,6 +32,7 @@ from .wallet.purchase import Sales
 __all__ = [
     "PROBLEM_RESPONSES",
     "BearerClaims",
+    "Buyer",
     "CurrentSession",
     "CurrentUser",
     "IdempotencyKey",
@@ -38,6 +40,7 @@ __all__ = [
     "SalesDep",
     "Till",
     "business_for",
+    "buyer_for",
     "in_redemption_lane",
     "in_thread",
     "owned",
@@ -290,6 +293,53 @@ def with_card(
 
 
 _TILL, _TILL_WITH_CARD = _till_query(card=False), _till_query(card=True)
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """Who is buying from a business, the business (None if there is none), what their
+    Idempotency-Key already answered (`Prior`), and the business's subscription. The
+    business and subscription are kept here so that the session, which holds what it
+    loaded only while something else refers to it, answers the sale's `session.get` of
+    them (checking that the business may sell) without a query."""
+
+    user: User
+    business: Business | None
+    prior: Prior
+    subscription: Subscription | None
+
+
+_BUYER = (
+    select(User, Business, Subscription, IdempotencyRecord)
+    .select_from(User)
+    .outerjoin(Business, Business.id == bindparam("business_id"))
+    .outerjoin(Subscription, Subscription.business_id == Business.id)
+    .outerjoin(
+        IdempotencyRecord,
+        and_(IdempotencyRecord.scope == User.id, IdempotencyRecord.key == bindparam("key")),
+    )
+    .where(User.id == bindparam("user_id"))
+)
+
+
+def buyer_for(
+    session: Session,
+    request: Request,
+    claims: AccessClaims,
+    business_id: str,
+    idempotency_key: str | None,
+) -> Buyer:
+    """`user_of`, the business and its subscription, and the key's stored answer, in one
+    query: what every purchase reads before it sells."""
+    _refuse_ended(request, claims)
+    found = session.execute(
+        _BUYER,
+        {"user_id": claims.user_id, "business_id": business_id, "key": idempotency_key},
+    ).first()
+    if found is None:
+        raise _no_user()
+    user, business, subscription, record = found
+    return Buyer(user, business, record if idempotency_key else NOT_READ, subscription)
 
 
 Work = TypeVar("Work")

@@ -17,12 +17,12 @@ from ..deps import (
     CurrentUser,
     IdempotencyKey,
     business_for,
+    buyer_for,
     in_redemption_lane,
     in_thread,
     reply,
     require_role,
     till_for,
-    user_of,
 )
 from ..directory.models import Business, StaffMember
 from ..directory.schemas import MoneyPublic
@@ -134,7 +134,8 @@ async def buy_gift_card(
     sales = Sales(state.gateway, state.keyring, state.money_limits)
 
     def work(session: Session) -> Outcome:
-        user = user_of(session, request, claims)
+        buyer = buyer_for(session, request, claims, business_id, idempotency_key)
+        user = buyer.user
         require_role(user, Role.CUSTOMER)
         business = selling_business(session, business_id)
 
@@ -151,7 +152,7 @@ async def buy_gift_card(
             balance = Money.of(body.amount_minor, business.currency)
             return 201, _card_issued(request, session, card, balance).model_dump(mode="json")
 
-        return idempotent(session, user.id, idempotency_key, request_body, operation)
+        return idempotent(session, user.id, idempotency_key, request_body, operation, buyer.prior)
 
     return reply(await in_thread(request, work))
 
