@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sync.tokens import (
@@ -35,15 +36,26 @@ __all__ = [
 ]
 
 
-def _unused_token_id(session: Session, business_id: str) -> bytes:
+def _claim_token_id(session: Session, business_id: str, kind: Kind, subject_id: str) -> bytes:
+    """A new cti, recorded as issued to `subject_id`. Its INSERT claims it, or finds it
+    taken (4 random bytes, unique within the business) and another is tried: one round
+    trip, where looking first and then inserting took two."""
+    dialect = session.get_bind().dialect.name
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for _ in range(8):
         cti = new_token_id()
-        taken = session.scalar(
-            select(IssuedToken.id).where(
-                IssuedToken.business_id == business_id, IssuedToken.token_id == id_text(cti)
+        claim = (
+            insert_into(IssuedToken)
+            .values(
+                business_id=business_id,
+                token_id=id_text(cti),
+                kind=kind.label,
+                subject_id=subject_id,
             )
+            .on_conflict_do_nothing(index_elements=["business_id", "token_id"])
+            .returning(IssuedToken.id)
         )
-        if taken is None:
+        if session.execute(claim).first() is not None:
             return cti
     raise RuntimeError("could not find an unused token id")  # 8 collisions of 4 random bytes
 
@@ -62,7 +74,7 @@ def sign_token(
     face_minor: int | None = None,
 ) -> tuple[str, str]:
     """Sign a token and record its cti (unique in the business); (cti text, QR text)."""
-    cti = _unused_token_id(session, business_id)
+    cti = _claim_token_id(session, business_id, kind, subject_id)
     claims = TokenClaims(
         kind=kind,
         issuer=parse_id(business_id),
@@ -74,14 +86,7 @@ def sign_token(
         deal_id=parse_id(deal_id) if deal_id else None,
         face_minor=face_minor,
     )
-    text = issue(keyring.current(), claims)
-    session.add(
-        IssuedToken(
-            business_id=business_id, token_id=id_text(cti), kind=kind.label, subject_id=subject_id
-        )
-    )
-    session.flush()
-    return id_text(cti), text
+    return id_text(cti), issue(keyring.current(), claims)
 
 
 def revoke_tokens_of(session: Session, subject_id: str, now: datetime) -> list[str]:
