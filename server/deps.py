@@ -23,6 +23,7 @@ from .accounts.jwt_tokens import AccessClaims, InvalidAccessToken, TokenSigner
 from .accounts.models import Role, User
 from .billing.models import Subscription
 from .db import SessionDep, in_transaction
+from .deals.models import Deal
 from .directory.models import Business, StaffMember
 from .problems import MEDIA_TYPE, Problem
 from .wallet.idempotency import NOT_READ, Outcome, Prior
@@ -298,48 +299,70 @@ _TILL, _TILL_WITH_CARD = _till_query(card=False), _till_query(card=True)
 @dataclass(frozen=True)
 class Buyer:
     """Who is buying from a business, the business (None if there is none), what their
-    Idempotency-Key already answered (`Prior`), and the business's subscription. The
-    business and subscription are kept here so that the session, which holds what it
-    loaded only while something else refers to it, answers the sale's `session.get` of
-    them (checking that the business may sell) without a query."""
+    Idempotency-Key already answered (`Prior`), the business's subscription and, when
+    asked for, the deal bought from (None if there is none). All but the user and the
+    prior are kept here so that the session, which holds what it loaded only while
+    something else refers to it, answers the sale's `session.get` of them (checking that
+    the business may sell) without a query."""
 
     user: User
     business: Business | None
     prior: Prior
     subscription: Subscription | None
+    deal: Deal | None = None
 
 
-_BUYER = (
-    select(User, Business, Subscription, IdempotencyRecord)
-    .select_from(User)
-    .outerjoin(Business, Business.id == bindparam("business_id"))
-    .outerjoin(Subscription, Subscription.business_id == Business.id)
-    .outerjoin(
-        IdempotencyRecord,
-        and_(IdempotencyRecord.scope == User.id, IdempotencyRecord.key == bindparam("key")),
+def _buyer_query(*, deal: bool) -> Executable:
+    """`buyer_for`'s one query, built once: its values are parameters. With `deal`, the
+    business is the deal's."""
+    query = select(User, Business, Subscription, IdempotencyRecord).select_from(User)
+    if deal:
+        query = (
+            query.add_columns(Deal)
+            .outerjoin(Deal, Deal.id == bindparam("deal_id"))
+            .outerjoin(Business, Business.id == Deal.business_id)
+        )
+    else:
+        query = query.outerjoin(Business, Business.id == bindparam("business_id"))
+    return (
+        query.outerjoin(Subscription, Subscription.business_id == Business.id)
+        .outerjoin(
+            IdempotencyRecord,
+            and_(IdempotencyRecord.scope == User.id, IdempotencyRecord.key == bindparam("key")),
+        )
+        .where(User.id == bindparam("user_id"))
     )
-    .where(User.id == bindparam("user_id"))
-)
+
+
+_BUYER, _BUYER_OF_A_DEAL = _buyer_query(deal=False), _buyer_query(deal=True)
 
 
 def buyer_for(
     session: Session,
     request: Request,
     claims: AccessClaims,
-    business_id: str,
     idempotency_key: str | None,
+    *,
+    business_id: str | None = None,
+    deal_id: str | None = None,
 ) -> Buyer:
-    """`user_of`, the business and its subscription, and the key's stored answer, in one
-    query: what every purchase reads before it sells."""
+    """`user_of`, the business (or the deal and its business) and its subscription, and
+    the key's stored answer, in one query: what every purchase reads before it sells."""
     _refuse_ended(request, claims)
     found = session.execute(
-        _BUYER,
-        {"user_id": claims.user_id, "business_id": business_id, "key": idempotency_key},
+        _BUYER_OF_A_DEAL if deal_id is not None else _BUYER,
+        {
+            "user_id": claims.user_id,
+            "business_id": business_id,
+            "deal_id": deal_id,
+            "key": idempotency_key,
+        },
     ).first()
     if found is None:
         raise _no_user()
-    user, business, subscription, record = found
-    return Buyer(user, business, record if idempotency_key else NOT_READ, subscription)
+    user, business, subscription, record = found[:4]
+    prior = record if idempotency_key else NOT_READ
+    return Buyer(user, business, prior, subscription, found[4] if deal_id is not None else None)
 
 
 Work = TypeVar("Work")

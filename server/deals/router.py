@@ -20,12 +20,12 @@ from ..deps import (
     IdempotencyKey,
     IfMatch,
     business_for,
+    buyer_for,
     in_redemption_lane,
     in_thread,
     reply,
     require_role,
     till_for,
-    user_of,
 )
 from ..directory.models import Business
 from ..directory.repository import Near
@@ -269,9 +269,9 @@ async def buy_voucher(
     gateway: PaymentGateway = request.app.state.gateway
 
     def work(session: Session) -> Outcome:
-        user = user_of(session, request, claims)
+        buyer = buyer_for(session, request, claims, idempotency_key, deal_id=deal_id)
+        user, deal = buyer.user, buyer.deal
         require_role(user, Role.CUSTOMER)
-        deal = session.get(Deal, deal_id)
         if deal is None:
             raise DealNotFound(f"There is no deal {deal_id!r}.")
         require_selling(session, deal.business_id)
@@ -286,7 +286,7 @@ async def buy_voucher(
             )
             return 201, _voucher_issued(request, voucher).model_dump(mode="json")
 
-        return idempotent(session, user.id, idempotency_key, request_body, operation)
+        return idempotent(session, user.id, idempotency_key, request_body, operation, buyer.prior)
 
     return reply(await in_thread(request, work))
 

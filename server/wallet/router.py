@@ -134,7 +134,7 @@ async def buy_gift_card(
     sales = Sales(state.gateway, state.keyring, state.money_limits)
 
     def work(session: Session) -> Outcome:
-        buyer = buyer_for(session, request, claims, business_id, idempotency_key)
+        buyer = buyer_for(session, request, claims, idempotency_key, business_id=business_id)
         user = buyer.user
         require_role(user, Role.CUSTOMER)
         business = selling_business(session, business_id)
