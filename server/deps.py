@@ -26,6 +26,7 @@ from .db import SessionDep, in_transaction
 from .deals.models import Deal
 from .directory.models import Business, StaffMember
 from .problems import MEDIA_TYPE, Problem
+from .ratelimit import RateLimiter
 from .wallet.idempotency import NOT_READ, Outcome, Prior
 from .wallet.models import GiftCard, IdempotencyRecord, LedgerAccount
 from .wallet.purchase import Sales
@@ -94,8 +95,18 @@ async def bearer(
 BearerClaims = Annotated[AccessClaims, Depends(bearer)]
 
 
-def _refuse_ended(request: Request, claims: AccessClaims) -> None:
-    if request.app.state.deny_list.refuses(claims):
+def _refuse_ended(
+    request: Request, claims: AccessClaims, limiter: RateLimiter | None = None
+) -> None:
+    """401 when the session of `claims` has ended; with `limiter`, the user's attempt is
+    counted too (429 past its limit), in the same round trip to the shared state."""
+    deny_list = request.app.state.deny_list
+    if limiter is None:
+        ended = deny_list.refuses(claims)
+    else:
+        key = f"user:{claims.user_id}"
+        ended = limiter.hit_unless(deny_list.keys_of(claims), key, "redemption")
+    if ended:
         raise _unauthorized(
             "This session has ended (signed out, or the password changed): sign in again."
         )
@@ -252,12 +263,14 @@ def till_for(
     *,
     staff: bool = True,
     card_id: str | None = None,
+    limiter: RateLimiter | None = None,
 ) -> Till:
     """`user_of` and `business_for` and the key's stored answer, in one query: a till asks
     all three on every sale. With `card_id`, that gift card and its ledger account are read
     in the same query into the session (whose business it is, the caller checks), so the
-    sale's `session.get` of it sends nothing."""
-    _refuse_ended(request, claims)
+    sale's `session.get` of it sends nothing. With `limiter`, the user's redemption is
+    counted against it while their session is checked (`_refuse_ended`)."""
+    _refuse_ended(request, claims, limiter)
     query = _TILL_WITH_CARD if card_id is not None else _TILL
     found = session.execute(
         query,

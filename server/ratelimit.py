@@ -39,3 +39,12 @@ class RateLimiter:
         retry = self._state.hit(f"rate:{self._name}:{key}", self.limit, self.window)
         if retry is not None:
             raise too_many(what, retry)
+
+    def hit_unless(self, refusing: tuple[str, ...], key: str, what: str) -> bool:
+        """`hit`, unless a key of `refusing` holds a value (a deny-list entry): then True,
+        and nothing counted. One round trip to the shared state."""
+        name = f"rate:{self._name}:{key}"
+        refused, retry = self._state.hit_unless(refusing, name, self.limit, self.window)
+        if retry is not None:
+            raise too_many(what, retry)
+        return refused

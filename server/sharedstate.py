@@ -8,6 +8,8 @@ picks by the settings; `tillpoint server` refuses `--workers` above 1 without Re
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
 import time
 import uuid
@@ -29,6 +31,13 @@ class SharedState(Protocol):
     def hit(self, key: str, limit: int, window: float) -> float | None:
         """Count one event in a sliding window of `window` seconds, unless `limit` are
         already in it: then count nothing and return the seconds until one leaves."""
+        ...
+
+    def hit_unless(
+        self, refusing: tuple[str, ...], key: str, limit: int, window: float
+    ) -> tuple[bool, float | None]:
+        """`hit`, unless any of `refusing` holds a value: then (True, None), nothing
+        counted; else (False, what `hit` answers). One round trip to Redis."""
         ...
 
     def incr(self, key: str, ttl: float) -> int:
@@ -69,6 +78,13 @@ class MemoryState:
                 self._windows = {k: v for k, v in self._windows.items() if v and v[-1] > now - 3600}
             return None
 
+    def hit_unless(
+        self, refusing: tuple[str, ...], key: str, limit: int, window: float
+    ) -> tuple[bool, float | None]:
+        if self.exists(*refusing):
+            return True, None
+        return False, self.hit(key, limit, window)
+
     def incr(self, key: str, ttl: float) -> int:
         with self._lock:
             count = int(self._live(key) or 0) + 1
@@ -106,7 +122,11 @@ class MemoryState:
 
 
 # The check and the count in one step, so two workers cannot both take the last place.
+# KEYS[1] is the window; any further key that exists refuses the attempt uncounted.
 _HIT = """
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 'refused' end
+end
 local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) >= limit then
@@ -117,6 +137,24 @@ redis.call('ZADD', KEYS[1], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 return false
 """
+
+
+# A window's entries need only be unique: this process's random part and a count (a uuid4
+# asked the kernel for randomness on every attempt).
+_process_part = uuid.uuid4().hex[:16]
+_counted = itertools.count(1)
+
+
+def _new_member() -> str:
+    return f"{_process_part}{next(_counted):x}"
+
+
+def _new_process_part() -> None:  # a forked worker counts apart from its parent
+    global _process_part, _counted
+    _process_part, _counted = uuid.uuid4().hex[:16], itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_process_part)
 
 
 def _ms(seconds: float) -> int:
@@ -139,10 +177,16 @@ class RedisState:
         return cls(Redis.from_url(url, decode_responses=True, socket_timeout=5), prefix)
 
     def hit(self, key: str, limit: int, window: float) -> float | None:
-        retry = self._hit(
-            keys=[self._prefix + key], args=[time.time(), window, limit, uuid.uuid4().hex]
-        )
-        return None if retry is None else float(retry)
+        return self.hit_unless((), key, limit, window)[1]
+
+    def hit_unless(
+        self, refusing: tuple[str, ...], key: str, limit: int, window: float
+    ) -> tuple[bool, float | None]:
+        keys = [self._prefix + name for name in (key, *refusing)]
+        retry = self._hit(keys=keys, args=[time.time(), window, limit, _new_member()])
+        if retry == "refused":
+            return True, None
+        return False, None if retry is None else float(retry)
 
     def incr(self, key: str, ttl: float) -> int:
         pipe = self._redis.pipeline()

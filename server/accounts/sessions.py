@@ -41,7 +41,12 @@ class DenyList:
             self._state.put(f"deny:sid:{session_id}", "1", ttl)
 
     def refuses(self, claims: AccessClaims) -> bool:
-        return self._state.exists(f"deny:jti:{claims.token_id}", f"deny:sid:{claims.session_id}")
+        return self._state.exists(*self.keys_of(claims))
+
+    @staticmethod
+    def keys_of(claims: AccessClaims) -> tuple[str, str]:
+        """The entries that refuse `claims`: its token's, or its session's."""
+        return f"deny:jti:{claims.token_id}", f"deny:sid:{claims.session_id}"
 
 
 @dataclass(frozen=True)

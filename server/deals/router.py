@@ -350,8 +350,8 @@ async def redeem_voucher(
     request_body = {"path": request.url.path, **body.model_dump()}
 
     def work(session: Session) -> Outcome:
-        till = till_for(session, request, claims, business_id, idempotency_key)
-        request.app.state.redeem_limiter.hit(f"user:{till.user.id}", "redemption")
+        limiter = request.app.state.redeem_limiter
+        till = till_for(session, request, claims, business_id, idempotency_key, limiter=limiter)
 
         def operation() -> Outcome:
             voucher = service.redeem_presented_voucher(

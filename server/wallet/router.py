@@ -295,10 +295,15 @@ async def redeem(
 
     def work(session: Session) -> Outcome:
         till = till_for(
-            session, request, claims, business_id, idempotency_key, card_id=body.card_id
+            session,
+            request,
+            claims,
+            business_id,
+            idempotency_key,
+            card_id=body.card_id,
+            limiter=request.app.state.redeem_limiter,
         )
         user = till.user
-        request.app.state.redeem_limiter.hit(f"user:{user.id}", "redemption")
 
         def operation() -> Outcome:
             redeemed = fraud.redeem_at_till(

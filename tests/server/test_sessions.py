@@ -4,13 +4,15 @@ numbers stored — and, with Redis, all of it shared by every app."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from server.app import create_app
 from server.billing.models import Subscription
-from tests.server.api import PASSWORD, open_shop
+from tests.server.api import PASSWORD, buy_card, open_shop, sign_up
 
 EMAIL = "owner@example.com"
 WRONG = "not the password"
@@ -237,3 +239,28 @@ def test_a_logout_on_one_app_is_seen_by_the_other(two_apps):
         headers={"Authorization": f"Bearer {tokens['access_token']}"},
     )
     assert me(second, tokens).status_code == 401
+
+
+def test_a_cashier_s_redemptions_count_across_apps_and_a_logout_stops_them_first(
+    settings, engine, redis_settings
+):
+    """The deny list and the redemption limit are asked in one round trip: the limit counts
+    across apps, and a signed-out cashier is told to sign in again, not to wait."""
+    shared = settings.model_copy(update={**redis_settings, "redemptions_per_minute": 3})
+    with (
+        TestClient(create_app(shared, engine=engine)) as first,
+        TestClient(create_app(shared, engine=engine)) as second,
+    ):
+        shop = open_shop(first)
+        card = buy_card(sign_up(first, "customer"), shop, 1000).json()
+        at_second = replace(shop, cashier=replace(shop.cashier, client=second))
+        answers = [
+            till.redeem(100, card_id=card["id"]).status_code
+            for till in (shop, at_second, shop, at_second)
+        ]
+        assert answers == [200, 200, 200, 429]
+        signed_out = shop.cashier.post("/api/v1/auth/logout", {"refresh_token": "not kept"})
+        assert signed_out.status_code == 204, signed_out.text
+        ended = at_second.redeem(100, card_id=card["id"])
+        assert ended.status_code == 401, ended.text
+        assert "sign in again" in ended.json()["detail"]
