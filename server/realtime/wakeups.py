@@ -3,7 +3,8 @@ follows that business, in this worker and in every other.
 
 A commit calls `publish` (through the event log's `when_logs_move` hook) from whatever
 thread it ran in. `MemoryWakeups` hands the news straight to this process's `Listeners`
-(one worker: the embedded default). `RedisWakeups` publishes it on a Redis channel; every
+(one worker: the embedded default). `RedisWakeups` publishes it on a Redis channel (from a
+thread of its own, several commits' news in one message when they come fast); every
 worker on every host subscribes (`run`) and hands what it hears to its own listeners, its
 own commits included. A wake-up carries no data: a stream that wakes reads the log from its
 position, so a lost or repeated wake-up costs a late or an empty read, never a wrong one
@@ -146,14 +147,41 @@ class RedisWakeups:
         self._url = url
         self.channel = f"{prefix}log-moved"
         self._redis = Redis.from_url(url, socket_timeout=2)
+        # Commits hand their businesses to one publishing thread, which sends what has
+        # gathered as one message: a commit does not wait on Redis, and a busy worker's
+        # commits share a message (the ids are what a wake-up says, repeated or not).
+        self._gathered: set[str] = set()
+        self._news = threading.Condition()
+        self._closing = False
+        self._publisher: threading.Thread | None = None
 
     def publish(self, business_ids: frozenset[str]) -> None:
+        with self._news:
+            if self._closing:
+                return
+            self._gathered |= business_ids
+            if self._publisher is None:
+                self._publisher = threading.Thread(
+                    target=self._publish_gathered, name="wake-up publisher", daemon=True
+                )
+                self._publisher.start()
+            self._news.notify()
+
+    def _publish_gathered(self) -> None:
         from redis.exceptions import RedisError
 
-        try:
-            self._redis.publish(self.channel, json.dumps(sorted(business_ids)))
-        except RedisError as exc:
-            log.warning("could not publish a wake-up (%s): streams will see it later", exc)
+        while True:
+            with self._news:
+                self._news.wait_for(lambda: self._gathered or self._closing)
+                gathered, self._gathered = self._gathered, set()
+                closing = self._closing
+            if gathered:
+                try:
+                    self._redis.publish(self.channel, json.dumps(sorted(gathered)))
+                except RedisError as exc:
+                    log.warning("could not publish a wake-up (%s): streams will see it later", exc)
+            if closing:
+                return
 
     async def run(self) -> None:
         from redis.asyncio import Redis
@@ -176,6 +204,13 @@ class RedisWakeups:
                 await client.aclose()
 
     def close(self) -> None:
+        """Publish what has gathered, then stop."""
+        with self._news:
+            self._closing = True
+            self._news.notify()
+            publisher = self._publisher
+        if publisher is not None:
+            publisher.join(timeout=5)
         self._redis.close()
 
 

@@ -1,0 +1,40 @@
+"""Wake-ups through Redis: a commit's news leaves from a publishing thread, so the commit
+never waits on Redis; news that comes fast may share a message, and none is lost, not even
+what is still gathering when the worker stops."""
+
+import json
+import time
+
+from redis import Redis
+
+from server.realtime.wakeups import RedisWakeups
+
+
+def heard_until(pubsub, wanted: set[str], seconds: float = 10) -> set[str]:
+    heard: set[str] = set()
+    deadline = time.monotonic() + seconds
+    while not wanted <= heard and time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.1)
+        if message and message["type"] == "message":
+            heard |= set(json.loads(message["data"]))
+    return heard
+
+
+def test_every_business_told_is_heard_and_a_stop_sends_what_gathered(redis_settings):
+    listener = Redis.from_url(redis_settings["redis_url"])
+    wakeups = RedisWakeups(redis_settings["redis_url"], redis_settings["redis_prefix"])
+    try:
+        pubsub = listener.pubsub()
+        pubsub.subscribe(wakeups.channel)
+        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        told = {f"biz{n:08}" for n in range(50)}
+        for business in sorted(told):
+            wakeups.publish(frozenset({business}))
+        assert heard_until(pubsub, told) == told
+        wakeups.publish(frozenset({"last-one"}))
+        wakeups.close()  # before the publisher may have sent it
+        assert heard_until(pubsub, {"last-one"}) == {"last-one"}
+        wakeups.publish(frozenset({"after-the-stop"}))  # ignored, and does not raise
+        pubsub.close()
+    finally:
+        listener.close()
