@@ -17,7 +17,8 @@ gateway, or onto the gift card — while the fund still holds it; once.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -25,8 +26,10 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 
 from ..db import page_of, rowcount, utcnow
+from ..directory.models import Business
 from ..errors import (
     CardDonationsOff,
+    CardNotFound,
     ClubFundShort,
     DonationNotFound,
     DonationNotRefundable,
@@ -34,8 +37,11 @@ from ..errors import (
     NotOrganiser,
     WrongCurrency,
 )
+from ..fraud import service as fraud
+from ..fraud.models import FraudEvent
+from ..keys.keyring import Keyring
 from ..pages import PageRequest
-from ..payments import PaymentGateway
+from ..payments import PaymentGateway, payment_card_key, take_payment
 from ..wallet import cards, ledger
 from ..wallet.ledger import InsufficientFundsError, Leg
 from ..wallet.limits import MoneyLimits, check_card_balance, reserve_payment_card_load
@@ -61,6 +67,16 @@ __all__ = [
 
 MAX_DONATION_MINOR = 100_000  # £1,000 a donation
 REFUND_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class Donor:
+    """Who gives, from which address (for the fraud rules), and what their donation says."""
+
+    id: str
+    address: str | None
+    message: str
+    anonymous: bool
 
 
 def fund_account(session: Session, club: Club) -> LedgerAccount:
@@ -173,6 +189,63 @@ def donate(
         anonymous,
         payment_reference=payment_reference,
     )
+
+
+def give(
+    session: Session,
+    gateway: PaymentGateway,
+    limits: MoneyLimits,
+    club: Club,
+    donor: Donor,
+    amount: Money,
+    card_number: str,
+    payment_key: str,
+) -> Donation:
+    """A donation paid by payment card: the amount, the card's load today and the fraud
+    rules' purchase checks first (a refusal charges no one), then the payment and the
+    donation (`donate`). `payment_key` makes a retried payment the same one."""
+    payment_card = payment_card_key(gateway, card_number)
+    prepare(session, club, amount, payment_card, datetime.now(UTC).date(), limits)
+    fraud.screen(
+        session,
+        fraud.Activity(
+            FraudEvent.PURCHASE,
+            payment_card=payment_card,
+            customer_id=donor.id,
+            address=donor.address,
+            amount_minor=amount.minor,
+            currency=amount.currency.code,
+        ),
+    )
+    reference = take_payment(gateway, amount, card_number, payment_key)
+    return donate(session, club, donor.id, amount, reference, donor.message, donor.anonymous)
+
+
+def give_from_card(
+    session: Session, keyring: Keyring, club: Club, donor: Donor, card_id: str, amount_minor: int
+) -> Donation:
+    """A donation from the donor's own gift card `card_id` (anyone else's is not found),
+    screened by the fraud rules as a move of value off the card, then made
+    (`donate_from_card`)."""
+    owned = session.get(GiftCard, card_id)
+    business = session.get(Business, owned.business_id) if owned is not None else None
+    if owned is None or business is None or owned.owner_id != donor.id:
+        raise CardNotFound(f"You have no gift card {card_id!r}: check the id.")
+    card = cards.find_card(session, keyring, business, None, owned.id)
+    amount = Money.of(amount_minor, card.currency)
+    fraud.screen(
+        session,
+        fraud.Activity(
+            FraudEvent.TRANSFER,
+            business_id=card.business_id,
+            card_id=card.id,
+            customer_id=donor.id,
+            address=donor.address,
+            amount_minor=amount.minor,
+            currency=amount.currency.code,
+        ),
+    )
+    return donate_from_card(session, club, card, donor.id, amount, donor.message, donor.anonymous)
 
 
 def card_donations_allowed(session: Session, business_id: str) -> bool:

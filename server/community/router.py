@@ -12,19 +12,13 @@ from sync.money import Money
 from ..accounts.models import User
 from ..db import SessionDep
 from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply
-from ..directory.models import Business
 from ..directory.repository import Near
 from ..directory.schemas import MoneyPublic
-from ..errors import CardNotFound
-from ..fraud import service as fraud
 from ..fraud.client import client_of
-from ..fraud.models import FraudEvent
 from ..pages import PageRequest, Paging
-from ..payments import PaymentGateway, payment_card_key, take_payment
+from ..payments import PaymentGateway
 from ..problems import Problem
-from ..wallet import cards
 from ..wallet.idempotency import Outcome, idempotent
-from ..wallet.models import GiftCard
 from . import donations, history, purchases, receipts, service
 from .models import Club, ClubHolding, ClubMember, ClubMovement, Donation, Membership
 from .schemas import (
@@ -287,6 +281,10 @@ def _receipt(session: SessionDep, donation: Donation) -> DonationReceipt:
     )
 
 
+def _donor(request: Request, user: User, message: str, anonymous: bool) -> donations.Donor:
+    return donations.Donor(user.id, client_of(request).address, message, anonymous)
+
+
 @router.post(
     "/clubs/{club_id}/donations",
     status_code=status.HTTP_201_CREATED,
@@ -306,27 +304,15 @@ def donate(
     gateway: PaymentGateway = request.app.state.gateway
 
     def operation() -> Outcome:
-        amount = Money.of(body.amount_minor, club.currency)
-        card = body.payment.card_number
-        payment_card = payment_card_key(gateway, card)
-        today = datetime.now(UTC).date()
-        donations.prepare(
-            session, club, amount, payment_card, today, request.app.state.money_limits
-        )
-        fraud.screen(
+        made = donations.give(
             session,
-            fraud.Activity(
-                FraudEvent.PURCHASE,
-                payment_card=payment_card,
-                customer_id=user.id,
-                address=client_of(request).address,
-                amount_minor=amount.minor,
-                currency=amount.currency.code,
-            ),
-        )
-        reference = take_payment(gateway, amount, card, f"{user.id}:{idempotency_key}")
-        made = donations.donate(
-            session, club, user.id, amount, reference, body.message, body.anonymous
+            gateway,
+            request.app.state.money_limits,
+            club,
+            _donor(request, user, body.message, body.anonymous),
+            Money.of(body.amount_minor, club.currency),
+            body.payment.card_number,
+            payment_key=f"{user.id}:{idempotency_key}",
         )
         receipts.donated(session, request.app.state.outbox, club, made)
         return 201, _receipt(session, made).model_dump(mode="json")
@@ -393,26 +379,13 @@ def donate_from_card(
     club = service.club(session, club_id)
 
     def operation() -> Outcome:
-        owned = session.get(GiftCard, body.card_id)
-        business = session.get(Business, owned.business_id) if owned is not None else None
-        if owned is None or business is None or owned.owner_id != user.id:
-            raise CardNotFound(f"You have no gift card {body.card_id!r}: check the id.")
-        card = cards.find_card(session, request.app.state.keyring, business, None, owned.id)
-        amount = Money.of(body.amount_minor, card.currency)
-        fraud.screen(
+        made = donations.give_from_card(
             session,
-            fraud.Activity(
-                FraudEvent.TRANSFER,
-                business_id=card.business_id,
-                card_id=card.id,
-                customer_id=user.id,
-                address=client_of(request).address,
-                amount_minor=amount.minor,
-                currency=amount.currency.code,
-            ),
-        )
-        made = donations.donate_from_card(
-            session, club, card, user.id, amount, body.message, body.anonymous
+            request.app.state.keyring,
+            club,
+            _donor(request, user, body.message, body.anonymous),
+            body.card_id,
+            body.amount_minor,
         )
         receipts.donated(session, request.app.state.outbox, club, made)
         return 201, _receipt(session, made).model_dump(mode="json")

@@ -150,6 +150,24 @@ def test_a_card_donation_is_refused_beyond_the_balance_or_from_someone_elses_car
     balanced()
 
 
+def test_paid_donations_meet_the_purchase_fraud_rules_and_a_refusal_charges_nothing(
+    admin, customer, balanced
+):
+    add_rule(
+        admin,
+        subject="payment_card",
+        event="purchase",
+        window_seconds=86_400,
+        max_count=1,
+        action="block",
+    )
+    club = found(customer)
+    assert donate(customer, club, 500).status_code == 201
+    assert_blocked(donate(customer, club, 700))
+    assert fund(customer, club) == 500
+    balanced()
+
+
 def test_card_donations_meet_the_fraud_rules_for_moves_off_a_card(admin, customer, shop, balanced):
     add_rule(
         admin, subject="card", event="transfer", window_seconds=3600, max_count=1, action="block"
