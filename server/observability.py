@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hmac
-import itertools
 import json
 import logging
 import os
 import time
-import uuid
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import (
@@ -24,6 +22,7 @@ from prometheus_client import (
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .ids import counted_id
 from .problems import Problem, problem_response
 
 __all__ = ["install_observability", "metrics_registry", "serve_metrics"]
@@ -98,24 +97,6 @@ def _metrics_body() -> bytes:
     return generate_latest(metrics_registry())
 
 
-# A request's id: this process's random part and a count. Unique is all an id needs to be,
-# and a fresh uuid4 asked the kernel for randomness on every request.
-_process_part = uuid.uuid4().hex[:16]
-_counted = itertools.count(1)
-
-
-def _new_request_id() -> str:
-    return f"{_process_part}{next(_counted):016x}"
-
-
-def _new_process_part() -> None:  # a forked worker counts apart from its parent
-    global _process_part, _counted
-    _process_part, _counted = uuid.uuid4().hex[:16], itertools.count(1)
-
-
-os.register_at_fork(after_in_child=_new_process_part)
-
-
 class ObserveRequests:
     """Give every HTTP request an id (X-Request-ID, echoed or made), count and time it by
     route, log one JSON line for it, and answer an unhandled error with a problem that
@@ -129,7 +110,7 @@ class ObserveRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = Headers(scope=scope).get("x-request-id") or _new_request_id()
+        request_id = Headers(scope=scope).get("x-request-id") or counted_id()
         started = time.perf_counter()
         status, answered = 500, False
 

@@ -8,14 +8,13 @@ picks by the settings; `tillpoint server` refuses `--workers` above 1 without Re
 
 from __future__ import annotations
 
-import itertools
-import os
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
+
+from .ids import counted_id
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -139,24 +138,6 @@ return false
 """
 
 
-# A window's entries need only be unique: this process's random part and a count (a uuid4
-# asked the kernel for randomness on every attempt).
-_process_part = uuid.uuid4().hex[:16]
-_counted = itertools.count(1)
-
-
-def _new_member() -> str:
-    return f"{_process_part}{next(_counted):x}"
-
-
-def _new_process_part() -> None:  # a forked worker counts apart from its parent
-    global _process_part, _counted
-    _process_part, _counted = uuid.uuid4().hex[:16], itertools.count(1)
-
-
-os.register_at_fork(after_in_child=_new_process_part)
-
-
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
@@ -183,7 +164,7 @@ class RedisState:
         self, refusing: tuple[str, ...], key: str, limit: int, window: float
     ) -> tuple[bool, float | None]:
         keys = [self._prefix + name for name in (key, *refusing)]
-        retry = self._hit(keys=keys, args=[time.time(), window, limit, _new_member()])
+        retry = self._hit(keys=keys, args=[time.time(), window, limit, counted_id()])
         if retry == "refused":
             return True, None
         return False, None if retry is None else float(retry)
