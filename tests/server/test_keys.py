@@ -27,7 +27,8 @@ def test_published_trust_list_verifies_tokens_across_rotation(client, settings):
     now = datetime.now(UTC)
     old_token = issue(keyring.current(), claims(now))
     keyring.rotate()
-    new_token = issue(keyring.current(), claims(now))
+    # The new key is valid from the second it was made: a token it signs is issued then or later.
+    new_token = issue(keyring.current(), claims(datetime.now(UTC)))
     published = client.get("/api/v1/trust-list").json()
     assert len(published["keys"]) == 2
     verifier = Verifier(TrustList.from_json(published))
