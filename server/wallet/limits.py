@@ -83,14 +83,15 @@ def reserve_payment_card_load(
     """Count `amount` against the payment card's load today (`payment_card`: its
     `payments.payment_card_key`), or refuse it if that passes the
     daily limit. The counter's row stays locked until the caller's transaction ends, so a
-    second purchase with the same card waits and then sees this one."""
+    second purchase with the same card waits and then sees this one. A counter that another
+    purchase commits between the count and the look is counted on, not taken for a full one."""
     limit = limits.max_daily_load_per_payment_card_minor
     key = (
         PaymentCardLoad.payment_card == payment_card,
         PaymentCardLoad.currency == amount.currency.code,
         PaymentCardLoad.day == today,
     )
-    for _ in range(2):
+    for _ in range(3):
         loaded = session.execute(
             update(PaymentCardLoad)
             .where(*key, PaymentCardLoad.loaded_minor + amount.minor <= limit)
@@ -101,8 +102,10 @@ def reserve_payment_card_load(
         if loaded is not None:
             return
         so_far = session.scalar(select(PaymentCardLoad.loaded_minor).where(*key))
-        if so_far is not None:
+        if so_far is not None and int(so_far) + amount.minor > limit:
             _refuse_load(int(so_far), amount, limit)
+        if so_far is not None:  # another purchase made the counter while this one looked
+            continue
         try:  # the card's first load today: make its counter, then count
             with session.begin_nested():
                 session.add(

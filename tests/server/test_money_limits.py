@@ -5,7 +5,7 @@ hold together. Every test ends with the ledger invariant checked (see conftest).
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from server.db import Base
 from server.directory.models import Business
@@ -209,6 +209,36 @@ def test_purchases_at_once_with_one_payment_card_pass_its_daily_limit_never(
     assert statuses == [201] * 4 + [409] * 2, [r.text for r in responses]
     with sessions() as session:
         assert session.scalars(select(PaymentCardLoad.loaded_minor)).all() == [DAILY_MAX]
+
+
+def test_a_counter_made_by_another_purchase_while_this_one_looked_is_counted_on(
+    sessions, database_kind
+):
+    """The first load of the day by two purchases at once: this one's count finds no counter
+    (the other's is not committed yet), and by the time it reads the counter the other has
+    committed it. There is room: it counts on, rather than saying the limit is reached."""
+    if database_kind == "sqlite":
+        pytest.skip("SQLite has one writer: no purchase can commit between two statements")
+    limits = MoneyLimits(CARD_MAX, DAILY_MAX, LIABILITY_MAX)
+    fingerprint = payment_card_key(SimulatedGateway(), APPROVE)
+    today, amount = date(2026, 12, 1), Money.of(5_000, "GBP")
+    with sessions() as other, sessions() as this:
+        reserve_payment_card_load(other, fingerprint, amount, today, limits)  # not committed
+        counts = 0
+
+        def other_commits_after_this_counts(conn, cursor, statement, *args):
+            nonlocal counts
+            if statement.startswith("UPDATE payment_card_loads"):
+                counts += 1
+            elif counts == 1 and statement.startswith("SELECT payment_card_loads.loaded_minor"):
+                other.commit()
+
+        connection = this.connection()
+        event.listen(connection, "before_cursor_execute", other_commits_after_this_counts)
+        reserve_payment_card_load(this, fingerprint, amount, today, limits)
+        this.commit()
+    with sessions() as session:
+        assert session.scalars(select(PaymentCardLoad.loaded_minor)).all() == [10_000]
 
 
 def test_a_declined_payment_counts_nothing_against_the_card(customer, shop, sessions):
