@@ -137,13 +137,20 @@ class MemoryWakeups:
         pass
 
 
+# How long the publishing thread gathers news before it sends: a busy worker's commits then
+# share a message (each PUBLISH costs a worker 0.1–0.3 ms of CPU, a redemption 4 ms in all),
+# and a stream hears of a commit at most this much later.
+GATHER_SECONDS = 0.01
+
+
 class RedisWakeups:
     """Through a Redis channel shared by every worker and host with the same URL and prefix."""
 
-    def __init__(self, url: str, prefix: str) -> None:
+    def __init__(self, url: str, prefix: str, gather_seconds: float = GATHER_SECONDS) -> None:
         from redis import Redis
 
         self.listeners = Listeners()
+        self.gather_seconds = gather_seconds
         self._url = url
         self.channel = f"{prefix}log-moved"
         self._redis = Redis.from_url(url, socket_timeout=2)
@@ -173,6 +180,8 @@ class RedisWakeups:
         while True:
             with self._news:
                 self._news.wait_for(lambda: self._gathered or self._closing)
+                # What else comes meanwhile goes in the same message (a stop sends at once).
+                self._news.wait_for(lambda: self._closing, timeout=self.gather_seconds)
                 gathered, self._gathered = self._gathered, set()
                 closing = self._closing
             if gathered:

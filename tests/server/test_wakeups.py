@@ -38,3 +38,30 @@ def test_every_business_told_is_heard_and_a_stop_sends_what_gathered(redis_setti
         pubsub.close()
     finally:
         listener.close()
+
+
+def test_news_that_comes_while_the_first_is_gathering_shares_its_message(redis_settings):
+    listener = Redis.from_url(redis_settings["redis_url"])
+    wakeups = RedisWakeups(
+        redis_settings["redis_url"], redis_settings["redis_prefix"], gather_seconds=1.0
+    )
+    try:
+        pubsub = listener.pubsub()
+        pubsub.subscribe(wakeups.channel)
+        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        told = {f"biz{n:08}" for n in range(20)}
+        for business in sorted(told):  # 20 commits, 10 ms apart: within the gathering second
+            wakeups.publish(frozenset({business}))
+            time.sleep(0.01)
+        messages: list[set[str]] = []
+        deadline = time.monotonic() + 10
+        while set().union(*messages) != told and time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.1)
+            if message and message["type"] == "message":
+                messages.append(set(json.loads(message["data"])))
+        assert set().union(*messages) == told
+        assert len(messages) <= 2, [len(m) for m in messages]
+        pubsub.close()
+    finally:
+        wakeups.close()
+        listener.close()
