@@ -104,6 +104,13 @@ class Statements:
             queue(connection, sql, params)
 
         writebehind.later_sql = queued  # type: ignore[assignment]
+        on_driver = writebehind.rows_now
+
+        def sent_on_driver(connection: Any, sql: str, params: Any) -> Any:
+            self._trip(sql)  # a statement sent on psycopg itself (`db.driver_rows`)
+            return on_driver(connection, sql, params)
+
+        writebehind.rows_now = sent_on_driver  # type: ignore[assignment]
 
     def _statement(self, _c: object, _cur: object, statement: str, *_: object) -> None:
         self._trip(statement)

@@ -19,13 +19,14 @@ from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 
-__all__ = ["install", "later", "later_sql"]
+__all__ = ["install", "later", "later_sql", "rows_now"]
 
 _QUEUE = "tillpoint.write_behind"
 Queued = tuple[str, Mapping[str, Any] | Sequence[Any]]
@@ -103,6 +104,34 @@ def _in_pipeline(cursor: Any, context: Any, run: Any) -> bool:
             _send(raw, queued)
         run()
     return True
+
+
+def rows_now(connection: Connection, sql: str, params: Mapping[str, Any]) -> list[Any]:
+    """Run `sql`, in psycopg's form, on the driver itself (none of SQLAlchemy's work around a
+    statement) with what is queued before it and the transaction's BEGIN, in one round trip
+    as `_in_pipeline` sends them; its rows as named tuples, their values as psycopg gives
+    them. A failure raises as SQLAlchemy's error for it; a lost connection is invalidated,
+    so `in_transaction` runs the work again (PostgreSQL only)."""
+    raw: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
+    queued = _pending(connection)
+    first = raw.info.transaction_status == TransactionStatus.IDLE and not raw.autocommit
+    try:
+        with raw.cursor(row_factory=namedtuple_row) as cursor:
+            if queued or first:
+                with raw.pipeline():
+                    if queued:
+                        _send(raw, queued)
+                    cursor.execute(sql, params)
+            else:
+                cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description is not None else []
+    except psycopg.Error as failed:
+        lost = raw.closed or raw.broken
+        if lost:
+            connection.invalidate()
+        raise DBAPIError.instance(
+            sql, params, failed, psycopg.Error, connection_invalidated=lost
+        ) from failed
 
 
 def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:

@@ -45,7 +45,7 @@ from sync.money import Money
 from sync.wire import IncidentKind
 
 from ..accounts.models import Role, User
-from ..db import insert_rows, page_of, utcnow
+from ..db import driver_rows, insert_rows, page_of, utcnow
 from ..devices.models import Incident
 from ..directory.models import Business
 from ..errors import (
@@ -346,7 +346,7 @@ def _measure(
     values: dict[str, Any] = {}
     for i, (r, a, k) in enumerate(wanted):
         values.update(_window_values(r, a, k, now, i))
-    counted: dict[int, Any] = {row.rule: row for row in session.execute(query, values)}
+    counted: dict[int, Any] = {row.rule: row for row in driver_rows(session, query, values)}
     measured = []
     for index, (rule, activity, _) in enumerate(wanted):
         row = counted[index]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from ..db import among, insert_rows, process_cache, utcnow
+from ..db import among, driver_rows, insert_rows, process_cache, utcnow
 from ..events import EventEntity, EventKind, record
 from ..ids import make_id
 from ..writebehind import later
@@ -329,7 +329,8 @@ def post(
     now = checked[-1] + 1 if checked else 0
     for account in changes[:now]:
         delta = deltas[account.id]
-        after = session.execute(_MOVE_IF_COVERED, {"id": account.id, "delta": delta}).scalar()
+        moved = driver_rows(session, _MOVE_IF_COVERED, {"id": account.id, "delta": delta})
+        after = moved[0][0] if moved else None
         if after is None:
             raise InsufficientFundsError(account.id, balance(session, account.id), -delta)
         set_committed_value(account, "balance_minor", int(after))

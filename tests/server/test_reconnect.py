@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from server.app import create_app
-from server.db import Base, in_transaction, make_engine, make_sessionmaker
+from server.db import Base, driver_rows, in_transaction, make_engine, make_sessionmaker
 from server.wallet.ledger import invariant_violations
 from tests.server.api import buy_card, open_shop, sign_up
 
@@ -69,6 +69,22 @@ def test_no_request_fails_after_the_database_dropped_every_connection(
         assert customer.get(f"/api/v1/gift-cards/{card['id']}").json()["balance"]["minor"] == 800
         assert terminate_connections(postgres_url, name) >= 1
         assert customer.get("/api/v1/me/gift-cards").status_code == 200
+
+
+def test_work_whose_connection_dies_on_a_driver_statement_runs_again_once(named):
+    engine, _ = named
+    sessions = make_sessionmaker(engine)
+    runs = []
+    end_this_backend = text("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    def work(session: Session) -> int:
+        runs.append(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        if len(runs) == 1:  # the server goes away under a statement sent on the driver
+            driver_rows(session, end_this_backend, {})
+        return len(runs)
+
+    assert in_transaction(sessions, work) == 2
+    assert runs[0] != runs[1]
 
 
 def test_work_whose_connection_dies_midway_runs_again_once(named):

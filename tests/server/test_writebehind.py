@@ -1,18 +1,31 @@
 """Writes no one reads wait for the transaction's next statement or its COMMIT and go with
 it (`server.writebehind`): what they change is there for every later statement, a write that
 fails fails the commit and leaves nothing, and a savepoint or transaction rolled back takes
-its queued writes with it."""
+its queued writes with it. A statement sent on the driver itself (`server.db.driver_rows`)
+rides with them the same way."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import (
+    Engine,
+    Select,
+    String,
+    TypeDecorator,
+    bindparam,
+    event,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.db import make_engine
+from server.db import driver_rows, make_engine
 from server.writebehind import later
 
 pytestmark = pytest.mark.postgres
@@ -105,3 +118,43 @@ def test_a_savepoint_rolled_back_drops_only_what_was_queued_inside_it(notes):
         later(session, ADD, {"id": 3, "body": "after it"})
         session.commit()
     assert bodies(notes) == ["before the savepoint", "after it"]
+
+
+class Shouted(TypeDecorator[str]):
+    """A type that changes what it sends: upper case."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: object) -> str | None:
+        return None if value is None else value.upper()
+
+
+NOTES_BY: Select[*tuple[Any, ...]] = (
+    select(literal_column("id"), literal_column("body"))
+    .select_from(table("notes"))
+    .where(literal_column("body") == bindparam("body", type_=Shouted()))
+)
+
+
+def test_a_statement_on_the_driver_sees_the_queued_writes_and_costs_one_trip(notes):
+    sent = statements_sent(notes)
+    with Session(notes) as session:
+        later(session, ADD, {"id": 1, "body": "LOGIN"})
+        later(session, ADD, {"id": 2, "body": "PURCHASE"})
+        # The value goes as its type sends it, as SQLAlchemy would send it.
+        found = driver_rows(session, NOTES_BY, {"body": "purchase"})
+        assert [(row.id, row.body) for row in found] == [(2, "PURCHASE")]
+        assert sent == []  # nothing through SQLAlchemy's execution: one trip, on the driver
+        session.commit()
+    assert bodies(notes) == ["LOGIN", "PURCHASE"]
+
+
+def test_a_failing_write_fails_the_driver_statement_it_rides_with(notes):
+    with Session(notes) as session:
+        later(session, ADD, {"id": 1, "body": "login"})
+        later(session, ADD, {"id": 1, "body": "the same key"})
+        with pytest.raises(IntegrityError):
+            driver_rows(session, NOTES_BY, {"body": "login"})
+        session.rollback()
+    assert bodies(notes) == []
