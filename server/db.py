@@ -169,13 +169,14 @@ _DRIVER_PLANS: dict[int, _DriverPlan] = {}
 def driver_rows(
     session: Session, statement: Executable, params: Mapping[str, Any]
 ) -> Sequence[Any]:
-    """The rows of `statement` — built once, its values parameters — as named tuples (by
-    its columns' labels). On PostgreSQL it goes to psycopg itself, compiled once per
-    process: SQLAlchemy's work around a statement (its execution context, its result's
-    metadata, the events) cost a redemption's hot statements more than psycopg and
-    PostgreSQL did. Parameters go through their types as SQLAlchemy would send them;
-    results come as psycopg gives them, so keep this to counts, sums and plain columns.
-    What the session has yet to write is flushed first, as `session.execute` would."""
+    """The rows of `statement` — built once, its values parameters — as tuples, in its
+    columns' order (psycopg's plain rows: naming them cost more than the rest of a row).
+    On PostgreSQL it goes to psycopg itself, compiled once per process: SQLAlchemy's work
+    around a statement (its execution context, its result's metadata, the events) cost a
+    redemption's hot statements more than psycopg and PostgreSQL did. Parameters go
+    through their types as SQLAlchemy would send them; results come as psycopg gives them,
+    so keep this to counts, sums and plain columns. What the session has yet to write is
+    flushed first, as `session.execute` would."""
     if session.autoflush:
         session.flush()
     connection = session.connection()

@@ -19,7 +19,6 @@ from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -109,14 +108,14 @@ def _in_pipeline(cursor: Any, context: Any, run: Any) -> bool:
 def rows_now(connection: Connection, sql: str, params: Mapping[str, Any]) -> list[Any]:
     """Run `sql`, in psycopg's form, on the driver itself (none of SQLAlchemy's work around a
     statement) with what is queued before it and the transaction's BEGIN, in one round trip
-    as `_in_pipeline` sends them; its rows as named tuples, their values as psycopg gives
-    them. A failure raises as SQLAlchemy's error for it; a lost connection is invalidated,
-    so `in_transaction` runs the work again (PostgreSQL only)."""
+    as `_in_pipeline` sends them; its rows as tuples, their values as psycopg gives them.
+    A failure raises as SQLAlchemy's error for it; a lost connection is invalidated, so
+    `in_transaction` runs the work again (PostgreSQL only)."""
     raw: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
     queued = _pending(connection)
     first = raw.info.transaction_status == TransactionStatus.IDLE and not raw.autocommit
     try:
-        with raw.cursor(row_factory=namedtuple_row) as cursor:
+        with raw.cursor() as cursor:
             if queued or first:
                 with raw.pipeline():
                     if queued:

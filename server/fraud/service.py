@@ -346,21 +346,22 @@ def _measure(
     values: dict[str, Any] = {}
     for i, (r, a, k) in enumerate(wanted):
         values.update(_window_values(r, a, k, now, i))
-    counted: dict[int, Any] = {row.rule: row for row in driver_rows(session, query, values)}
+    # Each row: the rule's index, then `_window`'s count, amount, cards and this_card.
+    counted: dict[int, Any] = {row[0]: row[1:] for row in driver_rows(session, query, values)}
     measured = []
     for index, (rule, activity, _) in enumerate(wanted):
-        row = counted[index]
-        if int(row.count) >= _cap(rule):  # the window holds more than was read
+        count, amount, cards, this_card = counted[index]
+        if int(count) >= _cap(rule):  # the window holds more than was read
             measured.append(past_cap(rule))
             continue
-        seen = {"count": int(row.count), "amount_minor": int(row.amount)}
+        seen = {"count": int(count), "amount_minor": int(amount)}
         if rule.counting is Counting.ATTEMPTS:
             seen["count"] += 1
         if rule.currency is not None and activity.currency == rule.currency:
             seen["amount_minor"] += activity.amount_minor
         if rule.counting is Counting.DISTINCT_PAYMENT_CARDS:
-            new_card = activity.payment_card is not None and not row.this_card
-            seen["count"] = int(row.cards) + int(new_card)
+            new_card = activity.payment_card is not None and not this_card
+            seen["count"] = int(cards) + int(new_card)
         measured.append(seen)
     return measured
 
