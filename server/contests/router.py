@@ -90,13 +90,13 @@ def _create(
 @router.post(
     "/businesses/{business_id}/contests",
     status_code=status.HTTP_201_CREATED,
-    summary="Run a contest, its prizes paid by the business (its owner)",
+    summary="Run a contest, its prizes paid by the business (its owner or a manager)",
     responses=PROBLEM_RESPONSES,
 )
 def create_business_contest(
     business_id: str, body: ContestCreate, request: Request, user: CurrentUser, session: SessionDep
 ) -> ContestPublic:
-    business = business_for(session, user, business_id, staff=False)
+    business = business_for(session, user, business_id, staff=False, managers=True)
     return _create(request, session, user, business, body, None)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import Role, User
 from ..community import service as clubs
 from ..community.models import ClubMember, ClubRole, Membership
-from ..directory.models import Business
+from ..directory.models import Business, StaffMember
 from ..errors import BusinessNotFound
 from .errors import (
     ContestClosed,
@@ -164,15 +164,28 @@ def create(
 
 
 def require_organiser(session: Session, contest: Contest, user: User) -> None:
-    """The contest's organiser: its business's owner, or an admin (the platform's contests
-    are the admins')."""
+    """The contest's organiser: its business's owner or one of its managers, or an admin
+    (the platform's contests are the admins')."""
     if user.role is Role.ADMIN:
         return
-    if contest.business_id is not None and user.role is Role.VENDOR_OWNER:
-        business = session.get(Business, contest.business_id)
-        if business is not None and business.owner_id == user.id:
-            return
+    if contest.business_id is not None and _runs(session, contest.business_id, user):
+        return
     raise NotContestOrganiser(f"Only the organiser of {contest.title!r} may do this.")
+
+
+def _runs(session: Session, business_id: str, user: User) -> bool:
+    """Whether `user` owns the business or manages it (as they manage its deals)."""
+    if user.role is Role.VENDOR_OWNER:
+        business = session.get(Business, business_id)
+        return business is not None and business.owner_id == user.id
+    if user.role is Role.VENDOR_STAFF:
+        role = session.scalar(
+            select(StaffMember.role).where(
+                StaffMember.business_id == business_id, StaffMember.user_id == user.id
+            )
+        )
+        return role is not None and role.manages
+    return False
 
 
 def _still_open(contest: Contest, now: datetime) -> None:

@@ -301,6 +301,42 @@ def test_points_are_the_organisers_to_record_and_entries_pages_the_entrants(clie
     assert shop.owner.get(f"{path}/entries/{ada_entry['id']}").status_code == 200
 
 
+def test_a_manager_runs_the_business_s_contest_and_a_cashier_may_not(client, shop):
+    start, end, _ = window()
+    body = {
+        "title": "Staff picks",
+        "starts_at": start,
+        "ends_at": end,
+        "entrants": "customers",
+        "measure": "points",
+        "prizes_minor": [1000],
+    }
+    path = f"/api/v1/businesses/{shop.business_id}/contests"
+    refused = shop.cashier.post(path, body)
+    assert refused.status_code == 403
+    assert refused.json()["type"].endswith("/manager-only")
+    made = shop.owner.patch(
+        f"/api/v1/businesses/{shop.business_id}/staff/{shop.cashier.id}", {"role": "manager"}
+    )
+    assert made.status_code == 200, made.text
+    contest = shop.cashier.post(path, body)
+    assert contest.status_code == 201, contest.text
+    ada = enter(sign_up(client), contest.json(), "Ada")
+    points = {"entry_id": ada["id"], "points": 4}
+    recorded = shop.cashier.post(
+        f"/api/v1/contests/{contest.json()['id']}/points", points, key=new_key()
+    )
+    assert recorded.status_code == 201, recorded.text
+    assert ranking(client, contest.json()) == [("Ada", 4)]
+    elsewhere = open_shop(client, "Elsewhere")  # a manager of nowhere else
+    assert (
+        elsewhere.owner.post(
+            f"/api/v1/contests/{contest.json()['id']}/points", points, key=new_key()
+        ).status_code
+        == 403
+    )
+
+
 def test_who_may_enter_what(client, shop):
     contest = run_contest(shop)  # customers only
     path = f"/api/v1/contests/{contest['id']}/entries"
