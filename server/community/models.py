@@ -133,8 +133,8 @@ class HoldingKind(enum.StrEnum):
 
 
 class ClubHolding(Base):
-    """A gift card or voucher the club's fund paid for: the club holds it (no one's
-    account) until an organiser hands it to a member."""
+    """A gift card or voucher the club's fund paid for, or a prize card it won in a contest:
+    the club holds it (no one's account) until an organiser hands it to a member."""
 
     __tablename__ = "club_holdings"
 
@@ -145,8 +145,10 @@ class ClubHolding(Base):
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # what the fund paid
     currency: Mapped[str] = mapped_column(String(3))
-    bought_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    bought_by: Mapped[str] = mapped_column(ForeignKey("users.id"))  # or entered the contest
     bought_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # The contest a prize card was won in (what the fund paid, `amount_minor`, is then 0).
+    contest_id: Mapped[str | None] = mapped_column(ForeignKey("contests.id"), default=None)
     handed_to: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     handed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
@@ -156,6 +158,7 @@ class MovementKind(enum.StrEnum):
     DONATION_REFUNDED = "donation_refunded"  # out of it, back where it came from
     PURCHASE = "purchase"  # out of it, for a gift card or voucher the club holds
     HANDED_OVER = "handed_over"  # a held item into a member's account (no money moves)
+    PRIZE_WON = "prize_won"  # a prize card the club won in a contest, now held (no money moves)
 
 
 class ClubMovement(Base):

@@ -41,7 +41,7 @@ from ..wallet.models import GiftCard
 from . import donations, history, service
 from .models import Club, ClubHolding, HoldingKind, Membership, MovementKind
 
-__all__ = ["buy_card", "buy_voucher", "hand_over", "holding", "holdings"]
+__all__ = ["buy_card", "buy_voucher", "hand_over", "hold_prize", "holding", "holdings"]
 
 
 def _paid_by(club: Club) -> str:
@@ -174,6 +174,37 @@ def buy_voucher(
     return _held(
         session, club, organiser_id, HoldingKind.VOUCHER, voucher.id, business, price, memo
     )
+
+
+def hold_prize(
+    session: Session,
+    club: Club,
+    card: GiftCard,
+    business: Business,
+    prize: Money,
+    contest_id: str,
+    entered_by: str,
+    memo: str,
+) -> ClubHolding:
+    """A prize card the club won in a contest (issued to no one's account), held by the club
+    until an organiser hands it to a member, as what the fund buys is; `entered_by`, who
+    entered the club in the contest, stands where a purchase names who bought it. No money
+    moves in the club: its line of history is 0."""
+    held = ClubHolding(
+        club_id=club.id,
+        kind=HoldingKind.GIFT_CARD,
+        item_id=card.id,
+        business_id=business.id,
+        amount_minor=0,  # the fund paid nothing
+        currency=prize.currency.code,
+        bought_by=entered_by,
+        contest_id=contest_id,
+    )
+    session.add(held)
+    session.flush()
+    nothing = Money.of(0, prize.currency.code)
+    history.record(session, club, MovementKind.PRIZE_WON, nothing, entered_by, held.id, memo)
+    return held
 
 
 def holding(session: Session, club: Club, holding_id: str) -> ClubHolding:

@@ -466,6 +466,7 @@ def _holding(session: SessionDep, held: ClubHolding) -> HoldingPublic:
         paid=MoneyPublic.of(Money.of(held.amount_minor, held.currency)),
         bought_by=_name(session, held.club_id, held.bought_by),
         bought_at=held.bought_at,
+        won_in=held.contest_id,
         handed_to=None if held.handed_to is None else _name(session, held.club_id, held.handed_to),
         handed_at=held.handed_at,
     )

@@ -136,15 +136,22 @@ class HandOver(BaseModel):
 
 
 class HoldingPublic(BaseModel):
-    """A gift card or voucher the club bought: held, or handed to a member."""
+    """A gift card or voucher the club bought, or a prize card it won: held, or handed to a
+    member."""
 
     id: str
     kind: HoldingKind
     item_id: str = Field(description="the gift card's or voucher's id")
     business_id: str
-    paid: MoneyPublic = Field(description="what the fund paid")
-    bought_by: str = Field(description="the organiser's display name")
+    paid: MoneyPublic = Field(description="what the fund paid (0 for a prize)")
+    bought_by: str = Field(
+        description="the organiser's display name: who bought it, or who entered the club in "
+        "the contest it won"
+    )
     bought_at: datetime
+    won_in: str | None = Field(
+        default=None, description="a prize card: the contest the club won it in"
+    )
     handed_to: str | None = Field(description="the member's display name, once handed over")
     handed_at: datetime | None
 

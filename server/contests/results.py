@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from sync.money import Money
 
-from ..community.models import Club, ClubMember, ClubRole
+from ..community import purchases
+from ..community.models import Club
 from ..db import rowcount, utcnow
 from ..directory.models import Business
 from ..keys.keyring import Keyring
@@ -59,17 +60,6 @@ def stored(session: Session, contest: Contest) -> list[Standing]:
     return [Standing(r.entry_id, r.score, r.reached_at) for r in rows]
 
 
-def _prize_owner(session: Session, entry: ContestEntry) -> str | None:
-    """Whose account a prize card goes into: the customer's, or the club founder's."""
-    if entry.kind is EntrantKind.CUSTOMER:
-        return entry.user_id
-    return session.scalar(
-        select(ClubMember.user_id).where(
-            ClubMember.club_id == entry.club_id, ClubMember.role == ClubRole.FOUNDER
-        )
-    )
-
-
 def _pay(
     session: Session,
     keyring: Keyring,
@@ -79,22 +69,32 @@ def _pay(
     prize: int,
     now: datetime,
 ) -> str | None:
-    owner = _prize_owner(session, entry)
-    if owner is None:  # the club closed before the end
+    """The prize card: into the winning customer's account, or held by the winning club
+    (its holdings) for an organiser to hand to a member; none for a club closed before the
+    end."""
+    club = None if entry.club_id is None else session.get(Club, entry.club_id)
+    if entry.kind is not EntrantKind.CUSTOMER and (club is None or club.closed_at is not None):
         return None
     business = session.get_one(Business, contest.prize_business_id)
     paid_by = ledger.account(session, Purpose.PRIZES, contest.currency, contest.business_id)
+    amount = Money.of(prize, contest.currency)
+    memo = f"prize for place {place} in contest {contest.id}"
     card = issue_card(
         session,
         keyring,
         business,
-        owner,
-        Money.of(prize, contest.currency),
-        f"prize for place {place} in contest {contest.id}",
+        entry.user_id if club is None else None,
+        amount,
+        memo,
         now,
         payer=paid_by,
         kind=TransferKind.PRIZE,
     )
+    if club is not None:
+        held = f"gift card of {business.name} holding {amount.format()}, {memo}"
+        purchases.hold_prize(
+            session, club, card, business, amount, contest.id, entry.entered_by, held
+        )
     return card.id
 
 

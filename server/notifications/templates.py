@@ -278,7 +278,7 @@ def contest_won(
     held = (
         "It is in your wallet in the app: show its code at the till."
         if club is None
-        else "The club's founder holds it in their wallet, to hand on as the club decides."
+        else "The club holds it: an organiser hands it to a member from the club's holdings."
     )
     return _message(
         f"{who} won {_place(place)} place in {contest}",

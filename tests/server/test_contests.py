@@ -176,15 +176,31 @@ def test_results_rebuilt_from_the_ledger_match_the_stored_ones(client, shop):
         stored = session.get_one(Contest, contest["id"])
         assert results.rebuild(session, stored) == results.stored(session, stored)
         assert [s.score for s in results.stored(session, stored)] == [1600, 1200]
-    # The club's prize card went to its founder; its organisers were told.
+    # The club's prize card is the club's: in its holdings, in no one's wallet, until an
+    # organiser hands it to a member.
     entry = founder.get(
         f"/api/v1/contests/{contest['id']}/entries/{club_entry.json()['id']}"
     ).json()
     assert entry["place"] == 1
-    assert entry["card_id"]
-    assert entry["card_id"] in [
-        c["id"] for c in founder.get("/api/v1/me/gift-cards").json()["items"]
-    ]
+    wallet = "/api/v1/me/gift-cards"
+    assert entry["card_id"] not in [c["id"] for c in founder.get(wallet).json()["items"]]
+    (held,) = founder.get(f"/api/v1/clubs/{club['id']}/holdings").json()["items"]
+    assert (held["item_id"], held["won_in"], held["paid"]["minor"], held["bought_by"]) == (
+        entry["card_id"],
+        contest["id"],
+        0,
+        "Fi",
+    )
+    history = founder.get(f"/api/v1/clubs/{club['id']}/history").json()["items"]
+    assert [(h["kind"], h["amount"]["minor"]) for h in history] == [("prize_won", 0)]
+    handed = founder.post(
+        f"/api/v1/clubs/{club['id']}/holdings/{held['id']}/hand-over",
+        {"member_id": founder.id},
+        key=new_key(),
+    )
+    assert handed.status_code == 200, handed.text
+    [card] = [c for c in founder.get(wallet).json()["items"] if c["id"] == entry["card_id"]]
+    assert card["balance"]["minor"] == 1500
 
 
 def test_two_workers_at_once_finish_a_contest_once(client, shop, engine):
