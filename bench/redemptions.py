@@ -304,36 +304,69 @@ def round_trips(base: str) -> float:
 
 def cpu_seconds(server: int) -> tuple[float, float]:
     """CPU seconds used so far by the server process `server` with its workers, and by
-    PostgreSQL's processes, from /proc (0, 0 where there is none). PostgreSQL's figure
-    includes what its exited backends used (the postmaster's reaped children, fields
-    cutime and cstime), so it only grows as connections come and go."""
+    PostgreSQL's processes, from /proc (0, 0 where there is none).
+
+    PostgreSQL's figure is the postmaster's and its children's (every backend, exiting ones
+    included: they are its children until it reaps them), plus what its reaped children
+    used (its fields cutime and cstime), so it only grows as connections come and go. A
+    backend that is reaped while /proc is read would be in neither: when the reaped time
+    moved during a reading, it is read again."""
     proc = Path("/proc")
     if not proc.is_dir():
         return 0.0, 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    served = postgres = 0.0
-    postgres_pids: dict[int, int] = {}  # pid: parent, of PostgreSQL's processes
-    reaped: dict[int, float] = {}  # pid: its exited children's CPU seconds
-    for entry in proc.iterdir():
+    for _ in range(10):
+        processes = _processes(proc)
+        postmaster = _postmaster(processes)
+        if postmaster is None:
+            return _served(processes, server), 0.0
+        reaped = processes[postmaster].reaped
+        postgres = sum(p.used for pid, p in processes.items() if postmaster in {pid, p.parent})
+        again = _processes(proc, only=postmaster).get(postmaster)
+        if again is not None and again.reaped == reaped:
+            break
+    return _served(processes, server), postgres + reaped
+
+
+@dataclass(frozen=True)
+class _Process:
+    parent: int
+    postgres: bool  # its command line says so (a process that has exited has none)
+    used: float  # CPU seconds, its own
+    reaped: float  # CPU seconds of its children it has reaped
+
+
+def _processes(proc: Path, only: int | None = None) -> dict[int, _Process]:
+    ticks, found = os.sysconf("SC_CLK_TCK"), {}
+    entries = [proc / str(only)] if only is not None else proc.iterdir()
+    for entry in entries:
         if not entry.name.isdigit():
             continue
         try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        used = (int(fields[11]) + int(fields[12])) / ticks
-        if command.startswith(b"postgres"):
-            postgres += used
-            postgres_pids[int(entry.name)] = int(fields[1])
-            reaped[int(entry.name)] = (int(fields[13]) + int(fields[14])) / ticks
-        elif server in {int(entry.name), int(fields[1])}:  # the server, or a worker of it
-            served += used
-    # The postmaster: the PostgreSQL process whose parent is not one.
-    postgres += sum(
-        reaped[pid] for pid, parent in postgres_pids.items() if parent not in postgres_pids
-    )
-    return served, postgres
+        found[int(entry.name)] = _Process(
+            parent=int(fields[1]),
+            postgres=command.startswith(b"postgres") or b"/bin/postgres" in command[:80],
+            used=(int(fields[11]) + int(fields[12])) / ticks,
+            reaped=(int(fields[13]) + int(fields[14])) / ticks,
+        )
+    return found
+
+
+def _postmaster(processes: dict[int, _Process]) -> int | None:
+    """PostgreSQL's first process: a PostgreSQL process whose parent is not one."""
+    for pid, process in processes.items():
+        parent = processes.get(process.parent)
+        if process.postgres and not (parent is not None and parent.postgres):
+            return pid
+    return None
+
+
+def _served(processes: dict[int, _Process], server: int) -> float:
+    """The server and its workers."""
+    return sum(p.used for pid, p in processes.items() if server in {pid, p.parent})
 
 
 def measure(workers: int, seconds: float, report: Callable[[str, Load], None]) -> tuple[str, str]:
