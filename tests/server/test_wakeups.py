@@ -4,6 +4,7 @@ what is still gathering when the worker stops."""
 
 import json
 import time
+import uuid
 
 from redis import Redis
 
@@ -61,6 +62,28 @@ def test_news_that_comes_while_the_first_is_gathering_shares_its_message(redis_s
                 messages.append(set(json.loads(message["data"])))
         assert set().union(*messages) == told
         assert len(messages) <= 2, [len(m) for m in messages]
+        pubsub.close()
+    finally:
+        wakeups.close()
+        listener.close()
+
+
+def test_news_is_heard_after_redis_dropped_the_publisher_s_connection(redis_settings):
+    name = f"tp-wakeups-{uuid.uuid4().hex[:8]}"
+    listener = Redis.from_url(redis_settings["redis_url"])
+    wakeups = RedisWakeups(
+        f"{redis_settings['redis_url']}?client_name={name}", redis_settings["redis_prefix"]
+    )
+    try:
+        pubsub = listener.pubsub()
+        pubsub.subscribe(wakeups.channel)
+        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        wakeups.publish(frozenset({"before"}))
+        assert heard_until(pubsub, {"before"}) == {"before"}
+        (publisher,) = [c for c in listener.client_list() if c["name"] == name]
+        listener.client_kill_filter(_id=publisher["id"])  # as a Redis restart would
+        wakeups.publish(frozenset({"after"}))
+        assert heard_until(pubsub, {"after"}) == {"after"}
         pubsub.close()
     finally:
         wakeups.close()
