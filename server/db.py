@@ -175,8 +175,9 @@ def driver_rows(
     around a statement (its execution context, its result's metadata, the events) cost a
     redemption's hot statements more than psycopg and PostgreSQL did. Parameters go
     through their types as SQLAlchemy would send them; results come as psycopg gives them,
-    so keep this to counts, sums and plain columns. What the session has yet to write is
-    flushed first, as `session.execute` would."""
+    so keep this to counts, sums and plain columns, and to statements built once (module
+    constants: the plans are kept by statement). What the session has yet to write is
+    flushed first when it autoflushes, as `session.execute` does for ORM statements."""
     if session.autoflush:
         session.flush()
     connection = session.connection()

@@ -91,6 +91,7 @@ def reserve_payment_card_load(
         PaymentCardLoad.currency == amount.currency.code,
         PaymentCardLoad.day == today,
     )
+    so_far = None
     for _ in range(3):
         loaded = session.execute(
             update(PaymentCardLoad)
@@ -118,7 +119,7 @@ def reserve_payment_card_load(
                 )
         except IntegrityError:  # another purchase with this card made it first
             pass
-    _refuse_load(0, amount, limit)
+    _refuse_load(int(so_far or 0), amount, limit)  # the counter kept changing under us
 
 
 def _refuse_load(so_far: int, amount: Money, limit: int) -> None:

@@ -3,8 +3,11 @@ never waits on Redis; news that comes fast may share a message, and none is lost
 what is still gathering when the worker stops."""
 
 import json
+import socket
+import threading
 import time
 import uuid
+from urllib.parse import urlsplit
 
 from redis import Redis
 
@@ -87,4 +90,69 @@ def test_news_is_heard_after_redis_dropped_the_publisher_s_connection(redis_sett
         pubsub.close()
     finally:
         wakeups.close()
+        listener.close()
+
+
+class Forwarder:
+    """A TCP port that forwards to Redis once opened: Redis as a worker sees it come up."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        with socket.socket() as probe:  # a port nothing listens on until `open`
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._server: socket.socket | None = None
+
+    def open(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        assert self._server is not None
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(source, sink), daemon=True).start()
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        sink.close()
+
+
+def test_news_is_heard_once_redis_comes_up_after_a_worker_that_started_without_it(
+    redis_settings,
+):
+    real = urlsplit(redis_settings["redis_url"])
+    forwarder = Forwarder(real.hostname or "127.0.0.1", real.port or 6379)
+    listener = Redis.from_url(redis_settings["redis_url"])
+    wakeups = RedisWakeups(
+        f"redis://127.0.0.1:{forwarder.port}{real.path}", redis_settings["redis_prefix"]
+    )
+    try:
+        pubsub = listener.pubsub()
+        pubsub.subscribe(wakeups.channel)
+        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        wakeups.publish(frozenset({"while-down"}))  # Redis cannot be reached: logged, not fatal
+        time.sleep(0.5)
+        forwarder.open()
+        wakeups.publish(frozenset({"after"}))
+        assert "after" in heard_until(pubsub, {"after"})
+        pubsub.close()
+    finally:
+        wakeups.close()
+        forwarder.close()
         listener.close()
