@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from ..ed25519 import signature_holds
 from .errors import BadCborError, BadCoseError, BadSignatureError, UnsupportedAlgError
 from .keys import SigningKey
 
@@ -96,9 +97,10 @@ class Sign1Message:
             raise UnsupportedAlgError(f"signature algorithm {name} is not accepted")
         data = self.to_be_signed(external_aad)
         try:
-            if alg == ALG_EDDSA and isinstance(
-                public_key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
-            ):
+            if alg == ALG_EDDSA and isinstance(public_key, ed25519.Ed25519PublicKey):
+                if not signature_holds(public_key, self.signature, data):
+                    raise InvalidSignature
+            elif alg == ALG_EDDSA and isinstance(public_key, ed448.Ed448PublicKey):
                 public_key.verify(self.signature, data)
             elif (
                 alg == ALG_ES256
