@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, replace
 
-from sqlalchemy import and_, select
+from sqlalchemy import Executable, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from ..deps import with_card
@@ -83,6 +83,44 @@ class TerminalTill:
     card: GiftCard | None
 
 
+def _terminal_till_query(*, card: bool) -> Executable:
+    """`terminal_till`'s one query, built once: its values are parameters."""
+    query = (
+        select(Device, Business, IdempotencyRecord, TillRedemption, IssuedToken.revoked_at)
+        .select_from(Device)
+        .join(Business, Business.id == Device.business_id)
+        .outerjoin(
+            IdempotencyRecord,
+            and_(
+                IdempotencyRecord.scope == bindparam("scope"),
+                IdempotencyRecord.key == bindparam("key"),
+            ),
+        )
+        .outerjoin(
+            TillRedemption,
+            and_(
+                TillRedemption.device_id == Device.id,
+                TillRedemption.attempt_key == bindparam("key"),
+            ),
+        )
+        .outerjoin(
+            IssuedToken,
+            and_(
+                IssuedToken.business_id == Device.business_id,
+                IssuedToken.token_id == bindparam("token_id"),
+            ),
+        )
+        .where(Device.id == bindparam("device_id"))
+    )
+    return with_card(query, bindparam("card_id")) if card else query
+
+
+_TERMINAL_TILL, _TERMINAL_TILL_WITH_CARD = (
+    _terminal_till_query(card=False),
+    _terminal_till_query(card=True),
+)
+
+
 def terminal_till(
     session: Session, authorization: str | None, idempotency_key: str | None, code: PresentedCode
 ) -> TerminalTill:
@@ -94,35 +132,17 @@ def terminal_till(
     if credentials is None:
         raise _unrecognised()
     device_id, secret = credentials
-    query = (
-        select(Device, Business, IdempotencyRecord, TillRedemption, IssuedToken.revoked_at)
-        .select_from(Device)
-        .join(Business, Business.id == Device.business_id)
-        .outerjoin(
-            IdempotencyRecord,
-            and_(
-                IdempotencyRecord.scope == scope_of(device_id),
-                IdempotencyRecord.key == idempotency_key,
-            ),
-        )
-        .outerjoin(
-            TillRedemption,
-            and_(
-                TillRedemption.device_id == Device.id, TillRedemption.attempt_key == idempotency_key
-            ),
-        )
-        .outerjoin(
-            IssuedToken,
-            and_(
-                IssuedToken.business_id == Device.business_id, IssuedToken.token_id == code.token_id
-            ),
-        )
-        .where(Device.id == device_id)
-    )
     card_id = code.subject_id
-    if card_id is not None:
-        query = with_card(query, card_id)
-    found = session.execute(query).first()
+    found = session.execute(
+        _TERMINAL_TILL_WITH_CARD if card_id is not None else _TERMINAL_TILL,
+        {
+            "device_id": device_id,
+            "scope": scope_of(device_id),
+            "key": idempotency_key,
+            "token_id": code.token_id,
+            "card_id": card_id,
+        },
+    ).first()
     if found is None:
         raise _unrecognised()
     device, business, record, recorded, revoked_at = found[:5]

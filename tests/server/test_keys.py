@@ -34,3 +34,12 @@ def test_published_trust_list_verifies_tokens_across_rotation(client, settings):
     verifier = Verifier(TrustList.from_json(published))
     assert verifier.verify(old_token).tillpoint is not None
     assert verifier.verify(new_token).tillpoint is not None
+
+
+def test_a_running_server_signs_with_a_key_rotated_by_another_process(tmp_path):
+    serving = Keyring.open(tmp_path / "keys")
+    first = serving.current()
+    assert len(serving.trust_list()) == 1  # read once: what the server holds on to
+    rotated = Keyring(tmp_path / "keys").rotate()  # `tillpoint-server rotate-keys`
+    assert serving.current().kid == rotated.kid != first.kid
+    assert [k.kid for k in serving.trust_list()] == [first.kid, rotated.kid]
