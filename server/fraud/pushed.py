@@ -306,7 +306,11 @@ class PushedScreening:
         insert_rows(self.session, FraudDecision, self._decisions)
         self._activities.clear()
         self._decisions.clear()
-        hits = [h for h in self._reviews.values() if isinstance(h, _Hits) and h.added]
+        # By id: concurrent batches lock the reviews they share in one order.
+        hits = sorted(
+            (h for h in self._reviews.values() if isinstance(h, _Hits) and h.added),
+            key=lambda h: h.id,
+        )
         if hits:
             _add_hits(self.session, hits)
         for review in hits:
