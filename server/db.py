@@ -156,6 +156,28 @@ def among(
     return column.in_(values)
 
 
+def where_among(
+    session: Session,
+    query: Select[Row],
+    column: QueryableAttribute[Any] | ColumnElement[Any],
+    values: Collection[Any],
+) -> Select[Row]:
+    """`query` kept to the rows whose `column` is one of `values`, for a column that an
+    index does not lead with. `among` there becomes a filter that compares every row the
+    rest of the query finds with every value; on PostgreSQL this joins the values,
+    unnested, instead: a hash or an index lookup each. (A push's 500 attempt keys against
+    its device's 11,000 redemptions: 179 ms with `= ANY`, 4 ms joined.)"""
+    if session.get_bind().dialect.name != "postgresql":
+        return query.where(column.in_(values))
+    kind = column.expression.type
+    wanted = (
+        func.unnest(bindparam(None, sorted(set(values)), type_=ARRAY(kind)))
+        .table_valued("value")
+        .render_derived()
+    )
+    return query.join(wanted, column == wanted.c.value)
+
+
 @dataclass(frozen=True)
 class _DriverPlan:
     statement: Executable  # kept, so that its id is not another statement's

@@ -30,7 +30,7 @@ from sync.wire import (
 )
 
 from ..billing.subscriptions import listing_changed, standing
-from ..db import among, insert_rows
+from ..db import among, insert_rows, where_among
 from ..deals.models import Deal, Voucher
 from ..deals.service import redeem_voucher
 from ..directory.models import Business, Product
@@ -138,9 +138,11 @@ class _Batch:
             {
                 r.attempt_key: r
                 for r in session.scalars(
-                    select(TillRedemption).where(
-                        TillRedemption.device_id == device.id,
-                        among(session, TillRedemption.attempt_key, keys),
+                    where_among(
+                        session,
+                        select(TillRedemption).where(TillRedemption.device_id == device.id),
+                        TillRedemption.attempt_key,
+                        keys,
                     )
                 )
             },
