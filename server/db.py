@@ -158,10 +158,10 @@ def among(
 
 def where_among(
     session: Session,
-    query: Select[Row],
+    query: Select[*tuple[Any, ...]],
     column: QueryableAttribute[Any] | ColumnElement[Any],
     values: Collection[Any],
-) -> Select[Row]:
+) -> Select[*tuple[Any, ...]]:
     """`query` kept to the rows whose `column` is one of `values`, for a column that an
     index does not lead with. `among` there becomes a filter that compares every row the
     rest of the query finds with every value; on PostgreSQL this joins the values,
