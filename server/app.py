@@ -142,6 +142,7 @@ def create_app(
     app.state.login_limiter = RateLimiter(settings.login_attempts_per_minute, 60, shared, "pair")
     app.state.redeem_limiter = RateLimiter(settings.redemptions_per_minute, 60, shared, "redeem")
     app.state.redemption_lane = CapacityLimiter(settings.redemption_threads)  # deps.py
+    app.state.purchase_lane = CapacityLimiter(settings.purchase_threads)
     app.state.login_throttle = LoginThrottle(
         shared, settings.login_free_failures, settings.login_backoff_max_seconds
     )

@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import BindParameter, Executable, Select, and_, bindparam, select
 from sqlalchemy.orm import Session, contains_eager
-from starlette.concurrency import run_in_threadpool
 
 from sync.wire import StaffRole
 
@@ -43,8 +42,8 @@ __all__ = [
     "Till",
     "business_for",
     "buyer_for",
+    "in_purchase_lane",
     "in_redemption_lane",
-    "in_thread",
     "owned",
     "reply",
     "require_role",
@@ -381,20 +380,26 @@ def buyer_for(
 Work = TypeVar("Work")
 
 
-async def in_thread(request: Request, work: Callable[[Session], Work]) -> Work:
+async def in_purchase_lane(request: Request, work: Callable[[Session], Work]) -> Work:
     """Run `work` with a session of its own in one worker thread (the whole request's
     database work in one hop, not one per dependency), once more if the connection to the
-    database was lost on the way. For idempotent operations (see `db.in_transaction`)
-    that may wait on something else than the database, such as a payment."""
-    return await run_in_threadpool(in_transaction, request.app.state.sessions, work)
+    database was lost on the way. For a purchase: idempotent (see `db.in_transaction`),
+    and it waits on the payment provider as well as the database. Purchases take turns,
+    `purchase_threads` at a time in this process: 40 threads side by side (Starlette's
+    pool) took turns on the interpreter's lock, and the last of 64 purchases waited three
+    times the mean (docs/benchmarks.md); and a provider that stops answering holds up
+    purchases only, not the pool every other request uses."""
+    lane: CapacityLimiter = request.app.state.purchase_lane
+    task = functools.partial(in_transaction, request.app.state.sessions, work)
+    return await anyio.to_thread.run_sync(task, limiter=lane)
 
 
 async def in_redemption_lane(request: Request, work: Callable[[Session], Work]) -> Work:
-    """`in_thread`, for a redemption: work that only talks to the database, a few short
-    statements. Redemptions take turns, `redemption_threads` at a time in this process
-    (one by default), rather than each in a thread of its own: threads that run Python
-    side by side take turns on the interpreter's lock, and every turn costs system calls
-    (measured: 9.8 ms of CPU a redemption with 40 threads, 6.8 with one, at the same
+    """`in_purchase_lane`, for a redemption: work that only talks to the database, a few
+    short statements. Redemptions take turns, `redemption_threads` at a time in this
+    process (one by default), rather than each in a thread of its own: threads that run
+    Python side by side take turns on the interpreter's lock, and every turn costs system
+    calls (measured: 9.8 ms of CPU a redemption with 40 threads, 6.8 with one, at the same
     rate; docs/benchmarks.md). The event loop is not held: other requests go on."""
     lane: CapacityLimiter = request.app.state.redemption_lane
     task = functools.partial(in_transaction, request.app.state.sessions, work)

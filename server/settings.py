@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         description="redemptions a worker process runs in the database at once; others wait "
         "their turn",
     )
+    purchase_threads: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="purchases a worker process runs at once, each waiting on the payment "
+        "provider and the database; others wait their turn",
+    )
     billing_interval_seconds: float = Field(
         default=3600, description="how often the server runs billing for today; 0: never"
     )

@@ -21,8 +21,8 @@ from ..deps import (
     IfMatch,
     business_for,
     buyer_for,
+    in_purchase_lane,
     in_redemption_lane,
-    in_thread,
     reply,
     require_role,
     till_for,
@@ -288,7 +288,7 @@ async def buy_voucher(
 
         return idempotent(session, user.id, idempotency_key, request_body, operation, buyer.prior)
 
-    return reply(await in_thread(request, work))
+    return reply(await in_purchase_lane(request, work))
 
 
 @router.get("/me/vouchers", summary="Your vouchers, oldest first")

@@ -18,8 +18,8 @@ from ..deps import (
     IdempotencyKey,
     business_for,
     buyer_for,
+    in_purchase_lane,
     in_redemption_lane,
-    in_thread,
     reply,
     require_role,
     till_for,
@@ -154,7 +154,7 @@ async def buy_gift_card(
 
         return idempotent(session, user.id, idempotency_key, request_body, operation, buyer.prior)
 
-    return reply(await in_thread(request, work))
+    return reply(await in_purchase_lane(request, work))
 
 
 @router.get("/me/gift-cards", summary="Your gift cards", description="Oldest first, with balances.")

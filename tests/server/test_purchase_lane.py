@@ -1,0 +1,89 @@
+"""Purchases take turns in their lane (`TILLPOINT_PURCHASE_THREADS`): no more than that
+many wait on the payment provider at once, and a provider that stops answering holds up
+purchases only. PostgreSQL only: on SQLite the first purchase's writes hold the one writer
+lock, so a second never reaches the provider anyway."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fastapi.testclient import TestClient
+
+from server.app import create_app
+from server.payments.gateway import Charge, SavedCard
+from sync.money import Money
+from tests.server.api import buy_card, open_shop, sign_up
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_kind(request) -> str:
+    return str(request.param)
+
+
+class HeldProvider:
+    """A payment provider whose charges wait until the test lets them go (a provider that
+    stopped answering), counting how many wait at once."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self._lock = threading.Lock()
+        self.waiting = 0
+        self.most_waiting = 0
+        self.charged = 0
+
+    def save_card(self, card_number: str) -> SavedCard:
+        return SavedCard(f"tok_{card_number}", card_number[-4:])
+
+    def charge(self, amount: Money, card_number: str, idempotency_key: str) -> Charge:
+        with self._lock:
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+        assert self.released.wait(30), "the test never let the charge go"
+        with self._lock:
+            self.waiting -= 1
+            self.charged += 1
+        return Charge(f"ch_{idempotency_key}", amount)
+
+    def refund(self, reference: str, amount: Money, idempotency_key: str) -> str:
+        raise AssertionError("no refund here")
+
+
+def wait_until(condition, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting: {what}"
+        time.sleep(0.02)
+
+
+def test_purchases_wait_on_the_provider_two_at_a_time_and_hold_up_nothing_else(settings, engine):
+    settings = settings.model_copy(update={"purchase_threads": 2})
+    with TestClient(create_app(settings, engine=engine)) as client:
+        shops = [open_shop(client, f"Shop {n}") for n in range(4)]
+        shop, customer = shops[0], sign_up(client, "customer")
+        card = buy_card(customer, shop, 1000).json()  # with the simulated provider
+        provider = HeldProvider()
+        client.app.state.gateway = provider
+        with ThreadPoolExecutor(6) as buyers:
+            # A business's purchases take turns on its liability anyway: four businesses,
+            # and a payment card each.
+            purchases = [
+                buyers.submit(buy_card, customer, each, 500, f"4000 0000 0000 {n:04}")
+                for n, each in enumerate(shops)
+            ]
+            try:
+                wait_until(lambda: provider.waiting >= 2, "two purchases at the provider")
+                time.sleep(0.3)  # room for a third to reach the provider, were it let in
+                assert provider.waiting == 2
+                # Meanwhile the same worker serves everything else, a redemption too.
+                assert buyers.submit(client.get, "/healthz").result(10).status_code == 200
+                redeemed = buyers.submit(shop.redeem, 100, card_id=card["id"]).result(10)
+                assert redeemed.status_code == 200, redeemed.text
+            finally:
+                provider.released.set()
+            answers = [p.result(30) for p in purchases]
+    assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    assert provider.charged == 4
+    assert provider.most_waiting == 2
