@@ -60,12 +60,13 @@ def wait_until(condition, what: str, seconds: float = 20) -> None:
 
 def test_purchases_wait_on_the_provider_two_at_a_time_and_hold_up_nothing_else(settings, engine):
     settings = settings.model_copy(update={"purchase_threads": 2})
-    with TestClient(create_app(settings, engine=engine)) as client:
+    app = create_app(settings, engine=engine)
+    with TestClient(app) as client:
         shops = [open_shop(client, f"Shop {n}") for n in range(4)]
         shop, customer = shops[0], sign_up(client, "customer")
         card = buy_card(customer, shop, 1000).json()  # with the simulated provider
         provider = HeldProvider()
-        client.app.state.gateway = provider
+        app.state.gateway = provider
         with ThreadPoolExecutor(6) as buyers:
             # A business's purchases take turns on its liability anyway: four businesses,
             # and a payment card each.

@@ -98,10 +98,15 @@ def test_an_online_redemption_takes_at_most_five_round_trips_on_postgresql(
         pytest.skip("round trips are PostgreSQL's: SQLite runs in the process")
     till = Terminal(client, shop)
     assert redeem(client, header(till), card["token"]).status_code == 200  # warm
-    before = round_trips()
-    assert redeem(client, header(till), card["token"]).status_code == 200
+    trips = []
+    for _ in range(3):
+        before = round_trips()
+        assert redeem(client, header(till), card["token"]).status_code == 200
+        trips.append(round_trips() - before)
     # One read of the device, business, key, offline record, code and card; the fraud
     # windows; the card's debit; the COMMIT with every write. One more when the revenue
     # sub-account it credits is one this process has not read yet (`ledger.account`).
-    assert round_trips() - before <= 5
-    assert balance(shop, card) == 800
+    # The counter is the process's: the fewest of three keeps out what anything else in
+    # it sent meanwhile (a busy CI run once counted 8).
+    assert min(trips) <= 5, trips
+    assert balance(shop, card) == 600
