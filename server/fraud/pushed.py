@@ -306,7 +306,8 @@ class PushedScreening:
         insert_rows(self.session, FraudDecision, self._decisions)
         self._activities.clear()
         self._decisions.clear()
-        # By id: concurrent batches lock the reviews they share in one order.
+        # By id, as the ORM flushed them (the UPDATE's plan, not this order, decides the
+        # order its rows are locked in).
         hits = sorted(
             (h for h in self._reviews.values() if isinstance(h, _Hits) and h.added),
             key=lambda h: h.id,

@@ -161,7 +161,7 @@ class RedisWakeups:
         self.gather_seconds = gather_seconds
         self._url = url
         self.channel = f"{prefix}log-moved"
-        self._redis = Redis.from_url(url, socket_timeout=2)
+        self._redis = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         # Commits hand their businesses to one publishing thread, which sends what has
         # gathered as one message: a commit does not wait on Redis, and a busy worker's
         # commits share a message (the ids are what a wake-up says, repeated or not).
