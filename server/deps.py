@@ -389,9 +389,7 @@ async def in_purchase_lane(request: Request, work: Callable[[Session], Work]) ->
     pool) took turns on the interpreter's lock, and the last of 64 purchases waited three
     times the mean (docs/benchmarks.md); and a provider that stops answering holds up
     purchases only, not the pool every other request uses."""
-    lane: CapacityLimiter = request.app.state.purchase_lane
-    task = functools.partial(in_transaction, request.app.state.sessions, work)
-    return await anyio.to_thread.run_sync(task, limiter=lane)
+    return await _in_lane(request, request.app.state.purchase_lane, work)
 
 
 async def in_redemption_lane(request: Request, work: Callable[[Session], Work]) -> Work:
@@ -401,7 +399,12 @@ async def in_redemption_lane(request: Request, work: Callable[[Session], Work]) 
     Python side by side take turns on the interpreter's lock, and every turn costs system
     calls (measured: 9.8 ms of CPU a redemption with 40 threads, 6.8 with one, at the same
     rate; docs/benchmarks.md). The event loop is not held: other requests go on."""
-    lane: CapacityLimiter = request.app.state.redemption_lane
+    return await _in_lane(request, request.app.state.redemption_lane, work)
+
+
+async def _in_lane(
+    request: Request, lane: CapacityLimiter, work: Callable[[Session], Work]
+) -> Work:
     task = functools.partial(in_transaction, request.app.state.sessions, work)
     return await anyio.to_thread.run_sync(task, limiter=lane)
 

@@ -306,12 +306,7 @@ class PushedScreening:
         insert_rows(self.session, FraudDecision, self._decisions)
         self._activities.clear()
         self._decisions.clear()
-        # By id, as the ORM flushed them (the UPDATE's plan, not this order, decides the
-        # order its rows are locked in).
-        hits = sorted(
-            (h for h in self._reviews.values() if isinstance(h, _Hits) and h.added),
-            key=lambda h: h.id,
-        )
+        hits = [h for h in self._reviews.values() if isinstance(h, _Hits) and h.added]
         if hits:
             _add_hits(self.session, hits)
         for review in hits:

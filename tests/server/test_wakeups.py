@@ -14,6 +14,14 @@ from redis import Redis
 from server.realtime.wakeups import RedisWakeups
 
 
+def subscribed(listener: Redis, channel: str):
+    """A subscription to `channel`, confirmed by Redis (so nothing said after is missed)."""
+    pubsub = listener.pubsub()
+    pubsub.subscribe(channel)
+    assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+    return pubsub
+
+
 def heard_until(pubsub, wanted: set[str], seconds: float = 10) -> set[str]:
     heard: set[str] = set()
     deadline = time.monotonic() + seconds
@@ -28,9 +36,7 @@ def test_every_business_told_is_heard_and_a_stop_sends_what_gathered(redis_setti
     listener = Redis.from_url(redis_settings["redis_url"])
     wakeups = RedisWakeups(redis_settings["redis_url"], redis_settings["redis_prefix"])
     try:
-        pubsub = listener.pubsub()
-        pubsub.subscribe(wakeups.channel)
-        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        pubsub = subscribed(listener, wakeups.channel)
         told = {f"biz{n:08}" for n in range(50)}
         for business in sorted(told):
             wakeups.publish(frozenset({business}))
@@ -50,9 +56,7 @@ def test_news_that_comes_while_the_first_is_gathering_shares_its_message(redis_s
         redis_settings["redis_url"], redis_settings["redis_prefix"], gather_seconds=1.0
     )
     try:
-        pubsub = listener.pubsub()
-        pubsub.subscribe(wakeups.channel)
-        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        pubsub = subscribed(listener, wakeups.channel)
         told = {f"biz{n:08}" for n in range(20)}
         for business in sorted(told):  # 20 commits, 10 ms apart: within the gathering second
             wakeups.publish(frozenset({business}))
@@ -78,9 +82,7 @@ def test_news_is_heard_after_redis_dropped_the_publisher_s_connection(redis_sett
         f"{redis_settings['redis_url']}?client_name={name}", redis_settings["redis_prefix"]
     )
     try:
-        pubsub = listener.pubsub()
-        pubsub.subscribe(wakeups.channel)
-        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        pubsub = subscribed(listener, wakeups.channel)
         wakeups.publish(frozenset({"before"}))
         assert heard_until(pubsub, {"before"}) == {"before"}
         (publisher,) = [c for c in listener.client_list() if c["name"] == name]
@@ -143,9 +145,7 @@ def test_news_is_heard_once_redis_comes_up_after_a_worker_that_started_without_i
         f"redis://127.0.0.1:{forwarder.port}{real.path}", redis_settings["redis_prefix"]
     )
     try:
-        pubsub = listener.pubsub()
-        pubsub.subscribe(wakeups.channel)
-        assert pubsub.get_message(timeout=5)["type"] == "subscribe"
+        pubsub = subscribed(listener, wakeups.channel)
         wakeups.publish(frozenset({"while-down"}))  # Redis cannot be reached: logged, not fatal
         time.sleep(0.5)
         forwarder.open()
