@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, select, text, tuple_, update
+from sqlalchemy import Table, and_, case, func, select, text, tuple_, update
 from sqlalchemy.orm import Session
 
 from sync.wire import IncidentKind
@@ -266,6 +266,7 @@ class PushedScreening:
             return
         if isinstance(review, _Hits):
             review.added += 1
+            review.latest = (rule, decision)
         else:
             review.hits += 1
         review.decision_reference = decision.reference
@@ -301,7 +302,8 @@ class PushedScreening:
 
     def write(self) -> None:
         """Insert the batch's activity rows and decisions (one statement each), and add
-        the hits to the reviews that were open (one more)."""
+        the hits to the reviews that were open (one more): to a new review where staff
+        closed the one read meanwhile, as `service._open_review` does."""
         insert_rows(self.session, FraudActivity, self._activities)
         insert_rows(self.session, FraudDecision, self._decisions)
         self._activities.clear()
@@ -314,34 +316,62 @@ class PushedScreening:
 
 
 class _Hits:
-    """An open review's hits in this batch, and its latest decision and reason."""
+    """An open review's hits in this batch, and its latest decision and reason (and the
+    rule and decision that made them, for a new review if it was closed meanwhile)."""
 
-    __slots__ = ("added", "decision_reference", "id", "reason")
+    __slots__ = ("added", "decision_reference", "id", "latest", "reason")
 
     def __init__(self, review_id: str, decision_reference: str, reason: str) -> None:
         self.id = review_id
         self.added = 0
         self.decision_reference = decision_reference
         self.reason = reason
+        self.latest: tuple[Rule, _Decision] | None = None
+
+    def made_by(self) -> tuple[Rule, _Decision]:
+        """The rule and decision of the latest hit."""
+        assert self.latest is not None, "hits are counted with their decision"
+        return self.latest
+
+    def reopened(self) -> FraudReview:
+        """The review these hits open when the one they were for is closed."""
+        review = new_review(*self.made_by())
+        review.hits = self.added
+        return review
 
 
 _ADD_HITS = text(
     """
-    UPDATE fraud_reviews SET hits = fraud_reviews.hits + hit.added,
-        decision_reference = hit.reference, reason = hit.reason
-    FROM unnest(CAST(:ids AS VARCHAR[]), CAST(:added AS INTEGER[]),
-                CAST(:refs AS VARCHAR[]), CAST(:reasons AS TEXT[]))
-        AS hit(id, added, reference, reason)
-    WHERE fraud_reviews.id = hit.id
+    WITH hit AS (
+        SELECT * FROM unnest(CAST(:ids AS VARCHAR[]), CAST(:added AS INTEGER[]),
+            CAST(:refs AS VARCHAR[]), CAST(:reasons AS TEXT[]), CAST(:new_ids AS VARCHAR[]),
+            CAST(:business_ids AS VARCHAR[]), CAST(:rule_ids AS VARCHAR[]),
+            CAST(:events AS VARCHAR[]), CAST(:subjects AS VARCHAR[]), CAST(:keys AS VARCHAR[]))
+            AS hit(id, added, reference, reason, new_id, business_id, rule_id, event, subject,
+                subject_key)
+    ), still_open AS (
+        UPDATE fraud_reviews SET hits = fraud_reviews.hits + hit.added,
+            decision_reference = hit.reference, reason = hit.reason
+        FROM hit
+        WHERE fraud_reviews.id = hit.id AND fraud_reviews.status = :open
+        RETURNING fraud_reviews.id
+    )
+    INSERT INTO fraud_reviews (id, business_id, rule_id, decision_reference, event, subject,
+        subject_key, reason, hits, status, resolution, created_at)
+    SELECT hit.new_id, hit.business_id, hit.rule_id, hit.reference, hit.event, hit.subject,
+        hit.subject_key, hit.reason, hit.added, :open, '', :now
+    FROM hit WHERE hit.id NOT IN (SELECT id FROM still_open)
     """
 )
 
 
 def _add_hits(session: Session, hits: Sequence[_Hits]) -> None:
-    """One UPDATE for every review (PostgreSQL: its columns as arrays, going with the
-    commit); elsewhere one statement run for each. The ORM's UPDATE of each review, with
-    its parameters processed row by row, cost a tenth of a push."""
+    """Add each review's hits if it is still open, or open a new review with them (staff
+    closed it after the batch read it). PostgreSQL: one statement with the columns as
+    arrays, going with the commit; elsewhere a statement for each. The ORM's UPDATE of
+    each review, with its parameters processed row by row, cost a tenth of a push."""
     if session.get_bind().dialect.name == "postgresql":
+        made = [h.made_by() for h in hits]
         later(
             session,
             _ADD_HITS,
@@ -350,25 +380,27 @@ def _add_hits(session: Session, hits: Sequence[_Hits]) -> None:
                 "added": [h.added for h in hits],
                 "refs": [h.decision_reference for h in hits],
                 "reasons": [h.reason for h in hits],
+                "new_ids": [make_id() for _ in hits],
+                "business_ids": [d.business_id for _, d in made],
+                "rule_ids": [rule.id for rule, _ in made],
+                "events": [str(d.event) for _, d in made],
+                "subjects": [str(d.subject) for _, d in made],
+                "keys": [d.subject_key for _, d in made],
+                "open": str(ReviewStatus.OPEN),
+                "now": utcnow(),
             },
         )
         return
     table = cast(Table, FraudReview.__table__)
-    session.connection().execute(
-        update(table)
-        .where(table.c.id == bindparam("review_id"))
-        .values(
-            hits=table.c.hits + bindparam("added"),
-            decision_reference=bindparam("reference"),
-            reason=bindparam("new_reason"),
-        ),
-        [
-            {
-                "review_id": h.id,
-                "added": h.added,
-                "reference": h.decision_reference,
-                "new_reason": h.reason,
-            }
-            for h in hits
-        ],
-    )
+    for h in hits:
+        added = session.connection().execute(
+            update(table)
+            .where(table.c.id == h.id, table.c.status == ReviewStatus.OPEN)
+            .values(
+                hits=table.c.hits + h.added,
+                decision_reference=h.decision_reference,
+                reason=h.reason,
+            )
+        )
+        if added.rowcount == 0:
+            session.add(h.reopened())

@@ -22,6 +22,7 @@ from server.fraud.models import (
     FraudReview,
     FraudRule,
     FraudSubject,
+    ReviewStatus,
     RuleMode,
 )
 from server.fraud.pushed import PushedScreening
@@ -167,3 +168,33 @@ def test_a_batch_screened_at_once_decides_as_event_by_event(shop, sessions):
         ("till failures", "device:1"): 5,
     }
     assert len(outcome["decisions"]) == 4 * len(flags)
+
+
+def test_hits_on_a_review_closed_meanwhile_open_a_new_one(shop, sessions):
+    """Staff clear card B's review after the batch read it and before the batch is written:
+    the batch's hit opens a new review, as a redemption's would, and the cleared one keeps
+    what it had when it was cleared."""
+    with sessions() as session:
+        batch = _set_up(session, shop.business_id)
+        screening = PushedScreening(session, batch)
+        for n, activity in enumerate(batch):
+            screening.screen(activity, f"event-{n}")
+        session.execute(
+            update(FraudReview)
+            .where(FraudReview.subject_key == "B", FraudReview.hits == 4)
+            .values(status=ReviewStatus.CLEARED, resolution="a regular customer")
+        )
+        screening.write()
+        session.flush()
+        rules = {r.id: r.name for r in session.scalars(select(FraudRule))}
+        reviews = sorted(
+            (r.subject_key, r.hits, r.status, r.resolution)
+            for r in session.scalars(select(FraudReview))
+            if rules[r.rule_id] == "card attempts"
+        )
+        session.rollback()
+    assert reviews == [
+        ("A", 2, ReviewStatus.OPEN, ""),
+        ("B", 1, ReviewStatus.OPEN, ""),
+        ("B", 4, ReviewStatus.CLEARED, "a regular customer"),
+    ]
