@@ -46,11 +46,13 @@ __all__ = [
     "HistoryItem",
     "Redemption",
     "card_balance",
+    "check_purchase",
     "expire_cards",
     "expire_holds",
     "find_card",
     "history",
     "hold",
+    "hold_liability",
     "insufficient",
     "issue_card",
     "paid_by",
@@ -99,19 +101,43 @@ def prepare_purchase(
     today: date,
     limits: MoneyLimits,
 ) -> None:
-    """Check a purchase of a card worth `amount` against the money limits before the payment
-    is taken, so a refusal never charges anyone: the card's maximum balance, the payment
-    card's load today (counted now; rolled back with the transaction if the sale fails), and
-    what the business's cards hold together. `payment_card`: `payments.payment_card_key`,
-    or None when no payment card pays (a club's fund does: `community.purchases`).
+    """Check a purchase of a card worth `amount` against the money limits, and lock the
+    business's liability for it (`check_purchase`, then `hold_liability`), for a sale
+    where nothing waits between the checks and the card (a club's fund pays: no payment
+    card, `payment_card` None; `community.purchases`)."""
+    check_purchase(session, business, amount, payment_card, today, limits)
+    hold_liability(session, business, amount, limits)
 
-    The business's clearing row is locked here and stays locked until the sale commits:
-    purchases at one business take turns from the liability check to the commit, so two
-    cannot both pass on the same figure. (It is taken before the new card's account, against
-    `ledger.lock_order`, which is safe because no one else can see that account yet.)"""
+
+def check_purchase(
+    session: Session,
+    business: Business,
+    amount: Money,
+    payment_card: str | None,
+    today: date,
+    limits: MoneyLimits,
+) -> None:
+    """Check a purchase of a card worth `amount` against the money limits before the payment
+    is taken, so a refusal is known before anyone is charged: the card's maximum balance,
+    the payment card's load today (counted now; rolled back with the transaction if the
+    sale fails), and a first look at what the business's cards hold together (unlocked:
+    `hold_liability` decides, once the payment is taken). `payment_card`:
+    `payments.payment_card_key`, or None when no payment card pays."""
     check_card_balance(amount.minor, amount, limits)
     if payment_card is not None:
         reserve_payment_card_load(session, payment_card, amount, today, limits)
+    check_business_liability(session, business.id, amount.currency.code, amount.minor, limits)
+
+
+def hold_liability(
+    session: Session, business: Business, amount: Money, limits: MoneyLimits
+) -> None:
+    """Lock the business's clearing row until the sale commits and check that its cards may
+    hold `amount` more: purchases at one business take turns from here to the commit, so
+    two cannot both pass on the same figure. Taken after the payment, so a business's
+    purchases wait on the payment provider side by side, not one by one. (It is taken
+    before the new card's account, against `ledger.lock_order`, which is safe because no
+    one else can see that account yet.)"""
     clearing = ledger.clearing_account(session, amount.currency.code, business.id)
     session.execute(
         select(LedgerAccount.id).where(LedgerAccount.id == clearing.id).with_for_update()
@@ -134,7 +160,8 @@ def issue_card(
     """A new card holding `amount`, paid through the gateway (`payment_reference`) into the
     business's clearing account, or from `payer` (a club's fund, which refuses to go below
     zero: `InsufficientFundsError`; a contest organiser's prizes, `kind` PRIZE, with
-    `payment_reference` saying what it is for); a sale checks `prepare_purchase` first."""
+    `payment_reference` saying what it is for); a sale checks `prepare_purchase` first
+    (or `check_purchase`, then `hold_liability` once paid)."""
     now = now or _now()
     card_id = make_id()
     account = ledger.open_account(

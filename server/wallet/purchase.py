@@ -15,7 +15,7 @@ from sync.money import Money
 
 from ..billing.subscriptions import require_selling
 from ..directory.models import Business
-from ..errors import BusinessNotFound
+from ..errors import BusinessLiabilityLimit, BusinessNotFound
 from ..fraud import service as fraud
 from ..fraud.models import FraudEvent
 from ..keys.keyring import Keyring
@@ -63,11 +63,14 @@ def selling_business(session: Session, business_id: str) -> Business:
 
 def buy_card(session: Session, sales: Sales, business: Business, sale: CardSale) -> GiftCard:
     """Check the limits and the fraud rules, take the payment, issue the card — in the
-    caller's transaction. A refusal comes before the charge, so it never charges anyone."""
+    caller's transaction. A refusal comes before the charge, so it never charges anyone;
+    except when the business's cards, at the limit only with the purchases being paid for
+    at the same time, cannot take this one after all: its payment is refunded, and the
+    refusal stored for retries (`idempotency`) answers them without a charge."""
     amount = Money.of(sale.amount_minor, business.currency)
     payment_card = payment_card_key(sales.gateway, sale.card_number)
     today = datetime.now(UTC).date()
-    cards.prepare_purchase(session, business, amount, payment_card, today, sales.limits)
+    cards.check_purchase(session, business, amount, payment_card, today, sales.limits)
     fraud.screen(
         session,
         fraud.Activity(
@@ -81,4 +84,9 @@ def buy_card(session: Session, sales: Sales, business: Business, sale: CardSale)
         ),
     )
     reference = take_payment(sales.gateway, amount, sale.card_number, sale.payment_key)
+    try:
+        cards.hold_liability(session, business, amount, sales.limits)
+    except BusinessLiabilityLimit:
+        sales.gateway.refund(reference, amount, f"refused:{sale.payment_key}")
+        raise
     return cards.issue_card(session, sales.keyring, business, sale.owner_id, amount, reference)

@@ -33,6 +33,7 @@ class HeldProvider:
         self.waiting = 0
         self.most_waiting = 0
         self.charged = 0
+        self.refunds: list[tuple[str, Money, str]] = []
 
     def save_card(self, card_number: str) -> SavedCard:
         return SavedCard(f"tok_{card_number}", card_number[-4:])
@@ -48,7 +49,9 @@ class HeldProvider:
         return Charge(f"ch_{idempotency_key}", amount)
 
     def refund(self, reference: str, amount: Money, idempotency_key: str) -> str:
-        raise AssertionError("no refund here")
+        with self._lock:
+            self.refunds.append((reference, amount, idempotency_key))
+        return f"re_{idempotency_key}"
 
 
 def wait_until(condition, what: str, seconds: float = 20) -> None:
@@ -68,8 +71,7 @@ def test_purchases_wait_on_the_provider_two_at_a_time_and_hold_up_nothing_else(s
         provider = HeldProvider()
         app.state.gateway = provider
         with ThreadPoolExecutor(6) as buyers:
-            # A business's purchases take turns on its liability anyway: four businesses,
-            # and a payment card each.
+            # Four businesses, and a payment card each.
             purchases = [
                 buyers.submit(buy_card, customer, each, 500, f"4000 0000 0000 {n:04}")
                 for n, each in enumerate(shops)
@@ -88,3 +90,72 @@ def test_purchases_wait_on_the_provider_two_at_a_time_and_hold_up_nothing_else(s
     assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
     assert provider.charged == 4
     assert provider.most_waiting == 2
+    assert provider.refunds == []
+
+
+def test_one_business_s_purchases_wait_on_the_provider_side_by_side(settings, engine):
+    """A business's purchases take turns on its cards' liability only after the charge:
+    three customers buying at one shop are at the provider at once."""
+    settings = settings.model_copy(update={"purchase_threads": 4})
+    app = create_app(settings, engine=engine)
+    with TestClient(app) as client:
+        shop = open_shop(client)
+        customers = [sign_up(client, "customer") for n in range(3)]
+        provider = HeldProvider()
+        app.state.gateway = provider
+        with ThreadPoolExecutor(3) as buyers:
+            purchases = [
+                buyers.submit(buy_card, each, shop, 500, f"4000 0000 0000 {n:04}")
+                for n, each in enumerate(customers)
+            ]
+            try:
+                wait_until(lambda: provider.waiting >= 3, "three purchases at the provider")
+            finally:
+                provider.released.set()
+            answers = [p.result(30) for p in purchases]
+        assert [a.status_code for a in answers] == [201] * 3, [a.text for a in answers]
+        balances = [shop.owner.get(f"/api/v1/gift-cards/{a.json()['id']}").json() for a in answers]
+    assert [b["balance"]["minor"] for b in balances] == [500] * 3
+    assert provider.refunds == []
+
+
+def test_a_purchase_found_past_the_liability_limit_after_its_charge_is_refunded(settings, engine):
+    """Two purchases at one shop each fit under its limit, but not both: they are charged
+    side by side, the second to reach the business's liability is refused, and its charge
+    is given back. Its retry replays the refusal and charges no one again."""
+    settings = settings.model_copy(
+        update={"purchase_threads": 4, "max_business_card_liability_minor": 1500}
+    )
+    app = create_app(settings, engine=engine)
+    with TestClient(app) as client:
+        shop = open_shop(client)
+        customers = [sign_up(client, "customer") for n in range(2)]
+        provider = HeldProvider()
+        app.state.gateway = provider
+        keys = ["first-purchase", "second-purchase"]
+        with ThreadPoolExecutor(2) as buyers:
+            purchases = [
+                buyers.submit(buy_card, each, shop, 1000, f"4000 0000 0000 {n:04}", keys[n])
+                for n, each in enumerate(customers)
+            ]
+            try:
+                wait_until(lambda: provider.waiting >= 2, "both purchases at the provider")
+            finally:
+                provider.released.set()
+            answers = [p.result(30) for p in purchases]
+        codes = sorted(a.status_code for a in answers)
+        assert codes == [201, 409], [a.text for a in answers]
+        refused = next(n for n, a in enumerate(answers) if a.status_code == 409)
+        problem = answers[refused].json()
+        assert problem["type"].endswith("/business-liability-limit")
+        assert "£5.00" in problem["detail"]
+        who = customers[refused]
+        assert len(provider.refunds) == 1
+        reference, amount, _ = provider.refunds[0]
+        assert reference == f"ch_{who.id}:{keys[refused]}"
+        assert amount == Money.of(1000, "GBP")
+        again = buy_card(who, shop, 1000, f"4000 0000 0000 {refused:04}", keys[refused])
+        assert again.status_code == 409
+        assert again.json() == problem
+    assert provider.charged == 2
+    assert len(provider.refunds) == 1
