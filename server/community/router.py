@@ -6,12 +6,22 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.orm import Session
 
 from sync.money import Money
 
 from ..accounts.models import User
 from ..db import SessionDep
-from ..deps import PROBLEM_RESPONSES, CurrentUser, IdempotencyKey, business_for, reply
+from ..deps import (
+    PROBLEM_RESPONSES,
+    BearerClaims,
+    CurrentUser,
+    IdempotencyKey,
+    business_for,
+    in_purchase_lane,
+    reply,
+    user_of,
+)
 from ..directory.repository import Near
 from ..directory.schemas import MoneyPublic
 from ..fraud.client import client_of
@@ -292,33 +302,38 @@ def _donor(request: Request, user: User, message: str, anonymous: bool) -> donat
     responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
     summary="Donate to a club's fund, paid by card (final: not refunded)",
 )
-def donate(
+async def donate(
     club_id: str,
     body: DonationCreate,
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    claims: BearerClaims,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    club = service.club(session, club_id)
     gateway: PaymentGateway = request.app.state.gateway
-
-    def operation() -> Outcome:
-        made = donations.give(
-            session,
-            gateway,
-            request.app.state.money_limits,
-            club,
-            _donor(request, user, body.message, body.anonymous),
-            Money.of(body.amount_minor, club.currency),
-            body.payment.card_number,
-            payment_key=f"{user.id}:{idempotency_key}",
-        )
-        receipts.donated(session, request.app.state.outbox, club, made)
-        return 201, _receipt(session, made).model_dump(mode="json")
-
     request_body = {"path": request.url.path, **body.model_dump()}
-    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+    def work(session: Session) -> Outcome:
+        user = user_of(session, request, claims)
+        club = service.club(session, club_id)
+
+        def operation() -> Outcome:
+            made = donations.give(
+                session,
+                gateway,
+                request.app.state.money_limits,
+                club,
+                _donor(request, user, body.message, body.anonymous),
+                Money.of(body.amount_minor, club.currency),
+                body.payment.card_number,
+                payment_key=f"{user.id}:{idempotency_key}",
+            )
+            receipts.donated(session, request.app.state.outbox, club, made)
+            return 201, _receipt(session, made).model_dump(mode="json")
+
+        return idempotent(session, user.id, idempotency_key, request_body, operation)
+
+    # It waits on the payment provider: in the purchases' lane, not the shared pool.
+    return reply(await in_purchase_lane(request, work))
 
 
 @router.get(
@@ -400,32 +415,37 @@ def donate_from_card(
     responses=PROBLEM_RESPONSES,
     summary="Give a donation back where it came from (the donor or an organiser, 14 days)",
 )
-def refund_donation(
+async def refund_donation(
     club_id: str,
     donation_id: str,
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    claims: BearerClaims,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    club = service.club(session, club_id)
-
-    def operation() -> Outcome:
-        given = donations.donation(session, club, donation_id)
-        donations.refund(
-            session,
-            club,
-            given,
-            user.id,
-            request.app.state.gateway,
-            request.app.state.money_limits,
-            datetime.now(UTC),
-        )
-        receipts.refunded(session, request.app.state.outbox, club, given)
-        return 200, _receipt(session, given).model_dump(mode="json")
-
     request_body = {"path": request.url.path}
-    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+    def work(session: Session) -> Outcome:
+        user = user_of(session, request, claims)
+        club = service.club(session, club_id)
+
+        def operation() -> Outcome:
+            given = donations.donation(session, club, donation_id)
+            donations.refund(
+                session,
+                club,
+                given,
+                user.id,
+                request.app.state.gateway,
+                request.app.state.money_limits,
+                datetime.now(UTC),
+            )
+            receipts.refunded(session, request.app.state.outbox, club, given)
+            return 200, _receipt(session, given).model_dump(mode="json")
+
+        return idempotent(session, user.id, idempotency_key, request_body, operation)
+
+    # The refund waits on the payment provider: in the purchases' lane.
+    return reply(await in_purchase_lane(request, work))
 
 
 def _movement(session: SessionDep, line: ClubMovement) -> MovementPublic:

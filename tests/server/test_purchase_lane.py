@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from server.app import create_app
 from server.payments.gateway import Charge, SavedCard
 from sync.money import Money
-from tests.server.api import buy_card, open_shop, sign_up
+from tests.server.api import buy_card, new_key, open_shop, sign_up
+from tests.server.test_clubs import donate, found, join
 
 pytestmark = pytest.mark.postgres
 
@@ -159,3 +160,45 @@ def test_a_purchase_found_past_the_liability_limit_after_its_charge_is_refunded(
         assert again.json() == problem
     assert provider.charged == 2
     assert len(provider.refunds) == 1
+
+
+def test_donations_wait_on_the_provider_in_the_purchases_lane(settings, engine):
+    """A club donation charges a payment card, and a refund of one gives it back: both wait
+    on the provider in the purchases' lane, with the purchases, never in the pool that
+    serves everything else."""
+    settings = settings.model_copy(update={"purchase_threads": 1})
+    app = create_app(settings, engine=engine)
+    with TestClient(app) as client:
+        shop, customer, donor = open_shop(client), sign_up(client), sign_up(client)
+        club = found(customer)
+        join(donor, club)
+        given = donate(donor, club, 700).json()  # with the simulated provider
+        provider = HeldProvider()
+        app.state.gateway = provider
+        with ThreadPoolExecutor(3) as payers:
+            waiting = [
+                payers.submit(buy_card, customer, shop, 500, "4000 0000 0000 0001"),
+                payers.submit(donate, donor, club, 900, None, "4000 0000 0000 0002"),
+            ]
+            try:
+                wait_until(lambda: provider.waiting >= 1, "a payment at the provider")
+                time.sleep(0.3)  # room for the other to reach the provider, were it let in
+                assert provider.waiting == 1
+                refund = payers.submit(
+                    donor.post,
+                    f"/api/v1/clubs/{club['id']}/donations/{given['id']}/refund",
+                    key=new_key(),
+                )
+                time.sleep(0.3)
+                assert not refund.done()  # its turn in the lane comes after the payments
+                assert provider.refunds == []
+            finally:
+                provider.released.set()
+            answers = [w.result(30) for w in waiting]
+            refunded = refund.result(30)
+    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    assert refunded.status_code == 200, refunded.text
+    assert provider.charged == 2
+    assert [(amount.minor, key) for _, amount, key in provider.refunds] == [
+        (700, f"donation:{given['id']}")
+    ]
