@@ -19,7 +19,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, func, select, text, tuple_, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from sync.wire import IncidentKind
@@ -41,6 +55,7 @@ from .models import (
 )
 from .service import (
     _COLUMNS,
+    _UNCAPPED,
     Activity,
     Rule,
     _cap,
@@ -137,7 +152,6 @@ class PushedScreening:
             return
         column = _COLUMNS[rule.subject]
         where = [
-            among(self.session, column, wanted),
             FraudActivity.event == rule.event,
             FraudActivity.at > self.now - timedelta(seconds=rule.window_seconds),
         ]
@@ -145,24 +159,12 @@ class PushedScreening:
             where.append(FraudActivity.business_id == rule.business_id)
         if rule.counting is Counting.FAILURES:
             where.append(FraudActivity.failed.is_(True))
-        amount = func.coalesce(
-            func.sum(
-                case(
-                    (
-                        and_(
-                            FraudActivity.currency == rule.currency,
-                            FraudActivity.failed.is_(False),
-                        ),
-                        FraudActivity.amount_minor,
-                    ),
-                    else_=0,
-                )
-            ),
-            0,
-        )
-        for key, count, amount_minor in self.session.execute(
-            select(column, func.count(), amount).where(*where).group_by(column)
-        ):
+        if _cap(rule) < _UNCAPPED and self.session.get_bind().dialect.name == "postgresql":
+            counted = _newest(rule, column, wanted, where)
+        else:
+            counted = select(column, func.count(), _amount(rule, FraudActivity))
+            counted = counted.where(among(self.session, column, wanted), *where).group_by(column)
+        for key, count, amount_minor in self.session.execute(counted):
             tally = self.tallies[rule.id, str(key)]
             tally.count, tally.amount_minor = int(count), int(amount_minor)
         if rule.counting is Counting.DISTINCT_PAYMENT_CARDS:
@@ -313,6 +315,36 @@ class PushedScreening:
             _add_hits(self.session, hits)
         for review in hits:
             review.added = 0
+
+
+def _amount(rule: Rule, rows: Any) -> ColumnElement[Any]:
+    """What went through in the rule's currency, of `rows` (activity rows' columns)."""
+    went_through = and_(rows.currency == rule.currency, rows.failed.is_(False))
+    return func.coalesce(func.sum(case((went_through, rows.amount_minor), else_=0)), 0)
+
+
+def _newest(
+    rule: Rule, column: Any, keys: list[str], where: list[ColumnElement[bool]]
+) -> Select[Any]:
+    """Each key's count and amount of its newest `_cap(rule)` rows in the window
+    (PostgreSQL):
+    past that a rule that counts has fired whatever the rest hold (`_cap`), so a busy
+    till's window is not read whole for every batch it pushes."""
+    wanted = func.unnest(bindparam(None, keys, type_=ARRAY(column.type))).table_valued("key")
+    wanted = wanted.render_derived()
+    rows = (
+        select(FraudActivity.amount_minor, FraudActivity.currency, FraudActivity.failed)
+        .where(column == wanted.c.key, *where)
+        .order_by(FraudActivity.at.desc())
+        .limit(_cap(rule))
+        .lateral()
+    )
+    return (
+        select(wanted.c.key, func.count(), _amount(rule, rows.c))
+        .select_from(wanted)
+        .join(rows, true())
+        .group_by(wanted.c.key)
+    )
 
 
 class _Hits:

@@ -198,3 +198,27 @@ def test_hits_on_a_review_closed_meanwhile_open_a_new_one(shop, sessions):
         ("B", 1, ReviewStatus.OPEN, ""),
         ("B", 4, ReviewStatus.CLEARED, "a regular customer"),
     ]
+
+
+def test_a_busy_window_is_read_only_as_far_as_decides_and_both_ways_agree(shop, sessions):
+    """Card A's and till 1's windows hold more rows than their counting rules need: the
+    batch reads the newest few (on PostgreSQL), and decides as event by event does,
+    "at least" counts and amounts included."""
+
+    def busy(screen: Callable[[Session, list[fraud.Activity]], list[str | None]]):
+        def screened(session: Session, batch: list[fraud.Activity]) -> list[str | None]:
+            now = utcnow()
+            for n in range(7):
+                earlier = _activity(shop.business_id, "A", 100 + n, "device:1")
+                session.add(earlier.row(now - timedelta(seconds=10 + n)))
+            session.flush()
+            return screen(session, batch)
+
+        return screened
+
+    one_by_one = _run(sessions, shop.business_id, busy(_screen_each))
+    at_once = _run(sessions, shop.business_id, busy(_screen_batch))
+    assert at_once == one_by_one
+    inputs = [dict(i) for name, key, i, _, _ in one_by_one[1]["decisions"]]
+    past = [i for i in inputs if i.get("at_least")]
+    assert len(past) >= 3  # card A's attempts and till 1's attempts and failures, each time
