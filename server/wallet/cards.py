@@ -126,7 +126,8 @@ def check_purchase(
     check_card_balance(amount.minor, amount, limits)
     if payment_card is not None:
         reserve_payment_card_load(session, payment_card, amount, today, limits)
-    check_business_liability(session, business.id, amount.currency.code, amount.minor, limits)
+    code = amount.currency.code
+    check_business_liability(session, business.id, code, amount.minor, limits, locked=False)
 
 
 def hold_liability(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Engine, Table, bindparam, func, select, text, update
+from sqlalchemy import Engine, Table, bindparam, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -24,7 +24,7 @@ from ..db import among, driver_rows, insert_rows, process_cache, utcnow
 from ..events import EventEntity, EventKind, record
 from ..ids import make_id
 from ..writebehind import later
-from .models import LedgerAccount, Purpose, Transfer, TransferKind
+from .models import CardLiability, LedgerAccount, Purpose, Transfer, TransferKind
 
 __all__ = [
     "NOWHERE",
@@ -284,16 +284,65 @@ def clearing_balance(session: Session, currency: str) -> int:
     return int(value or 0)
 
 
-def card_liability(session: Session, business_id: str, currency: str) -> int:
-    """What `business_id`'s gift cards hold together: its outstanding gift-card liability."""
-    value = session.scalar(
-        select(func.sum(LedgerAccount.balance_minor)).where(
-            LedgerAccount.business_id == business_id,
-            LedgerAccount.purpose == Purpose.CARD,
-            LedgerAccount.currency == currency,
+def card_liability(session: Session, business_id: str, currency: str, *, fold: bool = False) -> int:
+    """What `business_id`'s gift cards hold together: its outstanding gift-card liability,
+    the sum of its `CardLiability` changes. `fold`: replace them with one row of their sum,
+    in the same statement — only under the business's clearing row lock (the limit's
+    check), so that no two folds run at once and the figure is exact."""
+    if not fold:
+        value = session.scalar(
+            select(func.sum(CardLiability.change_minor)).where(
+                CardLiability.business_id == business_id, CardLiability.currency == currency
+            )
         )
+        return int(value or 0)
+    if session.get_bind().dialect.name == "postgresql":
+        (row,) = driver_rows(session, _FOLD, {"business_id": business_id, "currency": currency})
+        return int(row[0])
+    table = cast(Table, CardLiability.__table__)
+    mine = (table.c.business_id == business_id, table.c.currency == currency)
+    held = int(
+        session.scalar(select(func.coalesce(func.sum(table.c.change_minor), 0)).where(*mine)) or 0
     )
-    return int(value or 0)
+    session.execute(delete(table).where(*mine))
+    insert_rows(
+        session,
+        CardLiability,
+        [{"business_id": business_id, "currency": currency, "change_minor": held}],
+    )
+    return held
+
+
+# One statement, so the rows summed are the rows deleted (a sale's row committed meanwhile
+# is left for the next fold).
+_FOLD = text(
+    """
+    WITH gone AS (
+        DELETE FROM card_liability WHERE business_id = :business_id AND currency = :currency
+        RETURNING change_minor
+    )
+    INSERT INTO card_liability (business_id, currency, change_minor)
+    SELECT :business_id, :currency, coalesce(sum(change_minor), 0) FROM gone
+    RETURNING change_minor
+    """
+)
+
+
+def _liability_changes(
+    accounts: dict[int, LedgerAccount], deltas: dict[int, int]
+) -> list[dict[str, object]]:
+    """The `CardLiability` rows for these balance changes: the cards' changes, summed by
+    business and currency (none where they cancel out, as a card-to-card transfer does)."""
+    changes: dict[tuple[str, str], int] = defaultdict(int)
+    for account_id, delta in deltas.items():
+        account = accounts[account_id]
+        if account.purpose is Purpose.CARD and account.business_id and delta:
+            changes[account.business_id, account.currency] += delta
+    return [
+        {"business_id": business_id, "currency": currency, "change_minor": change}
+        for (business_id, currency), change in changes.items()
+        if change
+    ]
 
 
 def balance(session: Session, account_id: int) -> int:
@@ -340,6 +389,7 @@ def post(
     insert_rows(
         session, Transfer, [_transfer_row(operation_id, leg, origin) for leg in legs], later=True
     )
+    insert_rows(session, CardLiability, _liability_changes(accounts, deltas), later=True)
     _cards_changed(session, [a for leg in legs for a in (leg.debit, leg.credit)])
     return operation_id
 
@@ -456,6 +506,8 @@ class Postings:
                 changes,
             )
         insert_rows(self.session, Transfer, self._transfers, later=True)
+        liability = _liability_changes(self.accounts, self._deltas)
+        insert_rows(self.session, CardLiability, liability, later=True)
         _cards_changed(self.session, list(self._cards.values()))
         for account_id in self._deltas:
             self.session.expire(self.accounts[account_id], ["balance_minor"])
@@ -548,4 +600,29 @@ def invariant_violations(session: Session) -> list[str]:
     )
     if mixed:
         problems.append(f"{mixed} transfers cross currencies")
+    problems.extend(_liability_violations(session))
     return problems
+
+
+def _liability_violations(session: Session) -> list[str]:
+    """Where a business's `CardLiability` changes do not add up to what its cards hold."""
+    by_business = (LedgerAccount.business_id, LedgerAccount.currency)
+    cards = session.execute(
+        select(*by_business, func.sum(LedgerAccount.balance_minor))
+        .where(LedgerAccount.purpose == Purpose.CARD, LedgerAccount.business_id.is_not(None))
+        .group_by(*by_business)
+    )
+    counted = session.execute(
+        select(
+            CardLiability.business_id, CardLiability.currency, func.sum(CardLiability.change_minor)
+        ).group_by(CardLiability.business_id, CardLiability.currency)
+    )
+    held = {(str(b), str(c)): int(v) for b, c, v in cards if v}
+    said = {(str(b), str(c)): int(v) for b, c, v in counted if v}
+    return [
+        f"{business} {currency}: its cards hold {held.get(key, 0)} but its liability says "
+        f"{said.get(key, 0)}"
+        for key in sorted(held.keys() | said.keys())
+        if held.get(key, 0) != said.get(key, 0)
+        for business, currency in [key]
+    ]

@@ -58,13 +58,20 @@ def check_card_balance(balance_after: int, added: Money, limits: MoneyLimits) ->
 
 
 def check_business_liability(
-    session: Session, business_id: str, currency: str, adding: int, limits: MoneyLimits
+    session: Session,
+    business_id: str,
+    currency: str,
+    adding: int,
+    limits: MoneyLimits,
+    *,
+    locked: bool = True,
 ) -> None:
     """Refuse adding `adding` to the business's cards if together they would hold more than
-    the limit. The caller holds the business's clearing row lock (purchases), so two
-    purchases there cannot both pass on the same figure."""
+    the limit. The caller holds the business's clearing row lock (purchases, refunds), so
+    two cannot both pass on the same figure; `locked` False: a first look without it (the
+    figure is read, not folded: `ledger.card_liability`)."""
     limit = limits.max_business_card_liability_minor
-    held = ledger.card_liability(session, business_id, currency)
+    held = ledger.card_liability(session, business_id, currency, fold=locked)
     if held + adding > limit:
         most = Money.of(limit, currency).format()
         raise BusinessLiabilityLimit(

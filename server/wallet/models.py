@@ -81,6 +81,22 @@ class TransferKind(enum.StrEnum):
     PRIZE = "prize"  # a contest's prize card, paid by the contest's organiser
 
 
+class CardLiability(Base):
+    """What a business's gift cards hold together, as changes: every move of a card's
+    balance adds a row (`ledger.post`), so no sale waits on another for it; the liability
+    limit's check, under the business's clearing lock, sums them and folds them into one
+    row (`ledger.card_liability`). Summing the cards' accounts instead read every card the
+    business ever sold, on every purchase."""
+
+    __tablename__ = "card_liability"
+    __table_args__ = (Index("ix_card_liability_business", "business_id", "currency"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    currency: Mapped[str] = mapped_column(String(3))
+    change_minor: Mapped[int] = mapped_column(BigInteger)
+
+
 class Transfer(Base):
     """One movement of an amount from a debit account to a credit account (same currency).
     Transfers are never edited: corrections are new transfers."""

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from server.errors import BusinessLiabilityLimit
 from server.keys.keyring import Keyring
 from server.wallet import cards, ledger
 from server.wallet.limits import MoneyLimits
-from server.wallet.models import GiftCard
+from server.wallet.models import CardLiability, GiftCard
 from sync.money import Money
 
 pytestmark = pytest.mark.postgres
@@ -166,3 +166,29 @@ def waits_for_a_lock(engine: Engine, pid: object) -> bool:
             text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
         ).scalar()
     return waiting == "Lock"
+
+
+def test_a_sale_open_while_the_liability_is_folded_is_counted_once(pg_engine, keyring, businesses):
+    """The liability check folds a business's changes into one row while a redemption
+    there has written its change but not committed: the fold leaves it alone, and the
+    business's liability is right once both commit (neither lost nor counted twice)."""
+    sessions = make_sessionmaker(pg_engine)
+    shop = businesses[0]
+    with sessions() as session:
+        sold = [buy(session, keyring, shop, "tok_visa:4242") for _ in range(3)]  # 3 × £10
+        session.commit()
+    with sessions() as redeeming:
+        card = redeeming.get(GiftCard, sold[0].id)
+        assert card is not None
+        cards.redeem(redeeming, card, Money.of(400, "GBP"))
+        redeeming.execute(text("SELECT 1"))  # its writes sent, not committed
+        with sessions() as folding:
+            assert ledger.card_liability(folding, shop.id, "GBP", fold=True) == 3000
+            folding.commit()
+        redeeming.commit()
+    with sessions() as session:
+        assert ledger.card_liability(session, shop.id, "GBP") == 2600
+        rows = session.scalars(
+            select(CardLiability.change_minor).where(CardLiability.business_id == shop.id)
+        )
+        assert sorted(rows) == [-400, 3000]  # the fold's row, and the redemption's

@@ -131,3 +131,37 @@ def test_transfers_learn_where_they_happened_and_voids_their_kind(database_url):
         ]
     finally:
         engine.dispose()
+
+
+def test_a_business_s_liability_starts_as_what_its_cards_hold(database_url):
+    """Migration 0032: each business's cards' balances, summed per currency, are its first
+    liability row; a business whose cards hold nothing has none."""
+    engine = make_engine(database_url)
+    now = {"now": datetime.now(UTC)}
+    try:
+        with engine.begin() as connection:
+            upgrade(database_url, connection, revision="0031")
+            for statement in (
+                "INSERT INTO businesses (id, name, category, description, currency, created_at) "
+                "VALUES ('cafe', 'Café', 'cafe', '', 'GBP', :now), "
+                "('shop', 'Shop', 'books', '', 'GBP', :now)",
+                "INSERT INTO ledger_accounts (id, key, purpose, currency, business_id, "
+                "balance_minor, allow_negative) VALUES "
+                "(1, 'card:a', 'card', 'GBP', 'cafe', 700, false), "
+                "(2, 'card:b', 'card', 'GBP', 'cafe', 250, false), "
+                "(3, 'card:c', 'card', 'EUR', 'cafe', 40, false), "
+                "(4, 'revenue:cafe:GBP', 'revenue', 'GBP', 'cafe', 900, true), "
+                "(5, 'card:d', 'card', 'GBP', 'shop', 0, false)",
+            ):
+                connection.execute(text(statement), now)
+        with engine.begin() as connection:
+            upgrade(database_url, connection)
+            rows = connection.execute(
+                text(
+                    "SELECT business_id, currency, change_minor FROM card_liability "
+                    "ORDER BY business_id, currency"
+                )
+            ).all()
+        assert [tuple(row) for row in rows] == [("cafe", "EUR", 40), ("cafe", "GBP", 950)]
+    finally:
+        engine.dispose()
