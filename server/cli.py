@@ -90,8 +90,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="expire cards, holds and deals that are due, finish ended contests (run it from cron)",
         description="Expire gift cards past their date (the rest goes to breakage), release "
         "holds past their time, end deals past their end, and finish contests that have "
-        "ended (results, prize cards, messages to the winners). Safe to run again, and from "
-        "several processes at once.",
+        "ended (results, prize cards, messages to the winners); then fold each business's "
+        "gift-card liability changes into one row where they have piled up. Safe to run "
+        "again, and from several processes at once.",
     )
     _add_database_options(jobs)
     jobs.add_argument("--at", help="act as if it were this ISO 8601 time (default: now)")
@@ -239,7 +240,8 @@ def run_jobs(args: argparse.Namespace) -> int:
         engine.dispose()
     print(
         f"at {now:%Y-%m-%d %H:%M} UTC: {done.cards} cards expired, {done.holds} holds "
-        f"released, {done.deals} deals ended, {done.contests} contests finished"
+        f"released, {done.deals} deals ended, {done.contests} contests finished, "
+        f"{done.liabilities} businesses' gift-card liability folded"
     )
     return EXIT_OK
 

@@ -1,9 +1,9 @@
-"""The jobs that keep time-bound things honest: card expiry, hold expiry, deal ends, and the
-results of contests that have ended."""
+"""The jobs that keep time-bound things honest: card expiry, hold expiry, deal ends, the
+results of contests that have ended; and the folding of businesses' liability changes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from .deals.service import end_deals
 from .keys.keyring import Keyring
 from .notifications.outbox import Channels
 from .wallet.cards import expire_cards, expire_holds
+from .wallet.ledger import fold_liabilities
 
 __all__ = ["JobsDone", "run_due_jobs"]
 
@@ -23,11 +24,13 @@ class JobsDone:
     holds: int
     deals: int
     contests: int
+    liabilities: int = 0
 
 
 def run_due_jobs(session: Session, now: datetime, keyring: Keyring, channels: Channels) -> JobsDone:
     """Run every due job in one transaction; running it again at once finds nothing due.
-    Contests' prize cards are signed with `keyring`; their winners are told on `channels`."""
+    Contests' prize cards are signed with `keyring`; their winners are told on `channels`.
+    Then fold the liability changes of businesses that have many, one business at a time."""
     done = JobsDone(
         cards=expire_cards(session, now),
         holds=expire_holds(session, now),
@@ -35,4 +38,4 @@ def run_due_jobs(session: Session, now: datetime, keyring: Keyring, channels: Ch
         contests=finish_due(session, now, keyring, channels),
     )
     session.commit()
-    return done
+    return replace(done, liabilities=fold_liabilities(session))

@@ -38,6 +38,7 @@ __all__ = [
     "card_liability",
     "clearing_account",
     "clearing_balance",
+    "fold_liabilities",
     "invariant_violations",
     "lock_order",
     "open_account",
@@ -297,20 +298,43 @@ def card_liability(session: Session, business_id: str, currency: str, *, fold: b
         )
         return int(value or 0)
     if session.get_bind().dialect.name == "postgresql":
-        (row,) = driver_rows(session, _FOLD, {"business_id": business_id, "currency": currency})
-        return int(row[0])
+        rows = driver_rows(session, _FOLD, {"business_id": business_id, "currency": currency})
+        return int(rows[0][0]) if rows else 0
     table = cast(Table, CardLiability.__table__)
     mine = (table.c.business_id == business_id, table.c.currency == currency)
     held = int(
         session.scalar(select(func.coalesce(func.sum(table.c.change_minor), 0)).where(*mine)) or 0
     )
     session.execute(delete(table).where(*mine))
-    insert_rows(
-        session,
-        CardLiability,
-        [{"business_id": business_id, "currency": currency, "change_minor": held}],
-    )
+    if held:
+        row = {"business_id": business_id, "currency": currency, "change_minor": held}
+        insert_rows(session, CardLiability, [row])
     return held
+
+
+FOLD_AT = 64
+"""A business's liability changes beyond this many are folded by the jobs' round
+(`fold_liabilities`), so a business that only redeems does not keep a row per sale."""
+
+
+def fold_liabilities(session: Session, at_least: int = FOLD_AT) -> int:
+    """Fold the liability changes of every business (and currency) that has more than
+    `at_least`, each in a transaction of its own under its clearing row's lock, as a
+    purchase does; how many were folded."""
+    many = session.execute(
+        select(CardLiability.business_id, CardLiability.currency)
+        .group_by(CardLiability.business_id, CardLiability.currency)
+        .having(func.count() > at_least)
+    ).all()
+    session.rollback()
+    for business_id, currency in many:
+        clearing = clearing_account(session, currency, business_id)
+        session.execute(
+            select(LedgerAccount.id).where(LedgerAccount.id == clearing.id).with_for_update()
+        )
+        card_liability(session, business_id, currency, fold=True)
+        session.commit()
+    return len(many)
 
 
 # One statement, so the rows summed are the rows deleted (a sale's row committed meanwhile
@@ -322,7 +346,7 @@ _FOLD = text(
         RETURNING change_minor
     )
     INSERT INTO card_liability (business_id, currency, change_minor)
-    SELECT :business_id, :currency, coalesce(sum(change_minor), 0) FROM gone
+    SELECT :business_id, :currency, sum(change_minor) FROM gone HAVING sum(change_minor) <> 0
     RETURNING change_minor
     """
 )
