@@ -91,7 +91,8 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         description="Expire gift cards past their date (the rest goes to breakage), release "
         "holds past their time, end deals past their end, and finish contests that have "
         "ended (results, prize cards, messages to the winners); then fold each business's "
-        "gift-card liability changes into one row where they have piled up. Safe to run "
+        "gift-card liability changes into one row where they have piled up, and refund "
+        "payments still owed (purchases refused once paid). Safe to run "
         "again, and from several processes at once.",
     )
     _add_database_options(jobs)
@@ -225,6 +226,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     from .keys.keyring import Keyring
     from .notifications import make_push_transport
     from .notifications.outbox import Channels
+    from .payments import make_gateway
 
     settings = _settings(args)
     now = parse_time(args.at, "--at") if args.at else datetime.now(UTC)
@@ -235,13 +237,14 @@ def run_jobs(args: argparse.Namespace) -> int:
     engine = make_engine(settings.effective_database_url)
     try:
         with make_sessionmaker(engine)() as session:
-            done = run_due_jobs(session, now, keyring, channels)
+            done = run_due_jobs(session, now, keyring, channels, make_gateway(settings))
     finally:
         engine.dispose()
     print(
         f"at {now:%Y-%m-%d %H:%M} UTC: {done.cards} cards expired, {done.holds} holds "
         f"released, {done.deals} deals ended, {done.contests} contests finished, "
-        f"{done.liabilities} businesses' gift-card liability folded"
+        f"{done.liabilities} businesses' gift-card liability folded, "
+        f"{done.refunds} payments given back"
     )
     return EXIT_OK
 

@@ -10,6 +10,7 @@ problem+json.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 __all__ = [
@@ -131,6 +132,9 @@ class DomainError(Exception):
         # Rows that outlive the refusal although the request's changes roll back: its own
         # record (such as the fraud decision that made it). Whoever rolls back writes them.
         self.kept: list[object] = []
+        # What to do once the refusal and its rows are committed as the request's answer
+        # (`wallet.idempotency`), given the session: a refund owed by a refused purchase.
+        self.then: list[Callable[[Any], object]] = []
         super().__init__(detail)
 
     @property

@@ -1,5 +1,6 @@
 """The jobs that keep time-bound things honest: card expiry, hold expiry, deal ends, the
-results of contests that have ended; and the folding of businesses' liability changes."""
+results of contests that have ended; the folding of businesses' liability changes, and the
+payments owed back that were not refunded at once."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from .contests.results import finish_due
 from .deals.service import end_deals
 from .keys.keyring import Keyring
 from .notifications.outbox import Channels
+from .payments import PaymentGateway
 from .wallet.cards import expire_cards, expire_holds
 from .wallet.ledger import fold_liabilities
+from .wallet.purchase import give_back
 
 __all__ = ["JobsDone", "run_due_jobs"]
 
@@ -25,12 +28,20 @@ class JobsDone:
     deals: int
     contests: int
     liabilities: int = 0
+    refunds: int = 0
 
 
-def run_due_jobs(session: Session, now: datetime, keyring: Keyring, channels: Channels) -> JobsDone:
+def run_due_jobs(
+    session: Session,
+    now: datetime,
+    keyring: Keyring,
+    channels: Channels,
+    gateway: PaymentGateway,
+) -> JobsDone:
     """Run every due job in one transaction; running it again at once finds nothing due.
     Contests' prize cards are signed with `keyring`; their winners are told on `channels`.
-    Then fold the liability changes of businesses that have many, one business at a time."""
+    Then fold the liability changes of businesses that have many, one business at a time,
+    and give back through `gateway` the payments still owed (`wallet.purchase.give_back`)."""
     done = JobsDone(
         cards=expire_cards(session, now),
         holds=expire_holds(session, now),
@@ -38,4 +49,4 @@ def run_due_jobs(session: Session, now: datetime, keyring: Keyring, channels: Ch
         contests=finish_due(session, now, keyring, channels),
     )
     session.commit()
-    return replace(done, liabilities=fold_liabilities(session))
+    return replace(done, liabilities=fold_liabilities(session), refunds=give_back(gateway, session))

@@ -14,11 +14,14 @@ from ..accounts.models import Role
 from ..db import SessionDep, utcnow
 from ..deps import (
     PROBLEM_RESPONSES,
+    BearerClaims,
     CurrentUser,
     IdempotencyKey,
     SalesDep,
+    in_purchase_lane,
     reply,
     require_role,
+    user_of,
 )
 from ..fraud.client import client_of
 from ..wallet import cards
@@ -56,41 +59,46 @@ def _public(gift: Gift) -> GiftPublic:
     responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
     summary="Buy a gift card for someone: emailed to them at the delivery time",
 )
-def buy_gift(
+async def buy_gift(
     business_id: str,
     body: GiftPurchase,
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    claims: BearerClaims,
     sales: SalesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    require_role(user, Role.CUSTOMER)
-    buyer = service.Buyer(email=user.email, name=body.from_name, user_id=user.id)
-    order = service.GiftOrder(
-        business_id=business_id,
-        amount_minor=body.amount_minor,
-        card_number=body.payment.card_number,
-        recipient_email=str(body.recipient_email),
-        recipient_name=body.recipient_name,
-        message=body.message,
-        deliver_at=body.deliver_at,
-    )
-
-    def operation() -> Outcome:
-        gift = service.buy_gift(
-            session,
-            sales,
-            buyer,
-            order,
-            payment_key=f"{user.id}:{idempotency_key}",
-            address=client_of(request).address,
-            now=utcnow(),
-        )
-        return 201, _public(gift).model_dump(mode="json")
-
     request_body = {"path": request.url.path, **body.model_dump()}
-    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
+
+    def work(session: Session) -> Outcome:
+        user = user_of(session, request, claims)
+        require_role(user, Role.CUSTOMER)
+        buyer = service.Buyer(email=user.email, name=body.from_name, user_id=user.id)
+        order = service.GiftOrder(
+            business_id=business_id,
+            amount_minor=body.amount_minor,
+            card_number=body.payment.card_number,
+            recipient_email=str(body.recipient_email),
+            recipient_name=body.recipient_name,
+            message=body.message,
+            deliver_at=body.deliver_at,
+        )
+
+        def operation() -> Outcome:
+            gift = service.buy_gift(
+                session,
+                sales,
+                buyer,
+                order,
+                payment_key=f"{user.id}:{idempotency_key}",
+                address=client_of(request).address,
+                now=utcnow(),
+            )
+            return 201, _public(gift).model_dump(mode="json")
+
+        return idempotent(session, user.id, idempotency_key, request_body, operation)
+
+    # It waits on the payment provider: in the purchases' lane, not the shared pool.
+    return reply(await in_purchase_lane(request, work))
 
 
 @router.get("/me/gifts", summary="The gifts you bought: scheduled, sent, claimed, cancelled")

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session
 
 from sync.money import Money
 from sync.wire import Line, Prose
@@ -23,7 +24,7 @@ from ..accounts import repository as accounts
 from ..accounts.jwt_tokens import CONSOLE_LIFETIME, TokenSigner
 from ..accounts.models import AccountSession, Role, User
 from ..db import SessionDep
-from ..deps import SalesDep
+from ..deps import SalesDep, in_purchase_lane
 from ..directory.models import Business
 from ..errors import DomainError, ShopSignInRefused
 from ..fraud.client import client_of
@@ -222,9 +223,8 @@ def shop(request: Request, session: SessionDep, business_id: str) -> HTMLRespons
 
 
 @router.post("/{business_id}", dependencies=[CsrfChecked])
-def buy(
+async def buy(
     request: Request,
-    session: SessionDep,
     sales: SalesDep,
     business_id: str,
     once: Annotated[str, Form(max_length=100)] = "",
@@ -240,39 +240,51 @@ def buy(
 ) -> Response:
     if len(once) < 16:  # not the form the shop page gave
         raise StaleForm
-    business = service.open_shop(session, business_id)
-    if business is None:
-        return _closed(request)
     form = service.ShopForm(
         amount, email, name, for_whom, recipient_name, recipient_email, message, deliver_on, ""
     )
-    try:
-        buyer, order = service.order_of(business, replace(form, card_number=card_number), _now())
-    except service.FormProblem as exc:
-        return _shop_page(request, business, form, error=str(exc), status=422)
 
-    def operation() -> Outcome:
-        gift = gifts.buy_gift(
-            session,
-            sales,
-            buyer,
-            order,
-            payment_key=f"shop:{once}",
-            address=client_of(request).address,
-            now=_now(),
-        )
-        return 201, {"gift_id": gift.id}
+    def work(session: Session) -> Response:
+        business = service.open_shop(session, business_id)
+        if business is None:
+            return _closed(request)
+        try:
+            buyer, order = service.order_of(
+                business, replace(form, card_number=card_number), _now()
+            )
+        except service.FormProblem as exc:
+            return _shop_page(request, business, form, error=str(exc), status=422)
 
-    # What was asked, as the stored answer's fingerprint (without the card number).
-    asked = {"path": request.url.path, "buyer": asdict(buyer), **asdict(order), "card_number": ""}
-    try:
-        status, answer = idempotent(session, "shop", once, asked, operation)
-    except DomainError as exc:  # the token was used for another purchase
-        session.rollback()
-        return _shop_page(request, business, form, error=exc.detail, status=exc.status)
-    if status != 201:
-        return _shop_page(request, business, form, error=answer.get("detail"), status=status)
-    return see_other(f"{PATH}/{business.id}/bought/{answer['gift_id']}")
+        def operation() -> Outcome:
+            gift = gifts.buy_gift(
+                session,
+                sales,
+                buyer,
+                order,
+                payment_key=f"shop:{once}",
+                address=client_of(request).address,
+                now=_now(),
+            )
+            return 201, {"gift_id": gift.id}
+
+        # What was asked, as the stored answer's fingerprint (without the card number).
+        asked = {
+            "path": request.url.path,
+            "buyer": asdict(buyer),
+            **asdict(order),
+            "card_number": "",
+        }
+        try:
+            status, answer = idempotent(session, "shop", once, asked, operation)
+        except DomainError as exc:  # the token was used for another purchase
+            session.rollback()
+            return _shop_page(request, business, form, error=exc.detail, status=exc.status)
+        if status != 201:
+            return _shop_page(request, business, form, error=answer.get("detail"), status=status)
+        return see_other(f"{PATH}/{business.id}/bought/{answer['gift_id']}")
+
+    # It waits on the payment provider: in the purchases' lane, not the shared pool.
+    return await in_purchase_lane(request, work)
 
 
 @router.get("/{business_id}/bought/{gift_id}")

@@ -6,7 +6,8 @@ A record keeps an answer and nothing else: what an operation did lives in its ow
 The operation's answer is stored under a unique (scope, key) in the transaction that
 made its changes. An operation that refuses (raises a DomainError) is rolled back whole and its
 answer stored alone (with the rows the refusal keeps, such as its fraud decision), so a
-refusal leaves nothing behind but itself. Two concurrent
+refusal leaves nothing behind but itself; what it asks to be done once it is the stored
+answer (`DomainError.then`, such as giving back a payment) runs after that commit. Two concurrent
 requests with one key both may run, but only one commits: the other's transaction, ledger
 changes and all, rolls back on the unique key and it replays the winner's answer. (When
 what it collided with was another unique row, such as an offline event's redemption under
@@ -111,10 +112,11 @@ def _once(
     if existing is not None:
         session.rollback()
         return _replay(existing, request_hash)
+    refused: DomainError | None = None
     try:
         status, body = operation()
     except DomainError as refusal:
-        status, body = refusal.status, refusal.body()
+        status, body, refused = refusal.status, refusal.body(), refusal
         session.rollback()
         session.add_all(refusal.kept)
     try:
@@ -129,6 +131,9 @@ def _once(
             raise
         # Another unique row won (not this key's answer): run again, now seeing it.
         return _once(session, scope, key, request_hash, operation, NOT_READ, again=False)
+    if refused is not None:  # this refusal is the answer and its rows are in: now act
+        for action in refused.then:
+            action(session)
     return status, body
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -79,6 +80,25 @@ class TransferKind(enum.StrEnum):
     DONATION = "donation"  # a payment, or a gift card's value, into a club's fund
     DONATION_REFUND = "donation-refund"  # a donation back where it came from
     PRIZE = "prize"  # a contest's prize card, paid by the contest's organiser
+
+
+class PaymentRefund(Base):
+    """A payment to give back: a gift-card purchase refused after its charge
+    (`purchase.buy_card`). Written with the refusal, so it exists only if the refusal is
+    the request's answer; given back after that commit, or by the jobs' round if that
+    failed (`purchase.give_back`). The gateway's key (`refund_key`) makes it once."""
+
+    __tablename__ = "payment_refunds"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=make_id)
+    payment_reference: Mapped[str] = mapped_column(String(200))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    refund_key: Mapped[str] = mapped_column(String(250), unique=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    refund_reference: Mapped[str | None] = mapped_column(String(200))
 
 
 class CardLiability(Base):

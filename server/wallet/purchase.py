@@ -6,25 +6,33 @@ an email address (`customer_id` None)."""
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.money import Money
 
 from ..billing.subscriptions import require_selling
+from ..db import utcnow
 from ..directory.models import Business
 from ..errors import BusinessLiabilityLimit, BusinessNotFound
 from ..fraud import service as fraud
 from ..fraud.models import FraudEvent
+from ..ids import make_id
 from ..keys.keyring import Keyring
 from ..payments import PaymentGateway, payment_card_key, take_payment
 from . import cards
 from .limits import MoneyLimits
-from .models import GiftCard
+from .models import GiftCard, PaymentRefund
 
-__all__ = ["CardSale", "Sales", "buy_card", "selling_business"]
+__all__ = ["CardSale", "Sales", "buy_card", "give_back", "selling_business"]
+
+log = logging.getLogger("tillpoint.payments")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +73,10 @@ def buy_card(session: Session, sales: Sales, business: Business, sale: CardSale)
     """Check the limits and the fraud rules, take the payment, issue the card — in the
     caller's transaction. A refusal comes before the charge, so it never charges anyone;
     except when the business's cards, at the limit only with the purchases being paid for
-    at the same time, cannot take this one after all: its payment is refunded, and the
-    refusal stored for retries (`idempotency`) answers them without a charge."""
+    at the same time, cannot take this one after all: the refusal, stored for retries
+    (`idempotency`), owes its payment back (`PaymentRefund`), which is refunded once the
+    refusal is committed — never before, so no retry can find a refunded charge and
+    issue a card on it, and a refusal that loses to another answer owes nothing."""
     amount = Money.of(sale.amount_minor, business.currency)
     payment_card = payment_card_key(sales.gateway, sale.card_number)
     today = datetime.now(UTC).date()
@@ -86,7 +96,56 @@ def buy_card(session: Session, sales: Sales, business: Business, sale: CardSale)
     reference = take_payment(sales.gateway, amount, sale.card_number, sale.payment_key)
     try:
         cards.hold_liability(session, business, amount, sales.limits)
-    except BusinessLiabilityLimit:
-        sales.gateway.refund(reference, amount, f"refused:{sale.payment_key}")
+    except BusinessLiabilityLimit as refused:
+        owed = PaymentRefund(
+            id=make_id(),
+            payment_reference=reference,
+            amount_minor=amount.minor,
+            currency=amount.currency.code,
+            refund_key=f"refused:{sale.payment_key}",
+            reason=f"{business.name}'s gift cards reached their limit while it was paid",
+        )
+        refused.kept.append(owed)  # stored with the refusal, or not at all
+        refused.then.append(functools.partial(give_back, sales.gateway, only=[owed.id]))
         raise
     return cards.issue_card(session, sales.keyring, business, sale.owner_id, amount, reference)
+
+
+def give_back(
+    gateway: PaymentGateway, session: Session, *, only: Sequence[str] | None = None
+) -> int:
+    """Refund the payments owed (`PaymentRefund`; `only` those), each in a transaction of
+    its own; how many were given back. Run by the refusal that owes one once it is stored,
+    and by the jobs' round for any whose refund failed then. A refund the provider does not
+    make now stays owed, for the next round; its key makes every try the same refund."""
+    owed = select(PaymentRefund.id).where(PaymentRefund.refunded_at.is_(None))
+    if only is not None:
+        owed = owed.where(PaymentRefund.id.in_(only))
+    ids = list(session.scalars(owed.order_by(PaymentRefund.created_at)))
+    session.rollback()
+    given = 0
+    for refund_id in ids:
+        due = session.scalar(
+            select(PaymentRefund)
+            .where(PaymentRefund.id == refund_id, PaymentRefund.refunded_at.is_(None))
+            .with_for_update(skip_locked=True)  # another process is giving it back
+        )
+        if due is None:
+            session.rollback()
+            continue
+        amount = Money.of(due.amount_minor, due.currency)
+        try:
+            due.refund_reference = gateway.refund(due.payment_reference, amount, due.refund_key)
+        except Exception:  # the provider's failure, whatever it is: owed until the next round
+            log.warning(
+                "refund %s of %s not made yet; the jobs' round tries again",
+                due.id,
+                amount.format(),
+                exc_info=True,
+            )
+            session.rollback()
+            continue
+        due.refunded_at = utcnow()
+        session.commit()
+        given += 1
+    return given

@@ -5,16 +5,24 @@ lock, so a second never reaches the provider anyway."""
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from server.app import create_app
 from server.payments.gateway import Charge, SavedCard
+from server.wallet.models import IdempotencyRecord, PaymentRefund
+from server.wallet.purchase import give_back
 from sync.money import Money
 from tests.server.api import buy_card, new_key, open_shop, sign_up
 from tests.server.test_clubs import donate, found, join
+from tests.server.test_gifts import give
+from tests.server.test_shop import buy as shop_buy
+from tests.server.test_shop import form_of
 
 pytestmark = pytest.mark.postgres
 
@@ -35,11 +43,16 @@ class HeldProvider:
         self.most_waiting = 0
         self.charged = 0
         self.refunds: list[tuple[str, Money, str]] = []
+        self.refund_fails = False
+        self.before_charge: Callable[[], object] = lambda: None
+        self.before_refund: Callable[[], None] = lambda: None
 
     def save_card(self, card_number: str) -> SavedCard:
         return SavedCard(f"tok_{card_number}", card_number[-4:])
 
     def charge(self, amount: Money, card_number: str, idempotency_key: str) -> Charge:
+        before, self.before_charge = self.before_charge, lambda: None
+        before()
         with self._lock:
             self.waiting += 1
             self.most_waiting = max(self.most_waiting, self.waiting)
@@ -50,6 +63,9 @@ class HeldProvider:
         return Charge(f"ch_{idempotency_key}", amount)
 
     def refund(self, reference: str, amount: Money, idempotency_key: str) -> str:
+        if self.refund_fails:
+            raise ConnectionError("the provider did not answer")
+        self.before_refund()
         with self._lock:
             self.refunds.append((reference, amount, idempotency_key))
         return f"re_{idempotency_key}"
@@ -134,6 +150,16 @@ def test_a_purchase_found_past_the_liability_limit_after_its_charge_is_refunded(
         provider = HeldProvider()
         app.state.gateway = provider
         keys = ["first-purchase", "second-purchase"]
+        refused_first: list[bool] = []
+
+        def refusal_stored() -> None:
+            with Session(engine) as look:
+                answers = look.scalars(
+                    select(IdempotencyRecord.status_code).where(IdempotencyRecord.key.in_(keys))
+                ).all()
+            refused_first.append(409 in answers)
+
+        provider.before_refund = refusal_stored
         with ThreadPoolExecutor(2) as buyers:
             purchases = [
                 buyers.submit(buy_card, each, shop, 1000, f"4000 0000 0000 {n:04}", keys[n])
@@ -151,6 +177,7 @@ def test_a_purchase_found_past_the_liability_limit_after_its_charge_is_refunded(
         assert problem["type"].endswith("/business-liability-limit")
         assert "£5.00" in problem["detail"]
         who = customers[refused]
+        assert refused_first == [True]  # the refund came after the refusal was stored
         assert len(provider.refunds) == 1
         reference, amount, _ = provider.refunds[0]
         assert reference == f"ch_{who.id}:{keys[refused]}"
@@ -160,12 +187,42 @@ def test_a_purchase_found_past_the_liability_limit_after_its_charge_is_refunded(
         assert again.json() == problem
     assert provider.charged == 2
     assert len(provider.refunds) == 1
+    with Session(engine) as session:
+        [owed] = session.scalars(select(PaymentRefund)).all()
+    assert (owed.refund_reference, owed.amount_minor) == (f"re_{owed.refund_key}", 1000)
+    assert owed.refunded_at is not None
 
 
-def test_donations_wait_on_the_provider_in_the_purchases_lane(settings, engine):
-    """A club donation charges a payment card, and a refund of one gives it back: both wait
-    on the provider in the purchases' lane, with the purchases, never in the pool that
-    serves everything else."""
+def test_a_refund_the_provider_does_not_make_at_once_is_made_by_the_jobs_round(settings, engine):
+    """The refusal is the answer whether or not the provider refunds at once; a refund it
+    did not make stays owed, and the jobs' round makes it, once."""
+    settings = settings.model_copy(update={"max_business_card_liability_minor": 1000})
+    app = create_app(settings, engine=engine)
+    with TestClient(app) as client:
+        shop, customer = open_shop(client), sign_up(client)
+        assert buy_card(customer, shop, 600).status_code == 201
+        provider = HeldProvider()
+        provider.released.set()
+        provider.refund_fails = True
+        app.state.gateway = provider
+        # Past the first look (it sees £6.00 of £10.00), refused at the second: the shop's
+        # liability is filled while this one is at the provider.
+        provider.before_charge = lambda: buy_card(customer, shop, 300, "4000 0000 0000 0009")
+        refused = buy_card(customer, shop, 300, "4000 0000 0000 0001")
+        assert refused.status_code == 409, refused.text
+        assert provider.refunds == []
+        with Session(engine) as session:
+            assert give_back(provider, session) == 0  # still not answering
+            provider.refund_fails = False
+            assert give_back(provider, session) == 1
+            assert give_back(provider, session) == 0  # once
+    assert [(amount.minor, key[:8]) for _, amount, key in provider.refunds] == [(300, "refused:")]
+
+
+def test_every_payment_waits_on_the_provider_in_the_purchases_lane(settings, engine):
+    """A card bought in the app, a gift, a gift from the shop page and a club donation
+    each charge a payment card, and a donation's refund gives one back: all wait on the
+    provider in the purchases' lane, never in the pool that serves everything else."""
     settings = settings.model_copy(update={"purchase_threads": 1})
     app = create_app(settings, engine=engine)
     with TestClient(app) as client:
@@ -173,12 +230,16 @@ def test_donations_wait_on_the_provider_in_the_purchases_lane(settings, engine):
         club = found(customer)
         join(donor, club)
         given = donate(donor, club, 700).json()  # with the simulated provider
+        shop_form = form_of(client, shop.business_id)
         provider = HeldProvider()
         app.state.gateway = provider
-        with ThreadPoolExecutor(3) as payers:
+        paying = {"card_number": "4000 0000 0000 0003"}
+        with ThreadPoolExecutor(5) as payers:
             waiting = [
                 payers.submit(buy_card, customer, shop, 500, "4000 0000 0000 0001"),
                 payers.submit(donate, donor, club, 900, None, "4000 0000 0000 0002"),
+                payers.submit(give, customer, shop, payment=paying),
+                payers.submit(shop_buy, client, shop.business_id, shop_form, **paying),
             ]
             try:
                 wait_until(lambda: provider.waiting >= 1, "a payment at the provider")
@@ -196,9 +257,9 @@ def test_donations_wait_on_the_provider_in_the_purchases_lane(settings, engine):
                 provider.released.set()
             answers = [w.result(30) for w in waiting]
             refunded = refund.result(30)
-    assert [a.status_code for a in answers] == [201, 201], [a.text for a in answers]
+    assert [a.status_code for a in answers] == [201, 201, 201, 303], [a.text for a in answers]
     assert refunded.status_code == 200, refunded.text
-    assert provider.charged == 2
+    assert provider.charged == 4
     assert [(amount.minor, key) for _, amount, key in provider.refunds] == [
         (700, f"donation:{given['id']}")
     ]
