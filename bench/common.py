@@ -1,5 +1,5 @@
-"""What the benchmark scripts share: a scratch PostgreSQL database, a free port, and the
-real server started as a child process."""
+"""What the benchmark scripts share: a scratch PostgreSQL database, a free port, the real
+server started as a child process, and the settings of the app run in process."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -58,3 +59,23 @@ def wait_healthy(base: str, attempts: int = 200) -> None:
             pass
         time.sleep(0.1)
     raise SystemExit("the server did not start")
+
+
+def in_process_settings(data_dir: Path, **changes: Any) -> Any:
+    """Settings for the app run in the benchmark's own process: cheap password hashing, no
+    limit a load would reach, no background rounds (`changes` on top)."""
+    from server.settings import Settings  # the scripts put the checkout on sys.path first
+
+    return Settings(
+        data_dir=data_dir,
+        argon2_time_cost=1,
+        argon2_memory_kib=64,
+        redemptions_per_minute=100_000_000,
+        max_card_balance_minor=10**12,
+        max_daily_load_per_payment_card_minor=10**15,
+        max_business_card_liability_minor=10**15,
+        billing_interval_seconds=0,
+        notifications_interval_seconds=0,
+        webhooks_interval_seconds=0,
+        **changes,
+    )

@@ -44,12 +44,11 @@ from sqlalchemy import Engine, event
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ADMIN_URL  # noqa: E402
+from bench.common import ADMIN_URL, in_process_settings  # noqa: E402
 from server import writebehind  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.db import Base, make_engine  # noqa: E402
 from server.notifications.worker import NotificationWorker  # noqa: E402
-from server.settings import Settings  # noqa: E402
 from sync.client import DeviceAuth, SyncClient  # noqa: E402
 from sync.wire import public_key_text  # noqa: E402
 from tests.server.api import (  # noqa: E402
@@ -344,18 +343,7 @@ def main() -> None:
         Base.metadata.create_all(engine)
         statements = Statements(engine)
         with tempfile.TemporaryDirectory() as data:
-            settings = Settings(
-                data_dir=Path(data),
-                argon2_time_cost=1,
-                argon2_memory_kib=64,
-                redemptions_per_minute=100_000_000,
-                max_card_balance_minor=10**12,
-                max_daily_load_per_payment_card_minor=10**15,
-                max_business_card_liability_minor=10**15,
-                billing_interval_seconds=0,
-                notifications_interval_seconds=0,
-                webhooks_interval_seconds=0,
-            )
+            settings = in_process_settings(Path(data))
             app = create_app(settings, engine=engine)
             logging.getLogger("tillpoint.http").disabled = True  # a line per request
             worker = NotificationWorker(app.state.sessions, settings)

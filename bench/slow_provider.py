@@ -33,11 +33,10 @@ from fastapi.testclient import TestClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ADMIN_URL  # noqa: E402
+from bench.common import ADMIN_URL, in_process_settings  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.db import Base, make_engine  # noqa: E402
 from server.payments.gateway import Charge, SavedCard  # noqa: E402
-from server.settings import Settings  # noqa: E402
 from sync.money import Money  # noqa: E402
 from tests.server.api import Actor, Shop, buy_card, open_shop, sign_up  # noqa: E402
 
@@ -100,18 +99,7 @@ def main() -> None:
     try:
         Base.metadata.create_all(engine)
         with tempfile.TemporaryDirectory() as data:
-            settings = Settings(
-                data_dir=Path(data),
-                argon2_time_cost=1,
-                argon2_memory_kib=64,
-                purchase_threads=args.lane,
-                max_card_balance_minor=10**12,
-                max_daily_load_per_payment_card_minor=10**15,
-                max_business_card_liability_minor=10**15,
-                billing_interval_seconds=0,
-                notifications_interval_seconds=0,
-                webhooks_interval_seconds=0,
-            )
+            settings = in_process_settings(Path(data), purchase_threads=args.lane)
             app = create_app(settings, engine=engine)
             logging.getLogger("tillpoint.http").disabled = True
             app.state.gateway = SlowProvider(args.provider_seconds)
