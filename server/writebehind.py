@@ -6,7 +6,7 @@ return. Sent one by one, each costs a round trip and SQLAlchemy's work around a 
 `later` queues such a write, as its fixed driver text and parameters, on the transaction's
 connection; the queue goes to PostgreSQL in psycopg's pipeline mode with the next statement
 or with the COMMIT, all in one round trip (and the transaction's BEGIN rides with its first
-statement the same way). What a queued write changes is in the database before any later
+statement the same way); inserts queued one after another go as one statement (`_merged`). What a queued write changes is in the database before any later
 statement of the transaction runs, so reading after `later` sees it; a write that fails
 fails that statement or the commit, as the ORM's own flush would, and rolls everything
 back. A savepoint rolled back drops what was queued inside it.
@@ -14,6 +14,7 @@ back. A savepoint rolled back drops what was queued inside it.
 SQLite is in-process (no round trips to save): there `later` runs the statement at once.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -84,9 +85,60 @@ def _pending(connection: Connection) -> list[Queued] | None:
 
 def _send(raw: psycopg.Connection[Any], queued: list[Queued]) -> None:
     with raw.cursor() as cursor:
-        for sql, params in queued:
+        for sql, params in _merged(queued):
             cursor.execute(sql, params)
     queued.clear()
+
+
+def _merged(queued: list[Queued]) -> list[Queued]:
+    """The queue with each run of plain INSERTs sent as one statement (all but the last as
+    `WITH` clauses: PostgreSQL runs every one, to completion, whether or not the last reads
+    them). INSERTs only: they cannot touch one another's rows, and a failing one fails the
+    statement as it would have failed alone. Fewer statements cost both psycopg's Python
+    around each and PostgreSQL's work to start each."""
+    merged: list[Queued] = []
+    run: list[Queued] = []
+    for sql, params in queued:
+        if _INSERT.match(sql) and "RETURNING" not in sql.upper():
+            run.append((sql, params))
+            continue
+        merged.extend(_one_statement(run))
+        run = []
+        merged.append((sql, params))
+    merged.extend(_one_statement(run))
+    return merged
+
+
+def _one_statement(run: list[Queued]) -> list[Queued]:
+    if len(run) < 2:
+        return run
+    texts: list[str] = []
+    values: list[Any] = []
+    for sql, params in run:
+        text, given = _positional(sql, params)
+        texts.append(text)
+        values.extend(given)
+    heads = ", ".join(f"w{n} AS ({text})" for n, text in enumerate(texts[:-1]))
+    return [(f"WITH {heads} {texts[-1]}", tuple(values))]
+
+
+def _positional(sql: str, params: Mapping[str, Any] | Sequence[Any]) -> tuple[str, list[Any]]:
+    """`sql` with positional placeholders only, and its values in their order."""
+    if not isinstance(params, Mapping):
+        return sql, list(params)
+    values: list[Any] = []
+
+    def place(found: re.Match[str]) -> str:
+        if found.group(0) == "%%":
+            return "%%"
+        values.append(params[found.group(1)])
+        return f"%{found.group(2)}"
+
+    return _NAMED.sub(place, sql), values
+
+
+_INSERT = re.compile(r"\s*INSERT\s", re.IGNORECASE)
+_NAMED = re.compile(r"%%|%\((\w+)\)([sbt])")
 
 
 def _in_pipeline(cursor: Any, context: Any, run: Any) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import (
     Engine,
@@ -26,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.db import driver_rows, make_engine
-from server.writebehind import later
+from server.writebehind import later, later_sql
 
 pytestmark = pytest.mark.postgres
 
@@ -158,3 +159,29 @@ def test_a_failing_write_fails_the_driver_statement_it_rides_with(notes):
             driver_rows(session, NOTES_BY, {"body": "login"})
         session.rollback()
     assert bodies(notes) == []
+
+
+def test_queued_inserts_in_a_row_go_as_one_statement_with_what_each_wrote(notes, monkeypatch):
+    """Inserts queued one after another reach PostgreSQL as one statement (each but the last
+    a WITH clause), named and positional parameters alike, a literal % kept; a write of
+    another kind between them stays in its place, so what it changes is as queued."""
+    sent: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counted(cursor: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(cursor, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+    with Session(notes) as session:
+        session.connection()
+        later(session, ADD, {"id": 1, "body": "one"})
+        later_sql(session.connection(), "INSERT INTO notes VALUES (%s, %s || '%%')", (2, "two"))
+        later(session, ADD, {"id": 3, "body": "three"})
+        later(session, text("UPDATE notes SET body = body || '!' WHERE id < :below"), {"below": 3})
+        later(session, ADD, {"id": 4, "body": "four"})
+        session.commit()
+    written = [s for s in sent if "notes" in s]
+    assert len(written) == 3  # the three inserts; the update; the last insert
+    assert bodies(notes) == ["one!", "two%!", "three", "four"]
+    assert written[0].startswith("WITH w0 AS (INSERT INTO notes")
