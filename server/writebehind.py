@@ -6,10 +6,11 @@ return. Sent one by one, each costs a round trip and SQLAlchemy's work around a 
 `later` queues such a write, as its fixed driver text and parameters, on the transaction's
 connection; the queue goes to PostgreSQL in psycopg's pipeline mode with the next statement
 or with the COMMIT, all in one round trip (and the transaction's BEGIN rides with its first
-statement the same way); inserts queued one after another go as one statement (`_merged`). What a queued write changes is in the database before any later
-statement of the transaction runs, so reading after `later` sees it; a write that fails
-fails that statement or the commit, as the ORM's own flush would, and rolls everything
-back. A savepoint rolled back drops what was queued inside it.
+statement the same way); inserts queued one after another go as one statement
+(`_merged`). What a queued write changes is in the database before any later statement of
+the transaction runs, so reading after `later` sees it; a write that fails fails that
+statement or the commit, as the ORM's own flush would, and rolls everything back. A
+savepoint rolled back drops what was queued inside it.
 
 SQLite is in-process (no round trips to save): there `later` runs the statement at once.
 """
