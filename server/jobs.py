@@ -4,7 +4,7 @@ payments owed back that were not refunded at once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -27,8 +27,8 @@ class JobsDone:
     holds: int
     deals: int
     contests: int
-    liabilities: int = 0
-    refunds: int = 0
+    liabilities: int
+    refunds: int
 
 
 def run_due_jobs(
@@ -42,11 +42,11 @@ def run_due_jobs(
     Contests' prize cards are signed with `keyring`; their winners are told on `channels`.
     Then fold the liability changes of businesses that have many, one business at a time,
     and give back through `gateway` the payments still owed (`wallet.purchase.give_back`)."""
-    done = JobsDone(
-        cards=expire_cards(session, now),
-        holds=expire_holds(session, now),
-        deals=end_deals(session, now),
-        contests=finish_due(session, now, keyring, channels),
-    )
+    cards = expire_cards(session, now)
+    holds = expire_holds(session, now)
+    deals = end_deals(session, now)
+    contests = finish_due(session, now, keyring, channels)
     session.commit()
-    return replace(done, liabilities=fold_liabilities(session), refunds=give_back(gateway, session))
+    return JobsDone(
+        cards, holds, deals, contests, fold_liabilities(session), give_back(gateway, session)
+    )

@@ -15,6 +15,7 @@ savepoint rolled back drops what was queued inside it.
 SQLite is in-process (no round trips to save): there `later` runs the statement at once.
 """
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -98,10 +99,13 @@ def _merged(queued: list[Queued]) -> list[Queued]:
     statement as it would have failed alone. Fewer statements cost both psycopg's Python
     around each and PostgreSQL's work to start each."""
     merged: list[Queued] = []
-    run: list[Queued] = []
+    run: list[tuple[str, list[Any]]] = []
     for sql, params in queued:
-        if _INSERT.match(sql) and "RETURNING" not in sql.upper():
-            run.append((sql, params))
+        shape = _insert_shape(sql)
+        if shape is not None:
+            text, names = shape
+            given = [params[n] for n in names] if isinstance(params, Mapping) else list(params)
+            run.append((text, given))
             continue
         merged.extend(_one_statement(run))
         run = []
@@ -110,32 +114,29 @@ def _merged(queued: list[Queued]) -> list[Queued]:
     return merged
 
 
-def _one_statement(run: list[Queued]) -> list[Queued]:
+def _one_statement(run: list[tuple[str, list[Any]]]) -> list[Queued]:
     if len(run) < 2:
-        return run
-    texts: list[str] = []
-    values: list[Any] = []
-    for sql, params in run:
-        text, given = _positional(sql, params)
-        texts.append(text)
-        values.extend(given)
-    heads = ", ".join(f"w{n} AS ({text})" for n, text in enumerate(texts[:-1]))
-    return [(f"WITH {heads} {texts[-1]}", tuple(values))]
+        return [(text, tuple(values)) for text, values in run]
+    heads = ", ".join(f"w{n} AS ({text})" for n, (text, _) in enumerate(run[:-1]))
+    return [(f"WITH {heads} {run[-1][0]}", tuple(v for _, values in run for v in values))]
 
 
-def _positional(sql: str, params: Mapping[str, Any] | Sequence[Any]) -> tuple[str, list[Any]]:
-    """`sql` with positional placeholders only, and its values in their order."""
-    if not isinstance(params, Mapping):
-        return sql, list(params)
-    values: list[Any] = []
+@functools.lru_cache(maxsize=512)
+def _insert_shape(sql: str) -> tuple[str, tuple[str, ...]] | None:
+    """For a plain INSERT (no RETURNING), its text with positional placeholders only and
+    the names its values come from, in order (none when it was positional already); None
+    for any other statement. The queued texts are fixed, so each is looked at once."""
+    if not _INSERT.match(sql) or "RETURNING" in sql.upper():
+        return None
+    names: list[str] = []
 
     def place(found: re.Match[str]) -> str:
         if found.group(0) == "%%":
             return "%%"
-        values.append(params[found.group(1)])
+        names.append(found.group(1))
         return f"%{found.group(2)}"
 
-    return _NAMED.sub(place, sql), values
+    return _NAMED.sub(place, sql), tuple(names)
 
 
 _INSERT = re.compile(r"\s*INSERT\s", re.IGNORECASE)

@@ -327,9 +327,8 @@ def _newest(
     rule: Rule, column: Any, keys: list[str], where: list[ColumnElement[bool]]
 ) -> Select[Any]:
     """Each key's count and amount of its newest `_cap(rule)` rows in the window
-    (PostgreSQL):
-    past that a rule that counts has fired whatever the rest hold (`_cap`), so a busy
-    till's window is not read whole for every batch it pushes."""
+    (PostgreSQL): past that a rule that counts has fired whatever the rest hold (`_cap`),
+    so a busy till's window is not read whole for every batch it pushes."""
     wanted = func.unnest(bindparam(None, keys, type_=ARRAY(column.type))).table_valued("key")
     wanted = wanted.render_derived()
     rows = (

@@ -139,10 +139,7 @@ def hold_liability(
     purchases wait on the payment provider side by side, not one by one. (It is taken
     before the new card's account, against `ledger.lock_order`, which is safe because no
     one else can see that account yet.)"""
-    clearing = ledger.clearing_account(session, amount.currency.code, business.id)
-    session.execute(
-        select(LedgerAccount.id).where(LedgerAccount.id == clearing.id).with_for_update()
-    )
+    ledger.lock_clearing(session, amount.currency.code, business.id)
     check_business_liability(session, business.id, amount.currency.code, amount.minor, limits)
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "clearing_balance",
     "fold_liabilities",
     "invariant_violations",
+    "lock_clearing",
     "lock_order",
     "open_account",
     "post",
@@ -275,6 +276,17 @@ def clearing_account(session: Session, currency: str, business_id: str) -> Ledge
     return account(session, Purpose.CLEARING, currency, business_id)
 
 
+def lock_clearing(session: Session, currency: str, business_id: str) -> LedgerAccount:
+    """The business's clearing account, its row locked until the transaction ends: what
+    purchases and refunds there take turns on from their liability check to their commit
+    (and a fold of its liability changes, `card_liability`)."""
+    clearing = clearing_account(session, currency, business_id)
+    session.execute(
+        select(LedgerAccount.id).where(LedgerAccount.id == clearing.id).with_for_update()
+    )
+    return clearing
+
+
 def clearing_balance(session: Session, currency: str) -> int:
     """The platform's clearing balance in `currency`: the sum of its sub-accounts."""
     value = session.scalar(
@@ -300,12 +312,11 @@ def card_liability(session: Session, business_id: str, currency: str, *, fold: b
     if session.get_bind().dialect.name == "postgresql":
         rows = driver_rows(session, _FOLD, {"business_id": business_id, "currency": currency})
         return int(rows[0][0]) if rows else 0
+    held = card_liability(session, business_id, currency)  # SQLite: one writer at a time
     table = cast(Table, CardLiability.__table__)
-    mine = (table.c.business_id == business_id, table.c.currency == currency)
-    held = int(
-        session.scalar(select(func.coalesce(func.sum(table.c.change_minor), 0)).where(*mine)) or 0
+    session.execute(
+        delete(table).where(table.c.business_id == business_id, table.c.currency == currency)
     )
-    session.execute(delete(table).where(*mine))
     if held:
         row = {"business_id": business_id, "currency": currency, "change_minor": held}
         insert_rows(session, CardLiability, [row])
@@ -328,10 +339,7 @@ def fold_liabilities(session: Session, at_least: int = FOLD_AT) -> int:
     ).all()
     session.rollback()
     for business_id, currency in many:
-        clearing = clearing_account(session, currency, business_id)
-        session.execute(
-            select(LedgerAccount.id).where(LedgerAccount.id == clearing.id).with_for_update()
-        )
+        lock_clearing(session, currency, business_id)
         card_liability(session, business_id, currency, fold=True)
         session.commit()
     return len(many)
@@ -643,10 +651,12 @@ def _liability_violations(session: Session) -> list[str]:
     )
     held = {(str(b), str(c)): int(v) for b, c, v in cards if v}
     said = {(str(b), str(c)): int(v) for b, c, v in counted if v}
-    return [
-        f"{business} {currency}: its cards hold {held.get(key, 0)} but its liability says "
-        f"{said.get(key, 0)}"
-        for key in sorted(held.keys() | said.keys())
-        if held.get(key, 0) != said.get(key, 0)
-        for business, currency in [key]
-    ]
+    problems = []
+    for business, currency in sorted(held.keys() | said.keys()):
+        cards_hold, liability = held.get((business, currency), 0), said.get((business, currency), 0)
+        if cards_hold != liability:
+            problems.append(
+                f"{business} {currency}: its cards hold {cards_hold} but its liability says "
+                f"{liability}"
+            )
+    return problems
