@@ -3,10 +3,12 @@ many wait on the payment provider at once, and a provider that stops answering h
 purchases only. PostgreSQL only: on SQLite the first purchase's writes hold the one writer
 lock, so a second never reaches the provider anyway."""
 
+import functools
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -78,6 +80,20 @@ def wait_until(condition, what: str, seconds: float = 20) -> None:
         time.sleep(0.02)
 
 
+def together_at_the_provider(
+    provider: HeldProvider, payments: list[Callable[[], Any]]
+) -> list[Any]:
+    """Start every payment at once, wait until all of them are at the provider together,
+    then let them go: their answers, in order."""
+    with ThreadPoolExecutor(len(payments)) as payers:
+        started = [payers.submit(pay) for pay in payments]
+        try:
+            wait_until(lambda: provider.waiting >= len(payments), "every payment at the provider")
+        finally:
+            provider.released.set()
+        return [s.result(30) for s in started]
+
+
 def test_purchases_wait_on_the_provider_two_at_a_time_and_hold_up_nothing_else(settings, engine):
     settings = settings.model_copy(update={"purchase_threads": 2})
     app = create_app(settings, engine=engine)
@@ -120,16 +136,13 @@ def test_one_business_s_purchases_wait_on_the_provider_side_by_side(settings, en
         customers = [sign_up(client, "customer") for n in range(3)]
         provider = HeldProvider()
         app.state.gateway = provider
-        with ThreadPoolExecutor(3) as buyers:
-            purchases = [
-                buyers.submit(buy_card, each, shop, 500, f"4000 0000 0000 {n:04}")
+        answers = together_at_the_provider(
+            provider,
+            [
+                functools.partial(buy_card, each, shop, 500, f"4000 0000 0000 {n:04}")
                 for n, each in enumerate(customers)
-            ]
-            try:
-                wait_until(lambda: provider.waiting >= 3, "three purchases at the provider")
-            finally:
-                provider.released.set()
-            answers = [p.result(30) for p in purchases]
+            ],
+        )
         assert [a.status_code for a in answers] == [201] * 3, [a.text for a in answers]
         balances = [shop.owner.get(f"/api/v1/gift-cards/{a.json()['id']}").json() for a in answers]
     assert [b["balance"]["minor"] for b in balances] == [500] * 3
@@ -160,16 +173,13 @@ def test_a_purchase_found_past_the_liability_limit_after_its_charge_is_refunded(
             refused_first.append(409 in answers)
 
         provider.before_refund = refusal_stored
-        with ThreadPoolExecutor(2) as buyers:
-            purchases = [
-                buyers.submit(buy_card, each, shop, 1000, f"4000 0000 0000 {n:04}", keys[n])
+        answers = together_at_the_provider(
+            provider,
+            [
+                functools.partial(buy_card, each, shop, 1000, f"4000 0000 0000 {n:04}", keys[n])
                 for n, each in enumerate(customers)
-            ]
-            try:
-                wait_until(lambda: provider.waiting >= 2, "both purchases at the provider")
-            finally:
-                provider.released.set()
-            answers = [p.result(30) for p in purchases]
+            ],
+        )
         codes = sorted(a.status_code for a in answers)
         assert codes == [201, 409], [a.text for a in answers]
         refused = next(n for n, a in enumerate(answers) if a.status_code == 409)
