@@ -8,6 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +82,22 @@ def in_process_settings(data_dir: Path, **changes: Any) -> Any:
         webhooks_interval_seconds=0,
         **changes,
     )
+
+
+@contextmanager
+def scratch_engine(prefix: str) -> Iterator[Any]:
+    """An engine on a new database of the benchmark server (named `prefix` and a random
+    part) with every table, for the app run in process; dropped afterwards."""
+    from server.db import Base, make_engine  # the scripts put the checkout on sys.path first
+
+    database = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{database}"')
+    engine = make_engine(ADMIN_URL.rsplit("/", 1)[0] + "/" + database)
+    try:
+        Base.metadata.create_all(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

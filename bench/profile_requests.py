@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
@@ -44,10 +43,9 @@ from sqlalchemy import Engine, event
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ADMIN_URL, in_process_settings  # noqa: E402
+from bench.common import in_process_settings, scratch_engine  # noqa: E402
 from server import writebehind  # noqa: E402
 from server.app import create_app  # noqa: E402
-from server.db import Base, make_engine  # noqa: E402
 from server.notifications.worker import NotificationWorker  # noqa: E402
 from sync.client import DeviceAuth, SyncClient  # noqa: E402
 from sync.wire import public_key_text  # noqa: E402
@@ -335,12 +333,7 @@ def main() -> None:
         "--only", default="", help="profile only the requests whose name has this in it"
     )
     args = parser.parse_args()
-    database = f"tillpoint_profile_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    engine = make_engine(ADMIN_URL.rsplit("/", 1)[0] + "/" + database)
-    try:
-        Base.metadata.create_all(engine)
+    with scratch_engine("tillpoint_profile") as engine:
         statements = Statements(engine)
         with tempfile.TemporaryDirectory() as data:
             settings = in_process_settings(Path(data))
@@ -387,10 +380,6 @@ def main() -> None:
                         f"    {layer:<36} {spent / total:>5.0%} "
                         f"{spent / (args.requests + 1) * 1000:>6.2f} ms (profiled)"
                     )
-    finally:
-        engine.dispose()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -23,19 +23,16 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
 from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import ADMIN_URL, in_process_settings  # noqa: E402
+from bench.common import in_process_settings, scratch_engine  # noqa: E402
 from server.app import create_app  # noqa: E402
-from server.db import Base, make_engine  # noqa: E402
 from server.payments.gateway import Charge, SavedCard  # noqa: E402
 from sync.money import Money  # noqa: E402
 from tests.server.api import Actor, Shop, buy_card, open_shop, sign_up  # noqa: E402
@@ -92,42 +89,32 @@ def main() -> None:
     parser.add_argument("--buyers", type=int, default=16)
     parser.add_argument("--lane", type=int, default=8, help="TILLPOINT_PURCHASE_THREADS")
     args = parser.parse_args()
-    database = f"tillpoint_slow_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{database}"')
-    engine = make_engine(ADMIN_URL.rsplit("/", 1)[0] + "/" + database)
-    try:
-        Base.metadata.create_all(engine)
-        with tempfile.TemporaryDirectory() as data:
-            settings = in_process_settings(Path(data), purchase_threads=args.lane)
-            app = create_app(settings, engine=engine)
-            logging.getLogger("tillpoint.http").disabled = True
-            app.state.gateway = SlowProvider(args.provider_seconds)
-            with TestClient(app) as client:
-                shops = [open_shop(client, f"Shop {n}") for n in range(4)]
-                customers = [sign_up(client, "customer") for _ in range(args.buyers)]
-                numbers = [f"4000 0000 {n:04} 0000" for n in range(args.buyers)]
-                most = args.lane / args.provider_seconds
+    with scratch_engine("tillpoint_slow") as engine, tempfile.TemporaryDirectory() as data:
+        settings = in_process_settings(Path(data), purchase_threads=args.lane)
+        app = create_app(settings, engine=engine)
+        logging.getLogger("tillpoint.http").disabled = True
+        app.state.gateway = SlowProvider(args.provider_seconds)
+        with TestClient(app) as client:
+            shops = [open_shop(client, f"Shop {n}") for n in range(4)]
+            customers = [sign_up(client, "customer") for _ in range(args.buyers)]
+            numbers = [f"4000 0000 {n:04} 0000" for n in range(args.buyers)]
+            most = args.lane / args.provider_seconds
+            print(
+                f"Gift-card purchases, 1 worker in process, PostgreSQL; the provider takes "
+                f"{args.provider_seconds:.2f} s a charge; a lane of {args.lane}; "
+                f"{args.buyers} buyers; at most {most:.0f}/s"
+            )
+            for name, at in (("one business", shops[:1]), ("4 businesses", shops)):
+                buyers = [(c, at[n % len(at)], numbers[n]) for n, c in enumerate(customers)]
+                rate, latencies, failures = load(buyers, args.seconds)
+                cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else []
+                p50, p99 = (cuts[49], cuts[98]) if cuts else (0.0, 0.0)
                 print(
-                    f"Gift-card purchases, 1 worker in process, PostgreSQL; the provider takes "
-                    f"{args.provider_seconds:.2f} s a charge; a lane of {args.lane}; "
-                    f"{args.buyers} buyers; at most {most:.0f}/s"
+                    f"  {name:<14} {rate:6.1f} purchases/s ({rate / most:.2f} of the most), "
+                    f"p50 {p50 * 1000:5.0f} ms, p99 {p99 * 1000:5.0f} ms"
+                    + (f", {failures} failed" if failures else ""),
+                    flush=True,
                 )
-                for name, at in (("one business", shops[:1]), ("4 businesses", shops)):
-                    buyers = [(c, at[n % len(at)], numbers[n]) for n, c in enumerate(customers)]
-                    rate, latencies, failures = load(buyers, args.seconds)
-                    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else []
-                    p50, p99 = (cuts[49], cuts[98]) if cuts else (0.0, 0.0)
-                    print(
-                        f"  {name:<14} {rate:6.1f} purchases/s ({rate / most:.2f} of the most), "
-                        f"p50 {p50 * 1000:5.0f} ms, p99 {p99 * 1000:5.0f} ms"
-                        + (f", {failures} failed" if failures else ""),
-                        flush=True,
-                    )
-    finally:
-        engine.dispose()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
