@@ -189,6 +189,20 @@ class FraudReview(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
+    __table_args__ = (
+        # One open review per rule, subject and business (a sign-in has none): hits that
+        # come at once add to it (`service.hit_or_open`, whose ON CONFLICT names this).
+        Index(
+            "uq_fraud_reviews_open",
+            "rule_id",
+            "subject_key",
+            text("coalesce(business_id, '')"),
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
+
 
 class ClientDevice(Base):
     """A device someone signed in from: an app's install id, or else its user agent."""

@@ -6,14 +6,15 @@ subject's recent activity, the open review) and flushed everything before them: 
 biggest cost. Here the rules are read once, each rule's counts for every subject the batch
 names come from one grouped query, and each event's count is that plus the batch's events
 before it (kept in memory, as the database would have counted them). The activity rows and
-decisions are written with one INSERT each; open reviews are read once and updated in place.
+decisions are written with one INSERT each, and the hits on reviews with one more (each
+rule's open review on a subject gets them, or is opened with them).
 `tests/server/test_fraud_pushed.py` holds the two ways to the same decisions, reviews and
 flags.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,16 +24,12 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     Select,
-    Table,
     and_,
     bindparam,
     case,
     func,
     select,
-    text,
     true,
-    tuple_,
-    update,
 )
 from sqlalchemy.orm import Session
 
@@ -41,16 +38,13 @@ from sync.wire import IncidentKind
 from ..db import among, insert_rows, utcnow
 from ..devices.models import Incident
 from ..ids import make_id
-from ..writebehind import later
 from .models import (
     Counting,
     FraudAction,
     FraudActivity,
     FraudDecision,
     FraudEvent,
-    FraudReview,
     FraudSubject,
-    ReviewStatus,
     RuleMode,
 )
 from .service import (
@@ -62,11 +56,14 @@ from .service import (
     _enabled_rules,
     _over,
     _reason,
-    new_review,
+    hit_or_open,
     past_cap,
+    review_hits,
 )
 
 __all__ = ["PushedScreening"]
+
+_ReviewKey = tuple[str, str, str | None]  # a rule, a subject, a business
 
 
 class _Tally:
@@ -134,12 +131,10 @@ class PushedScreening:
         self.tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
         self._activities: list[dict[str, object]] = []
         self._decisions: list[dict[str, object]] = []
-        # Open reviews by (rule, subject, business): those read from the database take
-        # their hits as counts, written with one UPDATE (`write`); those this batch opens
-        # are the ORM's to insert.
-        self._reviews: dict[tuple[str, str, str | None], _Hits | FraudReview] = {}
-        self._reviews_read: set[tuple[str, str]] = set()  # (rule, subject) pairs read
-        self._expected = expected
+        # The batch's hits on each rule and subject (and business), and the latest of them,
+        # added to the open review or opening one when the batch is written (`write`).
+        self._hits: Counter[_ReviewKey] = Counter()
+        self._latest: dict[_ReviewKey, tuple[Rule, _Decision]] = {}
         for rules in self.rules.values():
             for rule in rules:
                 self._count(rule, {k for a in expected if (k := a.key(rule.subject)) is not None})
@@ -255,66 +250,25 @@ class PushedScreening:
         return detail
 
     def _open_review(self, rule: Rule, decision: _Decision) -> None:
-        """As `_open_review`: the open review of this rule and subject, with one hit more;
-        or a new one. The batch's open reviews are read once."""
-        if (rule.id, decision.subject_key) not in self._reviews_read:
-            self._read_reviews(rule, decision.subject_key)
+        """As `service._record`, counted: the batch's hits of a rule on a subject go
+        to its open review, or open one, when the batch is written."""
         key = (rule.id, decision.subject_key, decision.business_id)
-        review = self._reviews.get(key)
-        if review is None:
-            review = new_review(rule, decision)
-            self.session.add(review)
-            self._reviews[key] = review
-            return
-        if isinstance(review, _Hits):
-            review.added += 1
-            review.latest = (rule, decision)
-        else:
-            review.hits += 1
-        review.decision_reference = decision.reference
-        review.reason = _reason(rule, decision)
-
-    def _read_reviews(self, rule: Rule, subject_key: str) -> None:
-        """The open reviews of every (rule, subject) the batch may flag, in one query; the
-        first time a subject is flagged."""
-        wanted = {(rule.id, subject_key)} | {
-            (r.id, key)
-            for r in self.rules.get(rule.event, [])
-            if r.mode is RuleMode.ENFORCED and r.action is not FraudAction.ALLOW
-            for a in self._expected
-            if (key := a.key(r.subject)) is not None
-        }
-        wanted -= self._reviews_read
-        self._reviews_read |= wanted
-        found = self.session.execute(
-            select(
-                FraudReview.id,
-                FraudReview.rule_id,
-                FraudReview.subject_key,
-                FraudReview.business_id,
-                FraudReview.decision_reference,
-                FraudReview.reason,
-            ).where(
-                tuple_(FraudReview.rule_id, FraudReview.subject_key).in_(sorted(wanted)),
-                FraudReview.status == ReviewStatus.OPEN,
-            )
-        )
-        for review_id, rule_id, key, business_id, reference, reason in found:
-            self._reviews[rule_id, key, business_id] = _Hits(review_id, reference, reason)
+        self._hits[key] += 1
+        self._latest[key] = (rule, decision)
 
     def write(self) -> None:
         """Insert the batch's activity rows and decisions (one statement each), and add
-        the hits to the reviews that were open (one more): to a new review where staff
-        closed the one read meanwhile, as `service._open_review` does."""
+        the hits to the open reviews or open them (one more), as `service._record`
+        does."""
         insert_rows(self.session, FraudActivity, self._activities)
         insert_rows(self.session, FraudDecision, self._decisions)
         self._activities.clear()
         self._decisions.clear()
-        hits = [h for h in self._reviews.values() if isinstance(h, _Hits) and h.added]
-        if hits:
-            _add_hits(self.session, hits)
-        for review in hits:
-            review.added = 0
+        if self._hits:
+            reviews = [review_hits(*self._latest[k], n) for k, n in self._hits.items()]
+            hit_or_open(self.session, reviews)
+        self._hits.clear()
+        self._latest.clear()
 
 
 def _amount(rule: Rule, rows: Any) -> ColumnElement[Any]:
@@ -344,94 +298,3 @@ def _newest(
         .join(rows, true())
         .group_by(wanted.c.key)
     )
-
-
-class _Hits:
-    """An open review's hits in this batch, and its latest decision and reason (and the
-    rule and decision that made them, for a new review if it was closed meanwhile)."""
-
-    __slots__ = ("added", "decision_reference", "id", "latest", "reason")
-
-    def __init__(self, review_id: str, decision_reference: str, reason: str) -> None:
-        self.id = review_id
-        self.added = 0
-        self.decision_reference = decision_reference
-        self.reason = reason
-        self.latest: tuple[Rule, _Decision] | None = None
-
-    def made_by(self) -> tuple[Rule, _Decision]:
-        """The rule and decision of the latest hit."""
-        assert self.latest is not None, "hits are counted with their decision"
-        return self.latest
-
-    def reopened(self) -> FraudReview:
-        """The review these hits open when the one they were for is closed."""
-        review = new_review(*self.made_by())
-        review.hits = self.added
-        return review
-
-
-_ADD_HITS = text(
-    """
-    WITH hit AS (
-        SELECT * FROM unnest(CAST(:ids AS VARCHAR[]), CAST(:added AS INTEGER[]),
-            CAST(:refs AS VARCHAR[]), CAST(:reasons AS TEXT[]), CAST(:new_ids AS VARCHAR[]),
-            CAST(:business_ids AS VARCHAR[]), CAST(:rule_ids AS VARCHAR[]),
-            CAST(:events AS VARCHAR[]), CAST(:subjects AS VARCHAR[]), CAST(:keys AS VARCHAR[]))
-            AS hit(id, added, reference, reason, new_id, business_id, rule_id, event, subject,
-                subject_key)
-    ), still_open AS (
-        UPDATE fraud_reviews SET hits = fraud_reviews.hits + hit.added,
-            decision_reference = hit.reference, reason = hit.reason
-        FROM hit
-        WHERE fraud_reviews.id = hit.id AND fraud_reviews.status = :open
-        RETURNING fraud_reviews.id
-    )
-    INSERT INTO fraud_reviews (id, business_id, rule_id, decision_reference, event, subject,
-        subject_key, reason, hits, status, resolution, created_at)
-    SELECT hit.new_id, hit.business_id, hit.rule_id, hit.reference, hit.event, hit.subject,
-        hit.subject_key, hit.reason, hit.added, :open, '', :now
-    FROM hit WHERE hit.id NOT IN (SELECT id FROM still_open)
-    """
-)
-
-
-def _add_hits(session: Session, hits: Sequence[_Hits]) -> None:
-    """Add each review's hits if it is still open, or open a new review with them (staff
-    closed it after the batch read it). PostgreSQL: one statement with the columns as
-    arrays, going with the commit; elsewhere a statement for each. The ORM's UPDATE of
-    each review, with its parameters processed row by row, cost a tenth of a push."""
-    if session.get_bind().dialect.name == "postgresql":
-        made = [h.made_by() for h in hits]
-        later(
-            session,
-            _ADD_HITS,
-            {
-                "ids": [h.id for h in hits],
-                "added": [h.added for h in hits],
-                "refs": [h.decision_reference for h in hits],
-                "reasons": [h.reason for h in hits],
-                "new_ids": [make_id() for _ in hits],
-                "business_ids": [d.business_id for _, d in made],
-                "rule_ids": [rule.id for rule, _ in made],
-                "events": [str(d.event) for _, d in made],
-                "subjects": [str(d.subject) for _, d in made],
-                "keys": [d.subject_key for _, d in made],
-                "open": str(ReviewStatus.OPEN),
-                "now": utcnow(),
-            },
-        )
-        return
-    table = cast(Table, FraudReview.__table__)
-    for h in hits:
-        added = session.connection().execute(
-            update(table)
-            .where(table.c.id == h.id, table.c.status == ReviewStatus.OPEN)
-            .values(
-                hits=table.c.hits + h.added,
-                decision_reference=h.decision_reference,
-                reason=h.reason,
-            )
-        )
-        if added.rowcount == 0:
-            session.add(h.reopened())

@@ -36,7 +36,6 @@ from sqlalchemy import (
     select,
     text,
     union_all,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -45,7 +44,7 @@ from sync.money import Money
 from sync.wire import IncidentKind
 
 from ..accounts.models import Role, User
-from ..db import driver_rows, insert_rows, page_of, utcnow
+from ..db import UtcDateTime, driver_rows, insert_rows, page_of, utcnow
 from ..devices.models import Incident
 from ..directory.models import Business
 from ..errors import (
@@ -436,83 +435,77 @@ def _reason(rule: Rule, decision: _Decided) -> str:
     )
 
 
-def _open_review(session: Session, rule: Rule, decision: FraudDecision) -> None:
-    """Add a hit to the open review of this rule and subject (one UPDATE, no read first: a
-    card past a velocity rule hits it on every redemption); or open one. On PostgreSQL
-    both in one statement that goes with the commit (`writebehind`)."""
-    if session.get_bind().dialect.name == "postgresql":
-        later(
-            session,
-            _HIT_OR_OPEN if decision.business_id is not None else _HIT_OR_OPEN_PLATFORM,
-            {
-                "id": make_id(),
-                "business_id": decision.business_id,
-                "rule_id": rule.id,
-                "reference": decision.reference,
-                "event": str(decision.event),
-                "subject": str(decision.subject),
-                "subject_key": decision.subject_key,
-                "reason": _reason(rule, decision),
-                "open": str(ReviewStatus.OPEN),
-                "now": utcnow(),
-            },
-        )
+def review_hits(rule: Rule, decision: _Decided, hits: int) -> dict[str, Any]:
+    """`hits` of `rule` on `decision`'s subject, the latest being `decision`, for
+    `hit_or_open`."""
+    return {
+        "id": make_id(),
+        "business_id": decision.business_id,
+        "rule_id": rule.id,
+        "reference": decision.reference,
+        "event": str(decision.event),
+        "subject": str(decision.subject),
+        "subject_key": decision.subject_key,
+        "reason": _reason(rule, decision),
+        "hits": hits,
+    }
+
+
+def hit_or_open(session: Session, reviews: Sequence[dict[str, Any]]) -> None:
+    """Add each one's hits to the open review of its rule and subject (and business), or
+    open one with them: one statement, so hits that come at once, in two transactions that
+    each found no open review, add to one review (the unique index `uq_fraud_reviews_open`;
+    the second waits for the first). On PostgreSQL it goes with the commit (`writebehind`),
+    many reviews as one statement."""
+    now = utcnow()
+    # In one order everywhere: two transactions adding to the same reviews never deadlock.
+    reviews = sorted(
+        reviews, key=lambda r: (r["rule_id"], r["subject_key"], r["business_id"] or "")
+    )
+    if len(reviews) > 1 and session.get_bind().dialect.name == "postgresql":
+        columns = {name: [r[name] for r in reviews] for name in _REVIEW_COLUMNS}
+        later(session, _HITS_OR_OPEN, {**columns, "now": now})
         return
-    same_business = (
-        FraudReview.business_id == decision.business_id
-        if decision.business_id is not None
-        else FraudReview.business_id.is_(None)
-    )
-    hit = session.execute(
-        update(FraudReview)
-        .where(
-            FraudReview.rule_id == rule.id,
-            FraudReview.subject_key == decision.subject_key,
-            same_business,
-            FraudReview.status == ReviewStatus.OPEN,
-        )
-        .values(
-            hits=FraudReview.hits + 1,
-            decision_reference=decision.reference,
-            reason=_reason(rule, decision),
-        )
-        .returning(FraudReview.id)
-        .execution_options(synchronize_session=False)
-    ).first()
-    if hit is None:
-        session.add(new_review(rule, decision))
+    for review in reviews:
+        later(session, _HIT_OR_OPEN, {**review, "now": now})
 
 
-_HIT_OR_OPEN_SQL = """
-    WITH hit AS (
-        UPDATE fraud_reviews SET hits = hits + 1, decision_reference = :reference,
-            reason = :reason
-        WHERE rule_id = :rule_id AND subject_key = :subject_key AND status = :open
-            AND {same_business}
-        RETURNING id
-    )
+# The open review of a rule and subject is unique (`FraudReview`'s partial index): a new
+# one takes its place, or the hits go to it. Status 'open' is `ReviewStatus.OPEN`.
+_UPSERT_SQL = """
     INSERT INTO fraud_reviews (id, business_id, rule_id, decision_reference, event, subject,
         subject_key, reason, hits, status, resolution, created_at)
-    SELECT :id, :business_id, :rule_id, :reference, :event, :subject, :subject_key, :reason,
-        1, :open, '', :now
-    WHERE NOT EXISTS (SELECT FROM hit)
+    {rows}
+    ON CONFLICT (rule_id, subject_key, (coalesce(business_id, ''))) WHERE status = 'open'
+    DO UPDATE SET hits = fraud_reviews.hits + excluded.hits,
+        decision_reference = excluded.decision_reference, reason = excluded.reason
 """
-_HIT_OR_OPEN = text(_HIT_OR_OPEN_SQL.format(same_business="business_id = :business_id"))
-_HIT_OR_OPEN_PLATFORM = text(_HIT_OR_OPEN_SQL.format(same_business="business_id IS NULL"))
-
-
-def new_review(rule: Rule, decision: _Decided) -> FraudReview:
-    """A review opened by `decision`, the first hit of its rule on its subject."""
-    return FraudReview(
-        business_id=decision.business_id,
-        rule_id=rule.id,
-        decision_reference=decision.reference,
-        event=decision.event,
-        subject=decision.subject,
-        subject_key=decision.subject_key,
-        reason=_reason(rule, decision),
-        hits=1,
+_REVIEW_COLUMNS = (  # of `review_hits`, in the table's order
+    "id",
+    "business_id",
+    "rule_id",
+    "reference",
+    "event",
+    "subject",
+    "subject_key",
+    "reason",
+    "hits",
+)
+_HIT_OR_OPEN = text(
+    _UPSERT_SQL.format(
+        rows="VALUES (:id, :business_id, :rule_id, :reference, :event, :subject, "
+        ":subject_key, :reason, :hits, 'open', '', :now)"
     )
+).bindparams(bindparam("now", type_=UtcDateTime()))
+_HITS_OR_OPEN = text(
+    _UPSERT_SQL.format(
+        rows="SELECT review.*, 'open', '', :now FROM unnest(CAST(:id AS VARCHAR[]), "
+        "CAST(:business_id AS VARCHAR[]), CAST(:rule_id AS VARCHAR[]), "
+        "CAST(:reference AS VARCHAR[]), CAST(:event AS VARCHAR[]), CAST(:subject AS VARCHAR[]), "
+        "CAST(:subject_key AS VARCHAR[]), CAST(:reason AS TEXT[]), CAST(:hits AS INTEGER[])"
+        ") AS review"
+    )
+)
 
 
 def _evaluate(session: Session, activities: Sequence[Activity], now: datetime) -> list[Found]:
@@ -582,20 +575,23 @@ def _decision_values(decision: FraudDecision) -> dict[str, object]:
 def _record(
     session: Session, screened: Sequence[tuple[Activity, Found]], now: datetime, *, all_: bool
 ) -> None:
-    """Write the activities and their decisions (one multi-row INSERT each), and open or
-    add to a review for each enforced `review` (every enforced flag when `all_`)."""
+    """Write the activities and their decisions (one multi-row INSERT each), and add a hit
+    to the open review of each enforced `review` (every enforced flag when `all_`), or open
+    one."""
     # Rows named in full (not the ORM's bulk insert, which splits rows by which values are
     # None), written with the commit: nothing reads them back.
     activities = [_activity_values(a, now) for a, _ in screened]
     insert_rows(session, FraudActivity, activities, later=True)
     decisions = [_decision_values(d) for _, found in screened for _, d in found]
     insert_rows(session, FraudDecision, decisions, later=True)
-    for _, found in screened:
-        flagged = _enforced(found, FraudAction.REVIEW)
-        if all_:
-            flagged += _enforced(found, FraudAction.BLOCK)
-        for rule, decision in flagged:
-            _open_review(session, rule, decision)
+    flagged = [
+        review_hits(rule, decision, 1)
+        for _, found in screened
+        for rule, decision in _enforced(found, FraudAction.REVIEW)
+        + (_enforced(found, FraudAction.BLOCK) if all_ else [])
+    ]
+    if flagged:
+        hit_or_open(session, flagged)
 
 
 def screen(session: Session, activity: Activity, now: datetime | None = None) -> None:

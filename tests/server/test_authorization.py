@@ -1027,7 +1027,8 @@ def fresh_incident(world):
 
 
 def fresh_review(world):
-    """A new open review of shop A's (as its own rule opens one), for one actor to resolve."""
+    """A new open review of shop A's (as its own rule opens one), for one actor to resolve:
+    each of another subject, as a rule has one open review per subject."""
     from server.fraud.models import FraudEvent, FraudReview, FraudSubject
     from server.ids import make_id
 
@@ -1039,7 +1040,7 @@ def fresh_review(world):
             decision_reference=make_id(),
             event=FraudEvent.PURCHASE,
             subject=FraudSubject.CUSTOMER,
-            subject_key=world.actors["holder"].id,
+            subject_key=make_id(),
             reason="2 purchases in a day",
         ),
     )
