@@ -123,10 +123,13 @@ def _one_statement(run: list[tuple[str, list[Any]]]) -> list[Queued]:
 
 @functools.lru_cache(maxsize=512)
 def _insert_shape(sql: str) -> tuple[str, tuple[str, ...]] | None:
-    """For a plain INSERT (no RETURNING), its text with positional placeholders only and
-    the names its values come from, in order (none when it was positional already); None
-    for any other statement. The queued texts are fixed, so each is looked at once."""
-    if not _INSERT.match(sql) or "RETURNING" in sql.upper():
+    """For a plain INSERT (no RETURNING, no ON CONFLICT: an upsert may touch a row another
+    merged clause writes, which one statement refuses), its text with positional
+    placeholders only and the names its values come from, in order (none when it was
+    positional already); None for any other statement. The queued texts are fixed, so each
+    is looked at once."""
+    upper = sql.upper()
+    if not _INSERT.match(sql) or "RETURNING" in upper or "ON CONFLICT" in upper:
         return None
     names: list[str] = []
 

@@ -458,15 +458,22 @@ def hit_or_open(session: Session, reviews: Sequence[dict[str, Any]]) -> None:
     the second waits for the first). On PostgreSQL it goes with the commit (`writebehind`),
     many reviews as one statement."""
     now = utcnow()
-    # In one order everywhere: two transactions adding to the same reviews never deadlock.
-    reviews = sorted(
-        reviews, key=lambda r: (r["rule_id"], r["subject_key"], r["business_id"] or "")
-    )
-    if len(reviews) > 1 and session.get_bind().dialect.name == "postgresql":
-        columns = {name: [r[name] for r in reviews] for name in _REVIEW_COLUMNS}
+    # One row a review (one statement may not touch a row twice: the hits add up, the
+    # latest decision stays), in one order everywhere (two transactions adding to the same
+    # reviews never wait for each other in a circle).
+    by_review: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for review in reviews:
+        key = (review["rule_id"], review["subject_key"], review["business_id"] or "")
+        earlier = by_review.get(key)
+        by_review[key] = (
+            review if earlier is None else {**review, "hits": earlier["hits"] + review["hits"]}
+        )
+    ordered = [by_review[key] for key in sorted(by_review)]
+    if len(ordered) > 1 and session.get_bind().dialect.name == "postgresql":
+        columns = {name: [r[name] for r in ordered] for name in _REVIEW_COLUMNS}
         later(session, _HITS_OR_OPEN, {**columns, "now": now})
         return
-    for review in reviews:
+    for review in ordered:
         later(session, _HIT_OR_OPEN, {**review, "now": now})
 
 

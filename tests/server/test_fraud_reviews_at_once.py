@@ -5,6 +5,7 @@ has one writer, so they take turns anyway)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -86,8 +87,10 @@ def _one_then_another(
     engine: Engine, first: Callable[[Session], None], second: Callable[[Session], None]
 ) -> list[tuple[int, ReviewStatus]]:
     """`first` screens and sends its writes but has not committed when `second` screens
-    and commits; then `first` commits. The reviews they leave (hits, status)."""
-    fraud.forget_rules(Session(engine))
+    and commits: `second` must wait for `first` (shown by PostgreSQL's locks, not by a
+    clock). Then `first` commits. The reviews they leave (hits, status)."""
+    with Session(engine) as session:
+        fraud.forget_rules(session)
     errors: list[BaseException] = []
     with Session(engine) as one:
         first(one)
@@ -103,12 +106,29 @@ def _one_then_another(
 
         thread = threading.Thread(target=other)
         thread.start()
-        thread.join(timeout=0.5)  # on its way, or waiting for `one`
+        waited = _until_waiting_for_a_lock(engine)
         one.commit()
     thread.join(timeout=30)
     assert errors == []
+    assert waited, "the second transaction never waited for the first's open review"
     with Session(engine) as session:
         return sorted((r.hits, r.status) for r in session.scalars(select(FraudReview)))
+
+
+def _until_waiting_for_a_lock(engine: Engine, seconds: float = 10.0) -> bool:
+    """Whether a backend on this database came to wait for a lock within `seconds`."""
+    deadline = time.monotonic() + seconds
+    with engine.connect() as connection:
+        while time.monotonic() < deadline:
+            if connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            ):
+                return True
+            time.sleep(0.02)
+    return False
 
 
 def test_two_first_hits_at_once_open_one_review_with_both(pg_engine):
@@ -119,3 +139,38 @@ def test_a_pushed_batch_adds_to_a_review_opened_at_the_same_moment(pg_engine):
     """A batch that finds no open review, while another transaction opens one: the
     batch's hit goes to that review, and the push is not refused for it."""
     assert _one_then_another(pg_engine, _pushed, _pushed) == [(2, ReviewStatus.OPEN)]
+
+
+def test_hits_on_one_review_given_together_add_up(pg_engine):
+    """Two hits on one rule and subject in one call (as a caller may gather them) are one
+    row of the statement, with both hits: PostgreSQL refuses to touch a row twice."""
+    with Session(pg_engine) as session:
+        rule = session.scalars(select(FraudRule).where(FraudRule.event == FraudEvent.LOGIN)).one()
+        hit = {
+            "business_id": None,
+            "rule_id": rule.id,
+            "event": "login",
+            "subject": "address",
+            "subject_key": ADDRESS,
+            "hits": 1,
+        }
+        fraud.hit_or_open(
+            session,
+            [
+                {**hit, "id": "first", "reference": "r1", "reason": "first"},
+                {
+                    **hit,
+                    "id": "other",
+                    "subject_key": "198.51.100.1",
+                    "reference": "r",
+                    "reason": "",
+                },
+                {**hit, "id": "second", "reference": "r2", "reason": "second"},
+            ],
+        )
+        session.commit()
+        reviews = sorted(
+            (r.subject_key, r.hits, r.decision_reference, r.reason)
+            for r in session.scalars(select(FraudReview))
+        )
+    assert reviews == [("198.51.100.1", 1, "r", ""), (ADDRESS, 2, "r2", "second")]

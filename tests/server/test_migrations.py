@@ -11,6 +11,7 @@ from server.db import Base, make_engine, make_sessionmaker
 from server.devices.models import Device
 from server.devices.pull import LEGACY_REWIND, resume_from
 from server.events import EventEntity, EventKind, events_after, head_position, record
+from server.fraud import service as fraud
 from server.migrate import upgrade
 
 
@@ -175,9 +176,10 @@ def test_a_business_s_liability_starts_as_what_its_cards_hold(database_url):
 
 
 def test_open_fraud_reviews_of_one_rule_and_subject_become_one(database_url):
-    """Migration 0034: open duplicates (opened at once, before the unique index) merge into
-    the oldest, with every hit and the latest decision; closed reviews and other subjects'
-    stay as they were."""
+    """Migration 0034: open duplicates (opened at once, before the unique index; every later
+    hit went to each) merge into the oldest, each hit counted once, with the newest's
+    latest decision; closed reviews and other subjects' stay as they were. From then on a
+    hit goes to the one open review (the index is the one `hit_or_open` names)."""
     engine = make_engine(database_url)
     try:
         with engine.begin() as connection:
@@ -224,7 +226,7 @@ def test_open_fraud_reviews_of_one_rule_and_subject_become_one(database_url):
                 )
             ).all()
         assert [tuple(row) for row in rows] == [
-            ("a", "1.2.3.4", 6, "open", "ref-b", "reason b"),
+            ("a", "1.2.3.4", 5, "open", "ref-b", "reason b"),
             ("d", "1.2.3.4", 9, "cleared", "ref-d", "reason d"),
             ("e", "5.6.7.8", 4, "open", "ref-e", "reason e"),
         ]
@@ -238,5 +240,20 @@ def test_open_fraud_reviews_of_one_rule_and_subject_become_one(database_url):
                 ),
                 {"at": datetime(2026, 11, 2, tzinfo=UTC)},
             )
+        with make_sessionmaker(engine)() as session:
+            hit = {"business_id": None, "rule_id": "rule", "event": "login"}
+            fraud.hit_or_open(
+                session,
+                [
+                    {**hit, "id": "g", "subject": "address", "subject_key": "5.6.7.8"}
+                    | {"reference": "ref-g", "reason": "reason g", "hits": 1}
+                ],
+            )
+            session.commit()
+            assert session.execute(
+                text(
+                    "SELECT id, hits, decision_reference FROM fraud_reviews WHERE id IN ('e', 'g')"
+                )
+            ).all() == [("e", 5, "ref-g")]
     finally:
         engine.dispose()

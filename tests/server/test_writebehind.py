@@ -185,3 +185,20 @@ def test_queued_inserts_in_a_row_go_as_one_statement_with_what_each_wrote(notes,
     assert len(written) == 3  # the three inserts; the update; the last insert
     assert bodies(notes) == ["one!", "two%!", "three", "four"]
     assert written[0].startswith("WITH w0 AS (INSERT INTO notes")
+
+
+def test_upserts_of_one_row_queued_together_each_see_the_last(notes):
+    """An INSERT … ON CONFLICT queued after another of the same row goes as a statement of
+    its own (merged into one, PostgreSQL would refuse to touch the row twice): both
+    apply, as they would have one after the other."""
+    upsert = text(
+        "INSERT INTO notes (id, body) VALUES (:id, :body) "
+        "ON CONFLICT (id) DO UPDATE SET body = notes.body || excluded.body"
+    )
+    with Session(notes) as session:
+        session.connection()
+        later(session, upsert, {"id": 1, "body": "a"})
+        later(session, upsert, {"id": 1, "body": "b"})
+        later(session, ADD, {"id": 2, "body": "c"})
+        session.commit()
+    assert bodies(notes) == ["ab", "c"]

@@ -1,8 +1,9 @@
 """one open fraud review per rule and subject, enforced
 
 Two transactions that each found no open review of a rule on a subject could each open
-one. Open duplicates are merged first: the oldest keeps the others' hits and their latest
-decision, and the others are deleted. Then a unique index on open reviews (rule, subject,
+one, and every later hit then went to each of them. Open duplicates are merged first: the
+oldest keeps the hits (each counted once) and the newest's latest decision, and the others
+are deleted. Then a unique index on open reviews (rule, subject,
 business) makes hits that come at once add to one review.
 
 Revision ID: 0034
@@ -24,55 +25,49 @@ depends_on: Union[str, Sequence[str], None] = None
 
 _OPEN = "status = 'open'"
 _SAME = (
-    "other.rule_id = kept.rule_id AND other.subject_key = kept.subject_key "
-    "AND coalesce(other.business_id, '') = coalesce(kept.business_id, '') "
-    f"AND other.{_OPEN}"
+    "rule_id = :rule_id AND subject_key = :subject_key "
+    f"AND coalesce(business_id, '') = :business AND {_OPEN}"
 )
 
 
 def upgrade() -> None:
     """Upgrade schema."""
     connection = op.get_bind()
-    # The oldest open review of each group with more than one keeps them all.
-    kept = connection.execute(
+    groups = connection.execute(
         sa.text(
-            f"SELECT kept.id FROM fraud_reviews AS kept WHERE kept.{_OPEN} "
-            f"AND EXISTS (SELECT 1 FROM fraud_reviews AS other WHERE {_SAME} "
-            "AND other.id <> kept.id) "
-            f"AND NOT EXISTS (SELECT 1 FROM fraud_reviews AS other WHERE {_SAME} "
-            "AND (other.created_at, other.id) < (kept.created_at, kept.id))"
+            "SELECT rule_id, subject_key, coalesce(business_id, '') FROM fraud_reviews "
+            f"WHERE {_OPEN} GROUP BY rule_id, subject_key, coalesce(business_id, '') "
+            "HAVING count(*) > 1"
         )
-    ).scalars().all()
-    for review_id in kept:
-        latest = connection.execute(
+    ).all()
+    for rule_id, subject_key, business in groups:
+        same = {"rule_id": rule_id, "subject_key": subject_key, "business": business}
+        kept, newest = connection.execute(
             sa.text(
-                "SELECT other.decision_reference, other.reason FROM fraud_reviews AS kept "
-                f"JOIN fraud_reviews AS other ON {_SAME} WHERE kept.id = :id "
-                "ORDER BY other.created_at DESC, other.id DESC LIMIT 1"
+                f"SELECT (SELECT id FROM fraud_reviews WHERE {_SAME} "
+                "ORDER BY created_at, id LIMIT 1), "
+                f"(SELECT id FROM fraud_reviews WHERE {_SAME} "
+                "ORDER BY created_at DESC, id DESC LIMIT 1)"
             ),
-            {"id": review_id},
+            same,
         ).one()
-        total = connection.execute(
-            sa.text(
-                "SELECT sum(other.hits) FROM fraud_reviews AS kept "
-                f"JOIN fraud_reviews AS other ON {_SAME} WHERE kept.id = :id"
-            ),
-            {"id": review_id},
-        ).scalar_one()
+        # Every hit after the second review opened went to each of them: the most any
+        # holds, and one for the opening of each of the others, counts each hit once.
+        # Written from what is stored at that moment (a hit made meanwhile counts).
         connection.execute(
             sa.text(
-                "DELETE FROM fraud_reviews WHERE id IN (SELECT other.id FROM fraud_reviews "
-                f"AS kept JOIN fraud_reviews AS other ON {_SAME} WHERE kept.id = :id "
-                "AND other.id <> kept.id)"
+                "UPDATE fraud_reviews SET "
+                f"hits = (SELECT max(hits) + count(*) - 1 FROM fraud_reviews WHERE {_SAME}), "
+                "decision_reference = (SELECT decision_reference FROM fraud_reviews "
+                "WHERE id = :newest), "
+                "reason = (SELECT reason FROM fraud_reviews WHERE id = :newest) "
+                "WHERE id = :kept"
             ),
-            {"id": review_id},
+            {**same, "kept": kept, "newest": newest},
         )
         connection.execute(
-            sa.text(
-                "UPDATE fraud_reviews SET hits = :hits, decision_reference = :reference, "
-                "reason = :reason WHERE id = :id"
-            ),
-            {"id": review_id, "hits": total, "reference": latest[0], "reason": latest[1]},
+            sa.text(f"DELETE FROM fraud_reviews WHERE {_SAME} AND id <> :kept"),
+            {**same, "kept": kept},
         )
     with op.batch_alter_table('fraud_reviews', schema=None) as batch_op:
         batch_op.create_index(
