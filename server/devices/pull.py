@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from sync.wire import (
@@ -33,7 +33,14 @@ from ..wallet.models import GiftCard, IssuedToken, LedgerAccount
 from .models import Device, OfflineLimits
 from .schemas import DEFAULT_OFFLINE_LIMITS
 
-__all__ = ["LEGACY_REWIND", "changes_since", "offline_limits", "resume_from", "snapshot_page"]
+__all__ = [
+    "LEGACY_REWIND",
+    "changes_since",
+    "offline_limits",
+    "resume_from",
+    "snapshot_json",
+    "snapshot_page",
+]
 
 # Before migration 0007 a cursor was a global insertion number, which a pull could move
 # past a change whose transaction had not committed yet. Such a change has a number a
@@ -146,6 +153,64 @@ _CARDS = select(GiftCard, LedgerAccount.balance_minor).join(
 )
 
 
+def snapshot_json(
+    session: Session,
+    business_id: str,
+    after: str | None,
+    limit: int,
+    cursor: int | None,
+    trust_list: TrustListDocument,
+) -> str:
+    """One page of the business's current state, as the JSON of a `SnapshotPage`. On
+    PostgreSQL the cards' part is written by the database (`_CARDS_JSON`): a first sync
+    moves 100,000 cards, and making and serialising a model for each cost the server three
+    times what the database spends reading them. Byte for byte what the models give
+    (`tests/server/test_sync_snapshot_json.py`)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return snapshot_page(
+            session, business_id, after, limit, cursor, trust_list
+        ).model_dump_json()
+    if cursor is None:
+        cursor = head_position(session, business_id)
+    statement = _CARDS_JSON if after is None else _CARDS_JSON_AFTER
+    cards, count, last = session.execute(
+        statement, {"business_id": business_id, "after": after, "limit": limit}
+    ).one()
+    page = _page(
+        session, business_id, after, cursor, [], last if count > limit else None, trust_list
+    )
+    return '{"cards":[' + (cards or "") + "]," + page.model_dump_json(exclude={"cards"})[1:]
+
+
+# A card as `CardState.model_dump_json()` writes it (its fields in order, a UTC time with
+# "Z" and microseconds only when there are some), for the page's first `limit` of `limit +
+# 1` rows read (one more says whether another page follows).
+_CARDS_JSON_SQL = """
+    SELECT string_agg(
+        '{"id":' || to_json(id)::text || ',"currency":' || to_json(currency)::text
+        || ',"balance_minor":' || balance_minor || ',"status":' || to_json(status)::text
+        || ',"expires_at":"'
+        || to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+        || CASE WHEN date_trunc('second', expires_at) = expires_at THEN ''
+            ELSE to_char(expires_at AT TIME ZONE 'UTC', '.US') END
+        || 'Z","version":' || version || '}',
+        ',' ORDER BY id) FILTER (WHERE n <= :limit),
+        count(*),
+        max(id) FILTER (WHERE n <= :limit)
+    FROM (
+        SELECT gift_cards.id, gift_cards.currency, ledger_accounts.balance_minor,
+            gift_cards.status, gift_cards.expires_at, gift_cards.version,
+            row_number() OVER (ORDER BY gift_cards.id) AS n
+        FROM gift_cards JOIN ledger_accounts ON ledger_accounts.id = gift_cards.account_id
+        WHERE gift_cards.business_id = :business_id {after}
+        ORDER BY gift_cards.id
+        LIMIT :limit + 1
+    ) AS page
+"""
+_CARDS_JSON = text(_CARDS_JSON_SQL.replace("{after}", ""))
+_CARDS_JSON_AFTER = text(_CARDS_JSON_SQL.replace("{after}", "AND gift_cards.id > :after"))
+
+
 def snapshot_page(
     session: Session,
     business_id: str,
@@ -154,9 +219,9 @@ def snapshot_page(
     cursor: int | None,
     trust_list: TrustListDocument,
 ) -> SnapshotPage:
-    """One page of the business's current state (a first sync moves 100,000 cards: they
-    skip the ORM). The feed position is read before the state, so whatever changes while
-    the pages are fetched is in the pull that follows."""
+    """One page of the business's current state, as models (SQLite's way to the page's
+    JSON). The feed position is read before the state, so whatever changes while the
+    pages are fetched is in the pull that follows."""
     if cursor is None:
         cursor = head_position(session, business_id)
     cards_table, accounts = GiftCard.__table__, LedgerAccount.__table__
@@ -180,12 +245,27 @@ def snapshot_page(
     more = len(rows) > limit
     rows = rows[:limit]
     cards = _CARD_LIST.validate_python(rows, from_attributes=True)
+    next_after = rows[-1][0] if more else None
+    return _page(session, business_id, after, cursor, cards, next_after, trust_list)
+
+
+def _page(
+    session: Session,
+    business_id: str,
+    after: str | None,
+    cursor: int,
+    cards: list[CardState],
+    next_after: str | None,
+    trust_list: TrustListDocument,
+) -> SnapshotPage:
+    """A snapshot page with `cards`; the first page (no `after`) brings everything but
+    the other cards."""
     vouchers: list[VoucherState] = []
     deals: list[DealState] = []
     products: list[ProductState] = []
     branches: list[BranchState] = []
     revoked: list[str] = []
-    if not after:  # the first page brings everything but the other cards
+    if not after:
         vouchers = _voucher_states(
             session.scalars(
                 select(Voucher).where(
@@ -214,7 +294,7 @@ def snapshot_page(
     name, suspended, zone = _business(session, business_id)
     return SnapshotPage(
         cursor=cursor,
-        next_after=rows[-1][0] if more else None,
+        next_after=next_after,
         cards=cards,
         vouchers=vouchers,
         deals=deals,

@@ -40,7 +40,7 @@ from ..wallet.tokens import PresentedCode, read_code
 from . import lists, redemptions, service
 from .auth import device_from_header, scope_of, terminal_till
 from .models import Device, Incident, RedeemedItem
-from .pull import changes_since, offline_limits, resume_from, snapshot_page
+from .pull import changes_since, offline_limits, resume_from, snapshot_json
 from .reconcile import apply_events
 from .schemas import DevicePage, DevicePublic, IncidentPage, IncidentPublic, IncidentResolve
 
@@ -347,7 +347,8 @@ def snapshot(
     limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
 ) -> Response:
     with cyclic_gc_paused():  # 5,000 cards' rows and models: see sync/allocation.py
-        page = snapshot_page(
+        # Serialised here, not by FastAPI: it would validate the page's cards a second time.
+        body = snapshot_json(
             session,
             device.business_id,
             after,
@@ -355,8 +356,6 @@ def snapshot(
             cursor,
             request.app.state.keyring.trust_list().to_json(),
         )
-        # Serialised here, not by FastAPI: it would validate the page's cards a second time.
-        body = page.model_dump_json()
     return Response(body, media_type="application/json")
 
 
