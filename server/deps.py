@@ -213,6 +213,12 @@ def _allowed(
                 "Only the business's owner or a manager can do this; ask the owner to make "
                 "you a manager (PATCH /businesses/{id}/staff/{user_id}).",
             )
+        raise Problem(
+            403,
+            "owner-only",
+            "Not allowed",
+            "Only the business's owner can do this: ask the owner to do it.",
+        )
     raise Problem(
         403,
         "not-your-business",

@@ -106,7 +106,9 @@ def fund_short(club: Club, error: InsufficientFundsError) -> ClubFundShort:
 def _in_range(amount: Money) -> None:
     if amount.minor > MAX_DONATION_MINOR:
         most = Money.of(MAX_DONATION_MINOR, amount.currency.code)
-        raise DonationTooLarge(f"A donation is at most {most}: give the rest another time.")
+        raise DonationTooLarge(
+            f"A donation is at most {most.format()}: give the rest another time."
+        )
 
 
 def prepare(

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from sync.wire import Line, Name, Prose
+from sync.wire import MAX_AMOUNT, Line, Name, Prose
 
 from ..directory.schemas import MoneyPublic
 from ..pages import Page
@@ -83,7 +83,8 @@ class RoleChange(BaseModel):
 
 
 class DonationCreate(BaseModel):
-    amount_minor: int = Field(gt=0, le=100_000, description="in the club's currency")
+    # Any amount a payment may carry: past a donation's most, `donation-too-large` says so.
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT, description="in the club's currency")
     payment: PaymentDetails
     message: Prose = Field(default="", max_length=280)
     anonymous: bool = Field(default=False, description="members see 'Anonymous'")
@@ -91,7 +92,8 @@ class DonationCreate(BaseModel):
 
 class CardDonationCreate(BaseModel):
     card_id: Line = Field(max_length=40, description="your gift card to give from")
-    amount_minor: int = Field(gt=0, le=100_000, description="in the club's currency")
+    # Any amount a payment may carry: past a donation's most, `donation-too-large` says so.
+    amount_minor: int = Field(gt=0, le=MAX_AMOUNT, description="in the club's currency")
     message: Prose = Field(default="", max_length=280)
     anonymous: bool = Field(default=False, description="members see 'Anonymous'")
 

@@ -257,6 +257,8 @@ def test_a_declined_or_refused_donation_changes_nothing(client, customer):
     assert declined.status_code == 402
     too_much = donate(customer, club, 100_001)
     assert too_much.status_code == 422
+    assert too_much.json()["type"].endswith("/donation-too-large")  # as docs/community.md says
+    assert "£1,000.00" in too_much.json()["detail"]
     assert customer.get(f"/api/v1/clubs/{club['id']}/funds").json()["balance"]["minor"] == 0
     assert customer.get("/api/v1/me/donations").json()["items"] == []
 

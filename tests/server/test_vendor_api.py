@@ -1,6 +1,7 @@
 """The vendors' API: change and remove a business, branch, product and deal; manage staff;
 read one's own lists a page at a time. Every change reaches the terminals' pull."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -409,6 +410,32 @@ def test_staff_are_listed_made_managers_and_removed(client, shop):
         "total": 0,
         "next_offset": None,
     }
+
+
+def test_the_business_s_own_staff_are_told_only_the_owner_may_and_others_it_is_not_theirs(
+    client, shop
+):
+    """What only the owner may do (change the business, manage its staff): its cashier and
+    its manager are told to ask the owner, not that the business is not theirs; another
+    business's owner is; nothing changes."""
+    email = f"manager-{uuid.uuid4().hex[:8]}@example.com"
+    added = shop.owner.post(base(shop, "/staff"), {"email": email, "password": PASSWORD})
+    assert added.status_code == 201, added.text
+    made = shop.owner.patch(base(shop, f"/staff/{added.json()['id']}"), {"role": "manager"})
+    assert made.status_code == 200, made.text
+    manager = log_in(client, email, PASSWORD)
+    other = open_shop(client, "Elsewhere")
+    rename = {"name": "Taken Over"}
+    for who, expected in ((shop.cashier, "owner-only"), (manager, "owner-only")):
+        refused = who.patch(base(shop, ""), rename)
+        assert problem(refused, 403) == expected
+        assert "owner" in refused.json()["detail"]
+        staffing = who.post(
+            base(shop, "/staff"), {"email": "new@example.com", "password": PASSWORD}
+        )
+        assert problem(staffing, 403) == expected
+    assert problem(other.owner.patch(base(shop, ""), rename), 403) == "not-your-business"
+    assert shop.owner.get(base(shop, "")).json()["name"] != "Taken Over"
 
 
 @pytest.mark.parametrize("role", ["owner", "boss", None])
