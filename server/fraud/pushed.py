@@ -14,7 +14,7 @@ flags.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -62,8 +62,6 @@ from .service import (
 )
 
 __all__ = ["PushedScreening"]
-
-_ReviewKey = tuple[str, str, str | None]  # a rule, a subject, a business
 
 
 class _Tally:
@@ -131,10 +129,9 @@ class PushedScreening:
         self.tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
         self._activities: list[dict[str, object]] = []
         self._decisions: list[dict[str, object]] = []
-        # The batch's hits on each rule and subject (and business), and the latest of them,
-        # added to the open review or opening one when the batch is written (`write`).
-        self._hits: Counter[_ReviewKey] = Counter()
-        self._latest: dict[_ReviewKey, tuple[Rule, _Decision]] = {}
+        # The batch's hits on reviews, added up per review when the batch is written
+        # (`write`, `service.hit_or_open`).
+        self._hits: list[dict[str, Any]] = []
         for rules in self.rules.values():
             for rule in rules:
                 self._count(rule, {k for a in expected if (k := a.key(rule.subject)) is not None})
@@ -250,11 +247,9 @@ class PushedScreening:
         return detail
 
     def _open_review(self, rule: Rule, decision: _Decision) -> None:
-        """As `service._record`, counted: the batch's hits of a rule on a subject go
-        to its open review, or open one, when the batch is written."""
-        key = (rule.id, decision.subject_key, decision.business_id)
-        self._hits[key] += 1
-        self._latest[key] = (rule, decision)
+        """As `service._record`: a hit of the rule on the subject's open review, or one
+        opening it, written with the batch (`hit_or_open` adds up a review's hits)."""
+        self._hits.append(review_hits(rule, decision, 1))
 
     def write(self) -> None:
         """Insert the batch's activity rows and decisions (one statement each), and add
@@ -265,10 +260,8 @@ class PushedScreening:
         self._activities.clear()
         self._decisions.clear()
         if self._hits:
-            reviews = [review_hits(*self._latest[k], n) for k, n in self._hits.items()]
-            hit_or_open(self.session, reviews)
+            hit_or_open(self.session, self._hits)
         self._hits.clear()
-        self._latest.clear()
 
 
 def _amount(rule: Rule, rows: Any) -> ColumnElement[Any]:
