@@ -8,7 +8,7 @@ import math
 import select
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar, cast
 
@@ -234,27 +234,29 @@ def insert_rows(
     left out take their defaults) in one statement. Given many rows, psycopg sends one
     INSERT per row, each parsed, planned and run on its own; on PostgreSQL this sends each
     column as one array instead, `INSERT ... SELECT * FROM unnest(...)`: a short statement,
-    prepared once, however many rows. Elsewhere (SQLite) it is the ORM's bulk insert. Like
-    that, it fires no ORM events. `later`: nothing reads what the rows make, so on
-    PostgreSQL the INSERT goes with the transaction's next statement or its COMMIT
-    (`writebehind`)."""
+    prepared once, however many rows (up to `_FEW_ROWS` go as VALUES). Elsewhere (SQLite)
+    it is the ORM's bulk insert. Like that, it fires no ORM events. `later`: nothing reads
+    what the rows make, so on PostgreSQL the INSERT goes with the transaction's next
+    statement or its COMMIT (`writebehind`)."""
     if not rows:
         return
     if later and session.new:  # the ORM's pending rows go first, as they were made first
         session.flush()
     connection = session.connection()
+    table = cast(Table, model.__table__)
     if connection.dialect.name != "postgresql":
+        _refuse_unknown(table, rows[0])
         session.execute(insert(model), list(rows))
         return
-    table = cast(Table, model.__table__)
     plan = _unnest_plan(table, tuple(rows[0]), connection.dialect)
     params: list[Any] = []
-    if len(rows) == 1:  # one row: its values as they are (arrays of one cost more to send)
-        (row,) = rows
-        for column, given, default, process in plan.columns:
-            value = row[column] if given else default()
-            params.append(value if process is None else process(value))
-        sql = plan.one_row
+    if len(rows) <= _FEW_ROWS:  # a few rows: their values as they are (psycopg dumps arrays
+        # in Python, a column at a time; plain values in C, a statement at a time)
+        for row in rows:
+            for column, given, default, process in plan.columns:
+                value = row[column] if given else default()
+                params.append(value if process is None else process(value))
+        sql = plan.values(len(rows))
     else:
         for column, given, default, process in plan.columns:
             values = [row[column] for row in rows] if given else [default() for _ in rows]
@@ -266,12 +268,25 @@ def insert_rows(
         connection.exec_driver_sql(sql, tuple(params))
 
 
+# Up to this many rows go as VALUES, each count its own statement (prepared once each).
+_FEW_ROWS = 4
+
+
 @dataclass(frozen=True)
 class _UnnestPlan:
     sql: str
-    one_row: str  # the same INSERT for a single row, with VALUES
+    into: str  # INSERT INTO table (columns)
+    row: str  # one row's placeholders, for VALUES
     # (column name, given in the rows, its default, the type's bind processor)
     columns: list[tuple[str, bool, Callable[[], Any], Callable[[Any], Any] | None]]
+    few: dict[int, str] = field(default_factory=dict)
+
+    def values(self, count: int) -> str:
+        """The same INSERT for `count` rows, with VALUES."""
+        sql = self.few.get(count)
+        if sql is None:
+            sql = self.few[count] = f"{self.into} VALUES {', '.join([self.row] * count)}"
+        return sql
 
 
 def _json_text(value: Any) -> str | None:
@@ -295,6 +310,12 @@ def _default_of(column: Column[Any]) -> Callable[[], Any]:
     raise ValueError(f"give {column.table.name}.{column.name} in every row")
 
 
+def _refuse_unknown(table: Table, names: Collection[str]) -> None:
+    unknown = set(names) - {c.name for c in table.columns}
+    if unknown:
+        raise ValueError(f"{table.name} has no column {sorted(unknown)[0]}")
+
+
 _UNNEST_PLANS: dict[tuple[str, tuple[str, ...]], _UnnestPlan] = {}
 
 
@@ -305,9 +326,7 @@ def _unnest_plan(table: Table, names: tuple[str, ...], dialect: Any) -> _UnnestP
         return plan
     columns: list[tuple[str, bool, Callable[[], Any], Callable[[Any], Any] | None]] = []
     casts, one = [], []
-    unknown = set(names) - {c.name for c in table.columns}
-    if unknown:
-        raise ValueError(f"{table.name} has no column {sorted(unknown)[0]}")
+    _refuse_unknown(table, names)
     for column in table.columns:
         given = column.name in names
         if not given and column.default is None:
@@ -325,9 +344,7 @@ def _unnest_plan(table: Table, names: tuple[str, ...], dialect: Any) -> _UnnestP
     # Names from the table's own metadata; every value goes as a parameter.
     into = f"INSERT INTO {quote(table.name)} ({listed})"
     sql = f"{into} SELECT * FROM unnest({', '.join(casts)})"  # noqa: S608
-    plan = _UNNEST_PLANS[table.name, names] = _UnnestPlan(
-        sql, f"{into} VALUES ({', '.join(one)})", columns
-    )
+    plan = _UNNEST_PLANS[table.name, names] = _UnnestPlan(sql, into, f"({', '.join(one)})", columns)
     return plan
 
 
