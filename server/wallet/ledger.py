@@ -279,11 +279,15 @@ def clearing_account(session: Session, currency: str, business_id: str) -> Ledge
 def lock_clearing(session: Session, currency: str, business_id: str) -> LedgerAccount:
     """The business's clearing account, its row locked until the transaction ends: what
     purchases and refunds there take turns on from their liability check to their commit
-    (and a fold of its liability changes, `card_liability`)."""
+    (and a fold of its liability changes, `card_liability`). On PostgreSQL the lock is
+    taken with the transaction's next statement (`writebehind.later`), which runs after it
+    with a snapshot of its own: the liability check's fold sees what every purchase before
+    it committed, and costs no round trip of its own."""
     clearing = clearing_account(session, currency, business_id)
-    session.execute(
-        select(LedgerAccount.id).where(LedgerAccount.id == clearing.id).with_for_update()
-    )
+    if session.get_bind().dialect.name == "postgresql":
+        later(session, _LOCK_ACCOUNT, {"id": clearing.id})
+    else:  # SQLite: the transaction's BEGIN IMMEDIATE took the one writer's lock
+        session.execute(select(LedgerAccount.id).where(LedgerAccount.id == clearing.id))
     return clearing
 
 
@@ -347,6 +351,8 @@ def fold_liabilities(session: Session, at_least: int = FOLD_AT) -> int:
 
 # One statement, so the rows summed are the rows deleted (a sale's row committed meanwhile
 # is left for the next fold).
+_LOCK_ACCOUNT = text("SELECT id FROM ledger_accounts WHERE id = :id FOR UPDATE")
+
 _FOLD = text(
     """
     WITH gone AS (
