@@ -84,7 +84,9 @@ class RoleChange(BaseModel):
 
 class DonationCreate(BaseModel):
     # Any amount a payment may carry: past a donation's most, `donation-too-large` says so.
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT, description="in the club's currency")
+    amount_minor: int = Field(
+        strict=True, gt=0, le=MAX_AMOUNT, description="in the club's currency"
+    )
     payment: PaymentDetails
     message: Prose = Field(default="", max_length=280)
     anonymous: bool = Field(default=False, description="members see 'Anonymous'")
@@ -93,7 +95,9 @@ class DonationCreate(BaseModel):
 class CardDonationCreate(BaseModel):
     card_id: Line = Field(max_length=40, description="your gift card to give from")
     # Any amount a payment may carry: past a donation's most, `donation-too-large` says so.
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT, description="in the club's currency")
+    amount_minor: int = Field(
+        strict=True, gt=0, le=MAX_AMOUNT, description="in the club's currency"
+    )
     message: Prose = Field(default="", max_length=280)
     anonymous: bool = Field(default=False, description="members see 'Anonymous'")
 
@@ -126,7 +130,9 @@ class CardDonationsPublic(CardDonationsSetting):
 
 class ClubCardPurchase(BaseModel):
     business_id: Line = Field(max_length=40)
-    amount_minor: int = Field(gt=0, le=10_000_000, description="in the club's currency")
+    amount_minor: int = Field(
+        strict=True, gt=0, le=10_000_000, description="in the club's currency"
+    )
 
 
 class ClubVoucherPurchase(BaseModel):

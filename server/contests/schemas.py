@@ -105,7 +105,7 @@ class EntryPage(Standing):
 
 class PointsCreate(BaseModel):
     entry_id: Line = Field(max_length=40)
-    points: int = Field(ge=-100_000, le=100_000, description="negative: a correction")
+    points: int = Field(strict=True, ge=-100_000, le=100_000, description="negative: a correction")
     note: Line = Field(default="", max_length=200)
 
 

@@ -26,8 +26,8 @@ BranchIds = list[Annotated[Line, Field(max_length=22)]]
 class DealCreate(BaseModel):
     title: Name = Field(max_length=120)
     description: Prose = Field(default="", max_length=2000)
-    original_price_minor: int = Field(gt=0, le=MAX_AMOUNT)
-    deal_price_minor: int = Field(gt=0, le=MAX_AMOUNT)
+    original_price_minor: int = Field(strict=True, gt=0, le=MAX_AMOUNT)
+    deal_price_minor: int = Field(strict=True, gt=0, le=MAX_AMOUNT)
     starts_at: datetime
     ends_at: datetime
     quantity_limit: int | None = Field(default=None, ge=1, le=1_000_000)
@@ -68,8 +68,8 @@ class DealUpdate(Patch):
 
     title: Name | None = Field(default=None, max_length=120)
     description: Prose | None = Field(default=None, max_length=2000)
-    original_price_minor: int | None = Field(default=None, gt=0, le=MAX_AMOUNT)
-    deal_price_minor: int | None = Field(default=None, gt=0, le=MAX_AMOUNT)
+    original_price_minor: int | None = Field(default=None, strict=True, gt=0, le=MAX_AMOUNT)
+    deal_price_minor: int | None = Field(default=None, strict=True, gt=0, le=MAX_AMOUNT)
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     quantity_limit: int | None = Field(

@@ -93,7 +93,7 @@ class BranchCreate(BaseModel):
 
 class ProductCreate(BaseModel):
     name: Name = Field(max_length=120)
-    price_minor: int = Field(ge=0, le=10**10, description="in the business's currency")
+    price_minor: int = Field(strict=True, ge=0, le=10**10, description="in the business's currency")
     attributes: JsonObject = Field(
         default_factory=dict,
         description="free-form JSON object: at most 5 levels deep and 16,000 characters, "
@@ -125,7 +125,7 @@ class BranchUpdate(Patch):
 class ProductUpdate(Patch):
     name: Name | None = Field(default=None, max_length=120)
     price_minor: int | None = Field(
-        default=None, ge=0, le=10**10, description="in the business's currency"
+        default=None, strict=True, ge=0, le=10**10, description="in the business's currency"
     )
     attributes: JsonObject | None = Field(
         default=None, description="replaces the attributes as a whole"

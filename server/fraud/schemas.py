@@ -27,7 +27,7 @@ __all__ = [
 
 _WINDOW = Field(ge=1, le=31 * 86_400, description="seconds")
 _COUNT = Field(default=None, ge=0, le=1_000_000)
-_AMOUNT = Field(default=None, ge=0, le=10**12, description="minor units of `currency`")
+_AMOUNT = Field(default=None, strict=True, ge=0, le=10**12, description="minor units of `currency`")
 _CURRENCY = Field(default=None, pattern="^[A-Z]{3}$")
 
 

@@ -18,7 +18,9 @@ GiftCodeText = Annotated[
 
 
 class GiftPurchase(BaseModel):
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT, description="value in the business's currency")
+    amount_minor: int = Field(
+        strict=True, gt=0, le=MAX_AMOUNT, description="value in the business's currency"
+    )
     payment: PaymentDetails
     recipient_email: EmailStr = Field(description="where the gift email goes")
     recipient_name: Name = Field(max_length=100, description="how the email greets them")

@@ -22,7 +22,9 @@ class PaymentDetails(BaseModel):
 
 
 class GiftCardPurchase(BaseModel):
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT, description="value in the business's currency")
+    amount_minor: int = Field(
+        strict=True, gt=0, le=MAX_AMOUNT, description="value in the business's currency"
+    )
     payment: PaymentDetails
 
 
@@ -40,7 +42,7 @@ class CardReference(BaseModel):
 
 
 class RedemptionRequest(CardReference):
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
+    amount_minor: int = Field(strict=True, gt=0, le=MAX_AMOUNT)
 
 
 class HoldRequest(RedemptionRequest):
@@ -48,7 +50,9 @@ class HoldRequest(RedemptionRequest):
 
 
 class HoldPost(BaseModel):
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT, description="at most the amount held")
+    amount_minor: int = Field(
+        strict=True, gt=0, le=MAX_AMOUNT, description="at most the amount held"
+    )
 
 
 class RefundRequest(BaseModel):
@@ -60,13 +64,13 @@ class RefundRequest(BaseModel):
     card_id: Line | None = Field(
         default=None, max_length=22, description="optional: the redemption's card, checked"
     )
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
+    amount_minor: int = Field(strict=True, gt=0, le=MAX_AMOUNT)
     reason: Prose = Field(default="", max_length=200)
 
 
 class CardTransferRequest(BaseModel):
     to_card_id: Line = Field(max_length=22)
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
+    amount_minor: int = Field(strict=True, gt=0, le=MAX_AMOUNT)
 
 
 class GiftCardPublic(BaseModel):

@@ -21,7 +21,7 @@ __all__ = [
 
 class TerminalRedemption(BaseModel):
     token: Line = Field(max_length=400, description="the scanned QR text")
-    amount_minor: int = Field(gt=0, le=MAX_AMOUNT)
+    amount_minor: int = Field(strict=True, gt=0, le=MAX_AMOUNT)
     cashier_id: Line | None = Field(
         default=None, max_length=36, description="the staff member signed in at the till"
     )

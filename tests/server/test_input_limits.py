@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from server.accounts.models import User
 from server.devices.models import OfflineLimits
 from server.directory.models import Product
-from tests.server.api import PASSWORD, create_deal, open_shop, sign_up
+from server.wallet.models import GiftCard
+from tests.server.api import PASSWORD, buy_card, create_deal, open_shop, sign_up
 
 PROBLEMS = "https://tillpoint.dev/problems/"
 DEEP: dict[str, Any] = {}
@@ -34,6 +35,25 @@ def raw_json(text: str, headers: dict[str, str]) -> dict[str, Any]:
 
 def fields_of(response) -> list[str]:
     return [e["field"] for e in response.json().get("errors", [])]
+
+
+# -- money ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("amount", [True, "2500", 25.0, "25.00", None])
+def test_money_that_is_not_a_whole_number_of_minor_units_is_refused_and_charges_no_one(
+    shop, customer, sessions, amount
+):
+    """A checkbox's `true` or a form's "2500" is a client's bug, not a price: it is refused
+    naming the field (it used to buy a 1p card, or a £25 one), and nothing is bought."""
+    response = buy_card(customer, shop, amount)
+    assert response.status_code == 422, response.text
+    assert fields_of(response) == ["body.amount_minor"]
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(GiftCard)) == 0
+    redeemed = shop.redeem(amount, card_id="any")
+    assert redeemed.status_code == 422
+    assert fields_of(redeemed) == ["body.amount_minor"]
 
 
 # -- body size ------------------------------------------------------------------------------
