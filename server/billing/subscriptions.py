@@ -404,10 +404,26 @@ def standing(session: Session, business_id: str) -> Standing:
     return FULL
 
 
-def require_selling(session: Session, business_id: str) -> None:
+def require_selling(session: Session, business_id: str, *, buyer: bool = True) -> None:
+    """`BusinessNotSelling` unless the business may sell now. A buyer is told in their
+    words (what they can do: come back, or use what they have); its owner (`buyer` False)
+    why, and what puts it right."""
     found = standing(session, business_id)
-    if not found.selling:
+    if found.selling:
+        return
+    if not buyer:
         raise BusinessNotSelling(found.reason)
+    business = session.get(Business, business_id)
+    name = business.name if business is not None else "This business"
+    if found is CLOSED:
+        raise BusinessNotSelling(
+            f"{name} has closed and sells nothing new. Gift cards and vouchers you already "
+            "have stay redeemable."
+        )
+    raise BusinessNotSelling(
+        f"{name} is not selling gift cards or vouchers at the moment: try again another day. "
+        "Gift cards and vouchers you already have still work at its till."
+    )
 
 
 def require_editing(session: Session, business_id: str) -> None:

@@ -66,7 +66,7 @@ def _now() -> datetime:
 
 def create_deal(session: Session, business: Business, body: DealCreate, now: datetime) -> Deal:
     """A new deal of a business that is selling; DealInThePast when it would end by `now`."""
-    require_selling(session, business.id)
+    require_selling(session, business.id, buyer=False)
     if body.ends_at <= now:
         raise DealInThePast("The end time has passed: choose an end time in the future.")
     branch_ids = _own_branches(session, business, body.branch_ids)

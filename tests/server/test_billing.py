@@ -346,6 +346,13 @@ def test_unpaid_after_the_last_retry_and_the_grace_the_business_is_suspended_unt
         409,
         "business-not-selling",
     )
+    assert "try again another day" in refused.json()["detail"]
+    assert "invoice" not in refused.json()["detail"]  # the owner's business, not the buyer's
+    deal = billing.post("/deals", {"title": "Two for one", "original_price_minor": 600,
+                                   "deal_price_minor": 300, "starts_at": "2026-11-23T00:00:00Z",
+                                   "ends_at": "2027-01-01T00:00:00Z"})  # fmt: skip
+    assert deal.status_code == 409
+    assert "pay it" in deal.json()["detail"]  # the owner is told what puts it right
     edit = billing.post("/products", {"name": "New", "price_minor": 100})
     assert edit.status_code == 409
     assert "pay it" in edit.json()["detail"]
@@ -431,7 +438,13 @@ def test_hibernate_and_wake_mid_month_are_prorated_and_hide_the_business(client,
     billing.run(NOV)
     billing.on(date(2026, 11, 11)).post("/subscription/hibernate")
     customer = sign_up(client)
-    assert buy_card(customer, billing.shop, 1000).status_code == 409
+    refused = buy_card(customer, billing.shop, 1000)
+    assert refused.status_code == 409
+    # The buyer is told what they can do, not the owner's API call.
+    assert refused.json()["detail"] == (
+        "Corner Café is not selling gift cards or vouchers at the moment: try again another "
+        "day. Gift cards and vouchers you already have still work at its till."
+    )
     listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
     assert billing.shop.business_id not in [b["id"] for b in listed]
     billing.walk(date(2026, 11, 21))
