@@ -76,6 +76,36 @@ def _quotable(text: str, limit: int = 200) -> str:
     return short.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def _field(error: Any) -> str:
+    return ".".join(_quotable(str(p)) for p in error["loc"])
+
+
+def _message(error: Any) -> str:
+    """Pydantic's message, or plainer words where it misleads: a text over its length is
+    counted in characters (a check that runs first makes pydantic say "items")."""
+    if error["type"] == "too_long" and isinstance(error.get("input"), str):
+        most = (error.get("ctx") or {}).get("max_length")
+        return f"At most {most} characters, not {len(error['input'])}: shorten it."
+    return str(error["msg"])
+
+
+def _unreadable_body(request: Request, errors: Any) -> str | None:
+    """What to do when the body could not be read as a JSON object at all (not JSON, or
+    not sent as JSON), rather than naming a character's position as a field."""
+    for error in errors:
+        if error["type"] == "json_invalid":
+            return 'The body is not valid JSON: send a JSON object, such as {"name": "…"}.'
+        if tuple(error["loc"]) == ("body",) and error["type"] in ("model_attributes_type",
+                                                                   "dict_type"):  # fmt: skip
+            sent = request.headers.get("content-type", "")
+            if "json" not in sent:
+                return (
+                    f"The body was sent as {_quotable(sent, 60) or 'no content type'}: send it "
+                    "as JSON, with the header Content-Type: application/json."
+                )
+    return None
+
+
 _STATUS_KINDS = {
     404: ("not-found", "Not found"),
     405: ("method-not-allowed", "Method not allowed"),
@@ -99,23 +129,26 @@ def install_problem_handlers(app: FastAPI) -> None:
         return JSONResponse(exc.body(), status_code=exc.status, media_type=MEDIA_TYPE)
 
     @app.exception_handler(RequestValidationError)
-    async def on_invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": ".".join(_quotable(str(p)) for p in e["loc"]), "message": _quotable(e["msg"])}
-            for e in exc.errors()[:20]
-        ]
-        fields = ", ".join(e["field"] for e in errors)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        found = exc.errors()
+        unreadable = _unreadable_body(request, found)
+        if unreadable is not None:
+            errors = [{"field": "body", "message": unreadable}]
+            detail = unreadable
+        else:
+            errors = [{"field": _field(e), "message": _quotable(_message(e))} for e in found[:20]]
+            detail = f"Fix these fields and send it again: {', '.join(e['field'] for e in errors)}"
         return problem_response(
-            422,
-            "invalid-request",
-            "The request is not valid",
-            f"Fix these fields and send it again: {fields}",
-            errors=errors,
+            422, "invalid-request", "The request is not valid", detail, errors=errors
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind, title = _STATUS_KINDS.get(exc.status_code, ("http-error", "Request failed"))
-        return problem_response(
-            exc.status_code, kind, title, str(exc.detail), dict(exc.headers or {})
-        )
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":  # no route: Starlette's words
+            detail = f"There is nothing at {_quotable(request.url.path)}: see /docs for the API."
+        elif exc.status_code == 405 and detail == "Method Not Allowed":
+            allowed = (exc.headers or {}).get("Allow", "")
+            detail = f"{request.method} is not one of this path's methods ({allowed}): see /docs."
+        return problem_response(exc.status_code, kind, title, detail, dict(exc.headers or {}))

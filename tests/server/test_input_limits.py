@@ -56,6 +56,55 @@ def test_money_that_is_not_a_whole_number_of_minor_units_is_refused_and_charges_
     assert fields_of(redeemed) == ["body.amount_minor"]
 
 
+# -- bodies that are not JSON, paths that are not there ------------------------------------
+
+
+def test_a_body_that_is_not_json_is_refused_saying_to_send_json(shop, client):
+    response = client.post(
+        f"/api/v1/businesses/{shop.business_id}/products",
+        **raw_json('{"name": "Tea", price_minor: 1', shop.owner.headers),
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        'The body is not valid JSON: send a JSON object, such as {"name": "…"}.'
+    )
+    assert fields_of(response) == ["body"]  # not a character's position
+
+
+def test_a_body_sent_as_a_form_is_refused_saying_to_send_json(shop, client):
+    response = client.post(
+        f"/api/v1/businesses/{shop.business_id}/products",
+        headers=shop.owner.headers,
+        data={"name": "Tea", "price_minor": "1"},
+    )
+    assert response.status_code == 422
+    assert "application/x-www-form-urlencoded" in response.json()["detail"]
+    assert "Content-Type: application/json" in response.json()["detail"]
+
+
+def test_text_over_its_length_is_counted_in_characters(shop):
+    response = shop.owner.patch(
+        f"/api/v1/businesses/{shop.business_id}", {"description": "x" * 2_001}
+    )
+    assert response.status_code == 422
+    assert fields_of(response) == ["body.description"]
+    assert response.json()["errors"][0]["message"] == (
+        "At most 2000 characters, not 2001: shorten it."
+    )
+
+
+def test_a_path_or_method_that_is_not_there_says_where_to_look(client):
+    missing = client.get("/api/v1/no-such-thing")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == (
+        "There is nothing at /api/v1/no-such-thing: see /docs for the API."
+    )
+    wrong = client.delete("/api/v1/businesses")
+    assert wrong.status_code == 405
+    assert wrong.json()["detail"].startswith("DELETE is not one of this path's methods (")
+    assert "GET" in wrong.json()["detail"]
+
+
 # -- body size ------------------------------------------------------------------------------
 
 
