@@ -301,7 +301,7 @@ def donate_from_card(
     try:
         operation = ledger.post(session, legs)
     except InsufficientFundsError as exc:
-        raise cards.insufficient(card, exc) from None
+        raise cards.insufficient(card, exc, "give") from None
     return _record(session, club, donor_id, amount, operation, message, anonymous, card_id=card.id)
 
 

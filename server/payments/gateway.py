@@ -73,7 +73,10 @@ TEST_CARDS: dict[str, tuple[str, str] | None] = {
     "4242424242424242": None,
     "5555555555554444": None,
     "4000000000000002": ("card_declined", "The card was declined: use another card."),
-    "4000000000009995": ("insufficient_funds", "The card has insufficient funds."),
+    "4000000000009995": (
+        "insufficient_funds",
+        "The card has insufficient funds: use another card.",
+    ),
     "4000000000000069": ("expired_card", "The card has expired: use another card."),
     "4000000000000127": ("incorrect_cvc", "The card's security code is wrong."),
     "4000000000000119": ("processing_error", "The payment could not be processed: try again."),

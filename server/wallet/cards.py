@@ -222,13 +222,17 @@ def find_card(
     return card
 
 
-def insufficient(card: GiftCard, error: InsufficientFundsError) -> InsufficientBalance:
-    """What to tell someone spending more than `card` holds."""
+def insufficient(
+    card: GiftCard, error: InsufficientFundsError, doing: str = "redeem"
+) -> InsufficientBalance:
+    """What to tell someone spending more than `card` holds: at most how much they can
+    `redeem` (at a till), `move` (to another card) or `give` (a donation)."""
     available = Money.of(error.available, card.currency)
     wanted = Money.of(error.needed, card.currency)
+    rest = ", or take the rest another way" if doing == "redeem" else ""
     return InsufficientBalance(
         f"The card holds {available.format()}, less than {wanted.format()}: "
-        f"redeem at most {available.format()}, or take the rest another way.",
+        f"{doing} at most {available.format()}{rest}.",
         balance_minor=error.available,
     )
 
@@ -586,7 +590,7 @@ def transfer_between_cards(
     try:
         operation_id = ledger.post(session, legs)
     except InsufficientFundsError as exc:
-        raise insufficient(source, exc) from None
+        raise insufficient(source, exc, "move") from None
     check_card_balance(target.account.balance_minor, amount, limits)
     return operation_id
 

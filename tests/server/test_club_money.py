@@ -144,6 +144,7 @@ def test_a_card_donation_is_refused_beyond_the_balance_or_from_someone_elses_car
     too_much = give_from_card(bea, club, card, 501)
     assert too_much.status_code == 409
     assert too_much.json()["type"].endswith("/insufficient-balance")
+    assert too_much.json()["detail"].endswith(": give at most £5.00.")
     not_hers = give_from_card(customer, club, card, 100)
     assert not_hers.status_code == 404  # card ids cannot be probed
     assert (card_balance(bea, card), fund(customer, club)) == (500, 0)

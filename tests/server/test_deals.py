@@ -128,6 +128,7 @@ def test_quantity_limit_is_kept(client, customer, deal):
 def test_declined_payment_sells_nothing(client, customer, deal):
     response = buy_voucher(customer, deal["id"], card_number="4000000000009995")
     assert response.status_code == 402
+    assert response.json()["detail"] == "The card has insufficient funds: use another card."
     assert client.get(f"/api/v1/deals/{deal['id']}").json()["remaining"] == 2
 
 

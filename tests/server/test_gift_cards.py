@@ -259,6 +259,9 @@ def test_moving_more_than_a_card_holds_changes_neither_card(customer, shop, card
         )
         assert response.status_code == 409, response.text
         assert response.json()["type"].endswith("/insufficient-balance")
+        assert response.json()["detail"] == (
+            "The card holds £10.00, less than £10.01: move at most £10.00."
+        )
     assert (balance(customer, newer["id"]), balance(customer, card["id"])) == (1000, 5000)
 
 
