@@ -48,6 +48,7 @@ __all__ = [
     "EmailAlreadyVerified",
     "EmailNotVerified",
     "EmailTaken",
+    "FieldInvalid",
     "FraudBlocked",
     "FraudReviewClosed",
     "FraudReviewNotFound",
@@ -562,6 +563,18 @@ class Invalid(DomainError):
     code = "invalid-request"
     status = 422
     title = "The request is not valid"
+
+
+class FieldInvalid(Invalid):
+    """A field the schema leaves optional but this request needs (or may not have): named
+    as a schema's refusal names it, in `errors`."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.field = field
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": [{"field": self.field, "message": self.detail}]}
 
 
 class ReasonRequired(Invalid):

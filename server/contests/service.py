@@ -16,7 +16,7 @@ from ..accounts.models import Role, User
 from ..community import service as clubs
 from ..community.models import ClubMember, ClubRole, Membership
 from ..directory.models import Business, StaffMember
-from ..errors import BusinessNotFound
+from ..errors import BusinessNotFound, FieldInvalid
 from .errors import (
     ContestClosed,
     ContestNotFound,
@@ -212,7 +212,9 @@ def enter(
         if user.role is not Role.CUSTOMER:
             raise WrongEntrant("Customers enter contests: sign in with a customer account.")
         if not display_name:
-            raise ContestRulesInvalid("Give the display_name the leaderboard shows for you.")
+            raise FieldInvalid(
+                "body.display_name", "Give the display_name the leaderboard shows for you."
+            )
         existing = session.scalar(
             select(ContestEntry).where(
                 ContestEntry.contest_id == contest.id, ContestEntry.user_id == user.id

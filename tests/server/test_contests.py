@@ -155,6 +155,21 @@ def test_the_job_finishes_a_contest_once_pays_prize_cards_and_tells_the_winners(
     assert late.json()["type"].endswith("/contest-closed")
 
 
+def test_a_customer_entering_without_a_display_name_is_told_to_give_one(client, shop):
+    contest = run_contest(shop)
+    customer = sign_up(client)
+    answer = customer.post(f"/api/v1/contests/{contest['id']}/entries", {})
+    assert answer.status_code == 422
+    assert answer.json()["type"].endswith("/invalid-request")
+    assert answer.json()["errors"] == [
+        {
+            "field": "body.display_name",
+            "message": "Give the display_name the leaderboard shows for you.",
+        }
+    ]
+    assert board(client, contest)["total"] == 0  # not entered
+
+
 def test_results_rebuilt_from_the_ledger_match_the_stored_ones(client, shop):
     contest = run_contest(shop, entrants="both", prizes=(1500,))
     founder, member, solo = sign_up(client), sign_up(client), sign_up(client)
