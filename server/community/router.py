@@ -282,10 +282,13 @@ def _donation(session: SessionDep, donation: Donation) -> DonationPublic:
 
 
 def _receipt(session: SessionDep, donation: Donation) -> DonationReceipt:
+    """The donor's own: named to them, anonymous or not (members see 'Anonymous')."""
     club = session.get_one(Club, donation.club_id)  # a closed club's too: receipts stay
+    public = _donation(session, donation).model_dump()
     return DonationReceipt(
-        **_donation(session, donation).model_dump(),
+        **public | {"donor": _name(session, donation.club_id, donation.donor_id)},
         club_name=club.name,
+        anonymous=donation.anonymous,
         payment_reference=donation.payment_reference,
         gift_card_id=donation.card_id,
     )

@@ -116,6 +116,7 @@ class DonationReceipt(DonationPublic):
     """Your own donation: the receipt, with the payment's reference or the gift card."""
 
     club_name: str
+    anonymous: bool = Field(description="the club's members see 'Anonymous'; you see your name")
     payment_reference: str = Field(description="the gateway's; empty when from a gift card")
     gift_card_id: str | None = Field(description="the gift card it came from, if one")
 

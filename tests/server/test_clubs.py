@@ -248,7 +248,13 @@ def test_donations_fill_the_fund_once_each_and_members_see_them(client, customer
     ]
     assert stranger.get(f"/api/v1/clubs/{club['id']}/funds").status_code == 403  # members only
     [mine] = stranger.get("/api/v1/me/donations").json()["items"]  # the donor's own receipt
-    assert mine["amount"]["minor"] == 500
+    assert (mine["amount"]["minor"], mine["anonymous"]) == (500, True)
+    # Anonymous to everyone but themselves (docs/community.md).
+    quiet = donate(bea, club, 300, anonymous=True).json()
+    assert (quiet["donor"], quiet["anonymous"]) == ("Bea", True)
+    assert [d["donor"] for d in bea.get("/api/v1/me/donations").json()["items"]] == ["Bea", "Bea"]
+    funds = customer.get(f"/api/v1/clubs/{club['id']}/funds").json()
+    assert [d["donor"] for d in funds["items"]] == ["Anonymous", "Anonymous", "Bea"]
 
 
 def test_a_declined_or_refused_donation_changes_nothing(client, customer):
