@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -81,7 +81,7 @@ def delivery_time(asked: datetime | None, now: datetime) -> datetime:
             f"A gift can wait at most {LATEST_DELIVERY.days} days: choose a delivery time "
             f"before {(now + LATEST_DELIVERY).date().isoformat()}."
         )
-    return max(asked, now)
+    return max(asked, now).astimezone(UTC)  # kept and answered in UTC, as every time
 
 
 def buy_gift(

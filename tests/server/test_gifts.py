@@ -205,6 +205,7 @@ def test_a_scheduled_gift_is_sent_at_its_time_and_only_once(
     at = (clock.now + timedelta(days=2)).astimezone(paris).replace(microsecond=0)
     gift = bought(customer, shop, deliver_at=at.isoformat())
     assert datetime.fromisoformat(gift["deliver_at"]) == at
+    assert gift["deliver_at"].endswith("Z")  # answered in UTC, as every time is
 
     worker.run_once()
     clock.now = at - timedelta(minutes=1)
