@@ -15,8 +15,6 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from sync.wire import Line, Prose
-
 from ..accounts import repository as accounts
 from ..accounts.jwt_tokens import TokenSigner
 from ..accounts.models import AccountSession, Role, User
@@ -25,6 +23,7 @@ from ..errors import ConsoleSignInRefused, DomainError
 from ..fraud.models import ReviewStatus
 from ..routing import include_flat
 from ..web import signin as web_signin
+from ..web.forms import RAW_MAX, sign_in_problem
 from ..web.pages import PAGE_HEADERS, see_other, templates_in
 from . import cookies, repository, service, signin
 from .dashboards import BUSY_DAYS, DAYS, dashboard
@@ -39,8 +38,10 @@ templates = templates_in(_HERE / "templates")
 router = APIRouter(prefix=cookies.PATH, include_in_schema=False)
 
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-Search = Annotated[str, Query(max_length=100)]
-Reason = Annotated[Prose, Form(max_length=service.MAX_REASON * 2)]
+# Text as typed: checked by the page or its service, which says what is wrong on the page.
+Search = Annotated[str, Query(max_length=RAW_MAX)]
+Text = Annotated[str, Form(max_length=RAW_MAX)]
+MAX_SEARCH = 100  # the search box's `maxlength`
 
 
 class SignInNeeded(Exception):
@@ -119,10 +120,13 @@ def sign_in_page(request: Request) -> HTMLResponse:
 def sign_in(
     request: Request,
     session: SessionDep,
-    email: Annotated[Line, Form(max_length=254)] = "",
-    password: Annotated[Line, Form(max_length=200)] = "",
-    code: Annotated[Line, Form(max_length=40)] = "",
+    email: Text = "",
+    password: Text = "",
+    code: Text = "",
 ) -> Response:
+    problem = sign_in_problem(email, password, code)
+    if problem is not None:
+        return _page(request, "sign_in.html", {"email": email, "error": problem}, status=422)
     form = web_signin.SignInForm(email, password, code)
     outcome = web_signin.sign_in(request, session, form, signin.check_admin, ConsoleSignInRefused)
     if isinstance(outcome, web_signin.Refusal):
@@ -158,12 +162,26 @@ def home(request: Request, admin: ConsoleAdmin, session: SessionDep) -> HTMLResp
     return _page(request, "home.html", context, admin=admin)
 
 
+def _searched(q: str) -> tuple[str, str | None]:
+    """What a search box's text looks for, and what to tell of it: a search longer than the
+    box takes (a link, a script) looks for its first `MAX_SEARCH` characters."""
+    if len(q.strip()) <= MAX_SEARCH:
+        return q, None
+    told = (
+        f"A search looks for at most {MAX_SEARCH} characters: this one looked for its first "
+        f"{MAX_SEARCH}."
+    )
+    return q.strip()[:MAX_SEARCH], told
+
+
 @router.get("/businesses")
 def businesses(
     request: Request, admin: ConsoleAdmin, session: SessionDep, q: Search = "", offset: Offset = 0
 ) -> HTMLResponse:
-    found = repository.search_businesses(session, q, offset)
-    return _page(request, "businesses.html", {"q": q, "found": found}, admin=admin)
+    text, told = _searched(q)
+    found = repository.search_businesses(session, text, offset)
+    context = {"q": text, "found": found, "told": told, "most": MAX_SEARCH}
+    return _page(request, "businesses.html", context, admin=admin)
 
 
 def _business_page(
@@ -230,7 +248,7 @@ def suspend_or_restore(
     session: SessionDep,
     business_id: str,
     action: Literal["suspend", "restore"],
-    reason: Reason = "",
+    reason: Text = "",
 ) -> Response:
     return _act(request, admin, session, business_id, reason, suspend=action == "suspend")
 
@@ -250,8 +268,17 @@ def _list_page(
     status: int = 200,
 ) -> HTMLResponse:
     table = LISTS[name]
-    rows = table.rows(session, q, offset)
-    context = {"name": name, "table": table, "rows": rows, "q": q, "error": error}
+    text, told = _searched(q)
+    rows = table.rows(session, text, offset)
+    context = {
+        "name": name,
+        "table": table,
+        "rows": rows,
+        "q": text,
+        "error": error,
+        "told": told,
+        "most": MAX_SEARCH,
+    }
     return _page(request, "list.html", context, admin=admin, status=status)
 
 
@@ -274,7 +301,7 @@ def resolve_review(
     session: SessionDep,
     review_id: str,
     outcome: Annotated[Literal["cleared", "confirmed"], Form()],
-    reason: Reason = "",
+    reason: Text = "",
 ) -> Response:
     try:
         service.resolve_fraud_review(

@@ -18,6 +18,7 @@ from ..errors import (
 )
 from ..fraud import service as fraud
 from ..fraud.models import ReviewStatus
+from ..web.forms import field_problem
 from .models import AdminAction, AdminActionKind
 
 __all__ = ["MAX_REASON", "resolve_fraud_review", "restore_business", "suspend_business"]
@@ -26,11 +27,14 @@ MAX_REASON = 500
 
 
 def _reason(text: str) -> str:
-    reason = " ".join(text.split())
+    reason = " ".join(text.split())  # on one line: pasted line breaks become spaces
     if not reason:
         raise ReasonRequired("Say why, in a few words: the audit log keeps the reason.")
     if len(reason) > MAX_REASON:
         raise ReasonRequired(f"Keep the reason under {MAX_REASON} characters.")
+    problem = field_problem("Reason", reason, MAX_REASON)  # a control character is left
+    if problem is not None:
+        raise ReasonRequired(problem)
     return reason
 
 

@@ -18,7 +18,6 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 
 from sync.money import Money
-from sync.wire import Line, Prose
 
 from ..accounts import repository as accounts
 from ..accounts.jwt_tokens import CONSOLE_LIFETIME, TokenSigner
@@ -26,7 +25,7 @@ from ..accounts.models import AccountSession, Role, User
 from ..db import SessionDep
 from ..deps import SalesDep, in_purchase_lane
 from ..directory.models import Business
-from ..errors import DomainError, ShopSignInRefused
+from ..errors import DomainError, IdempotencyKeyReused, ShopSignInRefused
 from ..fraud.client import client_of
 from ..gifts import service as gifts
 from ..gifts.models import Gift
@@ -36,6 +35,7 @@ from ..routing import include_flat
 from ..wallet.idempotency import Outcome, idempotent
 from ..web import signin as web_signin
 from ..web.cookies import Csrf, set_cookie
+from ..web.forms import RAW_MAX, sign_in_problem
 from ..web.pages import PAGE_HEADERS, see_other, templates_in
 from . import service, signin
 
@@ -47,8 +47,9 @@ _HERE = FilePath(__file__).parent
 templates = templates_in(_HERE / "templates")
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
-Field = Annotated[Line, Form(max_length=600)]  # text as the API's: no control characters
-Message = Annotated[Prose, Form(max_length=600)]  # a gift's message may have several lines
+# Text as typed: the service checks it as the API's text (`service.order_of`), so a field it
+# refuses brings the form back saying why, with what was typed.
+Field = Annotated[str, Form(max_length=RAW_MAX)]
 
 
 SESSION_COOKIE = "tillpoint_shop"
@@ -137,6 +138,7 @@ def _shop_page(
     context = {
         "business": business,
         "form": form or service.ShopForm("", "", "", "me", "", "", "", "", ""),
+        "fields": service.FIELDS,
         "error": error,
         "once": secrets.token_urlsafe(24),  # a new one-time token: a new purchase
         "test_cards": _test_cards(request),
@@ -154,10 +156,13 @@ def sign_in_page(request: Request) -> HTMLResponse:
 def sign_in(
     request: Request,
     session: SessionDep,
-    email: Annotated[Line, Form(max_length=254)] = "",
-    password: Annotated[Line, Form(max_length=200)] = "",
-    code: Annotated[Line, Form(max_length=40)] = "",
+    email: Field = "",
+    password: Field = "",
+    code: Field = "",
 ) -> Response:
+    problem = sign_in_problem(email, password, code)
+    if problem is not None:
+        return _page(request, "sign_in.html", {"email": email, "error": problem}, status=422)
     form = web_signin.SignInForm(email, password, code)
     outcome = web_signin.sign_in(request, session, form, signin.check_customer, ShopSignInRefused)
     if isinstance(outcome, web_signin.Refusal):
@@ -187,20 +192,32 @@ def my_cards(request: Request, customer: ShopCustomer, session: SessionDep) -> H
     return _page(request, "my_cards.html", {"customer": customer, "cards": found})
 
 
+def _balance_page(
+    request: Request,
+    code: str = "",
+    found: service.Balance | None = None,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {"code": code, "found": found, "error": error, "most": service.MAX_CODE}
+    return _page(request, "balance.html", context, status=status)
+
+
 @router.get("/balance")
 def balance_page(request: Request) -> HTMLResponse:
-    return _page(request, "balance.html", {"code": "", "found": None, "error": None})
+    return _balance_page(request)
 
 
 @router.post("/balance", dependencies=[CsrfChecked])
-def balance(
-    request: Request, session: SessionDep, code: Annotated[Line, Form(max_length=300)] = ""
-) -> HTMLResponse:
+def balance(request: Request, session: SessionDep, code: Field = "") -> HTMLResponse:
     try:
         request.app.state.code_limiter.hit(f"shop-balance:{client_of(request).address}", "code")
     except Problem as exc:
-        context = {"code": "", "found": None, "error": exc.detail}
-        return _page(request, "balance.html", context, status=429)
+        return _balance_page(request, error=exc.detail, status=429)
+    problem = service.code_problem(code)
+    if problem is not None:
+        return _balance_page(request, code, error=problem, status=422)
     found = service.card_balance_by_code(session, code)
     error = None
     if found is None:
@@ -208,10 +225,7 @@ def balance(
             "No card has that code. Check it against your gift email (it looks like "
             "ABCD-EFGH-JKMN) and try again."
         )
-    status = 200 if found else 404
-    return _page(
-        request, "balance.html", {"code": code, "found": found, "error": error}, status=status
-    )
+    return _balance_page(request, code, found, error=error, status=200 if found else 404)
 
 
 @router.get("/{business_id}")
@@ -234,7 +248,7 @@ async def buy(
     for_whom: Field = "me",
     recipient_name: Field = "",
     recipient_email: Field = "",
-    message: Message = "",
+    message: Field = "",
     deliver_on: Field = "",
     card_number: Field = "",
 ) -> Response:
@@ -276,11 +290,13 @@ async def buy(
         }
         try:
             status, answer = idempotent(session, "shop", once, asked, operation)
-        except DomainError as exc:  # the token was used for another purchase
+        except DomainError as exc:
             session.rollback()
-            return _shop_page(request, business, form, error=exc.detail, status=exc.status)
+            said = service.ALREADY_SENT if isinstance(exc, IdempotencyKeyReused) else exc.detail
+            return _shop_page(request, business, form, error=said, status=exc.status)
         if status != 201:
-            return _shop_page(request, business, form, error=answer.get("detail"), status=status)
+            said = service.refusal_words(answer, business.currency)
+            return _shop_page(request, business, form, error=said, status=status)
         return see_other(f"{PATH}/{business.id}/bought/{answer['gift_id']}")
 
     # It waits on the payment provider: in the purchases' lane, not the shared pool.

@@ -4,8 +4,9 @@ oneself it is a gift to one's own email — so it arrives by email with its QR c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -16,24 +17,62 @@ from sync.money import Money, MoneyError
 from ..accounts.codes import hash_code
 from ..billing.subscriptions import standing
 from ..directory.models import Business
+from ..errors import PROBLEM_BASE, CardBalanceLimit
 from ..gifts.models import Gift
 from ..gifts.schemas import GiftPurchase
 from ..gifts.service import Buyer, GiftOrder
 from ..wallet import cards
 from ..wallet.models import GiftCard
+from ..web.forms import field_problem, lines
 
-__all__ = ["Balance", "ShopForm", "card_balance_by_code", "cards_of", "open_shop", "order_of"]
+__all__ = [
+    "ALREADY_SENT",
+    "FIELDS",
+    "MAX_CODE",
+    "Balance",
+    "FormProblem",
+    "ShopField",
+    "ShopForm",
+    "card_balance_by_code",
+    "cards_of",
+    "code_problem",
+    "open_shop",
+    "order_of",
+    "refusal_words",
+]
 
-# What each form field is called on the page, for errors in plain words.
+MAX_CODE = 300  # a gift email's code, or a card's QR text (at most 240)
+ALREADY_SENT = "This form was already sent: open the shop page again to buy another card."
+
+
+@dataclass(frozen=True, slots=True)
+class ShopField:
+    """A text field of the shop's form: its label on the page, and the most it takes (the
+    API's gift purchase's limits, `GiftPurchase`; the page's `maxlength`)."""
+
+    label: str
+    most: int
+    multiline: bool = False
+
+
+FIELDS = {
+    "email": ShopField("Your email", 254),
+    "name": ShopField("Your name", 100),
+    "recipient_name": ShopField("Their name", 100),
+    "recipient_email": ShopField("Their email", 254),
+    "message": ShopField("Your message", 500, multiline=True),
+    "card_number": ShopField("Payment card number", 30),
+}
+_MINE = ("email", "name", "card_number")  # the fields a card for oneself reads
+
+# What each of the API's fields is called on the page, for errors in plain words.
 _LABELS = {
     "amount_minor": "Amount",
-    "payment": "Card number",
-    "card_number": "Card number",
+    "payment": "Payment card number",
     "recipient_email": "Their email",
     "recipient_name": "Their name",
-    "message": "Message",
+    "message": "Your message",
     "from_name": "Your name",
-    "email": "Your email",
 }
 
 
@@ -81,16 +120,31 @@ def _delivery(deliver_on: str, now: datetime) -> datetime | None:
     return datetime.combine(day, time(9), tzinfo=UTC)
 
 
+def _check_text(form: ShopForm, *, for_me: bool) -> None:
+    """Refuse, in words naming the field, text the API would refuse: a control character
+    (often pasted in: a word processor's soft line break) or too long a text. Only the
+    fields the purchase reads: a card for oneself reads no gift's fields."""
+    for name, field in FIELDS.items():
+        if for_me and name not in _MINE:
+            continue
+        value = getattr(form, name).strip()
+        problem = field_problem(field.label, value, field.most, multiline=field.multiline)
+        if problem is not None:
+            raise FormProblem(problem)
+
+
 def order_of(business: Business, form: ShopForm, now: datetime) -> tuple[Buyer, GiftOrder]:
     """The buyer and the gift order the form asks for, or `FormProblem` saying what to fix.
     The limits are the API's gift purchase's (`GiftPurchase`)."""
+    for_me = form.for_whom != "someone"
+    form = replace(form, message=lines(form.message))  # a browser sends CRLF
+    _check_text(form, for_me=for_me)
     try:
         amount = Money.parse(form.amount, business.currency)
     except MoneyError:
         raise FormProblem(
             f"Amount: give an amount in {business.currency}, such as 25 or 25.00."
         ) from None
-    for_me = form.for_whom != "someone"
     email = form.email.strip()
     fields = {
         "amount_minor": amount.minor,
@@ -102,9 +156,12 @@ def order_of(business: Business, form: ShopForm, now: datetime) -> tuple[Buyer, 
     }
     try:
         GiftPurchase.model_validate({**fields, "recipient_email": email})  # the buyer's
+    except ValidationError as exc:
+        raise FormProblem(_words(exc, buyer=True)) from None
+    try:
         purchase = GiftPurchase.model_validate(fields)
     except ValidationError as exc:
-        raise FormProblem(_words(exc, mine=for_me)) from None
+        raise FormProblem(_words(exc, buyer=for_me)) from None
     order = GiftOrder(
         business_id=business.id,
         amount_minor=purchase.amount_minor,
@@ -117,15 +174,33 @@ def order_of(business: Business, form: ShopForm, now: datetime) -> tuple[Buyer, 
     return Buyer(email=email, name=purchase.from_name), order
 
 
-def _words(exc: ValidationError, *, mine: bool) -> str:
+def _words(exc: ValidationError, *, buyer: bool) -> str:
+    """What the API's validation error on a field means, in words for the form (the buyer's
+    own email is checked in the recipient's place)."""
     error = exc.errors()[0]
     field = str(error["loc"][0]) if error["loc"] else ""
     label = _LABELS.get(field, field)
-    if field == "recipient_email" and mine:
-        label = "Your email"
+    if field == "recipient_email":
+        label = "Your email" if buyer else "Their email"
+        return f"{label}: give an address such as name@example.com."
     if field == "amount_minor":
-        return "Amount: give an amount above zero and within the card limit."
-    return f"{label}: {error['msg'].removeprefix('Value error, ')}."
+        if error["type"] == "greater_than":
+            return "Amount: give an amount above zero."
+        return "Amount: that is more than a card can hold. Choose a smaller amount."
+    if field == "recipient_name" and error["type"] == "string_too_short":
+        return "Give their name."
+    if error["type"] == "string_too_long":
+        return f"{label}: shorten it to at most {error['ctx']['max_length']} characters."
+    return f"{label}: {error['msg'].removeprefix('Value error, ').rstrip('.')}."
+
+
+def refusal_words(answer: dict[str, Any], currency: str) -> str:
+    """What a refused purchase's answer (its problem document) says, in words for the shop's
+    form: the API's, but where they speak of an existing card or of the API."""
+    if answer.get("type") == PROBLEM_BASE + CardBalanceLimit.code:
+        most = Money.of(int(answer["limit_minor"]), currency).format()
+        return f"A card can hold at most {most}: choose a smaller amount."
+    return str(answer.get("detail", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +226,17 @@ def cards_of(session: Session, user_id: str) -> list[Balance]:
     return [_balance(session, card) for card in owned]
 
 
+def code_problem(code: str) -> str | None:
+    """What is wrong with a code as typed, in words; None when nothing is."""
+    return field_problem("Code", code.strip(), MAX_CODE)
+
+
 def card_balance_by_code(session: Session, code: str) -> Balance | None:
     """The card a code names: the code from its gift email (`ABCD-EFGH-JKMN`), or its QR
-    code's text. None when no card has it."""
+    code's text. None when no card has it (or the code is not one: `code_problem`)."""
     text = code.strip()
+    if code_problem(text) is not None:
+        return None
     card = session.scalar(select(GiftCard).where(GiftCard.token == text)) if text else None
     if card is None and text:
         gift = session.scalar(select(Gift).where(Gift.code_hash == hash_code(text)))

@@ -383,6 +383,22 @@ def test_a_list_pages_through_everything_once(client):
     assert "30 in all, showing 26–30." in text
 
 
+@pytest.mark.parametrize("path", ["/console/businesses", "/console/lists/users"])
+def test_a_search_longer_than_the_box_takes_looks_for_its_start_and_says_so(client, shop, path):
+    signed_in_admin(client)
+    page = client.get(path)
+    assert re.search(r'<input id="q"[^>]*maxlength="100"', page.text)
+    long = client.get(path, params={"q": "Corner" + " " * 94 + "x" * 200})
+    assert long.status_code == 200
+    assert long.headers["content-type"].startswith("text/html")
+    assert (
+        "A search looks for at most 100 characters: this one looked for its first 100." in long.text
+    )
+    assert f'value="Corner{" " * 94}"' in long.text  # what it looked for
+    if path == "/console/businesses":
+        assert "Corner Café" in long.text
+
+
 def test_a_console_sign_in_from_a_new_device_is_screened_and_told_like_the_apps(client):
     from sqlalchemy import select
 
@@ -416,11 +432,29 @@ def test_control_characters_in_a_form_field_are_refused_and_change_nothing(clien
     admin = signed_in_admin(client)
     page = f"/console/businesses/{shop.business_id}"
     refused = admin.submit(page, f"{page}/suspend", reason=f"spam {text}")
-    assert 400 <= refused.status_code < 500, refused.text
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("text/html")  # the page, saying why
+    assert "Reason: remove the invisible character after" in refused.text
     assert "Corner Café" in listed(client)
     assert client.get("/console/audit").text.count("business suspended") == 0
 
     stranger = ConsoleAdmin(client, f"ops{text}@example.com", admin.secret)
-    assert 400 <= stranger.sign_in().status_code < 500
-    assert 400 <= admin.sign_in(password=PASSWORD + text).status_code < 500
-    assert 400 <= admin.sign_in(code=f"1234{text}").status_code < 500
+    for signed in (
+        stranger.sign_in(),
+        admin.sign_in(password=PASSWORD + text),
+        admin.sign_in(code=f"1234{text}"),
+    ):
+        assert signed.status_code == 422, signed.text
+        assert signed.headers["content-type"].startswith("text/html")
+        assert "remove the invisible character" in signed.text
+        assert '<form method="post" action="/console/sign-in"' in signed.text
+
+
+def test_a_reason_longer_than_the_box_takes_is_said_on_the_page(client, shop):
+    admin = signed_in_admin(client)
+    page = f"/console/businesses/{shop.business_id}"
+    refused = admin.submit(page, f"{page}/suspend", reason="spam " * 400)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "Keep the reason under 500 characters." in refused.text
+    assert client.get("/console/audit").text.count("business suspended") == 0

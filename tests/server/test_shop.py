@@ -9,9 +9,11 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage as Message
+from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from server.app import create_app
@@ -27,6 +29,10 @@ CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 TOKEN = re.compile(r"the till can take its text: (.+?)\r?$", re.MULTILINE)
 ONCE = re.compile(r'name="once" value="([^"]+)"')
 DECLINED = "4000 0000 0000 0002"
+ERROR = re.compile(r'<p class="error" role="alert"[^>]*>(.*?)</p>', re.DOTALL)
+CARD_INPUT = re.compile(r'<input id="card_number"[^>]*>')
+# The API's and the validator's wording, never shown in the shop.
+NOT_PLAIN = ("should have", "value is not", "Value error", "Idempotency", "..", "items")
 
 
 @pytest.fixture
@@ -64,6 +70,16 @@ def for_me(**changes: str) -> dict[str, str]:
     }
 
 
+def as_gift(**changes: str) -> dict[str, str]:
+    return {
+        "for_whom": "someone",
+        "recipient_name": "Sam",
+        "recipient_email": "sam@example.com",
+        "message": "Happy birthday",
+        **changes,
+    }
+
+
 def buy(client: TestClient, business_id: str, tokens: dict[str, str] | None = None, **fields: str):
     tokens = tokens or form_of(client, business_id)
     return client.post(
@@ -76,6 +92,13 @@ def counts(sessions) -> tuple[int, int]:
         gifts = session.scalar(select(func.count()).select_from(Gift))
         cards = session.scalar(select(func.count()).select_from(GiftCard))
     return gifts or 0, cards or 0
+
+
+def error_of(html: str) -> str:
+    """What the page's error says, as a person reads it."""
+    found = ERROR.search(html)
+    assert found is not None, html
+    return unescape(found.group(1))
 
 
 def attachment(message: Message) -> bytes:
@@ -142,6 +165,14 @@ def test_a_gift_waits_for_its_day(client, cafe, worker, sink: Sink, sessions):
         assert gift.deliver_at == datetime(day.year, day.month, day.day, 9, tzinfo=UTC)
 
 
+def test_a_message_of_several_lines_keeps_them(client, cafe, sessions):
+    """A browser sends a text area's lines with CRLF: the gift keeps them as lines."""
+    bought = buy(client, cafe, None, **as_gift(message="Dear Sam,\r\nHappy birthday!\r\n\tPat"))
+    assert bought.status_code == 303, error_of(bought.text)
+    with sessions() as session:
+        assert session.scalars(select(Gift.message)).one() == "Dear Sam,\nHappy birthday!\n\tPat"
+
+
 def test_a_form_sent_twice_buys_once(client, cafe, sessions):
     tokens = form_of(client, cafe)
     first = buy(client, cafe, tokens)
@@ -151,6 +182,10 @@ def test_a_form_sent_twice_buys_once(client, cafe, sessions):
     assert counts(sessions) == (1, 1)
     other = buy(client, cafe, tokens, amount="30")  # the same token for another purchase
     assert other.status_code == 409
+    assert error_of(other.text) == (
+        "This form was already sent: open the shop page again to buy another card."
+    )
+    assert 'value="30"' in other.text  # what was typed
     assert counts(sessions) == (1, 1)
 
 
@@ -158,21 +193,45 @@ def test_a_form_sent_twice_buys_once(client, cafe, sessions):
     ("fields", "status", "words"),
     [
         ({"card_number": DECLINED}, 402, "The card was declined: use another card."),
-        ({"amount": "lots"}, 422, "Amount: give an amount in GBP"),
-        ({"amount": "0"}, 422, "Amount: give an amount above zero"),
-        ({"amount": "99999999"}, 422, "within the card limit"),
-        ({"email": "not an email"}, 422, "Your email:"),
-        ({"for_whom": "someone", "recipient_email": "x@example.com"}, 422, "Their name:"),
-        ({"for_whom": "someone", "recipient_name": "Sam"}, 422, "Their email:"),
+        ({"amount": "lots"}, 422, "Amount: give an amount in GBP, such as 25 or 25.00."),
+        ({"amount": "0"}, 422, "Amount: give an amount above zero."),
         (
-            {
-                "for_whom": "someone",
-                "recipient_name": "Sam",
-                "recipient_email": "s@example.com",
-                "deliver_on": "31/01/2027",
-            },
+            {"amount": "100000"},
+            409,
+            "A card can hold at most £750.00: choose a smaller amount.",
+        ),
+        ({"amount": "99999999"}, 422, "Amount: that is more than a card can hold"),
+        (
+            {"email": "not an email"},
             422,
-            "Delivery date: give a date such as",
+            "Your email: give an address such as name@example.com.",
+        ),
+        (
+            {"email": ""},
+            422,
+            "Your email: give an address such as name@example.com.",
+        ),
+        (
+            as_gift(email="not an email"),  # the buyer's, on a gift
+            422,
+            "Your email: give an address such as name@example.com.",
+        ),
+        (as_gift(recipient_name=""), 422, "Give their name."),
+        (as_gift(recipient_name="   "), 422, "Give their name."),
+        (
+            as_gift(recipient_email=""),
+            422,
+            "Their email: give an address such as name@example.com.",
+        ),
+        (
+            as_gift(recipient_email="sam.example.com"),
+            422,
+            "Their email: give an address such as name@example.com.",
+        ),
+        (
+            as_gift(deliver_on="31/01/2027"),
+            422,
+            "Delivery date: give a date such as 2027-01-31, or leave it empty.",
         ),
     ],
 )
@@ -181,8 +240,9 @@ def test_refusals_are_said_on_the_form_and_charge_nothing(
 ):
     refused = buy(client, cafe, **fields)
     assert refused.status_code == status
-    assert words in refused.text
-    assert 'class="error"' in refused.text
+    said = error_of(refused.text)
+    assert words in said
+    assert not any(words in said for words in NOT_PLAIN), said
     assert counts(sessions) == (0, 0)
     assert '4000000000000002"' not in refused.text  # the card number is not echoed back
     # The form shown again carries a new one-time token: correcting it buys the card.
@@ -219,6 +279,109 @@ def test_control_characters_in_a_shop_field_are_refused_and_change_nothing(
         follow_redirects=False,
     )
     assert 400 <= signed.status_code < 500, signed.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        (
+            as_gift(message="Happy\vbirthday"),  # a soft line break, pasted from Word
+            "Your message: remove the invisible character after “Happy”",
+        ),
+        (
+            as_gift(message="Dear Sam,\r\nHappy\x0cbirthday"),
+            "Your message: remove the invisible character after “Dear Sam, Happy”",
+        ),
+        ({"name": "Pat\x1b[31m"}, "Your name: remove the invisible character after “Pat”"),
+        ({"name": "\x00Pat"}, "Your name: remove the invisible character at its start"),
+        (as_gift(recipient_name="S\x07am"), "Their name: remove the invisible character"),
+        ({"email": "pat@example.com\x00"}, "Your email: remove the invisible character"),
+        (
+            {"name": "P" * 700},
+            "Your name: shorten it to at most 100 characters (it has 700).",
+        ),
+        (
+            {"email": "p" * 300 + "@example.com"},
+            "Your email: shorten it to at most 254 characters (it has 312).",
+        ),
+        (as_gift(recipient_name="S" * 101), "Their name: shorten it to at most 100 characters"),
+        (
+            as_gift(recipient_email="s" * 250 + "@example.com"),
+            "Their email: shorten it to at most 254 characters",
+        ),
+        (as_gift(message="x" * 700), "Your message: shorten it to at most 500 characters"),
+        ({"card_number": "4" * 31}, "Payment card number: shorten it to at most 30 characters"),
+    ],
+)
+def test_a_field_the_shop_cannot_take_brings_the_form_back_with_what_was_typed(
+    client, cafe, sessions, fields, words
+):
+    """A pasted control character or too long a text is said on the page, in words naming
+    the field, with everything typed but the card number — not a bare JSON document."""
+    refused = buy(client, cafe, **fields)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("text/html")
+    assert f'<form method="post" action="/shop/{cafe}"' in refused.text
+    said = error_of(refused.text)
+    assert said.startswith(words), said
+    assert not any(words in said for words in NOT_PLAIN), said
+    typed = {**for_me(), **fields}
+    for name in ("amount", "email", "name", "recipient_name", "recipient_email"):
+        if name in typed:
+            assert f'value="{escape(typed[name])}"' in refused.text, name
+    if "message" in typed:
+        assert f">{escape(typed['message'])}</textarea>" in refused.text
+    if typed["for_whom"] == "someone":
+        assert 'value="someone" checked' in refused.text
+    (card_input,) = CARD_INPUT.findall(refused.text)
+    assert "value=" not in card_input  # the card number is not echoed back
+    assert counts(sessions) == (0, 0)
+
+
+def test_the_shop_forms_inputs_take_what_the_server_takes(client, cafe):
+    """The page's inputs stop typing where the server would refuse (`maxlength`)."""
+    page = client.get(f"/shop/{cafe}").text
+    for name, most in [
+        ("email", 254),
+        ("name", 100),
+        ("recipient_name", 100),
+        ("recipient_email", 254),
+        ("card_number", 30),
+    ]:
+        (tag,) = re.findall(rf'<input id="{name}"[^>]*>', page)
+        assert f'maxlength="{most}"' in tag, tag
+    assert re.search(r'<textarea id="message"[^>]*maxlength="500"', page)
+
+
+def test_the_balance_and_sign_in_forms_say_what_to_fix_on_the_page(client):
+    page = client.get("/shop/balance")
+    pasted = client.post("/shop/balance", data={"csrf": csrf_of(page.text), "code": "ABCD\x0b-EF"})
+    assert pasted.status_code == 422
+    assert pasted.headers["content-type"].startswith("text/html")
+    assert error_of(pasted.text).startswith("Code: remove the invisible character after “ABCD”")
+    assert 'value="ABCD\x0b-EF"' in pasted.text
+    long = client.post("/shop/balance", data={"csrf": csrf_of(page.text), "code": "A" * 400})
+    assert long.status_code == 422
+    assert error_of(long.text) == "Code: shorten it to at most 300 characters (it has 400)."
+
+    def signed(**fields: str):
+        form = client.get("/shop/sign-in")
+        data = {"csrf": csrf_of(form.text), "email": "pat@example.com", "password": "x", **fields}
+        return client.post("/shop/sign-in", data=data, follow_redirects=False)
+
+    email = signed(email="pat\x0b@example.com")
+    assert email.status_code == 422
+    assert email.headers["content-type"].startswith("text/html")
+    assert error_of(email.text).startswith("Email: remove the invisible character after “pat”")
+    assert 'value="pat\x0b@example.com"' in email.text
+    password = signed(password="sec\x00ret")
+    assert password.status_code == 422
+    said = error_of(password.text)
+    assert said.startswith("Password: ")
+    assert "sec" not in said  # a password is never quoted back
+    assert error_of(signed(email="p" * 300 + "@example.com").text).startswith(
+        "Email: shorten it to at most 254 characters"
+    )
 
 
 def test_a_form_without_its_csrf_token_buys_nothing(client, cafe, sessions):
