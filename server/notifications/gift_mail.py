@@ -112,6 +112,7 @@ class GiftMailer:
             gift.code,
             claim_link(self.settings, gift.code),
             (qr.cid, card.token),
+            own=gift.recipient_email.casefold() == gift.buyer_email.casefold(),
         )
         return OutgoingEmail(
             to=gift.recipient_email,

@@ -320,9 +320,16 @@ def gift_received(
     code: str,
     link: str,
     qr: tuple[str, str] | None = None,
+    *,
+    own: bool = False,
 ) -> Message:
-    """`qr`: the card's QR code image's content id and the code's text, for the till."""
-    lines = [f"{sender} sent you a {business} gift card holding {amount.format()}."]
+    """`qr`: the card's QR code image's content id and the code's text, for the till.
+    `own`: the buyer bought it for themselves (the shop's "for me"): no one sent it."""
+    title = f"Your {business} gift card" if own else f"{sender} sent you a {business} gift card"
+    if own:
+        lines = [f"Here is the {business} gift card you bought, holding {amount.format()}."]
+    else:
+        lines = [f"{sender} sent you a {business} gift card holding {amount.format()}."]
     if note:
         lines.append(f"Their message: “{note}”")
     lines += [
@@ -332,14 +339,14 @@ def gift_received(
         f"Check its balance any time at Tillpoint's shop with the code {code}.",
     ]
     if qr is None:
-        return _message(f"{sender} sent you a {business} gift card", lines)
+        return _message(title, lines)
     cid, token = qr
     lines += [
         f"To pay with it at {business}, show the till this card's QR code (card.png, attached). "
         "It is worth money like cash: show it only at the till.",
         f"If the code does not scan, the till can take its text: {token}",
     ]
-    return _message(f"{sender} sent you a {business} gift card", lines, (cid, "The card's QR code"))
+    return _message(title, lines, (cid, "The card's QR code"))
 
 
 def gift_claimed_by_recipient(business: str, amount: Money, recipient: str) -> Message:

@@ -120,8 +120,10 @@ def test_a_card_for_oneself_arrives_by_email_with_its_qr_code_and_its_balance_sh
     assert "You paid £25.00 for a Corner Café gift card" in thanks.text
     worker.run_once()
     (email,) = sink.to("pat@example.com")
+    assert email["Subject"] == "Your Corner Café gift card"  # no one "sent" it: Pat bought it
     text = email.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-    assert "gift card holding £25.00" in text
+    assert "the Corner Café gift card you bought, holding £25.00" in text
+    assert "sent you" not in text
     token = TOKEN.search(text)
     assert token is not None
     with sessions() as session:
