@@ -17,7 +17,10 @@ from sync.cli.common import EXIT_OK, CommandError, Commands
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session
+
+    from .keys.keyring import Keyring
 
 DEFAULT_PORT = 8000
 
@@ -47,9 +50,19 @@ def _instant(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _add_database_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, help="folder for the SQLite file and keys")
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: $DATABASE_URL or SQLite)")
+def _add_database_options(parser: argparse.ArgumentParser, *, action: bool = True) -> None:
+    """The options `server` has, and each action again, so that they can come before the
+    action or after it. An action's copies default to nothing at all (not None): else their
+    default would overwrite what was given before the action."""
+    default = argparse.SUPPRESS if action else None
+    parser.add_argument(
+        "--data-dir", type=Path, default=default, help="folder for the SQLite file and keys"
+    )
+    parser.add_argument(
+        "--database-url",
+        default=default,
+        help="SQLAlchemy URL (default: $DATABASE_URL or SQLite)",
+    )
 
 
 def register(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -58,7 +71,7 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="run the API server; migrate, rotate keys, run jobs and billing, import rates",
         description="Run the Tillpoint API server with uvicorn (the default action).",
     )
-    _add_database_options(server)
+    _add_database_options(server, action=False)
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=DEFAULT_PORT)
     server.add_argument(
@@ -190,28 +203,127 @@ def register_demo(commands: Commands[argparse.ArgumentParser]) -> None:
 def _migrate(settings: Settings) -> None:
     from .migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        upgrade(settings.effective_database_url)
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot make the data folder {settings.data_dir} ({exc.strerror or exc}): "
+            "pass --data-dir with a folder this user can write to"
+        ) from None
+    url = settings.effective_database_url
+    try:
+        upgrade(url)
     except Exception as exc:  # the operator needs the reason, not a traceback
         raise CommandError(
-            f"cannot migrate {settings.effective_database_url}: {exc}. "
+            f"cannot migrate {_shown(url)}: {_reason(exc)}. "
             "Check DATABASE_URL and that the database server is running."
+        ) from None
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL; None for another database, or one in memory."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.query.get("uri"):
+        return None
+    if parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()
+
+
+def _shown(url: str) -> str:
+    """Where a database is, for a person: a SQLite file's path, else its URL with the
+    password hidden."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    path = _sqlite_file(url)
+    if path is not None:
+        return str(path)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "the URL in DATABASE_URL"
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of what the database (its driver) said, without SQLAlchemy's lines
+    (the statement, a link)."""
+    said = str(getattr(exc, "orig", None) or exc).strip()
+    return said.splitlines()[0] if said else type(exc).__name__
+
+
+def _database(settings: Settings) -> Engine:
+    """An engine on the server's database, once it opens and has the tables; else one
+    sentence saying where it looked and what to do (an action run with the wrong data
+    folder, or none, lands here), and nothing made there: SQLite would make an empty file."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .accounts.models import User
+    from .db import make_engine
+
+    url = settings.effective_database_url
+    where, path = _shown(url), _sqlite_file(url)
+    if settings.database_url:
+        fix = "check DATABASE_URL"
+    else:
+        fix = "pass --data-dir with the server's data folder, or set DATABASE_URL"
+    if path is not None and not path.exists():
+        raise CommandError(
+            f"there is no database at {path}: {fix}, or make one with `tillpoint server migrate`"
+        )
+    engine = None
+    try:
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            migrated = inspect(connection).has_table(User.__tablename__)
+    except (SQLAlchemyError, ValueError) as exc:
+        if engine is not None:
+            engine.dispose()
+        running = "" if path is not None else " and that the database server is running"
+        raise CommandError(
+            f"cannot open the database at {where} ({_reason(exc)}): {fix}{running}"
+        ) from None
+    if not migrated:
+        engine.dispose()
+        raise CommandError(
+            f"the database at {where} has no tables: {fix}, or make them with "
+            "`tillpoint server migrate`"
+        )
+    return engine
+
+
+def _keyring(settings: Settings) -> Keyring:
+    """The issuer keys (a first one made if there are none); a folder that cannot be
+    written is a sentence, not a traceback."""
+    from .keys.keyring import Keyring
+
+    folder = settings.effective_keys_dir
+    try:
+        return Keyring.open(folder)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot open the issuer keys in {folder} ({exc.strerror or exc}): pass --data-dir "
+            "with the server's data folder, or set TILLPOINT_KEYS_DIR"
         ) from None
 
 
 def migrate_database(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _migrate(settings)
-    print(f"database is up to date: {settings.effective_database_url}")
+    print(f"database is up to date: {_shown(settings.effective_database_url)}")
     return EXIT_OK
 
 
 def rotate_keys(args: argparse.Namespace) -> int:
-    from .keys.keyring import Keyring
-
     settings = _settings(args)
-    key = Keyring.open(settings.effective_keys_dir).rotate()
+    key = _keyring(settings).rotate()
     print(f"new signing key {key.kid_text}; earlier keys stay in the trust list")
     return EXIT_OK
 
@@ -221,21 +333,20 @@ def run_jobs(args: argparse.Namespace) -> int:
 
     from sync.cli.common import parse_time
 
-    from .db import make_engine, make_sessionmaker
+    from .db import make_sessionmaker
     from .jobs import run_due_jobs
-    from .keys.keyring import Keyring
     from .notifications import make_push_transport
     from .notifications.outbox import Channels
     from .payments import make_gateway
 
     settings = _settings(args)
     now = parse_time(args.at, "--at") if args.at else datetime.now(UTC)
-    keyring = Keyring.open(settings.effective_keys_dir)  # signs contests' prize cards
-    channels = Channels(
-        email=bool(settings.smtp_host), push=make_push_transport(settings) is not None
-    )
-    engine = make_engine(settings.effective_database_url)
+    engine = _database(settings)  # first: a wrong data folder gets no keys made in it
     try:
+        keyring = _keyring(settings)  # signs contests' prize cards
+        channels = Channels(
+            email=bool(settings.smtp_host), push=make_push_transport(settings) is not None
+        )
         with make_sessionmaker(engine)() as session:
             done = run_due_jobs(session, now, keyring, channels, make_gateway(settings))
     finally:
@@ -253,7 +364,7 @@ def billing_run(args: argparse.Namespace) -> int:
     from datetime import UTC, date, datetime
 
     from .billing.run import run_billing
-    from .db import make_engine, make_sessionmaker
+    from .db import make_sessionmaker
     from .payments import UnknownGatewayError, make_gateway
 
     settings = _settings(args)
@@ -265,7 +376,7 @@ def billing_run(args: argparse.Namespace) -> int:
         gateway = make_gateway(settings)  # the server's own gateway, from the same settings
     except UnknownGatewayError as exc:
         raise CommandError(str(exc)) from None
-    engine = make_engine(settings.effective_database_url)
+    engine = _database(settings)
     try:
         sessions = make_sessionmaker(engine)
         _check_prices(sessions, settings)
@@ -286,7 +397,7 @@ def run_worker(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from .db import make_engine, make_sessionmaker, utcnow
+    from .db import make_sessionmaker, utcnow
     from .notifications import NotificationWorker, make_push_transport
     from .realtime import open_wakeups
     from .webhooks import WebhookWorker
@@ -302,7 +413,7 @@ def run_worker(args: argparse.Namespace) -> int:
             "on a server that holds no real money"
         )
     clock = utcnow if args.now is None else (lambda: args.now)
-    engine = make_engine(settings.effective_database_url)
+    engine = _database(settings)
     wakeups = open_wakeups(settings.redis_url, settings.redis_prefix)  # apps' inbox streams
     sessions = make_sessionmaker(engine)
     notifier = NotificationWorker(
@@ -365,12 +476,12 @@ def _check_prices(sessions: Callable[[], Session], settings: Settings) -> None:
 def import_rates(args: argparse.Namespace) -> int:
     from .billing.rates import RateError
     from .billing.rates import import_rates as read_rates
-    from .db import make_engine, make_sessionmaker
+    from .db import make_sessionmaker
 
     settings = _settings(args)
     if not args.file.is_file():
         raise CommandError(f"{args.file} is not a file: give the CSV of rates")
-    engine = make_engine(settings.effective_database_url)
+    engine = _database(settings)
     try:
         sessions = make_sessionmaker(engine)
         _check_prices(sessions, settings)
@@ -410,7 +521,7 @@ def create_admin(args: argparse.Namespace) -> int:
 
     from .accounts import admins, repository
     from .accounts.passwords import Passwords
-    from .db import make_engine, make_sessionmaker
+    from .db import make_sessionmaker
     from .errors import DomainError
 
     settings = _settings(args)
@@ -418,7 +529,7 @@ def create_admin(args: argparse.Namespace) -> int:
         email = validate_email(args.email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         raise CommandError(f"{args.email!r} is not an email address: {exc}") from None
-    engine = make_engine(settings.effective_database_url)
+    engine = _database(settings)
     try:
         with make_sessionmaker(engine)() as session:
             known = repository.find_user_by_email(session, email) is not None

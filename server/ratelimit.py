@@ -11,16 +11,26 @@ import math
 from .problems import Problem
 from .sharedstate import MemoryState, SharedState
 
-__all__ = ["RateLimiter", "too_many"]
+__all__ = ["RateLimiter", "seconds", "too_many", "whole_seconds"]
+
+
+def whole_seconds(retry_seconds: float) -> int:
+    """A wait as the whole seconds to ask for (`Retry-After`): rounded up, at least 1."""
+    return max(1, math.ceil(retry_seconds))
+
+
+def seconds(count: int) -> str:
+    """`1 second`, `2 seconds`."""
+    return "1 second" if count == 1 else f"{count} seconds"
 
 
 def too_many(what: str, retry_seconds: float, detail: str = "") -> Problem:
-    retry = max(1, math.ceil(retry_seconds))
+    retry = whole_seconds(retry_seconds)
     return Problem(
         429,
         "rate-limited",
         "Too many attempts",
-        f"Too many {what} attempts: wait {retry} seconds, then try again.{detail}",
+        f"Too many {what} attempts: wait {seconds(retry)}, then try again.{detail}",
         headers={"Retry-After": str(retry)},
     )
 

@@ -26,6 +26,7 @@ from ..accounts.sessions import LoginThrottle, Throttled
 from ..errors import DomainError
 from ..fraud.client import client_of
 from ..ids import make_id
+from ..ratelimit import seconds, whole_seconds
 
 __all__ = ["Check", "Passed", "Refusal", "SignInForm", "SignedIn", "Tries", "sign_in"]
 
@@ -126,8 +127,8 @@ def sign_in(
             session, passed.user, client, make_id(), now, request.app.state.outbox
         )
     except Throttled as exc:
-        wait = int(exc.retry_seconds) + 1
-        return Refusal(f"Too many wrong tries: wait {wait} seconds, then try again.", 429)
+        wait = seconds(whole_seconds(exc.retry_seconds))  # as the API's 429 says it
+        return Refusal(f"Too many wrong tries: wait {wait}, then try again.", 429)
     except DomainError as exc:
         return Refusal(exc.detail, exc.status)
     session.commit()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from server.app import create_app
 from server.billing.models import Subscription
+from server.ratelimit import too_many
 from tests.server.api import PASSWORD, buy_card, open_shop, sign_up
 
 EMAIL = "owner@example.com"
@@ -52,6 +53,21 @@ def test_wrong_passwords_past_the_free_ones_make_the_account_wait(client):
     assert limited.status_code == 429
     assert limited.json()["type"].endswith("/rate-limited")
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize(
+    ("left", "after", "said"),
+    [
+        (0.2, "1", "1 second"),
+        (1.0, "1", "1 second"),
+        (1.2, "2", "2 seconds"),
+        (59.5, "60", "60 seconds"),
+    ],
+)
+def test_a_wait_is_whole_seconds_said_as_such(left, after, said):
+    problem = too_many("password", left)
+    assert problem.headers["Retry-After"] == after
+    assert problem.detail == f"Too many password attempts: wait {said}, then try again."
 
 
 def test_a_known_device_signs_in_while_the_account_is_throttled(client):

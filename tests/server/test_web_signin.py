@@ -55,6 +55,32 @@ def test_a_wrong_try_on_the_page_makes_the_next_sign_in_wait_there_and_in_the_ap
     assert api.status_code == 429, api.text
 
 
+class Clock:
+    """The sign-in throttle's clock (`time.time`), moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_900_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("left", "said"), [(0.4, "1 second"), (1.0, "1 second"), (1.5, "2 seconds")]
+)
+def test_the_wait_the_page_asks_for_is_in_whole_seconds_said_as_such(
+    strict, monkeypatch, left, said
+):
+    clock = Clock()
+    monkeypatch.setattr("server.accounts.sessions.time", clock)
+    email = sign_up(strict).email
+    assert shop_sign_in(strict, email, "not the password").status_code == 401
+    clock.now += 900 - left  # the wait after the wrong try is nearly over
+    waited = shop_sign_in(strict, email)
+    assert waited.status_code == 429
+    assert f"Too many wrong tries: wait {said}, then try again." in waited.text
+
+
 def test_a_customer_with_two_step_sign_in_on_gives_the_apps_code_at_the_shop(client):
     pat = sign_up(client)
     verify_email(pat)  # two-step sign-in is for confirmed addresses
