@@ -31,7 +31,9 @@ from ..errors import (
     VoucherNotFound,
     VoucherUsed,
 )
+from ..events import add_with_commit
 from ..folding import like_escaped, words
+from ..ids import make_id
 from ..keys.keyring import Keyring
 from ..preconditions import Precondition
 from ..wallet import ledger
@@ -312,20 +314,20 @@ def buy_voucher(
     session.refresh(deal, with_for_update=True)
     if deal.quantity_limit is not None and deal.sold >= deal.quantity_limit:
         raise DealSoldOut("Every voucher of this deal is sold.")
-    deal.sold += 1
     voucher = Voucher(
+        id=make_id(),
         deal_id=deal.id,
         business_id=deal.business_id,
         owner_id=owner_id,
         face_minor=deal.deal_price_minor,
         currency=deal.currency,
+        status=VoucherStatus.ISSUED,
         issued_at=now,
         expires_at=deal.ends_at,
-        token_id="",
-        token="",
+        redeemed_at=None,
+        redeemed_by=None,
+        version=1,
     )
-    session.add(voucher)
-    session.flush()
     voucher.token_id, voucher.token = sign_token(
         session,
         keyring,
@@ -338,6 +340,8 @@ def buy_voucher(
         deal_id=deal.id,
         face_minor=deal.deal_price_minor,
     )
+    add_with_commit(session, voucher)  # written with the commit: nothing reads it back
+    deal.sold += 1  # after the token's claim, so that its flush rides with the commit too
     paid_from = payer or ledger.clearing_account(session, deal.currency, deal.business_id)
     vouchers = ledger.account(session, Purpose.VOUCHERS, deal.currency, deal.business_id)
     ledger.post(

@@ -5,7 +5,7 @@ Writers change models as usual; `Recorded` models append their own events (see
 
 from .models import Event, EventCounter, EventEntity, EventKind
 from .reading import events_after, head_position
-from .recording import Recorded, UnrecordedChangeError, record
+from .recording import Recorded, UnrecordedChangeError, add_with_commit, record
 
 __all__ = [
     "Event",
@@ -14,6 +14,7 @@ __all__ = [
     "EventKind",
     "Recorded",
     "UnrecordedChangeError",
+    "add_with_commit",
     "events_after",
     "head_position",
     "record",

@@ -24,23 +24,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import event, insert, inspect, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import (
     ORMExecuteState,
     Session,
     SessionTransaction,
     UOWTransaction,
+    make_transient_to_detached,
     sessionmaker,
 )
 from sqlalchemy.orm.attributes import get_history
 
+from ..db import Base, insert_rows
 from ..writebehind import later
 from .models import Event, EventCounter, EventEntity, EventKind
 
-__all__ = ["LogsMoved", "Recorded", "UnrecordedChangeError", "record", "when_logs_move"]
+__all__ = [
+    "LogsMoved",
+    "Recorded",
+    "UnrecordedChangeError",
+    "add_with_commit",
+    "record",
+    "when_logs_move",
+]
 
 _PENDING = "tillpoint.events.pending"
 _FLUSHING = "tillpoint.events.flushing"
@@ -106,9 +115,28 @@ def record(
     )
 
 
-def _changed_columns(obj: object) -> bool:
-    from sqlalchemy import inspect
+def add_with_commit(session: Session, obj: Recorded) -> None:
+    """Add a new recorded row made whole (every column given, the defaults too: the
+    session holds it as if read, so a column left unset would be read back). On
+    PostgreSQL its INSERT goes with the transaction's next statement or its COMMIT
+    (`db.insert_rows(later=True)`): a sale that needs no answer from it (its id is made
+    here) spends no round trip on it. Its event is noted as a flush would note it.
+    Elsewhere (SQLite) the ORM inserts it at once."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.add(obj)
+        session.flush()
+        return
+    model = cast("type[Base]", type(obj))  # every Recorded model is one of the tables
+    row = {c.key: getattr(obj, c.key) for c in inspect(model).column_attrs}
+    insert_rows(session, model, [row], later=True)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    if obj.event_wanted(EventKind.CREATED):
+        business_id, entity_id = obj.event_key()
+        record(session, business_id, obj.__event_entity__, entity_id, EventKind.CREATED)
 
+
+def _changed_columns(obj: object) -> bool:
     state = inspect(obj)
     return any(
         get_history(obj, attr.key).has_changes()

@@ -28,6 +28,7 @@ from ..errors import (
     RefundAboveRedemption,
     SameCard,
 )
+from ..events import add_with_commit
 from ..ids import make_id
 from ..keys.keyring import Keyring
 from . import ledger
@@ -171,14 +172,15 @@ def issue_card(
         owner_id=owner_id,
         account_id=account.id,
         currency=business.currency,
+        status=CardStatus.ACTIVE,
         issued_at=now,
         expires_at=now + CARD_LIFETIME,
+        version=1,
         token_id="",
         token="",
     )
     card.token_id, card.token = _sign(session, keyring, card, now)
-    session.add(card)
-    session.flush()
+    add_with_commit(session, card)  # a round trip less: nothing reads it back
     paid_from = payer or ledger.clearing_account(session, business.currency, business.id)
     memo = (
         f"paid, {paid_by(payment_reference, payer)}"
