@@ -40,7 +40,8 @@ class TooManyTriesError(Exception):
     """Too many wrong codes in the last minute: no code is checked until one has passed."""
 
     def __init__(self, wait_seconds: int) -> None:
-        super().__init__(f"Too many wrong codes: wait {wait_seconds} seconds, then try again.")
+        wait = "1 second" if wait_seconds == 1 else f"{wait_seconds} seconds"
+        super().__init__(f"Too many wrong codes: wait {wait}, then try again.")
         self.wait_seconds = wait_seconds
 
 

@@ -132,6 +132,10 @@ def test_the_throttle_says_how_long_to_wait():
     with pytest.raises(TooManyTriesError) as refused:
         sign_in.try_code(CODE)
     assert refused.value.wait_seconds == 15
+    clock.now += 14
+    with pytest.raises(TooManyTriesError) as refused:
+        sign_in.try_code(CODE)
+    assert str(refused.value) == "Too many wrong codes: wait 1 second, then try again."
 
 
 async def test_another_sites_page_cannot_open_the_till():
