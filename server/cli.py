@@ -617,6 +617,8 @@ def run_demo(args: argparse.Namespace) -> int:
     os.environ.pop("DATABASE_URL", None)  # the demo is always its own SQLite file
     # Its visitors try webhooks with a receiver on their own machine (docs/operations.md).
     os.environ.setdefault("TILLPOINT_WEBHOOKS_ALLOW_PRIVATE_URLS", "true")
+    # Its emails' links and the console's address name the port it serves on.
+    os.environ.setdefault("TILLPOINT_PUBLIC_URL", f"http://{args.host}:{args.port}")
     sink = None
     if not args.seed_only and not os.environ.get("TILLPOINT_SMTP_HOST"):
         from .mailsink import start_mail_sink

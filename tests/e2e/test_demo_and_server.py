@@ -73,8 +73,24 @@ def test_the_demo_keeps_its_emails_as_files_and_says_where(tmp_path):
         while not mine() and time.monotonic() < deadline:
             time.sleep(0.5)
         [message] = mine()  # the receipt of this purchase, once
+        # A new account's confirmation links to this demo's own port, not the default's.
+        new = {"email": "newcomer@example.com", "password": DEMO_PASSWORD}
+        assert httpx.post(f"{base}/api/v1/auth/signup", json=new).status_code == 201
+
+        def welcome() -> list[str]:
+            return [
+                text
+                for path in sorted((data / "mail").glob("*.eml"))
+                if "newcomer@example.com" in (text := path.read_text(errors="replace"))
+            ]
+
+        deadline = time.monotonic() + 60
+        while not welcome() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        [confirm] = welcome()
     assert message["Subject"] == "Your Corner Café gift card"
     assert message["To"] == DEMO_LOGINS["customer"]
+    assert f"{base}/verify-email?code=" in confirm.replace("=\n", "")  # quoted-printable
 
 
 def test_demo_restarts_on_its_data_without_seeding_twice(tmp_path):
