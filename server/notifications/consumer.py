@@ -323,7 +323,7 @@ def _billing_notice(session: Session, event: Event) -> list[Planned]:
     business = session.get(Business, event.business_id)
     if notice is None or business is None or business.owner_id is None:
         return []
-    message = templates.billing_notice(business.name, business.id, notice.kind, notice.message)
+    message = templates.billing_notice(business.name, notice.kind, notice.message)
     source = str(notice.id)
     return [_about(event, NotificationKind.BILLING_NOTICE, source, business.owner_id, message)]
 

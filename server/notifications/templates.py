@@ -180,12 +180,12 @@ def webhook_disabled(business: str, url: str, reason: str) -> Message:
 
 
 _PAY = (
-    "Pay the invoice in the vendor app (Owner tab), or POST "
-    "/api/v1/businesses/{id}/invoices/{{invoice}}/pay with its id and a card number."
+    "Pay the invoice at one of your tills: sign in with your owner account (F4), open the "
+    "Owner tab (F3) and type a payment card's number at the invoice."
 )
 _NEW_CARD = (
-    "If the card on file no longer works, set another for this and later invoices: PUT "
-    "/api/v1/businesses/{id}/subscription/payment-card."
+    "If the card on file no longer works, pay this invoice with another card as above, and "
+    "set that card as the subscription's card in the vendor app for the invoices after it."
 )
 # What a notice asks of its vendor, by the notice's kind (server/billing); other kinds
 # (paid, restored, a plan change…) only inform and their own words suffice.
@@ -203,18 +203,18 @@ _BILLING_NEXT = {
     "suspended": [_PAY],
     "invoice": [
         "If the business has a payment card set, it is charged today: nothing to do. "
-        "Otherwise pay it in the vendor app (Owner tab), or POST "
-        "/api/v1/businesses/{id}/invoices/{{invoice}}/pay with its id and a card number."
+        "Otherwise pay it at one of your tills: sign in with your owner account (F4), open "
+        "the Owner tab (F3) and type a payment card's number at the invoice."
     ],
 }
 
 
-def billing_notice(business: str, business_id: str, kind: str, notice: str) -> Message:
+def billing_notice(business: str, kind: str, notice: str) -> Message:
     """A billing notice to the business's owner: what happened (the notice's own words)
     and, when it asks something of them, what to do next."""
     title = _BILLING_TITLES.get(kind, "Billing notice for {name}").format(name=business)
-    steps = [step.format(id=business_id) for step in _BILLING_NEXT.get(kind, [])]
-    listed = f"Every billing notice: GET /api/v1/businesses/{business_id}/billing-notices."
+    steps = _BILLING_NEXT.get(kind, [])
+    listed = "The Owner tab shows the plan, how it stands and the latest invoices."
     return _message(title, [notice, *steps, listed])
 
 
