@@ -181,7 +181,7 @@ def webhook_disabled(business: str, url: str, reason: str) -> Message:
 
 _PAY = (
     "Pay the invoice at one of your tills: sign in with your owner account (F4), open the "
-    "Owner tab (F3) and type a payment card's number at the invoice."
+    "vendor screens (F3), then the Owner tab, and type a payment card's number at the invoice."
 )
 _NEW_CARD = (
     "If the card on file no longer works, pay this invoice with another card as above, and "
@@ -204,7 +204,8 @@ _BILLING_NEXT = {
     "invoice": [
         "If the business has a payment card set, it is charged today: nothing to do. "
         "Otherwise pay it at one of your tills: sign in with your owner account (F4), open "
-        "the Owner tab (F3) and type a payment card's number at the invoice."
+        "the vendor screens (F3), then the Owner tab, and type a payment card's number at "
+        "the invoice."
     ],
 }
 

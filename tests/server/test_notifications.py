@@ -264,7 +264,7 @@ def test_a_failed_billing_charge_tells_the_owner_once(billed, worker, sessions, 
     failed = _body(mails["Payment failed for Corner Café"], "plain")
     assert f"Payment of invoice {invoice['id']} failed" in failed
     assert "We will try again on 2026-11-02." in failed
-    assert "open the Owner tab (F3) and type a payment card's number" in failed  # what to do
+    assert "then the Owner tab, and type a payment card's number" in failed  # what to do
     assert "If the card on file no longer works" in failed
     assert "/api/v1" not in failed  # a person's words, no API calls
     assert "{" not in failed  # nor a placeholder left unfilled
