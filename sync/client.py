@@ -89,6 +89,17 @@ class ServerUnreachableError(SyncClientError):
     """No answer (network down, server down, or too slow): work offline and retry later."""
 
 
+def _unreachable(base_url: str, exc: httpx.TransportError) -> str:
+    """Why no answer came, in words (not the exception's class name)."""
+    if isinstance(exc, httpx.TimeoutException):
+        why = "it took too long to answer"
+    elif isinstance(exc, httpx.ConnectError):
+        why = "nothing answered there: the server is down or the network is"
+    else:
+        why = "the connection broke"
+    return f"the server at {base_url} did not answer ({why})"
+
+
 class ServerAnswerError(SyncClientError):
     """The server answered, but not with what the contract in `sync.wire` says: a server of
     another version, or something else at that address."""
@@ -239,9 +250,7 @@ class SyncClient:
                 method, f"{self.base_url}/api/v1{path}", headers=headers, **kwargs
             )
         except httpx.TransportError as exc:
-            raise ServerUnreachableError(
-                f"the server at {self.base_url} did not answer ({type(exc).__name__})"
-            ) from None
+            raise ServerUnreachableError(_unreachable(self.base_url, exc)) from None
         if response.status_code >= 400:
             try:
                 problem = response.json()
@@ -338,9 +347,7 @@ class SyncClient:
         try:
             response = self._http.send(request, stream=True)
         except httpx.TransportError as exc:
-            raise ServerUnreachableError(
-                f"the server at {self.base_url} did not answer ({type(exc).__name__})"
-            ) from None
+            raise ServerUnreachableError(_unreachable(self.base_url, exc)) from None
         if response.status_code >= 400:
             response.read()
             response.close()

@@ -293,13 +293,18 @@ def _progress(done: int, total: int) -> None:
     )
 
 
+def _events(count: int) -> str:
+    """`1 event waits`, `3 events wait`."""
+    return "1 event waits" if count == 1 else f"{count} events wait"
+
+
 def _sync_and_report(client: SyncClient, store: TerminalStore) -> int:
     try:
         summary = sync_once(client, store, _progress)
     except ServerUnreachableError as exc:
         raise CommandError(
-            f"{exc}. Nothing was lost: {store.pending_count()} events wait "
-            "in the outbox; run sync again later.",
+            f"{exc}. Nothing was lost: {_events(store.pending_count())} in the outbox; "
+            "run sync again later.",
             EXIT_UNREACHABLE,
         ) from None
     except ServerRefusedError as exc:

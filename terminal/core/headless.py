@@ -10,6 +10,7 @@ Tillpoint code, a bad amount, an unknown reference, an unpaired terminal) raises
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sync.money import Money, MoneyError
@@ -71,6 +72,16 @@ class Answer:
     document: dict[str, Any]  # what --json prints and the POS API answers
     words: str  # the same, for a person
     exit_code: int
+
+
+def last_sync(synced_at: str | None, now: datetime | None = None) -> str:
+    """When this terminal last synced, for a person: in local time, without the date when
+    it was today ("13:32 today", "30 Nov 18:05"), or "never"."""
+    if not synced_at:
+        return "never"
+    at = datetime.fromisoformat(synced_at).astimezone()
+    today = (now or datetime.now(UTC)).astimezone().date()
+    return f"{at:%H:%M} today" if at.date() == today else f"{at.day} {at:%b %H:%M}"
 
 
 def _money(money: Money | None) -> dict[str, Any] | None:
@@ -176,7 +187,8 @@ class HeadlessTill:
         if verdict.approved:
             what = amount.format() if amount else ""
             if gift_card:
-                left = verdict.balance_after.format() if verdict.balance_after else "?"
+                after = verdict.balance_after
+                left = after.format() if after is not None else "?"  # £0.00 is known
                 words = f"APPROVED {what} ({verdict.mode}): {left} left on the card."
             else:
                 hand_over = f": hand over {deal_title}" if deal_title else ""
@@ -208,7 +220,7 @@ class HeadlessTill:
             "mode": str(mode),
             "synced_at": synced_at,
         }
-        as_of = "now" if online else f"as of the last sync ({synced_at or 'never'})"
+        as_of = "now" if online else f"as of the last sync ({last_sync(synced_at)})"
         if presented.kind is Kind.GIFT_CARD:
             card = store.card(presented.subject_id)
             if card is None:
