@@ -11,7 +11,7 @@ from typing import Any
 
 from sync.money import Money
 from sync.tokens import id_text, new_id
-from sync.wire import BranchEdit, DealEdit, OfflineLimitsBody, TerminalEvent
+from sync.wire import MAX_AMOUNT, BranchEdit, DealEdit, OfflineLimitsBody, TerminalEvent
 
 from .kinds import SubscriptionStatus
 from .store import TerminalStore
@@ -21,6 +21,7 @@ __all__ = [
     "Branch",
     "Deal",
     "ListingState",
+    "ListingValueError",
     "Plan",
     "Product",
     "branches",
@@ -35,6 +36,11 @@ __all__ = [
 ]
 
 DEFAULT_CURRENCY = "GBP"  # before the first sync brings anything priced
+
+
+class ListingValueError(ValueError):
+    """A listing edit the server's sync would refuse, caught before it is queued; the
+    message says why, in words."""
 
 
 class ListingState(StrEnum):
@@ -179,8 +185,15 @@ def edit_product(
     store: TerminalStore, product: Product | None, name: str, price: Money
 ) -> TerminalEvent:
     """Queue a new product (`product` None) or an edit of one, for the next sync; raises
-    ListingEditsPausedError while the business is suspended."""
+    ListingEditsPausedError while the business is suspended, and ListingValueError for a
+    price the server's sync refuses (below zero, above `MAX_AMOUNT`), before anything is
+    queued."""
     refuse_edits(store)
+    if price.is_negative:
+        raise ListingValueError("a price cannot be negative")
+    if price.minor > MAX_AMOUNT:
+        most = Money(MAX_AMOUNT, price.currency).format()
+        raise ListingValueError(f"a price can be at most {most} (the server takes no more)")
     if product is None:
         return store.record_product_edit(id_text(new_id()), name, price.minor, None)
     return store.record_product_edit(product.id, name, price.minor, product.version)

@@ -6,11 +6,15 @@ Screens get typed objects from here and never see a REST path or the server's JS
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
 
 from sync.client import SyncClient
 from sync.money import Money
@@ -34,17 +38,22 @@ if TYPE_CHECKING:
     from .session import TerminalSession
 
 __all__ = [
+    "HOURS_NAME",
+    "LIMIT_NAMES",
     "ONLINE_WITHIN",
     "Billing",
     "Device",
     "Incident",
     "Invoice",
+    "LimitsError",
     "OwnerDesk",
     "OwnerOverview",
     "PairingCode",
     "Takings",
     "business_time_zone",
+    "limits_text",
     "till_time_zone",
+    "typed_limits",
 ]
 
 T = TypeVar("T")
@@ -206,6 +215,104 @@ class Takings:
             f"Today's takings ({day}, all tills): {self.amount.format()} from "
             f"{self.redemptions} redemption{plural}, less voids and refunds."
         )
+
+
+# The offline limits as the Owner tab names its fields; the hours field is the server's
+# `max_cache_age_seconds`, typed in hours.
+LIMIT_NAMES = {
+    "max_single_minor": "one redemption",
+    "max_per_card_minor": "one card",
+    "max_unsynced_minor": "all unsynced",
+    "stale_cache_max_minor": "when stale",
+}
+HOURS_NAME = "stale after (hours)"
+# Each limit no larger than the next: one redemption, one card's, all the till's unsynced.
+_NESTED = (("max_single_minor", "max_per_card_minor"), ("max_per_card_minor", "max_unsynced_minor"))
+_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")  # no sign, exponent, nan or inf
+
+
+class LimitsError(ValueError):
+    """Offline limits as typed that cannot be saved; the message says why, in the words of
+    the fields the owner typed in."""
+
+
+def _bounds(field: str) -> tuple[int, int]:
+    """The least and the most the server's schema (`OfflineLimitsBody`) takes for `field`."""
+    low, high = 0, 0
+    for rule in OfflineLimitsBody.model_fields[field].metadata:
+        low = getattr(rule, "ge", low)
+        high = getattr(rule, "le", high)
+    return low, high
+
+
+def _duration(seconds: int) -> str:
+    """`seconds` in the largest whole unit: 1 minute, 720 hours."""
+    if seconds % 3600 == 0:
+        number, unit = seconds // 3600, "hour"
+    elif seconds % 60 == 0:
+        number, unit = seconds // 60, "minute"
+    else:
+        number, unit = seconds, "second"
+    return f"{number} {unit}{'' if number == 1 else 's'}"
+
+
+def _hours(seconds: int) -> str:
+    hours = seconds / 3600
+    return f"{hours:g} hour{'' if hours == 1 else 's'}"
+
+
+def _seconds(typed: str) -> int:
+    """The hours typed, in whole seconds: a plain number (24, 0.5) within the schema's
+    bounds; LimitsError otherwise (nan, inf, 1e3, -5 and words among them)."""
+    text = typed.strip()
+    if not _PLAIN_NUMBER.fullmatch(text):
+        raise LimitsError(f"{HOURS_NAME}: type hours as a number, e.g. 24")
+    low, high = _bounds("max_cache_age_seconds")
+    seconds = (Decimal(text) * 3600).to_integral_value(rounding=ROUND_HALF_UP)
+    if not low <= seconds <= high:
+        raise LimitsError(f"{HOURS_NAME} must be between {_duration(low)} and {_duration(high)}")
+    return int(seconds)
+
+
+def typed_limits(amounts: Mapping[str, str], hours: str, currency: str) -> OfflineLimitsBody:
+    """The offline limits as the owner typed them: `amounts` by field (`LIMIT_NAMES`), in
+    `currency`, and the hours after which the cache is stale. LimitsError, in words, for
+    anything the server's schema would refuse, and for limits that contradict each other
+    (one redemption above one card's, one card's above all unsynced)."""
+    values: dict[str, int] = {}
+    for field, name in LIMIT_NAMES.items():
+        try:
+            amount = Money.parse(amounts.get(field, ""), currency)
+        except ValueError:  # MoneyError, or more digits than Python turns into a number
+            raise LimitsError(f"{name}: type an amount, e.g. 50.00 (0 for none)") from None
+        low, high = _bounds(field)
+        if amount.minor > high:
+            raise LimitsError(f"{name} can be at most {Money.of(high, currency).format()}")
+        if amount.minor < low:
+            raise LimitsError(f"{name} must be at least {Money.of(low, currency).format()}")
+        values[field] = amount.minor
+    for smaller, larger in _NESTED:
+        if values[smaller] > values[larger]:
+            raise LimitsError(
+                f"{LIMIT_NAMES[smaller]} ({Money.of(values[smaller], currency).format()}) "
+                f"cannot be more than {LIMIT_NAMES[larger]} "
+                f"({Money.of(values[larger], currency).format()})"
+            )
+    values["max_cache_age_seconds"] = _seconds(hours)
+    try:
+        return OfflineLimitsBody(**values)
+    except ValidationError as exc:  # the checks above should leave nothing for this
+        field = str(exc.errors()[0]["loc"][0])
+        raise LimitsError(f"{LIMIT_NAMES.get(field, HOURS_NAME)} is out of range") from None
+
+
+def limits_text(limits: OfflineLimitsBody, currency: str) -> str:
+    """The limits in a line, by the names of the Owner tab's fields."""
+    shown = [
+        f"{name} {Money.of(getattr(limits, field), currency).format()}"
+        for field, name in LIMIT_NAMES.items()
+    ]
+    return " · ".join([*shown, f"stale after {_hours(limits.max_cache_age_seconds)}"])
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic import ValidationError
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from sync.money import Money, MoneyError
-from sync.wire import OfflineLimitsBody
+from sync.money import Money
 
 from ...core import catalogue
-from ...core.owner import Billing, Incident, OwnerDesk, OwnerOverview, Takings
+from ...core.owner import (
+    LIMIT_NAMES,
+    Billing,
+    Incident,
+    LimitsError,
+    OwnerDesk,
+    OwnerOverview,
+    Takings,
+    limits_text,
+    typed_limits,
+)
 from ...core.session import OwnerError
 from ...core.words import count
 from ..base import tillpoint
@@ -32,6 +41,18 @@ LIMIT_FIELDS = {
     "max_unsynced_minor": "all not yet synced",
     "stale_cache_max_minor": "a redemption after the cache is stale",
 }
+LIMIT_MOST = 20  # characters typed in a limit: more than any limit the server takes
+
+
+def cell(text: str) -> Text:
+    """A table cell shown as it is: names and details come from the server, and a plain
+    string in a DataTable is read as markup."""
+    return Text(text)
+
+
+def reason(error: Exception) -> str:
+    """An error's words without the full stop the sentence around them adds."""
+    return str(error).rstrip(".")
 
 
 class OwnerPane(Vertical):
@@ -43,18 +64,22 @@ class OwnerPane(Vertical):
         self.currency = "GBP"
 
     def compose(self) -> ComposeResult:
-        yield Static("Owner: sign in to see terminals and incidents, and set offline limits.")
+        yield Static(
+            "Owner: sign in to see terminals and incidents, and set offline limits.",
+            id="owner-intro",
+        )
         with Horizontal(id="owner-sign-in"):
             yield Input(placeholder="owner's email", id="owner-email")
             yield Input(placeholder="password", password=True, id="owner-password")
-        yield Static("", id="owner-message")
-        yield Static("", id="takings")
+        # Text from the server (names, reasons, plans) is shown as it is, never as markup.
+        yield Static("", id="owner-message", markup=False)
+        yield Static("", id="takings", markup=False)
         yield DataTable(id="device-table", cursor_type="row")
         yield DataTable(id="incident-table", cursor_type="row")
         yield Input(
             placeholder="what was done (Enter resolves the selected incident)", id="resolution"
         )
-        yield Static("", id="billing")
+        yield Static("", id="billing", markup=False)
         yield Input(
             placeholder="card number, Enter: pay the oldest unpaid invoice",
             id="pay-card",
@@ -68,8 +93,13 @@ class OwnerPane(Vertical):
         )
         with Horizontal(id="limit-inputs"):
             for name, label in LIMIT_FIELDS.items():
-                yield Input(placeholder=label, id=name, classes="limit")
-            yield Input(placeholder="stale after hours", id="max_cache_age_hours", classes="limit")
+                yield Input(placeholder=label, id=name, classes="limit", max_length=LIMIT_MOST)
+            yield Input(
+                placeholder="stale after hours",
+                id="max_cache_age_hours",
+                classes="limit",
+                max_length=LIMIT_MOST,
+            )
 
     def on_mount(self) -> None:
         self.query_one("#device-table", DataTable).add_columns(
@@ -86,6 +116,7 @@ class OwnerPane(Vertical):
 
     def _signed_in(self, yes: bool) -> None:
         self.query_one("#owner-sign-in").display = not yes
+        self.query_one("#owner-intro").display = not yes
         widgets = (
             "#takings",
             "#device-table",
@@ -122,6 +153,7 @@ class OwnerPane(Vertical):
         desk: OwnerDesk
         overview: OwnerOverview
         changed: bool  # a change was saved (the till syncs to take it)
+        said: str = ""  # what to say of it; "" for how the business stands
 
     @dataclass
     class Failed(Message):
@@ -136,20 +168,26 @@ class OwnerPane(Vertical):
             desk = OwnerDesk.sign_in(session, email, password)
             self.post_message(self.Loaded(desk, desk.overview(), changed=False))
         except OwnerError as exc:
-            self.post_message(self.Failed(f"Not signed in: {exc}."))
+            self.post_message(self.Failed(f"Not signed in: {reason(exc)}."))
         finally:
             session.release()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="owner")
     def change(
-        self, desk: OwnerDesk, action: Callable[[OwnerDesk], None], changed: bool = True
+        self,
+        desk: OwnerDesk,
+        action: Callable[[OwnerDesk], None],
+        changed: bool = True,
+        said: str = "",
     ) -> None:
-        """Run one of the desk's changes (none: `changed` False), then load what to show."""
+        """Run one of the desk's changes (none: `changed` False), then load what to show,
+        saying `said` when given."""
         try:
             action(desk)
-            self.post_message(self.Loaded(desk, desk.overview(), changed=changed))
+            self.post_message(self.Loaded(desk, desk.overview(), changed, said))
         except OwnerError as exc:
-            self.post_message(self.Failed(f"{'Not saved' if changed else 'Not loaded'}: {exc}."))
+            failed = "Not saved" if changed else "Not loaded"
+            self.post_message(self.Failed(f"{failed}: {reason(exc)}."))
         finally:
             desk.session.release()
 
@@ -178,12 +216,12 @@ class OwnerPane(Vertical):
         self.say(message.text)
 
     def on_owner_pane_loaded(self, message: Loaded) -> None:
-        self._show(message.desk, message.overview)
+        self._show(message.desk, message.overview, message.said)
         self.load_takings(message.desk)
         if message.changed:
             tillpoint(self).action_sync_now()  # new limits reach the till
 
-    def _show(self, desk: OwnerDesk, overview: OwnerOverview) -> None:
+    def _show(self, desk: OwnerDesk, overview: OwnerOverview, said: str = "") -> None:
         self.desk = desk
         self.query_one("#billing", Static).update(self._billing(overview.billing))
         self._signed_in(True)
@@ -193,15 +231,17 @@ class OwnerPane(Vertical):
         for device in overview.devices:
             seen = f"{device.last_seen_at:%Y-%m-%d %H:%M}" if device.last_seen_at else "never"
             state = "revoked" if device.revoked else "active"
-            table.add_row(device.name, f"{device.paired_at:%Y-%m-%d}", seen, state)
+            table.add_row(
+                cell(device.name), cell(f"{device.paired_at:%Y-%m-%d}"), cell(seen), cell(state)
+            )
         incident_table = self.query_one("#incident-table", DataTable)
         incident_table.clear()
         self.incidents = {incident.id: incident for incident in overview.open_incidents}
         for incident in self.incidents.values():
             incident_table.add_row(
-                incident.kind.replace("_", " "),
-                incident.amount.format(),
-                incident.detail,
+                cell(incident.kind.replace("_", " ")),
+                cell(incident.amount.format()),
+                cell(incident.detail),
                 key=incident.id,
             )
         limits = overview.limits
@@ -211,7 +251,8 @@ class OwnerPane(Vertical):
         hours = limits.max_cache_age_seconds / 3600
         self.query_one("#max_cache_age_hours", Input).value = f"{hours:g}"
         self.say(
-            f"Signed in. {count(len(overview.devices), 'terminal')}, "
+            said
+            or f"Signed in. {count(len(overview.devices), 'terminal')}, "
             f"{count(len(self.incidents), 'open incident')}. Limits: edit a field, Enter saves."
         )
 
@@ -263,22 +304,18 @@ class OwnerPane(Vertical):
 
     @on(Input.Submitted, ".limit")
     def limits_entered(self) -> None:
+        """Check the limits as typed, here and in words (`typed_limits`), then save them."""
         if self.desk is None:
             return
-        values: dict[str, int] = {}
+        amounts = {name: self.query_one(f"#{name}", Input).value for name in LIMIT_NAMES}
+        hours = self.query_one("#max_cache_age_hours", Input).value
         try:
-            for name in LIMIT_FIELDS:
-                text = self.query_one(f"#{name}", Input).value
-                values[name] = Money.parse(text, self.currency).minor
-            hours = float(self.query_one("#max_cache_age_hours", Input).value)
-        except (MoneyError, ValueError) as exc:
-            self.say(f"Not saved: {exc}. Amounts like 20.00, hours like 24.")
+            limits = typed_limits(amounts, hours, self.currency)
+        except LimitsError as exc:
+            self.say(f"Not saved: {exc}.")
             return
-        values["max_cache_age_seconds"] = round(hours * 3600)
-        try:
-            limits = OfflineLimitsBody(**values)
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            self.say(f"Not saved: {problem['loc'][0]} {problem['msg'].lower()}.")
-            return
-        self.change(self.desk, lambda desk: desk.set_offline_limits(limits))
+        self.say("Saving the limits…")
+        said = (
+            f"Saved: {limits_text(limits, self.currency)}. The tills take them at their next sync."
+        )
+        self.change(self.desk, lambda desk: desk.set_offline_limits(limits), said=said)

@@ -2,6 +2,9 @@
 the terminal (the new till scans it with its camera or scanner, or the code is typed), the
 business's tills with their branch and whether they are online, and revoking one.
 
+A code shows until a new till of its branch appears in the list (the list is asked for
+again every few seconds while a code shows) or it expires: it pairs once.
+
 It works as the owner signed in on the Owner tab (that tab's sign-in, online only)."""
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Select, Static
+from textual.widgets import DataTable, Select, Static, TabbedContent
 
 from ...core import catalogue
 from ...core.owner import Device, OwnerDesk, PairingCode
@@ -25,7 +29,7 @@ from ...core.qr_text import half_blocks
 from ...core.session import OwnerError
 from ...core.words import count
 from ..base import tillpoint
-from .owner import OwnerPane
+from .owner import OwnerPane, cell, reason
 
 
 def _state(device: Device, now: datetime) -> str:
@@ -53,7 +57,8 @@ class ConfirmRevokeScreen(ModalScreen[bool]):
                 f"Revoke the till {self.device.name}?\n"
                 "It stops syncing and redeeming online at once, for good; what it approved "
                 "offline and has not synced stays on it. To use it again, pair it with a "
-                "new code.\n\nY: revoke it    N or Esc: keep it"
+                "new code.\n\nY: revoke it    N or Esc: keep it",
+                markup=False,  # the till's name, as the server has it
             )
 
     def action_answer(self, answer: bool) -> None:
@@ -65,14 +70,16 @@ class TillsPane(Vertical):
         Binding("n", "new_code", "New pairing code"),
         Binding("r", "revoke", "Revoke till"),
     ]
+    CODE_CHECK_EVERY = 5.0  # seconds between looks at whether the code shown is used or expired
 
     @dataclass
     class Listed(Message):
-        """The tills as the server has them; `code` is a new pairing code, if one was made."""
+        """The tills as the server has them; `code` is a new pairing code, if one was made.
+        `said`: what to say ("" the tills paired; None: leave what is said)."""
 
         devices: list[Device]
         code: PairingCode | None = None
-        said: str = ""
+        said: str | None = ""
 
     @dataclass
     class Failed(Message):
@@ -82,14 +89,22 @@ class TillsPane(Vertical):
         super().__init__(id="tills")
         self.devices: dict[str, Device] = {}
         self.code: PairingCode | None = None
+        self.known: set[str] = set()  # the tills listed when the code shown was made
+
+    @property
+    def checking(self) -> bool:
+        """A look at the tills is under way (it answers with `Listed`)."""
+        return any(
+            w.node is self and w.group == "tills-check" and not w.is_finished for w in self.workers
+        )
 
     def compose(self) -> ComposeResult:
         with Horizontal():
             with Vertical(id="pair-side"):
-                yield Static("", id="pair-qr")
-                yield Static("", id="pair-code")
+                yield Static("", id="pair-qr", markup=False)
+                yield Static("", id="pair-code", markup=False)
             with Vertical(id="tills-side"):
-                yield Static("", id="tills-message")
+                yield Static("", id="tills-message", markup=False)
                 yield Select[str](
                     [], prompt="Branch of the new till", id="pair-branch", compact=True
                 )
@@ -98,6 +113,7 @@ class TillsPane(Vertical):
     def on_mount(self) -> None:
         self.query_one("#till-table", DataTable).add_columns("Till", "Branch", "Last seen", "")
         self.query_one("#pair-qr").display = False
+        self.set_interval(self.CODE_CHECK_EVERY, self.check_code)
 
     def _desk(self) -> OwnerDesk | None:
         return self.screen.query_one(OwnerPane).desk
@@ -109,7 +125,7 @@ class TillsPane(Vertical):
         """The tab came up: list the tills, as the signed-in owner."""
         branches = catalogue.branches(tillpoint(self).session.store)
         select = self.query_one("#pair-branch", Select)
-        select.set_options([(b.name, b.id) for b in branches])
+        select.set_options([(Text(b.name), b.id) for b in branches])
         here = next((b.id for b in branches if b.here), None)
         if here is not None:
             select.value = here
@@ -129,9 +145,54 @@ class TillsPane(Vertical):
         try:
             self.post_message(call(desk))
         except OwnerError as exc:
-            self.post_message(self.Failed(f"Not done: {exc}."))
+            self.post_message(self.Failed(f"Not done: {reason(exc)}."))
         finally:
             desk.session.release()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="tills-check")
+    def look(self, desk: OwnerDesk) -> None:
+        """The tills again, to see whether one has paired with the code shown; quiet when
+        the server cannot say (the next look asks again)."""
+        try:
+            self.post_message(self.Listed(desk.devices(), None, None))
+        except OwnerError:
+            pass
+        finally:
+            desk.session.release()
+
+    def check_code(self) -> None:
+        """Every few seconds while a code shows: forget it once expired; else, while the tab
+        is in view, ask for the tills (a new one of its branch means it was used)."""
+        code = self.code
+        if code is None:
+            return
+        if tillpoint(self).session.clock() >= code.expires_at:
+            self._forget_code()
+            self.say(f"The code {code.code} has expired: N makes a new one.")
+            return
+        desk = self._desk()
+        screen = self.screen
+        shown = screen.is_current and screen.query_one(TabbedContent).active == "tills-tab"
+        if desk is not None and shown and not self.checking:
+            self.look(desk)
+
+    def _paired_with_code(self, devices: list[Device]) -> Device | None:
+        """A till new since the code shown was made, of the branch the code is for."""
+        code = self.code
+        if code is None:
+            return None
+        return next(
+            (d for d in devices if d.id not in self.known and d.branch_id == code.branch_id),
+            None,
+        )
+
+    def _forget_code(self) -> None:
+        self.code = None
+        self.known = set()
+        qr = self.query_one("#pair-qr", Static)
+        qr.update("")
+        qr.display = False
+        self.query_one("#pair-code", Static).update("")
 
     def on_tills_pane_failed(self, message: Failed) -> None:
         self.say(message.text)
@@ -142,6 +203,7 @@ class TillsPane(Vertical):
         pairing = app.session.store.pairing()
         branches = {b.id: b.name for b in catalogue.branches(app.session.store)}
         table = self.query_one("#till-table", DataTable)
+        picked = self._picked_id()
         table.clear()
         self.devices = {device.id: device for device in message.devices}
         for device in message.devices:
@@ -151,9 +213,20 @@ class TillsPane(Vertical):
             if pairing is not None and device.id == pairing.device_id:
                 state += " (this till)"
             branch = branches.get(device.branch_id or "", "—")
-            table.add_row(device.name, branch, seen, state, key=device.id)
+            table.add_row(cell(device.name), cell(branch), cell(seen), cell(state), key=device.id)
+        if picked in self.devices:  # the cursor stays on the till it was on
+            table.move_cursor(row=table.get_row_index(picked))
         if message.code is not None:
-            self._show_code(message.code)
+            self._show_code(message.code, message.devices)
+        elif (used := self._paired_with_code(message.devices)) is not None:
+            code = self.code.code if self.code else ""
+            self._forget_code()
+            self.say(
+                f"{used.name} has paired with the code {code}, so it is used up. N makes another."
+            )
+            return
+        if message.said is None:
+            return
         active = sum(not d.revoked for d in message.devices)
         self.say(
             message.said
@@ -161,8 +234,17 @@ class TillsPane(Vertical):
             "R: revoke the selected till"
         )
 
-    def _show_code(self, code: PairingCode) -> None:
+    def _picked_id(self) -> str | None:
+        """The till the table's cursor is on, if any."""
+        table = self.query_one("#till-table", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(row_key.value)
+
+    def _show_code(self, code: PairingCode, devices: list[Device]) -> None:
         self.code = code
+        self.known = {device.id for device in devices}
         qr = self.query_one("#pair-qr", Static)
         qr.update(half_blocks(code.qr_text))
         qr.display = True

@@ -8,16 +8,18 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pydantic import ValidationError
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
-from sync.money import Money, MoneyError
+from sync.money import Money
 
 from ...core import catalogue
-from ...core.catalogue import Branch, Deal, ListingState, Product
+from ...core.catalogue import Branch, Deal, ListingState, ListingValueError, Product
 from ...core.hours import HoursError, hours_text, parse_hours
 from ...core.kinds import SubscriptionStatus
 from ...core.suspension import ListingEditsPausedError
@@ -35,10 +37,23 @@ STATE_WORDS = {
 }
 
 
+NAME_MOST = 120  # characters in a product's or a branch's name, or a deal's title (the server's)
+ADDRESS_MOST = 500
+PRICE_MOST = 20  # characters typed for a price: more than any price the server takes
+PICK_BRANCH = "Pick a branch to edit it."
+
+
+def cell(text: str) -> Text:
+    """A table cell that shows `text` as it is: names and titles come from the server, and a
+    plain string in a DataTable is read as markup ("[/b]" in a title would crash it)."""
+    return Text(text)
+
+
 class VendorScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f6,ctrl+g", "next_tab", "Next tab", key_display="F6/^g"),
         Binding("shift+f6", "next_tab(-1)", "Previous tab", show=False),
+        Binding("escape", "cancel", "Cancel the edit", show=False),
     ]
 
     def __init__(self) -> None:
@@ -48,6 +63,12 @@ class VendorScreen(Screen[None]):
         self.deal_rows: dict[str, Deal] = {}
         self.branch_rows: dict[str, Branch] = {}
         self.editing_branch: Branch | None = None
+        self.editing_deal: Deal | None = None  # the deal picked for a new title
+
+    def tell(self, text: str, *, warning: bool = False, timeout: float | None = None) -> None:
+        """A notice with `text` as it is (never read as markup: it holds names and titles)."""
+        severity: SeverityLevel = "warning" if warning else "information"
+        self.notify(text, severity=severity, timeout=timeout, markup=False)
 
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Vendor", id="title")
@@ -55,27 +76,31 @@ class VendorScreen(Screen[None]):
         with TabbedContent(initial="products"):
             with TabPane("Products", id="products"):
                 yield DataTable(id="product-table", cursor_type="row")
-                yield Static("", id="product-form-title")
-                yield Input(placeholder="product name", id="product-name")
-                yield Input(placeholder="price, e.g. 3.50", id="product-price")
+                yield Static("", id="product-form-title", markup=False)
+                yield Input(placeholder="product name", id="product-name", max_length=NAME_MOST)
+                yield Input(
+                    placeholder="price, e.g. 3.50", id="product-price", max_length=PRICE_MOST
+                )
             with TabPane("Deals", id="deals"):
                 yield DataTable(id="deal-table", cursor_type="row")
                 yield Input(
-                    placeholder="new title for the selected deal, then Enter", id="deal-title"
+                    placeholder="new title for the selected deal, then Enter (Esc cancels)",
+                    id="deal-title",
+                    max_length=NAME_MOST,
                 )
             with TabPane("Branches", id="branches"):
                 yield DataTable(id="branch-table", cursor_type="row")
-                yield Static("Pick a branch to edit it.", id="branch-form-title")
-                yield Input(placeholder="branch name", id="branch-name")
-                yield Input(placeholder="address", id="branch-address")
+                yield Static(PICK_BRANCH, id="branch-form-title", markup=False)
+                yield Input(placeholder="branch name", id="branch-name", max_length=NAME_MOST)
+                yield Input(placeholder="address", id="branch-address", max_length=ADDRESS_MOST)
                 yield Input(
                     placeholder="hours, e.g. mon-fri 08:00-18:00; sat 09:00-13:00",
                     id="branch-hours",
                 )
             with TabPane("Offline limits", id="limits"):
-                yield Static("", id="limits-text")
+                yield Static("", id="limits-text", markup=False)
             with TabPane("Sync", id="sync"):
-                yield Static("", id="sync-text")
+                yield Static("", id="sync-text", markup=False)
             with TabPane("Owner", id="owner-tab"):
                 yield OwnerPane()
             with TabPane("Tills", id="tills-tab"):
@@ -115,10 +140,10 @@ class VendorScreen(Screen[None]):
         self.deal_rows = {deal.id: deal for deal in catalogue.deals(store)}
         for deal in self.deal_rows.values():
             deals.add_row(
-                deal.title,
-                deal.price.format(),
-                f"{deal.ends_at:%Y-%m-%d}",
-                STATE_WORDS[deal.state],
+                cell(deal.title),
+                cell(deal.price.format()),
+                cell(f"{deal.ends_at:%Y-%m-%d}"),
+                cell(STATE_WORDS[deal.state]),
                 key=deal.id,
             )
         branches = self.query_one("#branch-table", DataTable)
@@ -126,10 +151,10 @@ class VendorScreen(Screen[None]):
         self.branch_rows = {branch.id: branch for branch in catalogue.branches(store)}
         for branch in self.branch_rows.values():
             branches.add_row(
-                branch.name + (" (this till)" if branch.here else ""),
-                branch.address,
-                hours_text(branch.opening_hours or {}),
-                STATE_WORDS[branch.state],
+                cell(branch.name + (" (this till)" if branch.here else "")),
+                cell(branch.address),
+                cell(hours_text(branch.opening_hours or {})),
+                cell(STATE_WORDS[branch.state]),
                 key=branch.id,
             )
         self.query_one("#limits-text", Static).update(self._limits_text())
@@ -143,10 +168,10 @@ class VendorScreen(Screen[None]):
         for product in products:
             version = "new" if product.version is None else str(product.version)
             table.add_row(
-                product.name,
-                product.price.format(),
-                version,
-                STATE_WORDS[product.state],
+                cell(product.name),
+                cell(product.price.format()),
+                cell(version),
+                cell(STATE_WORDS[product.state]),
                 key=product.id,
             )
         self.product_count = len(products)
@@ -173,7 +198,7 @@ class VendorScreen(Screen[None]):
                 f"{self._usage()}. New product: name, Enter, price, Enter. Pick a row to edit it."
             )
         else:
-            text = f"Editing {self.editing.name}: change name or price, Enter saves."
+            text = f"Editing {self.editing.name}: change name or price, Enter saves, Esc cancels."
         self.query_one("#product-form-title", Static).update(text)
 
     @on(DataTable.RowSelected, "#product-table")
@@ -196,28 +221,28 @@ class VendorScreen(Screen[None]):
         name_input = self.query_one("#product-name", Input)
         price_input = self.query_one("#product-price", Input)
         name = name_input.value.strip()
-        if not 0 < len(name) <= 120:
-            self.notify("Give the product a name of 1 to 120 characters.", severity="warning")
+        if not 0 < len(name) <= NAME_MOST:
+            self.tell(f"Give the product a name of 1 to {NAME_MOST} characters.", warning=True)
             name_input.focus()
             return
         store = tillpoint(self).session.store
         try:
             price = Money.parse(price_input.value, catalogue.currency(store))
-        except MoneyError as exc:
-            self.notify(f"{exc}: type the price, e.g. 3.50.", severity="warning")
-            return
-        if price.is_negative:
-            self.notify("A price cannot be negative.", severity="warning")
+        except ValueError:  # MoneyError, or more digits than Python makes a number of
+            self.tell("Not saved: type the price as an amount, e.g. 3.50.", warning=True)
+            price_input.focus()
             return
         try:
             catalogue.edit_product(store, self.editing, name, price)
         except ListingEditsPausedError as exc:
-            self.notify(str(exc), severity="warning", timeout=8)
+            self.tell(str(exc), warning=True, timeout=8)
             return
-        self.notify(f"Saved {name} at {price.format()}; it goes to the server with the next sync.")
-        self.editing = None
-        name_input.clear()
-        price_input.clear()
+        except ListingValueError as exc:
+            self.tell(f"Not saved: {exc}.", warning=True, timeout=8)
+            price_input.focus()
+            return
+        self.tell(f"Saved {name} at {price.format()}; it goes to the server with the next sync.")
+        self._cancel_product()
         self.reload()
         tillpoint(self).action_sync_now()
 
@@ -225,28 +250,64 @@ class VendorScreen(Screen[None]):
     def deal_picked(self, event: DataTable.RowSelected) -> None:
         deal = self.deal_rows.get(str(event.row_key.value))
         if deal is not None:
+            self.editing_deal = deal
             title = self.query_one("#deal-title", Input)
             title.value = deal.title
             title.focus()
 
     @on(Input.Submitted, "#deal-title")
     def deal_title_entered(self, event: Input.Submitted) -> None:
-        table = self.query_one("#deal-table", DataTable)
         title = event.value.strip()
-        if not table.row_count or not 0 < len(title) <= 120:
-            self.notify("Pick a deal, then give it a title of 1 to 120 characters.")
+        deal = self.editing_deal  # the one picked, wherever the table's cursor is now
+        if deal is None or not 0 < len(title) <= NAME_MOST:
+            self.tell(f"Pick a deal, then give it a title of 1 to {NAME_MOST} characters.")
             return
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        deal = self.deal_rows[str(row_key.value)]
         try:
             catalogue.edit_deal_title(tillpoint(self).session.store, deal, title)
         except ListingEditsPausedError as exc:
-            self.notify(str(exc), severity="warning", timeout=8)
+            self.tell(str(exc), warning=True, timeout=8)
             return
-        self.notify(f"Saved the deal as {title!r}; it goes to the server with the next sync.")
-        event.input.clear()
+        self.tell(f"Saved the deal as {title!r}; it goes to the server with the next sync.")
+        self._cancel_deal()
         self.reload()
         tillpoint(self).action_sync_now()
+
+    # -- Esc: the edit in the tab shown is dropped, nothing is saved ----------------------------
+
+    def action_cancel(self) -> None:
+        cancel = {
+            "products": self._cancel_product,
+            "deals": self._cancel_deal,
+            "branches": self._cancel_branch,
+        }.get(self.query_one(TabbedContent).active)
+        if cancel is not None and cancel():
+            self.tell("Cancelled: nothing was saved.")
+
+    def _clear(self, *fields: str) -> bool:
+        """Empty the fields; whether any held something."""
+        held = False
+        for field in fields:
+            found = self.query_one(field, Input)
+            held = held or bool(found.value)
+            found.clear()
+        return held
+
+    def _cancel_product(self) -> bool:
+        """Back to "New product"; whether there was anything to drop."""
+        picked, self.editing = self.editing is not None, None
+        typed = self._clear("#product-name", "#product-price")
+        self._form_title()
+        return picked or typed
+
+    def _cancel_deal(self) -> bool:
+        picked, self.editing_deal = self.editing_deal is not None, None
+        return self._clear("#deal-title") or picked
+
+    def _cancel_branch(self) -> bool:
+        picked, self.editing_branch = self.editing_branch is not None, None
+        typed = self._clear("#branch-name", "#branch-address", "#branch-hours")
+        self.query_one("#branch-form-title", Static).update(PICK_BRANCH)
+        return picked or typed
 
     @on(TabbedContent.TabActivated)
     def tab_shown(self, event: TabbedContent.TabActivated) -> None:
@@ -263,7 +324,7 @@ class VendorScreen(Screen[None]):
         self.query_one("#branch-address", Input).value = branch.address
         self.query_one("#branch-hours", Input).value = hours_text(branch.opening_hours or {})
         self.query_one("#branch-form-title", Static).update(
-            f"Editing {branch.name}: Enter moves on, Enter on the hours saves."
+            f"Editing {branch.name}: Enter moves on, Enter on the hours saves, Esc cancels."
         )
         self.query_one("#branch-name", Input).focus()
 
@@ -275,43 +336,38 @@ class VendorScreen(Screen[None]):
     def branch_hours_entered(self) -> None:
         branch = self.editing_branch
         if branch is None:
-            self.notify("Pick a branch in the list first, then edit it.", severity="warning")
+            self.tell("Pick a branch in the list first, then edit it.", warning=True)
             return
         name = self.query_one("#branch-name", Input).value.strip()
         address = self.query_one("#branch-address", Input).value.strip()
         typed = self.query_one("#branch-hours", Input).value.strip()
-        if not 0 < len(name) <= 120 or not 0 < len(address) <= 500:
-            self.notify(
-                "Give the branch a name (up to 120 characters) and an address (up to 500).",
-                severity="warning",
+        if not 0 < len(name) <= NAME_MOST or not 0 < len(address) <= ADDRESS_MOST:
+            self.tell(
+                f"Give the branch a name (up to {NAME_MOST} characters) and an address "
+                f"(up to {ADDRESS_MOST}).",
+                warning=True,
             )
             return
         if not typed:  # an emptied field is not "closed all week" by accident
-            self.notify(
-                "Type the opening hours (e.g. mon-fri 08:00-18:00), or closed.",
-                severity="warning",
-            )
+            self.tell("Type the opening hours (e.g. mon-fri 08:00-18:00), or closed.", warning=True)
             return
         try:
             hours = {} if typed.lower() == "closed" else parse_hours(typed)
             catalogue.edit_branch(tillpoint(self).session.store, branch, name, address, hours)
         except ListingEditsPausedError as exc:
-            self.notify(str(exc), severity="warning", timeout=8)
+            self.tell(str(exc), warning=True, timeout=8)
             return
         except HoursError as exc:
-            self.notify(f"Not saved: {exc}.", severity="warning", timeout=8)
+            self.tell(f"Not saved: {exc}.", warning=True, timeout=8)
             self.query_one("#branch-hours", Input).focus()
             return
         except ValidationError as exc:
             problem = exc.errors()[0]
             field = str(problem["loc"][0]).replace("_", " ")
-            self.notify(f"Not saved: {field}: {problem['msg'].lower()}.", severity="warning")
+            self.tell(f"Not saved: {field}: {problem['msg'].lower()}.", warning=True)
             return
-        self.notify(f"Saved {name}; it goes to the server with the next sync.")
-        self.editing_branch = None
-        for field in ("#branch-name", "#branch-address", "#branch-hours"):
-            self.query_one(field, Input).clear()
-        self.query_one("#branch-form-title", Static).update("Pick a branch to edit it.")
+        self.tell(f"Saved {name}; it goes to the server with the next sync.")
+        self._cancel_branch()
         self.reload()
         tillpoint(self).action_sync_now()
 
