@@ -358,7 +358,13 @@ def _parse_minor(text: str, cur: Currency, fmt: NumberFormat) -> int:
     if len(fraction) > cur.exponent:
         places = "no decimal places" if cur.exponent == 0 else f"{cur.exponent} decimal places"
         raise InvalidAmountError(f"{text!r} has too many decimals: {cur.code} has {places}")
+    if len(parts) > _MOST_DIGITS:
+        shown = repr(text) if len(text) <= 24 else f"{text[:24]!r}…"
+        raise InvalidAmountError(f"{shown} is too large an amount: type an amount such as 12.50")
     return int(parts + fraction.ljust(cur.exponent, "0"))
+
+
+_MOST_DIGITS = 18  # in the whole part: more than any limit allows, and within a 64-bit column
 
 
 def _split_groups(whole: str, marks: set[str], text: str, fmt: NumberFormat) -> str:

@@ -94,6 +94,8 @@ def test_parse_user_input(text, code, locale, minor):
         ("1e3", "GBP", "en_GB", "not an amount"),
         ("12,50", "USD", "en_US", "groups of three"),
         ("1.2.3", "GBP", "en_GB", "decimal mark"),
+        ("9" * 19, "GBP", "en_GB", "too large"),
+        ("9" * 5_000, "GBP", "en_GB", "too large"),  # past Python's longest int from text
     ],
 )
 def test_parse_errors_say_what_is_wrong(text, code, locale, message):
