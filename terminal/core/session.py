@@ -10,6 +10,7 @@ thread its own HTTP client, so sync and redemptions run side by side. A worker t
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,15 +39,21 @@ from .staff import Person
 from .staff import sign_in as check_pin
 from .store import JournalEntry, Pairing, TerminalStore
 from .till import Till, Verdict
-from .words import refusal, synced
+from .words import clause, refusal, synced
 
 __all__ = ["OwnerError", "PairingFailedError", "Status", "TerminalSession"]
 
 T = TypeVar("T")
 
+# How long a sync asked for while another runs waits for it to end before giving up (the
+# running one is bounded by its requests' time-outs; this only keeps a stuck one from
+# holding every later one).
+SYNC_WAIT = 60.0
+
 
 class OwnerError(Exception):
-    """Signing in as the owner, or an owner's call, did not work; the message says why."""
+    """Signing in as the owner, or an owner's call, did not work; the message says why, as
+    a clause without a closing full stop (the screens say `Not saved: {exc}.`)."""
 
     def __init__(self, message: str, *, unreachable: bool = False) -> None:
         super().__init__(message)
@@ -68,7 +75,8 @@ class Status:
     last_sync: datetime | None
     waiting: int  # events in the outbox
     last_error: str | None  # why the last sync failed, in words
-    said: str | None = None  # what the last sync did, in words ("Synced: 2 sent, …")
+    said: str | None = None  # what the last sync did, in words ("Synced: 2 sent, …"); in a
+    # thread that synced (until it calls `release()`), what its own sync did
 
 
 class TerminalSession:
@@ -88,7 +96,8 @@ class TerminalSession:
         self._store: TerminalStore | None = None
         self._lock = threading.Lock()
         self._syncing = threading.Lock()
-        self._sync_again = threading.Event()
+        self._sync_runs = 0  # syncs started so far (each `sync_once`)
+        self._last_run: tuple[PushSummary | None, str] = (None, "")  # the last one's result
         self._listening: Listening | None = None
         self._closed = False
         self._online: bool | None = None
@@ -96,6 +105,11 @@ class TerminalSession:
         self._said: str | None = None
         self._person: Person | None = None
         self._owner_token: str | None = None  # the owner's, signed in with their account
+        # Receipts kept by this session and not printed yet, by reference: printed later
+        # (F8, P), such a receipt is the original, not a copy. Kept in memory only: after a
+        # restart every kept receipt reprints as a copy, as it may have been printed.
+        self._unprinted: dict[str, Receipt] = {}
+        self._latest_receipt: str | None = None
 
     def open(self) -> None:
         """Open the database now rather than on first use; raises SchemaTooNewError when
@@ -155,7 +169,7 @@ class TerminalSession:
         try:
             account_id = self._client().account_id(token)
         except (ServerUnreachableError, ServerRefusedError, ServerAnswerError) as exc:
-            raise OwnerError(f"{exc}: try again") from None
+            raise OwnerError(f"{clause(str(exc))}: try again") from None
         known = self.store.staff_member(account_id)
         name = known.name if known else email.partition("@")[0]
         person = Person(account_id, name, StaffRole.OWNER)
@@ -191,11 +205,35 @@ class TerminalSession:
             return self._person
 
     def keep_receipt(self, verdict: Verdict, presented: Presented, amount: Money) -> Receipt:
-        """The receipt of an approval, as the screen said it, kept for reprints."""
+        """The receipt of an approval, as the screen said it, kept for reprints; not
+        printed yet (`receipt_printed` says when it is)."""
         receipt = receipt_for(verdict, presented, amount, self.shop(), self.clock())
         if verdict.reference is not None:
             self.store.save_receipt(verdict.reference, receipt_json(receipt))
+            with self._lock:
+                self._unprinted[verdict.reference] = receipt
+                self._latest_receipt = verdict.reference
         return receipt
+
+    def receipt_printed(self, reference: str) -> None:
+        """The receipt kept for `reference` has been printed: from now on it prints as a
+        copy."""
+        with self._lock:
+            self._unprinted.pop(reference, None)
+
+    def unprinted(self, reference: str | None = None) -> tuple[str, Receipt] | None:
+        """The receipt kept for `reference` (given None, the latest one kept), with its
+        reference, when this session kept it and it was never printed (the receipt step
+        was skipped or moved on from): printed now, it is the original. None otherwise:
+        print `reprint`'s copy."""
+        with self._lock:
+            wanted = self._latest_receipt if reference is None else reference
+            receipt = None if wanted is None else self._unprinted.get(wanted)
+        if wanted is None or receipt is None:
+            return None
+        if reference is None and self.store.receipt_document() != receipt_json(receipt):
+            return None  # the latest kept is not this session's (it cannot be, but be sure)
+        return wanted, receipt
 
     def reprint(self, reference: str | None = None) -> Receipt | None:
         """A copy of the receipt kept for `reference` (a history row's), or of the latest
@@ -310,7 +348,7 @@ class TerminalSession:
         except ServerRefusedError as exc:
             if exc.status == 403:
                 raise OwnerError("only the business's owner can manage it here") from None
-            raise OwnerError(refusal(exc)) from None
+            raise OwnerError(clause(refusal(exc))) from None
         except ServerAnswerError as exc:
             raise OwnerError(f"{exc}: update this terminal") from None
         return token
@@ -328,40 +366,70 @@ class TerminalSession:
                 f"{exc}: this needs the server; try again when online", unreachable=True
             ) from None
         except ServerRefusedError as exc:
-            raise OwnerError(refusal(exc)) from None
+            raise OwnerError(clause(refusal(exc))) from None
         except ServerAnswerError as exc:
             raise OwnerError(f"{exc}: update this terminal") from None
 
     # -- sync --------------------------------------------------------------------------
 
     def sync(self) -> PushSummary | None:
-        """Push and pull once; None when the server could not be reached (nothing lost)
-        or another sync is already running. `status().said` tells what happened."""
-        if not self._syncing.acquire(blocking=False):
-            self._sync_again.set()  # what the running sync may have missed comes next
-            self._say("A sync is already running: its result follows")
+        """Push and pull once; None when the server could not be reached (nothing lost).
+        `status().said`, read in the same thread, tells what happened.
+
+        Asked for while another sync runs (F5 during the timer's, a change announced, a
+        void to push), it waits for that one to end, then syncs: what it was asked for is
+        in what it did, and the result it says is that sync's. Calls that waited together
+        share one sync: the first to get its turn runs it; the others say its result, and
+        return a summary of nothing moved (they moved nothing themselves), so that what
+        moved is told once."""
+        with self._lock:
+            seen = self._sync_runs
+        if not self._wait_for_sync():
+            self._say("The last sync has not finished yet: try again in a moment")
             return None
         try:
-            while True:
-                self._sync_again.clear()
-                summary = sync_once(self._client(), self.store)
-                if not self._sync_again.is_set():
-                    break
-        except ServerUnreachableError as exc:
-            self._set_online(False, f"{exc}; will retry")
-            self._say("Could not reach the server: working offline")
-            return None
-        except ServerRefusedError as exc:
-            self._set_online(True, f"the server refused the sync: {refusal(exc)}")
-            self._say(f"The server refused the sync: {refusal(exc)}")
-            return None
+            if self._closed:
+                return None
+            with self._lock:
+                shared = self._sync_runs > seen  # one started since this call: it will do
+                self._sync_runs += 0 if shared else 1
+                summary, words = self._last_run
+            if shared:
+                self._local.said = words
+                return None if summary is None else PushSummary(cursor=summary.cursor)
+            summary, words = self._sync_once()
+            with self._lock:
+                self._last_run = (summary, words)
         finally:
             self._syncing.release()
-        self._set_online(True)
-        self._say(synced(summary))
+        self._say(words)
         return summary
 
+    def _sync_once(self) -> tuple[PushSummary | None, str]:
+        """One push and pull (the sync lock held): its summary (None when it did not get
+        through) and what it did, in words."""
+        try:
+            summary = sync_once(self._client(), self.store)
+        except ServerUnreachableError as exc:
+            self._set_online(False, f"{exc}; will retry")
+            return None, "Could not reach the server: working offline"
+        except ServerRefusedError as exc:
+            self._set_online(True, f"the server refused the sync: {refusal(exc)}")
+            return None, f"The server refused the sync: {refusal(exc)}"
+        self._set_online(True)
+        return summary, synced(summary)
+
+    def _wait_for_sync(self) -> bool:
+        """Hold the sync lock, waiting for a running sync to end; False when it has not
+        within SYNC_WAIT, or the session closed meanwhile."""
+        deadline = time.monotonic() + SYNC_WAIT
+        while not self._syncing.acquire(timeout=0.25):
+            if self._closed or time.monotonic() > deadline:
+                return False
+        return True
+
     def _say(self, words: str) -> None:
+        self._local.said = words  # this thread's sync's words, whatever others say meanwhile
         with self._lock:
             self._said = words
 
@@ -402,6 +470,7 @@ class TerminalSession:
         synced = store.synced_at()
         with self._lock:
             online, error, said = self._online, self._last_error, self._said
+        said = getattr(self._local, "said", said)
         return Status(
             paired=store.paired(),
             online=online,
@@ -413,6 +482,7 @@ class TerminalSession:
 
     def release(self) -> None:
         """This thread is done: close its HTTP client, hand its connection on."""
+        self._local.__dict__.pop("said", None)
         client: SyncClient | None = self._local.__dict__.pop("client", None)
         if client is not None:
             client.close()

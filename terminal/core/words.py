@@ -8,12 +8,13 @@ from sync.engine import PushSummary
 from sync.money import Money
 from sync.wire import MAX_AMOUNT
 
-__all__ = ["count", "refusal", "synced"]
+__all__ = ["clause", "count", "refusal", "synced"]
 
 # What a cashier is told when the server refuses a request it could not read, by the field
 # it named; the field paths themselves are for developers, never for the screen.
 _FIELDS = {
     "token": "The code could not be read: scan it again.",
+    "email": "That is not an email address: check it and type it again.",
 }
 
 
@@ -22,12 +23,20 @@ def count(number: int, thing: str, things: str | None = None) -> str:
     return f"{number} {thing if number == 1 else (things or thing + 's')}"
 
 
+def clause(words: str) -> str:
+    """`words` without the full stop they end in, for a message that goes on or ends them
+    itself (`Not saved: {clause}.`): never `..` or `.:`."""
+    return words.rstrip().rstrip(".").rstrip()
+
+
 def refusal(refused: ServerRefusedError, amount: Money | None = None) -> str:
-    """What the server's refusal means for the cashier. Domain refusals (409s and the like)
-    already come in words; a request the server could not take (422) names fields, so it
-    is put in words here."""
+    """What the server's refusal means for the cashier. Domain refusals (a used pairing
+    code, a reserved role, a used voucher: any problem type of their own, 422s too) already
+    come in words, the server's `detail`; only `invalid-request`, a request the server could
+    not read, names fields, so it is put in words here."""
     answer = refused.answer
-    if answer.kind == "invalid-request" or refused.status == 422:
+    unreadable = refused.status == 422 and not answer.type  # not even a problem+json
+    if answer.kind == "invalid-request" or unreadable:
         fields = [str(error.get("field", "")) for error in _errors(refused)]
         if any(field.endswith("amount_minor") for field in fields):
             if amount is not None and amount.minor > MAX_AMOUNT:

@@ -359,7 +359,7 @@ async def test_verdicts_offers_receipts_sync_words_and_history(server, shop, tmp
         assert scan.step.name == "OFFER"
         said = str(prompt.render())
         assert "£999,999.00 is more than one redemption can be" in said
-        assert "Card holds £50.00 — Enter to take £50.00, Esc to cancel" in said
+        assert "Card holds £50.00: Enter alone takes £50.00, or type another amount" in said
         assert "body." not in said
         await pilot.press("escape")
         assert scan.step.name == "IDLE"
@@ -370,7 +370,7 @@ async def test_verdicts_offers_receipts_sync_words_and_history(server, shop, tmp
         await until(pilot, lambda: scan.step is Step.OFFER, "the decline with an offer")
         assert scan.verdict_text.startswith("✘ DECLINED (online)")
         assert "The card holds £50.00, less than £60.00." in scan.verdict_text
-        assert "Card holds £50.00 — Enter to take £50.00, Esc to cancel" in scan.verdict_text
+        assert "Enter alone takes £50.00, or type another amount" in scan.verdict_text
         await pilot.press("enter")
         await until(pilot, lambda: scan.step is Step.RECEIPT, "the approval")
         assert scan.verdict_text.startswith("✔ APPROVED (online)")

@@ -1,10 +1,13 @@
 """Today's redemptions at this terminal, newest first, with the day's totals; a recent
-gift-card redemption can be voided here (V), within the void window."""
+gift-card redemption can be voided here (V), within the void window.
+
+Names come from the server: they are shown as typed, never read as markup."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -40,7 +43,8 @@ class ConfirmVoidScreen(ModalScreen[bool]):
             yield Static(
                 f"Void {self.entry.amount.format()} taken from gift card "
                 f"…{self.entry.subject_id[-6:]} at {self.entry.at.astimezone():%H:%M}?\n"
-                "The amount goes back on the card.\n\nY: void it    N or Esc: keep it"
+                "The amount goes back on the card.\n\nY: void it    N or Esc: keep it",
+                markup=False,
             )
 
     def action_answer(self, answer: bool) -> None:
@@ -58,8 +62,8 @@ class HistoryScreen(Screen[None]):
         self.entries: dict[str, JournalEntry] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("Tillpoint · Today's redemptions", id="title")
-        yield Static("", id="totals")
+        yield Static("Tillpoint · Today's redemptions", id="title", markup=False)
+        yield Static("", id="totals", markup=False)
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
         yield StatusLine()
         yield Footer()
@@ -89,8 +93,9 @@ class HistoryScreen(Screen[None]):
                 "…" + entry.subject_id[-6:],
                 entry.amount.format() + (" VOIDED" if entry.voided else ""),
                 entry.mode,
-                entry.balance_after.format() if entry.balance_after else "",
-                entry.cashier or "till",
+                # £0.00 is what an emptied card has left, not a blank.
+                "" if entry.balance_after is None else entry.balance_after.format(),
+                _cell(entry.cashier or "till"),
                 key=str(entry.id),
             )
             if entry.voided:
@@ -119,7 +124,14 @@ class HistoryScreen(Screen[None]):
             return
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         entry = self.entries[str(row_key.value)]
-        receipt = tillpoint(self).session.reprint(entry.attempt_key)
+        session = tillpoint(self).session
+        unprinted = session.unprinted(entry.attempt_key)
+        if unprinted is not None:  # skipped at the scan screen: this is the original
+            reference, original = unprinted
+            if print_receipt(self, original, "Printed its receipt."):
+                session.receipt_printed(reference)
+            return
+        receipt = session.reprint(entry.attempt_key)
         if receipt is None:  # approved before this Tillpoint kept receipts
             self.notify("No receipt was kept for that one: it predates reprints.")
             return
@@ -153,8 +165,15 @@ class HistoryScreen(Screen[None]):
         try:
             amount = app.session.void(entry)
         except VoidRefusedError as exc:
-            self.notify(str(exc), severity="warning", timeout=8)
+            self.notify(str(exc), severity="warning", timeout=8, markup=False)
             return
         self.notify(f"Voided: {amount.format()} is back on the card; it syncs next.")
         self.reload()
         app.action_sync_now()
+
+
+def _cell(text: str) -> str:
+    """Stored text for a table cell, which reads a str as Rich markup: escaped, so that it
+    shows as typed. (Rich's `escape` also doubles a trailing backslash, for markup that
+    follows; nothing follows here, and the space keeps it from doing so.)"""
+    return escape(text + " ")[:-1]

@@ -3,11 +3,16 @@
 One text field does everything and always has focus, so a USB scanner's typing lands there
 whatever the cashier was doing: a code typed or scanned into it starts a new scan; otherwise
 it is the amount (gift card), Enter (voucher) or Enter to print the receipt.
+
+Everything shown here is plain text, never markup: deal titles and names come from the
+server, and a `[/b]` in one must show as typed, not crash the till.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from decimal import Decimal
 from enum import Enum, auto
 from typing import ClassVar
 
@@ -19,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Digits, Footer, Input, Static
 
 from hardware import Receipt
-from sync.money import Money, MoneyError
+from sync.money import Money, MoneyError, currency
 from sync.tokens import Kind
 from sync.wire import MAX_AMOUNT
 
@@ -32,6 +37,8 @@ from ..printing import print_receipt
 from ..status import StatusLine, SuspensionNotice
 
 VERDICT_HOLD = 4.0  # seconds a verdict stays up before the camera may replace it
+# (an approval's receipt step stays until the cashier moves on; only another card may end
+# it, after this hold)
 
 
 class Step(Enum):
@@ -40,7 +47,8 @@ class Step(Enum):
     CONFIRM = auto()  # a voucher: Enter to accept
     REDEEMING = auto()  # the till is deciding
     RECEIPT = auto()  # approved: Enter prints, Esc skips
-    OFFER = auto()  # declined for want of balance: Enter takes what the card holds
+    OFFER = auto()  # declined for want of balance: Enter alone takes what the card holds,
+    # another amount typed is taken instead
 
 
 PROMPTS = {
@@ -49,7 +57,7 @@ PROMPTS = {
     Step.CONFIRM: "Enter accepts the voucher · Esc cancels",
     Step.REDEEMING: "Checking…",
     Step.RECEIPT: "Enter prints a receipt · Esc skips · or scan the next code",
-    Step.OFFER: "Enter takes what the card holds · Esc cancels",
+    Step.OFFER: "Enter alone takes what the card holds, or type another amount · Esc cancels",
 }
 
 
@@ -65,19 +73,21 @@ class ScanScreen(Screen[None]):
         self.presented: Presented | None = None
         self.last: VerdictReached | None = None
         self.receipt: Receipt | None = None  # the last approval's, as kept for reprints
+        self.receipt_reference: str | None = None  # its reference, to say it was printed
         self.verdict_text = ""  # what the verdict box says, as plain text
         self.offer: Money | None = None  # what the card holds, offered after a decline
         self.hold_until = 0.0  # monotonic time before which the camera leaves a verdict be
 
     def compose(self) -> ComposeResult:
-        yield Static("Tillpoint · Scan", id="title")
+        # markup=False: what these show comes from the server and the keyboard.
+        yield Static("Tillpoint · Scan", id="title", markup=False)
         yield SuspensionNotice()
         with Vertical(id="verdict-box"):
-            yield Static("", id="banner")
+            yield Static("", id="banner", markup=False)
             yield Digits("", id="verdict-amount")
-            yield Static("", id="verdict")
-        yield Static("", id="presented")
-        yield Static(PROMPTS[Step.IDLE], id="prompt")
+            yield Static("", id="verdict", markup=False)
+        yield Static("", id="presented", markup=False)
+        yield Static(PROMPTS[Step.IDLE], id="prompt", markup=False)
         yield Input(placeholder="code or amount", id="entry")
         yield StatusLine()
         yield Footer()
@@ -106,8 +116,14 @@ class ScanScreen(Screen[None]):
         try:
             presented = present(code, tillpoint(self).session.store)
         except NotATokenError as exc:
+            if source is ScanSource.CAMERA and self.step is Step.RECEIPT:
+                return  # not a card: the receipt step waits for the cashier
+            self._leave_presented()  # whatever was shown before is not this code
             self._show_verdict("✘ NOT ACCEPTED", str(exc), declined=True)
             self._to(Step.IDLE)
+            return
+        if source is ScanSource.CAMERA and self._just_approved(presented):
+            # The customer's phone still in view: the receipt waits for Enter or Esc.
             return
         self.offer = None
         lines = [f"{presented.label} {presented.short_id} ({source})"]
@@ -125,12 +141,7 @@ class ScanScreen(Screen[None]):
             return
         self.presented = presented
         if presented.kind is Kind.GIFT_CARD:
-            known = presented.known_balance
-            lines.append(
-                f"Last known balance: {known.format()}"
-                if known
-                else "Balance: the server will check"
-            )
+            lines.append(self._balance_line(presented.known_balance))
             self._to(Step.AMOUNT)
         else:
             assert presented.face_value is not None
@@ -141,11 +152,29 @@ class ScanScreen(Screen[None]):
         self.query_one("#presented", Static).update("\n".join(lines))
         self._show_verdict("SCANNED", "Waiting for the cashier.")
 
+    def _just_approved(self, presented: Presented) -> bool:
+        """Whether `presented` is the card or voucher whose approval awaits its receipt."""
+        return (
+            self.step is Step.RECEIPT
+            and self.last is not None
+            and self.last.presented.subject_id == presented.subject_id
+        )
+
+    def _balance_line(self, known: Money | None) -> str:
+        """What this till knows of a gift card's balance (£0.00 is known too: empty)."""
+        if known is not None:
+            empty = ": the card is empty" if known.minor == 0 else ""
+            return f"Last known balance: {known.format()}{empty}"
+        if tillpoint(self).session.status().online is False:
+            return "Balance: not known to this till, and it is offline"
+        return "Balance: the server will check"
+
     @on(Input.Submitted, "#entry")
     def submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         event.input.clear()
-        if looks_like_token(text) or (self.step is Step.IDLE and text):
+        if looks_like_token(text) or (self.step in (Step.IDLE, Step.RECEIPT) and text):
+            # At the receipt step too: typing is moving on (Enter alone prints).
             self.take_code(text, ScanSource.TYPED)
         elif self.step is Step.AMOUNT:
             self._amount_entered(text)
@@ -157,6 +186,11 @@ class ScanScreen(Screen[None]):
             self._print_receipt()
         elif self.step is Step.OFFER:
             assert self.presented is not None
+            if text:  # another amount: taken instead of what the card holds
+                self.offer = None
+                self._to(Step.AMOUNT)
+                self._amount_entered(text)
+                return
             assert self.offer is not None
             self._redeem(self.presented, self.offer)
 
@@ -165,10 +199,10 @@ class ScanScreen(Screen[None]):
         try:
             amount = Money.parse(text, self.presented.currency)
         except MoneyError as exc:
-            self._prompt(f"{exc}. Type the amount, e.g. 12.50, then Enter · Esc cancels")
+            self._prompt(f"{amount_problem(text, exc, self.presented.currency)} · Esc cancels")
             return
         if amount.minor <= 0:
-            self._prompt("The amount must be more than zero · Esc cancels")
+            self._prompt(f"{MORE_THAN_ZERO} · Esc cancels")
             return
         if amount.minor > MAX_AMOUNT:
             # A slip of the keys: no card holds that much. Ask again, offering what the
@@ -179,10 +213,7 @@ class ScanScreen(Screen[None]):
             if known is not None and known.minor > 0:
                 self.offer = known
                 self._to(Step.OFFER)
-                self._prompt(
-                    f"{too_much}. Card holds {known.format()} — Enter to take "
-                    f"{known.format()}, Esc to cancel"
-                )
+                self._prompt(f"{too_much}. Card holds {known.format()}: {_offer(known)}")
             else:
                 self._prompt(f"{too_much}: type the amount again · Esc cancels")
             return
@@ -235,6 +266,7 @@ class ScanScreen(Screen[None]):
             self.receipt = tillpoint(self).session.keep_receipt(
                 verdict, message.presented, message.amount
             )
+            self.receipt_reference = verdict.reference
             if verdict.deal_title:
                 detail.append(f"Hand over: {verdict.deal_title}")
             detail.append(f"Redeemed {message.amount.format()} from {message.presented.short_id}")
@@ -251,11 +283,10 @@ class ScanScreen(Screen[None]):
         if verdict.offer is not None:
             # The card stays: taking what it holds is one key away, not another scan.
             self.offer = verdict.offer
-            offer = verdict.offer.format()
-            detail.append(f"Card holds {offer} — Enter to take {offer}, Esc to cancel")
+            detail.append(_offer(verdict.offer))
             self._show_verdict(headline, "\n".join(detail), declined=True)
             self._to(Step.OFFER)
-            self._prompt(f"Enter takes {offer} · Esc cancels")
+            self._prompt(_offer(verdict.offer))
             return
         self._leave_presented()
         self._show_verdict(headline, "\n".join(detail), declined=True)
@@ -270,16 +301,29 @@ class ScanScreen(Screen[None]):
         assert self.receipt is not None
         if not print_receipt(self, self.receipt, "Receipt printed."):
             return
+        if self.receipt_reference is not None:
+            tillpoint(self).session.receipt_printed(self.receipt_reference)
         self.hold_until = 0.0
         self._to(Step.IDLE)
 
     def action_reprint(self) -> None:
-        """A copy of the last receipt, whether it was printed or skipped."""
-        receipt = tillpoint(self).session.reprint()
-        if receipt is None:
+        """The last receipt: at the receipt step, or when it was never printed (skipped,
+        or the next card came first), the original; else a copy."""
+        if self.step is Step.RECEIPT:
+            self._print_receipt()
+            return
+        session = tillpoint(self).session
+        unprinted = session.unprinted()
+        if unprinted is not None:
+            reference, receipt = unprinted
+            if print_receipt(self, receipt, "Printed the last receipt."):
+                session.receipt_printed(reference)
+            return
+        copy = session.reprint()
+        if copy is None:
             self.notify("No receipt to print again yet: nothing was approved on this till.")
             return
-        print_receipt(self, receipt, "Printed a copy of the last receipt.")
+        print_receipt(self, copy, "Printed a copy of the last receipt.")
 
     # -- what the cashier sees ---------------------------------------------------------------
 
@@ -287,7 +331,10 @@ class ScanScreen(Screen[None]):
         self.step = step
         self._prompt(PROMPTS[step])
         entry = self.query_one("#entry", Input)
-        entry.placeholder = "amount, e.g. 12.50" if step is Step.AMOUNT else "code"
+        entry.placeholder = {
+            Step.AMOUNT: "amount, e.g. 12.50",
+            Step.OFFER: "another amount, or Enter alone",
+        }.get(step, "code")
         entry.focus()
 
     def _prompt(self, text: str) -> None:
@@ -312,6 +359,54 @@ class ScanScreen(Screen[None]):
         box = self.query_one("#verdict-box", Vertical)
         box.set_class(declined, "declined")
         box.set_class(headline.startswith("✔"), "approved")
+
+
+MORE_THAN_ZERO = "The amount must be more than zero"
+
+# What is wrong with a typed amount, in one short sentence, by what `Money.parse` said
+# (its words are for the API, with a hint of their own): the first that matches is said.
+_AMOUNT_PROBLEMS = (
+    ("no amount given", "Type the amount, e.g. {example}, then Enter"),
+    ("is negative", MORE_THAN_ZERO),
+    ("thousands marks", "Commas go between thousands (1,234.50), or leave them out"),
+    ("too many decimals", "Type at most {places}, e.g. {example}"),
+    ("ends in a decimal mark", "Type the {decimals} after the point, e.g. {example}"),
+    ("more than one decimal mark", "Type one decimal point, e.g. {example}"),
+)
+_PLACES = {1: "one decimal", 2: "two decimals", 3: "three decimals"}
+# 4,20: the decimals after a comma, as in much of Europe. Never taken as 4.20 (that is for
+# the cashier to say): it is refused, saying what to type.
+_DECIMAL_COMMA = re.compile(r"\d+,\d\d")
+
+
+def amount_problem(text: str, error: MoneyError, code: str) -> str:
+    """What is wrong with the amount typed, in one short sentence with one example: not
+    the money parser's hint and the screen's after it."""
+    cur = currency(code)
+    example = str(Decimal(1250).scaleb(-cur.exponent))  # 12.50 (1250 with no decimals)
+    pounds = cur.code == "GBP"
+    typed = text.strip()
+    if _DECIMAL_COMMA.fullmatch(typed) and cur.exponent == 2:
+        dotted = typed.replace(",", ".")
+        return f"For {Money.parse(dotted, cur).format()} type {dotted}, with a point, not a comma"
+    words = {
+        "example": example,
+        "places": _PLACES.get(cur.exponent, f"{cur.exponent} decimals"),
+        "decimals": "pence" if pounds else "decimals",
+    }
+    said = str(error)
+    if cur.exponent == 0 and ("decimals" in said or "decimal mark" in said):
+        return f"Type a whole amount, with no decimals, e.g. {example}"
+    for marker, sentence in _AMOUNT_PROBLEMS:
+        if marker in said:
+            return sentence.format(**words)
+    return f"Type the amount in {'pounds and pence' if pounds else cur.code}, e.g. {example}"
+
+
+def _offer(holds: Money) -> str:
+    """After a decline for want of balance: the offer, and that another amount may be typed
+    instead (a typed amount is never taken as a yes to the offer)."""
+    return f"Enter alone takes {holds.format()}, or type another amount · Esc cancels"
 
 
 def _spaced(headline: str) -> str:
