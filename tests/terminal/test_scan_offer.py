@@ -7,31 +7,13 @@ from __future__ import annotations
 import pytest
 from textual.widget import Widget
 
-from sync.tokens import IssuerKey, id_text, new_id
+from sync.tokens import id_text, new_id
 from terminal.app.screens.scan import ScanScreen, Step
 from terminal.core.kinds import CardStatus
 from tests.terminal.test_roles_app import Counter, until
 from tests.terminal.test_till_offline import card_token
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
-
-
-@pytest.fixture
-def counter(tmp_path, key):
-    """A till no one signs in to (no PINs yet): it opens on the scan screen."""
-    counter = Counter(tmp_path, key, staff=())
-    yield counter
-    counter.close()
 
 
 def card(counter: Counter, balance_minor: int) -> bytes:
@@ -83,7 +65,7 @@ async def test_a_typed_amount_after_a_slip_of_the_keys_is_taken_instead_of_the_o
     async with counter.app.run_test(size=(80, 24)) as pilot:
         scan = await scan_screen(pilot, counter)
         scan.take_code(card_token(key, card_id))
-        await pilot.press(*"99999999999999999999", "enter")
+        await pilot.press(*"999999999999", "enter")
         assert scan.step.name == "OFFER"
         prompt = shown(scan.query_one("#prompt"))
         assert "is more than one redemption can be" in prompt

@@ -8,33 +8,14 @@ import time
 
 import pytest
 
-from sync.tokens import IssuerKey
 from terminal.app.messages import ScanSource
 from terminal.app.screens.history import HistoryScreen
 from terminal.app.screens.scan import Step
-from tests.terminal.test_roles_app import Counter, until
+from tests.terminal.test_roles_app import until
 from tests.terminal.test_scan_offer import card, scan_screen
 from tests.terminal.test_till_offline import card_token
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
-
-
-@pytest.fixture
-def counter(tmp_path, key):
-    """A till no one signs in to (no PINs yet): it opens on the scan screen."""
-    counter = Counter(tmp_path, key, staff=())
-    yield counter
-    counter.close()
 
 
 async def approved(pilot, counter, key, card_id, amount: str = "4.20"):

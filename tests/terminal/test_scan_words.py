@@ -8,33 +8,15 @@ import pytest
 from textual.widgets import DataTable
 
 from sync.money import Money
-from sync.tokens import IssuerKey, id_text, new_id
+from sync.tokens import id_text, new_id
 from terminal.app.screens.history import HistoryScreen
 from terminal.app.screens.scan import Step
 from terminal.core.kinds import Mode, RedemptionKind
-from tests.terminal.test_roles_app import Counter, until
+from tests.terminal.test_roles_app import until
 from tests.terminal.test_scan_offer import card, scan_screen, shown
 from tests.terminal.test_till_offline import card_token
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
-
-
-@pytest.fixture
-def counter(tmp_path, key):
-    """A till no one signs in to (no PINs yet): it opens on the scan screen."""
-    counter = Counter(tmp_path, key, staff=())
-    yield counter
-    counter.close()
 
 
 async def test_an_empty_card_is_shown_as_empty_not_unknown(counter, key):
