@@ -17,7 +17,7 @@ def print_receipt(widget: Widget, receipt: Receipt, said: str) -> bool:
     try:
         tillpoint(widget).printer.print_receipt(receipt)
     except PrinterError as exc:
-        widget.notify(f"{exc}", severity="error", timeout=8)
+        widget.notify(f"{exc}", severity="error", timeout=8, markup=False)
         return False
-    widget.notify(said)
+    widget.notify(said, markup=False)
     return True

@@ -58,7 +58,9 @@ class PairingScreen(Screen[None]):
         with Horizontal(id="pair-account"):
             yield Input(placeholder="owner's email", id="pair-email")
             yield Input(placeholder="password", password=True, id="pair-password")
-        yield Static("Enter in the code field, or in the password, pairs.", id="prompt")
+        yield Static(  # markup=False: the server's reasons show as they are written
+            "Enter in the code field, or in the password, pairs.", id="prompt", markup=False
+        )
         yield Footer()
 
     def on_mount(self) -> None:
