@@ -79,7 +79,8 @@ def _person(session: Session, business: Business, user_id: str) -> User:
 def set_pin(
     session: Session, business: Business, user_id: str, body: StaffPinSet
 ) -> TillStaffPublic:
-    """Set a person's till PIN and role; the terminals learn of it with their next pull."""
+    """Set a person's till PIN and role; the terminals learn of it with their next pull. The
+    owner role is the owner's account's alone, and that account keeps it."""
     user = _person(session, business, user_id)
     problem = pin_problem(body.pin)
     if problem is not None:
@@ -88,6 +89,11 @@ def set_pin(
         raise OwnerRoleReserved(
             "Only the business's owner signs in at the till as owner: give a staff member "
             "the manager role to let them open the vendor screens."
+        )
+    if user.id == business.owner_id and body.role is not StaffRole.OWNER:
+        raise OwnerRoleReserved(
+            "The business's owner is always owner at the till: set the owner's PIN with the "
+            f"role owner, not {body.role}. Nothing was changed."
         )
     row = session.get(TillStaff, (business.id, user.id))
     name = body.name or (row.name if row else _default_name(user))

@@ -29,6 +29,7 @@ from hardware import (
     TextPrinter,
     open_source,
 )
+from sync.client import DeviceAuth, ServerRefusedError, SyncClient, SyncClientError
 
 from ..core.session import TerminalSession
 from ..core.staff import Area, Person, may_open
@@ -40,14 +41,17 @@ from .screens.scan import ScanScreen
 from .screens.signin import SignInScreen
 from .screens.staff import StaffScreen
 from .screens.vendor import VendorScreen
-from .status import SuspensionNotice
+from .status import StatusLine, SuspensionNotice
 
 __all__ = ["TillpointApp", "make_app"]
 
 CameraSpec = str | FrameSource | None
 
+# The actions of the app's own keys: none of them while a question (Y/N) is on screen.
+TILL_KEYS = frozenset({"open", "sign_in", "sign_out", "sync_now", "reprint"})
 
-class TillpointApp(App[None]):
+
+class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are below
     CSS_PATH = "tillpoint.tcss"
     TITLE = "Tillpoint"
     ENABLE_COMMAND_PALETTE = False  # keyboard-first: every action has its own key
@@ -61,17 +65,27 @@ class TillpointApp(App[None]):
     # Every way to a screen goes through `open`, which asks who is signed in (core.staff).
     # Each function key has a Ctrl alias for where the key is taken before the till sees
     # it: a browser (F5 reloads, F3 finds), a terminal emulator (F1 help, F10 menu) or an
-    # SSH client. The served page keeps all of these for the till (terminal/web).
+    # SSH client. The served page keeps all of these for the till (terminal/web). The
+    # footer shows each with its alias, all within 80 columns: so not the key of the
+    # screen already showing, and Quit on the sign-in screen only (`check_action`).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1,ctrl+s", "open('scan')", "Scan", key_display="F1/^s"),
         Binding("f2,ctrl+l", "open('history')", "History", key_display="F2/^l"),
         Binding("f3,ctrl+b", "open('vendor')", "Vendor", key_display="F3/^b"),
-        # With no one signed in, the sign-in screen shows; F4 there is the same way in.
-        Binding("f4,ctrl+o", "sign_out", "Sign out", key_display="F4"),
+        # One key, named for what it does now: with no one signed in, the sign-in screen.
+        Binding("f4,ctrl+o", "sign_in", "Sign in", key_display="F4/^o"),
+        Binding("f4,ctrl+o", "sign_out", "Sign out", key_display="F4/^o"),
         Binding("f5,ctrl+r", "sync_now(True)", "Sync", key_display="F5/^r"),
-        # The owner's alone, so not in the footer (docs/till-staff.md).
-        Binding("f7,ctrl+k", "open('staff')", "Staff", key_display="F7/^k", show=False),
-        Binding("ctrl+q", "quit", "Quit", show=False),  # as in every Textual app
+        # Shown to everyone, as F3 is: whoever may not open it is told why. Before the
+        # focused field, whose Ctrl+K would delete to the end of the line instead.
+        Binding("f7,ctrl+k", "open('staff')", "Staff", key_display="F7/^k", priority=True),
+        # A receipt again, on the screens that print one: the scan screen's last, the
+        # history's picked one (as P). Before the screen's own F8, so it has its alias.
+        Binding("f8,ctrl+p", "reprint", "Reprint", key_display="F8/^p", priority=True),
+        # As in every Textual app, on every screen; shown where a day at the till ends.
+        Binding("ctrl+q", "quit_till", "Quit", key_display="^q"),
+        Binding("ctrl+q", "quit", "Quit", show=False),
+        Binding("ctrl+c", "help_quit", show=False, system=True),  # says Ctrl+Q quits
     ]
 
     def __init__(
@@ -102,6 +116,9 @@ class TillpointApp(App[None]):
         self.last_sync_ok: bool | None = None  # a background sync speaks when this changes
         self.last_said = ""  # what the cashier was last told about a sync
         self.camera_started = False
+        # The last sync was refused because the owner revoked this till: every screen says
+        # so until a sync gets through again (after pairing anew).
+        self.revoked = False
 
     def on_mount(self) -> None:
         self.switch_mode("scan")
@@ -136,29 +153,58 @@ class TillpointApp(App[None]):
         ):
             self.switch_mode("signin")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Which of the app's keys work, and show in the footer, here and now."""
+        if action in TILL_KEYS and self.screen.is_modal:
+            return False  # a question on screen (Y/N) is answered first
+        if action == "open":  # not the screen already showing: the title names it
+            return parameters[0] != self.current_mode
+        if action == "sign_in":
+            return self.session.signed_in is None and not isinstance(self.screen, SignInScreen)
+        if action == "sign_out":
+            return self.session.signed_in is not None
+        if action == "reprint":
+            return callable(getattr(self.screen, "action_reprint", None))
+        if action == "quit_till":  # else Ctrl+Q is the hidden `quit`, the same
+            return isinstance(self.screen, SignInScreen)
+        return True
+
     def action_open(self, mode: str) -> None:
         """F1, F2, F3: the screen, when whoever is signed in may open it; else why not."""
         refusal = self._refusal(Area(mode))
         if refusal is None:
             self.switch_mode(mode)
             return
-        self.notify(refusal, severity="warning", timeout=8)
+        self.notify(refusal, severity="warning", timeout=8, markup=False)
         self._ask_who_is_here()
+
+    async def action_quit_till(self) -> None:
+        await self.action_quit()
+
+    async def action_reprint(self) -> None:
+        """F8: the screen showing prints its receipt again (`check_action` says which)."""
+        await self.run_action("screen.reprint")
 
     def signed_in(self, person: Person) -> None:
         """The sign-in screen checked a PIN: to the till."""
         self.last_activity = self.session.clock()
-        self.notify(f"Signed in: {person.name} ({person.role}).")
+        self.notify(f"Signed in: {person.name} ({person.role}).", markup=False)
         self.switch_mode("scan")
+        self.refresh_bindings()
         if self.last_sync_ok is not None:  # the first sync has been tried
             self._start_camera()
 
+    def action_sign_in(self) -> None:
+        """F4 with no one signed in: the sign-in screen (PINs, or the owner's account)."""
+        self.switch_mode("signin")
+
     def action_sign_out(self, why: str = "") -> None:
         person = self.session.sign_out()
-        if person is None:  # F4 with no one signed in: to the sign-in screen
+        self.refresh_bindings()
+        if person is None:  # no one was signed in: to the sign-in screen
             self.switch_mode("signin")
             return
-        self.notify(f"{person.name} signed out{why}.")
+        self.notify(f"{person.name} signed out{why}.", markup=False)
         if not self.session.store.has_staff():
             if self.current_mode in ("vendor", "staff", "signin"):
                 self.switch_mode("scan")
@@ -184,9 +230,11 @@ class TillpointApp(App[None]):
         before = self.session.signed_in
         now = self.session.recheck_signed_in()
         if before is not None and now is None:
-            self.notify(f"{before.name} can no longer sign in here: signed out.")
+            self.notify(f"{before.name} can no longer sign in here: signed out.", markup=False)
         elif before is not None and now is not None and now.role != before.role:
-            self.notify(f"{now.name} is now {now.role} at this till.")
+            self.notify(f"{now.name} is now {now.role} at this till.", markup=False)
+        if now != before:
+            self.refresh_bindings()
         if self.current_mode in ("vendor", "staff") and self._refusal(Area(self.current_mode)):
             self.switch_mode("scan")
         if isinstance(self.screen, SignInScreen):
@@ -210,18 +258,46 @@ class TillpointApp(App[None]):
         if self.session.store.paired():
             self.sync_in_background(asked)
         elif asked:
-            self.notify("Not paired yet: pair this till first.", severity="warning")
+            self.notify("Not paired yet: pair this till first.", severity="warning", markup=False)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sync")
     def sync_in_background(self, asked: bool = False) -> None:
         summary = None
         try:
             summary = self.session.sync()
+            if summary is not None:
+                self.revoked = False
+            elif self._refused():
+                self.revoked = self._revoked()
         finally:
             said = self.session.status().said or ""
             self.session.release()
             # Even after a failure: the app goes on.
             self.post_message(SyncFinished(summary, said, asked))
+
+    def _refused(self) -> bool:
+        """The last sync reached the server and the server refused it."""
+        status = self.session.status()
+        return bool(status.online) and status.last_error is not None
+
+    def _revoked(self) -> bool:
+        """Whether the server refuses this till's syncs because the owner revoked it. The
+        session keeps a refusal in words only, so this asks the server once more and reads
+        the problem's kind (`device-revoked`), which does not change with the wording. Runs
+        in the sync worker, after a refused sync only."""
+        store = self.session.store
+        pairing = store.pairing()
+        if pairing is None:
+            return False
+        auth = DeviceAuth(pairing.device_id, pairing.secret)
+        with SyncClient(pairing.server_url, auth=auth, timeout=self.session.timeout) as client:
+            try:
+                client.pull(store.cursor() or 0, limit=1)
+            except ServerRefusedError as exc:
+                return exc.kind == "device-revoked"
+            except SyncClientError:
+                return self.revoked  # nothing learnt: as it was
+        return False
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="stream")
     def listen_for_changes(self) -> None:
@@ -243,14 +319,16 @@ class TillpointApp(App[None]):
         moved = summary is not None and (summary.pushed or summary.pulled)
         if message.said and (message.asked or moved or changed):
             self.last_said = message.said
-            self.notify(message.said, severity="information" if ok else "warning")
+            self.notify(message.said, severity="information" if ok else "warning", markup=False)
         if summary is not None:
             self.last_sync = message
             self._follow_staff_changes()
             if isinstance(self.screen, HistoryScreen | VendorScreen):
                 self.screen.reload()
-            for notice in self.screen.query(SuspensionNotice):
-                notice.refresh_notice()
+        for notice in self.screen.query(SuspensionNotice):  # suspended, or revoked
+            notice.refresh_notice()
+        for line in self.screen.query(StatusLine):
+            line.refresh_status()
         self._start_camera()
 
     # -- the camera -------------------------------------------------------------------
@@ -297,7 +375,7 @@ class TillpointApp(App[None]):
                 return
             refusal = self._refusal(Area.SCAN)
             if refusal is not None:
-                self.notify(refusal, severity="warning")
+                self.notify(refusal, severity="warning", markup=False)
                 return
             self.switch_mode("scan")
         self.last_activity = self.session.clock()

@@ -30,6 +30,7 @@ __all__ = [
     "person_named",
     "sign_in",
     "wait_after",
+    "waiting",
 ]
 
 FREE_TRIES = 3  # wrong PINs in a row before the till makes the next one wait
@@ -93,9 +94,12 @@ def may_open(area: Area, person: Person | None, anyone_has_pin: bool) -> str | N
 class SignInRefusedError(Exception):
     """A wrong PIN, or a try while the till waits; the message says what to do."""
 
-    def __init__(self, message: str, wait: timedelta | None = None) -> None:
+    def __init__(
+        self, message: str, wait: timedelta | None = None, *, wrong_pin: bool = True
+    ) -> None:
         super().__init__(message)
         self.wait = wait  # how long until the next try is taken
+        self.wrong_pin = wrong_pin  # False: a try while the till waits, the PIN not looked at
 
 
 def wait_after(failures: int) -> timedelta:
@@ -114,15 +118,18 @@ def _in_words(wait: timedelta) -> str:
     return count(math.ceil(seconds / 60), "minute")
 
 
+def waiting(left: timedelta) -> str:
+    """What the till says while it waits after wrong PINs, `left` before the next try."""
+    return f"Too many wrong PINs: this till takes the next try in {_in_words(left)}."
+
+
 def sign_in(store: TerminalStore, staff_id: str, pin: str, now: datetime) -> Person:
     """The person whose PIN this is; SignInRefusedError when it is not (counted against
     the till's throttle, kept in its database) or the till is still waiting."""
     failures, wait_until = store.sign_in_failures()
     if wait_until is not None and now < wait_until:
         left = wait_until - now
-        raise SignInRefusedError(
-            f"Too many wrong PINs: this till takes the next try in {_in_words(left)}.", left
-        )
+        raise SignInRefusedError(waiting(left), left, wrong_pin=False)
     member = store.staff_member(staff_id)
     if member is not None and verify_pin(pin, member.pin_hash):
         if failures:

@@ -14,7 +14,25 @@ from .session import OwnerError
 if TYPE_CHECKING:
     from .session import TerminalSession
 
-__all__ = ["StaffDesk"]
+__all__ = ["StaffDesk", "role_problem"]
+
+
+def role_problem(user_id: str, role: StaffRole, owner_id: str | None) -> str | None:
+    """Why `role` cannot be `user_id`'s at the till, in words; None when it can. The owner
+    role is the owner's account's alone, and that account is always owner (the server
+    refuses anything else too: 422 owner-role-reserved)."""
+    if owner_id is None:
+        return None
+    if user_id == owner_id and role is not StaffRole.OWNER:
+        return (
+            "you are the business's owner, and at the till the owner's role stays owner: type owner"
+        )
+    if user_id != owner_id and role is StaffRole.OWNER:
+        return (
+            "only the business's owner signs in as owner: give staff cashier, or manager "
+            "to let them open the vendor screens"
+        )
+    return None
 
 
 class StaffDesk:
@@ -31,9 +49,12 @@ class StaffDesk:
         )
 
     def set_pin(self, user_id: str, pin: str, role: StaffRole, name: str | None) -> None:
-        """Set a person's PIN and role; refused here, in words, for a PIN the server would
-        refuse, without asking it."""
+        """Set a person's PIN and role; refused here, in words, for a PIN or a role the
+        server would refuse, without asking it."""
         problem = pin_problem(pin)
+        if problem is None:
+            owner = self.session.signed_in  # the owner, signed in with the account
+            problem = role_problem(user_id, role, owner.id if owner is not None else None)
         if problem is not None:
             raise OwnerError(problem)
         body = StaffPinSet(pin=pin, role=role, name=name or None)

@@ -83,6 +83,29 @@ def test_only_the_owner_is_owner_at_the_till(shop):
     assert set_pin(shop, shop.owner.id, "7305", role="owner").json()["role"] == "owner"
 
 
+@pytest.mark.parametrize("role", ["cashier", "manager"])
+def test_the_owner_stays_owner_at_the_till(shop, role):
+    assert set_pin(shop, shop.owner.id, "7305", role="owner").status_code == 200
+    answer = set_pin(shop, shop.owner.id, "5930", role=role, name="Not me")
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["type"] == "https://tillpoint.dev/problems/owner-role-reserved"
+    assert answer.json()["detail"].startswith("The business's owner is always owner at the till")
+    (owner, _) = shop.owner.get(till_staff(shop)).json()["items"]
+    assert (owner["role"], owner["name"]) == ("owner", shop.owner.email.partition("@")[0])
+    # Nothing changed: the PIN is still the one set with the owner role.
+    assert set_pin(shop, shop.owner.id, "7305", role="owner").json()["role"] == "owner"
+
+
+def test_the_owner_without_a_pin_yet_cannot_start_as_a_cashier(shop):
+    answer = set_pin(shop, shop.owner.id, "7305", role="cashier")
+    assert (answer.status_code, answer.json()["type"]) == (
+        422,
+        "https://tillpoint.dev/problems/owner-role-reserved",
+    )
+    assert not shop.owner.get(till_staff(shop)).json()["items"][0]["has_pin"]
+
+
 def test_only_the_owner_sets_pins_and_only_for_their_people(client, shop):
     assert set_pin(shop, shop.cashier.id, by=shop.cashier).status_code == 403
     other = open_shop(client, "Other")

@@ -68,10 +68,12 @@ async def test_f5_and_ctrl_r_sync_and_say_what_happened(app, key):
 
 
 async def test_the_footer_shows_each_function_key_with_its_alias_within_80_columns(app):
+    """Each function key with its alias, but the one of the screen showing (its title names
+    it, and 80 columns hold no more): F4 named for what it does, F7, F8 where it prints."""
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        for screen_key in ("f1", "f2", "f3"):
-            await pilot.press(screen_key)
+        for screen_key, here in [("f1", "F1/^s"), ("f2", "F2/^l"), ("f3", "F2/^l")]:
+            await pilot.press(screen_key)  # F3: the vendor screens stay shut, no PINs yet
             keys = {
                 key.key_display: (key.description, key.region.right)
                 for key in app.screen.query_one(Footer).query("FooterKey")
@@ -80,7 +82,24 @@ async def test_the_footer_shows_each_function_key_with_its_alias_within_80_colum
                 ("F1/^s", "Scan"),
                 ("F2/^l", "History"),
                 ("F3/^b", "Vendor"),
+                ("F4/^o", "Sign in"),  # no one signed in: F4 opens the sign-in screen
                 ("F5/^r", "Sync"),
+                ("F7/^k", "Staff"),
             ]:
-                assert keys[shown][0] == words
+                if shown == here:
+                    assert shown not in keys
+                else:
+                    assert keys[shown][0] == words
+            assert ("F8/^p" in keys) is isinstance(app.screen, ScanScreen)  # P in the history
             assert max(right for _, right in keys.values()) <= 80, keys
+
+
+@pytest.mark.parametrize("key", ["f8", "ctrl+p"])
+async def test_f8_and_ctrl_p_print_the_last_receipt_again(app, key):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        said: list[str] = []
+        app.notify = lambda message, **_: said.append(str(message))
+        await pilot.press(key)
+        assert len(said) == 1  # the scan screen's answer: nothing approved here to print
+        assert "receipt" in said[0]

@@ -6,19 +6,21 @@ in before anyone has a PIN."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.session import OwnerError
-from ...core.staff import Person, SignInRefusedError
+from ...core.staff import Person, SignInRefusedError, waiting
 from ..base import tillpoint
 from ..status import StatusLine
 
@@ -26,6 +28,7 @@ NO_ONE = (
     "No one has a till PIN yet: the owner signs in below, or sets PINs for each staff "
     "member (docs/till-staff.md). Until then the till works as itself: F1 scans."
 )
+WAIT_OVER = "The wait is over: try again. Pick your name, type your PIN, then Enter."
 
 
 class SignInScreen(Screen[None]):
@@ -42,6 +45,13 @@ class SignInScreen(Screen[None]):
     @dataclass
     class Refused(Message):
         text: str
+        wrong_pin: bool = False  # a wrong PIN (rather than a try while the till waits)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.said = ""  # what the message line says now
+        self.wait_lead = ""  # said before the wait while it lasts: "Wrong PIN. "
+        self.waiting = False  # the wait after wrong PINs is on screen
 
     def compose(self) -> ComposeResult:
         yield Static("Tillpoint · Who is at the till?", id="title")
@@ -54,7 +64,7 @@ class SignInScreen(Screen[None]):
             max_length=8,
             id="pin",
         )
-        yield Static("", id="signin-message")
+        yield Static("", id="signin-message", markup=False)
         yield Static("The owner can also sign in with their account (needs the server):")
         with Horizontal(id="account-sign-in"):
             yield Input(placeholder="owner's email", id="account-email")
@@ -64,22 +74,45 @@ class SignInScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.reload()
+        self.show_wait()
+        self.set_interval(1.0, self.show_wait)
 
     def on_screen_resume(self) -> None:
         self.reload()
         self.query_one("#pin", Input).focus()
 
     def reload(self) -> None:
-        """The names as last synced; the one picked stays picked."""
+        """The names as last synced, by name whatever its case; the one picked stays picked.
+        Names are drawn as typed, never as markup. What the message line says stays (a
+        refusal, the wait), unless it was that no one has a PIN."""
         people = self.query_one("#people", OptionList)
         picked = self.picked_id()
         people.clear_options()
-        staff = tillpoint(self).session.store.staff()
-        people.add_options([Option(f"{s.name} · {s.role}", id=s.id) for s in staff])
+        staff = sorted(
+            tillpoint(self).session.store.staff(), key=lambda s: (s.name.casefold(), s.name, s.id)
+        )
+        people.add_options([Option(Content(f"{s.name} · {s.role}"), id=s.id) for s in staff])
         ids = [s.id for s in staff]
         if ids:
             people.highlighted = ids.index(picked) if picked in ids else 0
-        self.say("" if ids else NO_ONE)
+            if self.said == NO_ONE:
+                self.say("")
+        else:
+            self.say(NO_ONE)
+
+    def show_wait(self) -> None:
+        """While the till waits after wrong PINs (kept in its database, so a restart shows
+        it too), how long is left: a right PIN typed meanwhile is not taken, and the
+        cashier should know why. Once it is over, that they can try again."""
+        session = tillpoint(self).session
+        _, until = session.store.sign_in_failures()
+        left = timedelta(0) if until is None else until - session.clock()
+        if left > timedelta(0):
+            self.waiting = True
+            self.say(f"{self.wait_lead}{waiting(left)} Even the right PIN waits until then.")
+        elif self.waiting:
+            self.waiting, self.wait_lead = False, ""
+            self.say(WAIT_OVER)
 
     def picked_id(self) -> str | None:
         people = self.query_one("#people", OptionList)
@@ -93,6 +126,7 @@ class SignInScreen(Screen[None]):
             people.highlighted = ((people.highlighted or 0) + step) % people.option_count
 
     def say(self, text: str) -> None:
+        self.said = text
         self.query_one("#signin-message", Static).update(text)
 
     @on(OptionList.OptionSelected, "#people")
@@ -110,6 +144,7 @@ class SignInScreen(Screen[None]):
         if not pin:
             self.say("Type your PIN, then Enter.")
             return
+        self.wait_lead = ""
         self.say("Checking…")
         self.check_pin(staff_id, pin)
 
@@ -119,7 +154,7 @@ class SignInScreen(Screen[None]):
         try:
             self.post_message(self.SignedIn(session.sign_in(staff_id, pin)))
         except SignInRefusedError as exc:
-            self.post_message(self.Refused(str(exc)))
+            self.post_message(self.Refused(str(exc), exc.wrong_pin))
         except Exception as exc:
             # Never leave the till at "Checking…"; the error still ends the worker, for the log.
             self.post_message(
@@ -158,7 +193,9 @@ class SignInScreen(Screen[None]):
             session.release()
 
     def on_sign_in_screen_refused(self, message: Refused) -> None:
+        self.wait_lead = "Wrong PIN. " if message.wrong_pin else ""
         self.say(message.text)
+        self.show_wait()  # a wait that this refusal started or that was already running
 
     def on_sign_in_screen_signed_in(self, message: SignedIn) -> None:
         self.say("")
