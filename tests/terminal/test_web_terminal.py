@@ -5,14 +5,19 @@ test_terminal_in_browser.py."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
+from pathlib import Path
 
 import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
+from textual.binding import Binding
 
+import terminal.web
 from sync.cli import main
+from terminal.app.app import TillpointApp
 from terminal.web import COOKIE, SignIn, TooManyTriesError, WebTerminal
 from terminal.web.command import AddressError, check_address
 
@@ -213,3 +218,21 @@ def test_the_command_refuses_what_it_cannot_serve_safely(tmp_path, capsys, monke
 
     assert main(["terminal", "--port", "8080", "--data", data]) == 2
     assert "--port is for --serve: add --serve" in capsys.readouterr().err
+
+
+def test_the_page_keeps_every_ctrl_alias_of_the_till_from_the_browser():
+    """Ctrl+P prints the page, Ctrl+R reloads it…: every Ctrl alias the till binds must be
+    one the page hands to the till, not to the browser."""
+    page = (Path(terminal.web.__file__).parent / "templates" / "index.html").read_text()
+    listed = re.search(r"TILL_CTRL_KEYS = new Set\(\[(.*?)\]\)", page)
+    assert listed is not None
+    kept = set(re.findall(r'"(\w)"', listed.group(1)))
+    aliases = {
+        key.removeprefix("ctrl+")
+        for binding in TillpointApp.BINDINGS
+        if isinstance(binding, Binding)
+        for key in binding.key.split(",")
+        if key.startswith("ctrl+") and key not in ("ctrl+q", "ctrl+c")  # the till's to quit
+    }
+    assert aliases
+    assert aliases <= kept, sorted(aliases - kept)
