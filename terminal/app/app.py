@@ -29,7 +29,6 @@ from hardware import (
     TextPrinter,
     open_source,
 )
-from sync.client import DeviceAuth, ServerRefusedError, SyncClient, SyncClientError
 
 from ..core.session import TerminalSession
 from ..core.staff import Area, Person, may_open
@@ -268,7 +267,7 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
             if summary is not None:
                 self.revoked = False
             elif self._refused():
-                self.revoked = self._revoked()
+                self.revoked = self.session.status().refused_as == "device-revoked"
         finally:
             said = self.session.status().said or ""
             self.session.release()
@@ -279,25 +278,6 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
         """The last sync reached the server and the server refused it."""
         status = self.session.status()
         return bool(status.online) and status.last_error is not None
-
-    def _revoked(self) -> bool:
-        """Whether the server refuses this till's syncs because the owner revoked it. The
-        session keeps a refusal in words only, so this asks the server once more and reads
-        the problem's kind (`device-revoked`), which does not change with the wording. Runs
-        in the sync worker, after a refused sync only."""
-        store = self.session.store
-        pairing = store.pairing()
-        if pairing is None:
-            return False
-        auth = DeviceAuth(pairing.device_id, pairing.secret)
-        with SyncClient(pairing.server_url, auth=auth, timeout=self.session.timeout) as client:
-            try:
-                client.pull(store.cursor() or 0, limit=1)
-            except ServerRefusedError as exc:
-                return exc.kind == "device-revoked"
-            except SyncClientError:
-                return self.revoked  # nothing learnt: as it was
-        return False
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="stream")
     def listen_for_changes(self) -> None:

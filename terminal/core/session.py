@@ -77,6 +77,8 @@ class Status:
     last_error: str | None  # why the last sync failed, in words
     said: str | None = None  # what the last sync did, in words ("Synced: 2 sent, …"); in a
     # thread that synced (until it calls `release()`), what its own sync did
+    refused_as: str | None = None  # the problem's kind when the server refused the last sync
+    # (`device-revoked`: the owner revoked this till), which does not change with its words
 
 
 class TerminalSession:
@@ -102,6 +104,7 @@ class TerminalSession:
         self._closed = False
         self._online: bool | None = None
         self._last_error: str | None = None
+        self._refused_as: str | None = None
         self._said: str | None = None
         self._person: Person | None = None
         self._owner_token: str | None = None  # the owner's, signed in with their account
@@ -414,7 +417,7 @@ class TerminalSession:
             self._set_online(False, f"{exc}; will retry")
             return None, "Could not reach the server: working offline"
         except ServerRefusedError as exc:
-            self._set_online(True, f"the server refused the sync: {refusal(exc)}")
+            self._set_online(True, f"the server refused the sync: {refusal(exc)}", exc.kind)
             return None, f"The server refused the sync: {refusal(exc)}"
         self._set_online(True)
         return summary, synced(summary)
@@ -460,16 +463,20 @@ class TerminalSession:
             listening = self._listening
         return listening is not None and listening.connected
 
-    def _set_online(self, online: bool, error: str | None = None) -> None:
+    def _set_online(
+        self, online: bool, error: str | None = None, refused_as: str | None = None
+    ) -> None:
         with self._lock:
             self._online = online
             self._last_error = error
+            self._refused_as = refused_as
 
     def status(self) -> Status:
         store = self.store
         synced = store.synced_at()
         with self._lock:
             online, error, said = self._online, self._last_error, self._said
+            refused_as = self._refused_as
         said = getattr(self._local, "said", said)
         return Status(
             paired=store.paired(),
@@ -478,6 +485,7 @@ class TerminalSession:
             waiting=store.pending_count(),
             last_error=error,
             said=said,
+            refused_as=refused_as,
         )
 
     def release(self) -> None:
