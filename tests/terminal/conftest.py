@@ -1,4 +1,5 @@
-"""Fixtures the scan screen's tests share: an issuer key, and a till no one signs in to."""
+"""Fixtures the till's tests share: asyncio for Textual, an issuer key, and a till no one
+signs in to (the scan screen's tests)."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Input
 
 from hardware import TextPrinter
 from sync.client import SyncClient
-from sync.tokens import IssuerKey, id_text, new_id
+from sync.tokens import id_text, new_id
 from terminal.app import make_app
 from terminal.app.screens.history import HistoryScreen
 from terminal.app.screens.scan import ScanScreen, Step
@@ -35,16 +35,6 @@ from tests.terminal.test_till_offline import BUSINESS, card_token, page
 pytestmark = pytest.mark.anyio
 
 REVOKED = "This till was revoked by the owner: pair it again with a new code"
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
 
 
 def text_of(widget) -> str:

@@ -19,11 +19,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
-@pytest.fixture
 def app(tmp_path):
     """A paired till whose server is not there: every sync fails at once, and says so."""
     with socket.socket() as s:

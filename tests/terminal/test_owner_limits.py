@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from textual.widgets import DataTable, Input, TabbedContent
 
 from sync.client import DeviceAuth, SyncClient
-from sync.tokens import IssuerKey, id_text
+from sync.tokens import id_text
 from sync.wire import (
     DevicePublic,
     IncidentKind,
@@ -43,16 +43,6 @@ LIMITS = OfflineLimitsBody(
 )
 HOURS_REFUSED = "Not saved: stale after (hours): type hours as a number, e.g. 24."
 HOURS_OUT = "Not saved: stale after (hours) must be between 1 minute and 720 hours."
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
 
 
 class OwnerServer:

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, TabbedContent
 
 from hardware import TextPrinter
 from sync.pins import hash_pin
-from sync.tokens import IssuerKey, id_text, new_id
+from sync.tokens import id_text, new_id
 from sync.wire import ChangesPage, StaffRole, StaffState
 from terminal.app import make_app
 from terminal.app.screens.history import HistoryScreen
@@ -42,16 +42,6 @@ STAFF = {
 PINS = {"Alex": "5930", "Olive": "7305", "Sam": "4821"}
 EVERYONE = tuple(STAFF.values())
 IDLE = 300.0
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
 
 
 def paired_till(path, key, staff=()):

@@ -12,7 +12,6 @@ from textual.widgets import OptionList
 
 from sync.engine import PushSummary
 from sync.pins import hash_pin
-from sync.tokens import IssuerKey
 from sync.wire import StaffRole, StaffState
 from terminal.app.messages import SyncFinished
 from terminal.app.screens.scan import ScanScreen
@@ -29,16 +28,6 @@ BRACKETS = StaffState(
 LOWER = StaffState(
     id="lower-id", name="cashier", role=StaffRole.CASHIER, pin_hash=hash_pin("6142", cost=4)
 )
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
 
 
 @pytest.fixture

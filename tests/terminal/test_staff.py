@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.client import DeviceAuth, SyncClient
 from sync.pins import hash_pin
-from sync.tokens import IssuerKey, id_text, new_id
+from sync.tokens import id_text, new_id
 from sync.wire import ChangesPage, StaffRole, StaffState
 from terminal.core.headless import BadInputError, HeadlessTill
 from terminal.core.kinds import CardStatus
@@ -27,11 +27,6 @@ from terminal.core.staff import (
 from terminal.core.store import Pairing, TerminalStore
 from terminal.core.till import Till
 from tests.terminal.test_till_offline import BUSINESS, card_token, page, unused_url
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
 
 
 @pytest.fixture

@@ -22,11 +22,6 @@ pytestmark = pytest.mark.anyio
 OWNER_EMAIL = "olive@example.com"
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
 class Server:
     """The business's till staff as the server keeps them, and each change the till asked
     for: (user id, role or None for a cleared PIN)."""

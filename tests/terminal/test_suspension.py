@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Input
 
 from sync.money import Money
-from sync.tokens import IssuerKey, id_text, new_id
+from sync.tokens import id_text, new_id
 from sync.wire import ChangesPage, SubscriptionStatus
 from terminal.app.screens.scan import ScanScreen, Step
 from terminal.app.screens.signin import SignInScreen
@@ -46,16 +46,6 @@ def pulled(key, *, by_operators: bool, plan_status: SubscriptionStatus | None = 
     return ChangesPage.model_validate(
         {**base, "suspended_by_operators": by_operators, "plan": plan}
     )
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
 
 
 @pytest.fixture

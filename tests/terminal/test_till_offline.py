@@ -37,11 +37,6 @@ def unused_url():
 
 
 @pytest.fixture
-def key():
-    return IssuerKey.generate()
-
-
-@pytest.fixture
 def store(tmp_path, key):
     store = TerminalStore(tmp_path / "till.db")
     store.save_pairing(

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from textual.widgets import DataTable, Select, Static, TabbedContent
 
-from sync.tokens import IssuerKey
 from sync.wire import ChangesPage
 from terminal.app.screens.tills import ConfirmRevokeScreen, TillsPane
 from tests.terminal.test_owner_limits import OwnerTill, owner_tab, text_of
@@ -20,16 +19,6 @@ from tests.terminal.test_vendor_forms import drawn
 pytestmark = pytest.mark.anyio
 
 BRANCH = "branch00001"
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
 
 
 def with_branches(till: OwnerTill, key, *names: str) -> None:

@@ -14,7 +14,6 @@ from textual.widgets import DataTable, Input, TabbedContent
 from textual.widgets._data_table import default_cell_formatter
 from textual.widgets._toast import Toast
 
-from sync.tokens import IssuerKey
 from sync.wire import ChangesPage
 from terminal.app.screens.signin import SignInScreen
 from terminal.app.screens.vendor import VendorScreen
@@ -29,11 +28,6 @@ BRANCH = "High St [/] [B]"
 ADDRESS = "1 [High] Street [/i]"
 PLAIN = {TITLE: "Two flat whites", PRODUCT: "Scone", BRANCH: "High St", ADDRESS: "1 High St"}
 NOW = datetime.now(UTC)
-
-
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"  # Textual runs on asyncio
 
 
 def listings(key, marked: bool) -> ChangesPage:
@@ -103,11 +97,6 @@ def till(tmp_path, key):
     till = Till(tmp_path, key)
     yield till
     till.close()
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
 
 
 async def vendor_screen(pilot, till) -> VendorScreen:

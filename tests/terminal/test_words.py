@@ -5,15 +5,9 @@ import pytest
 from sync.client import ServerRefusedError
 from sync.engine import PushSummary
 from sync.money import Money
-from sync.tokens import IssuerKey
 from terminal.core.session import OwnerError, TerminalSession
 from terminal.core.words import clause, count, refusal, synced
 from tests.terminal.test_roles_app import paired_till
-
-
-@pytest.fixture
-def key():
-    return IssuerKey.generate()
 
 
 @pytest.mark.parametrize(
