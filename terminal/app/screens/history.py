@@ -10,8 +10,7 @@ from typing import ClassVar
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from sync.money import Money
@@ -22,33 +21,22 @@ from ...core.till import VoidRefusedError
 from ...core.words import count
 from ..base import tillpoint
 from ..printing import print_receipt
+from ..questions import YesOrNo, answers
 from ..status import StatusLine
 
 
-class ConfirmVoidScreen(ModalScreen[bool]):
-    """Y voids, N or Esc keeps: a void is never one stray key away."""
+class ConfirmVoidScreen(YesOrNo):
+    """Y voids, N or Esc keeps."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes, void it"),
-        Binding("n", "answer(False)", "No, keep it"),
-        Binding("escape", "answer(False)", "Keep it"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = answers("void it")
 
     def __init__(self, entry: JournalEntry) -> None:
-        super().__init__()
+        super().__init__(
+            f"Void {entry.amount.format()} taken from gift card "
+            f"…{entry.subject_id[-6:]} at {entry.at.astimezone():%H:%M}?\n"
+            "The amount goes back on the card.\n\nY: void it    N or Esc: keep it"
+        )
         self.entry = entry
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm"):
-            yield Static(
-                f"Void {self.entry.amount.format()} taken from gift card "
-                f"…{self.entry.subject_id[-6:]} at {self.entry.at.astimezone():%H:%M}?\n"
-                "The amount goes back on the card.\n\nY: void it    N or Esc: keep it",
-                markup=False,
-            )
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
 
 
 class HistoryScreen(Screen[None]):

@@ -16,10 +16,9 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.content import Content
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from sync.wire import StaffRole, TillStaffPublic
@@ -27,6 +26,7 @@ from sync.wire import StaffRole, TillStaffPublic
 from ...core.session import OwnerError
 from ...core.staff_desk import StaffDesk
 from ..base import tillpoint
+from ..questions import YesOrNo, answers
 from ..status import StatusLine
 
 NEEDS_ACCOUNT = (
@@ -36,34 +36,18 @@ NEEDS_ACCOUNT = (
 NO_ONE_PICKED = "Pick a person in the list (↑ ↓, then Enter) to set their PIN."
 
 
-class ConfirmClearPinScreen(ModalScreen[bool]):
-    """Y clears, N or Esc keeps: a PIN is never one stray key from being cleared."""
+class ConfirmClearPinScreen(YesOrNo):
+    """Y clears, N or Esc keeps."""
 
-    DEFAULT_CSS = """
-    ConfirmClearPinScreen { align: center middle; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes, clear it"),
-        Binding("n", "answer(False)", "No, keep it"),
-        Binding("escape", "answer(False)", "Keep it"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = answers("clear it")
 
     def __init__(self, person: TillStaffPublic) -> None:
-        super().__init__()
+        super().__init__(
+            f"Clear the till PIN of {person.name} ({person.email})?\n"
+            "They can no longer sign in at any till of the business after its next "
+            "sync, and are signed out there.\n\nY: clear it    N or Esc: keep it"
+        )
         self.person = person
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm"):
-            yield Static(
-                Content(
-                    f"Clear the till PIN of {self.person.name} ({self.person.email})?\n"
-                    "They can no longer sign in at any till of the business after its next "
-                    "sync, and are signed out there.\n\nY: clear it    N or Esc: keep it"
-                )
-            )
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
 
 
 class StaffScreen(Screen[None]):

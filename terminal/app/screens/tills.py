@@ -20,7 +20,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Select, Static, TabbedContent
 
 from ...core import catalogue
@@ -29,6 +28,7 @@ from ...core.qr_text import half_blocks
 from ...core.session import OwnerError
 from ...core.words import count
 from ..base import tillpoint
+from ..questions import YesOrNo, answers
 from .owner import OwnerPane, cell, reason
 
 
@@ -38,31 +38,19 @@ def _state(device: Device, now: datetime) -> str:
     return "online" if device.online(now) else "offline"
 
 
-class ConfirmRevokeScreen(ModalScreen[bool]):
-    """Y revokes, N or Esc keeps: a till is never one stray key from being cut off."""
+class ConfirmRevokeScreen(YesOrNo):
+    """Y revokes, N or Esc keeps."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes, revoke it"),
-        Binding("n", "answer(False)", "No, keep it"),
-        Binding("escape", "answer(False)", "Keep it"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = answers("revoke it")
 
     def __init__(self, device: Device) -> None:
-        super().__init__()
+        super().__init__(
+            f"Revoke the till {device.name}?\n"
+            "It stops syncing and redeeming online at once, for good; what it approved "
+            "offline and has not synced stays on it. To use it again, pair it with a "
+            "new code.\n\nY: revoke it    N or Esc: keep it"
+        )
         self.device = device
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm"):
-            yield Static(
-                f"Revoke the till {self.device.name}?\n"
-                "It stops syncing and redeeming online at once, for good; what it approved "
-                "offline and has not synced stays on it. To use it again, pair it with a "
-                "new code.\n\nY: revoke it    N or Esc: keep it",
-                markup=False,  # the till's name, as the server has it
-            )
-
-    def action_answer(self, answer: bool) -> None:
-        self.dismiss(answer)
 
 
 class TillsPane(Vertical):
