@@ -233,10 +233,8 @@ def code_problem(code: str) -> str | None:
 
 def card_balance_by_code(session: Session, code: str) -> Balance | None:
     """The card a code names: the code from its gift email (`ABCD-EFGH-JKMN`), or its QR
-    code's text. None when no card has it (or the code is not one: `code_problem`)."""
+    code's text. None when no card has it. Check the text first with `code_problem`."""
     text = code.strip()
-    if code_problem(text) is not None:
-        return None
     card = session.scalar(select(GiftCard).where(GiftCard.token == text)) if text else None
     if card is None and text:
         gift = session.scalar(select(Gift).where(Gift.code_hash == hash_code(text)))
