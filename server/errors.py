@@ -566,8 +566,8 @@ class Invalid(DomainError):
 
 
 class FieldInvalid(Invalid):
-    """A field the schema leaves optional but this request needs (or may not have): named
-    as a schema's refusal names it, in `errors`."""
+    """A field the schema leaves optional but this request needs (or may not have), or one
+    that contradicts another: named as a schema's refusal names it, in `errors`."""
 
     def __init__(self, field: str, detail: str) -> None:
         super().__init__(detail)

@@ -19,7 +19,7 @@ from sync.wire import (
 )
 
 from ..directory.models import Branch
-from ..errors import BranchNotFound, InvalidDeviceKey, InvalidPairingCode
+from ..errors import BranchNotFound, FieldInvalid, InvalidDeviceKey, InvalidPairingCode
 from ..wallet.ledger import Origin
 from .models import Device, OfflineLimits, PairingCode
 
@@ -111,7 +111,16 @@ def pair(session: Session, request: PairRequest) -> DeviceCredentials:
 def set_offline_limits(session: Session, business_id: str, limits: OfflineLimitsBody) -> None:
     """Set the business's offline limits. The first time, two owners' screens may send them
     at once: the one whose insert loses to the other's updates the row instead, so both
-    succeed and the last one stands (as it would one after the other)."""
+    succeed and the last one stands (as it would one after the other). Limits that do not
+    nest (one redemption above one card's) are refused, naming the smaller."""
+    out_of_order = limits.contradiction()
+    if out_of_order is not None:
+        smaller, larger = out_of_order
+        raise FieldInvalid(
+            smaller,
+            f"{smaller} ({getattr(limits, smaller)}) cannot be more than {larger} "
+            f"({getattr(limits, larger)}): lower {smaller} or raise {larger}.",
+        )
     values = limits.model_dump()
     row = session.get(OfflineLimits, business_id)
     if row is None:

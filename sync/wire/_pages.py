@@ -4,7 +4,7 @@ carry (cards, vouchers, listings, offline limits, the plan)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 
@@ -93,6 +93,20 @@ class OfflineLimitsBody(BaseModel):
     max_unsynced_minor: int = Field(ge=0, le=10 * MAX_AMOUNT, description="all not yet synced")
     max_cache_age_seconds: int = Field(ge=60, le=30 * 86400)
     stale_cache_max_minor: int = Field(ge=0, le=MAX_AMOUNT)
+
+    # Each no larger than the next: one redemption, one card's, all the till's unsynced.
+    NESTED: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("max_single_minor", "max_per_card_minor"),
+        ("max_per_card_minor", "max_unsynced_minor"),
+    )
+
+    def contradiction(self) -> tuple[str, str] | None:
+        """The first pair of limits out of order, (smaller, larger), as NESTED names them:
+        a limit no redemption could reach as set. None when they nest."""
+        for smaller, larger in self.NESTED:
+            if getattr(self, smaller) > getattr(self, larger):
+                return smaller, larger
+        return None
 
 
 class PlanState(BaseModel):

@@ -226,8 +226,6 @@ LIMIT_NAMES = {
     "stale_cache_max_minor": "when stale",
 }
 HOURS_NAME = "stale after (hours)"
-# Each limit no larger than the next: one redemption, one card's, all the till's unsynced.
-_NESTED = (("max_single_minor", "max_per_card_minor"), ("max_per_card_minor", "max_unsynced_minor"))
 _PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")  # no sign, exponent, nan or inf
 
 
@@ -291,7 +289,7 @@ def typed_limits(amounts: Mapping[str, str], hours: str, currency: str) -> Offli
         if amount.minor < low:
             raise LimitsError(f"{name} must be at least {Money.of(low, currency).format()}")
         values[field] = amount.minor
-    for smaller, larger in _NESTED:
+    for smaller, larger in OfflineLimitsBody.NESTED:
         if values[smaller] > values[larger]:
             raise LimitsError(
                 f"{LIMIT_NAMES[smaller]} ({Money.of(values[smaller], currency).format()}) "

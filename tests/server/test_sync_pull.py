@@ -109,6 +109,38 @@ def test_nonsense_limits_are_refused(client, shop):
     assert "max_single_minor" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("single", "per_card", "unsynced", "field", "larger"),
+    [
+        (5_000, 2_000, 20_000, "max_single_minor", "max_per_card_minor"),
+        (1_000, 30_000, 20_000, "max_per_card_minor", "max_unsynced_minor"),
+    ],
+)
+def test_contradictory_limits_are_refused_and_change_nothing(
+    client, shop, single, per_card, unsynced, field, larger
+):
+    """One redemption above one card's limit, or one card's above all unsynced, could never
+    be approved as typed: refused, naming the field, as the till's Owner tab refuses it."""
+    path = f"/api/v1/businesses/{shop.business_id}/offline-limits"
+    before = shop.owner.get(path).json()
+    response = shop.owner.client.put(
+        path,
+        headers=shop.owner.headers,
+        json={
+            "max_single_minor": single,
+            "max_per_card_minor": per_card,
+            "max_unsynced_minor": unsynced,
+            "max_cache_age_seconds": 3600,
+            "stale_cache_max_minor": 0,
+        },
+    )
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["errors"][0]["field"] == field
+    assert larger in problem["detail"]
+    assert shop.owner.get(path).json() == before
+
+
 def test_the_first_sync_is_a_snapshot_in_pages(client, shop, customer):
     ids = {buy_card(customer, shop, 100 + n).json()["id"] for n in range(5)}
     deal = create_deal(shop).json()
