@@ -108,11 +108,6 @@ class TerminalSession:
         self._said: str | None = None
         self._person: Person | None = None
         self._owner_token: str | None = None  # the owner's, signed in with their account
-        # Receipts kept by this session and not printed yet, by reference: printed later
-        # (F8, P), such a receipt is the original, not a copy. Kept in memory only: after a
-        # restart every kept receipt reprints as a copy, as it may have been printed.
-        self._unprinted: dict[str, Receipt] = {}
-        self._latest_receipt: str | None = None
 
     def open(self) -> None:
         """Open the database now rather than on first use; raises SchemaTooNewError when
@@ -213,30 +208,22 @@ class TerminalSession:
         receipt = receipt_for(verdict, presented, amount, self.shop(), self.clock())
         if verdict.reference is not None:
             self.store.save_receipt(verdict.reference, receipt_json(receipt))
-            with self._lock:
-                self._unprinted[verdict.reference] = receipt
-                self._latest_receipt = verdict.reference
         return receipt
 
     def receipt_printed(self, reference: str) -> None:
         """The receipt kept for `reference` has been printed: from now on it prints as a
-        copy."""
-        with self._lock:
-            self._unprinted.pop(reference, None)
+        copy, after a restart too."""
+        self.store.receipt_printed(reference)
 
     def unprinted(self, reference: str | None = None) -> tuple[str, Receipt] | None:
         """The receipt kept for `reference` (given None, the latest one kept), with its
-        reference, when this session kept it and it was never printed (the receipt step
-        was skipped or moved on from): printed now, it is the original. None otherwise:
+        reference, when it was never printed (the receipt step was skipped or moved on
+        from, or the till closed first): printed now, it is the original. None otherwise:
         print `reprint`'s copy."""
-        with self._lock:
-            wanted = self._latest_receipt if reference is None else reference
-            receipt = None if wanted is None else self._unprinted.get(wanted)
-        if wanted is None or receipt is None:
+        kept = self.store.kept_receipt(reference)
+        if kept is None or kept.printed:
             return None
-        if reference is None and self.store.receipt_document() != receipt_json(receipt):
-            return None  # the latest kept is not this session's (it cannot be, but be sure)
-        return wanted, receipt
+        return kept.reference, receipt_from_json(kept.document)
 
     def reprint(self, reference: str | None = None) -> Receipt | None:
         """A copy of the receipt kept for `reference` (a history row's), or of the latest

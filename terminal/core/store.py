@@ -52,6 +52,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "CachedCard",
     "JournalEntry",
+    "KeptReceipt",
     "Pairing",
     "SchemaTooNewError",
     "TerminalStore",
@@ -116,6 +117,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             reference TEXT PRIMARY KEY, made_at TEXT NOT NULL, document TEXT NOT NULL
         )""",
     ),
+    # 5: whether each kept receipt was printed, so that one never printed is the original
+    # after a restart too. Those kept before may have been printed: they reprint as copies.
+    ("ALTER TABLE receipts ADD COLUMN printed INTEGER NOT NULL DEFAULT 1",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -146,6 +150,13 @@ class JournalEntry:
     attempt_key: str  # the redemption's key, which a void names
     voided: bool
     cashier: str | None = None  # who was signed in: their name as the till knew it
+
+
+@dataclass(frozen=True)
+class KeptReceipt:
+    reference: str  # the approval's
+    document: str  # `receipts.receipt_json`
+    printed: bool  # once: a reprint is a copy
 
 
 @dataclass(frozen=True)
@@ -695,24 +706,38 @@ class TerminalStore:
         )
 
     def save_receipt(self, reference: str, document: str) -> None:
-        """An approval's receipt (`receipts.receipt_json`), kept for reprints."""
+        """An approval's receipt (`receipts.receipt_json`), kept for reprints; not printed
+        yet (`receipt_printed` says when it is)."""
         with self.transaction():
             self.db.execute(
-                "INSERT OR REPLACE INTO receipts (reference, made_at, document) VALUES (?, ?, ?)",
+                "INSERT OR REPLACE INTO receipts (reference, made_at, document, printed) "
+                "VALUES (?, ?, ?, 0)",
                 [reference, _now(), document],
             )
 
-    def receipt_document(self, reference: str | None = None) -> str | None:
+    def receipt_printed(self, reference: str) -> None:
+        """The receipt kept for `reference` was printed: from now on it prints as a copy."""
+        with self.transaction():
+            self.db.execute("UPDATE receipts SET printed = 1 WHERE reference = ?", [reference])
+
+    def kept_receipt(self, reference: str | None = None) -> KeptReceipt | None:
         """The receipt kept for `reference`; given None, the latest one kept."""
         if reference is None:
             row = self.db.execute(
-                "SELECT document FROM receipts ORDER BY made_at DESC, rowid DESC LIMIT 1"
+                "SELECT reference, document, printed FROM receipts "
+                "ORDER BY made_at DESC, rowid DESC LIMIT 1"
             ).fetchone()
         else:
             row = self.db.execute(
-                "SELECT document FROM receipts WHERE reference = ?", [reference]
+                "SELECT reference, document, printed FROM receipts WHERE reference = ?",
+                [reference],
             ).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else KeptReceipt(str(row[0]), str(row[1]), bool(row[2]))
+
+    def receipt_document(self, reference: str | None = None) -> str | None:
+        """The receipt kept for `reference`; given None, the latest one kept."""
+        kept = self.kept_receipt(reference)
+        return None if kept is None else kept.document
 
     def journal_entry(self, reference: str) -> JournalEntry | None:
         """The approved redemption whose key (its reference) is `reference`, if made here."""

@@ -64,15 +64,19 @@ class Counter:
         self.data = tmp_path / "till.db"
         self.store = paired_till(self.data, key, staff)
         self.now = datetime.now(UTC)
+        self.said: list[str] = []
+        self.restart()
+
+    def restart(self) -> None:
+        """A new app on the same till's files, as after the till was closed and opened."""
         self.app = make_app(
             self.data,
             clock=lambda: self.now,
-            printer=TextPrinter(tmp_path / "receipts.txt"),
+            printer=TextPrinter(self.data.parent / "receipts.txt"),
             sync_interval=3600,
             timeout=0.5,
             idle_timeout=IDLE,
         )
-        self.said: list[str] = []
         self.app.notify = lambda message, **_: self.said.append(str(message))  # type: ignore[method-assign]
 
     def close(self):

@@ -1,6 +1,7 @@
 """After APPROVED the receipt waits for the cashier (Enter prints, Esc skips): the camera
 seeing the same card again does not end it, and F8 (or P in the history) prints a receipt
-that was never printed as the original, not as a COPY."""
+that was never printed as the original, not as a COPY, even after the till was closed and
+opened again."""
 
 from __future__ import annotations
 
@@ -101,5 +102,42 @@ async def test_p_in_the_history_prints_a_skipped_receipt_as_the_original(counter
         first = receipts.read_text()
         assert "£4.20" in first
         assert "COPY" not in first
+        await pilot.press("p")
+        assert "(COPY)" in receipts.read_text()[len(first) :]
+
+
+async def test_a_receipt_never_printed_is_still_the_original_after_a_restart(counter, key):
+    card_id = card(counter, 2500)
+    receipts = counter.data.parent / "receipts.txt"
+    async with counter.app.run_test(size=(80, 24)) as pilot:
+        await approved(pilot, counter, key, card_id)
+        await pilot.press("escape")  # skipped
+    counter.restart()
+    async with counter.app.run_test(size=(80, 24)) as pilot:
+        await scan_screen(pilot, counter)
+        await pilot.press("f8")
+        first = receipts.read_text()
+        assert "£4.20" in first
+        assert "COPY" not in first
+    counter.restart()
+    async with counter.app.run_test(size=(80, 24)) as pilot:
+        await scan_screen(pilot, counter)
+        await pilot.press("f8")
+        assert "(COPY)" in receipts.read_text()[len(first) :]
+
+
+async def test_a_printed_receipt_reprints_as_a_copy_after_a_restart(counter, key):
+    card_id = card(counter, 2500)
+    receipts = counter.data.parent / "receipts.txt"
+    async with counter.app.run_test(size=(80, 24)) as pilot:
+        await approved(pilot, counter, key, card_id)
+        await pilot.press("enter")  # printed
+    first = receipts.read_text()
+    assert "COPY" not in first
+    counter.restart()
+    async with counter.app.run_test(size=(80, 24)) as pilot:
+        await scan_screen(pilot, counter)
+        await pilot.press("f2")
+        assert isinstance(counter.app.screen, HistoryScreen)
         await pilot.press("p")
         assert "(COPY)" in receipts.read_text()[len(first) :]

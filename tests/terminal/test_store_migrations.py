@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import threading
 from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -137,6 +138,27 @@ def test_a_step_that_fails_leaves_the_file_as_it_was(old_file, monkeypatch):
         TerminalStore(old_file)
     assert version_in(old_file) == 1
     assert schema_of(old_file) == before  # step 2's index went with the rollback
+
+
+def test_receipts_kept_before_step_5_reprint_as_copies(tmp_path, monkeypatch):
+    """A receipt kept by a till before printing was remembered may have been printed: it
+    reprints as a copy. One kept after is the original until printed."""
+    path = tmp_path / "terminal.db"
+    with monkeypatch.context() as older:
+        older.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:4])
+        older.setattr(store_module, "SCHEMA_VERSION", 4)
+        TerminalStore(path).close()
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("INSERT INTO receipts VALUES ('before', '2026-11-30T10:00:00+00:00', '{}')")
+    store = TerminalStore(path)
+    store.save_receipt("after", "{}")
+    before, after = store.kept_receipt("before"), store.kept_receipt("after")
+    assert before is not None
+    assert after is not None
+    assert (before.printed, after.printed) == (True, False)
+    store.receipt_printed("after")
+    assert store.kept_receipt("after") == replace(after, printed=True)
+    store.close()
 
 
 def test_a_new_file_runs_every_step(tmp_path):
