@@ -106,8 +106,11 @@ def detail(request: Request, session: SessionDep, business_id: str) -> Response:
     business = service.business(session, business_id)
     products = [_product_public(p) for p in repository.list_products(session, business_id)]
     public = _public(repository.Found(business, None), None)
+    selling = billing.standing(session, business.id).selling
     return cacheable(
-        request, BusinessDetail(**public.model_dump(), products=products), DETAIL_MAX_AGE
+        request,
+        BusinessDetail(**public.model_dump(), products=products, selling=selling),
+        DETAIL_MAX_AGE,
     )
 
 

@@ -62,6 +62,10 @@ class BusinessPage(Page[BusinessPublic]):
 
 class BusinessDetail(BusinessPublic):
     products: list[ProductPublic]
+    selling: bool = Field(
+        description="false: no new gift cards, deals or vouchers for now (hibernating or "
+        "suspended); what was bought still works at its tills"
+    )
 
 
 class BusinessCreate(BaseModel):

@@ -341,6 +341,8 @@ def test_unpaid_after_the_last_retry_and_the_grace_the_business_is_suspended_unt
     # Hidden, no new sales, no edits — but the card already sold still redeems.
     listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
     assert billing.shop.business_id not in [b["id"] for b in listed]
+    detail = f"/api/v1/businesses/{billing.shop.business_id}"
+    assert client.get(detail).json()["selling"] is False  # an app can say so before a sale
     refused = buy_card(customer, billing.shop, 1000)
     assert (refused.status_code, refused.json()["type"].rsplit("/", 1)[-1]) == (
         409,
@@ -366,6 +368,7 @@ def test_unpaid_after_the_last_retry_and_the_grace_the_business_is_suspended_unt
     assert billing.subscription()["status"] == "active"
     listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
     assert billing.shop.business_id in [b["id"] for b in listed]
+    assert client.get(detail).json()["selling"] is True
     assert buy_card(customer, billing.shop, 1000).status_code == 201
 
 
@@ -400,6 +403,8 @@ def test_a_declined_payment_leaves_a_suspended_business_suspended(client, sessio
     assert not billing.notices("final_notice")[1:]  # no new grace is promised
     listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
     assert billing.shop.business_id not in [b["id"] for b in listed]
+    detail = f"/api/v1/businesses/{billing.shop.business_id}"
+    assert client.get(detail).json()["selling"] is False  # an app can say so before a sale
     assert buy_card(customer, billing.shop, 1000).status_code == 409
     billing.walk(date(2026, 12, 5))  # the runs that follow keep it suspended too
     assert billing.subscription()["status"] == "suspended"
@@ -447,6 +452,8 @@ def test_hibernate_and_wake_mid_month_are_prorated_and_hide_the_business(client,
     )
     listed = client.get("/api/v1/businesses", params={"q": "Corner"}).json()["items"]
     assert billing.shop.business_id not in [b["id"] for b in listed]
+    detail = f"/api/v1/businesses/{billing.shop.business_id}"
+    assert client.get(detail).json()["selling"] is False  # an app can say so before a sale
     billing.walk(date(2026, 11, 21))
     billing.post("/subscription/wake")
     billing.walk(DEC)
