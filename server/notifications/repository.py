@@ -67,13 +67,22 @@ def push_tokens(session: Session, user_id: str) -> tuple[str, ...]:
     )
 
 
-def inbox(session: Session, user_id: str, *, unread_only: bool, limit: int) -> Sequence[InboxItem]:
-    query = select(InboxItem).where(InboxItem.user_id == user_id)
-    if unread_only:
-        query = query.where(InboxItem.read_at.is_(None))
-    return session.scalars(
-        query.order_by(InboxItem.created_at.desc(), InboxItem.id.desc()).limit(limit)
+def inbox(
+    session: Session, user_id: str, *, unread_only: bool, offset: int, limit: int
+) -> tuple[Sequence[InboxItem], int]:
+    """A page of the person's inbox, newest first, and how many items it holds in all (of
+    those unread, with `unread_only`)."""
+    mine = InboxItem.user_id == user_id
+    wanted = (mine, InboxItem.read_at.is_(None)) if unread_only else (mine,)
+    items = session.scalars(
+        select(InboxItem)
+        .where(*wanted)
+        .order_by(InboxItem.created_at.desc(), InboxItem.id.desc())
+        .offset(offset)
+        .limit(limit)
     ).all()
+    total = session.scalar(select(func.count()).select_from(InboxItem).where(*wanted))
+    return items, int(total or 0)
 
 
 def unread_count(session: Session, user_id: str) -> int:

@@ -39,12 +39,16 @@ def inbox(
     user: CurrentUser,
     session: SessionDep,
     unread_only: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="where the page starts")] = 0,
+    limit: Annotated[int, Query(ge=1, le=200, description="at most this many items")] = 50,
 ) -> InboxPage:
-    items = repository.inbox(session, user.id, unread_only=unread_only, limit=limit)
-    return InboxPage(
-        items=[_item(item) for item in items], unread=repository.unread_count(session, user.id)
+    items, total = repository.inbox(
+        session, user.id, unread_only=unread_only, offset=offset, limit=limit
     )
+    return InboxPage.of(
+        [_item(item) for item in items], total, offset, limit,
+        unread=repository.unread_count(session, user.id),
+    )  # fmt: skip
 
 
 @router.post(

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from sync.wire import Line
 
+from ..pages import Page
 from .models import Channel, NotificationKind
 
 
@@ -18,8 +19,9 @@ class InboxItemPublic(BaseModel):
     read_at: datetime | None
 
 
-class InboxPage(BaseModel):
-    items: list[InboxItemPublic] = Field(description="newest first")
+class InboxPage(Page[InboxItemPublic]):
+    """One page of the inbox, newest first."""
+
     unread: int = Field(description="unread items in the whole inbox")
 
 

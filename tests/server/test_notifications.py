@@ -98,6 +98,28 @@ def test_someone_elses_inbox_item_is_not_found(client, worker, shop, customer):
     assert response.json()["type"].endswith("/inbox-item-not-found")
 
 
+def test_the_inbox_comes_in_pages_newest_first(client, worker, shop, customer):
+    for amount in (1000, 1100, 1200, 1300, 1400):
+        _bought(customer, shop, amount)
+    worker.run_once()
+    every = customer.get("/api/v1/me/inbox").json()
+    assert (every["total"], every["next_offset"], every["unread"]) == (5, None, 5)
+    pages, offset = [], 0
+    while offset is not None:
+        page = customer.get("/api/v1/me/inbox", params={"offset": offset, "limit": 2}).json()
+        assert page["total"] == 5
+        assert page["unread"] == 5  # of the whole inbox, on every page
+        pages.append([item["id"] for item in page["items"]])
+        offset = page["next_offset"]
+    assert pages == [[i["id"] for i in every["items"]][n : n + 2] for n in (0, 2, 4)]
+    customer.post(f"/api/v1/me/inbox/{every['items'][0]['id']}/read")
+    unread = customer.get("/api/v1/me/inbox", params={"unread_only": True, "limit": 3}).json()
+    assert (unread["total"], unread["next_offset"], len(unread["items"])) == (4, 3, 3)
+    refused = customer.get("/api/v1/me/inbox", params={"offset": -1})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "query.offset"
+
+
 def test_a_redemption_sends_a_receipt_and_a_low_balance_notice(
     client, worker, sink, shop, customer
 ):
