@@ -6,7 +6,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from sync.money import Money
 from sync.wire import VoucherStatus
 
 from ..accounts.models import Role
@@ -31,7 +30,7 @@ from ..directory.models import Business
 from ..directory.repository import Near
 from ..errors import DealNotFound, VoucherNotFound
 from ..pages import Paging
-from ..payments import PaymentGateway, take_payment
+from ..payments import PaymentGateway
 from ..preconditions import if_match, version_etag
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
@@ -277,13 +276,10 @@ async def buy_voucher(
         require_selling(session, deal.business_id)
 
         def operation() -> Outcome:
-            price = Money.of(deal.deal_price_minor, deal.currency)
-            reference = take_payment(
-                gateway, price, body.payment.card_number, f"{user.id}:{idempotency_key}"
-            )
-            voucher = service.buy_voucher(
-                session, request.app.state.keyring, deal, user.id, reference
-            )
+            voucher = service.sell_voucher(
+                session, gateway, request.app.state.keyring, deal, user.id,
+                body.payment.card_number, f"{user.id}:{idempotency_key}",
+            )  # fmt: skip
             return 201, _voucher_issued(request, voucher).model_dump(mode="json")
 
         return idempotent(session, user.id, idempotency_key, request_body, operation, buyer.prior)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field, model_validator
@@ -47,6 +47,11 @@ class DealCreate(BaseModel):
         return self
 
 
+# A voucher expires when its deal ends, and its code carries that time in 32 bits of
+# seconds (until February 2106): a deal ends by the end of 2099, well within it.
+LATEST_END = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def terms_problem(
     original_minor: int, deal_minor: int, starts_at: datetime, ends_at: datetime
 ) -> str | None:
@@ -57,6 +62,11 @@ def terms_problem(
         return "give times with a timezone, e.g. 2026-12-01T09:00:00Z"
     if ends_at <= starts_at:
         return "the deal must end after it starts"
+    if ends_at > LATEST_END:
+        return (
+            "the deal must end by the end of 2099 (its vouchers expire when it ends): for a "
+            "deal with no end in sight, give a date years ahead; you can cancel it sooner"
+        )
     return None
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from sync.money import Money
 from sync.tokens import Kind
 from sync.wire import VoucherStatus
 
@@ -35,11 +36,13 @@ from ..events import add_with_commit
 from ..folding import like_escaped, words
 from ..ids import make_id
 from ..keys.keyring import Keyring
+from ..payments import PaymentGateway, take_payment
 from ..preconditions import Precondition
 from ..wallet import ledger
 from ..wallet.cards import paid_by
 from ..wallet.ledger import NOWHERE, Leg, Origin
 from ..wallet.models import LedgerAccount, Purpose, TransferKind
+from ..wallet.purchase import Paid, owe_back
 from ..wallet.tokens import presented_subject, sign_token
 from .models import Deal, Voucher
 from .schemas import DealCreate, DealStatus, terms_problem
@@ -292,6 +295,51 @@ def live_deals(
     return found
 
 
+def _require_on_sale(deal: Deal, now: datetime) -> None:
+    """DealNotOnSale, saying why, unless `deal` sells now; DealSoldOut when, as read, every
+    voucher is sold."""
+    if deal.cancelled_at is not None:
+        raise DealNotOnSale(
+            "The business cancelled this deal: it sells no more vouchers. Vouchers already "
+            "bought still work until they expire."
+        )
+    if not deal.starts_at <= now < deal.ends_at or deal.ended:
+        raise DealNotOnSale(
+            f"This deal runs from {deal.starts_at:%d %b %Y %H:%M} to "
+            f"{deal.ends_at:%d %b %Y %H:%M} UTC: it is not on sale now.",
+        )
+    if deal.quantity_limit is not None and deal.sold >= deal.quantity_limit:
+        raise DealSoldOut("Every voucher of this deal is sold.")
+
+
+def sell_voucher(
+    session: Session,
+    gateway: PaymentGateway,
+    keyring: Keyring,
+    deal: Deal,
+    owner_id: str,
+    card_number: str,
+    payment_key: str,
+) -> Voucher:
+    """Sell one voucher of `deal` to `owner_id`, paid with a payment card, in the caller's
+    transaction. A deal that cannot sell one (over, cancelled, sold out as read) is refused
+    before the charge; one whose last voucher another buyer took while this one was at the
+    payment provider is refused after it, and the refusal owes the charge back
+    (`owe_back`). `payment_key` makes a retry charge once."""
+    now = _now()
+    _require_on_sale(deal, now)
+    price = Money.of(deal.deal_price_minor, deal.currency)
+    reference = take_payment(gateway, price, card_number, payment_key)
+    try:
+        return buy_voucher(session, keyring, deal, owner_id, reference, now)
+    except (DealNotOnSale, DealSoldOut) as refused:
+        owe_back(
+            refused, gateway, Paid(reference, price, payment_key),
+            f"the deal {deal.title!r} could not sell it after it was paid",
+        )  # fmt: skip
+        raise
+
+
 def buy_voucher(
     session: Session,
     keyring: Keyring,
@@ -305,10 +353,7 @@ def buy_voucher(
     gateway (`payment_reference`) into the business's clearing account, or from `payer` (a
     club's fund, which refuses to go below zero: `InsufficientFundsError`)."""
     now = now or _now()
-    if not deal.starts_at <= now < deal.ends_at or deal.ended:
-        raise DealNotOnSale(
-            f"This deal runs from {deal.starts_at:%d %b %H:%M} to {deal.ends_at:%d %b %H:%M} UTC.",
-        )
+    _require_on_sale(deal, now)
     # Count the sale only while there is stock: the deal's row is locked first, so two
     # buyers of the last voucher take turns and the second finds it sold.
     session.refresh(deal, with_for_update=True)

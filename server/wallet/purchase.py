@@ -20,7 +20,7 @@ from sync.money import Money
 from ..billing.subscriptions import require_selling
 from ..db import utcnow
 from ..directory.models import Business
-from ..errors import BusinessLiabilityLimit, BusinessNotFound
+from ..errors import BusinessLiabilityLimit, BusinessNotFound, DomainError
 from ..fraud import service as fraud
 from ..fraud.models import FraudEvent
 from ..ids import make_id
@@ -30,7 +30,15 @@ from . import cards
 from .limits import MoneyLimits
 from .models import GiftCard, PaymentRefund
 
-__all__ = ["CardSale", "Sales", "buy_card", "give_back", "selling_business"]
+__all__ = [
+    "CardSale",
+    "Paid",
+    "Sales",
+    "buy_card",
+    "give_back",
+    "owe_back",
+    "selling_business",
+]
 
 log = logging.getLogger("tillpoint.payments")
 
@@ -74,9 +82,7 @@ def buy_card(session: Session, sales: Sales, business: Business, sale: CardSale)
     caller's transaction. A refusal comes before the charge, so it never charges anyone;
     except when the business's cards, at the limit only with the purchases being paid for
     at the same time, cannot take this one after all: the refusal, stored for retries
-    (`idempotency`), owes its payment back (`PaymentRefund`), which is refunded once the
-    refusal is committed — never before, so no retry can find a refunded charge and
-    issue a card on it, and a refusal that loses to another answer owes nothing."""
+    (`idempotency`), owes its payment back (`owe_back`)."""
     amount = Money.of(sale.amount_minor, business.currency)
     payment_card = payment_card_key(sales.gateway, sale.card_number)
     today = datetime.now(UTC).date()
@@ -97,18 +103,38 @@ def buy_card(session: Session, sales: Sales, business: Business, sale: CardSale)
     try:
         cards.hold_liability(session, business, amount, sales.limits)
     except BusinessLiabilityLimit as refused:
-        owed = PaymentRefund(
-            id=make_id(),
-            payment_reference=reference,
-            amount_minor=amount.minor,
-            currency=amount.currency.code,
-            refund_key=f"refused:{sale.payment_key}",
-            reason=f"{business.name}'s gift cards reached their limit while it was paid",
-        )
-        refused.kept.append(owed)  # stored with the refusal, or not at all
-        refused.then.append(functools.partial(give_back, sales.gateway, only=[owed.id]))
+        owe_back(
+            refused, sales.gateway, Paid(reference, amount, sale.payment_key),
+            f"{business.name}'s gift cards reached their limit while it was paid",
+        )  # fmt: skip
         raise
     return cards.issue_card(session, sales.keyring, business, sale.owner_id, amount, reference)
+
+
+@dataclass(frozen=True, slots=True)
+class Paid:
+    """A charge taken: the provider's reference, how much, and the key it was taken with."""
+
+    reference: str
+    amount: Money
+    payment_key: str
+
+
+def owe_back(refused: DomainError, gateway: PaymentGateway, paid: Paid, reason: str) -> None:
+    """`refused`, found after `paid` was charged, owes the charge back: the debt
+    (`PaymentRefund`) is stored with the refusal, or not at all, and refunded once the
+    refusal is committed — never before, so no retry can find a refunded charge and sell
+    on it, and a refusal that loses to another answer owes nothing."""
+    owed = PaymentRefund(
+        id=make_id(),
+        payment_reference=paid.reference,
+        amount_minor=paid.amount.minor,
+        currency=paid.amount.currency.code,
+        refund_key=f"refused:{paid.payment_key}",
+        reason=reason,
+    )
+    refused.kept.append(owed)
+    refused.then.append(functools.partial(give_back, gateway, only=[owed.id]))
 
 
 def give_back(

@@ -20,7 +20,7 @@ from server.payments.gateway import Charge, SavedCard
 from server.wallet.models import IdempotencyRecord, PaymentRefund
 from server.wallet.purchase import give_back
 from sync.money import Money
-from tests.server.api import buy_card, new_key, open_shop, sign_up
+from tests.server.api import buy_card, buy_voucher, create_deal, new_key, open_shop, sign_up
 from tests.server.test_clubs import donate, found, join
 from tests.server.test_gifts import give
 from tests.server.test_shop import buy as shop_buy
@@ -200,6 +200,40 @@ def test_a_purchase_found_past_the_liability_limit_after_its_charge_is_refunded(
     with Session(engine) as session:
         [owed] = session.scalars(select(PaymentRefund)).all()
     assert (owed.refund_reference, owed.amount_minor) == (f"re_{owed.refund_key}", 1000)
+    assert owed.refunded_at is not None
+
+
+def test_the_buyer_who_loses_the_last_voucher_at_the_provider_is_refunded(settings, engine):
+    """Two buyers of the last voucher are at the provider at once: one gets it, the
+    other's charge is given back once the refusal is stored, and a retry replays it."""
+    settings = settings.model_copy(update={"purchase_threads": 4})
+    app = create_app(settings, engine=engine)
+    with TestClient(app) as client:
+        shop = open_shop(client)
+        deal = create_deal(shop, quantity_limit=1).json()
+        buyers = [sign_up(client) for _ in range(2)]
+        provider = HeldProvider()
+        app.state.gateway = provider
+        keys = ["first-buyer", "second-buyer"]
+        answers = together_at_the_provider(
+            provider,
+            [
+                functools.partial(buy_voucher, each, deal["id"], f"4000 0000 0000 {n:04}", keys[n])
+                for n, each in enumerate(buyers)
+            ],
+        )
+        assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+        lost = next(n for n, a in enumerate(answers) if a.status_code == 409)
+        assert answers[lost].json()["type"].endswith("/deal-sold-out")
+        [(reference, amount, _)] = provider.refunds
+        assert reference == f"ch_{buyers[lost].id}:{keys[lost]}"
+        assert amount == Money.of(340, "GBP")
+        again = buy_voucher(buyers[lost], deal["id"], f"4000 0000 0000 {lost:04}", keys[lost])
+        assert again.json() == answers[lost].json()
+    assert provider.charged == 2
+    assert len(provider.refunds) == 1
+    with Session(engine) as session:
+        [owed] = session.scalars(select(PaymentRefund)).all()
     assert owed.refunded_at is not None
 
 
