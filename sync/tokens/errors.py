@@ -37,7 +37,9 @@ class TokenError(ValueError):
 
     def __init__(self, detail: str) -> None:
         self.detail = detail
-        super().__init__(f"{detail}. {self.hint}".strip() if self.hint else detail)
+        # What to do first, in the reader's words; what was found, for whoever digs further.
+        hint = self.hint.removesuffix(".")
+        super().__init__(f"{hint} ({detail})." if hint else detail)
 
     @property
     def message(self) -> str:

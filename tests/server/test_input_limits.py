@@ -93,6 +93,18 @@ def test_text_over_its_length_is_counted_in_characters(shop):
     )
 
 
+def test_text_under_its_length_is_counted_in_characters(shop):
+    branch = shop.owner.post(
+        f"/api/v1/businesses/{shop.business_id}/branches",
+        {"name": "Camden", "address": "1 High St", "latitude": 51.5, "longitude": -0.1},
+    ).json()
+    path = f"/api/v1/businesses/{shop.business_id}/branches/{branch['id']}"
+    response = shop.owner.patch(path, {"address": ""})
+    assert response.status_code == 422
+    assert fields_of(response) == ["body.address"]
+    assert response.json()["errors"][0]["message"] == "At least 1 character: it may not be empty."
+
+
 def test_a_path_or_method_that_is_not_there_says_where_to_look(client):
     missing = client.get("/api/v1/no-such-thing")
     assert missing.status_code == 404
