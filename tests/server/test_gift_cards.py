@@ -139,6 +139,10 @@ def test_another_shops_card_is_refused_at_the_till(client, card):
     response = other.redeem(100, token=card["token"])
     assert response.status_code == 422
     assert response.json()["error"] == "wrong_issuer"
+    # What the cashier does first; what was found after, for whoever digs further.
+    assert response.json()["detail"].startswith(
+        "The code belongs to another business: it cannot be redeemed here (issued by business "
+    )
 
 
 def test_history_lists_every_movement(shop, card, customer):
