@@ -20,7 +20,7 @@ from ..deps import signed_in
 from ..devices.auth import device_from_header
 from .deal_stream import deal_business, deal_changes
 from .inbox_stream import inbox_changes, parse_inbox_state
-from .streams import card_changes, changes_waiting, parse_positions, parse_terminal_position
+from .streams import card_changes, changes_waiting, parse_terminal_position
 
 __all__ = ["PING_SECONDS", "router"]
 
@@ -110,7 +110,7 @@ async def my_stream(
         sessions,
         request.app.state.wakeups.listeners,
         await _user_id(request, credentials),
-        parse_positions(last_event_id),
+        last_event_id,
     )
     return _stream(events)
 

@@ -66,7 +66,7 @@ async def changes_waiting(
             head = await anyio.to_thread.run_sync(_head, sessions, business_id)
             if position is None:
                 position = head
-            elif head > position:
+            elif head != position:  # moved on; or behind it (a restored database): pull
                 position = head
                 yield ServerSentEvent(
                     ChangesWaiting(position=head).model_dump_json(),
@@ -124,18 +124,22 @@ def _card_changed(card: GiftCard, session: Session) -> CardChanged:
 
 
 def _read_cards(
-    sessions: Sessions, user_id: str, positions: dict[str, int], *, fresh: bool
+    sessions: Sessions, user_id: str, positions: dict[str, int], *, fresh: bool, resumed: bool
 ) -> _Read:
     """What changed on the user's cards after `positions`; the positions after it. A
     business with no position starts at its head: on a `fresh` stream's first read (the app
     has just read its cards), silently; else with its cards as they are now (bought while
-    the stream was not following that business yet)."""
+    the stream was not following that business yet). On a `resumed` stream's first read, a
+    position past its business's head (the database was restored from a backup) is no
+    position either: waiting for the log to reach it would miss every change until then."""
     with sessions() as session:
         held = _cards_of(session, user_id)
         moved: dict[str, int] = {}
         changed_ids: list[str] = []
         for business_id, card_ids in held.items():
             position = positions.get(business_id)
+            if resumed and position is not None and position > head_position(session, business_id):
+                position = None
             if position is None:
                 moved[business_id] = head_position(session, business_id)
                 if not fresh:
@@ -164,22 +168,26 @@ async def card_changes(
     sessions: Sessions,
     listeners: Listeners,
     user_id: str,
-    resume: dict[str, int],
+    last_event_id: str | None,
 ) -> AsyncIterator[ServerSentEvent]:
     """A customer's stream: a `card` event with the card's balance and status each time
     one of their cards changes. The last event of each read carries the positions read to
     (`business:position,…`) as its id: a client resuming with it misses nothing, and may
-    hear the cards of an interrupted read again."""
-    positions = dict(resume)
-    fresh = not resume
+    hear the cards of an interrupted read again. An id that is not the stream's own, or
+    one past the log, starts again from the cards as they are (told at once)."""
+    positions = parse_positions(last_event_id)
+    fresh = not (last_event_id or "").strip()
+    resumed = not fresh
     listener = listeners.listen(())
     try:
         while True:
             listener.woken.clear()
             read = await anyio.to_thread.run_sync(
-                functools.partial(_read_cards, sessions, user_id, positions, fresh=fresh)
+                functools.partial(
+                    _read_cards, sessions, user_id, positions, fresh=fresh, resumed=resumed
+                )
             )
-            fresh = False
+            fresh = resumed = False
             if set(read.positions) != listener.business_ids:
                 listeners.forget(listener)
                 listener = listeners.listen(read.positions)

@@ -279,6 +279,33 @@ def test_a_terminal_stream_resumes_with_last_event_id(tmp_path):
             _redeem(base, owner, business_id, card_id)
             assert heard.get(timeout=WAIT).position > cursor
             assert heard.empty()
+        head = store.cursor()
+        assert head is not None
+
+        # Ahead of the head (a server restored from a backup): told the head at once.
+        with hearing(base, auth, 10**9) as heard:
+            told = heard.get(timeout=WAIT).position
+        assert cursor < told <= 10**9 - 1
+
+
+@pytest.mark.parametrize("resume", ["{business}:999999999", "garbage", "a:b:c,,"])
+def test_an_app_stream_resumed_from_an_id_it_cannot_use_sends_the_cards_as_they_are(
+    tmp_path, resume
+):
+    """An id ahead of the log (the server was restored from a backup) or one that is not
+    the stream's own: the app hears its cards' state at once, then every change, rather
+    than nothing until the log catches up with it."""
+    with migrated_server(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "server") as base:
+        owner, business_id = _shop(base)
+        customer = signed_in(base, "customer")
+        card_id = _buy(base, customer, business_id)
+        with app_stream(base, customer, resume.format(business=business_id)) as heard:
+            now = heard.get(timeout=WAIT)
+            assert json.loads(str(now["data"]))["balance"]["minor"] == 5000
+            _redeem(base, owner, business_id, card_id)
+            later = heard.get(timeout=WAIT)
+        assert json.loads(str(later["data"]))["balance"]["minor"] == 4900
+        assert not str(later["id"]).endswith(":999999999")
 
 
 def test_ctrl_c_stops_the_server_at_once_with_streams_open(tmp_path):
