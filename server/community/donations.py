@@ -28,6 +28,7 @@ from sync.money import Money
 from ..db import page_of, rowcount, utcnow
 from ..directory.models import Business
 from ..errors import (
+    CardBalanceLimit,
     CardDonationsOff,
     CardNotFound,
     ClubFundShort,
@@ -46,6 +47,7 @@ from ..wallet import cards, ledger
 from ..wallet.ledger import InsufficientFundsError, Leg
 from ..wallet.limits import MoneyLimits, check_card_balance, reserve_payment_card_load
 from ..wallet.models import GiftCard, LedgerAccount, Purpose, TransferKind
+from ..wording import possessive
 from . import history, service
 from .models import CardDonationPolicy, Club, Donation, MovementKind
 
@@ -98,8 +100,42 @@ def fund_short(club: Club, error: InsufficientFundsError) -> ClubFundShort:
     held = Money.of(error.available, club.currency)
     wanted = Money.of(error.needed, club.currency)
     return ClubFundShort(
-        f"{club.name}'s fund holds {held.format()}, less than {wanted.format()}: "
+        f"{possessive(club.name)} fund holds {held.format()}, less than {wanted.format()}: "
         "spend at most what it holds, or wait for more donations."
+    )
+
+
+def _refund_by(given: Donation) -> str:
+    """The last day a donation may be refunded, in words."""
+    return f"{given.created_at + REFUND_WINDOW:%d %B %Y}"
+
+
+def _refund_short(club: Club, given: Donation, error: InsufficientFundsError) -> ClubFundShort:
+    """What to tell someone asking for a refund the fund cannot pay now."""
+    held = Money.of(error.available, club.currency)
+    amount = Money.of(given.amount_minor, given.currency).format()
+    return ClubFundShort(
+        f"{possessive(club.name)} fund holds {held.format()}, less than the {amount} donation: "
+        f"it can be refunded once the fund holds {amount} again, until {_refund_by(given)} "
+        f"({REFUND_WINDOW.days} days from the donation)."
+    )
+
+
+def _card_full(card: GiftCard, given: Donation, full: CardBalanceLimit) -> CardBalanceLimit:
+    """What to tell someone whose refund would take its gift card past the most a card may
+    hold: a refund is the whole donation, onto the card it came from, so only spending from
+    the card makes room."""
+    code = given.currency
+    limit = Money.of(full.limit_minor, code).format()
+    over = Money.of(given.amount_minor - full.available_minor, code).format()
+    amount = Money.of(given.amount_minor, code).format()
+    return CardBalanceLimit(
+        f"The {amount} refund would take gift card {card.id} past the {limit} a card may "
+        f"hold, and a refund goes back whole onto the card it came from. Spend at least "
+        f"{over} from the card first, then ask again by {_refund_by(given)} "
+        f"({REFUND_WINDOW.days} days from the donation).",
+        limit_minor=full.limit_minor,
+        available_minor=full.available_minor,
     )
 
 
@@ -118,7 +154,7 @@ def prepare(
     (`payment_card`: its `payments.payment_card_key`) counted with gift-card purchases, so a
     refusal charges no one."""
     _in_range(amount)
-    reserve_payment_card_load(session, payment_card, amount, today, limits)
+    reserve_payment_card_load(session, payment_card, amount, today, limits, verb="Donate")
 
 
 def _record(
@@ -229,6 +265,7 @@ def give_from_card(
     """A donation from the donor's own gift card `card_id` (anyone else's is not found),
     screened by the fraud rules as a move of value off the card, then made
     (`donate_from_card`)."""
+    _in_range(Money.of(amount_minor, club.currency))  # before anything looks at it
     owned = session.get(GiftCard, card_id)
     business = session.get(Business, owned.business_id) if owned is not None else None
     if owned is None or business is None or owned.owner_id != donor.id:
@@ -280,8 +317,8 @@ def donate_from_card(
     _in_range(amount)
     if card.currency != club.currency:
         raise WrongCurrency(
-            f"{club.name}'s fund is in {club.currency} and this card holds {card.currency}: "
-            "donate from a card in the club's currency, or by payment card."
+            f"{possessive(club.name)} fund is in {club.currency} and this card holds "
+            f"{card.currency}: donate from a card in the club's currency, or by payment card."
         )
     if not card_donations_allowed(session, card.business_id):
         raise CardDonationsOff(
@@ -368,9 +405,12 @@ def refund(
     try:
         operation = ledger.post(session, legs)
     except InsufficientFundsError as exc:
-        raise fund_short(club, exc) from None
+        raise _refund_short(club, given, exc) from None
     if card is not None:
-        check_card_balance(card.account.balance_minor, amount, limits)
+        try:
+            check_card_balance(card.account.balance_minor, amount, limits)
+        except CardBalanceLimit as full:
+            raise _card_full(card, given, full) from None
     else:
         gateway.refund(given.payment_reference, amount, f"donation:{given.id}")
     history.record(
@@ -381,6 +421,8 @@ def refund(
         by_user_id,
         given.id,
         "to the gift card it came from" if card is not None else "to the payment card",
+        # The donor asking for their own anonymous donation back stays anonymous.
+        anonymous=given.anonymous and by_user_id == given.donor_id,
     )
     return operation
 

@@ -44,6 +44,9 @@ class ClubRole(enum.StrEnum):
 class Membership(enum.StrEnum):
     ACTIVE = "active"
     REQUESTED = "requested"  # asked to join a club that approves its members
+    # Removed by an organiser: kept so they cannot join again by themselves (an invitation
+    # code lets them back); not a member, and seen by no one.
+    REMOVED = "removed"
 
 
 class Club(Base):
@@ -145,7 +148,8 @@ class ClubHolding(Base):
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)  # what the fund paid
     currency: Mapped[str] = mapped_column(String(3))
-    bought_by: Mapped[str] = mapped_column(ForeignKey("users.id"))  # or entered the contest
+    # Who bought it; for a prize, who entered the club in the contest (shown as no one's).
+    bought_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     bought_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # The contest a prize card was won in (what the fund paid, `amount_minor`, is then 0).
     contest_id: Mapped[str | None] = mapped_column(ForeignKey("contests.id"), default=None)

@@ -38,6 +38,7 @@ from ..wallet import cards
 from ..wallet.ledger import InsufficientFundsError
 from ..wallet.limits import MoneyLimits
 from ..wallet.models import GiftCard
+from ..wording import possessive
 from . import donations, history, service
 from .models import Club, ClubHolding, HoldingKind, Membership, MovementKind
 
@@ -51,8 +52,8 @@ def _paid_by(club: Club) -> str:
 def _same_currency(club: Club, currency: str, what: str) -> None:
     if currency != club.currency:
         raise WrongCurrency(
-            f"{club.name}'s fund is in {club.currency} and {what} is sold in {currency}: "
-            "buy from a business that sells in the club's currency."
+            f"{possessive(club.name)} fund is in {club.currency} and {what} is sold in "
+            f"{currency}: buy from a business that sells in the club's currency."
         )
 
 
@@ -158,7 +159,7 @@ def buy_voucher(
     service.require_manager(session, club, organiser_id)
     require_selling(session, deal.business_id)
     business = session.get_one(Business, deal.business_id)
-    _same_currency(club, deal.currency, f"{business.name}'s deal")
+    _same_currency(club, deal.currency, f"{possessive(business.name)} deal")
     try:
         voucher = deals.buy_voucher(
             session,
@@ -187,9 +188,10 @@ def hold_prize(
     memo: str,
 ) -> ClubHolding:
     """A prize card the club won in a contest (issued to no one's account), held by the club
-    until an organiser hands it to a member, as what the fund buys is; `entered_by`, who
-    entered the club in the contest, stands where a purchase names who bought it. No money
-    moves in the club: its line of history is 0."""
+    until an organiser hands it to a member, as what the fund buys is. `entered_by`, who
+    entered the club in the contest, is kept on the record, but members are shown no one as
+    having bought it or acted (the contest's organiser paid). No money moves in the club:
+    its line of history is 0."""
     held = ClubHolding(
         club_id=club.id,
         kind=HoldingKind.GIFT_CARD,

@@ -30,7 +30,15 @@ from ..payments import PaymentGateway
 from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
 from . import donations, history, purchases, receipts, service
-from .models import Club, ClubHolding, ClubMember, ClubMovement, Donation, Membership
+from .models import (
+    Club,
+    ClubHolding,
+    ClubMember,
+    ClubMovement,
+    Donation,
+    Membership,
+    MovementKind,
+)
 from .schemas import (
     CardDonationCreate,
     CardDonationsPublic,
@@ -266,7 +274,9 @@ def _name(session: SessionDep, club_id: str, user_id: str, anonymous: bool = Fal
     if anonymous:
         return "Anonymous"
     member = service.membership(session, club_id, user_id)
-    return member.display_name if member is not None else "A friend of the club"
+    if member is None or member.status is Membership.REMOVED:
+        return "A friend of the club"
+    return member.display_name
 
 
 def _donation(session: SessionDep, donation: Donation) -> DonationPublic:
@@ -452,10 +462,12 @@ async def refund_donation(
 
 
 def _movement(session: SessionDep, line: ClubMovement) -> MovementPublic:
+    # No one acted for a prize: the contest's organiser paid for it.
+    won = line.kind is MovementKind.PRIZE_WON
     return MovementPublic(
         kind=line.kind,
         amount=MoneyPublic.of(Money.of(line.amount_minor, line.currency)),
-        by=_name(session, line.club_id, line.actor_id, line.anonymous),
+        by=None if won else _name(session, line.club_id, line.actor_id, line.anonymous),
         about=line.subject_id,
         memo=line.memo,
         at=line.created_at,
@@ -487,7 +499,7 @@ def _holding(session: SessionDep, held: ClubHolding) -> HoldingPublic:
         item_id=held.item_id,
         business_id=held.business_id,
         paid=MoneyPublic.of(Money.of(held.amount_minor, held.currency)),
-        bought_by=_name(session, held.club_id, held.bought_by),
+        bought_by=None if held.contest_id else _name(session, held.club_id, held.bought_by),
         bought_at=held.bought_at,
         won_in=held.contest_id,
         handed_to=None if held.handed_to is None else _name(session, held.club_id, held.handed_to),

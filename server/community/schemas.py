@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from sync.wire import MAX_AMOUNT, Line, Name, Prose
+from sync.wire import Line, Name, Prose
 
 from ..directory.schemas import MoneyPublic
 from ..pages import Page
 from ..wallet.schemas import PaymentDetails
+from .donations import MAX_DONATION_MINOR
 from .models import ClubRole, HoldingKind, JoinPolicy, Membership, MovementKind
 
 
@@ -82,11 +84,21 @@ class RoleChange(BaseModel):
     role: ClubRole
 
 
+# A donation's most is checked by the service, not here, so that any amount above it is
+# refused alike (`donation-too-large`, saying the most); the schema still states it.
+DonationAmount = Annotated[
+    int,
+    Field(
+        strict=True,
+        gt=0,
+        json_schema_extra={"maximum": MAX_DONATION_MINOR},
+        description="in the club's currency; above the maximum: 422 `donation-too-large`",
+    ),
+]
+
+
 class DonationCreate(BaseModel):
-    # Any amount a payment may carry: past a donation's most, `donation-too-large` says so.
-    amount_minor: int = Field(
-        strict=True, gt=0, le=MAX_AMOUNT, description="in the club's currency"
-    )
+    amount_minor: DonationAmount
     payment: PaymentDetails
     message: Prose = Field(default="", max_length=280)
     anonymous: bool = Field(default=False, description="members see 'Anonymous'")
@@ -94,10 +106,7 @@ class DonationCreate(BaseModel):
 
 class CardDonationCreate(BaseModel):
     card_id: Line = Field(max_length=40, description="your gift card to give from")
-    # Any amount a payment may carry: past a donation's most, `donation-too-large` says so.
-    amount_minor: int = Field(
-        strict=True, gt=0, le=MAX_AMOUNT, description="in the club's currency"
-    )
+    amount_minor: DonationAmount
     message: Prose = Field(default="", max_length=280)
     anonymous: bool = Field(default=False, description="members see 'Anonymous'")
 
@@ -153,9 +162,9 @@ class HoldingPublic(BaseModel):
     item_id: str = Field(description="the gift card's or voucher's id")
     business_id: str
     paid: MoneyPublic = Field(description="what the fund paid (0 for a prize)")
-    bought_by: str = Field(
-        description="the organiser's display name: who bought it, or who entered the club in "
-        "the contest it won"
+    bought_by: str | None = Field(
+        description="the display name of the organiser who bought it; null for a prize card "
+        "(no one bought it: the contest's organiser paid for it)"
     )
     bought_at: datetime
     won_in: str | None = Field(
@@ -170,7 +179,9 @@ class MovementPublic(BaseModel):
 
     kind: MovementKind
     amount: MoneyPublic = Field(description="+ into the fund, - out of it, 0 for a hand-over")
-    by: str = Field(description="who: a display name, or 'Anonymous'")
+    by: str | None = Field(
+        description="who: a display name, or 'Anonymous'; null for a prize won (no one acted)"
+    )
     about: str = Field(description="the donation's or the holding's id")
     memo: str
     at: datetime

@@ -21,6 +21,7 @@ from ..errors import (
     BusinessNotFound,
     ClubClosed,
     ClubNotFound,
+    DisplayNameTaken,
     InvalidInvitation,
     MemberNotFound,
     NotAMember,
@@ -235,6 +236,32 @@ def _use_invitation(session: Session, club: Club, code: str, user_id: str, now: 
     invitation.used_by = user_id
 
 
+def _lock(session: Session, club: Club) -> None:
+    """Hold the club's row until the transaction ends: two people taking one display name
+    at the same moment are told one after the other (SQLite writes one at a time anyway)."""
+    session.execute(select(Club.id).where(Club.id == club.id).with_for_update())
+
+
+def _same_name(display_name: str) -> str:
+    return display_name.strip().casefold()
+
+
+def _require_free_name(session: Session, club: Club, display_name: str, user_id: str) -> None:
+    """Members know each other by display name only: refuse one another active member of
+    the club goes by, case and spaces aside."""
+    wanted = _same_name(display_name)
+    others = select(ClubMember.display_name).where(
+        ClubMember.club_id == club.id,
+        ClubMember.status == Membership.ACTIVE,
+        ClubMember.user_id != user_id,
+    )
+    if any(_same_name(name) == wanted for name in session.scalars(others)):
+        raise DisplayNameTaken(
+            f"Another member of {club.name} goes by {display_name.strip()!r}: "
+            "pick another display name."
+        )
+
+
 def join(
     session: Session,
     club: Club,
@@ -243,21 +270,23 @@ def join(
     code: str | None,
     now: datetime,
 ) -> ClubMember:
-    """Join (open club, or with an invitation code) or ask to (a club that approves)."""
+    """Join (open club, or with an invitation code) or ask to (a club that approves). Someone
+    an organiser removed comes back with an invitation code only."""
+    _lock(session, club)
     existing = membership(session, club.id, user_id)
+    if existing is not None and existing.status is Membership.REMOVED:
+        return _come_back(session, club, existing, display_name, code, now)
     if existing is not None:
         return existing  # asking again changes nothing
-    if code is not None:
-        _use_invitation(session, club, code, user_id, now)
-        status = Membership.ACTIVE
-    elif club.join_policy is JoinPolicy.OPEN:
-        status = Membership.ACTIVE
-    elif club.join_policy is JoinPolicy.APPROVAL:
-        status = Membership.REQUESTED
-    else:
+    if code is None and club.join_policy is JoinPolicy.INVITATION:
         raise ClubClosed(
             f"{club.name} takes members by invitation only: ask an organiser for a code."
         )
+    _require_free_name(session, club, display_name, user_id)
+    if code is not None:
+        _use_invitation(session, club, code, user_id, now)
+    requested = code is None and club.join_policy is JoinPolicy.APPROVAL
+    status = Membership.REQUESTED if requested else Membership.ACTIVE
     joined = ClubMember(club_id=club.id, user_id=user_id, status=status, display_name=display_name)
     try:
         with session.begin_nested():
@@ -269,11 +298,42 @@ def join(
     return joined
 
 
+def _come_back(
+    session: Session,
+    club: Club,
+    removed: ClubMember,
+    display_name: str,
+    code: str | None,
+    now: datetime,
+) -> ClubMember:
+    """Someone an organiser removed joins again: with an invitation code only, as a member."""
+    if code is None:
+        raise ClubClosed(
+            f"An organiser removed you from {club.name}: you can join again only with "
+            "an invitation code from one of its organisers."
+        )
+    _require_free_name(session, club, display_name, removed.user_id)
+    _use_invitation(session, club, code, removed.user_id, now)
+    removed.status, removed.role = Membership.ACTIVE, ClubRole.MEMBER
+    removed.display_name, removed.joined_at = display_name, now
+    session.flush()
+    return removed
+
+
 def approve(session: Session, club: Club, organiser_id: str, user_id: str) -> ClubMember:
     require_manager(session, club, organiser_id)
+    _lock(session, club)
     asked = membership(session, club.id, user_id)
-    if asked is None:
+    if asked is None or asked.status is Membership.REMOVED:
         raise MemberNotFound("That person has not asked to join this club.")
+    if asked.status is Membership.REQUESTED:
+        try:
+            _require_free_name(session, club, asked.display_name, user_id)
+        except DisplayNameTaken:
+            raise DisplayNameTaken(
+                f"A member of {club.name} now goes by {asked.display_name!r}: this person "
+                "has to withdraw their request and ask again under another display name."
+            ) from None
     asked.status = Membership.ACTIVE
     session.flush()
     return asked
@@ -281,16 +341,21 @@ def approve(session: Session, club: Club, organiser_id: str, user_id: str) -> Cl
 
 def remove(session: Session, club: Club, organiser_id: str, user_id: str) -> None:
     """An organiser removes a member, or turns a request down. The founder stays; an
-    organiser is removed by the founder only."""
+    organiser is removed by the founder only. A removed member stays on record as removed,
+    so they cannot join again by themselves (an invitation code lets them back); a request
+    turned down is gone, and may be made again."""
     me = require_manager(session, club, organiser_id)
     them = membership(session, club.id, user_id)
-    if them is None:
+    if them is None or them.status is Membership.REMOVED:
         raise MemberNotFound("That person is not a member of this club.")
     if them.role is ClubRole.FOUNDER:
         raise ClubClosed("The founder cannot be removed; the founder may hand the club on.")
     if them.role is ClubRole.ORGANISER and me.role is not ClubRole.FOUNDER:
         raise NotOrganiser("Only the founder removes an organiser.")
-    session.delete(them)
+    if them.status is Membership.REQUESTED:
+        session.delete(them)
+    else:
+        them.status, them.role = Membership.REMOVED, ClubRole.MEMBER
     session.flush()
 
 
@@ -318,8 +383,8 @@ def leave(session: Session, club: Club, user_id: str) -> bool:
     """Leave the club (or withdraw a request). A founder with other members hands the club
     on first; a founder alone closes it. Whether the club was closed."""
     me = membership(session, club.id, user_id)
-    if me is None:
-        return False
+    if me is None or me.status is Membership.REMOVED:
+        return False  # a removal stays: leaving does not undo it
     if me.role is ClubRole.FOUNDER:
         others = _members(club.id, Membership.ACTIVE).where(ClubMember.user_id != user_id)
         if count_of(session, others):
@@ -380,7 +445,11 @@ def my_clubs(
     query = (
         select(Club, ClubMember)
         .join(ClubMember, ClubMember.club_id == Club.id)
-        .where(ClubMember.user_id == user_id, Club.closed_at.is_(None))
+        .where(
+            ClubMember.user_id == user_id,
+            ClubMember.status != Membership.REMOVED,
+            Club.closed_at.is_(None),
+        )
     )
     rows = session.execute(
         query.order_by(Club.name, Club.id).offset(asked.offset).limit(asked.limit)

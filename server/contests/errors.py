@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import Conflict, DomainError, Invalid, NotFound
+from typing import Any
+
+from ..errors import BusinessNotFound, Conflict, DomainError, Invalid, NotFound
 
 __all__ = [
     "ContestClosed",
@@ -12,6 +14,7 @@ __all__ = [
     "NotByPoints",
     "NotContestOrganiser",
     "NotEntrant",
+    "ParticipatingBusinessNotFound",
     "WrongEntrant",
 ]
 
@@ -50,6 +53,18 @@ class NotByPoints(Conflict):
 class ContestRulesInvalid(Invalid):
     code = "contest-rules-invalid"
     title = "The contest's rules are not valid"
+
+
+class ParticipatingBusinessNotFound(BusinessNotFound):
+    """`participating` names businesses there are none of, or (a business's contest) that
+    its organiser does not run: another owner's are as if there were none."""
+
+    def __init__(self, detail: str, *, business_ids: list[str]) -> None:
+        super().__init__(detail)
+        self.business_ids = business_ids
+
+    def extra(self) -> dict[str, Any]:
+        return {"business_ids": self.business_ids}
 
 
 class NotContestOrganiser(DomainError):

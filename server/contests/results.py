@@ -1,6 +1,10 @@
 """A contest's end: results computed once, prizes paid as gift cards, the people told.
 
-`finish` claims the contest with one conditional UPDATE (open and ended → finished): of
+A `donated` contest is due only once no donation it counts can still be refunded
+(`REFUND_WINDOW` after its end): a donation given back after the prizes were paid would
+have won one for nothing.
+
+`finish` claims the contest with one conditional UPDATE (open and due → finished): of
 two workers at once, the second waits for the first's row lock, then finds it finished and
 does nothing. Everything else — the club rosters frozen, the results, the prize cards and
 the messages in the outbox — is written in that same transaction, so a failure leaves the
@@ -15,12 +19,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from sync.money import Money
 
 from ..community import purchases
+from ..community.donations import REFUND_WINDOW
 from ..community.models import Club
 from ..db import rowcount, utcnow
 from ..directory.models import Business
@@ -32,12 +37,21 @@ from ..wallet import ledger
 from ..wallet.cards import issue_card
 from ..wallet.models import Purpose, TransferKind
 from . import service
-from .models import Contest, ContestEntry, ContestResult, ContestStatus, EntrantKind
+from .models import Contest, ContestEntry, ContestResult, ContestStatus, EntrantKind, Measure
 from .scoring import Standing, standings
 
 __all__ = ["finish", "finish_due", "rebuild", "stored"]
 
 log = logging.getLogger("tillpoint.contests")
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Open and ended — a `donated` one ended at least `REFUND_WINDOW` ago."""
+    return and_(
+        Contest.status == ContestStatus.OPEN,
+        Contest.ends_at <= now,
+        or_(Contest.measure != Measure.DONATED, Contest.ends_at <= now - REFUND_WINDOW),
+    )
 
 
 def _frozen(entry: ContestEntry) -> list[str]:
@@ -138,14 +152,11 @@ def finish(
     session: Session, contest_id: str, now: datetime, keyring: Keyring, channels: Channels
 ) -> bool:
     """Compute an ended contest's results, pay its prizes and tell its winners and clubs —
-    once: False if it was not open and ended (another worker finished it)."""
+    once: False if it was not open and due (another worker finished it, or a `donated`
+    one's donations may still be refunded)."""
     claimed = session.execute(
         update(Contest)
-        .where(
-            Contest.id == contest_id,
-            Contest.status == ContestStatus.OPEN,
-            Contest.ends_at <= now,
-        )
+        .where(Contest.id == contest_id, _due(now))
         .values(status=ContestStatus.FINISHED, finished_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -180,12 +191,10 @@ def finish(
 
 
 def finish_due(session: Session, now: datetime, keyring: Keyring, channels: Channels) -> int:
-    """Finish every contest that has ended, each in a savepoint of the caller's transaction
+    """Finish every contest that is due, each in a savepoint of the caller's transaction
     (one that fails stays open for the next run, and is logged). How many finished."""
     due = session.scalars(
-        select(Contest.id)
-        .where(Contest.status == ContestStatus.OPEN, Contest.ends_at <= now)
-        .order_by(Contest.ends_at, Contest.id)
+        select(Contest.id).where(_due(now)).order_by(Contest.ends_at, Contest.id)
     ).all()
     finished = 0
     for contest_id in due:

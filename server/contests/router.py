@@ -58,6 +58,7 @@ def _public(session: SessionDep, contest: Contest) -> ContestPublic:
         prize_business_id=contest.prize_business_id,
         prizes=[MoneyPublic.of(Money.of(int(p), contest.currency)) for p in contest.prizes_minor],
         status=contest.status,
+        results_at=service.results_at(contest),
         entries=entries or 0,
     )
 

@@ -28,10 +28,11 @@ class ContestCreate(BaseModel):
         max_length=50,
         description="businesses whose gift cards count (default: the organising business)",
     )
-    prizes_minor: list[Annotated[int, Field(gt=0)]] = Field(
+    # The range is the rules' (422 contest-rules-invalid either side of it), not the schema's.
+    prizes_minor: list[int] = Field(
         default_factory=list,
-        max_length=MAX_PLACES,
-        description="each place's prize card, place 1 first, in minor units",
+        description=f"each place's prize card, place 1 first, in minor units: at most "
+        f"{MAX_PLACES} places, each above 0 and at most what a gift card may hold",
     )
 
 
@@ -54,6 +55,10 @@ class ContestPublic(BaseModel):
     prize_business_id: str
     prizes: list[MoneyPublic]
     status: ContestStatus
+    results_at: datetime = Field(
+        description="when the results are drawn and prizes paid: its end; for `donated`, "
+        "14 days after (refunds), its status `open` and its leaderboard live until then"
+    )
     entries: int
 
 

@@ -3,10 +3,12 @@
 What counts (docs/community.md, "Contests"), between the contest's start (included) and its
 end (excluded):
 
-- `donated`: a customer's donations to clubs; a club's donations received. Only money that
-  came in from outside counts — a donation whose ledger transfer was paid through the
-  gateway (debits a clearing account). Value already inside the platform (a card's balance,
-  another fund) may have come out of the club it goes back to, so it does not count.
+- `donated`: a customer's donations to clubs; a club's donations received and kept. Only
+  money that came in from outside counts — a donation whose ledger transfer was paid through
+  the gateway (debits a clearing account). Value already inside the platform (a card's
+  balance, another fund) may have come out of the club it goes back to, so it does not count.
+  A donation refunded counts nothing, as if it had never been made (so it moves no
+  `reached_at` either); the results wait until none can be refunded (`results`).
 - `redeemed`: what the entrant's gift cards of the participating businesses paid there
   (redemptions, offline ones, posted holds), less what was refunded of those redemptions.
   Each card counts at most the value paid into it from outside: bought through the gateway,
@@ -98,6 +100,7 @@ def _donation_moves(
             Donation.created_at < contest.ends_at,
             Donation.currency == contest.currency,
             debit.purpose == Purpose.CLEARING,  # paid in from outside
+            Donation.refunded_at.is_(None),  # given back: never received
         )
     ).all()
     by_donor: dict[str, list[_Move]] = defaultdict(list)

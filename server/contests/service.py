@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import Role, User
 from ..community import service as clubs
+from ..community.donations import REFUND_WINDOW
 from ..community.models import ClubMember, ClubRole, Membership
 from ..directory.models import Business, StaffMember
 from ..errors import BusinessNotFound, FieldInvalid
@@ -25,6 +26,7 @@ from .errors import (
     NotByPoints,
     NotContestOrganiser,
     NotEntrant,
+    ParticipatingBusinessNotFound,
     WrongEntrant,
 )
 from .models import (
@@ -53,9 +55,21 @@ __all__ = [
     "leaderboard",
     "record_points",
     "require_organiser",
+    "results_at",
 ]
 
 MAX_PLACES = 10  # prizes for at most this many places
+
+
+def results_at(contest: Contest) -> datetime:
+    """When the jobs draw `contest`'s results and pay its prizes (`results.finish_due`): at
+    its end; a `donated` one `REFUND_WINDOW` after, once none of its donations can be
+    given back."""
+    if contest.measure == Measure.DONATED:
+        return contest.ends_at + REFUND_WINDOW
+    return contest.ends_at
+
+
 CARD_MEASURES = frozenset({Measure.REDEEMED, Measure.BUSINESSES})
 OPEN_TO = {
     EntrantKind.CUSTOMER: frozenset({Entrants.CUSTOMERS, Entrants.BOTH}),
@@ -118,10 +132,14 @@ def create(
     if rules.ends_at <= rules.starts_at or rules.ends_at <= now:
         raise ContestRulesInvalid("A contest ends after it starts, and in the future.")
     prizes = rules.prizes_minor
-    if len(prizes) > MAX_PLACES or any(not 0 < p <= max_prize_minor for p in prizes):
+    if len(prizes) > MAX_PLACES:
+        raise ContestRulesInvalid(
+            f"A contest has prizes for at most {MAX_PLACES} places; this one names {len(prizes)}."
+        )
+    if any(not 0 < p <= max_prize_minor for p in prizes):
         raise ContestRulesInvalid(
             f"Give each prize as an amount above zero and at most {max_prize_minor} (the most "
-            f"a gift card may hold), for at most {MAX_PLACES} places."
+            "a gift card may hold), in minor units."
         )
     if business is not None:
         prize_business = business
@@ -138,10 +156,10 @@ def create(
         raise ContestRulesInvalid(
             "Name the participating businesses whose gift cards count (participating)."
         )
-    for business_id in participating:
-        if _business(session, business_id).currency != prize_business.currency:
+    for counted in _participating(session, organiser, business, participating):
+        if counted.currency != prize_business.currency:
             raise ContestRulesInvalid(
-                f"Business {business_id!r} sells in another currency than the prizes' "
+                f"Business {counted.id!r} sells in another currency than the prizes' "
                 f"({prize_business.currency}): a contest counts one currency."
             )
     made = Contest(
@@ -161,6 +179,36 @@ def create(
     session.add(made)
     session.flush()
     return made
+
+
+def _participating(
+    session: Session, organiser: User, business: Business | None, business_ids: list[str]
+) -> list[Business]:
+    """The businesses a contest counts. A business's contest counts only its owner's
+    businesses that the organiser runs (an admin: any of the owner's); the platform's, any.
+    ParticipatingBusinessNotFound names every other one, as if there were none."""
+    found = {
+        b.id: b for b in session.scalars(select(Business).where(Business.id.in_(business_ids)))
+    }
+
+    def counts(candidate: Business) -> bool:
+        if business is None:
+            return True
+        if candidate.owner_id != business.owner_id:
+            return False
+        return organiser.role is Role.ADMIN or _runs(session, candidate.id, organiser)
+
+    refused = [b for b in business_ids if b not in found or not counts(found[b])]
+    if refused:
+        named = ", ".join(refused)
+        detail = (
+            f"There is no business {named} (participating)."
+            if business is None
+            else f"No business {named} is among those this contest may count: a business's "
+            "contest counts only the businesses its organiser owns or manages (participating)."
+        )
+        raise ParticipatingBusinessNotFound(detail, business_ids=refused)
+    return [found[b] for b in business_ids]
 
 
 def require_organiser(session: Session, contest: Contest, user: User) -> None:

@@ -294,7 +294,7 @@ def contest_won(
 def contest_result(contest: str, place: int, entrants: int, club: str) -> Message:
     """To the founder and organisers of a club that entered and won no prize."""
     return _message(
-        f"{club}'s result in {contest}",
+        f"{club} came {_place(place)} of {entrants} in {contest}",
         [
             f"{contest} has ended: {club} came {_place(place)} of {entrants}.",
             "The full results are on the contest's leaderboard in the app.",

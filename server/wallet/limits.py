@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,10 +21,15 @@ from .models import PaymentCardLoad
 
 __all__ = [
     "MoneyLimits",
+    "PayingFor",
     "check_business_liability",
     "check_card_balance",
     "reserve_payment_card_load",
 ]
+
+
+# What a payment card's load pays for, as the refusal tells the payer to do less of it.
+PayingFor = Literal["Load", "Donate"]
 
 
 @dataclass(frozen=True)
@@ -85,13 +91,20 @@ def check_business_liability(
 
 
 def reserve_payment_card_load(
-    session: Session, payment_card: str, amount: Money, today: date, limits: MoneyLimits
+    session: Session,
+    payment_card: str,
+    amount: Money,
+    today: date,
+    limits: MoneyLimits,
+    *,
+    verb: PayingFor = "Load",
 ) -> None:
     """Count `amount` against the payment card's load today (`payment_card`: its
-    `payments.payment_card_key`), or refuse it if that passes the
-    daily limit. The counter's row stays locked until the caller's transaction ends, so a
-    second purchase with the same card waits and then sees this one. A counter that another
-    purchase commits between the count and the look is counted on, not taken for a full one."""
+    `payments.payment_card_key`), or refuse it if that passes the daily limit, telling the
+    payer to `verb` less ("Load" onto a gift card, "Donate" to a club). The counter's row
+    stays locked until the caller's transaction ends, so a second purchase with the same card
+    waits and then sees this one. A counter that another purchase commits between the count
+    and the look is counted on, not taken for a full one."""
     limit = limits.max_daily_load_per_payment_card_minor
     key = (
         PaymentCardLoad.payment_card == payment_card,
@@ -111,7 +124,7 @@ def reserve_payment_card_load(
             return
         so_far = session.scalar(select(PaymentCardLoad.loaded_minor).where(*key))
         if so_far is not None and int(so_far) + amount.minor > limit:
-            _refuse_load(int(so_far), amount, limit)
+            _refuse_load(int(so_far), amount, limit, verb)
         if so_far is not None:  # another purchase made the counter while this one looked
             continue
         try:  # the card's first load today: make its counter, then count
@@ -126,17 +139,17 @@ def reserve_payment_card_load(
                 )
         except IntegrityError:  # another purchase with this card made it first
             pass
-    _refuse_load(int(so_far or 0), amount, limit)  # the counter kept changing under us
+    _refuse_load(int(so_far or 0), amount, limit, verb)  # the counter kept changing under us
 
 
-def _refuse_load(so_far: int, amount: Money, limit: int) -> None:
+def _refuse_load(so_far: int, amount: Money, limit: int, verb: PayingFor) -> None:
     code = amount.currency.code
     most = Money.of(limit, code).format()
     raise PaymentCardDailyLimit(
-        f"One payment card may load at most {most} onto gift cards a day; this card has "
-        f"loaded {Money.of(so_far, code).format()} today. Load at most "
-        f"{Money.of(max(limit - so_far, 0), code).format()}, use another payment card, "
-        "or try again tomorrow (days end at midnight UTC).",
+        f"One payment card may pay at most {most} a day to load gift cards and donate to "
+        f"clubs, together; this card has paid {Money.of(so_far, code).format()} today. "
+        f"{verb} at most {Money.of(max(limit - so_far, 0), code).format()}, use another "
+        "payment card, or try again tomorrow (days end at midnight UTC).",
         limit_minor=limit,
         available_minor=limit - so_far,
     )

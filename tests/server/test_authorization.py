@@ -1096,7 +1096,9 @@ CASES.update(
         "pay an invoice": Case(
             "POST /api/v1/businesses/{business_id}/invoices/{invoice_id}/pay",
             lambda w, a: a.post(
-                f"{biz(w)}/invoices/{fresh_invoice(w)}/pay", {"card_number": "4242424242424242"}
+                f"{biz(w)}/invoices/{fresh_invoice(w)}/pay",
+                {"card_number": "4242424242424242"},
+                key=new_key(),
             ),
             OWNERS,
         ),
@@ -1423,7 +1425,8 @@ CLUB_CASES = {
 def newcomer(world, *, approved):
     """A new customer who asked to join the holder's club (and was let in, if `approved`)."""
     person = sign_up(world.actors["holder"].client, "customer")
-    asked = person.post(club_path(world, "/join"), {"display_name": "New"})
+    # A name of their own: no two members of a club share one.
+    asked = person.post(club_path(world, "/join"), {"display_name": f"New {person.id}"})
     assert asked.status_code == 200, asked.text
     if approved:
         let_in = world.actors["holder"].post(club_path(world, f"/members/{person.id}/approve"))

@@ -6,6 +6,7 @@ and clubs' organisers told; money moved in a circle counts once."""
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,10 @@ from server.notifications.models import Notification
 from server.notifications.outbox import Channels
 from tests.server.api import (
     APPROVE,
+    PASSWORD,
+    Shop,
     buy_card,
+    log_in,
     make_admin,
     new_key,
     open_shop,
@@ -75,6 +79,21 @@ def finish_all(client, contest) -> int:
         done = results.finish_due(session, after, client.app.state.keyring, EMAIL)
         session.commit()
     return done
+
+
+def sister_shop(client, shop: Shop, name: str) -> Shop:
+    """Another business of the same owner, with a cashier: a contest may count both."""
+    made = shop.owner.post(
+        "/api/v1/businesses", {"name": name, "category": "cafe", "currency": "GBP"}
+    )
+    assert made.status_code == 201, made.text
+    business_id = made.json()["id"]
+    email = f"till-{uuid.uuid4().hex[:8]}@example.com"
+    staff = shop.owner.post(
+        f"/api/v1/businesses/{business_id}/staff", {"email": email, "password": PASSWORD}
+    )
+    assert staff.status_code == 201, staff.text
+    return Shop(shop.owner, log_in(client, email), business_id)
 
 
 def refund(shop, redemption, amount):
@@ -204,7 +223,7 @@ def test_results_rebuilt_from_the_ledger_match_the_stored_ones(client, shop):
         entry["card_id"],
         contest["id"],
         0,
-        "Fi",
+        None,  # no one bought a prize (audit finding 9)
     )
     history = founder.get(f"/api/v1/clubs/{club['id']}/history").json()["items"]
     assert [(h["kind"], h["amount"]["minor"]) for h in history] == [("prize_won", 0)]
@@ -247,7 +266,7 @@ def test_two_workers_at_once_finish_a_contest_once(client, shop, engine):
 
 
 def test_money_moved_in_a_circle_counts_once(client, shop):
-    other = open_shop(client, "Bakery")
+    other = sister_shop(client, shop, "Bakery")
     both = [shop.business_id, other.business_id]
     contest = run_contest(shop, prizes=(500,), participating=both)
     visits = run_contest(shop, measure="businesses", prizes=(), participating=both)
