@@ -52,10 +52,11 @@ def test_migrations_run_once_and_gate_the_api_and_the_job_runner():
     assert services["caddy"]["depends_on"]["api"]["condition"] == "service_healthy"
 
 
-def test_the_api_leaves_billing_to_the_job_runner_and_mail_to_the_worker():
+def test_the_api_leaves_billing_to_the_job_runner_and_mail_and_webhooks_to_the_worker():
     services = compose()["services"]
     assert services["api"]["environment"]["TILLPOINT_BILLING_INTERVAL_SECONDS"] == "0"
     assert services["api"]["environment"]["TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS"] == "0"
+    assert services["api"]["environment"]["TILLPOINT_WEBHOOKS_INTERVAL_SECONDS"] == "0"
     assert services["worker"]["command"][:3] == ["tillpoint", "server", "worker"]
     assert services["api"]["command"][:2] == ["tillpoint", "server"]
     assert services["jobs"]["command"] == ["jobs.sh"]
