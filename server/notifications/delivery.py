@@ -183,6 +183,11 @@ class Deliverer:
         )
         if outcome is Delivery.FAILED:
             log.warning("notification %s failed after %s tries: %s", job.id, job.attempts, error)
+        else:
+            log.warning(
+                "notification %s (%s by %s) not sent on try %s, tried again later: %s",
+                job.id, job.kind.value, job.channel.value, job.attempts, error,
+            )  # fmt: skip
         with self.sessions() as session:
             release(session, Notification, job.id, worker, values)
             session.commit()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .claims import Delivery
 
-__all__ = ["DeliveryRound", "Round", "Rounds"]
+__all__ = ["DeliveryRound", "Round", "Rounds", "summary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,20 @@ class Round:
     delivery: DeliveryRound
 
 
+def summary(name: str, done: object) -> str:
+    """A round that did something, in one line for the log; "" for a quiet one (a worker
+    that logged every idle round every two seconds would bury what matters)."""
+    if not isinstance(done, Round):
+        return ""
+    sending = done.delivery
+    if not (done.events or sending.sent or sending.retrying or sending.failed):
+        return ""
+    return (
+        f"{name} round: {done.events} new events read; {sending.sent} sent, "
+        f"{sending.retrying} to try again, {sending.failed} given up"
+    )
+
+
 class Rounds:
     """A worker whose `run_once` is called every `interval` seconds until `stop`; a failed
     round is logged and the next one tries again."""
@@ -60,7 +74,9 @@ class Rounds:
         health check watches its age)."""
         while not self._stop.is_set():
             try:
-                self.round()
+                said = summary(self.name, self.round())
+                if said:
+                    self.log.info(said)
                 if heartbeat is not None:
                     heartbeat.touch()
             except Exception:

@@ -4,6 +4,7 @@ twice."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage as Message
@@ -27,6 +28,7 @@ from server.notifications import (
     NotificationCursor,
     NotificationWorker,
 )
+from server.outbox.rounds import summary
 from sync.wire import IncidentKind
 from tests.server.api import buy_card, open_shop, sign_up, verify_email
 from tests.server.together import rounds_together
@@ -118,6 +120,22 @@ def test_the_inbox_comes_in_pages_newest_first(client, worker, shop, customer):
     refused = customer.get("/api/v1/me/inbox", params={"offset": -1})
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "query.offset"
+
+
+def test_a_worker_says_what_its_rounds_did_and_why_mail_waits(client, sessions, settings, caplog):
+    """At 3 a.m. the worker's log says what each busy round did, and why a message was not
+    sent (here: no mail server set on the worker), not only once it is given up."""
+    sign_up(client)  # the address's confirmation code: account mail, by email
+    worker = NotificationWorker(sessions, settings)  # no TILLPOINT_SMTP_HOST
+    with caplog.at_level(logging.INFO):
+        done = worker.run_once()
+    assert summary("notifications", done) == (
+        "notifications round: 0 new events read; 0 sent, 1 to try again, 0 given up"
+    )
+    assert summary("notifications", worker.run_once()) == ""  # nothing due: nothing to say
+    [why] = [r.getMessage() for r in caplog.records if "not sent on try" in r.getMessage()]
+    assert "email_verification by email" in why
+    assert "no mail server is set (TILLPOINT_SMTP_HOST)" in why
 
 
 def test_a_redemption_sends_a_receipt_and_a_low_balance_notice(
