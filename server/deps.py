@@ -24,6 +24,7 @@ from .billing.models import Subscription
 from .db import SessionDep, in_transaction
 from .deals.models import Deal
 from .directory.models import Business, StaffMember
+from .errors import NotAManager
 from .problems import MEDIA_TYPE, Problem
 from .ratelimit import RateLimiter
 from .wallet.idempotency import NOT_READ, Outcome, Prior
@@ -46,6 +47,7 @@ __all__ = [
     "in_redemption_lane",
     "owned",
     "reply",
+    "report_reader",
     "require_role",
     "till_for",
     "user_of",
@@ -158,22 +160,35 @@ OptionalClaims = Annotated[AccessClaims | None, Depends(bearer_claims)]
 
 def require_role(user: User, *roles: Role) -> None:
     if user.role not in roles:
-        allowed = ", ".join(r.value.replace("_", " ") for r in roles)
+        allowed = " or ".join(_a(r.value.replace("_", " ")) for r in roles)
         raise Problem(
             403,
             "forbidden-role",
             "Not allowed",
-            f"Only a {allowed} can do this; you are signed in as a "
-            f"{user.role.value.replace('_', ' ')}.",
+            f"Only {allowed} can do this; you are signed in as "
+            f"{_a(user.role.value.replace('_', ' '))}.",
         )
 
 
-def business_for(
-    session: SessionDep, user: User, business_id: str, *, staff: bool, managers: bool = False
-) -> Business:
-    """The business, if `user` owns it (or works there, when `staff`; or manages it, when
-    `managers`), else 403/404."""
-    # One query for the business and the user's role there: a till asks on every sale.
+def _a(noun: str) -> str:
+    """The noun with its indefinite article: "an admin", "a customer"."""
+    return f"{'an' if noun.startswith(tuple('aeiou')) else 'a'} {noun}"
+
+
+def _make_me_a_manager(business_id: str, user_id: str) -> str:
+    """What a staff account refused as not a manager is told to ask for: the one call that
+    makes a manager, at once in the API, the reports and the tills."""
+    return (
+        "ask the owner to make you a manager: "
+        f'PATCH /api/v1/businesses/{business_id}/staff/{user_id} {{"role": "manager"}}'
+    )
+
+
+def _business_and_role(
+    session: Session, user: User, business_id: str
+) -> tuple[Business | None, StaffRole | None]:
+    """The business and the user's role there (their staff account's: one role, the same at
+    the tills), in one query: a till asks on every sale."""
     found = session.execute(
         select(Business, StaffMember.role)
         .outerjoin(
@@ -182,9 +197,30 @@ def business_for(
         )
         .where(Business.id == business_id)
     ).first()
-    if found is None:
-        return _allowed(user, None, None, business_id, staff=staff, managers=managers)
-    return _allowed(user, found[0], found[1], business_id, staff=staff, managers=managers)
+    return (None, None) if found is None else (found[0], found[1])
+
+
+def business_for(
+    session: SessionDep, user: User, business_id: str, *, staff: bool, managers: bool = False
+) -> Business:
+    """The business, if `user` owns it (or works there, when `staff`; or manages it, when
+    `managers`), else 403/404."""
+    business, works_as = _business_and_role(session, user, business_id)
+    return _allowed(user, business, works_as, business_id, staff=staff, managers=managers)
+
+
+def report_reader(session: SessionDep, user: User, business_id: str) -> Business:
+    """The business, if `user` may read its reports: its owner, one of its managers (the
+    staff role of `PATCH …/staff`, which a till PIN's role sets too), or an admin.
+    `NotAManager` for its cashiers; 403/404 as `business_for` for anyone else."""
+    business, works_as = _business_and_role(session, user, business_id)
+    found = _allowed(user, business, works_as, business_id, staff=True)
+    if user.role is Role.VENDOR_STAFF and (works_as is None or not works_as.manages):
+        raise NotAManager(
+            "Reports are for the business's owner and managers: "
+            f"{_make_me_a_manager(found.id, user.id)}, or to send you the report."
+        )
+    return found
 
 
 def _allowed(
@@ -210,8 +246,8 @@ def _allowed(
                 403,
                 "manager-only",
                 "Not allowed",
-                "Only the business's owner or a manager can do this; ask the owner to make "
-                "you a manager (PATCH /businesses/{id}/staff/{user_id}).",
+                "Only the business's owner or a manager can do this: "
+                + _make_me_a_manager(business.id, user.id),
             )
         raise Problem(
             403,

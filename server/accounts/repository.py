@@ -39,6 +39,11 @@ def add_staff(session: Session, user: User, business_id: str) -> None:
     session.add(StaffMember(user_id=user.id, business_id=business_id))
 
 
+def staff_business_id(session: Session, user: User) -> str | None:
+    """The business a staff account works for; None when it works for none (any more)."""
+    return session.scalar(select(StaffMember.business_id).where(StaffMember.user_id == user.id))
+
+
 def business_ids_of(session: Session, user: User) -> list[str]:
     """The businesses a user owns or works for."""
     if user.role is Role.VENDOR_OWNER:

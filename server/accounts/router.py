@@ -479,16 +479,28 @@ def me(user: CurrentUser, session: SessionDep) -> UserPublic:
     "/businesses/{business_id}/staff",
     status_code=status.HTTP_201_CREATED,
     summary="Add a cashier account to your business",
+    description="A new account for an email that has none (201, with `password`), or a staff "
+    "account that works for no business any more added back as it is (200: it keeps its "
+    "own password; `password` is not used). Any other account's email is 409 `email-taken`.",
+    responses={200: {"description": "a staff account added back", "model": UserPublic}},
 )
 def add_staff(
-    business_id: str, body: StaffCreate, request: Request, user: CurrentUser, session: SessionDep
+    business_id: str,
+    body: StaffCreate,
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    session: SessionDep,
 ) -> UserPublic:
     business = business_for(session, user, business_id, staff=False)
     passwords: Passwords = request.app.state.passwords
-    cashier = service.add_cashier(session, business.id, body.email, body.password, passwords)
-    verification.send_verification(
-        session, cashier, _outbox(request), request.app.state.links, _now()
-    )
+    cashier, new = service.add_cashier(session, business.id, body.email, body.password, passwords)
+    if new:
+        verification.send_verification(
+            session, cashier, _outbox(request), request.app.state.links, _now()
+        )
+    else:
+        response.status_code = status.HTTP_200_OK
     session.commit()
     return _public(session, cashier)
 

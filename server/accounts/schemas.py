@@ -24,7 +24,13 @@ class SignUp(BaseModel):
 
 class StaffCreate(BaseModel):
     email: EmailStr
-    password: Line = Field(min_length=MIN_LENGTH, max_length=200)
+    password: Line | None = Field(
+        default=None,
+        min_length=MIN_LENGTH,
+        max_length=200,
+        description=f"a new account's first password (at least {MIN_LENGTH} characters); "
+        "not used when the email's staff account works for no business (it keeps its own)",
+    )
 
 
 class Login(BaseModel):

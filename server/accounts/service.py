@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..errors import DeviceNotFound, EmailTaken, SessionNotFound
+from ..errors import DeviceNotFound, EmailTaken, FieldInvalid, SessionNotFound
 from ..fraud import service as fraud
 from ..fraud.service import Client
 from ..ids import make_id
@@ -18,7 +18,7 @@ from ..notifications.models import NotificationKind
 from ..notifications.outbox import Outbox
 from . import repository
 from .models import AccountSession, Role, User
-from .passwords import Passwords
+from .passwords import MIN_LENGTH, Passwords
 
 __all__ = [
     "add_cashier",
@@ -47,12 +47,53 @@ def sign_up(session: Session, email: str, password: str, role: Role, passwords: 
 
 
 def add_cashier(
-    session: Session, business_id: str, email: str, password: str, passwords: Passwords
-) -> User:
-    """A new cashier account working for the business; EmailTaken as for `sign_up`."""
+    session: Session, business_id: str, email: str, password: str | None, passwords: Passwords
+) -> tuple[User, bool]:
+    """A cashier working for the business, and whether the account is new. An email with no
+    account gets a new one (`password` needed); a staff account that works for no business
+    any more is added back as it is, its password untouched (`password` is not used). Any
+    other account is refused (`EmailTaken`), in the same words whoever's it is: no owner
+    takes over a customer's, an owner's or another business's staff account, or learns
+    which it is."""
+    found = repository.find_user_by_email(session, email)
+    if found is not None:
+        _add_back(session, found, business_id, email)
+        return found, False
+    if password is None:
+        raise FieldInvalid(
+            "body.password",
+            f"{email} has no account yet: send a password for it (at least {MIN_LENGTH} "
+            "characters), which the new staff member can change once signed in.",
+        )
     cashier = sign_up(session, email, password, Role.VENDOR_STAFF, passwords)
     repository.add_staff(session, cashier, business_id)
-    return cashier
+    return cashier, True
+
+
+def _add_back(session: Session, user: User, business_id: str, email: str) -> None:
+    """Attach a staff account that works for no business (removed from one) to this one."""
+    if user.role is not Role.VENDOR_STAFF or user.deleted_at is not None:
+        raise _not_hirable(email)
+    works_for = repository.staff_business_id(session, user)
+    if works_for == business_id:
+        raise EmailTaken(
+            f"{email} already works for this business: see GET /businesses/{{id}}/staff."
+        )
+    if works_for is not None:
+        raise _not_hirable(email)
+    try:
+        with session.begin_nested():  # another business may add them back at the same time
+            repository.add_staff(session, user, business_id)
+    except IntegrityError:
+        raise _not_hirable(email) from None
+
+
+def _not_hirable(email: str) -> EmailTaken:
+    return EmailTaken(
+        f"{email} already has an account that cannot work for your business: add them with "
+        "another email. (Only a staff account that works for no business any more can be "
+        "added back with its email.)"
+    )
 
 
 # -- sessions and devices ------------------------------------------------------------------------

@@ -305,7 +305,9 @@ def _voucher_redemption(session: Session, batch: _Batch, event: TerminalEvent) -
 def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
     """The terminal takes back one of its own gift-card redemptions (the sale was cancelled at
     the counter), within the void window. The value goes back onto the card as a new
-    transfer; the redemption stays in the ledger. Each redemption is voided once."""
+    transfer; the redemption stays in the ledger. Each redemption is voided once. The void
+    is the redemption's cashier's, whoever was signed in when it came (or no one, as with
+    `tillpoint void`): it takes back their takings."""
     device = batch.device
     key = _text(event.payload, "attempt_key")
     sale = batch.attempts.get(key) or redemptions.find(session, device.id, key)
@@ -326,7 +328,7 @@ def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> E
         amount,
         f"void, event {event.id}",
         sale.operation_id,
-        origin_of(device, _cashier(event)),
+        origin_of(device, sale.cashier_id),
     )
     sale.voided_by = event.id
     return EventResult(event.id, EventStatus.APPLIED)

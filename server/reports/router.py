@@ -11,7 +11,7 @@ from sync.money import Money
 from sync.wire import BusinessReport, Figure, MoneyPublic, ReportFigures, ReportGrouping, ReportRow
 
 from ..db import SessionDep
-from ..deps import CurrentUser, business_for
+from ..deps import CurrentUser, report_reader
 from ..zones import MAX_ZONE_NAME
 from . import service
 from .csvfile import report_csv
@@ -84,8 +84,7 @@ def business_report(
     format: Annotated[Literal["json", "csv"] | None, Query()] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
-    business = business_for(session, user, business_id, staff=True)
-    service.require_manager(session, user, business)
+    business = report_reader(session, user, business_id)
     span = service.report_range(first, last, tz, business.time_zone)
     report = service.business_report(session, business, span, group_by)
     if format == "csv" or (format is None and CSV in (accept or "")):

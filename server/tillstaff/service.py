@@ -41,12 +41,12 @@ def _people(session: Session, business: Business) -> list[User]:
     return [*([owner] if owner else []), *staff]
 
 
-def _public(user: User, row: TillStaff | None) -> TillStaffPublic:
+def _public(user: User, row: TillStaff | None, role: StaffRole) -> TillStaffPublic:
     return TillStaffPublic(
         id=user.id,
         email=user.email,
         name=row.name if row else _default_name(user),
-        role=row.role if row else None,
+        role=role,  # one role, with a PIN or without
         has_pin=row is not None,
     )
 
@@ -61,9 +61,15 @@ def _rows(session: Session, business_id: str) -> dict[str, TillStaff]:
 
 
 def people(session: Session, business: Business) -> list[TillStaffPublic]:
-    """Everyone who could work the business's tills, with their role and whether a PIN is set."""
+    """Everyone who could work the business's tills, with their role (the owner's `owner`, a
+    staff account's its one role) and whether a PIN is set."""
     rows = _rows(session, business.id)
-    return [_public(user, rows.get(user.id)) for user in _people(session, business)]
+    staff = select(StaffMember.user_id, StaffMember.role)
+    roles = dict(session.execute(staff.where(StaffMember.business_id == business.id)).tuples())
+    return [
+        _public(user, rows.get(user.id), roles.get(user.id, StaffRole.OWNER))
+        for user in _people(session, business)
+    ]
 
 
 def _person(session: Session, business: Business, user_id: str) -> User:
@@ -79,33 +85,38 @@ def _person(session: Session, business: Business, user_id: str) -> User:
 def set_pin(
     session: Session, business: Business, user_id: str, body: StaffPinSet
 ) -> TillStaffPublic:
-    """Set a person's till PIN and role; the terminals learn of it with their next pull. The
-    owner role is the owner's account's alone, and that account keeps it."""
+    """Set a person's till PIN and role; the terminals learn of it with their next pull. A
+    role left out stays as it is: the staff account's role (the one the API uses), the
+    owner's `owner`. The owner role is the owner's account's alone, and that account keeps
+    it."""
     user = _person(session, business, user_id)
     problem = pin_problem(body.pin)
     if problem is not None:
         raise WeakPin(f"That PIN will not do: {problem}. Choose another; nothing was changed.")
-    if body.role is StaffRole.OWNER and user.id != business.owner_id:
+    is_owner = user.id == business.owner_id
+    member = None if is_owner else session.get(StaffMember, user.id)
+    # Left out, the role stays: `_person` found either the owner or one of the staff.
+    role = body.role or (member.role if member is not None else StaffRole.OWNER)
+    if role is StaffRole.OWNER and not is_owner:
         raise OwnerRoleReserved(
             "Only the business's owner signs in at the till as owner: give a staff member "
             "the manager role to let them open the vendor screens."
         )
-    if user.id == business.owner_id and body.role is not StaffRole.OWNER:
+    if is_owner and role is not StaffRole.OWNER:
         raise OwnerRoleReserved(
             "The business's owner is always owner at the till: set the owner's PIN with the "
-            f"role owner, not {body.role}. Nothing was changed."
+            f"role owner (or no role), not {role}. Nothing was changed."
         )
     row = session.get(TillStaff, (business.id, user.id))
     name = body.name or (row.name if row else _default_name(user))
     if row is None:
         row = TillStaff(business_id=business.id, user_id=user.id)
         session.add(row)
-    row.name, row.role, row.pin_hash = name, body.role, hash_pin(body.pin)
-    member = session.get(StaffMember, user.id)
-    if member is not None and member.business_id == business.id:
-        member.role = body.role  # one role for the till and the API
+    row.name, row.role, row.pin_hash = name, role, hash_pin(body.pin)
+    if member is not None:  # `_person` found them among this business's staff
+        member.role = role  # one role for the till and the API
     session.flush()
-    return _public(user, row)
+    return _public(user, row, role)
 
 
 def clear_pin(session: Session, business: Business, user_id: str) -> None:

@@ -35,10 +35,15 @@ class StaffState(BaseModel):
 
 
 class StaffPinSet(BaseModel):
-    """The owner sets (or changes) a staff member's till PIN and role."""
+    """The owner sets (or changes) a staff member's till PIN and role; what is left out
+    stays as it is."""
 
     pin: Line = Field(max_length=40, description="4 to 8 digits (the server says what is wrong)")
-    role: StaffRole = StaffRole.CASHIER
+    role: StaffRole | None = Field(
+        default=None,
+        description="left out: the person's role stays (a staff account's role, cashier for "
+        "a new one; owner for the owner)",
+    )
     name: Name | None = Field(
         default=None,
         max_length=40,
@@ -53,5 +58,8 @@ class TillStaffPublic(BaseModel):
     id: str
     email: str
     name: str
-    role: StaffRole | None = Field(description="null: no PIN yet, cannot sign in at a till")
+    role: StaffRole | None = Field(
+        description="their one role (the owner's is owner), PIN or not; null only from a "
+        "server older than that, for no PIN yet"
+    )
     has_pin: bool
