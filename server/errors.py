@@ -21,6 +21,7 @@ __all__ = [
     "AmountAboveHold",
     "BranchNotFound",
     "BusinessAlreadySuspended",
+    "BusinessClosed",
     "BusinessLiabilityLimit",
     "BusinessNotFound",
     "BusinessNotSelling",
@@ -42,6 +43,7 @@ __all__ = [
     "DealSoldOut",
     "DeviceNotFound",
     "DifferentBusiness",
+    "DisplayNameTaken",
     "DomainError",
     "DonationNotFound",
     "DonationNotRefundable",
@@ -53,6 +55,7 @@ __all__ = [
     "FraudReviewClosed",
     "FraudReviewNotFound",
     "FraudRuleNameTaken",
+    "FraudRuleNeverFires",
     "FraudRuleNotFound",
     "GiftCodeNotValid",
     "GiftDeliveryTime",
@@ -417,6 +420,13 @@ class NotHibernating(Conflict):
     title = "Not hibernating"
 
 
+class BusinessClosed(Conflict):
+    """Its owner closed the business: its subscription changes no more (billing.md, Closing)."""
+
+    code = "business-closed"
+    title = "The business is closed"
+
+
 class InvoiceNotPayable(Conflict):
     code = "invoice-not-payable"
     title = "This invoice cannot be paid"
@@ -439,6 +449,14 @@ class ClubClosed(Conflict):
 
     code = "club-closed"
     title = "Not possible in this club"
+
+
+class DisplayNameTaken(Conflict):
+    """Another active member of the club goes by that display name (case and spaces aside):
+    members know each other by display name only, so no two may share one."""
+
+    code = "display-name-taken"
+    title = "Another member has that name"
 
 
 class ClubFundShort(Conflict):
@@ -575,6 +593,14 @@ class FieldInvalid(Invalid):
 
     def extra(self) -> dict[str, Any]:
         return {"errors": [{"field": self.field, "message": self.detail}]}
+
+
+class FraudRuleNeverFires(FieldInvalid):
+    """A fraud rule whose event never carries what it counts, per whom or in what currency:
+    it could never fire. The field named is the one that does not fit the event."""
+
+    code = "fraud-rule-never-fires"
+    title = "The rule could never fire"
 
 
 class ReasonRequired(Invalid):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -469,13 +470,20 @@ class SyncClient:
         return self._paged(InvoicePublic, path, headers=_bearer(access_token))
 
     def pay_invoice(
-        self, business_id: str, invoice_id: str, card_number: str | None, access_token: str
+        self,
+        business_id: str,
+        invoice_id: str,
+        card_number: str | None,
+        access_token: str,
+        key: str | None = None,
     ) -> InvoicePublic:
         """Pay an unpaid invoice with `card_number` (kept on file), or, given None, the card
-        on file."""
+        on file. `key` is the payment's Idempotency-Key (the same to retry it); a new one
+        when left out."""
         path = f"/businesses/{business_id}/invoices/{invoice_id}/pay"
         body = InvoicePayment(card_number=card_number)
-        return self._typed(InvoicePublic, "POST", path, body, headers=_bearer(access_token))
+        headers = {**_bearer(access_token), "Idempotency-Key": key or str(uuid.uuid4())}
+        return self._typed(InvoicePublic, "POST", path, body, headers=headers)
 
     def till_staff(self, business_id: str, access_token: str) -> list[TillStaffPublic]:
         """The owner and each staff account, with their till role and whether a PIN is set."""

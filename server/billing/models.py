@@ -106,7 +106,9 @@ class Invoice(Base):
     )
     currency: Mapped[str] = mapped_column(String(3))
     total_minor: Mapped[int] = mapped_column(BigInteger, default=0)
-    paid_on: Mapped[date | None] = mapped_column(Date)
+    paid_on: Mapped[date | None] = mapped_column(Date)  # the billing clock's date
+    # The moment it was paid, on that date (reports put it on its day in their time zone).
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     charge_reference: Mapped[str | None] = mapped_column(String(60))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     failed_on: Mapped[date | None] = mapped_column(Date)  # the first failed attempt

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,9 +15,19 @@ from sync.wire import PriceKind
 
 from ..accounts.models import Role
 from ..db import SessionDep, count_of
-from ..deps import PROBLEM_RESPONSES, CurrentUser, business_for, owned, require_role
+from ..deps import (
+    PROBLEM_RESPONSES,
+    CurrentUser,
+    IdempotencyKey,
+    business_for,
+    owned,
+    reply,
+    require_role,
+)
 from ..directory.schemas import MoneyPublic
+from ..errors import PaymentDeclined
 from ..pages import Paging
+from ..wallet.idempotency import Outcome, idempotent
 from . import service, testclock
 from .clock import business_today, today
 from .models import BillingNotice, Invoice, PriceItem, Subscription, TestClock
@@ -47,6 +57,7 @@ from .subscriptions import (
     monthly_price,
     prices,
     product_count,
+    shown_status,
     wake,
 )
 
@@ -71,7 +82,7 @@ def _public(session: SessionDep, subscription: Subscription) -> SubscriptionPubl
         business_id=subscription.business_id,
         plan=_price(plan),
         products=product_count(session, subscription.business_id),
-        status=subscription.status,
+        status=shown_status(session, subscription),
         hibernating=subscription.hibernating,
         period_start=subscription.period_start,
         period_end=subscription.period_end,
@@ -102,7 +113,9 @@ def get_subscription(
 
 @router.put(
     "/businesses/{business_id}/subscription/plan",
-    summary="Change plan now, prorated by day (upgrade charged, downgrade credited)",
+    summary="Change plan now, prorated by day (the next run invoices an upgrade; a downgrade "
+    "is credited on the next invoice)",
+    responses=PROBLEM_RESPONSES,
 )
 def put_plan(
     business_id: str, body: PlanChange, request: Request, user: CurrentUser, session: SessionDep
@@ -115,14 +128,22 @@ def put_plan(
     return _public(session, subscription)
 
 
-@router.post("/businesses/{business_id}/subscription/hibernate", summary="Pause for a small fee")
+@router.post(
+    "/businesses/{business_id}/subscription/hibernate",
+    summary="Pause for a small fee",
+    responses=PROBLEM_RESPONSES,
+)
 def post_hibernate(
     business_id: str, request: Request, user: CurrentUser, session: SessionDep
 ) -> SubscriptionPublic:
     return _act(hibernate, business_id, request, user, session)
 
 
-@router.post("/businesses/{business_id}/subscription/wake", summary="Wake from hibernation")
+@router.post(
+    "/businesses/{business_id}/subscription/wake",
+    summary="Wake from hibernation",
+    responses=PROBLEM_RESPONSES,
+)
 def post_wake(
     business_id: str, request: Request, user: CurrentUser, session: SessionDep
 ) -> SubscriptionPublic:
@@ -178,7 +199,11 @@ def list_invoices(
 
 @router.post(
     "/businesses/{business_id}/invoices/{invoice_id}/pay",
+    response_model=InvoicePublic,
+    responses=PROBLEM_RESPONSES,
     summary="Pay an open (or uncollectible) invoice; a suspended business is restored at once",
+    description="Takes an `Idempotency-Key`: a retry with the same key gets the first answer "
+    "(paid, or declined) and charges once.",
 )
 def pay_invoice(
     business_id: str,
@@ -187,27 +212,28 @@ def pay_invoice(
     user: CurrentUser,
     session: SessionDep,
     body: InvoicePayment | None = None,
-) -> InvoicePublic:
-    return _pay(business_id, invoice_id, request, user, session, body or InvoicePayment())
-
-
-def _pay(
-    business_id: str,
-    invoice_id: str,
-    request: Request,
-    user: CurrentUser,
-    session: SessionDep,
-    body: InvoicePayment,
-) -> InvoicePublic:
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     business = business_for(session, user, business_id, staff=False)
-    subscription = subscription_of(session, business.id, locked=True)
-    invoice = owned(session, Invoice, invoice_id, business.id, kind="invoice", noun="invoice")
-    service.pay_invoice(
-        session, subscription, invoice, body.card_number,
-        business_today(request, session, business.id),
-        request.app.state.gateway,
-    )  # fmt: skip
-    return _invoice(invoice)
+    paying = body or InvoicePayment()
+
+    def operation() -> Outcome:
+        subscription = subscription_of(session, business.id, locked=True)
+        invoice = owned(session, Invoice, invoice_id, business.id, kind="invoice", noun="invoice")
+        try:
+            service.pay_invoice(
+                session, subscription, invoice, paying.card_number,
+                business_today(request, session, business.id),
+                request.app.state.gateway,
+            )  # fmt: skip
+        except PaymentDeclined as declined:
+            # The answer, committed with the declined attempt it records (a refusal would
+            # roll the attempt back).
+            return declined.status, declined.body()
+        return 200, _invoice(invoice).model_dump(mode="json")
+
+    request_body = {"path": request.url.path, **paying.model_dump()}
+    return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
 
 
 @router.post(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 from sync.wire import InvoiceKind, InvoiceStatus, SubscriptionStatus
 
+from ..db import utcnow
 from ..directory.models import Business
 from ..errors import PaymentDeclined
 from ..payments.gateway import PaymentDeclinedError, PaymentGateway
@@ -32,6 +33,7 @@ from .subscriptions import (
     TIER_GRACE,
     base_currency,
     change_plan,
+    closed,
     notify,
     plan_for,
     prices,
@@ -105,10 +107,16 @@ def _run_one(
     gateway: PaymentGateway,
     summary: RunSummary,
 ) -> None:
-    _tier_grace(session, subscription, at, summary)
+    # A closed business is invoiced nothing new: no tier change, no period, not the changes
+    # still waiting when it closed (each is billed to the end of a period it is not open
+    # for). What was invoiced before is still collected.
+    still_open = not closed(session, subscription.business_id)
+    if still_open:
+        _tier_grace(session, subscription, at, summary)
     _roll_periods(subscription, at)
-    _invoice_period(session, subscription, at, gateway, summary)
-    _invoice_changes(session, subscription, at, gateway, summary)
+    if still_open:
+        _invoice_period(session, subscription, at, gateway, summary)
+        _invoice_changes(session, subscription, at, gateway, summary)
     _retry_payments(session, subscription, at, gateway, summary)
     _suspend_when_grace_is_over(session, subscription, at, summary)
 
@@ -219,11 +227,8 @@ def _take(session: Session, invoice: Invoice, adjustments: list[Adjustment], at:
 def _invoice_period(
     session: Session, subscription: Subscription, at: date, gateway: PaymentGateway, s: RunSummary
 ) -> None:
-    business = session.get(Business, subscription.business_id)
-    if subscription.status == SubscriptionStatus.SUSPENDED or (
-        business is not None and business.closed_at is not None
-    ):
-        return  # a closed business is not billed for the months after it closed
+    if subscription.status == SubscriptionStatus.SUSPENDED:
+        return
     key = f"period:{subscription.period_start.isoformat()}"
     invoice = _new_invoice(session, subscription, key, InvoiceKind.PERIOD, at)
     if invoice is None:
@@ -303,9 +308,16 @@ def _issue(
         f"{invoice.period_start.isoformat()} to {invoice.period_end.isoformat()}.",
     )
     if invoice.total_minor <= 0:
-        invoice.status, invoice.paid_on = InvoiceStatus.PAID, at
+        _paid(invoice, at)
         return
     charge_invoice(session, subscription, invoice, at, gateway, subscription.payment_card_token, s)
+
+
+def _paid(invoice: Invoice, at: date) -> None:
+    """Paid now: on the billing clock's date `at`, at this moment's time of day (the moment
+    itself unless a test clock or `billing-run --at` names another date)."""
+    invoice.status, invoice.paid_on = InvoiceStatus.PAID, at
+    invoice.paid_at = datetime.combine(at, utcnow().timetz())
 
 
 def _money(invoice: Invoice) -> Money:
@@ -344,7 +356,7 @@ def charge_invoice(
         if s is not None:
             s.failed += 1
         return False
-    invoice.status, invoice.paid_on = InvoiceStatus.PAID, at
+    _paid(invoice, at)
     invoice.charge_reference = charge.reference
     invoice.next_attempt_on = None
     if s is not None:

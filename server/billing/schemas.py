@@ -8,10 +8,10 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field, model_validator
 
+from sync.wire import CardNumber, Line
 from sync.wire import InvoiceLinePublic as InvoiceLinePublic
 from sync.wire import InvoicePayment as InvoicePayment
 from sync.wire import InvoicePublic as InvoicePublic
-from sync.wire import Line
 from sync.wire import PricePublic as PricePublic
 from sync.wire import SubscriptionPublic as SubscriptionPublic
 
@@ -23,7 +23,9 @@ class PlanChange(BaseModel):
 
 
 class PaymentCard(BaseModel):
-    card_number: Line = Field(min_length=12, max_length=19, pattern=r"^[0-9]+$")
+    card_number: CardNumber = Field(
+        description="with the simulated gateway: 4242 4242 4242 4242 approves"
+    )
 
 
 class NoticePublic(BaseModel):
@@ -72,7 +74,9 @@ class TestClockAdvance(BaseModel):
 
     @model_validator(mode="after")
     def _one_of_the_two(self) -> TestClockAdvance:
-        if (self.days is None) == (self.to is None):
+        if self.days is None and self.to is None:
+            raise ValueError("give days (1–400) or to (a date): where to move the clock")
+        if self.days is not None and self.to is not None:
             raise ValueError("give either days (1–400) or to (a date), not both")
         return self
 

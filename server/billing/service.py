@@ -46,15 +46,14 @@ def pay_invoice(
     gateway: PaymentGateway,
 ) -> None:
     """Charge an unpaid invoice to `card_number` (kept on file) or to the card on file.
-    Commits either way, so a declined attempt stays recorded (and the vendor told), then
-    raises PaymentDeclined."""
+    A declined attempt is recorded (and the vendor told), then PaymentDeclined raised: the
+    caller commits it either way, with the answer it gives (`wallet.idempotency`)."""
     _require_unpaid(invoice, InvoiceNotPayable, "paid")
-    if card_number:
+    if card_number is not None:
         keep_card(subscription, gateway, card_number)
     paid = charge_invoice(
         session, subscription, invoice, at, gateway, subscription.payment_card_token
     )
-    session.commit()
     if not paid:
         raise PaymentDeclined(
             "The card was declined: see the billing notices, and try another card."

@@ -18,6 +18,7 @@ from sync.wire import PriceKind, SubscriptionStatus
 from ..directory.models import Branch, Business, Product
 from ..errors import (
     AlreadyHibernating,
+    BusinessClosed,
     BusinessNotSelling,
     BusinessSuspended,
     NotHibernating,
@@ -41,7 +42,9 @@ __all__ = [
     "plan_for",
     "products_changed",
     "require_editing",
+    "require_open",
     "require_selling",
+    "shown_status",
     "standing",
     "start",
     "wake",
@@ -177,8 +180,9 @@ def _changed(
 def change_plan(
     session: Session, subscription: Subscription, code: str, day: date, why: str = ""
 ) -> Money:
-    """Move to plan `code` from `day`: an upgrade charges the rest of the period at the
-    difference, a downgrade credits it to the next invoice. The prorated amount."""
+    """Move to plan `code` from `day`: the rest of the period at the difference is left for
+    the next run, an upgrade to invoice, a downgrade to credit. The prorated amount."""
+    require_open(session, subscription.business_id)
     table = prices(session)
     plan = table.get(code)
     if plan is None or plan.kind != PriceKind.PLAN:
@@ -200,16 +204,19 @@ def change_plan(
 
     describe = f"{old.name} → {plan.name}" + (f" ({why})" if why else "")
     amount = _changed(session, subscription, day, AdjustmentKind.PLAN, describe, switch)
-    direction = "charged" if amount.minor > 0 else "credited to your next invoice"
+    now = f"Your plan is now {plan.name} ({_price(plan).format()} a month) from {day.isoformat()}."
+    # Nothing has moved yet: the next run invoices the day's changes together, and a day that
+    # nets to nothing puts nothing on any invoice.
+    will_be = "will be on" if amount.minor > 0 else "will be credited on"
     notify(
         session,
         subscription.business_id,
         day,
         "plan_changed",
-        f"Your plan is now {plan.name} ({_price(plan).format()} a month); "
-        f"{abs(amount).format()} prorated, {direction}."
+        f"{now} {abs(amount).format()} prorated for the rest of this period {will_be} your "
+        "next invoice, with the day's other changes."
         if amount.minor
-        else f"Your plan is now {plan.name}.",
+        else now,
     )
     return amount
 
@@ -289,6 +296,7 @@ def products_changed(session: Session, subscription: Subscription, day: date) ->
 
 
 def hibernate(session: Session, subscription: Subscription, day: date) -> Money:
+    require_open(session, subscription.business_id)
     if subscription.hibernating:
         raise AlreadyHibernating("Wake it first.")
 
@@ -308,6 +316,7 @@ def hibernate(session: Session, subscription: Subscription, day: date) -> Money:
 
 
 def wake(session: Session, subscription: Subscription, day: date) -> Money:
+    require_open(session, subscription.business_id)
     if not subscription.hibernating:
         raise NotHibernating("The subscription is awake.")
 
@@ -424,6 +433,30 @@ def require_selling(session: Session, business_id: str, *, buyer: bool = True) -
         f"{name} is not selling gift cards or vouchers at the moment: try again another day. "
         "Gift cards and vouchers you already have still work at its till."
     )
+
+
+def closed(session: Session, business_id: str) -> bool:
+    """Whether its owner closed the business."""
+    business = session.get(Business, business_id)
+    return business is not None and business.closed_at is not None
+
+
+def require_open(session: Session, business_id: str) -> None:
+    """`BusinessClosed` once its owner closed the business: its subscription changes no
+    more (plan, hibernation), so nothing new is invoiced for it."""
+    if closed(session, business_id):
+        raise BusinessClosed(
+            "This business was closed by its owner: its plan stays as it was and nothing new "
+            "is invoiced. Invoices from before it closed can still be paid."
+        )
+
+
+def shown_status(session: Session, subscription: Subscription) -> SubscriptionStatus:
+    """How the subscription stands, as its owner is shown it: `closed` once the business is
+    (the stored status goes on collecting what was invoiced before)."""
+    if closed(session, subscription.business_id):
+        return SubscriptionStatus.CLOSED
+    return subscription.status
 
 
 def require_editing(session: Session, business_id: str) -> None:

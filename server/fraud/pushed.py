@@ -55,10 +55,10 @@ from .service import (
     _cap,
     _enabled_rules,
     _over,
-    _reason,
     hit_or_open,
     past_cap,
     review_hits,
+    review_reason,
 )
 
 __all__ = ["PushedScreening"]
@@ -231,7 +231,7 @@ class PushedScreening:
         rule, blocked = flagged[0]
         detail = (
             f"Card {activity.card_id} was redeemed offline more often than the fraud rules "
-            f"allow ({_reason(rule, blocked)}) The redemption stands; a review is open."
+            f"allow ({review_reason(rule, blocked)}) The redemption stands; a review is open."
         )
         self.session.add(
             Incident(

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from sync.wire import Name, Prose
 
 from ..pages import Page
+from ..patches import Patch
 from .models import Counting, FraudAction, FraudEvent, FraudSubject, ReviewStatus, RuleMode
 
 __all__ = [
@@ -41,7 +44,7 @@ def _limits_make_sense(rule: Any) -> None:
 
 
 class FraudRuleCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$")
+    name: Name = Field(max_length=80)
     subject: FraudSubject
     event: FraudEvent
     counting: Counting = Counting.ATTEMPTS
@@ -59,12 +62,14 @@ class FraudRuleCreate(BaseModel):
         return self
 
 
-class FraudRuleUpdate(BaseModel):
-    """Only what is sent changes; the rule's subject and event stay (make a new rule)."""
+class FraudRuleUpdate(Patch):
+    """Only what is sent changes; the rule's subject, event and counting stay (make a new
+    rule), and are refused with any field a rule does not have. A limit may be cleared
+    (null) while the other one stays."""
 
-    name: str | None = Field(
-        default=None, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f]+$"
-    )
+    NULLABLE = frozenset({"max_count", "max_amount_minor", "currency"})
+
+    name: Name | None = Field(default=None, max_length=80)
     window_seconds: int | None = Field(default=None, ge=1, le=31 * 86_400)
     max_count: int | None = _COUNT
     max_amount_minor: int | None = _AMOUNT
@@ -72,18 +77,6 @@ class FraudRuleUpdate(BaseModel):
     action: FraudAction | None = None
     mode: RuleMode | None = None
     enabled: bool | None = None
-
-    @model_validator(mode="after")
-    def _no_null_where_a_rule_needs_a_value(self) -> Self:
-        cleared = sorted(
-            name
-            for name in self.model_fields_set
-            & {"name", "window_seconds", "action", "mode", "enabled"}
-            if getattr(self, name) is None
-        )
-        if cleared:
-            raise ValueError(f"{', '.join(cleared)} cannot be null: leave out what stays")
-        return self
 
 
 class FraudRulePublic(FraudRuleCreate):
@@ -131,7 +124,14 @@ class FraudReviewPublic(BaseModel):
 
 class ReviewResolve(BaseModel):
     status: ReviewStatus = Field(description="cleared (nothing wrong) or confirmed (fraud)")
-    resolution: str = Field(default="", max_length=2000, description="what was done")
+    resolution: Prose = Field(max_length=2000, description="what was found, and what was done")
+
+    @field_validator("resolution")
+    @classmethod
+    def _says_something(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("say what was found and what was done (it stays with the review)")
+        return value.strip()
 
     @model_validator(mode="after")
     def _closing(self) -> Self:

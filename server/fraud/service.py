@@ -51,8 +51,10 @@ from ..errors import (
     CardNotFound,
     DomainError,
     FraudBlocked,
+    FraudReviewClosed,
     FraudReviewNotFound,
     FraudRuleNameTaken,
+    FraudRuleNeverFires,
     FraudRuleNotFound,
     Invalid,
     InvalidToken,
@@ -93,6 +95,7 @@ __all__ = [
     "redeem_at_till",
     "resolve_review",
     "review_of",
+    "review_reason",
     "reviews",
     "rule_of",
     "rules",
@@ -416,12 +419,35 @@ class _Decided(Protocol):
     def business_id(self) -> str | None: ...
 
 
-def _reason(rule: Rule, decision: _Decided) -> str:
+# Each event in words: one, and several.
+EVENT_WORDS = {
+    FraudEvent.PURCHASE: ("purchase", "purchases"),
+    FraudEvent.REDEMPTION_ONLINE: ("online redemption", "online redemptions"),
+    FraudEvent.REDEMPTION_PUSHED: ("offline redemption", "offline redemptions"),
+    FraudEvent.TRANSFER: ("transfer", "transfers"),
+    FraudEvent.LOGIN: ("sign-in", "sign-ins"),
+    FraudEvent.CODE_LOOKUP: ("code lookup", "code lookups"),
+}
+# Each subject after what was counted: "3 purchases with payment card …".
+SUBJECT_WORDS = {
+    FraudSubject.CARD: "of card",
+    FraudSubject.PAYMENT_CARD: "with payment card",
+    FraudSubject.CUSTOMER: "by customer",
+    FraudSubject.TERMINAL: "at terminal",
+    FraudSubject.ADDRESS: "from address",
+}
+
+
+def review_reason(rule: Rule, decision: _Decided) -> str:
+    """Why the rule fired on the decision's subject, in a person's words."""
     seen = decision.inputs
-    counted = f"more than {rule.max_count}" if seen.get("at_least") else seen["count"]
+    one, several = EVENT_WORDS[rule.event]
+    at_least = bool(seen.get("at_least"))
+    counted = f"more than {rule.max_count}" if at_least else str(seen["count"])
+    events = one if counted == "1" else several
     what = {
-        Counting.ATTEMPTS: f"{counted} {rule.event.value.replace('_', ' ')}s",
-        Counting.FAILURES: f"{counted} failed {rule.event.value.replace('_', ' ')}s",
+        Counting.ATTEMPTS: f"{counted} {events}",
+        Counting.FAILURES: f"{counted} failed {events}",
         Counting.DISTINCT_PAYMENT_CARDS: f"{seen['count']} different payment cards",
     }[rule.counting]
     if rule.currency is not None and rule.max_amount_minor is not None and "amount_minor" in seen:
@@ -430,7 +456,7 @@ def _reason(rule: Rule, decision: _Decided) -> str:
     if rule.max_amount_minor is not None:
         limits.append(f"at most {rule.max_amount_minor} minor units")
     return (
-        f"{what} by {rule.subject.value.replace('_', ' ')} {decision.subject_key} within "
+        f"{what} {SUBJECT_WORDS[rule.subject]} {decision.subject_key} within "
         f"{rule.window_seconds} seconds; rule '{rule.name}' allows {' and '.join(limits)}."
     )
 
@@ -446,7 +472,7 @@ def review_hits(rule: Rule, decision: _Decided, hits: int) -> dict[str, Any]:
         "event": str(decision.event),
         "subject": str(decision.subject),
         "subject_key": decision.subject_key,
-        "reason": _reason(rule, decision),
+        "reason": review_reason(rule, decision),
         "hits": hits,
     }
 
@@ -625,7 +651,7 @@ def screen_pushed(
     rule, decision = flagged[0]
     detail = (
         f"Card {activity.card_id} was redeemed offline more often than the fraud rules "
-        f"allow ({_reason(rule, decision)}) The redemption stands; a review is open."
+        f"allow ({review_reason(rule, decision)}) The redemption stands; a review is open."
     )
     session.add(
         Incident(
@@ -697,6 +723,67 @@ def redeem_at_till(
 # Events that happen at a business: the only ones a business's own rules can apply to.
 BUSINESS_EVENTS = frozenset(FraudEvent) - {FraudEvent.LOGIN}
 
+# Whom each event is screened per: the subjects the `Activity` of each call site carries
+# (purchases: wallet, community; redemptions: `redeem_at_till`, devices; transfers: wallet,
+# community; sign-ins: `signed_in`; lookups: `redeem_at_till`). A rule per anything else
+# would never find its subject.
+SUBJECTS_OF = {
+    FraudEvent.PURCHASE: {FraudSubject.PAYMENT_CARD, FraudSubject.CUSTOMER, FraudSubject.ADDRESS},
+    FraudEvent.REDEMPTION_ONLINE: {FraudSubject.CARD, FraudSubject.TERMINAL, FraudSubject.ADDRESS},
+    FraudEvent.REDEMPTION_PUSHED: {FraudSubject.CARD, FraudSubject.TERMINAL},
+    FraudEvent.TRANSFER: {FraudSubject.CARD, FraudSubject.CUSTOMER, FraudSubject.ADDRESS},
+    FraudEvent.LOGIN: {FraudSubject.CUSTOMER, FraudSubject.ADDRESS},
+    FraudEvent.CODE_LOOKUP: {FraudSubject.TERMINAL, FraudSubject.ADDRESS},
+}
+# Events that move money, so have an amount.
+WITH_AMOUNT = frozenset(FraudEvent) - {FraudEvent.LOGIN, FraudEvent.CODE_LOOKUP}
+
+
+def _listed(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _carrying(subject: FraudSubject) -> str:
+    """ "only purchases and transfers carry a customer"."""
+    events = [EVENT_WORDS[e][1] for e in FraudEvent if subject in SUBJECTS_OF[e]]
+    return f"only {_listed(events)} carry a {subject.value.replace('_', ' ')}"
+
+
+def _can_fire(session: Session, rule: FraudRule) -> None:
+    """Refuse a rule its event could never set off, naming the field that does not fit."""
+    event = EVENT_WORDS[rule.event][1]
+    never = f"a rule on {event} would never fire"
+    if rule.counting is Counting.FAILURES and rule.event is not FraudEvent.CODE_LOOKUP:
+        raise FraudRuleNeverFires(
+            "body.counting",
+            f"counting failures counts code lookups that found no card, and only code lookups "
+            f"fail: {never}. Count attempts, or make it a code_lookup rule.",
+        )
+    if rule.counting is Counting.DISTINCT_PAYMENT_CARDS and rule.event is not FraudEvent.PURCHASE:
+        raise FraudRuleNeverFires(
+            "body.counting",
+            f"counting distinct_payment_cards counts the payment cards used, and "
+            f"{_carrying(FraudSubject.PAYMENT_CARD)}: {never}.",
+        )
+    if rule.subject not in SUBJECTS_OF[rule.event]:
+        raise FraudRuleNeverFires(
+            "body.subject", f"subject {rule.subject.value}: {_carrying(rule.subject)}: {never}."
+        )
+    if rule.max_amount_minor is not None and rule.event not in WITH_AMOUNT:
+        raise FraudRuleNeverFires(
+            "body.max_amount_minor",
+            f"{event} carry no amount, so the limit would never be reached: bound max_count.",
+        )
+    if rule.business_id is not None and rule.currency is not None:
+        with session.no_autoflush:
+            business = session.get_one(Business, rule.business_id)
+        if rule.currency != business.currency:
+            raise FraudRuleNeverFires(
+                "body.currency",
+                f"{business.name} sells in {business.currency}: an amount in {rule.currency} "
+                f"never goes through there. Send currency {business.currency}.",
+            )
+
 
 def rules(
     session: Session, business_id: str | None, asked: PageRequest
@@ -751,6 +838,7 @@ def create_rule(session: Session, business_id: str | None, **values: object) -> 
             "redemptions, transfers and code lookups. Sign-ins are screened by the platform."
         )
     rule = FraudRule(id=make_id(), business_id=business_id, **values)
+    _can_fire(session, rule)
     session.add(rule)
     _name_free(session, rule)
     forget_rules(session)
@@ -761,8 +849,10 @@ def update_rule(
     session: Session, business_id: str | None, rule_id: str, **changes: object
 ) -> FraudRule:
     rule = rule_of(session, business_id, rule_id)
-    for name, value in changes.items():
-        setattr(rule, name, value)
+    with session.no_autoflush:
+        for name, value in changes.items():
+            setattr(rule, name, value)
+        _can_fire(session, rule)
     if rule.max_count is None and rule.max_amount_minor is None:
         raise Invalid("A rule needs max_count, max_amount_minor or both: keep one of them.")
     if rule.max_amount_minor is not None and rule.currency is None:
@@ -815,14 +905,23 @@ def review_of(session: Session, business_id: str | None, review_id: str) -> Frau
 def resolve_review(
     session: Session, review: FraudReview, by: User, status: ReviewStatus, resolution: str
 ) -> FraudReview:
-    """Close an open review (cleared or confirmed); resolving a closed one changes nothing."""
+    """Close an open review (cleared or confirmed). A closed one is left as it was: the same
+    resolution again answers it as it stands, another is refused (`FraudReviewClosed`)."""
+    session.refresh(review, with_for_update=True)  # two resolving at once: one closes it
     if review.status is ReviewStatus.OPEN:
         review.status = status
         review.resolution = resolution
         review.resolved_by = by.id
         review.resolved_at = utcnow()
         session.flush()
-    return review
+        return review
+    if (review.status, review.resolution) == (status, resolution):
+        return review
+    when = f" on {review.resolved_at:%d %b %Y at %H:%M} UTC" if review.resolved_at else ""
+    raise FraudReviewClosed(
+        f"This review was already resolved{when}: {review.status.value}, "
+        f"“{review.resolution}”. Nothing changed; it stays as it was."
+    )
 
 
 # -- the devices people sign in from ---------------------------------------------------------

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, aliased
 
 from sync.wire import InvoiceStatus, ReportGrouping
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
 from ..billing.models import Invoice
 from ..devices.models import Device
 from ..directory.models import Branch, Business
-from ..errors import NotAManager, ReportRangeInvalid
+from ..errors import ReportRangeInvalid
 from ..tillstaff.models import TillStaff
 from ..wallet.models import LedgerAccount, Purpose, Transfer, TransferKind
 from ..zones import zone_named
@@ -38,7 +38,6 @@ __all__ = [
     "Row",
     "business_report",
     "report_range",
-    "require_manager",
 ]
 
 MAX_DAYS = 366
@@ -232,7 +231,7 @@ _NONE = {
     None: "All",
     ReportGrouping.BRANCH: "No branch (the app, the owner)",
     ReportGrouping.TILL: "No till (the app, a cashier's phone, the owner)",
-    ReportGrouping.CASHIER: "No cashier (the app, expiry)",
+    ReportGrouping.CASHIER: "No cashier (the app, a till with no one signed in, expiry)",
 }
 
 
@@ -259,14 +258,15 @@ def _liability(session: Session, business: Business, before: datetime) -> int:
 def _subscription_charges(
     session: Session, business: Business, span: ReportRange
 ) -> dict[str, int]:
-    """Subscription invoices paid on the range's days (the billing clock's dates)."""
+    """Subscription invoices paid on the range's days: the moments they were paid, in the
+    range's zone, as the ledger's transfers are."""
     rows = session.execute(
         select(Invoice.currency, func.sum(Invoice.total_minor))
         .where(
             Invoice.business_id == business.id,
             Invoice.status == InvoiceStatus.PAID,
-            Invoice.paid_on >= span.first,
-            Invoice.paid_on <= span.last,
+            Invoice.paid_at >= span.start,
+            Invoice.paid_at < span.end,
         )
         .group_by(Invoice.currency)
         .order_by(Invoice.currency)
@@ -297,16 +297,3 @@ def business_report(
         _liability(session, business, span.end),
         _subscription_charges(session, business, span),
     )
-
-
-def require_manager(session: Session, user: User, business: Business) -> None:
-    """A staff account sees reports when the business made it a manager at its tills;
-    `NotAManager` otherwise (the owner and admins were let through before this)."""
-    if business.owner_id == user.id or user.role is Role.ADMIN:
-        return
-    row = session.get(TillStaff, (business.id, user.id))
-    if row is None or not row.role.manages:
-        raise NotAManager(
-            "Reports are for the business's owner and managers: ask the owner to make you a "
-            "manager at the tills (PUT ./till-staff/<your id>), or to send you the report."
-        )

@@ -65,7 +65,8 @@ def people(session: Session, business: Business) -> list[TillStaffPublic]:
     staff account's its one role) and whether a PIN is set."""
     rows = _rows(session, business.id)
     staff = select(StaffMember.user_id, StaffMember.role)
-    roles = dict(session.execute(staff.where(StaffMember.business_id == business.id)).tuples())
+    found = session.execute(staff.where(StaffMember.business_id == business.id))
+    roles = {row.user_id: row.role for row in found}
     return [
         _public(user, rows.get(user.id), roles.get(user.id, StaffRole.OWNER))
         for user in _people(session, business)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from sync.wire import MAX_AMOUNT as MAX_AMOUNT
-from sync.wire import Line, MoneyPublic, Prose
+from sync.wire import CardNumber, Line, MoneyPublic, Prose
 from sync.wire import RedemptionPublic as RedemptionPublic  # a terminal reads it too
 
 from ..pages import Page
@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 
 class PaymentDetails(BaseModel):
-    card_number: Line = Field(
-        max_length=30, description="with the simulated gateway: 4242 4242 4242 4242 approves"
+    card_number: CardNumber = Field(
+        description="with the simulated gateway: 4242 4242 4242 4242 approves"
     )
 
 

@@ -1,7 +1,13 @@
-"""The reader: each business's new events become one delivery per endpoint that chose
-their type (written with ON CONFLICT DO NOTHING on (endpoint, event), so reading an event
-again sends nothing twice). Only businesses with an enabled endpoint are read; an endpoint
-gets only events after its `from_position`.
+"""The reader: each business's new events become one delivery per enabled endpoint that
+chose their type (written with ON CONFLICT DO NOTHING on (endpoint, event), so reading an
+event again sends nothing twice). Only businesses with an enabled endpoint are read.
+
+Each endpoint keeps its own place in the log, `from_position`: it gets only events after
+it, and the reader moves it on for every enabled endpoint as it reads. A disabled
+endpoint's place stays where it was, so what happens meanwhile waits in the log itself
+(nothing is written for it, however long it stays disabled); enabling it moves the
+business's cursor back to that place (`service.update`), and the events after it are read
+again, for it alone: every other endpoint is past them.
 
 Events are thin, as the log's are: they say what changed, and the receiver asks the API for
 its state now (docs/api.md, "Webhooks")."""
@@ -80,6 +86,7 @@ def consume(sessions: Callable[[], Session], batch: int, now: datetime) -> int:
                 .values(rows)
                 .on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
             )
+        repository.read_up_to(session, [e.id for e in endpoints], events[-1].position)
 
     with_endpoints = EventCounter.business_id.in_(
         select(WebhookEndpoint.business_id).where(WebhookEndpoint.status == EndpointStatus.ENABLED)

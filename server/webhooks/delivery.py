@@ -7,9 +7,10 @@ A worker that dies after the receiver answered and before the mark commits leave
 sent again after the lease: at least once, with the same webhook-id, as the spec expects
 receivers to handle.
 
-An endpoint is disabled (and its owner told) when it answers 410 Gone, or when a delivery
-is given up after the whole schedule and nothing reached the endpoint since that
-delivery's first attempt. Deliveries of a disabled endpoint wait; enabled again, they go.
+An endpoint is disabled (and its owner told) when it answers 410 Gone (that delivery
+waits), or when a delivery is given up after the whole schedule and nothing reached the
+endpoint since that delivery's first attempt. Deliveries of a disabled endpoint wait, and
+so do the events after them (see `consumer`); enabled again, they go.
 """
 
 from __future__ import annotations
@@ -162,8 +163,22 @@ class WebhookDeliverer:
                 )
             return Delivery.SENT
         common["last_error"] = answer.error
-        gone = answer.status_code == GONE
-        if not gone and job.attempts <= len(self.schedule):
+        if answer.status_code == GONE:
+            # The endpoint is disabled at once, and this delivery waits with what comes
+            # after it: sent when its owner enables the endpoint again.
+            if not release(
+                session,
+                WebhookDelivery,
+                job.delivery_id,
+                worker,
+                {**common, "next_attempt_at": at},
+            ):
+                return None
+            reason = "it answered 410 Gone"
+            service.disable_for_failure(session, job.endpoint_id, job.delivery_id, reason, at)
+            log.warning("webhook endpoint %s disabled: %s", job.endpoint_id, reason)
+            return Delivery.PENDING
+        if job.attempts <= len(self.schedule):
             due = at + self.schedule[job.attempts - 1]
             release(
                 session,
@@ -177,16 +192,13 @@ class WebhookDeliverer:
             session, WebhookDelivery, job.delivery_id, worker, {**common, "status": Delivery.FAILED}
         ):
             return None
-        if gone:
-            reason = "it answered 410 Gone"
-        else:
-            since = self._failing_since(session, job)
-            if since is None:
-                return Delivery.FAILED
-            reason = (
-                f"nothing reached it since {since:%Y-%m-%d %H:%M} UTC; a delivery failed all "
-                f"{job.attempts} attempts (the last {answer.error})"
-            )
+        since = self._failing_since(session, job)
+        if since is None:
+            return Delivery.FAILED
+        reason = (
+            f"nothing reached it since {since:%Y-%m-%d %H:%M} UTC; a delivery failed all "
+            f"{job.attempts} attempts (the last {answer.error})"
+        )
         service.disable_for_failure(session, job.endpoint_id, job.delivery_id, reason, at)
         log.warning("webhook endpoint %s disabled: %s", job.endpoint_id, reason)
         return Delivery.FAILED

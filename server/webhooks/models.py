@@ -48,8 +48,10 @@ class WebhookEndpoint(Base):
 
     `secret` signs every delivery; after a rotation `previous_secret` signs beside it until
     `previous_secret_until`, so receivers can switch without dropping one. `from_position`
-    is the business's log head when the endpoint was created or last enabled: it is sent
-    only what happened after."""
+    is the endpoint's place in the business's log: every event up to it has been turned
+    into its deliveries (or happened before it was registered). The reader moves it on
+    while the endpoint is enabled; while disabled it stays, and what happens meanwhile
+    waits in the log (see `consumer`)."""
 
     __tablename__ = "webhook_endpoints"
 

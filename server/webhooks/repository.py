@@ -1,18 +1,25 @@
-"""Webhooks' data access: a business's endpoints, an endpoint's deliveries and a delivery's
-attempts."""
+"""Webhooks' data access: a business's endpoints and how far each has been read, an
+endpoint's deliveries and a delivery's attempts, and the reader's cursors."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..db import page_of, rowcount
-from ..outbox import Delivery
+from ..events import Event
+from ..outbox import Delivery, insert_for
 from ..pages import PageRequest
-from .models import EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from .models import (
+    EndpointStatus,
+    WebhookAttempt,
+    WebhookCursor,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "attempts",
@@ -20,9 +27,14 @@ __all__ = [
     "enabled_endpoints",
     "endpoint",
     "endpoints",
+    "expire_waiting",
     "first_attempt_at",
     "forget_finished",
+    "last_position_before",
+    "locked_cursor",
     "others_enabled",
+    "read_up_to",
+    "wake_waiting",
 ]
 
 
@@ -41,6 +53,81 @@ def enabled_endpoints(session: Session, business_id: str) -> Sequence[WebhookEnd
             WebhookEndpoint.status == EndpointStatus.ENABLED,
         )
     ).all()
+
+
+def read_up_to(session: Session, endpoint_ids: Sequence[str], position: int) -> None:
+    """Note that the business's log up to `position` has been turned into these endpoints'
+    deliveries (never moving one back)."""
+    session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id.in_(endpoint_ids), WebhookEndpoint.from_position < position)
+        .values(from_position=position)
+    )
+
+
+def locked_cursor(session: Session, business_id: str) -> WebhookCursor:
+    """The reader's cursor on the business's log, locked until the commit (made at 0 when
+    the business has none yet)."""
+    session.execute(
+        insert_for(session)(WebhookCursor)
+        .values(business_id=business_id, position=0)
+        .on_conflict_do_nothing(index_elements=[WebhookCursor.business_id])
+    )
+    return session.scalars(
+        select(WebhookCursor)
+        .where(WebhookCursor.business_id == business_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def last_position_before(
+    session: Session, business_id: str, after: int, before: datetime
+) -> int | None:
+    """The last position after `after` of an event that happened before `before`."""
+    return session.scalar(
+        select(func.max(Event.position)).where(
+            Event.business_id == business_id,
+            Event.position > after,
+            Event.occurred_at < before,
+        )
+    )
+
+
+def _waiting(endpoint_id: str, now: datetime) -> list[ColumnElement[bool]]:
+    """The endpoint's pending deliveries that no worker is sending this moment."""
+    return [
+        WebhookDelivery.endpoint_id == endpoint_id,
+        WebhookDelivery.status == Delivery.PENDING,
+        or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < now),
+    ]
+
+
+def expire_waiting(
+    session: Session, endpoint_id: str, before: datetime, now: datetime, reason: str
+) -> int:
+    """Give up the endpoint's waiting deliveries written before `before`; how many."""
+    return rowcount(
+        session.execute(
+            update(WebhookDelivery)
+            .where(*_waiting(endpoint_id, now), WebhookDelivery.created_at < before)
+            .values(status=Delivery.FAILED, last_error=reason)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def wake_waiting(session: Session, endpoint_id: str, now: datetime) -> int:
+    """Make the endpoint's waiting deliveries due now, each with the whole retry schedule
+    ahead of it again; how many."""
+    return rowcount(
+        session.execute(
+            update(WebhookDelivery)
+            .where(*_waiting(endpoint_id, now))
+            .values(next_attempt_at=now, attempts=0)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def others_enabled(session: Session, business_id: str, endpoint_id: str) -> bool:

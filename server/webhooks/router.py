@@ -3,6 +3,8 @@ events."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request, status
 
 from ..db import SessionDep, utcnow
@@ -103,7 +105,10 @@ def update_endpoint(
 ) -> EndpointPublic:
     endpoint = _endpoint(session, user, business_id, endpoint_id)
     change = service.EndpointChange(body.url, body.event_types, body.description, body.enabled)
-    service.update(session, endpoint, change, allow_private=_allow_private(request), now=utcnow())
+    kept = timedelta(days=request.app.state.settings.webhooks_retention_days)
+    service.update(
+        session, endpoint, change, allow_private=_allow_private(request), now=utcnow(), kept=kept
+    )
     session.commit()
     return EndpointPublic.of(endpoint)
 

@@ -84,6 +84,37 @@ def _start_sending(session: Session, endpoint: WebhookEndpoint) -> None:
         start_at_head(session, WebhookCursor, endpoint.business_id)
 
 
+def _send_what_waited(
+    session: Session,
+    endpoint: WebhookEndpoint,
+    cursor: WebhookCursor,
+    since: datetime,
+    now: datetime,
+) -> None:
+    """Read the business's log again from the endpoint's place, for it (the others are past
+    it), and make its waiting deliveries due now. What happened, or was written, before
+    `since` is not sent: a receiver disabled that long is sent only what the delivery log
+    still keeps."""
+    expired = repository.last_position_before(
+        session, endpoint.business_id, endpoint.from_position, since
+    )
+    if expired is not None:
+        endpoint.from_position = expired
+    if repository.others_enabled(session, endpoint.business_id, endpoint.id):
+        cursor.position = min(cursor.position, endpoint.from_position)
+    else:  # nobody else reads the log: nothing before the endpoint's place is needed
+        cursor.position = endpoint.from_position
+    days = round((now - since) / timedelta(days=1))
+    repository.expire_waiting(
+        session,
+        endpoint.id,
+        since,
+        now,
+        f"waited more than {days} days while the endpoint was disabled: not sent",
+    )
+    repository.wake_waiting(session, endpoint.id, now)
+
+
 def register(
     session: Session,
     business_id: str,
@@ -124,20 +155,28 @@ def update(
     *,
     allow_private: bool,
     now: datetime,
+    kept: timedelta,
 ) -> WebhookEndpoint:
-    """Apply the change, all or nothing. Enabling a disabled endpoint sends it what happens
-    from then on, and its deliveries still pending; disabling holds them."""
+    """Apply the change, all or nothing. Disabling holds the endpoint's deliveries and its
+    place in the log; enabling it again sends what waited (up to `kept` old) and what
+    happens from then on."""
+    cursor = None
+    if change.enabled is True and endpoint.status is EndpointStatus.DISABLED:
+        # The reader locks the cursor before it writes to endpoints: so does enabling,
+        # before anything of the endpoint is written; then reads it as it stands.
+        cursor = repository.locked_cursor(session, endpoint.business_id)
+        session.refresh(endpoint)
     if change.url is not None:
         endpoint.url = _checked_url(change.url, allow_private)
     if change.event_types is not None:
         endpoint.event_types = _checked_types(change.event_types)
     if change.description is not None:
         endpoint.description = change.description
-    if change.enabled is True and endpoint.status is EndpointStatus.DISABLED:
+    if cursor is not None and endpoint.status is EndpointStatus.DISABLED:
         endpoint.status = EndpointStatus.ENABLED
         endpoint.disabled_at, endpoint.disabled_reason = None, ""
         endpoint.disabled_by_delivery = None
-        _start_sending(session, endpoint)
+        _send_what_waited(session, endpoint, cursor, now - kept, now)
     elif change.enabled is False and endpoint.status is EndpointStatus.ENABLED:
         endpoint.status = EndpointStatus.DISABLED
         endpoint.disabled_at, endpoint.disabled_reason = now, "disabled by its owner"

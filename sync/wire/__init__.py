@@ -78,6 +78,7 @@ from ._stream import CHANGES_WAITING, ChangesWaiting
 from ._text import (
     JSON_MAX_CHARS,
     JSON_MAX_DEPTH,
+    CardNumber,
     JsonObject,
     Line,
     Name,
@@ -97,6 +98,7 @@ __all__ = [
     "BranchEdit",
     "BranchState",
     "BusinessReport",
+    "CardNumber",
     "CardState",
     "CardStatus",
     "ChangesPage",

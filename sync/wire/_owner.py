@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ._amounts import MoneyPublic
 from ._states import IncidentKind, InvoiceKind, InvoiceStatus, PriceKind, SubscriptionStatus
-from ._text import Line, Prose
+from ._text import CardNumber, Prose
 
 __all__ = [
     "DevicePublic",
@@ -77,11 +77,8 @@ class SubscriptionPublic(BaseModel):
 
 
 class InvoicePayment(BaseModel):
-    card_number: Line | None = Field(
+    card_number: CardNumber | None = Field(
         default=None,
-        min_length=12,
-        max_length=19,
-        pattern=r"^[0-9]+$",
         description="pay with this card (and keep it on file); default: the card on file",
     )
 

@@ -52,6 +52,9 @@ class SubscriptionStatus(StrEnum):
     PAST_DUE = "past_due"  # retrying a failed payment
     GRACE = "grace"  # retries over: suspended when the grace period ends
     SUSPENDED = "suspended"  # hidden, selling nothing new, until an invoice is paid
+    # Its owner closed the business: nothing new is invoiced, nothing changes. Shown, not
+    # stored: the stored state goes on collecting what was invoiced before.
+    CLOSED = "closed"
 
 
 class InvoiceKind(StrEnum):

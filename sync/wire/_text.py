@@ -7,6 +7,9 @@ Every string a client sends is one of these types with a `max_length` at the fie
 - `Name`: a `Line` trimmed of surrounding spaces, and not blank.
 - `Prose`: text people write (a description, a reason): newlines and tabs allowed, no other
   control characters.
+- `CardNumber`: a payment card's number as people write it, at most 30 characters: digits,
+  grouped by spaces or dashes if they like (`4242 4242 4242 4242`). The payment gateway
+  reads it, and refuses (402) what is not a number it takes.
 
 None of them allows a lone surrogate (a half of a UTF-16 pair that JSON's ``\\ud800`` can
 smuggle in): it cannot be encoded as UTF-8, so no database stores it and no answer carries
@@ -31,6 +34,7 @@ __all__ = [
     "JSON_MAX_DEPTH",
     "JSON_MAX_KEY",
     "JSON_MAX_STRING",
+    "CardNumber",
     "JsonObject",
     "Line",
     "Name",
@@ -71,6 +75,7 @@ Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_checked(False))
 ]
 Prose = Annotated[str, AfterValidator(_checked(multiline=True))]
+CardNumber = Annotated[Line, StringConstraints(max_length=30)]
 
 
 # -- free-form JSON -------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from server.db import Base, make_engine, make_sessionmaker
 from server.payments import SimulatedGateway, UnknownGatewayError, make_gateway
 from sync.cli import main
 from tests.server import gateways
-from tests.server.api import buy_card, open_shop, sign_up
+from tests.server.api import buy_card, new_key, open_shop, sign_up
 from tests.server.conftest import url_of
 
 NOV = date(2026, 11, 1)
@@ -63,6 +63,10 @@ class Billing:
 
     def post(self, path, body=None):
         return self.owner.post(self.base + path, body)
+
+    def pay(self, invoice, body=None):
+        """Pay `invoice` through the API (a new Idempotency-Key: a payment of its own)."""
+        return self.owner.post(f"{self.base}/invoices/{invoice['id']}/pay", body, key=new_key())
 
     def get(self, path, **params):
         return self.owner.get(self.base + path, params=params).json()
@@ -362,7 +366,7 @@ def test_unpaid_after_the_last_retry_and_the_grace_the_business_is_suspended_unt
 
     # Paying the invoice restores it at once.
     invoice = billing.invoices()[0]
-    paid = billing.post(f"/invoices/{invoice['id']}/pay", {"card_number": APPROVE})
+    paid = billing.pay(invoice, {"card_number": APPROVE})
     assert paid.status_code == 200, paid.text
     assert paid.json()["receipt"]  # the gateway's reference for the payment
     assert billing.subscription()["status"] == "active"
@@ -396,7 +400,7 @@ def test_a_declined_payment_leaves_a_suspended_business_suspended(client, sessio
     assert suspended["status"] == "suspended"
     invoice = billing.invoices()[0]
     billing.on(date(2026, 11, 24))
-    declined = billing.post(f"/invoices/{invoice['id']}/pay", {"card_number": DECLINE})
+    declined = billing.pay(invoice, {"card_number": DECLINE})
     assert declined.status_code == 402
     assert billing.subscription() == suspended
     assert billing.invoices()[0]["status"] == "uncollectible"
@@ -417,7 +421,7 @@ def test_a_declined_payment_in_the_grace_does_not_extend_it(client, sessions, cl
     assert billing.subscription()["grace_until"] == "2026-11-23"
     invoice = billing.invoices()[0]
     billing.on(date(2026, 11, 20))
-    assert billing.post(f"/invoices/{invoice['id']}/pay").status_code == 402
+    assert billing.pay(invoice).status_code == 402
     assert billing.subscription()["grace_until"] == "2026-11-23"
     billing.walk(date(2026, 11, 23))
     assert billing.subscription()["status"] == "suspended"
@@ -427,7 +431,7 @@ def test_a_declined_manual_payment_says_so_and_changes_nothing(client, sessions,
     billing = Billing(client, sessions, clock, card=DECLINE)
     billing.run(NOV)
     invoice = billing.invoices()[0]
-    response = billing.post(f"/invoices/{invoice['id']}/pay")
+    response = billing.pay(invoice)
     assert response.status_code == 402
     assert billing.invoices()[0]["status"] == "open"
 

@@ -179,7 +179,7 @@ def test_a_review_allows_the_purchase_and_opens_one_review_the_vendor_resolves(
     other = open_shop(admin.client, "Elsewhere")
     assert reviews(other) == []
     stranger = f"/api/v1/businesses/{other.business_id}/fraud/reviews/{review['id']}/resolve"
-    assert other.owner.post(stranger, {"status": "confirmed"}).status_code == 404
+    assert other.owner.post(stranger, {"status": "confirmed", "resolution": "x"}).status_code == 404
     assert [r["id"] for r in admin.get("/api/v1/admin/fraud/reviews").json()["items"]] == [
         review["id"]
     ]
@@ -228,7 +228,7 @@ def test_a_card_redeemed_far_past_its_limit_is_reviewed_on_each_sale_past_it(adm
         hits.append(sum(review["hits"] for review in reviews(shop, "open")))
     assert hits == [0, 0, 1, 2, 3, 4]
     (review,) = reviews(shop, "open")
-    assert "more than 2 redemption onlines by card" in review["reason"]
+    assert "more than 2 online redemptions of card" in review["reason"]
 
 
 # -- failed code lookups per terminal --------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from standardwebhooks import Webhook
 
 from server.app import create_app
@@ -276,7 +276,7 @@ def test_410_gone_disables_the_endpoint_and_tells_its_owner(
     endpoint = _register(shop, receiver.url)
     receiver.answer(410, "no such hook")
     _bought(customer, shop)
-    assert worker.run_once().delivery.failed == 1
+    assert worker.run_once().delivery.retrying == 1  # it waits for the endpoint
 
     shown = shop.owner.get(f"{_base(shop)}/{endpoint['id']}").json()
     assert shown["status"] == "disabled"
@@ -288,17 +288,16 @@ def test_410_gone_disables_the_endpoint_and_tells_its_owner(
     assert receiver.url in item["body"]
     assert "410 Gone" in item["body"]
 
-    # While disabled nothing new is queued for it; enabled again, what happens next is sent.
+    # While disabled nothing is sent; enabled again, what waited goes, and what happens next.
     _bought(customer, shop)
     worker.run_once()
     assert len(receiver.received) == 1
-    assert len(_deliveries(shop, endpoint)) == 1
     path = f"{_base(shop)}/{endpoint['id']}"
     assert _patch(shop.owner, path, {"enabled": True}).status_code == 200
     card = _bought(customer, shop)
-    clock.advance(seconds=1)
-    assert worker.run_once().delivery.sent == 1
-    assert receiver.received[-1].json()["data"]["id"] == card["id"]
+    clock.now = datetime.now(UTC)  # what waited is due at the API's time
+    assert worker.run_once().delivery.sent == 3
+    assert card["id"] in {r.json()["data"]["id"] for r in receiver.received[1:]}
 
 
 def test_a_disabled_endpoints_deliveries_wait_and_go_when_it_is_enabled(
@@ -594,3 +593,117 @@ def test_finished_deliveries_are_forgotten_after_the_retention(
     assert [d["status"] for d in _deliveries(shop, endpoint)] == ["pending"]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(WebhookAttempt)) == 2
+
+
+# -- what happens while an endpoint is disabled waits for it (audit finding 2) -----------------
+
+
+def _card_ids(received: list[Any]) -> list[str]:
+    return [r.json()["data"]["id"] for r in received]
+
+
+def test_what_happens_while_an_owner_disabled_the_endpoint_is_sent_when_enabled(
+    client, sessions, worker, receiver, shop, customer
+):
+    endpoint = _register(shop, receiver.url)
+    with receiving() as always:
+        other = _register(shop, always.url)  # enabled all along
+        first = _bought(customer, shop)
+        worker.run_once()
+        path = f"{_base(shop)}/{endpoint['id']}"
+        assert _patch(shop.owner, path, {"enabled": False}).status_code == 200
+        waiting = [_bought(customer, shop), _bought(customer, shop)]
+        assert worker.run_once().delivery.sent == 2  # the other endpoint's
+        assert _card_ids(receiver.received) == [first["id"]]
+        # The other endpoint's log is forgotten meanwhile: it still gets nothing twice.
+        with sessions() as session:
+            theirs = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == other["id"])
+            session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(theirs)))
+            session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(theirs)))
+            session.commit()
+
+        assert _patch(shop.owner, path, {"enabled": True}).status_code == 200
+        after = _bought(customer, shop)
+        worker.run_once()
+        worker.run_once()
+        assert sorted(_card_ids(receiver.received)) == sorted(
+            [first["id"], *(c["id"] for c in waiting), after["id"]]
+        )
+        assert sorted(_card_ids(always.received)) == sorted(
+            [first["id"], *(c["id"] for c in waiting), after["id"]]
+        )
+    ids = [r.headers["webhook-id"] for r in receiver.received]
+    assert len(ids) == len(set(ids)) == 4
+    # Each event keeps its place in the business's log and the time it happened.
+    positions = [r.json()["data"]["position"] for r in receiver.received]
+    assert len(set(positions)) == 4
+    assert [d["status"] for d in _deliveries(shop, endpoint)] == ["sent"] * 4
+
+
+def test_an_endpoint_disabled_after_410_is_sent_that_event_and_what_came_since(
+    client, worker, clock, receiver, shop, customer
+):
+    endpoint = _register(shop, receiver.url + "/old")
+    receiver.answer(410, "moved")
+    gone = _bought(customer, shop)
+    worker.run_once()
+    path = f"{_base(shop)}/{endpoint['id']}"
+    assert shop.owner.get(path).json()["status"] == "disabled"
+    [delivery] = _deliveries(shop, endpoint)
+    assert delivery["status"] == "pending"  # it waits, as the notice says
+    meanwhile = _bought(customer, shop)
+    clock.advance(hours=1)
+    assert worker.run_once().delivery.sent == 0
+
+    changed = _patch(shop.owner, path, {"url": receiver.url + "/new", "enabled": True})
+    assert changed.status_code == 200, changed.text
+    clock.now = datetime.now(UTC)  # what waited is due at the API's time
+    worker.run_once()
+    new = [r for r in receiver.received if r.path == "/hooks/new"]
+    assert sorted(_card_ids(new)) == sorted([gone["id"], meanwhile["id"]])
+    assert [d["status"] for d in _deliveries(shop, endpoint)] == ["sent", "sent"]
+    clock.advance(hours=1)
+    worker.run_once()
+    assert len(receiver.received) == 3  # the 410, then each event once
+
+
+def test_a_business_whose_endpoints_are_all_disabled_is_not_read(
+    client, worker, receiver, shop, customer
+):
+    endpoint = _register(shop, receiver.url)
+    _patch(shop.owner, f"{_base(shop)}/{endpoint['id']}", {"enabled": False})
+    for _ in range(5):
+        _bought(customer, shop)
+    assert worker.run_once().events == 0
+    assert _deliveries(shop, endpoint) == []
+    _patch(shop.owner, f"{_base(shop)}/{endpoint['id']}", {"enabled": True})
+    assert worker.run_once().delivery.sent == 5
+
+
+def test_what_waited_longer_than_the_delivery_log_is_kept_is_not_sent(
+    client, sessions, settings, worker, clock, receiver, shop, customer
+):
+    from server.events import Event
+
+    endpoint = _register(shop, receiver.url)
+    receiver.refuse(_bought(customer, shop)["id"])  # pending when the endpoint is disabled
+    worker.run_once()
+    path = f"{_base(shop)}/{endpoint['id']}"
+    _patch(shop.owner, path, {"enabled": False})
+    old = _bought(customer, shop)
+    recent = _bought(customer, shop)
+    kept = timedelta(days=settings.webhooks_retention_days)
+    with sessions() as session:  # as if the first two happened more than 30 days ago
+        for delivery in session.scalars(select(WebhookDelivery)):
+            delivery.created_at -= kept
+        for event in session.scalars(select(Event).where(Event.entity_id == old["id"])):
+            event.occurred_at = datetime.now(UTC) - kept - timedelta(hours=1)
+        session.commit()
+
+    _patch(shop.owner, path, {"enabled": True})
+    clock.now = datetime.now(UTC)
+    worker.run_once()
+    assert _card_ids(receiver.received)[1:] == [recent["id"]]
+    statuses = sorted((d["status"], d["last_error"]) for d in _deliveries(shop, endpoint))
+    assert [s for s, _ in statuses] == ["failed", "sent"]
+    assert "waited more than 30 days" in statuses[0][1]
