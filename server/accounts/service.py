@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..billing.subscriptions import require_open
 from ..errors import DeviceNotFound, EmailTaken, FieldInvalid, SessionNotFound
 from ..fraud import service as fraud
 from ..fraud.service import Client
@@ -54,7 +55,8 @@ def add_cashier(
     any more is added back as it is, its password untouched (`password` is not used). Any
     other account is refused (`EmailTaken`), in the same words whoever's it is: no owner
     takes over a customer's, an owner's or another business's staff account, or learns
-    which it is."""
+    which it is. A closed business takes no one (`BusinessClosed`)."""
+    require_open(session, business_id, "it takes on no new staff.")
     found = repository.find_user_by_email(session, email)
     if found is not None:
         _add_back(session, found, business_id, email)

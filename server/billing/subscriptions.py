@@ -441,14 +441,18 @@ def closed(session: Session, business_id: str) -> bool:
     return business is not None and business.closed_at is not None
 
 
-def require_open(session: Session, business_id: str) -> None:
+_PLAN_STAYS = (
+    "its plan stays as it was and nothing new is invoiced. Invoices from before it closed "
+    "can still be paid."
+)
+
+
+def require_open(session: Session, business_id: str, what_stays: str = _PLAN_STAYS) -> None:
     """`BusinessClosed` once its owner closed the business: its subscription changes no
-    more (plan, hibernation), so nothing new is invoiced for it."""
+    more (plan, hibernation), so nothing new is invoiced for it; nor does it take new
+    staff, tills or webhook endpoints (`what_stays` says which, in words)."""
     if closed(session, business_id):
-        raise BusinessClosed(
-            "This business was closed by its owner: its plan stays as it was and nothing new "
-            "is invoiced. Invoices from before it closed can still be paid."
-        )
+        raise BusinessClosed(f"This business was closed by its owner: {what_stays}")
 
 
 def shown_status(session: Session, subscription: Subscription) -> SubscriptionStatus:

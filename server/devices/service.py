@@ -18,6 +18,7 @@ from sync.wire import (
     public_key_from_text,
 )
 
+from ..billing.subscriptions import require_open
 from ..directory.models import Branch
 from ..errors import BranchNotFound, FieldInvalid, InvalidDeviceKey, InvalidPairingCode
 from ..wallet.ledger import Origin
@@ -49,7 +50,8 @@ def create_pairing_code(
     session: Session, business_id: str, branch_id: str | None = None
 ) -> PairingCodePublic:
     """A new one-time code for pairing a terminal with the business (and one of its
-    branches: the terminal's receipts name it)."""
+    branches: the terminal's receipts name it); none for a closed business."""
+    require_open(session, business_id, "it pairs no new tills. Tills paired before still sync.")
     if branch_id is not None:
         branch = session.get(Branch, branch_id)
         if branch is None or branch.business_id != business_id:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from ..billing.subscriptions import require_open
 from ..errors import (
     UnknownEventType,
     WebhookDeliveryNotFound,
@@ -125,6 +126,7 @@ def register(
     allow_private: bool,
     now: datetime,
 ) -> WebhookEndpoint:
+    require_open(session, business_id, "it registers no new webhook endpoints.")
     endpoint = WebhookEndpoint(
         business_id=business_id,
         url=_checked_url(url, allow_private),

@@ -57,6 +57,31 @@ def test_a_closed_business_cannot_change_its_subscription(
     assert billing.notices() == notices  # nothing said about a change that did not happen
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "listed"),
+    [
+        ("/staff", {"email": "new-cashier@example.com", "password": "cashier-pass-123"}, "/staff"),
+        ("/pairing-codes", {}, None),
+        (
+            "/webhook-endpoints",
+            {"url": "https://hooks.example.com/tillpoint", "event_types": ["card.created"]},
+            "/webhook-endpoints",
+        ),
+    ],
+)
+def test_a_closed_business_takes_no_new_staff_tills_or_webhooks(
+    client, sessions, clock, path, body, listed
+):
+    billing = Billing(client, sessions, clock)
+    before = billing.get(listed) if listed else None
+    assert billing.owner.delete(billing.base).status_code == 204
+    answer = billing.post(path, body)
+    assert kind(answer) == (409, "business-closed")
+    assert "closed" in answer.json()["detail"]
+    if listed:
+        assert billing.get(listed) == before
+
+
 def test_a_hibernating_business_closed_is_not_woken(client, sessions, clock):
     billing = Billing(client, sessions, clock)
     billing.run(NOV)
