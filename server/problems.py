@@ -86,11 +86,13 @@ def _message(error: Any) -> str:
     if error["type"] == "too_long" and isinstance(error.get("input"), str):
         most = (error.get("ctx") or {}).get("max_length")
         return f"At most {most} characters, not {len(error['input'])}: shorten it."
-    if error["type"] == "too_short" and isinstance(error.get("input"), str):
+    if error["type"] in ("too_short", "string_too_short") and isinstance(error.get("input"), str):
         least = (error.get("ctx") or {}).get("min_length")
         if not error["input"]:
             plural = "" if least == 1 else "s"
             return f"At least {least} character{plural}: it may not be empty."
+        if not error["input"].strip():
+            return "It may not be blank: write something other than spaces."
         return f"At least {least} characters, not {len(error['input'])}: lengthen it."
     return str(error["msg"])
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from sync.wire import Line
+from sync.wire import Name
 
 from ..deals.schemas import DealPublic
 from ..pages import Page
@@ -20,8 +21,12 @@ class TastesPublic(BaseModel):
     home: Home | None = Field(description="where /me/deals searches when you give no lat/lon")
 
 
+# As long as a business's category may be (`BusinessCreate.category`), and not blank.
+Category = Annotated[Name, Field(max_length=60)]
+
+
 class TastesUpdate(BaseModel):
-    categories: list[Line] = Field(max_length=20)
+    categories: list[Category] = Field(max_length=20)
     home: Home | None = None
 
 

@@ -98,6 +98,18 @@ def test_tastes_keep_one_of_each_category_and_a_home(client, customer):
     assert customer.get("/api/v1/me/tastes").json() == answer.json()  # a refusal changes nothing
 
 
+@pytest.mark.parametrize(
+    ("category", "says"), [("x" * 61, "At most 60 characters"), ("  ", "blank")]
+)
+def test_a_category_no_business_could_have_is_refused(customer, category, says):
+    before = customer.get("/api/v1/me/tastes").json()
+    wrong = customer.put("/api/v1/me/tastes", {"categories": ["cafe", category]})
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "body.categories.1"
+    assert says in wrong.json()["errors"][0]["message"]
+    assert customer.get("/api/v1/me/tastes").json() == before
+
+
 def test_deals_for_me_rank_by_what_i_like_then_distance(client, sessions, customer):
     cafe = shop_at(client, sessions, "Corner Café", "cafe", OLD_STREET)
     books = shop_at(client, sessions, "Page Turners", "books", ISLINGTON)
