@@ -27,7 +27,7 @@ from ..directory.schemas import MoneyPublic
 from ..fraud.client import client_of
 from ..pages import PageRequest, Paging
 from ..payments import PaymentGateway
-from ..problems import Problem
+from ..places import Latitude, Longitude, point
 from ..wallet.idempotency import Outcome, idempotent
 from . import donations, history, purchases, receipts, service
 from .models import (
@@ -118,20 +118,14 @@ def list_clubs(
     q: Annotated[
         str | None, Query(max_length=100, description="words in the name or description")
     ] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    lat: Latitude = None,
+    lon: Longitude = None,
     radius_km: Annotated[float, Query(gt=0, le=500)] = 10,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ClubPage:
-    if (lat is None) != (lon is None):
-        raise Problem(
-            422,
-            "invalid-request",
-            "The request is not valid",
-            "Give both lat and lon to search near a point, or neither.",
-        )
-    near = None if lat is None or lon is None else Near(lat, lon, radius_km)
+    at = point(lat, lon, "for clubs anywhere")
+    near = None if at is None else Near(*at, radius_km)
     found, total = service.search(session, q, near, offset, limit)
     items = [_public(f.club, f.members, f.distance_km) for f in found]
     return ClubPage.of(items, total, offset, limit)

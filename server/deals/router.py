@@ -31,8 +31,8 @@ from ..directory.repository import Near
 from ..errors import DealNotFound, VoucherNotFound
 from ..pages import Paging
 from ..payments import PaymentGateway
+from ..places import Latitude, Longitude, point
 from ..preconditions import if_match, version_etag
-from ..problems import Problem
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.ledger import Origin
 from ..wallet.qr_images import qr_response
@@ -206,22 +206,16 @@ def list_deals(
     session: SessionDep,
     q: Annotated[str | None, Query(max_length=100, description="words to find")] = None,
     category: Annotated[str | None, Query(max_length=60)] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    lat: Latitude = None,
+    lon: Longitude = None,
     radius_km: Annotated[float, Query(gt=0, le=500)] = 10,
     ending_within_hours: Annotated[int | None, Query(ge=1, le=24 * 365)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    if (lat is None) != (lon is None):
-        raise Problem(
-            422,
-            "invalid-request",
-            "The request is not valid",
-            "Give both lat and lon to search by distance, or neither.",
-        )
     now = datetime.now(UTC)
-    near = None if lat is None or lon is None else Near(lat, lon, radius_km)
+    at = point(lat, lon, "for deals anywhere")
+    near = None if at is None else Near(*at, radius_km)
     within = None if ending_within_hours is None else ending_within_hours * 3600
     found = service.live_deals(session, now, category, near, within, q)
     page = DealPage.of(

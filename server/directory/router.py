@@ -13,7 +13,7 @@ from ..billing.clock import business_today, today
 from ..caching import DETAIL_MAX_AGE, LIST_MAX_AGE, NOT_MODIFIED, cacheable
 from ..db import SessionDep
 from ..deps import PROBLEM_RESPONSES, CurrentUser, business_for, require_role
-from ..problems import Problem
+from ..places import Latitude, Longitude, point
 from . import repository, service
 from .models import Branch, Product
 from .schemas import (
@@ -77,20 +77,14 @@ def search(
         Query(max_length=100, description="words in the name, category or description"),
     ] = None,
     category: Annotated[str | None, Query(max_length=60)] = None,
-    lat: Annotated[float | None, Query(ge=-90, le=90, description="search near this point")] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    lat: Latitude = None,
+    lon: Longitude = None,
     radius_km: Annotated[float, Query(gt=0, le=500)] = 10,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    if (lat is None) != (lon is None):
-        raise Problem(
-            422,
-            "invalid-request",
-            "The request is not valid",
-            "Give both lat and lon to search by distance, or neither.",
-        )
-    near = None if lat is None or lon is None else repository.Near(lat, lon, radius_km)
+    at = point(lat, lon, "for businesses anywhere")
+    near = None if at is None else repository.Near(*at, radius_km)
     found, total = repository.search_businesses(session, q, category, near, offset, limit)
     page = BusinessPage.of([_public(f, near) for f in found], total, offset, limit)
     return cacheable(request, page, LIST_MAX_AGE)

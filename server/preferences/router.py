@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from ..db import SessionDep
 from ..deals.schemas import deal_public
 from ..deps import CurrentUser
-from ..problems import Problem
+from ..places import Latitude, Longitude, point
 from . import service
 from .models import Tastes
 from .schemas import (
@@ -135,22 +135,15 @@ def set_tastes(body: TastesUpdate, user: CurrentUser, session: SessionDep) -> Ta
 def deals_for_me(
     user: CurrentUser,
     session: SessionDep,
-    lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
-    lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    lat: Latitude = None,
+    lon: Longitude = None,
     radius_km: Annotated[float, Query(gt=0, le=500)] = 10,
     offset: Offset = 0,
     limit: Limit = 20,
 ) -> RankedDealPage:
-    if (lat is None) != (lon is None):
-        raise Problem(
-            422,
-            "invalid-request",
-            "The request is not valid",
-            "Give both lat and lon to search near a point, or neither to use your home.",
-        )
     now = datetime.now(UTC)
-    point = None if lat is None or lon is None else (lat, lon)
-    ranked = service.deals_for(session, user.id, now, point, radius_km)
+    near = point(lat, lon, "to search near your home")
+    ranked = service.deals_for(session, user.id, now, near, radius_km)
     items = [
         RankedDeal(
             **deal_public(r.live.deal, r.live.business, now, r.live.distance_km).model_dump(),

@@ -105,6 +105,19 @@ def test_text_under_its_length_is_counted_in_characters(shop):
     assert response.json()["errors"][0]["message"] == "At least 1 character: it may not be empty."
 
 
+@pytest.mark.parametrize("path", ["/api/v1/businesses", "/api/v1/deals", "/api/v1/clubs"])
+def test_a_point_needs_both_lat_and_lon_and_real_numbers(client, path):
+    half = client.get(path, params={"lat": 51.5})
+    assert half.status_code == 422
+    assert fields_of(half) == ["query.lon"]
+    assert "Give both lat and lon" in half.json()["errors"][0]["message"]
+    for nonsense in ("nan", "inf", "1e400"):
+        refused = client.get(path, params={"lat": nonsense, "lon": 0})
+        assert refused.status_code == 422, nonsense
+        assert fields_of(refused) == ["query.lat"]
+    assert client.get(path, params={"lat": 51.5, "lon": -0.1}).status_code == 200
+
+
 def test_a_path_or_method_that_is_not_there_says_where_to_look(client):
     missing = client.get("/api/v1/no-such-thing")
     assert missing.status_code == 404
