@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from sync.wire import Line, Name, Prose
+from sync.wire import Flag, Line, Name, Prose
 
 from ..directory.schemas import MoneyPublic
 from ..pages import Page
@@ -101,14 +101,14 @@ class DonationCreate(BaseModel):
     amount_minor: DonationAmount
     payment: PaymentDetails
     message: Prose = Field(default="", max_length=280)
-    anonymous: bool = Field(default=False, description="members see 'Anonymous'")
+    anonymous: Flag = Field(default=False, description="members see 'Anonymous'")
 
 
 class CardDonationCreate(BaseModel):
     card_id: Line = Field(max_length=40, description="your gift card to give from")
     amount_minor: DonationAmount
     message: Prose = Field(default="", max_length=280)
-    anonymous: bool = Field(default=False, description="members see 'Anonymous'")
+    anonymous: Flag = Field(default=False, description="members see 'Anonymous'")
 
 
 class DonationPublic(BaseModel):
@@ -131,7 +131,7 @@ class DonationReceipt(DonationPublic):
 
 
 class CardDonationsSetting(BaseModel):
-    allowed: bool = Field(description="whether this business's gift cards may be donated")
+    allowed: Flag = Field(description="whether this business's gift cards may be donated")
 
 
 class CardDonationsPublic(CardDonationsSetting):

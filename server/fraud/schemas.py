@@ -7,7 +7,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from sync.wire import Name, Prose
+from sync.wire import Flag, Name, Prose
 
 from ..pages import Page
 from ..patches import Patch
@@ -54,7 +54,7 @@ class FraudRuleCreate(BaseModel):
     currency: str | None = _CURRENCY
     action: FraudAction
     mode: RuleMode = RuleMode.SHADOW
-    enabled: bool = True
+    enabled: Flag = True
 
     @model_validator(mode="after")
     def _limits(self) -> Self:
@@ -76,7 +76,7 @@ class FraudRuleUpdate(Patch):
     currency: str | None = _CURRENCY
     action: FraudAction | None = None
     mode: RuleMode | None = None
-    enabled: bool | None = None
+    enabled: Flag | None = None
 
 
 class FraudRulePublic(FraudRuleCreate):

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from sync.wire import Line
+from sync.wire import Flag, Line
 
 from ..pages import Page
 from .models import Channel, NotificationKind
@@ -35,7 +35,7 @@ class PreferencePublic(BaseModel):
 class PreferenceChange(BaseModel):
     kind: NotificationKind
     channel: Channel
-    enabled: bool
+    enabled: Flag
 
 
 class PreferencesUpdate(BaseModel):

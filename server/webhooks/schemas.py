@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sync.wire import Line
+from sync.wire import Flag, Line
 
 from ..outbox import Delivery
 from ..pages import Page
@@ -37,7 +37,7 @@ class EndpointUpdate(BaseModel):
     url: Line | None = Field(default=None, max_length=URL_LENGTH)
     event_types: EventTypes | None = Field(default=None, min_length=1, max_length=100)
     description: Line | None = Field(default=None, max_length=500)
-    enabled: bool | None = Field(
+    enabled: Flag | None = Field(
         default=None,
         description="false holds its deliveries; true sends them, and what happens from now on",
     )

@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Strict, StringConstraints
 
 __all__ = [
     "JSON_MAX_CHARS",
@@ -76,6 +76,9 @@ Name = Annotated[
 ]
 Prose = Annotated[str, AfterValidator(_checked(multiline=True))]
 CardNumber = Annotated[Line, StringConstraints(max_length=30)]
+# A yes or no in a request: JSON's true or false only ("yes", 1 or "false" are refused,
+# naming the field, rather than read as a guess).
+Flag = Annotated[bool, Strict()]
 
 
 # -- free-form JSON -------------------------------------------------------------------------

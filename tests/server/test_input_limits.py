@@ -118,6 +118,18 @@ def test_a_point_needs_both_lat_and_lon_and_real_numbers(client, path):
     assert client.get(path, params={"lat": 51.5, "lon": -0.1}).status_code == 200
 
 
+@pytest.mark.parametrize("sent", ["yes", 1, "false", None])
+def test_a_yes_or_no_is_json_true_or_false(shop, sent):
+    path = f"/api/v1/businesses/{shop.business_id}/club-donations"
+    before = shop.owner.get(path).json()
+    refused = shop.owner.client.put(path, json={"allowed": sent}, headers=shop.owner.headers)
+    assert refused.status_code == 422
+    assert fields_of(refused) == ["body.allowed"]
+    assert shop.owner.get(path).json() == before
+    taken = shop.owner.client.put(path, json={"allowed": True}, headers=shop.owner.headers)
+    assert taken.json()["allowed"] is True
+
+
 def test_a_path_or_method_that_is_not_there_says_where_to_look(client):
     missing = client.get("/api/v1/no-such-thing")
     assert missing.status_code == 404
