@@ -1,4 +1,7 @@
-"""PATCH bodies, one shape for every update: a field left out stays as it is; a field sent
+"""Request bodies: a field the request does not have is refused, naming it (`Body`), so a
+misspelt `anonymus` is an error rather than a donation that names its donor.
+
+PATCH bodies, one shape for every update: a field left out stays as it is; a field sent
 is the new value; `null` only where the field may be empty (`NULLABLE`), refused elsewhere
 with the field named, so a client never blanks a required value by mistake. A field the
 resource does not have (or cannot change, such as a business's currency) is refused too."""
@@ -9,12 +12,16 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-__all__ = ["Patch"]
+__all__ = ["Body", "Patch"]
 
 
-class Patch(BaseModel):
+class Body(BaseModel):
+    """What a client sends: its fields and no others."""
+
     model_config = ConfigDict(extra="forbid")
 
+
+class Patch(Body):
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
 
     @model_validator(mode="after")

@@ -86,6 +86,8 @@ def _message(error: Any) -> str:
     if error["type"] == "too_long" and isinstance(error.get("input"), str):
         most = (error.get("ctx") or {}).get("max_length")
         return f"At most {most} characters, not {len(error['input'])}: shorten it."
+    if error["type"] == "extra_forbidden":
+        return "This request has no such field: check its spelling against /docs, or leave it out."
     if error["type"] in ("too_short", "string_too_short") and isinstance(error.get("input"), str):
         least = (error.get("ctx") or {}).get("min_length")
         if not error["input"]:

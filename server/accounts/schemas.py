@@ -8,11 +8,12 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints, model_valida
 from sync.wire import Line, MoneyPublic
 
 from ..pages import Page
+from ..patches import Body
 from .models import Role
 from .passwords import MIN_LENGTH
 
 
-class SignUp(BaseModel):
+class SignUp(Body):
     email: EmailStr
     password: Line = Field(
         min_length=MIN_LENGTH, max_length=200, description=f"at least {MIN_LENGTH} characters"
@@ -22,7 +23,7 @@ class SignUp(BaseModel):
     )
 
 
-class StaffCreate(BaseModel):
+class StaffCreate(Body):
     email: EmailStr
     password: Line | None = Field(
         default=None,
@@ -33,19 +34,19 @@ class StaffCreate(BaseModel):
     )
 
 
-class Login(BaseModel):
+class Login(Body):
     email: EmailStr
     password: Line = Field(max_length=200)
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(Body):
     current_password: str = Field(max_length=200)
     new_password: str = Field(
         min_length=MIN_LENGTH, max_length=200, description=f"at least {MIN_LENGTH} characters"
     )
 
 
-class RefreshRequest(BaseModel):
+class RefreshRequest(Body):
     refresh_token: Line = Field(max_length=200)
 
 
@@ -82,7 +83,7 @@ RecoveryCodeText = Annotated[
 ]
 
 
-class CodeOrRecovery(BaseModel):
+class CodeOrRecovery(Body):
     """A code from the authenticator app, or one of the recovery codes: exactly one."""
 
     code: TotpCode | None = Field(default=None, description="6 digits from the app")
@@ -101,18 +102,18 @@ class MfaLogin(CodeOrRecovery):
     mfa_ticket: str = Field(max_length=1000, description="the `mfa_ticket` sign-in answered")
 
 
-class ResetRequest(BaseModel):
+class ResetRequest(Body):
     email: EmailStr
 
 
-class ResetConfirm(BaseModel):
+class ResetConfirm(Body):
     code: AccountCodeText = Field(description="the code from the email (dashes optional)")
     new_password: Line = Field(
         min_length=MIN_LENGTH, max_length=200, description=f"at least {MIN_LENGTH} characters"
     )
 
 
-class EmailCode(BaseModel):
+class EmailCode(Body):
     code: AccountCodeText = Field(description="the code from the email (dashes optional)")
 
 
@@ -132,7 +133,7 @@ class MfaEnrolment(BaseModel):
     otpauth_uri: str = Field(description="the same as an otpauth:// URI: show it as a QR code")
 
 
-class MfaConfirm(BaseModel):
+class MfaConfirm(Body):
     code: TotpCode
 
 
@@ -159,7 +160,7 @@ class SessionsEnded(BaseModel):
     ended: int
 
 
-class AccountDeletion(BaseModel):
+class AccountDeletion(Body):
     password: str = Field(max_length=200)
     code: TotpCode | None = Field(default=None, description="with two-step sign-in on")
     recovery_code: RecoveryCodeText | None = None

@@ -16,13 +16,14 @@ from sync.wire import PricePublic as PricePublic
 from sync.wire import SubscriptionPublic as SubscriptionPublic
 
 from ..pages import Page
+from ..patches import Body
 
 
-class PlanChange(BaseModel):
+class PlanChange(Body):
     plan: Line = Field(max_length=40, description="starter, pro or enterprise (see GET /plans)")
 
 
-class PaymentCard(BaseModel):
+class PaymentCard(Body):
     card_number: CardNumber = Field(
         description="with the simulated gateway: 4242 4242 4242 4242 approves"
     )
@@ -42,7 +43,7 @@ class InvoicePage(Page[InvoicePublic]):
     """One page of the business's invoices, newest first."""
 
 
-class RateIn(BaseModel):
+class RateIn(Body):
     currency: Line = Field(min_length=3, max_length=3)
     rate: Line = Field(
         max_length=24,
@@ -65,7 +66,7 @@ class TestClockPublic(BaseModel):
     real_today: date = Field(description="the server's own date, for comparison")
 
 
-class TestClockAdvance(BaseModel):
+class TestClockAdvance(Body):
     """Move the clock forward: by `days`, or to the date `to` (one of the two)."""
 
     __test__: ClassVar[bool] = False  # not a test, whatever pytest thinks of the name

@@ -9,17 +9,18 @@ from sync.wire import Flag, Line, Name, Prose
 
 from ..directory.schemas import MoneyPublic
 from ..pages import Page
+from ..patches import Body
 from ..wallet.schemas import PaymentDetails
 from .donations import MAX_DONATION_MINOR
 from .models import ClubRole, HoldingKind, JoinPolicy, Membership, MovementKind
 
 
-class Place(BaseModel):
+class Place(Body):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
 
 
-class ClubCreate(BaseModel):
+class ClubCreate(Body):
     name: Name = Field(max_length=120)
     currency: Line = Field(default="GBP", max_length=3, description="of its fund: donations")
     description: Prose = Field(default="", max_length=2000)
@@ -62,7 +63,7 @@ class MemberManaged(MemberPublic):
     status: Membership
 
 
-class ClubJoin(BaseModel):
+class ClubJoin(Body):
     display_name: Name = Field(max_length=60, description="how other members see you")
     invitation: Line | None = Field(
         default=None, max_length=40, description="a code from an organiser"
@@ -80,7 +81,7 @@ class InvitationIssued(BaseModel):
     expires_at: datetime
 
 
-class RoleChange(BaseModel):
+class RoleChange(Body):
     role: ClubRole
 
 
@@ -97,14 +98,14 @@ DonationAmount = Annotated[
 ]
 
 
-class DonationCreate(BaseModel):
+class DonationCreate(Body):
     amount_minor: DonationAmount
     payment: PaymentDetails
     message: Prose = Field(default="", max_length=280)
     anonymous: Flag = Field(default=False, description="members see 'Anonymous'")
 
 
-class CardDonationCreate(BaseModel):
+class CardDonationCreate(Body):
     card_id: Line = Field(max_length=40, description="your gift card to give from")
     amount_minor: DonationAmount
     message: Prose = Field(default="", max_length=280)
@@ -130,7 +131,7 @@ class DonationReceipt(DonationPublic):
     gift_card_id: str | None = Field(description="the gift card it came from, if one")
 
 
-class CardDonationsSetting(BaseModel):
+class CardDonationsSetting(Body):
     allowed: Flag = Field(description="whether this business's gift cards may be donated")
 
 
@@ -138,18 +139,18 @@ class CardDonationsPublic(CardDonationsSetting):
     business_id: str
 
 
-class ClubCardPurchase(BaseModel):
+class ClubCardPurchase(Body):
     business_id: Line = Field(max_length=40)
     amount_minor: int = Field(
         strict=True, gt=0, le=10_000_000, description="in the club's currency"
     )
 
 
-class ClubVoucherPurchase(BaseModel):
+class ClubVoucherPurchase(Body):
     deal_id: Line = Field(max_length=40)
 
 
-class HandOver(BaseModel):
+class HandOver(Body):
     member_id: Line = Field(max_length=40, description="a member's user id (the roster)")
 
 

@@ -9,11 +9,12 @@ from sync.wire import Line, Name, Prose
 
 from ..directory.schemas import MoneyPublic
 from ..pages import Page
+from ..patches import Body
 from .models import ContestStatus, EntrantKind, Entrants, Measure
 from .service import MAX_PLACES
 
 
-class ContestCreate(BaseModel):
+class ContestCreate(Body):
     title: Name = Field(max_length=120)
     description: Prose = Field(default="", max_length=2000)
     starts_at: AwareDatetime
@@ -66,7 +67,7 @@ class ContestList(Page[ContestPublic]):
     """One page of contests, the latest to end first."""
 
 
-class EntryCreate(BaseModel):
+class EntryCreate(Body):
     display_name: Name | None = Field(
         default=None, max_length=60, description="entering yourself: how the leaderboard shows you"
     )
@@ -108,7 +109,7 @@ class EntryPage(Standing):
     card_id: str | None
 
 
-class PointsCreate(BaseModel):
+class PointsCreate(Body):
     entry_id: Line = Field(max_length=40)
     points: int = Field(strict=True, ge=-100_000, le=100_000, description="negative: a correction")
     note: Line = Field(default="", max_length=200)

@@ -12,7 +12,7 @@ from sync.wire import VoucherPublic as VoucherPublic  # a terminal reads it too
 
 from ..directory.schemas import MoneyPublic
 from ..pages import Page
-from ..patches import Patch
+from ..patches import Body, Patch
 from ..wallet.schemas import MAX_AMOUNT, PaymentDetails
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 BranchIds = list[Annotated[Line, Field(max_length=22)]]
 
 
-class DealCreate(BaseModel):
+class DealCreate(Body):
     title: Name = Field(max_length=120)
     description: Prose = Field(default="", max_length=2000)
     original_price_minor: int = Field(strict=True, gt=0, le=MAX_AMOUNT)
@@ -133,7 +133,7 @@ class DealOwnedPage(Page[DealOwned]):
     """One page of a business's own deals."""
 
 
-class VoucherPurchase(BaseModel):
+class VoucherPurchase(Body):
     payment: PaymentDetails
 
 
@@ -198,7 +198,7 @@ class VoucherIssued(VoucherPublic):
     qr_svg: str
 
 
-class VoucherRedemption(BaseModel):
+class VoucherRedemption(Body):
     token: Line | None = Field(default=None, max_length=400)
     voucher_id: Line | None = Field(default=None, max_length=22)
 

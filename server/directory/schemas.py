@@ -11,7 +11,7 @@ from sync.wire import OpeningPeriod as OpeningPeriod
 from sync.wire import Weekday as Weekday
 
 from ..pages import Page
-from ..patches import Patch
+from ..patches import Body, Patch
 from ..zones import MAX_ZONE_NAME
 
 
@@ -68,7 +68,7 @@ class BusinessDetail(BusinessPublic):
     )
 
 
-class BusinessCreate(BaseModel):
+class BusinessCreate(Body):
     name: Name = Field(max_length=120)
     category: Name = Field(max_length=60)
     description: Prose = Field(default="", max_length=2000)
@@ -80,7 +80,7 @@ class BusinessCreate(BaseModel):
     )
 
 
-class BranchCreate(BaseModel):
+class BranchCreate(Body):
     name: Name = Field(max_length=120)
     address: Prose = Field(min_length=1, max_length=500)
     latitude: float = Field(ge=-90, le=90)
@@ -95,7 +95,7 @@ class BranchCreate(BaseModel):
     )
 
 
-class ProductCreate(BaseModel):
+class ProductCreate(Body):
     name: Name = Field(max_length=120)
     price_minor: int = Field(strict=True, ge=0, le=10**10, description="in the business's currency")
     attributes: JsonObject = Field(

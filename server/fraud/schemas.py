@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sync.wire import Flag, Name, Prose
 
 from ..pages import Page
-from ..patches import Patch
+from ..patches import Body, Patch
 from .models import Counting, FraudAction, FraudEvent, FraudSubject, ReviewStatus, RuleMode
 
 __all__ = [
@@ -43,7 +43,7 @@ def _limits_make_sense(rule: Any) -> None:
         raise ValueError("counting distinct_payment_cards needs max_count")
 
 
-class FraudRuleCreate(BaseModel):
+class FraudRuleCreate(Body):
     name: Name = Field(max_length=80)
     subject: FraudSubject
     event: FraudEvent
@@ -122,7 +122,7 @@ class FraudReviewPublic(BaseModel):
     resolved_at: datetime | None
 
 
-class ReviewResolve(BaseModel):
+class ReviewResolve(Body):
     status: ReviewStatus = Field(description="cleared (nothing wrong) or confirmed (fraud)")
     resolution: Prose = Field(max_length=2000, description="what was found, and what was done")
 

@@ -8,6 +8,7 @@ from pydantic import AwareDatetime, BaseModel, EmailStr, Field, StringConstraint
 from sync.wire import MAX_AMOUNT, Line, MoneyPublic, Name, Prose
 
 from ..pages import Page
+from ..patches import Body
 from ..wallet.schemas import PaymentDetails
 from .models import GiftState
 
@@ -17,7 +18,7 @@ GiftCodeText = Annotated[
 ]
 
 
-class GiftPurchase(BaseModel):
+class GiftPurchase(Body):
     amount_minor: int = Field(
         strict=True, gt=0, le=MAX_AMOUNT, description="value in the business's currency"
     )
@@ -35,7 +36,7 @@ class GiftPurchase(BaseModel):
     )
 
 
-class GiftClaim(BaseModel):
+class GiftClaim(Body):
     code: GiftCodeText = Field(description="the code from the gift email")
 
 

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from sync.wire import Flag, Line
 
 from ..pages import Page
+from ..patches import Body
 from .models import Channel, NotificationKind
 
 
@@ -32,17 +33,17 @@ class PreferencePublic(BaseModel):
     required: bool = Field(description="a receipt: cannot be turned off")
 
 
-class PreferenceChange(BaseModel):
+class PreferenceChange(Body):
     kind: NotificationKind
     channel: Channel
     enabled: Flag
 
 
-class PreferencesUpdate(BaseModel):
+class PreferencesUpdate(Body):
     preferences: list[PreferenceChange] = Field(max_length=100)
 
 
-class PushDeviceCreate(BaseModel):
+class PushDeviceCreate(Body):
     token: Line = Field(min_length=1, max_length=512, description="the FCM registration token")
 
 

@@ -9,9 +9,10 @@ from sync.wire import Name
 
 from ..deals.schemas import DealPublic
 from ..pages import Page
+from ..patches import Body
 
 
-class Home(BaseModel):
+class Home(Body):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
 
@@ -25,7 +26,7 @@ class TastesPublic(BaseModel):
 Category = Annotated[Name, Field(max_length=60)]
 
 
-class TastesUpdate(BaseModel):
+class TastesUpdate(Body):
     categories: list[Category] = Field(max_length=20)
     home: Home | None = None
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from sync.wire import StaffRole, TillStaffPublic
 
 from ..pages import Page
+from ..patches import Body
 
 
 class StaffPublic(BaseModel):
@@ -24,7 +25,7 @@ class StaffPage(Page[StaffPublic]):
     """One page of the business's staff."""
 
 
-class StaffRoleChange(BaseModel):
+class StaffRoleChange(Body):
     role: Literal[StaffRole.CASHIER, StaffRole.MANAGER] = Field(
         description="cashier or manager; the owner's role is the owner's alone"
     )

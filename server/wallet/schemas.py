@@ -10,25 +10,26 @@ from sync.wire import CardNumber, Line, MoneyPublic, Prose
 from sync.wire import RedemptionPublic as RedemptionPublic  # a terminal reads it too
 
 from ..pages import Page
+from ..patches import Body
 
 if TYPE_CHECKING:
     from .cards import Redemption
 
 
-class PaymentDetails(BaseModel):
+class PaymentDetails(Body):
     card_number: CardNumber = Field(
         description="with the simulated gateway: 4242 4242 4242 4242 approves"
     )
 
 
-class GiftCardPurchase(BaseModel):
+class GiftCardPurchase(Body):
     amount_minor: int = Field(
         strict=True, gt=0, le=MAX_AMOUNT, description="value in the business's currency"
     )
     payment: PaymentDetails
 
 
-class CardReference(BaseModel):
+class CardReference(Body):
     """Which card: the scanned QR text (checked like a terminal does), or the card id."""
 
     token: Line | None = Field(default=None, max_length=400, description="the QR text, TP1:…")
@@ -49,13 +50,13 @@ class HoldRequest(RedemptionRequest):
     expires_in_seconds: int = Field(default=900, ge=30, le=7 * 86400)
 
 
-class HoldPost(BaseModel):
+class HoldPost(Body):
     amount_minor: int = Field(
         strict=True, gt=0, le=MAX_AMOUNT, description="at most the amount held"
     )
 
 
-class RefundRequest(BaseModel):
+class RefundRequest(Body):
     redemption_id: Line = Field(
         max_length=22,
         description="the redemption to give back (its `id`), or a posted hold's id; refunds "
@@ -68,7 +69,7 @@ class RefundRequest(BaseModel):
     reason: Prose = Field(default="", max_length=200)
 
 
-class CardTransferRequest(BaseModel):
+class CardTransferRequest(Body):
     to_card_id: Line = Field(max_length=22)
     amount_minor: int = Field(strict=True, gt=0, le=MAX_AMOUNT)
 

@@ -12,6 +12,7 @@ from sync.wire import Flag, Line
 
 from ..outbox import Delivery
 from ..pages import Page
+from ..patches import Body
 from .consumer import message_id
 from .models import (
     URL_LENGTH,
@@ -25,7 +26,7 @@ from .models import (
 EventTypes = list[Line]
 
 
-class EndpointCreate(BaseModel):
+class EndpointCreate(Body):
     url: Line = Field(max_length=URL_LENGTH, description="https:// where deliveries are POSTed")
     event_types: EventTypes = Field(
         min_length=1, max_length=100, description="from GET /webhooks/event-types"
@@ -33,7 +34,7 @@ class EndpointCreate(BaseModel):
     description: Line = Field(default="", max_length=500)
 
 
-class EndpointUpdate(BaseModel):
+class EndpointUpdate(Body):
     url: Line | None = Field(default=None, max_length=URL_LENGTH)
     event_types: EventTypes | None = Field(default=None, min_length=1, max_length=100)
     description: Line | None = Field(default=None, max_length=500)

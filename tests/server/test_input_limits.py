@@ -17,7 +17,7 @@ from server.accounts.models import User
 from server.devices.models import OfflineLimits
 from server.directory.models import Product
 from server.wallet.models import GiftCard
-from tests.server.api import PASSWORD, buy_card, create_deal, open_shop, sign_up
+from tests.server.api import PASSWORD, buy_card, create_deal, new_key, open_shop, sign_up
 
 PROBLEMS = "https://tillpoint.dev/problems/"
 DEEP: dict[str, Any] = {}
@@ -128,6 +128,59 @@ def test_a_yes_or_no_is_json_true_or_false(shop, sent):
     assert shop.owner.get(path).json() == before
     taken = shop.owner.client.put(path, json={"allowed": True}, headers=shop.owner.headers)
     assert taken.json()["allowed"] is True
+
+
+def test_a_misspelt_field_is_refused_and_changes_nothing(client, shop, customer):
+    """`anonymus` would have been dropped, and the donor named to every member."""
+    card = customer.post(
+        f"/api/v1/businesses/{shop.business_id}/gift-cards",
+        {"amount_minor": 1000, "payment": {"card_number": "4242424242424242"}, "gift": True},
+        key=new_key(),
+    )
+    assert card.status_code == 422
+    assert fields_of(card) == ["body.gift"]
+    assert card.json()["errors"][0]["message"] == (
+        "This request has no such field: check its spelling against /docs, or leave it out."
+    )
+    nested = customer.post(
+        f"/api/v1/businesses/{shop.business_id}/gift-cards",
+        {"amount_minor": 1000, "payment": {"card_number": "4242424242424242", "cvc": "123"}},
+        key=new_key(),
+    )
+    assert fields_of(nested) == ["body.payment.cvc"]
+    assert customer.get("/api/v1/me/gift-cards").json()["total"] == 0
+
+
+def test_every_body_the_api_takes_refuses_fields_it_does_not_have(client):
+    """Every request body of the app's own (not the terminals' wire contract, which older and
+    newer tills share) forbids extra fields, nested parts too."""
+    from fastapi.routing import APIRoute
+    from pydantic import BaseModel
+
+    def models(annotation):
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield annotation
+        for part in getattr(annotation, "__args__", ()):
+            yield from models(part)
+
+    lax, seen = [], set()
+    todo = [
+        (model, f"{sorted(route.methods)[0]} {route.path}")
+        for route in client.app.routes
+        if isinstance(route, APIRoute)
+        for param in route.dependant.body_params
+        for model in models(param.field_info.annotation)
+    ]
+    while todo:
+        model, where = todo.pop()
+        if model in seen or model.__module__.startswith("sync."):
+            continue
+        seen.add(model)
+        if model.model_config.get("extra") != "forbid":
+            lax.append(f"{model.__name__} ({where})")
+        todo.extend((m, where) for f in model.model_fields.values() for m in models(f.annotation))
+    assert len(seen) > 40
+    assert lax == []
 
 
 def test_a_path_or_method_that_is_not_there_says_where_to_look(client):
