@@ -31,16 +31,17 @@ from .events.recording import when_logs_move
 from .fraud.defaults import ensure_rules
 from .fraud.router import router as fraud_router
 from .gifts.router import router as gifts_router
-from .keys.keyring import Keyring
 from .keys.router import router as keys_router
+from .keys.startup import open_keyring
 from .limits import InputLimits
+from .migrate import SchemaWatch
 from .notifications import NotificationWorker, PushTransport, make_push_transport
 from .notifications.outbox import Outbox
 from .notifications.router import router as notifications_router
 from .observability import install_observability
 from .payments import PaymentGateway, make_gateway
 from .preferences.router import router as preferences_router
-from .problems import install_problem_handlers
+from .problems import Problem, install_problem_handlers
 from .ratelimit import RateLimiter
 from .realtime import open_wakeups
 from .realtime import router as realtime_router
@@ -68,8 +69,11 @@ def create_app(
     state: SharedState | None = None,
     push: PushTransport | None = None,
 ) -> FastAPI:
-    """The server app. The schema must already be migrated (`tillpoint server migrate`).
-    `gateway` replaces the one the settings name (`make_gateway`, which the CLI's billing run
+    """The server app. The schema must already be migrated (`tillpoint server migrate`):
+    the settings' database is refused (`SchemaError`) unless its schema is the code's, and
+    /healthz fails while it is behind. `engine` replaces that database with the caller's,
+    whose schema is the caller's to make (tests make theirs from the models). `gateway`
+    replaces the one the settings name (`make_gateway`, which the CLI's billing run
     uses too); `today` is the billing clock (tests walk the calendar with it); `state`
     replaces the rate limits' and sessions' store the settings name (`open_state`); `push`
     the push transport (`make_push_transport`)."""
@@ -105,8 +109,7 @@ def create_app(
             notifier.stop()
         if schedule is not None:
             schedule.stop()
-        hearing.cancel()
-        await asyncio.gather(hearing, return_exceptions=True)
+        await _cancelled(hearing)
         wakeups.close()
 
     app = FastAPI(
@@ -117,14 +120,23 @@ def create_app(
         description="The REST API for customers' mobile apps and shop terminals. Errors are "
         "RFC 9457 problem+json documents whose `type` is stable.",
     )
-    engine = engine if engine is not None else make_engine(settings.effective_database_url)
+    schema = None
+    if engine is None:
+        engine = make_engine(settings.effective_database_url)
+        schema = SchemaWatch(engine)
+        try:
+            schema.require()  # before anything reads a table the migrations make
+        except Exception:
+            engine.dispose()
+            raise
+    app.state.schema = schema
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     # Each commit that moves a business's log wakes the streams following it, everywhere.
     app.state.wakeups = open_wakeups(settings.redis_url, settings.redis_prefix)
     when_logs_move(app.state.sessions, app.state.wakeups.publish)
-    app.state.keyring = Keyring.open(settings.effective_keys_dir)
+    app.state.keyring = open_keyring(settings.effective_keys_dir, engine)
     app.state.passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     jwt_secret = read_secret(
         settings.jwt_secret, settings.jwt_secret_path, settings.jwt_secret_file
@@ -162,10 +174,21 @@ def create_app(
     )
 
     # /healthz first: probes ask it most and it has no path in common with the rest.
-    @app.get("/healthz", tags=["operations"], summary="Liveness and database check")
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="Liveness, database and schema check",
+        responses={503: {"description": "The database's schema is behind the code"}},
+    )
     def healthz() -> dict[str, str]:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
+        mismatch = schema.problem() if schema is not None else None
+        # A schema ahead of the code is an upgrade under way: the old workers keep serving.
+        if mismatch is not None and not mismatch.code_is_older:
+            raise Problem(
+                503, "schema-behind", "The database's schema is behind the code", mismatch.detail
+            )
         return {"status": "ok", "database": engine.dialect.name}
 
     for router in (
@@ -192,3 +215,13 @@ def create_app(
     install_console(app)  # the operator's web pages at /console
     install_shop(app)  # the gift-card shop's public pages at /shop
     return app
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel `task` and wait for it to end. redis-py (8.1) can swallow a cancellation that
+    comes while it connects, so it is asked again until the task ends: a server stopping
+    right after it started (its port taken) used to wait for ever."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.2)
+    await asyncio.gather(task, return_exceptions=True)  # what it ended with, read

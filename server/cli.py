@@ -300,18 +300,24 @@ def _database(settings: Settings) -> Engine:
 
 
 def _keyring(settings: Settings) -> Keyring:
-    """The issuer keys (a first one made if there are none); a folder that cannot be
-    written is a sentence, not a traceback."""
-    from .keys.keyring import Keyring
+    """The issuer keys (a first one made if there are none, and no card or voucher in the
+    database); a folder that cannot be written, or is damaged, is a sentence, not a traceback."""
+    from .keys.keyring import KeyringError
+    from .keys.startup import open_keyring
 
     folder = settings.effective_keys_dir
+    engine = _database(settings)  # first: a wrong data folder gets no keys made in it
     try:
-        return Keyring.open(folder)
+        return open_keyring(folder, engine)
+    except KeyringError as exc:
+        raise CommandError(str(exc)) from None
     except OSError as exc:
         raise CommandError(
             f"cannot open the issuer keys in {folder} ({exc.strerror or exc}): pass --data-dir "
             "with the server's data folder, or set TILLPOINT_KEYS_DIR"
         ) from None
+    finally:
+        engine.dispose()
 
 
 def migrate_database(args: argparse.Namespace) -> int:
@@ -562,18 +568,77 @@ def create_admin(args: argparse.Namespace) -> int:
 def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
-    settings.effective_keys_dir.mkdir(parents=True, exist_ok=True)
+    from .asgi import STARTUP_REPORT
+
+    _check_start(settings)
+    # A worker that cannot start all the same writes why here and exits with uvicorn's
+    # startup failure, which stops the server rather than starting the worker again.
+    folder = tempfile.mkdtemp(prefix="tillpoint-start-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    report = Path(folder) / "reason"
+    os.environ[STARTUP_REPORT] = str(report)
     if settings.metrics_port is not None:
         _serve_metrics(settings, settings.metrics_port, workers)
-    uvicorn.run(
-        "server.asgi:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        access_log=False,  # each request's JSON line (server/observability.py) says more
-    )
+    try:
+        uvicorn.run(
+            "server.asgi:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=False,  # each request's JSON line (server/observability.py) says more
+        )
+    except SystemExit:  # one worker that did not start (a port in use: uvicorn said why)
+        _worker_failed(report)
+        raise
+    _worker_failed(report)
+
+
+def _worker_failed(report: Path) -> None:
+    try:
+        reason = report.read_text().strip()
+    except FileNotFoundError:
+        return
+    raise CommandError(f"a worker could not start: {reason}")
+
+
+def _check_start(settings: Settings) -> None:
+    """What would stop every worker at its start, checked once before uvicorn starts them:
+    one sentence and exit 2, not a traceback from each worker, started again for ever."""
+    from .accounts.jwt_tokens import read_secret
+    from .db import make_sessionmaker
+    from .migrate import schema_problem
+    from .payments import UnknownGatewayError, make_gateway
+    from .sharedstate import StateUnavailableError, open_state
+
+    engine = _database(settings)
+    try:
+        with engine.connect() as connection:
+            mismatch = schema_problem(connection)
+        if mismatch is not None:
+            raise CommandError(mismatch.detail)
+        _check_prices(make_sessionmaker(engine), settings)  # made once, not by every worker
+    finally:
+        engine.dispose()
+    try:
+        read_secret(settings.jwt_secret, settings.jwt_secret_path, settings.jwt_secret_file)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(
+            f"cannot make the JWT secret {settings.jwt_secret_file} ({exc.strerror or exc}): "
+            "pass --data-dir with a folder this user can write to, or set TILLPOINT_JWT_SECRET"
+        ) from None
+    try:
+        make_gateway(settings)
+    except UnknownGatewayError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        open_state(settings)
+    except StateUnavailableError as exc:
+        raise CommandError(str(exc)) from None
+    _keyring(settings)  # its first key made once, not by every worker
 
 
 def _serve_metrics(settings: Settings, port: int, workers: int) -> None:

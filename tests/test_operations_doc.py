@@ -13,7 +13,7 @@ from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 
 from server.settings import Settings
-from tests.e2e.test_restore_drill import DUMP, RESTORE
+from tests.e2e.test_restore_drill import DUMP, RESTORE, VERIFY
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 
@@ -62,6 +62,7 @@ def test_the_restore_drill_commands_are_the_documented_ones():
     doc = DOC.read_text()
     assert " ".join(DUMP) in doc
     assert " ".join(RESTORE) in doc
+    assert "tillpoint " + " ".join(VERIFY) in doc
 
 
 if __name__ == "__main__":

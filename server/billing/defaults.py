@@ -6,6 +6,7 @@ currency is refused rather than billed from."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sync.wire import PriceKind
@@ -31,26 +32,34 @@ class PriceListError(ValueError):
 
 def ensure_prices(session: Session, currency: str) -> None:
     """Fill an empty price list with the defaults in `currency` (the `billing_currency`
-    setting); a list with anything in it is left alone, but must be in that currency."""
-    stored = set(session.scalars(select(PriceItem.currency).distinct()))
+    setting); a list with anything in it is left alone, but must be in that currency. Safe
+    from several processes at once (the workers of a first start): a price another one
+    stored first is kept, not an error."""
+    stored = _currencies(session)
+    if not stored:
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        rows = [
+            {
+                "code": code,
+                "kind": kind,
+                "name": name,
+                "price_minor": price,
+                "currency": currency,
+                "max_products": limit,
+                "rank": rank,
+            }
+            for code, kind, name, price, limit, rank in DEFAULT_PRICES
+        ]
+        session.execute(dialect.insert(PriceItem).values(rows).on_conflict_do_nothing())
+        session.commit()
+        stored = _currencies(session)  # another process's, had it come first
     if stored - {currency}:
         raise PriceListError(
             f"the price list is in {', '.join(sorted(stored))} but the billing currency "
             f"(TILLPOINT_BILLING_CURRENCY) is {currency}: set it to the price list's currency, "
             "or reprice the list in billing_prices"
         )
-    if stored:
-        return
-    session.add_all(
-        PriceItem(
-            code=code,
-            kind=kind,
-            name=name,
-            price_minor=price,
-            currency=currency,
-            max_products=limit,
-            rank=rank,
-        )
-        for code, kind, name, price, limit, rank in DEFAULT_PRICES
-    )
-    session.commit()
+
+
+def _currencies(session: Session) -> set[str]:
+    return set(session.scalars(select(PriceItem.currency).distinct()))

@@ -7,25 +7,60 @@ A worker reads the index and the keys once and keeps them while the index stays 
 file: a rotation (here or by `tillpoint-server rotate-keys` in another process) writes a
 new index in its place, which the next use sees. Reading them on every sale cost a
 terminal's online redemption a tenth of its CPU.
+
+Changes to the index (a rotation, the first key) hold the folder's lock file, `flock`ed, from
+reading it to replacing it, and write through a temporary file of their own: rotations run
+by several processes or hosts at once each keep the keys the others made.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sync.tokens import IssuerKey, TrustedKey, TrustList
+from sync.tokens import IssuerKey, KeyFileError, TrustedKey, TrustList
 
-__all__ = ["Keyring"]
+__all__ = ["Keyring", "KeyringDamaged", "KeyringError", "KeysMissing"]
 
 INDEX = "keyring.json"
+LOCK = "keyring.lock"
+RESTORE = "restore it from the backup of the keys folder"
+
+
+class KeyringError(ValueError):
+    """The keys folder cannot be used as it is; the message is one sentence naming the file
+    or folder and what to do. A ValueError, as `KeyFileError` is: what is wrong is on disk."""
+
+
+class KeyringDamaged(KeyringError):
+    """`keyring.json`, or a key file it lists, cannot be read."""
+
+
+class KeysMissing(KeyringError):
+    """No keys in the folder while the database holds tokens that keys signed."""
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """The keys folder's lock, held by one process at a time (on NFS too: Linux turns
+    `flock` into a lock the server keeps)."""
+    descriptor = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # which lets the lock go
 
 
 @dataclass(frozen=True)
@@ -53,31 +88,61 @@ class Keyring:
 
     @classmethod
     def open(cls, directory: Path) -> Keyring:
-        """Open the keyring, making the folder and a first key if there are none yet."""
+        """Open the keyring, making the folder and a first key if there are none yet. Every
+        key it lists is read now: a missing or damaged file stops the start, not a sale."""
         keyring = cls(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
-        if not keyring._entries():
-            keyring.rotate()
+        if not keyring.has_keys():
+            keyring._make_first()
+        keyring._now_read()
         return keyring
+
+    def has_keys(self) -> bool:
+        """Whether the index lists a key (`KeyringDamaged` if it cannot be read)."""
+        return bool(self._entries())
+
+    def _make_first(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        with _locked(self.directory):
+            if not self._entries():  # else another process (a worker) made it meanwhile
+                self._add_key()
 
     def _entries(self) -> list[_Entry]:
         path = self.directory / INDEX
         if not path.exists():
             return []
-        entries = []
-        for item in json.loads(path.read_text(encoding="utf-8")):
-            not_after = item.get("not_after")
-            entries.append(
-                _Entry(
-                    item["kid"],
-                    datetime.fromisoformat(item["not_before"]),
-                    datetime.fromisoformat(not_after) if not_after else None,
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise self._damaged("not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            raise self._damaged(
+                f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            ) from None
+        try:
+            entries = []
+            for item in document:
+                not_after = item.get("not_after")
+                entries.append(
+                    _Entry(
+                        bytes.fromhex(item["kid"]).hex(),
+                        datetime.fromisoformat(item["not_before"]),
+                        datetime.fromisoformat(not_after) if not_after else None,
+                    )
                 )
-            )
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise self._damaged(
+                "not a list of keys, each with a hex kid and an ISO 8601 not_before"
+            ) from None
         return entries
 
+    def _damaged(self, why: str) -> KeyringDamaged:
+        return KeyringDamaged(
+            f"the keyring index {self.directory / INDEX} is damaged ({why}): {RESTORE}"
+        )
+
     def _write(self, entries: list[_Entry]) -> None:
+        """Replace the index in one rename, from a temporary file no other process writes."""
         document = [
             {
                 "kid": e.kid_hex,
@@ -86,14 +151,26 @@ class Keyring:
             }
             for e in entries
         ]
-        temporary = self.directory / (INDEX + ".tmp")
-        temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        temporary.replace(self.directory / INDEX)
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=INDEX + ".", suffix=".tmp", dir=self.directory
+        )
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+                out.write(json.dumps(document, indent=2) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self.directory / INDEX)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
     def _load(self, entry: _Entry) -> IssuerKey:
         key = self._keys.get(entry.kid_hex)
         if key is None:
-            key = IssuerKey.load(self.directory / f"{entry.kid_hex}.private.pem")
+            try:
+                key = IssuerKey.load(self.directory / f"{entry.kid_hex}.private.pem")
+            except KeyFileError as exc:
+                raise KeyringDamaged(f"{exc} (listed in {INDEX}): {RESTORE}") from None
             self._keys[entry.kid_hex] = key
         return key
 
@@ -121,6 +198,11 @@ class Keyring:
 
     def rotate(self) -> IssuerKey:
         """Make a new signing key; the previous one retires but stays trusted."""
+        with _locked(self.directory):
+            return self._add_key()
+
+    def _add_key(self) -> IssuerKey:
+        """A new signing key, added to the index as it is now (the lock held)."""
         now = _now()
         entries = [_Entry(e.kid_hex, e.not_before, e.not_after or now) for e in self._entries()]
         key = IssuerKey.generate()

@@ -27,7 +27,7 @@ from server.db import make_engine
 from server.settings import normalise_database_url
 from server.wallet.ledger import invariant_violations
 from sync.tokens import TrustList, Verifier
-from tests.e2e.conftest import PASSWORD, migrated_server, signed_in
+from tests.e2e.conftest import PASSWORD, free_port, migrated_server, signed_in, tillpoint_run
 from tests.server.conftest import _postgres_url
 
 pytestmark = pytest.mark.postgres
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.postgres
 # they stand in the document as they stand here).
 DUMP = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges"]
 RESTORE = ["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]
+VERIFY = ["token", "verify", "-", "--trust"]  # `tillpoint token verify - --trust trust.json`
 
 
 def libpq_url(url: str, database: str) -> str:
@@ -124,6 +125,16 @@ def test_a_dump_restored_into_a_fresh_database_serves_the_same_cards(tmp_path):
         with tarfile.open(tmp_path / "tillpoint-data.tar.gz") as archive:
             archive.extractall(restored, filter="data")
 
+        # A restore that left the keys out (kept apart, in TILLPOINT_KEYS_DIR) makes no new
+        # key beside the restored cards: the server says so and does not start.
+        keyless = {"DATABASE_URL": restored_url, "TILLPOINT_DATA_DIR": str(restored / "data"),
+                   "TILLPOINT_KEYS_DIR": str(tmp_path / "keys-not-restored")}  # fmt: skip
+        refused = tillpoint_run("server", "--port", str(free_port()), env=keyless)
+        assert refused.returncode == 2, refused.stdout
+        assert "is not there, yet the database holds 1 gift card" in refused.stdout
+        assert "restore TILLPOINT_KEYS_DIR from the backup" in refused.stdout
+        assert not (tmp_path / "keys-not-restored").exists()
+
         # 4. The check: a server on the copy shows the same card, balance and history.
         with migrated_server(restored_url, restored / "data") as base:
             signed_in(base, "customer")  # new sign-ups work on the copy
@@ -141,6 +152,10 @@ def test_a_dump_restored_into_a_fresh_database_serves_the_same_cards(tmp_path):
             )
             trust = TrustList.from_json(httpx.get(f"{base}/api/v1/trust-list").json())
             Verifier(trust).verify(card["token"])  # the restored keys still vouch for the card
+            (tmp_path / "trust.json").write_text(httpx.get(f"{base}/api/v1/trust-list").text)
+            verified = tillpoint_run(*VERIFY, str(tmp_path / "trust.json"), stdin=card["token"])
+            assert verified.returncode == 0, verified.stdout  # as the drill's step 4 checks it
+            assert '"valid": true' in verified.stdout
             spent = httpx.post(
                 f"{base}/api/v1/businesses/{business_id}/redemptions",
                 json={"amount_minor": 770, "token": card["token"]},
