@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,13 +21,31 @@ from sync.client import (
 from sync.engine import Listening, sync_once
 
 from .core.session import PairingFailedError, TerminalSession
-from .core.store import SchemaTooNewError, TerminalStore
+from .core.store import DamagedStoreError, SchemaTooNewError, TerminalStore, damage_named
 
 DEFAULT_STORE = Path("var/terminal/terminal.db")
 EXIT_UNREACHABLE = 3
 EXIT_REJECTED = 4
 EXIT_NOT_READY = 5  # no terminal database at --data, or not paired
+EXIT_DAMAGED = 6  # the terminal database at --data is damaged (as `redeem`)
+EXIT_INTERRUPTED = 130  # Ctrl+C, as a shell reports it
 DEFAULT_SERVE_PORT = 8080  # terminal.web's, named here so --help needs no aiohttp
+
+
+def told_when_damaged(
+    handler: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """A command over `--data` that says, in one line, when that database is damaged."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            with damage_named(args.data):
+                return handler(args)
+        except DamagedStoreError as exc:
+            raise CommandError(str(exc), EXIT_DAMAGED) from None
+
+    return run
 
 
 def existing_data(path: Path) -> Path:
@@ -155,7 +175,9 @@ def register_sync(commands: Commands[argparse.ArgumentParser]) -> None:
         description="Push the outbox (offline redemptions) in batches, then refresh the trust "
         "list. Exit 0 when all went through, 3 when the server cannot be reached (nothing "
         "is lost: run it again later), 4 when the server refused some events, 5 when there "
-        "is no terminal database at --data or it is not paired.",
+        "is no terminal database at --data or it is not paired, 6 when that database is "
+        "damaged (restore it from a copy or pair the till again), 130 when stopped with "
+        "Ctrl+C (it says what was pushed and what still waits: run it again).",
     )
     _store_option(sync)
     sync.add_argument(
@@ -168,6 +190,7 @@ def register_sync(commands: Commands[argparse.ArgumentParser]) -> None:
     sync.set_defaults(handler=run_sync)
 
 
+@told_when_damaged
 def run_terminal(args: argparse.Namespace) -> int:
     if args.serve:
         return serve_terminal(args)
@@ -197,6 +220,7 @@ def run_terminal(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@told_when_damaged
 def serve_terminal(args: argparse.Namespace) -> int:
     """`tillpoint terminal --serve`: each browser tab runs `tillpoint terminal` itself."""
     from .web.command import AddressError, serve
@@ -230,6 +254,7 @@ def serve_terminal(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@told_when_damaged
 def pair_terminal(args: argparse.Namespace) -> int:
     session = TerminalSession(args.data)
     try:
@@ -248,6 +273,7 @@ def pair_terminal(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+@told_when_damaged
 def run_sync(args: argparse.Namespace) -> int:
     try:
         store = TerminalStore(existing_data(args.data))
@@ -262,7 +288,11 @@ def run_sync(args: argparse.Namespace) -> int:
     client = SyncClient(pairing.server_url, auth=auth)
     with client:
         if not args.watch:
-            return _sync_and_report(client, store)
+            progress = _Progress()
+            try:
+                return _sync_and_report(client, store, progress)
+            except KeyboardInterrupt:
+                raise CommandError(_interrupted(progress, store), EXIT_INTERRUPTED) from None
         # The stream has a client (and a thread) of its own; its news cuts the wait short.
         changes = threading.Event()
         listening = Listening(SyncClient(pairing.server_url, auth=auth), store.cursor, changes.set)
@@ -270,10 +300,14 @@ def run_sync(args: argparse.Namespace) -> int:
         try:
             while True:
                 changes.clear()
+                progress = _Progress()
                 try:
-                    _sync_and_report(client, store)
+                    _sync_and_report(client, store, progress)
                 except CommandError as exc:
                     print(f"tillpoint: {exc}", file=sys.stderr)
+                except KeyboardInterrupt:
+                    print(f"tillpoint: {_interrupted(progress, store)}", file=sys.stderr)
+                    raise
                 changes.wait(args.interval)
         except KeyboardInterrupt:
             print("stopped watching", file=sys.stderr)
@@ -282,14 +316,41 @@ def run_sync(args: argparse.Namespace) -> int:
             listening.stop()
 
 
-def _progress(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // max(total, 1)
-    print(
-        f"\rpushing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
-        end="",
-        file=sys.stderr,
-        flush=True,
+class _Progress:
+    """The push's progress bar, which remembers how far the push got."""
+
+    def __init__(self) -> None:
+        self.pushed = 0  # events the server has answered, and the outbox let go
+
+    def __call__(self, done: int, total: int) -> None:
+        self.pushed = done
+        width = 30
+        filled = width * done // max(total, 1)
+        print(
+            f"\rpushing [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _interrupted(progress: _Progress, store: TerminalStore) -> str:
+    """What a sync stopped by Ctrl+C did, and what to do next."""
+    if progress.pushed:
+        print(file=sys.stderr)  # end the progress bar's line
+    waiting = store.pending_count()
+    done = (
+        f"{progress.pushed} {'event was' if progress.pushed == 1 else 'events were'} pushed"
+        if progress.pushed
+        else "nothing was pushed"
+    )
+    if waiting:
+        still = f"{_events(waiting)} in the outbox"
+    else:
+        still = "the outbox is empty, but the cards and keys were not all brought up to date"
+    return (
+        f"interrupted: {done}; {still}. Nothing is lost or counted twice: run "
+        "`tillpoint sync` again."
     )
 
 
@@ -298,9 +359,9 @@ def _events(count: int) -> str:
     return "1 event waits" if count == 1 else f"{count} events wait"
 
 
-def _sync_and_report(client: SyncClient, store: TerminalStore) -> int:
+def _sync_and_report(client: SyncClient, store: TerminalStore, progress: _Progress) -> int:
     try:
-        summary = sync_once(client, store, _progress)
+        summary = sync_once(client, store, progress)
     except ServerUnreachableError as exc:
         raise CommandError(
             f"{exc}. Nothing was lost: {_events(store.pending_count())} in the outbox; "

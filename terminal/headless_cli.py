@@ -17,6 +17,7 @@ from .core.headless import (
     HeadlessError,
     HeadlessTill,
     NotReadyError,
+    damage_told,
 )
 from .core.session import TerminalSession
 from .core.store import SchemaTooNewError
@@ -31,6 +32,8 @@ exit codes:
   3  the server did not answer and the terminal could not decide it offline
      (a limit, a card it has not seen): the reason says which; nothing was taken
   5  no terminal database at --data, or it is not paired
+  6  the terminal database at --data is damaged: restore it from a copy or pair the
+     till again (the message says how to look for unsynced redemptions in it)
 
 With --json, stdout holds one JSON object, also on errors: {"error": KIND, "message": ...}.
 """
@@ -126,7 +129,8 @@ def open_till(data: Path, timeout: float) -> HeadlessTill:
         raise NotReadyError(str(exc)) from None
     session = TerminalSession(path, timeout=timeout)
     try:
-        session.open()
+        with damage_told(path):
+            session.open()
     except SchemaTooNewError as exc:
         raise NotReadyError(str(exc)) from None
     return HeadlessTill(session)
@@ -139,7 +143,8 @@ def _run(
         till: HeadlessTill | None = None
         try:
             till = open_till(args.data, args.timeout)
-            answer = call(till, args)
+            with damage_told(args.data):
+                answer = call(till, args)
         except HeadlessError as exc:
             if args.json:
                 print(json.dumps(exc.document(), ensure_ascii=False))

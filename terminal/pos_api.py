@@ -28,6 +28,7 @@ from sync.cli.common import EXIT_OK, CommandError, Commands
 from .cli import DEFAULT_STORE
 from .core.headless import (
     EXIT_BAD_INPUT,
+    EXIT_DAMAGED,
     EXIT_DECLINED,
     EXIT_NOT_READY,
     EXIT_UNREACHABLE,
@@ -35,6 +36,7 @@ from .core.headless import (
     BadInputError,
     HeadlessError,
     HeadlessTill,
+    damage_told,
 )
 from .core.headless import EXIT_OK as APPROVED
 from .headless_cli import open_till
@@ -52,6 +54,7 @@ STATUS = {
     EXIT_UNREACHABLE: HTTPStatus.OK,
     EXIT_BAD_INPUT: HTTPStatus.BAD_REQUEST,
     EXIT_NOT_READY: HTTPStatus.SERVICE_UNAVAILABLE,
+    EXIT_DAMAGED: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 
@@ -184,7 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         till = self.server.till
         try:
-            answer = self._answer(till, self.path, body)
+            with damage_told(till.session.data):
+                answer = self._answer(till, self.path, body)
         except HeadlessError as exc:
             self._send(STATUS.get(exc.exit_code, HTTPStatus.BAD_REQUEST), exc.document())
             return
@@ -228,7 +232,8 @@ def register_pos_api(commands: Commands[argparse.ArgumentParser]) -> None:
         description="Serve POST /v1/redeem {code, amount?, cashier?}, /v1/balance {code} and "
         "/v1/void {reference} on 127.0.0.1, each answering the JSON `tillpoint redeem|balance|void "
         "--json` print (HTTP 200 for approved and declined alike; 400 bad input; 401 without "
-        "the token; 503 not paired). Requests need `Authorization: Bearer TOKEN`: the token "
+        "the token; 503 not paired, or its database damaged). Requests need "
+        "`Authorization: Bearer TOKEN`: the token "
         f"is {TOKEN_SETTING} when set, else the one kept in DATA.pos-api-token, made and "
         "printed on first start. Syncs in the background like the screens.",
     )

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
-from . import keys_cmd, token_cmd
 from .common import CommandError
 
 __all__ = ["CommandError", "build_parser", "main"]
@@ -21,6 +20,9 @@ PLUGIN_GROUP = "tillpoint.commands"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Imported here, inside main's Ctrl+C handling: loading the commands takes a moment.
+    from . import keys_cmd, token_cmd
+
     parser = argparse.ArgumentParser(
         prog="tillpoint",
         description="Tillpoint: gift cards and deal vouchers, redeemed at the counter, "
@@ -56,9 +58,8 @@ def _register_missing(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         code: int = args.handler(args)
     except CommandError as exc:
         print(f"tillpoint: {exc}", file=sys.stderr)

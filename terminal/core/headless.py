@@ -9,8 +9,11 @@ Tillpoint code, a bad amount, an unknown reference, an unpaired terminal) raises
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sync.money import Money, MoneyError
@@ -21,19 +24,23 @@ from .kinds import CardStatus, Mode, RedemptionKind
 from .presented import NotATokenError, Presented, present
 from .session import TerminalSession
 from .staff import Person, person_named
+from .store import DamagedStoreError, damage_named
 from .till import Verdict, VoidRefusedError
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "EXIT_DAMAGED",
     "EXIT_DECLINED",
     "EXIT_NOT_READY",
     "EXIT_OK",
     "EXIT_UNREACHABLE",
     "Answer",
     "BadInputError",
+    "DamagedError",
     "HeadlessError",
     "HeadlessTill",
     "NotReadyError",
+    "damage_told",
 ]
 
 EXIT_OK = 0  # approved, voided, or the balance is known
@@ -41,6 +48,7 @@ EXIT_DECLINED = 1  # the server said no (or policy refused the void): the reason
 EXIT_BAD_INPUT = 2  # the request itself was wrong: fix it, do not retry as is
 EXIT_UNREACHABLE = 3  # no server, and the till could not decide it offline (as `tillpoint sync`)
 EXIT_NOT_READY = 5  # no terminal database there, or the terminal is not paired
+EXIT_DAMAGED = 6  # the terminal database is damaged: restore it or pair again (as `sync`)
 
 
 class HeadlessError(Exception):
@@ -65,6 +73,23 @@ class NotReadyError(HeadlessError):
 
     kind = "not_ready"
     exit_code = EXIT_NOT_READY
+
+
+class DamagedError(HeadlessError):
+    """The terminal's database is damaged; the message says what to do."""
+
+    kind = "damaged"
+    exit_code = EXIT_DAMAGED
+
+
+@contextmanager
+def damage_told(path: Path) -> Iterator[None]:
+    """SQLite's word that the database at `path` is damaged, as a DamagedError."""
+    try:
+        with damage_named(path):
+            yield
+    except DamagedStoreError as exc:
+        raise DamagedError(str(exc)) from None
 
 
 @dataclass(frozen=True)

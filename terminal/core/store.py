@@ -51,11 +51,13 @@ from .kinds import CardStatus, Mode, RedemptionKind, VoucherStatus
 __all__ = [
     "SCHEMA_VERSION",
     "CachedCard",
+    "DamagedStoreError",
     "JournalEntry",
     "KeptReceipt",
     "Pairing",
     "SchemaTooNewError",
     "TerminalStore",
+    "damage_named",
 ]
 
 # The schema grows by steps: step N takes a database from version N-1 to N, in the
@@ -123,10 +125,49 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
+# How long a connection waits for another process's write transaction on the same file (a
+# POS script running `tillpoint redeem` several times at once, `tillpoint sync` beside the
+# app) before giving up: a pulled page is the longest writer, well under a second.
+BUSY_TIMEOUT = 30.0
+
 
 class SchemaTooNewError(Exception):
     """The database was written by a newer Tillpoint than this one; the message says what
     to do. Nothing in the file was changed."""
+
+
+_COUNT_THE_OUTBOX = "`sqlite3 recovered.db 'SELECT count(*) FROM outbox'`"
+
+
+class DamagedStoreError(Exception):
+    """The terminal's database is not a database any more (truncated, overwritten): the
+    message says so, what to do, and how to look for unsynced redemptions in it."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(
+            f"the terminal database at {path} is damaged ({problem}): restore it from a "
+            "copy, or pair the till again into a new --data file. Keep this one: its outbox "
+            "may hold redemptions approved offline and not synced yet; look with `sqlite3 "
+            f"{path} .recover | sqlite3 recovered.db` and {_COUNT_THE_OUTBOX} "
+            '(docs/terminal.md, "A damaged till database")'
+        )
+        self.path = path
+
+
+# SQLite's primary result codes for a file that is not a sound database.
+_DAMAGED = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+
+@contextmanager
+def damage_named(path: Path) -> Iterator[None]:
+    """Turn SQLite's word that the file at `path` is damaged into a DamagedStoreError;
+    other errors (a locked file, a full disk) pass as they are."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _DAMAGED:
+            raise
+        raise DamagedStoreError(path, str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -177,6 +218,19 @@ def _cashier(cashier_id: str | None) -> dict[str, str]:
     return {} if cashier_id is None else {"cashier_id": cashier_id}
 
 
+# A pushed gift-card redemption (or void) of the outbox, by event id, moved into the card's
+# cached balance.
+_TAKEN_INTO_THE_CACHE = """
+    UPDATE cards SET balance_minor = balance_minor - (
+        SELECT CASE type WHEN 'redemption_void' THEN -1 ELSE 1 END
+            * json_extract(payload, '$.amount_minor')
+        FROM outbox WHERE id = :event)
+    WHERE id = (
+        SELECT json_extract(payload, '$.card_id') FROM outbox
+        WHERE id = :event AND type IN ('gift_card_redemption', 'redemption_void'))
+"""
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -200,7 +254,8 @@ class TerminalStore:
         self._idle: list[sqlite_utils.Database] = []  # handed back by threads that are done
         self._generation = 0  # moves on at close(): a thread's older connection is closed
         try:
-            self._migrate()
+            with damage_named(path):
+                self._migrate()
         except BaseException:
             self.close()
             raise
@@ -219,7 +274,9 @@ class TerminalStore:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
         connection.execute("PRAGMA synchronous=FULL")
         db = sqlite_utils.Database(connection)
         with self._lock:
@@ -282,7 +339,13 @@ class TerminalStore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One write transaction, taken up front so two writers never interleave."""
+        """One write transaction, taken up front so two writers never interleave: other
+        threads wait on the lock, other processes on SQLite's (BEGIN IMMEDIATE, up to
+        BUSY_TIMEOUT). Inside one, a nested call is part of it: a decision can read, check
+        and write in one transaction through methods that each write in one."""
+        if self.db.conn.in_transaction:
+            yield
+            return
         with self._writing:
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -351,19 +414,41 @@ class TerminalStore:
         return None if text is None else dict(json.loads(text))
 
     def cache_card(
-        self, card_id: str, currency: str, server_balance: int, status: CardStatus
+        self,
+        card_id: str,
+        currency: str,
+        server_balance: int,
+        status: CardStatus,
+        *,
+        asked_at: str | None = None,
     ) -> None:
-        """What the server last said of a card (its balance before our pending events)."""
-        self.db.table("cards").upsert(
+        """What the server last said of a card (its balance before our pending events).
+
+        `asked_at` (from `moment()`, taken before the request went out) is for an answer to
+        a request: when the card was cached again meanwhile (another process's answer, a
+        pull), the two answers may have crossed on the way, so the lower balance is kept
+        until the next pull rather than one the card no longer holds."""
+        self.db.execute(
+            "INSERT INTO cards (id, currency, balance_minor, status, synced_at) "
+            "VALUES (:id, :currency, :balance, :status, :now) "
+            "ON CONFLICT (id) DO UPDATE SET currency = excluded.currency, "
+            "status = excluded.status, synced_at = excluded.synced_at, balance_minor = "
+            "CASE WHEN cards.synced_at > :asked_at "
+            "THEN min(cards.balance_minor, excluded.balance_minor) "
+            "ELSE excluded.balance_minor END",
             {
                 "id": card_id,
                 "currency": currency,
-                "balance_minor": server_balance,
-                "status": status,
-                "synced_at": _now(),
+                "balance": server_balance,
+                "status": status.value,
+                "now": _now(),
+                "asked_at": asked_at,  # NULL compares as never: the answer is the latest word
             },
-            pk="id",
         )
+
+    def moment(self) -> str:
+        """Now, as the cache stamps what it writes: for `cache_card(asked_at=…)`."""
+        return _now()
 
     def card(self, card_id: str) -> CachedCard | None:
         """The card as this terminal sees it: the server's balance minus what this terminal
@@ -838,7 +923,11 @@ class TerminalStore:
         return int(self.db.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
     def acknowledge(self, results: list[EventResult]) -> None:
-        """Drop events the server answered; keep rejected ones aside, with the reason."""
+        """Drop events the server answered; keep rejected ones aside, with the reason.
+
+        A redemption or void the server took is in the card's balance there, but not yet in
+        the one cached here: it moves into it now, so that until the next pull (the server
+        may stop answering right after the push) the card does not show that amount again."""
         with self.transaction():
             for result in results:
                 if result.status is EventStatus.REJECTED:
@@ -847,6 +936,8 @@ class TerminalStore:
                         "occurred_at, payload, ?, ? FROM outbox WHERE id = ?",
                         [result.detail, _now(), result.id],
                     )
+                else:
+                    self.db.execute(_TAKEN_INTO_THE_CACHE, {"event": result.id})
                 self.db.execute("DELETE FROM outbox WHERE id = ?", [result.id])
 
     def rejected(self) -> list[tuple[str, str]]:

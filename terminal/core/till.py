@@ -85,24 +85,32 @@ class Till:
             # terminal answers on its own, offering what it knows the card holds.
             return self._offline(lambda: self._too_much(token, amount_minor))
         key = str(uuid.uuid4())
+        asked_at = self.store.moment()
         try:
             answer = self.client.redeem_online(token, amount_minor, key, self._cashier_id)
         except ServerUnreachableError:
             return self._offline(lambda: self._card_offline(token, amount_minor, key))
         except ServerRefusedError as refused:
-            return self._card_refused(token, amount_minor, refused)
+            return self._card_refused(token, amount_minor, refused, asked_at)
         after = answer.balance_after.money()
-        self.store.cache_card(answer.card_id, after.currency.code, after.minor, CardStatus.ACTIVE)
         amount = answer.amount.money()
-        self.store.note_redemption(
-            RedemptionKind.GIFT_CARD,
-            answer.card_id,
-            amount,
-            Mode.ONLINE,
-            after,
-            key,
-            self._cashier_name,
-        )
+        with self.store.transaction():
+            self.store.cache_card(
+                answer.card_id,
+                after.currency.code,
+                after.minor,
+                CardStatus.ACTIVE,
+                asked_at=asked_at,
+            )
+            self.store.note_redemption(
+                RedemptionKind.GIFT_CARD,
+                answer.card_id,
+                amount,
+                Mode.ONLINE,
+                after,
+                key,
+                self._cashier_name,
+            )
         return Verdict(
             True,
             Mode.ONLINE,
@@ -113,7 +121,9 @@ class Till:
             operation_id=answer.id,
         )
 
-    def _card_refused(self, token: str, amount_minor: int, refused: ServerRefusedError) -> Verdict:
+    def _card_refused(
+        self, token: str, amount_minor: int, refused: ServerRefusedError, asked_at: str
+    ) -> Verdict:
         """The server said no: in the cashier's words, offering what the card holds when
         the amount was more than that."""
         try:
@@ -126,7 +136,9 @@ class Till:
         amount = Money.of(amount_minor, claims.currency)
         holds = refused.answer.balance_minor
         if holds is not None:
-            self.store.cache_card(card_id, claims.currency, holds, CardStatus.ACTIVE)
+            self.store.cache_card(
+                card_id, claims.currency, holds, CardStatus.ACTIVE, asked_at=asked_at
+            )
         elif refused.status == 422:  # more than any redemption: what this terminal knows
             card = self.store.card(card_id)
             holds = None if card is None else card.balance_minor
@@ -157,29 +169,38 @@ class Till:
     def _card_offline(self, token: str, amount_minor: int, key: str) -> Verdict:
         claims = self._verified(token, Kind.GIFT_CARD)
         card_id = id_text(claims.subject)
-        card = self.store.card(card_id)
-        if card is None:
-            raise _Refused(
-                "Offline, and this card has not been seen by this terminal yet: "
-                "take another payment method."
+        # The balance and limits are read, checked and written in one write transaction:
+        # another process or thread on this till's file waits, then sees this redemption.
+        with self.store.transaction():
+            card = self.store.card(card_id)
+            if card is None:
+                raise _Refused(
+                    "Offline, and this card has not been seen by this terminal yet: "
+                    "take another payment method."
+                )
+            if card.status is not CardStatus.ACTIVE:
+                raise _Refused(f"Offline, and the card is {card.status}.")
+            if amount_minor > card.balance_minor:
+                if card.balance_minor <= 0:
+                    raise _Refused("Offline, and the card is empty: take another payment method.")
+                holds = Money.of(card.balance_minor, card.currency)
+                asked = Money.of(amount_minor, card.currency)
+                raise _Refused(
+                    f"Offline, the card holds {holds.format()}, less than {asked.format()}.", holds
+                )
+            self._within_limits(card_id, card.currency, amount_minor)
+            event = self.store.record_offline_redemption(card, amount_minor, key, self._cashier_id)
+            after = Money.of(card.balance_minor - amount_minor, card.currency)
+            amount = Money.of(amount_minor, card.currency)
+            self.store.note_redemption(
+                RedemptionKind.GIFT_CARD,
+                card_id,
+                amount,
+                Mode.OFFLINE,
+                after,
+                key,
+                self._cashier_name,
             )
-        if card.status is not CardStatus.ACTIVE:
-            raise _Refused(f"Offline, and the card is {card.status}.")
-        if amount_minor > card.balance_minor:
-            if card.balance_minor <= 0:
-                raise _Refused("Offline, and the card is empty: take another payment method.")
-            holds = Money.of(card.balance_minor, card.currency)
-            asked = Money.of(amount_minor, card.currency)
-            raise _Refused(
-                f"Offline, the card holds {holds.format()}, less than {asked.format()}.", holds
-            )
-        self._within_limits(card_id, card.currency, amount_minor)
-        event = self.store.record_offline_redemption(card, amount_minor, key, self._cashier_id)
-        after = Money.of(card.balance_minor - amount_minor, card.currency)
-        amount = Money.of(amount_minor, card.currency)
-        self.store.note_redemption(
-            RedemptionKind.GIFT_CARD, card_id, amount, Mode.OFFLINE, after, key, self._cashier_name
-        )
         return Verdict(
             True,
             Mode.OFFLINE,
@@ -219,17 +240,24 @@ class Till:
     def _voucher_offline(self, token: str, key: str) -> Verdict:
         claims = self._verified(token, Kind.VOUCHER)
         voucher_id = id_text(claims.subject)
-        if self.store.voucher_used(voucher_id):
-            raise _Refused("This voucher has already been used: it works once.")
         face = claims.face_value
         assert face is not None  # a voucher's claims always carry it
-        self._within_limits(voucher_id, face.currency.code, face.minor)
-        event = self.store.record_offline_voucher(
-            voucher_id, face.minor, face.currency.code, key, self._cashier_id
-        )
-        self.store.note_redemption(
-            RedemptionKind.VOUCHER, voucher_id, face, Mode.OFFLINE, None, key, self._cashier_name
-        )
+        with self.store.transaction():  # as for a card: once per till, whoever else is on it
+            if self.store.voucher_used(voucher_id):
+                raise _Refused("This voucher has already been used: it works once.")
+            self._within_limits(voucher_id, face.currency.code, face.minor)
+            event = self.store.record_offline_voucher(
+                voucher_id, face.minor, face.currency.code, key, self._cashier_id
+            )
+            self.store.note_redemption(
+                RedemptionKind.VOUCHER,
+                voucher_id,
+                face,
+                Mode.OFFLINE,
+                None,
+                key,
+                self._cashier_name,
+            )
         return Verdict(
             True,
             Mode.OFFLINE,
@@ -262,7 +290,13 @@ class Till:
                 f"Only redemptions of the last {minutes} minutes can be voided here: "
                 "the owner can refund it from the Tillpoint app."
             )
-        self.store.record_void(entry, self._cashier_id)
+        # Read again in the transaction that queues the void: two voids of one redemption at
+        # once (two processes) would put its amount back on the card here twice.
+        with self.store.transaction():
+            current = self.store.journal_entry(entry.attempt_key)
+            if current is not None and current.voided:
+                raise VoidRefusedError("That redemption is already voided.")
+            self.store.record_void(entry, self._cashier_id)
         return entry.amount
 
     # -- what both share ----------------------------------------------------------------
