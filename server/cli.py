@@ -118,7 +118,9 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         description="Invoice new periods and the day before's changes, collect and retry "
         "payments, apply tier changes whose grace is over, suspend businesses whose payment "
         "grace ended. Safe to run twice for a day, and from several processes at once. The "
-        "server also runs it on its own every TILLPOINT_BILLING_INTERVAL_SECONDS.",
+        "server also runs it on its own every TILLPOINT_BILLING_INTERVAL_SECONDS. Exit 0: "
+        "all billed; 1: some businesses not billed (each printed); 2: a setting is wrong; "
+        "70: a fault (its traceback printed).",
     )
     _add_database_options(billing)
     billing.add_argument("--at", help="run for this date, YYYY-MM-DD (default: today, UTC)")

@@ -207,3 +207,35 @@ def test_the_job_runner_runs_jobs_each_round_and_billing_once_an_interval(tmp_pa
     assert lines.count("server run-jobs") >= 3
     assert lines.count("server billing-run") == 1
     assert heartbeat.exists()
+
+
+def test_the_job_runner_is_unhealthy_while_billing_crashes(tmp_path):
+    """billing-run crashing (exit 70) is not "some businesses not billed" (exit 1): no
+    heartbeat, and billing is tried again at the next round rather than an interval on."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    fake = bin_dir / "tillpoint"
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n[ "$2" = billing-run ] && exit 70\nexit 0\n')
+    fake.chmod(0o755)
+    heartbeat = tmp_path / "heartbeat"
+    runner = subprocess.Popen(
+        ["sh", str(DEPLOY / "jobs.sh")],
+        env={
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "JOBS_INTERVAL_SECONDS": "1",
+            "BILLING_INTERVAL_SECONDS": "3600",
+            "HEARTBEAT": str(heartbeat),
+        },
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if calls.exists() and calls.read_text().count("billing-run") >= 2:
+                break
+            time.sleep(0.1)
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        runner.wait(timeout=5)
+    assert calls.read_text().splitlines().count("server billing-run") >= 2
+    assert not heartbeat.exists()

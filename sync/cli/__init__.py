@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from .common import CommandError
+
+EXIT_FAULT = 70  # sysexits' EX_SOFTWARE: an error no command foresaw
 
 __all__ = ["CommandError", "build_parser", "main"]
 
@@ -71,4 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Read by `head` or the like, which has seen enough: not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception:
+        # Not a refusal the command foresaw: a fault, said as one, and an exit code of its
+        # own, so that a script (the job runner) never takes it for a documented outcome.
+        traceback.print_exc()
+        print(
+            f"tillpoint: this is a fault in Tillpoint, not in what was asked: the traceback "
+            f"above says where (exit {EXIT_FAULT}); the command may be run again",
+            file=sys.stderr,
+        )
+        return EXIT_FAULT
     return code

@@ -88,3 +88,19 @@ def test_ctrl_c_while_loading_the_commands_is_not_a_traceback(monkeypatch, capsy
     monkeypatch.setattr(sync.cli, "build_parser", loading)
     assert main(["sync"]) == EXIT_INTERRUPTED
     assert capsys.readouterr().err == "tillpoint: interrupted\n"
+
+
+def test_a_fault_no_command_foresaw_is_said_as_one_with_an_exit_code_of_its_own(
+    monkeypatch, capsys
+):
+    """A crash is not exit 1, which billing-run uses for "some businesses not billed": the
+    job runner would take it for a run that worked."""
+
+    def crashing() -> object:
+        raise RuntimeError("column invoices.paid_at does not exist")
+
+    monkeypatch.setattr(sync.cli, "build_parser", crashing)
+    assert main(["server", "billing-run"]) == sync.cli.EXIT_FAULT == 70
+    err = capsys.readouterr().err
+    assert "RuntimeError: column invoices.paid_at does not exist" in err  # where, for a fix
+    assert err.splitlines()[-1].startswith("tillpoint: this is a fault in Tillpoint")
