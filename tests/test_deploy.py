@@ -176,13 +176,19 @@ def test_the_entrypoint_reads_settings_from_secret_files(tmp_path):
     assert "TILLPOINT_X_FILE" in missing.stderr
 
 
-def test_the_job_runner_runs_jobs_each_round_and_billing_once_an_interval(tmp_path):
+def run_the_job_runner(
+    tmp_path, billing_exit: int, until: str, times: int
+) -> tuple[list[str], bool]:
+    """jobs.sh every second, over a `tillpoint` that records its calls and whose billing-run
+    exits `billing_exit`, until `until` was called `times` times: the calls, and whether the
+    heartbeat was touched."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "calls"
     fake = bin_dir / "tillpoint"
-    # billing-run exits 1 (some businesses not billed): the runner carries on, healthy.
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n[ "$2" = billing-run ] && exit 1\nexit 0\n')
+    fake.write_text(
+        f'#!/bin/sh\necho "$*" >> {calls}\n[ "$2" = billing-run ] && exit {billing_exit}\nexit 0\n'
+    )
     fake.chmod(0o755)
     heartbeat = tmp_path / "heartbeat"
     runner = subprocess.Popen(
@@ -197,45 +203,26 @@ def test_the_job_runner_runs_jobs_each_round_and_billing_once_an_interval(tmp_pa
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if calls.exists() and calls.read_text().count("run-jobs") >= 3:
+            if calls.exists() and calls.read_text().count(until) >= times:
                 break
             time.sleep(0.1)
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(timeout=5)
-    lines = calls.read_text().splitlines()
+    return calls.read_text().splitlines(), heartbeat.exists()
+
+
+def test_the_job_runner_runs_jobs_each_round_and_billing_once_an_interval(tmp_path):
+    # billing-run exits 1 (some businesses not billed): the runner carries on, healthy.
+    lines, healthy = run_the_job_runner(tmp_path, 1, "run-jobs", 3)
     assert lines.count("server run-jobs") >= 3
     assert lines.count("server billing-run") == 1
-    assert heartbeat.exists()
+    assert healthy
 
 
 def test_the_job_runner_is_unhealthy_while_billing_crashes(tmp_path):
     """billing-run crashing (exit 70) is not "some businesses not billed" (exit 1): no
     heartbeat, and billing is tried again at the next round rather than an interval on."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    calls = tmp_path / "calls"
-    fake = bin_dir / "tillpoint"
-    fake.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n[ "$2" = billing-run ] && exit 70\nexit 0\n')
-    fake.chmod(0o755)
-    heartbeat = tmp_path / "heartbeat"
-    runner = subprocess.Popen(
-        ["sh", str(DEPLOY / "jobs.sh")],
-        env={
-            "PATH": f"{bin_dir}:{os.environ['PATH']}",
-            "JOBS_INTERVAL_SECONDS": "1",
-            "BILLING_INTERVAL_SECONDS": "3600",
-            "HEARTBEAT": str(heartbeat),
-        },
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if calls.exists() and calls.read_text().count("billing-run") >= 2:
-                break
-            time.sleep(0.1)
-    finally:
-        runner.send_signal(signal.SIGTERM)
-        runner.wait(timeout=5)
-    assert calls.read_text().splitlines().count("server billing-run") >= 2
-    assert not heartbeat.exists()
+    lines, healthy = run_the_job_runner(tmp_path, 70, "billing-run", 2)
+    assert lines.count("server billing-run") >= 2
+    assert not healthy

@@ -21,7 +21,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ..events import Event, EventCounter, events_after, head_position
 from ..ids import ID_LENGTH
 
-__all__ = ["LogCursor", "businesses_behind", "insert_for", "read_new_events", "start_at_head"]
+__all__ = [
+    "LogCursor",
+    "businesses_behind",
+    "insert_for",
+    "locked",
+    "read_new_events",
+    "start_at_head",
+]
 
 _INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
@@ -57,7 +64,9 @@ def businesses_behind(
     return session.execute(query).scalars().all()
 
 
-def _locked(session: Session, cursor: type[Cursor], business_id: str) -> Cursor:
+def locked(session: Session, cursor: type[Cursor], business_id: str) -> Cursor:
+    """The reader's cursor on the business's log, locked until the commit (made at 0 when
+    the business has none yet)."""
     session.execute(
         insert_for(session)(cursor)
         .values(business_id=business_id, position=0)
@@ -86,7 +95,7 @@ def read_new_events(
     read = 0
     for business_id in behind:
         with sessions() as session:
-            row = _locked(session, cursor, business_id)
+            row = locked(session, cursor, business_id)
             events = events_after(session, business_id, row.position, batch)
             if events:
                 write(session, events)
@@ -99,5 +108,5 @@ def read_new_events(
 def start_at_head(session: Session, cursor: type[LogCursor], business_id: str) -> None:
     """Move the business's cursor to its log's head (in the caller's transaction): what
     happened before is never read."""
-    row = _locked(session, cursor, business_id)
+    row = locked(session, cursor, business_id)
     row.position = max(row.position, head_position(session, business_id))

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from ..db import page_of, rowcount
 from ..events import Event
-from ..outbox import Delivery, insert_for
+from ..outbox import Delivery
+from ..outbox.cursors import locked
 from ..pages import PageRequest
 from .models import (
     EndpointStatus,
@@ -66,19 +67,8 @@ def read_up_to(session: Session, endpoint_ids: Sequence[str], position: int) -> 
 
 
 def locked_cursor(session: Session, business_id: str) -> WebhookCursor:
-    """The reader's cursor on the business's log, locked until the commit (made at 0 when
-    the business has none yet)."""
-    session.execute(
-        insert_for(session)(WebhookCursor)
-        .values(business_id=business_id, position=0)
-        .on_conflict_do_nothing(index_elements=[WebhookCursor.business_id])
-    )
-    return session.scalars(
-        select(WebhookCursor)
-        .where(WebhookCursor.business_id == business_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    """The reader's cursor on the business's log, locked until the commit."""
+    return locked(session, WebhookCursor, business_id)
 
 
 def last_position_before(
