@@ -49,6 +49,9 @@ T = TypeVar("T")
 # running one is bounded by its requests' time-outs; this only keeps a stuck one from
 # holding every later one).
 SYNC_WAIT = 60.0
+# How long closing waits for the listening thread to be out of the database (a stream
+# being opened ends at its timeout).
+LISTEN_STOP_SECONDS = 10.0
 
 
 class OwnerError(Exception):
@@ -101,6 +104,10 @@ class TerminalSession:
         self._sync_runs = 0  # syncs started so far (each `sync_once`)
         self._last_run: tuple[PushSummary | None, str] = (None, "")  # the last one's result
         self._listening: Listening | None = None
+        # Set while no thread is inside `listen`: `close` waits for it before it closes the
+        # database, which the listening thread reads (its cursor) until it is out.
+        self._not_listening = threading.Event()
+        self._not_listening.set()
         self._closed = False
         self._online: bool | None = None
         self._last_error: str | None = None
@@ -437,11 +444,13 @@ class TerminalSession:
             if self._closed:
                 return
             self._listening = listening
+            self._not_listening.clear()
         try:
             listening.run()
         finally:
             client.close()
             self.release()
+            self._not_listening.set()
 
     @property
     def listening(self) -> bool:
@@ -491,6 +500,9 @@ class TerminalSession:
             listening, self._listening = self._listening, None
         if listening is not None:
             listening.stop()
+        # A stopped stream ends its read at once; the wait is for a thread caught between
+        # two reads of the cursor, which a database closed under it could crash.
+        self._not_listening.wait(LISTEN_STOP_SECONDS)
         self.release()
         with self._lock:
             store, self._store = self._store, None
