@@ -304,11 +304,19 @@ def _database(settings: Settings) -> Engine:
 def _keyring(settings: Settings) -> Keyring:
     """The issuer keys (a first one made if there are none, and no card or voucher in the
     database); a folder that cannot be written, or is damaged, is a sentence, not a traceback."""
+    engine = _database(settings)  # first: a wrong data folder gets no keys made in it
+    try:
+        return _keyring_beside(settings, engine)
+    finally:
+        engine.dispose()
+
+
+def _keyring_beside(settings: Settings, engine: Engine) -> Keyring:
+    """The issuer keys of the database `engine` opens (`_keyring`), in sentences."""
     from .keys.keyring import KeyringError
     from .keys.startup import open_keyring
 
     folder = settings.effective_keys_dir
-    engine = _database(settings)  # first: a wrong data folder gets no keys made in it
     try:
         return open_keyring(folder, engine)
     except KeyringError as exc:
@@ -318,8 +326,6 @@ def _keyring(settings: Settings) -> Keyring:
             f"cannot open the issuer keys in {folder} ({exc.strerror or exc}): pass --data-dir "
             "with the server's data folder, or set TILLPOINT_KEYS_DIR"
         ) from None
-    finally:
-        engine.dispose()
 
 
 def migrate_database(args: argparse.Namespace) -> int:
@@ -614,33 +620,34 @@ def _check_start(settings: Settings) -> None:
     from .payments import UnknownGatewayError, make_gateway
     from .sharedstate import StateUnavailableError, open_state
 
-    engine = _database(settings)
+    engine = _database(settings)  # opened once for every check that reads it
     try:
         with engine.connect() as connection:
             mismatch = schema_problem(connection)
         if mismatch is not None:
             raise CommandError(mismatch.detail)
         _check_prices(make_sessionmaker(engine), settings)  # made once, not by every worker
+        try:
+            read_secret(settings.jwt_secret, settings.jwt_secret_path, settings.jwt_secret_file)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        except OSError as exc:
+            raise CommandError(
+                f"cannot make the JWT secret {settings.jwt_secret_file} ({exc.strerror or exc}):"
+                " pass --data-dir with a folder this user can write to, or set "
+                "TILLPOINT_JWT_SECRET"
+            ) from None
+        try:
+            make_gateway(settings)
+        except UnknownGatewayError as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            open_state(settings)
+        except StateUnavailableError as exc:
+            raise CommandError(str(exc)) from None
+        _keyring_beside(settings, engine)  # its first key made once, not by every worker
     finally:
         engine.dispose()
-    try:
-        read_secret(settings.jwt_secret, settings.jwt_secret_path, settings.jwt_secret_file)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from None
-    except OSError as exc:
-        raise CommandError(
-            f"cannot make the JWT secret {settings.jwt_secret_file} ({exc.strerror or exc}): "
-            "pass --data-dir with a folder this user can write to, or set TILLPOINT_JWT_SECRET"
-        ) from None
-    try:
-        make_gateway(settings)
-    except UnknownGatewayError as exc:
-        raise CommandError(str(exc)) from None
-    try:
-        open_state(settings)
-    except StateUnavailableError as exc:
-        raise CommandError(str(exc)) from None
-    _keyring(settings)  # its first key made once, not by every worker
 
 
 def _serve_metrics(settings: Settings, port: int, workers: int) -> None:

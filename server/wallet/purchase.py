@@ -26,6 +26,7 @@ from ..fraud.models import FraudEvent
 from ..ids import make_id
 from ..keys.keyring import Keyring
 from ..payments import PaymentGateway, payment_card_key, take_payment
+from ..wording import possessive
 from . import cards
 from .limits import MoneyLimits
 from .models import GiftCard, PaymentRefund
@@ -105,7 +106,7 @@ def buy_card(session: Session, sales: Sales, business: Business, sale: CardSale)
     except BusinessLiabilityLimit as refused:
         owe_back(
             refused, sales.gateway, Paid(reference, amount, sale.payment_key),
-            f"{business.name}'s gift cards reached their limit while it was paid",
+            f"{possessive(business.name)} gift cards reached their limit while it was paid",
         )  # fmt: skip
         raise
     return cards.issue_card(session, sales.keyring, business, sale.owner_id, amount, reference)
