@@ -103,6 +103,8 @@ class WebhookDeliverer:
             if not still_held(row, worker, self.clock()):
                 return None  # the lease ran out before its turn: another worker has it
             endpoint = session.get_one(WebhookEndpoint, row.endpoint_id)
+            if endpoint.status is EndpointStatus.DELETED:
+                return None  # deleted since the claim: its deliveries were given up
             at = self.clock()
             job = _Job(
                 row.id,

@@ -29,6 +29,7 @@ BODY_KEPT = 2048  # characters of a response body the attempt log keeps
 class EndpointStatus(enum.StrEnum):
     ENABLED = "enabled"
     DISABLED = "disabled"
+    DELETED = "deleted"  # its owner deleted it: the API no longer finds it
 
 
 class AttemptOutcome(enum.StrEnum):

@@ -25,6 +25,7 @@ from .models import (
 __all__ = [
     "attempts",
     "deliveries",
+    "drop_waiting",
     "enabled_endpoints",
     "endpoint",
     "endpoints",
@@ -43,7 +44,10 @@ def endpoints(
     session: Session, business_id: str, asked: PageRequest
 ) -> tuple[list[WebhookEndpoint], int]:
     """One page of the business's endpoints, oldest first, and how many it has."""
-    query = select(WebhookEndpoint).where(WebhookEndpoint.business_id == business_id)
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.business_id == business_id,
+        WebhookEndpoint.status != EndpointStatus.DELETED,
+    )
     return page_of(session, query.order_by(WebhookEndpoint.created_at, WebhookEndpoint.id), asked)
 
 
@@ -135,8 +139,27 @@ def others_enabled(session: Session, business_id: str, endpoint_id: str) -> bool
 
 
 def endpoint(session: Session, business_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+    """The business's endpoint, unless it was deleted."""
     found = session.get(WebhookEndpoint, endpoint_id)
-    return found if found is not None and found.business_id == business_id else None
+    if found is None or found.business_id != business_id:
+        return None
+    return None if found.status is EndpointStatus.DELETED else found
+
+
+def drop_waiting(session: Session, endpoint_id: str, reason: str) -> int:
+    """Give up every pending delivery of the endpoint; how many. One a worker is sending
+    this moment is settled by its attempt."""
+    return rowcount(
+        session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.endpoint_id == endpoint_id,
+                WebhookDelivery.status == Delivery.PENDING,
+            )
+            .values(status=Delivery.FAILED, last_error=reason)
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 def deliveries(

@@ -113,6 +113,20 @@ def update_endpoint(
     return EndpointPublic.of(endpoint)
 
 
+@router.delete(
+    ENDPOINT,
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a webhook endpoint: it is sent nothing more, what waited is given up",
+    responses=PROBLEM_RESPONSES,
+)
+def delete_endpoint(
+    business_id: str, endpoint_id: str, user: CurrentUser, session: SessionDep
+) -> None:
+    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    service.remove(session, endpoint, utcnow())
+    session.commit()
+
+
 @router.get(
     ENDPOINT + "/secret",
     summary="The endpoint's signing secret (and the one rotated out, while it still signs)",

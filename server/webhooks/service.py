@@ -35,6 +35,7 @@ __all__ = [
     "disable_for_failure",
     "endpoint_of",
     "register",
+    "remove",
     "resend",
     "rotate_secret",
     "send_test",
@@ -187,6 +188,18 @@ def update(
     return endpoint
 
 
+def remove(session: Session, endpoint: WebhookEndpoint, now: datetime) -> None:
+    """Its owner deletes the endpoint: it is sent nothing more (what waited is given up),
+    its secret is forgotten, and the API no longer finds it or its delivery log. The row
+    stays, so a worker sending it this moment settles its attempt."""
+    endpoint.status = EndpointStatus.DELETED
+    endpoint.disabled_at, endpoint.disabled_reason = now, "deleted by its owner"
+    endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_until = "", None, None
+    endpoint.updated_at = now
+    repository.drop_waiting(session, endpoint.id, "its endpoint was deleted: not sent")
+    session.flush()
+
+
 def rotate_secret(session: Session, endpoint: WebhookEndpoint, now: datetime) -> WebhookEndpoint:
     """A new secret signs from now on; the old one signs beside it for `SECRET_OVERLAP`
     (a secret rotated out earlier stops at once)."""
@@ -268,7 +281,7 @@ def disable_for_failure(
     """The server disables an endpoint that is gone or keeps failing; its owner is told
     (through the event log: a notification)."""
     endpoint = session.get_one(WebhookEndpoint, endpoint_id, with_for_update=True)
-    if endpoint.status is EndpointStatus.DISABLED:
+    if endpoint.status is not EndpointStatus.ENABLED:
         return
     endpoint.status = EndpointStatus.DISABLED
     endpoint.disabled_at, endpoint.disabled_reason = now, reason

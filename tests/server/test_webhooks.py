@@ -707,3 +707,42 @@ def test_what_waited_longer_than_the_delivery_log_is_kept_is_not_sent(
     statuses = sorted((d["status"], d["last_error"]) for d in _deliveries(shop, endpoint))
     assert [s for s, _ in statuses] == ["failed", "sent"]
     assert "waited more than 30 days" in statuses[0][1]
+
+
+def test_an_owner_deletes_an_endpoint_and_it_is_sent_nothing_more(
+    client, worker, clock, receiver, shop, customer
+):
+    kept = _register(shop, receiver.url, description="kept")
+    gone = _register(shop, receiver.url, description="to delete")
+    receiver.answer(500, "down")
+    receiver.answer(500, "down")
+    _bought(customer, shop)
+    assert worker.run_once().delivery.retrying == 2  # both wait for a retry
+
+    path = f"{_base(shop)}/{gone['id']}"
+    deleted = shop.owner.delete(path)
+    assert deleted.status_code == 204, deleted.text
+    for url in (path, f"{path}/secret", f"{path}/deliveries"):
+        response = shop.owner.get(url)
+        assert response.status_code == 404, url
+        assert response.json()["type"].endswith("/webhook-endpoint-not-found")
+    assert shop.owner.delete(path).status_code == 404
+    assert _patch(shop.owner, path, {"enabled": True}).status_code == 404
+    listed = shop.owner.get(_base(shop)).json()
+    assert [e["id"] for e in listed["items"]] == [kept["id"]]
+    assert listed["total"] == 1
+
+    clock.advance(hours=1)
+    _bought(customer, shop)
+    assert worker.run_once().delivery.sent == 2  # the kept endpoint's two; none of the other's
+    assert {r.json()["type"] for r in receiver.received[-2:]} == {"card.created"}
+    assert len(receiver.received) == 4  # two failed tries at first, then the kept two
+
+
+def test_another_business_owner_cannot_delete_the_endpoint(client, shop, receiver):
+    endpoint = _register(shop, receiver.url)
+    other = open_shop(client, "Other Shop")
+    path = f"/api/v1/businesses/{other.business_id}/webhook-endpoints/{endpoint['id']}"
+    assert other.owner.delete(path).status_code == 404
+    mine = f"{_base(shop)}/{endpoint['id']}"
+    assert shop.owner.get(mine).json()["status"] == "enabled"
