@@ -455,7 +455,7 @@ def refund(
             business,
             body.redemption_id,
             amount,
-            body.reason or "refund",
+            body.reason,
             request.app.state.money_limits,
             card_id=body.card_id,
             origin=Origin(cashier_id=user.id),  # the owner who refunded

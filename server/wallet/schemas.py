@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from sync.wire import MAX_AMOUNT as MAX_AMOUNT
-from sync.wire import CardNumber, Line, MoneyPublic, Prose
+from sync.wire import CardNumber, Line, MoneyPublic, Name
 from sync.wire import RedemptionPublic as RedemptionPublic  # a terminal reads it too
 
 from ..pages import Page
@@ -66,7 +66,9 @@ class RefundRequest(Body):
         default=None, max_length=22, description="optional: the redemption's card, checked"
     )
     amount_minor: int = Field(strict=True, gt=0, le=MAX_AMOUNT)
-    reason: Prose = Field(default="", max_length=200)
+    reason: Name = Field(
+        max_length=200, description="why, in a few words: the card's history shows it"
+    )
 
 
 class CardTransferRequest(Body):

@@ -228,7 +228,7 @@ CASES = {
         "POST /api/v1/businesses/{business_id}/refunds",
         lambda w, a: a.post(
             f"{biz(w)}/refunds",
-            {"redemption_id": w.redemption["id"], "amount_minor": 1},
+            {"redemption_id": w.redemption["id"], "amount_minor": 1, "reason": "returned"},
             key=new_key(),
         ),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
@@ -1217,6 +1217,12 @@ def webhook_path(world, tail=""):
     return f"{biz(world)}/webhook-endpoints/{world.webhook['id']}{tail}"
 
 
+def fresh_webhook(world):
+    """A new webhook endpoint of shop A, registered by its owner, for one actor to delete."""
+    body = {"url": "https://93.184.215.14/hooks", "event_types": ["card.created"]}
+    return world.actors["owner_a"].post(f"{biz(world)}/webhook-endpoints", body).json()["id"]
+
+
 WEBHOOK_CASES = {
     "list the event types": Case(
         "GET /api/v1/webhooks/event-types",
@@ -1247,6 +1253,11 @@ WEBHOOK_CASES = {
             webhook_path(w), json={"description": "changed"}, headers=a.headers
         ),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
+    ),
+    "delete a webhook endpoint": Case(
+        "DELETE /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}",
+        lambda w, a: a.delete(f"{biz(w)}/webhook-endpoints/{fresh_webhook(w)}"),
+        expect(rest=403, anonymous=401, owner_a=204, admin=204),
     ),
     "read a webhook secret": Case(
         "GET /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}/secret",

@@ -233,7 +233,7 @@ def test_cashiers_cannot_refund(shop, card):
     spent = shop.redeem(2000, card_id=card["id"]).json()
     response = shop.cashier.post(
         f"/api/v1/businesses/{shop.business_id}/refunds",
-        {"redemption_id": spent["id"], "amount_minor": 500},
+        {"redemption_id": spent["id"], "amount_minor": 500, "reason": "returned"},
         key=new_key(),
     )
     assert response.status_code == 403

@@ -47,7 +47,7 @@ def balance(actor, card_id):
 def refund(shop, redemption_id, amount, **extra):
     return shop.owner.post(
         f"/api/v1/businesses/{shop.business_id}/refunds",
-        {"redemption_id": redemption_id, "amount_minor": amount, **extra},
+        {"redemption_id": redemption_id, "amount_minor": amount, "reason": "returned", **extra},
         key=new_key(),
     )
 
@@ -106,6 +106,20 @@ def test_a_refund_without_its_redemption_is_invalid(shop, card):
     )
     assert response.status_code == 422
     assert "redemption_id" in response.text
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_a_refund_says_why_or_is_refused_and_gives_nothing_back(shop, card, customer, reason):
+    spent = shop.redeem(2000, card_id=card["id"]).json()
+    body = {"redemption_id": spent["id"], "amount_minor": 500}
+    if reason is not None:
+        body["reason"] = reason
+    response = shop.owner.post(
+        f"/api/v1/businesses/{shop.business_id}/refunds", body, key=new_key()
+    )
+    assert response.status_code == 422
+    assert "body.reason" in response.text
+    assert balance(customer, card["id"]) == 3000  # nothing given back
 
 
 def test_a_posted_hold_is_refundable_up_to_what_was_posted(shop, card, customer):
