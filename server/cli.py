@@ -558,7 +558,10 @@ def create_admin(args: argparse.Namespace) -> int:
             session.commit()
     finally:
         engine.dispose()
-    console = settings.public_url.rstrip("/") + "/console"
+    # The server's address is known only when TILLPOINT_PUBLIC_URL says it (the server may
+    # run on any port, behind any proxy): otherwise a placeholder, never a guess.
+    known = "public_url" in settings.model_fields_set
+    console = f"{settings.public_url.rstrip('/')}/console" if known else "<your server>/console"
     done = "created" if setup.created else "is now an admin (password unchanged)"
     print(f"{email} {done}.")
     if setup.enrolment is None:
@@ -570,6 +573,8 @@ def create_admin(args: argparse.Namespace) -> int:
     print(f"     (or make a QR code of: {setup.enrolment.uri})")
     print(f"  2. Sign in at {console} with the email, the password and the app's code.")
     print("     That first code turns two-step sign-in on; keep the recovery codes it shows.")
+    if not known:
+        print("     (<your server> is the address the server is reached at, as in a browser.)")
     return EXIT_OK
 
 

@@ -8,8 +8,11 @@ from typing import Generic, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sync.wire import SubscriptionStatus
+
 from ..accounts.models import User
 from ..billing.models import Subscription
+from ..billing.subscriptions import shown_status
 from ..deals.models import Deal
 from ..directory.models import Branch, Business, Product
 from ..directory.repository import matching, relevance
@@ -17,6 +20,7 @@ from ..folding import words
 from .models import AdminAction
 
 __all__ = [
+    "MAX_OFFSET",
     "PAGE_SIZE",
     "AuditLine",
     "BusinessFacts",
@@ -27,6 +31,7 @@ __all__ = [
 ]
 
 PAGE_SIZE = 25
+MAX_OFFSET = 1_000_000  # the furthest a page may start: an OFFSET costs rows skipped
 Row = TypeVar("Row")
 
 
@@ -44,7 +49,19 @@ class Listing(Generic[Row]):
 
     @property
     def previous_offset(self) -> int | None:
+        if self.past_end:
+            return None  # no page before this one has rows either: the pager says where
         return max(self.offset - PAGE_SIZE, 0) if self.offset > 0 else None
+
+    @property
+    def past_end(self) -> bool:
+        """Whether this page starts after the last row (an old link, an edited address)."""
+        return self.offset > 0 and self.offset >= self.total
+
+    @property
+    def last_offset(self) -> int:
+        """Where the last page starts."""
+        return max(self.total - 1, 0) // PAGE_SIZE * PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,7 @@ class BusinessFacts:
     business: Business
     owner_email: str | None
     subscription: Subscription | None
+    subscription_status: SubscriptionStatus | None  # as its owner is shown it: closed, once
     branches: int
     products: int
     open_deals: int
@@ -88,10 +106,12 @@ def business_facts(session: Session, business_id: str) -> BusinessFacts | None:
     open_deals = session.scalar(
         select(func.count()).where(Deal.business_id == business_id, Deal.ended.is_(False))
     )
+    subscription = session.get(Subscription, business_id)
     return BusinessFacts(
         business,
         owner.email if owner else None,
-        session.get(Subscription, business_id),
+        subscription,
+        shown_status(session, subscription) if subscription else None,
         _count(session, Branch, business_id),
         _count(session, Product, business_id),
         open_deals or 0,

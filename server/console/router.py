@@ -2,18 +2,21 @@
 
 Every page but the sign-in needs an admin's console session (`ConsoleAdmin`); every form
 POST carries the CSRF token (`CsrfChecked`). `install_console` adds the pages, their style
-sheet and the two answers the dependencies raise for: back to sign-in, or a stale form.
+sheet, the two answers the dependencies raise for (back to sign-in, or a stale form), and
+the console's pages for what the API's machinery refuses under /console (`problem_pages`).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 
 from ..accounts import repository as accounts
 from ..accounts.jwt_tokens import TokenSigner
@@ -21,6 +24,7 @@ from ..accounts.models import AccountSession, Role, User
 from ..db import SessionDep
 from ..errors import ConsoleSignInRefused, DomainError
 from ..fraud.models import ReviewStatus
+from ..limits import InputLimits
 from ..routing import include_flat
 from ..web import signin as web_signin
 from ..web.forms import RAW_MAX, sign_in_problem
@@ -28,7 +32,8 @@ from ..web.pages import PAGE_HEADERS, see_other, templates_in
 from . import cookies, repository, service, signin
 from .dashboards import BUSY_DAYS, DAYS, dashboard
 from .lists import LISTS
-from .repository import PAGE_SIZE
+from .problem_pages import Explained, ProblemPages
+from .repository import MAX_OFFSET, PAGE_SIZE
 
 __all__ = ["install_console", "router"]
 
@@ -37,7 +42,7 @@ templates = templates_in(_HERE / "templates")
 
 router = APIRouter(prefix=cookies.PATH, include_in_schema=False)
 
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 # Text as typed: checked by the page or its service, which says what is wrong on the page.
 Search = Annotated[str, Query(max_length=RAW_MAX)]
 Text = Annotated[str, Form(max_length=RAW_MAX)]
@@ -247,9 +252,11 @@ def suspend_or_restore(
     admin: ConsoleAdmin,
     session: SessionDep,
     business_id: str,
-    action: Literal["suspend", "restore"],
+    action: str,
     reason: Text = "",
 ) -> Response:
+    if action not in ("suspend", "restore"):
+        raise HTTPException(404)  # the console's "No such page"
     return _act(request, admin, session, business_id, reason, suspend=action == "suspend")
 
 
@@ -287,11 +294,16 @@ def list_of(
     request: Request,
     admin: ConsoleAdmin,
     session: SessionDep,
-    name: Annotated[str, Path(pattern="^(" + "|".join(LISTS) + ")$")],
+    name: str,
     q: Search = "",
     offset: Offset = 0,
 ) -> HTMLResponse:
+    if name not in LISTS:
+        raise HTTPException(404)  # the console's "No such page"
     return _list_page(request, admin, session, name, q, offset)
+
+
+OUTCOMES = {ReviewStatus.CLEARED.value, ReviewStatus.CONFIRMED.value}
 
 
 @router.post("/fraud-reviews/{review_id}/resolve", dependencies=[CsrfChecked])
@@ -300,9 +312,15 @@ def resolve_review(
     admin: ConsoleAdmin,
     session: SessionDep,
     review_id: str,
-    outcome: Annotated[Literal["cleared", "confirmed"], Form()],
+    outcome: Text = "",
     reason: Text = "",
 ) -> Response:
+    if outcome not in OUTCOMES:  # the form offers only these: a page edited by hand
+        said = (
+            "Outcome: choose “cleared” (nothing wrong) or “confirmed” (it was fraud) in the "
+            "review's form: nothing changed."
+        )
+        return _list_page(request, admin, session, "fraud-reviews", "", 0, error=said, status=422)
     try:
         service.resolve_fraud_review(
             session, admin, review_id, ReviewStatus(outcome), reason, _now()
@@ -328,8 +346,25 @@ def audit(
     )
 
 
+def _signed_in(request: Request) -> User | None:
+    """The admin whose console session the request carries, if any (for the menu)."""
+    if cookies.SESSION_COOKIE not in request.cookies:
+        return None
+    with request.app.state.sessions() as session:
+        try:
+            return console_admin(request, session)
+        except SignInNeeded:
+            return None
+
+
+async def _problem_page(request: Request, said: Explained, status: int) -> Response:
+    admin = await run_in_threadpool(_signed_in, request)
+    return _page(request, "problem.html", {"said": said}, admin=admin, status=status)
+
+
 def install_console(app: FastAPI) -> None:
-    """The console's pages at /console, its style sheet, and its two redirections."""
+    """The console's pages at /console, its style sheet, its two redirections, and its
+    pages for what the API's machinery refuses there (`problem_pages`)."""
 
     async def to_sign_in(request: Request, _exc: Exception) -> Response:
         response = see_other(f"{cookies.PATH}/sign-in")
@@ -341,5 +376,12 @@ def install_console(app: FastAPI) -> None:
 
     app.add_exception_handler(SignInNeeded, to_sign_in)
     app.add_exception_handler(StaleForm, stale_form)
+    # Just outside the input limits, so that it sees what they refuse too, and inside the
+    # request log, so that the log has the page's status and time.
+    pages = Middleware(
+        ProblemPages, prefix=cookies.PATH, render=_problem_page, most_offset=MAX_OFFSET
+    )
+    outermost_first: list[object] = [m.cls for m in app.user_middleware]
+    app.user_middleware.insert(outermost_first.index(InputLimits), pages)
     app.mount(f"{cookies.PATH}/static", StaticFiles(directory=_HERE / "static"), name="console")
     include_flat(app, router)

@@ -11,6 +11,7 @@ from ..accounts.models import User
 from ..directory.models import Business
 from ..errors import (
     BusinessAlreadySuspended,
+    BusinessClosed,
     BusinessNotFound,
     BusinessNotSuspended,
     FraudReviewClosed,
@@ -30,9 +31,7 @@ def _reason(text: str) -> str:
     reason = " ".join(text.split())  # on one line: pasted line breaks become spaces
     if not reason:
         raise ReasonRequired("Say why, in a few words: the audit log keeps the reason.")
-    if len(reason) > MAX_REASON:
-        raise ReasonRequired(f"Keep the reason under {MAX_REASON} characters.")
-    problem = field_problem("Reason", reason, MAX_REASON)  # a control character is left
+    problem = field_problem("Reason", reason, MAX_REASON)  # a control character, too long
     if problem is not None:
         raise ReasonRequired(problem)
     return reason
@@ -64,10 +63,18 @@ def _of(business: Business) -> tuple[str, str]:
     return ("business", business.id)
 
 
-def _business(session: Session, business_id: str) -> Business:
+def _open_business(session: Session, business_id: str) -> Business:
+    """The business, locked, unless its owner closed it: a closed one sells nothing and is
+    gone from search for good, so an operator's suspension would change nothing."""
     business = session.get(Business, business_id, with_for_update=True)
     if business is None:
         raise BusinessNotFound("There is no business with that id: search for it again.")
+    if business.closed_at is not None:
+        raise BusinessClosed(
+            f"{business.name} was closed by its owner on {business.closed_at:%Y-%m-%d %H:%M} "
+            "UTC: it sells nothing and is gone from search for good, so there is nothing to "
+            "suspend or restore. Nothing changed."
+        )
     return business
 
 
@@ -76,8 +83,8 @@ def suspend_business(
 ) -> Business:
     """Hidden from search and the deals list, selling nothing new, listing edits refused —
     until restored. Cards and vouchers already sold stay redeemable."""
+    business = _open_business(session, business_id)
     why = _reason(reason)
-    business = _business(session, business_id)
     if business.suspended_at is not None:
         raise BusinessAlreadySuspended(
             f"{business.name} has been suspended since {business.suspended_at:%Y-%m-%d %H:%M} "
@@ -92,8 +99,8 @@ def restore_business(
     session: Session, admin: User, business_id: str, reason: str, now: datetime
 ) -> Business:
     """Lift an operator's suspension (billing's, for an unpaid invoice, stays its own)."""
+    business = _open_business(session, business_id)
     why = _reason(reason)
-    business = _business(session, business_id)
     if business.suspended_at is None:
         raise BusinessNotSuspended(f"{business.name} is not suspended by an operator.")
     business.suspended_at, business.suspension_reason = None, ""

@@ -19,8 +19,8 @@ def check_admin(tries: Tries, form: SignInForm) -> Passed:
     if user.role is not Role.ADMIN or user.deleted_at is not None:
         raise ConsoleSignInRefused(
             "This console is for Tillpoint's operators. Customers and vendors use the app "
-            "or the till; an operator asks for an admin account (`tillpoint server "
-            "create-admin`)."
+            "or the till; an operator asks for an admin account (made on the server with "
+            "“tillpoint server create-admin”)."
         )
     recovery_codes: list[str] = []
     if user.mfa_enabled_at is not None:
@@ -33,8 +33,8 @@ def check_admin(tries: Tries, form: SignInForm) -> Passed:
             tries.wrong()
     else:
         raise ConsoleSignInRefused(
-            "Two-step sign-in is not set up for this account: on the server, run `tillpoint "
-            f"server create-admin {user.email}` for a secret to add to an authenticator app."
+            "Two-step sign-in is not set up for this account: on the server, run “tillpoint "
+            f"server create-admin {user.email}” for a secret to add to an authenticator app."
         )
     tries.succeeded()
     return Passed(user, recovery_codes)

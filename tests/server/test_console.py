@@ -66,6 +66,17 @@ def test_create_admin_prints_a_secret_whose_first_code_turns_two_step_sign_in_on
     assert api.json()["type"].endswith("/mfa-required")
 
 
+def test_create_admin_names_no_address_it_does_not_know(client, cli_env, monkeypatch, capsys):
+    """The server may run on any port or behind a proxy: without TILLPOINT_PUBLIC_URL the
+    command says where in words, and never a guessed http://127.0.0.1:8000."""
+    monkeypatch.delenv("TILLPOINT_PUBLIC_URL")
+    assert create_admin(monkeypatch, "ops@example.com") == 0
+    out = capsys.readouterr().out
+    assert "Sign in at <your server>/console with the email" in out
+    assert "<your server> is the address the server is reached at" in out
+    assert "127.0.0.1" not in out
+
+
 def test_create_admin_promotes_a_customer_and_keeps_their_password(
     client, cli_env, monkeypatch, capsys
 ):
@@ -125,6 +136,9 @@ def test_a_customer_with_the_right_password_is_refused(client):
     )
     assert refused.status_code == 401
     assert "for Tillpoint&#39;s operators" in refused.text
+    # An HTML page: the command is named as text, not in Markdown's backticks.
+    assert "made on the server with “tillpoint server create-admin”" in refused.text
+    assert "`" not in refused.text
     assert client.get("/console/", follow_redirects=False).status_code == 303
 
 
@@ -235,6 +249,42 @@ def test_a_suspension_needs_a_reason_and_happens_once(client, shop):
     assert client.get("/console/audit").text.count("business suspended") == 1
 
 
+def test_a_business_its_owner_closed_shows_as_closed_and_is_neither_suspended_nor_restored(
+    client, shop
+):
+    admin = signed_in_admin(client)
+    page = f"/console/businesses/{shop.business_id}"
+    assert admin.submit(page, f"{page}/suspend", reason="Checking a complaint").status_code == 303
+    assert shop.owner.delete(f"/api/v1/businesses/{shop.business_id}").status_code == 204
+
+    shown = client.get(page).text
+    assert "Closed by its owner</span> on " in shown
+    assert re.search(r"<dt>Subscription</dt>\s*<dd>\w+, closed</dd>", shown), shown
+    assert "active" not in shown
+    assert "Listed since" not in shown
+    assert "Not suspended" not in shown
+    assert f'action="{page}/suspend"' not in shown
+    assert f'action="{page}/restore"' not in shown
+    assert "cannot be suspended or restored" in shown
+    found = client.get("/console/businesses", params={"q": "cafe"}).text
+    assert "Closed</span> by its owner on " in found
+    assert "Listed" not in found
+
+    # A form from a tab opened before it closed: refused in words, and nothing changes.
+    for action in ("restore", "suspend"):
+        refused = client.post(
+            f"{page}/{action}", data={"csrf": csrf_of(shown), "reason": "from an old tab"}
+        )
+        assert refused.status_code == 409
+        assert "Corner Café was closed by its owner on " in refused.text
+        assert "Nothing changed." in refused.text
+    log = client.get("/console/audit").text
+    assert log.count("business suspended") == 1
+    assert "business restored" not in log
+    assert "from an old tab" not in log
+    assert "Checking a complaint" in client.get(page).text  # the suspension stays as it was
+
+
 def test_an_unknown_business_is_a_plain_not_found_page(client):
     admin = signed_in_admin(client)
     assert client.get("/console/businesses/nosuchbusin").status_code == 404
@@ -277,7 +327,7 @@ def test_the_lists_show_what_happened_and_find_by_their_search(client, shop):
     assert "1 GBP = 1.1642 EUR" in page("exchange-rates", "eur")
     assert "None." in page("incidents")
     assert "None." in page("invoices")
-    assert client.get("/console/lists/secrets").status_code == 422  # no such list
+    assert client.get("/console/lists/secrets").status_code == 404  # no such list
 
 
 def test_an_admin_resolves_a_fraud_review_once_and_the_audit_log_says_why(client, shop):
@@ -456,5 +506,16 @@ def test_a_reason_longer_than_the_box_takes_is_said_on_the_page(client, shop):
     refused = admin.submit(page, f"{page}/suspend", reason="spam " * 400)
     assert refused.status_code == 422
     assert refused.headers["content-type"].startswith("text/html")
-    assert "Keep the reason under 500 characters." in refused.text
+    # Counted as it would be kept: on one line, the spaces between the words.
+    assert "Reason: shorten it to at most 500 characters (it has 1999)." in refused.text
     assert client.get("/console/audit").text.count("business suspended") == 0
+
+
+def test_a_reason_of_exactly_the_most_characters_is_taken_and_one_more_is_counted(client, shop):
+    admin = signed_in_admin(client)
+    page = f"/console/businesses/{shop.business_id}"
+    refused = admin.submit(page, f"{page}/suspend", reason="x" * 501)
+    assert refused.status_code == 422
+    assert "Reason: shorten it to at most 500 characters (it has 501)." in refused.text
+    assert admin.submit(page, f"{page}/suspend", reason="x" * 500).status_code == 303
+    assert client.get("/console/audit").text.count("business suspended") == 1
