@@ -79,7 +79,7 @@ def delivery_time(asked: datetime | None, now: datetime) -> datetime:
     if asked > now + LATEST_DELIVERY:
         raise GiftDeliveryTime(
             f"A gift can wait at most {LATEST_DELIVERY.days} days: choose a delivery time "
-            f"before {(now + LATEST_DELIVERY).date().isoformat()}."
+            f"no later than {(now + LATEST_DELIVERY).astimezone(UTC):%Y-%m-%dT%H:%MZ}."
         )
     return max(asked, now).astimezone(UTC)  # kept and answered in UTC, as every time
 

@@ -34,16 +34,23 @@ from . import templates
 from .channels import DeliveryError, EmailSender, InlineImage, OutgoingEmail, message_id
 from .delivery import after_failure
 
-__all__ = ["GiftMailer", "claim_link"]
+__all__ = ["GiftMailer", "cards_link", "claim_link"]
 
 log = logging.getLogger("tillpoint.notifications")
 
 
 def claim_link(settings: Settings, code: str) -> str:
-    """Where a gift email's link points: the app's address (a universal link opens the app
-    on its claim screen with the code filled in)."""
-    base = (settings.app_url or settings.public_url).rstrip("/")
-    return f"{base}/claim-gift?code={quote(code)}"
+    """Where a gift email's link points: the app's address when one is set (a universal
+    link opens the app on its claim screen with the code filled in); else the shop's claim
+    page on this server, where the recipient signs in and claims it."""
+    if settings.app_url.strip():
+        return f"{settings.app_url.strip().rstrip('/')}/claim-gift?code={quote(code)}"
+    return f"{settings.public_url.rstrip('/')}/shop/claim-gift?code={quote(code)}"
+
+
+def cards_link(settings: Settings) -> str:
+    """Where a customer sees the cards in their account on this server: the shop's page."""
+    return f"{settings.public_url.rstrip('/')}/shop/my-cards"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,15 +111,19 @@ class GiftMailer:
         sender = gift.from_name or gift.buyer_email or "Someone"  # erased: see erasure
         # The card's QR code, for the till: a gift card spends as it is, claimed or not.
         qr = InlineImage(f"card-{gift.id}@tillpoint", qr_png(card.token), "card.png")
+        own = gift.recipient_email.casefold() == gift.buyer_email.casefold()
         message = templates.gift_received(
             business.name,
             amount,
             sender,
             gift.message,
             gift.code,
-            claim_link(self.settings, gift.code),
+            # Claimed already (bought for oneself while signed in to the shop): no claiming.
+            cards_link(self.settings) if gift.claimed_at else claim_link(self.settings, gift.code),
             (qr.cid, card.token),
-            own=gift.recipient_email.casefold() == gift.buyer_email.casefold(),
+            own=own,
+            greet=gift.recipient_name,
+            in_account=gift.claimed_at is not None,
         )
         return OutgoingEmail(
             to=gift.recipient_email,

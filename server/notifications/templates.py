@@ -46,7 +46,8 @@ class Message:
 def _message(title: str, lines: list[str], image: tuple[str, str] | None = None) -> Message:
     """`image`: an inline image's content id and its text alternative, shown last."""
     text = "\n\n".join(lines) + "\n\n— Tillpoint\n"
-    paragraphs = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    # A line's own line breaks (a gift's message) stay line breaks in the HTML part too.
+    paragraphs = "".join(f"<p>{escape(line).replace(chr(10), '<br>')}</p>" for line in lines)
     if image is not None:
         cid, alt = image
         paragraphs += f'<p><img src="cid:{escape(cid)}" alt="{escape(alt)}" width="264"></p>'
@@ -323,22 +324,31 @@ def gift_received(
     qr: tuple[str, str] | None = None,
     *,
     own: bool = False,
+    greet: str = "",
+    in_account: bool = False,
 ) -> Message:
     """`qr`: the card's QR code image's content id and the code's text, for the till.
-    `own`: the buyer bought it for themselves (the shop's "for me"): no one sent it."""
+    `own`: the buyer bought it for themselves (the shop's "for me"): no one sent it.
+    `greet`: the recipient's name, to greet them by. `in_account`: claimed into the
+    recipient's account already (bought for oneself while signed in): `link` then shows the
+    account's cards, and there is nothing to claim."""
     title = f"Your {business} gift card" if own else f"{sender} sent you a {business} gift card"
+    lines = [f"Hello {greet},"] if greet.strip() else []
     if own:
-        lines = [f"Here is the {business} gift card you bought, holding {amount.format()}."]
+        lines.append(f"Here is the {business} gift card you bought, holding {amount.format()}.")
     else:
-        lines = [f"{sender} sent you a {business} gift card holding {amount.format()}."]
+        lines.append(f"{sender} sent you a {business} gift card holding {amount.format()}.")
     if note:
         lines.append(f"Their message: “{note}”")
-    lines += [
-        f"To keep it, open this link and sign in (or create an account): {link}",
-        f"Or enter the code {code} in the Tillpoint app (Gifts, Claim a gift). The code works "
-        "once: keep this email to yourself until you have claimed it.",
-        f"Check its balance any time at Tillpoint's shop with the code {code}.",
-    ]
+    if in_account:
+        lines.append(f"It is in your Tillpoint account already: see your cards at {link}")
+    else:
+        lines += [
+            f"To keep it, open this link and sign in (or create an account): {link}",
+            f"Or enter the code {code} in the Tillpoint app (Gifts, Claim a gift). The code works "
+            "once: keep this email to yourself until you have claimed it.",
+        ]
+    lines.append(f"Check its balance any time at Tillpoint's shop with the code {code}.")
     if qr is None:
         return _message(title, lines)
     cid, token = qr

@@ -1721,6 +1721,14 @@ SHOP_ROUTES = {
     ("POST", "/shop/sign-in"),
     ("POST", "/shop/sign-out"),
     ("GET", "/shop/my-cards"),
+    ("GET", "/shop/claim-gift"),
+    ("POST", "/shop/claim-gift"),
+    # Any other address under /shop: a not-found page in words.
+    ("GET", "/shop"),
+    ("GET", "/shop/"),
+    ("GET", "/shop/{rest:path}"),
+    ("HEAD", "/shop/{rest:path}"),
+    ("POST", "/shop/{rest:path}"),
 }
 
 
@@ -1780,7 +1788,11 @@ def test_a_customers_shop_pages_need_their_shop_session(world, client):
     for name, actor in [*world.actors.items(), ("console cookie", world.actors["anonymous"])]:
         if name == "console cookie":
             client.cookies.set("tillpoint_shop", console, path="/shop")
-        for method, path in [("GET", "/shop/my-cards"), ("POST", "/shop/sign-out")]:
+        for method, path in [
+            ("GET", "/shop/my-cards"),
+            ("POST", "/shop/sign-out"),
+            ("POST", "/shop/claim-gift"),
+        ]:
             answer = client.request(
                 method,
                 path,

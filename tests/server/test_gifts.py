@@ -239,6 +239,15 @@ def test_a_delivery_time_in_the_past_or_absurdly_far_is_refused_and_charges_noth
         assert session.scalar(select(func.count()).select_from(GiftCard)) == 0
 
 
+def test_the_latest_delivery_time_a_refusal_names_is_accepted(client, shop, customer):
+    """A time too far ahead is refused naming the latest one taken: that one is taken."""
+    refused = give(customer, shop, deliver_at=(datetime.now(UTC) + timedelta(days=367)).isoformat())
+    assert refused.status_code == 422, refused.text
+    latest = re.search(r"no later than (\d{4}-\d\d-\d\dT\d\d:\d\dZ)\.", refused.json()["detail"])
+    assert latest is not None, refused.text
+    assert give(customer, shop, deliver_at=latest[1].replace("Z", "+00:00")).status_code == 201
+
+
 def test_a_retried_purchase_buys_one_gift_and_a_declined_one_none(client, sessions, shop, customer):
     key = new_key()
     first, again = give(customer, shop, key=key), give(customer, shop, key=key)

@@ -29,7 +29,8 @@ CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 TOKEN = re.compile(r"the till can take its text: (.+?)\r?$", re.MULTILINE)
 ONCE = re.compile(r'name="once" value="([^"]+)"')
 DECLINED = "4000 0000 0000 0002"
-ERROR = re.compile(r'<p class="error" role="alert"[^>]*>(.*?)</p>', re.DOTALL)
+ERROR = re.compile(r'<(p|div) class="error" role="alert"[^>]*>(.*?)</\1>', re.DOTALL)
+TAG = re.compile(r"<[^>]+>")
 CARD_INPUT = re.compile(r'<input id="card_number"[^>]*>')
 # The API's and the validator's wording, never shown in the shop.
 NOT_PLAIN = ("should have", "value is not", "Value error", "Idempotency", "..", "items")
@@ -80,10 +81,25 @@ def as_gift(**changes: str) -> dict[str, str]:
     }
 
 
+def typed(tokens: dict[str, str], fields: dict[str, str]) -> dict[str, str]:
+    """The form as a browser sends it: the card number in its field of this page load."""
+    card = fields.pop("card_number", "")
+    return {**tokens, **fields, f"card_{tokens['once']}": card}
+
+
+def test_a_script_may_send_the_card_number_by_its_plain_name(client, cafe, sessions):
+    """Scripts and tools post `card_number`; no page has a field of that name to restore."""
+    sent = client.post(
+        f"/shop/{cafe}", data={**form_of(client, cafe), **for_me()}, follow_redirects=False
+    )
+    assert sent.status_code == 303
+    assert counts(sessions) == (1, 1)
+
+
 def buy(client: TestClient, business_id: str, tokens: dict[str, str] | None = None, **fields: str):
     tokens = tokens or form_of(client, business_id)
     return client.post(
-        f"/shop/{business_id}", data={**tokens, **for_me(**fields)}, follow_redirects=False
+        f"/shop/{business_id}", data=typed(tokens, for_me(**fields)), follow_redirects=False
     )
 
 
@@ -98,7 +114,7 @@ def error_of(html: str) -> str:
     """What the page's error says, as a person reads it."""
     found = ERROR.search(html)
     assert found is not None, html
-    return unescape(found.group(1))
+    return " ".join(unescape(TAG.sub(" ", found.group(2))).split())
 
 
 def attachment(message: Message) -> bytes:
@@ -199,10 +215,16 @@ def test_a_form_sent_twice_buys_once(client, cafe, sessions):
         ({"amount": "0"}, 422, "Amount: give an amount above zero."),
         (
             {"amount": "100000"},
-            409,
+            422,  # said with the other fields' problems, before any payment
             "A card can hold at most £750.00: choose a smaller amount.",
         ),
-        ({"amount": "99999999"}, 422, "Amount: that is more than a card can hold"),
+        (
+            {"card_number": "4000 0000 0000 0127"},  # the form has no security code field
+            402,
+            "The card's security code was refused: use another card.",
+        ),
+        ({"amount": "99999999"}, 422, "A card can hold at most £750.00"),
+        ({"card_number": " "}, 422, "Payment card number: type the card's number."),
         (
             {"email": "not an email"},
             422,
@@ -240,7 +262,7 @@ def test_a_form_sent_twice_buys_once(client, cafe, sessions):
 def test_refusals_are_said_on_the_form_and_charge_nothing(
     client, cafe, sessions, fields, status, words
 ):
-    refused = buy(client, cafe, **fields)
+    refused = buy(client, cafe, None, **fields)
     assert refused.status_code == status
     said = error_of(refused.text)
     assert words in said
@@ -320,7 +342,7 @@ def test_a_field_the_shop_cannot_take_brings_the_form_back_with_what_was_typed(
 ):
     """A pasted control character or too long a text is said on the page, in words naming
     the field, with everything typed but the card number — not a bare JSON document."""
-    refused = buy(client, cafe, **fields)
+    refused = buy(client, cafe, None, **fields)
     assert refused.status_code == 422
     assert refused.headers["content-type"].startswith("text/html")
     assert f'<form method="post" action="/shop/{cafe}"' in refused.text
@@ -479,3 +501,81 @@ def test_only_customers_sign_in_to_the_shop(client):
     assert refused.status_code == 401
     assert "The shop&#39;s sign-in is for customers" in refused.text
     assert client.get("/shop/my-cards", follow_redirects=False).status_code == 303
+
+
+def test_the_card_number_field_is_named_anew_on_each_page_load(client, cafe, sessions):
+    """Back after buying fetches the page again, and browsers restore typed fields by their
+    name: a card number's field of an earlier load is never the new page's."""
+    pages = [client.get(f"/shop/{cafe}").text for _ in range(2)]
+    names = [re.search(r'<input id="card_number" name="([^"]+)"', page) for page in pages]
+    assert names[0] is not None
+    assert names[1] is not None
+    assert names[0][1] != names[1][1]
+    tokens = form_of(client, cafe)
+    earlier = client.post(
+        f"/shop/{cafe}",
+        data={**tokens, **for_me(card_number=""), names[0][1]: "4242424242424242"},
+        follow_redirects=False,
+    )
+    assert earlier.status_code == 422
+    assert error_of(earlier.text) == "Payment card number: type the card's number."
+    assert counts(sessions) == (0, 0)
+
+
+def test_the_shop_page_says_what_this_browser_bought_a_moment_ago(client, cafe, sessions):
+    before = client.get(f"/shop/{cafe}")
+    assert "a moment ago" not in before.text
+    bought = buy(client, cafe, amount="21")
+    assert bought.status_code == 303
+    again = client.get(f"/shop/{cafe}")  # Back, or the shop's link
+    assert "You bought a £21.00 Corner Café gift card a moment ago" in unescape(again.text)
+    assert f'href="{bought.headers["location"]}"' in again.text  # its confirmation
+    other = open_shop(client, "Bakery")  # another shop says nothing of it
+    assert "a moment ago" not in client.get(f"/shop/{other.business_id}").text
+    assert counts(sessions) == (1, 1)
+
+
+@pytest.mark.parametrize("path", ["/shop", "/shop/", "/shop/x/y/z", "/shop/balance/x"])
+def test_an_address_with_no_shop_page_says_so_in_words(client, path):
+    page = client.get(path, follow_redirects=False)
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "There is no page at this address" in page.text
+    assert 'href="/shop/balance"' in page.text
+
+
+def test_the_latest_delivery_day_is_taken_and_the_next_refused_in_true_words(client, cafe):
+    from server.shop.service import latest_day
+
+    latest = latest_day(datetime.now(UTC))
+    page = client.get(f"/shop/{cafe}").text
+    assert f'max="{latest.isoformat()}"' in page
+    later = buy(client, cafe, None, **as_gift(deliver_on=(latest + timedelta(days=1)).isoformat()))
+    assert later.status_code == 422
+    assert error_of(later.text) == (
+        "Delivery date: a gift can wait at most a year. Choose a day on or before "
+        f"{latest:%d %B %Y}."
+    )
+    taken = buy(client, cafe, None, **as_gift(deliver_on=latest.isoformat()))
+    assert taken.status_code == 303, error_of(taken.text)
+
+
+def test_every_wrong_field_is_said_at_once_and_tied_to_its_field(client, cafe, sessions):
+    fields = as_gift(amount="1000", recipient_email="sam.example.com", name="P\x0bat")
+    refused = buy(client, cafe, None, **fields)
+    assert refused.status_code == 422
+    said = error_of(refused.text)
+    assert said.startswith("Fix these 3 things, then pay again:"), said
+    for words in (
+        "A card can hold at most £750.00: choose a smaller amount.",
+        "Your name: remove the invisible character after “P”",
+        "Their email: give an address such as name@example.com.",
+    ):
+        assert words in said
+    for name in ("amount", "name", "recipient_email"):
+        (tag,) = re.findall(rf'<(?:input|textarea) id="{name}"[^>]*>', refused.text)
+        assert f'aria-invalid="true" aria-describedby="{name}-error"' in tag, tag
+        assert f'<p class="field-error" id="{name}-error">' in refused.text
+    (fine,) = re.findall(r'<input id="email"[^>]*>', refused.text)
+    assert "aria-invalid" not in fine
+    assert counts(sessions) == (0, 0)
