@@ -53,6 +53,7 @@ from .shop.router import install_shop
 from .tillstaff.router import router as tillstaff_router
 from .wallet.limits import MoneyLimits
 from .wallet.router import router as wallet_router
+from .web.account_pages import install_account_pages
 from .webhooks import WebhookWorker
 from .webhooks.router import router as webhooks_router
 
@@ -161,7 +162,7 @@ def create_app(
     app.state.deny_list = DenyList(shared)
     # Account mail and security messages: straight into the notifications outbox.
     app.state.outbox = Outbox(email=bool(settings.smtp_host), push=app.state.push is not None)
-    app.state.links = Links(settings.app_url or settings.public_url)
+    app.state.links = Links(settings.app_url, settings.public_url)
     resets = settings.password_resets_per_hour
     app.state.reset_email_limiter = RateLimiter(resets, 3600, shared, "reset-email")
     app.state.reset_address_limiter = RateLimiter(4 * resets, 3600, shared, "reset-address")
@@ -214,6 +215,7 @@ def create_app(
         include_flat(app, router, API_PREFIX)
     install_console(app)  # the operator's web pages at /console
     install_shop(app)  # the gift-card shop's public pages at /shop
+    install_account_pages(app)  # confirm an email, reset a password: at /account
     return app
 
 

@@ -223,7 +223,8 @@ class Settings(BaseSettings):
     app_url: str = Field(
         default="",
         description="where emailed links (confirm email, reset password, claim a gift) point: "
-        "the app's universal-link address; empty: PUBLIC_URL",
+        "the app's universal-link address; empty: this server's own pages at PUBLIC_URL "
+        "(/account/verify-email, /account/reset-password, /shop/claim-gift)",
     )
     password_resets_per_hour: int = Field(
         default=5,

@@ -432,15 +432,13 @@ def _send_reset(state: Any, email: str) -> None:
 )
 def confirm_password_reset(body: ResetConfirm, request: Request, session: SessionDep) -> Response:
     _limit(request, "code_limiter", _address(request), "code")
-    now = _now()
-    user = verification.take_reset_code(session, body.code, now)
     passwords: Passwords = request.app.state.passwords
-    user.password_hash = passwords.hash(body.new_password)
-    families = repository.revoke_user_families(session, user.id, now)
-    _password_changed(request, session, user)
+    reset = verification.reset_password(
+        session, body.code, body.new_password, passwords, _outbox(request), _now()
+    )
     session.commit()
-    request.app.state.deny_list.end_sessions(*families)
-    request.app.state.login_throttle.succeeded(f"account:{user.email}")
+    request.app.state.deny_list.end_sessions(*reset.ended)
+    request.app.state.login_throttle.succeeded(f"account:{reset.user.email}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

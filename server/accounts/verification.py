@@ -5,6 +5,9 @@ hash is stored, it works once (a conditional update), for a while (`VERIFY_LIFET
 `RESET_LIFETIME`), and sending a new one retires the older ones. Asking for a reset never
 tells whether the email has an account: the answer is the same, and the work nearly so —
 a code is made and hashed either way, and the mail leaves later, from the outbox.
+
+The emailed links open the app (`TILLPOINT_APP_URL`) when it has an address, else this
+server's own pages under `PAGES_PATH` (`server.web.account_pages`), which work in any browser.
 """
 
 from __future__ import annotations
@@ -16,19 +19,26 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from ..errors import CodeNotValid, EmailAlreadyVerified
+from ..ids import make_id
 from ..notifications import templates
 from ..notifications.models import NotificationKind
 from ..notifications.outbox import Outbox
 from . import repository
 from .codes import hash_code, new_account_code
 from .models import CodePurpose, User
+from .passwords import Passwords
 
 __all__ = [
     "CODE_TRIES_PER_MINUTE",
+    "PAGES_PATH",
     "RESET_LIFETIME",
+    "RESET_PAGE",
     "VERIFY_LIFETIME",
+    "VERIFY_PAGE",
     "Links",
+    "PasswordReset",
     "request_reset",
+    "reset_password",
     "send_verification",
     "take_reset_code",
     "verify_email",
@@ -39,18 +49,40 @@ RESET_LIFETIME = timedelta(minutes=30)
 CODE_TRIES_PER_MINUTE = 10  # emailed codes one network address may try
 
 
+# The server's own pages the links open when there is no app address.
+PAGES_PATH = "/account"
+VERIFY_PAGE = "verify-email"
+RESET_PAGE = "reset-password"
+
+
 @dataclass(frozen=True, slots=True)
 class Links:
-    """Where emailed links point: the app's own address (a universal link opens the app
-    on the right screen with the code filled in)."""
+    """Where emailed links point: the app's address when one is set (`app_url`: a universal
+    link opens the app on the right screen with the code filled in); else this server's
+    pages (`server_url`, the public address), where a browser confirms or resets."""
 
     app_url: str
+    server_url: str
 
     def verify(self, code: str) -> str:
-        return f"{self.app_url.rstrip('/')}/verify-email?code={quote(code)}"
+        return self._link(VERIFY_PAGE, code)
 
     def reset(self, code: str) -> str:
-        return f"{self.app_url.rstrip('/')}/reset-password?code={quote(code)}"
+        return self._link(RESET_PAGE, code)
+
+    def _link(self, page: str, code: str) -> str:
+        app = self.app_url.strip()
+        base = app.rstrip("/") if app else f"{self.server_url.rstrip('/')}{PAGES_PATH}"
+        return f"{base}/{page}?code={quote(code)}"
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordReset:
+    """A password set with a reset code: the account, and the sessions (refresh families)
+    it ended, whose access tokens the caller denies once this is committed."""
+
+    user: User
+    ended: list[str]
 
 
 def send_verification(
@@ -115,3 +147,22 @@ def take_reset_code(session: Session, code: str, now: datetime) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = now
     return user
+
+
+def reset_password(
+    session: Session,
+    code: str,
+    new_password: str,
+    passwords: Passwords,
+    outbox: Outbox,
+    now: datetime,
+) -> PasswordReset:
+    """Set the password of the account the reset code is for (the code used up; the
+    password checked by the caller against the API's rules, `ResetConfirm`): every session
+    of the account ends, and the account is told (`password_changed`)."""
+    user = take_reset_code(session, code, now)
+    user.password_hash = passwords.hash(new_password)
+    ended = repository.revoke_user_families(session, user.id, now)
+    message = templates.password_changed(now)
+    outbox.write(session, user, NotificationKind.PASSWORD_CHANGED, make_id(), message)
+    return PasswordReset(user, ended)

@@ -1574,10 +1574,19 @@ def test_who_may_do_what_with_contests(world):
 
 TABLES = [CASES, WEBHOOK_CASES, CLUB_CASES, CONTEST_CASES]
 
-# Outside the REST API, each checked elsewhere: the console's and the shop's pages (their
-# every-route tests and who-may tests below), FastAPI's own docs, and the operations endpoints
-# (tests/server/test_operations.py).
-NOT_THE_API = ("/console", "/shop", "/docs", "/redoc", "/openapi.json", "/healthz", "/metrics")
+# Outside the REST API, each checked elsewhere: the console's, the shop's and the account
+# pages (their every-route tests and who-may tests below, tests/server/test_account_links.py),
+# FastAPI's own docs, and the operations endpoints (tests/server/test_operations.py).
+NOT_THE_API = (
+    "/console",
+    "/shop",
+    "/account",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
+    "/healthz",
+    "/metrics",
+)
 
 
 def matrix_routes():
@@ -1802,3 +1811,30 @@ def test_a_customers_shop_pages_need_their_shop_session(world, client):
             )
             assert (name, path, answer.status_code) == (name, path, 303)
             assert answer.headers["location"] == "/shop/sign-in"
+
+
+# -- the account pages the emailed links open: for whoever holds the code, no sign-in ---------
+
+ACCOUNT_ROUTES = {
+    ("GET", "/account/verify-email"),
+    ("POST", "/account/verify-email"),
+    ("GET", "/account/email-confirmed"),
+    ("GET", "/account/reset-password"),
+    ("POST", "/account/reset-password"),
+    ("GET", "/account/password-changed"),
+    # Any other address under /account: a not-found page in words.
+    ("GET", "/account"),
+    ("GET", "/account/{rest:path}"),
+    ("HEAD", "/account/{rest:path}"),
+    ("POST", "/account/{rest:path}"),
+}
+
+
+def test_every_account_page_route_is_in_the_matrix():
+    from fastapi.routing import APIRoute
+
+    from server.web.account_pages.router import router
+
+    routes = [route for route in router.routes if isinstance(route, APIRoute)]
+    found = {(method, route.path) for route in routes for method in route.methods or ()}
+    assert found == ACCOUNT_ROUTES
