@@ -48,7 +48,14 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".
 
 
 class CameraError(Exception):
-    """A source could not be opened or read; the message says what to do."""
+    """A source could not be opened or read; the message says what to do.
+
+    `brief` is what fits a status line beside the rest: given, or the message's first
+    clause (before its first ": ")."""
+
+    def __init__(self, message: str, *, brief: str | None = None) -> None:
+        super().__init__(message)
+        self.brief = brief if brief is not None else message.partition(": ")[0]
 
 
 class FrameSource(Protocol):

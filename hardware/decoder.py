@@ -5,10 +5,15 @@ and never misreads; pyzbar reads a few photos zxing-cpp does not, but guesses th
 of non-ASCII codes and gets it wrong (Shift-JIS read as something else). A wrong text is worse
 than none, so pyzbar's answers are kept only when they are plain ASCII — the same bytes in every
 QR character set, and all that Tillpoint's own tokens ever are.
+
+Either decoder alone is enough: zxing-cpp is a wheel with its own library inside, while pyzbar
+needs the system's libzbar, which a machine may lack although pyzbar is installed. The decoder
+uses whichever of the two imports, and only when neither does says what to install.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,19 +48,21 @@ def grey(frame: Frame) -> Frame:
 
 class QrDecoder:
     def __init__(self, *, use_zxing: bool = True, use_zbar: bool = True) -> None:
-        """Raises CameraError, saying what to install, when the [hardware] extra is not."""
+        """Decodes with whichever of the decoders asked for can be imported. Raises
+        CameraError, saying what to install, when OpenCV is missing or none of them can."""
         try:
             import cv2  # noqa: F401 - each decoder needs it, and numpy with it
             import numpy  # noqa: F401
-
-            if use_zxing:
-                import zxingcpp  # noqa: F401
-            if use_zbar:
-                from pyzbar import pyzbar  # noqa: F401
         except ImportError as exc:
-            raise CameraError(needs("reading QR codes from a camera", exc)) from None
-        self.use_zxing = use_zxing
-        self.use_zbar = use_zbar
+            missing = exc.name or "a package"
+            raise CameraError(
+                needs("reading QR codes", exc), brief=f"{missing} is not installed"
+            ) from None
+        why_not: dict[str, ImportError | OSError] = {}
+        self.use_zxing = use_zxing and _importable("zxingcpp", why_not)
+        self.use_zbar = use_zbar and _importable("pyzbar.pyzbar", why_not)
+        if not (self.use_zxing or self.use_zbar):
+            raise CameraError(no_decoder(why_not), brief="no QR decoder")
 
     def decode(self, frame: Frame) -> Decoded:
         started = time.perf_counter()
@@ -89,6 +96,37 @@ class QrDecoder:
             if texts:
                 return texts
         return []
+
+
+def _importable(module: str, why_not: dict[str, ImportError | OSError]) -> bool:
+    """Whether `module` imports; if not, why, kept in `why_not`. pyzbar raises ImportError
+    ("Unable to find zbar shared library") when the system has no libzbar, and OSError when
+    the one it finds cannot be loaded."""
+    try:
+        importlib.import_module(module)
+    except (ImportError, OSError) as exc:
+        why_not[module] = exc
+        return False
+    return True
+
+
+def no_decoder(why_not: dict[str, ImportError | OSError]) -> str:
+    """Why no decoder works here, and the one thing to install for each: `pip install
+    zxing-cpp` (it brings its own library), or the zbar library pyzbar needs."""
+    reasons, fixes = [], []
+    if "zxingcpp" in why_not:
+        reasons.append("zxing-cpp is not installed")
+        fixes.append("pip install zxing-cpp")
+    zbar = why_not.get("pyzbar.pyzbar")
+    if isinstance(zbar, ImportError) and zbar.name in ("pyzbar", "pyzbar.pyzbar"):
+        reasons.append("pyzbar is not installed")
+        fixes.append("pip install pyzbar, with the zbar library (apt-get install libzbar0)")
+    elif zbar is not None:  # installed, but libzbar is missing (ImportError) or broken
+        broken = f" ({zbar})" if isinstance(zbar, OSError) else ""
+        reasons.append(f"pyzbar cannot find the zbar library{broken}")
+        fixes.append("apt-get install libzbar0 (on macOS: brew install zbar)")
+    install = "Install either" if len(fixes) > 1 else "Install it"
+    return f"no QR decoder: {' and '.join(reasons)}. {install}: {', or '.join(fixes)}"
 
 
 def _preprocessed(image: Frame) -> Iterator[Frame]:
