@@ -75,7 +75,10 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=DEFAULT_PORT)
     server.add_argument(
-        "--workers", type=int, default=1, help="worker processes (above 1 needs REDIS_URL)"
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (above 1 needs TILLPOINT_REDIS_URL)",
     )
     server.add_argument(
         "--metrics-port",

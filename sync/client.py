@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
+import ssl
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -46,6 +49,7 @@ from .wire import (
 )
 
 __all__ = [
+    "AnswerLostError",
     "ChangeStream",
     "DeviceAuth",
     "ServerAnswerError",
@@ -58,6 +62,7 @@ __all__ = [
 
 M = TypeVar("M", bound=BaseModel)
 
+API_PREFIX = "/api/v1"
 DEFAULT_TIMEOUT = 3.0  # the till falls back to offline after this
 # A push of a full batch (500 events) is applied in one transaction: a busy server takes
 # seconds, and a push given up on is sent again whole. Nobody waits on it at the counter.
@@ -92,6 +97,16 @@ class ServerUnreachableError(SyncClientError):
 
 def _unreachable(base_url: str, exc: httpx.TransportError) -> str:
     """Why no answer came, in words (not the exception's class name)."""
+    if isinstance(exc, httpx.ConnectError) and _tls_failed(exc):
+        plain = (
+            f"; if it serves plain HTTP, give the address as http://{base_url[8:]}"
+            if base_url.lower().startswith("https://")
+            else ""
+        )
+        return (
+            f"the server at {base_url} could not be reached: something answered there, but "
+            f"the secure connection (TLS) failed{plain}"
+        )
     if isinstance(exc, httpx.TimeoutException):
         why = "it took too long to answer"
     elif isinstance(exc, httpx.ConnectError):
@@ -99,6 +114,72 @@ def _unreachable(base_url: str, exc: httpx.TransportError) -> str:
     else:
         why = "the connection broke"
     return f"the server at {base_url} did not answer ({why})"
+
+
+def _tls_failed(exc: BaseException) -> bool:
+    """Whether a failed connection failed in its TLS handshake (something did answer)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "SSL" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+class AnswerLostError(ServerUnreachableError):
+    """An answer came, but not the server's decision: a gateway in front of it (a proxy's
+    502, 503 or 504), a page that is not the server's (not JSON), or the server failing
+    part-way (its own 5xx). Whether it did what was asked is unknown, so this is a lost
+    answer, as when the connection drops: a redemption is decided offline under the same
+    attempt key, and the push then finds out (`duplicate` when the server had applied it)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _problem(response: httpx.Response) -> dict[str, Any] | None:
+    """The answer's JSON object (the server's problem document), or None when it is not
+    one: a gateway's page, or nothing."""
+    if "json" not in response.headers.get("content-type", ""):
+        return None
+    try:
+        document = response.json()
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _refusal(base_url: str, response: httpx.Response) -> SyncClientError:
+    """What an answer of 400 or more means. The server decided (ServerRefusedError) only
+    when it answered a 4xx with its problem document; anything else says nothing of what
+    it did (AnswerLostError)."""
+    status = response.status_code
+    problem = _problem(response)
+    if problem is not None and status < 500:
+        return ServerRefusedError(status, problem)
+    said = f"{status} {response.reason_phrase}".strip()
+    if problem is not None:  # the server's own 5xx: it failed before it could decide
+        detail = str(problem.get("detail") or problem.get("title") or "")[:200]
+        return AnswerLostError(
+            f"the server at {base_url} failed before deciding (HTTP {said}"
+            + (f": {detail.rstrip('.')})" if detail else ")"),
+            status,
+        )
+    if status in (502, 503, 504):
+        why = f"the gateway in front of it answered {said}"
+    else:
+        why = f"something answered {said} with a page that is not the server's"
+    return AnswerLostError(f"the server at {base_url} could not be reached ({why})", status)
+
+
+def _server_time(response: httpx.Response) -> datetime | None:
+    """When the server says it answered (its `Date` header), or None."""
+    try:
+        moment = parsedate_to_datetime(response.headers.get("date", ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class ServerAnswerError(SyncClientError):
@@ -228,11 +309,15 @@ class SyncClient:
         http: httpx.Client | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        # The server's address; the API's own prefix, often pasted with it, is added per call.
+        self.base_url = base_url.strip().rstrip("/").removesuffix(API_PREFIX).rstrip("/")
         self.auth = auth
         # An injected client (another transport, Starlette's TestClient) brings its own
         # timeouts; ours gives up after `timeout` so the till can fall back to offline.
         self._http = http or httpx.Client(timeout=timeout)
+        # The server's clock minus this machine's, in seconds, as of the last answer that
+        # had a `Date` header (None before one): a till's clock that is off shows here.
+        self.clock_offset: float | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -248,16 +333,15 @@ class SyncClient:
         headers = {**(self.auth.header if self.auth else {}), **kwargs.pop("headers", {})}
         try:
             response = self._http.request(
-                method, f"{self.base_url}/api/v1{path}", headers=headers, **kwargs
+                method, f"{self.base_url}{API_PREFIX}{path}", headers=headers, **kwargs
             )
         except httpx.TransportError as exc:
             raise ServerUnreachableError(_unreachable(self.base_url, exc)) from None
+        said_at = _server_time(response)
+        if said_at is not None:
+            self.clock_offset = (said_at - datetime.now(UTC)).total_seconds()
         if response.status_code >= 400:
-            try:
-                problem = response.json()
-            except ValueError:
-                problem = {"detail": response.text[:200]}
-            raise ServerRefusedError(response.status_code, problem)
+            raise _refusal(self.base_url, response)
         return response
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -273,6 +357,14 @@ class SyncClient:
         try:
             return answer.model_validate_json(response.content)
         except ValidationError as exc:
+            try:
+                json.loads(response.content)
+            except ValueError:  # not even JSON: not the server's answer (a proxy's page)
+                raise AnswerLostError(
+                    f"the server at {self.base_url} could not be reached (something answered "
+                    f"{method} {path} with a page that is not the server's)",
+                    response.status_code,
+                ) from None
             raise ServerAnswerError(
                 f"the server's answer to {method} {path} is not a {answer.__name__}: {exc}"
             ) from None
@@ -341,7 +433,7 @@ class SyncClient:
             headers["Last-Event-ID"] = str(after)
         request = self._http.build_request(
             "GET",
-            f"{self.base_url}/api/v1/sync/stream",
+            f"{self.base_url}{API_PREFIX}/sync/stream",
             headers=headers,
             timeout=httpx.Timeout(DEFAULT_TIMEOUT, read=STREAM_SILENCE),
         )
@@ -352,11 +444,7 @@ class SyncClient:
         if response.status_code >= 400:
             response.read()
             response.close()
-            try:
-                problem = response.json()
-            except ValueError:
-                problem = {"detail": response.text[:200]}
-            raise ServerRefusedError(response.status_code, problem)
+            raise _refusal(self.base_url, response)
         return ChangeStream(response, self.base_url)
 
     def snapshot(self, after: str | None, cursor: int | None, limit: int = 5000) -> SnapshotPage:

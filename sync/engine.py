@@ -37,12 +37,20 @@ class Outbox(Protocol):
     def cursor(self) -> int | None:
         """Where the last pull ended; None before the first sync."""
 
-    def apply_changes(self, page: ChangesPage | SnapshotPage, *, final: bool = True) -> None:
-        """Apply a page; with `final`, also move the cursor to the page's."""
+    def apply_changes(
+        self, page: ChangesPage | SnapshotPage, *, final: bool = True, replace: bool = False
+    ) -> None:
+        """Apply a page; with `final`, also move the cursor to the page's. With `replace`
+        (a fresh snapshot's first page), first drop what the cache held and the cursor, in
+        the same step: until the snapshot's last page is in, the next sync starts it anew."""
 
 
 @dataclass
 class PushSummary:
+    """What one sync did. `incidents` counts the events whose answer reports an incident:
+    `applied_with_incident`, and a `duplicate` of one (its first answer was lost), which
+    also counts among `duplicates`."""
+
     pulled: int = 0
     cursor: int = 0
     pushed: int = 0
@@ -52,6 +60,9 @@ class PushSummary:
     rejected: int = 0
     incident_details: list[str] = field(default_factory=list)
     rejections: list[str] = field(default_factory=list)
+    # The server's log was behind this terminal's cursor (its database restored from an
+    # older backup): the cache was replaced by a fresh snapshot.
+    started_over: bool = False
 
     def count(self, result: EventResult) -> None:
         self.pushed += 1
@@ -59,6 +70,9 @@ class PushSummary:
             self.applied += 1
         elif result.status is EventStatus.DUPLICATE:
             self.duplicates += 1
+            if result.incident:
+                self.incidents += 1
+                self.incident_details.append(result.incident)
         elif result.status is EventStatus.APPLIED_WITH_INCIDENT:
             self.incidents += 1
             self.incident_details.append(result.detail)
@@ -68,11 +82,15 @@ class PushSummary:
 
 
 def push_outbox(
-    client: SyncClient, outbox: Outbox, progress: Callable[[int, int], None] | None = None
+    client: SyncClient,
+    outbox: Outbox,
+    progress: Callable[[int, int], None] | None = None,
+    summary: PushSummary | None = None,
 ) -> PushSummary:
     """Send the outbox in batches, oldest first; each event leaves the outbox only once the
-    server has answered for it."""
-    summary = PushSummary()
+    server has answered for it. Counted into `summary` when given, so that what went
+    through is known even when a later batch (or the pull) fails."""
+    summary = PushSummary() if summary is None else summary
     total = outbox.pending_count()
     while batch := outbox.pending(BATCH):
         results = client.push(batch)
@@ -89,9 +107,12 @@ def _count(page: ChangesPage | SnapshotPage) -> int:
     return sum(len(items) for items in kinds) + len(page.revoked_token_ids)
 
 
-def take_snapshot(client: SyncClient, outbox: Outbox, summary: PushSummary) -> None:
+def take_snapshot(
+    client: SyncClient, outbox: Outbox, summary: PushSummary, *, replace: bool = False
+) -> None:
     """The first sync: the current state in pages; the cursor moves only with the last one,
     so an interrupted snapshot starts again (pages are upserts) instead of leaving a hole.
+    With `replace`, the first page replaces what the cache held (a fresh start).
 
     The next page is fetched while this one is written (the server reads its rows while
     the terminal stores the last ones), and the cyclic garbage collector waits until the
@@ -106,7 +127,8 @@ def take_snapshot(client: SyncClient, outbox: Outbox, summary: PushSummary) -> N
                 if page.next_after is not None
                 else None
             )
-            outbox.apply_changes(page, final=following is None)
+            outbox.apply_changes(page, final=following is None, replace=replace)
+            replace = False
             summary.pulled += _count(page)
             if following is None:
                 summary.cursor = cursor
@@ -116,13 +138,24 @@ def take_snapshot(client: SyncClient, outbox: Outbox, summary: PushSummary) -> N
 
 def pull_changes(client: SyncClient, outbox: Outbox, summary: PushSummary) -> None:
     """Pull pages of changes until the server has no more; each page is applied (and the
-    cursor moved) in one step, so an interrupted pull resumes where it stopped."""
+    cursor moved) in one step, so an interrupted pull resumes where it stopped.
+
+    A cursor past the server's log (its database restored from an older backup) would skip
+    the changes given its positions anew, and keep cards that no longer exist: the server
+    says so, and the terminal starts again from a fresh snapshot that replaces its cache."""
     cursor = outbox.cursor()
     if cursor is None:
         take_snapshot(client, outbox, summary)
         cursor = summary.cursor
     while True:
         page = client.pull(cursor)
+        if page.cursor_ahead:
+            if summary.started_over:  # behind the snapshot just taken: the next sync
+                return  # starts over again, rather than this one going round
+            summary.started_over = True
+            take_snapshot(client, outbox, summary, replace=True)
+            cursor = summary.cursor
+            continue
         outbox.apply_changes(page)
         summary.pulled += _count(page)
         cursor = summary.cursor = page.cursor
@@ -131,10 +164,14 @@ def pull_changes(client: SyncClient, outbox: Outbox, summary: PushSummary) -> No
 
 
 def sync_once(
-    client: SyncClient, outbox: Outbox, progress: Callable[[int, int], None] | None = None
+    client: SyncClient,
+    outbox: Outbox,
+    progress: Callable[[int, int], None] | None = None,
+    summary: PushSummary | None = None,
 ) -> PushSummary:
-    """Push first, so what this terminal did is in what it then pulls; then pull."""
-    summary = push_outbox(client, outbox, progress)
+    """Push first, so what this terminal did is in what it then pulls; then pull. Counted
+    into `summary` when given: what went through, should a call fail part-way."""
+    summary = push_outbox(client, outbox, progress, summary)
     pull_changes(client, outbox, summary)
     return summary
 

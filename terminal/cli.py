@@ -13,22 +13,28 @@ from pathlib import Path
 from sync.cli.common import EXIT_OK, CommandError, Commands
 from sync.client import (
     DeviceAuth,
+    ServerAnswerError,
     ServerRefusedError,
     ServerUnreachableError,
     SyncClient,
     server_url_problem,
 )
-from sync.engine import Listening, sync_once
+from sync.engine import Listening, PushSummary, sync_once
 
+from .core.revocation import PAIR_AGAIN_FROM_THE_SHELL, REVOKED, note_refusal
 from .core.session import PairingFailedError, TerminalSession
 from .core.store import DamagedStoreError, SchemaTooNewError, TerminalStore, damage_named
 
 DEFAULT_STORE = Path("var/terminal/terminal.db")
 EXIT_UNREACHABLE = 3
 EXIT_REJECTED = 4
-EXIT_NOT_READY = 5  # no terminal database at --data, or not paired
+EXIT_REFUSED = 2  # the server refused the sync for another reason: the message says why
+EXIT_NOT_READY = 5  # no terminal database at --data, not paired, or revoked by the owner
 EXIT_DAMAGED = 6  # the terminal database at --data is damaged (as `redeem`)
 EXIT_INTERRUPTED = 130  # Ctrl+C, as a shell reports it
+# A till's clock further than this from the server's is worth a word: offline, the till
+# judges how old its last sync is by its own clock.
+CLOCK_WARNING_SECONDS = 300
 DEFAULT_SERVE_PORT = 8080  # terminal.web's, named here so --help needs no aiohttp
 
 
@@ -173,10 +179,13 @@ def register_sync(commands: Commands[argparse.ArgumentParser]) -> None:
         "sync",
         help="push this terminal's offline redemptions, then refresh its keys",
         description="Push the outbox (offline redemptions) in batches, then refresh the trust "
-        "list. Exit 0 when all went through, 3 when the server cannot be reached (nothing "
-        "is lost: run it again later), 4 when the server refused some events, 5 when there "
-        "is no terminal database at --data or it is not paired, 6 when that database is "
-        "damaged (restore it from a copy or pair the till again), 130 when stopped with "
+        "list. Exit 0 when all went through; 3 when the server cannot be reached, or a "
+        "gateway in front of it answers in its place (502, 503, 504, a page that is not "
+        "the server's): nothing is lost, run it again later; 2 when the server refused the "
+        "sync itself (the message says why); 4 when the server refused some events; 5 when "
+        "there is no terminal database at --data, it is not paired, or the owner revoked "
+        "it (pair it again with a new code, into a new --data file); 6 when that database "
+        "is damaged (restore it from a copy or pair the till again); 130 when stopped with "
         "Ctrl+C (it says what was pushed and what still waits: run it again).",
     )
     _store_option(sync)
@@ -184,7 +193,8 @@ def register_sync(commands: Commands[argparse.ArgumentParser]) -> None:
         "--watch",
         action="store_true",
         help="keep syncing until Ctrl+C: at once when the server's stream says changes "
-        "wait, and every --interval seconds regardless",
+        "wait, and every --interval seconds regardless; a problem is said once, and again "
+        "when it changes",
     )
     sync.add_argument("--interval", type=float, default=10.0, metavar="SECONDS")
     sync.set_defaults(handler=run_sync)
@@ -284,6 +294,8 @@ def run_sync(args: argparse.Namespace) -> int:
         raise CommandError(
             f"{args.data} is not paired yet: run `tillpoint terminal pair` first", EXIT_NOT_READY
         )
+    if store.revoked_at() is not None:  # the server refuses all it would send
+        raise CommandError(_revoked(store), EXIT_NOT_READY)
     auth = DeviceAuth(pairing.device_id, pairing.secret)
     client = SyncClient(pairing.server_url, auth=auth)
     with client:
@@ -297,14 +309,25 @@ def run_sync(args: argparse.Namespace) -> int:
         changes = threading.Event()
         listening = Listening(SyncClient(pairing.server_url, auth=auth), store.cursor, changes.set)
         threading.Thread(target=listening.run, name="listening", daemon=True).start()
+        said: str | None = None  # the problem told last: told once, not every round
         try:
             while True:
                 changes.clear()
                 progress = _Progress()
                 try:
                     _sync_and_report(client, store, progress)
-                except CommandError as exc:
-                    print(f"tillpoint: {exc}", file=sys.stderr)
+                    said = None
+                except _NotSynced as exc:
+                    if exc.exit_code == EXIT_NOT_READY:
+                        raise  # revoked: no later sync gets through
+                    if exc.why != said:
+                        print(
+                            f"tillpoint: {exc} Still trying, every {args.interval:g} s; "
+                            "nothing more is said until that changes.",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                    said = exc.why
                 except KeyboardInterrupt:
                     print(f"tillpoint: {_interrupted(progress, store)}", file=sys.stderr)
                     raise
@@ -359,31 +382,89 @@ def _events(count: int) -> str:
     return "1 event waits" if count == 1 else f"{count} events wait"
 
 
+def _revoked(store: TerminalStore) -> str:
+    """What `tillpoint sync` says for a till the owner revoked."""
+    waiting = store.pending_count()
+    left = (
+        f"; {_events(waiting)} in the outbox, which the server refuses under this pairing "
+        '(docs/terminal.md, "A revoked till")'
+        if waiting
+        else ""
+    )
+    return f"{REVOKED[0].lower()}{REVOKED[1:]}{PAIR_AGAIN_FROM_THE_SHELL}{left}"
+
+
+class _NotSynced(CommandError):
+    """A sync that did not get through; `why` names the problem (`--watch` tells it once)."""
+
+    def __init__(self, message: str, exit_code: int, why: str) -> None:
+        super().__init__(message, exit_code)
+        self.why = why
+
+
 def _sync_and_report(client: SyncClient, store: TerminalStore, progress: _Progress) -> int:
+    summary = PushSummary()
     try:
-        summary = sync_once(client, store, progress)
+        sync_once(client, store, progress, summary)
     except ServerUnreachableError as exc:
-        raise CommandError(
-            f"{exc}. Nothing was lost: {_events(store.pending_count())} in the outbox; "
-            "run sync again later.",
+        # No answer, or none that is the server's (a gateway's 502, a page that is not
+        # JSON): what was pushed before it stays pushed, and is said.
+        _report_push(summary)
+        waiting = store.pending_count()
+        still = f"{_events(waiting)} in the outbox" if waiting else "the outbox is empty"
+        raise _NotSynced(
+            f"{exc}. Nothing was lost: {still}; run `tillpoint sync` again later.",
             EXIT_UNREACHABLE,
+            str(exc),
         ) from None
     except ServerRefusedError as exc:
-        raise CommandError(str(exc)) from None
-    if summary.pushed:
-        print(file=sys.stderr)
-    print(
-        f"pushed {summary.pushed}: {summary.applied} applied, {summary.duplicates} "
-        f"duplicates, {summary.incidents} with incidents, {summary.rejected} rejected"
-    )
-    for detail in summary.incident_details:
-        print(f"  incident: {detail}")
-    for rejection in summary.rejections:
-        print(f"  rejected: {rejection}")
+        _report_push(summary)
+        if note_refusal(store, exc):
+            raise _NotSynced(_revoked(store), EXIT_NOT_READY, exc.kind) from None
+        raise _NotSynced(str(exc), EXIT_REFUSED, str(exc)) from None
+    except ServerAnswerError as exc:  # JSON, but not what this version reads
+        _report_push(summary)
+        message = f"{exc}: is the server a Tillpoint of another version? Update this terminal"
+        raise _NotSynced(message, EXIT_REFUSED, message) from None
+    _report_push(summary, always=True)
     print(f"pulled {summary.pulled} changes, cursor {summary.cursor}")
     print(
         f"waiting in the outbox: {store.pending_count()}; "
         f"synced at {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
         flush=True,
     )
+    _warn_of_clock(client.clock_offset)
     return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def _report_push(summary: PushSummary, *, always: bool = False) -> None:
+    """What the push did: said after a sync, and when a sync fails after pushing some."""
+    if summary.pushed:
+        print(file=sys.stderr)  # end the progress bar's line
+    elif not always:
+        return
+    print(
+        f"pushed {summary.pushed}: {summary.applied} applied, {summary.duplicates} "
+        f"duplicates, {summary.incidents} with incidents, {summary.rejected} rejected",
+        flush=True,
+    )
+    for detail in summary.incident_details:
+        print(f"  incident: {detail}")
+    for rejection in summary.rejections:
+        print(f"  rejected: {rejection}")
+
+
+def _warn_of_clock(offset: float | None) -> None:
+    """Say so when this machine's clock is far from the server's (its `Date` header)."""
+    if offset is None or abs(offset) < CLOCK_WARNING_SECONDS:
+        return
+    hours = abs(offset) / 3600
+    amount = f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
+    side = "behind" if offset > 0 else "ahead of"
+    print(
+        f"tillpoint: warning: this till's clock is {amount} {side} the server's: set it "
+        "right (date, time and zone). Offline, the till judges how old its last sync is "
+        "by its own clock, and refuses to approve when that clock has been put back.",
+        file=sys.stderr,
+        flush=True,
+    )

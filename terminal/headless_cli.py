@@ -25,13 +25,20 @@ from .core.store import SchemaTooNewError
 EXIT_CODES = """\
 exit codes:
   0  approved (redeem), voided (void), the card or voucher can be used (balance)
-  1  declined by the server, or refused by policy (a void too late, a used voucher):
-     the reason says why
-  2  the request was wrong: not a Tillpoint code, an amount that cannot be read,
-     an unknown reference, a usage error
-  3  the server did not answer and the terminal could not decide it offline
-     (a limit, a card it has not seen): the reason says which; nothing was taken
-  5  no terminal database at --data, or it is not paired
+  1  declined by the server, or by the terminal offline when it could decide (a used
+     voucher, a blocked or empty card, a forged or expired code), or refused by policy
+     (a void too late): the reason says why; asking again will not change it
+  2  the request was wrong: not a Tillpoint code, an amount that cannot be read or
+     that no redemption can be (zero or less, more than the most one can take), an
+     unknown reference, a usage error; nothing was asked of the server
+  3  no decision came from the server (no answer, or a gateway's error) and the
+     terminal could not decide it offline (a limit, a card it has not seen, a sync too
+     old, its clock): the reason says which; nothing was taken; ask again when the
+     server answers
+  5  no terminal database at --data, it is not paired, or the owner revoked it (the
+     server said so, now or before): pair it again with a new code, into a new --data
+     file; it redeems and voids nothing until then, offline either ({"error":
+     "revoked"}), and balance says what it last synced, as such
   6  the terminal database at --data is damaged: restore it from a copy or pair the
      till again (the message says how to look for unsynced redemptions in it)
 

@@ -47,6 +47,15 @@ TOKEN_SETTING = "TILLPOINT_POS_API_TOKEN"  # noqa: S105 - a setting's name, not 
 DEFAULT_PORT = 8765
 MAX_BODY = 16 * 1024  # a QR code and an amount; nothing a POS sends is larger
 
+# Each route and the fields its body may have. A field it does not have is refused, as the
+# server's API refuses one (docs/api.md): a POS's `"tip": 5` would otherwise go unnoticed.
+FIELDS = {
+    "/v1/redeem": ("code", "amount", "cashier"),
+    "/v1/balance": ("code",),
+    "/v1/void": ("reference",),
+}
+GET_ROUTES = ("/v1/health",)
+
 # An answer's HTTP status follows its exit code: a decline is an answer, not an error.
 STATUS = {
     APPROVED: HTTPStatus.OK,
@@ -166,24 +175,56 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return document
 
+    def _not_allowed(self, allowed: str) -> None:
+        """405: the path is there, under another method."""
+        body = json.dumps(
+            {
+                "error": "method_not_allowed",
+                "message": f"{self.command} {self.path} is not served: use {allowed} {self.path}",
+            }
+        ).encode()
+        self.send_response(HTTPStatus.METHOD_NOT_ALLOWED)
+        self.send_header("Allow", allowed)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _not_found(self) -> None:
+        message = "the POS API has POST /v1/redeem, /v1/balance and /v1/void, and GET /v1/health"
+        self._send(HTTPStatus.NOT_FOUND, {"error": "not_found", "message": message})
+
     def do_GET(self) -> None:
         if not self._authorised():
             return
-        if self.path == "/v1/health":
+        if self.path in GET_ROUTES:
             self._send(HTTPStatus.OK, {"ok": True})
-            return
-        self._send(HTTPStatus.NOT_FOUND, {"error": "not_found", "message": "POST /v1/redeem, …"})
+        elif self.path in FIELDS:
+            self._not_allowed("POST")
+        else:
+            self._not_found()
 
     def do_POST(self) -> None:
         if not self._authorised():
             return
-        routes = {"/v1/redeem", "/v1/balance", "/v1/void"}
-        if self.path not in routes:
-            message = "the POS API has POST /v1/redeem, /v1/balance and /v1/void"
-            self._send(HTTPStatus.NOT_FOUND, {"error": "not_found", "message": message})
+        if self.path not in FIELDS:
+            if self.path in GET_ROUTES:
+                self._not_allowed("GET")
+            else:
+                self._not_found()
             return
         body = self._body()
         if body is None:
+            return
+        unknown = [name for name in body if name not in FIELDS[self.path]]
+        if unknown:
+            named = ", ".join(repr(name) for name in unknown)
+            takes = ", ".join(FIELDS[self.path])
+            message = (
+                f"unknown field{'s' if len(unknown) > 1 else ''} {named}: POST {self.path} "
+                f"takes {takes}; nothing was done"
+            )
+            self._send(HTTPStatus.BAD_REQUEST, {"error": "bad_input", "message": message})
             return
         till = self.server.till
         try:
@@ -232,7 +273,7 @@ def register_pos_api(commands: Commands[argparse.ArgumentParser]) -> None:
         description="Serve POST /v1/redeem {code, amount?, cashier?}, /v1/balance {code} and "
         "/v1/void {reference} on 127.0.0.1, each answering the JSON `tillpoint redeem|balance|void "
         "--json` print (HTTP 200 for approved and declined alike; 400 bad input; 401 without "
-        "the token; 503 not paired, or its database damaged). Requests need "
+        "the token; 503 not paired, revoked by the owner, or its database damaged). Requests need "
         "`Authorization: Bearer TOKEN`: the token "
         f"is {TOKEN_SETTING} when set, else the one kept in DATA.pos-api-token, made and "
         "printed on first start. Syncs in the background like the screens.",

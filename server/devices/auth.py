@@ -18,7 +18,14 @@ from ..wallet.tokens import PresentedCode
 from . import service
 from .models import Device, TillRedemption
 
-__all__ = ["TerminalTill", "device_from_header", "scope_of", "terminal_till"]
+__all__ = [
+    "TerminalTill",
+    "device_from_header",
+    "paired_device",
+    "revoked",
+    "scope_of",
+    "terminal_till",
+]
 
 
 def _credentials(authorization: str | None) -> tuple[str, str] | None:
@@ -38,28 +45,48 @@ def _unrecognised() -> Problem:
     )
 
 
-def _checked(device: Device | None, secret: str) -> Device:
-    """`device` if `secret` is its own and it was not revoked; else a 401 or 403 problem."""
+def revoked() -> Problem:
+    """The answer to every call of a terminal its owner revoked."""
+    return Problem(
+        403,
+        "device-revoked",
+        "Terminal revoked",
+        "The owner revoked this terminal: it can no longer sync. Pair it again "
+        "with a new code if that was a mistake.",
+    )
+
+
+def _paired(device: Device | None, secret: str) -> Device:
+    """`device` if `secret` is its own, revoked or not; else a 401 problem."""
     if device is None or not secrets.compare_digest(device.secret_hash, service.digest(secret)):
         raise _unrecognised()
-    if device.revoked_at is not None:
-        raise Problem(
-            403,
-            "device-revoked",
-            "Terminal revoked",
-            "The owner revoked this terminal: it can no longer sync. Pair it again "
-            "with a new code if that was a mistake.",
-        )
     return device
 
 
-def device_from_header(session: Session, authorization: str | None) -> Device:
-    """The paired, unrevoked terminal the header names; else a 401 or 403 problem."""
+def _checked(device: Device | None, secret: str) -> Device:
+    """`device` if `secret` is its own and it was not revoked; else a 401 or 403 problem."""
+    device = _paired(device, secret)
+    if device.revoked_at is not None:
+        raise revoked()
+    return device
+
+
+def paired_device(session: Session, authorization: str | None) -> Device:
+    """The paired terminal the header names, even one its owner revoked (whose push is
+    refused, but told to the owner first); else a 401 problem."""
     credentials = _credentials(authorization)
     if credentials is None:
         raise _unrecognised()
     device_id, secret = credentials
-    return _checked(session.get(Device, device_id), secret)
+    return _paired(session.get(Device, device_id), secret)
+
+
+def device_from_header(session: Session, authorization: str | None) -> Device:
+    """The paired, unrevoked terminal the header names; else a 401 or 403 problem."""
+    device = paired_device(session, authorization)
+    if device.revoked_at is not None:
+        raise revoked()
+    return device
 
 
 def scope_of(device_id: str) -> str:

@@ -340,8 +340,19 @@ def _plan(session: Session, business_id: str) -> PlanState | None:
 def changes_since(
     session: Session, business_id: str, cursor: int, limit: int, trust_list: TrustListDocument
 ) -> ChangesPage:
-    """What changed after `cursor`: each entity once, in its current state."""
+    """What changed after `cursor`: each entity once, in its current state.
+
+    A cursor past the log's head was handed out by this log before the database was
+    restored from an older backup: the positions after the head will be given to other
+    changes, and what the terminal cached may no longer exist. The page says so (the
+    terminal takes a fresh snapshot) and reads the log from its start, so that a terminal
+    older than that answer at least gets everything that exists again, and what comes next."""
     rows = events_after(session, business_id, cursor, limit + 1)
+    # Only a cursor with nothing after it can be past the head.
+    ahead = not rows and cursor > head_position(session, business_id)
+    if ahead:
+        cursor = 0
+        rows = events_after(session, business_id, cursor, limit + 1)
     page, more = rows[:limit], len(rows) > limit
     product_ids = _ids(page, EventEntity.PRODUCT)
     branch_ids = _ids(page, EventEntity.BRANCH)
@@ -376,4 +387,5 @@ def changes_since(
         removed_staff=sorted(set(staff_ids) - {s.id for s in staff}),
         business_name=name,
         suspended_by_operators=suspended,
+        cursor_ahead=ahead,
     )

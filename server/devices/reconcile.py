@@ -500,7 +500,7 @@ def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: 
             return EventResult(
                 event.id, EventStatus.REJECTED, "another device already sent this event id"
             )
-        return EventResult(event.id, EventStatus.DUPLICATE, f"already {earlier.status}")
+        return _duplicate(event.id, earlier.status, earlier.detail)
     if not event.signature_holds(batch.device_key):
         return EventResult(event.id, EventStatus.REJECTED, "the device signature does not match")
     if event.type not in _HANDLERS:
@@ -541,9 +541,21 @@ def _apply_one(session: Session, batch: _Batch, event: TerminalEvent, last_seq: 
     return result
 
 
+def _duplicate(event_id: str, status: EventStatus, detail: str) -> EventResult:
+    """The answer to an event recorded before (by an earlier push, or earlier in this
+    batch): `duplicate`, carrying the incident the first answer reported, if any, since
+    the till may never have had that answer (lost on the way, or sent twice)."""
+    raised = status is EventStatus.APPLIED_WITH_INCIDENT or (
+        status is EventStatus.REJECTED and detail.startswith("conflict: ")
+    )
+    return EventResult(
+        event_id, EventStatus.DUPLICATE, f"already {status}", incident=detail if raised else ""
+    )
+
+
 def _apply_batch(
     session: Session, device_id: str, events: list[TerminalEvent]
-) -> dict[str, EventResult]:
+) -> list[EventResult]:
     # The device's row is locked first, so two pushes from one device take turns.
     device = session.scalar(select(Device).where(Device.id == device_id).with_for_update())
     assert device is not None
@@ -556,11 +568,22 @@ def _apply_batch(
         answers[event.id] = _apply_one(session, batch, event, last_seq)
         if answers[event.id].status in {EventStatus.APPLIED, EventStatus.APPLIED_WITH_INCIDENT}:
             last_seq = event.seq
+    recorded = {row["id"] for row in batch.recorded}
     batch.write(session)
     device.last_seq = last_seq
     device.last_seen_at = datetime.now(UTC)
     session.commit()  # one commit for the batch: all of it is recorded, or none of it
-    return answers
+    # In the order sent. An event sent twice in the batch is answered once: its copies are
+    # duplicates of what the first recorded (one not recorded, rejected, is said again).
+    results: list[EventResult] = []
+    given: set[str] = set()
+    for event in events:
+        answer = answers[event.id]
+        if event.id in given and event.id in recorded:
+            answer = _duplicate(event.id, answer.status, answer.detail)
+        given.add(event.id)
+        results.append(answer)
+    return results
 
 
 def apply_events(
@@ -574,8 +597,7 @@ def apply_events(
     device_id = device.id
     session.rollback()  # start the batch's transaction afresh
     try:
-        answers = _apply_batch(session, device_id, events)
+        return _apply_batch(session, device_id, events)
     except IntegrityError:  # an event id arrived through another request just now
         session.rollback()
-        answers = _apply_batch(session, device_id, events)
-    return [answers[e.id] for e in events]
+        return _apply_batch(session, device_id, events)

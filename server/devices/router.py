@@ -37,8 +37,8 @@ from ..pages import Paging
 from ..wallet.idempotency import Outcome, idempotent
 from ..wallet.schemas import redemption_public
 from ..wallet.tokens import PresentedCode, read_code
-from . import lists, redemptions, service
-from .auth import device_from_header, scope_of, terminal_till
+from . import lists, redemptions, revoked_pushes, service
+from .auth import device_from_header, paired_device, revoked, scope_of, terminal_till
 from .models import Device, Incident, RedeemedItem
 from .pull import changes_since, offline_limits, resume_from, snapshot_json
 from .reconcile import apply_events
@@ -83,9 +83,22 @@ def current_device(
 CurrentDevice = Annotated[Device, Depends(current_device)]
 
 
+def pushing_device(
+    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+) -> Device:
+    return paired_device(session, authorization)
+
+
 @router.post("/sync/push", summary="Push a terminal's outbox; answers per event")
-def push(body: PushRequest, device: CurrentDevice, session: SessionDep) -> PushResponse:
-    return PushResponse(results=apply_events(session, device, [e.event() for e in body.events]))
+def push(
+    body: PushRequest, device: Annotated[Device, Depends(pushing_device)], session: SessionDep
+) -> PushResponse:
+    events = [e.event() for e in body.events]
+    if device.revoked_at is not None:
+        # Refused, as every call of a revoked till; what it sent is told to the owner once.
+        revoked_pushes.report(session, device.id, events)
+        raise revoked()
+    return PushResponse(results=apply_events(session, device, events))
 
 
 def _device_public(device: Device) -> DevicePublic:

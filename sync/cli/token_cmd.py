@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ..money import Money, MoneyError
+from ..money import Money, MoneyError, currency
 from ..tokens import (
     PREFIX,
     Compression,
@@ -25,6 +26,7 @@ from ..tokens import (
     new_token_id,
     parse_id,
 )
+from ..wire import MAX_AMOUNT
 from .common import (
     EXIT_INVALID,
     EXIT_OK,
@@ -34,6 +36,9 @@ from .common import (
     print_json,
     read_text_argument,
 )
+from .keys_cmd import TRUST_FILE
+
+ID_BYTES = 8  # a business, card, voucher or deal id (docs/token-format.md, "Claims")
 
 VERIFY_HELP = """\
 Check a token's prefix, encoding, signature, dates and lists. Prints JSON:
@@ -55,16 +60,26 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         "issue",
         help="sign a gift-card or voucher token",
         description="Sign a gift-card or voucher token with an issuer private key and print "
-        "its QR text. Ids are URL-safe base64 or hex; missing ones are made at random.",
+        "its QR text. Ids are 8 bytes, as 11 characters of URL-safe base64 (AQIDBAUGBwg) or "
+        "16 hex digits; missing ones are made at random.",
     )
-    issue_p.add_argument("--key", required=True, type=Path, help="issuer private key (PEM)")
+    issue_p.add_argument(
+        "--key",
+        required=True,
+        type=Path,
+        metavar="FILE|DIR",
+        help="the issuer's private key (PEM), or the folder `keys generate` writes to: "
+        "then its newest key (the latest in DIR/trust.json), as after a rotation",
+    )
     issue_p.add_argument("--kind", choices=["gift-card", "voucher"], default="gift-card")
     issue_p.add_argument("--business", help="business id (the iss claim)")
     issue_p.add_argument("--subject", help="card or voucher id (the sub claim)")
     issue_p.add_argument("--currency", default="GBP", help="ISO 4217 code (default GBP)")
     issue_p.add_argument("--face", help="voucher face value, e.g. 12.50")
     issue_p.add_argument("--deal", help="voucher deal id")
-    issue_p.add_argument("--days", type=int, default=365, help="valid for N days (default 365)")
+    issue_p.add_argument(
+        "--days", type=int, default=365, help="valid for N days, 1 or more (default 365)"
+    )
     issue_p.add_argument("--expires", help="expiry as ISO 8601 (overrides --days)")
     issue_p.add_argument("--not-before", help="not valid before this ISO 8601 time")
     issue_p.add_argument("--now", help="issue time as ISO 8601 (default: now)")
@@ -119,43 +134,120 @@ def _add_text_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _id(value: str | None, what: str) -> bytes:
+    """An id as the claims hold it (8 bytes); a new one when none is given."""
     if value is None:
         return new_id()
     try:
-        return parse_id(value)
+        parsed = parse_id(value)
     except ValueError as exc:
         raise CommandError(f"{what}: {exc}") from None
+    if len(parsed) != ID_BYTES:
+        raise CommandError(
+            f"{what} {value.strip()!r} is not an id: an id is {ID_BYTES} bytes, written as 11 "
+            "characters of URL-safe base64 (e.g. AQIDBAUGBwg) or 16 hex digits"
+        )
+    return parsed
+
+
+def _issuer_key(path: Path) -> tuple[IssuerKey, Path]:
+    """The key at `path`, or, for a folder, its newest: the one trust.json lists as valid
+    from the latest date (then the file written last), as `keys generate` rotates them."""
+    if not path.is_dir():
+        try:
+            return IssuerKey.load(path), path
+        except KeyFileError as exc:
+            raise CommandError(str(exc)) from None
+    files = sorted(path.glob("*.private.pem"))
+    if not files:
+        raise CommandError(
+            f"{path} holds no private key (*.private.pem): make one with "
+            f"`tillpoint keys generate --out {path}`, or give the key file itself"
+        )
+    since: dict[bytes | None, datetime] = {}
+    trust_path = path / TRUST_FILE
+    if trust_path.is_file():
+        try:
+            since = {k.kid: k.not_before for k in TrustList.load(trust_path) if k.not_before}
+        except KeyFileError as exc:
+            raise CommandError(f"{exc}; or give the key file itself with --key") from None
+    keys = []
+    for file in files:
+        try:
+            key = IssuerKey.load(file)
+        except KeyFileError as exc:
+            raise CommandError(str(exc)) from None
+        oldest = datetime.min.replace(tzinfo=UTC)
+        keys.append((since.get(key.kid, oldest), file.stat().st_mtime, key, file))
+    _, _, key, file = max(keys, key=lambda k: (k[0], k[1]))
+    return key, file
+
+
+def _valid_window(args: argparse.Namespace, now: datetime) -> tuple[datetime, datetime | None]:
+    """(expiry, not before) of the token, refusing a window in which it is never valid."""
+    if args.expires:
+        expires = parse_time(args.expires, "--expires")
+        if expires <= now:
+            raise CommandError(
+                f"--expires {args.expires} is already past (it is {now:%Y-%m-%d %H:%M} UTC "
+                "now): the token would never be valid; give a later date"
+            )
+    else:
+        if args.days < 1:
+            raise CommandError(f"--days {args.days}: a token is valid for 1 day or more")
+        expires = now + timedelta(days=args.days)
+    not_before = parse_time(args.not_before, "--not-before") if args.not_before else None
+    if not_before is not None and not_before >= expires:
+        raise CommandError(
+            f"--not-before {args.not_before} is not before the expiry "
+            f"({expires:%Y-%m-%d %H:%M} UTC): the token would never be valid"
+        )
+    return expires, not_before
+
+
+def _face_minor(args: argparse.Namespace) -> int:
+    """A voucher's face value in minor units, no more than one redemption can take."""
+    if args.face is None:
+        raise CommandError("a voucher needs --face, its value (e.g. --face 12.50)")
+    try:
+        face = Money.parse(args.face, args.currency)
+    except MoneyError as exc:
+        raise CommandError(f"--face: {exc}") from None
+    if face.minor < 0:
+        raise CommandError(f"--face {args.face}: a face value cannot be negative")
+    if face.minor > MAX_AMOUNT:
+        most = Money.of(MAX_AMOUNT, face.currency.code).format()
+        raise CommandError(
+            f"--face {args.face}: {face.format()} is too large for a voucher: its face value "
+            f"may be at most {most}, the most one redemption can take"
+        )
+    return face.minor
 
 
 def issue_token(args: argparse.Namespace) -> int:
+    key, key_file = _issuer_key(args.key)
     try:
-        key = IssuerKey.load(args.key)
-    except KeyFileError as exc:
-        raise CommandError(str(exc)) from None
+        code = currency(args.currency).code
+    except MoneyError as exc:
+        raise CommandError(f"--currency: {exc}") from None
     now = parse_time(args.now, "--now") if args.now else datetime.now(UTC)
-    expires = (
-        parse_time(args.expires, "--expires") if args.expires else now + timedelta(days=args.days)
-    )
-    not_before = parse_time(args.not_before, "--not-before") if args.not_before else None
+    expires, not_before = _valid_window(args, now)
     kind = Kind.VOUCHER if args.kind == "voucher" else Kind.GIFT_CARD
     face_minor = deal = None
     if kind is Kind.VOUCHER:
-        if args.face is None:
-            raise CommandError("a voucher needs --face, its value (e.g. --face 12.50)")
-        try:
-            face_minor = Money.parse(args.face, args.currency).minor
-        except MoneyError as exc:
-            raise CommandError(f"--face: {exc}") from None
+        face_minor = _face_minor(args)
         deal = _id(args.deal, "--deal")
     elif args.face or args.deal:
         raise CommandError("--face and --deal are for vouchers: add --kind voucher")
+    issuer, subject = _id(args.business, "--business"), _id(args.subject, "--subject")
+    if key_file != args.key:
+        print(f"signed with {key_file}, the newest key in {args.key}", file=sys.stderr)
     try:
         claims = TokenClaims(
             kind=kind,
-            issuer=_id(args.business, "--business"),
-            subject=_id(args.subject, "--subject"),
+            issuer=issuer,
+            subject=subject,
             token_id=new_token_id(),
-            currency=args.currency.upper(),
+            currency=code,
             issued_at=int(now.timestamp()),
             expires_at=int(expires.timestamp()),
             not_before=int(not_before.timestamp()) if not_before else None,
@@ -163,8 +255,8 @@ def issue_token(args: argparse.Namespace) -> int:
             face_minor=face_minor,
         )
         print(issue(key, claims))
-    except TokenError as exc:
-        raise CommandError(str(exc)) from None
+    except TokenError as exc:  # what the checks above do not foresee
+        raise CommandError(f"the token cannot be issued: {exc.message}") from None
     return EXIT_OK
 
 

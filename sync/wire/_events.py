@@ -238,6 +238,10 @@ class EventResult:
     id: str
     status: EventStatus
     detail: str = ""
+    # For a `duplicate`: what the first answer said of the incident its event raised (that
+    # answer's detail), so that a till whose answer was lost on the way still tells its
+    # operator. Empty otherwise, and from servers older than it.
+    incident: str = ""
 
 
 # -- the push -------------------------------------------------------------------------------

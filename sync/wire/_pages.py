@@ -145,6 +145,14 @@ class ChangesPage(BaseModel):
         description="the business's IANA time zone: which day is today at its tills; null "
         "from older servers",
     )
+    cursor_ahead: bool = Field(
+        default=False,
+        description="true: the cursor sent is past the log's head (the server's database "
+        "was restored from an older backup), so what the terminal cached may be gone and "
+        "the positions it passed are handed out anew. Take a fresh snapshot, replacing the "
+        "cache. The page holds the changes from the log's start, for terminals older than "
+        "this field. False from older servers",
+    )
 
 
 class SnapshotPage(BaseModel):

@@ -38,6 +38,8 @@ class IncidentKind(StrEnum):
     VOUCHER_REUSED = "voucher_reused"  # a voucher redeemed again offline (or after its deal)
     EDIT_CONFLICT = "edit_conflict"  # a listing edit made on an older version, not applied
     FRAUD_FLAGGED = "fraud_flagged"  # a fraud rule would have blocked a pushed redemption
+    # A revoked till pushed what it had approved offline before it knew: refused, unrecorded
+    REVOKED_TILL_SALES = "revoked_till_sales"
 
 
 class PriceKind(StrEnum):

@@ -24,6 +24,7 @@ from hardware import (
     Cooldown,
     FrameSource,
     KeystrokeAssembler,
+    QrDecoder,
     ReceiptPrinter,
     Scanner,
     TextPrinter,
@@ -46,8 +47,16 @@ __all__ = ["TillpointApp", "make_app"]
 
 CameraSpec = str | FrameSource | None
 
-# The actions of the app's own keys: none of them while a question (Y/N) is on screen.
-TILL_KEYS = frozenset({"open", "sign_in", "sign_out", "sync_now", "reprint"})
+NO_CAMERA = "no camera: scan with a USB scanner or type the code"
+
+# The actions of the app's own keys: none of them while a question (Y/N) is on screen,
+# nor on the pairing screen (before pairing, none of them would do anything).
+TILL_KEYS = frozenset(
+    {"open", "explain", "sign_in", "sign_out", "sync_now", "reprint", "no_receipt"}
+)
+# The screens that show what the person signed in may see and do with the owner's account:
+# made afresh for whoever signs in next.
+PERSONAL_MODES = ("vendor", "staff")
 
 
 class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are below
@@ -66,11 +75,16 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
     # it: a browser (F5 reloads, F3 finds), a terminal emulator (F1 help, F10 menu) or an
     # SSH client. The served page keeps all of these for the till (terminal/web). The
     # footer shows each with its alias, all within 80 columns: so not the key of the
-    # screen already showing, and Quit on the sign-in screen only (`check_action`).
+    # screen already showing, no key that would only say "sign in first" (its hidden
+    # twin, `explain`, still says so), and Quit on the sign-in and pairing screens only
+    # (`check_action`).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1,ctrl+s", "open('scan')", "Scan", key_display="F1/^s"),
+        Binding("f1,ctrl+s", "explain('scan')", show=False),
         Binding("f2,ctrl+l", "open('history')", "History", key_display="F2/^l"),
+        Binding("f2,ctrl+l", "explain('history')", show=False),
         Binding("f3,ctrl+b", "open('vendor')", "Vendor", key_display="F3/^b"),
+        Binding("f3,ctrl+b", "explain('vendor')", show=False),
         # One key, named for what it does now: with no one signed in, the sign-in screen.
         Binding("f4,ctrl+o", "sign_in", "Sign in", key_display="F4/^o"),
         Binding("f4,ctrl+o", "sign_out", "Sign out", key_display="F4/^o"),
@@ -78,9 +92,12 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
         # Shown to everyone, as F3 is: whoever may not open it is told why. Before the
         # focused field, whose Ctrl+K would delete to the end of the line instead.
         Binding("f7,ctrl+k", "open('staff')", "Staff", key_display="F7/^k", priority=True),
+        Binding("f7,ctrl+k", "explain('staff')", show=False, priority=True),
         # A receipt again, on the screens that print one: the scan screen's last, the
-        # history's picked one (as P). Before the screen's own F8, so it has its alias.
+        # history's picked one (as P). Shown only where there is one; where there is none
+        # yet, the hidden twin says so.
         Binding("f8,ctrl+p", "reprint", "Reprint", key_display="F8/^p", priority=True),
+        Binding("f8,ctrl+p", "no_receipt", show=False, priority=True),
         # As in every Textual app, on every screen; shown where a day at the till ends.
         Binding("ctrl+q", "quit_till", "Quit", key_display="^q"),
         Binding("ctrl+q", "quit", "Quit", show=False),
@@ -109,7 +126,8 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
         self.camera_loop = camera_loop
         self.printer = printer or TextPrinter(session.data.parent / "receipts.txt")
         self.sync_interval = sync_interval
-        self.camera_text = "no camera: scan with a USB scanner or type the code"
+        self.camera_said: str | None = None  # what the camera worker last said of it
+        self.camera_trouble = ""  # the whole of why the camera reads nothing, once said
         self.keystrokes = KeystrokeAssembler()
         self.last_sync: SyncFinished | None = None
         self.last_sync_ok: bool | None = None  # a background sync speaks when this changes
@@ -121,6 +139,8 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
 
     def on_mount(self) -> None:
         self.switch_mode("scan")
+        if self.camera is not None:
+            self.check_decoder()  # a camera that can read nothing says so from the start
         if not self.session.store.paired():
             self.push_screen(PairingScreen(self.session.server_url or ""), self._paired)
             self._start_camera()  # the owner's pairing QR, held up to it
@@ -131,6 +151,7 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
         self._start()
 
     def _start(self) -> None:
+        self.revoked = self.session.status().revoked  # kept from before a restart
         self._ask_who_is_here()
         self.action_sync_now()
         self.set_interval(self.sync_interval, self.action_sync_now)  # when the stream is down
@@ -154,19 +175,41 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Which of the app's keys work, and show in the footer, here and now."""
-        if action in TILL_KEYS and self.screen.is_modal:
-            return False  # a question on screen (Y/N) is answered first
-        if action == "open":  # not the screen already showing: the title names it
-            return parameters[0] != self.current_mode
+        pairing = isinstance(self.screen, PairingScreen)
+        if action in TILL_KEYS and (self.screen.is_modal or pairing):
+            return False  # a question on screen (Y/N) is answered first; pairing comes first
+        if action in ("open", "explain"):  # not the screen already showing: the title names it
+            if parameters[0] == self.current_mode:
+                return False
+            # A key that would only say "sign in first" is not shown; `explain` says it.
+            only_refused = (
+                self.session.signed_in is None
+                and self._refusal(Area(str(parameters[0]))) is not None
+            )
+            return only_refused if action == "explain" else not only_refused
         if action == "sign_in":
             return self.session.signed_in is None and not isinstance(self.screen, SignInScreen)
         if action == "sign_out":
             return self.session.signed_in is not None
-        if action == "reprint":
-            return callable(getattr(self.screen, "action_reprint", None))
+        if action in ("reprint", "no_receipt"):
+            if not callable(getattr(self.screen, "action_reprint", None)):
+                return False
+            # The scan screen prints the last receipt kept: none before the first approval.
+            kept = not isinstance(self.screen, ScanScreen) or (
+                self.session.store.kept_receipt() is not None
+            )
+            return kept if action == "reprint" else not kept
         if action == "quit_till":  # else Ctrl+Q is the hidden `quit`, the same
-            return isinstance(self.screen, SignInScreen)
+            return isinstance(self.screen, SignInScreen) or pairing
         return True
+
+    def action_explain(self, mode: str) -> None:
+        """A key not shown because it would only refuse: it says why, as `open` does."""
+        self.action_open(mode)
+
+    async def action_no_receipt(self) -> None:
+        """F8 before anything was approved here: the screen says there is nothing to print."""
+        await self.run_action("screen.reprint")
 
     def action_open(self, mode: str) -> None:
         """F1, F2, F3: the screen, when whoever is signed in may open it; else why not."""
@@ -189,6 +232,7 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
         self.last_activity = self.session.clock()
         self.notify(f"Signed in: {person.name} ({person.role}).", markup=False)
         self.switch_mode("scan")
+        self._forget_personal_screens()
         self.refresh_bindings()
         if self.last_sync_ok is not None:  # the first sync has been tried
             self._start_camera()
@@ -207,8 +251,19 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
         if not self.session.store.has_staff():
             if self.current_mode in ("vendor", "staff", "signin"):
                 self.switch_mode("scan")
-            return
-        self.switch_mode("signin")
+        else:
+            self.switch_mode("signin")
+        self._forget_personal_screens()
+
+    def _forget_personal_screens(self) -> None:
+        """The vendor and Staff screens are made afresh for whoever is signed in now: the
+        Owner and Tills tabs open signed in with the owner's account when that is how the
+        owner signed in, and never stay signed in with the last person's (nor keep a
+        pairing code shown, or an edit half typed)."""
+        for mode in PERSONAL_MODES:
+            if mode != self.current_mode:  # never the one showing: signing in or out leaves it
+                self.remove_mode(mode)
+                self.add_mode(mode, self.MODES[mode])
 
     def sign_out_if_idle(self) -> None:
         """Sign out whoever left the till alone longer than the idle time-out."""
@@ -236,6 +291,8 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
             self.refresh_bindings()
         if self.current_mode in ("vendor", "staff") and self._refusal(Area(self.current_mode)):
             self.switch_mode("scan")
+        if before is not None and now is None:
+            self._forget_personal_screens()
         if isinstance(self.screen, SignInScreen):
             self.screen.reload()
         self._ask_who_is_here()
@@ -264,20 +321,13 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
         summary = None
         try:
             summary = self.session.sync()
-            if summary is not None:
-                self.revoked = False
-            elif self._refused():
-                self.revoked = self.session.status().refused_as == "device-revoked"
+            # Kept in the till's database once the server says so; cleared by pairing anew.
+            self.revoked = self.session.status().revoked
         finally:
             said = self.session.status().said or ""
             self.session.release()
             # Even after a failure: the app goes on.
             self.post_message(SyncFinished(summary, said, asked))
-
-    def _refused(self) -> bool:
-        """The last sync reached the server and the server refused it."""
-        status = self.session.status()
-        return bool(status.online) and status.last_error is not None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="stream")
     def listen_for_changes(self) -> None:
@@ -313,6 +363,28 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
 
     # -- the camera -------------------------------------------------------------------
 
+    @property
+    def camera_text(self) -> str:
+        """The camera's state for the status line, before it has started too."""
+        if self.camera is None:
+            return NO_CAMERA
+        if self.camera_said is not None:
+            return self.camera_said
+        name = self.camera if isinstance(self.camera, str) else self.camera.name
+        name = Path(name).name or name  # a folder's name, not its whole path
+        if self._refusal(Area.SCAN) is not None:
+            return f"camera: {name}, on once someone signs in"
+        return f"camera: {name}, starting…"
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="decoder")
+    def check_decoder(self) -> None:
+        """Whether QR codes can be read at all (a decoder imports), before the camera
+        starts: which waits for someone to sign in."""
+        try:
+            QrDecoder()
+        except CameraError as exc:
+            self.post_message(CameraChanged(f"camera: {exc.brief}", str(exc)))
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="camera")
     def watch_camera(self) -> None:
         worker = get_current_worker()
@@ -325,7 +397,7 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
                 source = camera
             scanner = Scanner(source, cooldown=Cooldown(self.scan_cooldown))
         except CameraError as exc:
-            self.post_message(CameraChanged(f"camera: {exc}"))
+            self.post_message(CameraChanged(f"camera: {exc.brief}", str(exc)))
             return
         name = Path(source.name).name or source.name  # a folder's name, not its whole path
         self.post_message(CameraChanged(f"camera: {name}, looking"))
@@ -341,7 +413,17 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
             scanner.close()
 
     def on_camera_changed(self, message: CameraChanged) -> None:
-        self.camera_text = message.text
+        """The status line has room for the brief state; trouble is said whole, once."""
+        self.camera_said = message.text
+        if message.trouble and message.trouble != self.camera_trouble:
+            self.camera_trouble = message.trouble
+            self.log.error(f"camera: {message.trouble}")
+            self.notify(
+                f"Camera: {message.trouble}.",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
 
     def on_code_scanned(self, message: CodeScanned) -> None:
         """A code from the camera or a USB scanner. A USB scan is deliberate: it brings the

@@ -54,6 +54,8 @@ class ChangesAnnounced(Message):
 
 @dataclass
 class CameraChanged(Message):
-    """The camera's state in words, for the scanner line."""
+    """The camera's state in words, short enough for the status line; `trouble`, when it
+    cannot read codes, is the whole of why and what to do (said once, where there is room)."""
 
     text: str
+    trouble: str = ""

@@ -12,12 +12,12 @@ from datetime import datetime
 from textual.content import Content
 from textual.widgets import Static
 
+from ..core.revocation import REVOKED
 from ..core.session import Status
 from ..core.staff import Person
 from ..core.suspension import suspension
 from .base import tillpoint
 
-REVOKED = "This till was revoked by the owner: pair it again with a new code"
 REVOKED_NOTICE = (
     f"{REVOKED}. Until then it cannot sync, and the server refuses what it sends; what it "
     "approved offline and has not synced stays on it."

@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sync.money import Money, MoneyError
+from sync.money import Money
 from sync.tokens import Kind, TokenError, decode, id_text
 from sync.wire import MoneyPublic
 
+from .amounts import AmountError, TooMuchError, typed_amount
 from .kinds import CardStatus, Mode, RedemptionKind
 from .presented import NotATokenError, Presented, present
+from .revocation import PAIR_AGAIN_FROM_THE_SHELL, REVOKED
 from .session import TerminalSession
 from .staff import Person, person_named
 from .store import DamagedStoreError, damage_named
@@ -40,14 +42,18 @@ __all__ = [
     "HeadlessError",
     "HeadlessTill",
     "NotReadyError",
+    "RevokedError",
     "damage_told",
 ]
 
 EXIT_OK = 0  # approved, voided, or the balance is known
-EXIT_DECLINED = 1  # the server said no (or policy refused the void): the reason says why
+EXIT_DECLINED = 1  # the server said no, or the till did offline (a used voucher, a blocked
+# card, a forged code), or policy refused the void: the reason says why
 EXIT_BAD_INPUT = 2  # the request itself was wrong: fix it, do not retry as is
-EXIT_UNREACHABLE = 3  # no server, and the till could not decide it offline (as `tillpoint sync`)
-EXIT_NOT_READY = 5  # no terminal database there, or the terminal is not paired
+EXIT_UNREACHABLE = 3  # no decision from the server, and the till could not decide it offline
+# (a limit, a card it has not seen, its clock): ask again when it answers (as `tillpoint sync`)
+EXIT_NOT_READY = 5  # no terminal database there, the terminal is not paired, or the owner
+# revoked it: it needs pairing (again) before it can work
 EXIT_DAMAGED = 6  # the terminal database is damaged: restore it or pair again (as `sync`)
 
 
@@ -73,6 +79,23 @@ class NotReadyError(HeadlessError):
 
     kind = "not_ready"
     exit_code = EXIT_NOT_READY
+
+
+class RevokedError(HeadlessError):
+    """The owner revoked this terminal (the server said so, now or before): it approves
+    nothing, offline either, until it is paired anew."""
+
+    kind = "revoked"
+    exit_code = EXIT_NOT_READY
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"{_REVOKED[0].lower()}{_REVOKED[1:]}; until then it redeems and voids nothing, "
+            "offline either"
+        )
+
+
+_REVOKED = REVOKED + PAIR_AGAIN_FROM_THE_SHELL
 
 
 class DamagedError(HeadlessError):
@@ -119,11 +142,18 @@ class HeadlessTill:
     def __init__(self, session: TerminalSession) -> None:
         self.session = session
 
-    def _ready(self) -> None:
+    def _ready(self, *, revoked_too: bool = False) -> None:
+        """Paired, and not known to be revoked (unless `revoked_too`: a balance still
+        tells what was last synced)."""
         if not self.session.store.paired():
             raise NotReadyError(
                 f"{self.session.data} is not paired yet: run `tillpoint terminal pair` first"
             )
+        if not revoked_too and self._revoked():
+            raise RevokedError
+
+    def _revoked(self) -> bool:
+        return self.session.store.revoked_at() is not None
 
     def _presented(self, code: str) -> Presented:
         try:
@@ -168,12 +198,7 @@ class HeadlessTill:
         if presented.kind is Kind.GIFT_CARD:
             if amount is None or not amount.strip():
                 raise BadInputError("a gift card needs an amount, e.g. --amount 4.20")
-            try:
-                money = Money.parse(amount, presented.currency)
-            except MoneyError as exc:
-                raise BadInputError(f"the amount {amount!r} cannot be read: {exc}") from None
-            if money.minor <= 0:
-                raise BadInputError("the amount must be more than nothing")
+            money = self._amount(amount, presented)
             verdict = self.session.redeem(presented.token, money.minor, person)
             charged: Money | None = money
         else:
@@ -185,7 +210,22 @@ class HeadlessTill:
             deal_title = self._deal_title(presented.token)
             verdict = self.session.redeem_voucher(presented.token, person)
             charged = presented.face_value
+        if not verdict.approved and self._revoked():
+            raise RevokedError  # the server has just said so: nothing was taken
         return self._verdict_answer(presented, verdict, charged, deal_title, person)
+
+    @staticmethod
+    def _amount(amount: str, presented: Presented) -> Money:
+        """The amount to take, refused before anything is asked when no redemption can
+        be that (unreadable, zero or less, more than any card holds): a wrong request."""
+        try:
+            return typed_amount(amount, presented.currency)
+        except AmountError as exc:
+            problem = str(exc)
+            known = presented.known_balance
+            if isinstance(exc, TooMuchError) and known is not None and known.minor > 0:
+                problem += f"; the card holds {known.format()}, as this till last heard"
+            raise BadInputError(f"{problem[0].lower()}{problem[1:]}") from None
 
     def _verdict_answer(
         self,
@@ -220,18 +260,23 @@ class HeadlessTill:
                 words = f"APPROVED voucher worth {what} ({verdict.mode}){hand_over}."
             words += f" {verdict.reason} Reference {verdict.reference}."
             return Answer(document, words, EXIT_OK)
-        code = EXIT_UNREACHABLE if verdict.mode is Mode.OFFLINE else EXIT_DECLINED
+        # Offline, 3 only for what the till could not decide (a limit, a card it has not
+        # seen): a POS may ask again once the server answers. What it did decide (a used
+        # voucher, a blocked card, a forged code) is declined, as the server would.
+        code = EXIT_UNREACHABLE if verdict.undecided else EXIT_DECLINED
         return Answer(document, f"DECLINED ({verdict.mode}): {verdict.reason}", code)
 
     # -- balance ------------------------------------------------------------------------
 
     def balance(self, code: str) -> Answer:
         """What a card holds or whether a voucher can be used: after a sync when the server
-        answers (mode online), else as this terminal last heard (mode offline)."""
-        self._ready()
+        answers (mode online), else as this terminal last heard (mode offline, saying
+        when). A revoked terminal does not ask: it tells what it last synced, and says it
+        needs pairing again (exit 5)."""
+        self._ready(revoked_too=True)
         presented = self._presented(code)
-        self.session.sync()
-        online = self.session.status().online is True
+        online = not self._revoked() and self.session.sync() is not None
+        revoked = self._revoked()  # known before, or the server has just said so
         mode = Mode.ONLINE if online else Mode.OFFLINE
         store = self.session.store
         synced_at = store.synced_at()
@@ -244,8 +289,18 @@ class HeadlessTill:
             "subject_id": presented.subject_id,
             "mode": str(mode),
             "synced_at": synced_at,
+            "revoked": revoked,
         }
         as_of = "now" if online else f"as of the last sync ({last_sync(synced_at)})"
+        answer = self._balance(presented, document, online, as_of)
+        if not revoked:
+            return answer
+        return Answer(answer.document, f"{answer.words} {_REVOKED}.", EXIT_NOT_READY)
+
+    def _balance(
+        self, presented: Presented, document: dict[str, Any], online: bool, as_of: str
+    ) -> Answer:
+        store = self.session.store
         if presented.kind is Kind.GIFT_CARD:
             card = store.card(presented.subject_id)
             if card is None:

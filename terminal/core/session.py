@@ -35,6 +35,7 @@ from sync.wire import MAX_AMOUNT, StaffRole, public_key_text
 from .kinds import Mode
 from .presented import Presented
 from .receipts import Shop, receipt_for, receipt_from_json, receipt_json, reprint, shop_of
+from .revocation import REVOKED, note_refusal
 from .staff import Person
 from .staff import sign_in as check_pin
 from .store import JournalEntry, Pairing, TerminalStore
@@ -82,6 +83,8 @@ class Status:
     # thread that synced (until it calls `release()`), what its own sync did
     refused_as: str | None = None  # the problem's kind when the server refused the last sync
     # (`device-revoked`: the owner revoked this till), which does not change with its words
+    revoked: bool = False  # the server once said the owner revoked this till: kept in its
+    # database, so after a restart too (offline), until it is paired anew
 
 
 class TerminalSession:
@@ -283,13 +286,12 @@ class TerminalSession:
                     for business in client.account_businesses(token)
                     if _owns(client, business, token)
                 ]
-                if len(owned) != 1:
+                if not owned:
                     raise PairingFailedError(
                         "this account owns no business: list yours first, then pair"
-                        if not owned
-                        else f"this account owns {len(owned)} businesses: make a pairing "
-                        "code for this till's on a till of that business (or with the API)"
                     )
+                if len(owned) > 1:
+                    raise PairingFailedError(several_businesses(owned))
                 branches = client.branch_ids(owned[0])
                 branch = branches[0] if len(branches) == 1 else None
                 code = client.pairing_code(owned[0], token, branch).code
@@ -411,6 +413,9 @@ class TerminalSession:
             self._set_online(False, f"{exc}; will retry")
             return None, "Could not reach the server: working offline"
         except ServerRefusedError as exc:
+            if note_refusal(self.store, exc):
+                self._set_online(True, f"the server refused the sync: {REVOKED}", exc.kind)
+                return None, f"The server refused the sync. {REVOKED}"
             self._set_online(True, f"the server refused the sync: {refusal(exc)}", exc.kind)
             return None, f"The server refused the sync: {refusal(exc)}"
         self._set_online(True)
@@ -482,6 +487,7 @@ class TerminalSession:
             last_error=error,
             said=said,
             refused_as=refused_as,
+            revoked=store.revoked_at() is not None,
         )
 
     def release(self) -> None:
@@ -520,3 +526,14 @@ def _owns(client: SyncClient, business_id: str, token: str) -> bool:
             return False
         raise
     return True
+
+
+def several_businesses(owned: list[str]) -> str:
+    """Why an account that owns several businesses does not pair a till itself (the till
+    cannot tell which one it joins), and how to pair it: with a code for the right one."""
+    return (
+        f"this account owns {len(owned)} businesses: make a pairing code for the one this "
+        "till serves with the API, `POST /api/v1/businesses/{id}/pairing-codes` signed in "
+        f"as the owner (its businesses: {', '.join(owned)}), or on a till of that business "
+        "(F3, Owner, Tills, N), then pair with the code"
+    )

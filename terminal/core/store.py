@@ -122,8 +122,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 5: whether each kept receipt was printed, so that one never printed is the original
     # after a restart too. Those kept before may have been printed: they reprint as copies.
     ("ALTER TABLE receipts ADD COLUMN printed INTEGER NOT NULL DEFAULT 1",),
+    # 6: the owner revoked this till (the server said so): from then on it approves nothing
+    # offline, after a restart too, until it is paired anew. A table of its own rather than
+    # a meta key, so that a Tillpoint older than this step refuses the file (its schema is
+    # too new) instead of ignoring the mark and approving offline again.
+    (
+        """CREATE TABLE revocation (
+            id INTEGER PRIMARY KEY CHECK (id = 1), revoked_at TEXT NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+# What a fresh snapshot replaces (`apply_changes(replace=True)`): the server's state as
+# cached, and where the pull stood.
+_FORGOTTEN_ON_A_FRESH_START: tuple[tuple[str, list[str]], ...] = (
+    ("DELETE FROM cards", []),
+    ("DELETE FROM vouchers WHERE status != ?", [VoucherStatus.REDEEMED.value]),
+    ("DELETE FROM products", []),
+    ("DELETE FROM listings", []),
+    ("DELETE FROM staff", []),
+    ("DELETE FROM meta WHERE key = 'cursor'", []),
+)
 
 # How long a connection waits for another process's write transaction on the same file (a
 # POS script running `tillpoint redeem` several times at once, `tillpoint sync` beside the
@@ -381,6 +401,7 @@ class TerminalStore:
                 ("device_key", pem),
             ):
                 self._set_meta(key, value)
+            self.db.execute("DELETE FROM revocation")  # a new pairing: not revoked (yet)
         self.path.chmod(0o600)  # the device secret and key live here
 
     def paired(self) -> bool:
@@ -403,6 +424,19 @@ class TerminalStore:
             str(values["device_secret"]),
             key,
         )
+
+    def save_revoked(self) -> None:
+        """The server refused this till because the owner revoked it: kept until it is
+        paired anew (`save_pairing`), with when it was first heard."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO revocation (id, revoked_at) VALUES (1, ?)", [_now()]
+            )
+
+    def revoked_at(self) -> datetime | None:
+        """When this till first heard that the owner revoked it; None while it was not."""
+        row = self.db.execute("SELECT revoked_at FROM revocation WHERE id = 1").fetchone()
+        return None if row is None else datetime.fromisoformat(str(row[0]))
 
     # -- trust list and cards ---------------------------------------------------------
 
@@ -484,9 +518,21 @@ class TerminalStore:
         value = self._meta("cursor")
         return None if value is None else int(value)
 
-    def apply_changes(self, page: ChangesPage | SnapshotPage, *, final: bool = True) -> None:
-        """One pulled page in one transaction, moving the cursor with it when `final`."""
+    def apply_changes(
+        self, page: ChangesPage | SnapshotPage, *, final: bool = True, replace: bool = False
+    ) -> None:
+        """One pulled page in one transaction, moving the cursor with it when `final`.
+
+        `replace` (the first page of a snapshot taken afresh, the server's database restored
+        from an older backup): what the cache held goes first, in the same transaction, with
+        the cursor, so that a card the server no longer has is not approved offline, and an
+        interrupted snapshot is taken again whole. Kept: vouchers known used (a snapshot
+        sends those still to use: forgetting one would accept it again offline), tokens known
+        replaced, and this till's own outbox, journal and receipts."""
         with self.transaction():
+            if replace:
+                for statement, values in _FORGOTTEN_ON_A_FRESH_START:
+                    self.db.execute(statement, values)
             now = _now()
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO cards (id, currency, balance_minor, status, synced_at)"

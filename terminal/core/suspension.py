@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .kinds import SubscriptionStatus
+from .revocation import EDIT_REFUSED
 from .store import TerminalStore
 
 __all__ = ["ListingEditsPausedError", "SuspendedBy", "Suspension", "refuse_edits", "suspension"]
@@ -72,8 +73,10 @@ def suspension(store: TerminalStore) -> Suspension | None:
 
 
 def refuse_edits(store: TerminalStore) -> None:
-    """Raise ListingEditsPausedError while the business is suspended: the server would
-    refuse the edit anyway, so nothing is queued."""
+    """Raise ListingEditsPausedError while the business is suspended, or this till is
+    revoked: the server would refuse the edit anyway, so nothing is queued."""
+    if store.revoked_at() is not None:
+        raise ListingEditsPausedError(EDIT_REFUSED)
     found = suspension(store)
     if found is not None:
         raise ListingEditsPausedError(found.edit_refused)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sync.client import ServerRefusedError, ServerUnreachableError, SyncClient
+from sync.client import ServerAnswerError, ServerRefusedError, ServerUnreachableError, SyncClient
 from sync.money import Money
 from sync.tokens import (
     Kind,
@@ -23,6 +23,7 @@ from sync.tokens import (
 from sync.wire import MAX_AMOUNT, VOID_WINDOW
 
 from .kinds import CardStatus, Mode, RedemptionKind
+from .revocation import REDEEM_REFUSED, VOID_REFUSED, note_refusal
 from .staff import Person
 from .store import JournalEntry, TerminalStore
 from .words import refusal
@@ -33,6 +34,9 @@ NOT_SYNCED = (
     "The server cannot be reached and this terminal has not synced yet: connect it "
     "once, then try again."
 )
+# A last sync later than now by more than this means the till's clock was moved back (or
+# was fast when it synced): how long ago it synced can no longer be told.
+CLOCK_TOLERANCE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,10 @@ class Verdict:
     # the offline event's id
     offer: Money | None = None  # declined for want of balance: what the card holds
     deal_title: str | None = None  # a voucher's: what to hand over
+    # Declined offline because the till could not decide it (a limit, a card it has not
+    # seen, a stale cache): the server may well approve it once it answers. False for what
+    # the till did decide (a used voucher, a blocked card, a forged code) and online.
+    undecided: bool = False
 
 
 class VoidRefusedError(Exception):
@@ -54,11 +62,26 @@ class VoidRefusedError(Exception):
 
 
 class _Refused(Exception):
-    """An offline check failed; the message is the cashier's reason."""
+    """An offline check refused it; the message is the cashier's reason. The till decided
+    no (a used voucher, a forged code); `_Undecided` when it could not decide."""
+
+    undecided = False
 
     def __init__(self, reason: str, offer: Money | None = None) -> None:
         super().__init__(reason)
         self.offer = offer
+
+
+class _Undecided(_Refused):
+    """The till cannot decide it offline (a limit, a card not seen, an old or doubtful
+    sync): declined now, though the server may approve it when it answers."""
+
+    undecided = True
+
+
+# Token checks that fail offline for want of what the next sync brings (a key the server
+# has just started signing with) or of a right clock: the till cannot tell, the server can.
+_UNDECIDED_TOKENS = frozenset({"unknown_kid", "not_yet_valid"})
 
 
 class Till:
@@ -88,7 +111,10 @@ class Till:
         asked_at = self.store.moment()
         try:
             answer = self.client.redeem_online(token, amount_minor, key, self._cashier_id)
-        except ServerUnreachableError:
+        except (ServerUnreachableError, ServerAnswerError):
+            # No decision came back (no answer, a gateway's error, an answer that cannot be
+            # read): the server may have applied it, so the offline event carries this key
+            # and is recorded once either way (docs/sync-protocol.md, "The lost answer").
             return self._offline(lambda: self._card_offline(token, amount_minor, key))
         except ServerRefusedError as refused:
             return self._card_refused(token, amount_minor, refused, asked_at)
@@ -126,6 +152,8 @@ class Till:
     ) -> Verdict:
         """The server said no: in the cashier's words, offering what the card holds when
         the amount was more than that."""
+        if note_refusal(self.store, refused):
+            return Verdict(False, Mode.ONLINE, REDEEM_REFUSED)
         try:
             claims = decode(token).tillpoint
         except TokenError:
@@ -174,7 +202,7 @@ class Till:
         with self.store.transaction():
             card = self.store.card(card_id)
             if card is None:
-                raise _Refused(
+                raise _Undecided(
                     "Offline, and this card has not been seen by this terminal yet: "
                     "take another payment method."
                 )
@@ -218,9 +246,11 @@ class Till:
         key = str(uuid.uuid4())
         try:
             answer = self.client.redeem_voucher_online(token, key, self._cashier_id)
-        except ServerUnreachableError:
+        except (ServerUnreachableError, ServerAnswerError):  # no decision: as for a card
             return self._offline(lambda: self._voucher_offline(token, key))
         except ServerRefusedError as refused:
+            if note_refusal(self.store, refused):
+                return Verdict(False, Mode.ONLINE, REDEEM_REFUSED)
             return Verdict(False, Mode.ONLINE, refusal(refused))
         face = answer.face_value.money()
         self.store.note_redemption(
@@ -278,6 +308,8 @@ class Till:
         cancelled at the counter). Queued like an offline redemption, so it works offline;
         the amount is back on the card for this terminal at once. Raises VoidRefusedError
         with the reason when policy does not allow it."""
+        if self.store.revoked_at() is not None:
+            raise VoidRefusedError(VOID_REFUSED)
         if entry.kind is not RedemptionKind.GIFT_CARD:
             raise VoidRefusedError(
                 "A used voucher cannot be voided at the till: the owner can reissue it."
@@ -302,17 +334,27 @@ class Till:
     # -- what both share ----------------------------------------------------------------
 
     def _offline(self, decide: Callable[[], Verdict]) -> Verdict:
+        if self.store.revoked_at() is not None:
+            # The server refuses whatever a revoked till sends: an offline approval would
+            # be goods handed over for nothing.
+            return Verdict(False, Mode.OFFLINE, REDEEM_REFUSED)
         try:
             return decide()
         except _Refused as refused:
-            return Verdict(False, Mode.OFFLINE, str(refused), offer=refused.offer)
+            return Verdict(
+                False,
+                Mode.OFFLINE,
+                str(refused),
+                offer=refused.offer,
+                undecided=refused.undecided,
+            )
 
     def _verified(self, token: str, kind: Kind) -> TokenClaims:
         """The token's claims, checked offline against what the terminal synced."""
         pairing = self.store.pairing()
         trust = self.store.trust_list()
         if pairing is None or trust is None or self.store.offline_limits() is None:
-            raise _Refused(NOT_SYNCED)
+            raise _Undecided(NOT_SYNCED)
         revoked = {parse_id(token_id) for token_id in self.store.revoked_token_ids()}
         verifier = Verifier(
             TrustList.from_json(trust),
@@ -323,6 +365,8 @@ class Till:
         try:
             claims = verifier.verify(token).tillpoint
         except TokenError as exc:
+            if exc.code in _UNDECIDED_TOKENS:
+                raise _Undecided(exc.message) from None
             raise _Refused(exc.message) from None
         assert claims is not None
         if claims.kind is not kind:
@@ -340,29 +384,37 @@ class Till:
 
         synced = self.store.synced_at()
         age = (self.clock() - datetime.fromisoformat(synced)).total_seconds() if synced else None
+        if age is not None and age < -CLOCK_TOLERANCE.total_seconds():
+            # A sync "in the future": the clock was fast then or has been put back since,
+            # so the time since the last sync is unknown; it may be well past the limit.
+            raise _Undecided(
+                f"Offline, and this till's clock reads {-age / 3600:.1f} hours before its "
+                "last sync: check the till's clock (date, time and zone); it approves "
+                "nothing offline until it syncs again."
+            )
         if age is None or age > limits.max_cache_age_seconds:
             stale_max = limits.stale_cache_max_minor
             if amount_minor > stale_max:
                 since = "ever" if age is None else f"for {age / 3600:.0f} hours"
                 allowed = f"at most {money(stale_max)}" if stale_max else "nothing"
-                raise _Refused(
+                raise _Undecided(
                     f"Offline, and this terminal has not synced {since}: it may "
                     f"approve {allowed} until it syncs."
                 )
         if amount_minor > limits.max_single_minor:
-            raise _Refused(
+            raise _Undecided(
                 f"Offline, one redemption may be at most "
                 f"{money(limits.max_single_minor)}: take the rest another way."
             )
         already = self.store.pending_minor(subject_id)
         if already + amount_minor > limits.max_per_card_minor:
             left = max(limits.max_per_card_minor - already, 0)
-            raise _Refused(
+            raise _Undecided(
                 f"Offline, this card may take at most {money(left)} more at this "
                 "terminal until it syncs."
             )
         if self.store.pending_minor() + amount_minor > limits.max_unsynced_minor:
-            raise _Refused(
+            raise _Undecided(
                 "Offline, this terminal has reached its limit of unsynced "
                 f"redemptions ({money(limits.max_unsynced_minor)}): reconnect "
                 "to sync."

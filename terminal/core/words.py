@@ -50,8 +50,6 @@ def refusal(refused: ServerRefusedError, amount: Money | None = None) -> str:
         return "The server could not take this: check what was typed or scanned, and try again."
     if refused.status == 429:
         return "The server is busy: wait a moment and try again."
-    if refused.status >= 500:
-        return "The server had a problem: try again in a moment."
     detail = answer.detail or answer.title
     if not detail or "body." in detail:
         return "The server refused this: ask the owner to check the till."

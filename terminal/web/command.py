@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from .server import WebTerminal
+from .server import DEFAULT_PORT, WebTerminal
 from .sign_in import ACCESS_CODE_SETTING, SignIn, checked_access_code, new_access_code
 
 __all__ = ["AddressError", "check_address", "serve"]
@@ -28,7 +28,7 @@ def is_loopback(host: str) -> bool:
         return False  # a name: it may resolve to anything
 
 
-def check_address(host: str, public_url: str | None) -> None:
+def check_address(host: str, public_url: str | None, port: int = DEFAULT_PORT) -> None:
     """The till is never open to the network as it is: on another address than loopback it
     must sit behind HTTPS (a reverse proxy), so the access code and the session cookie never
     cross the network in clear text."""
@@ -44,9 +44,9 @@ def check_address(host: str, public_url: str | None) -> None:
     if public_url is None or not public_url.startswith("https://"):
         raise AddressError(
             f"--host {host} would open the till to the network over plain HTTP. Serve it on "
-            "127.0.0.1 and reach it from another machine through SSH (ssh -L 8080:127.0.0.1:"
-            "8080 till-box), or put an HTTPS reverse proxy in front and give its address "
-            "with --public-url https://…"
+            f"127.0.0.1 and reach it from another machine through SSH (ssh -N -L {port}:"
+            f"127.0.0.1:{port} till-box), or put an HTTPS reverse proxy in front and give its "
+            "address with --public-url https://…"
         )
 
 
@@ -58,7 +58,7 @@ def serve(
     public_url: str | None = None,
 ) -> None:
     """Serve `tillpoint terminal ARGS` (`app_command`, after `tillpoint`) until Ctrl+C."""
-    check_address(host, public_url)
+    check_address(host, public_url, port)
     given = os.environ.get(ACCESS_CODE_SETTING, "")
     code = checked_access_code(given) if given.strip() else new_access_code()
     # `exec`: the shell textual-serve starts becomes the app, so ending it ends the app.

@@ -2,7 +2,8 @@
 
 The footer: each function key with its Ctrl alias (F8 and Ctrl+P too), F4 named for what it
 does now (Sign in, Sign out), F7 and Quit shown, all within 80 columns, for each role on each
-screen. The status line: a till the owner revoked says so, lastingly, rather than ONLINE."""
+screen; no key that would only say "sign in first" (test_app_keys_shown.py). The status
+line: a till the owner revoked says so, lastingly, rather than ONLINE."""
 
 from __future__ import annotations
 
@@ -59,13 +60,16 @@ FUNCTION_KEYS = {
 SCREEN_KEY = {ScanScreen: "F1/^s", HistoryScreen: "F2/^l", VendorScreen: "F3/^b"}
 
 
-def check_footer(app, *, signed_in: bool) -> dict[str, tuple[str, int]]:
+def check_footer(
+    app, *, signed_in: bool, refused: frozenset[str] = frozenset()
+) -> dict[str, tuple[str, int]]:
     """Every function key with its alias, but the one of the screen showing (its title
-    names it); F4 named for what it does; all within 80 columns."""
+    names it) and those `refused` (they would only say "sign in first"); F4 named for what
+    it does; all within 80 columns."""
     keys = footer(app)
     here = SCREEN_KEY.get(type(app.screen))
     for shown, words in FUNCTION_KEYS.items():
-        if shown == here:
+        if shown == here or shown in refused:
             assert shown not in keys
         else:
             assert keys[shown][0] == words, (type(app.screen).__name__, keys)
@@ -85,14 +89,16 @@ async def test_the_footer_with_no_one_signed_in_and_no_pins_yet(tmp_path, key):
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, ScanScreen), "the scan screen")
             await pilot.pause()
-            keys = check_footer(app, signed_in=False)
-            assert keys["F8/^p"][0] == "Reprint"
+            # No PINs yet: F3 and F7 wait for the owner to sign in; nothing to print yet.
+            owner_only = frozenset({"F3/^b", "F7/^k"})
+            keys = check_footer(app, signed_in=False, refused=owner_only)
+            assert "F8/^p" not in keys
             await pilot.press("f2")
-            keys = check_footer(app, signed_in=False)
+            keys = check_footer(app, signed_in=False, refused=owner_only)
             assert (keys["p"][0], keys["v"][0]) == ("Reprint", "Void")
             await pilot.press("f4")  # Sign in: the sign-in screen
             assert isinstance(app.screen, SignInScreen)
-            keys = check_footer(app, signed_in=False)
+            keys = check_footer(app, signed_in=False, refused=owner_only)
             assert keys["^q"][0] == "Quit"
             assert "F4/^o" not in keys  # already there
     finally:
@@ -106,12 +112,13 @@ async def test_the_footer_for_each_role_on_each_screen(tmp_path, key, name):
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in screen")
-            keys = check_footer(app, signed_in=False)
+            refused = frozenset(FUNCTION_KEYS) - {"F5/^r"}  # each would say "sign in first"
+            keys = check_footer(app, signed_in=False, refused=refused)
             assert keys["^q"][0] == "Quit"
             await signed_in_as(pilot, counter, name)
             await pilot.pause()
             keys = check_footer(app, signed_in=True)
-            assert keys["F8/^p"][0] == "Reprint"
+            assert "F8/^p" not in keys  # nothing approved here yet (test_app_keys_shown.py)
             assert "^q" not in keys  # Ctrl+Q works, shown where no one is signed in
             await pilot.press("f2")
             check_footer(app, signed_in=True)
@@ -278,3 +285,14 @@ async def test_another_refusal_is_not_taken_for_a_revocation(tmp_path, key, othe
         await pilot.pause(1.1)
         assert "revoked" not in text_of(app.screen.query_one(StatusLine))
         assert not app.screen.query_one(SuspensionNotice).display
+
+
+async def test_a_revoked_till_still_says_so_after_a_restart_with_the_server_down(tmp_path, key):
+    app = till_at(tmp_path, key, "http://127.0.0.1:9")  # nothing answers there
+    app.session.store.save_revoked()  # heard before the restart
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.last_sync_ok is False, "the first sync, unanswered")
+        await pilot.pause(1.1)
+        status = app.screen.query_one(StatusLine)
+        assert text_of(status).startswith(REVOKED)
+        assert text_of(app.screen.query_one(SuspensionNotice)).startswith(REVOKED)

@@ -55,7 +55,9 @@ async def tills_tab(pilot, till) -> TillsPane:
 
 
 async def new_code(pilot, tills: TillsPane) -> str:
-    await pilot.press("n")
+    """N in the list, then Y: a code for the branch picked."""
+    tills.query_one("#till-table", DataTable).focus()
+    await pilot.press("n", "y")
     shown = tills.query_one("#pair-code", Static)
     await until(pilot, lambda: text_of(shown).startswith("Code "), "the pairing code")
     assert tills.query_one("#pair-qr").display
@@ -117,7 +119,7 @@ async def test_names_from_the_server_draw_as_written(tmp_path, key, monkeypatch)
             label = select.query_one("SelectCurrent #label", Static)
             assert text_of(label) == "High [/b] Street"
             table.focus()
-            await pilot.press("down", "r")
+            await pilot.press("down", "delete")
             assert isinstance(till.app.screen, ConfirmRevokeScreen)
             question = till.app.screen.query_one(Static)
             assert text_of(question).startswith("Revoke the till Till [/b] 2?")

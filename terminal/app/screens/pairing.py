@@ -18,7 +18,17 @@ from ...core.session import PairingFailedError
 from ..base import tillpoint
 
 QR_PREFIX = "TPPAIR:"
-PAIRING_CODE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
+PAIRING_CODE = re.compile(r"^[A-Z0-9]{8}$")
+
+
+def pairing_code(typed: str) -> str | None:
+    """The code as the server reads it, from what was typed or scanned: in any case, with
+    or without the QR code's prefix, split by a dash or spaces (as read aloud, or copied in
+    two halves), as `tillpoint terminal pair` takes it; `K7Q2-M9XA`. None when that is not
+    8 letters and digits."""
+    text = typed.strip().upper().removeprefix(QR_PREFIX)
+    bare = re.sub(r"[\s-]", "", text)
+    return f"{bare[:4]}-{bare[4:]}" if PAIRING_CODE.match(bare) else None
 
 
 class PairingScreen(Screen[None]):
@@ -68,8 +78,8 @@ class PairingScreen(Screen[None]):
 
     def take_code(self, code: str) -> None:
         """A pairing code scanned from the owner's screen (its QR says TPPAIR:CODE)."""
-        text = code.strip().upper().removeprefix(QR_PREFIX)
-        if PAIRING_CODE.match(text):
+        text = pairing_code(code)
+        if text is not None:
             self.query_one("#code", Input).value = text
             self._pair()
 
@@ -84,13 +94,13 @@ class PairingScreen(Screen[None]):
 
     def _pair(self) -> None:
         server = self.query_one("#server", Input).value.strip()
-        code = self.query_one("#code", Input).value.strip().upper().removeprefix(QR_PREFIX)
+        code = pairing_code(self.query_one("#code", Input).value)
         name = self.query_one("#name", Input).value.strip() or "Till"
         if not server.startswith(("http://", "https://")):
             self._say("The server address starts with http:// or https://: check it.")
             self.query_one("#server", Input).focus()
             return
-        if not PAIRING_CODE.match(code):
+        if code is None:
             self._say("A pairing code is 8 letters and digits, like K7Q2-M9XA: check it.")
             return
         self._say(f"Pairing with {server}…")

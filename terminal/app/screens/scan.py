@@ -10,9 +10,7 @@ server, and a `[/b]` in one must show as typed, not crash the till.
 
 from __future__ import annotations
 
-import re
 import time
-from decimal import Decimal
 from enum import Enum, auto
 from typing import ClassVar
 
@@ -24,10 +22,11 @@ from textual.screen import Screen
 from textual.widgets import Digits, Footer, Input, Static
 
 from hardware import Receipt
-from sync.money import Money, MoneyError, currency
+from sync.money import Money, MoneyError
 from sync.tokens import Kind
 from sync.wire import MAX_AMOUNT
 
+from ...core.amounts import MORE_THAN_ZERO, amount_problem, too_much
 from ...core.kinds import Mode
 from ...core.presented import NotATokenError, Presented, looks_like_token, present
 from ...core.till import Verdict
@@ -62,9 +61,9 @@ PROMPTS = {
 
 
 class ScanScreen(Screen[None]):
+    # F8 (and Ctrl+P) is the app's: shown once there is a receipt to print again.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel / skip", show=False),
-        Binding("f8", "reprint", "Reprint"),
     ]
 
     def __init__(self) -> None:
@@ -207,15 +206,14 @@ class ScanScreen(Screen[None]):
         if amount.minor > MAX_AMOUNT:
             # A slip of the keys: no card holds that much. Ask again, offering what the
             # card holds when this terminal knows.
-            most = Money.of(MAX_AMOUNT, self.presented.currency).format()
-            too_much = f"{amount.format()} is more than one redemption can be (at most {most})"
+            slip = too_much(amount)
             known = self.presented.known_balance
             if known is not None and known.minor > 0:
                 self.offer = known
                 self._to(Step.OFFER)
-                self._prompt(f"{too_much}. Card holds {known.format()}: {_offer(known)}")
+                self._prompt(f"{slip}. Card holds {known.format()}: {_offer(known)}")
             else:
-                self._prompt(f"{too_much}: type the amount again · Esc cancels")
+                self._prompt(f"{slip}: type the amount again · Esc cancels")
             return
         self._redeem(self.presented, amount)
 
@@ -277,6 +275,7 @@ class ScanScreen(Screen[None]):
             self._show_verdict(headline, "\n".join(detail), amount=message.amount)
             self._leave_presented()
             self._to(Step.RECEIPT)
+            tillpoint(self).refresh_bindings()  # F8 now has a receipt to print again
             return
         headline = f"✘ DECLINED ({verdict.mode})"
         detail.append(verdict.reason)
@@ -359,48 +358,6 @@ class ScanScreen(Screen[None]):
         box = self.query_one("#verdict-box", Vertical)
         box.set_class(declined, "declined")
         box.set_class(headline.startswith("✔"), "approved")
-
-
-MORE_THAN_ZERO = "The amount must be more than zero"
-
-# What is wrong with a typed amount, in one short sentence, by what `Money.parse` said
-# (its words are for the API, with a hint of their own): the first that matches is said.
-_AMOUNT_PROBLEMS = (
-    ("no amount given", "Type the amount, e.g. {example}, then Enter"),
-    ("is negative", MORE_THAN_ZERO),
-    ("thousands marks", "Commas go between thousands (1,234.50), or leave them out"),
-    ("too many decimals", "Type at most {places}, e.g. {example}"),
-    ("ends in a decimal mark", "Type the {decimals} after the point, e.g. {example}"),
-    ("more than one decimal mark", "Type one decimal point, e.g. {example}"),
-)
-_PLACES = {1: "one decimal", 2: "two decimals", 3: "three decimals"}
-# 4,20: the decimals after a comma, as in much of Europe. Never taken as 4.20 (that is for
-# the cashier to say): it is refused, saying what to type.
-_DECIMAL_COMMA = re.compile(r"\d+,\d\d")
-
-
-def amount_problem(text: str, error: MoneyError, code: str) -> str:
-    """What is wrong with the amount typed, in one short sentence with one example: not
-    the money parser's hint and the screen's after it."""
-    cur = currency(code)
-    example = str(Decimal(1250).scaleb(-cur.exponent))  # 12.50 (1250 with no decimals)
-    pounds = cur.code == "GBP"
-    typed = text.strip()
-    if _DECIMAL_COMMA.fullmatch(typed) and cur.exponent == 2:
-        dotted = typed.replace(",", ".")
-        return f"For {Money.parse(dotted, cur).format()} type {dotted}, with a point, not a comma"
-    words = {
-        "example": example,
-        "places": _PLACES.get(cur.exponent, f"{cur.exponent} decimals"),
-        "decimals": "pence" if pounds else "decimals",
-    }
-    said = str(error)
-    if cur.exponent == 0 and ("decimals" in said or "decimal mark" in said):
-        return f"Type a whole amount, with no decimals, e.g. {example}"
-    for marker, sentence in _AMOUNT_PROBLEMS:
-        if marker in said:
-            return sentence.format(**words)
-    return f"Type the amount in {'pounds and pence' if pounds else cur.code}, e.g. {example}"
 
 
 def _offer(holds: Money) -> str:

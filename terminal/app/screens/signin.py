@@ -81,6 +81,11 @@ class SignInScreen(Screen[None]):
         self.reload()
         self.query_one("#pin", Input).focus()
 
+    def on_screen_suspend(self) -> None:
+        """Left: a PIN or password typed and not sent is not there for whoever comes back."""
+        self.query_one("#pin", Input).clear()
+        self.query_one("#account-password", Input).clear()
+
     def reload(self) -> None:
         """The names as last synced, by name whatever its case; the one picked stays picked.
         Names are drawn as typed, never as markup. What the message line says stays (a

@@ -5,7 +5,12 @@ business's tills with their branch and whether they are online, and revoking one
 A code shows until a new till of its branch appears in the list (the list is asked for
 again every few seconds while a code shows) or it expires: it pairs once.
 
-It works as the owner signed in on the Owner tab (that tab's sign-in, online only)."""
+It works as the owner signed in on the Owner tab (that tab's sign-in, online only).
+
+Nothing here is one stray key away: this tab has no text field, so a word typed on it (meant
+for the Products tab) would reach its keys. They act only while the list has the focus (the
+tab opens on the branch picker when there are branches): N asks before it makes a code (Y
+makes it), and Delete, not a letter, revokes the till picked, after Y."""
 
 from __future__ import annotations
 
@@ -53,10 +58,29 @@ class ConfirmRevokeScreen(YesOrNo):
         self.device = device
 
 
+class ConfirmPairingCodeScreen(YesOrNo):
+    """Y makes the code, N or Esc does not."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes, make it"),
+        Binding("n", "answer(False)", "No"),
+        Binding("escape", "answer(False)", "Not now"),
+    ]
+
+    def __init__(self, branch: str | None) -> None:
+        of = f" of {branch}" if branch else ""
+        super().__init__(
+            f"Make a pairing code for a new till{of}?\n"
+            "Whoever types or scans it within 15 minutes pairs a till with this business "
+            "(once): show it to the new till only.\n\nY: make it    N or Esc: not now"
+        )
+        self.branch = branch
+
+
 class TillsPane(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_code", "New pairing code"),
-        Binding("r", "revoke", "Revoke till"),
+        Binding("delete", "revoke", "Revoke till", key_display="Del"),
     ]
     CODE_CHECK_EVERY = 5.0  # seconds between looks at whether the code shown is used or expired
 
@@ -109,14 +133,26 @@ class TillsPane(Vertical):
     def say(self, text: str) -> None:
         self.query_one("#tills-message", Static).update(text)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """N and Delete act from the list only: a deliberate move there (Tab, a click)."""
+        if action in ("new_code", "revoke"):
+            return self.query_one("#till-table", DataTable).has_focus
+        return True
+
     def show(self) -> None:
-        """The tab came up: list the tills, as the signed-in owner."""
+        """The tab came up: list the tills, as the signed-in owner. The new till's branch
+        is this till's, or the business's only one; with several and none of them this
+        till's, N asks which."""
         branches = catalogue.branches(tillpoint(self).session.store)
         select = self.query_one("#pair-branch", Select)
+        picked = select.value
         select.set_options([(Text(b.name), b.id) for b in branches])
+        ids = [b.id for b in branches]
         here = next((b.id for b in branches if b.here), None)
-        if here is not None:
-            select.value = here
+        if isinstance(picked, str) and picked in ids:
+            select.value = picked  # the one picked stays picked
+        elif here is not None or len(ids) == 1:
+            select.value = here or ids[0]
         select.display = bool(branches)
         desk = self._desk()
         if desk is None:
@@ -152,7 +188,7 @@ class TillsPane(Vertical):
         """Every few seconds while a code shows: forget it once expired; else, while the tab
         is in view, ask for the tills (a new one of its branch means it was used)."""
         code = self.code
-        if code is None:
+        if code is None or not self.query("#pair-code"):  # none, or the screen is going
             return
         if tillpoint(self).session.clock() >= code.expires_at:
             self._forget_code()
@@ -218,8 +254,8 @@ class TillsPane(Vertical):
         active = sum(not d.revoked for d in message.devices)
         self.say(
             message.said
-            or f"{count(active, 'till')} paired. N: a pairing code for a new till · "
-            "R: revoke the selected till"
+            or f"{count(active, 'till')} paired. In the list (Tab): N, a pairing code for "
+            "a new till · Del, revoke the till picked"
         )
 
     def _picked_id(self) -> str | None:
@@ -240,12 +276,33 @@ class TillsPane(Vertical):
         self.query_one("#pair-code", Static).update(f"Code {code.code}\nuntil {until:%H:%M}")
 
     def action_new_code(self) -> None:
+        """N: which branch the new till serves (asked when not clear), then whether to
+        make the code at all (Y makes it)."""
         desk = self._desk()
         if desk is None:
             self.say("Sign in as the owner in the Owner tab first.")
             return
-        value = self.query_one("#pair-branch", Select).value
+        select = self.query_one("#pair-branch", Select)
+        value = select.value
         branch_id = value if isinstance(value, str) else None
+        if branch_id is None and select.display:  # the business has branches: which one?
+            self.say(
+                "Pick the new till's branch first (Branch of the new till), then N in the list."
+            )
+            select.focus()
+            return
+        names = {b.id: b.name for b in catalogue.branches(tillpoint(self).session.store)}
+        branch = names.get(branch_id or "")
+
+        def answered(answer: bool | None) -> None:
+            if answer:
+                self._make_code(desk, branch_id)
+            else:
+                self.say("No pairing code made.")
+
+        self.app.push_screen(ConfirmPairingCodeScreen(branch), answered)
+
+    def _make_code(self, desk: OwnerDesk, branch_id: str | None) -> None:
         self.say("Making a pairing code…")
 
         def made(d: OwnerDesk) -> Message:

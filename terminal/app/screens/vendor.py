@@ -12,13 +12,16 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tabs
 
-from sync.money import Money
+from sync.money import Money, MoneyError
 
 from ...core import catalogue
+from ...core.amounts import amount_problem
 from ...core.catalogue import Branch, Deal, ListingState, ListingValueError, Product
 from ...core.hours import HoursError, hours_text, parse_hours
 from ...core.kinds import SubscriptionStatus
@@ -41,6 +44,11 @@ NAME_MOST = 120  # characters in a product's or a branch's name, or a deal's tit
 ADDRESS_MOST = 500
 PRICE_MOST = 20  # characters typed for a price: more than any price the server takes
 PICK_BRANCH = "Pick a branch to edit it."
+# Where the focus lands when a tab is shown, so that typing goes where the tab says it does:
+# a new product's name. Elsewhere the first field, picker or list shown (a list first: pick,
+# then edit; on the Tills tab the new till's branch, not the list whose keys act); on a tab
+# with none, nowhere.
+TYPED_FIRST = {"products": "#product-name"}
 
 
 def cell(text: str) -> Text:
@@ -119,6 +127,7 @@ class VendorScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         self.reload()
+        self._focus_tab()  # back on the tab it was left on: into it, not onto the tab bar
 
     def action_next_tab(self, step: int = 1) -> None:
         """Move to the next tab and into it, so its first field or table has the keys."""
@@ -126,11 +135,18 @@ class VendorScreen(Screen[None]):
         panes = [pane.id for pane in tabs.query(TabPane) if pane.id]
         current = panes.index(tabs.active) if tabs.active in panes else 0
         tabs.active = panes[(current + step) % len(panes)]
+        self._focus_tab()
+
+    def _focus_tab(self) -> None:
+        """The focus into the tab shown, where typing makes sense (`TYPED_FIRST`)."""
+        tabs = self.query_one(TabbedContent)
         pane = tabs.get_pane(tabs.active)
-        first = next((w for w in pane.query("*") if w.focusable and w.display), None)
+        wanted = TYPED_FIRST.get(tabs.active)
+        shown = [w for w in pane.query("*") if w.focusable and _shown(w, pane)]
+        first = next((w for w in shown if wanted and w.id == wanted[1:]), None)
         # A tab with nothing to focus takes the focus off the last one: left on a widget of
         # the hidden tab, it would move to that tab's next field, and bring the tab back.
-        self.set_focus(first)
+        self.set_focus(first or next(iter(shown), None))
 
     def reload(self) -> None:
         store = tillpoint(self).session.store
@@ -226,9 +242,15 @@ class VendorScreen(Screen[None]):
             name_input.focus()
             return
         store = tillpoint(self).session.store
+        code = catalogue.currency(store)
         try:
-            price = Money.parse(price_input.value, catalogue.currency(store))
-        except ValueError:  # MoneyError, or more digits than Python makes a number of
+            price = Money.parse(price_input.value, code)
+        except MoneyError as exc:  # in the scan screen's words: "For £2.50 type 2.50, …"
+            problem = amount_problem(price_input.value, exc, code)
+            self.tell(f"Not saved: {problem[0].lower()}{problem[1:]}.", warning=True)
+            price_input.focus()
+            return
+        except ValueError:  # more digits than Python makes a number of
             self.tell("Not saved: type the price as an amount, e.g. 3.50.", warning=True)
             price_input.focus()
             return
@@ -313,6 +335,11 @@ class VendorScreen(Screen[None]):
     def tab_shown(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tills-tab":
             self.query_one(TillsPane).show()
+        focused = self.focused
+        if focused is None or not (
+            isinstance(focused, Tabs) or event.pane in focused.ancestors_with_self
+        ):
+            self._focus_tab()  # clicked: into it (on the tab bar, ← → go on through tabs)
 
     @on(DataTable.RowSelected, "#branch-table")
     def branch_picked(self, event: DataTable.RowSelected) -> None:
@@ -414,3 +441,14 @@ class VendorScreen(Screen[None]):
         else:
             lines.append("Nothing refused by the server.")
         return "\n".join(lines)
+
+
+def _shown(widget: Widget, pane: Widget) -> bool:
+    """Whether `widget` shows in `pane`: neither it nor a container up to the pane hidden
+    (the Owner tab hides its sign-in once signed in)."""
+    node: DOMNode | None = widget
+    while node is not None and node is not pane:
+        if not node.display:
+            return False
+        node = node.parent
+    return True
