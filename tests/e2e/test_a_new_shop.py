@@ -103,7 +103,7 @@ async def test_a_new_owner_pairs_two_tills_and_a_cashier_redeems_and_prints(serv
         await until(pilot, lambda: first.session.store.has_staff(), "the PIN to reach the till")
 
         # F3, the Owner tab: already signed in (the account, at this till); F6 to the Tills
-        # tab, N makes the code for the second till.
+        # tab, N (from the list of tills) then Y makes the code for the second till.
         await pilot.press("f3")
         tabs = first.screen.query_one(TabbedContent)
         tabs.active = "owner-tab"
@@ -121,7 +121,8 @@ async def test_a_new_owner_pairs_two_tills_and_a_cashier_redeems_and_prints(serv
             lambda: tills.query_one("#till-table", DataTable).row_count == 1,
             "the list of tills",
         )
-        await pilot.press("n")
+        tills.query_one("#till-table", DataTable).focus()  # N, from the list, asks first
+        await pilot.press("n", "y")
         shown = tills.query_one("#pair-code")
         await until(pilot, lambda: text_of(shown).startswith("Code "), "the pairing code")
         code = text_of(shown).split()[1]

@@ -126,7 +126,8 @@ async def test_the_owner_pairs_a_second_till_from_the_first(server, cafe, tmp_pa
         await until(pilot, lambda: select.expanded, "the branches to choose from")
         await pilot.press(*"Station", "enter")  # typing finds it in the list
         assert select.value == cafe["branches"]["Station Road"]
-        await pilot.press("n")
+        table.focus()  # N makes a code from the list of tills, and asks first
+        await pilot.press("n", "y")
         code_shown = tills.query_one("#pair-code")
         await until(pilot, lambda: text_of(code_shown).startswith("Code "), "the pairing code")
         code = text_of(code_shown).split()[1]
@@ -179,8 +180,8 @@ async def test_the_owner_pairs_a_second_till_from_the_first(server, cafe, tmp_pa
     ).json()["balance"]["minor"]
     assert balance == 5000 - 420
 
-    # Back on the first till: both tills listed, the second online at Station Road. R on
-    # it asks first; N keeps it; R then Y revokes it.
+    # Back on the first till: both tills listed, the second online at Station Road. Delete
+    # on it asks first; N keeps it; Delete then Y revokes it.
     first = make_app(first_data, sync_interval=3600, timeout=2.0)
     async with first.run_test(size=SIZE) as pilot:
         tills = await sign_in_and_open_tills(pilot, first, cafe["owner_email"])
@@ -190,12 +191,12 @@ async def test_the_owner_pairs_a_second_till_from_the_first(server, cafe, tmp_pa
         assert rows[1][0] != "Till 1"
         assert (rows[1][1], rows[1][3]) == ("Station Road", "online")
         table.focus()
-        await pilot.press("down", "r")
+        await pilot.press("down", "delete")
         assert isinstance(first.screen, ConfirmRevokeScreen)
         await pilot.press("n")
         assert not isinstance(first.screen, ConfirmRevokeScreen)
         assert "is kept" in text_of(tills.query_one("#tills-message"))
-        await pilot.press("r", "y")
+        await pilot.press("delete", "y")
         await until(
             pilot,
             lambda: table.row_count == 2 and str(table.get_row_at(1)[3]) == "revoked",

@@ -72,6 +72,7 @@ class VendorScreen(Screen[None]):
         self.branch_rows: dict[str, Branch] = {}
         self.editing_branch: Branch | None = None
         self.editing_deal: Deal | None = None  # the deal picked for a new title
+        self.asking = False  # a question of this screen's is on top of it (Y/N)
 
     def tell(self, text: str, *, warning: bool = False, timeout: float | None = None) -> None:
         """A notice with `text` as it is (never read as markup: it holds names and titles)."""
@@ -125,8 +126,14 @@ class VendorScreen(Screen[None]):
             "Branch", "Address", "Hours", "State"
         )
 
+    def on_screen_suspend(self) -> None:
+        self.asking = self.app.screen.is_modal  # a question, not another screen
+
     def on_screen_resume(self) -> None:
         self.reload()
+        if self.asking:  # its answer given: the focus stays where the question was asked
+            self.asking = False
+            return
         self._focus_tab()  # back on the tab it was left on: into it, not onto the tab bar
 
     def action_next_tab(self, step: int = 1) -> None:
