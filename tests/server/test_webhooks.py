@@ -44,7 +44,7 @@ class Clock:
 @pytest.fixture
 def settings(settings):
     return settings.model_copy(
-        update={"webhooks_allow_private_urls": True, "webhooks_timeout_seconds": 2}
+        update={"webhooks_allow_private_urls": True, "webhooks_timeout_seconds": 15}
     )
 
 

@@ -47,7 +47,7 @@ class Shop:
         self.voucher: str = cafe["voucher"]["token"]
         self.data = data
         code = self._post(f"/businesses/{self.business_id}/pairing-codes").json()["code"]
-        session = TerminalSession(data)
+        session = TerminalSession(data, timeout=10.0)  # a busy machine: the answer comes
         self.device_id = session.pair(self.base, code, "Till 2").device_id
         assert session.sync() is not None
         session.close()
@@ -88,7 +88,7 @@ def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[
 def test_a_revoked_till_remembers_it_after_a_restart_and_approves_nothing_offline(
     server, shop, capsys
 ):
-    session = TerminalSession(shop.data, timeout=1.0)
+    session = TerminalSession(shop.data, timeout=10.0)
     approved = session.redeem(shop.card, 200)
     assert (approved.approved, approved.mode) == (True, Mode.ONLINE)
     shop.revoke()
@@ -97,7 +97,7 @@ def test_a_revoked_till_remembers_it_after_a_restart_and_approves_nothing_offlin
     session.close()
     server.stop()  # then the server goes down, and the till is started again
 
-    session = TerminalSession(shop.data, timeout=1.0)
+    session = TerminalSession(shop.data, timeout=10.0)
     assert session.status().revoked  # kept in its database, not only in memory
     before = session.store.pending_count()
     for verdict in (session.redeem(shop.card, 100), session.redeem_voucher(shop.voucher)):
@@ -128,7 +128,7 @@ def test_a_revoked_till_remembers_it_after_a_restart_and_approves_nothing_offlin
 
 def test_a_revoked_till_learns_it_from_a_refused_redemption_too(shop, capsys):
     shop.revoke()
-    session = TerminalSession(shop.data, timeout=1.0)
+    session = TerminalSession(shop.data, timeout=10.0)
     verdict = session.redeem(shop.card, 100)  # the server answers: revoked
     assert (verdict.approved, verdict.mode, verdict.reason) == (False, Mode.ONLINE, REDEEM_REFUSED)
     assert session.status().revoked
