@@ -195,9 +195,7 @@ class TillpointApp(App[None], inherit_bindings=False):  # Textual's own two are 
             if not callable(getattr(self.screen, "action_reprint", None)):
                 return False
             # The scan screen prints the last receipt kept: none before the first approval.
-            kept = not isinstance(self.screen, ScanScreen) or (
-                self.session.store.kept_receipt() is not None
-            )
+            kept = not isinstance(self.screen, ScanScreen) or self.session.has_kept_receipt()
             return kept if action == "reprint" else not kept
         if action == "quit_till":  # else Ctrl+Q is the hidden `quit`, the same
             return isinstance(self.screen, SignInScreen) or pairing

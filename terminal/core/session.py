@@ -118,6 +118,7 @@ class TerminalSession:
         self._said: str | None = None
         self._person: Person | None = None
         self._owner_token: str | None = None  # the owner's, signed in with their account
+        self._receipt_kept = False  # once True, stays: receipts are kept for good
 
     def open(self) -> None:
         """Open the database now rather than on first use; raises SchemaTooNewError when
@@ -219,6 +220,14 @@ class TerminalSession:
         if verdict.reference is not None:
             self.store.save_receipt(verdict.reference, receipt_json(receipt))
         return receipt
+
+    def has_kept_receipt(self) -> bool:
+        """Whether an approval here has kept a receipt (F8 shows from then on). Receipts are
+        never forgotten, so once one is kept the answer is remembered, not asked again each
+        time the screen's keys are checked."""
+        if not self._receipt_kept:
+            self._receipt_kept = self.store.kept_receipt() is not None
+        return self._receipt_kept
 
     def receipt_printed(self, reference: str) -> None:
         """The receipt kept for `reference` has been printed: from now on it prints as a
