@@ -56,11 +56,13 @@ FIELDS = {
 }
 GET_ROUTES = ("/v1/health",)
 
-# An answer's HTTP status follows its exit code: a decline is an answer, not an error.
+# An answer's HTTP status follows its exit code: a decline is an answer, not an error; no
+# decision (the server did not answer, and the till could not decide offline) is the status
+# of a gateway whose server did not answer, so that no POS takes it for a decline.
 STATUS = {
     APPROVED: HTTPStatus.OK,
     EXIT_DECLINED: HTTPStatus.OK,
-    EXIT_UNREACHABLE: HTTPStatus.OK,
+    EXIT_UNREACHABLE: HTTPStatus.GATEWAY_TIMEOUT,
     EXIT_BAD_INPUT: HTTPStatus.BAD_REQUEST,
     EXIT_NOT_READY: HTTPStatus.SERVICE_UNAVAILABLE,
     EXIT_DAMAGED: HTTPStatus.SERVICE_UNAVAILABLE,
@@ -272,7 +274,8 @@ def register_pos_api(commands: Commands[argparse.ArgumentParser]) -> None:
         help="serve the headless till to a POS on this machine (HTTP, loopback only)",
         description="Serve POST /v1/redeem {code, amount?, cashier?}, /v1/balance {code} and "
         "/v1/void {reference} on 127.0.0.1, each answering the JSON `tillpoint redeem|balance|void "
-        "--json` print (HTTP 200 for approved and declined alike; 400 bad input; 401 without "
+        "--json` print (HTTP 200 for approved and declined alike; 504 when no decision could "
+        "be made, as exit code 3: nothing was taken, ask again; 400 bad input; 401 without "
         "the token; 503 not paired, revoked by the owner, or its database damaged). Requests need "
         "`Authorization: Bearer TOKEN`: the token "
         f"is {TOKEN_SETTING} when set, else the one kept in DATA.pos-api-token, made and "

@@ -1,5 +1,7 @@
 """`tillpoint pos-api` refuses a field a route does not take (400, naming it, nothing done),
-as the server's API does, and answers a route asked with the wrong method 405."""
+as the server's API does, and answers a route asked with the wrong method 405. A decline is
+an answer (200); no decision at all (offline, and the till could not decide) is 504, so that
+a POS cannot take it for a decline the server made."""
 
 from __future__ import annotations
 
@@ -76,3 +78,24 @@ def test_a_route_asked_with_another_method_is_405(pos, method, path, allowed):
 def test_a_path_that_is_not_there_is_404(pos):
     base, _, _ = pos
     assert httpx.get(f"{base}/v1/nothing", headers=AUTH).status_code == 404
+
+
+def test_a_decline_the_till_could_make_offline_is_an_answer(pos, tmp_path, key):
+    base, _, session = pos
+    blocked = new_id()
+    session.store.cache_card(id_text(blocked), "GBP", 1000, CardStatus.BLOCKED)
+    body = {"code": card_token(key, blocked), "amount": "1.00"}
+    answer = httpx.post(f"{base}/v1/redeem", json=body, headers=AUTH)
+    assert answer.status_code == 200
+    assert answer.json()["approved"] is False
+
+
+def test_no_decision_is_504_and_nothing_is_taken(pos, key):
+    """Offline, a card this till has not seen: it cannot decide; ask again once online."""
+    base, _, session = pos
+    body = {"code": card_token(key, new_id()), "amount": "1.00"}
+    answer = httpx.post(f"{base}/v1/redeem", json=body, headers=AUTH)
+    assert answer.status_code == 504
+    assert answer.json()["approved"] is False
+    assert "not been seen" in answer.json()["reason"]
+    assert session.store.pending_count() == 0
