@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from .tokens import KeyFileError, TrustList
 from .wire import (
     CHANGES_WAITING,
+    READING_ANSWERS,
     BusinessReport,
     ChangesPage,
     ChangesWaiting,
@@ -54,6 +55,7 @@ __all__ = [
     "DeviceAuth",
     "ServerAnswerError",
     "ServerRefusedError",
+    "ServerTime",
     "ServerUnreachableError",
     "SyncClient",
     "SyncClientError",
@@ -180,6 +182,15 @@ def _server_time(response: httpx.Response) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ServerTime:
+    """The server's clock as one answer gave it (its `Date` header, whole seconds), and how
+    far this machine's clock was from it when the answer came."""
+
+    at: datetime
+    offset: float  # seconds: the server's clock minus this machine's; > 0, this one is behind
 
 
 class ServerAnswerError(SyncClientError):
@@ -318,6 +329,9 @@ class SyncClient:
         # The server's clock minus this machine's, in seconds, as of the last answer that
         # had a `Date` header (None before one): a till's clock that is off shows here.
         self.clock_offset: float | None = None
+        # The same answer's time by the server's clock: what a sync's stamp keeps beside the
+        # till's own, so a till clock moved since cannot make an old sync look new.
+        self.server_time: ServerTime | None = None
 
     def close(self) -> None:
         self._http.close()
@@ -340,6 +354,7 @@ class SyncClient:
         said_at = _server_time(response)
         if said_at is not None:
             self.clock_offset = (said_at - datetime.now(UTC)).total_seconds()
+            self.server_time = ServerTime(said_at, self.clock_offset)
         if response.status_code >= 400:
             raise _refusal(self.base_url, response)
         return response
@@ -350,12 +365,13 @@ class SyncClient:
     def _typed(
         self, answer: type[M], method: str, path: str, body: BaseModel | None = None, **kwargs: Any
     ) -> M:
-        """The call's answer as the contract's model for it."""
+        """The call's answer as the contract's model for it; a value of an open set this
+        version does not know (a newer server's) is kept as a `NewerValue`."""
         if body is not None:
             kwargs["json"] = body.model_dump(mode="json")
         response = self._response(method, path, **kwargs)
         try:
-            return answer.model_validate_json(response.content)
+            return answer.model_validate_json(response.content, context=READING_ANSWERS)
         except ValidationError as exc:
             try:
                 json.loads(response.content)
@@ -379,7 +395,9 @@ class SyncClient:
             response = self._response("GET", path, params=params, **kwargs)
             try:
                 page = response.json()
-                items.extend(answer.model_validate(item) for item in page["items"])
+                items.extend(
+                    answer.model_validate(item, context=READING_ANSWERS) for item in page["items"]
+                )
                 offset = page["next_offset"]
             except (TypeError, KeyError, ValueError) as exc:  # ValueError: not JSON, or invalid
                 raise ServerAnswerError(

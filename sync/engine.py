@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .allocation import cyclic_gc_paused
-from .client import ChangeStream, SyncClient, SyncClientError
+from .client import ChangeStream, ServerTime, SyncClient, SyncClientError
 from .wire import ChangesPage, EventResult, EventStatus, SnapshotPage, TerminalEvent
 
 __all__ = [
@@ -38,11 +38,18 @@ class Outbox(Protocol):
         """Where the last pull ended; None before the first sync."""
 
     def apply_changes(
-        self, page: ChangesPage | SnapshotPage, *, final: bool = True, replace: bool = False
+        self,
+        page: ChangesPage | SnapshotPage,
+        *,
+        final: bool = True,
+        replace: bool = False,
+        server_time: ServerTime | None = None,
     ) -> None:
-        """Apply a page; with `final`, also move the cursor to the page's. With `replace`
-        (a fresh snapshot's first page), first drop what the cache held and the cursor, in
-        the same step: until the snapshot's last page is in, the next sync starts it anew."""
+        """Apply a page; with `final`, also move the cursor to the page's and note the sync,
+        by this machine's clock and by the server's (`server_time`, the page's answer's;
+        None when it had no `Date`). With `replace` (a fresh snapshot's first page), first
+        drop what the cache held and the cursor, in the same step: until the snapshot's last
+        page is in, the next sync starts it anew."""
 
 
 @dataclass
@@ -127,7 +134,9 @@ def take_snapshot(
                 if page.next_after is not None
                 else None
             )
-            outbox.apply_changes(page, final=following is None, replace=replace)
+            outbox.apply_changes(
+                page, final=following is None, replace=replace, server_time=client.server_time
+            )
             replace = False
             summary.pulled += _count(page)
             if following is None:
@@ -156,7 +165,7 @@ def pull_changes(client: SyncClient, outbox: Outbox, summary: PushSummary) -> No
             take_snapshot(client, outbox, summary, replace=True)
             cursor = summary.cursor
             continue
-        outbox.apply_changes(page)
+        outbox.apply_changes(page, server_time=client.server_time)
         summary.pulled += _count(page)
         cursor = summary.cursor = page.cursor
         if not page.more:

@@ -24,6 +24,8 @@ from sync.engine import Listening, PushSummary, sync_once
 from .core.revocation import PAIR_AGAIN_FROM_THE_SHELL, REVOKED, note_refusal
 from .core.session import PairingFailedError, TerminalSession
 from .core.store import DamagedStoreError, SchemaTooNewError, TerminalStore, damage_named
+from .core.till import CLOCK_TOLERANCE
+from .core.words import clock_gap
 
 DEFAULT_STORE = Path("var/terminal/terminal.db")
 EXIT_UNREACHABLE = 3
@@ -32,9 +34,9 @@ EXIT_REFUSED = 2  # the server refused the sync for another reason: the message 
 EXIT_NOT_READY = 5  # no terminal database at --data, not paired, or revoked by the owner
 EXIT_DAMAGED = 6  # the terminal database at --data is damaged (as `redeem`)
 EXIT_INTERRUPTED = 130  # Ctrl+C, as a shell reports it
-# A till's clock further than this from the server's is worth a word: offline, the till
-# judges how old its last sync is by its own clock.
-CLOCK_WARNING_SECONDS = 300
+# A till's clock this far or more from the server's is worth a word: offline, a till that
+# synced with its clock so far off approves nothing (till.CLOCK_TOLERANCE).
+CLOCK_WARNING_SECONDS = int(CLOCK_TOLERANCE.total_seconds())
 DEFAULT_SERVE_PORT = 8080  # terminal.web's, named here so --help needs no aiohttp
 
 
@@ -458,13 +460,11 @@ def _warn_of_clock(offset: float | None) -> None:
     """Say so when this machine's clock is far from the server's (its `Date` header)."""
     if offset is None or abs(offset) < CLOCK_WARNING_SECONDS:
         return
-    hours = abs(offset) / 3600
-    amount = f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
     side = "behind" if offset > 0 else "ahead of"
     print(
-        f"tillpoint: warning: this till's clock is {amount} {side} the server's: set it "
-        "right (date, time and zone). Offline, the till judges how old its last sync is "
-        "by its own clock, and refuses to approve when that clock has been put back.",
+        f"tillpoint: warning: this till's clock is {clock_gap(offset)} {side} the server's: "
+        "set it right (date, time and zone), then sync again. Until a sync finds the two "
+        "clocks within 5 minutes of each other, the till approves nothing offline.",
         file=sys.stderr,
         flush=True,
     )

@@ -66,13 +66,17 @@ from ._pairing import (
 from ._reports import BusinessReport, Figure, ReportFigures, ReportGrouping, ReportRow
 from ._staff import StaffPinSet, StaffRole, StaffState, TillStaffPublic
 from ._states import (
+    READING_ANSWERS,
     CardStatus,
     IncidentKind,
     InvoiceKind,
     InvoiceStatus,
+    NewerValue,
+    OrNewer,
     PriceKind,
     SubscriptionStatus,
     VoucherStatus,
+    or_newer,
 )
 from ._stream import CHANGES_WAITING, ChangesWaiting
 from ._text import (
@@ -95,6 +99,7 @@ __all__ = [
     "JSON_MAX_CHARS",
     "JSON_MAX_DEPTH",
     "MAX_AMOUNT",
+    "READING_ANSWERS",
     "VOID_WINDOW",
     "BranchEdit",
     "BranchState",
@@ -129,9 +134,11 @@ __all__ = [
     "Line",
     "MoneyPublic",
     "Name",
+    "NewerValue",
     "OfflineLimitsBody",
     "OpeningHours",
     "OpeningPeriod",
+    "OrNewer",
     "PairRequest",
     "PairingCodeCreate",
     "PairingCodePublic",
@@ -167,6 +174,7 @@ __all__ = [
     "Weekday",
     "json_fits",
     "json_problem",
+    "or_newer",
     "parse_payload",
     "public_key_from_text",
     "public_key_text",

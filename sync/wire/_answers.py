@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._amounts import MAX_AMOUNT, MoneyPublic
-from ._states import VoucherStatus
+from ._states import OrNewer, VoucherStatus
 from ._text import Line
 
 __all__ = [
@@ -45,7 +45,7 @@ class VoucherPublic(BaseModel):
     id: str
     deal_id: str
     business_id: str
-    status: VoucherStatus
+    status: OrNewer[VoucherStatus]
     face_value: MoneyPublic
     expires_at: datetime
     redeemed_at: datetime | None

@@ -236,6 +236,7 @@ class EventResult:
     """The server's answer for one pushed event."""
 
     id: str
+    # Closed: the terminal drops or keeps the event by it, so it must know the value.
     status: EventStatus
     detail: str = ""
     # For a `duplicate`: what the first answer said of the incident its event raised (that

@@ -1,6 +1,9 @@
 """What the business's owner reads and sends from a terminal (signed in, not as the device):
 its paired terminals, the incidents sync flagged, the subscription and its invoices. The
-offline limits are `OfflineLimitsBody`, the same message the terminals pull."""
+offline limits are `OfflineLimitsBody`, the same message the terminals pull.
+
+Every kind and status here is `OrNewer`: the server adds values in later versions, and a
+till older than them shows them in words rather than failing the page."""
 
 from __future__ import annotations
 
@@ -9,7 +12,14 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 from ._amounts import MoneyPublic
-from ._states import IncidentKind, InvoiceKind, InvoiceStatus, PriceKind, SubscriptionStatus
+from ._states import (
+    IncidentKind,
+    InvoiceKind,
+    InvoiceStatus,
+    OrNewer,
+    PriceKind,
+    SubscriptionStatus,
+)
 from ._text import CardNumber, Prose
 
 __all__ = [
@@ -35,7 +45,7 @@ class DevicePublic(BaseModel):
 
 class IncidentPublic(BaseModel):
     id: str
-    kind: IncidentKind
+    kind: OrNewer[IncidentKind]
     subject_id: str  # the card, voucher or listing it is about
     amount_minor: int  # an offline overspend's: the shortfall the business bears
     currency: str
@@ -54,7 +64,7 @@ class IncidentResolve(BaseModel):
 
 class PricePublic(BaseModel):
     code: str
-    kind: PriceKind
+    kind: OrNewer[PriceKind]
     name: str
     price: MoneyPublic = Field(description="a month")
     max_products: int | None = Field(description="a plan's product limit; null: unlimited")
@@ -64,7 +74,7 @@ class SubscriptionPublic(BaseModel):
     business_id: str
     plan: PricePublic
     products: int = Field(description="products listed now, against the plan's limit")
-    status: SubscriptionStatus
+    status: OrNewer[SubscriptionStatus]
     hibernating: bool
     period_start: date
     period_end: date = Field(description="the first day of the next period")
@@ -93,8 +103,10 @@ class InvoiceLinePublic(BaseModel):
 
 class InvoicePublic(BaseModel):
     id: str
-    kind: InvoiceKind = Field(description="period: the month ahead; changes: a day's changes")
-    status: InvoiceStatus
+    kind: OrNewer[InvoiceKind] = Field(
+        description="period: the month ahead; changes: a day's changes"
+    )
+    status: OrNewer[InvoiceStatus]
     issued_on: date
     period_start: date
     period_end: date

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from ._amounts import MAX_AMOUNT
 from ._staff import StaffState
-from ._states import CardStatus, SubscriptionStatus, VoucherStatus
+from ._states import CardStatus, OrNewer, SubscriptionStatus, VoucherStatus
 
 __all__ = [
     "BranchState",
@@ -40,7 +40,8 @@ class CardState(BaseModel):
     id: str
     currency: str
     balance_minor: int
-    status: CardStatus
+    # A state this till does not know is not `active`: it approves nothing on it offline.
+    status: OrNewer[CardStatus]
     expires_at: datetime
     version: int
 
@@ -48,7 +49,8 @@ class CardState(BaseModel):
 class VoucherState(BaseModel):
     id: str
     deal_id: str
-    status: VoucherStatus
+    # A state this till does not know is not `issued`: it accepts none offline.
+    status: OrNewer[VoucherStatus]
     face_minor: int
     currency: str
     expires_at: datetime
@@ -115,7 +117,7 @@ class PlanState(BaseModel):
     name: str
     max_products: int | None = Field(description="null: unlimited")
     products: int
-    status: SubscriptionStatus
+    status: OrNewer[SubscriptionStatus]
     hibernating: bool
     pending_plan: str | None = Field(description="a tier change waiting out its grace")
 

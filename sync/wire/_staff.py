@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from ._states import OrNewer
 from ._text import Line, Name
 
 __all__ = ["StaffPinSet", "StaffRole", "StaffState", "TillStaffPublic"]
@@ -30,6 +31,8 @@ class StaffState(BaseModel):
 
     id: str = Field(description="the staff member's account id")
     name: str = Field(description="how the till, its history and receipts name them")
+    # Closed: what a person may open follows from it, and a role this till does not know
+    # cannot be guessed at (docs/sync-protocol.md, "Values newer than the till").
     role: StaffRole
     pin_hash: str = Field(description="scrypt of the PIN, salted (sync.pins); never the PIN")
 
@@ -58,7 +61,7 @@ class TillStaffPublic(BaseModel):
     id: str
     email: str
     name: str
-    role: StaffRole | None = Field(
+    role: OrNewer[StaffRole] | None = Field(
         description="their one role (the owner's is owner), PIN or not; null only from a "
         "server older than that, for no PIN yet"
     )

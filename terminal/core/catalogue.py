@@ -13,7 +13,7 @@ from sync.money import Money
 from sync.tokens import id_text, new_id
 from sync.wire import MAX_AMOUNT, BranchEdit, DealEdit, OfflineLimitsBody, TerminalEvent
 
-from .kinds import SubscriptionStatus
+from .kinds import NewerValue, SubscriptionStatus
 from .store import TerminalStore
 from .suspension import refuse_edits
 
@@ -85,7 +85,7 @@ class Branch:
 class Plan:
     name: str
     max_products: int | None  # None: unlimited
-    status: SubscriptionStatus
+    status: SubscriptionStatus | NewerValue
 
 
 def currency(store: TerminalStore) -> str:
@@ -173,7 +173,7 @@ def plan(store: TerminalStore) -> Plan | None:
     state = store.plan()
     if state is None:
         return None
-    return Plan(state.name, state.max_products, SubscriptionStatus(state.status))
+    return Plan(state.name, state.max_products, state.status)
 
 
 def offline_limits(store: TerminalStore) -> OfflineLimitsBody | None:

@@ -21,7 +21,7 @@ from sync.tokens import Kind, TokenError, decode, id_text
 from sync.wire import MoneyPublic
 
 from .amounts import AmountError, TooMuchError, typed_amount
-from .kinds import CardStatus, Mode, RedemptionKind
+from .kinds import CardStatus, Mode, RedemptionKind, in_words
 from .presented import NotATokenError, Presented, present
 from .revocation import PAIR_AGAIN_FROM_THE_SHELL, REVOKED
 from .session import TerminalSession
@@ -321,7 +321,7 @@ class HeadlessTill:
             )
             words = f"Gift card {presented.short_id}: {balance.format()} {as_of}"
             if card.status is not CardStatus.ACTIVE:
-                words += f", but it is {card.status}"
+                words += f", but it is {in_words(card.status)}"
             return Answer(document, words + ".", EXIT_OK if usable else EXIT_DECLINED)
         used = store.voucher_used(presented.subject_id)
         title = self._deal_title(presented.token)

@@ -1,7 +1,9 @@
 """The owner's work at the terminal, signed in and online: the business's paired terminals,
 the incidents sync flagged, the offline limits, the plan and its invoices.
 
-Screens get typed objects from here and never see a REST path or the server's JSON."""
+Screens get typed objects from here and never see a REST path or the server's JSON. A kind
+or status a newer server added (a `NewerValue`) comes through as it was sent:
+`kinds.in_words` puts any of them in plain words."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from sync.wire import (
     InvoiceKind,
     InvoicePublic,
     InvoiceStatus,
+    NewerValue,
     OfflineLimitsBody,
     PairingCodePublic,
     SubscriptionPublic,
@@ -106,7 +109,7 @@ class PairingCode:
 @dataclass(frozen=True)
 class Incident:
     id: str
-    kind: IncidentKind
+    kind: IncidentKind | NewerValue
     amount: Money
     detail: str
 
@@ -119,8 +122,8 @@ class Incident:
 @dataclass(frozen=True)
 class Invoice:
     id: str
-    kind: InvoiceKind
-    status: InvoiceStatus
+    kind: InvoiceKind | NewerValue
+    status: InvoiceStatus | NewerValue
     issued_on: date
     total: Money
 
@@ -137,7 +140,7 @@ class Billing:
     monthly: Money
     products: int
     max_products: int | None  # None: unlimited
-    status: SubscriptionStatus
+    status: SubscriptionStatus | NewerValue
     hibernating: bool
     invoices: list[Invoice]  # newest first
 
@@ -155,8 +158,14 @@ class Billing:
 
     @property
     def unpaid(self) -> list[Invoice]:
-        """Invoices waiting for payment, oldest first."""
-        return [i for i in reversed(self.invoices) if i.status.unpaid]
+        """Invoices waiting for payment, oldest first. One in a status this till does not
+        know is shown, not offered for payment: whether it can be paid is for a till that
+        knows the status to say."""
+        return [
+            i
+            for i in reversed(self.invoices)
+            if isinstance(i.status, InvoiceStatus) and i.status.unpaid
+        ]
 
 
 def _known_zone(name: str) -> bool:

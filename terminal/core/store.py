@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,8 +22,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import TypeAdapter
 
+from sync.client import ServerTime
 from sync.money import Money
 from sync.wire import (
+    READING_ANSWERS,
     BranchEdit,
     BranchState,
     ChangesPage,
@@ -44,9 +46,10 @@ from sync.wire import (
     TerminalEvent,
     TrustListDocument,
     VoucherRedemption,
+    or_newer,
 )
 
-from .kinds import CardStatus, Mode, RedemptionKind, VoucherStatus
+from .kinds import CardStatus, Mode, NewerValue, RedemptionKind, VoucherStatus
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -54,6 +57,7 @@ __all__ = [
     "DamagedStoreError",
     "JournalEntry",
     "KeptReceipt",
+    "LastSync",
     "Pairing",
     "SchemaTooNewError",
     "TerminalStore",
@@ -130,6 +134,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE revocation (
             id INTEGER PRIMARY KEY CHECK (id = 1), revoked_at TEXT NOT NULL
         )""",
+    ),
+    # 7: when the last sync ended by the server's clock too (its answer's Date), and how far
+    # the till's clock was from it then, beside the till's own stamp: offline, the older of
+    # the two says how old the cache is, and a sync at which the clocks differed stops
+    # offline approvals. A table of its own, as in step 6, so that a Tillpoint older than
+    # this step refuses the file instead of judging by the till's clock alone. The stamp
+    # kept in meta until now moves here, its server time unknown.
+    (
+        """CREATE TABLE last_sync (
+            id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL, server_at TEXT,
+            clock_offset REAL
+        )""",
+        "INSERT INTO last_sync (id, at) SELECT 1, value FROM meta WHERE key = 'synced_at'",
+        "DELETE FROM meta WHERE key = 'synced_at'",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -225,7 +243,17 @@ class CachedCard:
     id: str
     currency: str
     balance_minor: int  # the server's last word, minus this terminal's unsynced redemptions
-    status: CardStatus
+    status: CardStatus | NewerValue  # kept as the server sent it, one newer than this till too
+
+
+@dataclass(frozen=True)
+class LastSync:
+    """When the till's last sync ended (its last pull): by its own clock, and by the
+    server's when the answer said (its `Date` header)."""
+
+    at: datetime  # the till's clock
+    server_at: datetime | None  # the server's; None: not known (a sync before it was kept)
+    clock_offset: timedelta | None  # the server's clock minus the till's, at that answer
 
 
 _Edit = TypeVar("_Edit", ProductEdit, DealEdit, BranchEdit)
@@ -493,7 +521,10 @@ class TerminalStore:
         if row is None:
             return None
         return CachedCard(
-            row[0], row[1], int(row[2]) - self.pending_minor(card_id), CardStatus(row[3])
+            row[0],
+            row[1],
+            int(row[2]) - self.pending_minor(card_id),
+            or_newer(CardStatus, row[3]),
         )
 
     def pending_minor(self, card_id: str | None = None) -> int:
@@ -519,9 +550,16 @@ class TerminalStore:
         return None if value is None else int(value)
 
     def apply_changes(
-        self, page: ChangesPage | SnapshotPage, *, final: bool = True, replace: bool = False
+        self,
+        page: ChangesPage | SnapshotPage,
+        *,
+        final: bool = True,
+        replace: bool = False,
+        server_time: ServerTime | None = None,
     ) -> None:
-        """One pulled page in one transaction, moving the cursor with it when `final`.
+        """One pulled page in one transaction, moving the cursor with it when `final`, and
+        noting the sync (`last_sync`): by the till's clock, and by the server's as the
+        page's answer gave it (`server_time`; None: it did not say).
 
         `replace` (the first page of a snapshot taken afresh, the server's database restored
         from an older backup): what the cache held goes first, in the same transaction, with
@@ -591,7 +629,15 @@ class TerminalStore:
                 self._set_meta("business_time_zone", page.business_time_zone)
             if final:
                 self._set_meta("cursor", str(page.cursor))
-                self._set_meta("synced_at", _now())
+                self.db.execute(
+                    "INSERT OR REPLACE INTO last_sync (id, at, server_at, clock_offset) "
+                    "VALUES (1, ?, ?, ?)",
+                    [
+                        _now(),
+                        None if server_time is None else server_time.at.isoformat(),
+                        None if server_time is None else server_time.offset,
+                    ],
+                )
 
     def _save_listings(self, kind: str, items: Sequence[DealState | BranchState]) -> None:
         self.db.conn.executemany(
@@ -673,7 +719,8 @@ class TerminalStore:
     def plan(self) -> PlanState | None:
         """The business's plan, its product limit and usage, as last synced."""
         text = self._meta("plan")
-        return None if text is None else _PLAN.validate_json(text)
+        # Kept as pulled: a status newer than this till stays one (`NewerValue`).
+        return None if text is None else _PLAN.validate_json(text, context=READING_ANSWERS)
 
     def offline_limits(self) -> OfflineLimitsBody | None:
         text = self._meta("offline_limits")
@@ -683,7 +730,24 @@ class TerminalStore:
         return {r[0] for r in self.db.execute("SELECT token_id FROM revoked_tokens").fetchall()}
 
     def synced_at(self) -> str | None:
-        return self._meta("synced_at")
+        """When the last sync ended by the till's clock (ISO 8601), for people: how old the
+        cache is offline is `last_sync`'s to say."""
+        last = self.db.execute("SELECT at FROM last_sync WHERE id = 1").fetchone()
+        return None if last is None else str(last[0])
+
+    def last_sync(self) -> LastSync | None:
+        """The last sync, by both clocks; None before the first."""
+        row = self.db.execute(
+            "SELECT at, server_at, clock_offset FROM last_sync WHERE id = 1"
+        ).fetchone()
+        if row is None:
+            return None
+        at, server_at, offset = row
+        return LastSync(
+            datetime.fromisoformat(at),
+            None if server_at is None else datetime.fromisoformat(server_at),
+            None if offset is None else timedelta(seconds=offset),
+        )
 
     # -- the outbox -----------------------------------------------------------------
 
@@ -909,9 +973,15 @@ class TerminalStore:
             ) in rows
         ]
 
+    def voucher_status(self, voucher_id: str) -> VoucherStatus | NewerValue | None:
+        """The voucher's state as last pulled; None when this till has not pulled it."""
+        row = self.db.execute("SELECT status FROM vouchers WHERE id = ?", [voucher_id]).fetchone()
+        return None if row is None else or_newer(VoucherStatus, row[0])
+
     def voucher_used(self, voucher_id: str) -> bool:
         """Used here (queued, or accepted by the server, today's journal says so), or known
-        from the server to be used."""
+        from the server to be used, or to be in a state this till does not know (a newer
+        server's): only one still `issued` is taken offline."""
         queued = self.db.execute(
             "SELECT 1 FROM outbox WHERE type = 'voucher_redemption' "
             "AND json_extract(payload, '$.voucher_id') = ?",
@@ -925,7 +995,7 @@ class TerminalStore:
         return (
             queued is not None
             or here is not None
-            or (known is not None and known[0] == VoucherStatus.REDEEMED)
+            or (known is not None and known[0] != VoucherStatus.ISSUED)
         )
 
     def _record(

@@ -22,11 +22,11 @@ from sync.tokens import (
 )
 from sync.wire import MAX_AMOUNT, VOID_WINDOW
 
-from .kinds import CardStatus, Mode, RedemptionKind
+from .kinds import CardStatus, Mode, NewerValue, RedemptionKind
 from .revocation import REDEEM_REFUSED, VOID_REFUSED, note_refusal
 from .staff import Person
 from .store import JournalEntry, TerminalStore
-from .words import refusal
+from .words import clock_gap, refusal
 
 __all__ = ["Till", "Verdict", "VoidRefusedError"]
 
@@ -35,7 +35,8 @@ NOT_SYNCED = (
     "once, then try again."
 )
 # A last sync later than now by more than this means the till's clock was moved back (or
-# was fast when it synced): how long ago it synced can no longer be told.
+# was fast when it synced): how long ago it synced can no longer be told. And a till's clock
+# this far or more from the server's at its last sync is wrong: offline, it decides nothing.
 CLOCK_TOLERANCE = timedelta(minutes=5)
 
 
@@ -206,6 +207,12 @@ class Till:
                     "Offline, and this card has not been seen by this terminal yet: "
                     "take another payment method."
                 )
+            if isinstance(card.status, NewerValue):
+                raise _Undecided(
+                    f"Offline, and the server last said this card is {card.status.words}, "
+                    "which this till does not know: take another payment method, or try "
+                    "again once the server answers."
+                )
             if card.status is not CardStatus.ACTIVE:
                 raise _Refused(f"Offline, and the card is {card.status}.")
             if amount_minor > card.balance_minor:
@@ -273,6 +280,12 @@ class Till:
         face = claims.face_value
         assert face is not None  # a voucher's claims always carry it
         with self.store.transaction():  # as for a card: once per till, whoever else is on it
+            status = self.store.voucher_status(voucher_id)
+            if isinstance(status, NewerValue):
+                raise _Undecided(
+                    f"Offline, and the server last said this voucher is {status.words}, "
+                    "which this till does not know: try again once the server answers."
+                )
             if self.store.voucher_used(voucher_id):
                 raise _Refused("This voucher has already been used: it works once.")
             self._within_limits(voucher_id, face.currency.code, face.minor)
@@ -374,6 +387,36 @@ class Till:
             raise _Refused(f"That code is {other}: scan it as {other}.")
         return claims
 
+    def _sync_age(self) -> float | None:
+        """How long ago the last sync ended, in seconds (None: never), by the till's clock
+        now against both stamps of that sync, the till's and the server's: the older one
+        counts. A till clock put right after a sync made while it was fast makes the till's
+        stamp look recent; the server's does not. Raises _Undecided when the clock cannot be
+        trusted: it was 5 minutes or more from the server's at that sync, or it reads
+        before the sync now."""
+        last = self.store.last_sync()
+        if last is None:
+            return None
+        offset = last.clock_offset
+        if offset is not None and abs(offset) >= CLOCK_TOLERANCE:
+            side = "behind" if offset > timedelta(0) else "ahead of"
+            raise _Undecided(
+                f"Offline, and this till's clock was {clock_gap(offset.total_seconds())} "
+                f"{side} the server's at its last sync: set the till's clock right (date, "
+                "time and zone) and sync; until then it approves nothing offline."
+            )
+        now = self.clock()
+        ages = [now - last.at] + ([] if last.server_at is None else [now - last.server_at])
+        if min(ages) < -CLOCK_TOLERANCE:
+            # A sync "in the future": the clock was fast then or has been put back since,
+            # so the time since the last sync is unknown; it may be well past the limit.
+            raise _Undecided(
+                f"Offline, and this till's clock reads {-min(ages) / timedelta(hours=1):.1f} "
+                "hours before its last sync: check the till's clock (date, time and zone); "
+                "it approves nothing offline until it syncs again."
+            )
+        return max(ages).total_seconds()
+
     def _within_limits(self, subject_id: str, currency: str, amount_minor: int) -> None:
         """Refuse what the business's offline limits do not allow, saying which limit."""
         limits = self.store.offline_limits()
@@ -382,16 +425,7 @@ class Till:
         def money(minor: int) -> str:
             return Money.of(minor, currency).format()
 
-        synced = self.store.synced_at()
-        age = (self.clock() - datetime.fromisoformat(synced)).total_seconds() if synced else None
-        if age is not None and age < -CLOCK_TOLERANCE.total_seconds():
-            # A sync "in the future": the clock was fast then or has been put back since,
-            # so the time since the last sync is unknown; it may be well past the limit.
-            raise _Undecided(
-                f"Offline, and this till's clock reads {-age / 3600:.1f} hours before its "
-                "last sync: check the till's clock (date, time and zone); it approves "
-                "nothing offline until it syncs again."
-            )
+        age = self._sync_age()
         if age is None or age > limits.max_cache_age_seconds:
             stale_max = limits.stale_cache_max_minor
             if amount_minor > stale_max:

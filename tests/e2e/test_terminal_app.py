@@ -306,7 +306,7 @@ async def test_vouchers_once_bad_input_and_an_offline_product_edit(server, shop,
         await until(pilot, lambda: owner.desk is not None, lambda: f"sign-in: {message.render()}")
         assert owner.query_one("#device-table", DataTable).row_count == 1
         billing = owner.query_one("#billing")
-        assert "Billing: Starter, £1.00 a month, 1 of 10 products, past_due." in str(
+        assert "Billing: Starter, £1.00 a month, 1 of 10 products, past due." in str(
             billing.render()
         )
         assert "£1.00 open" in str(billing.render())

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from terminal.core import store as store_module
 from terminal.core.kinds import CardStatus, Mode, RedemptionKind
-from terminal.core.store import SCHEMA_VERSION, SchemaTooNewError, TerminalStore
+from terminal.core.store import SCHEMA_VERSION, LastSync, SchemaTooNewError, TerminalStore
 from tests.terminal.data import make_release_1_db as release_1
 
 RELEASE_1 = Path(__file__).parent / "data" / "release-1.db"
@@ -159,6 +159,18 @@ def test_receipts_kept_before_step_5_reprint_as_copies(tmp_path, monkeypatch):
     store.receipt_printed("after")
     assert store.kept_receipt("after") == replace(after, printed=True)
     store.close()
+
+
+def test_the_last_sync_stamp_moves_to_step_7s_table_its_server_time_unknown(old_file):
+    """Until step 7 the till kept only its own stamp, in meta: it moves to `last_sync`,
+    without the server's time (judged by the till's clock alone until the next sync)."""
+    store = TerminalStore(old_file)
+    stamp = datetime.fromisoformat(release_1.META["synced_at"])
+    assert store.last_sync() == LastSync(stamp, None, None)
+    store.close()
+    with closing(sqlite3.connect(old_file)) as db:
+        left = db.execute("SELECT value FROM meta WHERE key = 'synced_at'").fetchone()
+    assert left is None  # one stamp, in one place
 
 
 def test_a_new_file_runs_every_step(tmp_path):

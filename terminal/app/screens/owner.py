@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Static
 from sync.money import Money
 
 from ...core import catalogue
+from ...core.kinds import in_words
 from ...core.owner import (
     LIMIT_NAMES,
     Billing,
@@ -239,7 +240,7 @@ class OwnerPane(Vertical):
         self.incidents = {incident.id: incident for incident in overview.open_incidents}
         for incident in self.incidents.values():
             incident_table.add_row(
-                cell(incident.kind.replace("_", " ")),
+                cell(in_words(incident.kind)),
                 cell(incident.amount.format()),
                 cell(incident.detail),
                 key=incident.id,
@@ -266,12 +267,12 @@ class OwnerPane(Vertical):
         lines = [
             f"Billing: {billing.plan}, {billing.monthly.format()} a month, "
             f"{billing.products} of {limit if limit is not None else 'unlimited'} products, "
-            f"{billing.status}{' (hibernating)' if billing.hibernating else ''}."
+            f"{in_words(billing.status)}{' (hibernating)' if billing.hibernating else ''}."
         ]
         for invoice in billing.invoices[:3]:
             lines.append(
-                f"  {invoice.issued_on} {invoice.kind:<7} {invoice.total.format():>9} "
-                f"{invoice.status}"
+                f"  {invoice.issued_on} {in_words(invoice.kind):<7} {invoice.total.format():>9} "
+                f"{in_words(invoice.status)}"
             )
         return "\n".join(lines)
 

@@ -21,8 +21,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from sync.wire import StaffRole, TillStaffPublic
+from sync.wire import NewerValue, StaffRole, TillStaffPublic
 
+from ...core.kinds import in_words
 from ...core.session import OwnerError
 from ...core.staff_desk import StaffDesk
 from ..base import tillpoint
@@ -140,7 +141,7 @@ class StaffScreen(Screen[None]):
         table.clear()
         self.people = {person.id: person for person in message.people}
         for person in message.people:
-            role = str(person.role) if person.role else "—"
+            role = in_words(person.role) if person.role else "—"
             table.add_row(
                 Text(person.name),  # as typed: a name is never markup
                 Text(person.email),
@@ -222,6 +223,13 @@ class StaffScreen(Screen[None]):
         try:
             role = StaffRole(role_text)
         except ValueError:
+            if isinstance(person.role, NewerValue) and role_text == person.role.lower():
+                # A role a newer server added: this till cannot set it, nor keep it unseen.
+                self.say(
+                    f"This till does not know the role {person.role.words}: type cashier, "
+                    "manager or owner, or set this PIN at an updated till."
+                )
+                return
             self.say("The role is cashier, manager or owner: type one of them.")
             return
         name = self.query_one("#staff-name", Input).value.strip() or None
