@@ -438,9 +438,13 @@ class SyncClient:
             headers={"Idempotency-Key": key},
         )
 
-    def pull(self, cursor: int, limit: int = 500) -> ChangesPage:
-        """One page of what changed for this terminal's business since `cursor`."""
-        params = {"cursor": cursor, "limit": limit}
+    def pull(self, cursor: int, limit: int = 500, mark: str | None = None) -> ChangesPage:
+        """One page of what changed for this terminal's business since `cursor`; with the
+        cursor's `mark`, a log restored from an older backup is told (`cursor_ahead`) even
+        once it has grown past the cursor."""
+        params: dict[str, str | int] = {"cursor": cursor, "limit": limit}
+        if mark is not None:
+            params["mark"] = mark
         return self._typed(ChangesPage, "GET", "/sync/changes", params=params)
 
     def open_stream(self, after: int | None) -> ChangeStream:

@@ -37,6 +37,9 @@ class Outbox(Protocol):
     def cursor(self) -> int | None:
         """Where the last pull ended; None before the first sync."""
 
+    def cursor_mark(self) -> str | None:
+        """The mark of the change at the cursor, as the server gave it with the cursor."""
+
     def apply_changes(
         self,
         page: ChangesPage | SnapshotPage,
@@ -150,24 +153,28 @@ def pull_changes(client: SyncClient, outbox: Outbox, summary: PushSummary) -> No
     cursor moved) in one step, so an interrupted pull resumes where it stopped.
 
     A cursor past the server's log (its database restored from an older backup) would skip
-    the changes given its positions anew, and keep cards that no longer exist: the server
-    says so, and the terminal starts again from a fresh snapshot that replaces its cache."""
+    the changes given its positions anew, and keep cards that no longer exist; so would a
+    cursor the restored log has grown past since, which its mark (the change the terminal
+    read there) tells. The server says so, and the terminal starts again from a fresh
+    snapshot that replaces its cache."""
     cursor = outbox.cursor()
     if cursor is None:
         take_snapshot(client, outbox, summary)
         cursor = summary.cursor
+    mark = outbox.cursor_mark()
     while True:
-        page = client.pull(cursor)
+        page = client.pull(cursor, mark=mark)
         if page.cursor_ahead:
             if summary.started_over:  # behind the snapshot just taken: the next sync
                 return  # starts over again, rather than this one going round
             summary.started_over = True
             take_snapshot(client, outbox, summary, replace=True)
-            cursor = summary.cursor
+            cursor, mark = summary.cursor, outbox.cursor_mark()
             continue
         outbox.apply_changes(page, server_time=client.server_time)
         summary.pulled += _count(page)
-        cursor = summary.cursor = page.cursor
+        cursor, mark = page.cursor, page.cursor_mark
+        summary.cursor = cursor
         if not page.more:
             return
 

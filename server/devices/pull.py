@@ -27,7 +27,7 @@ from ..billing.models import Subscription
 from ..billing.subscriptions import prices, product_count
 from ..deals.models import Deal, Voucher
 from ..directory.models import Branch, Business, Product
-from ..events import Event, EventEntity, events_after, head_position
+from ..events import Event, EventEntity, events_after, head_position, mark_at, mark_of
 from ..tillstaff.service import staff_states
 from ..wallet.models import GiftCard, IssuedToken, LedgerAccount
 from .models import Device, OfflineLimits
@@ -294,6 +294,7 @@ def _page(
     name, suspended, zone = _business(session, business_id)
     return SnapshotPage(
         cursor=cursor,
+        cursor_mark=mark_at(session, business_id, cursor),
         next_after=next_after,
         cards=cards,
         vouchers=vouchers,
@@ -338,18 +339,32 @@ def _plan(session: Session, business_id: str) -> PlanState | None:
 
 
 def changes_since(
-    session: Session, business_id: str, cursor: int, limit: int, trust_list: TrustListDocument
+    session: Session,
+    business_id: str,
+    cursor: int,
+    limit: int,
+    trust_list: TrustListDocument,
+    mark: str | None = None,
 ) -> ChangesPage:
     """What changed after `cursor`: each entity once, in its current state.
 
     A cursor past the log's head was handed out by this log before the database was
     restored from an older backup: the positions after the head will be given to other
-    changes, and what the terminal cached may no longer exist. The page says so (the
-    terminal takes a fresh snapshot) and reads the log from its start, so that a terminal
-    older than that answer at least gets everything that exists again, and what comes next."""
-    rows = events_after(session, business_id, cursor, limit + 1)
-    # Only a cursor with nothing after it can be past the head.
-    ahead = not rows and cursor > head_position(session, business_id)
+    changes, and what the terminal cached may no longer exist. So was a cursor whose
+    `mark` (`events.mark_of`, sent by terminals that keep it) is not the change's at that
+    position: the restored log has grown past it since. The page says so (the terminal
+    takes a fresh snapshot) and reads the log from its start, so that a terminal older
+    than that answer at least gets everything that exists again, and what comes next."""
+    if mark is not None and cursor > 0:
+        # From the cursor's own change, in the same read: is it the one the terminal read?
+        rows = events_after(session, business_id, cursor - 1, limit + 2)
+        ours = bool(rows) and rows[0].position == cursor and mark_of(rows[0]) == mark
+        ahead = not ours
+        rows = rows[1:] if ours else rows
+    else:
+        rows = events_after(session, business_id, cursor, limit + 1)
+        # Only a cursor with nothing after it can be past the head.
+        ahead = not rows and cursor > head_position(session, business_id)
     if ahead:
         cursor = 0
         rows = events_after(session, business_id, cursor, limit + 1)
@@ -363,6 +378,7 @@ def changes_since(
     name, suspended, zone = _business(session, business_id)
     return ChangesPage(
         cursor=page[-1].position if page else cursor,
+        cursor_mark=mark_of(page[-1]) if page else (None if ahead else mark),
         more=more,
         cards=_card_states(
             session.execute(_CARDS.where(GiftCard.id.in_(_ids(page, EventEntity.CARD)))).all()

@@ -299,14 +299,24 @@ def pull(
     session: SessionDep,
     cursor: Annotated[int, Query(ge=0, le=2**62, description="0 for everything")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    mark: Annotated[
+        str | None,
+        Query(
+            pattern="^[0-9a-f]{16}$",
+            description="the cursor_mark that came with the cursor: a restored log is told by it",
+        ),
+    ] = None,
 ) -> ChangesPage:
     _seen(session, device)
+    start = resume_from(session, device, cursor)
     return changes_since(
         session,
         device.business_id,
-        resume_from(session, device, cursor),
+        start,
         limit,
         request.app.state.keyring.trust_list().to_json(),
+        # A cursor moved back once (`resume_from`) has another change at its position.
+        mark if start == cursor else None,
     )
 
 

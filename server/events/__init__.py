@@ -4,7 +4,7 @@ Writers change models as usual; `Recorded` models append their own events (see
 `recording`). Readers resume after a position (see `reading`)."""
 
 from .models import Event, EventCounter, EventEntity, EventKind
-from .reading import events_after, head_position
+from .reading import events_after, head_position, mark_at, mark_of
 from .recording import Recorded, UnrecordedChangeError, add_with_commit, record
 
 __all__ = [
@@ -17,5 +17,7 @@ __all__ = [
     "add_with_commit",
     "events_after",
     "head_position",
+    "mark_at",
+    "mark_of",
     "record",
 ]

@@ -147,13 +147,20 @@ class ChangesPage(BaseModel):
         description="the business's IANA time zone: which day is today at its tills; null "
         "from older servers",
     )
+    cursor_mark: str | None = Field(
+        default=None,
+        description="what tells the change at `cursor` from another given its position "
+        "later: send it back as ?mark= with the cursor. Null at the log's start and from "
+        "older servers",
+    )
     cursor_ahead: bool = Field(
         default=False,
-        description="true: the cursor sent is past the log's head (the server's database "
-        "was restored from an older backup), so what the terminal cached may be gone and "
-        "the positions it passed are handed out anew. Take a fresh snapshot, replacing the "
-        "cache. The page holds the changes from the log's start, for terminals older than "
-        "this field. False from older servers",
+        description="true: the cursor sent is past the log's head, or its mark is not the "
+        "change's at that position (the server's database was restored from an older "
+        "backup), so what the terminal cached may be gone and the positions it passed are "
+        "handed out anew. Take a fresh snapshot, replacing the cache. The page holds the "
+        "changes from the log's start, for terminals older than this field. False from "
+        "older servers",
     )
 
 
@@ -163,6 +170,11 @@ class SnapshotPage(BaseModel):
     cursor: int = Field(
         description="the change feed's position when the snapshot began: "
         "pull changes from here once all pages are in"
+    )
+    cursor_mark: str | None = Field(
+        default=None,
+        description="the mark of the change at `cursor`: send it with the cursor "
+        "(ChangesPage.cursor_mark). Null at the log's start and from older servers",
     )
     next_after: str | None = Field(description="pass as ?after= for the next page; null at the end")
     cards: list[CardState]

@@ -160,7 +160,7 @@ _FORGOTTEN_ON_A_FRESH_START: tuple[tuple[str, list[str]], ...] = (
     ("DELETE FROM products", []),
     ("DELETE FROM listings", []),
     ("DELETE FROM staff", []),
-    ("DELETE FROM meta WHERE key = 'cursor'", []),
+    ("DELETE FROM meta WHERE key IN ('cursor', 'cursor_mark')", []),
 )
 
 # How long a connection waits for another process's write transaction on the same file (a
@@ -549,6 +549,12 @@ class TerminalStore:
         value = self._meta("cursor")
         return None if value is None else int(value)
 
+    def cursor_mark(self) -> str | None:
+        """The mark of the change at the cursor (`ChangesPage.cursor_mark`), sent with it:
+        a server restored from an older backup tells by it that its log is not the one
+        this till read. None before the first sync, and from older servers."""
+        return self._meta("cursor_mark")
+
     def apply_changes(
         self,
         page: ChangesPage | SnapshotPage,
@@ -629,6 +635,10 @@ class TerminalStore:
                 self._set_meta("business_time_zone", page.business_time_zone)
             if final:
                 self._set_meta("cursor", str(page.cursor))
+                if page.cursor_mark is None:
+                    self.db.execute("DELETE FROM meta WHERE key = 'cursor_mark'")
+                else:
+                    self._set_meta("cursor_mark", page.cursor_mark)
                 self.db.execute(
                     "INSERT OR REPLACE INTO last_sync (id, at, server_at, clock_offset) "
                     "VALUES (1, ?, ?, ?)",
