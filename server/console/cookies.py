@@ -13,10 +13,7 @@ __all__ = [
     "CSRF_COOKIE",
     "PATH",
     "SESSION_COOKIE",
-    "csrf_matches",
-    "csrf_token",
     "end_session",
-    "keep_csrf",
     "start_session",
 ]
 
@@ -25,9 +22,6 @@ SESSION_COOKIE = "tillpoint_console"
 CSRF_COOKIE = "tillpoint_console_csrf"
 _LIFETIME = int(CONSOLE_LIFETIME.total_seconds())
 CSRF = Csrf(CSRF_COOKIE, PATH, _LIFETIME)
-csrf_token = CSRF.token
-keep_csrf = CSRF.keep
-csrf_matches = CSRF.matches
 
 
 def start_session(request: Request, response: Response, token: str) -> None:

@@ -3,11 +3,13 @@
 Every page but the sign-in needs an admin's console session (`ConsoleAdmin`); every form
 POST carries the CSRF token (`CsrfChecked`). `install_console` adds the pages, their style
 sheet, the two answers the dependencies raise for (back to sign-in, or a stale form), and
-the console's pages for what the API's machinery refuses under /console (`problem_pages`).
+the console's pages for what the API's machinery refuses under /console
+(`server.web.problem_pages`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -16,7 +18,6 @@ from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Req
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware import Middleware
 
 from ..accounts import repository as accounts
 from ..accounts.jwt_tokens import TokenSigner
@@ -24,21 +25,30 @@ from ..accounts.models import AccountSession, Role, User
 from ..db import SessionDep
 from ..errors import ConsoleSignInRefused, DomainError
 from ..fraud.models import ReviewStatus
-from ..limits import InputLimits
 from ..routing import include_flat
 from ..web import signin as web_signin
 from ..web.forms import RAW_MAX, sign_in_problem
-from ..web.pages import PAGE_HEADERS, see_other, templates_in
+from ..web.pages import Pages, see_other, templates_in
+from ..web.problem_pages import Explained, Surface, install_problem_pages
 from . import cookies, repository, service, signin
 from .dashboards import BUSY_DAYS, DAYS, dashboard
 from .lists import LISTS
-from .problem_pages import Explained, ProblemPages
 from .repository import MAX_OFFSET, PAGE_SIZE
 
 __all__ = ["install_console", "router"]
 
 _HERE = FilePath(__file__).parent
-templates = templates_in(_HERE / "templates")
+# Every page has the menu when an admin is signed in (`admin`), and the lists' page size.
+PAGES = Pages(
+    templates_in(_HERE / "templates"), cookies.CSRF, {"admin": None, "page_size": PAGE_SIZE}
+)
+SURFACE = Surface(
+    cookies.PATH,
+    "the console",
+    home=(f"{cookies.PATH}/", "Go to the console's home page"),
+    again="Open the page again from the console's menu.",
+    most_offset=MAX_OFFSET,
+)
 
 router = APIRouter(prefix=cookies.PATH, include_in_schema=False)
 
@@ -53,10 +63,6 @@ class SignInNeeded(Exception):
     """No console session, or one that is over: the sign-in page."""
 
 
-class StaleForm(Exception):
-    """A form POST without this browser's CSRF token."""
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -64,21 +70,12 @@ def _now() -> datetime:
 def _page(
     request: Request,
     name: str,
-    context: dict[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
     *,
     admin: User | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    token = cookies.csrf_token(request)
-    response = templates.TemplateResponse(
-        request,
-        name,
-        {"csrf": token, "admin": admin, "page_size": PAGE_SIZE, **(context or {})},
-        status_code=status,
-        headers=PAGE_HEADERS,
-    )
-    cookies.keep_csrf(request, response, token)
-    return response
+    return PAGES.page(request, name, {"admin": admin, **(context or {})}, status=status)
 
 
 def console_admin(request: Request, session: SessionDep) -> User:
@@ -104,13 +101,8 @@ def console_admin(request: Request, session: SessionDep) -> User:
     return user
 
 
-def csrf_checked(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> None:
-    if not cookies.csrf_matches(request, csrf):
-        raise StaleForm
-
-
 ConsoleAdmin = Annotated[User, Depends(console_admin)]
-CsrfChecked = Depends(csrf_checked)
+CsrfChecked = Depends(PAGES.csrf_checked)
 
 
 # -- signing in and out ---------------------------------------------------------------------
@@ -364,24 +356,15 @@ async def _problem_page(request: Request, said: Explained, status: int) -> Respo
 
 def install_console(app: FastAPI) -> None:
     """The console's pages at /console, its style sheet, its two redirections, and its
-    pages for what the API's machinery refuses there (`problem_pages`)."""
+    pages for what the API's machinery refuses there (`server.web.problem_pages`)."""
 
     async def to_sign_in(request: Request, _exc: Exception) -> Response:
         response = see_other(f"{cookies.PATH}/sign-in")
         cookies.end_session(response)
         return response
 
-    async def stale_form(request: Request, _exc: Exception) -> Response:
-        return _page(request, "stale_form.html", status=403)
-
     app.add_exception_handler(SignInNeeded, to_sign_in)
-    app.add_exception_handler(StaleForm, stale_form)
-    # Just outside the input limits, so that it sees what they refuse too, and inside the
-    # request log, so that the log has the page's status and time.
-    pages = Middleware(
-        ProblemPages, prefix=cookies.PATH, render=_problem_page, most_offset=MAX_OFFSET
-    )
-    outermost_first: list[object] = [m.cls for m in app.user_middleware]
-    app.user_middleware.insert(outermost_first.index(InputLimits), pages)
+    PAGES.install(app)
+    install_problem_pages(app, SURFACE, _problem_page)
     app.mount(f"{cookies.PATH}/static", StaticFiles(directory=_HERE / "static"), name="console")
     include_flat(app, router)

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
@@ -50,7 +50,8 @@ from ..wallet.idempotency import Outcome, idempotent
 from ..web import signin as web_signin
 from ..web.cookies import Csrf, set_cookie
 from ..web.forms import RAW_MAX, sign_in_problem
-from ..web.pages import PAGE_HEADERS, see_other, templates_in
+from ..web.pages import Pages, StaleForm, see_other, templates_in
+from ..web.problem_pages import Surface, install_problem_pages, rendered_by
 from . import service, signin
 
 __all__ = ["install_shop", "router"]
@@ -58,7 +59,9 @@ __all__ = ["install_shop", "router"]
 PATH = "/shop"
 CSRF = Csrf("tillpoint_shop_csrf", PATH, int(timedelta(days=1).total_seconds()))
 _HERE = FilePath(__file__).parent
-templates = templates_in(_HERE / "templates")
+PAGES = Pages(templates_in(_HERE / "templates"), CSRF)
+# No home page (each business has its own shop page): the header's links go on from any page.
+SURFACE = Surface(PATH, "the shop", home=None, again="Go back and reload the page.")
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
 # Text as typed: the service checks it as the API's text (`service.order_of`), so a field it
@@ -74,10 +77,6 @@ BOUGHT_SHOWN = timedelta(hours=1)
 CLAIM_PATH = f"{PATH}/claim-gift"
 
 
-class StaleForm(Exception):
-    """A form POST without this browser's CSRF token."""
-
-
 class SignInNeeded(Exception):
     """No customer's shop session, or one that is over: the sign-in page."""
 
@@ -86,23 +85,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _page(
-    request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
-) -> HTMLResponse:
-    token = CSRF.token(request)
-    response = templates.TemplateResponse(
-        request, name, {"csrf": token, **(context or {})}, status_code=status, headers=PAGE_HEADERS
-    )
-    CSRF.keep(request, response, token)
-    return response
-
-
-def csrf_checked(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> None:
-    if not CSRF.matches(request, csrf):
-        raise StaleForm
-
-
-CsrfChecked = Depends(csrf_checked)
+_page = PAGES.page
+CsrfChecked = Depends(PAGES.csrf_checked)
 
 
 def signed_in_customer(request: Request, session: Session) -> User | None:
@@ -380,7 +364,7 @@ async def buy(
     deliver_on: Field = "",
 ) -> Response:
     if len(once) < 16:  # not the form the shop page gave
-        raise StaleForm
+        raise StaleForm(PAGES)
     # Parsed once, kept. A script may name the field plainly: no page has a field of that
     # name for a browser to restore.
     sent = await request.form()
@@ -473,17 +457,16 @@ def nowhere(request: Request, rest: str) -> HTMLResponse:
 
 
 def install_shop(app: FastAPI) -> None:
-    """The shop's pages at /shop, its style sheet, and the stale-form answer."""
-
-    async def stale_form(request: Request, _exc: Exception) -> Response:
-        return _page(request, "stale_form.html", status=403)
+    """The shop's pages at /shop, its style sheet, the stale-form and sign-in answers, and
+    its pages for what the API's machinery refuses there (`server.web.problem_pages`)."""
 
     async def to_sign_in(request: Request, _exc: Exception) -> Response:
         response = see_other(f"{PATH}/sign-in")
         response.delete_cookie(SESSION_COOKIE, path=PATH, httponly=True, samesite="strict")
         return response
 
-    app.add_exception_handler(StaleForm, stale_form)
+    PAGES.install(app)
     app.add_exception_handler(SignInNeeded, to_sign_in)
+    install_problem_pages(app, SURFACE, rendered_by(PAGES))
     app.mount(f"{PATH}/static", StaticFiles(directory=_HERE / "static"), name="shop")
     include_flat(app, router)

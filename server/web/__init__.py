@@ -1,4 +1,5 @@
 """The web stack the server's own HTML pages share (the operator's console, the gift-card
-shop): Jinja2 templates that escape everything, strict page headers, double-submit CSRF
-cookies, and the sign-in both pages use. Pages load nothing from elsewhere and need no
-JavaScript."""
+shop, the account pages): Jinja2 templates that escape everything, strict page headers,
+double-submit CSRF cookies (`pages.Pages`), pages in words for what the API's machinery
+refuses (`problem_pages`), and the sign-in the console and the shop use. Pages load nothing
+from elsewhere and need no JavaScript."""

@@ -88,6 +88,18 @@ def test_an_address_for_a_forms_button_says_so_and_keeps_allow(client):
     assert response.headers["allow"] == "POST"
 
 
+@pytest.mark.parametrize(("method", "path"), [("PUT", "/console/audit"), ("POST", "/console/")])
+def test_an_address_sent_what_no_page_of_it_takes_says_so_and_keeps_allow(client, method, path):
+    signed_in_admin(client)
+    response = client.request(method, path)
+    text = assert_a_console_page(response, 405)
+    assert "That address cannot take this" in text
+    assert f"{path} does not take what was sent to it (a {method} request)" in text
+    assert "where a form's button sends it" not in text
+    assert "Open the page again from the console's menu" in text
+    assert response.headers["allow"] == "GET"
+
+
 def test_a_form_sent_to_an_action_that_does_not_exist_changes_nothing(client, shop):
     admin = signed_in_admin(client)
     page = f"/console/businesses/{shop.business_id}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -27,7 +27,8 @@ from ...problems import Problem
 from ...routing import include_flat
 from ..cookies import Csrf
 from ..forms import RAW_MAX
-from ..pages import PAGE_HEADERS, see_other, templates_in
+from ..pages import Pages, see_other, templates_in
+from ..problem_pages import Surface, install_problem_pages, rendered_by
 from . import forms
 
 __all__ = ["install_account_pages", "router"]
@@ -37,44 +38,29 @@ CSRF = Csrf("tillpoint_account_csrf", PATH, int(timedelta(days=1).total_seconds(
 CONFIRMED_PATH = f"{PATH}/email-confirmed"
 CHANGED_PATH = f"{PATH}/password-changed"
 _HERE = FilePath(__file__).parent
-templates = templates_in(_HERE / "templates")
+# Every page may say how long the emails' codes last.
+PAGES = Pages(
+    templates_in(_HERE / "templates"),
+    CSRF,
+    {
+        "verify_hours": int(verification.VERIFY_LIFETIME.total_seconds() // 3600),
+        "reset_minutes": int(verification.RESET_LIFETIME.total_seconds() // 60),
+    },
+)
+# No home page: the emails' links are the way in.
+SURFACE = Surface(PATH, "Tillpoint account", home=None, again="Open the link from the email again.")
 router = APIRouter(prefix=PATH, include_in_schema=False)
 
 # Text as typed: checked here (`forms`), so a field refused is said on the page.
 Field = Annotated[str, Form(max_length=RAW_MAX)]
 
 
-class StaleForm(Exception):
-    """A form POST without this browser's CSRF token."""
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _page(
-    request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
-) -> HTMLResponse:
-    token = CSRF.token(request)
-    context = {
-        "csrf": token,
-        "verify_hours": int(verification.VERIFY_LIFETIME.total_seconds() // 3600),
-        "reset_minutes": int(verification.RESET_LIFETIME.total_seconds() // 60),
-        **(context or {}),
-    }
-    response = templates.TemplateResponse(
-        request, name, context, status_code=status, headers=PAGE_HEADERS
-    )
-    CSRF.keep(request, response, token)
-    return response
-
-
-def csrf_checked(request: Request, csrf: Annotated[str, Form(max_length=100)] = "") -> None:
-    if not CSRF.matches(request, csrf):
-        raise StaleForm
-
-
-CsrfChecked = Depends(csrf_checked)
+_page = PAGES.page
+CsrfChecked = Depends(PAGES.csrf_checked)
 
 
 def _count_try(request: Request) -> None:
@@ -209,11 +195,9 @@ def nowhere(request: Request, rest: str) -> HTMLResponse:
 
 
 def install_account_pages(app: FastAPI) -> None:
-    """The account pages at /account, their style sheet, and the stale-form answer."""
-
-    async def stale_form(request: Request, _exc: Exception) -> Response:
-        return _page(request, "stale_form.html", status=403)
-
-    app.add_exception_handler(StaleForm, stale_form)
+    """The account pages at /account, their style sheet, the stale-form answer, and their
+    pages for what the API's machinery refuses there (`server.web.problem_pages`)."""
+    PAGES.install(app)
+    install_problem_pages(app, SURFACE, rendered_by(PAGES))
     app.mount(f"{PATH}/static", StaticFiles(directory=_HERE / "static"), name="account")
     include_flat(app, router)
