@@ -1,10 +1,19 @@
 """What the routers share: the signed-in user and what they may touch, the Idempotency-Key
-header, and answering with an idempotent operation's outcome."""
+header, and answering with an idempotent operation's outcome.
+
+Who may use a route is a dependency of it (`OwnedBusiness`, `ManagedBusiness`,
+`StaffBusiness`, `ReportedBusiness`, `CurrentAdmin`, `CurrentCustomer`, `CurrentOwner`):
+FastAPI solves a route's dependencies before it validates its path, query and body, and a
+dependency's refusal ends the request, so someone who may not use a route is told so (401,
+403) whatever the request says, never first what it should say (422). The routes of the
+lanes check their caller inside their one thread hop, with everything else they read; they
+name that check with `checked_first_in` for the requests that are not valid
+(`problems.checked_first`)."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, TypeVar
 
@@ -25,7 +34,7 @@ from .db import SessionDep, in_transaction
 from .deals.models import Deal
 from .directory.models import Business, StaffMember
 from .errors import NotAManager
-from .problems import MEDIA_TYPE, Problem
+from .problems import MEDIA_TYPE, Problem, checked_first
 from .ratelimit import RateLimiter
 from .wallet.idempotency import NOT_READ, Outcome, Prior
 from .wallet.models import GiftCard, IdempotencyRecord, LedgerAccount
@@ -35,14 +44,24 @@ __all__ = [
     "PROBLEM_RESPONSES",
     "BearerClaims",
     "Buyer",
+    "CurrentAdmin",
+    "CurrentCustomer",
+    "CurrentOwner",
     "CurrentSession",
     "CurrentUser",
     "IdempotencyKey",
     "IfMatch",
+    "ManagedBusiness",
+    "OwnedBusiness",
+    "ReportedBusiness",
     "SalesDep",
+    "StaffBusiness",
     "Till",
+    "a_customer",
+    "at_the_till",
     "business_for",
     "buyer_for",
+    "checked_first_in",
     "in_purchase_lane",
     "in_redemption_lane",
     "owned",
@@ -175,6 +194,22 @@ def _a(noun: str) -> str:
     return f"{'an' if noun.startswith(tuple('aeiou')) else 'a'} {noun}"
 
 
+def _with_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    async def checked(user: CurrentUser) -> User:  # no I/O: on the event loop
+        require_role(user, *roles)
+        return user
+
+    return checked
+
+
+CurrentAdmin = Annotated[User, Depends(_with_role(Role.ADMIN))]
+"""The signed-in user, if an admin; else 403 `forbidden-role`."""
+CurrentCustomer = Annotated[User, Depends(_with_role(Role.CUSTOMER))]
+"""The signed-in user, if a customer; else 403 `forbidden-role`."""
+CurrentOwner = Annotated[User, Depends(_with_role(Role.VENDOR_OWNER))]
+"""The signed-in user, if a vendor who owns businesses; else 403 `forbidden-role`."""
+
+
 def _make_me_a_manager(business_id: str, user_id: str) -> str:
     """What a staff account refused as not a manager is told to ask for: the one call that
     makes a manager, at once in the API, the reports and the tills."""
@@ -209,6 +244,27 @@ def business_for(
     return _allowed(user, business, works_as, business_id, staff=staff, managers=managers)
 
 
+def _owned_business(business_id: str, user: CurrentUser, session: SessionDep) -> Business:
+    return business_for(session, user, business_id, staff=False)
+
+
+def _managed_business(business_id: str, user: CurrentUser, session: SessionDep) -> Business:
+    return business_for(session, user, business_id, staff=False, managers=True)
+
+
+def _staff_business(business_id: str, user: CurrentUser, session: SessionDep) -> Business:
+    return business_for(session, user, business_id, staff=True)
+
+
+OwnedBusiness = Annotated[Business, Depends(_owned_business)]
+"""The path's business, for its owner (and admins): its staff 403 `owner-only`."""
+ManagedBusiness = Annotated[Business, Depends(_managed_business)]
+"""The path's business, for its owner, its managers (and admins): a cashier 403
+`manager-only`."""
+StaffBusiness = Annotated[Business, Depends(_staff_business)]
+"""The path's business, for its owner, anyone who works there (and admins)."""
+
+
 def report_reader(session: SessionDep, user: User, business_id: str) -> Business:
     """The business, if `user` may read its reports: its owner, one of its managers (the
     staff role of `PATCH …/staff`, which a till PIN's role sets too), or an admin.
@@ -221,6 +277,14 @@ def report_reader(session: SessionDep, user: User, business_id: str) -> Business
             f"{_make_me_a_manager(found.id, user.id)}, or to send you the report."
         )
     return found
+
+
+def _reported_business(business_id: str, user: CurrentUser, session: SessionDep) -> Business:
+    return report_reader(session, user, business_id)
+
+
+ReportedBusiness = Annotated[Business, Depends(_reported_business)]
+"""The path's business, for those who read its reports (`report_reader`)."""
 
 
 def _allowed(
@@ -449,6 +513,42 @@ async def _in_lane(
 ) -> Work:
     task = functools.partial(in_transaction, request.app.state.sessions, work)
     return await anyio.to_thread.run_sync(task, limiter=lane)
+
+
+def _claims_in(request: Request) -> AccessClaims:
+    """The access token's claims, read from the header as `bearer` reads them."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    sent = scheme.lower() == "bearer" and bool(token)
+    credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if sent else None
+    return _read_claims(request, credentials)
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def checked_first_in(check: Callable[[Session, Request], object]) -> Callable[[Endpoint], Endpoint]:
+    """`problems.checked_first` for a route that checks its caller in its work with
+    `check(session, request)`: a request that is not valid runs that check first, with a
+    session of its own, in a worker thread. Valid requests pay nothing for it."""
+
+    async def run(request: Request) -> None:
+        def in_a_session() -> None:
+            with request.app.state.sessions() as session:
+                check(session, request)
+
+        await anyio.to_thread.run_sync(in_a_session)
+
+    return checked_first(run)
+
+
+def at_the_till(session: Session, request: Request) -> None:
+    """What `till_for` checks of the caller at the till of the path's business."""
+    till_for(session, request, _claims_in(request), request.path_params["business_id"], None)
+
+
+def a_customer(session: Session, request: Request) -> None:
+    """What a customer's purchase checks of the caller (`buyer_for`, then the role)."""
+    require_role(user_of(session, request, _claims_in(request)), Role.CUSTOMER)
 
 
 class _OfABusiness(Protocol):

@@ -1,11 +1,18 @@
 """Errors as RFC 9457 problem+json with a stable ``type``, and their handlers.
 
 Services raise `server.errors.DomainError`s; one handler here answers them. `Problem` is for
-what only the HTTP layer knows (routers and their dependencies: sign-in, rate limits)."""
+what only the HTTP layer knows (routers and their dependencies: sign-in, rate limits).
+
+Who may use a route is answered before what the request should say: a route checks its
+caller in a dependency, which FastAPI runs before it validates the path, query and body, and
+whose refusal ends the request there. A route that checks its caller inside its work instead
+(a lane's one thread hop reads the caller with everything else) names that check with
+`checked_first`, and an invalid request runs it before its 422."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +23,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .errors import PROBLEM_BASE, DomainError
 
-__all__ = ["PROBLEM_BASE", "Problem", "install_problem_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_BASE",
+    "AccessCheck",
+    "Problem",
+    "checked_first",
+    "install_problem_handlers",
+    "problem_response",
+]
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -124,6 +138,29 @@ _STATUS_KINDS = {
 }
 
 
+AccessCheck = Callable[[Request], Awaitable[None]]
+"""Whether the caller may use a route: returns, or raises the `Problem` or `DomainError` to
+answer instead."""
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+# Each route's endpoint (the function `request.scope["endpoint"]` names) and its check.
+_CHECKED_FIRST: dict[Callable[..., Any], AccessCheck] = {}
+
+
+def checked_first(check: AccessCheck) -> Callable[[Endpoint], Endpoint]:
+    """Put under a route's decorator whose endpoint checks its caller in its work rather
+    than in a dependency: a request that is not valid (its body, query or path) runs `check`
+    first, so that someone who may not use the route is refused (401, 403) whatever the
+    request says, as the routes checked by a dependency are."""
+
+    def named(endpoint: Endpoint) -> Endpoint:
+        _CHECKED_FIRST[endpoint] = check
+        return endpoint
+
+    return named
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def on_problem(_: Request, exc: Problem) -> JSONResponse:
@@ -141,6 +178,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         found = exc.errors()
+        check = _CHECKED_FIRST.get(request.scope.get("endpoint"))  # type: ignore[arg-type]
+        # A body that is not JSON at all is refused before any route's check, as FastAPI
+        # refuses it before it runs a dependency: one order for every route.
+        if check is not None and not any(e["type"] == "json_invalid" for e in found):
+            try:
+                await check(request)
+            except Problem as refused:
+                return await on_problem(request, refused)
+            except DomainError as refused:
+                return await on_refused(request, refused)
         unreadable = _unreadable_body(request, found)
         if unreadable is not None:
             errors = [{"field": "body", "message": unreadable}]

@@ -118,7 +118,8 @@ class Settings(BaseSettings):
     max_daily_load_per_payment_card_minor: int = Field(
         default=200_000,
         gt=0,
-        description="most one payment card may load onto gift cards in a UTC day, per currency",
+        description="most one payment card may load onto gift cards and donate to clubs in a "
+        "UTC day, per currency; what is refunded to it stops counting",
     )
     max_business_card_liability_minor: int = Field(
         default=10_000_000,

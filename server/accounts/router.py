@@ -14,8 +14,8 @@ from ..deps import (
     CurrentSession,
     CurrentUser,
     OptionalClaims,
+    OwnedBusiness,
     SignedIn,
-    business_for,
 )
 from ..fraud.client import client_of
 from ..ids import make_id
@@ -483,14 +483,12 @@ def me(user: CurrentUser, session: SessionDep) -> UserPublic:
     responses={200: {"description": "a staff account added back", "model": UserPublic}},
 )
 def add_staff(
-    business_id: str,
+    business: OwnedBusiness,
     body: StaffCreate,
     request: Request,
     response: Response,
-    user: CurrentUser,
     session: SessionDep,
 ) -> UserPublic:
-    business = business_for(session, user, business_id, staff=False)
     passwords: Passwords = request.app.state.passwords
     cashier, new = service.add_cashier(session, business.id, body.email, body.password, passwords)
     if new:

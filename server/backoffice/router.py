@@ -11,7 +11,7 @@ from sync.money import Money
 from sync.wire import MoneyPublic
 
 from ..db import SessionDep
-from ..deps import CurrentUser, business_for
+from ..deps import ManagedBusiness
 from ..pages import Paging
 from ..wallet.models import HoldStatus
 from . import repository
@@ -27,14 +27,12 @@ router = APIRouter(tags=["back office"])
     "expired), `card_id` one card's.",
 )
 def list_holds(
-    business_id: str,
-    user: CurrentUser,
+    business: ManagedBusiness,
     session: SessionDep,
     paging: Paging,
     status: HoldStatus | None = None,
     card_id: Annotated[str | None, Query(max_length=22)] = None,
 ) -> HoldPage:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     now = datetime.now(UTC)
     rows, total = repository.holds(
         session, business.id, status, card_id, now, paging.offset, paging.limit

@@ -13,17 +13,17 @@ from sqlalchemy.orm import Session
 from sync.money import Money
 from sync.wire import PriceKind
 
-from ..accounts.models import Role
 from ..db import SessionDep, count_of
 from ..deps import (
     PROBLEM_RESPONSES,
+    CurrentAdmin,
     CurrentUser,
     IdempotencyKey,
-    business_for,
+    OwnedBusiness,
     owned,
     reply,
-    require_role,
 )
+from ..directory.models import Business
 from ..directory.schemas import MoneyPublic
 from ..errors import PaymentDeclined
 from ..pages import Paging
@@ -104,10 +104,7 @@ def price_list(session: SessionDep) -> list[PricePublic]:
 
 
 @router.get("/businesses/{business_id}/subscription", summary="Your plan and how it stands")
-def get_subscription(
-    business_id: str, user: CurrentUser, session: SessionDep
-) -> SubscriptionPublic:
-    business = business_for(session, user, business_id, staff=False)
+def get_subscription(business: OwnedBusiness, session: SessionDep) -> SubscriptionPublic:
     return _public(session, subscription_of(session, business.id))
 
 
@@ -118,9 +115,8 @@ def get_subscription(
     responses=PROBLEM_RESPONSES,
 )
 def put_plan(
-    business_id: str, body: PlanChange, request: Request, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, body: PlanChange, request: Request, session: SessionDep
 ) -> SubscriptionPublic:
-    business = business_for(session, user, business_id, staff=False)
     subscription = subscription_of(session, business.id, locked=True)
     on = business_today(request, session, business.id)
     change_plan(session, subscription, body.plan, on, "your choice")
@@ -134,9 +130,9 @@ def put_plan(
     responses=PROBLEM_RESPONSES,
 )
 def post_hibernate(
-    business_id: str, request: Request, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, request: Request, session: SessionDep
 ) -> SubscriptionPublic:
-    return _act(hibernate, business_id, request, user, session)
+    return _act(hibernate, business, request, session)
 
 
 @router.post(
@@ -144,20 +140,16 @@ def post_hibernate(
     summary="Wake from hibernation",
     responses=PROBLEM_RESPONSES,
 )
-def post_wake(
-    business_id: str, request: Request, user: CurrentUser, session: SessionDep
-) -> SubscriptionPublic:
-    return _act(wake, business_id, request, user, session)
+def post_wake(business: OwnedBusiness, request: Request, session: SessionDep) -> SubscriptionPublic:
+    return _act(wake, business, request, session)
 
 
 def _act(
     action: Callable[[Session, Subscription, date], object],
-    business_id: str,
+    business: Business,
     request: Request,
-    user: CurrentUser,
     session: SessionDep,
 ) -> SubscriptionPublic:
-    business = business_for(session, user, business_id, staff=False)
     subscription = subscription_of(session, business.id, locked=True)
     action(session, subscription, business_today(request, session, business.id))
     session.commit()
@@ -169,9 +161,8 @@ def _act(
     summary="The card invoices are charged to",
 )
 def put_card(
-    business_id: str, body: PaymentCard, request: Request, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, body: PaymentCard, request: Request, session: SessionDep
 ) -> SubscriptionPublic:
-    business = business_for(session, user, business_id, staff=False)
     subscription = subscription_of(session, business.id, locked=True)
     keep_card(subscription, request.app.state.gateway, body.card_number)
     session.commit()
@@ -179,10 +170,7 @@ def put_card(
 
 
 @router.get("/businesses/{business_id}/invoices", summary="Your invoices, newest first")
-def list_invoices(
-    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
-) -> InvoicePage:
-    business = business_for(session, user, business_id, staff=False)
+def list_invoices(business: OwnedBusiness, session: SessionDep, paging: Paging) -> InvoicePage:
     query = select(Invoice).where(Invoice.business_id == business.id)
     found = session.scalars(
         query.order_by(Invoice.issued_on.desc(), Invoice.created_at.desc(), Invoice.id)
@@ -206,7 +194,7 @@ def list_invoices(
     "(paid, or declined) and charges once.",
 )
 def pay_invoice(
-    business_id: str,
+    business: OwnedBusiness,
     invoice_id: str,
     request: Request,
     user: CurrentUser,
@@ -214,7 +202,6 @@ def pay_invoice(
     body: InvoicePayment | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    business = business_for(session, user, business_id, staff=False)
     paying = body or InvoicePayment()
 
     def operation() -> Outcome:
@@ -241,9 +228,8 @@ def pay_invoice(
     summary="Cancel an unpaid invoice (admins); a business it held suspended is restored",
 )
 def void_invoice(
-    business_id: str, invoice_id: str, request: Request, user: CurrentUser, session: SessionDep
+    business_id: str, invoice_id: str, request: Request, user: CurrentAdmin, session: SessionDep
 ) -> InvoicePublic:
-    require_role(user, Role.ADMIN)
     subscription = subscription_of(session, business_id, locked=True)
     invoice = owned(session, Invoice, invoice_id, business_id, kind="invoice", noun="invoice")
     service.void_invoice(
@@ -254,10 +240,7 @@ def void_invoice(
 
 
 @router.get("/businesses/{business_id}/billing-notices", summary="What billing told you")
-def list_notices(
-    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
-) -> NoticePage:
-    business = business_for(session, user, business_id, staff=False)
+def list_notices(business: OwnedBusiness, session: SessionDep, paging: Paging) -> NoticePage:
     query = select(BillingNotice).where(BillingNotice.business_id == business.id)
     found = session.scalars(
         query.order_by(BillingNotice.id.desc()).offset(paging.offset).limit(paging.limit)
@@ -271,8 +254,7 @@ def list_notices(
 
 
 @router.post("/admin/exchange-rates", summary="Store dated exchange rates (admins)")
-def post_rates(body: list[RateIn], user: CurrentUser, session: SessionDep) -> list[RatePublic]:
-    require_role(user, Role.ADMIN)
+def post_rates(body: list[RateIn], user: CurrentAdmin, session: SessionDep) -> list[RatePublic]:
     saved = service.store_rates(session, [(r.currency, r.rate, r.valid_from) for r in body])
     session.commit()
     return [
@@ -332,9 +314,8 @@ def _advanced(clock: TestClock, real_today: date, summary: RunSummary) -> TestCl
     summary="Your business's test clock (sandbox servers only); started at today's date",
 )
 def get_test_clock(
-    business_id: str, request: Request, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, request: Request, session: SessionDep
 ) -> TestClockPublic:
-    business = business_for(session, user, business_id, staff=False)
     sandbox = bool(request.app.state.settings.sandbox)
     clock = testclock.clock_of(session, business.id, sandbox, today(request))
     session.commit()
@@ -352,13 +333,11 @@ def get_test_clock(
     responses=PROBLEM_RESPONSES,
 )
 def advance_test_clock(
-    business_id: str,
+    business: OwnedBusiness,
     body: TestClockAdvance,
     request: Request,
-    user: CurrentUser,
     session: SessionDep,
 ) -> TestClockAdvanced:
-    business = business_for(session, user, business_id, staff=False)
     sandbox = bool(request.app.state.settings.sandbox)
     clock = testclock.clock_of(session, business.id, sandbox, today(request))
     to = body.to if body.to is not None else clock.today + timedelta(days=body.days or 0)

@@ -12,7 +12,8 @@ members then see "Anonymous" and only the donor's own receipts name them.
 
 Refunds: within `REFUND_WINDOW` of the donation, the donor or one of the club's organisers
 gives the whole donation back where it came from — to the payment card through the
-gateway, or onto the gift card — while the fund still holds it; once.
+gateway, or onto the gift card — while the fund still holds it; once. Given back to the
+payment card, it no longer counts against that card's daily limit on the day it was paid.
 """
 
 from __future__ import annotations
@@ -45,7 +46,12 @@ from ..pages import PageRequest
 from ..payments import PaymentGateway, payment_card_key, take_payment
 from ..wallet import cards, ledger
 from ..wallet.ledger import InsufficientFundsError, Leg
-from ..wallet.limits import MoneyLimits, check_card_balance, reserve_payment_card_load
+from ..wallet.limits import (
+    MoneyLimits,
+    check_card_balance,
+    release_payment_card_load,
+    reserve_payment_card_load,
+)
 from ..wallet.models import GiftCard, LedgerAccount, Purpose, TransferKind
 from ..wording import possessive
 from . import history, service
@@ -69,6 +75,15 @@ __all__ = [
 
 MAX_DONATION_MINOR = 100_000  # £1,000 a donation
 REFUND_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class PaidWith:
+    """The payment card a donation was paid with (`payments.payment_card_key`) and the UTC
+    day its charge counted on against the card's daily limit."""
+
+    payment_card: str
+    counted_on: date
 
 
 @dataclass(frozen=True)
@@ -168,6 +183,7 @@ def _record(
     *,
     payment_reference: str = "",
     card_id: str | None = None,
+    paid_with: PaidWith | None = None,
 ) -> Donation:
     made = Donation(
         club_id=club.id,
@@ -179,6 +195,8 @@ def _record(
         operation_id=operation,
         payment_reference=payment_reference,
         card_id=card_id,
+        payment_card=paid_with.payment_card if paid_with else None,
+        counted_on=paid_with.counted_on if paid_with else None,
     )
     session.add(made)
     session.flush()
@@ -203,8 +221,11 @@ def donate(
     payment_reference: str,
     message: str,
     anonymous: bool,
+    paid_with: PaidWith | None = None,
 ) -> Donation:
-    """Record a paid donation: the fund credited, its transfer and the donation in one go."""
+    """Record a paid donation: the fund credited, its transfer and the donation in one go;
+    `paid_with`, the payment card and the day its charge counted on (`prepare`), for its
+    refund to free."""
     operation = ledger.post(
         session,
         [
@@ -226,6 +247,7 @@ def donate(
         message,
         anonymous,
         payment_reference=payment_reference,
+        paid_with=paid_with,
     )
 
 
@@ -242,13 +264,13 @@ def give(
     """A donation paid by payment card: the amount, the card's load today and the fraud
     rules' purchase checks first (a refusal charges no one), then the payment and the
     donation (`donate`). `payment_key` makes a retried payment the same one."""
-    payment_card = payment_card_key(gateway, card_number)
-    prepare(session, club, amount, payment_card, datetime.now(UTC).date(), limits)
+    paid_with = PaidWith(payment_card_key(gateway, card_number), datetime.now(UTC).date())
+    prepare(session, club, amount, paid_with.payment_card, paid_with.counted_on, limits)
     fraud.screen(
         session,
         fraud.Activity(
             FraudEvent.PURCHASE,
-            payment_card=payment_card,
+            payment_card=paid_with.payment_card,
             customer_id=donor.id,
             address=donor.address,
             amount_minor=amount.minor,
@@ -256,7 +278,9 @@ def give(
         ),
     )
     reference = take_payment(gateway, amount, card_number, payment_key)
-    return donate(session, club, donor.id, amount, reference, donor.message, donor.anonymous)
+    return donate(
+        session, club, donor.id, amount, reference, donor.message, donor.anonymous, paid_with
+    )
 
 
 def give_from_card(
@@ -391,6 +415,9 @@ def refund(
         raise DonationNotRefundable("This donation was already refunded.")
     session.expire(given)
     amount = Money.of(given.amount_minor, given.currency)
+    if given.payment_card is not None and given.counted_on is not None:
+        # Before the ledger's rows, as a donation takes the counter before them: one order.
+        release_payment_card_load(session, given.payment_card, amount, given.counted_on)
     back_to = card.account if card is not None else _clearing(session, club)
     legs = [
         Leg(

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, String, Text, event
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, String, Text, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from ..db import Base, BigId, UtcDateTime, str_enum, utcnow
 from ..folding import fold
-from ..ids import ID_LENGTH, make_id
+from ..ids import ID_LENGTH, PAYMENT_CARD_KEY_LENGTH, make_id
 
 __all__ = [
     "CardDonationPolicy",
@@ -89,7 +89,11 @@ class ClubMember(Base):
 
 class Donation(Base):
     """A gift of money into a club's fund (its ledger account), paid through the gateway
-    (`payment_reference`) or from a gift card's balance (`card_id`)."""
+    (`payment_reference`) or from a gift card's balance (`card_id`). A paid one keeps the
+    payment card it was paid with (`payments.payment_card_key`, never the number) and the
+    UTC day it counted on against that card's daily limit (`counted_on`), so that its refund
+    frees that room (`limits.release_payment_card_load`); both NULL when a gift card paid,
+    and for donations made before they were kept."""
 
     __tablename__ = "club_donations"
 
@@ -106,6 +110,8 @@ class Donation(Base):
     card_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
     refunded_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    payment_card: Mapped[str | None] = mapped_column(String(PAYMENT_CARD_KEY_LENGTH), default=None)
+    counted_on: Mapped[date | None] = mapped_column(Date, default=None)
 
 
 class ClubInvitation(Base):

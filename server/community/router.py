@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from sync.money import Money
@@ -17,7 +17,7 @@ from ..deps import (
     BearerClaims,
     CurrentUser,
     IdempotencyKey,
-    business_for,
+    OwnedBusiness,
     in_purchase_lane,
     reply,
     user_of,
@@ -94,6 +94,31 @@ def _count(session: SessionDep, club: Club) -> int:
     return service.member_count(session, club.id)
 
 
+def _club_for_members(club_id: str, user: CurrentUser, session: SessionDep) -> Club:
+    club = service.club(session, club_id)
+    service.require_member(session, club, user.id)
+    return club
+
+
+def _club_for_organisers(club_id: str, user: CurrentUser, session: SessionDep) -> Club:
+    club = service.club(session, club_id)
+    service.require_manager(session, club, user.id)
+    return club
+
+
+def _club_for_its_founder(club_id: str, user: CurrentUser, session: SessionDep) -> Club:
+    club = service.club(session, club_id)
+    service.require_founder(session, club, user.id)
+    return club
+
+
+# Who may act on a club, checked before the request is read (`server.deps`): 404 for no such
+# club, then 403 `not-a-member` or `not-organiser`.
+MembersClub = Annotated[Club, Depends(_club_for_members)]
+OrganisedClub = Annotated[Club, Depends(_club_for_organisers)]
+FoundedClub = Annotated[Club, Depends(_club_for_its_founder)]
+
+
 @router.post("/clubs", status_code=status.HTTP_201_CREATED, summary="Found a club")
 def found_club(body: ClubCreate, user: CurrentUser, session: SessionDep) -> ClubPublic:
     place = None if body.place is None else (body.place.latitude, body.place.longitude)
@@ -163,18 +188,14 @@ def _managed(member: ClubMember) -> MemberManaged:
     summary="Requests to join, for the club's organisers",
     responses=PROBLEM_RESPONSES,
 )
-def list_requests(
-    club_id: str, user: CurrentUser, session: SessionDep, paging: Paging
-) -> MemberManagedPage:
-    return _managed_page(session, club_id, user, Membership.REQUESTED, paging)
+def list_requests(club: OrganisedClub, session: SessionDep, paging: Paging) -> MemberManagedPage:
+    return _managed_page(session, club, Membership.REQUESTED, paging)
 
 
 def _managed_page(
-    session: SessionDep, club_id: str, user: User, status: Membership, paging: PageRequest
+    session: SessionDep, club: Club, status: Membership, paging: PageRequest
 ) -> MemberManagedPage:
-    """One page of the club's members in `status`, for its organisers only."""
-    club = service.club(session, club_id)
-    service.require_manager(session, club, user.id)
+    """One page of the club's members in `status`, for its organisers."""
     members, total = service.members(session, club.id, status, paging)
     return MemberManagedPage.of([_managed(m) for m in members], total, paging.offset, paging.limit)
 
@@ -246,9 +267,9 @@ def remove(club_id: str, user_id: str, user: CurrentUser, session: SessionDep) -
     responses=PROBLEM_RESPONSES,
 )
 def put_role(
-    club_id: str, user_id: str, body: RoleChange, user: CurrentUser, session: SessionDep
+    club: FoundedClub, user_id: str, body: RoleChange, user: CurrentUser, session: SessionDep
 ) -> MemberManaged:
-    member = service.set_role(session, service.club(session, club_id), user.id, user_id, body.role)
+    member = service.set_role(session, club, user.id, user_id, body.role)
     session.commit()
     return _managed(member)
 
@@ -348,9 +369,7 @@ async def donate(
     summary="The club's fund and its donations (members)",
     responses=PROBLEM_RESPONSES,
 )
-def funds(club_id: str, user: CurrentUser, session: SessionDep, paging: Paging) -> ClubFunds:
-    club = service.club(session, club_id)
-    service.require_member(session, club, user.id)
+def funds(club: MembersClub, session: SessionDep, paging: Paging) -> ClubFunds:
     given, total = donations.donations(session, paging, club_id=club.id)
     return ClubFunds.of(
         [_donation(session, d) for d in given],
@@ -375,9 +394,8 @@ def my_donations(user: CurrentUser, session: SessionDep, paging: Paging) -> Dona
     responses=PROBLEM_RESPONSES,
 )
 def set_card_donations(
-    business_id: str, body: CardDonationsSetting, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, body: CardDonationsSetting, session: SessionDep
 ) -> CardDonationsPublic:
-    business = business_for(session, user, business_id, staff=False)
     policy = donations.set_card_donations(session, business.id, body.allowed)
     session.commit()
     return CardDonationsPublic(business_id=business.id, allowed=policy.allowed)
@@ -474,14 +492,11 @@ def _movement(session: SessionDep, line: ClubMovement) -> MovementPublic:
     responses=PROBLEM_RESPONSES,
 )
 def club_history(
-    club_id: str,
-    user: CurrentUser,
+    club: MembersClub,
     session: SessionDep,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ClubHistory:
-    club = service.club(session, club_id)
-    service.require_member(session, club, user.id)
     lines, total = history.page(session, club, offset, limit)
     return ClubHistory.of([_movement(session, line) for line in lines], total, offset, limit)
 
@@ -509,15 +524,13 @@ def _holding(session: SessionDep, held: ClubHolding) -> HoldingPublic:
     summary="Buy a gift card with the club's fund; the club holds it (organisers)",
 )
 def buy_club_card(
-    club_id: str,
+    club: OrganisedClub,
     body: ClubCardPurchase,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    club = service.club(session, club_id)
-    service.require_manager(session, club, user.id)
 
     def operation() -> Outcome:
         held = purchases.buy_card(
@@ -545,15 +558,13 @@ def buy_club_card(
     summary="Buy a deal's voucher with the club's fund; the club holds it (organisers)",
 )
 def buy_club_voucher(
-    club_id: str,
+    club: OrganisedClub,
     body: ClubVoucherPurchase,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    club = service.club(session, club_id)
-    service.require_manager(session, club, user.id)
 
     def operation() -> Outcome:
         address = client_of(request).address
@@ -570,11 +581,7 @@ def buy_club_voucher(
     summary="The gift cards and vouchers the club bought, held or handed over (members)",
     responses=PROBLEM_RESPONSES,
 )
-def club_holdings(
-    club_id: str, user: CurrentUser, session: SessionDep, paging: Paging
-) -> HoldingPage:
-    club = service.club(session, club_id)
-    service.require_member(session, club, user.id)
+def club_holdings(club: MembersClub, session: SessionDep, paging: Paging) -> HoldingPage:
     held, total = purchases.holdings(session, club, paging)
     items = [_holding(session, h) for h in held]
     return HoldingPage.of(items, total, paging.offset, paging.limit)
@@ -587,7 +594,7 @@ def club_holdings(
     summary="Hand a held gift card or voucher to a member, into their account (organisers)",
 )
 def hand_over(
-    club_id: str,
+    club: OrganisedClub,
     holding_id: str,
     body: HandOver,
     request: Request,
@@ -595,7 +602,6 @@ def hand_over(
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    club = service.club(session, club_id)
 
     def operation() -> Outcome:
         held = purchases.hand_over(session, club, user.id, holding_id, body.member_id)
@@ -611,7 +617,5 @@ def hand_over(
     summary="The club's active members with the ids organisers act on (organisers)",
     responses=PROBLEM_RESPONSES,
 )
-def roster(
-    club_id: str, user: CurrentUser, session: SessionDep, paging: Paging
-) -> MemberManagedPage:
-    return _managed_page(session, club_id, user, Membership.ACTIVE, paging)
+def roster(club: OrganisedClub, session: SessionDep, paging: Paging) -> MemberManagedPage:
+    return _managed_page(session, club, Membership.ACTIVE, paging)

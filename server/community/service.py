@@ -57,6 +57,7 @@ __all__ = [
     "membership",
     "my_clubs",
     "remove",
+    "require_founder",
     "require_manager",
     "require_member",
     "search",
@@ -94,6 +95,13 @@ def _currency(code: str) -> str:
         return currency(code).code
     except UnknownCurrencyError as exc:
         raise UnknownCurrency(str(exc)) from None
+
+
+def require_founder(session: Session, club: Club, user_id: str) -> ClubMember:
+    me = membership(session, club.id, user_id)
+    if me is None or me.role is not ClubRole.FOUNDER:
+        raise NotOrganiser("Only the club's founder changes roles.")
+    return me
 
 
 def require_member(session: Session, club: Club, user_id: str) -> ClubMember:
@@ -364,9 +372,7 @@ def set_role(
 ) -> ClubMember:
     """The founder names organisers and members; naming another founder hands the club on
     (the old founder becomes an organiser)."""
-    me = membership(session, club.id, founder_id)
-    if me is None or me.role is not ClubRole.FOUNDER:
-        raise NotOrganiser("Only the club's founder changes roles.")
+    me = require_founder(session, club, founder_id)
     them = membership(session, club.id, user_id)
     if them is None or them.status is not Membership.ACTIVE:
         raise MemberNotFound("That person is not a member of this club.")

@@ -6,20 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy import func, select
 
 from sync.money import Money
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
 from ..db import SessionDep
 from ..deps import (
     PROBLEM_RESPONSES,
+    CurrentAdmin,
     CurrentUser,
     IdempotencyKey,
-    business_for,
+    ManagedBusiness,
     reply,
-    require_role,
 )
 from ..directory.models import Business
 from ..directory.schemas import MoneyPublic
@@ -95,9 +95,12 @@ def _create(
     responses=PROBLEM_RESPONSES,
 )
 def create_business_contest(
-    business_id: str, body: ContestCreate, request: Request, user: CurrentUser, session: SessionDep
+    business: ManagedBusiness,
+    body: ContestCreate,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
 ) -> ContestPublic:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     return _create(request, session, user, business, body, None)
 
 
@@ -108,9 +111,8 @@ def create_business_contest(
     responses=PROBLEM_RESPONSES,
 )
 def create_platform_contest(
-    body: PlatformContestCreate, request: Request, user: CurrentUser, session: SessionDep
+    body: PlatformContestCreate, request: Request, user: CurrentAdmin, session: SessionDep
 ) -> ContestPublic:
-    require_role(user, Role.ADMIN)
     return _create(request, session, user, None, body, body.prize_business_id)
 
 
@@ -209,6 +211,16 @@ def entry_page(contest_id: str, entry_id: str, user: CurrentUser, session: Sessi
     return EntryPage(**_standing(contest, placed).model_dump(), card_id=placed.card_id)
 
 
+def _organised_contest(contest_id: str, user: CurrentUser, session: SessionDep) -> Contest:
+    contest = service.contest(session, contest_id)
+    service.require_organiser(session, contest, user)
+    return contest
+
+
+# The contest, for its organiser, checked before the request is read (`server.deps`).
+OrganisedContest = Annotated[Contest, Depends(_organised_contest)]
+
+
 @router.post(
     "/contests/{contest_id}/points",
     status_code=status.HTTP_201_CREATED,
@@ -217,14 +229,13 @@ def entry_page(contest_id: str, entry_id: str, user: CurrentUser, session: Sessi
     responses=PROBLEM_RESPONSES,
 )
 def record_points(
-    contest_id: str,
+    contest: OrganisedContest,
     body: PointsCreate,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    contest = service.contest(session, contest_id)
 
     def operation() -> Outcome:
         recorded = service.record_points(

@@ -18,8 +18,11 @@ from ..deps import (
     CurrentUser,
     IdempotencyKey,
     IfMatch,
-    business_for,
+    ManagedBusiness,
+    a_customer,
+    at_the_till,
     buyer_for,
+    checked_first_in,
     in_purchase_lane,
     in_redemption_lane,
     reply,
@@ -71,10 +74,7 @@ def _voucher_issued(request: Request, voucher: Voucher) -> VoucherIssued:
 
 
 @router.post("/businesses/{business_id}/deals", status_code=201, summary="Create a deal")
-def create_deal(
-    business_id: str, body: DealCreate, user: CurrentUser, session: SessionDep
-) -> DealPublic:
-    business = business_for(session, user, business_id, staff=False, managers=True)
+def create_deal(business: ManagedBusiness, body: DealCreate, session: SessionDep) -> DealPublic:
     now = datetime.now(UTC)
     deal = service.create_deal(session, business, body, now)
     session.commit()
@@ -89,14 +89,12 @@ def create_deal(
     "description, case and accents aside.",
 )
 def own_deals(
-    business_id: str,
-    user: CurrentUser,
+    business: ManagedBusiness,
     session: SessionDep,
     paging: Paging,
     deal_status: Annotated[DealStatus | None, Query(alias="status")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> DealOwnedPage:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     now = datetime.now(UTC)
     deals, total = service.own_deals(
         session, business, now, deal_status, q, paging.offset, paging.limit
@@ -119,9 +117,8 @@ _PRECONDITION_RESPONSES: dict[int | str, dict[str, Any]] = {
     "change applies only if the deal has not changed since (a voucher sold counts).",
 )
 def own_deal(
-    business_id: str, deal_id: str, user: CurrentUser, session: SessionDep, response: Response
+    business: ManagedBusiness, deal_id: str, session: SessionDep, response: Response
 ) -> DealOwned:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     deal = service.own_deal(session, business, deal_id)
     response.headers["ETag"] = version_etag(deal.version)
     return deal_owned(deal, business, datetime.now(UTC))
@@ -138,15 +135,13 @@ def own_deal(
     responses={**PROBLEM_RESPONSES, **_PRECONDITION_RESPONSES},
 )
 def update_deal(
-    business_id: str,
+    business: ManagedBusiness,
     deal_id: str,
     body: DealUpdate,
-    user: CurrentUser,
     session: SessionDep,
     response: Response,
     if_match_header: IfMatch = None,
 ) -> DealOwned:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     precondition = if_match(if_match_header)
     now = datetime.now(UTC)
     deal = service.update_deal(session, business, deal_id, body.changes(), now, precondition)
@@ -163,8 +158,7 @@ def update_deal(
     "voucher already sold stays redeemable until it expires (the deal's end), at the till "
     "and online: its holder paid for it. Cancelling it again changes nothing.",
 )
-def cancel_deal(business_id: str, deal_id: str, user: CurrentUser, session: SessionDep) -> None:
-    business = business_for(session, user, business_id, staff=False, managers=True)
+def cancel_deal(business: ManagedBusiness, deal_id: str, session: SessionDep) -> None:
     service.cancel_deal(session, business, deal_id, datetime.now(UTC))
     session.commit()
 
@@ -175,14 +169,12 @@ def cancel_deal(business_id: str, deal_id: str, user: CurrentUser, session: Sess
     description="Newest first; filter by `deal_id` and by `status` (issued, redeemed …).",
 )
 def vouchers_sold(
-    business_id: str,
-    user: CurrentUser,
+    business: ManagedBusiness,
     session: SessionDep,
     paging: Paging,
     deal_id: Annotated[str | None, Query(max_length=22)] = None,
     voucher_status: Annotated[VoucherStatus | None, Query(alias="status")] = None,
 ) -> VoucherPage:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     vouchers, total = service.vouchers_sold(
         session, business, deal_id, voucher_status, paging.offset, paging.limit
     )
@@ -251,6 +243,7 @@ def get_deal(deal_id: str, request: Request, session: SessionDep) -> Response:
     responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
     summary="Buy a voucher for a deal",
 )
+@checked_first_in(a_customer)  # it checks the buyer in its lane, with the rest
 async def buy_voucher(
     deal_id: str,
     body: VoucherPurchase,
@@ -330,6 +323,7 @@ def voucher_qr_svg(voucher_id: str, user: CurrentUser, session: SessionDep) -> R
     responses=PROBLEM_RESPONSES,
     summary="Redeem a voucher at the till, once",
 )
+@checked_first_in(at_the_till)  # it checks the cashier in its lane, with the rest
 async def redeem_voucher(
     business_id: str,
     body: VoucherRedemption,

@@ -29,7 +29,16 @@ from sync.wire import (
 from ..db import SessionDep, utcnow
 from ..deals import service as deals
 from ..deals.schemas import voucher_public
-from ..deps import CurrentUser, IdempotencyKey, business_for, in_redemption_lane, owned, reply
+from ..deps import (
+    IdempotencyKey,
+    ManagedBusiness,
+    OwnedBusiness,
+    StaffBusiness,
+    checked_first_in,
+    in_redemption_lane,
+    owned,
+    reply,
+)
 from ..directory.models import Business
 from ..fraud import service as fraud
 from ..fraud.client import client_of
@@ -53,12 +62,10 @@ router = APIRouter(tags=["terminals"])
     summary="A one-time code to pair a terminal with your business",
 )
 def create_pairing_code(
-    business_id: str,
-    user: CurrentUser,
+    business: OwnedBusiness,
     session: SessionDep,
     body: PairingCodeCreate | None = None,
 ) -> PairingCodePublic:
-    business = business_for(session, user, business_id, staff=False)
     branch_id = body.branch_id if body is not None else None
     code = service.create_pairing_code(session, business.id, branch_id)
     session.commit()
@@ -119,14 +126,12 @@ def _device_public(device: Device) -> DevicePublic:
     "branch's.",
 )
 def list_devices(
-    business_id: str,
-    user: CurrentUser,
+    business: ManagedBusiness,
     session: SessionDep,
     paging: Paging,
     revoked: bool | None = None,
     branch_id: Annotated[str | None, Query(max_length=22)] = None,
 ) -> DevicePage:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     devices, total = lists.terminals(
         session, business.id, revoked, branch_id, paging.offset, paging.limit
     )
@@ -137,10 +142,7 @@ def list_devices(
     "/businesses/{business_id}/devices/{device_id}/revoke",
     summary="Stop a terminal from syncing (lost or stolen)",
 )
-def revoke_device(
-    business_id: str, device_id: str, user: CurrentUser, session: SessionDep
-) -> DevicePublic:
-    business = business_for(session, user, business_id, staff=False)
+def revoke_device(business: OwnedBusiness, device_id: str, session: SessionDep) -> DevicePublic:
     device = owned(session, Device, device_id, business.id, kind="device", noun="terminal")
     device.revoked_at = device.revoked_at or datetime.now(UTC)
     session.commit()
@@ -172,15 +174,13 @@ def _incident_public(incident: Incident, device: Device | None = None) -> Incide
     "overspends cost the business.",
 )
 def list_incidents(
-    business_id: str,
-    user: CurrentUser,
+    business: StaffBusiness,
     session: SessionDep,
     paging: Paging,
     kind: IncidentKind | None = None,
     resolved: bool | None = None,
     device_id: Annotated[str | None, Query(max_length=22)] = None,
 ) -> IncidentPage:
-    business = business_for(session, user, business_id, staff=True)
     rows, total = lists.incidents(
         session, business.id, kind, resolved, device_id, paging.offset, paging.limit
     )
@@ -201,13 +201,11 @@ def list_incidents(
     summary="Close an incident, saying what was done",
 )
 def resolve_incident(
-    business_id: str,
+    business: OwnedBusiness,
     incident_id: str,
     body: IncidentResolve,
-    user: CurrentUser,
     session: SessionDep,
 ) -> IncidentPublic:
-    business = business_for(session, user, business_id, staff=False)
     incident = owned(session, Incident, incident_id, business.id, kind="incident", noun="incident")
     if incident.resolved_at is None:
         incident.resolved_at = datetime.now(UTC)
@@ -229,11 +227,17 @@ def _till_business(device: Device, session: SessionDep, request: Request) -> Bus
     return business
 
 
+def _a_terminal(session: Session, request: Request) -> None:
+    """What `terminal_till` checks of the caller: a paired terminal, not revoked."""
+    device_from_header(session, request.headers.get("authorization"))
+
+
 @router.post(
     "/terminal/redemptions",
     response_model=RedemptionPublic,
     summary="Online redemption by a paired terminal (the server decides)",
 )
+@checked_first_in(_a_terminal)  # it checks the terminal in its lane, with the rest
 async def terminal_redemption(
     body: TerminalRedemption,
     request: Request,
@@ -332,10 +336,7 @@ def _seen(session: SessionDep, device: Device) -> None:
     "/businesses/{business_id}/offline-limits",
     summary="What your terminals may approve while offline",
 )
-def get_offline_limits(
-    business_id: str, user: CurrentUser, session: SessionDep
-) -> OfflineLimitsBody:
-    business = business_for(session, user, business_id, staff=True)
+def get_offline_limits(business: StaffBusiness, session: SessionDep) -> OfflineLimitsBody:
     return offline_limits(session, business.id)
 
 
@@ -344,9 +345,8 @@ def get_offline_limits(
     summary="Set what your terminals may approve while offline (synced to them)",
 )
 def set_offline_limits(
-    business_id: str, body: OfflineLimitsBody, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, body: OfflineLimitsBody, session: SessionDep
 ) -> OfflineLimitsBody:
-    business = business_for(session, user, business_id, staff=False)
     service.set_offline_limits(session, business.id, body)
     session.commit()
     return offline_limits(session, business.id)

@@ -7,15 +7,14 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from sync.money import Money
 
-from ..accounts.models import Role
 from ..billing import subscriptions as billing
 from ..billing.clock import business_today, today
 from ..caching import DETAIL_MAX_AGE, LIST_MAX_AGE, NOT_MODIFIED, cacheable
 from ..db import SessionDep
-from ..deps import PROBLEM_RESPONSES, CurrentUser, business_for, require_role
+from ..deps import PROBLEM_RESPONSES, CurrentOwner, ManagedBusiness, OwnedBusiness
 from ..places import Latitude, Longitude, point
 from . import repository, service
-from .models import Branch, Product
+from .models import Branch, Business, Product
 from .schemas import (
     BranchCreate,
     BranchPublic,
@@ -110,9 +109,8 @@ def detail(request: Request, session: SessionDep, business_id: str) -> Response:
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="List your business")
 def create_business(
-    body: BusinessCreate, request: Request, user: CurrentUser, session: SessionDep
+    body: BusinessCreate, request: Request, user: CurrentOwner, session: SessionDep
 ) -> BusinessPublic:
-    require_role(user, Role.VENDOR_OWNER)
     business = service.list_business(
         session, user.id, body.name, body.category, body.description, body.currency,
         today(request), body.time_zone,
@@ -127,9 +125,8 @@ def create_business(
     summary="Add a branch to your business",
 )
 def create_branch(
-    business_id: str, body: BranchCreate, request: Request, user: CurrentUser, session: SessionDep
+    business: ManagedBusiness, body: BranchCreate, request: Request, session: SessionDep
 ) -> BranchPublic:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     billing.require_editing(session, business.id)
     branch = repository.add_branch(session, business, **body.model_dump(mode="json"))
     billing.listing_changed(session, business.id, business_today(request, session, business.id))
@@ -143,9 +140,9 @@ def create_branch(
     summary="Close a branch (billing follows, prorated)",
 )
 def delete_branch(
-    business_id: str, branch_id: str, request: Request, user: CurrentUser, session: SessionDep
+    business: ManagedBusiness, branch_id: str, request: Request, session: SessionDep
 ) -> None:
-    _remove(Branch, business_id, branch_id, request, user, session)
+    _remove(Branch, business, branch_id, request, session)
 
 
 @router.post(
@@ -154,9 +151,8 @@ def delete_branch(
     summary="Add a product to your business",
 )
 def create_product(
-    business_id: str, body: ProductCreate, request: Request, user: CurrentUser, session: SessionDep
+    business: ManagedBusiness, body: ProductCreate, request: Request, session: SessionDep
 ) -> ProductPublic:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     billing.require_editing(session, business.id)
     product = repository.add_product(
         session, business, body.name, body.price_minor, body.attributes
@@ -181,20 +177,18 @@ def _product_public(product: Product) -> ProductPublic:
     summary="Remove a product (the plan follows the count, after a grace period)",
 )
 def delete_product(
-    business_id: str, product_id: str, request: Request, user: CurrentUser, session: SessionDep
+    business: ManagedBusiness, product_id: str, request: Request, session: SessionDep
 ) -> None:
-    _remove(Product, business_id, product_id, request, user, session)
+    _remove(Product, business, product_id, request, session)
 
 
 def _remove(
     kind: type[repository.Listing],
-    business_id: str,
+    business: Business,
     item_id: str,
     request: Request,
-    user: CurrentUser,
     session: SessionDep,
 ) -> None:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     service.remove_listing(
         session, business, kind, item_id, business_today(request, session, business.id)
     )
@@ -211,9 +205,8 @@ def _remove(
     responses=PROBLEM_RESPONSES,
 )
 def update_business(
-    business_id: str, body: BusinessUpdate, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, body: BusinessUpdate, session: SessionDep
 ) -> BusinessPublic:
-    business = business_for(session, user, business_id, staff=False)
     service.update_business(session, business, body.changes())
     session.commit()
     return _public(repository.Found(business, None), None)
@@ -228,8 +221,7 @@ def update_business(
     "and its records stay for its accounts (you still read its lists). Hibernating "
     "(POST /businesses/{id}/subscription/hibernate) hides it for a while instead.",
 )
-def close_business(business_id: str, user: CurrentUser, session: SessionDep) -> None:
-    business = business_for(session, user, business_id, staff=False)
+def close_business(business: OwnedBusiness, session: SessionDep) -> None:
     service.close_business(session, business, datetime.now(UTC))
     session.commit()
 
@@ -242,9 +234,8 @@ def close_business(business_id: str, user: CurrentUser, session: SessionDep) -> 
     responses=PROBLEM_RESPONSES,
 )
 def update_branch(
-    business_id: str, branch_id: str, body: BranchUpdate, user: CurrentUser, session: SessionDep
+    business: ManagedBusiness, branch_id: str, body: BranchUpdate, session: SessionDep
 ) -> BranchPublic:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     branch = service.update_listing(session, business, Branch, branch_id, body.changes("json"))
     session.commit()
     return BranchPublic.model_validate(branch)
@@ -258,9 +249,8 @@ def update_branch(
     responses=PROBLEM_RESPONSES,
 )
 def update_product(
-    business_id: str, product_id: str, body: ProductUpdate, user: CurrentUser, session: SessionDep
+    business: ManagedBusiness, product_id: str, body: ProductUpdate, session: SessionDep
 ) -> ProductPublic:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     product = service.update_listing(session, business, Product, product_id, body.changes())
     session.commit()
     return _product_public(product)

@@ -8,9 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ..accounts.models import Role
 from ..db import SessionDep
-from ..deps import CurrentUser, business_for, require_role
+from ..deps import CurrentAdmin, CurrentUser, OwnedBusiness
 from ..pages import PageRequest, Paging
 from . import service
 from .models import FraudRule, ReviewStatus
@@ -46,16 +45,14 @@ def _rule_page(session: SessionDep, business_id: str | None, paging: PageRequest
 
 
 @router.get("/admin/fraud/rules", summary="The platform's fraud rules (admins)")
-def list_rules(user: CurrentUser, session: SessionDep, paging: Paging) -> FraudRulePage:
-    require_role(user, Role.ADMIN)
+def list_rules(user: CurrentAdmin, session: SessionDep, paging: Paging) -> FraudRulePage:
     return _rule_page(session, None, paging)
 
 
 @router.post(
     "/admin/fraud/rules", status_code=201, summary="Add a fraud rule for the platform (admins)"
 )
-def create_rule(body: FraudRuleCreate, user: CurrentUser, session: SessionDep) -> FraudRulePublic:
-    require_role(user, Role.ADMIN)
+def create_rule(body: FraudRuleCreate, user: CurrentAdmin, session: SessionDep) -> FraudRulePublic:
     rule = service.create_rule(session, None, **body.model_dump())
     session.commit()
     return _rule(rule)
@@ -63,9 +60,8 @@ def create_rule(body: FraudRuleCreate, user: CurrentUser, session: SessionDep) -
 
 @router.patch("/admin/fraud/rules/{rule_id}", summary="Change a platform fraud rule (admins)")
 def update_rule(
-    rule_id: str, body: FraudRuleUpdate, user: CurrentUser, session: SessionDep
+    rule_id: str, body: FraudRuleUpdate, user: CurrentAdmin, session: SessionDep
 ) -> FraudRulePublic:
-    require_role(user, Role.ADMIN)
     rule = service.update_rule(session, None, rule_id, **body.model_dump(exclude_unset=True))
     session.commit()
     return _rule(rule)
@@ -75,9 +71,8 @@ def update_rule(
     "/businesses/{business_id}/fraud/rules", summary="Your business's own fraud rules (owners)"
 )
 def list_business_rules(
-    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
+    business: OwnedBusiness, session: SessionDep, paging: Paging
 ) -> FraudRulePage:
-    business = business_for(session, user, business_id, staff=False)
     return _rule_page(session, business.id, paging)
 
 
@@ -87,9 +82,8 @@ def list_business_rules(
     summary="Add a fraud rule for your business: it counts and applies to activity there",
 )
 def create_business_rule(
-    business_id: str, body: FraudRuleCreate, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, body: FraudRuleCreate, session: SessionDep
 ) -> FraudRulePublic:
-    business = business_for(session, user, business_id, staff=False)
     rule = service.create_rule(session, business.id, **body.model_dump())
     session.commit()
     return _rule(rule)
@@ -100,13 +94,11 @@ def create_business_rule(
     summary="Change one of your business's fraud rules",
 )
 def update_business_rule(
-    business_id: str,
+    business: OwnedBusiness,
     rule_id: str,
     body: FraudRuleUpdate,
-    user: CurrentUser,
     session: SessionDep,
 ) -> FraudRulePublic:
-    business = business_for(session, user, business_id, staff=False)
     changes = body.model_dump(exclude_unset=True)
     rule = service.update_rule(session, business.id, rule_id, **changes)
     session.commit()
@@ -115,13 +107,12 @@ def update_business_rule(
 
 @router.get("/admin/fraud/decisions", summary="What the rules decided, latest first (admins)")
 def list_decisions(
-    user: CurrentUser,
+    user: CurrentAdmin,
     session: SessionDep,
     paging: Paging,
     rule_id: Annotated[str | None, Query(max_length=40)] = None,
     flagged: Annotated[bool, Query(description="only those that did not allow")] = False,
 ) -> FraudDecisionPage:
-    require_role(user, Role.ADMIN)
     found, total = service.decisions(session, paging, rule_id=rule_id, flagged_only=flagged)
     items = [FraudDecisionPublic.model_validate(d, from_attributes=True) for d in found]
     return FraudDecisionPage.of(items, total, paging.offset, paging.limit)
@@ -138,17 +129,15 @@ def _review_page(
 
 @router.get("/admin/fraud/reviews", summary="Every review on the platform (admins)")
 def list_all_reviews(
-    user: CurrentUser, session: SessionDep, paging: Paging, status: StatusQuery = None
+    user: CurrentAdmin, session: SessionDep, paging: Paging, status: StatusQuery = None
 ) -> FraudReviewPage:
-    require_role(user, Role.ADMIN)
     return _review_page(session, None, status, paging)
 
 
 @router.post("/admin/fraud/reviews/{review_id}/resolve", summary="Resolve any review (admins)")
 def resolve_any_review(
-    review_id: str, body: ReviewResolve, user: CurrentUser, session: SessionDep
+    review_id: str, body: ReviewResolve, user: CurrentAdmin, session: SessionDep
 ) -> FraudReviewPublic:
-    require_role(user, Role.ADMIN)
     review = service.review_of(session, None, review_id)
     service.resolve_review(session, review, user, body.status, body.resolution)
     session.commit()
@@ -160,13 +149,11 @@ def resolve_any_review(
     summary="What the fraud rules flagged at your business",
 )
 def list_reviews(
-    business_id: str,
-    user: CurrentUser,
+    business: OwnedBusiness,
     session: SessionDep,
     paging: Paging,
     status: StatusQuery = None,
 ) -> FraudReviewPage:
-    business = business_for(session, user, business_id, staff=False)
     return _review_page(session, business.id, status, paging)
 
 
@@ -175,13 +162,12 @@ def list_reviews(
     summary="Resolve a review at your business, saying what was done",
 )
 def resolve_review(
-    business_id: str,
+    business: OwnedBusiness,
     review_id: str,
     body: ReviewResolve,
     user: CurrentUser,
     session: SessionDep,
 ) -> FraudReviewPublic:
-    business = business_for(session, user, business_id, staff=False)
     review = service.review_of(session, business.id, review_id)
     service.resolve_review(session, review, user, body.status, body.resolution)
     session.commit()

@@ -11,7 +11,7 @@ from sync.money import Money
 from sync.wire import BusinessReport, Figure, MoneyPublic, ReportFigures, ReportGrouping, ReportRow
 
 from ..db import SessionDep
-from ..deps import CurrentUser, report_reader
+from ..deps import ReportedBusiness
 from ..zones import MAX_ZONE_NAME
 from . import service
 from .csvfile import report_csv
@@ -66,8 +66,7 @@ def _public(report: service.Report) -> BusinessReport:
     "branch, till or cashier. CSV with `Accept: text/csv` or `format=csv`.",
 )
 def business_report(
-    business_id: str,
-    user: CurrentUser,
+    business: ReportedBusiness,
     session: SessionDep,
     first: Annotated[date, Query(alias="from", description="first day, e.g. 2026-11-01")],
     last: Annotated[
@@ -84,7 +83,6 @@ def business_report(
     format: Annotated[Literal["json", "csv"] | None, Query()] = None,
     accept: Annotated[str | None, Header()] = None,
 ) -> Response:
-    business = report_reader(session, user, business_id)
     span = service.report_range(first, last, tz, business.time_zone)
     report = service.business_report(session, business, span, group_by)
     if format == "csv" or (format is None and CSV in (accept or "")):

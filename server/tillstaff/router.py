@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 from sync.wire import StaffPinSet, StaffRole, TillStaffPublic
 
 from ..db import SessionDep
-from ..deps import CurrentUser, business_for
+from ..deps import ManagedBusiness, OwnedBusiness
 from ..pages import Paging
 from . import service
 from .schemas import StaffPage, StaffPublic, StaffRoleChange, TillStaffPage
@@ -22,10 +22,7 @@ router = APIRouter(tags=["terminals"])
     "/businesses/{business_id}/till-staff",
     summary="Who can sign in at your tills: you and each staff account, with role and PIN set",
 )
-def list_till_staff(
-    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
-) -> TillStaffPage:
-    business = business_for(session, user, business_id, staff=False)
+def list_till_staff(business: OwnedBusiness, session: SessionDep, paging: Paging) -> TillStaffPage:
     return TillStaffPage.cut(service.people(session, business), paging)  # a short list
 
 
@@ -37,9 +34,8 @@ def list_till_staff(
     "scans and sees the history; a manager and the owner also open the vendor screens.",
 )
 def set_till_pin(
-    business_id: str, user_id: str, body: StaffPinSet, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, user_id: str, body: StaffPinSet, session: SessionDep
 ) -> TillStaffPublic:
-    business = business_for(session, user, business_id, staff=False)
     person = service.set_pin(session, business, user_id, body)
     session.commit()
     return person
@@ -50,10 +46,7 @@ def set_till_pin(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Clear a staff member's till PIN: no till lets them sign in after its next pull",
 )
-def clear_till_pin(
-    business_id: str, user_id: str, user: CurrentUser, session: SessionDep
-) -> Response:
-    business = business_for(session, user, business_id, staff=False)
+def clear_till_pin(business: OwnedBusiness, user_id: str, session: SessionDep) -> Response:
     service.clear_pin(session, business, user_id)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -66,13 +59,11 @@ def clear_till_pin(
     "POST /businesses/{id}/staff.",
 )
 def list_staff(
-    business_id: str,
-    user: CurrentUser,
+    business: ManagedBusiness,
     session: SessionDep,
     paging: Paging,
     role: Annotated[StaffRole | None, Query()] = None,
 ) -> StaffPage:
-    business = business_for(session, user, business_id, staff=False, managers=True)
     people, total = service.staff_page(session, business, role, paging.offset, paging.limit)
     return StaffPage.of(people, total, paging.offset, paging.limit)
 
@@ -84,9 +75,8 @@ def list_staff(
     "reads its lists, in the API and at the till; a cashier sells and redeems.",
 )
 def change_staff_role(
-    business_id: str, user_id: str, body: StaffRoleChange, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, user_id: str, body: StaffRoleChange, session: SessionDep
 ) -> StaffPublic:
-    business = business_for(session, user, business_id, staff=False)
     person = service.change_role(session, business, user_id, body.role)
     session.commit()
     return person
@@ -100,9 +90,8 @@ def change_staff_role(
     "no till lets them sign in after its next pull. Their past sales keep their name.",
 )
 def remove_staff(
-    business_id: str, user_id: str, request: Request, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, user_id: str, request: Request, session: SessionDep
 ) -> Response:
-    business = business_for(session, user, business_id, staff=False)
     ended = service.remove_staff(session, business, user_id, datetime.now(UTC))
     session.commit()
     request.app.state.deny_list.end_sessions(*ended)

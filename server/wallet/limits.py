@@ -1,6 +1,12 @@
 """Money limits on gift cards, modelled on Square's: the most a card may hold, the most one
 payment card may load in a day, and the most a business's cards may hold together. Each is
-a setting; each refusal is a domain error saying what the limit is and what to do."""
+a setting; each refusal is a domain error saying what the limit is and what to do.
+
+The daily load is a counter per payment card, currency and UTC day (`PaymentCardLoad`):
+each charge counts on it (`reserve_payment_card_load`), and what a refund gives back to the
+payment card stops counting (`release_payment_card_load`) — a whole refund frees the whole
+charge, a partial one its part. A sale refused after its charge rolls its count back with
+its transaction, so the charge its refusal owes back (`purchase.owe_back`) never counted."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +30,7 @@ __all__ = [
     "PayingFor",
     "check_business_liability",
     "check_card_balance",
+    "release_payment_card_load",
     "reserve_payment_card_load",
 ]
 
@@ -140,6 +147,34 @@ def reserve_payment_card_load(
         except IntegrityError:  # another purchase with this card made it first
             pass
     _refuse_load(int(so_far or 0), amount, limit, verb)  # the counter kept changing under us
+
+
+def release_payment_card_load(
+    session: Session, payment_card: str, refunded: Money, day: date
+) -> None:
+    """Stop counting `refunded` of a charge that counted on `day` against the payment card's
+    daily load: given back to the card, it was not paid after all. One conditional update
+    of the day's counter (never below zero), whose row lock makes a purchase with the card
+    at the same moment wait and then see the room; a day with no counter has nothing to
+    free."""
+    session.execute(
+        update(PaymentCardLoad)
+        .where(
+            PaymentCardLoad.payment_card == payment_card,
+            PaymentCardLoad.currency == refunded.currency.code,
+            PaymentCardLoad.day == day,
+        )
+        .values(
+            loaded_minor=case(
+                (
+                    PaymentCardLoad.loaded_minor > refunded.minor,
+                    PaymentCardLoad.loaded_minor - refunded.minor,
+                ),
+                else_=0,
+            )
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _refuse_load(so_far: int, amount: Money, limit: int, verb: PayingFor) -> None:

@@ -16,8 +16,12 @@ from ..deps import (
     BearerClaims,
     CurrentUser,
     IdempotencyKey,
-    business_for,
+    OwnedBusiness,
+    StaffBusiness,
+    a_customer,
+    at_the_till,
     buyer_for,
+    checked_first_in,
     in_purchase_lane,
     in_redemption_lane,
     reply,
@@ -122,6 +126,7 @@ def _card_for(session: SessionDep, user: User, card_id: str, *, holder_only: boo
     responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
     summary="Buy a gift card",
 )
+@checked_first_in(a_customer)  # it checks the buyer in its lane, with the rest
 async def buy_gift_card(
     business_id: str,
     body: GiftCardPurchase,
@@ -270,19 +275,13 @@ def transfer(
     return reply(idempotent(session, user.id, idempotency_key, request_body, operation))
 
 
-def _till_business(session: SessionDep, user: User, business_id: str, request: Request) -> Business:
-    """A business whose till this user works (owner or cashier), after the rate limit."""
-    business = business_for(session, user, business_id, staff=True)
-    request.app.state.redeem_limiter.hit(f"user:{user.id}", "redemption")
-    return business
-
-
 @router.post(
     "/businesses/{business_id}/redemptions",
     response_model=RedemptionPublic,
     responses=PROBLEM_RESPONSES,
     summary="Redeem a gift card at the till",
 )
+@checked_first_in(at_the_till)  # it checks the cashier in its lane, with the rest
 async def redeem(
     business_id: str,
     body: RedemptionRequest,
@@ -347,14 +346,14 @@ def _hold_public(session: SessionDep, held: Hold) -> dict[str, Any]:
     summary="Hold an amount on a card (pending), to post or void later",
 )
 def create_hold(
-    business_id: str,
+    business: StaffBusiness,
     body: HoldRequest,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    business = _till_business(session, user, business_id, request)
+    request.app.state.redeem_limiter.hit(f"user:{user.id}", "redemption")  # a till's rate
 
     def operation() -> Outcome:
         card = cards.find_card(
@@ -386,7 +385,7 @@ def _hold_of(session: SessionDep, business: Business, hold_id: str) -> Hold:
     summary="Take all or part of a held amount",
 )
 def post_hold(
-    business_id: str,
+    business: StaffBusiness,
     hold_id: str,
     body: HoldPost,
     request: Request,
@@ -394,7 +393,6 @@ def post_hold(
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    business = business_for(session, user, business_id, staff=True)
     held = _hold_of(session, business, hold_id)
 
     def operation() -> Outcome:
@@ -413,14 +411,13 @@ def post_hold(
     summary="Release a held amount to the card",
 )
 def void_hold(
-    business_id: str,
+    business: StaffBusiness,
     hold_id: str,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    business = business_for(session, user, business_id, staff=True)
     held = _hold_of(session, business, hold_id)
 
     def operation() -> Outcome:
@@ -439,14 +436,13 @@ def void_hold(
     summary="Give back onto its card part or all of what a redemption took; owners only",
 )
 def refund(
-    business_id: str,
+    business: OwnedBusiness,
     body: RefundRequest,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    business = business_for(session, user, business_id, staff=False)
 
     def operation() -> Outcome:
         amount = Money.of(body.amount_minor, business.currency)

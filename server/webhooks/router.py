@@ -8,7 +8,8 @@ from datetime import timedelta
 from fastapi import APIRouter, Request, status
 
 from ..db import SessionDep, utcnow
-from ..deps import PROBLEM_RESPONSES, CurrentUser, business_for
+from ..deps import PROBLEM_RESPONSES, OwnedBusiness
+from ..directory.models import Business
 from ..outbox import Delivery
 from ..pages import Paging
 from . import repository, service
@@ -36,10 +37,7 @@ def _allow_private(request: Request) -> bool:
     return bool(request.app.state.settings.webhooks_allow_private_urls)
 
 
-def _endpoint(
-    session: SessionDep, user: CurrentUser, business_id: str, endpoint_id: str
-) -> WebhookEndpoint:
-    business = business_for(session, user, business_id, staff=False)
+def _endpoint(session: SessionDep, business: Business, endpoint_id: str) -> WebhookEndpoint:
     return service.endpoint_of(session, business.id, endpoint_id)
 
 
@@ -57,9 +55,8 @@ def event_types() -> list[str]:
     responses=PROBLEM_RESPONSES,
 )
 def create_endpoint(
-    business_id: str, body: EndpointCreate, request: Request, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, body: EndpointCreate, request: Request, session: SessionDep
 ) -> EndpointCreated:
-    business = business_for(session, user, business_id, staff=False)
     endpoint = service.register(
         session,
         business.id,
@@ -74,20 +71,15 @@ def create_endpoint(
 
 
 @router.get(ENDPOINTS, summary="Your business's webhook endpoints", responses=PROBLEM_RESPONSES)
-def list_endpoints(
-    business_id: str, user: CurrentUser, session: SessionDep, paging: Paging
-) -> EndpointPage:
-    business = business_for(session, user, business_id, staff=False)
+def list_endpoints(business: OwnedBusiness, session: SessionDep, paging: Paging) -> EndpointPage:
     found, total = repository.endpoints(session, business.id, paging)
     items = [EndpointPublic.of(e) for e in found]
     return EndpointPage.of(items, total, paging.offset, paging.limit)
 
 
 @router.get(ENDPOINT, summary="One webhook endpoint", responses=PROBLEM_RESPONSES)
-def get_endpoint(
-    business_id: str, endpoint_id: str, user: CurrentUser, session: SessionDep
-) -> EndpointPublic:
-    return EndpointPublic.of(_endpoint(session, user, business_id, endpoint_id))
+def get_endpoint(business: OwnedBusiness, endpoint_id: str, session: SessionDep) -> EndpointPublic:
+    return EndpointPublic.of(_endpoint(session, business, endpoint_id))
 
 
 @router.patch(
@@ -96,14 +88,13 @@ def get_endpoint(
     responses=PROBLEM_RESPONSES,
 )
 def update_endpoint(
-    business_id: str,
+    business: OwnedBusiness,
     endpoint_id: str,
     body: EndpointUpdate,
     request: Request,
-    user: CurrentUser,
     session: SessionDep,
 ) -> EndpointPublic:
-    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    endpoint = _endpoint(session, business, endpoint_id)
     change = service.EndpointChange(body.url, body.event_types, body.description, body.enabled)
     kept = timedelta(days=request.app.state.settings.webhooks_retention_days)
     service.update(
@@ -119,10 +110,8 @@ def update_endpoint(
     summary="Delete a webhook endpoint: it is sent nothing more, what waited is given up",
     responses=PROBLEM_RESPONSES,
 )
-def delete_endpoint(
-    business_id: str, endpoint_id: str, user: CurrentUser, session: SessionDep
-) -> None:
-    endpoint = _endpoint(session, user, business_id, endpoint_id)
+def delete_endpoint(business: OwnedBusiness, endpoint_id: str, session: SessionDep) -> None:
+    endpoint = _endpoint(session, business, endpoint_id)
     service.remove(session, endpoint, utcnow())
     session.commit()
 
@@ -132,10 +121,8 @@ def delete_endpoint(
     summary="The endpoint's signing secret (and the one rotated out, while it still signs)",
     responses=PROBLEM_RESPONSES,
 )
-def get_secret(
-    business_id: str, endpoint_id: str, user: CurrentUser, session: SessionDep
-) -> EndpointSecret:
-    return EndpointSecret.of(_endpoint(session, user, business_id, endpoint_id), utcnow())
+def get_secret(business: OwnedBusiness, endpoint_id: str, session: SessionDep) -> EndpointSecret:
+    return EndpointSecret.of(_endpoint(session, business, endpoint_id), utcnow())
 
 
 @router.post(
@@ -143,10 +130,8 @@ def get_secret(
     summary="A new signing secret; the old one keeps signing beside it for 24 hours",
     responses=PROBLEM_RESPONSES,
 )
-def rotate_secret(
-    business_id: str, endpoint_id: str, user: CurrentUser, session: SessionDep
-) -> EndpointSecret:
-    endpoint = _endpoint(session, user, business_id, endpoint_id)
+def rotate_secret(business: OwnedBusiness, endpoint_id: str, session: SessionDep) -> EndpointSecret:
+    endpoint = _endpoint(session, business, endpoint_id)
     now = utcnow()
     service.rotate_secret(session, endpoint, now)
     session.commit()
@@ -160,9 +145,9 @@ def rotate_secret(
     responses=PROBLEM_RESPONSES,
 )
 def send_test_event(
-    business_id: str, endpoint_id: str, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, endpoint_id: str, session: SessionDep
 ) -> DeliveryPublic:
-    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    endpoint = _endpoint(session, business, endpoint_id)
     delivery = service.send_test(session, endpoint, utcnow())
     session.commit()
     return DeliveryPublic.of(delivery)
@@ -174,14 +159,13 @@ def send_test_event(
     responses=PROBLEM_RESPONSES,
 )
 def list_deliveries(
-    business_id: str,
+    business: OwnedBusiness,
     endpoint_id: str,
-    user: CurrentUser,
     session: SessionDep,
     paging: Paging,
     status: Delivery | None = None,
 ) -> DeliveryPage:
-    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    endpoint = _endpoint(session, business, endpoint_id)
     found, total = repository.deliveries(session, endpoint.id, status, paging)
     items = [DeliveryPublic.of(d) for d in found]
     return DeliveryPage.of(items, total, paging.offset, paging.limit)
@@ -193,9 +177,9 @@ def list_deliveries(
     responses=PROBLEM_RESPONSES,
 )
 def get_delivery(
-    business_id: str, endpoint_id: str, delivery_id: str, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, endpoint_id: str, delivery_id: str, session: SessionDep
 ) -> DeliveryDetail:
-    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    endpoint = _endpoint(session, business, endpoint_id)
     delivery = service.delivery_of(session, endpoint, delivery_id)
     return DeliveryDetail.with_attempts(delivery, list(repository.attempts(session, delivery.id)))
 
@@ -206,9 +190,9 @@ def get_delivery(
     responses=PROBLEM_RESPONSES,
 )
 def resend_delivery(
-    business_id: str, endpoint_id: str, delivery_id: str, user: CurrentUser, session: SessionDep
+    business: OwnedBusiness, endpoint_id: str, delivery_id: str, session: SessionDep
 ) -> DeliveryPublic:
-    endpoint = _endpoint(session, user, business_id, endpoint_id)
+    endpoint = _endpoint(session, business, endpoint_id)
     delivery = service.resend(session, endpoint, delivery_id, utcnow())
     session.commit()
     return DeliveryPublic.of(delivery)

@@ -1112,14 +1112,85 @@ CASES.update(
 
 
 def assert_table(world, table):
-    """Every row of `table` in one world (each leaves the others' answers as they were)."""
+    """Every row of `table` in one world (each leaves the others' answers as they were),
+    and each refusal the same whatever the request says (`refusals_with_nonsense`)."""
     got = {name: statuses(world, case) for name, case in table.items()}
     assert got == {name: case.expected for name, case in table.items()}
+    nonsense = {name: refusals_with_nonsense(world, case) for name, case in table.items()}
+    assert nonsense == {name: refusals(case) for name, case in table.items()}
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_who_may_do_what(world, case):
     assert statuses(world, CASES[case]) == CASES[case].expected
+    assert refusals_with_nonsense(world, CASES[case]) == refusals(CASES[case])
+
+
+# -- someone who may not use a route is refused whatever the request says ---------------------
+
+NONSENSE = "not what any route takes"  # a JSON string: every body is an object or an array
+
+
+@dataclass
+class TalkingNonsense(Actor):
+    """The same person, sending a body no route takes, and a value no typed query
+    parameter takes for every query parameter the route has: told first that they may not
+    (401, 403), not what the request should have said (422)."""
+
+    def get(self, path: str, **kwargs: Any):
+        params = dict(kwargs.pop("params", None) or {})
+        for name in query_parameters(self.client.app, "GET", path):
+            params[name] = NONSENSE
+        return super().get(path, params=params, **kwargs)
+
+    def post(self, path: str, json: Any = None, key: str | None = None, **kwargs: Any):
+        return super().post(path, NONSENSE, key, **kwargs)
+
+    def put(self, path: str, json: Any = None, **kwargs: Any):
+        return super().put(path, NONSENSE, **kwargs)
+
+    def patch(self, path: str, json: Any = None, **kwargs: Any):
+        return super().patch(path, NONSENSE, **kwargs)
+
+
+def query_parameters(app, method, path):
+    """The names of the query parameters the route at `path` takes (its dependencies' too)."""
+    from fastapi.routing import APIRoute
+    from starlette.routing import Match
+
+    def names(dependant):
+        own = [param.alias for param in dependant.query_params]
+        return own + [name for each in dependant.dependencies for name in names(each)]
+
+    scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+    for route in app.routes:  # the API's routes are the app's own (`server.routing`)
+        if isinstance(route, APIRoute) and route.matches(scope)[0] is Match.FULL:
+            return names(route.dependant)
+    raise AssertionError(f"no API route answers {method} {path}")
+
+
+# Refused for what the request says, not for who sends it: the wrong password, code or token.
+REFUSED_FOR_WHAT_IS_SENT = {
+    "POST /api/v1/me/deletion",
+    "POST /api/v1/auth/login/mfa",
+    "POST /api/v1/auth/refresh",
+}
+
+
+def refusals(case):
+    """Who `case` refuses as not signed in or not allowed, and with what status."""
+    if case.route in REFUSED_FOR_WHAT_IS_SENT:
+        return {}
+    return {name: status for name, status in case.expected.items() if status in (401, 403)}
+
+
+def refusals_with_nonsense(world, case):
+    """What those `case` refuses get when the request they send is nonsense."""
+    answers = {
+        name: case.call(world, TalkingNonsense(**vars(world.actors[name])))
+        for name in refusals(case)
+    }
+    return answered(world, case.route, answers)
 
 
 # Routes that use up what they act on (a terminal revoked, a hold voided, a voucher redeemed):
@@ -1153,6 +1224,14 @@ USED_UP = {
 
 def assert_used_up(world, route, answers):
     assert answered(world, route, answers) == USED_UP[route]
+
+
+def assert_refused_whatever_is_sent(world, route, call):
+    """`call(actor)` by each actor `route` refuses (USED_UP), sending nonsense: refused as
+    before, using up nothing."""
+    refused = {name: status for name, status in USED_UP[route].items() if status in (401, 403)}
+    answers = {name: call(TalkingNonsense(**vars(world.actors[name]))) for name in refused}
+    assert answered(world, route, answers) == refused
 
 
 def test_only_the_owner_revokes_a_terminal(world, client):
@@ -1204,13 +1283,20 @@ def test_another_business_cannot_redeem_by_card_id_either(world):
 
 
 def test_vouchers_are_redeemed_only_at_their_business(world):
+    route = "POST /api/v1/businesses/{business_id}/voucher-redemptions"
+    first = {"voucher_id": world.vouchers[0]["id"]}
+    assert_refused_whatever_is_sent(
+        world,
+        route,
+        lambda actor: actor.post(f"{biz(world)}/voucher-redemptions", first, key=new_key()),
+    )
     answers = {
         name: actor.post(
             f"{biz(world)}/voucher-redemptions", {"voucher_id": voucher["id"]}, key=new_key()
         )
         for (name, actor), voucher in zip(world.actors.items(), world.vouchers, strict=True)
     }
-    assert_used_up(world, "POST /api/v1/businesses/{business_id}/voucher-redemptions", answers)
+    assert_used_up(world, route, answers)
 
 
 def webhook_path(world, tail=""):
@@ -1249,9 +1335,7 @@ WEBHOOK_CASES = {
     ),
     "change a webhook endpoint": Case(
         "PATCH /api/v1/businesses/{business_id}/webhook-endpoints/{endpoint_id}",
-        lambda w, a: a.client.patch(
-            webhook_path(w), json={"description": "changed"}, headers=a.headers
-        ),
+        lambda w, a: a.patch(webhook_path(w), {"description": "changed"}),
         expect(rest=403, anonymous=401, owner_a=200, admin=200),
     ),
     "delete a webhook endpoint": Case(
@@ -1546,6 +1630,16 @@ def test_only_a_clubs_organisers_hand_over_and_only_the_donor_or_they_refund(wor
         ).json()
         for _ in ACTORS
     ]
+    route = "POST /api/v1/clubs/{club_id}/holdings/{holding_id}/hand-over"
+    assert_refused_whatever_is_sent(
+        world,
+        route,
+        lambda actor: actor.post(
+            club_path(world, f"/holdings/{held[0]['id']}/hand-over"),
+            {"member_id": member.id},
+            key=new_key(),
+        ),
+    )
     refunds = {
         name: actor.post(club_path(world, f"/donations/{given['id']}/refund"), key=new_key())
         for (name, actor), given in zip(world.actors.items(), donations, strict=True)
@@ -1711,6 +1805,39 @@ def test_a_manager_manages_listings_and_reads_lists_but_not_the_business_or_staf
         "another business's contest": other_manager.post(f"{biz(world)}/contests", contest_rules()),
     }
     assert {name: r.status_code for name, r in refused.items()} == dict.fromkeys(refused, 403)
+    # What only the owner does: the manager is told so whatever they send, and only what they
+    # may do answers what the request should say.
+    nonsense = TalkingNonsense(**vars(manager))
+    owner_only = {
+        "set the offline limits": nonsense.put(f"{biz(world)}/offline-limits"),
+        "change the business": nonsense.patch(biz(world)),
+        "change a role": nonsense.patch(f"{biz(world)}/staff/{manager.id}"),
+        "refund onto a card": nonsense.post(f"{biz(world)}/refunds", key=new_key()),
+        "set a till PIN": nonsense.put(f"{biz(world)}/till-staff/{manager.id}"),
+    }
+    assert {name: problem_of(r) for name, r in owner_only.items()} == dict.fromkeys(
+        owner_only, (403, "owner-only")
+    )
+    assert problem_of(nonsense.post(f"{biz(world)}/products")) == (422, "invalid-request")
+    # A body that is not JSON at all is refused as such before anything else, on a route
+    # checked by a dependency and on one checked in its lane alike; one sent as something
+    # other than JSON is a request like any other.
+    customer = world.actors["holder"]
+    for actor, method, path in [
+        (manager, "PUT", f"{biz(world)}/offline-limits"),
+        (customer, "POST", f"{biz(world)}/redemptions"),
+    ]:
+        for content_type, content, status in [
+            ("application/json", b"{not json", 422),
+            ("text/plain", b"not json", 403),
+        ]:
+            headers = {**actor.headers, "Idempotency-Key": new_key(), "Content-Type": content_type}
+            sent = actor.client.request(method, path, content=content, headers=headers)
+            assert (path, content_type, sent.status_code) == (path, content_type, status)
+
+
+def problem_of(answer):
+    return answer.status_code, answer.json()["type"].rsplit("/", 1)[-1]
 
 
 def other_business(world):

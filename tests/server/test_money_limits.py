@@ -2,21 +2,27 @@
 took, a card's maximum balance, a payment card's daily load, and what a business's cards may
 hold together. Every test ends with the ledger invariant checked (see conftest)."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 
+from server.community.models import Donation
 from server.db import Base
 from server.directory.models import Business
 from server.errors import PaymentCardDailyLimit
 from server.fraud.models import FraudActivity
 from server.payments import SimulatedGateway, payment_card_key
 from server.wallet import ledger
-from server.wallet.limits import MoneyLimits, reserve_payment_card_load
+from server.wallet.limits import (
+    MoneyLimits,
+    release_payment_card_load,
+    reserve_payment_card_load,
+)
 from server.wallet.models import GiftCard, PaymentCardLoad, Purpose, TransferKind
 from sync.money import Money
 from tests.server.api import APPROVE, buy_card, new_key, open_shop, sign_up
+from tests.server.test_clubs import donate, found
 
 OTHER_APPROVE = "5555 5555 5555 4444"
 CARD_MAX, DAILY_MAX, LIABILITY_MAX = 10_000, 20_000, 25_000
@@ -274,6 +280,94 @@ def test_the_daily_load_starts_again_the_next_day(sessions):
         reserve_payment_card_load(session, fingerprint, Money.of(1, "EUR"), today, limits)
         reserve_payment_card_load(session, fingerprint, amount, today + timedelta(days=1), limits)
         session.commit()
+
+
+def donate_and_refund(customer, club, amount):
+    """A donation paid by the approving test card; the refund, to call when wanted."""
+    given = donate(customer, club, amount)
+    assert given.status_code == 201, given.text
+
+    def refund_it():
+        path = f"/api/v1/clubs/{club['id']}/donations/{given.json()['id']}/refund"
+        return customer.post(path, key=new_key())
+
+    return refund_it
+
+
+def loads(sessions):
+    with sessions() as session:
+        rows = session.execute(select(PaymentCardLoad.day, PaymentCardLoad.loaded_minor))
+        return {day: int(loaded) for day, loaded in rows}
+
+
+def test_a_refunded_donation_no_longer_counts_against_the_payment_card(customer, shop, sessions):
+    """Near the limit, a charge more is refused; once the donation is refunded to the card,
+    the same charge goes through: the card paid only what it kept."""
+    refund_it = donate_and_refund(customer, found(customer), 15_000)
+    refused = buy_card(customer, shop, 10_000)
+    assert problem(refused) == (409, "payment-card-daily-limit")
+    assert refused.json()["available_minor"] == 5_000
+    assert refund_it().status_code == 200
+    assert buy_card(customer, shop, 10_000).status_code == 201
+    assert list(loads(sessions).values()) == [10_000]
+    assert buy_card(customer, shop, 10_000).status_code == 201  # the limit: no more
+    assert problem(buy_card(customer, shop, 1)) == (409, "payment-card-daily-limit")
+
+
+def test_a_donation_refunded_days_later_frees_the_day_it_was_paid(customer, shop, sessions):
+    """A refund gives back room on the day the charge counted, not on the day of the refund:
+    today's limit is what the card paid today."""
+    club = found(customer)
+    refund_it = donate_and_refund(customer, club, 15_000)
+    today = datetime.now(UTC).date()
+    yesterday = today - timedelta(days=1)  # as if it was paid yesterday
+    with sessions() as session:
+        session.execute(update(PaymentCardLoad).values(day=yesterday))
+        session.execute(update(Donation).values(counted_on=yesterday))
+        session.commit()
+    assert buy_card(customer, shop, 10_000).status_code == 201  # today: 10_000 of 20_000
+    assert refund_it().status_code == 200
+    assert loads(sessions) == {yesterday: 0, today: 10_000}
+    assert buy_card(customer, shop, 10_000).status_code == 201  # today's limit, no more
+    assert problem(buy_card(customer, shop, 1)) == (409, "payment-card-daily-limit")
+
+
+def test_a_refund_frees_what_it_gives_back_and_never_more(sessions):
+    """All of a whole refund, the refunded part of a partial one; never below nothing, and
+    nothing on a day the card paid nothing."""
+    limits = MoneyLimits(CARD_MAX, DAILY_MAX, LIABILITY_MAX)
+    card = payment_card_key(SimulatedGateway(), APPROVE)
+    today = date(2026, 12, 1)
+    with sessions() as session:
+        reserve_payment_card_load(session, card, Money.of(DAILY_MAX, "GBP"), today, limits)
+        release_payment_card_load(session, card, Money.of(5_000, "GBP"), today)  # a part
+        reserve_payment_card_load(session, card, Money.of(5_000, "GBP"), today, limits)
+        with pytest.raises(PaymentCardDailyLimit):
+            reserve_payment_card_load(session, card, Money.of(1, "GBP"), today, limits)
+        release_payment_card_load(session, card, Money.of(5_000, "EUR"), today)  # not GBP's
+        release_payment_card_load(session, card, Money.of(5_000, "GBP"), today - timedelta(1))
+        session.commit()
+        assert loads(sessions) == {today: DAILY_MAX}
+        release_payment_card_load(session, card, Money.of(DAILY_MAX + 1, "GBP"), today)
+        session.commit()
+    assert loads(sessions) == {today: 0}
+
+
+def test_a_refund_and_a_purchase_with_one_payment_card_at_once_keep_the_count_exact(
+    customer, shop, sessions
+):
+    """Whichever goes first, the counter ends at what the card paid and kept, and the
+    purchase passes only if it fits once the refund has freed its room."""
+    from tests.server.test_input_limits import at_once
+
+    refund_it = donate_and_refund(customer, found(customer), 15_000)
+    refunded, bought = at_once(
+        2, lambda i: refund_it() if i == 0 else buy_card(customer, shop, 10_000)
+    )
+    assert refunded.status_code == 200, refunded.text
+    assert bought.status_code in (201, 409), bought.text
+    kept = 10_000 if bought.status_code == 201 else 0
+    assert list(loads(sessions).values()) == [kept]
 
 
 # -- what a business's cards hold together ---------------------------------------------------
