@@ -218,7 +218,8 @@ def test_suspending_hides_a_business_from_search_and_deals_and_stops_sales_until
     assert "Corner Café" not in listed(client, "cafe")
     assert "Corner Café" not in deal_businesses(client)
     assert buy_card(customer, shop, 1_000).status_code == 409
-    assert client.get("/console/businesses", params={"q": "cafe"}).text.count("Suspended") == 1
+    found = client.get("/console/businesses", params={"q": "cafe"}).text
+    assert found.count("Hidden</span> — suspended by an operator") == 1
 
     assert admin.submit(page, f"{page}/restore", reason="Checked: genuine").status_code == 303
     assert "Corner Café" in listed(client, "cafe")
