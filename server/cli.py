@@ -39,6 +39,35 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings()
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65_535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: give a number from 1 to 65535")
+    return port
+
+
+def _add_metrics_options(parser: argparse.ArgumentParser, variable: str) -> None:
+    """A process of rounds serves /metrics on a port of its own, named by its own setting:
+    the API's (TILLPOINT_METRICS_PORT) would collide on a host that runs them side by side."""
+    parser.add_argument(
+        "--metrics-port",
+        type=_port,
+        default=argparse.SUPPRESS,
+        metavar="PORT",
+        help=f"serve /metrics on this port, without a token (default: ${variable}; none: "
+        "no metrics); not with --once",
+    )
+    parser.add_argument(
+        "--metrics-host",
+        default=argparse.SUPPRESS,
+        metavar="HOST",
+        help="address of the metrics port (default: $TILLPOINT_METRICS_HOST or 127.0.0.1)",
+    )
+
+
 def _instant(text: str) -> datetime:
     """An ISO 8601 moment; without a zone, UTC."""
     try:
@@ -156,7 +185,43 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
         help="with --once: run the round as if it were this moment (e.g. 2027-01-31T09:00Z), "
         "to rehearse reminders; only on a sandbox (TILLPOINT_SANDBOX=true)",
     )
+    _add_metrics_options(worker, "TILLPOINT_WORKER_METRICS_PORT")
     worker.set_defaults(handler=run_worker)
+
+    runner = actions.add_parser(
+        "jobs",
+        help="the job runner: run-jobs' jobs every --interval and the billing run every "
+        "--billing-interval, until stopped",
+        description="The jobs of `run-jobs` (expiries, ended contests, liability folding, "
+        "payments owed back) every --interval seconds, and the billing run of `billing-run` "
+        "every --billing-interval seconds, as one process (production: set "
+        "TILLPOINT_BILLING_INTERVAL_SECONDS=0 on the API). Each job runs on its own: one that "
+        "fails is logged and runs again the next round, and the others still run; a billing "
+        "run that fails runs again the next round. Safe to run twice, and beside cron's "
+        "`run-jobs`. With --once, exit 0, or 1 when a job failed (its error is printed).",
+    )
+    _add_database_options(runner)
+    runner.add_argument(
+        "--interval", type=float, default=300.0, help="seconds between rounds (default 300)"
+    )
+    runner.add_argument(
+        "--billing-interval",
+        type=float,
+        default=3600.0,
+        help="seconds between billing runs (default 3600); 0: every round",
+    )
+    runner.add_argument(
+        "--once", action="store_true", help="one round, billing included, then exit"
+    )
+    runner.add_argument(
+        "--heartbeat",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="touch FILE after each round in which every job ran (a health check watches its age)",
+    )
+    _add_metrics_options(runner, "TILLPOINT_JOBS_METRICS_PORT")
+    runner.set_defaults(handler=run_job_runner)
 
     admin = actions.add_parser(
         "create-admin",
@@ -429,6 +494,7 @@ def run_worker(args: argparse.Namespace) -> int:
             "--now sets the clock, which only a sandbox allows: set TILLPOINT_SANDBOX=true "
             "on a server that holds no real money"
         )
+    port = _metrics_port(args, settings.worker_metrics_port)
     clock = utcnow if args.now is None else (lambda: args.now)
     engine = _database(settings)
     wakeups = open_wakeups(settings.redis_url, settings.redis_prefix)  # apps' inbox streams
@@ -442,6 +508,8 @@ def run_worker(args: argparse.Namespace) -> int:
     )
     webhooks = WebhookWorker(sessions, settings)
     try:
+        if port is not None:
+            _listen_for_scrapes(settings.metrics_host, port, "TILLPOINT_WORKER_METRICS_PORT")
         if args.once:
             done, sent = notifier.run_once(), webhooks.run_once()
             print(
@@ -454,10 +522,15 @@ def run_worker(args: argparse.Namespace) -> int:
                 f"{done.gifts.failed} failed"
             )
             print(
+                f"gift receipts: {done.receipts.sent} sent, {done.receipts.retrying} to "
+                f"retry, {done.receipts.failed} failed"
+            )
+            print(
                 f"webhooks: {sent.events} events read; {sent.delivery.sent} sent, "
                 f"{sent.delivery.retrying} to retry, {sent.delivery.failed} failed"
             )
             return EXIT_OK
+        _log_to_stderr()
         stopped = threading.Event()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, lambda *_: stopped.set())
@@ -477,6 +550,118 @@ def run_worker(args: argparse.Namespace) -> int:
         wakeups.close()
         engine.dispose()
     return EXIT_OK
+
+
+def run_job_runner(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .billing.run import run_billing
+    from .db import make_sessionmaker
+    from .jobs import JobRunner, JobsFailed, billing_words, describe, due_jobs
+    from .notifications import make_push_transport
+    from .notifications.outbox import Channels
+    from .payments import UnknownGatewayError, make_gateway
+
+    settings = _settings(args)
+    if args.interval <= 0:
+        raise CommandError("--interval must be above 0 seconds")
+    if args.billing_interval < 0:
+        raise CommandError("--billing-interval must be 0 (every round) or more seconds")
+    port = _metrics_port(args, settings.jobs_metrics_port)
+    try:
+        gateway = make_gateway(settings)  # the server's own gateway, from the same settings
+    except UnknownGatewayError as exc:
+        raise CommandError(str(exc)) from None
+    engine = _database(settings)  # first: a wrong data folder gets no keys made in it
+    runner = None
+    try:
+        keyring = _keyring_beside(settings, engine)  # signs contests' prize cards
+        sessions = make_sessionmaker(engine)
+        _check_prices(sessions, settings)
+        channels = Channels(
+            email=bool(settings.smtp_host), push=make_push_transport(settings) is not None
+        )
+        runner = JobRunner(
+            sessions,
+            due_jobs(keyring, channels, gateway),
+            lambda day: run_billing(sessions, day, gateway),
+            args.billing_interval,
+        )
+        if port is not None:
+            _listen_for_scrapes(settings.metrics_host, port, "TILLPOINT_JOBS_METRICS_PORT")
+        if args.once:
+            now = datetime.now(UTC)
+            try:
+                done = runner.run_once()
+            except JobsFailed as exc:
+                raise CommandError(str(exc), exit_code=1) from None
+            print(f"at {now:%Y-%m-%d %H:%M} UTC: {describe(done.done)}")
+            if done.billing is not None:
+                print(f"billing for {now.date()}: {billing_words(done.billing)}")
+                for problem in done.billing.problems:
+                    print(f"  not billed: {problem}")
+            return EXIT_OK
+        _log_to_stderr()
+        stopped = threading.Event()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop_signal, lambda *_: stopped.set())
+        runner.start(args.interval, heartbeat=args.heartbeat)
+        print(
+            f"job runner: a round every {args.interval:g} s, billing every "
+            f"{args.billing_interval:g} s (Ctrl-C stops it)",
+            flush=True,
+        )
+        while not stopped.wait(1):
+            pass
+    finally:
+        if runner is not None:
+            runner.stop()
+        engine.dispose()
+    return EXIT_OK
+
+
+def _metrics_port(args: argparse.Namespace, configured: int | None) -> int | None:
+    """The port a process of rounds serves /metrics on: --metrics-port, else its setting
+    (`configured`). None with --once, which exits before anything scrapes it; the setting
+    is then left aside, so a one-off round beside the running process never collides."""
+    if args.once:
+        if args.metrics_port is not None:
+            raise CommandError(
+                "--metrics-port is for a process that keeps running: --once exits before "
+                "anything scrapes it; leave one of them out"
+            )
+        return None
+    return args.metrics_port if args.metrics_port is not None else configured
+
+
+def _listen_for_scrapes(host: str, port: int, variable: str) -> None:
+    """/metrics on `port` from a thread of this process; a port that cannot be had is one
+    sentence (exit 2), not a traceback."""
+    from .observability import serve_metrics
+
+    try:
+        serve_metrics(host, port)
+    except OSError as exc:
+        raise CommandError(
+            f"cannot serve metrics on {host}:{port} ({exc.strerror or exc}): choose another "
+            f"--metrics-port (or {variable})"
+        ) from None
+
+
+def _log_to_stderr() -> None:
+    """A process of rounds says what its rounds did, and what went wrong, on standard error,
+    one JSON line each, as the API logs its requests."""
+    import logging
+
+    from .observability import JsonFormatter
+
+    logger = logging.getLogger("tillpoint")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def _check_prices(sessions: Callable[[], Session], settings: Settings) -> None:
@@ -661,19 +846,11 @@ def _check_start(settings: Settings) -> None:
 def _serve_metrics(settings: Settings, port: int, workers: int) -> None:
     """/metrics on its own port, from this (the main) process. Several workers write their
     metrics to files this process adds up: a fresh folder, unless the operator gave one."""
-    from .observability import serve_metrics
-
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         folder = tempfile.mkdtemp(prefix="tillpoint-metrics-")
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
-    try:
-        serve_metrics(settings.metrics_host, port)
-    except OSError as exc:
-        raise CommandError(
-            f"cannot serve metrics on {settings.metrics_host}:{port} ({exc.strerror}): "
-            "choose another --metrics-port"
-        ) from None
+    _listen_for_scrapes(settings.metrics_host, port, "TILLPOINT_METRICS_PORT")
 
 
 def run_server(args: argparse.Namespace) -> int:

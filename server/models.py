@@ -42,7 +42,7 @@ from .fraud.models import (
     FraudRule,
     SignInNotice,
 )
-from .gifts.models import Gift
+from .gifts.models import Gift, GiftReceipt
 from .notifications.models import (
     InboxItem,
     Notification,
@@ -95,6 +95,7 @@ __all__ = [
     "FraudRule",
     "Gift",
     "GiftCard",
+    "GiftReceipt",
     "Hold",
     "HoldStatus",
     "IdempotencyRecord",

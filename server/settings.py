@@ -107,6 +107,20 @@ class Settings(BaseSettings):
     metrics_host: str = Field(
         default="127.0.0.1", description="the address the metrics port listens on"
     )
+    # Ports of their own, not the API's: the three processes often share a host and its
+    # environment, and two processes cannot listen on one port.
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_535,
+        description="the port `tillpoint server worker` serves /metrics on (no token)",
+    )
+    jobs_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_535,
+        description="the port `tillpoint server jobs` serves /metrics on (no token)",
+    )
     # Money limits, modelled on Square's gift-card limits (Square UK: at most £750 on a card).
     # Amounts are minor units of the currency concerned (pence for a GBP business).
     max_card_balance_minor: int = Field(

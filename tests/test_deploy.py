@@ -1,18 +1,20 @@
 """The deployment kit in deploy/: the compose file's shape (and `docker compose config` where
-a compose client is installed), the Dockerfile's promises, and the two scripts it installs."""
+a compose client is installed), the Dockerfile's promises, and the entrypoint it installs.
+The job runner it runs (`tillpoint server jobs`) is tested in tests/server/test_job_runner.py."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
-import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from sync.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -59,7 +61,40 @@ def test_the_api_leaves_billing_to_the_job_runner_and_mail_and_webhooks_to_the_w
     assert services["api"]["environment"]["TILLPOINT_WEBHOOKS_INTERVAL_SECONDS"] == "0"
     assert services["worker"]["command"][:3] == ["tillpoint", "server", "worker"]
     assert services["api"]["command"][:2] == ["tillpoint", "server"]
-    assert services["jobs"]["command"] == ["jobs.sh"]
+    assert services["jobs"]["command"][:3] == ["tillpoint", "server", "jobs"]
+
+
+def parsed(service: dict[str, Any]) -> argparse.Namespace:
+    """A service's `tillpoint ...` command as the CLI reads it (a wrong option fails)."""
+    command = [part.replace("${TILLPOINT_API_WORKERS:-2}", "2") for part in service["command"]]
+    assert command[0] == "tillpoint"
+    return build_parser().parse_args(command[1:])
+
+
+def test_the_tillpoint_services_run_commands_the_cli_takes():
+    services = compose()["services"]
+    for name in ("migrate", "api", "jobs", "worker"):
+        parsed(services[name])
+
+
+def test_the_api_the_worker_and_the_job_runner_each_serve_metrics_on_a_port_of_their_own():
+    """Prometheus scrapes each from the backend network: a port of each's own, exposed there,
+    published nowhere (only Caddy publishes ports)."""
+    services = compose()["services"]
+    ports = {}
+    for name in ("api", "worker", "jobs"):
+        args = parsed(services[name])
+        assert args.metrics_host == "0.0.0.0", name
+        assert str(args.metrics_port) in services[name]["expose"], name
+        ports[name] = args.metrics_port
+    assert len(set(ports.values())) == 3, ports
+
+
+def test_the_job_runner_bills_hourly_and_says_it_is_healthy_by_its_heartbeat():
+    jobs = compose()["services"]["jobs"]
+    args = parsed(jobs)
+    assert (args.interval, args.billing_interval) == (300, 3600)
+    assert str(args.heartbeat) in " ".join(jobs["healthcheck"]["test"])
 
 
 def test_settings_come_from_the_environment_and_secret_files():
@@ -174,55 +209,3 @@ def test_the_entrypoint_reads_settings_from_secret_files(tmp_path):
     )
     assert missing.returncode == 1
     assert "TILLPOINT_X_FILE" in missing.stderr
-
-
-def run_the_job_runner(
-    tmp_path, billing_exit: int, until: str, times: int
-) -> tuple[list[str], bool]:
-    """jobs.sh every second, over a `tillpoint` that records its calls and whose billing-run
-    exits `billing_exit`, until `until` was called `times` times: the calls, and whether the
-    heartbeat was touched."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    calls = tmp_path / "calls"
-    fake = bin_dir / "tillpoint"
-    fake.write_text(
-        f'#!/bin/sh\necho "$*" >> {calls}\n[ "$2" = billing-run ] && exit {billing_exit}\nexit 0\n'
-    )
-    fake.chmod(0o755)
-    heartbeat = tmp_path / "heartbeat"
-    runner = subprocess.Popen(
-        ["sh", str(DEPLOY / "jobs.sh")],
-        env={
-            "PATH": f"{bin_dir}:{os.environ['PATH']}",
-            "JOBS_INTERVAL_SECONDS": "1",
-            "BILLING_INTERVAL_SECONDS": "3600",
-            "HEARTBEAT": str(heartbeat),
-        },
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if calls.exists() and calls.read_text().count(until) >= times:
-                break
-            time.sleep(0.1)
-    finally:
-        runner.send_signal(signal.SIGTERM)
-        runner.wait(timeout=5)
-    return calls.read_text().splitlines(), heartbeat.exists()
-
-
-def test_the_job_runner_runs_jobs_each_round_and_billing_once_an_interval(tmp_path):
-    # billing-run exits 1 (some businesses not billed): the runner carries on, healthy.
-    lines, healthy = run_the_job_runner(tmp_path, 1, "run-jobs", 3)
-    assert lines.count("server run-jobs") >= 3
-    assert lines.count("server billing-run") == 1
-    assert healthy
-
-
-def test_the_job_runner_is_unhealthy_while_billing_crashes(tmp_path):
-    """billing-run crashing (exit 70) is not "some businesses not billed" (exit 1): no
-    heartbeat, and billing is tried again at the next round rather than an interval on."""
-    lines, healthy = run_the_job_runner(tmp_path, 70, "billing-run", 2)
-    assert lines.count("server billing-run") >= 2
-    assert not healthy

@@ -1,5 +1,6 @@
 """A gift: a card bought for someone, its email (an outbox row the notifications worker
-claims by lease, due at the delivery time) and its claim."""
+claims by lease, due at the delivery time) and its claim; and the receipt its buyer is
+emailed when they bought it without an account (another such row)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ..db import Base, UtcDateTime, utcnow
 from ..ids import ID_LENGTH, make_id
 from ..outbox import Delivery, Leased
 
-__all__ = ["Gift", "GiftState"]
+__all__ = ["Gift", "GiftReceipt", "GiftState"]
 
 
 class GiftState(enum.StrEnum):
@@ -75,3 +76,20 @@ class Gift(Leased, Base):
         if self.status is Delivery.FAILED:
             return GiftState.FAILED
         return GiftState.SCHEDULED
+
+
+class GiftReceipt(Leased, Base):
+    """The receipt emailed to a gift's buyer who bought it without an account (the shop
+    page, not signed in), for someone else: an account gets its receipt as a notification
+    (`card_bought`), an email address alone gets this. Its id is its gift's, so a gift has
+    one at most; it is written in the purchase's transaction, so a purchase retried or sent
+    twice writes it once. What it says is read from the gift when it is sent."""
+
+    __tablename__ = "gift_receipts"
+
+    id: Mapped[str] = mapped_column(ForeignKey("gifts.id"), primary_key=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_gift_receipts_due", "status", "next_attempt_at"),)

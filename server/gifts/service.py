@@ -20,7 +20,7 @@ from ..errors import GiftCodeNotValid, GiftDeliveryTime, GiftNotCancellable, Gif
 from ..outbox import Delivery
 from ..wallet.models import GiftCard
 from ..wallet.purchase import CardSale, Sales, buy_card, selling_business
-from .models import Gift, GiftState
+from .models import Gift, GiftReceipt, GiftState
 
 __all__ = [
     "LATEST_DELIVERY",
@@ -96,7 +96,12 @@ def buy_gift(
 ) -> Gift:
     """Buy a card for someone, in the caller's transaction: the same purchase (limits,
     fraud rules, payment) as a card for oneself, but the card goes into no one's account
-    until the recipient claims it. Its email is due at the delivery time."""
+    until the recipient claims it. Its email is due at the delivery time.
+
+    A buyer without an account (the shop page, not signed in) buying for someone else is
+    emailed a receipt at once (`GiftReceipt`), written here so a purchase retried or sent
+    twice writes one: an account's receipt is its `card_bought` notification, and a card
+    bought for one's own email arrives there itself."""
     business = selling_business(session, order.business_id)
     deliver_at = delivery_time(order.deliver_at, now)
     sale = CardSale(
@@ -128,7 +133,14 @@ def buy_gift(
     )
     session.add(gift)
     session.flush()
+    if buyer.user_id is None and not _same_address(order.recipient_email, buyer.email):
+        session.add(GiftReceipt(id=gift.id, next_attempt_at=now, created_at=now))
+        session.flush()
     return gift
+
+
+def _same_address(one: str, other: str) -> bool:
+    return one.strip().casefold() == other.strip().casefold()
 
 
 def claim_gift(session: Session, user: User, code: str, now: datetime) -> Gift:

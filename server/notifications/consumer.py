@@ -268,7 +268,7 @@ def _card(
                 templates.card_bought(card.business, amount, card.id)
                 if gift is None
                 else templates.gift_bought(
-                    card.business, amount, gift.recipient_name, gift.deliver_at
+                    card.business, amount, gift.recipient_name, gift.deliver_at, gift.id
                 )
             )
             planned.append(_about(event, NotificationKind.CARD_BOUGHT, source, buyer, message))

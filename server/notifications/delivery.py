@@ -27,6 +27,7 @@ from ..accounts.models import User
 from ..db import utcnow
 from ..ids import make_id
 from ..outbox import DeliveryRound, claim_due, release, still_held
+from ..outbox.metrics import count_deliveries, delivered, expect_deliveries
 from ..settings import Settings
 from .channels import (
     DeliveryError,
@@ -77,6 +78,7 @@ class Deliverer:
         self.inbox_changed = inbox_changed  # told the person's id once an item is written
         # Far longer than one send may take, so a claim never runs out mid-send.
         self.lease = timedelta(seconds=max(60.0, 6 * settings.smtp_timeout_seconds))
+        expect_deliveries(*Channel)  # each try is counted by its channel, as it is made
 
     def deliver_due(self) -> DeliveryRound:
         """Deliver a batch of due inbox items at once; claim a batch of the other due
@@ -98,6 +100,7 @@ class Deliverer:
             session.commit()
         for user_id in sorted(set(told)):
             self.inbox_changed(user_id)
+        count_deliveries(Channel.INBOX, DeliveryRound(sent=len(told)))
         sent = DeliveryRound.of(self._deliver(worker, i) for i in ids)
         return replace(sent, sent=sent.sent + len(told))
 
@@ -132,7 +135,7 @@ class Deliverer:
             gone = self._send(job)
         except DeliveryError as exc:
             self._forget_phones(exc.gone)
-            return self._failed(worker, job, str(exc))
+            return delivered(job.channel, self._failed(worker, job, str(exc)))
         self._forget_phones(gone)
         with self.sessions() as session:
             done: dict[str, object] = {"status": Delivery.SENT, "sent_at": self.clock()}
@@ -144,7 +147,7 @@ class Deliverer:
             self.inbox_changed(inbox.user_id)
         if not marked:
             log.warning("notification %s was sent but its claim had been taken over", job.id)
-        return Delivery.SENT
+        return delivered(job.channel, Delivery.SENT)
 
     def _forget_phones(self, tokens: tuple[str, ...]) -> None:
         if tokens:

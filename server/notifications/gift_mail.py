@@ -124,6 +124,7 @@ class GiftMailer:
             own=own,
             greet=gift.recipient_name,
             in_account=gift.claimed_at is not None,
+            receipt=(Money.of(gift.amount_minor, gift.currency), gift.id),
         )
         return OutgoingEmail(
             to=gift.recipient_email,

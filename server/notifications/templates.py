@@ -23,6 +23,7 @@ __all__ = [
     "gift_bought",
     "gift_claimed_by_recipient",
     "gift_claimed_into_account",
+    "gift_receipt",
     "gift_received",
     "incident_opened",
     "low_balance",
@@ -303,15 +304,59 @@ def contest_result(contest: str, place: int, entrants: int, club: str) -> Messag
     )
 
 
-def gift_bought(business: str, amount: Money, recipient: str, deliver_at: datetime) -> Message:
+def _paid(amount: Money) -> str:
+    """An amount with its currency's code too: `£25.00 (25.00 GBP)`."""
+    return f"{amount.format()} ({amount})"
+
+
+def gift_bought(
+    business: str, amount: Money, recipient: str, deliver_at: datetime, reference: str
+) -> Message:
+    """The receipt of a gift bought by an account (the app, or the shop signed in)."""
     return _message(
         f"Your gift for {recipient}: a {business} gift card",
         [
             f"You bought a {business} gift card holding {amount.format()} for {recipient}.",
             f"We email it to them on {deliver_at:%d %B %Y at %H:%M} UTC, with a code to claim "
             "it. Until then you can cancel it in the app (Gifts): the card then comes to you.",
+            f"Paid: {_paid(amount)}. Gift reference: {reference}.",
         ],
     )
+
+
+def gift_receipt(
+    business: str,
+    amount: Money,
+    *,
+    greet: str,
+    recipient: str,
+    recipient_email: str,
+    deliver_at: datetime | None,
+    reference: str,
+    bought_at: datetime,
+    link: str,
+) -> Message:
+    """The receipt of a gift bought without an account (the shop page, not signed in), to
+    the email its buyer gave. `deliver_at`: when the gift email goes (None: now). It never
+    holds the card's code nor its QR code: they are the recipient's, and spend like cash."""
+    when = (
+        "We are emailing it to them now"
+        if deliver_at is None
+        else f"We email it to them on {deliver_at:%d %B %Y at %H:%M} UTC"
+    )
+    lines = [f"Hello {greet}," if greet.strip() else "Hello,"]
+    lines += [
+        f"Thank you for your purchase. You bought a {business} gift card holding "
+        f"{amount.format()} for {recipient} ({recipient_email}).",
+        f"{when}, with its QR code to pay at {business}'s till and a code to claim it into an "
+        "account. Only their email carries the card's codes: this receipt does not, so it is "
+        "safe to keep.",
+        f"Paid: {_paid(amount)}, on {bought_at:%d %B %Y at %H:%M} UTC.",
+        f"Gift reference: {reference}. See the purchase at {link}",
+        "If something is wrong (their email mistyped, the wrong amount or day), or you did "
+        f"not buy this, write to Tillpoint's support and give the reference {reference}.",
+    ]
+    return _message(f"Your receipt: a {business} gift card for {recipient}", lines)
 
 
 def gift_received(
@@ -326,9 +371,12 @@ def gift_received(
     own: bool = False,
     greet: str = "",
     in_account: bool = False,
+    receipt: tuple[Money, str] | None = None,
 ) -> Message:
     """`qr`: the card's QR code image's content id and the code's text, for the till.
-    `own`: the buyer bought it for themselves (the shop's "for me"): no one sent it.
+    `own`: the buyer bought it for themselves (the shop's "for me"): no one sent it, and
+    this email is their purchase's record: `receipt`, what was paid and the gift's
+    reference, is said too.
     `greet`: the recipient's name, to greet them by. `in_account`: claimed into the
     recipient's account already (bought for oneself while signed in): `link` then shows the
     account's cards, and there is nothing to claim."""
@@ -349,6 +397,12 @@ def gift_received(
             "once: keep this email to yourself until you have claimed it.",
         ]
     lines.append(f"Check its balance any time at Tillpoint's shop with the code {code}.")
+    if own and receipt is not None:
+        paid, reference = receipt
+        lines.append(
+            f"Paid: {_paid(paid)}. Gift reference: {reference}. If something is wrong, write "
+            "to Tillpoint's support and give the reference."
+        )
     if qr is None:
         return _message(title, lines)
     cid, token = qr

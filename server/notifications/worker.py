@@ -1,9 +1,10 @@
 """The notification worker: each round reads the event log into the outbox (`consume`),
 adds the reminders the clock makes due (`remind`, every TILLPOINT_REMINDERS_INTERVAL_SECONDS)
-and delivers what is due (`Deliverer`), gift emails too (`GiftMailer`). The server runs one
-in a daemon thread every TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS; `tillpoint server worker`
-runs one as its own process. Several at once are safe (see `consumer`, `reminders`,
-`delivery` and `gift_mail`)."""
+and delivers what is due (`Deliverer`), gift emails and their receipts too (`GiftMailer`,
+`ReceiptMailer`). The server runs one in a daemon thread every
+TILLPOINT_NOTIFICATIONS_INTERVAL_SECONDS; `tillpoint server worker` runs one as its own
+process. Several at once are safe (see `consumer`, `reminders`,
+`delivery`, `gift_mail` and `receipt_mail`)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from .channels import EmailSender, PushTransport, SmtpSender
 from .consumer import ConsumerOptions, consume
 from .delivery import Deliverer
 from .gift_mail import GiftMailer
+from .metrics import observe_round
 from .outbox import Channels
+from .receipt_mail import ReceiptMailer
 from .reminders import remind
 
 __all__ = ["NotificationRound", "NotificationWorker"]
@@ -36,6 +39,8 @@ class NotificationRound(Round):
     reminders: int = 0  # reminders the clock made due, new in the outbox
     # What sending the gift emails whose delivery time had come came to.
     gifts: DeliveryRound = field(default_factory=DeliveryRound)
+    # What sending the receipts of gifts bought without an account came to.
+    receipts: DeliveryRound = field(default_factory=DeliveryRound)
 
 
 class NotificationWorker(Rounds):
@@ -66,6 +71,7 @@ class NotificationWorker(Rounds):
 
         self.deliverer = Deliverer(sessions, settings, email, push, clock, inbox_changed)
         self.gift_mailer = GiftMailer(sessions, settings, email, clock)
+        self.receipt_mailer = ReceiptMailer(sessions, settings, email, clock)
         super().__init__("notifications", log)
 
     def run_once(self, reminders: bool = True) -> NotificationRound:
@@ -80,7 +86,11 @@ class NotificationWorker(Rounds):
                 session.commit()
             self._reminded_at = time.monotonic()
         delivered = self.deliverer.deliver_due()
-        return NotificationRound(events, delivered, reminded, self.gift_mailer.deliver_due())
+        gifts = self.gift_mailer.deliver_due()
+        receipts = self.receipt_mailer.deliver_due()
+        done = NotificationRound(events, delivered, reminded, gifts, receipts)
+        observe_round(self.sessions, done, self.clock())  # its metrics, and the backlog
+        return done
 
     def round(self) -> object:
         """A round on the schedule: reminders only every reminders_interval_seconds."""

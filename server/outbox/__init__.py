@@ -1,19 +1,23 @@
 """What the event log's readers with an outbox share (notifications, webhooks): a cursor
 per business, locked while that business's new events are turned into outbox rows; outbox
-rows claimed by leases (FOR UPDATE SKIP LOCKED on PostgreSQL); and a worker's rounds on a
-thread of their own."""
+rows claimed by leases (FOR UPDATE SKIP LOCKED on PostgreSQL); a worker's rounds on a
+thread of their own; and the workers' metrics."""
 
-from .claims import Delivery, Leased, claim_due, release, still_held
+from .claims import Backlog, Delivery, Leased, backlog, claim_due, release, still_held
 from .cursors import LogCursor, businesses_behind, insert_for, read_new_events, start_at_head
+from .metrics import RoundMetrics
 from .rounds import DeliveryRound, Round, Rounds
 
 __all__ = [
+    "Backlog",
     "Delivery",
     "DeliveryRound",
     "Leased",
     "LogCursor",
     "Round",
+    "RoundMetrics",
     "Rounds",
+    "backlog",
     "businesses_behind",
     "claim_due",
     "insert_for",

@@ -12,16 +12,17 @@ lease is far longer than a send may take. So one row is sent once by one worker.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, String, and_, or_, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import ColumnElement, Integer, String, and_, func, or_, select, update
+from sqlalchemy.orm import Mapped, QueryableAttribute, Session, mapped_column
 
 from ..db import UtcDateTime, rowcount, str_enum, utcnow
 from ..ids import ID_LENGTH
 
-__all__ = ["Delivery", "Leased", "claim_due", "release", "still_held"]
+__all__ = ["Backlog", "Delivery", "Leased", "backlog", "claim_due", "release", "still_held"]
 
 
 class Delivery(enum.StrEnum):
@@ -100,3 +101,30 @@ def release(
 def still_held(row: Leased, worker: str, now: datetime) -> bool:
     """Whether `worker`'s lease on the row still runs (checked before each send)."""
     return row.claimed_by == worker and row.claimed_until is not None and row.claimed_until > now
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Rows due and not sent yet: how many, and since when the first of them is due."""
+
+    rows: int = 0
+    due_since: datetime | None = None
+
+
+def backlog(
+    session: Session,
+    model: type[Leased],
+    now: datetime,
+    *where: ColumnElement[bool],
+    by: QueryableAttribute[Any] | None = None,
+) -> dict[Any, Backlog]:
+    """The pending rows of `model` due by `now` that match `where`, claimed or not: one
+    aggregate over the (status, next_attempt_at) index every outbox table has. By the value
+    of `by` (a group with none due is missing), or all under the key None."""
+    groups = [] if by is None else [by]
+    rows = session.execute(
+        select(*groups, func.count(), func.min(model.next_attempt_at))
+        .where(model.status == Delivery.PENDING, model.next_attempt_at <= now, *where)
+        .group_by(*groups)
+    ).all()
+    return {(None if by is None else row[0]): Backlog(row[-2], row[-1]) for row in rows if row[-2]}

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .claims import Delivery
+from .metrics import RoundMetrics
 
 __all__ = ["DeliveryRound", "Round", "Rounds", "summary"]
 
@@ -55,10 +57,12 @@ def summary(name: str, done: object) -> str:
 
 class Rounds:
     """A worker whose `run_once` is called every `interval` seconds until `stop`; a failed
-    round is logged and the next one tries again."""
+    round is logged and the next one tries again. Each round on the schedule moves
+    `metrics` (by default the `tillpoint_worker_*` series of `name`)."""
 
-    def __init__(self, name: str, log: logging.Logger) -> None:
+    def __init__(self, name: str, log: logging.Logger, metrics: RoundMetrics | None = None) -> None:
         self.name, self.log = name, log
+        self.metrics = metrics or RoundMetrics.of_worker(name)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -73,13 +77,16 @@ class Rounds:
         """Rounds until `stop`; `heartbeat` is touched after each round that finished (a
         health check watches its age)."""
         while not self._stop.is_set():
+            started = time.perf_counter()
             try:
                 said = summary(self.name, self.round())
+                self.metrics.finished(time.perf_counter() - started)
                 if said:
                     self.log.info(said)
                 if heartbeat is not None:
                     heartbeat.touch()
             except Exception:
+                self.metrics.failed()
                 self.log.exception("a %s round failed; the next one tries again", self.name)
             self._stop.wait(interval)
 

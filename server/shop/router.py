@@ -446,6 +446,7 @@ def bought(request: Request, session: SessionDep, business_id: str, gift_id: str
         # Signed in, for oneself: claimed into the account as it was bought.
         "in_account": gift.recipient_email == gift.buyer_email and gift.recipient_id is not None,
         "later": gift.deliver_at > gift.created_at + timedelta(minutes=1),
+        "receipt": service.receipt_of(session, gift),
     }
     return _page(request, "bought.html", context)
 

@@ -5,6 +5,7 @@ for oneself by a signed-in customer, it is claimed into their account at once.""
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -28,7 +29,7 @@ from ..errors import (
     PaymentCardDailyLimit,
     PaymentDeclined,
 )
-from ..gifts.models import Gift
+from ..gifts.models import Gift, GiftReceipt
 from ..gifts.schemas import GiftPurchase
 from ..gifts.service import LATEST_DELIVERY, Buyer, GiftOrder
 from ..wallet import cards
@@ -41,6 +42,7 @@ __all__ = [
     "MAX_CODE",
     "Balance",
     "FormProblem",
+    "ReceiptBy",
     "ShopField",
     "ShopForm",
     "card_balance_by_code",
@@ -51,6 +53,7 @@ __all__ = [
     "latest_day",
     "open_shop",
     "order_of",
+    "receipt_of",
     "refusal_of",
 ]
 
@@ -314,6 +317,22 @@ def cards_of(session: Session, user_id: str) -> list[Balance]:
         select(GiftCard).where(GiftCard.owner_id == user_id).order_by(GiftCard.issued_at)
     )
     return [_balance(session, card) for card in owned]
+
+
+class ReceiptBy(enum.StrEnum):
+    """Where a purchase's receipt goes (none: a card for oneself, whose email is it)."""
+
+    EMAIL = "email"  # bought without an account, for someone else: to the email given
+    ACCOUNT = "account"  # bought by an account: its `card_bought` notification
+
+
+def receipt_of(session: Session, gift: Gift) -> ReceiptBy | None:
+    """Where the purchase's receipt goes, if anywhere."""
+    if session.get(GiftReceipt, gift.id) is not None:
+        return ReceiptBy.EMAIL
+    if gift.buyer_id is not None and gift.recipient_email != gift.buyer_email:
+        return ReceiptBy.ACCOUNT
+    return None
 
 
 def keeps_it(customer: User | None, form: ShopForm) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.money import Money
@@ -38,6 +38,7 @@ __all__ = [
     "buy_card",
     "give_back",
     "owe_back",
+    "owed",
     "selling_business",
 ]
 
@@ -136,6 +137,17 @@ def owe_back(refused: DomainError, gateway: PaymentGateway, paid: Paid, reason: 
     )
     refused.kept.append(owed)
     refused.then.append(functools.partial(give_back, gateway, only=[owed.id]))
+
+
+def owed(session: Session) -> tuple[int, datetime | None]:
+    """How many payments are owed back (`give_back` has not made them yet), and when the
+    first of them was written."""
+    count, first = session.execute(
+        select(func.count(), func.min(PaymentRefund.created_at)).where(
+            PaymentRefund.refunded_at.is_(None)
+        )
+    ).one()
+    return int(count), first
 
 
 def give_back(

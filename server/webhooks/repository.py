@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..db import page_of, rowcount
 from ..events import Event
-from ..outbox import Delivery
+from ..outbox import Backlog, Delivery, backlog
 from ..outbox.cursors import locked
 from ..pages import PageRequest
 from .models import (
@@ -26,6 +26,7 @@ __all__ = [
     "attempts",
     "deliveries",
     "drop_waiting",
+    "due_backlog",
     "enabled_endpoints",
     "endpoint",
     "endpoints",
@@ -215,3 +216,11 @@ def forget_finished(session: Session, before: datetime, limit: int) -> int:
             )
         )
     )
+
+
+def due_backlog(session: Session, now: datetime) -> Backlog:
+    """The deliveries due to enabled endpoints and not sent yet (a disabled endpoint's wait
+    for its owner, not for the worker)."""
+    enabled = select(WebhookEndpoint.id).where(WebhookEndpoint.status == EndpointStatus.ENABLED)
+    due = backlog(session, WebhookDelivery, now, WebhookDelivery.endpoint_id.in_(enabled))
+    return due.get(None, Backlog())

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..db import utcnow
 from ..outbox import Round, Rounds
+from ..outbox.metrics import EVENTS, count_deliveries, expect_deliveries, waiting
 from ..settings import Settings
 from . import repository
 from .consumer import consume
@@ -23,6 +24,7 @@ __all__ = ["WebhookWorker"]
 
 log = logging.getLogger("tillpoint.webhooks")
 
+KIND = "webhook"  # its deliveries' kind in the metrics
 FORGET_EVERY = timedelta(hours=1)
 FORGET_BATCH = 1000
 
@@ -60,14 +62,20 @@ class WebhookWorker(Rounds):
             clock=clock,
         )
         self._forgotten_at: datetime | None = None
+        expect_deliveries(KIND)
         super().__init__("webhooks", log)
 
     def run_once(self) -> Round:
         """Read what the log has new, then send what is due; once an hour, forget what is
-        older than the retention."""
+        older than the retention. What it came to, and what is still due, go to the
+        metrics."""
         events = consume(self.sessions, self.settings.webhooks_batch, self.clock())
         done = Round(events, self.deliverer.deliver_due())
         now = self.clock()
+        EVENTS.labels(self.name).inc(done.events)
+        count_deliveries(KIND, done.delivery)
+        with self.sessions() as session:
+            waiting(KIND, repository.due_backlog(session, now), now)
         if self._forgotten_at is None or now - self._forgotten_at >= FORGET_EVERY:
             self.forget(now)
             self._forgotten_at = now

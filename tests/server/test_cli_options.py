@@ -27,11 +27,12 @@ ACTIONS = {
     "run-jobs": ["run-jobs"],
     "billing-run": ["billing-run"],
     "worker": ["worker", "--once"],
+    "jobs": ["jobs", "--once"],
     "create-admin": ["create-admin", EMAIL, "--password-stdin"],
     "rates": ["rates", "import", "rates.csv"],
 }
 # The actions that open the database.
-ON_THE_DATABASE = ["run-jobs", "billing-run", "worker", "create-admin", "rates"]
+ON_THE_DATABASE = ["run-jobs", "billing-run", "worker", "jobs", "create-admin", "rates"]
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
@@ -112,7 +113,7 @@ def test_create_admin_makes_the_admin_in_the_data_dir_given(data, elsewhere, bef
 def test_every_action_works_on_the_data_dir_given_before_it(data, elsewhere, action, capsys):
     assert tillpoint("server", "--data-dir", str(data), *ACTIONS[action]) == 0, capsys.readouterr()
     assert list(elsewhere.iterdir()) == [elsewhere / "rates.csv"]  # no var/ made here
-    if action in ("rotate-keys", "run-jobs"):  # they sign with the keys of the data folder
+    if action in ("rotate-keys", "run-jobs", "jobs"):  # they sign with the data folder's keys
         assert (data / "keys" / "keyring.json").is_file()
 
 
