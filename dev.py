@@ -284,8 +284,12 @@ def test(args: list[str]) -> None:
         ("types (mypy --strict)", [BIN / "mypy"]),
         ("import contract (lint-imports)", [BIN / "lint-imports"]),
         # Two processes: many tests wait on a server they started; files stay whole on one
-        # process each, so a module's server is started once.
-        ("tests (pytest)", [BIN / "pytest", "-n", "2", "--dist", "loadfile", *args]),
+        # process each, so a module's server is started once. The slowest 25 are named at
+        # the end, so that a run that grew says where.
+        (
+            "tests (pytest)",
+            [BIN / "pytest", "-n", "2", "--dist", "loadfile", "--durations=25", *args],
+        ),
     ]
     failed = []
     for name, command in checks:
