@@ -13,8 +13,10 @@ from email.message import EmailMessage as Message
 
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
 
-from server.notifications import FakePushTransport
+from server.app import create_app
+from server.notifications import FakePushTransport, NotificationWorker
 
 # Sign-ups are sent a code to confirm their email: not what most tests are about.
 ACCOUNT_MAIL = {"Confirm your email for Tillpoint"}
@@ -74,3 +76,20 @@ def push() -> FakePushTransport:
 @pytest.fixture
 def sink(mail: tuple[Sink, int]) -> Sink:
     return mail[0]
+
+
+# A test module that mails imports these two (`from tests.server.mailbox import
+# mailing_client, notification_worker`): its `client` is an app that sends email through
+# the loopback server and pushes through the fake transport, its `worker` the notifications
+# worker that does the sending.
+
+
+@pytest.fixture(name="client")
+def mailing_client(notify_settings, engine, push) -> Iterator[TestClient]:
+    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
+        yield client
+
+
+@pytest.fixture(name="worker")
+def notification_worker(sessions, notify_settings, push) -> NotificationWorker:
+    return NotificationWorker(sessions, notify_settings, push=push)

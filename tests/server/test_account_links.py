@@ -5,7 +5,6 @@ service, throttle and session ending — and say in words what went wrong and wh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage as Message
 from html import unescape
 from urllib.parse import urlsplit
@@ -16,29 +15,17 @@ from pydantic import ValidationError
 
 from server.accounts.schemas import ResetConfirm
 from server.accounts.verification import CODE_TRIES_PER_MINUTE, Links
-from server.app import create_app
 from server.notifications import NotificationWorker
 from server.web.account_pages.forms import new_password_problems
 from tests.server.api import PASSWORD, Actor, log_in, sign_up
 from tests.server.console import csrf_of
-from tests.server.mailbox import Sink
+from tests.server.mailbox import Sink, mailing_client, notification_worker  # noqa: F401 - fixtures
 from tests.server.test_shop import sign_in as shop_sign_in
 
 NEW_PASSWORD = "a brand new password"
 LINK = re.compile(r"open this link: (\S+)")
 CONFIRM = "Confirm your email for Tillpoint"
 RESET = "Reset your Tillpoint password"
-
-
-@pytest.fixture
-def client(notify_settings, engine, push) -> Iterator[TestClient]:
-    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
-        yield client
-
-
-@pytest.fixture
-def worker(sessions, notify_settings, push) -> NotificationWorker:
-    return NotificationWorker(sessions, notify_settings, push=push)
 
 
 def emailed_link(worker: NotificationWorker, sink: Sink, to: str, subject: str) -> str:

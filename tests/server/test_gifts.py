@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage as Message
@@ -34,7 +34,10 @@ from tests.server.api import (
     sign_up,
     verify_email,
 )
-from tests.server.mailbox import Sink
+from tests.server.mailbox import (
+    Sink,
+    mailing_client,  # noqa: F401 - the fixture `client`
+)
 from tests.server.together import rounds_together
 
 CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
@@ -62,12 +65,6 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def client(notify_settings, engine, push) -> Iterator[TestClient]:
-    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
-        yield client
 
 
 @pytest.fixture

@@ -31,18 +31,8 @@ from server.notifications import (
 from server.outbox.rounds import summary
 from sync.wire import IncidentKind
 from tests.server.api import buy_card, open_shop, sign_up, verify_email
+from tests.server.mailbox import mailing_client, notification_worker  # noqa: F401 - fixtures
 from tests.server.together import rounds_together
-
-
-@pytest.fixture
-def client(notify_settings, engine, push) -> Iterator[TestClient]:
-    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
-        yield client
-
-
-@pytest.fixture
-def worker(sessions, notify_settings, push) -> NotificationWorker:
-    return NotificationWorker(sessions, notify_settings, push=push)
 
 
 def _bought(customer, shop, amount: int = 1000) -> dict[str, Any]:

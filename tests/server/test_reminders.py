@@ -4,16 +4,16 @@ once, on its day, by email and in the inbox."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
-from server.app import create_app
 from server.notifications import NotificationWorker
 from tests.server.api import buy_card, buy_voucher, create_deal, sign_up, verify_email
-from tests.server.mailbox import Sink
+from tests.server.mailbox import (
+    Sink,
+    mailing_client,  # noqa: F401 - the fixture `client`
+)
 
 
 class Clock:
@@ -27,12 +27,6 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def client(notify_settings, engine, push) -> Iterator[TestClient]:
-    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
-        yield client
 
 
 def confirmed(person):

@@ -1,28 +1,14 @@
 """A revoked till's push is refused, but what it approved offline before it knew is told to
 the owner: one incident (and one notification) however often the till sends it again."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from server.app import create_app
-from server.notifications import NotificationWorker
 from sync.client import ServerRefusedError
 from tests.server.api import buy_card, buy_voucher, create_deal, new_key
+from tests.server.mailbox import mailing_client, notification_worker  # noqa: F401 - fixtures
 from tests.server.test_sync_push import Terminal, balance
-
-
-@pytest.fixture
-def client(notify_settings, engine, push) -> Iterator[TestClient]:
-    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
-        yield client
-
-
-@pytest.fixture
-def worker(sessions, notify_settings, push) -> NotificationWorker:
-    return NotificationWorker(sessions, notify_settings, push=push)
 
 
 def revoke(shop, till):

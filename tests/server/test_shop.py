@@ -6,7 +6,6 @@ hibernating businesses have no shop; a card's balance is found by its email's co
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage as Message
 from html import unescape
@@ -16,14 +15,12 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from server.app import create_app
 from server.gifts.models import Gift
-from server.notifications import NotificationWorker
 from server.wallet.models import GiftCard
 from server.wallet.qr_images import qr_png
 from tests.server.api import PASSWORD, buy_card, open_shop, sign_up
 from tests.server.console import csrf_of, signed_in_admin
-from tests.server.mailbox import Sink
+from tests.server.mailbox import Sink, mailing_client, notification_worker  # noqa: F401 - fixtures
 
 CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 TOKEN = re.compile(r"the till can take its text: (.+?)\r?$", re.MULTILINE)
@@ -34,17 +31,6 @@ TAG = re.compile(r"<[^>]+>")
 CARD_INPUT = re.compile(r'<input id="card_number"[^>]*>')
 # The API's and the validator's wording, never shown in the shop.
 NOT_PLAIN = ("should have", "value is not", "Value error", "Idempotency", "..", "items")
-
-
-@pytest.fixture
-def client(notify_settings, engine, push) -> Iterator[TestClient]:
-    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
-        yield client
-
-
-@pytest.fixture
-def worker(sessions, notify_settings, push) -> NotificationWorker:
-    return NotificationWorker(sessions, notify_settings, push=push)
 
 
 @pytest.fixture

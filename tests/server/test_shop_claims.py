@@ -6,34 +6,19 @@ message's lines; a gift bought while signed in sends its buyer a receipt."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from email.message import EmailMessage as Message
 from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
-from server.app import create_app
-from server.notifications import NotificationWorker
 from server.notifications.gift_mail import claim_link
 from tests.server.api import PASSWORD, open_shop, sign_up
 from tests.server.console import csrf_of
-from tests.server.mailbox import Sink
+from tests.server.mailbox import Sink, mailing_client, notification_worker  # noqa: F401 - fixtures
 from tests.server.test_shop import as_gift, buy, sign_in
 
 LINK = re.compile(r"open this link and sign in \(or create an account\): (\S+)")
-
-
-@pytest.fixture
-def client(notify_settings, engine, push) -> Iterator[TestClient]:
-    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
-        yield client
-
-
-@pytest.fixture
-def worker(sessions, notify_settings, push) -> NotificationWorker:
-    return NotificationWorker(sessions, notify_settings, push=push)
 
 
 @pytest.fixture

@@ -5,36 +5,22 @@ receipt is their account's, never a second one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage as Message
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from server.app import create_app
 from server.gifts.models import Gift, GiftReceipt
 from server.notifications import NotificationWorker, SmtpSender
 from server.wallet.models import GiftCard
 from tests.server.api import open_shop, sign_up
-from tests.server.mailbox import Sink
+from tests.server.mailbox import Sink, mailing_client, notification_worker  # noqa: F401 - fixtures
 from tests.server.test_gifts import at_once
 from tests.server.test_shop import CODE, as_gift, buy, form_of, sign_in
 from tests.server.test_shop_claims import html_of, text_of
 
 PAT = "pat@example.com"  # the buyer's email on the shop's form (`for_me`)
-
-
-@pytest.fixture
-def client(notify_settings, engine, push) -> Iterator[TestClient]:
-    with TestClient(create_app(notify_settings, engine=engine, push=push)) as client:
-        yield client
-
-
-@pytest.fixture
-def worker(sessions, notify_settings, push) -> NotificationWorker:
-    return NotificationWorker(sessions, notify_settings, push=push)
 
 
 @pytest.fixture
