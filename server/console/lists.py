@@ -16,6 +16,7 @@ from sync.money import Money
 
 from ..accounts.models import User
 from ..billing.models import ExchangeRate, Invoice
+from ..billing.subscriptions import hidden_businesses
 from ..deals.models import Deal
 from ..devices.models import Incident
 from ..directory.models import Business
@@ -116,8 +117,9 @@ def _cards(session: Session, text: str, offset: int) -> tuple[list[Cells], int]:
 
 
 def _deals(session: Session, text: str, offset: int) -> tuple[list[Cells], int]:
+    hidden = Business.id.in_(hidden_businesses())
     query = (
-        select(Deal, Business.name)
+        select(Deal, Business.name, hidden)
         .join(Business, Business.id == Deal.business_id)
         .order_by(Deal.created_at.desc(), Deal.id)
     )
@@ -138,10 +140,18 @@ def _deals(session: Session, text: str, offset: int) -> tuple[list[Cells], int]:
             f"{deal.sold} of {deal.quantity_limit}" if deal.quantity_limit else str(deal.sold),
             when(deal.starts_at),
             when(deal.ends_at),
-            "ended" if deal.ended else "open",
+            _deal_state(deal, hidden=bool(business_hidden)),
         )
-        for deal, name in found
+        for deal, name, business_hidden in found
     ], total
+
+
+def _deal_state(deal: Deal, *, hidden: bool) -> str:
+    """Whether the deal sells, as the public meets it: an open deal of a business the public
+    does not see (the directory's rule) is not in the deals list and sells nothing."""
+    if deal.ended:
+        return "ended"
+    return "open, but hidden with its business" if hidden else "open"
 
 
 def _invoices(session: Session, text: str, offset: int) -> tuple[list[Cells], int]:

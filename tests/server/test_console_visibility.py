@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from tests.server.api import create_deal
 from tests.server.console import ConsoleAdmin, signed_in_admin
 from tests.server.test_billing import APPROVE, DECLINE, NOV, Billing, Clock
 
@@ -120,3 +121,24 @@ def test_a_hibernating_business_shows_hidden(client, sessions, clock):
     assert on_its_page(admin, business).startswith("Hidden — hibernating (until its owner wakes")
     assert billing.post("/subscription/wake").status_code == 200
     assert (in_the_list(admin, business), publicly_listed(client, business)) == ("Listed", True)
+
+
+def deal_state(admin: ConsoleAdmin, title: str) -> str:
+    """The deals list's State of the deal named `title`, as a person reads it."""
+    page = admin.client.get("/console/lists/deals", params={"q": title})
+    assert page.status_code == 200, page.text
+    (row,) = [r for r in re.findall(r"<tr>.*?</tr>", page.text, re.DOTALL) if title in r]
+    return words(CELL.findall(row)[-1])
+
+
+def test_the_deals_list_says_when_a_deal_is_hidden_with_its_business(client, sessions, clock):
+    billing = Billing(client, sessions, clock, card=DECLINE)
+    title = "Muffin and a tea"
+    created = create_deal(billing.shop, title=title)
+    assert created.status_code == 201, created.text
+    admin = signed_in_admin(client)
+    assert deal_state(admin, title) == "open"
+
+    lapsed(billing)
+
+    assert deal_state(admin, title) == "open, but hidden with its business"
