@@ -11,6 +11,20 @@ from tests.server.api import buy_card, sign_up
 from tests.server.test_sync_push import Terminal
 
 
+def restore_log(sessions, business_id: str, position: int) -> None:
+    """The restore, as far as the log goes: the business's log as it was at `position`."""
+    with sessions() as session:
+        session.execute(
+            delete(Event).where(Event.business_id == business_id, Event.position > position)
+        )
+        session.execute(
+            update(EventCounter)
+            .where(EventCounter.business_id == business_id)
+            .values(position=position)
+        )
+        session.commit()
+
+
 def test_a_cursor_past_the_log_is_told_and_read_from_the_start(client, shop, sessions):
     till = Terminal(client, shop)
     customer = sign_up(client)
@@ -19,16 +33,7 @@ def test_a_cursor_past_the_log_is_told_and_read_from_the_start(client, shop, ses
     assert not page.cursor_ahead
     buy_card(customer, shop, 2000)
     cursor = till.api.pull(page.cursor).cursor
-    with sessions() as session:  # the restore: the log as it was before the second card
-        session.execute(
-            delete(Event).where(Event.business_id == shop.business_id, Event.position > page.cursor)
-        )
-        session.execute(
-            update(EventCounter)
-            .where(EventCounter.business_id == shop.business_id)
-            .values(position=page.cursor)
-        )
-        session.commit()
+    restore_log(sessions, shop.business_id, page.cursor)  # as it was before the second card
 
     answer = till.api.pull(cursor)
     assert answer.cursor_ahead
@@ -62,16 +67,7 @@ def test_a_log_restored_and_grown_past_the_cursor_is_told_by_its_mark(client, sh
     read = till.api.pull(page.cursor, mark=page.cursor_mark)
     assert lost["id"] in {card.id for card in read.cards}
     assert not read.cursor_ahead
-    with sessions() as session:  # the restore: the log as it was before the second card
-        session.execute(
-            delete(Event).where(Event.business_id == shop.business_id, Event.position > page.cursor)
-        )
-        session.execute(
-            update(EventCounter)
-            .where(EventCounter.business_id == shop.business_id)
-            .values(position=page.cursor)
-        )
-        session.commit()
+    restore_log(sessions, shop.business_id, page.cursor)  # as it was before the second card
     for _ in range(3):  # sold since the restore: the log is past the till's cursor again
         buy_card(customer, shop, 500)
 
