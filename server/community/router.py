@@ -328,7 +328,7 @@ def _donor(request: Request, user: User, message: str, anonymous: bool) -> donat
     status_code=status.HTTP_201_CREATED,
     response_model=DonationReceipt,
     responses={402: {"description": "the payment was declined"}, **PROBLEM_RESPONSES},
-    summary="Donate to a club's fund, paid by card (final: not refunded)",
+    summary="Donate to a club's fund, paid by card (an organiser may give it back)",
 )
 async def donate(
     club_id: str,
