@@ -72,7 +72,7 @@ async def test_a_new_owner_pairs_two_tills_and_a_cashier_redeems_and_prints(serv
     cafe = a_new_cafe(server.base)
 
     # The first till: nothing paired yet, so the owner pairs it with the account.
-    first = make_app(tmp_path / "first.db", server_url=server.base, sync_interval=3600, timeout=2)
+    first = make_app(tmp_path / "first.db", server_url=server.base, sync_interval=3600, timeout=10)
     async with first.run_test(size=SIZE) as pilot:
         assert isinstance(first.screen, PairingScreen)
         assert first.screen.query_one("#pair-password").region.bottom <= SIZE[1]
@@ -134,7 +134,7 @@ async def test_a_new_owner_pairs_two_tills_and_a_cashier_redeems_and_prints(serv
         server_url=server.base,
         printer=TextPrinter(receipts),
         sync_interval=3600,
-        timeout=2,
+        timeout=10,
     )
     async with second.run_test(size=SIZE) as pilot:
         assert isinstance(second.screen, PairingScreen)
