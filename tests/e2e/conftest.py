@@ -205,14 +205,46 @@ class StoppableServer:
             self.context = None
 
 
+def new_business(base: str, owner: dict[str, str], name: str = "Café") -> dict[str, Any]:
+    """A GBP café of `owner`'s, as the API answered."""
+    answer = httpx.post(
+        f"{base}/api/v1/businesses",
+        headers=owner,
+        json={"name": name, "category": "cafe", "currency": "GBP"},
+    )
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def new_deal(
+    base: str,
+    owner: dict[str, str],
+    business_id: str,
+    title: str = "Two coffees for one",
+    ends_in: timedelta = timedelta(days=7),
+) -> dict[str, Any]:
+    """A £6.80-for-£3.40 deal of `business_id`'s, on since an hour ago and ending after
+    `ends_in`, as the API answered."""
+    now = datetime.now(UTC)
+    answer = httpx.post(
+        f"{base}/api/v1/businesses/{business_id}/deals",
+        headers=owner,
+        json={
+            "title": title,
+            "original_price_minor": 680,
+            "deal_price_minor": 340,
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + ends_in).isoformat(),
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
 def open_cafe(base: str, owner: dict[str, str]) -> dict[str, Any]:
     """A café of `owner`'s with LIMITS offline, a customer's £50 card and a voucher of a
     two-for-one deal: its business, customer, card, deal and voucher as the API answered."""
-    business = httpx.post(
-        f"{base}/api/v1/businesses",
-        headers=owner,
-        json={"name": "Café", "category": "cafe", "currency": "GBP"},
-    ).json()
+    business = new_business(base, owner)
     limits = httpx.put(
         f"{base}/api/v1/businesses/{business['id']}/offline-limits", headers=owner, json=LIMITS
     )
@@ -223,18 +255,7 @@ def open_cafe(base: str, owner: dict[str, str]) -> dict[str, Any]:
         headers={**customer, "Idempotency-Key": "buy-1"},
         json={"amount_minor": 5000, "payment": {"card_number": "4242424242424242"}},
     ).json()
-    now = datetime.now(UTC)
-    deal = httpx.post(
-        f"{base}/api/v1/businesses/{business['id']}/deals",
-        headers=owner,
-        json={
-            "title": "Two coffees for one",
-            "original_price_minor": 680,
-            "deal_price_minor": 340,
-            "starts_at": (now - timedelta(hours=1)).isoformat(),
-            "ends_at": (now + timedelta(days=7)).isoformat(),
-        },
-    ).json()
+    deal = new_deal(base, owner, business["id"])
     voucher = httpx.post(
         f"{base}/api/v1/deals/{deal['id']}/vouchers",
         headers={**customer, "Idempotency-Key": "buy-2"},
@@ -258,6 +279,8 @@ __all__ = [
     "database_url",
     "free_port",
     "migrated_server",
+    "new_business",
+    "new_deal",
     "open_cafe",
     "paired_terminal",
     "postgres_url",

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -23,6 +23,8 @@ from tests.e2e.conftest import (
     FAST_HASHING,
     free_port,
     migrated_server,
+    new_business,
+    new_deal,
     printed,
     signed_in,
     tillpoint,
@@ -138,30 +140,19 @@ def test_the_job_runner_scraped_shows_each_job_run_and_a_deal_it_ended(database_
     beat = tmp_path / "jobs.heartbeat"
     with migrated_server(database_url, tmp_path / "data", env=env) as base:
         owner = signed_in(base, "vendor")
-        business = httpx.post(
-            f"{base}/api/v1/businesses",
-            headers=owner,
-            json={"name": "Night Owl Café", "category": "cafe", "currency": "GBP"},
-        ).json()
-        now = datetime.now(UTC)
-        deal = httpx.post(
-            f"{base}/api/v1/businesses/{business['id']}/deals",
-            headers=owner,
-            json={
-                "title": "Last orders",
-                "original_price_minor": 500,
-                "deal_price_minor": 250,
-                "starts_at": (now - timedelta(hours=1)).isoformat(),
-                "ends_at": (now + timedelta(seconds=2)).isoformat(),  # ends while the runner runs
-            },
-        )
-        assert deal.status_code == 201, deal.text
+        business = new_business(base, owner, "Night Owl Café")
+        # ends while the runner runs
+        new_deal(base, owner, business["id"], "Last orders", ends_in=timedelta(seconds=2))
         since = time.time()
         command = ["server", "jobs", "--interval", "0.2", "--heartbeat", str(beat)]
         with started(*command, "--metrics-port", str(port), env=env) as runner:
 
             def deal_ended(samples: Samples) -> bool:
-                return sample(samples, "tillpoint_jobs_done_total", job="deals") >= 1
+                # and a whole round ran: the first one bills, and may still be billing
+                rounds = sample(samples, "tillpoint_jobs_rounds_total")
+                return (
+                    sample(samples, "tillpoint_jobs_done_total", job="deals") >= 1 and rounds >= 1
+                )
 
             samples = scraped_until(runner, port, deal_ended)
     assert sample(samples, "tillpoint_jobs_done_total", job="deals") == 1

@@ -1,5 +1,5 @@
-"""Fixtures the till's tests share: asyncio for Textual, an issuer key, and a till no one
-signs in to (the scan screen's tests)."""
+"""Fixtures the till's tests share: asyncio for Textual, an issuer key, a paired till's
+store, and a till no one signs in to (the scan screen's tests)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from sync.tokens import IssuerKey
+from terminal.core.store import TerminalStore
 from tests.terminal.test_roles_app import Counter
+from tests.terminal.test_till_offline import page, paired_store
 
 
 @pytest.fixture
@@ -19,6 +21,14 @@ def anyio_backend() -> str:
 @pytest.fixture
 def key() -> IssuerKey:
     return IssuerKey.generate()
+
+
+@pytest.fixture
+def store(tmp_path, key) -> Iterator[TerminalStore]:
+    """A till's store, paired, holding nothing but the trust list and the offline limits."""
+    store = paired_store(tmp_path / "till.db", page(key))
+    yield store
+    store.close()
 
 
 @pytest.fixture

@@ -14,25 +14,21 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.client import DeviceAuth, ServerTime, SyncClient
 from sync.engine import PushSummary, pull_changes
 from sync.tokens import Kind, TokenClaims, id_text, issue, new_id, new_token_id
 from terminal.cli import _warn_of_clock
 from terminal.core.kinds import CardStatus, Mode
-from terminal.core.store import LastSync, Pairing, TerminalStore
+from terminal.core.store import LastSync
 from terminal.core.till import Till
-from tests.terminal.test_till_offline import BUSINESS, page, unused_url
+from tests.terminal.test_till_offline import BUSINESS, page, paired_store, unused_url
 
 
 @pytest.fixture
 def store(tmp_path, key):
-    store = TerminalStore(tmp_path / "till.db")
-    store.save_pairing(
-        Pairing(unused_url(), "dev", id_text(BUSINESS), "secret", Ed25519PrivateKey.generate())
-    )
-    store.apply_changes(page(key, max_cache_age_seconds=24 * 3600, stale_cache_max_minor=0))
+    first = page(key, max_cache_age_seconds=24 * 3600, stale_cache_max_minor=0)
+    store = paired_store(tmp_path / "till.db", first)
     yield store
     store.close()
 

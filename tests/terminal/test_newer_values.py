@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from textual.widgets import DataTable, Static
 
 from sync.client import DeviceAuth, SyncClient
@@ -31,7 +30,6 @@ from sync.wire import (
 )
 from terminal.core import catalogue
 from terminal.core.kinds import Mode
-from terminal.core.store import Pairing, TerminalStore
 from terminal.core.suspension import suspension
 from terminal.core.till import Till
 from tests.terminal.test_owner_limits import OwnerServer, OwnerTill, owner_tab
@@ -208,17 +206,6 @@ def pulled(store, key):
     with SyncClient(unused_url(), auth=auth, http=httpx.Client(transport=transport)) as client:
         pull_changes(client, store, PushSummary())
     return card, voucher
-
-
-@pytest.fixture
-def store(tmp_path, key):
-    store = TerminalStore(tmp_path / "till.db")
-    store.save_pairing(
-        Pairing(unused_url(), "dev", id_text(BUSINESS), "secret", Ed25519PrivateKey.generate())
-    )
-    store.apply_changes(page(key))
-    yield store
-    store.close()
 
 
 @pytest.fixture

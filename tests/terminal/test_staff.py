@@ -5,7 +5,6 @@ offline events name."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.client import DeviceAuth, SyncClient
 from sync.pins import hash_pin
@@ -24,20 +23,9 @@ from terminal.core.staff import (
     sign_in,
     wait_after,
 )
-from terminal.core.store import Pairing, TerminalStore
+from terminal.core.store import TerminalStore
 from terminal.core.till import Till
-from tests.terminal.test_till_offline import BUSINESS, card_token, page, unused_url
-
-
-@pytest.fixture
-def store(tmp_path, key):
-    store = TerminalStore(tmp_path / "till.db")
-    store.save_pairing(
-        Pairing(unused_url(), "dev", id_text(BUSINESS), "secret", Ed25519PrivateKey.generate())
-    )
-    store.apply_changes(page(key))
-    yield store
-    store.close()
+from tests.terminal.test_till_offline import card_token, page, unused_url
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import socket
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -36,15 +37,14 @@ def unused_url():
         return f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
-@pytest.fixture
-def store(tmp_path, key):
-    store = TerminalStore(tmp_path / "till.db")
+def paired_store(path: Path, first: ChangesPage) -> TerminalStore:
+    """A till's store at `path`, paired with BUSINESS, that has pulled `first`."""
+    store = TerminalStore(path)
     store.save_pairing(
         Pairing(unused_url(), "dev", id_text(BUSINESS), "secret", Ed25519PrivateKey.generate())
     )
-    store.apply_changes(page(key))
-    yield store
-    store.close()
+    store.apply_changes(first)
+    return store
 
 
 LIMITS = {
