@@ -11,8 +11,11 @@ The rule (docs/api.md, "Deleting an account"):
   their business; the network addresses the fraud rules counted for the account; the
   buyer's email and name on the gifts they bought (a gift not sent yet still goes, from
   "Someone").
-- Kept without the person: the ledger (money moved is the businesses' record), and the fraud
-  rules' decisions (they name the account id, which no longer leads to anyone).
+- Kept without the person: the ledger (money moved is the businesses' record), the fraud
+  rules' decisions (they name the account id, which no longer leads to anyone), and the
+  payment cards' keys on donations and fraud records (`payments.payment_card_key`: a token
+  and four digits, never the number): a donation refunded later gives the card's daily
+  room back by it, and the fraud rules count a card across accounts.
 - A vendor owner who still owns a business is refused: the business needs an owner.
 """
 
