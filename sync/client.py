@@ -329,8 +329,9 @@ class SyncClient:
         # The server's clock minus this machine's, in seconds, as of the last answer that
         # had a `Date` header (None before one): a till's clock that is off shows here.
         self.clock_offset: float | None = None
-        # The same answer's time by the server's clock: what a sync's stamp keeps beside the
-        # till's own, so a till clock moved since cannot make an old sync look new.
+        # The last answer's time by the server's clock: what a sync's stamp keeps beside the
+        # till's own, so a till clock moved since cannot make an old sync look new. None
+        # when that answer had no `Date` header: an earlier answer's time is not this one's.
         self.server_time: ServerTime | None = None
 
     def close(self) -> None:
@@ -352,7 +353,9 @@ class SyncClient:
         except httpx.TransportError as exc:
             raise ServerUnreachableError(_unreachable(self.base_url, exc)) from None
         said_at = _server_time(response)
-        if said_at is not None:
+        if said_at is None:
+            self.server_time = None
+        else:
             self.clock_offset = (said_at - datetime.now(UTC)).total_seconds()
             self.server_time = ServerTime(said_at, self.clock_offset)
         if response.status_code >= 400:

@@ -25,7 +25,7 @@ from .core.revocation import PAIR_AGAIN_FROM_THE_SHELL, REVOKED, note_refusal
 from .core.session import PairingFailedError, TerminalSession
 from .core.store import DamagedStoreError, SchemaTooNewError, TerminalStore, damage_named
 from .core.till import CLOCK_TOLERANCE
-from .core.words import clock_gap
+from .core.words import clock_apart
 
 DEFAULT_STORE = Path("var/terminal/terminal.db")
 EXIT_UNREACHABLE = 3
@@ -460,9 +460,8 @@ def _warn_of_clock(offset: float | None) -> None:
     """Say so when this machine's clock is far from the server's (its `Date` header)."""
     if offset is None or abs(offset) < CLOCK_WARNING_SECONDS:
         return
-    side = "behind" if offset > 0 else "ahead of"
     print(
-        f"tillpoint: warning: this till's clock is {clock_gap(offset)} {side} the server's: "
+        f"tillpoint: warning: this till's clock is {clock_apart(offset)} the server's: "
         "set it right (date, time and zone), then sync again. Until a sync finds the two "
         "clocks within 5 minutes of each other, the till approves nothing offline.",
         file=sys.stderr,

@@ -31,9 +31,10 @@ class StaffState(BaseModel):
 
     id: str = Field(description="the staff member's account id")
     name: str = Field(description="how the till, its history and receipts name them")
-    # Closed: what a person may open follows from it, and a role this till does not know
-    # cannot be guessed at (docs/sync-protocol.md, "Values newer than the till").
-    role: StaffRole
+    # Open: a role a newer server added is kept, and its person cannot sign in at a till
+    # that does not know it (what they may open is never guessed); the rest of the page
+    # goes through (docs/sync-protocol.md, "Values newer than the till").
+    role: OrNewer[StaffRole]
     pin_hash: str = Field(description="scrypt of the PIN, salted (sync.pins); never the PIN")
 
 

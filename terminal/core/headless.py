@@ -21,13 +21,14 @@ from sync.tokens import Kind, TokenError, decode, id_text
 from sync.wire import MoneyPublic
 
 from .amounts import AmountError, TooMuchError, typed_amount
-from .kinds import CardStatus, Mode, RedemptionKind, in_words
+from .kinds import CardStatus, Mode, NewerValue, RedemptionKind, in_words
 from .presented import NotATokenError, Presented, present
 from .revocation import PAIR_AGAIN_FROM_THE_SHELL, REVOKED
 from .session import TerminalSession
-from .staff import Person, person_named
+from .staff import Person, SignInRefusedError, person_named
 from .store import DamagedStoreError, damage_named
 from .till import Verdict, VoidRefusedError
+from .words import clause
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -177,7 +178,12 @@ class HeadlessTill:
         its device key already (docs/till-staff.md)."""
         if cashier is None or not cashier.strip():
             return None
-        person = person_named(self.session.store, cashier)
+        try:
+            person = person_named(self.session.store, cashier)
+        except SignInRefusedError as exc:  # a role this till does not know
+            raise BadInputError(
+                f"{clause(str(exc))}, or leave out --cashier to redeem as the till"
+            ) from None
         if person is None:
             names = ", ".join(s.name for s in self.session.store.staff()) or "none synced yet"
             raise BadInputError(
@@ -320,18 +326,40 @@ class HeadlessTill:
                 known=True, usable=usable, balance=_money(balance), status=str(card.status)
             )
             words = f"Gift card {presented.short_id}: {balance.format()} {as_of}"
+            if isinstance(card.status, NewerValue):  # undecided, as `redeem` is offline
+                words += (
+                    f", but the server last said it is {card.status.words}, a state this "
+                    "till does not know: it cannot tell whether the card can be used. "
+                    "Redeeming while the server answers lets the server decide."
+                )
+                return Answer(document, words, EXIT_UNREACHABLE)
             if card.status is not CardStatus.ACTIVE:
                 words += f", but it is {in_words(card.status)}"
             return Answer(document, words + ".", EXIT_OK if usable else EXIT_DECLINED)
-        used = store.voucher_used(presented.subject_id)
         title = self._deal_title(presented.token)
         face = presented.face_value
-        document.update(
-            known=True, usable=not used, face_value=_money(face), used=used, deal_title=title
-        )
         worth = face.format() if face else "?"
         words = f"Voucher {presented.short_id} worth {worth}"
         words += f" for {title}" if title else ""
+        # The server's last word (None: never pulled). One this till does not know is
+        # neither used nor unused here: undecided, as `redeem` is offline.
+        status = store.voucher_status(presented.subject_id)
+        document.update(
+            known=True,
+            face_value=_money(face),
+            deal_title=title,
+            status=None if status is None else str(status),
+        )
+        if isinstance(status, NewerValue):
+            document.update(usable=False, used=None)
+            words += (
+                f": the server last said it is {status.words} ({as_of}), a state this till "
+                "does not know: it cannot tell whether the voucher can be used. Redeeming "
+                "it while the server answers lets the server decide."
+            )
+            return Answer(document, words, EXIT_UNREACHABLE)
+        used = store.voucher_used(presented.subject_id)
+        document.update(usable=not used, used=used)
         words += f": already used ({as_of})." if used else f": not used yet ({as_of})."
         return Answer(document, words, EXIT_DECLINED if used else EXIT_OK)
 

@@ -36,7 +36,7 @@ from .kinds import Mode
 from .presented import Presented
 from .receipts import Shop, receipt_for, receipt_from_json, receipt_json, reprint, shop_of
 from .revocation import REVOKED, note_refusal
-from .staff import Person
+from .staff import Person, SignInRefusedError
 from .staff import sign_in as check_pin
 from .store import JournalEntry, Pairing, TerminalStore
 from .till import Till, Verdict
@@ -201,12 +201,16 @@ class TerminalSession:
 
     def recheck_signed_in(self) -> Person | None:
         """After a pull: the signed-in person as the owner now has them (a new role), or
-        signed out when their PIN was cleared. Who is signed in afterwards."""
+        signed out when their PIN was cleared or their role is one this till does not know.
+        Who is signed in afterwards."""
         person = self.signed_in
         if person is None:
             return None
         member = self.store.staff_member(person.id)
-        now = None if member is None else Person.of(member)
+        try:
+            now = None if member is None else Person.of(member)
+        except SignInRefusedError:
+            now = None
         with self._lock:
             # The owner signed in with their account is the owner, PIN or not.
             if self._person == person and self._owner_token is None:

@@ -2,8 +2,10 @@
 throttle on wrong PINs, and what each role may open.
 
 A cashier scans and sees the history; a manager and the owner also open the vendor and
-owner screens. When no one has a till PIN yet the till asks no one to sign in (it works as
-the till itself), but the vendor screens stay closed until a manager or the owner signs in.
+owner screens. A role a newer server added is none of these: its person cannot sign in at
+this till until it is updated (what they may open is never guessed). When no one has a
+till PIN yet the till asks no one to sign in (it works as the till itself), but the vendor
+screens stay closed until a manager or the owner signs in.
 docs/till-staff.md says how this resists guessing.
 """
 
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sync.pins import verify_pin
-from sync.wire import StaffRole, StaffState
+from sync.wire import NewerValue, StaffRole, StaffState
 
 from .store import TerminalStore
 from .words import count
@@ -48,6 +50,14 @@ class Person:
 
     @classmethod
     def of(cls, state: StaffState) -> Person:
+        """The person `state` names, signed in; SignInRefusedError when their role is one
+        this till does not know: what it lets them open is never guessed."""
+        if isinstance(state.role, NewerValue):
+            raise SignInRefusedError(
+                f"{state.name}'s role at this till ({state.role.words}) is newer than this "
+                "till knows: update the till.",
+                wrong_pin=False,
+            )
         return cls(state.id, state.name, state.role)
 
     @property
@@ -125,16 +135,20 @@ def waiting(left: timedelta) -> str:
 
 def sign_in(store: TerminalStore, staff_id: str, pin: str, now: datetime) -> Person:
     """The person whose PIN this is; SignInRefusedError when it is not (counted against
-    the till's throttle, kept in its database) or the till is still waiting."""
+    the till's throttle, kept in its database), the till is still waiting, or their role
+    is newer than this till knows."""
+    member = store.staff_member(staff_id)
+    # A role this till does not know is refused before the PIN is looked at: no PIN gets
+    # that person in, so none is counted against the throttle.
+    person = None if member is None else Person.of(member)
     failures, wait_until = store.sign_in_failures()
     if wait_until is not None and now < wait_until:
         left = wait_until - now
         raise SignInRefusedError(waiting(left), left, wrong_pin=False)
-    member = store.staff_member(staff_id)
-    if member is not None and verify_pin(pin, member.pin_hash):
+    if member is not None and person is not None and verify_pin(pin, member.pin_hash):
         if failures:
             store.save_sign_in_failures(0, None)
-        return Person.of(member)
+        return person
     failures += 1
     wait = wait_after(failures)
     store.save_sign_in_failures(failures, now + wait if wait else None)

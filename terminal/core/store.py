@@ -41,7 +41,6 @@ from sync.wire import (
     ProductState,
     RedemptionVoid,
     SnapshotPage,
-    StaffRole,
     StaffState,
     TerminalEvent,
     TrustListDocument,
@@ -617,7 +616,7 @@ class TerminalStore:
                     )
             self.db.conn.executemany(
                 "INSERT OR REPLACE INTO staff (id, name, role, pin_hash) VALUES (?, ?, ?, ?)",
-                [(s.id, s.name, s.role.value, s.pin_hash) for s in page.staff],
+                [(s.id, s.name, str(s.role), s.pin_hash) for s in page.staff],
             )
             if isinstance(page, ChangesPage):
                 self.db.conn.executemany(
@@ -661,7 +660,11 @@ class TerminalStore:
         """Everyone with a till PIN, as last synced, by name."""
         rows = self.db.execute("SELECT id, name, role, pin_hash FROM staff ORDER BY name, id")
         return [
-            StaffState(id=i, name=name, role=StaffRole(role), pin_hash=pin_hash)
+        # A role a newer server added is kept as pulled (the person cannot sign in here).
+            StaffState.model_validate(
+                {"id": i, "name": name, "role": role, "pin_hash": pin_hash},
+                context=READING_ANSWERS,
+            )
             for i, name, role, pin_hash in rows.fetchall()
         ]
 

@@ -26,7 +26,7 @@ from .kinds import CardStatus, Mode, NewerValue, RedemptionKind
 from .revocation import REDEEM_REFUSED, VOID_REFUSED, note_refusal
 from .staff import Person
 from .store import JournalEntry, TerminalStore
-from .words import clock_gap, refusal
+from .words import clock_apart, refusal
 
 __all__ = ["Till", "Verdict", "VoidRefusedError"]
 
@@ -399,10 +399,9 @@ class Till:
             return None
         offset = last.clock_offset
         if offset is not None and abs(offset) >= CLOCK_TOLERANCE:
-            side = "behind" if offset > timedelta(0) else "ahead of"
             raise _Undecided(
-                f"Offline, and this till's clock was {clock_gap(offset.total_seconds())} "
-                f"{side} the server's at its last sync: set the till's clock right (date, "
+                f"Offline, and this till's clock was {clock_apart(offset.total_seconds())} "
+                "the server's at its last sync: set the till's clock right (date, "
                 "time and zone) and sync; until then it approves nothing offline."
             )
         now = self.clock()

@@ -8,7 +8,7 @@ from sync.engine import PushSummary
 from sync.money import Money
 from sync.wire import MAX_AMOUNT
 
-__all__ = ["clause", "clock_gap", "count", "refusal", "synced"]
+__all__ = ["clause", "clock_apart", "count", "refusal", "synced"]
 
 # What a cashier is told when the server refuses a request it could not read, by the field
 # it named; the field paths themselves are for developers, never for the screen.
@@ -23,13 +23,16 @@ def count(number: int, thing: str, things: str | None = None) -> str:
     return f"{number} {thing if number == 1 else (things or thing + 's')}"
 
 
-def clock_gap(seconds: float) -> str:
-    """How far apart two clocks are, for a person: `7 minutes`, `3.0 hours`, `2.0 days`."""
-    gap = abs(seconds)
+def clock_apart(offset: float) -> str:
+    """Where this till's clock is against the server's, `offset` seconds being the server's
+    minus the till's: `7 minutes behind`, `2.0 days ahead of` (then "the server's")."""
+    gap = abs(offset)
     if gap < 3600:
-        return count(max(1, round(gap / 60)), "minute")
-    hours = gap / 3600
-    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
+        apart = count(max(1, round(gap / 60)), "minute")
+    else:
+        hours = gap / 3600
+        apart = f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
+    return f"{apart} {'behind' if offset > 0 else 'ahead of'}"
 
 
 def clause(words: str) -> str:

@@ -25,6 +25,8 @@ from sync.wire import (
     NewerValue,
     PlanState,
     PricePublic,
+    StaffRole,
+    StaffState,
     SubscriptionPublic,
     SubscriptionStatus,
     TillStaffPublic,
@@ -119,6 +121,7 @@ ANSWERS: dict[type[BaseModel], dict[str, Any]] = {
         "role": "cashier",
         "has_pin": True,
     },
+    StaffState: {"id": "u1", "name": "Sam", "role": "cashier", "pin_hash": "x"},
 }
 # Every open field: the sets a server grows that a till only shows, or acts on only for
 # one value it knows (docs/sync-protocol.md, "Values newer than the till").
@@ -133,6 +136,7 @@ OPEN_FIELDS = [
     (VoucherState, "status"),
     (VoucherPublic, "status"),
     (TillStaffPublic, "role"),
+    (StaffState, "role"),
 ]
 
 
@@ -235,12 +239,19 @@ def test_the_client_reads_a_pull_whose_plan_has_a_status_added_later():
     assert page.plan.status == NewerValue("trialing")
 
 
-def test_a_staff_role_added_later_still_fails_the_pull():
-    """Closed: what a person may open at the till follows from the role, and none is
-    guessed; the till keeps its cache and says the answer is not one it reads."""
-    staff = [{"id": "u1", "name": "Sam", "role": "trainee", "pin_hash": "x"}]
-    with client_answering(pulled_page(staff=staff)) as client, pytest.raises(ServerAnswerError):
-        client.pull(0)
+def test_the_client_reads_a_pull_whose_staff_has_a_role_added_later():
+    """Open: one person's role a newer server added does not fail the page, nor anyone
+    else's; the till keeps it and signs no one in with it (tests/terminal/test_staff.py)."""
+    staff = [
+        {"id": "u1", "name": "Sam", "role": "auditor", "pin_hash": "x"},
+        {"id": "u2", "name": "Alex", "role": "manager", "pin_hash": "y"},
+    ]
+    with client_answering(pulled_page(staff=staff)) as client:
+        page = client.pull(0)
+    assert [(s.name, s.role) for s in page.staff] == [
+        ("Sam", NewerValue("auditor")),
+        ("Alex", StaffRole.MANAGER),
+    ]
 
 
 def test_an_event_status_added_later_still_fails_the_push():

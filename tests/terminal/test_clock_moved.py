@@ -22,6 +22,7 @@ from terminal.cli import _warn_of_clock
 from terminal.core.kinds import CardStatus, Mode
 from terminal.core.store import LastSync
 from terminal.core.till import Till
+from terminal.core.words import clock_apart
 from tests.terminal.test_till_offline import BUSINESS, page, paired_store, unused_url
 
 
@@ -208,3 +209,48 @@ def test_a_sync_whose_answer_had_no_date_is_judged_by_the_tills_clock(store, key
     assert (last.server_at, last.clock_offset) == (None, None)
     verdict = redeem_at(store, key, synced_at(store) + timedelta(hours=1))
     assert verdict.approved, verdict.reason
+
+
+def test_an_answer_without_a_date_leaves_no_server_time_from_the_one_before(store, key):
+    """A pull dated by the server, then one through a proxy that drops `Date`: the second
+    sync keeps no server time, rather than the first answer's (two days old by now)."""
+    two_days_ago = format_datetime(datetime.now(UTC) - 2 * DAY, usegmt=True)
+    dates = [{"Date": two_days_ago}, {}]
+    document = page(key, max_cache_age_seconds=24 * 3600, stale_cache_max_minor=0)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=document.model_dump(mode="json"), headers=dates[0])
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    with SyncClient(unused_url(), auth=DeviceAuth("dev", "secret"), http=http) as client:
+        pull_changes(client, store, PushSummary())
+        assert client.server_time is not None
+        dates.pop(0)
+        pull_changes(client, store, PushSummary())
+        assert client.server_time is None
+    last = store.last_sync()
+    assert last is not None
+    assert (last.server_at, last.clock_offset) == (None, None)
+    verdict = redeem_at(store, key, synced_at(store) + timedelta(hours=1))
+    assert verdict.approved, verdict.reason  # judged by the till's own stamp, as documented
+
+
+@pytest.mark.parametrize(
+    ("offset", "said"),
+    [
+        (5 * 60, "5 minutes behind"),
+        (-380, "6 minutes ahead of"),
+        (3 * 3600, "3.0 hours behind"),
+        (-2 * 86400, "2.0 days ahead of"),
+    ],
+)
+def test_the_warning_and_the_refusal_say_the_clocks_apart_in_one_way(
+    store, key, capsys, offset, said
+):
+    assert clock_apart(offset) == said
+    _warn_of_clock(offset)
+    assert f"this till's clock is {said} the server's" in capsys.readouterr().err
+    apart = timedelta(seconds=offset)
+    stamp = sync_at(store, key, datetime.now(UTC) + apart, apart)
+    verdict = redeem_at(store, key, stamp + timedelta(minutes=1))
+    assert f"this till's clock was {said} the server's at its last sync" in verdict.reason

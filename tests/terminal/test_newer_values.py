@@ -29,7 +29,9 @@ from sync.wire import (
     SubscriptionStatus,
 )
 from terminal.core import catalogue
+from terminal.core.headless import EXIT_UNREACHABLE, HeadlessTill
 from terminal.core.kinds import Mode
+from terminal.core.session import TerminalSession
 from terminal.core.suspension import suspension
 from terminal.core.till import Till
 from tests.terminal.test_owner_limits import OwnerServer, OwnerTill, owner_tab
@@ -241,3 +243,29 @@ def test_a_newer_plan_status_is_kept_shown_and_is_no_suspension(store, pulled):
     assert plan is not None
     assert plan.status == NewerValue("trialing")
     assert suspension(store) is None
+
+
+@pytest.fixture
+def headless(store):
+    session = TerminalSession(store.path, timeout=0.5)  # its server does not answer
+    yield HeadlessTill(session)
+    session.close()
+
+
+def test_balance_calls_a_voucher_in_a_newer_state_undecided_as_redeem_does(key, pulled, headless):
+    _, voucher = pulled
+    answer = headless.balance(voucher_token(key, voucher))
+    assert answer.exit_code == EXIT_UNREACHABLE  # `redeem`'s code for undecided, not declined
+    assert "the server last said it is refunded (as of the last sync" in answer.words
+    assert "cannot tell whether the voucher can be used" in answer.words
+    assert "already used" not in answer.words
+    document = answer.document
+    assert (document["status"], document["used"], document["usable"]) == ("refunded", None, False)
+
+
+def test_balance_calls_a_card_in_a_newer_state_undecided_as_redeem_does(key, pulled, headless):
+    card, _ = pulled
+    answer = headless.balance(card_token(key, card))
+    assert answer.exit_code == EXIT_UNREACHABLE
+    assert "the server last said it is frozen for audit" in answer.words
+    assert (answer.document["status"], answer.document["usable"]) == ("frozen_for_audit", False)

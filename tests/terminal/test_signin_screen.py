@@ -12,13 +12,14 @@ from textual.widgets import OptionList
 
 from sync.engine import PushSummary
 from sync.pins import hash_pin
-from sync.wire import StaffRole, StaffState
+from sync.wire import READING_ANSWERS, ChangesPage, StaffRole, StaffState
 from terminal.app.messages import SyncFinished
 from terminal.app.screens.scan import ScanScreen
 from terminal.app.screens.signin import SignInScreen
 from terminal.app.status import StatusLine
 from terminal.core.staff import SignInRefusedError
-from tests.terminal.test_roles_app import EVERYONE, Counter, sign_in, until
+from tests.terminal.test_roles_app import EVERYONE, STAFF, Counter, sign_in, until
+from tests.terminal.test_till_offline import page
 
 pytestmark = pytest.mark.anyio
 
@@ -151,3 +152,26 @@ async def test_a_restarted_till_shows_the_wait_before_anyone_types(tmp_path, key
             assert text_of(message).startswith("Too many wrong PINs")
     finally:
         again.close()
+
+
+async def test_a_role_newer_than_the_till_is_listed_and_says_why_it_cannot_sign_in(tmp_path, key):
+    counter = Counter(tmp_path, key)
+    auditor = {**STAFF["Sam"].model_dump(mode="json"), "role": "head_auditor"}
+    newer = {**page(key).model_dump(mode="json"), "staff": [auditor]}
+    counter.store.apply_changes(ChangesPage.model_validate(newer, context=READING_ANSWERS))
+    app = counter.app
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in screen")
+            assert "Sam · head auditor" in names_listed(app)
+            message = app.screen.query_one("#signin-message")
+            await sign_in(pilot, app, "Sam")  # Sam's own PIN
+            await until(pilot, lambda: "newer" in text_of(message), "the refusal")
+            assert text_of(message) == (
+                "Sam's role at this till (head auditor) is newer than this till knows: "
+                "update the till."
+            )
+            assert app.session.signed_in is None
+            assert app.session.store.sign_in_failures() == (0, None)  # no wrong PIN counted
+    finally:
+        counter.close()

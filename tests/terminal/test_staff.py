@@ -4,12 +4,14 @@ offline events name."""
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from sync.client import DeviceAuth, SyncClient
+from sync.engine import PushSummary, pull_changes
 from sync.pins import hash_pin
 from sync.tokens import id_text, new_id
-from sync.wire import ChangesPage, StaffRole, StaffState
+from sync.wire import ChangesPage, NewerValue, StaffRole, StaffState
 from terminal.core.headless import BadInputError, HeadlessTill
 from terminal.core.kinds import CardStatus
 from terminal.core.session import TerminalSession
@@ -164,5 +166,80 @@ def test_the_headless_till_names_a_known_cashier_and_refuses_an_unknown_one(staf
         with pytest.raises(BadInputError, match=r"no one called 'Kim'.*Alex, Sam"):
             headless.redeem(card_token(key, card), "1.00", cashier="Kim")
         assert session.store.pending_count() == 1  # nothing taken
+    finally:
+        session.close()
+
+
+# -- a role a newer server added ------------------------------------------------------------
+
+AUDITOR = "Sam's role at this till (auditor) is newer than this till knows: update the till."
+
+
+def pull_with_an_auditor(store, key, card_id: str) -> None:
+    """Pull, through the real client and sync engine, a page on which Sam's role is one this
+    till was built without, beside Alex (a manager) and a card."""
+    document = {**page(key).model_dump(mode="json"), "cursor": 7}
+    auditor = {**SAM.model_dump(mode="json"), "role": "auditor"}
+    document["staff"] = [auditor, ALEX.model_dump(mode="json")]
+    expires = (datetime.now(UTC) + timedelta(days=365)).isoformat()
+    document["cards"] = [
+        {
+            "id": card_id,
+            "currency": "GBP",
+            "balance_minor": 1500,
+            "status": "active",
+            "expires_at": expires,
+            "version": 1,
+        }
+    ]
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=document))
+    auth = DeviceAuth("dev", "secret")
+    with SyncClient(unused_url(), auth=auth, http=httpx.Client(transport=transport)) as client:
+        pull_changes(client, store, PushSummary())
+
+
+def test_a_staff_role_added_later_is_pulled_and_signs_no_one_in(store, key):
+    card = new_id()
+    pull_with_an_auditor(store, key, id_text(card))
+    # The rest of the page is kept: the card, the cursor, Alex.
+    cached = store.card(id_text(card))
+    assert cached is not None
+    assert cached.balance_minor == 1500
+    assert store.cursor() == 7
+    assert [(s.name, s.role) for s in store.staff()] == [
+        ("Alex", StaffRole.MANAGER),
+        ("Sam", NewerValue("auditor")),
+    ]
+    assert sign_in(store, "alex-id", "5930", NOW).manages
+    # Sam's own PIN does not sign Sam in, and is not counted as a wrong one.
+    with pytest.raises(SignInRefusedError) as refused:
+        sign_in(store, "sam-id", "4821", NOW)
+    assert str(refused.value) == AUDITOR
+    assert not refused.value.wrong_pin
+    assert store.sign_in_failures() == (0, None)
+
+
+def test_someone_signed_in_whose_role_becomes_newer_is_signed_out(staffed, key):
+    session = TerminalSession(staffed.path, clock=lambda: NOW)
+    try:
+        assert session.sign_in("sam-id", "4821").name == "Sam"
+        pull_with_an_auditor(session.store, key, id_text(new_id()))
+        assert session.recheck_signed_in() is None
+        assert session.signed_in is None
+    finally:
+        session.close()
+
+
+def test_the_headless_till_refuses_a_cashier_whose_role_is_newer(store, key):
+    card = new_id()
+    pull_with_an_auditor(store, key, id_text(card))
+    session = TerminalSession(store.path, timeout=0.5)
+    try:
+        headless = HeadlessTill(session)
+        with pytest.raises(BadInputError, match=r"\(auditor\) is newer.*leave out --cashier"):
+            headless.redeem(card_token(key, card), "1.00", cashier="Sam")
+        assert session.store.pending_count() == 0  # nothing taken
+        answer = headless.redeem(card_token(key, card), "1.00", cashier="Alex")
+        assert answer.document["cashier"] == "Alex"
     finally:
         session.close()

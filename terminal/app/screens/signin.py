@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...core.kinds import in_words
 from ...core.session import OwnerError
 from ...core.staff import Person, SignInRefusedError, waiting
 from ..base import tillpoint
@@ -96,7 +97,9 @@ class SignInScreen(Screen[None]):
         staff = sorted(
             tillpoint(self).session.store.staff(), key=lambda s: (s.name.casefold(), s.name, s.id)
         )
-        people.add_options([Option(Content(f"{s.name} · {s.role}"), id=s.id) for s in staff])
+        people.add_options(
+            [Option(Content(f"{s.name} · {in_words(s.role)}"), id=s.id) for s in staff]
+        )
         ids = [s.id for s in staff]
         if ids:
             people.highlighted = ids.index(picked) if picked in ids else 0
