@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..db import Base, UtcDateTime, utcnow
 from ..ids import ID_LENGTH, make_id
 from ..outbox import Delivery, Leased
+from .addresses import same_address
 
 __all__ = ["Gift", "GiftReceipt", "GiftState"]
 
@@ -64,6 +65,12 @@ class Gift(Leased, Base):
         Index("ix_gifts_due", "status", "next_attempt_at"),
         Index("ix_gifts_buyer_created", "buyer_id", "created_at"),
     )
+
+    @property
+    def for_its_buyer(self) -> bool:
+        """A card its buyer bought for their own address (`same_address`): its email is
+        the purchase's receipt, and no other receipt is sent."""
+        return same_address(self.recipient_email, self.buyer_email)
 
     @property
     def state(self) -> GiftState:

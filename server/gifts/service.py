@@ -133,14 +133,10 @@ def buy_gift(
     )
     session.add(gift)
     session.flush()
-    if buyer.user_id is None and not _same_address(order.recipient_email, buyer.email):
+    if buyer.user_id is None and not gift.for_its_buyer:
         session.add(GiftReceipt(id=gift.id, next_attempt_at=now, created_at=now))
         session.flush()
     return gift
-
-
-def _same_address(one: str, other: str) -> bool:
-    return one.strip().casefold() == other.strip().casefold()
 
 
 def claim_gift(session: Session, user: User, code: str, now: datetime) -> Gift:

@@ -42,6 +42,7 @@ from ..devices.models import Incident
 from ..directory.models import Branch, Business
 from ..events import Event, EventEntity, EventKind
 from ..folding import fold
+from ..gifts.addresses import same_address
 from ..gifts.models import Gift
 from ..outbox import read_new_events
 from ..preferences.models import FavouriteBusiness, Tastes
@@ -110,6 +111,7 @@ class _Gift:
     recipient_name: str
     deliver_at: datetime
     card_id: str
+    for_its_buyer: bool  # to the buyer's own address: the card's email is the receipt
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +175,8 @@ def _cards_of(session: Session, events: Sequence[Event]) -> dict[str, _Card]:
             Gift.recipient_id,
             Gift.recipient_name,
             Gift.deliver_at,
+            Gift.recipient_email,
+            Gift.buyer_email,
         )
         .join(LedgerAccount, LedgerAccount.id == GiftCard.account_id)
         .join(Business, Business.id == GiftCard.business_id)
@@ -181,11 +185,19 @@ def _cards_of(session: Session, events: Sequence[Event]) -> dict[str, _Card]:
     )
     cards: dict[str, _Card] = {}
     for card_id, owner_id, currency, balance, business, gift_id, *gift in found:
-        buyer_id, recipient_id, recipient_name, deliver_at = gift
+        buyer_id, recipient_id, recipient_name, deliver_at, recipient_email, buyer_email = gift
         given = (
             None
             if gift_id is None
-            else _Gift(gift_id, buyer_id, recipient_id, recipient_name, deliver_at, card_id)
+            else _Gift(
+                gift_id,
+                buyer_id,
+                recipient_id,
+                recipient_name,
+                deliver_at,
+                card_id,
+                same_address(recipient_email, buyer_email),
+            )
         )
         event = first[card_id]
         cards[card_id] = _Card(
@@ -248,8 +260,12 @@ def _card(
 ) -> list[Planned]:
     """What the card's transfers not yet told tell its holder; a claimed gift's claim."""
     gift = card.gift
-    # A purchase's receipt goes to whoever paid: a gift's buyer, not its card's holder.
+    # A purchase's receipt goes to whoever paid: a gift's buyer, not its card's holder. A
+    # card bought for one's own address has its receipt in its own email (`gift_mail`):
+    # one receipt, never two.
     buyer = gift.buyer_id if gift is not None else card.owner_id
+    if gift is not None and gift.for_its_buyer:
+        buyer = None
     if card.owner_id is None and buyer is None:
         return []
     event = card.event

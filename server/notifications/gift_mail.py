@@ -58,7 +58,6 @@ class GiftMailer(LeasedMailer[Gift]):
         sender = gift.from_name or gift.buyer_email or "Someone"  # erased: see erasure
         # The card's QR code, for the till: a gift card spends as it is, claimed or not.
         qr = InlineImage(f"card-{gift.id}@tillpoint", qr_png(card.token), "card.png")
-        own = gift.recipient_email.casefold() == gift.buyer_email.casefold()
         message = templates.gift_received(
             business.name,
             amount,
@@ -68,7 +67,7 @@ class GiftMailer(LeasedMailer[Gift]):
             # Claimed already (bought for oneself while signed in to the shop): no claiming.
             cards_link(self.settings) if gift.claimed_at else claim_link(self.settings, gift.code),
             (qr.cid, card.token),
-            own=own,
+            own=gift.for_its_buyer,
             greet=gift.recipient_name,
             in_account=gift.claimed_at is not None,
             receipt=(Money.of(gift.amount_minor, gift.currency), gift.id),

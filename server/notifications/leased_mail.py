@@ -1,17 +1,19 @@
 """Emails that are outbox rows of their own (a gift's email, a gift's receipt): each round
 claims the rows due (leased as notifications are: `server.outbox.claims`), emails each once,
 and marks it sent, or retries it with the notifications' backoff when the mail server
-refuses. No transaction stays open while the mail server answers. As with notifications, a
-process dying between the mail server's acceptance and the mark may send one twice; both
-carry the row's own Message-ID. A kind of email says what its row is (`table`), what to
-forget once it is done (`forgotten`), and what its email says (`email_of`)."""
+refuses — or when its email cannot be made or sent for a fault of ours (logged with its
+traceback): that row is given up on after its last try like any other, and the rest of the
+batch goes on. No transaction stays open while the mail server answers. As with
+notifications, a process dying between the mail server's acceptance and the mark may send
+one twice; both carry the row's own Message-ID. A kind of email says what its row is
+(`table`), what to forget once it is done (`forgotten`), and what its email says
+(`email_of`)."""
 
 from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import ClassVar, Generic, TypeVar
 
@@ -28,13 +30,6 @@ __all__ = ["LeasedMailer"]
 log = logging.getLogger("tillpoint.notifications")
 
 Row = TypeVar("Row", bound=Leased)
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    row_id: str
-    attempts: int
-    email: OutgoingEmail
 
 
 class LeasedMailer(ABC, Generic[Row]):
@@ -69,36 +64,40 @@ class LeasedMailer(ABC, Generic[Row]):
         return DeliveryRound.of(self._deliver(worker, i) for i in ids)
 
     def _deliver(self, worker: str, row_id: str) -> Delivery | None:
-        with self.sessions() as session:
-            row: Row | None = session.get(self.table, row_id)  # type: ignore[assignment]
-            if row is None or not still_held(row, worker, self.clock()):
-                return None  # the lease ran out before its turn: another worker has it
-            job = _Job(row_id, row.attempts, self.email_of(session, row))
+        attempts = 0
         try:
+            with self.sessions() as session:
+                row: Row | None = session.get(self.table, row_id)  # type: ignore[assignment]
+                if row is None or not still_held(row, worker, self.clock()):
+                    return None  # the lease ran out before its turn: another worker has it
+                attempts = row.attempts
+                email = self.email_of(session, row)
             if self.email is None:
                 raise DeliveryError("no mail server is set (TILLPOINT_SMTP_HOST)")
-            self.email.send(job.email)
+            self.email.send(email)
         except DeliveryError as exc:
-            return self._failed(worker, job, str(exc))
+            return self._failed(worker, row_id, attempts, str(exc))
+        except Exception as exc:
+            # A fault of ours with this one row (its email could not be made, say): it is
+            # released and counts toward its giving up like any failed try, and the rest of
+            # the batch, the other mailers and the round's metrics go on.
+            log.exception("%s %s could not be emailed", self.what, row_id)
+            return self._failed(worker, row_id, attempts, f"{type(exc).__name__}: {exc}")
         with self.sessions() as session:
             done = {"status": Delivery.SENT, "sent_at": self.clock(), **self.forgotten}
-            marked = release(session, self.table, job.row_id, worker, done)
+            marked = release(session, self.table, row_id, worker, done)
             session.commit()
         if not marked:
-            log.warning(
-                "%s %s was emailed but its claim had been taken over", self.what, job.row_id
-            )
+            log.warning("%s %s was emailed but its claim had been taken over", self.what, row_id)
         return Delivery.SENT
 
-    def _failed(self, worker: str, job: _Job, error: str) -> Delivery:
+    def _failed(self, worker: str, row_id: str, attempts: int, error: str) -> Delivery:
         values, outcome = after_failure(
-            self.settings, job.attempts, error, self.clock(), dict(self.forgotten)
+            self.settings, attempts, error, self.clock(), dict(self.forgotten)
         )
         if outcome is Delivery.FAILED:
-            log.warning(
-                "%s %s failed after %s tries: %s", self.what, job.row_id, job.attempts, error
-            )
+            log.warning("%s %s failed after %s tries: %s", self.what, row_id, attempts, error)
         with self.sessions() as session:
-            release(session, self.table, job.row_id, worker, values)
+            release(session, self.table, row_id, worker, values)
             session.commit()
         return outcome

@@ -442,9 +442,9 @@ def bought(request: Request, session: SessionDep, business_id: str, gift_id: str
         "business": business,
         "gift": gift,
         "amount": Money.of(gift.amount_minor, gift.currency),
-        "for_me": gift.recipient_email == gift.buyer_email,
+        "for_me": gift.for_its_buyer,
         # Signed in, for oneself: claimed into the account as it was bought.
-        "in_account": gift.recipient_email == gift.buyer_email and gift.recipient_id is not None,
+        "in_account": gift.for_its_buyer and gift.recipient_id is not None,
         "later": gift.deliver_at > gift.created_at + timedelta(minutes=1),
         "receipt": service.receipt_of(session, gift),
     }

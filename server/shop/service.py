@@ -29,9 +29,11 @@ from ..errors import (
     PaymentCardDailyLimit,
     PaymentDeclined,
 )
+from ..gifts.addresses import same_address
 from ..gifts.models import Gift, GiftReceipt
 from ..gifts.schemas import GiftPurchase
 from ..gifts.service import LATEST_DELIVERY, Buyer, GiftOrder
+from ..outbox import Delivery
 from ..wallet import cards
 from ..wallet.models import GiftCard
 from ..web.forms import field_problem, lines
@@ -323,14 +325,18 @@ class ReceiptBy(enum.StrEnum):
     """Where a purchase's receipt goes (none: a card for oneself, whose email is it)."""
 
     EMAIL = "email"  # bought without an account, for someone else: to the email given
+    # That receipt, given up on after every try (the address refused, or mistyped): the
+    # confirmation page is the receipt.
+    NOT_EMAILED = "not-emailed"
     ACCOUNT = "account"  # bought by an account: its `card_bought` notification
 
 
 def receipt_of(session: Session, gift: Gift) -> ReceiptBy | None:
     """Where the purchase's receipt goes, if anywhere."""
-    if session.get(GiftReceipt, gift.id) is not None:
-        return ReceiptBy.EMAIL
-    if gift.buyer_id is not None and gift.recipient_email != gift.buyer_email:
+    receipt = session.get(GiftReceipt, gift.id)
+    if receipt is not None:
+        return ReceiptBy.NOT_EMAILED if receipt.status is Delivery.FAILED else ReceiptBy.EMAIL
+    if gift.buyer_id is not None and not gift.for_its_buyer:
         return ReceiptBy.ACCOUNT
     return None
 
@@ -341,7 +347,7 @@ def keeps_it(customer: User | None, form: ShopForm) -> bool:
     return (
         customer is not None
         and form.for_whom != "someone"
-        and form.email.strip().casefold() == customer.email.casefold()
+        and same_address(form.email, customer.email)
     )
 
 

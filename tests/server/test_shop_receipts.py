@@ -11,8 +11,10 @@ from email.message import EmailMessage as Message
 import pytest
 from sqlalchemy import func, select
 
+from server.gifts.addresses import same_address
 from server.gifts.models import Gift, GiftReceipt
 from server.notifications import NotificationWorker, SmtpSender
+from server.outbox import Delivery
 from server.wallet.models import GiftCard
 from tests.server.api import open_shop, sign_up
 from tests.server.mailbox import Sink, mailing_client, notification_worker  # noqa: F401 - fixtures
@@ -161,3 +163,77 @@ def test_a_signed_in_buyers_receipt_is_their_accounts_and_comes_once(
     assert code[0] not in text
     assert token not in text
     assert receipts(sessions) == 0
+
+
+def test_a_signed_in_card_for_oneself_to_another_address_is_one_email_and_its_receipt(
+    client, cafe, worker, sink: Sink, sessions
+):
+    """Signed in, "for me" with another of their addresses: the card goes there, to claim,
+    and that email is the receipt — no second one to the account, and no gift to cancel."""
+    pat = sign_up(client)
+    assert sign_in(client, pat.email).status_code == 303
+    bought = buy(client, cafe, email="pat.work@example.com", amount="4")
+    assert bought.status_code == 303
+    thanks = client.get(bought.headers["location"]).text
+    assert "It is on its way to your email" in thanks
+    assert "Your receipt" not in thanks
+    worker.run_once()
+    worker.run_once()
+    assert sink.to(pat.email) == []
+    (email,) = sink.to("pat.work@example.com")
+    gift, _token = the_gift(sessions)
+    text = text_of(email)
+    assert f"Paid: £4.00 (4.00 GBP). Gift reference: {gift.id}." in text
+    assert "cancel" not in text
+    assert receipts(sessions) == 0
+
+
+def test_a_gift_to_ones_own_address_in_other_letters_is_a_card_for_oneself(
+    client, cafe, worker, sink: Sink, sessions
+):
+    """Addresses are one person's whatever their letters' case: a gift from `Pat@…` to
+    `pat@…` is Pat's own card, on the confirmation page as in the emails."""
+    bought = buy(client, cafe, None, **as_gift(email="Pat@Example.com", recipient_email=PAT))
+    assert bought.status_code == 303
+    thanks = client.get(bought.headers["location"]).text
+    assert "It is on its way to your email" in thanks
+    assert "on its way to Sam" not in thanks
+    assert "Your receipt" not in thanks
+    worker.run_once()
+    (email,) = sink.to(PAT)
+    assert email["Subject"] == "Your Corner Café gift card"
+    assert "Paid: £25.00 (25.00 GBP)" in text_of(email)
+    assert receipts(sessions) == 0
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("ann@example.com", "ann@example.com", True),
+        ("Ann@Example.com", "ann@example.com", True),
+        (" ann@example.com ", "ANN@EXAMPLE.COM", True),
+        ("ann@example.com", "anne@example.com", False),
+        ("", "", False),  # an erased buyer's address is no one's
+    ],
+)
+def test_the_buyers_own_address_is_one_rule(one: str, other: str, same: bool):
+    assert same_address(one, other) is same
+
+
+def test_a_receipt_given_up_on_is_not_said_to_be_on_its_way(
+    client, cafe, sessions, notify_settings, push
+):
+    bought = buy(client, cafe, None, **as_gift())
+    assert bought.status_code == 303
+    down = notify_settings.model_copy(update={"smtp_port": 1, "notifications_max_attempts": 1})
+    failing = NotificationWorker(sessions, down, email=SmtpSender(down), push=push)
+    assert failing.run_once().receipts.failed == 1
+    with sessions() as session:
+        assert session.scalars(select(GiftReceipt)).one().status is Delivery.FAILED
+    gift, _token = the_gift(sessions)
+    thanks = client.get(bought.headers["location"]).text
+    assert "Your receipt is on its way" not in thanks
+    assert "We could not email your receipt to the address you gave" in thanks
+    assert "keep this page as your receipt" in thanks
+    assert f"<code>{gift.id}</code>" in thanks
+    assert "write to Tillpoint's support and give the reference" in thanks
