@@ -13,6 +13,7 @@ name that check with `checked_first_in` for the requests that are not valid
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol, TypeVar
@@ -33,8 +34,8 @@ from .billing.models import Subscription
 from .db import SessionDep, in_transaction
 from .deals.models import Deal
 from .directory.models import Business, StaffMember
-from .errors import NotAManager
-from .problems import MEDIA_TYPE, Problem, checked_first
+from .errors import DomainError, NotAManager
+from .problems import MEDIA_TYPE, Endpoint, Problem, checked_first
 from .ratelimit import RateLimiter
 from .wallet.idempotency import NOT_READ, Outcome, Prior
 from .wallet.models import GiftCard, IdempotencyRecord, LedgerAccount
@@ -72,6 +73,8 @@ __all__ = [
     "user_of",
     "with_card",
 ]
+
+log = logging.getLogger("tillpoint.http")
 
 _bearer = HTTPBearer(auto_error=False, description="an access token from /api/v1/auth/login")
 
@@ -515,40 +518,50 @@ async def _in_lane(
     return await anyio.to_thread.run_sync(task, limiter=lane)
 
 
-def _claims_in(request: Request) -> AccessClaims:
-    """The access token's claims, read from the header as `bearer` reads them."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    sent = scheme.lower() == "bearer" and bool(token)
-    credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if sent else None
-    return _read_claims(request, credentials)
+CallerCheck = Callable[[Session, Request, HTTPAuthorizationCredentials | None], object]
+"""What a lane's route checks of its caller in its work, given a session, the request, and
+the bearer credentials its `Authorization` header carries as `bearer` reads them (FastAPI's
+`HTTPBearer`; None when it carries none)."""
 
 
-Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
-
-
-def checked_first_in(check: Callable[[Session, Request], object]) -> Callable[[Endpoint], Endpoint]:
+def checked_first_in(check: CallerCheck) -> Callable[[Endpoint], Endpoint]:
     """`problems.checked_first` for a route that checks its caller in its work with
-    `check(session, request)`: a request that is not valid runs that check first, with a
-    session of its own, in a worker thread. Valid requests pay nothing for it."""
+    `check`: a request that is not valid runs that check first, in a worker thread with a
+    session of its own (once more if the connection to the database was lost, as the
+    route's work would be). Valid requests pay nothing for it. A check that cannot run
+    (the database or the shared state unreachable) leaves the request its own answer, 422:
+    what is wrong with the request is still worth saying."""
 
     async def run(request: Request) -> None:
-        def in_a_session() -> None:
-            with request.app.state.sessions() as session:
-                check(session, request)
+        credentials = await _bearer(request)
 
-        await anyio.to_thread.run_sync(in_a_session)
+        def in_a_session(session: Session) -> object:
+            return check(session, request, credentials)
+
+        task = functools.partial(in_transaction, request.app.state.sessions, in_a_session)
+        try:
+            await anyio.to_thread.run_sync(task)
+        except (Problem, DomainError):
+            raise
+        except Exception:
+            log.warning("the caller of an invalid request could not be checked", exc_info=True)
 
     return checked_first(run)
 
 
-def at_the_till(session: Session, request: Request) -> None:
+def at_the_till(
+    session: Session, request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> None:
     """What `till_for` checks of the caller at the till of the path's business."""
-    till_for(session, request, _claims_in(request), request.path_params["business_id"], None)
+    claims = _read_claims(request, credentials)
+    till_for(session, request, claims, request.path_params["business_id"], None)
 
 
-def a_customer(session: Session, request: Request) -> None:
+def a_customer(
+    session: Session, request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> None:
     """What a customer's purchase checks of the caller (`buyer_for`, then the role)."""
-    require_role(user_of(session, request, _claims_in(request)), Role.CUSTOMER)
+    require_role(user_of(session, request, _read_claims(request, credentials)), Role.CUSTOMER)
 
 
 class _OfABusiness(Protocol):

@@ -26,6 +26,7 @@ from .errors import PROBLEM_BASE, DomainError
 __all__ = [
     "PROBLEM_BASE",
     "AccessCheck",
+    "Endpoint",
     "Problem",
     "checked_first",
     "install_problem_handlers",
@@ -143,6 +144,7 @@ AccessCheck = Callable[[Request], Awaitable[None]]
 answer instead."""
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+"""A route's endpoint: what a decorator put under the route's own takes and gives back."""
 
 # Each route's endpoint (the function `request.scope["endpoint"]` names) and its check.
 _CHECKED_FIRST: dict[Callable[..., Any], AccessCheck] = {}

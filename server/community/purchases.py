@@ -103,8 +103,7 @@ def _screened(
 def buy_card(
     session: Session,
     keyring: Keyring,
-    club: Club,
-    organiser_id: str,
+    organiser: service.InClub,
     address: str | None,
     business_id: str,
     amount_minor: int,
@@ -112,14 +111,14 @@ def buy_card(
     limits: MoneyLimits,
 ) -> ClubHolding:
     """A gift card of the business holding `amount_minor` of its currency, paid from the
-    fund, for the club; the organiser's purchase screened by the fraud rules (`address`:
-    where they asked from)."""
+    fund, for the club; the organiser's purchase (`organiser`: as `service.require_manager`
+    found them) screened by the fraud rules (`address`: where they asked from)."""
+    club, organiser_id = organiser.club, organiser.me.user_id
     business = session.get(Business, business_id)
     if business is None:
         raise BusinessNotFound(f"There is no business {business_id!r}.")
     amount = Money.of(amount_minor, business.currency)
     _screened(session, business.id, organiser_id, address, amount)
-    service.require_manager(session, club, organiser_id)
     require_selling(session, business.id)
     _same_currency(club, business.currency, business.name)
     cards.prepare_purchase(session, business, amount, None, today, limits)
@@ -142,21 +141,17 @@ def buy_card(
 
 
 def buy_voucher(
-    session: Session,
-    keyring: Keyring,
-    club: Club,
-    organiser_id: str,
-    address: str | None,
-    deal_id: str,
+    session: Session, keyring: Keyring, organiser: service.InClub, address: str | None, deal_id: str
 ) -> ClubHolding:
     """A voucher of the deal, paid from the fund, for the club; the organiser's purchase
-    screened by the fraud rules (`address`: where they asked from)."""
+    (`organiser`: as `service.require_manager` found them) screened by the fraud rules
+    (`address`: where they asked from)."""
+    club, organiser_id = organiser.club, organiser.me.user_id
     deal = session.get(Deal, deal_id)
     if deal is None:
         raise DealNotFound(f"There is no deal {deal_id!r}.")
     price = Money.of(deal.deal_price_minor, deal.currency)
     _screened(session, deal.business_id, organiser_id, address, price)
-    service.require_manager(session, club, organiser_id)
     require_selling(session, deal.business_id)
     business = session.get_one(Business, deal.business_id)
     _same_currency(club, deal.currency, f"{possessive(business.name)} deal")
@@ -224,11 +219,12 @@ def holdings(session: Session, club: Club, asked: PageRequest) -> tuple[list[Clu
 
 
 def hand_over(
-    session: Session, club: Club, organiser_id: str, holding_id: str, member_id: str
+    session: Session, organiser: service.InClub, holding_id: str, member_id: str
 ) -> ClubHolding:
     """Put a held gift card or voucher into an active member's account: theirs from now
-    on (their wallet shows it and its code). Once."""
-    service.require_manager(session, club, organiser_id)
+    on (their wallet shows it and its code). Once. `organiser`: as `service.require_manager`
+    found them."""
+    club, organiser_id = organiser.club, organiser.me.user_id
     held = holding(session, club, holding_id)
     member = service.membership(session, club.id, member_id)
     if member is None or member.status is not Membership.ACTIVE:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -94,29 +95,25 @@ def _count(session: SessionDep, club: Club) -> int:
     return service.member_count(session, club.id)
 
 
-def _club_for_members(club_id: str, user: CurrentUser, session: SessionDep) -> Club:
-    club = service.club(session, club_id)
-    service.require_member(session, club, user.id)
-    return club
+def _caller_as(
+    check: Callable[[Session, Club, str], service.InClub],
+) -> Callable[[str, User, Session], service.InClub]:
+    """A dependency: the path's club and the caller's membership of it, as `check` finds
+    them (one of `service.require_*`)."""
+
+    def in_club(club_id: str, user: CurrentUser, session: SessionDep) -> service.InClub:
+        return check(session, service.club(session, club_id), user.id)
+
+    return in_club
 
 
-def _club_for_organisers(club_id: str, user: CurrentUser, session: SessionDep) -> Club:
-    club = service.club(session, club_id)
-    service.require_manager(session, club, user.id)
-    return club
-
-
-def _club_for_its_founder(club_id: str, user: CurrentUser, session: SessionDep) -> Club:
-    club = service.club(session, club_id)
-    service.require_founder(session, club, user.id)
-    return club
-
-
-# Who may act on a club, checked before the request is read (`server.deps`): 404 for no such
-# club, then 403 `not-a-member` or `not-organiser`.
-MembersClub = Annotated[Club, Depends(_club_for_members)]
-OrganisedClub = Annotated[Club, Depends(_club_for_organisers)]
-FoundedClub = Annotated[Club, Depends(_club_for_its_founder)]
+# Who may act on a club, checked by a dependency (`server.deps`): FastAPI runs it once it
+# has read the body, before it validates the path, query and body. 404 for no such club,
+# then 403 `not-a-member` or `not-organiser`. The services take what it found, and do not
+# check again.
+AsMember = Annotated[service.InClub, Depends(_caller_as(service.require_member))]
+AsOrganiser = Annotated[service.InClub, Depends(_caller_as(service.require_manager))]
+AsFounder = Annotated[service.InClub, Depends(_caller_as(service.require_founder))]
 
 
 @router.post("/clubs", status_code=status.HTTP_201_CREATED, summary="Found a club")
@@ -188,8 +185,8 @@ def _managed(member: ClubMember) -> MemberManaged:
     summary="Requests to join, for the club's organisers",
     responses=PROBLEM_RESPONSES,
 )
-def list_requests(club: OrganisedClub, session: SessionDep, paging: Paging) -> MemberManagedPage:
-    return _managed_page(session, club, Membership.REQUESTED, paging)
+def list_requests(organiser: AsOrganiser, session: SessionDep, paging: Paging) -> MemberManagedPage:
+    return _managed_page(session, organiser.club, Membership.REQUESTED, paging)
 
 
 def _managed_page(
@@ -267,9 +264,9 @@ def remove(club_id: str, user_id: str, user: CurrentUser, session: SessionDep) -
     responses=PROBLEM_RESPONSES,
 )
 def put_role(
-    club: FoundedClub, user_id: str, body: RoleChange, user: CurrentUser, session: SessionDep
+    founder: AsFounder, user_id: str, body: RoleChange, session: SessionDep
 ) -> MemberManaged:
-    member = service.set_role(session, club, user.id, user_id, body.role)
+    member = service.set_role(session, founder, user_id, body.role)
     session.commit()
     return _managed(member)
 
@@ -369,7 +366,8 @@ async def donate(
     summary="The club's fund and its donations (members)",
     responses=PROBLEM_RESPONSES,
 )
-def funds(club: MembersClub, session: SessionDep, paging: Paging) -> ClubFunds:
+def funds(member: AsMember, session: SessionDep, paging: Paging) -> ClubFunds:
+    club = member.club
     given, total = donations.donations(session, paging, club_id=club.id)
     return ClubFunds.of(
         [_donation(session, d) for d in given],
@@ -492,12 +490,12 @@ def _movement(session: SessionDep, line: ClubMovement) -> MovementPublic:
     responses=PROBLEM_RESPONSES,
 )
 def club_history(
-    club: MembersClub,
+    member: AsMember,
     session: SessionDep,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> ClubHistory:
-    lines, total = history.page(session, club, offset, limit)
+    lines, total = history.page(session, member.club, offset, limit)
     return ClubHistory.of([_movement(session, line) for line in lines], total, offset, limit)
 
 
@@ -524,7 +522,7 @@ def _holding(session: SessionDep, held: ClubHolding) -> HoldingPublic:
     summary="Buy a gift card with the club's fund; the club holds it (organisers)",
 )
 def buy_club_card(
-    club: OrganisedClub,
+    organiser: AsOrganiser,
     body: ClubCardPurchase,
     request: Request,
     user: CurrentUser,
@@ -536,8 +534,7 @@ def buy_club_card(
         held = purchases.buy_card(
             session,
             request.app.state.keyring,
-            club,
-            user.id,
+            organiser,
             client_of(request).address,
             body.business_id,
             body.amount_minor,
@@ -558,7 +555,7 @@ def buy_club_card(
     summary="Buy a deal's voucher with the club's fund; the club holds it (organisers)",
 )
 def buy_club_voucher(
-    club: OrganisedClub,
+    organiser: AsOrganiser,
     body: ClubVoucherPurchase,
     request: Request,
     user: CurrentUser,
@@ -569,7 +566,7 @@ def buy_club_voucher(
     def operation() -> Outcome:
         address = client_of(request).address
         keyring = request.app.state.keyring
-        held = purchases.buy_voucher(session, keyring, club, user.id, address, body.deal_id)
+        held = purchases.buy_voucher(session, keyring, organiser, address, body.deal_id)
         return 201, _holding(session, held).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
@@ -581,8 +578,8 @@ def buy_club_voucher(
     summary="The gift cards and vouchers the club bought, held or handed over (members)",
     responses=PROBLEM_RESPONSES,
 )
-def club_holdings(club: MembersClub, session: SessionDep, paging: Paging) -> HoldingPage:
-    held, total = purchases.holdings(session, club, paging)
+def club_holdings(member: AsMember, session: SessionDep, paging: Paging) -> HoldingPage:
+    held, total = purchases.holdings(session, member.club, paging)
     items = [_holding(session, h) for h in held]
     return HoldingPage.of(items, total, paging.offset, paging.limit)
 
@@ -594,7 +591,7 @@ def club_holdings(club: MembersClub, session: SessionDep, paging: Paging) -> Hol
     summary="Hand a held gift card or voucher to a member, into their account (organisers)",
 )
 def hand_over(
-    club: OrganisedClub,
+    organiser: AsOrganiser,
     holding_id: str,
     body: HandOver,
     request: Request,
@@ -604,8 +601,8 @@ def hand_over(
 ) -> Response:
 
     def operation() -> Outcome:
-        held = purchases.hand_over(session, club, user.id, holding_id, body.member_id)
-        receipts.handed_out(session, request.app.state.outbox, club, held)
+        held = purchases.hand_over(session, organiser, holding_id, body.member_id)
+        receipts.handed_out(session, request.app.state.outbox, organiser.club, held)
         return 200, _holding(session, held).model_dump(mode="json")
 
     request_body = {"path": request.url.path, **body.model_dump()}
@@ -617,5 +614,5 @@ def hand_over(
     summary="The club's active members with the ids organisers act on (organisers)",
     responses=PROBLEM_RESPONSES,
 )
-def roster(club: OrganisedClub, session: SessionDep, paging: Paging) -> MemberManagedPage:
-    return _managed_page(session, club, Membership.ACTIVE, paging)
+def roster(organiser: AsOrganiser, session: SessionDep, paging: Paging) -> MemberManagedPage:
+    return _managed_page(session, organiser.club, Membership.ACTIVE, paging)

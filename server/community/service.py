@@ -45,6 +45,7 @@ from .models import (
 
 __all__ = [
     "INVITATION_LIFETIME",
+    "InClub",
     "Listed",
     "approve",
     "club",
@@ -83,11 +84,23 @@ def membership(session: Session, club_id: str, user_id: str) -> ClubMember | Non
     return session.get(ClubMember, (club_id, user_id))
 
 
-def require_manager(session: Session, club: Club, user_id: str) -> ClubMember:
+@dataclass(frozen=True)
+class InClub:
+    """A club and the caller's membership of it (`me`), as a `require_*` check found it:
+    what a service acting for an organiser or the founder takes, so that it need not
+    check again."""
+
+    club: Club
+    me: ClubMember
+
+
+def require_manager(session: Session, club: Club, user_id: str) -> InClub:
     me = membership(session, club.id, user_id)
     if me is None or me.status is not Membership.ACTIVE or me.role not in MANAGERS:
-        raise NotOrganiser(f"Only the organisers of {club.name} may do this.")
-    return me
+        raise NotOrganiser(
+            f"Only the organisers of {club.name} may do this: ask one of them to do it."
+        )
+    return InClub(club, me)
 
 
 def _currency(code: str) -> str:
@@ -97,18 +110,21 @@ def _currency(code: str) -> str:
         raise UnknownCurrency(str(exc)) from None
 
 
-def require_founder(session: Session, club: Club, user_id: str) -> ClubMember:
+def require_founder(session: Session, club: Club, user_id: str) -> InClub:
     me = membership(session, club.id, user_id)
     if me is None or me.role is not ClubRole.FOUNDER:
-        raise NotOrganiser("Only the club's founder changes roles.")
-    return me
+        raise NotOrganiser(
+            f"Only the founder of {club.name} names organisers and members: ask the founder "
+            "to make this change."
+        )
+    return InClub(club, me)
 
 
-def require_member(session: Session, club: Club, user_id: str) -> ClubMember:
+def require_member(session: Session, club: Club, user_id: str) -> InClub:
     me = membership(session, club.id, user_id)
     if me is None or me.status is not Membership.ACTIVE:
         raise NotAMember(f"Only members of {club.name} see this: join the club first.")
-    return me
+    return InClub(club, me)
 
 
 def found_club(
@@ -352,14 +368,14 @@ def remove(session: Session, club: Club, organiser_id: str, user_id: str) -> Non
     organiser is removed by the founder only. A removed member stays on record as removed,
     so they cannot join again by themselves (an invitation code lets them back); a request
     turned down is gone, and may be made again."""
-    me = require_manager(session, club, organiser_id)
+    me = require_manager(session, club, organiser_id).me
     them = membership(session, club.id, user_id)
     if them is None or them.status is Membership.REMOVED:
         raise MemberNotFound("That person is not a member of this club.")
     if them.role is ClubRole.FOUNDER:
         raise ClubClosed("The founder cannot be removed; the founder may hand the club on.")
     if them.role is ClubRole.ORGANISER and me.role is not ClubRole.FOUNDER:
-        raise NotOrganiser("Only the founder removes an organiser.")
+        raise NotOrganiser("Only the founder removes an organiser: ask the founder to.")
     if them.status is Membership.REQUESTED:
         session.delete(them)
     else:
@@ -367,12 +383,10 @@ def remove(session: Session, club: Club, organiser_id: str, user_id: str) -> Non
     session.flush()
 
 
-def set_role(
-    session: Session, club: Club, founder_id: str, user_id: str, role: ClubRole
-) -> ClubMember:
-    """The founder names organisers and members; naming another founder hands the club on
-    (the old founder becomes an organiser)."""
-    me = require_founder(session, club, founder_id)
+def set_role(session: Session, founder: InClub, user_id: str, role: ClubRole) -> ClubMember:
+    """The founder (as `require_founder` found them) names organisers and members; naming
+    another founder hands the club on (the old founder becomes an organiser)."""
+    club, me = founder.club, founder.me
     them = membership(session, club.id, user_id)
     if them is None or them.status is not Membership.ACTIVE:
         raise MemberNotFound("That person is not a member of this club.")

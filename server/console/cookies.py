@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from ..accounts.jwt_tokens import CONSOLE_LIFETIME
-from ..web.cookies import Csrf, set_cookie
+from ..web.cookies import Csrf, delete_cookie, set_cookie
 
 __all__ = [
     "CSRF",
@@ -32,4 +32,4 @@ def start_session(request: Request, response: Response, token: str) -> None:
 
 
 def end_session(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path=PATH, httponly=True, samesite="strict")
+    delete_cookie(response, SESSION_COOKIE, path=PATH)

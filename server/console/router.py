@@ -28,7 +28,7 @@ from ..fraud.models import ReviewStatus
 from ..routing import include_flat
 from ..web import signin as web_signin
 from ..web.forms import RAW_MAX, sign_in_problem
-from ..web.pages import Pages, see_other, templates_in
+from ..web.pages import Pages, see_other, templates_in, to_sign_in
 from ..web.problem_pages import Explained, Surface, install_problem_pages
 from . import cookies, repository, service, signin
 from .dashboards import BUSY_DAYS, DAYS, dashboard
@@ -358,12 +358,7 @@ def install_console(app: FastAPI) -> None:
     """The console's pages at /console, its style sheet, its two redirections, and its
     pages for what the API's machinery refuses there (`server.web.problem_pages`)."""
 
-    async def to_sign_in(request: Request, _exc: Exception) -> Response:
-        response = see_other(f"{cookies.PATH}/sign-in")
-        cookies.end_session(response)
-        return response
-
-    app.add_exception_handler(SignInNeeded, to_sign_in)
+    app.add_exception_handler(SignInNeeded, to_sign_in(cookies.PATH, cookies.SESSION_COOKIE))
     PAGES.install(app)
     install_problem_pages(app, SURFACE, _problem_page)
     app.mount(f"{cookies.PATH}/static", StaticFiles(directory=_HERE / "static"), name="console")

@@ -211,14 +211,14 @@ def entry_page(contest_id: str, entry_id: str, user: CurrentUser, session: Sessi
     return EntryPage(**_standing(contest, placed).model_dump(), card_id=placed.card_id)
 
 
-def _organised_contest(contest_id: str, user: CurrentUser, session: SessionDep) -> Contest:
-    contest = service.contest(session, contest_id)
-    service.require_organiser(session, contest, user)
-    return contest
+def _organiser(contest_id: str, user: CurrentUser, session: SessionDep) -> service.Organiser:
+    return service.require_organiser(session, service.contest(session, contest_id), user)
 
 
-# The contest, for its organiser, checked before the request is read (`server.deps`).
-OrganisedContest = Annotated[Contest, Depends(_organised_contest)]
+# The contest and its organiser, checked by a dependency (`server.deps`): FastAPI runs it
+# once it has read the body, before it validates the path, query and body. The service
+# takes what it found, and does not check again.
+AsOrganiser = Annotated[service.Organiser, Depends(_organiser)]
 
 
 @router.post(
@@ -229,17 +229,17 @@ OrganisedContest = Annotated[Contest, Depends(_organised_contest)]
     responses=PROBLEM_RESPONSES,
 )
 def record_points(
-    contest: OrganisedContest,
+    organiser: AsOrganiser,
     body: PointsCreate,
     request: Request,
-    user: CurrentUser,
     session: SessionDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    user = organiser.user
 
     def operation() -> Outcome:
         recorded = service.record_points(
-            session, contest, user, body.entry_id, body.points, body.note, datetime.now(UTC)
+            session, organiser, body.entry_id, body.points, body.note, datetime.now(UTC)
         )
         answer = PointsRecorded(
             id=recorded.id,

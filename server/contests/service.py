@@ -43,6 +43,7 @@ from .scoring import Standing, standings
 
 __all__ = [
     "MAX_PLACES",
+    "Organiser",
     "Placed",
     "Rules",
     "contest",
@@ -211,14 +212,26 @@ def _participating(
     return [found[b] for b in business_ids]
 
 
-def require_organiser(session: Session, contest: Contest, user: User) -> None:
+@dataclass(frozen=True)
+class Organiser:
+    """A contest and its organiser, as `require_organiser` found them: what a service acting
+    for the organiser takes, so that it need not check again."""
+
+    contest: Contest
+    user: User
+
+
+def require_organiser(session: Session, contest: Contest, user: User) -> Organiser:
     """The contest's organiser: its business's owner or one of its managers, or an admin
     (the platform's contests are the admins')."""
     if user.role is Role.ADMIN:
-        return
+        return Organiser(contest, user)
     if contest.business_id is not None and _runs(session, contest.business_id, user):
-        return
-    raise NotContestOrganiser(f"Only the organiser of {contest.title!r} may do this.")
+        return Organiser(contest, user)
+    who = "an admin" if contest.business_id is None else "the owner or a manager of its business"
+    raise NotContestOrganiser(
+        f"Only the organiser of {contest.title!r} may do this: ask {who} to do it."
+    )
 
 
 def _runs(session: Session, business_id: str, user: User) -> bool:
@@ -310,17 +323,11 @@ def _entry(session: Session, contest: Contest, entry_id: str) -> ContestEntry:
 
 
 def record_points(
-    session: Session,
-    contest: Contest,
-    user: User,
-    entry_id: str,
-    points: int,
-    note: str,
-    now: datetime,
+    session: Session, organiser: Organiser, entry_id: str, points: int, note: str, now: datetime
 ) -> ContestPoints:
-    """Points for an entry (negative ones correct a mistake), by the organiser, until the
-    contest ends."""
-    require_organiser(session, contest, user)
+    """Points for an entry (negative ones correct a mistake), by the organiser (as
+    `require_organiser` found them), until the contest ends."""
+    contest, user = organiser.contest, organiser.user
     if contest.measure is not Measure.POINTS:
         raise NotByPoints(
             f"{contest.title!r} is measured by {contest.measure.value}, which the ledger "

@@ -227,8 +227,9 @@ def _till_business(device: Device, session: SessionDep, request: Request) -> Bus
     return business
 
 
-def _a_terminal(session: Session, request: Request) -> None:
-    """What `terminal_till` checks of the caller: a paired terminal, not revoked."""
+def _a_terminal(session: Session, request: Request, _bearer: object) -> None:
+    """What `terminal_till` checks of the caller: a paired terminal, not revoked (by its own
+    `Authorization` header, as `terminal_till` reads it, not as a user's bearer token)."""
     device_from_header(session, request.headers.get("authorization"))
 
 

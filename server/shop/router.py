@@ -50,7 +50,7 @@ from ..wallet.idempotency import Outcome, idempotent
 from ..web import signin as web_signin
 from ..web.cookies import Csrf, set_cookie
 from ..web.forms import RAW_MAX, sign_in_problem
-from ..web.pages import Pages, StaleForm, see_other, templates_in
+from ..web.pages import Pages, StaleForm, see_other, templates_in, to_sign_in
 from ..web.problem_pages import Surface, install_problem_pages, rendered_by
 from . import service, signin
 
@@ -461,13 +461,8 @@ def install_shop(app: FastAPI) -> None:
     """The shop's pages at /shop, its style sheet, the stale-form and sign-in answers, and
     its pages for what the API's machinery refuses there (`server.web.problem_pages`)."""
 
-    async def to_sign_in(request: Request, _exc: Exception) -> Response:
-        response = see_other(f"{PATH}/sign-in")
-        response.delete_cookie(SESSION_COOKIE, path=PATH, httponly=True, samesite="strict")
-        return response
-
     PAGES.install(app)
-    app.add_exception_handler(SignInNeeded, to_sign_in)
+    app.add_exception_handler(SignInNeeded, to_sign_in(PATH, SESSION_COOKIE))
     install_problem_pages(app, SURFACE, rendered_by(PAGES))
     app.mount(f"{PATH}/static", StaticFiles(directory=_HERE / "static"), name="shop")
     include_flat(app, router)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 
-__all__ = ["Csrf", "over_https", "set_cookie"]
+__all__ = ["Csrf", "delete_cookie", "over_https", "set_cookie"]
 
 
 def over_https(request: Request) -> bool:
@@ -36,6 +36,10 @@ def set_cookie(
         httponly=True,
         samesite="strict",
     )
+
+
+def delete_cookie(response: Response, name: str, *, path: str) -> None:
+    response.delete_cookie(name, path=path, httponly=True, samesite="strict")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@ the account pages): each part of the site is one `Pages`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,9 +13,9 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from .cookies import Csrf
+from .cookies import Csrf, delete_cookie
 
-__all__ = ["PAGE_HEADERS", "Pages", "StaleForm", "see_other", "templates_in"]
+__all__ = ["PAGE_HEADERS", "Pages", "StaleForm", "see_other", "templates_in", "to_sign_in"]
 
 # Pages are the server's own: no scripts, styles or frames from anywhere else, no caching.
 PAGE_HEADERS = {
@@ -42,6 +42,20 @@ def templates_in(directory: Path) -> Jinja2Templates:
 def see_other(url: str) -> RedirectResponse:
     """After a form: the page to show next (303, so a reload does not post again)."""
     return RedirectResponse(url, status_code=303, headers=PAGE_HEADERS)
+
+
+def to_sign_in(
+    path: str, session_cookie: str
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """An exception handler for a part of the site (under `path`) whose page needs its
+    sign-in: to its sign-in page, its session's cookie (`session_cookie`) deleted."""
+
+    async def handler(_request: Request, _exc: Exception) -> Response:
+        response = see_other(f"{path}/sign-in")
+        delete_cookie(response, session_cookie, path=path)
+        return response
+
+    return handler
 
 
 class StaleForm(Exception):

@@ -5,11 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+from server import deps
+from server.deps import user_of
 from server.wallet import cards
 from server.wallet.models import GiftCard, Transfer
 from sync.tokens import TrustList, Verifier
-from tests.server.api import buy_card, log_in, new_key, open_shop
+from tests.server.api import APPROVE, buy_card, log_in, new_key, open_shop
 
 
 @pytest.fixture
@@ -55,6 +58,56 @@ def test_mutations_need_an_idempotency_key(customer, shop):
     )
     assert response.status_code == 400
     assert response.json()["type"].endswith("/idempotency-key-missing")
+
+
+def buy_nonsense(actor, shop, headers):
+    """A purchase no one may make as sent (its amount is not a number)."""
+    return actor.client.post(
+        f"/api/v1/businesses/{shop.business_id}/gift-cards",
+        json={"amount_minor": "a lot", "payment": {"card_number": APPROVE}},
+        headers={**headers, "Idempotency-Key": new_key()},
+    )
+
+
+def kind_of(answer):
+    return answer.status_code, answer.json()["type"].rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    ("who", "answer"),
+    [("customer", (422, "invalid-request")), ("cashier", (403, "forbidden-role"))],
+)
+def test_an_invalid_purchase_reads_the_token_as_the_route_does(customer, shop, who, answer):
+    """Spaces after "Bearer" are not part of the token, for the check that runs before a
+    422 as for the route itself (FastAPI's reading)."""
+    actor = customer if who == "customer" else shop.cashier
+    token = actor.headers["Authorization"].removeprefix("Bearer ")
+    assert kind_of(buy_nonsense(actor, shop, {"Authorization": f"Bearer  {token}"})) == answer
+
+
+def test_an_invalid_purchase_whose_buyer_cannot_be_checked_is_told_what_to_fix(
+    client, customer, shop, monkeypatch
+):
+    def unreachable(claims):
+        raise ConnectionError("the shared state is not answering")
+
+    monkeypatch.setattr(client.app.state.deny_list, "refuses", unreachable)
+    assert kind_of(buy_nonsense(customer, shop, customer.headers)) == (422, "invalid-request")
+
+
+def test_an_invalid_purchase_checks_its_buyer_again_after_a_lost_connection(shop, monkeypatch):
+    lost: list[object] = []
+
+    def once_lost(session, request, claims):
+        if not lost:
+            lost.append(claims)
+            gone = Exception("server closed the connection unexpectedly")
+            raise OperationalError("SELECT users", {}, gone, connection_invalidated=True)
+        return user_of(session, request, claims)
+
+    monkeypatch.setattr(deps, "user_of", once_lost)
+    refused = buy_nonsense(shop.cashier, shop, shop.cashier.headers)
+    assert (kind_of(refused), len(lost)) == ((403, "forbidden-role"), 1)
 
 
 def test_redeem_part_of_a_card_by_scanning_it(shop, card, customer):
