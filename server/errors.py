@@ -19,6 +19,7 @@ __all__ = [
     "AdminNeedsOwnAccount",
     "AlreadyHibernating",
     "AmountAboveHold",
+    "AttemptWithdrawn",
     "BranchNotFound",
     "BusinessAlreadySuspended",
     "BusinessClosed",
@@ -351,6 +352,21 @@ class RedeemedOffline(Conflict):
 
     code = "redeemed-offline"
     title = "Already recorded offline"
+
+    def __init__(self, detail: str, *, event_id: str | None) -> None:
+        super().__init__(detail)
+        self.event_id = event_id
+
+    def extra(self) -> dict[str, Any]:
+        return {"event_id": self.event_id}
+
+
+class AttemptWithdrawn(Conflict):
+    """A terminal's online attempt arrived after the terminal withdrew it: its answer had
+    been lost, the till did not approve it offline, and the cashier took another payment."""
+
+    code = "attempt-withdrawn"
+    title = "Withdrawn by the terminal"
 
     def __init__(self, detail: str, *, event_id: str | None) -> None:
         super().__init__(detail)

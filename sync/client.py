@@ -94,7 +94,25 @@ class SyncClientError(Exception):
 
 
 class ServerUnreachableError(SyncClientError):
-    """No answer (network down, server down, or too slow): work offline and retry later."""
+    """No answer (network down, server down, or too slow): work offline and retry later.
+
+    `may_have_arrived` is False only when the request surely never reached the server (no
+    connection was made: refused, no route, a failed TLS handshake, a connect timeout); a
+    request sent and left unanswered (a read timeout, a dropped connection, a gateway's
+    error) may have been done there."""
+
+    def __init__(self, message: str, *, may_have_arrived: bool = True) -> None:
+        super().__init__(message)
+        self.may_have_arrived = may_have_arrived
+
+
+# Transport errors raised before a byte of the request left: the server cannot have it.
+_NEVER_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+)
 
 
 def _unreachable(base_url: str, exc: httpx.TransportError) -> str:
@@ -351,7 +369,9 @@ class SyncClient:
                 method, f"{self.base_url}{API_PREFIX}{path}", headers=headers, **kwargs
             )
         except httpx.TransportError as exc:
-            raise ServerUnreachableError(_unreachable(self.base_url, exc)) from None
+            raise ServerUnreachableError(
+                _unreachable(self.base_url, exc), may_have_arrived=not isinstance(exc, _NEVER_SENT)
+            ) from None
         said_at = _server_time(response)
         if said_at is None:
             self.server_time = None

@@ -33,8 +33,13 @@ exit codes:
      unknown reference, a usage error; nothing was asked of the server
   3  no decision came from the server (no answer, or a gateway's error) and the
      terminal could not decide it offline (a limit, a card it has not seen, a sync too
-     old, its clock): the reason says which; nothing was taken; ask again when the
-     server answers
+     old, its clock): the reason says which; take another payment method, or ask again
+     when the server answers (a new request)
+  After 1 or 3 offline, when the request may have reached the server before its
+  answer was lost (a timeout, a gateway's 502/503/504), the terminal cannot tell
+  whether the server took it: the reason says so, and the terminal gives it back
+  automatically when it next syncs (a voucher: the owner is told to honour it).
+  Only a server that surely never got the request (nothing answered) took nothing.
   5  no terminal database at --data, it is not paired, or the owner revoked it (the
      server said so, now or before): pair it again with a new code, into a new --data
      file; it redeems and voids nothing until then, offline either ({"error":

@@ -58,7 +58,9 @@ GET_ROUTES = ("/v1/health",)
 
 # An answer's HTTP status follows its exit code: a decline is an answer, not an error; no
 # decision (the server did not answer, and the till could not decide offline) is the status
-# of a gateway whose server did not answer, so that no POS takes it for a decline.
+# of a gateway whose server did not answer, so that no POS takes it for a decline. Neither
+# means "nothing was taken" when the server's answer was lost: the reason then says the
+# till withdrew the attempt, and the server gives back what it took at the next sync.
 STATUS = {
     APPROVED: HTTPStatus.OK,
     EXIT_DECLINED: HTTPStatus.OK,
@@ -275,7 +277,10 @@ def register_pos_api(commands: Commands[argparse.ArgumentParser]) -> None:
         description="Serve POST /v1/redeem {code, amount?, cashier?}, /v1/balance {code} and "
         "/v1/void {reference} on 127.0.0.1, each answering the JSON `tillpoint redeem|balance|void "
         "--json` print (HTTP 200 for approved and declined alike; 504 when no decision could "
-        "be made, as exit code 3: nothing was taken, ask again; 400 bad input; 401 without "
+        "be made, as exit code 3: take another payment method, or ask again later. A "
+        "decline after the server's answer was lost says in its reason that the till cannot "
+        "tell whether the server took it; if it did, the till gives it back automatically "
+        "when it next syncs. 400 bad input; 401 without "
         "the token; 503 not paired, revoked by the owner, or its database damaged). Requests need "
         "`Authorization: Bearer TOKEN`: the token "
         f"is {TOKEN_SETTING} when set, else the one kept in DATA.pos-api-token, made and "

@@ -91,6 +91,14 @@ class TillRedemption(Base):
 
     __table_args__ = (UniqueConstraint("device_id", "attempt_key"),)
 
+    @property
+    def withdrawn(self) -> bool:
+        """The terminal withdrew this attempt before the server had applied it: nothing was
+        redeemed (amount 0, no transfers). Kept as the withdrawal's own row, its event both
+        recording and closing it (`event_id` and `voided_by`), so that the attempt arriving
+        later cannot be applied: one row per (device, attempt key)."""
+        return self.event_id is not None and self.voided_by == self.event_id
+
 
 class Incident(Recorded, Base):
     """Something reconciliation found that a person must look at."""

@@ -178,6 +178,11 @@ def _went_through_online(batch: _Batch, event: TerminalEvent) -> EventResult | N
     done = batch.attempts.get(attempt) if attempt else None
     if done is None:
         return None
+    if done.withdrawn:
+        raise _Rejected(
+            f"this terminal withdrew that attempt (event {done.event_id}) and told the "
+            "cashier it was not taken: it is not recorded now"
+        )
     if done.event_id is None:
         return EventResult(
             event.id,
@@ -334,6 +339,115 @@ def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> E
     return EventResult(event.id, EventStatus.APPLIED)
 
 
+def _attempt_withdrawn(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
+    """The terminal takes back an online attempt whose answer it lost and which it then did
+    not approve offline (the cashier took another payment). Applied online, it is given
+    back whole, as a void of that redemption (a voucher: the owner is asked to honour it),
+    and the owner has an incident; never applied, the attempt is kept as withdrawn, so it is
+    refused should it arrive late. Each attempt is withdrawn once."""
+    device = batch.device
+    key = _attempt_key(event)
+    if key is None:
+        raise _Rejected("payload.attempt_key must be the attempt's Idempotency-Key")
+    card_given, voucher_given = "card_id" in event.payload, "voucher_id" in event.payload
+    if card_given == voucher_given:
+        raise _Rejected("payload must name one of card_id and voucher_id")
+    subject: GiftCard | Voucher | None
+    if card_given:
+        item, subject = (
+            RedeemedItem.GIFT_CARD,
+            session.get(GiftCard, _text(event.payload, "card_id")),
+        )
+    else:
+        item, subject = (
+            RedeemedItem.VOUCHER,
+            session.get(Voucher, _text(event.payload, "voucher_id")),
+        )
+    if subject is None or subject.business_id != device.business_id:
+        raise _Rejected(
+            f"no {'gift card' if card_given else 'voucher'} of this business has that id"
+        )
+    _int(event.payload, "amount_minor")  # checked; what is given back is what was taken
+    sale = batch.attempts.get(key) or redemptions.find(session, device.id, key)
+    if sale is None:  # it never came, or not yet: it is refused from now on
+        batch.attempts[key] = kept = redemptions.Noted(
+            device.id,
+            key,
+            item,
+            subject.id,
+            0,  # nothing was taken
+            None,
+            event.id,
+            _occurred(event),
+            voided_by=event.id,
+            cashier_id=_cashier(event),
+        )
+        batch.kept.append(kept)
+        return EventResult(
+            event.id, EventStatus.APPLIED, "the attempt had not been applied: nothing to give back"
+        )
+    if sale.withdrawn or sale.voided_by is not None:
+        return EventResult(
+            event.id, EventStatus.DUPLICATE, f"already given back (event {sale.voided_by})"
+        )
+    if sale.event_id is not None:
+        raise _Rejected(
+            f"this terminal approved that attempt offline (event {sale.event_id}): a void "
+            "takes it back"
+        )
+    if sale.item != item or sale.subject_id != subject.id:
+        raise _Rejected("that attempt was for another card or voucher")
+    sale.voided_by = event.id  # given back, or handed to the owner: once
+    if isinstance(subject, Voucher):
+        face = Money.of(subject.face_minor, subject.currency)
+        detail = (
+            f"Voucher {subject.id} ({face.format()}) was used online at terminal {device.name}, "
+            "but its answer was lost and the till told the cashier it was not accepted: the "
+            "customer may not have had what it buys. Honour it if they come back."
+        )
+        amount_minor, currency = subject.face_minor, subject.currency
+    else:
+        card = subject
+        left = sale.amount_minor - (
+            cards.given_back(session, sale.operation_id) if sale.operation_id else 0
+        )
+        taken = Money.of(sale.amount_minor, card.currency)
+        if left > 0:
+            cards.void_redemption(
+                session,
+                card,
+                Money.of(left, card.currency),
+                f"withdrawn by terminal {device.name}, event {event.id}",
+                sale.operation_id,
+                origin_of(device, sale.cashier_id),
+            )
+        back = Money.of(max(left, 0), card.currency)
+        if left >= sale.amount_minor:
+            given = f"{back.format()} went back onto the card."
+        elif left > 0:
+            given = f"{back.format()} went back onto the card; the rest had been refunded."
+        else:
+            given = "It had all been refunded already, so nothing more went back."
+        detail = (
+            f"Terminal {device.name} could not tell whether {taken.format()} had been taken "
+            f"from card {card.id} (the server's answer was lost) and told the cashier to take "
+            f"another payment. The server had taken it: {given}"
+        )
+        amount_minor, currency = max(left, 0), card.currency
+    session.add(
+        Incident(
+            business_id=device.business_id,
+            kind=IncidentKind.ATTEMPT_WITHDRAWN,
+            subject_id=subject.id,
+            event_id=event.id,
+            amount_minor=amount_minor,
+            currency=currency,
+            detail=detail,
+        )
+    )
+    return EventResult(event.id, EventStatus.APPLIED_WITH_INCIDENT, detail)
+
+
 def _editing_allowed(session: Session, business_id: str) -> None:
     allowed = standing(session, business_id)
     if not allowed.editing:
@@ -485,6 +599,7 @@ _HANDLERS: dict[str, Callable[[Session, _Batch, TerminalEvent], EventResult]] = 
     EventType.DEAL_EDIT: _deal_edit,
     EventType.REDEMPTION_VOID: _redemption_void,
     EventType.BRANCH_EDIT: branch_edits.apply_branch_edit,
+    EventType.ATTEMPT_WITHDRAWN: _attempt_withdrawn,
 }
 # Handlers that validate everything before they change anything, and post through the
 # batch's postings: they need no savepoint of their own (one per event was the push's

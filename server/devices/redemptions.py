@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db import insert_rows
-from ..errors import RedeemedOffline
+from ..errors import AttemptWithdrawn, RedeemedOffline
 from .models import RedeemedItem, TillRedemption
 
 __all__ = [
@@ -42,6 +42,13 @@ def refuse_if_recorded_offline(session: Session, device_id: str, attempt_key: st
 def refuse_if_recorded(recorded: TillRedemption | None) -> None:
     """`refuse_if_recorded_offline`, given what the terminal recorded under the attempt key
     (read with a request's other reads)."""
+    if recorded is not None and recorded.withdrawn:
+        raise AttemptWithdrawn(
+            f"The terminal withdrew this attempt (event {recorded.event_id}): its answer "
+            "had been lost and the till did not approve it, so nothing was taken and "
+            "nothing is. Ask again with a new Idempotency-Key if the sale still stands.",
+            event_id=recorded.event_id,
+        )
     if recorded is not None:
         raise RedeemedOffline(
             f"The terminal recorded this sale offline as event {recorded.event_id}: it is in "
@@ -94,6 +101,11 @@ class Noted:
     made_at: datetime
     voided_by: str | None = None
     cashier_id: str | None = None  # who the terminal says was signed in
+
+    @property
+    def withdrawn(self) -> bool:
+        """As `TillRedemption.withdrawn`."""
+        return self.voided_by is not None and self.voided_by == self.event_id
 
 
 def insert(session: Session, kept: Sequence[Noted]) -> None:

@@ -487,12 +487,7 @@ def refund(
     # The card's row first (`ledger.lock_order`): refunds of one redemption take turns, so
     # two at once cannot both find the same amount left.
     _lock(session, [card.account_id])
-    refunded = session.scalar(
-        select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
-            Transfer.refund_of == redemption_id
-        )
-    )
-    left = taken - int(refunded or 0)
+    left = taken - given_back(session, redemption_id)
     if amount.minor > left:
         code = card.currency
         raise RefundAboveRedemption(
@@ -510,6 +505,17 @@ def refund(
     operation_id = _give_back(session, card, amount, reason, redemption_id, origin)
     check_card_balance(card.account.balance_minor, amount, limits)
     return card, operation_id
+
+
+def given_back(session: Session, redemption_id: str) -> int:
+    """What refunds and voids of the redemption `redemption_id` have given back so far. Read
+    it with the card's row locked, so that two give-backs at once take turns."""
+    refunded = session.scalar(
+        select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
+            Transfer.refund_of == redemption_id
+        )
+    )
+    return int(refunded or 0)
 
 
 def _lock(session: Session, account_ids: list[int]) -> None:

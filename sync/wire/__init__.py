@@ -16,6 +16,7 @@ from ._answers import (
 from ._events import (
     EVENT_TYPES,
     VOID_WINDOW,
+    AttemptWithdrawn,
     BranchEdit,
     DealEdit,
     EventIn,
@@ -101,6 +102,7 @@ __all__ = [
     "MAX_AMOUNT",
     "READING_ANSWERS",
     "VOID_WINDOW",
+    "AttemptWithdrawn",
     "BranchEdit",
     "BranchState",
     "BusinessReport",

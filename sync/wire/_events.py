@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import ed25519
 from ._hours import OpeningHours
@@ -25,6 +25,7 @@ from ._text import JsonObject, Line, Name, Prose
 __all__ = [
     "EVENT_TYPES",
     "VOID_WINDOW",
+    "AttemptWithdrawn",
     "BranchEdit",
     "DealEdit",
     "EventIn",
@@ -52,6 +53,7 @@ class EventType(StrEnum):
     DEAL_EDIT = "deal_edit"
     REDEMPTION_VOID = "redemption_void"
     BRANCH_EDIT = "branch_edit"
+    ATTEMPT_WITHDRAWN = "attempt_withdrawn"
 
 
 EVENT_TYPES = tuple(EventType)
@@ -160,8 +162,36 @@ class RedemptionVoid(_Payload):
     cashier_id: Line | None = Field(default=None, max_length=36)  # who voided it
 
 
+class AttemptWithdrawn(_Payload):
+    """The terminal takes back an online attempt that may have reached the server (its
+    answer was lost: a timeout, a gateway's 502/503/504) and that the till then did not
+    approve offline: the cashier was told to take another payment. If the server applied
+    the attempt, it gives it back; if not, it refuses the attempt should it arrive later.
+    Exactly one of `card_id` and `voucher_id` is given."""
+
+    event_type: ClassVar[EventType] = EventType.ATTEMPT_WITHDRAWN
+    attempt_key: Line = Field(max_length=200)
+    card_id: Line | None = Field(default=None, max_length=36)
+    voucher_id: Line | None = Field(default=None, max_length=36)
+    amount_minor: int = Field(ge=-_BIG, le=_BIG)  # what was asked (a voucher: its face value)
+    currency: Line = Field(max_length=3)
+    cashier_id: Line | None = Field(default=None, max_length=36)  # who was signed in
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> AttemptWithdrawn:
+        if (self.card_id is None) == (self.voucher_id is None):
+            raise ValueError("give exactly one of card_id and voucher_id")
+        return self
+
+
 EventPayload = (
-    GiftCardRedemption | VoucherRedemption | ProductEdit | DealEdit | RedemptionVoid | BranchEdit
+    GiftCardRedemption
+    | VoucherRedemption
+    | ProductEdit
+    | DealEdit
+    | RedemptionVoid
+    | BranchEdit
+    | AttemptWithdrawn
 )
 _MODELS: dict[str, type[EventPayload]] = {
     model.event_type: model
@@ -172,6 +202,7 @@ _MODELS: dict[str, type[EventPayload]] = {
         DealEdit,
         RedemptionVoid,
         BranchEdit,
+        AttemptWithdrawn,
     )
 }
 

@@ -123,6 +123,9 @@ class IncidentKind(StrEnum):
     FRAUD_FLAGGED = "fraud_flagged"  # a fraud rule would have blocked a pushed redemption
     # A revoked till pushed what it had approved offline before it knew: refused, unrecorded
     REVOKED_TILL_SALES = "revoked_till_sales"
+    # A till withdrew an online attempt it could not tell had gone through, and the server
+    # had applied it: given back onto the card (a voucher: the owner is asked to check it)
+    ATTEMPT_WITHDRAWN = "attempt_withdrawn"
 
 
 class PriceKind(StrEnum):

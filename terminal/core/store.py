@@ -26,6 +26,7 @@ from sync.client import ServerTime
 from sync.money import Money
 from sync.wire import (
     READING_ANSWERS,
+    AttemptWithdrawn,
     BranchEdit,
     BranchState,
     ChangesPage,
@@ -659,8 +660,8 @@ class TerminalStore:
     def staff(self) -> list[StaffState]:
         """Everyone with a till PIN, as last synced, by name."""
         rows = self.db.execute("SELECT id, name, role, pin_hash FROM staff ORDER BY name, id")
-        return [
         # A role a newer server added is kept as pulled (the person cannot sign in here).
+        return [
             StaffState.model_validate(
                 {"id": i, "name": name, "role": role, "pin_hash": pin_hash},
                 context=READING_ANSWERS,
@@ -902,6 +903,30 @@ class TerminalStore:
                 **_cashier(cashier_id),
             ),
             also=("UPDATE journal SET voided = 1 WHERE id = ?", [entry.id]),
+        )
+
+    def record_withdrawal(
+        self,
+        kind: RedemptionKind,
+        subject_id: str,
+        amount: Money,
+        attempt_key: str,
+        cashier_id: str | None = None,
+    ) -> TerminalEvent:
+        """Take back an online attempt that may have reached the server (its answer was
+        lost) and that this till then did not approve: queued for the server, which gives
+        it back if it had applied it, and refuses it if it arrives later."""
+        subject = "card_id" if kind is RedemptionKind.GIFT_CARD else "voucher_id"
+        return self._record(
+            AttemptWithdrawn.model_validate(
+                {
+                    "attempt_key": attempt_key,
+                    subject: subject_id,
+                    "amount_minor": amount.minor,
+                    "currency": amount.currency.code,
+                    **_cashier(cashier_id),
+                }
+            )
         )
 
     def journal(self, since: datetime) -> list[JournalEntry]:

@@ -56,6 +56,10 @@ class Verdict:
     # seen, a stale cache): the server may well approve it once it answers. False for what
     # the till did decide (a used voucher, a blocked card, a forged code) and online.
     undecided: bool = False
+    # Declined offline after an online attempt that may have reached the server (its answer
+    # was lost): the till queued that attempt's withdrawal, so the server gives back what it
+    # may have taken when the till next syncs. The reason says so.
+    withdrawn: bool = False
 
 
 class VoidRefusedError(Exception):
@@ -73,11 +77,63 @@ class _Refused(Exception):
         self.offer = offer
 
 
+@dataclass(frozen=True)
+class _LostAttempt:
+    """An online attempt whose answer was lost after it may have reached the server: what
+    its withdrawal names, should the till not approve it offline."""
+
+    kind: RedemptionKind
+    subject_id: str
+    amount: Money
+    key: str
+
+
 class _Undecided(_Refused):
     """The till cannot decide it offline (a limit, a card not seen, an old or doubtful
     sync): declined now, though the server may approve it when it answers."""
 
     undecided = True
+
+
+# Said after an offline decline of an attempt that may have reached the server.
+MAYBE_TAKEN = {
+    RedemptionKind.GIFT_CARD: (
+        "The server's answer was lost, so this till cannot tell whether it took the amount: "
+        "if it did, it goes back onto the card automatically when this till next syncs."
+    ),
+    RedemptionKind.VOUCHER: (
+        "The server's answer was lost, so this till cannot tell whether it used the "
+        "voucher: if it did, the owner is told when this till next syncs, to honour it."
+    ),
+}
+
+
+def _lost_attempt(
+    lost: ServerUnreachableError | ServerAnswerError,
+    token: str,
+    key: str,
+    amount_minor: int | None = None,
+) -> _LostAttempt | None:
+    """What to withdraw if the till declines an attempt whose answer was lost (a gift card's
+    `amount_minor`; None for a voucher, its face value); None when it surely never reached
+    the server (no connection was made), or its code is not one of that kind (the server
+    would have refused it too)."""
+    if isinstance(lost, ServerUnreachableError) and not lost.may_have_arrived:
+        return None
+    try:
+        claims = decode(token).tillpoint
+    except TokenError:
+        return None
+    if claims is None:
+        return None
+    if amount_minor is None:  # a voucher: its face value
+        if claims.kind is not Kind.VOUCHER or claims.face_value is None:
+            return None
+        return _LostAttempt(RedemptionKind.VOUCHER, id_text(claims.subject), claims.face_value, key)
+    if claims.kind is not Kind.GIFT_CARD:
+        return None
+    amount = Money.of(amount_minor, claims.currency)
+    return _LostAttempt(RedemptionKind.GIFT_CARD, id_text(claims.subject), amount, key)
 
 
 # Token checks that fail offline for want of what the next sync brings (a key the server
@@ -112,11 +168,13 @@ class Till:
         asked_at = self.store.moment()
         try:
             answer = self.client.redeem_online(token, amount_minor, key, self._cashier_id)
-        except (ServerUnreachableError, ServerAnswerError):
+        except (ServerUnreachableError, ServerAnswerError) as lost:
             # No decision came back (no answer, a gateway's error, an answer that cannot be
             # read): the server may have applied it, so the offline event carries this key
-            # and is recorded once either way (docs/sync-protocol.md, "The lost answer").
-            return self._offline(lambda: self._card_offline(token, amount_minor, key))
+            # and is recorded once either way (docs/sync-protocol.md, "The lost answer");
+            # declined offline, the attempt is withdrawn under that key.
+            attempt = _lost_attempt(lost, token, key, amount_minor)
+            return self._offline(lambda: self._card_offline(token, amount_minor, key), attempt)
         except ServerRefusedError as refused:
             return self._card_refused(token, amount_minor, refused, asked_at)
         after = answer.balance_after.money()
@@ -253,8 +311,9 @@ class Till:
         key = str(uuid.uuid4())
         try:
             answer = self.client.redeem_voucher_online(token, key, self._cashier_id)
-        except (ServerUnreachableError, ServerAnswerError):  # no decision: as for a card
-            return self._offline(lambda: self._voucher_offline(token, key))
+        except (ServerUnreachableError, ServerAnswerError) as lost:  # as for a card
+            attempt = _lost_attempt(lost, token, key)
+            return self._offline(lambda: self._voucher_offline(token, key), attempt)
         except ServerRefusedError as refused:
             if note_refusal(self.store, refused):
                 return Verdict(False, Mode.ONLINE, REDEEM_REFUSED)
@@ -346,21 +405,40 @@ class Till:
 
     # -- what both share ----------------------------------------------------------------
 
-    def _offline(self, decide: Callable[[], Verdict]) -> Verdict:
+    def _offline(
+        self, decide: Callable[[], Verdict], attempt: _LostAttempt | None = None
+    ) -> Verdict:
+        """The offline verdict. Declining `attempt` (an online attempt that may have gone
+        through) queues its withdrawal in the transaction the decision read in: the decline
+        is shown only once the withdrawal is on disk."""
         if self.store.revoked_at() is not None:
             # The server refuses whatever a revoked till sends: an offline approval would
             # be goods handed over for nothing.
             return Verdict(False, Mode.OFFLINE, REDEEM_REFUSED)
-        try:
-            return decide()
-        except _Refused as refused:
-            return Verdict(
-                False,
-                Mode.OFFLINE,
-                str(refused),
-                offer=refused.offer,
-                undecided=refused.undecided,
-            )
+        with self.store.transaction():
+            try:
+                return decide()
+            except _Refused as refused:
+                reason = str(refused)
+                if attempt is not None:
+                    self.store.record_withdrawal(
+                        attempt.kind,
+                        attempt.subject_id,
+                        attempt.amount,
+                        attempt.key,
+                        self._cashier_id,
+                    )
+                    reason = f"{reason} {MAYBE_TAKEN[attempt.kind]}"
+                    if "another payment method" not in reason:
+                        reason += " Take another payment method."
+                return Verdict(
+                    False,
+                    Mode.OFFLINE,
+                    reason,
+                    offer=refused.offer,
+                    undecided=refused.undecided,
+                    withdrawn=attempt is not None,
+                )
 
     def _verified(self, token: str, kind: Kind) -> TokenClaims:
         """The token's claims, checked offline against what the terminal synced."""

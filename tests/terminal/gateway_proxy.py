@@ -15,12 +15,14 @@ __all__ = ["GatewayProxy", "Rule"]
 # Headers the proxy sets itself, or that belong to one connection, not the answer.
 _HOP_BY_HOP = {"connection", "transfer-encoding", "content-length", "date", "server"}
 BAD_GATEWAY = b"<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"
+GATEWAY_TIMEOUT = b"<html><body><h1>504 Gateway Time-out</h1><hr>nginx</body></html>"
 
 
 class Rule(StrEnum):
     PASS = "pass"
     BAD_GATEWAY = "502"  # answered by the proxy; nothing forwarded
     BAD_GATEWAY_AFTER = "502after"  # forwarded, the server answers, the proxy says 502
+    GATEWAY_TIMEOUT_AFTER = "504after"  # forwarded, the server answers, the proxy says 504
 
 
 class GatewayProxy:
@@ -59,6 +61,9 @@ class GatewayProxy:
                 if rule is Rule.BAD_GATEWAY_AFTER:
                     self._bad_gateway()
                     return
+                if rule is Rule.GATEWAY_TIMEOUT_AFTER:
+                    self._bad_gateway(504, GATEWAY_TIMEOUT)
+                    return
                 self.send_response(answer.status)
                 for name, value in answer.getheaders():
                     if name.lower() not in _HOP_BY_HOP:
@@ -67,12 +72,12 @@ class GatewayProxy:
                 self.end_headers()
                 self.wfile.write(content)
 
-            def _bad_gateway(self) -> None:
-                self.send_response(502)
+            def _bad_gateway(self, status: int = 502, page: bytes = BAD_GATEWAY) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(BAD_GATEWAY)))
+                self.send_header("Content-Length", str(len(page)))
                 self.end_headers()
-                self.wfile.write(BAD_GATEWAY)
+                self.wfile.write(page)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

@@ -121,3 +121,50 @@ def test_sync_behind_a_502_says_the_server_could_not_be_reached_and_what_was_pus
     assert main(["sync", "--data", str(shop.data)]) == 0
     assert "pushed 1: 0 applied, 1 duplicates" in capsys.readouterr().out
     assert shop.card_minor() == 4750
+
+
+def test_a_gateways_504_after_the_server_took_it_declined_offline_is_given_back(shop):
+    """The server took £25, the proxy answered 504, and the till could not approve £25
+    offline (one redemption may be at most £20 there): it says the server may have taken it,
+    queues the attempt's withdrawal, and the next sync puts the £25 back, once."""
+    shop.proxy.rules[REDEMPTIONS] = Rule.GATEWAY_TIMEOUT_AFTER
+    verdict = shop.till.redeem(shop.cafe["card"]["token"], 2500)
+    assert (verdict.approved, verdict.mode, verdict.undecided) == (False, Mode.OFFLINE, True)
+    assert verdict.withdrawn
+    assert "cannot tell whether it took the amount" in verdict.reason
+    assert "back onto the card automatically when this till next syncs" in verdict.reason
+    assert shop.card_minor() == 2500  # taken, as far as the server knows
+    (queued,) = shop.till.store.pending()
+    assert queued.type == "attempt_withdrawn"
+    assert queued.payload["card_id"] == shop.cafe["card"]["id"]
+    assert queued.payload["amount_minor"] == 2500
+
+    shop.proxy.rules.clear()
+    summary = shop.till.sync()
+    assert summary is not None
+    assert (summary.pushed, summary.incidents, summary.rejected) == (1, 1, 0)
+    assert shop.till.store.pending_count() == 0
+    assert shop.card_minor() == 5000
+    assert shop.till.sync() is not None
+    assert shop.card_minor() == 5000
+
+
+def test_a_gateways_502_before_the_server_declined_offline_is_withdrawn_all_the_same(shop):
+    """Not forwarded, but the till cannot tell: the withdrawal finds nothing to give back."""
+    shop.proxy.rules[REDEMPTIONS] = Rule.BAD_GATEWAY
+    verdict = shop.till.redeem(shop.cafe["card"]["token"], 2500)
+    assert (verdict.approved, verdict.withdrawn) == (False, True)
+    shop.proxy.rules.clear()
+    summary = shop.till.sync()
+    assert summary is not None
+    assert (summary.applied, summary.incidents) == (1, 0)
+    assert shop.card_minor() == 5000
+
+
+def test_nothing_answering_at_all_declined_offline_withdraws_nothing(shop):
+    """No connection was made: the server cannot have it, and the till says no more."""
+    shop.proxy.__exit__(None, None, None)  # its port now refuses connections
+    verdict = shop.till.redeem(shop.cafe["card"]["token"], 2500)
+    assert (verdict.approved, verdict.undecided, verdict.withdrawn) == (False, True, False)
+    assert "answer was lost" not in verdict.reason
+    assert shop.till.store.pending() == []
