@@ -8,19 +8,22 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sync.cli.common import EXIT_OK, CommandError, Commands
 
-from .settings import Settings
+from .settings import Settings, UnusableSettingsError, load_settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
 
+    from .billing.run import RunSummary
     from .keys.keyring import Keyring
+    from .notifications.outbox import Channels
+    from .payments import PaymentGateway
 
 DEFAULT_PORT = 8000
 
@@ -36,7 +39,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         os.environ["TILLPOINT_METRICS_PORT"] = str(args.metrics_port)
     if getattr(args, "metrics_host", None):
         os.environ["TILLPOINT_METRICS_HOST"] = args.metrics_host
-    return Settings()
+    try:
+        return load_settings()
+    except UnusableSettingsError as exc:  # each wrong one named, with what to set instead
+        raise CommandError(str(exc)) from None
 
 
 def _port(text: str) -> int:
@@ -111,7 +117,7 @@ def register(commands: Commands[argparse.ArgumentParser]) -> None:
     )
     server.add_argument(
         "--metrics-port",
-        type=int,
+        type=_port,
         help="serve /metrics on this port of its own, without a token (default: "
         "$TILLPOINT_METRICS_PORT; none: /metrics on the API port, with the metrics token)",
     )
@@ -410,54 +416,72 @@ def rotate_keys(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _gateway(settings: Settings) -> PaymentGateway:
+    """The server's own payment gateway, from the same settings; one it cannot load is one
+    sentence, before anything has run."""
+    from .payments import UnknownGatewayError, make_gateway
+
+    try:
+        return make_gateway(settings)
+    except UnknownGatewayError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _channels(settings: Settings) -> Channels:
+    """What notifications can be sent by, as the settings say (contests tell their winners)."""
+    from .notifications import make_push_transport
+    from .notifications.outbox import Channels
+
+    return Channels(email=bool(settings.smtp_host), push=make_push_transport(settings) is not None)
+
+
+def _jobs_done(now: datetime, done: dict[str, int]) -> None:
+    from .jobs import describe
+
+    print(f"at {now:%Y-%m-%d %H:%M} UTC: {describe(done)}")
+
+
+def _billed(day: date, summary: RunSummary) -> None:
+    """A billing run's summary, and each business it could not bill."""
+    from .jobs import billing_words
+
+    print(f"billing for {day}: {billing_words(summary)}")
+    for problem in summary.problems:
+        print(f"  not billed: {problem}")
+
+
 def run_jobs(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
+    from dataclasses import asdict
 
     from sync.cli.common import parse_time
 
     from .db import make_sessionmaker
     from .jobs import run_due_jobs
-    from .notifications import make_push_transport
-    from .notifications.outbox import Channels
-    from .payments import make_gateway
 
     settings = _settings(args)
     now = parse_time(args.at, "--at") if args.at else datetime.now(UTC)
+    gateway = _gateway(settings)  # gives back the payments still owed
     engine = _database(settings)  # first: a wrong data folder gets no keys made in it
     try:
-        keyring = _keyring(settings)  # signs contests' prize cards
-        channels = Channels(
-            email=bool(settings.smtp_host), push=make_push_transport(settings) is not None
-        )
+        keyring = _keyring_beside(settings, engine)  # signs contests' prize cards
         with make_sessionmaker(engine)() as session:
-            done = run_due_jobs(session, now, keyring, channels, make_gateway(settings))
+            done = run_due_jobs(session, now, keyring, _channels(settings), gateway)
     finally:
         engine.dispose()
-    print(
-        f"at {now:%Y-%m-%d %H:%M} UTC: {done.cards} cards expired, {done.holds} holds "
-        f"released, {done.deals} deals ended, {done.contests} contests finished, "
-        f"{done.liabilities} businesses' gift-card liability folded, "
-        f"{done.refunds} payments given back"
-    )
+    _jobs_done(now, asdict(done))
     return EXIT_OK
 
 
 def billing_run(args: argparse.Namespace) -> int:
-    from datetime import UTC, date, datetime
-
     from .billing.run import run_billing
     from .db import make_sessionmaker
-    from .payments import UnknownGatewayError, make_gateway
 
     settings = _settings(args)
     try:
         day = date.fromisoformat(args.at) if args.at else datetime.now(UTC).date()
     except ValueError:
         raise CommandError(f"--at {args.at!r} is not a date like 2026-11-22") from None
-    try:
-        gateway = make_gateway(settings)  # the server's own gateway, from the same settings
-    except UnknownGatewayError as exc:
-        raise CommandError(str(exc)) from None
+    gateway = _gateway(settings)
     engine = _database(settings)
     try:
         sessions = make_sessionmaker(engine)
@@ -465,22 +489,18 @@ def billing_run(args: argparse.Namespace) -> int:
         summary = run_billing(sessions, day, gateway)
     finally:
         engine.dispose()
-    print(
-        f"billing for {day}: {summary.businesses} businesses, {summary.invoices} invoices "
-        f"issued, {summary.paid} payments collected, {summary.failed} failed (retries "
-        f"scheduled), {summary.plan_changes} plan changes, {summary.suspended} suspended"
-    )
-    for problem in summary.problems:
-        print(f"  not billed: {problem}")
+    _billed(day, summary)
     return EXIT_OK if not summary.problems else 1
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    _own_metrics()  # before anything imports prometheus_client, which reads it then
     import signal
     import threading
 
     from .db import make_sessionmaker, utcnow
     from .notifications import NotificationWorker, make_push_transport
+    from .observability import log_json_lines
     from .realtime import open_wakeups
     from .webhooks import WebhookWorker
 
@@ -530,7 +550,7 @@ def run_worker(args: argparse.Namespace) -> int:
                 f"{sent.delivery.retrying} to retry, {sent.delivery.failed} failed"
             )
             return EXIT_OK
-        _log_to_stderr()
+        log_json_lines("tillpoint")
         stopped = threading.Event()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, lambda *_: stopped.set())
@@ -553,15 +573,14 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 def run_job_runner(args: argparse.Namespace) -> int:
+    _own_metrics()  # before anything imports prometheus_client, which reads it then
     import signal
     import threading
 
     from .billing.run import run_billing
     from .db import make_sessionmaker
-    from .jobs import JobRunner, JobsFailed, billing_words, describe, due_jobs
-    from .notifications import make_push_transport
-    from .notifications.outbox import Channels
-    from .payments import UnknownGatewayError, make_gateway
+    from .jobs import JobRunner, JobsFailed, JobsRound, due_jobs
+    from .observability import log_json_lines
 
     settings = _settings(args)
     if args.interval <= 0:
@@ -569,22 +588,16 @@ def run_job_runner(args: argparse.Namespace) -> int:
     if args.billing_interval < 0:
         raise CommandError("--billing-interval must be 0 (every round) or more seconds")
     port = _metrics_port(args, settings.jobs_metrics_port)
-    try:
-        gateway = make_gateway(settings)  # the server's own gateway, from the same settings
-    except UnknownGatewayError as exc:
-        raise CommandError(str(exc)) from None
+    gateway = _gateway(settings)
     engine = _database(settings)  # first: a wrong data folder gets no keys made in it
     runner = None
     try:
         keyring = _keyring_beside(settings, engine)  # signs contests' prize cards
         sessions = make_sessionmaker(engine)
         _check_prices(sessions, settings)
-        channels = Channels(
-            email=bool(settings.smtp_host), push=make_push_transport(settings) is not None
-        )
         runner = JobRunner(
             sessions,
-            due_jobs(keyring, channels, gateway),
+            due_jobs(keyring, _channels(settings), gateway),
             lambda day: run_billing(sessions, day, gateway),
             args.billing_interval,
         )
@@ -592,17 +605,18 @@ def run_job_runner(args: argparse.Namespace) -> int:
             _listen_for_scrapes(settings.metrics_host, port, "TILLPOINT_JOBS_METRICS_PORT")
         if args.once:
             now = datetime.now(UTC)
+            failed = None
             try:
                 done = runner.run_once()
             except JobsFailed as exc:
-                raise CommandError(str(exc), exit_code=1) from None
-            print(f"at {now:%Y-%m-%d %H:%M} UTC: {describe(done.done)}")
+                failed, done = exc, exc.done or JobsRound({})
+            _jobs_done(now, done.done)  # what ran, a round with a failed job too
             if done.billing is not None:
-                print(f"billing for {now.date()}: {billing_words(done.billing)}")
-                for problem in done.billing.problems:
-                    print(f"  not billed: {problem}")
+                _billed(now.date(), done.billing)
+            if failed is not None:
+                raise CommandError(str(failed), exit_code=1)
             return EXIT_OK
-        _log_to_stderr()
+        log_json_lines("tillpoint")
         stopped = threading.Event()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, lambda *_: stopped.set())
@@ -649,19 +663,13 @@ def _listen_for_scrapes(host: str, port: int, variable: str) -> None:
         ) from None
 
 
-def _log_to_stderr() -> None:
-    """A process of rounds says what its rounds did, and what went wrong, on standard error,
-    one JSON line each, as the API logs its requests."""
-    import logging
-
-    from .observability import JsonFormatter
-
-    logger = logging.getLogger("tillpoint")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter())
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+def _own_metrics() -> None:
+    """A process of rounds (the worker, the job runner) is one process: its /metrics is its
+    own registry. PROMETHEUS_MULTIPROC_DIR, inherited from an environment shared with an API
+    of several workers, would make it write its metrics into the API's folder (the API's
+    /metrics would add them up) and serve the API's with its own."""
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"):
+        os.environ.pop(name, None)
 
 
 def _check_prices(sessions: Callable[[], Session], settings: Settings) -> None:
@@ -810,7 +818,6 @@ def _check_start(settings: Settings) -> None:
     from .accounts.jwt_tokens import read_secret
     from .db import make_sessionmaker
     from .migrate import schema_problem
-    from .payments import UnknownGatewayError, make_gateway
     from .sharedstate import StateUnavailableError, open_state
 
     engine = _database(settings)  # opened once for every check that reads it
@@ -830,10 +837,7 @@ def _check_start(settings: Settings) -> None:
                 " pass --data-dir with a folder this user can write to, or set "
                 "TILLPOINT_JWT_SECRET"
             ) from None
-        try:
-            make_gateway(settings)
-        except UnknownGatewayError as exc:
-            raise CommandError(str(exc)) from None
+        _gateway(settings)
         try:
             open_state(settings)
         except StateUnavailableError as exc:

@@ -69,7 +69,8 @@ DURATION = Histogram(
 DONE = Counter(
     "tillpoint_jobs_done_total",
     "What jobs did: cards expired, holds released, deals ended, contests finished, "
-    "businesses whose liability changes were folded, payments given back, businesses billed",
+    "businesses whose liability changes were folded, payments given back; billing: invoices "
+    "issued and payments collected",
     ["job"],
 )
 NOT_BILLED = Counter(
@@ -172,10 +173,11 @@ def describe(done: Mapping[str, int]) -> str:
 
 
 class JobsFailed(Exception):
-    """Some jobs of a round failed, each logged with its error; the others ran."""
+    """Some jobs of a round failed, each logged with its error; the others ran, and `done`
+    says what they did."""
 
-    def __init__(self, jobs: Sequence[str]) -> None:
-        self.jobs = tuple(jobs)
+    def __init__(self, jobs: Sequence[str], done: JobsRound | None = None) -> None:
+        self.jobs, self.done = tuple(jobs), done
         super().__init__(
             f"{', '.join(self.jobs)} failed (the errors are logged above); the next round "
             "runs them again"
@@ -237,26 +239,27 @@ class JobRunner(Rounds):
                 failed.append(BILLING)
             else:
                 self._billed_at = started
-                DONE.labels(BILLING).inc(summary.businesses)
+                DONE.labels(BILLING).inc(summary.invoices + summary.paid)
                 NOT_BILLED.inc(len(summary.problems))
-                for problem in summary.problems:
-                    log.warning("billing: not billed: %s", problem)
         with self.sessions() as session:
             owed_now, first = owed(session)
         REFUNDS_OWED.set(owed_now)
         age = 0.0 if first is None else max(0.0, (self.clock() - first).total_seconds())
         REFUNDS_OWED_AGE.set(age)
         if failed:
-            raise JobsFailed(failed)
+            raise JobsFailed(failed, JobsRound(done, summary))
         return JobsRound(done, summary)
 
     def round(self) -> object:
-        """A round on the schedule, logged when it did something."""
-        done = self.run_once()
-        if any(done.done.values()):
-            log.info("jobs round: %s", describe(done.done))
-        if done.billing is not None:
-            log.info("billing run: %s", billing_words(done.billing))
+        """A round on the schedule, logged when it did something (`--once` prints it
+        instead), and when a job failed."""
+        try:
+            done = self.run_once()
+        except JobsFailed as exc:
+            if exc.done is not None:
+                _log(exc.done)
+            raise
+        _log(done)
         return done
 
     def _in_session(self, job: DueJob, now: datetime) -> int:
@@ -279,6 +282,15 @@ class JobRunner(Rounds):
             DURATION.labels(name).observe(time.perf_counter() - started)
         LAST_SUCCESS.labels(name).set(time.time())
         return result
+
+
+def _log(done: JobsRound) -> None:
+    if any(done.done.values()):
+        log.info("jobs round: %s", describe(done.done))
+    if done.billing is not None:
+        log.info("billing run: %s", billing_words(done.billing))
+        for problem in done.billing.problems:
+            log.warning("billing: not billed: %s", problem)
 
 
 def billing_words(summary: RunSummary) -> str:

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .ids import counted_id
 from .problems import Problem, problem_response
 
-__all__ = ["install_observability", "metrics_registry", "serve_metrics"]
+__all__ = ["install_observability", "log_json_lines", "metrics_registry", "serve_metrics"]
 
 log = logging.getLogger("tillpoint.http")
 
@@ -56,14 +56,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-def _configure_logging() -> None:
-    if any(isinstance(h.formatter, JsonFormatter) for h in log.handlers):
+def log_json_lines(name: str) -> None:
+    """Log what the logger `name` and those below it say, from INFO up, on standard error,
+    one JSON line each (`JsonFormatter`): the API its requests (`tillpoint.http`), a process
+    of rounds all of Tillpoint's (`tillpoint`). Once however often it is called; not passed
+    on to the root logger, so a host that logs too (uvicorn) does not say it twice."""
+    logger = logging.getLogger(name)
+    if any(isinstance(handler.formatter, JsonFormatter) for handler in logger.handlers):
         return
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def _route_of(scope: Scope, api_prefix: str) -> str:
@@ -191,7 +196,7 @@ def _check_metrics_token(request: Request, token: str, elsewhere: bool) -> None:
 def install_observability(
     app: FastAPI, api_prefix: str, metrics_token: str, metrics_elsewhere: bool = False
 ) -> None:
-    _configure_logging()
+    log_json_lines(log.name)
     app.add_middleware(ObserveRequests, api_prefix=api_prefix)
 
     @app.get(

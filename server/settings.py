@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import re
 from functools import lru_cache
 from pathlib import Path
+from types import UnionType
+from typing import Union, get_args, get_origin
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from sync.money import currency
 
-__all__ = ["DEFAULT_BILLING_CURRENCY", "Settings", "get_settings"]
+__all__ = [
+    "DEFAULT_BILLING_CURRENCY",
+    "Settings",
+    "UnusableSettingsError",
+    "get_settings",
+    "load_settings",
+    "unusable_settings",
+]
 
 DEFAULT_BILLING_CURRENCY = "GBP"  # the price list's currency unless the operator sets another
 
@@ -182,7 +194,7 @@ class Settings(BaseSettings):
         description="how often a worker looks for expiry and saved-deal reminders due",
     )
     smtp_host: str = Field(default="", description="the mail server; empty: no email is sent")
-    smtp_port: int = Field(default=25, gt=0, lt=65536)
+    smtp_port: int = Field(default=25, ge=1, le=65_535)
     smtp_from: str = Field(
         default="Tillpoint <no-reply@tillpoint.invalid>", description="the sender of emails"
     )
@@ -248,6 +260,11 @@ class Settings(BaseSettings):
         "from one network address)",
     )
 
+    @field_validator("metrics_port", "worker_metrics_port", "jobs_metrics_port", mode="before")
+    @classmethod
+    def _empty_is_no_port(cls, value: object) -> object:
+        return None if value == "" else value  # `TILLPOINT_METRICS_PORT=`: no metrics port
+
     @field_validator("billing_currency")
     @classmethod
     def _known_currency(cls, code: str) -> str:
@@ -277,6 +294,127 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+class UnusableSettingsError(ValueError):
+    """Settings in the environment that cannot be used. The message says, in one line, each
+    one that is wrong, named as the operator set it (TILLPOINT_SMTP_PORT, DATABASE_URL), and
+    what to set instead; a secret's value is never in it."""
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; UnusableSettingsError when some cannot be used."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise UnusableSettingsError(unusable_settings(exc)) from None
+    except SettingsError as exc:  # a list that is not JSON, before any validation
+        named = re.search(r'field "(\w+)"', str(exc))
+        if named is None:
+            raise UnusableSettingsError(f"{exc}: correct the setting it names") from None
+        raise UnusableSettingsError(_sentence(_field_of(named[1]), None, "")) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
+
+
+def unusable_settings(error: ValidationError) -> str:
+    """What is wrong with the settings, in one line: for each setting `error` finds wrong,
+    one sentence naming the variable as it is set in the environment, with its value (never
+    a secret's) and what to set instead."""
+    said: dict[str, str] = {}
+    for problem in error.errors():
+        name = str(problem["loc"][0]) if problem["loc"] else ""
+        field = _field_of(name)
+        reason = ""
+        if problem["type"] == "value_error":  # our validators' messages say what to write
+            reason = str(problem.get("ctx", {}).get("error", problem["msg"]))
+        said.setdefault(field or name, _sentence(field, problem.get("input"), reason))
+    return "; ".join(said.values())
+
+
+def _field_of(name: str) -> str | None:
+    """The field an error's location names: its own name, or one of its aliases."""
+    for field, info in Settings.model_fields.items():
+        if name == field or name in _names(field, info):
+            return field
+    return None
+
+
+def _names(field: str, info: FieldInfo) -> list[str]:
+    """The environment variables a field is read from, in the order they are looked at."""
+    alias = info.validation_alias
+    if isinstance(alias, str):
+        return [alias]
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    return [f"{Settings.model_config.get('env_prefix', '')}{field}".upper()]
+
+
+def _sentence(field: str | None, value: object, reason: str) -> str:
+    """What is wrong with one setting and what to do, e.g. "TILLPOINT_SMTP_PORT is '-5':
+    set a whole number from 1 to 65535, or unset it for the default (25)"."""
+    if field is None:  # not a setting of ours: say what pydantic said
+        return f"a setting cannot be used ({reason or value!r}): correct it in the environment"
+    info = Settings.model_fields[field]
+    variable, set_to = _as_set(_names(field, info))
+    shown = set_to if set_to is not None else value
+    secret = info.annotation is SecretStr or not info.repr
+    if secret:
+        what = f"{variable} cannot be used (its value is not shown)"
+    elif shown == "":
+        what = f"{variable} is empty"
+    elif reason and repr(str(shown)) in reason:  # "unknown currency 'XYZ': use …"
+        what = variable
+    else:
+        what = f"{variable} is {str(shown)!r}"
+    if reason:
+        return f"{what}: {reason}"
+    default = info.default
+    if default is None:
+        otherwise = "or leave it empty for none"
+    elif secret or default == "" or not isinstance(default, bool | int | float | str | Path):
+        otherwise = "or unset it for the default"
+    else:
+        otherwise = f"or unset it for the default ({_number(default)})"
+    return f"{what}: set {_expected(info)}, {otherwise}"
+
+
+def _as_set(names: list[str]) -> tuple[str, str | None]:
+    """The variable the operator set, spelt as they spelt it, and its value: names are not
+    case-sensitive, and of several names, the first that is set counts."""
+    for name in names:
+        for variable, value in os.environ.items():
+            if variable.upper() == name.upper():
+                return variable, value
+    return names[0], None
+
+
+def _expected(info: FieldInfo) -> str:
+    """What a field takes, in words: "a whole number from 1 to 65535"."""
+    kind = info.annotation
+    if get_origin(kind) in (Union, UnionType):  # `int | None`: what it takes when set
+        kind = next(part for part in get_args(kind) if part is not type(None))
+    if get_origin(kind) is list:
+        return "a JSON list of numbers, such as [5, 300]"
+    if kind is bool:
+        return "true or false"
+    noun = "a whole number" if kind is int else "a number" if kind is float else "a value"
+    bounds = {
+        bound: _number(getattr(rule, bound))
+        for rule in info.metadata
+        for bound in ("gt", "ge", "lt", "le")
+        if getattr(rule, bound, None) is not None
+    }
+    if "ge" in bounds and "le" in bounds:
+        return f"{noun} from {bounds['ge']} to {bounds['le']}"
+    words = {"gt": "above {}", "ge": "of {} or more", "lt": "below {}", "le": "up to {}"}
+    limits = " and ".join(words[bound].format(limit) for bound, limit in bounds.items())
+    return f"{noun} {limits}".strip()
+
+
+def _number(value: object) -> str:
+    """As an operator writes it: 25, 0.5, 60 (not 60.0), false."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -4,9 +4,11 @@ when it last succeeded. A metrics port in use stops either at once, in one sente
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -162,7 +164,9 @@ def test_the_job_runner_scraped_shows_each_job_run_and_a_deal_it_ended(database_
         last = sample(samples, "tillpoint_jobs_last_success_timestamp_seconds", job=job)
         assert since <= last <= time.time(), job
     assert sample(samples, "tillpoint_jobs_runs_total", job="billing") == 1  # hourly
-    assert sample(samples, "tillpoint_jobs_done_total", job="billing") == 1  # the café
+    assert (
+        sample(samples, "tillpoint_jobs_done_total", job="billing") == 1
+    )  # the café's first invoice
     assert sample(samples, "tillpoint_jobs_rounds_total") >= 1
     assert sample(samples, "tillpoint_jobs_refunds_owed") == 0
     assert beat.exists()
@@ -183,3 +187,40 @@ def test_a_metrics_port_in_use_stops_it_in_one_sentence(command, tmp_path):
         f"tillpoint: cannot serve metrics on 127.0.0.1:{port} (Address already in use): "
         f"choose another --metrics-port (or {variable})\n"
     )
+
+
+# What an API of several workers leaves in its PROMETHEUS_MULTIPROC_DIR: the rounds of the
+# workers it runs itself (the embedded default), and of a job runner's metrics of the same name.
+API_METRICS = """
+from prometheus_client import Counter
+Counter("tillpoint_worker_rounds", "", ["worker"]).labels("notifications").inc(1000)
+Counter("tillpoint_jobs_rounds", "").inc(1000)
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "rounds"),
+    [
+        ("worker", (ROUNDS, {"worker": "notifications"})),
+        ("jobs", ("tillpoint_jobs_rounds_total", {})),
+    ],
+)
+def test_a_metrics_folder_shared_with_the_api_is_left_aside(command, rounds, tmp_path):
+    """The environment file of the API, with PROMETHEUS_MULTIPROC_DIR, used for the worker
+    and the job runner too: each still serves its own metrics, not the API's added to them,
+    and writes nothing into the API's folder, which the API would add to its own."""
+    env = settings_of(f"sqlite:///{tmp_path / 'server.db'}", tmp_path / "data")
+    assert tillpoint_run("server", "migrate", env=env).returncode == 0
+    folder = tmp_path / "api-metrics"
+    folder.mkdir()
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    api = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    subprocess.run([sys.executable, "-c", API_METRICS], env=api, check=True)
+    written = sorted(folder.iterdir())
+    name, labels = rounds
+    port = free_port()
+    command_line = ["server", command, "--interval", "0.2", "--metrics-port", str(port)]
+    with started(*command_line, env=env) as process:
+        samples = scraped_until(process, port, lambda samples: sample(samples, name, **labels) >= 1)
+    assert sample(samples, name, **labels) < 1000
+    assert sorted(folder.iterdir()) == written

@@ -7,6 +7,8 @@ scrapes them from the real command."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -69,7 +71,9 @@ def test_billing_runs_once_an_interval_and_again_at_once_after_a_failure(session
     today = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
     bill = Billing(
         RuntimeError("the gateway fell over"),
-        RunSummary(businesses=2, problems=["business b1: no EUR rate for 2027-03-01"]),
+        RunSummary(
+            businesses=3, invoices=1, paid=1, problems=["business b1: no EUR rate for 2027-03-01"]
+        ),
     )
     runner = JobRunner(sessions, [], bill, 3600, clock=lambda: today)
     moved = Moved()
@@ -81,11 +85,23 @@ def test_billing_runs_once_an_interval_and_again_at_once_after_a_failure(session
     assert second.billing is not None
     assert second.billing.problems == ["business b1: no EUR rate for 2027-03-01"]
     assert moved("tillpoint_jobs_not_billed_total") == 1
-    assert moved("tillpoint_jobs_done_total", job=BILLING) == 2
+    assert moved("tillpoint_jobs_done_total", job=BILLING) == 2  # 1 invoice issued + 1 paid
     assert runner.run_once().billing is None  # not again within the interval
     assert bill.days == [today.date(), today.date()]
     assert moved("tillpoint_jobs_runs_total", job=BILLING) == 2
     assert moved("tillpoint_jobs_failures_total", job=BILLING) == 1
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["every job ran", "a job failed"])
+def test_a_round_on_the_schedule_logs_each_business_not_billed_once(sessions, caplog, fails):
+    problem = "business b1: no EUR rate for 2027-03-01"
+    jobs = [broken("tidy-f")] if fails else []
+    runner = JobRunner(sessions, jobs, Billing(RunSummary(problems=[problem])), 3600)
+    caplog.set_level(logging.INFO, logger="tillpoint")
+    with pytest.raises(JobsFailed) if fails else contextlib.nullcontext():
+        runner.round()
+    said = [r.getMessage() for r in caplog.records if r.name == "tillpoint.jobs"]
+    assert said.count(f"billing: not billed: {problem}") == 1  # `--once` prints it instead
 
 
 def stopping(runner: Callable[[], JobRunner]) -> DueJob:
