@@ -4,6 +4,9 @@ which are sent nowhere, a batch at once.
 Claims are leases (`server.outbox.claims`): sending happens outside any transaction — no
 row lock or SQLite write lock is held while a mail server answers — and the lease is far
 longer than a send may take (the SMTP timeout). So one row is sent once by one worker.
+A failed try is its row's alone (`try_once`, which the gift mailers share): refused by the
+channel or met by a fault of ours (a message that cannot be made), the row is released to
+be tried again or given up, and the rest of the round goes on.
 
 What is not possible without the receiver's help: if the process dies after the mail
 server accepted a message and before the mark commits, the row is sent again when its lease
@@ -19,6 +22,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -26,7 +30,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..db import utcnow
 from ..ids import make_id
-from ..outbox import DeliveryRound, claim_due, release, still_held
+from ..outbox import DeliveryRound, claim_due, lease_for, release, still_held
 from ..outbox.metrics import count_deliveries, delivered, expect_deliveries
 from ..settings import Settings
 from .channels import (
@@ -40,7 +44,7 @@ from .channels import (
 from .models import ACCOUNT_MAIL_KINDS, Channel, Delivery, InboxItem, Notification, NotificationKind
 from .repository import forget_push_tokens, push_tokens
 
-__all__ = ["Deliverer", "after_failure", "retry_delay"]
+__all__ = ["Deliverer", "after_failure", "retry_delay", "try_once"]
 
 log = logging.getLogger("tillpoint.notifications")
 
@@ -63,6 +67,32 @@ def after_failure(
     return {"next_attempt_at": now + delay, "last_error": error}, Delivery.PENDING
 
 
+Sent = TypeVar("Sent")
+
+
+def try_once(
+    what: str,
+    row_id: object,
+    send: Callable[[], Sent | None],
+    sent: Callable[[Sent], Delivery],
+    failed: Callable[[str], Delivery | None],
+) -> Delivery | None:
+    """One claimed row's try: `send` it (None: nothing to send, its lease ran out), then
+    mark it `sent`. A try that fails is the row's alone: `failed` releases it with the
+    error, tried again or given up after its last try (`after_failure`), and the caller's
+    batch goes on. That is so whether the channel refused (`DeliveryError`) or the row met
+    a fault of ours (its message could not be made, a transport raised something else),
+    which is logged with its traceback."""
+    try:
+        done = send()
+    except DeliveryError as exc:
+        return failed(str(exc))
+    except Exception as exc:
+        log.exception("%s %s could not be sent", what, row_id)
+        return failed(f"{type(exc).__name__}: {exc}")
+    return None if done is None else sent(done)
+
+
 class Deliverer:
     def __init__(
         self,
@@ -76,8 +106,7 @@ class Deliverer:
         self.sessions, self.settings, self.email, self.push = sessions, settings, email, push
         self.clock = clock
         self.inbox_changed = inbox_changed  # told the person's id once an item is written
-        # Far longer than one send may take, so a claim never runs out mid-send.
-        self.lease = timedelta(seconds=max(60.0, 6 * settings.smtp_timeout_seconds))
+        self.lease = lease_for(settings.smtp_timeout_seconds)
         expect_deliveries(*Channel)  # each try is counted by its channel, as it is made
 
     def deliver_due(self) -> DeliveryRound:
@@ -105,6 +134,17 @@ class Deliverer:
         return replace(sent, sent=sent.sent + len(told))
 
     def _deliver(self, worker: str, notification_id: int) -> Delivery | None:
+        return try_once(
+            "notification",
+            notification_id,
+            lambda: self._send(worker, notification_id),
+            lambda sent: self._sent(worker, *sent),
+            lambda error: self._failed(worker, notification_id, error),
+        )
+
+    def _send(self, worker: str, notification_id: int) -> tuple[_Job, tuple[str, ...]] | None:
+        """Send the notification, read while this worker's lease on it runs: the job, and
+        push tokens the service no longer knows. None when there is nothing to send."""
         with self.sessions() as session:
             row = session.get(Notification, notification_id)
             if row is None:
@@ -115,36 +155,49 @@ class Deliverer:
                 row.id,
                 row.kind,
                 row.channel,
-                row.attempts,
                 row.title,
                 row.body_text,
                 row.body_html,
                 address=session.get_one(User, row.user_id).email,
                 tokens=push_tokens(session, row.user_id),
             )
-            inbox = InboxItem(
-                user_id=row.user_id,
-                notification_id=row.id,
-                kind=row.kind,
-                title=row.title,
-                body=row.body_text,
-                created_at=row.created_at,
-            )
         # No transaction stays open while a mail server or push service answers.
+        if job.channel is Channel.EMAIL:
+            if self.email is None:
+                raise DeliveryError("no mail server is set (TILLPOINT_SMTP_HOST)")
+            self.email.send(self._email_of(job))
+            return job, ()
+        return job, self._push(job)
+
+    def _email_of(self, job: _Job) -> OutgoingEmail:
+        return OutgoingEmail(
+            to=job.address,
+            subject=job.title,
+            text=job.text,
+            html=job.html,
+            message_id=email_message_id(job.id, self.settings),
+        )
+
+    def _push(self, job: _Job) -> tuple[str, ...]:
+        """Push tokens the service no longer knows."""
+        if self.push is None:
+            raise DeliveryError("no push transport is set (TILLPOINT_PUSH_TRANSPORT)")
+        if not job.tokens:
+            raise DeliveryError("the person has no phone registered for push")
+        first_line = job.text.split("\n", 1)[0]
+        message = PushMessage(job.tokens, job.title, first_line, f"notification-{job.id}")
         try:
-            gone = self._send(job)
+            return self.push.send(message).gone
         except DeliveryError as exc:
             self._forget_phones(exc.gone)
-            return delivered(job.channel, self._failed(worker, job, str(exc)))
+            raise
+
+    def _sent(self, worker: str, job: _Job, gone: tuple[str, ...]) -> Delivery:
         self._forget_phones(gone)
         with self.sessions() as session:
             done: dict[str, object] = {"status": Delivery.SENT, "sent_at": self.clock()}
             marked = release(session, Notification, job.id, worker, done | _spent(job.kind))
-            if marked and job.channel is Channel.INBOX:
-                session.add(inbox)
             session.commit()
-        if marked and job.channel is Channel.INBOX:
-            self.inbox_changed(inbox.user_id)
         if not marked:
             log.warning("notification %s was sent but its claim had been taken over", job.id)
         return delivered(job.channel, Delivery.SENT)
@@ -155,46 +208,27 @@ class Deliverer:
                 forget_push_tokens(session, tokens)
                 session.commit()
 
-    def _send(self, job: _Job) -> tuple[str, ...]:
-        """Hand the job to its channel; push tokens the service no longer knows."""
-        if job.channel is Channel.INBOX:
-            return ()  # its item is written with the mark
-        if job.channel is Channel.EMAIL:
-            if self.email is None:
-                raise DeliveryError("no mail server is set (TILLPOINT_SMTP_HOST)")
-            self.email.send(
-                OutgoingEmail(
-                    to=job.address,
-                    subject=job.title,
-                    text=job.text,
-                    html=job.html,
-                    message_id=email_message_id(job.id, self.settings),
-                )
+    def _failed(self, worker: str, notification_id: int, error: str) -> Delivery | None:
+        with self.sessions() as session:
+            row = session.get(Notification, notification_id)
+            if row is None:
+                return None  # its account was deleted meanwhile
+            kind, channel, attempts = row.kind, row.channel, row.attempts
+            values, outcome = after_failure(
+                self.settings, attempts, error, self.clock(), _spent(kind)
             )
-            return ()
-        if self.push is None:
-            raise DeliveryError("no push transport is set (TILLPOINT_PUSH_TRANSPORT)")
-        if not job.tokens:
-            raise DeliveryError("the person has no phone registered for push")
-        first_line = job.text.split("\n", 1)[0]
-        message = PushMessage(job.tokens, job.title, first_line, f"notification-{job.id}")
-        return self.push.send(message).gone
-
-    def _failed(self, worker: str, job: _Job, error: str) -> Delivery:
-        values, outcome = after_failure(
-            self.settings, job.attempts, error, self.clock(), _spent(job.kind)
-        )
+            release(session, Notification, notification_id, worker, values)
+            session.commit()
         if outcome is Delivery.FAILED:
-            log.warning("notification %s failed after %s tries: %s", job.id, job.attempts, error)
+            log.warning(
+                "notification %s failed after %s tries: %s", notification_id, attempts, error
+            )
         else:
             log.warning(
                 "notification %s (%s by %s) not sent on try %s, tried again later: %s",
-                job.id, job.kind.value, job.channel.value, job.attempts, error,
+                notification_id, kind.value, channel.value, attempts, error,
             )  # fmt: skip
-        with self.sessions() as session:
-            release(session, Notification, job.id, worker, values)
-            session.commit()
-        return outcome
+        return delivered(channel, outcome)
 
 
 def _into_inboxes(session: Session, now: datetime, limit: int) -> list[str]:
@@ -270,7 +304,6 @@ class _Job:
     id: int
     kind: NotificationKind
     channel: Channel
-    attempts: int
     title: str
     text: str
     html: str

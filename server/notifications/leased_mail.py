@@ -14,16 +14,16 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
 from ..ids import make_id
-from ..outbox import Delivery, DeliveryRound, Leased, claim_due, release, still_held
+from ..outbox import Delivery, DeliveryRound, Leased, claim_due, lease_for, release, still_held
 from ..settings import Settings
 from .channels import DeliveryError, EmailSender, OutgoingEmail
-from .delivery import after_failure
+from .delivery import after_failure, try_once
 
 __all__ = ["LeasedMailer"]
 
@@ -46,8 +46,7 @@ class LeasedMailer(ABC, Generic[Row]):
         clock: Callable[[], datetime],
     ) -> None:
         self.sessions, self.settings, self.email, self.clock = sessions, settings, email, clock
-        # Far longer than one send may take, so a claim never runs out mid-send.
-        self.lease = timedelta(seconds=max(60.0, 6 * settings.smtp_timeout_seconds))
+        self.lease = lease_for(settings.smtp_timeout_seconds)
 
     @abstractmethod
     def email_of(self, session: Session, row: Row) -> OutgoingEmail:
@@ -64,25 +63,28 @@ class LeasedMailer(ABC, Generic[Row]):
         return DeliveryRound.of(self._deliver(worker, i) for i in ids)
 
     def _deliver(self, worker: str, row_id: str) -> Delivery | None:
-        attempts = 0
-        try:
-            with self.sessions() as session:
-                row: Row | None = session.get(self.table, row_id)  # type: ignore[assignment]
-                if row is None or not still_held(row, worker, self.clock()):
-                    return None  # the lease ran out before its turn: another worker has it
-                attempts = row.attempts
-                email = self.email_of(session, row)
-            if self.email is None:
-                raise DeliveryError("no mail server is set (TILLPOINT_SMTP_HOST)")
-            self.email.send(email)
-        except DeliveryError as exc:
-            return self._failed(worker, row_id, attempts, str(exc))
-        except Exception as exc:
-            # A fault of ours with this one row (its email could not be made, say): it is
-            # released and counts toward its giving up like any failed try, and the rest of
-            # the batch, the other mailers and the round's metrics go on.
-            log.exception("%s %s could not be emailed", self.what, row_id)
-            return self._failed(worker, row_id, attempts, f"{type(exc).__name__}: {exc}")
+        return try_once(
+            self.what,
+            row_id,
+            lambda: self._send(worker, row_id),
+            lambda sent: self._sent(worker, sent),
+            lambda error: self._failed(worker, row_id, error),
+        )
+
+    def _send(self, worker: str, row_id: str) -> str | None:
+        """Email the row, read while this worker's lease on it runs: its id, or None when
+        that lease has run out."""
+        with self.sessions() as session:
+            row: Row | None = session.get(self.table, row_id)  # type: ignore[assignment]
+            if row is None or not still_held(row, worker, self.clock()):
+                return None  # the lease ran out before its turn: another worker has it
+            email = self.email_of(session, row)
+        if self.email is None:
+            raise DeliveryError("no mail server is set (TILLPOINT_SMTP_HOST)")
+        self.email.send(email)
+        return row_id
+
+    def _sent(self, worker: str, row_id: str) -> Delivery:
         with self.sessions() as session:
             done = {"status": Delivery.SENT, "sent_at": self.clock(), **self.forgotten}
             marked = release(session, self.table, row_id, worker, done)
@@ -91,13 +93,17 @@ class LeasedMailer(ABC, Generic[Row]):
             log.warning("%s %s was emailed but its claim had been taken over", self.what, row_id)
         return Delivery.SENT
 
-    def _failed(self, worker: str, row_id: str, attempts: int, error: str) -> Delivery:
-        values, outcome = after_failure(
-            self.settings, attempts, error, self.clock(), dict(self.forgotten)
-        )
-        if outcome is Delivery.FAILED:
-            log.warning("%s %s failed after %s tries: %s", self.what, row_id, attempts, error)
+    def _failed(self, worker: str, row_id: str, error: str) -> Delivery | None:
         with self.sessions() as session:
+            row = session.get(self.table, row_id)
+            if row is None:
+                return None  # forgotten meanwhile: nothing to release
+            attempts = row.attempts
+            values, outcome = after_failure(
+                self.settings, attempts, error, self.clock(), dict(self.forgotten)
+            )
             release(session, self.table, row_id, worker, values)
             session.commit()
+        if outcome is Delivery.FAILED:
+            log.warning("%s %s failed after %s tries: %s", self.what, row_id, attempts, error)
         return outcome

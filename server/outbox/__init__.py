@@ -3,7 +3,16 @@ per business, locked while that business's new events are turned into outbox row
 rows claimed by leases (FOR UPDATE SKIP LOCKED on PostgreSQL); a worker's rounds on a
 thread of their own; and the workers' metrics."""
 
-from .claims import Backlog, Delivery, Leased, backlog, claim_due, release, still_held
+from .claims import (
+    Backlog,
+    Delivery,
+    Leased,
+    backlog,
+    claim_due,
+    lease_for,
+    release,
+    still_held,
+)
 from .cursors import LogCursor, businesses_behind, insert_for, read_new_events, start_at_head
 from .metrics import RoundMetrics
 from .rounds import DeliveryRound, Round, Rounds
@@ -21,6 +30,7 @@ __all__ = [
     "businesses_behind",
     "claim_due",
     "insert_for",
+    "lease_for",
     "read_new_events",
     "release",
     "start_at_head",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, String, and_, func, or_, select, update
@@ -22,7 +22,16 @@ from sqlalchemy.orm import Mapped, QueryableAttribute, Session, mapped_column
 from ..db import UtcDateTime, rowcount, str_enum, utcnow
 from ..ids import ID_LENGTH
 
-__all__ = ["Backlog", "Delivery", "Leased", "backlog", "claim_due", "release", "still_held"]
+__all__ = [
+    "Backlog",
+    "Delivery",
+    "Leased",
+    "backlog",
+    "claim_due",
+    "lease_for",
+    "release",
+    "still_held",
+]
 
 
 class Delivery(enum.StrEnum):
@@ -40,6 +49,12 @@ class Leased:
     # A worker's claim: its token, and until when the row is its own to send.
     claimed_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+
+
+def lease_for(timeout: float) -> timedelta:
+    """How long a claim lasts when one send may take up to `timeout` seconds: far longer,
+    so a claim never runs out mid-send, and at least a minute."""
+    return timedelta(seconds=max(60.0, 6 * timeout))
 
 
 def claim_due(

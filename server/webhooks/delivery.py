@@ -25,7 +25,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..ids import make_id
-from ..outbox import Delivery, DeliveryRound, claim_due, release, still_held
+from ..outbox import Delivery, DeliveryRound, claim_due, lease_for, release, still_held
 from . import repository, service
 from .consumer import message_id
 from .models import AttemptOutcome, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -67,8 +67,7 @@ class WebhookDeliverer:
         self.sessions, self.sender, self.clock = sessions, sender, clock
         self.schedule = [timedelta(seconds=s) for s in schedule]
         self.batch, self.concurrency = batch, concurrency
-        # Far longer than one send may take, so a claim never runs out mid-send.
-        self.lease = timedelta(seconds=max(60.0, 6 * timeout))
+        self.lease = lease_for(timeout)
 
     def deliver_due(self) -> DeliveryRound:
         """Claim due deliveries, `concurrency` at a time, and try each once, until none is

@@ -26,12 +26,16 @@ from server.notifications import (
     InboxItem,
     Notification,
     NotificationCursor,
+    NotificationKind,
     NotificationWorker,
 )
-from server.outbox.rounds import summary
+from server.notifications.channels import OutgoingEmail, PushMessage, PushOutcome
+from server.notifications.delivery import Deliverer
+from server.outbox.rounds import DeliveryRound, summary
 from sync.wire import IncidentKind
 from tests.server.api import buy_card, open_shop, sign_up, verify_email
 from tests.server.mailbox import mailing_client, notification_worker  # noqa: F401 - fixtures
+from tests.server.samples import Moved, value
 from tests.server.together import rounds_together
 
 
@@ -379,6 +383,92 @@ def test_a_notification_is_given_up_after_its_last_try(
         ).one()
         assert row.status is Delivery.FAILED
         assert row.attempts == 2
+
+
+BROKEN_PHONE = "fcm-broken"
+ERRORS = {
+    Channel.EMAIL: "ValueError: a template that cannot be filled",
+    Channel.PUSH: "RuntimeError: an adapter's own bug",
+}
+
+
+class FaultyPush(FakePushTransport):
+    """A push adapter with a bug: it raises what no adapter should (not a `DeliveryError`)
+    for a message to `BROKEN_PHONE`."""
+
+    def send(self, message: PushMessage) -> PushOutcome:
+        if BROKEN_PHONE in message.tokens:
+            raise RuntimeError("an adapter's own bug")
+        return super().send(message)
+
+
+@pytest.mark.parametrize("channel", [Channel.EMAIL, Channel.PUSH])
+def test_a_notification_that_cannot_be_sent_holds_up_no_other_and_fails_after_its_tries(
+    client, sessions, notify_settings, shop, sink, monkeypatch, caplog, channel
+):
+    """A fault of ours with one notification (its email cannot be made, or the push adapter
+    raises something unexpected) is that notification's failed try: the others in the batch
+    are still sent in the same round and the round's metrics count them; it is released,
+    tried again later and given up after its last try, with the error kept."""
+    broken, *others = customers = [sign_up(client) for _ in range(3)]
+    for customer in customers:
+        breaks = customer is broken and channel is Channel.PUSH
+        phone = BROKEN_PHONE if breaks else f"fcm-{customer.id}"
+        assert customer.post("/api/v1/me/push-devices", {"token": phone}).status_code == 201
+    settings = notify_settings.model_copy(update={"notifications_max_attempts": 2})
+    now, push = [datetime.now(UTC)], FaultyPush()
+    worker = NotificationWorker(sessions, settings, push=push, clock=lambda: now[0])
+    worker.run_once()  # the sign-ups' account mail
+    if channel is Channel.EMAIL:
+        made = Deliverer._email_of
+
+        def email_of(self: Deliverer, job: Any) -> OutgoingEmail:
+            if job.address == broken.email:
+                raise ValueError("a template that cannot be filled")
+            return made(self, job)
+
+        monkeypatch.setattr(Deliverer, "_email_of", email_of)
+    for customer in customers:  # the broken one's first in the batch
+        _bought(customer, shop)
+
+    moved = Moved()
+    done = worker.run_once()
+    assert done.delivery == DeliveryRound(sent=8, retrying=1)  # an email, push, inbox item each
+    other = Channel.PUSH if channel is Channel.EMAIL else Channel.EMAIL
+    assert moved("tillpoint_worker_deliveries_total", kind=channel, outcome="sent") == 2
+    assert moved("tillpoint_worker_deliveries_total", kind=channel, outcome="retrying") == 1
+    assert moved("tillpoint_worker_deliveries_total", kind=other, outcome="sent") == 3
+    assert moved("tillpoint_worker_deliveries_total", kind="inbox", outcome="sent") == 3
+    assert moved("tillpoint_worker_events_read_total", worker="notifications") == done.events
+    assert value("tillpoint_worker_backlog", kind=channel) == 0  # not due again yet
+    pushed = [token for message in push.sent for token in message.tokens]
+    if channel is Channel.EMAIL:
+        assert [c for c in customers if sink.to(c.email)] == others
+    else:
+        assert sorted(pushed) == sorted(f"fcm-{c.id}" for c in others)
+    with sessions() as session:
+        row = session.scalars(
+            select(Notification).where(
+                Notification.user_id == broken.id,
+                Notification.kind == NotificationKind.CARD_BOUGHT,
+                Notification.channel == channel,
+            )
+        ).one()
+        assert (row.status, row.attempts, row.claimed_by) == (Delivery.PENDING, 1, None)
+        assert row.last_error == ERRORS[channel]
+        broken_id = row.id
+    assert any(
+        r.exc_info and f"notification {broken_id} " in r.getMessage() for r in caplog.records
+    )
+
+    now[0] += timedelta(minutes=5)
+    moved = Moved()
+    assert worker.run_once().delivery == DeliveryRound(failed=1)
+    assert moved("tillpoint_worker_deliveries_total", kind=channel, outcome="failed") == 1
+    with sessions() as session:
+        row = session.get_one(Notification, broken_id)
+        assert (row.status, row.attempts, row.claimed_by) == (Delivery.FAILED, 2, None)
+        assert row.last_error == ERRORS[channel]
 
 
 @pytest.mark.postgres
