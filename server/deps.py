@@ -75,6 +75,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("tillpoint.http")
+# How long a caller whose check could not run is asked to wait (the database or the shared
+# state is reconnecting).
+CALLER_CHECK_RETRY_SECONDS = 5
 
 _bearer = HTTPBearer(auto_error=False, description="an access token from /api/v1/auth/login")
 
@@ -529,8 +532,8 @@ def checked_first_in(check: CallerCheck) -> Callable[[Endpoint], Endpoint]:
     `check`: a request that is not valid runs that check first, in a worker thread with a
     session of its own (once more if the connection to the database was lost, as the
     route's work would be). Valid requests pay nothing for it. A check that cannot run
-    (the database or the shared state unreachable) leaves the request its own answer, 422:
-    what is wrong with the request is still worth saying."""
+    (the database or the shared state unreachable) answers 503 with Retry-After: what is
+    wrong with the request is not said to a caller who may not be allowed to hear it."""
 
     async def run(request: Request) -> None:
         credentials = await _bearer(request)
@@ -545,6 +548,13 @@ def checked_first_in(check: CallerCheck) -> Callable[[Endpoint], Endpoint]:
             raise
         except Exception:
             log.warning("the caller of an invalid request could not be checked", exc_info=True)
+            raise Problem(
+                503,
+                "caller-not-checked",
+                "Could not check who is asking",
+                "The server could not check who is asking just now: try again in a moment.",
+                headers={"Retry-After": str(CALLER_CHECK_RETRY_SECONDS)},
+            ) from None
 
     return checked_first(run)
 

@@ -329,7 +329,7 @@ def unusable_settings(error: ValidationError) -> str:
         reason = ""
         if problem["type"] == "value_error":  # our validators' messages say what to write
             reason = str(problem.get("ctx", {}).get("error", problem["msg"]))
-        said.setdefault(field or name, _sentence(field, problem.get("input"), reason))
+        said.setdefault(field or name, _sentence(field, problem.get("input"), reason, name))
     return "; ".join(said.values())
 
 
@@ -351,13 +351,14 @@ def _names(field: str, info: FieldInfo) -> list[str]:
     return [f"{Settings.model_config.get('env_prefix', '')}{field}".upper()]
 
 
-def _sentence(field: str | None, value: object, reason: str) -> str:
+def _sentence(field: str | None, value: object, reason: str, named: str = "") -> str:
     """What is wrong with one setting and what to do, e.g. "TILLPOINT_SMTP_PORT is '-5':
-    set a whole number from 1 to 65535, or unset it for the default (25)"."""
+    set a whole number from 1 to 65535, or unset it for the default (25)". `named`: the
+    name the error is under."""
     if field is None:  # not a setting of ours: say what pydantic said
         return f"a setting cannot be used ({reason or value!r}): correct it in the environment"
     info = Settings.model_fields[field]
-    variable, set_to = _as_set(_names(field, info))
+    variable, set_to = _as_set(_names(field, info), value, named)
     shown = set_to if set_to is not None else value
     secret = info.annotation is SecretStr or not info.repr
     if secret:
@@ -380,14 +381,24 @@ def _sentence(field: str | None, value: object, reason: str) -> str:
     return f"{what}: set {_expected(info)}, {otherwise}"
 
 
-def _as_set(names: list[str]) -> tuple[str, str | None]:
-    """The variable the operator set, spelt as they spelt it, and its value: names are not
-    case-sensitive, and of several names, the first that is set counts."""
-    for name in names:
-        for variable, value in os.environ.items():
-            if variable.upper() == name.upper():
-                return variable, value
-    return names[0], None
+def _as_set(names: list[str], failed: object, named: str) -> tuple[str, str | None]:
+    """The variable whose value failed, spelt as the operator spelt it, and its value there
+    (names are not case-sensitive): the one set to `failed`, pydantic's input. When none is
+    set to it, the value was not read as written: it was given under `named` (a keyword in
+    code) if that is one of the names, else read from the first one set (a JSON list is
+    decoded before it fails)."""
+    found = [
+        (variable, value)
+        for name in names
+        for variable, value in os.environ.items()
+        if variable.upper() == name.upper()
+    ]
+    for variable, value in found:
+        if value == failed:
+            return variable, value
+    if failed is not None and named.upper() in (name.upper() for name in names):
+        return named, None
+    return found[0] if found else (names[0], None)
 
 
 def _expected(info: FieldInfo) -> str:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import aiosmtplib
 
+from ..outbox import SendRefused
 from ..settings import Settings
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 
-class DeliveryError(Exception):
+class DeliveryError(SendRefused):
     """A channel could not take the message now; the worker tries again later. `gone`: push
     tokens the service said will never work again (forgotten even so)."""
 

@@ -4,9 +4,10 @@ which are sent nowhere, a batch at once.
 Claims are leases (`server.outbox.claims`): sending happens outside any transaction — no
 row lock or SQLite write lock is held while a mail server answers — and the lease is far
 longer than a send may take (the SMTP timeout). So one row is sent once by one worker.
-A failed try is its row's alone (`try_once`, which the gift mailers share): refused by the
-channel or met by a fault of ours (a message that cannot be made), the row is released to
-be tried again or given up, and the rest of the round goes on.
+A failed try is its row's alone (`server.outbox.try_once`, which the gift mailers and the
+webhook sender share): refused by the channel or met by a fault of ours (a message that
+cannot be made), the row is released to be tried again or given up, and the rest of the
+round goes on.
 
 What is not possible without the receiver's help: if the process dies after the mail
 server accepted a message and before the mark commits, the row is sent again when its lease
@@ -22,7 +23,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..db import utcnow
 from ..ids import make_id
-from ..outbox import DeliveryRound, claim_due, lease_for, release, still_held
+from ..outbox import DeliveryRound, claim_due, lease_for, release, still_held, try_once
 from ..outbox.metrics import count_deliveries, delivered, expect_deliveries
 from ..settings import Settings
 from .channels import (
@@ -44,7 +44,7 @@ from .channels import (
 from .models import ACCOUNT_MAIL_KINDS, Channel, Delivery, InboxItem, Notification, NotificationKind
 from .repository import forget_push_tokens, push_tokens
 
-__all__ = ["Deliverer", "after_failure", "retry_delay", "try_once"]
+__all__ = ["Deliverer", "after_failure", "retry_delay"]
 
 log = logging.getLogger("tillpoint.notifications")
 
@@ -65,32 +65,6 @@ def after_failure(
         return {"status": Delivery.FAILED, "last_error": error, **given_up}, Delivery.FAILED
     delay = retry_delay(attempts, settings.notifications_retry_seconds)
     return {"next_attempt_at": now + delay, "last_error": error}, Delivery.PENDING
-
-
-Sent = TypeVar("Sent")
-
-
-def try_once(
-    what: str,
-    row_id: object,
-    send: Callable[[], Sent | None],
-    sent: Callable[[Sent], Delivery],
-    failed: Callable[[str], Delivery | None],
-) -> Delivery | None:
-    """One claimed row's try: `send` it (None: nothing to send, its lease ran out), then
-    mark it `sent`. A try that fails is the row's alone: `failed` releases it with the
-    error, tried again or given up after its last try (`after_failure`), and the caller's
-    batch goes on. That is so whether the channel refused (`DeliveryError`) or the row met
-    a fault of ours (its message could not be made, a transport raised something else),
-    which is logged with its traceback."""
-    try:
-        done = send()
-    except DeliveryError as exc:
-        return failed(str(exc))
-    except Exception as exc:
-        log.exception("%s %s could not be sent", what, row_id)
-        return failed(f"{type(exc).__name__}: {exc}")
-    return None if done is None else sent(done)
 
 
 class Deliverer:

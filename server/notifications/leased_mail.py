@@ -20,10 +20,19 @@ from typing import ClassVar, Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from ..ids import make_id
-from ..outbox import Delivery, DeliveryRound, Leased, claim_due, lease_for, release, still_held
+from ..outbox import (
+    Delivery,
+    DeliveryRound,
+    Leased,
+    claim_due,
+    lease_for,
+    release,
+    still_held,
+    try_once,
+)
 from ..settings import Settings
 from .channels import DeliveryError, EmailSender, OutgoingEmail
-from .delivery import after_failure, try_once
+from .delivery import after_failure
 
 __all__ = ["LeasedMailer"]
 

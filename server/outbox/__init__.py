@@ -1,7 +1,7 @@
 """What the event log's readers with an outbox share (notifications, webhooks): a cursor
 per business, locked while that business's new events are turned into outbox rows; outbox
-rows claimed by leases (FOR UPDATE SKIP LOCKED on PostgreSQL); a worker's rounds on a
-thread of their own; and the workers' metrics."""
+rows claimed by leases (FOR UPDATE SKIP LOCKED on PostgreSQL), each try its row's alone
+(`try_once`); a worker's rounds on a thread of their own; and the workers' metrics."""
 
 from .claims import (
     Backlog,
@@ -16,6 +16,7 @@ from .claims import (
 from .cursors import LogCursor, businesses_behind, insert_for, read_new_events, start_at_head
 from .metrics import RoundMetrics
 from .rounds import DeliveryRound, Round, Rounds
+from .tries import SendRefused, try_once
 
 __all__ = [
     "Backlog",
@@ -26,6 +27,7 @@ __all__ = [
     "Round",
     "RoundMetrics",
     "Rounds",
+    "SendRefused",
     "backlog",
     "businesses_behind",
     "claim_due",
@@ -35,4 +37,5 @@ __all__ = [
     "release",
     "start_at_head",
     "still_held",
+    "try_once",
 ]

@@ -5,7 +5,10 @@ Claims are leases (`server.outbox.claims`): a delivery is sent by one worker at 
 outside any transaction, and the lease is far longer than a send may take (the timeout).
 A worker that dies after the receiver answered and before the mark commits leaves it to be
 sent again after the lease: at least once, with the same webhook-id, as the spec expects
-receivers to handle.
+receivers to handle. A try is its delivery's alone (`server.outbox.try_once`): one that
+meets a fault of ours (its body cannot be signed, the sender raises) is logged with its
+traceback, counted a failed attempt and tried again on the schedule, and the rest of the
+round goes on.
 
 An endpoint is disabled (and its owner told) when it answers 410 Gone (that delivery
 waits), or when a delivery is given up after the whole schedule and nothing reached the
@@ -25,7 +28,15 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ..ids import make_id
-from ..outbox import Delivery, DeliveryRound, claim_due, lease_for, release, still_held
+from ..outbox import (
+    Delivery,
+    DeliveryRound,
+    claim_due,
+    lease_for,
+    release,
+    still_held,
+    try_once,
+)
 from . import repository, service
 from .consumer import message_id
 from .models import AttemptOutcome, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -97,6 +108,17 @@ class WebhookDeliverer:
         return DeliveryRound.of(outcomes)
 
     def _deliver(self, worker: str, delivery_id: str) -> Delivery | None:
+        return try_once(
+            "webhook",
+            delivery_id,
+            lambda: self._send(worker, delivery_id),
+            lambda sent: self._answered(worker, *sent),
+            lambda error: self._failed(worker, delivery_id, error),
+        )
+
+    def _send(self, worker: str, delivery_id: str) -> tuple[_Job, Answer, datetime] | None:
+        """Sign and send the delivery, read while this worker's lease on it runs: the job,
+        the receiver's answer and when it was sent. None when there is nothing to send."""
         with self.sessions() as session:
             row = session.get_one(WebhookDelivery, delivery_id)
             if not still_held(row, worker, self.clock()):
@@ -116,7 +138,9 @@ class WebhookDeliverer:
             )
         # No transaction stays open while a receiver answers.
         headers = signed_headers(job.message_id, at, job.payload, job.secrets)
-        answer = self.sender.send(job.url, headers, job.payload)
+        return job, self.sender.send(job.url, headers, job.payload), at
+
+    def _answered(self, worker: str, job: _Job, answer: Answer, at: datetime) -> Delivery | None:
         with self.sessions() as session:
             session.add(
                 WebhookAttempt(
@@ -131,6 +155,42 @@ class WebhookDeliverer:
             )
             outcome = self._settle(session, worker, job, answer, at)
             session.commit()
+        return outcome
+
+    def _failed(self, worker: str, delivery_id: str, error: str) -> Delivery | None:
+        """A try that met a fault of ours (logged by `try_once`): released to be tried again
+        on the schedule, or given up after its last try. The endpoint is not to blame, so it
+        stays enabled."""
+        at = self.clock()
+        error = f"not sent: a fault in Tillpoint ({error})"
+        with self.sessions() as session:
+            row = session.get(WebhookDelivery, delivery_id)
+            if row is None:
+                return None  # forgotten meanwhile: nothing to release
+            attempts = row.attempts
+            session.add(
+                WebhookAttempt(
+                    delivery_id=delivery_id,
+                    attempted_at=at,
+                    outcome=AttemptOutcome.FAILED,
+                    status_code=None,
+                    response_body="",
+                    error=error,
+                    duration_ms=0,
+                )
+            )
+            values: dict[str, object] = {"last_status_code": None, "last_error": error}
+            if attempts <= len(self.schedule):
+                outcome = Delivery.PENDING
+                values["next_attempt_at"] = at + self.schedule[attempts - 1]
+            else:
+                outcome = Delivery.FAILED
+                values["status"] = Delivery.FAILED
+            if not release(session, WebhookDelivery, delivery_id, worker, values):
+                return None
+            session.commit()
+        if outcome is Delivery.FAILED:
+            log.warning("webhook %s failed after %s tries: %s", delivery_id, attempts, error)
         return outcome
 
     def _settle(

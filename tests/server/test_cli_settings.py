@@ -139,8 +139,10 @@ def test_a_setting_read_under_another_name_is_said_by_that_name(monkeypatch):
     with pytest.raises(ValidationError) as wrong:
         Settings(DATABASE_URL=1, REDIS_URL=2)  # type: ignore[call-arg]
     said = unusable_settings(wrong.value)
-    assert said.startswith("DATABASE_URL is '1': set ")
-    assert "; TILLPOINT_REDIS_URL is empty: set " in said
+    assert said == (
+        "DATABASE_URL is '1': set a value, or unset it for the default; "
+        "REDIS_URL is '2': set a value, or unset it for the default"
+    )  # the value that failed, not the empty TILLPOINT_REDIS_URL beside it
 
 
 def test_a_server_worker_says_it_in_the_same_words(monkeypatch, tmp_path):

@@ -85,14 +85,22 @@ def test_an_invalid_purchase_reads_the_token_as_the_route_does(customer, shop, w
     assert kind_of(buy_nonsense(actor, shop, {"Authorization": f"Bearer  {token}"})) == answer
 
 
-def test_an_invalid_purchase_whose_buyer_cannot_be_checked_is_told_what_to_fix(
+def test_an_invalid_purchase_whose_buyer_cannot_be_checked_is_asked_to_try_again(
     client, customer, shop, monkeypatch
 ):
+    """What is wrong with the request is not said to a caller who could not be checked: the
+    caller is asked to try again in a moment."""
+
     def unreachable(claims):
         raise ConnectionError("the shared state is not answering")
 
     monkeypatch.setattr(client.app.state.deny_list, "refuses", unreachable)
-    assert kind_of(buy_nonsense(customer, shop, customer.headers)) == (422, "invalid-request")
+    answer = buy_nonsense(customer, shop, customer.headers)
+    assert kind_of(answer) == (503, "caller-not-checked")
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert int(answer.headers["Retry-After"]) > 0
+    assert "try again in a moment" in answer.json()["detail"]
+    assert "amount_minor" not in answer.text
 
 
 def test_an_invalid_purchase_checks_its_buyer_again_after_a_lost_connection(shop, monkeypatch):

@@ -18,10 +18,12 @@ from server.app import create_app
 from server.db import make_engine, make_sessionmaker
 from server.migrate import upgrade
 from server.notifications import NotificationWorker
+from server.outbox import DeliveryRound
 from server.settings import Settings
+from server.webhooks import delivery as webhook_delivery
 from server.webhooks.addresses import RefusedAddress, check_url, resolve
 from server.webhooks.models import WebhookAttempt, WebhookCursor, WebhookDelivery
-from server.webhooks.signing import new_secret
+from server.webhooks.signing import new_secret, signed_headers
 from server.webhooks.worker import WebhookWorker
 from tests.server.api import Actor, Shop, buy_card, open_shop, sign_up
 from tests.server.receiver import HANG, Receiver, receiving
@@ -355,6 +357,42 @@ def test_one_failed_delivery_does_not_disable_an_endpoint_that_works_since(
         worker.run_once()
     statuses = sorted(d["status"] for d in _deliveries(shop, endpoint))
     assert statuses == ["failed", "sent"]
+    assert shop.owner.get(f"{_base(shop)}/{endpoint['id']}").json()["status"] == "enabled"
+
+
+def test_a_delivery_that_cannot_be_signed_holds_up_no_other_and_fails_after_its_tries(
+    client, worker, clock, receiver, shop, customer, monkeypatch, caplog
+):
+    """A fault of ours with one delivery (here its signing raises) is that delivery's failed
+    attempt: the others in the round are still sent; it is logged with its traceback, tried
+    again on the schedule and given up after its last try, and its endpoint stays enabled."""
+    endpoint = _register(shop, receiver.url)
+    broken, *others = [_bought(customer, shop) for _ in range(3)]  # the broken one's first
+
+    def signing(message_id: str, at: datetime, payload: str, secrets: list[str]) -> dict[str, str]:
+        if broken["id"] in payload:
+            raise RuntimeError("a signing bug")
+        return signed_headers(message_id, at, payload, secrets)
+
+    monkeypatch.setattr(webhook_delivery, "signed_headers", signing)
+    assert worker.run_once().delivery == DeliveryRound(sent=2, retrying=1)
+    assert sorted(_card_ids(receiver.received)) == sorted(c["id"] for c in others)
+    for wait in SCHEDULE[:-1]:
+        clock.advance(seconds=wait)
+        assert worker.run_once().delivery == DeliveryRound(retrying=1)
+    clock.advance(seconds=SCHEDULE[-1])
+    assert worker.run_once().delivery == DeliveryRound(failed=1)
+    clock.advance(hours=1)
+    assert worker.run_once().delivery == DeliveryRound()
+    assert len(receiver.received) == 2
+
+    [failed] = [d for d in _deliveries(shop, endpoint) if d["status"] != "sent"]
+    assert failed["status"] == "failed"
+    assert failed["attempts"] == len(SCHEDULE) + 1
+    assert "RuntimeError: a signing bug" in failed["last_error"]
+    attempts = _detail(shop, endpoint, failed["id"])["attempt_log"]
+    assert [a["outcome"] for a in attempts] == ["failed"] * (len(SCHEDULE) + 1)
+    assert any(r.exc_info and failed["id"] in r.getMessage() for r in caplog.records)
     assert shop.owner.get(f"{_base(shop)}/{endpoint['id']}").json()["status"] == "enabled"
 
 
