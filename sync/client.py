@@ -115,7 +115,7 @@ _NEVER_SENT = (
 )
 
 
-def _unreachable(base_url: str, exc: httpx.TransportError) -> str:
+def _unreachable(base_url: str, exc: httpx.RequestError) -> str:
     """Why no answer came, in words (not the exception's class name)."""
     if isinstance(exc, httpx.ConnectError) and _tls_failed(exc):
         plain = (
@@ -127,7 +127,9 @@ def _unreachable(base_url: str, exc: httpx.TransportError) -> str:
             f"the server at {base_url} could not be reached: something answered there, but "
             f"the secure connection (TLS) failed{plain}"
         )
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx.DecodingError):
+        why = "its answer came but could not be read"
+    elif isinstance(exc, httpx.TimeoutException):
         why = "it took too long to answer"
     elif isinstance(exc, httpx.ConnectError):
         why = "nothing answered there: the server is down or the network is"
@@ -368,7 +370,9 @@ class SyncClient:
             response = self._http.request(
                 method, f"{self.base_url}{API_PREFIX}{path}", headers=headers, **kwargs
             )
-        except httpx.TransportError as exc:
+        # Any failure of the request, not only the transport's: an answer that cannot be
+        # decoded (a broken gzip body) came after the server may have done it.
+        except httpx.RequestError as exc:
             raise ServerUnreachableError(
                 _unreachable(self.base_url, exc), may_have_arrived=not isinstance(exc, _NEVER_SENT)
             ) from None

@@ -37,8 +37,9 @@ exit codes:
      when the server answers (a new request)
   After 1 or 3 offline, when the request may have reached the server before its
   answer was lost (a timeout, a gateway's 502/503/504), the terminal cannot tell
-  whether the server took it: the reason says so, and the terminal gives it back
-  automatically when it next syncs (a voucher: the owner is told to honour it).
+  whether the server took it: the reason says so ("withdrawn": true with --json), and
+  the terminal gives it back automatically when it next syncs (a voucher: the owner is
+  told to honour it; a card expired or blocked by then: to refund the customer).
   Only a server that surely never got the request (nothing answered) took nothing.
   5  no terminal database at --data, it is not paired, or the owner revoked it (the
      server said so, now or before): pair it again with a new code, into a new --data

@@ -279,8 +279,8 @@ def register_pos_api(commands: Commands[argparse.ArgumentParser]) -> None:
         "--json` print (HTTP 200 for approved and declined alike; 504 when no decision could "
         "be made, as exit code 3: take another payment method, or ask again later. A "
         "decline after the server's answer was lost says in its reason that the till cannot "
-        "tell whether the server took it; if it did, the till gives it back automatically "
-        "when it next syncs. 400 bad input; 401 without "
+        'tell whether the server took it, and "withdrawn" is true; if it did, the till '
+        "gives it back automatically when it next syncs. 400 bad input; 401 without "
         "the token; 503 not paired, revoked by the owner, or its database damaged). Requests need "
         "`Authorization: Bearer TOKEN`: the token "
         f"is {TOKEN_SETTING} when set, else the one kept in DATA.pos-api-token, made and "

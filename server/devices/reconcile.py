@@ -4,6 +4,15 @@ Every redemption a terminal approved is recorded — the customer has the goods.
 tills together overspent a card, the card goes to zero, the rest is posted to the
 business's shortfall account, the card is blocked, and an incident is opened. A voucher
 used twice offline is recorded twice, the second flagged.
+
+A terminal takes back its own gift-card sales two ways: a void (the sale was cancelled at
+the counter, within the void window), and a withdrawal (`attempt_withdrawn`: an online
+attempt whose answer was lost, which the till then declined offline, so the cashier took
+another payment). A withdrawn attempt the server had applied is given back as a void
+would be, within the void window and onto a card that can still be spent, with an
+incident for the owner; past the window or on an expired or blocked card nothing goes
+back by itself, and the incident says what to refund. A withdrawn attempt the server
+never applied is kept as withdrawn, so that it is refused should it arrive late.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from sqlalchemy.orm import Session
 from sync.money import Money, MoneyError
 from sync.wire import (
     VOID_WINDOW,
+    CardStatus,
     EventResult,
     EventStatus,
     EventType,
@@ -51,6 +61,7 @@ from .service import origin_of
 __all__ = ["apply_events"]
 
 _NEW_ID = re.compile(f"[A-Za-z0-9_-]{{{ID_LENGTH}}}")
+_SKEW = timedelta(minutes=1)  # a till's clock may be this far off when it times a void
 
 
 class _Rejected(Exception):
@@ -320,10 +331,8 @@ def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> E
         raise _Rejected("this terminal made no gift-card redemption with that attempt_key")
     if sale.voided_by is not None:
         raise _Rejected("that redemption was already voided")
-    made_at = sale.made_at if sale.made_at.tzinfo else sale.made_at.replace(tzinfo=UTC)
-    if _occurred(event) - made_at > VOID_WINDOW + timedelta(minutes=1):  # a minute of skew
-        minutes = int(VOID_WINDOW.total_seconds() // 60)
-        raise _Rejected(f"a void must come within {minutes} minutes: ask the owner to refund")
+    if _past_void_window(sale, event):
+        raise _Rejected(f"a void must come within {_window()}: ask the owner to refund")
     card = session.get(GiftCard, sale.subject_id)
     assert card is not None
     amount = Money.of(sale.amount_minor, card.currency)
@@ -339,12 +348,35 @@ def _redemption_void(session: Session, batch: _Batch, event: TerminalEvent) -> E
     return EventResult(event.id, EventStatus.APPLIED)
 
 
+def _window() -> str:
+    return f"{int(VOID_WINDOW.total_seconds() // 60)} minutes"
+
+
+def _past_void_window(sale: redemptions.Noted | TillRedemption, event: TerminalEvent) -> bool:
+    """Whether `event` came later after `sale` than a void may (with the clock skew
+    allowed): past it, only the owner gives value back."""
+    made_at = sale.made_at if sale.made_at.tzinfo else sale.made_at.replace(tzinfo=UTC)
+    return _occurred(event) - made_at > VOID_WINDOW + _SKEW
+
+
+def _not_spendable(card: GiftCard) -> str | None:
+    """Why value put back onto `card` would not reach its holder, if it would not."""
+    if card.status is CardStatus.BLOCKED:
+        return "is blocked for review (it was overspent offline) and its shortfall is open"
+    if card.status is CardStatus.EXPIRED or card.expires_at <= datetime.now(UTC):
+        return "has expired, so value put back onto it could not be spent"
+    return None
+
+
 def _attempt_withdrawn(session: Session, batch: _Batch, event: TerminalEvent) -> EventResult:
     """The terminal takes back an online attempt whose answer it lost and which it then did
     not approve offline (the cashier took another payment). Applied online, it is given
     back whole, as a void of that redemption (a voucher: the owner is asked to honour it),
     and the owner has an incident; never applied, the attempt is kept as withdrawn, so it is
-    refused should it arrive late. Each attempt is withdrawn once."""
+    refused should it arrive late. Each attempt is withdrawn once. Value goes back onto a
+    card only as a void would: within the void window of the sale, and onto a card that
+    can still be spent; otherwise the owner's incident names the card, the amount and what
+    to do."""
     device = batch.device
     key = _attempt_key(event)
     if key is None:
@@ -386,9 +418,15 @@ def _attempt_withdrawn(session: Session, batch: _Batch, event: TerminalEvent) ->
         return EventResult(
             event.id, EventStatus.APPLIED, "the attempt had not been applied: nothing to give back"
         )
-    if sale.withdrawn or sale.voided_by is not None:
+    if sale.withdrawn:
         return EventResult(
-            event.id, EventStatus.DUPLICATE, f"already given back (event {sale.voided_by})"
+            event.id, EventStatus.DUPLICATE, f"already withdrawn (event {sale.voided_by})"
+        )
+    if sale.voided_by is not None:
+        return EventResult(
+            event.id,
+            EventStatus.DUPLICATE,
+            f"already voided or withdrawn (event {sale.voided_by})",
         )
     if sale.event_id is not None:
         raise _Rejected(
@@ -412,20 +450,32 @@ def _attempt_withdrawn(session: Session, batch: _Batch, event: TerminalEvent) ->
             cards.given_back(session, sale.operation_id) if sale.operation_id else 0
         )
         taken = Money.of(sale.amount_minor, card.currency)
-        if left > 0:
+        back = Money.of(max(left, 0), card.currency)
+        unspendable, late = _not_spendable(card), _past_void_window(sale, event)
+        if left > 0 and unspendable:
+            given = (
+                f"{back.format()} was not put back, because card {card.id} {unspendable}: "
+                f"refund the customer {back.format()} another way (in cash, say) if they "
+                "paid for the sale another way."
+            )
+        elif left > 0 and late:
+            given = (
+                f"{back.format()} was not put back onto card {card.id}, because the "
+                f"withdrawal came more than {_window()} after the sale (a void's limit). "
+                "Refund it from the console if the customer paid another way."
+            )
+        elif left > 0:
             cards.void_redemption(
                 session,
                 card,
-                Money.of(left, card.currency),
+                back,
                 f"withdrawn by terminal {device.name}, event {event.id}",
                 sale.operation_id,
                 origin_of(device, sale.cashier_id),
             )
-        back = Money.of(max(left, 0), card.currency)
-        if left >= sale.amount_minor:
             given = f"{back.format()} went back onto the card."
-        elif left > 0:
-            given = f"{back.format()} went back onto the card; the rest had been refunded."
+            if left < sale.amount_minor:
+                given = f"{back.format()} went back onto the card; the rest had been refunded."
         else:
             given = "It had all been refunded already, so nothing more went back."
         detail = (

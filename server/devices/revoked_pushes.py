@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sync.money import Money, MoneyError
 from sync.wire import (
+    AttemptWithdrawn,
     EventStatus,
     GiftCardRedemption,
     IncidentKind,
@@ -30,8 +31,11 @@ from sync.wire import (
 )
 
 from ..db import among, insert_rows
+from ..deals.models import Voucher
 from ..directory.models import Business
-from .models import Device, Incident, SyncEvent
+from ..wallet import cards
+from ..wallet.models import GiftCard
+from .models import Device, Incident, RedeemedItem, SyncEvent, TillRedemption
 
 __all__ = ["REFUSED", "report"]
 
@@ -102,6 +106,8 @@ def _report(session: Session, device_id: str, events: list[TerminalEvent]) -> No
     else:  # what this incident reported, and what came since
         covered = _refused_since(session, device.id, incident.event_id)
     tally = _Tally.of(covered, business.currency)
+    with session.no_autoflush:  # the new incident has no words yet
+        tally.taken_online = _taken_online(session, device.id, tally.withdrawn_keys)
     incident.amount_minor = tally.total
     incident.detail = tally.words(device.name, business.id, business.currency, len(events))
     session.commit()
@@ -150,13 +156,50 @@ def _refused_since(session: Session, device_id: str, first_id: str) -> list[Term
     return [TerminalEvent(r.id, r.seq, r.type, r.occurred_at, r.payload) for r in rows]
 
 
+def _taken_online(
+    session: Session, device_id: str, keys: list[str]
+) -> list[tuple[str, Money, str]]:
+    """What the server took online, and still holds, under the attempts the revoked till
+    `device_id` withdrew (`keys`): sales whose answer the till lost, after which the
+    cashier took another payment, so the customer paid twice. Each with what to do."""
+    if not keys:
+        return []
+    rows = session.scalars(
+        select(TillRedemption)
+        .where(
+            TillRedemption.device_id == device_id,
+            among(session, TillRedemption.attempt_key, keys),
+            TillRedemption.event_id.is_(None),  # applied online, not an offline sale
+            TillRedemption.voided_by.is_(None),
+        )
+        .order_by(TillRedemption.id)
+    )
+    taken: list[tuple[str, Money, str]] = []
+    for row in rows:
+        if row.item is RedeemedItem.VOUCHER:
+            voucher = session.get(Voucher, row.subject_id)
+            if voucher is not None:
+                face = Money.of(voucher.face_minor, voucher.currency)
+                taken.append((f"voucher {voucher.id}", face, "honour it if they come back"))
+            continue
+        card = session.get(GiftCard, row.subject_id)
+        given = cards.given_back(session, row.operation_id) if row.operation_id else 0
+        if card is not None and row.amount_minor > given:
+            left = Money.of(row.amount_minor - given, card.currency)
+            taken.append((f"card {card.id}", left, "refund it"))
+    return taken
+
+
 @dataclass
 class _Tally:
     """The refused events as the owner reads them: the sales (less those voided among
-    them), the voids of sales the server had recorded, and the rest."""
+    them), the voids of sales the server had recorded, the withdrawals of online attempts
+    (what the server took under them is `taken_online`), and the rest."""
 
     sales: list[tuple[str, Money]] = field(default_factory=list)
     given_back: list[tuple[str, Money]] = field(default_factory=list)
+    withdrawn_keys: list[str] = field(default_factory=list)
+    taken_online: list[tuple[str, Money, str]] = field(default_factory=list)
     others: int = 0
     total: int = 0  # the sales in the business's currency, in minor units
 
@@ -168,6 +211,10 @@ class _Tally:
         for event in events:
             try:
                 payload = parse_payload(event.type, event.payload)
+                if isinstance(payload, AttemptWithdrawn):
+                    if payload.attempt_key not in tally.withdrawn_keys:
+                        tally.withdrawn_keys.append(payload.attempt_key)
+                    continue
                 if not isinstance(payload, GiftCardRedemption | VoucherRedemption | RedemptionVoid):
                     raise ValueError("not money")
                 amount = Money.of(payload.amount_minor, payload.currency or currency)
@@ -204,6 +251,23 @@ class _Tally:
             parts.append(
                 "It voided sales the server had recorded, giving the money back at the "
                 f"counter; the server did not: {_listed(self.given_back)}."
+            )
+        if self.taken_online:
+            listed = "; ".join(
+                f"{what}: {amount.format()} was taken online and the till withdrew it: {todo}"
+                for what, amount, todo in self.taken_online[:_LISTED]
+            )
+            rest = len(self.taken_online) - _LISTED
+            parts.append(
+                "It withdrew online sales whose answer it had lost (the cashier then took "
+                "another payment), and the server, refusing the push, did not give them "
+                f"back: {listed}{f'; and {rest} more' if rest > 0 else ''}."
+            )
+        if withdrawn := len(self.withdrawn_keys) - len(self.taken_online):
+            parts.append(
+                f"{withdrawn} other withdrawn online "
+                f"{'attempt needs' if withdrawn == 1 else 'attempts need'} nothing from you "
+                "(nothing was taken, or it was given back already)."
             )
         if self.others:
             parts.append(f"{self.others} other events (listing edits) were not applied.")

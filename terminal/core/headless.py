@@ -246,6 +246,9 @@ class HeadlessTill:
             "approved": verdict.approved,
             "mode": str(verdict.mode),
             "reason": verdict.reason,
+            # Declined after a lost answer: the till withdrew the attempt, so what the server
+            # may have taken is given back at the next sync.
+            "withdrawn": verdict.withdrawn,
             "kind": str(RedemptionKind.GIFT_CARD if gift_card else RedemptionKind.VOUCHER),
             "subject_id": presented.subject_id,
             "amount": _money(amount),

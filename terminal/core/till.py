@@ -28,7 +28,13 @@ from .staff import Person
 from .store import JournalEntry, TerminalStore
 from .words import clock_apart, refusal
 
-__all__ = ["Till", "Verdict", "VoidRefusedError"]
+__all__ = ["VOUCHER_NOT_VOIDABLE", "Till", "Verdict", "VoidRefusedError"]
+
+# Nothing un-uses a voucher, at the till or on the server.
+VOUCHER_NOT_VOIDABLE = (
+    "A used voucher cannot be voided: nothing puts it back. If the sale was cancelled, ask "
+    "the owner how to make it up to the customer."
+)
 
 NOT_SYNCED = (
     "The server cannot be reached and this terminal has not synced yet: connect it "
@@ -99,7 +105,8 @@ class _Undecided(_Refused):
 MAYBE_TAKEN = {
     RedemptionKind.GIFT_CARD: (
         "The server's answer was lost, so this till cannot tell whether it took the amount: "
-        "if it did, it goes back onto the card automatically when this till next syncs."
+        "if it did, it goes back onto the card automatically when this till next syncs "
+        "(or, if the card can no longer be used by then, the owner is told to refund it)."
     ),
     RedemptionKind.VOUCHER: (
         "The server's answer was lost, so this till cannot tell whether it used the "
@@ -383,9 +390,7 @@ class Till:
         if self.store.revoked_at() is not None:
             raise VoidRefusedError(VOID_REFUSED)
         if entry.kind is not RedemptionKind.GIFT_CARD:
-            raise VoidRefusedError(
-                "A used voucher cannot be voided at the till: the owner can reissue it."
-            )
+            raise VoidRefusedError(VOUCHER_NOT_VOIDABLE)
         if entry.voided:
             raise VoidRefusedError("That redemption is already voided.")
         if self.clock() - entry.at > VOID_WINDOW:
@@ -429,7 +434,8 @@ class Till:
                         self._cashier_id,
                     )
                     reason = f"{reason} {MAYBE_TAKEN[attempt.kind]}"
-                    if "another payment method" not in reason:
+                    # An offer (what the card holds) is the cashier's to take or not.
+                    if refused.offer is None and "another payment method" not in reason:
                         reason += " Take another payment method."
                 return Verdict(
                     False,

@@ -114,3 +114,33 @@ def test_a_till_revoked_with_an_empty_outbox_opens_nothing(client, shop):
     revoke(shop, till)
     refused(till)
     assert incidents(shop) == []
+
+
+def test_a_withdrawal_a_revoked_till_sends_names_the_card_and_amount_to_refund(
+    client, shop, customer
+):
+    till = Terminal(client, shop, "Counter 2")
+    card = buy_card(customer, shop, 5000).json()
+    taken, never = new_key(), new_key()
+    till.api.redeem_online(card["token"], 2000, taken)  # its answer was lost
+    revoke(shop, till)
+    withdrawals = [
+        till.event(
+            "attempt_withdrawn",
+            attempt_key=key,
+            card_id=card["id"],
+            amount_minor=2000,
+            currency="GBP",
+        )
+        for key in (taken, never)
+    ]
+    refused(till, *withdrawals)
+    [incident] = incidents(shop)
+    detail = incident["detail"]
+    assert (
+        f"card {card['id']}: £20.00 was taken online and the till withdrew it: refund it" in detail
+    )
+    assert "1 other withdrawn online attempt needs nothing from you" in detail
+    assert "other events (listing edits)" not in detail
+    assert incident["amount_minor"] == 0  # no sale went uncharged
+    assert balance(shop, card)["balance"]["minor"] == 3000  # refused: nothing given back

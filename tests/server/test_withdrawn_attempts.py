@@ -2,18 +2,22 @@
 it (`attempt_withdrawn`): applied, it is given back once, with an incident; not applied,
 the attempt arriving late is refused. The ledger invariant is checked after each test."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import select
 
-from server.wallet.models import Transfer, TransferKind
+from server.wallet.models import GiftCard, Transfer, TransferKind
 from sync.client import ServerRefusedError
+from sync.wire import VOID_WINDOW, CardStatus
 from tests.server.api import buy_card, buy_voucher, create_deal, new_key, sign_up
 from tests.server.test_sync_push import Terminal, balance
 
 
-def withdrawal(till, card_id, amount_minor, key):
+def withdrawal(till, card_id, amount_minor, key, at=None):
     return till.event(
         "attempt_withdrawn",
+        at,
         attempt_key=key,
         card_id=card_id,
         amount_minor=amount_minor,
@@ -58,6 +62,8 @@ def test_a_withdrawn_attempt_arriving_late_is_refused_and_takes_nothing(client, 
     event = withdrawal(till, bought["id"], 2000, key)
     assert till.push(event)[0][0] == "applied"
     assert till.push(event)[0][0] == "duplicate"
+    ((status, detail),) = till.push(withdrawal(till, bought["id"], 2000, key))
+    assert (status, detail) == ("duplicate", f"already withdrawn (event {event.id})")
 
     with pytest.raises(ServerRefusedError) as late:  # the lost request finally arrives
         till.api.redeem_online(bought["token"], 2000, key)
@@ -114,3 +120,47 @@ def test_a_voucher_used_online_then_withdrawn_tells_the_owner(client, shop, cust
     (incident,) = incidents(shop)
     assert incident["subject_id"] == voucher["id"]
     assert "Honour it" in incident["detail"]
+
+
+def test_a_withdrawal_past_the_void_window_gives_nothing_back_and_tells_the_owner(client, shop):
+    """A till's file holds its key and its attempt keys: an old online sale is not given
+    back by a withdrawal sent long after, as a void would not be."""
+    till = Terminal(client, shop)
+    bought = buy_card(sign_up(client), shop, 5000).json()
+    key = new_key()
+    till.api.redeem_online(bought["token"], 2000, key)
+    late = datetime.now(UTC) + VOID_WINDOW + timedelta(minutes=2)
+    ((status, detail),) = till.push(withdrawal(till, bought["id"], 2000, key, at=late))
+    assert status == "applied_with_incident"
+    assert balance(shop, bought)["balance"]["minor"] == 3000
+    (incident,) = incidents(shop)
+    assert (incident["amount_minor"], incident["subject_id"]) == (2000, bought["id"])
+    assert f"£20.00 was not put back onto card {bought['id']}" in incident["detail"]
+    assert "Refund it from the console if the customer paid another way" in detail
+    # Withdrawn once: sent again, it opens nothing more.
+    assert till.push(withdrawal(till, bought["id"], 2000, key, at=late))[0][0] == "duplicate"
+    assert len(incidents(shop)) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [(CardStatus.EXPIRED, "has expired"), (CardStatus.BLOCKED, "is blocked for review")],
+)
+def test_a_withdrawal_puts_nothing_back_onto_a_card_that_cannot_be_spent(
+    client, shop, sessions, status, why
+):
+    till = Terminal(client, shop)
+    bought = buy_card(sign_up(client), shop, 5000).json()
+    key = new_key()
+    till.api.redeem_online(bought["token"], 2000, key)
+    with sessions() as session:
+        session.get(GiftCard, bought["id"]).status = status
+        session.commit()
+    ((outcome, detail),) = till.push(withdrawal(till, bought["id"], 2000, key))
+    assert outcome == "applied_with_incident"
+    assert balance(shop, bought)["balance"]["minor"] == 3000
+    assert "went back onto the card" not in detail
+    assert f"card {bought['id']} {why}" in detail
+    assert "refund the customer £20.00 another way" in detail
+    (incident,) = incidents(shop)
+    assert incident["amount_minor"] == 2000

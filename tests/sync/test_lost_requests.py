@@ -37,6 +37,22 @@ def test_only_a_request_that_never_connected_surely_did_not_arrive(error, may_ha
     assert lost.value.may_have_arrived is may_have_arrived
 
 
+def test_an_answer_that_cannot_be_decoded_may_have_arrived():
+    """The server answered, but its body is not the gzip it says: done there, maybe."""
+
+    def garbled(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip")
+
+    http = httpx.Client(transport=httpx.MockTransport(garbled))
+    with (
+        SyncClient("http://till.test", http=http) as client,
+        pytest.raises(ServerUnreachableError) as lost,
+    ):
+        client.redeem_online("TP1:X", 100, "key")
+    assert lost.value.may_have_arrived is True
+    assert "could not be read" in str(lost.value)
+
+
 def test_nothing_listening_is_surely_not_arrived():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from sync.cli import main
+from terminal.core.headless import HeadlessTill
 from terminal.core.kinds import Mode
 from terminal.core.session import TerminalSession
 from tests.e2e.conftest import open_cafe, signed_in
@@ -147,6 +148,27 @@ def test_a_gateways_504_after_the_server_took_it_declined_offline_is_given_back(
     assert shop.card_minor() == 5000
     assert shop.till.sync() is not None
     assert shop.card_minor() == 5000
+
+
+def test_an_offer_after_a_lost_answer_does_not_send_the_cashier_elsewhere(shop):
+    """Declined offline with what the card holds: the cashier may take that, so the reason
+    does not tell them to take another payment method."""
+    shop.proxy.rules[REDEMPTIONS] = Rule.GATEWAY_TIMEOUT_AFTER
+    verdict = shop.till.redeem(shop.cafe["card"]["token"], 6000)
+    assert (verdict.approved, verdict.withdrawn) == (False, True)
+    assert verdict.offer is not None
+    assert verdict.offer.minor == 5000
+    assert "Take another payment method" not in verdict.reason
+
+
+def test_the_redeem_document_says_the_attempt_was_withdrawn(shop):
+    """What `--json` and pos-api answer: a POS can tell a withdrawn attempt from a decline."""
+    shop.proxy.rules[REDEMPTIONS] = Rule.GATEWAY_TIMEOUT_AFTER
+    answer = HeadlessTill(shop.till).redeem(shop.cafe["card"]["token"], "25.00")
+    assert (answer.document["approved"], answer.document["withdrawn"]) == (False, True)
+    shop.proxy.rules.clear()
+    answer = HeadlessTill(shop.till).redeem(shop.cafe["card"]["token"], "1.00")
+    assert (answer.document["approved"], answer.document["withdrawn"]) == (True, False)
 
 
 def test_a_gateways_502_before_the_server_declined_offline_is_withdrawn_all_the_same(shop):

@@ -97,5 +97,6 @@ def test_no_decision_is_504_and_nothing_is_taken(pos, key):
     answer = httpx.post(f"{base}/v1/redeem", json=body, headers=AUTH)
     assert answer.status_code == 504
     assert answer.json()["approved"] is False
+    assert answer.json()["withdrawn"] is False  # no attempt reached a server
     assert "not been seen" in answer.json()["reason"]
     assert session.store.pending_count() == 0

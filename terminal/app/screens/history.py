@@ -17,7 +17,7 @@ from sync.money import Money
 
 from ...core.kinds import RedemptionKind
 from ...core.store import JournalEntry
-from ...core.till import VoidRefusedError
+from ...core.till import VOUCHER_NOT_VOIDABLE, VoidRefusedError
 from ...core.words import count
 from ..base import tillpoint
 from ..printing import print_receipt
@@ -137,7 +137,7 @@ class HistoryScreen(Screen[None]):
             return
         if entry.kind is not RedemptionKind.GIFT_CARD:
             self.notify(
-                "A used voucher cannot be voided at the till: the owner can reissue it.",
+                VOUCHER_NOT_VOIDABLE,
                 severity="warning",
             )
             return
