@@ -97,7 +97,13 @@ class TillRedemption(Base):
         redeemed (amount 0, no transfers). Kept as the withdrawal's own row, its event both
         recording and closing it (`event_id` and `voided_by`), so that the attempt arriving
         later cannot be applied: one row per (device, attempt key)."""
-        return self.event_id is not None and self.voided_by == self.event_id
+        return closes_itself(self.event_id, self.voided_by)
+
+
+def closes_itself(event_id: str | None, voided_by: str | None) -> bool:
+    """A till redemption recorded and closed by the same event: an attempt its terminal
+    withdrew before the server had applied it (`TillRedemption.withdrawn`)."""
+    return event_id is not None and voided_by == event_id
 
 
 class Incident(Recorded, Base):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..db import insert_rows
 from ..errors import AttemptWithdrawn, RedeemedOffline
-from .models import RedeemedItem, TillRedemption
+from .models import RedeemedItem, TillRedemption, closes_itself
 
 __all__ = [
     "Noted",
@@ -105,7 +105,7 @@ class Noted:
     @property
     def withdrawn(self) -> bool:
         """As `TillRedemption.withdrawn`."""
-        return self.voided_by is not None and self.voided_by == self.event_id
+        return closes_itself(self.event_id, self.voided_by)
 
 
 def insert(session: Session, kept: Sequence[Noted]) -> None:
